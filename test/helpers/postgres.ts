@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
+import { createPool } from '../../ledger/db';
+import { migrate } from '../../ledger/migrate';
+import { TEST_DATABASE_URL } from './settings';
+
+export interface TestDatabase {
+  /** A pool whose search_path is this file's own schema, with every migration applied. */
+  readonly pool: Pool;
+  readonly schema: string;
+  readonly url: string;
+}
+
+/**
+ * Gives the calling test file a fresh schema on the real Postgres, migrated, and drops it afterwards.
+ * Call at the top level of a test file; use the result inside tests (the pool exists after beforeAll).
+ */
+export function useTestDatabase(options: { poolSize?: number } = {}): TestDatabase {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  let pool: Pool | undefined;
+  const db: TestDatabase = {
+    get pool(): Pool {
+      if (!pool) throw new Error('the test database is ready only inside tests (after beforeAll)');
+      return pool;
+    },
+    schema,
+    url: TEST_DATABASE_URL,
+  };
+  beforeAll(async () => {
+    const admin = createPool({ connectionString: TEST_DATABASE_URL, max: 1 });
+    try {
+      await admin.query(`CREATE SCHEMA ${schema}`);
+    } finally {
+      await admin.end();
+    }
+    pool = createPool({ connectionString: TEST_DATABASE_URL, schema, max: options.poolSize ?? 10, applicationName: 'jest' });
+    await migrate(pool);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    const admin = createPool({ connectionString: TEST_DATABASE_URL, max: 1 });
+    try {
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    } finally {
+      await admin.end();
+    }
+  });
+  return db;
+}

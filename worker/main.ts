@@ -1,0 +1,34 @@
+// The Temporal worker process: runs every workflow and activity on the lending-core task queue.
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { temporalSettingsFromEnv } from '../config/temporal';
+import { createPool } from '../ledger/db';
+import { TASK_QUEUE } from '../workflows/shared';
+
+async function main(): Promise<void> {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('DATABASE_URL is not set');
+  const temporal = temporalSettingsFromEnv();
+  const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'worker' });
+  const connection = await NativeConnection.connect({ address: temporal.address, tls: temporal.tls, apiKey: temporal.apiKey });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: temporal.namespace,
+      taskQueue: TASK_QUEUE,
+      workflowsPath: require.resolve('../workflows'),
+      activities: createActivities({ pool }),
+    });
+    console.log(`[worker] polling task queue ${TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`);
+    // Worker.run() resolves after SIGINT/SIGTERM once in-flight tasks are done (the SDK installs the handlers).
+    await worker.run();
+  } finally {
+    await connection.close();
+    await pool.end();
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`[worker] fatal: ${err.stack ?? err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,2 @@
+// Every workflow type the worker runs. Replay tests check each has a recorded history.
+export { smokeWorkflow } from './smoke';
