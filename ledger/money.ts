@@ -1,0 +1,111 @@
+// Money as integer minor units (bigint). A JavaScript number never holds money here.
+import Decimal from 'decimal.js';
+import { currencyScale, MoneyError } from './currency';
+
+export { MoneyError } from './currency';
+
+/** The largest amount Postgres can store in a BIGINT column. */
+export const MAX_MINOR = 9_223_372_036_854_775_807n;
+
+export interface ParseOptions {
+  /** Allow amounts below zero (adjustments); default false. */
+  allowNegative?: boolean;
+  /** Allow zero; default false: a zero transfer is almost always a bug. */
+  allowZero?: boolean;
+}
+
+const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
+
+/**
+ * Parses a decimal string ("1234.56") in a currency's scale into minor units (123456n).
+ * Refuses, each with its own code: non-strings, empty, exponents, NaN/Infinity/garbage, more
+ * decimals than the scale, negatives and zero (unless allowed), and values beyond BIGINT.
+ */
+export function parseAmount(input: unknown, currency: string, options: ParseOptions = {}): bigint {
+  if (typeof input !== 'string') throw new MoneyError('AMOUNT_NOT_A_STRING', `amount must be a decimal string, got ${typeof input}`);
+  const scale = currencyScale(currency);
+  const text = input.trim();
+  if (text === '') throw new MoneyError('AMOUNT_EMPTY', 'amount is empty');
+  if (/^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$/.test(text)) throw new MoneyError('AMOUNT_EXPONENT', `amount must not use an exponent: ${input}`);
+  const match = DECIMAL.exec(text);
+  if (!match || text !== input) throw new MoneyError('AMOUNT_NOT_A_NUMBER', `amount is not a plain decimal number: ${JSON.stringify(input).slice(0, 40)}`);
+  const [, minus, whole, fraction = ''] = match;
+  if (fraction.length > scale) throw new MoneyError('AMOUNT_TOO_MANY_DECIMALS', `${currency} has ${scale} decimals at most: ${input}`);
+  const digits = whole + fraction.padEnd(scale, '0');
+  if (digits.replace(/^0+/, '').length > 19) throw new MoneyError('AMOUNT_OUT_OF_RANGE', `amount is too large: ${input}`);
+  const magnitude = BigInt(digits);
+  if (magnitude > MAX_MINOR) throw new MoneyError('AMOUNT_OUT_OF_RANGE', `amount is too large: ${input}`);
+  const minor = minus ? -magnitude : magnitude;
+  if (minor < 0n && !options.allowNegative) throw new MoneyError('AMOUNT_NEGATIVE', `amount must not be negative: ${input}`);
+  if (minor === 0n && !options.allowZero) throw new MoneyError('AMOUNT_ZERO', 'amount must be greater than zero');
+  return minor;
+}
+
+/** Formats minor units as a decimal string in the currency's scale: 123456n, CNY -> "1234.56". */
+export function formatAmount(minor: bigint, currency: string): string {
+  const scale = currencyScale(currency);
+  const negative = minor < 0n;
+  const digits = (negative ? -minor : minor).toString().padStart(scale + 1, '0');
+  const whole = digits.slice(0, digits.length - scale);
+  const fraction = digits.slice(digits.length - scale);
+  return `${negative ? '-' : ''}${whole}${scale > 0 ? `.${fraction}` : ''}`;
+}
+
+/** Sums minor amounts exactly. */
+export function sum(amounts: readonly bigint[]): bigint {
+  return amounts.reduce((acc, a) => acc + a, 0n);
+}
+
+/**
+ * Splits `total` by `weights` with the largest-remainder method: every part is floor(total * w / W)
+ * plus one minor unit for the parts with the largest remainders (ties to the earlier index), so
+ * the parts always add up exactly to the total and no part differs from its exact share by a unit or more.
+ */
+export function allocate(total: bigint, weights: readonly bigint[]): bigint[] {
+  if (weights.length === 0) throw new MoneyError('ALLOCATION_INVALID', 'cannot allocate among no parts');
+  if (total < 0n) throw new MoneyError('ALLOCATION_INVALID', 'cannot allocate a negative total');
+  if (weights.some((w) => w < 0n)) throw new MoneyError('ALLOCATION_INVALID', 'weights must not be negative');
+  const weightSum = sum(weights);
+  if (weightSum === 0n) throw new MoneyError('ALLOCATION_INVALID', 'weights must not all be zero');
+  const parts = weights.map((w) => (total * w) / weightSum);
+  const remainders = weights.map((w, index) => ({ index, remainder: (total * w) % weightSum }));
+  let left = total - sum(parts);
+  remainders.sort((a, b) => (a.remainder === b.remainder ? a.index - b.index : a.remainder > b.remainder ? -1 : 1));
+  for (const { index } of remainders) {
+    if (left === 0n) break;
+    parts[index] += 1n;
+    left -= 1n;
+  }
+  return parts;
+}
+
+/**
+ * Rounding of computed amounts (interest, fees) to the minor unit: ROUND_HALF_UP, half a minor
+ * unit away from zero, the convention of Chinese lending contracts (四舍五入). Allocation does
+ * not round: it distributes remainders so parts sum exactly.
+ */
+export const MONEY_ROUNDING = Decimal.ROUND_HALF_UP;
+
+/** Rounds a decimal amount in minor units (e.g. 1234.5 minor) to a whole minor unit, half up. */
+export function roundMinor(value: Decimal, rounding: Decimal.Rounding = MONEY_ROUNDING): bigint {
+  if (!value.isFinite()) throw new MoneyError('AMOUNT_NOT_A_NUMBER', 'computed amount is not finite');
+  return BigInt(value.toDecimalPlaces(0, rounding).toFixed(0));
+}
+
+/** Decimal with room for BIGINT-sized principals times rates: the default 20 digits is too few. */
+export const MoneyDecimal = Decimal.clone({ precision: 50, rounding: MONEY_ROUNDING });
+
+const RATE = /^\d{1,3}(\.\d{1,10})?$/;
+
+/** Parses an annual rate given as a decimal string ("0.08" = 8%), between 0 and 10 (1,000%). */
+export function parseRate(input: unknown): Decimal {
+  if (typeof input !== 'string' || !RATE.test(input)) throw new MoneyError('RATE_INVALID', `rate must be a decimal string such as "0.08": ${String(input).slice(0, 40)}`);
+  const rate = new MoneyDecimal(input);
+  if (rate.gt(10)) throw new MoneyError('RATE_INVALID', `rate is implausibly high: ${input}`);
+  return rate;
+}
+
+/** Monthly interest on `principalMinor` at an annual rate: principal * rate / 12, rounded half up. */
+export function monthlyInterest(principalMinor: bigint, annualRate: Decimal): bigint {
+  return roundMinor(new MoneyDecimal(principalMinor.toString()).mul(annualRate).div(12));
+}
