@@ -57,13 +57,27 @@ export function transferLegs(t: Pick<TransferInput, 'from' | 'to' | 'amount' | '
   ];
 }
 
-/** Posts a balanced transaction of any number of legs. */
-export function post(db: Queryable, input: PostInput): Promise<TransactionResult> {
+/** A post checked and hashed, as the SQL functions take it. */
+export interface PreparedPost {
+  key: string;
+  hash: string;
+  /** JSON array of {account, direction: 'D'|'C', amount, currency}. */
+  legs: string;
+  metadata: Metadata;
+}
+
+/** Validates a post and computes its content hash (the same for a single post and in a batch). */
+export function preparePost(input: PostInput): PreparedPost {
   const legs = validateLegs(input.legs);
   validateKey(input.idempotencyKey);
   const metadata = input.metadata ?? {};
-  const hash = contentHash({ op: 'post', legs: input.legs, metadata });
-  return call(db, 'SELECT o_id, o_replayed FROM ledger_post($1, $2, $3, $4)', [input.idempotencyKey, hash, legs, JSON.stringify(metadata)]);
+  return { key: input.idempotencyKey, hash: contentHash({ op: 'post', legs: input.legs, metadata }), legs, metadata };
+}
+
+/** Posts a balanced transaction of any number of legs. */
+export function post(db: Queryable, input: PostInput): Promise<TransactionResult> {
+  const p = preparePost(input);
+  return call(db, 'SELECT o_id, o_replayed FROM ledger_post($1, $2, $3, $4)', [p.key, p.hash, p.legs, JSON.stringify(p.metadata)]);
 }
 
 export function transfer(db: Queryable, input: TransferInput): Promise<TransactionResult> {

@@ -1,7 +1,7 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Client, Pool, PoolClient } from 'pg';
 
 /** A pool or a client inside a caller's transaction: ledger functions run on either. */
-export type Queryable = Pool | PoolClient;
+export type Queryable = Pool | PoolClient | Client;
 
 export type Direction = 'debit' | 'credit';
 

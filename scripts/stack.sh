@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The local stack: start | stop | status [component...]
-# Components, in start order: postgres, temporal, worker.
+# Components, in start order: postgres, temporal, gateway, worker.
 # Each runs as a background process with a pid file in .data/run and a log in .data/logs.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 mkdir -p "$LOG_DIR" "$RUN_DIR"
 
-ALL_COMPONENTS=(postgres temporal worker)
+ALL_COMPONENTS=(postgres temporal gateway worker)
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(head -1 "$1")" 2>/dev/null; }
 
@@ -41,7 +41,7 @@ postgres_start() {
   [ "$(id -u)" = 0 ] && chown postgres: "$LOG_DIR"
   say "starting postgres on $PG_HOST:$PG_PORT"
   as_pg_user "$PG_BIN_DIR/pg_ctl" -D "$PG_DATA_DIR" -l "$LOG_DIR/postgres.log" -w -t 60 start \
-    -o "-p $PG_PORT -c listen_addresses=$PG_HOST -c unix_socket_directories='' -c max_connections=300 -c shared_buffers=512MB" >/dev/null \
+    -o "-p $PG_PORT -c listen_addresses=$PG_HOST -c unix_socket_directories='' -c max_connections=300 -c shared_buffers=512MB -c max_wal_size=4GB -c jit=off" >/dev/null \
     || die "postgres failed to start: see $LOG_DIR/postgres.log"
   if ! "$PG_BIN_DIR/psql" -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -tAc "select 1 from pg_database where datname = '$PG_DATABASE'" | grep -q 1; then
     "$PG_BIN_DIR/createdb" -h "$PG_HOST" -p "$PG_PORT" -U postgres "$PG_DATABASE"
@@ -103,6 +103,28 @@ temporal_start() {
 }
 
 temporal_stop() { bg_stop temporal; }
+
+# ---------- gateway simulator ----------
+gateway_health() { curl -fsS --max-time 2 "$GATEWAY_URL/_sim/health" >/dev/null; }
+
+gateway_status() {
+  if bg_running gateway; then echo "gateway   running   $GATEWAY_URL (truth $GATEWAY_DATA_DIR/truth.jsonl)"; return 0; fi
+  echo "gateway   stopped"; return 1
+}
+
+gateway_start() {
+  if gateway_status >/dev/null; then say "gateway simulator already running on $GATEWAY_URL"; return; fi
+  [ -d node_modules ] || die "node_modules missing: run 'npm run setup' first"
+  port_busy "$GATEWAY_HOST" "$GATEWAY_PORT" && die "port $GATEWAY_PORT is taken by another process: stop it or set GATEWAY_PORT"
+  mkdir -p "$GATEWAY_DATA_DIR"
+  say "starting gateway simulator on $GATEWAY_URL (data $GATEWAY_DATA_DIR)"
+  # Flags not given here come from GATEWAY_* variables (see --help).
+  bg_start gateway node_modules/.bin/ts-node --transpile-only gateway/simulator-main.ts \
+    --host "$GATEWAY_HOST" --port "$GATEWAY_PORT" --data-dir "$GATEWAY_DATA_DIR"
+  wait_until 30 "gateway simulator" gateway_health
+}
+
+gateway_stop() { bg_stop gateway; }
 
 # ---------- worker ----------
 worker_status() {

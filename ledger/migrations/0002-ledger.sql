@@ -191,34 +191,38 @@ BEGIN
     SELECT e->>'account' AS path, e->>'direction' AS direction, (e->>'amount')::bigint AS amount,
            e->>'currency' AS currency, (e->>'slot')::smallint AS slot
     FROM jsonb_array_elements(p_legs) AS e
-  ), inserted AS (
-    INSERT INTO ledger_postings (transaction_id, account_id, slot, direction, amount, currency, pending)
-    SELECT p_txn, CASE WHEN a.id IS NULL THEN ledger_account_missing(l.path) ELSE a.id END,
+  ), resolved AS (
+    -- LATERAL ... OFFSET 0: one index lookup per leg; a join lets the planner hash the whole table.
+    SELECT l.path, a.id AS account_id, a.allow_negative, a.balance_slots, l.direction, l.amount, l.currency,
            COALESCE(l.slot, CASE
              WHEN a.balance_slots = 1 THEN 0
              WHEN l.direction = 'D' AND NOT a.allow_negative THEN 0 -- debits of a no-negative account use slot 0
-             ELSE floor(random() * a.balance_slots)::smallint END),
-           l.direction, l.amount, l.currency, p_pending
-    FROM legs l LEFT JOIN ledger_accounts a ON a.path = l.path
-    RETURNING account_id, slot, direction, amount
+             ELSE floor(random() * a.balance_slots)::smallint END) AS slot
+    FROM legs l LEFT JOIN LATERAL (SELECT * FROM ledger_accounts WHERE path = l.path OFFSET 0) a ON true
+  ), inserted AS (
+    INSERT INTO ledger_postings (transaction_id, account_id, slot, direction, amount, currency, pending)
+    SELECT p_txn, CASE WHEN account_id IS NULL THEN ledger_account_missing(path) ELSE account_id END,
+           slot, direction, amount, currency, p_pending
+    FROM resolved
   ), deltas AS (
-    SELECT account_id, slot,
+    SELECT account_id, slot, path, allow_negative, balance_slots,
            CASE WHEN p_pending THEN 0 WHEN direction = 'C' THEN amount ELSE -amount END AS d_posted,
            CASE WHEN p_pending AND direction = 'D' THEN amount ELSE 0 END AS d_pending_debits,
            CASE WHEN p_pending AND direction = 'C' THEN amount ELSE 0 END AS d_pending_credits
-    FROM inserted
+    FROM resolved
     UNION ALL
-    SELECT account_id, slot, 0,
-           CASE WHEN direction = 'D' THEN -amount ELSE 0 END,
-           CASE WHEN direction = 'C' THEN -amount ELSE 0 END
-    FROM ledger_postings WHERE p_release_of IS NOT NULL AND transaction_id = p_release_of AND pending
+    SELECT p.account_id, p.slot, a.path, a.allow_negative, a.balance_slots, 0,
+           CASE WHEN p.direction = 'D' THEN -p.amount ELSE 0 END,
+           CASE WHEN p.direction = 'C' THEN -p.amount ELSE 0 END
+    FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id
+    WHERE p_release_of IS NOT NULL AND p.transaction_id = p_release_of AND p.pending
   ), per_slot AS (
-    SELECT d.account_id, d.slot, sum(d.d_posted)::bigint AS d_posted,
-           sum(d.d_pending_debits)::bigint AS d_pending_debits, sum(d.d_pending_credits)::bigint AS d_pending_credits,
-           bool_or(NOT a.allow_negative AND a.balance_slots > 1 AND (d.d_posted < 0 OR d.d_pending_debits > 0)) AS consolidate,
-           min(a.path) AS path
-    FROM deltas d JOIN ledger_accounts a ON a.id = d.account_id
-    GROUP BY d.account_id, d.slot
+    SELECT account_id, slot, sum(d_posted)::bigint AS d_posted,
+           sum(d_pending_debits)::bigint AS d_pending_debits, sum(d_pending_credits)::bigint AS d_pending_credits,
+           bool_or(NOT allow_negative AND balance_slots > 1 AND (d_posted < 0 OR d_pending_debits > 0)) AS consolidate,
+           min(path) AS path
+    FROM deltas
+    GROUP BY account_id, slot
   )
   SELECT array_agg(account_id ORDER BY account_id, slot), array_agg(slot ORDER BY account_id, slot),
          array_agg(d_posted ORDER BY account_id, slot), array_agg(d_pending_debits ORDER BY account_id, slot),
