@@ -35,6 +35,15 @@ export TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 export TEMPORAL_DB_FILE="${TEMPORAL_DB_FILE:-$DATA_DIR/temporal/temporal.db}"
 export TEMPORAL_UI_URL="http://localhost:$TEMPORAL_UI_PORT"
 
+# Gateway simulator (gateway/simulator-main.ts): a PSP stand-in for development and tests.
+export GATEWAY_HOST="${GATEWAY_HOST:-127.0.0.1}"
+export GATEWAY_PORT="${GATEWAY_PORT:-4100}"
+export GATEWAY_URL="${GATEWAY_URL:-http://$GATEWAY_HOST:$GATEWAY_PORT}"
+export GATEWAY_DATA_DIR="${GATEWAY_DATA_DIR:-$DATA_DIR/gateway}"
+export GATEWAY_MERCHANT_ID="${GATEWAY_MERCHANT_ID:-lending-core}"
+# Development-only secret: the simulator warns when it runs with it.
+export GATEWAY_SECRET="${GATEWAY_SECRET:-dev-only-gateway-secret-change-me}"
+
 # The project's custom search attributes, registered on the dev server.
 TEMPORAL_SEARCH_ATTRIBUTES=(ReviewState=Keyword LoanId=Keyword InvestorId=Keyword PayoutStatus=Keyword ReconState=Keyword RecoveryState=Keyword)
 

@@ -1,0 +1,157 @@
+/**
+ * Merchant routes: POST /v1/payouts (代付), POST /v1/collections (代扣), GET /v1/orders/:orderNo.
+ * Per-call faults (X-Sim-Fault) or drawn ones (rates) act here: before anything is recorded
+ * (5xx, reset, timeout without execution) or after (lie, 5xx, reset, held answer).
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AmountError, parseAmount } from '../money';
+import { ORDER_NO_PATTERN, SIM_FAULT_HEADER, type OrderKind, type OrderReply, type SubmitOrderBody } from '../protocol';
+import { drawFaultPlan, FaultSpecError, parseFaultHeader, type FaultPlan, type FaultRate } from './faults';
+import type { NewOrder, OrderBook } from './order-book';
+import type { Timers } from './timers';
+
+export interface OrderRouteDeps {
+  book: OrderBook;
+  timers: Timers;
+  seed: string;
+  timeoutHoldMs: number;
+  /** Read per call: the control endpoint may change them. */
+  faultRates: () => readonly FaultRate[];
+  preValidation: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+}
+
+const accountSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['bankCode', 'accountNo', 'accountName'],
+  properties: {
+    bankCode: { type: 'string', pattern: '^[A-Z0-9]{2,16}$' },
+    accountNo: { type: 'string', pattern: '^[0-9]{6,32}$' },
+    accountName: { type: 'string', minLength: 1, maxLength: 64 },
+  },
+} as const;
+
+const submitSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['orderNo', 'amount', 'currency', 'account'],
+    properties: {
+      orderNo: { type: 'string', pattern: ORDER_NO_PATTERN.source },
+      amount: { type: 'string', maxLength: 32 },
+      currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+      account: accountSchema,
+      memo: { type: 'string', maxLength: 128 },
+    },
+  },
+} as const;
+
+function requestHash(order: Omit<NewOrder, 'requestHash'>): string {
+  const canonical = [order.kind, order.orderNo, order.amountMinor.toString(), order.currency, order.account.bankCode, order.account.accountNo, order.account.accountName, order.memo ?? ''];
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Drops the connection without an answer, as a crashing load balancer would. */
+function resetConnection(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.hijack();
+  request.raw.socket.destroy();
+  return reply;
+}
+
+function headerPlan(request: FastifyRequest): FaultPlan | undefined {
+  const header = single(request.headers[SIM_FAULT_HEADER]);
+  return header === undefined ? undefined : parseFaultHeader(header);
+}
+
+export function registerOrderRoutes(app: FastifyInstance, deps: OrderRouteDeps): void {
+  const { book, timers } = deps;
+
+  const submit = (kind: OrderKind) => async (request: FastifyRequest, reply: FastifyReply): Promise<OrderReply | FastifyReply> => {
+    const body = request.body as SubmitOrderBody;
+    let amountMinor: bigint;
+    try {
+      amountMinor = parseAmount(body.amount, body.currency);
+    } catch (err) {
+      if (err instanceof AmountError) return reply.code(400).send({ code: 'INVALID_AMOUNT', message: err.message });
+      throw err;
+    }
+    if (amountMinor <= 0n) return reply.code(400).send({ code: 'INVALID_AMOUNT', message: 'amount must be positive' });
+
+    const callIndex = book.nextCallIndex(body.orderNo);
+    let plan: FaultPlan;
+    try {
+      plan = headerPlan(request) ?? drawFaultPlan(deps.faultRates(), deps.seed, body.orderNo, callIndex);
+    } catch (err) {
+      if (err instanceof FaultSpecError) return reply.code(400).send({ code: 'INVALID_FAULT', message: err.message });
+      throw err;
+    }
+    const call = plan.call?.type;
+
+    // Faults that strike before the gateway records anything.
+    if (call === 'error-5xx-before-execute') return reply.code(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'try again later' });
+    if (call === 'reset-before-execute') return resetConnection(request, reply);
+    if (call === 'timeout-no-execute') {
+      await timers.sleep(deps.timeoutHoldMs);
+      if (timers.isClosed) return resetConnection(request, reply);
+      return reply.code(504).send({ code: 'GATEWAY_TIMEOUT', message: 'upstream bank did not answer' });
+    }
+
+    const order = { kind, orderNo: body.orderNo, amountMinor, currency: body.currency, account: body.account, ...(body.memo === undefined ? {} : { memo: body.memo }) };
+    const hash = requestHash(order);
+    let record = book.find(body.orderNo);
+    if (record && record.requestHash !== hash) {
+      // The same order number with other content: never executed, never merged.
+      return reply.code(409).send({ code: 'ORDER_CONFLICT', message: `order ${body.orderNo} exists with different content` });
+    }
+    record ??= book.create({ ...order, requestHash: hash }, plan);
+
+    // Faults that strike after the order is recorded (and maybe executed).
+    if (call === 'timeout-then-execute') {
+      await timers.sleep(deps.timeoutHoldMs);
+      if (timers.isClosed) return resetConnection(request, reply);
+      record = book.settleIfDue(body.orderNo) ?? record;
+    }
+    if (call === 'error-5xx-after-execute') return reply.code(500).send({ code: 'SYSTEM_ERROR', message: 'internal error' });
+    if (call === 'reset-after-execute') return resetConnection(request, reply);
+    const answer = book.reply(record);
+    if (plan.call?.type === 'lie-failed' && record.status === 'SUCCESS') {
+      // The double-payout incident: "failed" for money that moved.
+      return { orderNo: answer.orderNo, kind: answer.kind, status: 'FAILED', code: plan.call.code, amount: answer.amount, currency: answer.currency, gatewayTradeNo: answer.gatewayTradeNo };
+    }
+    return answer;
+  };
+
+  app.post('/v1/payouts', { schema: submitSchema, preValidation: deps.preValidation }, submit('PAYOUT'));
+  app.post('/v1/collections', { schema: submitSchema, preValidation: deps.preValidation }, submit('COLLECTION'));
+
+  app.get<{ Params: { orderNo: string } }>(
+    '/v1/orders/:orderNo',
+    { preValidation: deps.preValidation, schema: { params: { type: 'object', properties: { orderNo: { type: 'string', pattern: ORDER_NO_PATTERN.source } } } } },
+    async (request, reply): Promise<OrderReply | FastifyReply> => {
+      let plan: FaultPlan | undefined;
+      try {
+        plan = headerPlan(request);
+      } catch (err) {
+        if (err instanceof FaultSpecError) return reply.code(400).send({ code: 'INVALID_FAULT', message: err.message });
+        throw err;
+      }
+      const call = plan?.call?.type;
+      if (call === 'error-5xx-before-execute' || call === 'error-5xx-after-execute') return reply.code(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'try again later' });
+      if (call === 'reset-before-execute' || call === 'reset-after-execute') return resetConnection(request, reply);
+      if (call === 'timeout-no-execute' || call === 'timeout-then-execute') {
+        await timers.sleep(deps.timeoutHoldMs);
+        if (timers.isClosed) return resetConnection(request, reply);
+        return reply.code(504).send({ code: 'GATEWAY_TIMEOUT', message: 'query timed out' });
+      }
+      const record = book.settleIfDue(request.params.orderNo);
+      // NOT_FOUND is a 200 answer on purpose: a 404 from a misrouted proxy must never read as
+      // "the gateway confirms it never received this order".
+      return record ? book.reply(record) : { orderNo: request.params.orderNo, status: 'NOT_FOUND' } as OrderReply;
+    },
+  );
+}
