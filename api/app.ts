@@ -1,0 +1,106 @@
+// The HTTP API (API.md): strict schemas, bearer keys with roles, one error shape, OpenAPI.
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Pool } from 'pg';
+import { createAuthenticator, type Principal } from './auth';
+import { errorBody, toApiError } from './errors';
+import { createMetrics, type Metrics } from './metrics';
+import { registerApiKeyRoutes } from './routes/api-keys';
+import { registerHealthRoutes } from './routes/health';
+import { registerInvestorRoutes } from './routes/investors';
+import { registerLedgerRoutes } from './routes/ledger';
+import { registerPartyRoutes } from './routes/parties';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+export interface AppDeps {
+  pool: Pool;
+  adminApiKey?: string;
+  /** Requests per minute per API key (or per address before authentication). */
+  rateLimitPerMinute?: number;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export interface AppContext {
+  pool: Pool;
+  metrics: Metrics;
+}
+
+/** Routes that need no API key; everything else is authenticated before its handler runs. */
+const PUBLIC_ROUTES = new Set(['/healthz', '/metrics', '/v1/openapi.json']);
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: 64 * 1024,
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    // Money must not be coerced ("1000" vs 1000) and unknown fields must be refused, not dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
+  });
+  const metrics = createMetrics();
+  const context: AppContext = { pool: deps.pool, metrics };
+  const authenticator = createAuthenticator(deps.pool, deps.adminApiKey);
+
+  await app.register(helmet, { contentSecurityPolicy: false });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Lending money core API', version: '1.0.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  app.decorateRequest('principal', null as unknown as Principal);
+
+  app.addHook('onRequest', async (request) => {
+    const route = request.routeOptions.url;
+    if (route === undefined || PUBLIC_ROUTES.has(route)) return;
+    request.principal = await authenticator.authenticate(request.headers.authorization);
+  });
+  await app.register(rateLimit, {
+    max: deps.rateLimitPerMinute ?? 6000,
+    timeWindow: 60_000,
+    hook: 'preHandler', // after authentication: limit per key, not only per address
+    keyGenerator: (request) => (request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      ...errorBody('RATE_LIMITED', `too many requests: retry in ${Math.ceil(context.ttl / 1000)} s`),
+    }),
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const known = toApiError(err);
+    if (known) return reply.status(known.statusCode).send(errorBody(known.code, known.message, known.details));
+    const e = err as { validation?: unknown; statusCode?: number; code?: string; message: string };
+    if (e.validation) return reply.status(400).send(errorBody('INVALID_REQUEST', e.message));
+    if (e.statusCode === 429) return reply.status(429).send(err);
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply.status(e.statusCode).send(errorBody(e.code ?? 'BAD_REQUEST', e.message));
+    }
+    // Internals stay in the log, never in the response.
+    request.log.error({ err }, 'unhandled error');
+    return reply.status(500).send(errorBody('INTERNAL', 'internal error'));
+  });
+  app.setNotFoundHandler((_request, reply) => reply.status(404).send(errorBody('NOT_FOUND', 'no such route')));
+
+  registerHealthRoutes(app, context);
+  registerPartyRoutes(app, context);
+  registerApiKeyRoutes(app, context);
+  registerInvestorRoutes(app, context);
+  registerLedgerRoutes(app, context);
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,40 @@
+// One error shape for every refusal: {"error": {"code", "message", "details"}}.
+import { LedgerError, type LedgerErrorCode } from '../ledger/errors';
+import { MoneyError } from '../ledger/currency';
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details: Record<string, unknown> };
+}
+
+export function errorBody(code: string, message: string, details: Record<string, unknown> = {}): ErrorBody {
+  return { error: { code, message, details } };
+}
+
+const LEDGER_STATUS: Partial<Record<LedgerErrorCode, number>> = {
+  INSUFFICIENT_FUNDS: 409,
+  ACCOUNT_NOT_FOUND: 404,
+  PENDING_ALREADY_CLOSED: 409,
+  ALREADY_REVERSED: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  INVALID_INPUT: 400,
+};
+
+/** Known refusals become 4xx with their own code; anything else stays an internal error. */
+export function toApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof MoneyError) return new ApiError(400, err.code, err.message);
+  if (err instanceof LedgerError) return new ApiError(LEDGER_STATUS[err.code] ?? 422, err.code, err.message);
+  return undefined;
+}

@@ -1,0 +1,65 @@
+// An investor's money: GET balance and statement (the investor, or an operator).
+import type { FastifyInstance } from 'fastify';
+import { accountPath, formatAmount, Ledger } from '../../ledger';
+import type { AppContext } from '../app';
+import { requireOwner, requireRole } from '../auth';
+import { ApiError } from '../errors';
+import { AUTH_ERRORS, PARTY_ID } from '../schemas';
+
+const PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] } as const;
+
+export function registerInvestorRoutes(app: FastifyInstance, { pool }: AppContext): void {
+  const ledger = new Ledger(pool);
+
+  async function investorAccount(principalCheck: () => void, id: string): Promise<string> {
+    principalCheck();
+    const { rowCount } = await pool.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [id]);
+    if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', 'not found');
+    return accountPath.investorAvailable(id);
+  }
+
+  app.get<{ Params: { id: string } }>('/v1/investors/:id/balance', {
+    schema: {
+      summary: "an investor's balance",
+      params: PARAMS,
+      response: { 200: { type: 'object', properties: { available: { type: 'string' }, pending: { type: 'string' }, posted: { type: 'string' }, currency: { type: 'string' } } }, ...AUTH_ERRORS },
+    },
+  }, async (request) => {
+    const { principal } = request;
+    const account = await investorAccount(() => {
+      requireRole(principal, ['investor', 'operator', 'admin']);
+      requireOwner(principal, request.params.id);
+    }, request.params.id);
+    const b = await ledger.balance(account);
+    return { available: formatAmount(b.available, b.currency), pending: formatAmount(b.pendingDebits, b.currency), posted: formatAmount(b.posted, b.currency), currency: b.currency };
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { after?: string; limit?: string } }>('/v1/investors/:id/statement', {
+    schema: {
+      summary: "an investor's posted entries with running balance, paged",
+      params: PARAMS,
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { after: { type: 'string', pattern: '^[0-9]{1,19}$' }, limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } },
+      },
+      response: { ...AUTH_ERRORS },
+    },
+  }, async (request) => {
+    const { principal } = request;
+    const account = await investorAccount(() => {
+      requireRole(principal, ['investor', 'operator', 'admin']);
+      requireOwner(principal, request.params.id);
+    }, request.params.id);
+    const page = await ledger.statement(account, { after: request.query.after, limit: request.query.limit ? Number(request.query.limit) : 50 });
+    return {
+      currency: page.currency,
+      entries: page.entries.map((e) => ({
+        id: e.postingId, transactionId: e.transactionId, kind: e.kind, direction: e.direction,
+        amount: formatAmount(e.amount, page.currency), balanceAfter: formatAmount(e.balanceAfter, page.currency),
+        createdAt: e.createdAt.toISOString(), memo: typeof e.metadata.memo === 'string' ? e.metadata.memo : undefined,
+      })),
+      nextCursor: page.nextCursor,
+    };
+  });
+}

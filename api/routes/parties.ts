@@ -1,0 +1,51 @@
+// POST /v1/investors, POST /v1/borrowers (admin): a party and its ledger account, in one transaction.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { accountPath, Ledger } from '../../ledger';
+import { DEFAULT_CURRENCY } from '../../ledger/currency';
+import type { AppContext } from '../app';
+import { requireRole } from '../auth';
+import { ApiError } from '../errors';
+import { runIdempotent } from '../idempotency';
+import { AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+
+interface CreatePartyBody {
+  id?: string;
+  name: string;
+}
+
+export function registerPartyRoutes(app: FastifyInstance, { pool, metrics }: AppContext): void {
+  for (const kind of ['investor', 'borrower'] as const) {
+    app.post<{ Body: CreatePartyBody }>(`/v1/${kind}s`, {
+      schema: {
+        summary: `create an ${kind}`,
+        headers: IDEMPOTENCY_HEADERS,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: { id: PARTY_ID, name: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+        response: { 201: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },
+      },
+    }, async (request, reply) => {
+      requireRole(request.principal, ['admin']);
+      const result = await runIdempotent(pool, {
+        scope: request.principal.keyId, key: request.headers['idempotency-key'] as string | undefined,
+        method: request.method, url: request.url, body: request.body,
+      }, async (tx) => {
+        const id = request.body.id ?? `${kind.slice(0, 3)}_${randomBytes(8).toString('hex')}`;
+        const inserted = await tx.query('INSERT INTO parties (id, kind, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [id, kind, request.body.name]);
+        if (inserted.rowCount === 0) throw new ApiError(409, 'ALREADY_EXISTS', `${id} already exists`);
+        const path = kind === 'investor' ? accountPath.investorAvailable(id) : accountPath.borrowerAvailable(id);
+        await new Ledger(tx).createAccount({ path, currency: DEFAULT_CURRENCY });
+        return { statusCode: 201, body: { id } };
+      });
+      if (result.replayed) {
+        metrics.idempotentReplays.inc();
+        reply.header('idempotency-replayed', 'true');
+      }
+      return reply.status(result.statusCode).send(result.body);
+    });
+  }
+}

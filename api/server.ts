@@ -1,0 +1,32 @@
+// The API process: `npm run api`. Reads DATABASE_URL, ADMIN_API_KEY, API_HOST, API_PORT.
+import { createPool } from '../ledger/db';
+import { buildApp } from './app';
+
+const REDACT = ['req.headers.authorization', 'req.headers["idempotency-key"]', 'req.headers.cookie'];
+
+async function main(): Promise<void> {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('DATABASE_URL is not set');
+  const adminApiKey = process.env.ADMIN_API_KEY;
+  if (!adminApiKey || adminApiKey.length < 32) throw new Error('ADMIN_API_KEY must be set to at least 32 random characters');
+  const pool = createPool({ connectionString: databaseUrl, max: Number(process.env.API_DB_POOL ?? 20), applicationName: 'api' });
+  const app = await buildApp({
+    pool,
+    adminApiKey,
+    rateLimitPerMinute: process.env.API_RATE_LIMIT_PER_MINUTE ? Number(process.env.API_RATE_LIMIT_PER_MINUTE) : undefined,
+    logger: { level: process.env.LOG_LEVEL ?? 'info', redact: REDACT },
+  });
+  const shutdown = async () => {
+    await app.close();
+    await pool.end();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+  await app.listen({ host: process.env.API_HOST ?? '127.0.0.1', port: Number(process.env.API_PORT ?? 3000) });
+}
+
+main().catch((err: Error) => {
+  console.error(`[api] fatal: ${err.message}`);
+  process.exit(1);
+});
