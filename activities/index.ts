@@ -1,14 +1,19 @@
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { createLoanActivities } from './loans';
 import { createSmokeActivities } from './smoke';
 
 export interface ActivityDeps {
   pool: Pool;
+  /** For activities that signal or start other workflows. */
+  temporal: Client;
 }
 
 /** Every activity, built from its dependencies: the worker passes real clients, tests pass theirs. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
+    ...createLoanActivities(deps),
   };
 }
 

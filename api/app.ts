@@ -11,6 +11,7 @@ import { registerApiKeyRoutes } from './routes/api-keys';
 import { registerHealthRoutes } from './routes/health';
 import { registerInvestorRoutes } from './routes/investors';
 import { registerLedgerRoutes } from './routes/ledger';
+import { registerLoanRoutes } from './routes/loans';
 import { registerPartyRoutes } from './routes/parties';
 
 declare module 'fastify' {
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerApiKeyRoutes(app, context);
   registerInvestorRoutes(app, context);
   registerLedgerRoutes(app, context);
+  registerLoanRoutes(app, context);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

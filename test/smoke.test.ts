@@ -15,7 +15,7 @@ async function runSmoke(env: TestWorkflowEnvironment, workflowId: string, wait: 
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ pool: db.pool }),
+    activities: createActivities({ pool: db.pool, temporal: env.client }),
   });
   return worker.runUntil(
     env.client.workflow.execute(smokeWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ message: `hello from ${workflowId}`, wait }] }),

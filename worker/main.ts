@@ -1,4 +1,5 @@
 // The Temporal worker process: runs every workflow and activity on the lending-core task queue.
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { temporalSettingsFromEnv } from '../config/temporal';
@@ -11,18 +12,22 @@ async function main(): Promise<void> {
   const temporal = temporalSettingsFromEnv();
   const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'worker' });
   const connection = await NativeConnection.connect({ address: temporal.address, tls: temporal.tls, apiKey: temporal.apiKey });
+  // Activities that signal other workflows use a client of their own.
+  const clientConnection = await Connection.connect({ address: temporal.address, tls: temporal.tls, apiKey: temporal.apiKey });
+  const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
   try {
     const worker = await Worker.create({
       connection,
       namespace: temporal.namespace,
       taskQueue: TASK_QUEUE,
       workflowsPath: require.resolve('../workflows'),
-      activities: createActivities({ pool }),
+      activities: createActivities({ pool, temporal: client }),
     });
     console.log(`[worker] polling task queue ${TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`);
     // Worker.run() resolves after SIGINT/SIGTERM once in-flight tasks are done (the SDK installs the handlers).
     await worker.run();
   } finally {
+    await clientConnection.close();
     await connection.close();
     await pool.end();
   }

@@ -1,2 +1,4 @@
 // Every workflow type the worker runs. Replay tests check each has a recorded history.
 export { smokeWorkflow } from './smoke';
+export { loanWorkflow } from './loan';
+export { subscriptionWorkflow } from './subscription';

@@ -6,7 +6,7 @@ import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import type { AppContext } from '../app';
 import { requireRole } from '../auth';
 import { ApiError } from '../errors';
-import { runIdempotent } from '../idempotency';
+import { replyIdempotent } from '../idempotent-route';
 import { AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 
 interface CreatePartyBody {
@@ -14,7 +14,7 @@ interface CreatePartyBody {
   name: string;
 }
 
-export function registerPartyRoutes(app: FastifyInstance, { pool, metrics }: AppContext): void {
+export function registerPartyRoutes(app: FastifyInstance, context: AppContext): void {
   for (const kind of ['investor', 'borrower'] as const) {
     app.post<{ Body: CreatePartyBody }>(`/v1/${kind}s`, {
       schema: {
@@ -30,10 +30,7 @@ export function registerPartyRoutes(app: FastifyInstance, { pool, metrics }: App
       },
     }, async (request, reply) => {
       requireRole(request.principal, ['admin']);
-      const result = await runIdempotent(pool, {
-        scope: request.principal.keyId, key: request.headers['idempotency-key'] as string | undefined,
-        method: request.method, url: request.url, body: request.body,
-      }, async (tx) => {
+      return replyIdempotent(context, request, reply, async (tx) => {
         const id = request.body.id ?? `${kind.slice(0, 3)}_${randomBytes(8).toString('hex')}`;
         const inserted = await tx.query('INSERT INTO parties (id, kind, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [id, kind, request.body.name]);
         if (inserted.rowCount === 0) throw new ApiError(409, 'ALREADY_EXISTS', `${id} already exists`);
@@ -41,11 +38,6 @@ export function registerPartyRoutes(app: FastifyInstance, { pool, metrics }: App
         await new Ledger(tx).createAccount({ path, currency: DEFAULT_CURRENCY });
         return { statusCode: 201, body: { id } };
       });
-      if (result.replayed) {
-        metrics.idempotentReplays.inc();
-        reply.header('idempotency-replayed', 'true');
-      }
-      return reply.status(result.statusCode).send(result.body);
     });
   }
 }

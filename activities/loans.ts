@@ -1,0 +1,113 @@
+// Activities of the Loan and Subscription workflows. Each is idempotent: ledger writes by key,
+// status changes only from the expected state, signals to workflows that ignore repeats.
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { accountPath } from '../ledger/accounts';
+import { MoneyDecimal, roundMinor } from '../ledger/money';
+import { post } from '../ledger/transactions';
+import { countSubscriptions, decideLoan, getLoan, listSubscriptions, setLoanStatus, settleSubscription, type LoanStatus, type SubscriptionStatus } from '../loans/store';
+import { loanDecidedSignal, SearchAttributes, TASK_QUEUE, type LoanDecision, type SubscriptionWorkflowInput } from '../workflows/shared';
+
+const PAGE = 200;
+const PARALLEL = 8;
+
+export interface LoanTerms {
+  loanId: string;
+  status: LoanStatus;
+  subscriptionDeadline: string;
+}
+
+async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
+  const { pool, temporal } = deps;
+  return {
+    async getLoanTerms(loanId: string): Promise<LoanTerms> {
+      const loan = await getLoan(pool, loanId);
+      if (!loan) throw new Error(`loan ${loanId} does not exist`);
+      return { loanId, status: loan.status, subscriptionDeadline: loan.subscriptionDeadline.toISOString() };
+    },
+
+    decideLoan(loanId: string, deadlinePassed: boolean): Promise<LoanStatus> {
+      return decideLoan(pool, loanId, deadlinePassed);
+    },
+
+    /** Posts every reserved hold into escrow (the money the loan needs before disbursing). */
+    async confirmSubscriptions(loanId: string): Promise<number> {
+      let confirmed = 0;
+      for (;;) {
+        const page = await listSubscriptions(pool, loanId, 'RESERVED', '', PAGE);
+        if (page.length === 0) return confirmed;
+        await inParallel(page, PARALLEL, (s) => settleSubscription(pool, s.id, 'confirm'));
+        confirmed += page.length;
+        Context.current().heartbeat(confirmed);
+      }
+    },
+
+    /**
+     * Tells every subscription of the loan the decision, starting its workflow if the dispatcher has
+     * not yet (signal-with-start on the same deterministic id). Resumes from its heartbeat.
+     */
+    async notifySubscriptions(loanId: string, decision: LoanDecision): Promise<number> {
+      const statuses: SubscriptionStatus[] = decision === 'funded' ? ['CONFIRMED', 'RESERVED'] : ['RESERVED'];
+      let notified = 0;
+      for (const status of statuses) {
+        let after = '';
+        for (;;) {
+          const page = await listSubscriptions(pool, loanId, status, after, PAGE);
+          if (page.length === 0) break;
+          await inParallel(page, PARALLEL, (s) => {
+            const input: SubscriptionWorkflowInput = { subscriptionId: s.id, loanId: s.loanId, investorId: s.investorId };
+            return temporal.workflow.signalWithStart('subscriptionWorkflow', {
+              workflowId: `subscription-${s.id}`, taskQueue: TASK_QUEUE, args: [input],
+              signal: loanDecidedSignal, signalArgs: [decision],
+              typedSearchAttributes: [{ key: SearchAttributes.LoanId, value: s.loanId }, { key: SearchAttributes.InvestorId, value: s.investorId }],
+            });
+          });
+          after = page[page.length - 1].id;
+          notified += page.length;
+          Context.current().heartbeat(notified);
+        }
+      }
+      return notified;
+    },
+
+    /** Fails (and is retried) while any reservation of the loan is still undecided. */
+    async assertNoneReserved(loanId: string): Promise<void> {
+      const counts = await countSubscriptions(pool, loanId);
+      if (counts.RESERVED > 0) throw new Error(`${counts.RESERVED} reservations of ${loanId} are not yet settled`);
+    },
+
+    /** Escrow to the borrower, less the platform fee (one balanced transaction), then DISBURSED. */
+    async disburse(loanId: string): Promise<{ transactionId: string; feeMinor: string; netMinor: string }> {
+      const loan = await getLoan(pool, loanId);
+      if (!loan) throw new Error(`loan ${loanId} does not exist`);
+      const feeMinor = roundMinor(new MoneyDecimal(loan.principalMinor.toString()).mul(loan.feeRate));
+      const netMinor = loan.principalMinor - feeMinor;
+      const legs = [
+        { account: accountPath.loanEscrow(loanId), direction: 'debit' as const, amount: loan.principalMinor, currency: loan.currency },
+        { account: accountPath.borrowerAvailable(loan.borrowerId), direction: 'credit' as const, amount: netMinor, currency: loan.currency },
+        ...(feeMinor > 0n ? [{ account: accountPath.platformFees(), direction: 'credit' as const, amount: feeMinor, currency: loan.currency }] : []),
+      ];
+      const result = await post(pool, { idempotencyKey: `loan:${loanId}:disburse`, legs, metadata: { loanId, workflowId: `loan-${loanId}`, reason: 'disbursement' } });
+      await setLoanStatus(pool, loanId, 'FUNDED', 'DISBURSED');
+      return { transactionId: result.transactionId, feeMinor: feeMinor.toString(), netMinor: netMinor.toString() };
+    },
+
+    setLoanStatus(loanId: string, from: LoanStatus, to: LoanStatus): Promise<void> {
+      return setLoanStatus(pool, loanId, from, to);
+    },
+
+    settleSubscription(subscriptionId: string, outcome: 'confirm' | 'refund'): Promise<SubscriptionStatus> {
+      return settleSubscription(pool, subscriptionId, outcome);
+    },
+  };
+}
+
+export type LoanActivities = ReturnType<typeof createLoanActivities>;

@@ -1,0 +1,123 @@
+// Loans and subscriptions (API.md). The subscription is the rush path: one SQL call commits the
+// reservation and its outbox row; nothing here waits on Temporal.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { DEFAULT_CURRENCY } from '../../ledger/currency';
+import { formatAmount, MoneyDecimal, parseAmount, parseRate } from '../../ledger/money';
+import { REPAYMENT_METHODS, type RepaymentMethod } from '../../loans/schedule';
+import { createLoan, getLoan, getSubscription, reserveSubscription, type LoanView } from '../../loans/store';
+import type { AppContext } from '../app';
+import { requireOwner, requireRole } from '../auth';
+import { ApiError } from '../errors';
+import { replyIdempotent } from '../idempotent-route';
+import { AMOUNT, AUTH_ERRORS, CURRENCY, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+
+interface CreateLoanBody {
+  id?: string;
+  borrowerId: string;
+  principal: string;
+  currency?: string;
+  annualRate: string;
+  termMonths: number;
+  repaymentMethod: RepaymentMethod;
+  subscriptionDeadline: string;
+  feeRate?: string;
+  installmentIntervalSeconds?: number;
+}
+
+const ID_PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] } as const;
+
+function loanBody(loan: LoanView) {
+  const fmt = (minor: bigint) => formatAmount(minor, loan.currency);
+  return {
+    id: loan.id, status: loan.status, borrowerId: loan.borrowerId, currency: loan.currency,
+    principal: fmt(loan.principalMinor), subscribed: fmt(loan.principalMinor - loan.remainingMinor), remaining: fmt(loan.remainingMinor),
+    annualRate: new MoneyDecimal(loan.annualRate).toString(), termMonths: loan.termMonths, repaymentMethod: loan.repaymentMethod,
+    subscriptionDeadline: loan.subscriptionDeadline.toISOString(), workflowId: `loan-${loan.id}`,
+    schedule: loan.schedule.map((i) => ({ n: i.n, dueDate: i.dueDate.toISOString(), principal: fmt(i.principalMinor), interest: fmt(i.interestMinor), status: i.status })),
+  };
+}
+
+export function registerLoanRoutes(app: FastifyInstance, context: AppContext): void {
+  const { pool } = context;
+  app.post<{ Body: CreateLoanBody }>('/v1/loans', {
+    schema: {
+      summary: 'open a loan for subscription',
+      headers: IDEMPOTENCY_HEADERS,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['borrowerId', 'principal', 'annualRate', 'termMonths', 'repaymentMethod', 'subscriptionDeadline'],
+        properties: {
+          id: PARTY_ID, borrowerId: PARTY_ID, principal: AMOUNT, currency: CURRENCY, annualRate: { type: 'string', maxLength: 20 },
+          termMonths: { type: 'integer', minimum: 1, maximum: 360 }, repaymentMethod: { type: 'string', enum: [...REPAYMENT_METHODS] },
+          subscriptionDeadline: { type: 'string', format: 'date-time' }, feeRate: { type: 'string', maxLength: 20 },
+          installmentIntervalSeconds: { type: 'integer', minimum: 1, maximum: 31_622_400 },
+        },
+      },
+      response: { 201: { type: 'object', properties: { loanId: { type: 'string' }, workflowId: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },
+    },
+  }, async (request, reply) => {
+    requireRole(request.principal, ['admin']);
+    const b = request.body;
+    const currency = b.currency ?? DEFAULT_CURRENCY;
+    const principalMinor = parseAmount(b.principal, currency);
+    const annualRate = parseRate(b.annualRate);
+    const feeRate = parseRate(b.feeRate ?? '0');
+    if (feeRate.gte(1)) throw new ApiError(400, 'RATE_INVALID', 'feeRate must be below 1');
+    const subscriptionDeadline = new Date(b.subscriptionDeadline);
+    if (!(subscriptionDeadline.getTime() > Date.now())) throw new ApiError(400, 'DEADLINE_IN_PAST', 'subscriptionDeadline must be in the future');
+    return replyIdempotent(context, request, reply, async (tx) => {
+      const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'borrower'`, [b.borrowerId]);
+      if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', `no borrower ${b.borrowerId}`);
+      const loanId = b.id ?? `loan_${randomBytes(8).toString('hex')}`;
+      const { rowCount: exists } = await tx.query('SELECT 1 FROM loans WHERE id = $1', [loanId]);
+      if (exists) throw new ApiError(409, 'ALREADY_EXISTS', `loan ${loanId} already exists`);
+      await createLoan(tx, {
+        id: loanId, borrowerId: b.borrowerId, currency, principalMinor, annualRate, termMonths: b.termMonths, repaymentMethod: b.repaymentMethod,
+        subscriptionDeadline, installmentIntervalSeconds: b.installmentIntervalSeconds, feeRate,
+      });
+      return { statusCode: 201, body: { loanId, workflowId: `loan-${loanId}` } };
+    });
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/loans/:id', {
+    schema: { summary: 'a loan, its progress and schedule', params: ID_PARAMS, response: { ...AUTH_ERRORS } },
+  }, async (request) => {
+    const loan = await getLoan(pool, request.params.id);
+    if (!loan) throw new ApiError(404, 'NOT_FOUND', 'no such loan');
+    return loanBody(loan);
+  });
+
+  app.post<{ Params: { id: string }; Body: { investorId: string; amount: string } }>('/v1/loans/:id/subscriptions', {
+    schema: {
+      summary: 'subscribe to a loan: reserves the amount at once',
+      params: ID_PARAMS,
+      headers: IDEMPOTENCY_HEADERS,
+      body: { type: 'object', additionalProperties: false, required: ['investorId', 'amount'], properties: { investorId: PARTY_ID, amount: AMOUNT } },
+      response: { 201: { type: 'object', properties: { subscriptionId: { type: 'string' }, workflowId: { type: 'string' }, status: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },
+    },
+  }, async (request, reply) => {
+    requireRole(request.principal, ['investor']);
+    requireOwner(request.principal, request.body.investorId);
+    const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
+    return replyIdempotent(context, request, reply, async (tx) => {
+      const subscriptionId = `sub_${randomBytes(10).toString('hex')}`;
+      await reserveSubscription(tx, { subscriptionId, loanId: request.params.id, investorId: request.body.investorId, amountMinor, currency: DEFAULT_CURRENCY });
+      return { statusCode: 201, body: { subscriptionId, workflowId: `subscription-${subscriptionId}`, status: 'RESERVED' } };
+    });
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/subscriptions/:id', {
+    schema: { summary: 'a subscription: status and amount', params: ID_PARAMS, response: { ...AUTH_ERRORS } },
+  }, async (request) => {
+    requireRole(request.principal, ['investor', 'operator', 'admin']);
+    const sub = await getSubscription(pool, request.params.id);
+    if (!sub) throw new ApiError(404, 'NOT_FOUND', 'not found');
+    requireOwner(request.principal, sub.investorId);
+    return {
+      id: sub.id, loanId: sub.loanId, investorId: sub.investorId, amount: formatAmount(sub.amountMinor, sub.currency), currency: sub.currency,
+      status: sub.status, workflowId: `subscription-${sub.id}`, createdAt: sub.createdAt.toISOString(),
+    };
+  });
+}

@@ -1,0 +1,188 @@
+// Loans and subscriptions in Postgres: creation with the schedule, the reservation (one SQL call),
+// the loan's decision, and each subscription's confirm or refund. No Temporal here.
+import type Decimal from 'decimal.js';
+import { accountPath } from '../ledger/accounts';
+import { contentHash } from '../ledger/canonical-json';
+import { LedgerError, toLedgerError } from '../ledger/errors';
+import { postPending, transferLegs, voidPending } from '../ledger/transactions';
+import { createAccount } from '../ledger/accounts';
+import type { Queryable } from '../ledger/types';
+import { buildSchedule, dueDate, type RepaymentMethod } from './schedule';
+
+export type LoanStatus = 'OPEN' | 'FUNDED' | 'DISBURSED' | 'REPAYING' | 'CLOSED' | 'EXPIRED' | 'DEFAULTED';
+export type SubscriptionStatus = 'RESERVED' | 'CONFIRMED' | 'REFUNDED' | 'CANCELLED';
+
+/** Balance rows of a loan's escrow: the rush credits it from thousands of investors at once. */
+export const ESCROW_BALANCE_SLOTS = 16;
+
+export interface NewLoan {
+  id: string;
+  borrowerId: string;
+  currency: string;
+  principalMinor: bigint;
+  annualRate: Decimal;
+  termMonths: number;
+  repaymentMethod: RepaymentMethod;
+  subscriptionDeadline: Date;
+  installmentIntervalSeconds?: number;
+  feeRate: Decimal;
+}
+
+export class ReservationError extends Error {
+  constructor(readonly code: 'LOAN_NOT_FOUND' | 'LOAN_NOT_OPEN' | 'LOAN_FULL', message: string, readonly remaining?: { minor: bigint; currency: string }) {
+    super(message);
+    this.name = 'ReservationError';
+  }
+}
+
+/** Inserts the loan, its schedule and escrow account, and asks for its workflow. Run inside a transaction. */
+export async function createLoan(tx: Queryable, loan: NewLoan): Promise<void> {
+  const schedule = buildSchedule(loan.principalMinor, loan.annualRate, loan.termMonths, loan.repaymentMethod);
+  await tx.query(
+    `INSERT INTO loans (id, borrower_id, currency, principal_minor, remaining_minor, annual_rate, term_months, repayment_method,
+                        subscription_deadline, installment_interval_seconds, fee_rate, status)
+     VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, 'OPEN')`,
+    [loan.id, loan.borrowerId, loan.currency, loan.principalMinor.toString(), loan.annualRate.toString(), loan.termMonths,
+      loan.repaymentMethod, loan.subscriptionDeadline, loan.installmentIntervalSeconds ?? null, loan.feeRate.toString()],
+  );
+  await tx.query(
+    `INSERT INTO loan_installments (loan_id, n, principal_minor, interest_minor)
+     SELECT $1, n, p, i FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS s(n, p, i)`,
+    [loan.id, schedule.map((s) => s.n), schedule.map((s) => s.principalMinor.toString()), schedule.map((s) => s.interestMinor.toString())],
+  );
+  await createAccount(tx, { path: accountPath.loanEscrow(loan.id), currency: loan.currency, balanceSlots: ESCROW_BALANCE_SLOTS });
+  await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'loanWorkflow', $1, $2)`,
+    [`loan-${loan.id}`, JSON.stringify({ loanId: loan.id })]);
+}
+
+export interface LoanView {
+  id: string;
+  borrowerId: string;
+  currency: string;
+  status: LoanStatus;
+  principalMinor: bigint;
+  remainingMinor: bigint;
+  annualRate: string;
+  termMonths: number;
+  repaymentMethod: RepaymentMethod;
+  subscriptionDeadline: Date;
+  installmentIntervalSeconds: number | null;
+  feeRate: string;
+  fundedAt: Date | null;
+  schedule: { n: number; dueDate: Date; principalMinor: bigint; interestMinor: bigint; status: string }[];
+}
+
+export async function getLoan(db: Queryable, id: string): Promise<LoanView | undefined> {
+  const { rows } = await db.query(
+    `SELECT id, borrower_id, currency, status, principal_minor, remaining_minor, annual_rate::text, term_months, repayment_method,
+            subscription_deadline, installment_interval_seconds, fee_rate::text, funded_at
+     FROM loans WHERE id = $1`, [id]);
+  if (rows.length === 0) return undefined;
+  const r = rows[0];
+  const { rows: installments } = await db.query('SELECT n, principal_minor, interest_minor, status FROM loan_installments WHERE loan_id = $1 ORDER BY n', [id]);
+  // Due dates count from funding; until then, from the subscription deadline.
+  const start: Date = r.funded_at ?? r.subscription_deadline;
+  return {
+    id: r.id, borrowerId: r.borrower_id, currency: r.currency, status: r.status,
+    principalMinor: BigInt(r.principal_minor), remainingMinor: BigInt(r.remaining_minor),
+    annualRate: r.annual_rate, termMonths: r.term_months, repaymentMethod: r.repayment_method,
+    subscriptionDeadline: r.subscription_deadline, installmentIntervalSeconds: r.installment_interval_seconds, feeRate: r.fee_rate,
+    fundedAt: r.funded_at,
+    schedule: installments.map((i) => ({
+      n: i.n, dueDate: dueDate(start, i.n, r.installment_interval_seconds ?? undefined),
+      principalMinor: BigInt(i.principal_minor), interestMinor: BigInt(i.interest_minor), status: i.status,
+    })),
+  };
+}
+
+export interface Reservation {
+  subscriptionId: string;
+  loanId: string;
+  investorId: string;
+  amountMinor: bigint;
+  currency: string;
+}
+
+/** The rush path: one SQL call. Refusals come back as ReservationError or LedgerError (INSUFFICIENT_FUNDS). */
+export async function reserveSubscription(tx: Queryable, r: Reservation): Promise<{ remainingMinor: bigint }> {
+  const legs = transferLegs({ from: accountPath.investorAvailable(r.investorId), to: accountPath.loanEscrow(r.loanId), amount: r.amountMinor, currency: r.currency });
+  const metadata = { subscriptionId: r.subscriptionId, loanId: r.loanId, workflowId: `subscription-${r.subscriptionId}` };
+  const key = `subscription:${r.subscriptionId}:hold`;
+  // The same hash as ledger hold() computes, so a replay by key is recognised either way.
+  const hash = contentHash({ op: 'hold', legs, metadata, expiresAt: null });
+  const legsJson = JSON.stringify(legs.map((l) => ({ account: l.account, direction: l.direction === 'debit' ? 'D' : 'C', amount: l.amount.toString(), currency: l.currency })));
+  try {
+    const { rows } = await tx.query<{ o_remaining: string }>('SELECT o_remaining FROM subscription_reserve($1, $2, $3, $4, $5, $6, $7, $8)',
+      [r.subscriptionId, r.loanId, r.investorId, r.amountMinor.toString(), key, hash, legsJson, JSON.stringify(metadata)]);
+    return { remainingMinor: BigInt(rows[0].o_remaining) };
+  } catch (err) {
+    const e = err as { code?: string; message: string; detail?: string };
+    if (e.code === 'SB001') throw new ReservationError('LOAN_NOT_FOUND', e.message);
+    if (e.code === 'SB002') throw new ReservationError('LOAN_NOT_OPEN', e.message);
+    if (e.code === 'SB003') throw new ReservationError('LOAN_FULL', e.message, { minor: BigInt(e.detail ?? '0'), currency: r.currency });
+    throw toLedgerError(err);
+  }
+}
+
+/** FUNDED when fully reserved, EXPIRED when the deadline passed first; otherwise still OPEN. */
+export async function decideLoan(db: Queryable, loanId: string, deadlinePassed: boolean): Promise<LoanStatus> {
+  const { rows } = await db.query<{ o_status: LoanStatus }>('SELECT o_status FROM loan_decide($1, $2)', [loanId, deadlinePassed]);
+  return rows[0].o_status;
+}
+
+export async function setLoanStatus(db: Queryable, loanId: string, from: LoanStatus, to: LoanStatus): Promise<void> {
+  await db.query(`UPDATE loans SET status = $3, disbursed_at = CASE WHEN $3 = 'DISBURSED' THEN now() ELSE disbursed_at END
+                  WHERE id = $1 AND status = $2`, [loanId, from, to]);
+}
+
+export interface SubscriptionRow {
+  id: string;
+  loanId: string;
+  investorId: string;
+  amountMinor: bigint;
+  currency: string;
+  status: SubscriptionStatus;
+  holdTransactionId: string;
+  createdAt: Date;
+}
+
+function toSubscription(r: Record<string, unknown>): SubscriptionRow {
+  return {
+    id: r.id as string, loanId: r.loan_id as string, investorId: r.investor_id as string, amountMinor: BigInt(r.amount_minor as string),
+    currency: r.currency as string, status: r.status as SubscriptionStatus, holdTransactionId: String(r.hold_transaction_id), createdAt: r.created_at as Date,
+  };
+}
+
+export async function getSubscription(db: Queryable, id: string): Promise<SubscriptionRow | undefined> {
+  const { rows } = await db.query('SELECT * FROM subscriptions WHERE id = $1', [id]);
+  return rows[0] ? toSubscription(rows[0]) : undefined;
+}
+
+/** A page of a loan's subscriptions in a status, by id. */
+export async function listSubscriptions(db: Queryable, loanId: string, status: SubscriptionStatus, after: string, limit: number): Promise<SubscriptionRow[]> {
+  const { rows } = await db.query('SELECT * FROM subscriptions WHERE loan_id = $1 AND status = $2 AND id > $3 ORDER BY id LIMIT $4', [loanId, status, after, limit]);
+  return rows.map(toSubscription);
+}
+
+/**
+ * Settles a reservation: `confirm` posts the hold into escrow, `refund` voids it. One transaction;
+ * safe to run twice (ledger keys per subscription; the status moves only from RESERVED).
+ */
+export async function settleSubscription(db: Queryable, id: string, outcome: 'confirm' | 'refund'): Promise<SubscriptionStatus> {
+  const sub = await getSubscription(db, id);
+  if (!sub) throw new LedgerError('INVALID_INPUT', `subscription ${id} does not exist`);
+  const target: SubscriptionStatus = outcome === 'confirm' ? 'CONFIRMED' : 'REFUNDED';
+  if (sub.status !== 'RESERVED') return sub.status;
+  const metadata = { subscriptionId: id, loanId: sub.loanId, workflowId: `subscription-${id}` };
+  if (outcome === 'confirm') await postPending(db, { idempotencyKey: `subscription:${id}:confirm`, pendingId: sub.holdTransactionId, metadata });
+  else await voidPending(db, { idempotencyKey: `subscription:${id}:refund`, pendingId: sub.holdTransactionId, metadata });
+  await db.query(`UPDATE subscriptions SET status = $2, decided_at = now() WHERE id = $1 AND status = 'RESERVED'`, [id, target]);
+  return target;
+}
+
+export async function countSubscriptions(db: Queryable, loanId: string): Promise<Record<SubscriptionStatus, number>> {
+  const { rows } = await db.query<{ status: SubscriptionStatus; n: number }>('SELECT status, count(*)::int AS n FROM subscriptions WHERE loan_id = $1 GROUP BY status', [loanId]);
+  const counts = { RESERVED: 0, CONFIRMED: 0, REFUNDED: 0, CANCELLED: 0 };
+  for (const r of rows) counts[r.status] = r.n;
+  return counts;
+}

@@ -1,0 +1,31 @@
+// The outbox dispatcher process: `npm run dispatcher`.
+import { Client, Connection } from '@temporalio/client';
+import { temporalSettingsFromEnv } from '../config/temporal';
+import { createPool } from '../ledger/db';
+import { OutboxDispatcher } from './outbox-dispatcher';
+
+async function main(): Promise<void> {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('DATABASE_URL is not set');
+  const settings = temporalSettingsFromEnv();
+  const pool = createPool({ connectionString: databaseUrl, max: 4, applicationName: 'dispatcher' });
+  const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
+  const dispatcher = new OutboxDispatcher(pool, new Client({ connection, namespace: settings.namespace }));
+  const stop = new AbortController();
+  process.once('SIGTERM', () => stop.abort());
+  process.once('SIGINT', () => stop.abort());
+  console.log(`[dispatcher] draining the outbox into ${settings.address}`);
+  const report = setInterval(() => console.log(`[dispatcher] ${JSON.stringify(dispatcher.stats)}`), 10_000);
+  try {
+    await dispatcher.run(stop.signal);
+  } finally {
+    clearInterval(report);
+    await connection.close();
+    await pool.end();
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`[dispatcher] fatal: ${err.message}`);
+  process.exit(1);
+});

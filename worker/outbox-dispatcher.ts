@@ -1,0 +1,116 @@
+// Drains the outbox into Temporal at Temporal's pace. The API committed the business fact and an
+// outbox row together; here each row becomes a workflow start (deterministic id: a second start
+// is harmless) or a signal, and is deleted only once Temporal has it. A crash anywhere leaves
+// the row for the next pass, never an orphan.
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { SearchAttributes, TASK_QUEUE } from '../workflows/shared';
+
+interface OutboxRow {
+  id: string;
+  action: 'start' | 'signal';
+  workflow_type: string | null;
+  workflow_id: string;
+  signal_name: string | null;
+  payload: Record<string, string>;
+  attempts: number;
+}
+
+export interface DispatcherOptions {
+  batchSize?: number;
+  /** Temporal calls in flight at once. */
+  parallel?: number;
+}
+
+export class OutboxDispatcher {
+  readonly stats = { started: 0, alreadyStarted: 0, signalled: 0, failed: 0 };
+  private readonly batchSize: number;
+  private readonly parallel: number;
+
+  constructor(private readonly pool: Pool, private readonly temporal: Client, options: DispatcherOptions = {}) {
+    this.batchSize = options.batchSize ?? 200;
+    this.parallel = options.parallel ?? 16;
+  }
+
+  /** One pass: claims due rows (SKIP LOCKED, so dispatchers can run side by side), sends them, returns how many. */
+  async drainOnce(): Promise<number> {
+    const tx = await this.pool.connect();
+    try {
+      await tx.query('BEGIN');
+      const { rows } = await tx.query<OutboxRow>(
+        `SELECT id, action, workflow_type, workflow_id, signal_name, payload, attempts FROM outbox
+         WHERE not_before <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, [this.batchSize]);
+      const done: string[] = [];
+      const failed: { id: string; error: string; attempts: number }[] = [];
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(this.parallel, rows.length) }, async () => {
+        while (next < rows.length) {
+          const row = rows[next++];
+          try {
+            await this.send(row);
+            done.push(row.id);
+          } catch (err) {
+            failed.push({ id: row.id, error: (err as Error).message.slice(0, 500), attempts: row.attempts + 1 });
+          }
+        }
+      }));
+      if (done.length) await tx.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [done]);
+      for (const f of failed) {
+        // Back off: 1 s, 2 s, 4 s ... at most a minute. A signal to a workflow not started yet lands here.
+        await tx.query(`UPDATE outbox SET attempts = $2, last_error = $3, not_before = now() + make_interval(secs => least(60, power(2, $2 - 1)))
+                        WHERE id = $1`, [f.id, f.attempts, f.error]);
+      }
+      await tx.query('COMMIT');
+      this.stats.failed += failed.length;
+      return rows.length;
+    } catch (err) {
+      await tx.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      tx.release();
+    }
+  }
+
+  private async send(row: OutboxRow): Promise<void> {
+    if (row.action === 'signal') {
+      try {
+        await this.temporal.workflow.getHandle(row.workflow_id).signal(row.signal_name as string);
+        this.stats.signalled += 1;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new Error(`${row.workflow_id} not started yet`);
+        throw err;
+      }
+      return;
+    }
+    const attributes = [
+      ...(row.payload.loanId ? [{ key: SearchAttributes.LoanId, value: row.payload.loanId }] : []),
+      ...(row.payload.investorId ? [{ key: SearchAttributes.InvestorId, value: row.payload.investorId }] : []),
+    ];
+    try {
+      await this.temporal.workflow.start(row.workflow_type as string, {
+        workflowId: row.workflow_id,
+        taskQueue: TASK_QUEUE,
+        args: [row.payload],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE', // a finished workflow is never run again by a late row
+        typedSearchAttributes: attributes,
+      });
+      this.stats.started += 1;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      this.stats.alreadyStarted += 1; // started before (a retry, or signal-with-start): nothing to do
+    }
+  }
+
+  /** Drains until `signal` aborts: straight on while there is work, polling when idle. */
+  async run(signal: AbortSignal, idleMs = 200): Promise<void> {
+    while (!signal.aborted) {
+      let sent = 0;
+      try {
+        sent = await this.drainOnce();
+      } catch (err) {
+        console.error(`[dispatcher] pass failed: ${(err as Error).message}`);
+      }
+      if (sent === 0) await new Promise((resolve) => setTimeout(resolve, idleMs));
+    }
+  }
+}
