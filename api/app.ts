@@ -39,6 +39,8 @@ const PUBLIC_ROUTES = new Set(['/healthz', '/metrics', '/v1/openapi.json']);
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
+    // One log line per request would cost more than the request on the rush path; errors are logged.
+    disableRequestLogging: true,
     bodyLimit: 64 * 1024,
     connectionTimeout: 30_000,
     requestTimeout: 30_000,

@@ -1,8 +1,6 @@
 // One error shape for every refusal: {"error": {"code", "message", "details"}}.
 import { LedgerError, type LedgerErrorCode } from '../ledger/errors';
 import { MoneyError } from '../ledger/currency';
-import { formatAmount } from '../ledger/money';
-import { ReservationError } from '../loans/store';
 
 export class ApiError extends Error {
   constructor(
@@ -36,11 +34,6 @@ const LEDGER_STATUS: Partial<Record<LedgerErrorCode, number>> = {
 /** Known refusals become 4xx with their own code; anything else stays an internal error. */
 export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
-  if (err instanceof ReservationError) {
-    if (err.code === 'LOAN_NOT_FOUND') return new ApiError(404, 'NOT_FOUND', 'no such loan');
-    const details = err.remaining ? { remaining: formatAmount(err.remaining.minor, err.remaining.currency) } : {};
-    return new ApiError(409, err.code, err.message, details);
-  }
   if (err instanceof MoneyError) return new ApiError(400, err.code, err.message);
   if (err instanceof LedgerError) return new ApiError(LEDGER_STATUS[err.code] ?? 422, err.code, err.message);
   return undefined;

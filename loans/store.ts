@@ -3,7 +3,7 @@
 import type Decimal from 'decimal.js';
 import { accountPath } from '../ledger/accounts';
 import { contentHash } from '../ledger/canonical-json';
-import { LedgerError, toLedgerError } from '../ledger/errors';
+import { LedgerError } from '../ledger/errors';
 import { postPending, transferLegs, voidPending } from '../ledger/transactions';
 import { createAccount } from '../ledger/accounts';
 import type { Queryable } from '../ledger/types';
@@ -26,13 +26,6 @@ export interface NewLoan {
   subscriptionDeadline: Date;
   installmentIntervalSeconds?: number;
   feeRate: Decimal;
-}
-
-export class ReservationError extends Error {
-  constructor(readonly code: 'LOAN_NOT_FOUND' | 'LOAN_NOT_OPEN' | 'LOAN_FULL', message: string, readonly remaining?: { minor: bigint; currency: string }) {
-    super(message);
-    this.name = 'ReservationError';
-  }
 }
 
 /** Inserts the loan, its schedule and escrow account, and asks for its workflow. Run inside a transaction. */
@@ -103,25 +96,16 @@ export interface Reservation {
   currency: string;
 }
 
-/** The rush path: one SQL call. Refusals come back as ReservationError or LedgerError (INSUFFICIENT_FUNDS). */
-export async function reserveSubscription(tx: Queryable, r: Reservation): Promise<{ remainingMinor: bigint }> {
+/** The ledger hold a reservation writes: key, content hash (as ledger hold() computes it) and legs, as the SQL functions take them. */
+function reservationHold(r: Reservation) {
   const legs = transferLegs({ from: accountPath.investorAvailable(r.investorId), to: accountPath.loanEscrow(r.loanId), amount: r.amountMinor, currency: r.currency });
   const metadata = { subscriptionId: r.subscriptionId, loanId: r.loanId, workflowId: `subscription-${r.subscriptionId}` };
-  const key = `subscription:${r.subscriptionId}:hold`;
-  // The same hash as ledger hold() computes, so a replay by key is recognised either way.
-  const hash = contentHash({ op: 'hold', legs, metadata, expiresAt: null });
-  const legsJson = JSON.stringify(legs.map((l) => ({ account: l.account, direction: l.direction === 'debit' ? 'D' : 'C', amount: l.amount.toString(), currency: l.currency })));
-  try {
-    const { rows } = await tx.query<{ o_remaining: string }>('SELECT o_remaining FROM subscription_reserve($1, $2, $3, $4, $5, $6, $7, $8)',
-      [r.subscriptionId, r.loanId, r.investorId, r.amountMinor.toString(), key, hash, legsJson, JSON.stringify(metadata)]);
-    return { remainingMinor: BigInt(rows[0].o_remaining) };
-  } catch (err) {
-    const e = err as { code?: string; message: string; detail?: string };
-    if (e.code === 'SB001') throw new ReservationError('LOAN_NOT_FOUND', e.message);
-    if (e.code === 'SB002') throw new ReservationError('LOAN_NOT_OPEN', e.message);
-    if (e.code === 'SB003') throw new ReservationError('LOAN_FULL', e.message, { minor: BigInt(e.detail ?? '0'), currency: r.currency });
-    throw toLedgerError(err);
-  }
+  return {
+    key: `subscription:${r.subscriptionId}:hold`,
+    hash: contentHash({ op: 'hold', legs, metadata, expiresAt: null }),
+    legs: JSON.stringify(legs.map((l) => ({ account: l.account, direction: l.direction === 'debit' ? 'D' : 'C', amount: l.amount.toString(), currency: l.currency }))),
+    metadata: JSON.stringify(metadata),
+  };
 }
 
 /** FUNDED when fully reserved, EXPIRED when the deadline passed first; otherwise still OPEN. */
@@ -185,4 +169,26 @@ export async function countSubscriptions(db: Queryable, loanId: string): Promise
   const counts = { RESERVED: 0, CONFIRMED: 0, REFUNDED: 0, CANCELLED: 0 };
   for (const r of rows) counts[r.status] = r.n;
   return counts;
+}
+
+export interface IdempotentReservation extends Reservation {
+  scope: string;
+  idempotencyKey: string;
+  requestHash: string;
+  /** The response stored and returned if the reservation succeeds. */
+  created: unknown;
+}
+
+/**
+ * The rush path: the Idempotency-Key check, the stored response and the reservation in one SQL
+ * statement and one transaction (ledger/migrations/0006-rush-path.sql). Returns the response to send.
+ */
+export async function reserveSubscriptionIdempotently(db: Queryable, r: IdempotentReservation): Promise<{ statusCode: number; body: unknown; replayed: boolean }> {
+  const hold = reservationHold(r);
+  const { rows } = await db.query<{ o_status: number; o_body: unknown; o_replayed: boolean }>(
+    'SELECT o_status, o_body, o_replayed FROM api_subscribe($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
+    [r.scope, r.idempotencyKey, r.requestHash, JSON.stringify(r.created), r.subscriptionId, r.loanId, r.investorId, r.amountMinor.toString(), r.currency,
+      hold.key, hold.hash, hold.legs, hold.metadata],
+  );
+  return { statusCode: rows[0].o_status, body: rows[0].o_body, replayed: rows[0].o_replayed };
 }

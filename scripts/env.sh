@@ -44,6 +44,12 @@ export GATEWAY_MERCHANT_ID="${GATEWAY_MERCHANT_ID:-lending-core}"
 # Development-only secret: the simulator warns when it runs with it.
 export GATEWAY_SECRET="${GATEWAY_SECRET:-dev-only-gateway-secret-change-me}"
 
+# The HTTP API.
+export API_HOST="${API_HOST:-127.0.0.1}"
+export API_PORT="${API_PORT:-3000}"
+export API_URL="http://$API_HOST:$API_PORT"
+export ADMIN_KEY_FILE="${ADMIN_KEY_FILE:-$DATA_DIR/admin-api-key}"
+
 # The project's custom search attributes, registered on the dev server.
 TEMPORAL_SEARCH_ATTRIBUTES=(ReviewState=Keyword LoanId=Keyword InvestorId=Keyword PayoutStatus=Keyword ReconState=Keyword RecoveryState=Keyword)
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The local stack: start | stop | status [component...]
-# Components, in start order: postgres, temporal, gateway, worker.
+# Components, in start order: postgres, temporal, gateway, worker, dispatcher, api.
 # Each runs as a background process with a pid file in .data/run and a log in .data/logs.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 mkdir -p "$LOG_DIR" "$RUN_DIR"
 
-ALL_COMPONENTS=(postgres temporal gateway worker)
+ALL_COMPONENTS=(postgres temporal gateway worker dispatcher api)
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(head -1 "$1")" 2>/dev/null; }
 
@@ -135,14 +135,63 @@ worker_status() {
 worker_start() {
   if worker_status >/dev/null; then say "worker already running"; return; fi
   [ -d node_modules ] || die "node_modules missing: run 'npm run setup' first"
-  say "migrating $DATABASE_URL"
-  node_modules/.bin/ts-node --transpile-only ledger/migrate-cli.ts || die "migrations failed"
+  migrate
   say "starting worker (log $LOG_DIR/worker.log)"
   bg_start worker node_modules/.bin/ts-node --transpile-only worker/main.ts
   wait_until 60 "worker" grep -q "polling task queue" "$LOG_DIR/worker.log"
 }
 
 worker_stop() { bg_stop worker; }
+
+# ---------- api and outbox dispatcher ----------
+ensure_admin_key() {
+  # The dev stack's admin key: made once, kept in a file only this user can read.
+  if [ -z "${ADMIN_API_KEY:-}" ]; then
+    if [ ! -s "$ADMIN_KEY_FILE" ]; then
+      mkdir -p "$(dirname "$ADMIN_KEY_FILE")"
+      (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$ADMIN_KEY_FILE")
+    fi
+    ADMIN_API_KEY=$(cat "$ADMIN_KEY_FILE")
+    export ADMIN_API_KEY
+  fi
+}
+
+migrate() {
+  say "migrating $DATABASE_URL"
+  node_modules/.bin/ts-node --transpile-only ledger/migrate-cli.ts || die "migrations failed"
+}
+
+api_status() {
+  if bg_running api; then echo "api       running   $API_URL (OpenAPI $API_URL/v1/openapi.json)"; return 0; fi
+  echo "api       stopped"; return 1
+}
+
+api_start() {
+  if api_status >/dev/null; then say "api already running on $API_URL"; return; fi
+  port_busy "$API_HOST" "$API_PORT" && die "port $API_PORT is taken by another process: stop it or set API_PORT"
+  ensure_admin_key
+  migrate
+  say "starting api on $API_URL (log $LOG_DIR/api.log)"
+  bg_start api node_modules/.bin/ts-node --transpile-only api/server.ts
+  wait_until 60 "api" curl -fsS "$API_URL/healthz"
+}
+
+api_stop() { bg_stop api; }
+
+dispatcher_status() {
+  if bg_running dispatcher; then echo "dispatcher running  outbox -> $TEMPORAL_ADDRESS (log $LOG_DIR/dispatcher.log)"; return 0; fi
+  echo "dispatcher stopped"; return 1
+}
+
+dispatcher_start() {
+  if dispatcher_status >/dev/null; then say "dispatcher already running"; return; fi
+  migrate
+  say "starting outbox dispatcher (log $LOG_DIR/dispatcher.log)"
+  bg_start dispatcher node_modules/.bin/ts-node --transpile-only worker/dispatcher-main.ts
+  wait_until 60 "dispatcher" grep -q "draining the outbox" "$LOG_DIR/dispatcher.log"
+}
+
+dispatcher_stop() { bg_stop dispatcher; }
 
 # ---------- dispatch ----------
 cmd="${1:-status}"; shift || true

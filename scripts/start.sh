@@ -17,8 +17,11 @@ done
 
 bash scripts/stack.sh start
 echo
+echo "  API               $API_URL   (OpenAPI $API_URL/v1/openapi.json)"
+echo "  Admin API key     in $ADMIN_KEY_FILE (or \$ADMIN_API_KEY)"
 echo "  Temporal Web UI   $TEMPORAL_UI_URL"
 echo "  Temporal gRPC     $TEMPORAL_ADDRESS (namespace $TEMPORAL_NAMESPACE)"
+echo "  Gateway simulator $GATEWAY_URL"
 echo "  Postgres          $DATABASE_URL"
 echo "  Logs              $LOG_DIR"
 echo "  Stop everything   npm stop"

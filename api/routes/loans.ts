@@ -5,10 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { formatAmount, MoneyDecimal, parseAmount, parseRate } from '../../ledger/money';
 import { REPAYMENT_METHODS, type RepaymentMethod } from '../../loans/schedule';
-import { createLoan, getLoan, getSubscription, reserveSubscription, type LoanView } from '../../loans/store';
+import { createLoan, getLoan, getSubscription, reserveSubscriptionIdempotently, type LoanView } from '../../loans/store';
 import type { AppContext } from '../app';
 import { requireOwner, requireRole } from '../auth';
 import { ApiError } from '../errors';
+import { requestHash, validIdempotencyKey } from '../idempotency';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, CURRENCY, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 
@@ -101,11 +102,20 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
     requireRole(request.principal, ['investor']);
     requireOwner(request.principal, request.body.investorId);
     const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
-    return replyIdempotent(context, request, reply, async (tx) => {
-      const subscriptionId = `sub_${randomBytes(10).toString('hex')}`;
-      await reserveSubscription(tx, { subscriptionId, loanId: request.params.id, investorId: request.body.investorId, amountMinor, currency: DEFAULT_CURRENCY });
-      return { statusCode: 201, body: { subscriptionId, workflowId: `subscription-${subscriptionId}`, status: 'RESERVED' } };
+    const key = request.headers['idempotency-key'];
+    const idempotencyKey = validIdempotencyKey(typeof key === 'string' ? key : undefined);
+    const subscriptionId = `sub_${randomBytes(10).toString('hex')}`;
+    // One SQL statement: key check, stored response and reservation commit together (the rush path).
+    const result = await reserveSubscriptionIdempotently(pool, {
+      scope: request.principal.keyId, idempotencyKey, requestHash: requestHash(request),
+      created: { subscriptionId, workflowId: `subscription-${subscriptionId}`, status: 'RESERVED' },
+      subscriptionId, loanId: request.params.id, investorId: request.body.investorId, amountMinor, currency: DEFAULT_CURRENCY,
     });
+    if (result.replayed) {
+      context.metrics.idempotentReplays.inc();
+      reply.header('idempotency-replayed', 'true');
+    }
+    return reply.status(result.statusCode).send(result.body);
   });
 
   app.get<{ Params: { id: string } }>('/v1/subscriptions/:id', {

@@ -23,11 +23,8 @@ CREATE TABLE api_idempotency (
   scope text NOT NULL, -- the caller's key id: one caller's keys never collide with another's
   key text NOT NULL CHECK (key ~ '^[A-Za-z0-9_.:-]{1,128}$'),
   request_hash text NOT NULL,
-  state text NOT NULL CHECK (state IN ('in_progress', 'done')),
-  -- An in-progress record older than this was abandoned (crash): the next request takes it over.
-  locked_until timestamptz NOT NULL,
-  response_status int,
-  response_body jsonb,
+  response_status int NOT NULL,
+  response_body jsonb NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (scope, key)
 );

@@ -75,6 +75,9 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'loan % does not exist', p_loan_id USING ERRCODE = 'SB001';
   END IF;
+  IF v_loan.remaining_minor = 0 THEN -- fully subscribed (whether or not the loan has decided yet)
+    RAISE EXCEPTION 'loan % is fully subscribed', p_loan_id USING ERRCODE = 'SB003', DETAIL = '0';
+  END IF;
   IF v_loan.status <> 'OPEN' OR v_loan.subscription_deadline <= now() THEN
     RAISE EXCEPTION 'loan % is not open for subscription', p_loan_id USING ERRCODE = 'SB002';
   END IF;

@@ -1,0 +1,186 @@
+// The subscription rush (issue: loans and subscriptions): N funded investors rush one loan through
+// the HTTP API with C concurrent clients. Needs the stack running (`npm start -- --no-demo`).
+//   npm run bench:rush -- [--investors 10000] [--principal 10000000.00] [--clients 200] [--seed 7]
+// Prints progress, then a final JSON line with the figures and, measured in the same run, the bare
+// ceilings: Temporal completions/s (empty workflow + one no-op activity) and Postgres hot-row UPDATEs/s.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { Command } from 'commander';
+import { Ledger } from '../ledger';
+import { createPool } from '../ledger/db';
+import { formatAmount, parseAmount } from '../ledger/money';
+import { LedgerBatcher } from '../ledger/batcher';
+import { postgresHotRowCeiling, temporalCeiling } from './ceiling/measure';
+import { createJsonClient, percentile } from './http';
+
+const opts = new Command()
+  .description('Rush one loan with many investors through the API; report throughput, latency and exactness.')
+  .option('--investors <n>', 'investors who rush', '10000')
+  .option('--principal <amount>', 'the loan', '10000000.00')
+  .option('--min <amount>', 'smallest subscription', '100.00')
+  .option('--max <amount>', 'largest subscription', '5000.00')
+  .option('--clients <n>', 'concurrent HTTP clients', '200')
+  .option('--seed <n>', 'random seed', '7')
+  .option('--api-url <url>', 'the API', process.env.API_URL ?? 'http://127.0.0.1:3000')
+  .option('--database-url <url>', 'the API\'s Postgres', process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:55432/lending')
+  .option('--temporal-address <addr>', 'Temporal', process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233')
+  .option('--ceiling-workflows <n>', 'workflows for the bare Temporal ceiling', '1000')
+  .parse()
+  .opts<{ investors: string; principal: string; min: string; max: string; clients: string; seed: string; apiUrl: string; databaseUrl: string; temporalAddress: string; ceilingWorkflows: string }>();
+
+const investors = Number(opts.investors);
+const clients = Number(opts.clients);
+const principalMinor = parseAmount(opts.principal, 'CNY');
+const minMinor = parseAmount(opts.min, 'CNY');
+const maxMinor = parseAmount(opts.max, 'CNY');
+const run = `r${Date.now().toString(36)}`;
+const adminKey = process.env.ADMIN_API_KEY ?? readFileSync(join(__dirname, '..', '.data', 'admin-api-key'), 'utf8').trim();
+const admin = { authorization: `Bearer ${adminKey}` };
+const http = createJsonClient(opts.apiUrl, clients);
+
+/** mulberry32: a seeded PRNG, so a run's amounts can be repeated. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function pool<T>(items: T[], parallel: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  }));
+}
+
+async function must(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<Record<string, unknown>> {
+  const res = await http.request(method, path, headers, body);
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as Record<string, unknown>;
+}
+
+async function main(): Promise<void> {
+  const db = createPool({ connectionString: opts.databaseUrl, max: 8 });
+  const ledger = new Ledger(db);
+  console.log(`[rush] run ${run}: ${investors} investors, loan ${opts.principal}, ${clients} clients`);
+
+  // Setup: parties and keys through the API; funding straight into the ledger (deposits are not measured here).
+  await must('POST', '/v1/borrowers', { id: `${run}-borrower`, name: 'Rush borrower' }, { ...admin, 'idempotency-key': `${run}-b` });
+  const ids = Array.from({ length: investors }, (_, i) => `${run}-i${i}`);
+  const keys = new Map<string, string>();
+  let made = 0;
+  await pool(ids, 32, async (id) => {
+    await must('POST', '/v1/investors', { id, name: id }, { ...admin, 'idempotency-key': `${run}-${id}` });
+    const { key } = await must('POST', '/v1/api-keys', { role: `investor:${id}` }, admin);
+    keys.set(id, key as string);
+    if (++made % 1000 === 0) console.log(`[rush] setup: ${made}/${investors} investors with keys`);
+  });
+  const batcher = new LedgerBatcher(db, { maxInFlight: 4 });
+  await Promise.all(ids.map((id) => batcher.transfer({ idempotencyKey: `${run}:fund:${id}`, from: 'gateway:default:clearing', to: `investor:${id}:available`, amount: maxMinor, currency: 'CNY' })));
+  console.log(`[rush] setup: funded ${investors} investors with ${opts.max} each`);
+  const loan = await must('POST', '/v1/loans', {
+    id: `${run}-loan`, borrowerId: `${run}-borrower`, principal: opts.principal, annualRate: '0.08', termMonths: 12,
+    repaymentMethod: 'equal_installment', subscriptionDeadline: new Date(Date.now() + 30 * 60_000).toISOString(),
+  }, { ...admin, 'idempotency-key': `${run}-loan` });
+  const loanId = loan.loanId as string;
+
+  // The rush.
+  const random = prng(Number(opts.seed));
+  const span = Number(maxMinor - minMinor);
+  const wanted = ids.map(() => minMinor + BigInt(Math.floor(random() * (span + 1))));
+  const latencies: number[] = [];
+  let accepted = 0;
+  let acceptedMinor = 0n;
+  let full = 0;
+  let otherRefusals = 0;
+  let attempts = 0;
+  const rushStart = Date.now();
+  const progress = setInterval(() => {
+    const s = (Date.now() - rushStart) / 1000;
+    console.log(`[rush] ${s.toFixed(0)}s: ${attempts} requests, ${accepted} accepted (${(accepted / s).toFixed(0)}/s), ${full} LOAN_FULL, ${otherRefusals} other`);
+  }, 1000);
+  await pool(ids, clients, async (id, i) => {
+    let amount = wanted[i];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      attempts += 1;
+      const res = await http.request('POST', `/v1/loans/${loanId}/subscriptions`, { authorization: `Bearer ${keys.get(id)}`, 'idempotency-key': `${run}-${id}-${attempt}` }, { investorId: id, amount: formatAmount(amount, 'CNY') });
+      latencies.push(res.ms);
+      if (res.status === 201) {
+        accepted += 1;
+        acceptedMinor += amount;
+        return;
+      }
+      const error = (res.body as { error?: { code: string; details?: { remaining?: string } } }).error;
+      if (error?.code !== 'LOAN_FULL') {
+        otherRefusals += 1;
+        return;
+      }
+      full += 1;
+      // A client told how much is left asks for that instead, once (as a real app would offer).
+      const remaining = parseAmount(error.details?.remaining ?? '0.00', 'CNY', { allowZero: true });
+      if (remaining === 0n) return;
+      amount = remaining < amount ? remaining : amount;
+    }
+  });
+  const rushSeconds = (Date.now() - rushStart) / 1000;
+  clearInterval(progress);
+  latencies.sort((a, b) => a - b);
+  console.log(`[rush] rush over in ${rushSeconds.toFixed(1)} s: ${accepted} accepted, ${full} LOAN_FULL answers`);
+
+  // Until every accepted subscription's workflow has completed CONFIRMED (Temporal's own count).
+  const connection = await Connection.connect({ address: opts.temporalAddress });
+  const temporalClient = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  const confirmStart = Date.now();
+  let confirmed = 0;
+  for (;;) {
+    const { count } = await temporalClient.workflow.count(`WorkflowType = 'subscriptionWorkflow' AND LoanId = '${loanId}' AND ExecutionStatus = 'Completed'`);
+    confirmed = count;
+    const { rows: outbox } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox');
+    console.log(`[rush] ${((Date.now() - rushStart) / 1000).toFixed(0)}s: ${confirmed}/${accepted} subscription workflows completed, outbox backlog ${outbox[0].n}`);
+    if (confirmed >= accepted || Date.now() - confirmStart > 30 * 60_000) break;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  await connection.close();
+  // Every completed one must be CONFIRMED in Postgres too (a refund would be a failure of the run).
+  const { rows: states } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`, [loanId]);
+  const secondsUntilConfirmed = (Date.now() - rushStart) / 1000;
+  const view = await must('GET', `/v1/loans/${loanId}`, undefined, admin);
+  const { rows: sums } = await db.query<{ confirmed: string }>(`SELECT coalesce(sum(amount_minor), 0)::text AS confirmed FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`, [loanId]);
+  const confirmedMinor = BigInt(sums[0].confirmed);
+  const trial = await ledger.trialBalance();
+
+  console.log('[rush] measuring the bare ceilings in this run');
+  const temporal = await temporalCeiling(opts.temporalAddress, process.env.TEMPORAL_NAMESPACE ?? 'default', Number(opts.ceilingWorkflows));
+  const postgres = await postgresHotRowCeiling(opts.databaseUrl, 5);
+  const confirmedPerS = accepted / secondsUntilConfirmed;
+
+  console.log(JSON.stringify({
+    bench: 'rush', run, investors, clients, requests: attempts,
+    accepted_subscriptions: accepted, accepted_per_s: Math.round(accepted / rushSeconds), rush_seconds: Math.round(rushSeconds * 10) / 10,
+    api_latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) },
+    loan_full_answers: full, other_refusals: otherRefusals,
+    seconds_until_all_confirmed: Math.round(secondsUntilConfirmed * 10) / 10, completed_subscription_workflows: confirmed, confirmed_in_postgres: states[0].n,
+    confirmed_per_s: Math.round(confirmedPerS), ratio_confirmed_to_temporal_ceiling: Math.round((confirmedPerS / temporal.completed_per_s) * 100) / 100,
+    loan: { principal: opts.principal, subscribed: view.subscribed, status: view.status },
+    subscribed_accepted: formatAmount(acceptedMinor, 'CNY'), subscribed_confirmed: formatAmount(confirmedMinor, 'CNY'),
+    oversold: formatAmount(confirmedMinor > principalMinor ? confirmedMinor - principalMinor : 0n, 'CNY'),
+    undersold: formatAmount(confirmedMinor < principalMinor ? principalMinor - confirmedMinor : 0n, 'CNY'),
+    trial_balance_zero: trial.balanced,
+    ceilings: { temporal_empty_workflow_one_activity_completed_per_s: temporal.completed_per_s, postgres_hot_row_updates_per_s: postgres.updates_per_s },
+  }));
+  http.close();
+  await db.end();
+}
+
+main().catch((err: Error) => {
+  console.error(`[rush] error: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
