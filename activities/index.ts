@@ -1,5 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import type { GatewayClient } from '../gateway/client';
+import { createDepositActivities } from './deposits';
 import { createLoanActivities } from './loans';
 import { createSmokeActivities } from './smoke';
 
@@ -7,6 +9,7 @@ export interface ActivityDeps {
   pool: Pool;
   /** For activities that signal or start other workflows. */
   temporal: Client;
+  gateway: GatewayClient;
 }
 
 /** Every activity, built from its dependencies: the worker passes real clients, tests pass theirs. */
@@ -14,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
     ...createLoanActivities(deps),
+    ...createDepositActivities(deps),
   };
 }
 

@@ -8,6 +8,7 @@ import { createAuthenticator, type Principal } from './auth';
 import { errorBody, toApiError } from './errors';
 import { createMetrics, type Metrics } from './metrics';
 import { registerApiKeyRoutes } from './routes/api-keys';
+import { registerDepositRoutes } from './routes/deposits';
 import { registerHealthRoutes } from './routes/health';
 import { registerInvestorRoutes } from './routes/investors';
 import { registerLedgerRoutes } from './routes/ledger';
@@ -105,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerInvestorRoutes(app, context);
   registerLedgerRoutes(app, context);
   registerLoanRoutes(app, context);
+  registerDepositRoutes(app, context);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -6,6 +6,7 @@ import { createActivities } from '../activities';
 import { smokeWorkflow } from '../workflows';
 import { TASK_QUEUE } from '../workflows/shared';
 import { useTestDatabase } from './helpers/postgres';
+import { unreachableGateway } from './helpers/stack';
 import { createDevServerEnv, createTimeSkippingEnv, workflowBundle } from './helpers/temporal';
 
 const db = useTestDatabase();
@@ -15,7 +16,7 @@ async function runSmoke(env: TestWorkflowEnvironment, workflowId: string, wait: 
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ pool: db.pool, temporal: env.client }),
+    activities: createActivities({ pool: db.pool, temporal: env.client, gateway: unreachableGateway() }),
   });
   return worker.runUntil(
     env.client.workflow.execute(smokeWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ message: `hello from ${workflowId}`, wait }] }),

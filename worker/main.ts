@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { temporalSettingsFromEnv } from '../config/temporal';
+import { GatewayClient } from '../gateway/client';
 import { createPool } from '../ledger/db';
 import { TASK_QUEUE } from '../workflows/shared';
 
@@ -10,6 +11,13 @@ async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) throw new Error('DATABASE_URL is not set');
   const temporal = temporalSettingsFromEnv();
+  const gatewayUrl = process.env.GATEWAY_URL;
+  const gatewaySecret = process.env.GATEWAY_SECRET;
+  if (!gatewayUrl || !gatewaySecret) throw new Error('GATEWAY_URL and GATEWAY_SECRET must be set');
+  const gateway = new GatewayClient({
+    baseUrl: gatewayUrl, merchantId: process.env.GATEWAY_MERCHANT_ID ?? 'lending-core', secret: gatewaySecret,
+    connectTimeoutMs: 3_000, requestTimeoutMs: 10_000,
+  });
   const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'worker' });
   const connection = await NativeConnection.connect({ address: temporal.address, tls: temporal.tls, apiKey: temporal.apiKey });
   // Activities that signal other workflows use a client of their own.
@@ -21,7 +29,7 @@ async function main(): Promise<void> {
       namespace: temporal.namespace,
       taskQueue: TASK_QUEUE,
       workflowsPath: require.resolve('../workflows'),
-      activities: createActivities({ pool, temporal: client }),
+      activities: createActivities({ pool, temporal: client, gateway }),
     });
     console.log(`[worker] polling task queue ${TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`);
     // Worker.run() resolves after SIGINT/SIGTERM once in-flight tasks are done (the SDK installs the handlers).

@@ -2,3 +2,4 @@
 export { smokeWorkflow } from './smoke';
 export { loanWorkflow } from './loan';
 export { subscriptionWorkflow } from './subscription';
+export { depositWorkflow } from './deposit';

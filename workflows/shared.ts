@@ -1,6 +1,6 @@
 // Names shared by workflows, the worker, the API and tests, without importing workflow code.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export const TASK_QUEUE = 'lending-core';
 
@@ -36,3 +36,56 @@ export const loanFullyReservedSignal = defineSignal('loanFullyReserved');
 export const loanDecidedSignal = defineSignal<[LoanDecision]>('loanDecided');
 export const loanStateQuery = defineQuery<LoanState>('loanState');
 export const subscriptionStateQuery = defineQuery<SubscriptionState>('subscriptionState');
+
+// ---- Gateway orders and manual review ------------------------------------------------------
+
+/** A gateway outcome as activities report it to workflows (plain data, no bigints). */
+export type GatewayOutcome =
+  | { kind: 'succeeded' }
+  | { kind: 'failed'; code: string }
+  | { kind: 'not_sent'; reason: string }
+  | { kind: 'not_found' }
+  | { kind: 'processing' }
+  | { kind: 'unknown'; reason: string };
+
+export interface GatewayAttempt {
+  at: string;
+  action: 'submit' | 'query';
+  outcome: GatewayOutcome;
+}
+
+export type ReviewDecision = 'paid' | 'not_paid';
+
+export interface ResolveReviewInput {
+  decision: ReviewDecision;
+  reason: string;
+  operator: string;
+}
+
+export interface ReviewEvidence {
+  state: string;
+  orderNo: string;
+  attempts: GatewayAttempt[];
+  since?: string;
+}
+
+/** How long to keep asking the gateway about an unknown outcome before an operator decides. */
+export interface QueryPolicy {
+  attempts: number;
+  initialIntervalMs: number;
+  maxIntervalMs: number;
+}
+
+export const DEFAULT_QUERY_POLICY: QueryPolicy = { attempts: 8, initialIntervalMs: 2_000, maxIntervalMs: 60_000 };
+
+export type DepositState = 'SUBMITTED' | 'SUCCEEDED' | 'FAILED' | 'QUERYING' | 'MANUAL_REVIEW';
+
+export interface DepositWorkflowInput {
+  depositId: string;
+  investorId: string;
+  queryPolicy?: QueryPolicy;
+}
+
+/** The operator's decision on a payment stuck in MANUAL_REVIEW (Web UI, CLI or API). */
+export const resolveReviewUpdate = defineUpdate<string, [ResolveReviewInput]>('resolveReview');
+export const reviewEvidenceQuery = defineQuery<ReviewEvidence>('reviewEvidence');

@@ -7,18 +7,24 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { GatewayClient } from '../../gateway/client';
 import { Ledger } from '../../ledger';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { TASK_QUEUE } from '../../workflows/shared';
 import type { TestDatabase } from './postgres';
 import { workflowBundle } from './temporal';
 
-export async function createWorker(env: TestWorkflowEnvironment, db: TestDatabase): Promise<Worker> {
+/** A gateway client for tests whose workflows never reach a gateway: any call fails as not sent. */
+export function unreachableGateway(): GatewayClient {
+  return new GatewayClient({ baseUrl: 'http://127.0.0.1:9', merchantId: 'none', secret: 'none', connectTimeoutMs: 100, requestTimeoutMs: 100 });
+}
+
+export async function createWorker(env: TestWorkflowEnvironment, db: TestDatabase, gateway: GatewayClient = unreachableGateway()): Promise<Worker> {
   return Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ pool: db.pool, temporal: env.client }),
+    activities: createActivities({ pool: db.pool, temporal: env.client, gateway }),
   });
 }
 

@@ -1,0 +1,53 @@
+// Activities of the Deposit workflow. Gateway calls return the outcome as data: the workflow, not
+// Temporal's retry policy, decides what an unknown means. A retried activity resends the same
+// order number with the same content, which the gateway deduplicates.
+import type { Pool } from 'pg';
+import type { GatewayClient } from '../gateway/client';
+import type { QueryOutcome, SubmitOutcome } from '../gateway/outcomes';
+import { creditDeposit, getDeposit, setDepositStatus, type Deposit, type DepositStatus } from '../payments/deposits';
+import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
+
+function toPlain(outcome: SubmitOutcome | QueryOutcome): GatewayOutcome {
+  switch (outcome.kind) {
+    case 'succeeded': return { kind: 'succeeded' };
+    case 'failed': return { kind: 'failed', code: outcome.code };
+    case 'not_sent': return { kind: 'not_sent', reason: outcome.reason };
+    case 'unknown': return { kind: 'unknown', reason: outcome.reason };
+    default: return { kind: outcome.kind };
+  }
+}
+
+export function createDepositActivities(deps: { pool: Pool; gateway: GatewayClient }) {
+  const { pool, gateway } = deps;
+
+  async function load(depositId: string): Promise<Deposit> {
+    const deposit = await getDeposit(pool, depositId);
+    if (!deposit) throw new Error(`deposit ${depositId} does not exist`);
+    return deposit;
+  }
+
+  return {
+    async submitCollection(depositId: string): Promise<GatewayOutcome> {
+      const d = await load(depositId);
+      return toPlain(await gateway.collect({ orderNo: d.orderNo, amountMinor: d.amountMinor, currency: d.currency, account: d.bankAccount, memo: `deposit ${d.id}` }));
+    },
+
+    async queryCollection(depositId: string): Promise<GatewayOutcome> {
+      const d = await load(depositId);
+      return toPlain(await gateway.query({ orderNo: d.orderNo, kind: 'COLLECTION', amountMinor: d.amountMinor, currency: d.currency }));
+    },
+
+    /** Credits the investor once; `resolution` records the operator when a person decided. */
+    async creditDeposit(depositId: string, resolution?: ResolveReviewInput): Promise<string> {
+      const d = await load(depositId);
+      const evidence = resolution ? { decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision } : { verifiedBy: 'gateway' };
+      return creditDeposit(pool, d, evidence);
+    },
+
+    async setDepositStatus(depositId: string, status: DepositStatus): Promise<void> {
+      await setDepositStatus(pool, depositId, status);
+    },
+  };
+}
+
+export type DepositActivities = ReturnType<typeof createDepositActivities>;

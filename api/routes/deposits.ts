@@ -1,0 +1,58 @@
+// POST /v1/investors/{id}/deposits: a collection from the investor's bank account through the
+// gateway. The deposit and its workflow's start commit together (outbox); the money is credited
+// by the workflow only on a verified success.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { DEFAULT_CURRENCY } from '../../ledger/currency';
+import { parseAmount } from '../../ledger/money';
+import { createDeposit } from '../../payments/deposits';
+import type { AppContext } from '../app';
+import { requireOwner, requireRole } from '../auth';
+import { ApiError } from '../errors';
+import { replyIdempotent } from '../idempotent-route';
+import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+
+interface DepositBody {
+  amount: string;
+  account: { bankCode: string; accountNo: string; accountName: string };
+}
+
+export function registerDepositRoutes(app: FastifyInstance, context: AppContext): void {
+  app.post<{ Params: { id: string }; Body: DepositBody }>('/v1/investors/:id/deposits', {
+    schema: {
+      summary: "collect money from the investor's bank account into their balance",
+      params: { type: 'object', properties: { id: PARTY_ID }, required: ['id'] },
+      headers: IDEMPOTENCY_HEADERS,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['amount', 'account'],
+        properties: {
+          amount: AMOUNT,
+          account: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['bankCode', 'accountNo', 'accountName'],
+            properties: {
+              bankCode: { type: 'string', pattern: '^[A-Z0-9]{2,12}$' },
+              accountNo: { type: 'string', pattern: '^[0-9]{8,34}$' },
+              accountName: { type: 'string', minLength: 1, maxLength: 100 },
+            },
+          },
+        },
+      },
+      response: { 202: { type: 'object', properties: { depositId: { type: 'string' }, workflowId: { type: 'string' }, status: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },
+    },
+  }, async (request, reply) => {
+    requireRole(request.principal, ['investor', 'admin']);
+    requireOwner(request.principal, request.params.id);
+    const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
+    return replyIdempotent(context, request, reply, async (tx) => {
+      const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [request.params.id]);
+      if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', 'not found');
+      const depositId = `dep_${randomBytes(10).toString('hex')}`;
+      await createDeposit(tx, { id: depositId, investorId: request.params.id, amountMinor, currency: DEFAULT_CURRENCY, bankAccount: request.body.account });
+      return { statusCode: 202, body: { depositId, workflowId: `deposit-${depositId}`, status: 'PENDING' } };
+    });
+  });
+}

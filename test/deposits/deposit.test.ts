@@ -1,0 +1,163 @@
+// Deposits end to end: the Deposit workflow on a real Temporal dev server collects through the
+// real gateway simulator (with injected faults) and credits the ledger only on verified success.
+// After each test the ledger equals the simulator's truth.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { RunningSimulator } from '../../gateway/simulator/server';
+import { parseFault } from '../../gateway/simulator/faults';
+import { Ledger } from '../../ledger';
+import { createDeposit, getDeposit } from '../../payments/deposits';
+import { depositWorkflow } from '../../workflows';
+import { resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes, TASK_QUEUE } from '../../workflows/shared';
+import { ADMIN_KEY, useTestApi } from '../api/helpers';
+import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
+import { useTestDatabase } from '../helpers/postgres';
+import { createWorker, maybeRecordHistory } from '../helpers/stack';
+import { createDevServerEnv } from '../helpers/temporal';
+import { expectLedgerConsistent } from '../ledger/helpers';
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let workerRun: Promise<void>;
+let simulator: RunningSimulator;
+const dir = tempDir();
+afterAll(async () => {
+  worker?.shutdown();
+  await workerRun;
+  await env?.teardown();
+  await simulator?.close();
+  dir.remove();
+});
+const db = useTestDatabase();
+const api = useTestApi(db);
+
+beforeAll(async () => {
+  simulator = await startTestSimulator({ dataDir: dir.path });
+  env = await createDevServerEnv();
+  worker = await createWorker(env, db, clientFor(simulator.url, { requestTimeoutMs: 300 }));
+  workerRun = worker.run();
+  await api.partyKey('investor', 'ann');
+});
+
+afterEach(async () => {
+  simulator.setFaultRates([]);
+  await simulator.endOutage();
+  await expectLedgerConsistent(db.pool);
+  // The ledger equals the gateway's truth: every executed collection credited exactly once, nothing else.
+  const executed = simulator.truth().filter((o) => o.kind === 'COLLECTION' && o.status === 'SUCCESS').map((o) => o.orderNo).sort();
+  const { rows } = await db.pool.query(`SELECT metadata->>'orderNo' AS order_no FROM ledger_transactions WHERE idempotency_key LIKE 'deposit:%' ORDER BY 1`);
+  expect(rows.map((r) => r.order_no)).toEqual(executed);
+});
+
+const fault = (spec: string) => simulator.setFaultRates([{ spec, fault: parseFault(spec), rate: 1 }]);
+let n = 0;
+
+const FAST_QUERIES = { attempts: 3, initialIntervalMs: 200, maxIntervalMs: 400 };
+
+async function deposit(amountMinor: bigint, queryPolicy = FAST_QUERIES) {
+  n += 1;
+  const id = `dep-${n}-${Date.now().toString(36)}`;
+  await createDeposit(db.pool, { id, investorId: 'ann', amountMinor, currency: 'CNY', bankAccount: ACCOUNT });
+  await db.pool.query('DELETE FROM outbox'); // started here with a short query policy instead of by the dispatcher
+  const handle = await env.client.workflow.start(depositWorkflow, {
+    workflowId: `deposit-${id}`, taskQueue: TASK_QUEUE,
+    args: [{ depositId: id, investorId: 'ann', queryPolicy }],
+  });
+  return { id, handle };
+}
+
+const balance = async () => (await new Ledger(db.pool).balance('investor:ann:available')).posted;
+
+it('credits a successful collection once', async () => {
+  const before = await balance();
+  const { id, handle } = await deposit(50_000n);
+  expect(await handle.result()).toBe('SUCCEEDED');
+  expect(await balance()).toBe(before + 50_000n);
+  expect((await getDeposit(db.pool, id))?.status).toBe('SUCCEEDED');
+  await maybeRecordHistory(handle, 'depositWorkflow-succeeded');
+});
+
+it('ends FAILED on a listed definitive failure and credits nothing', async () => {
+  fault('fail:INSUFFICIENT_FUNDS');
+  const before = await balance();
+  const { handle } = await deposit(10_000n);
+  expect(await handle.result()).toBe('FAILED');
+  expect(await balance()).toBe(before);
+  const evidence = await handle.query(reviewEvidenceQuery);
+  expect(evidence.attempts.map((a) => a.outcome)).toEqual([{ kind: 'failed', code: 'INSUFFICIENT_FUNDS' }]);
+});
+
+it('queries after a timeout instead of resending, finds the money arrived, credits once', async () => {
+  fault('timeout-then-execute');
+  const before = await balance();
+  const { handle } = await deposit(20_000n);
+  expect(await handle.result()).toBe('SUCCEEDED');
+  expect(await balance()).toBe(before + 20_000n);
+  const { attempts } = await handle.query(reviewEvidenceQuery);
+  expect(attempts.filter((a) => a.action === 'submit')).toHaveLength(1);
+  expect(attempts[0].outcome.kind).toBe('unknown');
+  expect(attempts.at(-1)).toMatchObject({ action: 'query', outcome: { kind: 'succeeded' } });
+});
+
+it('ends FAILED when the query confirms the gateway never received it', async () => {
+  fault('timeout-no-execute');
+  const before = await balance();
+  const { handle } = await deposit(30_000n);
+  expect(await handle.result()).toBe('FAILED');
+  expect(await balance()).toBe(before);
+});
+
+it('stops in MANUAL_REVIEW while the outcome stays unknown; an operator resolves it through the update', async () => {
+  // The gateway takes the money but answers 5xx, then every query meets an outage.
+  fault('error-5xx-after-execute');
+  const before = await balance();
+  const { handle } = await deposit(40_000n, { attempts: 3, initialIntervalMs: 1_000, maxIntervalMs: 1_000 });
+  const until = async (check: (e: { state: string; attempts: unknown[] }) => boolean) => {
+    for (let i = 0; i < 300; i++) {
+      if (check(await handle.query(reviewEvidenceQuery))) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('timed out waiting for the deposit workflow');
+  };
+  await until((e) => e.attempts.length >= 1);
+  await simulator.startOutage('503');
+  await until((e) => e.state === 'MANUAL_REVIEW');
+  const evidence = await handle.query(reviewEvidenceQuery);
+  expect(evidence.state).toBe('MANUAL_REVIEW');
+  expect(evidence.attempts.length).toBe(4); // one submit, three queries
+  // Operators find it in the Web UI with: ReviewState = "Pending".
+  const reviewState = async () => (await handle.describe()).typedSearchAttributes.get(SearchAttributes.ReviewState);
+  for (let i = 0; i < 50 && (await reviewState()) !== 'Pending'; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(await reviewState()).toBe('Pending');
+  // The validator refuses a decision without a reason; nothing changes.
+  await expect(handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: ' ', operator: 'op-1' }] })).rejects.toThrow();
+  expect(await balance()).toBe(before);
+  // The operator checked with the bank: the money is there.
+  await expect(handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'bank statement shows the debit', operator: 'op-1' }] })).resolves.toBe('SUCCEEDED');
+  expect(await handle.result()).toBe('SUCCEEDED');
+  expect(await balance()).toBe(before + 40_000n);
+  const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key LIKE 'deposit:%' ORDER BY id DESC LIMIT 1`);
+  expect(rows[0].metadata).toMatchObject({ decidedBy: 'op-1', reason: 'bank statement shows the debit', decision: 'paid' });
+  expect(await reviewState()).toBe('Resolved');
+  // A second decision is refused: there is nothing left to resolve.
+  await expect(handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'not_paid', reason: 'again', operator: 'op-2' }] })).rejects.toThrow();
+  await maybeRecordHistory(handle, 'depositWorkflow-manual-review');
+}, 60_000);
+
+it('POST /v1/investors/{id}/deposits records the deposit and its workflow start together', async () => {
+  const key = await api.partyKey('investor', 'bea');
+  const res = await api.app.inject({
+    method: 'POST', url: '/v1/investors/bea/deposits', headers: { authorization: `Bearer ${key}`, 'idempotency-key': 'dep-1' },
+    payload: { amount: '100.00', account: ACCOUNT },
+  });
+  expect(res.statusCode).toBe(202);
+  const { depositId, workflowId } = res.json();
+  const { rows } = await db.pool.query('SELECT workflow_type FROM outbox WHERE workflow_id = $1', [workflowId]);
+  expect(rows).toEqual([{ workflow_type: 'depositWorkflow' }]);
+  expect((await getDeposit(db.pool, depositId))?.amountMinor).toBe(10_000n);
+  const other = await api.app.inject({ method: 'POST', url: '/v1/investors/ann/deposits', headers: { authorization: `Bearer ${key}`, 'idempotency-key': 'dep-2' }, payload: { amount: '1.00', account: ACCOUNT } });
+  expect(other.statusCode).toBe(404);
+  const bad = await api.app.inject({ method: 'POST', url: '/v1/investors/bea/deposits', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': 'dep-3' }, payload: { amount: '1e3', account: ACCOUNT } });
+  expect(bad.json().error.code).toBe('AMOUNT_EXPONENT');
+  await db.pool.query('DELETE FROM outbox');
+});
