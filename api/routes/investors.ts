@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { accountPath, formatAmount, Ledger } from '../../ledger';
 import type { AppContext } from '../app';
-import { requireOwner, requireRole } from '../auth';
+import { requireOwner, requireRole, type Principal } from '../auth';
 import { ApiError } from '../errors';
 import { AUTH_ERRORS, PARTY_ID } from '../schemas';
 
@@ -11,8 +11,10 @@ const PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] 
 export function registerInvestorRoutes(app: FastifyInstance, { pool }: AppContext): void {
   const ledger = new Ledger(pool);
 
-  async function investorAccount(principalCheck: () => void, id: string): Promise<string> {
-    principalCheck();
+  /** The investor's account, for the investor themself or an operator; anyone else gets 404. */
+  async function readableInvestorAccount(principal: Principal, id: string): Promise<string> {
+    requireRole(principal, ['investor', 'operator', 'admin']);
+    requireOwner(principal, id);
     const { rowCount } = await pool.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [id]);
     if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', 'not found');
     return accountPath.investorAvailable(id);
@@ -25,11 +27,7 @@ export function registerInvestorRoutes(app: FastifyInstance, { pool }: AppContex
       response: { 200: { type: 'object', properties: { available: { type: 'string' }, pending: { type: 'string' }, posted: { type: 'string' }, currency: { type: 'string' } } }, ...AUTH_ERRORS },
     },
   }, async (request) => {
-    const { principal } = request;
-    const account = await investorAccount(() => {
-      requireRole(principal, ['investor', 'operator', 'admin']);
-      requireOwner(principal, request.params.id);
-    }, request.params.id);
+    const account = await readableInvestorAccount(request.principal, request.params.id);
     const b = await ledger.balance(account);
     return { available: formatAmount(b.available, b.currency), pending: formatAmount(b.pendingDebits, b.currency), posted: formatAmount(b.posted, b.currency), currency: b.currency };
   });
@@ -46,11 +44,7 @@ export function registerInvestorRoutes(app: FastifyInstance, { pool }: AppContex
       response: { ...AUTH_ERRORS },
     },
   }, async (request) => {
-    const { principal } = request;
-    const account = await investorAccount(() => {
-      requireRole(principal, ['investor', 'operator', 'admin']);
-      requireOwner(principal, request.params.id);
-    }, request.params.id);
+    const account = await readableInvestorAccount(request.principal, request.params.id);
     const page = await ledger.statement(account, { after: request.query.after, limit: request.query.limit ? Number(request.query.limit) : 50 });
     return {
       currency: page.currency,

@@ -15,10 +15,11 @@ afterEach(async () => {
 
 describe('accounts', () => {
   it('creates an account once and confirms an identical second create', async () => {
-    const first = await ledger.createAccount({ path: 'platform:fees', currency: 'CNY', allowNegative: true, metadata: { purpose: 'fees' } });
-    const again = await ledger.createAccount({ path: 'platform:fees', currency: 'CNY', allowNegative: true });
+    const first = await ledger.createAccount({ path: 'platform:test-acct', currency: 'CNY', allowNegative: true, metadata: { purpose: 'test' } });
+    const again = await ledger.createAccount({ path: 'platform:test-acct', currency: 'CNY', allowNegative: true });
     expect(again).toBe(first);
-    expect(await errorCode(() => ledger.createAccount({ path: 'platform:fees', currency: 'USD', allowNegative: true }))).toBe('ACCOUNT_CONFLICT');
+    expect(await errorCode(() => ledger.createAccount({ path: 'platform:test-acct', currency: 'USD', allowNegative: true }))).toBe('ACCOUNT_CONFLICT');
+    expect(await errorCode(() => ledger.createAccount({ path: 'platform:test-acct', currency: 'CNY', allowNegative: false }))).toBe('ACCOUNT_CONFLICT');
   });
 
   it('refuses bad paths, unknown currencies, and user accounts that could go negative', async () => {
