@@ -33,6 +33,18 @@ export interface BankAccount {
   accountName: string;
 }
 
+/** JSON schema of a BankAccount on the wire; the API accepts exactly what the gateway accepts. */
+export const BANK_ACCOUNT_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['bankCode', 'accountNo', 'accountName'],
+  properties: {
+    bankCode: { type: 'string', pattern: '^[A-Z0-9]{2,16}$' },
+    accountNo: { type: 'string', pattern: '^[0-9]{6,32}$' },
+    accountName: { type: 'string', minLength: 1, maxLength: 64 },
+  },
+} as const;
+
 /** Body of POST /v1/payouts and POST /v1/collections. */
 export interface SubmitOrderBody {
   orderNo: string;

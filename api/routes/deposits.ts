@@ -3,6 +3,7 @@
 // by the workflow only on a verified success.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { BANK_ACCOUNT_SCHEMA } from '../../gateway/protocol';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { parseAmount } from '../../ledger/money';
 import { createDeposit } from '../../payments/deposits';
@@ -29,16 +30,7 @@ export function registerDepositRoutes(app: FastifyInstance, context: AppContext)
         required: ['amount', 'account'],
         properties: {
           amount: AMOUNT,
-          account: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['bankCode', 'accountNo', 'accountName'],
-            properties: {
-              bankCode: { type: 'string', pattern: '^[A-Z0-9]{2,12}$' },
-              accountNo: { type: 'string', pattern: '^[0-9]{8,34}$' },
-              accountName: { type: 'string', minLength: 1, maxLength: 100 },
-            },
-          },
+          account: BANK_ACCOUNT_SCHEMA,
         },
       },
       response: { 202: { type: 'object', properties: { depositId: { type: 'string' }, workflowId: { type: 'string' }, status: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AmountError, parseAmount } from '../money';
-import { ORDER_NO_PATTERN, SIM_FAULT_HEADER, type OrderKind, type OrderReply, type SubmitOrderBody } from '../protocol';
+import { BANK_ACCOUNT_SCHEMA, ORDER_NO_PATTERN, SIM_FAULT_HEADER, type OrderKind, type OrderReply, type SubmitOrderBody } from '../protocol';
 import { drawFaultPlan, FaultSpecError, parseFaultHeader, type FaultPlan, type FaultRate } from './faults';
 import type { NewOrder, OrderBook } from './order-book';
 import type { Timers } from './timers';
@@ -21,16 +21,7 @@ export interface OrderRouteDeps {
   preValidation: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 }
 
-const accountSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['bankCode', 'accountNo', 'accountName'],
-  properties: {
-    bankCode: { type: 'string', pattern: '^[A-Z0-9]{2,16}$' },
-    accountNo: { type: 'string', pattern: '^[0-9]{6,32}$' },
-    accountName: { type: 'string', minLength: 1, maxLength: 64 },
-  },
-} as const;
+const accountSchema = BANK_ACCOUNT_SCHEMA;
 
 const submitSchema = {
   body: {
