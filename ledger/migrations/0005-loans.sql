@@ -88,9 +88,13 @@ BEGIN
   SELECT t.o_id INTO v_hold FROM ledger_hold(p_hold_key, p_hold_hash, p_hold_legs, p_metadata, NULL) t;
   INSERT INTO subscriptions (id, loan_id, investor_id, amount_minor, currency, status, hold_transaction_id)
   VALUES (p_subscription_id, p_loan_id, p_investor_id, p_amount, v_loan.currency, 'RESERVED', v_hold);
-  INSERT INTO outbox (action, workflow_type, workflow_id, payload)
+  -- The loan's decision starts the subscription's workflow (signal-with-start) as soon as it is
+  -- made. This row is the guarantee that it starts even so, due at the deadline: during the rush
+  -- the dispatcher leaves the CPU to the buyers.
+  INSERT INTO outbox (action, workflow_type, workflow_id, payload, not_before)
   VALUES ('start', 'subscriptionWorkflow', 'subscription-' || p_subscription_id,
-          jsonb_build_object('subscriptionId', p_subscription_id, 'loanId', p_loan_id, 'investorId', p_investor_id));
+          jsonb_build_object('subscriptionId', p_subscription_id, 'loanId', p_loan_id, 'investorId', p_investor_id),
+          v_loan.subscription_deadline);
 
   UPDATE loans SET remaining_minor = remaining_minor - p_amount
   WHERE id = p_loan_id AND status = 'OPEN' AND remaining_minor >= p_amount

@@ -28,12 +28,12 @@ export async function createWorker(env: TestWorkflowEnvironment, db: TestDatabas
   });
 }
 
-/** Drains the outbox until it is empty (bounded), as the dispatcher process would. */
+/** Drains the outbox of every row due now (bounded), as the dispatcher process would. */
 export async function drainOutbox(dispatcher: OutboxDispatcher, db: TestDatabase, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     await dispatcher.drainOnce();
-    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM outbox');
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM outbox WHERE not_before <= now()');
     if (rows[0].n === 0) return;
     if (Date.now() > deadline) throw new Error(`outbox not drained after ${timeoutMs} ms: ${rows[0].n} rows left`);
     await new Promise((r) => setTimeout(r, 100));

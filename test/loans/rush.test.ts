@@ -135,9 +135,12 @@ it('leaves nothing orphaned when the dispatcher is down: the reservation waits i
   const [p] = await investors('o1', 1, 300_000n);
   const res = await subscribe(loanId, p, '200.00', 'orphan');
   const { subscriptionId } = res.json();
-  // No dispatcher has run: the row is there, no workflow yet.
-  const { rows } = await db.pool.query(`SELECT workflow_id FROM outbox WHERE workflow_id = $1`, [`subscription-${subscriptionId}`]);
+  // No dispatcher has run: the row is there, due at the loan's deadline, and no workflow yet.
+  const { rows } = await db.pool.query(`SELECT workflow_id, not_before FROM outbox WHERE workflow_id = $1`, [`subscription-${subscriptionId}`]);
   expect(rows).toHaveLength(1);
+  expect(rows[0].not_before.getTime()).toBeGreaterThan(Date.now() + 60_000);
+  // The deadline comes (time moves on for this row).
+  await db.pool.query('UPDATE outbox SET not_before = now()');
   await expect(env.client.workflow.getHandle(`subscription-${subscriptionId}`).describe()).rejects.toThrow();
   // A dispatcher that dies mid-pass (Temporal unreachable) leaves the rows and backs off.
   const broken = new OutboxDispatcher(db.pool, { workflow: { start: () => Promise.reject(new Error('connection lost')), getHandle: () => ({ signal: () => Promise.reject(new Error('connection lost')) }) } } as never);
