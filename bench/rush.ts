@@ -107,6 +107,7 @@ async function main(): Promise<void> {
   let full = 0;
   let otherRefusals = 0;
   let attempts = 0;
+  let lastAcceptedAt = 0;
   const rushStart = Date.now();
   const progress = setInterval(() => {
     const s = (Date.now() - rushStart) / 1000;
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
       if (res.status === 201) {
         accepted += 1;
         acceptedMinor += amount;
+        lastAcceptedAt = Date.now();
         return;
       }
       const error = (res.body as { error?: { code: string; details?: { remaining?: string } } }).error;
@@ -169,7 +171,11 @@ async function main(): Promise<void> {
 
   console.log(JSON.stringify({
     bench: 'rush', run, investors, clients, requests: attempts,
-    accepted_subscriptions: accepted, accepted_per_s: Math.round(accepted / rushSeconds), rush_seconds: Math.round(rushSeconds * 10) / 10,
+    accepted_subscriptions: accepted,
+    // While the loan had money left (first request to last acceptance), and over the whole rush.
+    seconds_to_fill: Math.round(((lastAcceptedAt - rushStart) / 1000) * 10) / 10,
+    accepted_per_s_while_open: Math.round(accepted / ((lastAcceptedAt - rushStart) / 1000)),
+    accepted_per_s: Math.round(accepted / rushSeconds), requests_per_s: Math.round(attempts / rushSeconds), rush_seconds: Math.round(rushSeconds * 10) / 10,
     api_latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) },
     loan_full_answers: full, other_refusals: otherRefusals,
     seconds_until_all_confirmed: Math.round(secondsUntilConfirmed * 10) / 10, completed_subscription_workflows: confirmed, confirmed_in_postgres: states[0].n,
