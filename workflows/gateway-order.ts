@@ -1,0 +1,90 @@
+// DESIGN.md's gateway outcome table, once, for every workflow that moves money through the
+// gateway (deposits, payouts): send; resend only what provably never arrived, same order number;
+// query anything else with bounded backoff; hand what stays unknown to an operator.
+import { condition, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes,
+  type GatewayAttempt, type GatewayOutcome, type QueryPolicy, type ResolveReviewInput,
+} from './shared';
+
+/** A request that provably never reached the gateway is resent, same order number, this many times. */
+const NOT_SENT_RESENDS_MAX = 5;
+
+export type Settled = 'succeeded' | 'failed' | 'unknown';
+
+/**
+ * What a gateway-order workflow shows an operator: its state, every attempt and answer, and since
+ * when it waits for review. Registers the reviewEvidence query and the resolveReview update.
+ */
+export class OrderReview<S extends string> {
+  state: S;
+  readonly attempts: GatewayAttempt[] = [];
+  private since: string | undefined = undefined;
+  private resolution: ResolveReviewInput | undefined = undefined;
+
+  constructor(initial: S, orderNo: string, private readonly reviewState: S) {
+    this.state = initial;
+    setHandler(reviewEvidenceQuery, () => ({ state: this.state, orderNo, attempts: this.attempts, since: this.since }));
+    setHandler(resolveReviewUpdate, async (decision) => {
+      this.resolution = decision; // accepted by the validator: the waiting workflow goes on with it
+      await condition(() => this.state !== this.reviewState);
+      return this.state;
+    }, {
+      // Validators must not change state: they are not replayed.
+      validator: (decision) => {
+        if (this.state !== this.reviewState || this.resolution) throw new Error(`nothing to resolve: the order is ${this.state}`);
+        if (decision.decision !== 'paid' && decision.decision !== 'not_paid') throw new Error('decision must be paid or not_paid');
+        if (!decision.reason?.trim() || !decision.operator?.trim()) throw new Error('an operator and a reason are required');
+      },
+    });
+  }
+
+  record(action: GatewayAttempt['action'], outcome: GatewayOutcome): GatewayOutcome {
+    this.attempts.push({ at: new Date(Date.now()).toISOString(), action, outcome });
+    return outcome;
+  }
+
+  /** Enters review (ReviewState = "Pending" in the Web UI), runs `onEnter`, waits for the operator's decision. */
+  async awaitDecision(onEnter: () => Promise<void>): Promise<ResolveReviewInput> {
+    upsertSearchAttributes([{ key: SearchAttributes.ReviewState, value: 'Pending' }]);
+    this.state = this.reviewState;
+    this.since = new Date(Date.now()).toISOString();
+    await onEnter();
+    await condition(() => this.resolution !== undefined);
+    return this.resolution as ResolveReviewInput;
+  }
+
+  /** Leaves review with the final state the decision led to. */
+  resolved(final: S): S {
+    upsertSearchAttributes([{ key: SearchAttributes.ReviewState, value: 'Resolved' }]);
+    return (this.state = final);
+  }
+}
+
+/** Sends the order and follows the outcome table to succeeded, failed, or still unknown. */
+export async function settleGatewayOrder<S extends string>(
+  steps: { submit: () => Promise<GatewayOutcome>; query: () => Promise<GatewayOutcome> },
+  policy: QueryPolicy,
+  review: OrderReview<S>,
+  querying: S,
+): Promise<Settled> {
+  let outcome = review.record('submit', await steps.submit());
+  for (let resend = 1; outcome.kind === 'not_sent' && resend <= NOT_SENT_RESENDS_MAX; resend++) {
+    await sleep(1000 * 2 ** (resend - 1));
+    outcome = review.record('submit', await steps.submit());
+  }
+  if (outcome.kind !== 'succeeded' && outcome.kind !== 'failed') {
+    review.state = querying;
+    let interval = policy.initialIntervalMs;
+    for (let i = 0; i < policy.attempts; i++) {
+      await sleep(interval);
+      interval = Math.min(interval * 2, policy.maxIntervalMs);
+      outcome = review.record('query', await steps.query());
+      if (outcome.kind === 'succeeded' || outcome.kind === 'failed' || outcome.kind === 'not_found') break;
+    }
+  }
+  if (outcome.kind === 'succeeded') return 'succeeded';
+  // A listed failure, or the gateway confirming it never received the order: not executed.
+  if (outcome.kind === 'failed' || outcome.kind === 'not_found') return 'failed';
+  return 'unknown';
+}
