@@ -3,19 +3,9 @@
 // order number with the same content, which the gateway deduplicates.
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
-import type { QueryOutcome, SubmitOutcome } from '../gateway/outcomes';
 import { creditDeposit, getDeposit, setDepositStatus, type Deposit, type DepositStatus } from '../payments/deposits';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
-
-function toPlain(outcome: SubmitOutcome | QueryOutcome): GatewayOutcome {
-  switch (outcome.kind) {
-    case 'succeeded': return { kind: 'succeeded' };
-    case 'failed': return { kind: 'failed', code: outcome.code };
-    case 'not_sent': return { kind: 'not_sent', reason: outcome.reason };
-    case 'unknown': return { kind: 'unknown', reason: outcome.reason };
-    default: return { kind: outcome.kind };
-  }
-}
+import { toPlainOutcome as toPlain } from './gateway-outcome';
 
 export function createDepositActivities(deps: { pool: Pool; gateway: GatewayClient }) {
   const { pool, gateway } = deps;

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import { createDepositActivities } from './deposits';
 import { createLoanActivities } from './loans';
+import { createPayoutActivities } from './payouts';
 import { createSmokeActivities } from './smoke';
 
 export interface ActivityDeps {
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSmokeActivities(deps),
     ...createLoanActivities(deps),
     ...createDepositActivities(deps),
+    ...createPayoutActivities(deps),
   };
 }
 

@@ -14,6 +14,7 @@ import { registerInvestorRoutes } from './routes/investors';
 import { registerLedgerRoutes } from './routes/ledger';
 import { registerLoanRoutes } from './routes/loans';
 import { registerPartyRoutes } from './routes/parties';
+import { registerWithdrawalRoutes } from './routes/withdrawals';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -107,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerLedgerRoutes(app, context);
   registerLoanRoutes(app, context);
   registerDepositRoutes(app, context);
+  registerWithdrawalRoutes(app, context);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

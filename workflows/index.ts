@@ -3,3 +3,4 @@ export { smokeWorkflow } from './smoke';
 export { loanWorkflow } from './loan';
 export { subscriptionWorkflow } from './subscription';
 export { depositWorkflow } from './deposit';
+export { payoutWorkflow } from './payout';

@@ -89,3 +89,11 @@ export interface DepositWorkflowInput {
 /** The operator's decision on a payment stuck in MANUAL_REVIEW (Web UI, CLI or API). */
 export const resolveReviewUpdate = defineUpdate<string, [ResolveReviewInput]>('resolveReview');
 export const reviewEvidenceQuery = defineQuery<ReviewEvidence>('reviewEvidence');
+
+export type PayoutState = 'HELD' | 'SUBMITTED' | 'SUCCEEDED' | 'FAILED' | 'QUERYING' | 'MANUAL_REVIEW';
+
+export interface PayoutWorkflowInput {
+  payoutId: string;
+  partyId: string;
+  queryPolicy?: QueryPolicy;
+}

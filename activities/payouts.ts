@@ -1,0 +1,47 @@
+// Activities of the Payout workflow. Gateway calls return the outcome as data: the workflow
+// decides. A retried activity resends the same order number with the same content, which the
+// gateway deduplicates; a new order number or another channel is never used.
+import type { Pool } from 'pg';
+import type { GatewayClient } from '../gateway/client';
+import { getPayout, postPayout, setPayoutStatus, voidPayout, type Payout, type PayoutStatus } from '../payments/payouts';
+import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
+import { toPlainOutcome } from './gateway-outcome';
+
+export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClient }) {
+  const { pool, gateway } = deps;
+
+  async function load(payoutId: string): Promise<Payout> {
+    const payout = await getPayout(pool, payoutId);
+    if (!payout) throw new Error(`payout ${payoutId} does not exist`);
+    return payout;
+  }
+
+  const evidence = (resolution?: ResolveReviewInput) =>
+    resolution ? { decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision } : { verifiedBy: 'gateway' };
+
+  return {
+    async submitPayout(payoutId: string): Promise<GatewayOutcome> {
+      const p = await load(payoutId);
+      return toPlainOutcome(await gateway.payout({ orderNo: p.orderNo, amountMinor: p.amountMinor, currency: p.currency, account: p.bankAccount, memo: `${p.purpose} ${p.id}` }));
+    },
+
+    async queryPayout(payoutId: string): Promise<GatewayOutcome> {
+      const p = await load(payoutId);
+      return toPlainOutcome(await gateway.query({ orderNo: p.orderNo, kind: 'PAYOUT', amountMinor: p.amountMinor, currency: p.currency }));
+    },
+
+    async postPayout(payoutId: string, resolution?: ResolveReviewInput): Promise<void> {
+      await postPayout(pool, await load(payoutId), evidence(resolution));
+    },
+
+    async voidPayout(payoutId: string, resolution?: ResolveReviewInput): Promise<void> {
+      await voidPayout(pool, await load(payoutId), evidence(resolution));
+    },
+
+    async setPayoutStatus(payoutId: string, status: PayoutStatus): Promise<void> {
+      await setPayoutStatus(pool, payoutId, status);
+    },
+  };
+}
+
+export type PayoutActivities = ReturnType<typeof createPayoutActivities>;

@@ -1,0 +1,72 @@
+// Payouts in Postgres: the hold before the gateway is called, and its posting or voiding after.
+// No Temporal here.
+import type { BankAccount } from '../gateway/protocol';
+import { accountPath } from '../ledger/accounts';
+import { hold, postPending, voidPending } from '../ledger/transactions';
+import type { Metadata, Queryable } from '../ledger/types';
+import { DEFAULT_CHANNEL } from './deposits';
+
+export type PayoutStatus = 'HELD' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
+export type PayoutPurpose = 'withdrawal' | 'disbursement' | 'scheduled';
+
+export interface Payout {
+  id: string;
+  purpose: PayoutPurpose;
+  partyId: string;
+  sourceAccount: string;
+  amountMinor: bigint;
+  currency: string;
+  channel: string;
+  orderNo: string;
+  bankAccount: BankAccount;
+  status: PayoutStatus;
+  holdTransactionId: string;
+}
+
+export type NewPayout = Omit<Payout, 'status' | 'orderNo' | 'channel' | 'holdTransactionId'>;
+
+/**
+ * Holds the amount on the source account, records the payout and asks for its workflow, in the
+ * caller's transaction. Refused with INSUFFICIENT_FUNDS when the money is not there.
+ */
+export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
+  const held = await hold(tx, {
+    idempotencyKey: `payout:${p.id}:hold`, from: p.sourceAccount, to: accountPath.gatewayClearing(DEFAULT_CHANNEL),
+    amount: p.amountMinor, currency: p.currency, metadata: { payoutId: p.id, workflowId: `payout-${p.id}`, purpose: p.purpose },
+  });
+  await tx.query(
+    `INSERT INTO payouts (id, purpose, party_id, source_account, amount_minor, currency, channel, order_no, bank_account, status, hold_transaction_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $1, $8, 'HELD', $9)`,
+    [p.id, p.purpose, p.partyId, p.sourceAccount, p.amountMinor.toString(), p.currency, DEFAULT_CHANNEL, JSON.stringify(p.bankAccount), held.transactionId],
+  );
+  await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'payoutWorkflow', $1, $2)`,
+    [`payout-${p.id}`, JSON.stringify({ payoutId: p.id, partyId: p.partyId })]);
+}
+
+export async function getPayout(db: Queryable, id: string): Promise<Payout | undefined> {
+  const { rows } = await db.query('SELECT * FROM payouts WHERE id = $1', [id]);
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    id: r.id, purpose: r.purpose, partyId: r.party_id, sourceAccount: r.source_account, amountMinor: BigInt(r.amount_minor),
+    currency: r.currency, channel: r.channel, orderNo: r.order_no, bankAccount: r.bank_account, status: r.status,
+    holdTransactionId: String(r.hold_transaction_id),
+  };
+}
+
+export async function setPayoutStatus(db: Queryable, id: string, status: PayoutStatus): Promise<void> {
+  await db.query(`UPDATE payouts SET status = $2, settled_at = CASE WHEN $2 IN ('SUCCEEDED', 'FAILED') THEN now() END
+                  WHERE id = $1 AND status IN ('HELD', 'MANUAL_REVIEW')`, [id, status]);
+}
+
+/** The gateway paid (verified, or an operator says so): post the hold, once. */
+export async function postPayout(db: Queryable, payout: Payout, evidence: Metadata): Promise<void> {
+  await postPending(db, { idempotencyKey: `payout:${payout.id}:post`, pendingId: payout.holdTransactionId, metadata: { payoutId: payout.id, orderNo: payout.orderNo, ...evidence } });
+  await setPayoutStatus(db, payout.id, 'SUCCEEDED');
+}
+
+/** The gateway did not pay: release the hold, once. */
+export async function voidPayout(db: Queryable, payout: Payout, evidence: Metadata): Promise<void> {
+  await voidPending(db, { idempotencyKey: `payout:${payout.id}:void`, pendingId: payout.holdTransactionId, metadata: { payoutId: payout.id, orderNo: payout.orderNo, ...evidence } });
+  await setPayoutStatus(db, payout.id, 'FAILED');
+}

@@ -1,0 +1,146 @@
+// Payouts end to end: the Payout workflow on a real Temporal dev server pays through the real
+// gateway simulator with injected faults. Never twice, never on a guess: after each test every
+// payout the gateway executed is posted exactly once in the ledger, and nothing else is.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { parseFault } from '../../gateway/simulator/faults';
+import type { RunningSimulator } from '../../gateway/simulator/server';
+import { Ledger } from '../../ledger';
+import { createPayout, getPayout } from '../../payments/payouts';
+import { payoutWorkflow } from '../../workflows';
+import { resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes, TASK_QUEUE, type QueryPolicy } from '../../workflows/shared';
+import { useTestApi } from '../api/helpers';
+import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
+import { useTestDatabase } from '../helpers/postgres';
+import { createWorker, fundInvestor, maybeRecordHistory } from '../helpers/stack';
+import { createDevServerEnv } from '../helpers/temporal';
+import { expectLedgerConsistent } from '../ledger/helpers';
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let workerRun: Promise<void>;
+let simulator: RunningSimulator;
+const dir = tempDir();
+afterAll(async () => {
+  worker?.shutdown();
+  await workerRun;
+  await env?.teardown();
+  await simulator?.close();
+  dir.remove();
+});
+const db = useTestDatabase();
+const api = useTestApi(db);
+let investorKey: string;
+
+beforeAll(async () => {
+  simulator = await startTestSimulator({ dataDir: dir.path });
+  env = await createDevServerEnv();
+  worker = await createWorker(env, db, clientFor(simulator.url, { requestTimeoutMs: 300 }));
+  workerRun = worker.run();
+  investorKey = await api.partyKey('investor', 'pat');
+  await fundInvestor(db, 'pat', 1_000_000n);
+});
+
+afterEach(async () => {
+  simulator.setFaultRates([]);
+  await simulator.endOutage();
+  await expectLedgerConsistent(db.pool);
+  const executed = simulator.truth().filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS').map((o) => o.orderNo).sort();
+  const { rows } = await db.pool.query(`SELECT metadata->>'orderNo' AS order_no FROM ledger_transactions WHERE idempotency_key LIKE 'payout:%:post' ORDER BY 1`);
+  expect(rows.map((r) => r.order_no)).toEqual(executed);
+  const { rows: dup } = await db.pool.query(`SELECT count(*)::int AS n FROM ledger_transactions WHERE idempotency_key LIKE 'payout:%:post' GROUP BY metadata->>'orderNo' HAVING count(*) > 1`);
+  expect(dup).toEqual([]);
+});
+
+const fault = (spec: string) => simulator.setFaultRates([{ spec, fault: parseFault(spec), rate: 1 }]);
+const FAST: QueryPolicy = { attempts: 3, initialIntervalMs: 200, maxIntervalMs: 400 };
+let n = 0;
+
+async function payout(amountMinor: bigint, queryPolicy = FAST) {
+  n += 1;
+  const id = `po-${n}-${Date.now().toString(36)}`;
+  await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: 'pat', sourceAccount: 'investor:pat:available', amountMinor, currency: 'CNY', bankAccount: ACCOUNT });
+  await db.pool.query('DELETE FROM outbox'); // started here with a short query policy instead of by the dispatcher
+  const handle = await env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'pat', queryPolicy }] });
+  return { id, handle };
+}
+const balance = () => new Ledger(db.pool).balance('investor:pat:available');
+
+it('holds before the gateway call, then posts a successful payout once', async () => {
+  const before = await balance();
+  const { id, handle } = await payout(10_000n);
+  expect((await balance()).pendingDebits - before.pendingDebits).toBe(10_000n); // held at once
+  expect(await handle.result()).toBe('SUCCEEDED');
+  expect(await balance()).toMatchObject({ posted: before.posted - 10_000n, pendingDebits: before.pendingDebits });
+  expect((await getPayout(db.pool, id))?.status).toBe('SUCCEEDED');
+  expect((await handle.describe()).typedSearchAttributes.get(SearchAttributes.PayoutStatus)).toBe('SUCCEEDED');
+  await maybeRecordHistory(handle, 'payoutWorkflow-succeeded');
+});
+
+it('voids the hold on a listed definitive failure', async () => {
+  fault('fail:INVALID_ACCOUNT');
+  const before = await balance();
+  const { handle } = await payout(20_000n);
+  expect(await handle.result()).toBe('FAILED');
+  expect(await balance()).toMatchObject({ posted: before.posted, pendingDebits: before.pendingDebits });
+});
+
+it('the incident: "failed" for a payout it executed, with a code not on the list, is queried, found paid, posted once', async () => {
+  fault('lie-failed:SYSTEM_BUSY');
+  const before = await balance();
+  const { handle } = await payout(30_000n);
+  expect(await handle.result()).toBe('SUCCEEDED');
+  expect((await balance()).posted).toBe(before.posted - 30_000n);
+  const { attempts } = await handle.query(reviewEvidenceQuery);
+  expect(attempts.filter((a) => a.action === 'submit')).toHaveLength(1); // never resent
+  expect(attempts[0].outcome.kind).toBe('unknown');
+});
+
+it('voids when the query confirms the gateway never received it', async () => {
+  fault('timeout-no-execute');
+  const before = await balance();
+  const { handle } = await payout(40_000n);
+  expect(await handle.result()).toBe('FAILED');
+  expect((await balance()).posted).toBe(before.posted);
+});
+
+it('stops in MANUAL_REVIEW when it stays unknown, and an operator\'s decision posts it with their name on it', async () => {
+  fault('error-5xx-after-execute');
+  const before = await balance();
+  const { handle } = await payout(50_000n, { attempts: 3, initialIntervalMs: 1_000, maxIntervalMs: 1_000 });
+  const until = async (check: (e: { state: string; attempts: unknown[] }) => boolean) => {
+    for (let i = 0; i < 300; i++) {
+      if (check(await handle.query(reviewEvidenceQuery))) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('timed out waiting for the payout workflow');
+  };
+  await until((e) => e.attempts.length >= 1);
+  await simulator.startOutage('503');
+  await until((e) => e.state === 'MANUAL_REVIEW');
+  expect((await balance()).pendingDebits - before.pendingDebits).toBe(50_000n); // still held, not paid twice, not released
+  await expect(handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'bank confirms the credit', operator: 'op-7' }] })).resolves.toBe('SUCCEEDED');
+  expect(await balance()).toMatchObject({ posted: before.posted - 50_000n, pendingDebits: before.pendingDebits });
+  const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key LIKE 'payout:%:post' ORDER BY id DESC LIMIT 1`);
+  expect(rows[0].metadata).toMatchObject({ decidedBy: 'op-7', reason: 'bank confirms the credit', decision: 'paid' });
+  await maybeRecordHistory(handle, 'payoutWorkflow-manual-review');
+}, 60_000);
+
+it('POST /v1/investors/{id}/withdrawals holds the money at once and refuses more than is available', async () => {
+  const auth = { authorization: `Bearer ${investorKey}` };
+  const before = await balance();
+  const res = await api.app.inject({ method: 'POST', url: '/v1/investors/pat/withdrawals', headers: { ...auth, 'idempotency-key': 'wd-1' }, payload: { amount: '12.34', account: ACCOUNT } });
+  expect(res.statusCode).toBe(202);
+  expect(res.json()).toMatchObject({ status: 'HELD' });
+  expect((await balance()).available).toBe(before.available - 1_234n);
+  const tooMuch = await api.app.inject({ method: 'POST', url: '/v1/investors/pat/withdrawals', headers: { ...auth, 'idempotency-key': 'wd-2' }, payload: { amount: '99999999.00', account: ACCOUNT } });
+  expect(tooMuch.statusCode).toBe(409);
+  expect(tooMuch.json().error.code).toBe('INSUFFICIENT_FUNDS');
+  const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM payouts WHERE purpose = 'withdrawal' AND id LIKE 'wd_%'`);
+  expect(rows[0].n).toBe(1);
+  // Leave nothing held for afterEach: the dispatcher would start this one; release it here.
+  const { payoutId } = res.json();
+  await db.pool.query('DELETE FROM outbox');
+  const payoutRow = await getPayout(db.pool, payoutId);
+  await new Ledger(db.pool).voidPending({ idempotencyKey: `payout:${payoutId}:void`, pendingId: payoutRow!.holdTransactionId });
+});

@@ -1,0 +1,51 @@
+import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { PayoutActivities } from '../activities/payouts';
+import { OrderReview, settleGatewayOrder } from './gateway-order';
+import { DEFAULT_QUERY_POLICY, SearchAttributes, type PayoutState, type PayoutWorkflowInput } from './shared';
+
+const gateway = proxyActivities<PayoutActivities>({
+  // Longer than the gateway client's own timeout, so the client classifies a slow answer, not Temporal.
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+const ledger = proxyActivities<PayoutActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['LedgerError'] },
+});
+
+/**
+ * payout-{payoutId}: HELD (the money is held before the gateway hears of it) → SUBMITTED →
+ * SUCCEEDED (hold posted) / FAILED (hold voided) / QUERYING → MANUAL_REVIEW → resolved.
+ * Never a new order number, never another channel, never a resend of an unknown outcome.
+ */
+export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<PayoutState> {
+  const review = new OrderReview<PayoutState>('HELD', input.payoutId, 'MANUAL_REVIEW');
+  upsertSearchAttributes([
+    { key: SearchAttributes.InvestorId, value: input.partyId },
+    { key: SearchAttributes.PayoutStatus, value: 'SUBMITTED' },
+  ]);
+  review.state = 'SUBMITTED';
+
+  const settled = await settleGatewayOrder({
+    submit: () => gateway.submitPayout(input.payoutId),
+    query: () => gateway.queryPayout(input.payoutId),
+  }, input.queryPolicy ?? DEFAULT_QUERY_POLICY, review, 'QUERYING');
+
+  const finish = (state: PayoutState) => {
+    upsertSearchAttributes([{ key: SearchAttributes.PayoutStatus, value: state }]);
+    return state;
+  };
+  if (settled === 'succeeded') {
+    await ledger.postPayout(input.payoutId);
+    return finish((review.state = 'SUCCEEDED'));
+  }
+  if (settled === 'failed') {
+    await ledger.voidPayout(input.payoutId);
+    return finish((review.state = 'FAILED'));
+  }
+  upsertSearchAttributes([{ key: SearchAttributes.PayoutStatus, value: 'MANUAL_REVIEW' }]);
+  const decision = await review.awaitDecision(() => ledger.setPayoutStatus(input.payoutId, 'MANUAL_REVIEW'));
+  if (decision.decision === 'paid') await ledger.postPayout(input.payoutId, decision);
+  else await ledger.voidPayout(input.payoutId, decision);
+  return finish(review.resolved(decision.decision === 'paid' ? 'SUCCEEDED' : 'FAILED'));
+}
