@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import { accountPath } from '../ledger/accounts';
 import { MoneyDecimal, roundMinor } from '../ledger/money';
 import { post } from '../ledger/transactions';
+import { createPayout, getPayout } from '../payments/payouts';
 import { countSubscriptions, decideLoan, getLoan, listSubscriptions, setLoanStatus, settleSubscription, type LoanStatus, type SubscriptionStatus } from '../loans/store';
 import { loanDecidedSignal, SearchAttributes, TASK_QUEUE, type LoanDecision, type SubscriptionWorkflowInput } from '../workflows/shared';
 
@@ -14,6 +15,7 @@ const PARALLEL = 8;
 
 export interface LoanTerms {
   loanId: string;
+  borrowerId: string;
   status: LoanStatus;
   subscriptionDeadline: string;
 }
@@ -31,7 +33,7 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
     async getLoanTerms(loanId: string): Promise<LoanTerms> {
       const loan = await getLoan(pool, loanId);
       if (!loan) throw new Error(`loan ${loanId} does not exist`);
-      return { loanId, status: loan.status, subscriptionDeadline: loan.subscriptionDeadline.toISOString() };
+      return { loanId, borrowerId: loan.borrowerId, status: loan.status, subscriptionDeadline: loan.subscriptionDeadline.toISOString() };
     },
 
     decideLoan(loanId: string, deadlinePassed: boolean): Promise<LoanStatus> {
@@ -98,6 +100,36 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
       const result = await post(pool, { idempotencyKey: `loan:${loanId}:disburse`, legs, metadata: { loanId, workflowId: `loan-${loanId}`, reason: 'disbursement' } });
       await setLoanStatus(pool, loanId, 'FUNDED', 'DISBURSED');
       return { transactionId: result.transactionId, feeMinor: feeMinor.toString(), netMinor: netMinor.toString() };
+    },
+
+    /**
+     * Holds the borrower's disbursed money for a payout to their bank account, once. Returns the
+     * payout id, or null when the borrower has no bank account on file (the money stays in their balance).
+     */
+    async requestDisbursementPayout(loanId: string, netMinor: string): Promise<string | null> {
+      const loan = await getLoan(pool, loanId);
+      if (!loan) throw new Error(`loan ${loanId} does not exist`);
+      const payoutId = `disb-${loanId}`;
+      if (await getPayout(pool, payoutId)) return payoutId;
+      const { rows } = await pool.query<{ bank_account: unknown }>('SELECT bank_account FROM parties WHERE id = $1', [loan.borrowerId]);
+      if (!rows[0]?.bank_account) return null;
+      const tx = await pool.connect();
+      try {
+        await tx.query('BEGIN');
+        await createPayout(tx, {
+          id: payoutId, purpose: 'disbursement', partyId: loan.borrowerId, sourceAccount: accountPath.borrowerAvailable(loan.borrowerId),
+          amountMinor: BigInt(netMinor), currency: loan.currency, bankAccount: rows[0].bank_account as never,
+        });
+        // The loan's workflow starts this payout as its child; the outbox row is not needed.
+        await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [`payout-${payoutId}`]);
+        await tx.query('COMMIT');
+      } catch (err) {
+        await tx.query('ROLLBACK');
+        throw err;
+      } finally {
+        tx.release();
+      }
+      return payoutId;
     },
 
     setLoanStatus(loanId: string, from: LoanStatus, to: LoanStatus): Promise<void> {

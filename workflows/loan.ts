@@ -1,5 +1,6 @@
-import { condition, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes } from '@temporalio/workflow';
 import type { LoanActivities } from '../activities/loans';
+import { payoutWorkflow } from './payout';
 import { loanFullyReservedSignal, loanStateQuery, SearchAttributes, type LoanState, type LoanWorkflowInput } from './shared';
 
 const db = proxyActivities<LoanActivities>({
@@ -53,8 +54,19 @@ export async function loanWorkflow(input: LoanWorkflowInput): Promise<LoanState>
   await longRunning.confirmSubscriptions(input.loanId);
   await longRunning.notifySubscriptions(input.loanId, 'funded');
 
-  // DISBURSED: escrow to the borrower, less the platform fee.
-  await db.disburse(input.loanId);
+  // DISBURSED: escrow to the borrower, less the platform fee, then out to their bank account.
+  const disbursed = await db.disburse(input.loanId);
+  if (patched('disbursement-payout')) {
+    const payoutId = await db.requestDisbursementPayout(input.loanId, disbursed.netMinor);
+    if (payoutId) {
+      // Its own workflow with the outcome table; the loan goes on to repayments meanwhile.
+      await startChild(payoutWorkflow, {
+        workflowId: `payout-${payoutId}`,
+        args: [{ payoutId, partyId: terms.borrowerId }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    }
+  }
   state = 'DISBURSED';
 
   // REPAYING: installments are collected by repayment workflows (their own issue).

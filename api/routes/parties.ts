@@ -1,6 +1,7 @@
 // POST /v1/investors, POST /v1/borrowers (admin): a party and its ledger account, in one transaction.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { BANK_ACCOUNT_SCHEMA, type BankAccount } from '../../gateway/protocol';
 import { accountPath, Ledger } from '../../ledger';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import type { AppContext } from '../app';
@@ -12,6 +13,8 @@ import { AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../s
 interface CreatePartyBody {
   id?: string;
   name: string;
+  /** Where payouts to this party go (a borrower's disbursement). */
+  bankAccount?: BankAccount;
 }
 
 export function registerPartyRoutes(app: FastifyInstance, context: AppContext): void {
@@ -24,7 +27,7 @@ export function registerPartyRoutes(app: FastifyInstance, context: AppContext): 
           type: 'object',
           additionalProperties: false,
           required: ['name'],
-          properties: { id: PARTY_ID, name: { type: 'string', minLength: 1, maxLength: 200 } },
+          properties: { id: PARTY_ID, name: { type: 'string', minLength: 1, maxLength: 200 }, bankAccount: BANK_ACCOUNT_SCHEMA },
         },
         response: { 201: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },
       },
@@ -32,7 +35,8 @@ export function registerPartyRoutes(app: FastifyInstance, context: AppContext): 
       requireRole(request.principal, ['admin']);
       return replyIdempotent(context, request, reply, async (tx) => {
         const id = request.body.id ?? `${kind.slice(0, 3)}_${randomBytes(8).toString('hex')}`;
-        const inserted = await tx.query('INSERT INTO parties (id, kind, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [id, kind, request.body.name]);
+        const inserted = await tx.query('INSERT INTO parties (id, kind, name, bank_account) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING',
+          [id, kind, request.body.name, request.body.bankAccount ? JSON.stringify(request.body.bankAccount) : null]);
         if (inserted.rowCount === 0) throw new ApiError(409, 'ALREADY_EXISTS', `${id} already exists`);
         const path = kind === 'investor' ? accountPath.investorAvailable(id) : accountPath.borrowerAvailable(id);
         await new Ledger(tx).createAccount({ path, currency: DEFAULT_CURRENCY });

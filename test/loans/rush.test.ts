@@ -12,25 +12,32 @@ import { ADMIN_KEY, useTestApi } from '../api/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 import { createWorker, drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { createDevServerEnv } from '../helpers/temporal';
+import type { RunningSimulator } from '../../gateway/simulator/server';
+import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 
 let env: TestWorkflowEnvironment;
 let worker: Worker;
 let workerRun: Promise<void>;
 let dispatcher: OutboxDispatcher;
+let simulator: RunningSimulator;
+const simulatorDir = tempDir();
 // Declared before the database's hooks: jest runs afterAll hooks in declaration order, and the
 // worker must stop before the pool it uses is closed.
 afterAll(async () => {
   worker?.shutdown();
   await workerRun;
   await env?.teardown();
+  await simulator?.close();
+  simulatorDir.remove();
 });
 const db = useTestDatabase({ poolSize: 20 });
 const api = useTestApi(db);
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 
 beforeAll(async () => {
+  simulator = await startTestSimulator({ dataDir: simulatorDir.path });
   env = await createDevServerEnv();
-  worker = await createWorker(env, db);
+  worker = await createWorker(env, db, clientFor(simulator.url));
   workerRun = worker.run();
   dispatcher = new OutboxDispatcher(db.pool, env.client);
 });
@@ -39,7 +46,7 @@ afterEach(async () => {
 });
 
 async function openLoan(id: string, principal: string, deadlineInMs: number) {
-  await api.app.inject({ method: 'POST', url: '/v1/borrowers', headers: { ...admin, 'idempotency-key': `b-${id}` }, payload: { id: `bor-${id}`, name: 'Borrower' } });
+  await api.app.inject({ method: 'POST', url: '/v1/borrowers', headers: { ...admin, 'idempotency-key': `b-${id}` }, payload: { id: `bor-${id}`, name: 'Borrower', bankAccount: ACCOUNT } });
   const res = await api.app.inject({
     method: 'POST', url: '/v1/loans', headers: { ...admin, 'idempotency-key': `loan-${id}` },
     payload: {
@@ -87,12 +94,17 @@ it('fills a loan exactly from concurrent subscriptions, then confirms, disburses
 
   const ledger = new Ledger(db.pool);
   expect((await ledger.balance(`loan:${loanId}:escrow`)).posted).toBe(0n);
-  expect((await ledger.balance('borrower:bor-rush1:available')).posted).toBe(990_000n); // less the 1% fee
+  expect((await ledger.balance('platform:fees')).posted).toBe(10_000n); // the 1% fee
+  // The borrower's 9,900.00 went out to their bank account by a Payout workflow, exactly once.
+  expect(await env.client.workflow.getHandle(`payout-disb-${loanId}`).result()).toBe('SUCCEEDED');
+  expect((await ledger.balance('borrower:bor-rush1:available')).posted).toBe(0n);
+  const paid = simulator.truth().filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS');
+  expect(paid.map((o) => [o.orderNo, o.amountMinor])).toEqual([[`disb-${loanId}`, 990_000n]]);
   const inv = await ledger.balance('investor:r1-0:available');
   expect(inv.pendingDebits).toBe(0n);
   const { rows } = await db.pool.query(`SELECT sum(amount_minor)::text AS total, count(*)::int AS n FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`, [loanId]);
   expect(rows[0]).toEqual({ total: '1000000', n: 20 });
-  await maybeRecordHistory(handle, 'loanWorkflow-funded');
+  await maybeRecordHistory(handle, 'loanWorkflow-funded-with-payout');
   await maybeRecordHistory(env.client.workflow.getHandle(`subscription-${subIds[0]}`), 'subscriptionWorkflow-confirmed');
 });
 
