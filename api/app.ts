@@ -3,6 +3,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createAuthenticator, type Principal } from './auth';
 import { errorBody, toApiError } from './errors';
@@ -14,6 +15,7 @@ import { registerInvestorRoutes } from './routes/investors';
 import { registerLedgerRoutes } from './routes/ledger';
 import { registerLoanRoutes } from './routes/loans';
 import { registerPartyRoutes } from './routes/parties';
+import { registerReviewRoutes } from './routes/reviews';
 import { registerWithdrawalRoutes } from './routes/withdrawals';
 
 declare module 'fastify' {
@@ -24,6 +26,8 @@ declare module 'fastify' {
 
 export interface AppDeps {
   pool: Pool;
+  /** For the routes that talk to workflows (manual reviews); without it they answer 503. */
+  temporal?: Client;
   adminApiKey?: string;
   /** Requests per minute per API key (or per address before authentication). */
   rateLimitPerMinute?: number;
@@ -33,6 +37,7 @@ export interface AppDeps {
 export interface AppContext {
   pool: Pool;
   metrics: Metrics;
+  temporal?: Client;
 }
 
 /** Routes that need no API key; everything else is authenticated before its handler runs. */
@@ -51,7 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
   });
   const metrics = createMetrics();
-  const context: AppContext = { pool: deps.pool, metrics };
+  const context: AppContext = { pool: deps.pool, metrics, temporal: deps.temporal };
   const authenticator = createAuthenticator(deps.pool, deps.adminApiKey);
 
   await app.register(helmet, { contentSecurityPolicy: false });
@@ -109,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerLoanRoutes(app, context);
   registerDepositRoutes(app, context);
   registerWithdrawalRoutes(app, context);
+  registerReviewRoutes(app, context);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

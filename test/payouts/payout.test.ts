@@ -9,7 +9,8 @@ import { Ledger } from '../../ledger';
 import { createPayout, getPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
 import { resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes, TASK_QUEUE, type QueryPolicy } from '../../workflows/shared';
-import { useTestApi } from '../api/helpers';
+import { buildApp } from '../../api/app';
+import { ADMIN_KEY, useTestApi } from '../api/helpers';
 import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 import { createWorker, fundInvestor, maybeRecordHistory } from '../helpers/stack';
@@ -143,4 +144,44 @@ it('POST /v1/investors/{id}/withdrawals holds the money at once and refuses more
   await db.pool.query('DELETE FROM outbox');
   const payoutRow = await getPayout(db.pool, payoutId);
   await new Ledger(db.pool).voidPending({ idempotencyKey: `payout:${payoutId}:void`, pendingId: payoutRow!.holdTransactionId });
+});
+
+describe('manual reviews through the API', () => {
+  it('lists a pending review with its evidence, refuses what cannot be resolved, and resolves with the operator recorded', async () => {
+    const app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: env.client });
+    try {
+      const operator = { authorization: `Bearer ${await api.operatorKey()}` };
+      // Still querying: there is nothing to resolve yet, and the workflow's validator says so.
+      fault('processing-then-success');
+      const querying = await payout(5_000n, { attempts: 2, initialIntervalMs: 3_000, maxIntervalMs: 3_000 });
+      const early = await app.inject({ method: 'POST', url: `/v1/reviews/payout-${querying.id}/resolve`, headers: operator, payload: { decision: 'paid', reason: 'too early' } });
+      expect(early.statusCode).toBe(409);
+      expect(early.json().error.code).toBe('REVIEW_REFUSED');
+      expect(await querying.handle.result()).toBe('SUCCEEDED');
+      simulator.setFaultRates([]);
+
+      fault('error-5xx-after-execute');
+      const { id, handle } = await payout(6_000n, { attempts: 2, initialIntervalMs: 1_000, maxIntervalMs: 1_000 });
+      for (let i = 0; i < 300 && (await handle.query(reviewEvidenceQuery)).attempts.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+      await simulator.startOutage('503');
+      let listed: { workflowId: string; kind: string; evidence: { attempts: unknown[] } }[] = [];
+      for (let i = 0; i < 100 && !listed.some((r) => r.workflowId === `payout-${id}`); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        listed = (await app.inject({ method: 'GET', url: '/v1/reviews', headers: operator })).json();
+      }
+      const mine = listed.find((r) => r.workflowId === `payout-${id}`);
+      expect(mine).toMatchObject({ kind: 'payoutWorkflow' });
+      expect(mine?.evidence.attempts.length).toBe(3);
+      const investor = { authorization: `Bearer ${investorKey}` };
+      expect((await app.inject({ method: 'GET', url: '/v1/reviews', headers: investor })).statusCode).toBe(403);
+      const resolved = await app.inject({ method: 'POST', url: `/v1/reviews/payout-${id}/resolve`, headers: operator, payload: { decision: 'paid', reason: 'bank confirms the credit' } });
+      expect(resolved.json()).toEqual({ workflowId: `payout-${id}`, state: 'SUCCEEDED' });
+      const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key = $1`, [`payout:${id}:post`]);
+      expect(rows[0].metadata.decidedBy).toMatch(/^operator:[a-f0-9]{16}$/);
+      const bad = await app.inject({ method: 'POST', url: `/v1/reviews/${encodeURIComponent("payout-x'; --")}/resolve`, headers: operator, payload: { decision: 'paid', reason: 'xyz' } });
+      expect(bad.statusCode).toBe(400);
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
 });

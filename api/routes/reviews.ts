@@ -1,0 +1,59 @@
+// Manual reviews (API.md): the payments whose outcome stayed unknown, waiting for an operator.
+// They live in Temporal (ReviewState = "Pending"); the decision is the workflow's own
+// resolveReview update, so the API, the CLI and the Web UI all go through the same validator.
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { resolveReviewUpdate, reviewEvidenceQuery, type ReviewDecision } from '../../workflows/shared';
+import type { AppContext } from '../app';
+import { requireRole } from '../auth';
+import { ApiError } from '../errors';
+import { AUTH_ERRORS, ERROR_RESPONSE } from '../schemas';
+
+const REVIEWABLE_ID = '^(deposit|payout)-[A-Za-z0-9_-]{1,64}$';
+const LIST_LIMIT = 100;
+
+function temporalOf(context: AppContext): Client {
+  if (!context.temporal) throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'this API runs without a Temporal connection');
+  return context.temporal;
+}
+
+export function registerReviewRoutes(app: FastifyInstance, context: AppContext): void {
+  app.get('/v1/reviews', { schema: { summary: 'open manual reviews, oldest first', response: { ...AUTH_ERRORS, 503: ERROR_RESPONSE } } }, async (request) => {
+    requireRole(request.principal, ['operator', 'admin']);
+    const temporal = temporalOf(context);
+    const reviews = [];
+    for await (const wf of temporal.workflow.list({ query: `ReviewState = 'Pending' AND ExecutionStatus = 'Running'` })) {
+      const evidence = await temporal.workflow.getHandle(wf.workflowId).query(reviewEvidenceQuery);
+      reviews.push({ workflowId: wf.workflowId, kind: wf.type, since: evidence.since ?? wf.startTime.toISOString(), evidence });
+      if (reviews.length >= LIST_LIMIT) break;
+    }
+    return reviews.sort((a, b) => a.since.localeCompare(b.since));
+  });
+
+  app.post<{ Params: { workflowId: string }; Body: { decision: ReviewDecision; reason: string } }>('/v1/reviews/:workflowId/resolve', {
+    schema: {
+      summary: "resolve a manual review: paid (post) or not_paid (void); the operator's key and the reason go into the ledger",
+      params: { type: 'object', properties: { workflowId: { type: 'string', pattern: REVIEWABLE_ID } }, required: ['workflowId'] },
+      body: {
+        type: 'object', additionalProperties: false, required: ['decision', 'reason'],
+        properties: { decision: { type: 'string', enum: ['paid', 'not_paid'] }, reason: { type: 'string', minLength: 3, maxLength: 500 } },
+      },
+      response: { 200: { type: 'object', properties: { workflowId: { type: 'string' }, state: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
+    },
+  }, async (request) => {
+    requireRole(request.principal, ['operator', 'admin']);
+    const handle = temporalOf(context).workflow.getHandle(request.params.workflowId);
+    try {
+      const state = await handle.executeUpdate(resolveReviewUpdate, {
+        args: [{ decision: request.body.decision, reason: request.body.reason, operator: `${request.principal.role}:${request.principal.keyId}` }],
+      });
+      return { workflowId: request.params.workflowId, state };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'no such workflow');
+      // The workflow's validator refused: nothing to resolve, or a decision the state does not allow.
+      if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REVIEW_REFUSED', err.cause?.message ?? err.message);
+      throw err;
+    }
+  });
+}
