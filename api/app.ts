@@ -15,6 +15,7 @@ import { registerInvestorRoutes } from './routes/investors';
 import { registerLedgerRoutes } from './routes/ledger';
 import { registerLoanRoutes } from './routes/loans';
 import { registerPartyRoutes } from './routes/parties';
+import { registerPayoutRoutes } from './routes/payouts';
 import { registerReviewRoutes } from './routes/reviews';
 import { registerWithdrawalRoutes } from './routes/withdrawals';
 
@@ -115,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerDepositRoutes(app, context);
   registerWithdrawalRoutes(app, context);
   registerReviewRoutes(app, context);
+  registerPayoutRoutes(app, context);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -176,6 +176,12 @@ describe('manual reviews through the API', () => {
       expect((await app.inject({ method: 'GET', url: '/v1/reviews', headers: investor })).statusCode).toBe(403);
       const resolved = await app.inject({ method: 'POST', url: `/v1/reviews/payout-${id}/resolve`, headers: operator, payload: { decision: 'paid', reason: 'bank confirms the credit' } });
       expect(resolved.json()).toEqual({ workflowId: `payout-${id}`, state: 'SUCCEEDED' });
+      // The owner sees the payout with every attempt; another investor does not see it at all.
+      const seen = (await app.inject({ method: 'GET', url: `/v1/payouts/${id}`, headers: investor })).json();
+      expect(seen).toMatchObject({ status: 'SUCCEEDED', amount: '60.00', state: 'SUCCEEDED' });
+      expect(seen.attempts.map((a: { action: string }) => a.action)).toEqual(['submit', 'query', 'query']);
+      const stranger = { authorization: `Bearer ${await api.partyKey('investor', 'stranger')}` };
+      expect((await app.inject({ method: 'GET', url: `/v1/payouts/${id}`, headers: stranger })).statusCode).toBe(404);
       const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key = $1`, [`payout:${id}:post`]);
       expect(rows[0].metadata.decidedBy).toMatch(/^operator:[a-f0-9]{16}$/);
       const bad = await app.inject({ method: 'POST', url: `/v1/reviews/${encodeURIComponent("payout-x'; --")}/resolve`, headers: operator, payload: { decision: 'paid', reason: 'xyz' } });
