@@ -1,0 +1,62 @@
+// The operator CLI against a real API on a real Postgres (reviews need Temporal: covered in the payout tests' API path).
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app';
+import { runOps } from '../../cli/ops';
+import { useTestDatabase } from '../helpers/postgres';
+import { fundInvestor } from '../helpers/stack';
+import { ADMIN_KEY } from '../api/helpers';
+
+const db = useTestDatabase();
+let app: FastifyInstance;
+let apiUrl: string;
+
+beforeAll(async () => {
+  app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  apiUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const res = await app.inject({ method: 'POST', url: '/v1/investors', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': 'c1' }, payload: { id: 'cli-ann', name: 'Ann' } });
+  expect(res.statusCode).toBe(201);
+  await fundInvestor(db, 'cli-ann', 12_345n);
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+async function ops(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  process.env.OPS_API_KEY = ADMIN_KEY;
+  try {
+    const code = await runOps(['--api-url', apiUrl, ...args], { out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    delete process.env.OPS_API_KEY;
+  }
+}
+
+it('prints the trial balance, a balance and a statement', async () => {
+  const tb = await ops('trial-balance');
+  expect(tb).toMatchObject({ code: 0 });
+  expect(tb.out).toMatch(/CNY {2}debits 123\.45 {2}credits 123\.45\nbalanced/);
+  expect((await ops('balance', 'cli-ann')).out).toBe('cli-ann: available 123.45 CNY, held 0.00');
+  const statement = await ops('statement', 'cli-ann');
+  expect(statement.out).toMatch(/credit\s+123\.45\s+123\.45\nend$/);
+  const asJson = JSON.parse((await ops('--json', 'balance', 'cli-ann')).out);
+  expect(asJson).toMatchObject({ available: '123.45', currency: 'CNY' });
+});
+
+it('says why it refused, with exit codes 1 (refused) and 2 (bad usage), and never prints the key', async () => {
+  const reviews = await ops('reviews', 'list');
+  expect(reviews.code).toBe(1);
+  expect(reviews.err).toMatch(/503 TEMPORAL_UNAVAILABLE/);
+  const badDecision = await ops('reviews', 'resolve', 'payout-x', '--decision', 'maybe', '--reason', 'why not');
+  expect(badDecision.code).toBe(2);
+  expect(badDecision.err).toMatch(/--decision must be paid or not_paid/);
+  const missing = await ops('balance', 'nobody');
+  expect(missing).toMatchObject({ code: 1 });
+  expect(missing.err).toMatch(/404 NOT_FOUND/);
+  const noKey = await runOps(['--api-url', apiUrl, '--key-file', '/nonexistent', 'trial-balance'], { out: () => undefined, err: () => undefined });
+  expect(noKey).toBe(2);
+  for (const r of [reviews, badDecision, missing]) expect(r.out + r.err).not.toContain(ADMIN_KEY);
+});
