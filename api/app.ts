@@ -10,6 +10,7 @@ import { errorBody, toApiError } from './errors';
 import { createMetrics, type Metrics } from './metrics';
 import { registerApiKeyRoutes } from './routes/api-keys';
 import { registerDepositRoutes } from './routes/deposits';
+import { registerGatewayNotificationRoutes } from './routes/gateway-notifications';
 import { registerHealthRoutes } from './routes/health';
 import { registerInvestorRoutes } from './routes/investors';
 import { registerLedgerRoutes } from './routes/ledger';
@@ -29,6 +30,8 @@ export interface AppDeps {
   pool: Pool;
   /** For the routes that talk to workflows (manual reviews); without it they answer 503. */
   temporal?: Client;
+  /** Verifies the gateway's notification signatures; without it the notification route answers 503. */
+  gatewaySecret?: string;
   adminApiKey?: string;
   /** Requests per minute per API key (or per address before authentication). */
   rateLimitPerMinute?: number;
@@ -41,8 +44,8 @@ export interface AppContext {
   temporal?: Client;
 }
 
-/** Routes that need no API key; everything else is authenticated before its handler runs. */
-const PUBLIC_ROUTES = new Set(['/healthz', '/metrics', '/v1/openapi.json']);
+/** Routes that need no API key (the notification route checks the gateway's HMAC instead); everything else is authenticated before its handler runs. */
+const PUBLIC_ROUTES = new Set(['/healthz', '/metrics', '/v1/openapi.json', '/v1/gateway/notifications']);
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -117,6 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerWithdrawalRoutes(app, context);
   registerReviewRoutes(app, context);
   registerPayoutRoutes(app, context);
+  registerGatewayNotificationRoutes(app, context, deps.gatewaySecret);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -19,6 +19,12 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    gatewayNotifications: new Counter({
+      name: 'gateway_notifications_total',
+      help: 'gateway notifications by verification result (anything but SUCCESS/FAILED_* moved no money)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     idempotentReplays: new Counter({ name: 'api_idempotent_replays_total', help: 'responses replayed for a repeated Idempotency-Key', registers: [registry] }),
   };
 }

@@ -4,7 +4,7 @@ import { temporalSettingsFromEnv } from '../config/temporal';
 import { createPool } from '../ledger/db';
 import { buildApp } from './app';
 
-const REDACT = ['req.headers.authorization', 'req.headers["idempotency-key"]', 'req.headers.cookie'];
+const REDACT = ['req.headers.authorization', 'req.headers["idempotency-key"]', 'req.headers.cookie', 'req.headers["x-gateway-signature"]'];
 
 async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL;
@@ -18,6 +18,7 @@ async function main(): Promise<void> {
   const app = await buildApp({
     pool,
     temporal: new Client({ connection, namespace: temporalSettings.namespace }),
+    gatewaySecret: process.env.GATEWAY_SECRET,
     adminApiKey,
     rateLimitPerMinute: process.env.API_RATE_LIMIT_PER_MINUTE ? Number(process.env.API_RATE_LIMIT_PER_MINUTE) : undefined,
     logger: { level: process.env.LOG_LEVEL ?? 'info', redact: REDACT },

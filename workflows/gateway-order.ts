@@ -3,8 +3,8 @@
 // query anything else with bounded backoff; hand what stays unknown to an operator.
 import { condition, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import {
-  resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes,
-  type GatewayAttempt, type GatewayOutcome, type QueryPolicy, type ResolveReviewInput,
+  gatewayNoticeSignal, resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes,
+  type GatewayAttempt, type GatewayOutcome, type QueryPolicy, type ResolveReviewInput, type VerifiedGatewayNotice,
 } from './shared';
 
 /** A request that provably never reached the gateway is resent, same order number, this many times. */
@@ -21,9 +21,14 @@ export class OrderReview<S extends string> {
   readonly attempts: GatewayAttempt[] = [];
   private since: string | undefined = undefined;
   private resolution: ResolveReviewInput | undefined = undefined;
+  /** The first verified notification from the gateway; later ones (duplicates, reorders) change nothing. */
+  notice: VerifiedGatewayNotice | undefined = undefined;
 
   constructor(initial: S, orderNo: string, private readonly reviewState: S) {
     this.state = initial;
+    setHandler(gatewayNoticeSignal, (notice) => {
+      this.notice ??= notice;
+    });
     setHandler(reviewEvidenceQuery, () => ({ state: this.state, orderNo, attempts: this.attempts, since: this.since }));
     setHandler(resolveReviewUpdate, async (decision) => {
       this.resolution = decision; // accepted by the validator: the waiting workflow goes on with it
@@ -77,11 +82,16 @@ export async function settleGatewayOrder<S extends string>(
     review.state = querying;
     let interval = policy.initialIntervalMs;
     for (let i = 0; i < policy.attempts; i++) {
-      await sleep(interval);
+      // A verified notification ends the wait early: it is as good as a query's answer.
+      if (await condition(() => review.notice !== undefined, interval)) break;
       interval = Math.min(interval * 2, policy.maxIntervalMs);
       outcome = review.record('query', await steps.query());
       if (outcome.kind === 'succeeded' || outcome.kind === 'failed' || outcome.kind === 'not_found') break;
     }
+  }
+  if (review.notice && outcome.kind !== 'succeeded' && outcome.kind !== 'failed' && outcome.kind !== 'not_found') {
+    const n = review.notice;
+    outcome = review.record('notice', n.outcome === 'succeeded' ? { kind: 'succeeded' } : { kind: 'failed', code: n.code ?? 'UNSPECIFIED' });
   }
   if (outcome.kind === 'succeeded') return 'succeeded';
   // A listed failure, or the gateway confirming it never received the order: not executed.

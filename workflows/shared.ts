@@ -50,7 +50,7 @@ export type GatewayOutcome =
 
 export interface GatewayAttempt {
   at: string;
-  action: 'submit' | 'query';
+  action: 'submit' | 'query' | 'notice';
   outcome: GatewayOutcome;
 }
 
@@ -97,3 +97,11 @@ export interface PayoutWorkflowInput {
   partyId: string;
   queryPolicy?: QueryPolicy;
 }
+
+/** A gateway notification the API verified (signature, order, status, amount and currency all match). */
+export interface VerifiedGatewayNotice {
+  notifyId: string;
+  outcome: 'succeeded' | 'failed';
+  code?: string;
+}
+export const gatewayNoticeSignal = defineSignal<[VerifiedGatewayNotice]>('gatewayNotice');

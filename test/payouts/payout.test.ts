@@ -9,9 +9,11 @@ import { Ledger } from '../../ledger';
 import { createPayout, getPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
 import { resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes, TASK_QUEUE, type QueryPolicy } from '../../workflows/shared';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
+import { signNotification, unixSeconds } from '../../gateway/signing';
 import { ADMIN_KEY, useTestApi } from '../api/helpers';
-import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
+import { ACCOUNT, clientFor, SECRET, startTestSimulator, tempDir } from '../gateway/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 import { createWorker, fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { createDevServerEnv } from '../helpers/temporal';
@@ -186,6 +188,58 @@ describe('manual reviews through the API', () => {
       expect(rows[0].metadata.decidedBy).toMatch(/^operator:[a-f0-9]{16}$/);
       const bad = await app.inject({ method: 'POST', url: `/v1/reviews/${encodeURIComponent("payout-x'; --")}/resolve`, headers: operator, payload: { decision: 'paid', reason: 'xyz' } });
       expect(bad.statusCode).toBe(400);
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
+});
+
+describe('gateway notifications', () => {
+  const notice = (orderNo: string, fields: Record<string, unknown> = {}) => ({
+    notifyId: `n-${orderNo}-${Math.random().toString(36).slice(2)}`, orderNo, kind: 'PAYOUT', status: 'SUCCESS', amount: '70.00', currency: 'CNY',
+    gatewayTradeNo: `gt-${orderNo}`, eventSeq: 1, eventTime: new Date().toISOString(), ...fields,
+  });
+  const post = (app: FastifyInstance, body: object, secret = SECRET) => {
+    const raw = JSON.stringify(body);
+    const timestamp = unixSeconds(Date.now());
+    return app.inject({
+      method: 'POST', url: '/v1/gateway/notifications', payload: raw,
+      headers: { 'content-type': 'application/json', 'x-gateway-timestamp': timestamp, 'x-gateway-signature': signNotification(secret, timestamp, raw) },
+    });
+  };
+
+  it('moves money only on a verified notice: forged, status 0, wrong amount are refused and counted; the true one ends the wait', async () => {
+    const app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: env.client, gatewaySecret: SECRET });
+    try {
+      fault('error-5xx-after-execute'); // executed, but the answer is a 5xx: unknown
+      const before = await balance();
+      const { id, handle } = await payout(7_000n, { attempts: 2, initialIntervalMs: 20_000, maxIntervalMs: 20_000 });
+      for (let i = 0; i < 300 && (await handle.query(reviewEvidenceQuery)).state !== 'QUERYING'; i++) await new Promise((r) => setTimeout(r, 20));
+
+      const forged = await post(app, notice(id), 'not-the-secret');
+      expect(forged.statusCode).toBe(401);
+      const statusZero = await post(app, notice(id, { status: '0' })); // the && / || incident
+      expect(statusZero.statusCode).toBe(422);
+      expect(statusZero.json().error.code).toBe('NOTIFICATION_STATUS_NOT_SUCCESS');
+      const wrongAmount = await post(app, notice(id, { amount: '7000.00' }));
+      expect(wrongAmount.json().error.code).toBe('NOTIFICATION_AMOUNT_MISMATCH');
+      const unknownOrder = await post(app, notice('no-such-order'));
+      expect(unknownOrder.statusCode).toBe(422);
+      expect((await handle.query(reviewEvidenceQuery)).state).toBe('QUERYING'); // nothing moved
+      expect((await balance()).posted).toBe(before.posted);
+
+      const good = notice(id);
+      expect((await post(app, good)).statusCode).toBe(200);
+      expect((await post(app, good)).statusCode).toBe(200); // a duplicate: acknowledged, no effect
+      expect(await handle.result()).toBe('SUCCEEDED');
+      expect((await balance()).posted).toBe(before.posted - 7_000n);
+      const { attempts } = await handle.query(reviewEvidenceQuery);
+      expect(attempts.map((a) => a.action)).toEqual(['submit', 'notice']); // no 20 s query wait
+      const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      for (const reason of ['BAD_SIGNATURE', 'STATUS_NOT_SUCCESS', 'AMOUNT_MISMATCH', 'UNKNOWN_ORDER']) {
+        expect(metrics).toMatch(new RegExp(`gateway_notifications_total\\{result="${reason}"\\} 1`));
+      }
+      expect(metrics).toMatch(/gateway_notifications_total\{result="SUCCESS"\} 2/);
     } finally {
       await app.close();
     }
