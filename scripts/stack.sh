@@ -120,7 +120,8 @@ gateway_start() {
   say "starting gateway simulator on $GATEWAY_URL (data $GATEWAY_DATA_DIR)"
   # Flags not given here come from GATEWAY_* variables (see --help).
   bg_start gateway node_modules/.bin/ts-node --transpile-only gateway/simulator-main.ts \
-    --host "$GATEWAY_HOST" --port "$GATEWAY_PORT" --data-dir "$GATEWAY_DATA_DIR"
+    --host "$GATEWAY_HOST" --port "$GATEWAY_PORT" --data-dir "$GATEWAY_DATA_DIR" \
+    --notify-url "$API_URL/v1/gateway/notifications"
   wait_until 30 "gateway simulator" gateway_health
 }
 
