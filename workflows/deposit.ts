@@ -1,17 +1,10 @@
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DepositActivities } from '../activities/deposits';
-import { OrderReview, settleGatewayOrder } from './gateway-order';
+import { GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
 import { DEFAULT_QUERY_POLICY, SearchAttributes, type DepositState, type DepositWorkflowInput } from './shared';
 
-const gateway = proxyActivities<DepositActivities>({
-  // Longer than the gateway client's own timeout, so the client classifies a slow answer, not Temporal.
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
-const ledger = proxyActivities<DepositActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['LedgerError'] },
-});
+const gateway = proxyActivities<DepositActivities>(GATEWAY_CALL_OPTIONS);
+const ledger = proxyActivities<DepositActivities>(LEDGER_WRITE_OPTIONS);
 
 /**
  * deposit-{depositId}: a collection through the gateway, by DESIGN.md's outcome table. Success is

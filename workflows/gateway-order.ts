@@ -1,11 +1,23 @@
 // DESIGN.md's gateway outcome table, once, for every workflow that moves money through the
 // gateway (deposits, payouts): send; resend only what provably never arrived, same order number;
 // query anything else with bounded backoff; hand what stays unknown to an operator.
-import { condition, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, setHandler, sleep, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
 import {
   gatewayNoticeSignal, resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes,
   type GatewayAttempt, type GatewayOutcome, type QueryPolicy, type ResolveReviewInput, type VerifiedGatewayNotice,
 } from './shared';
+
+/** Gateway calls: longer than the gateway client's own timeout, so the client classifies a slow answer, not Temporal. */
+export const GATEWAY_CALL_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+};
+
+/** Ledger writes: idempotent by key, retried; a LedgerError (a refusal) is final. */
+export const LEDGER_WRITE_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['LedgerError'] },
+};
 
 /** A request that provably never reached the gateway is resent, same order number, this many times. */
 const NOT_SENT_RESENDS_MAX = 5;

@@ -1,17 +1,10 @@
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PayoutActivities } from '../activities/payouts';
-import { OrderReview, settleGatewayOrder } from './gateway-order';
+import { GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
 import { DEFAULT_QUERY_POLICY, SearchAttributes, type PayoutState, type PayoutWorkflowInput } from './shared';
 
-const gateway = proxyActivities<PayoutActivities>({
-  // Longer than the gateway client's own timeout, so the client classifies a slow answer, not Temporal.
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
-const ledger = proxyActivities<PayoutActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['LedgerError'] },
-});
+const gateway = proxyActivities<PayoutActivities>(GATEWAY_CALL_OPTIONS);
+const ledger = proxyActivities<PayoutActivities>(LEDGER_WRITE_OPTIONS);
 
 /**
  * payout-{payoutId}: HELD (the money is held before the gateway hears of it) → SUBMITTED →

@@ -1,55 +1,37 @@
 // Deposits end to end: the Deposit workflow on a real Temporal dev server collects through the
 // real gateway simulator (with injected faults) and credits the ledger only on verified success.
 // After each test the ledger equals the simulator's truth.
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import type { RunningSimulator } from '../../gateway/simulator/server';
-import { parseFault } from '../../gateway/simulator/faults';
 import { Ledger } from '../../ledger';
 import { createDeposit, getDeposit } from '../../payments/deposits';
 import { depositWorkflow } from '../../workflows';
 import { resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes, TASK_QUEUE } from '../../workflows/shared';
 import { ADMIN_KEY, useTestApi } from '../api/helpers';
-import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
+import { ACCOUNT } from '../gateway/helpers';
+import { GatewayWorld, untilEvidence } from '../helpers/gateway-world';
 import { useTestDatabase } from '../helpers/postgres';
-import { createWorker, maybeRecordHistory } from '../helpers/stack';
-import { createDevServerEnv } from '../helpers/temporal';
+import { maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let workerRun: Promise<void>;
-let simulator: RunningSimulator;
-const dir = tempDir();
-afterAll(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await env?.teardown();
-  await simulator?.close();
-  dir.remove();
-});
+const world = new GatewayWorld();
+afterAll(() => world.stop()); // before the database's hooks: the worker stops before its pool closes
 const db = useTestDatabase();
 const api = useTestApi(db);
 
 beforeAll(async () => {
-  simulator = await startTestSimulator({ dataDir: dir.path });
-  env = await createDevServerEnv();
-  worker = await createWorker(env, db, clientFor(simulator.url, { requestTimeoutMs: 300 }));
-  workerRun = worker.run();
+  await world.start(db);
   await api.partyKey('investor', 'ann');
 });
 
 afterEach(async () => {
-  simulator.setFaultRates([]);
-  await simulator.endOutage();
+  await world.reset();
   await expectLedgerConsistent(db.pool);
   // The ledger equals the gateway's truth: every executed collection credited exactly once, nothing else.
-  const executed = simulator.truth().filter((o) => o.kind === 'COLLECTION' && o.status === 'SUCCESS').map((o) => o.orderNo).sort();
+  const executed = world.simulator.truth().filter((o) => o.kind === 'COLLECTION' && o.status === 'SUCCESS').map((o) => o.orderNo).sort();
   const { rows } = await db.pool.query(`SELECT metadata->>'orderNo' AS order_no FROM ledger_transactions WHERE idempotency_key LIKE 'deposit:%' ORDER BY 1`);
   expect(rows.map((r) => r.order_no)).toEqual(executed);
 });
 
-const fault = (spec: string) => simulator.setFaultRates([{ spec, fault: parseFault(spec), rate: 1 }]);
+const fault = (spec: string) => world.fault(spec);
 let n = 0;
 
 const FAST_QUERIES = { attempts: 3, initialIntervalMs: 200, maxIntervalMs: 400 };
@@ -59,7 +41,7 @@ async function deposit(amountMinor: bigint, queryPolicy = FAST_QUERIES) {
   const id = `dep-${n}-${Date.now().toString(36)}`;
   await createDeposit(db.pool, { id, investorId: 'ann', amountMinor, currency: 'CNY', bankAccount: ACCOUNT });
   await db.pool.query('DELETE FROM outbox'); // started here with a short query policy instead of by the dispatcher
-  const handle = await env.client.workflow.start(depositWorkflow, {
+  const handle = await world.env.client.workflow.start(depositWorkflow, {
     workflowId: `deposit-${id}`, taskQueue: TASK_QUEUE,
     args: [{ depositId: id, investorId: 'ann', queryPolicy }],
   });
@@ -112,16 +94,9 @@ it('stops in MANUAL_REVIEW while the outcome stays unknown; an operator resolves
   fault('error-5xx-after-execute');
   const before = await balance();
   const { handle } = await deposit(40_000n, { attempts: 3, initialIntervalMs: 1_000, maxIntervalMs: 1_000 });
-  const until = async (check: (e: { state: string; attempts: unknown[] }) => boolean) => {
-    for (let i = 0; i < 300; i++) {
-      if (check(await handle.query(reviewEvidenceQuery))) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('timed out waiting for the deposit workflow');
-  };
-  await until((e) => e.attempts.length >= 1);
-  await simulator.startOutage('503');
-  await until((e) => e.state === 'MANUAL_REVIEW');
+  await untilEvidence(handle, (e) => e.attempts.length >= 1);
+  await world.simulator.startOutage('503');
+  await untilEvidence(handle, (e) => e.state === 'MANUAL_REVIEW');
   const evidence = await handle.query(reviewEvidenceQuery);
   expect(evidence.state).toBe('MANUAL_REVIEW');
   expect(evidence.attempts.length).toBe(4); // one submit, three queries

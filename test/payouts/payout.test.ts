@@ -1,10 +1,6 @@
 // Payouts end to end: the Payout workflow on a real Temporal dev server pays through the real
 // gateway simulator with injected faults. Never twice, never on a guess: after each test every
 // payout the gateway executed is posted exactly once in the ledger, and nothing else is.
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { parseFault } from '../../gateway/simulator/faults';
-import type { RunningSimulator } from '../../gateway/simulator/server';
 import { Ledger } from '../../ledger';
 import { createPayout, getPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
@@ -13,49 +9,35 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
 import { signNotification, unixSeconds } from '../../gateway/signing';
 import { ADMIN_KEY, useTestApi } from '../api/helpers';
-import { ACCOUNT, clientFor, SECRET, startTestSimulator, tempDir } from '../gateway/helpers';
+import { ACCOUNT, SECRET } from '../gateway/helpers';
+import { GatewayWorld, untilEvidence } from '../helpers/gateway-world';
 import { useTestDatabase } from '../helpers/postgres';
-import { createWorker, fundInvestor, maybeRecordHistory } from '../helpers/stack';
-import { createDevServerEnv } from '../helpers/temporal';
+import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let workerRun: Promise<void>;
-let simulator: RunningSimulator;
-const dir = tempDir();
-afterAll(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await env?.teardown();
-  await simulator?.close();
-  dir.remove();
-});
+const world = new GatewayWorld();
+afterAll(() => world.stop()); // before the database's hooks: the worker stops before its pool closes
 const db = useTestDatabase();
 const api = useTestApi(db);
 let investorKey: string;
 
 beforeAll(async () => {
-  simulator = await startTestSimulator({ dataDir: dir.path });
-  env = await createDevServerEnv();
-  worker = await createWorker(env, db, clientFor(simulator.url, { requestTimeoutMs: 300 }));
-  workerRun = worker.run();
+  await world.start(db);
   investorKey = await api.partyKey('investor', 'pat');
   await fundInvestor(db, 'pat', 1_000_000n);
 });
 
 afterEach(async () => {
-  simulator.setFaultRates([]);
-  await simulator.endOutage();
+  await world.reset();
   await expectLedgerConsistent(db.pool);
-  const executed = simulator.truth().filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS').map((o) => o.orderNo).sort();
+  const executed = world.simulator.truth().filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS').map((o) => o.orderNo).sort();
   const { rows } = await db.pool.query(`SELECT metadata->>'orderNo' AS order_no FROM ledger_transactions WHERE idempotency_key LIKE 'payout:%:post' ORDER BY 1`);
   expect(rows.map((r) => r.order_no)).toEqual(executed);
   const { rows: dup } = await db.pool.query(`SELECT count(*)::int AS n FROM ledger_transactions WHERE idempotency_key LIKE 'payout:%:post' GROUP BY metadata->>'orderNo' HAVING count(*) > 1`);
   expect(dup).toEqual([]);
 });
 
-const fault = (spec: string) => simulator.setFaultRates([{ spec, fault: parseFault(spec), rate: 1 }]);
+const fault = (spec: string) => world.fault(spec);
 const FAST: QueryPolicy = { attempts: 3, initialIntervalMs: 200, maxIntervalMs: 400 };
 let n = 0;
 
@@ -64,7 +46,7 @@ async function payout(amountMinor: bigint, queryPolicy = FAST) {
   const id = `po-${n}-${Date.now().toString(36)}`;
   await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: 'pat', sourceAccount: 'investor:pat:available', amountMinor, currency: 'CNY', bankAccount: ACCOUNT });
   await db.pool.query('DELETE FROM outbox'); // started here with a short query policy instead of by the dispatcher
-  const handle = await env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'pat', queryPolicy }] });
+  const handle = await world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'pat', queryPolicy }] });
   return { id, handle };
 }
 const balance = () => new Ledger(db.pool).balance('investor:pat:available');
@@ -111,16 +93,9 @@ it('stops in MANUAL_REVIEW when it stays unknown, and an operator\'s decision po
   fault('error-5xx-after-execute');
   const before = await balance();
   const { handle } = await payout(50_000n, { attempts: 3, initialIntervalMs: 1_000, maxIntervalMs: 1_000 });
-  const until = async (check: (e: { state: string; attempts: unknown[] }) => boolean) => {
-    for (let i = 0; i < 300; i++) {
-      if (check(await handle.query(reviewEvidenceQuery))) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('timed out waiting for the payout workflow');
-  };
-  await until((e) => e.attempts.length >= 1);
-  await simulator.startOutage('503');
-  await until((e) => e.state === 'MANUAL_REVIEW');
+  await untilEvidence(handle, (e) => e.attempts.length >= 1);
+  await world.simulator.startOutage('503');
+  await untilEvidence(handle, (e) => e.state === 'MANUAL_REVIEW');
   expect((await balance()).pendingDebits - before.pendingDebits).toBe(50_000n); // still held, not paid twice, not released
   await expect(handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'bank confirms the credit', operator: 'op-7' }] })).resolves.toBe('SUCCEEDED');
   expect(await balance()).toMatchObject({ posted: before.posted - 50_000n, pendingDebits: before.pendingDebits });
@@ -150,7 +125,7 @@ it('POST /v1/investors/{id}/withdrawals holds the money at once and refuses more
 
 describe('manual reviews through the API', () => {
   it('lists a pending review with its evidence, refuses what cannot be resolved, and resolves with the operator recorded', async () => {
-    const app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: env.client });
+    const app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: world.env.client });
     try {
       const operator = { authorization: `Bearer ${await api.operatorKey()}` };
       // Still querying: there is nothing to resolve yet, and the workflow's validator says so.
@@ -160,12 +135,12 @@ describe('manual reviews through the API', () => {
       expect(early.statusCode).toBe(409);
       expect(early.json().error.code).toBe('REVIEW_REFUSED');
       expect(await querying.handle.result()).toBe('SUCCEEDED');
-      simulator.setFaultRates([]);
+      await world.reset();
 
       fault('error-5xx-after-execute');
       const { id, handle } = await payout(6_000n, { attempts: 2, initialIntervalMs: 1_000, maxIntervalMs: 1_000 });
-      for (let i = 0; i < 300 && (await handle.query(reviewEvidenceQuery)).attempts.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
-      await simulator.startOutage('503');
+      await untilEvidence(handle, (e) => e.attempts.length >= 1);
+      await world.simulator.startOutage('503');
       let listed: { workflowId: string; kind: string; evidence: { attempts: unknown[] } }[] = [];
       for (let i = 0; i < 100 && !listed.some((r) => r.workflowId === `payout-${id}`); i++) {
         await new Promise((r) => setTimeout(r, 100));
@@ -209,12 +184,12 @@ describe('gateway notifications', () => {
   };
 
   it('moves money only on a verified notice: forged, status 0, wrong amount are refused and counted; the true one ends the wait', async () => {
-    const app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: env.client, gatewaySecret: SECRET });
+    const app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: world.env.client, gatewaySecret: SECRET });
     try {
       fault('error-5xx-after-execute'); // executed, but the answer is a 5xx: unknown
       const before = await balance();
       const { id, handle } = await payout(7_000n, { attempts: 2, initialIntervalMs: 20_000, maxIntervalMs: 20_000 });
-      for (let i = 0; i < 300 && (await handle.query(reviewEvidenceQuery)).state !== 'QUERYING'; i++) await new Promise((r) => setTimeout(r, 20));
+      await untilEvidence(handle, (e) => e.state === 'QUERYING');
 
       const forged = await post(app, notice(id), 'not-the-secret');
       expect(forged.statusCode).toBe(401);
