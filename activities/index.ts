@@ -4,6 +4,7 @@ import type { GatewayClient } from '../gateway/client';
 import { createDepositActivities } from './deposits';
 import { createLoanActivities } from './loans';
 import { createPayoutActivities } from './payouts';
+import { createRepaymentActivities } from './repayments';
 import { createSmokeActivities } from './smoke';
 
 export interface ActivityDeps {
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLoanActivities(deps),
     ...createDepositActivities(deps),
     ...createPayoutActivities(deps),
+    ...createRepaymentActivities(deps),
   };
 }
 

@@ -132,6 +132,13 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
       return payoutId;
     },
 
+    /** Installment numbers and due dates (counted from funding), for the loan's repayment timers. */
+    async getRepaymentSchedule(loanId: string): Promise<{ n: number; dueDate: string }[]> {
+      const loan = await getLoan(pool, loanId);
+      if (!loan) throw new Error(`loan ${loanId} does not exist`);
+      return loan.schedule.map((i) => ({ n: i.n, dueDate: i.dueDate.toISOString() }));
+    },
+
     setLoanStatus(loanId: string, from: LoanStatus, to: LoanStatus): Promise<void> {
       return setLoanStatus(pool, loanId, from, to);
     },

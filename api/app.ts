@@ -17,6 +17,7 @@ import { registerLedgerRoutes } from './routes/ledger';
 import { registerLoanRoutes } from './routes/loans';
 import { registerPartyRoutes } from './routes/parties';
 import { registerPayoutRoutes } from './routes/payouts';
+import { registerRepaymentRoutes } from './routes/repayments';
 import { registerReviewRoutes } from './routes/reviews';
 import { registerWithdrawalRoutes } from './routes/withdrawals';
 
@@ -120,6 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerWithdrawalRoutes(app, context);
   registerReviewRoutes(app, context);
   registerPayoutRoutes(app, context);
+  registerRepaymentRoutes(app, context);
   registerGatewayNotificationRoutes(app, context, deps.gatewaySecret);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

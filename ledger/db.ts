@@ -1,4 +1,4 @@
-import { Pool, PoolConfig } from 'pg';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
 
 export interface PoolOptions {
   connectionString: string;
@@ -25,4 +25,20 @@ export function createPool(options: PoolOptions): Pool {
     config.options = `-c search_path=${options.schema}`;
   }
   return new Pool(config);
+}
+
+/** Runs `work` in one Postgres transaction on a client of its own: committed if it returns, rolled back if it throws. */
+export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Promise<T>): Promise<T> {
+  const tx = await pool.connect();
+  try {
+    await tx.query('BEGIN');
+    const result = await work(tx);
+    await tx.query('COMMIT');
+    return result;
+  } catch (err) {
+    await tx.query('ROLLBACK').catch(() => undefined); // the original error is what matters
+    throw err;
+  } finally {
+    tx.release();
+  }
 }

@@ -26,6 +26,8 @@ export interface NewLoan {
   subscriptionDeadline: Date;
   installmentIntervalSeconds?: number;
   feeRate: Decimal;
+  /** The platform's share of each installment's interest; default 0. */
+  interestFeeRate?: Decimal;
 }
 
 /** Inserts the loan, its schedule and escrow account, and asks for its workflow. Run inside a transaction. */
@@ -33,10 +35,11 @@ export async function createLoan(tx: Queryable, loan: NewLoan): Promise<void> {
   const schedule = buildSchedule(loan.principalMinor, loan.annualRate, loan.termMonths, loan.repaymentMethod);
   await tx.query(
     `INSERT INTO loans (id, borrower_id, currency, principal_minor, remaining_minor, annual_rate, term_months, repayment_method,
-                        subscription_deadline, installment_interval_seconds, fee_rate, status)
-     VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, 'OPEN')`,
+                        subscription_deadline, installment_interval_seconds, fee_rate, interest_fee_rate, status)
+     VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, 'OPEN')`,
     [loan.id, loan.borrowerId, loan.currency, loan.principalMinor.toString(), loan.annualRate.toString(), loan.termMonths,
-      loan.repaymentMethod, loan.subscriptionDeadline, loan.installmentIntervalSeconds ?? null, loan.feeRate.toString()],
+      loan.repaymentMethod, loan.subscriptionDeadline, loan.installmentIntervalSeconds ?? null, loan.feeRate.toString(),
+      (loan.interestFeeRate ?? 0).toString()],
   );
   await tx.query(
     `INSERT INTO loan_installments (loan_id, n, principal_minor, interest_minor)

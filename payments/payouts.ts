@@ -5,6 +5,7 @@ import { accountPath } from '../ledger/accounts';
 import { hold, postPending, voidPending } from '../ledger/transactions';
 import type { Metadata, Queryable } from '../ledger/types';
 import { DEFAULT_CHANNEL } from './deposits';
+import { orderNoFor } from './order-numbers';
 
 export type PayoutStatus = 'HELD' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
 export type PayoutPurpose = 'withdrawal' | 'disbursement' | 'scheduled';
@@ -23,11 +24,18 @@ export interface Payout {
   holdTransactionId: string;
 }
 
-export type NewPayout = Omit<Payout, 'status' | 'orderNo' | 'channel' | 'holdTransactionId'>;
+/** A scheduled payout's installment: its payout run starts the workflow (as a child), not the outbox. */
+export interface PayoutRunRef {
+  loanId: string;
+  installment: number;
+}
+
+export type NewPayout = Omit<Payout, 'status' | 'orderNo' | 'channel' | 'holdTransactionId'> & { run?: PayoutRunRef };
 
 /**
- * Holds the amount on the source account, records the payout and asks for its workflow, in the
- * caller's transaction. Refused with INSUFFICIENT_FUNDS when the money is not there.
+ * Holds the amount on the source account, records the payout and, unless a payout run starts it,
+ * asks for its workflow, in the caller's transaction. Refused with INSUFFICIENT_FUNDS when the
+ * money is not there.
  */
 export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
   const held = await hold(tx, {
@@ -35,10 +43,13 @@ export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
     amount: p.amountMinor, currency: p.currency, metadata: { payoutId: p.id, workflowId: `payout-${p.id}`, purpose: p.purpose },
   });
   await tx.query(
-    `INSERT INTO payouts (id, purpose, party_id, source_account, amount_minor, currency, channel, order_no, bank_account, status, hold_transaction_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $1, $8, 'HELD', $9)`,
-    [p.id, p.purpose, p.partyId, p.sourceAccount, p.amountMinor.toString(), p.currency, DEFAULT_CHANNEL, JSON.stringify(p.bankAccount), held.transactionId],
+    `INSERT INTO payouts (id, purpose, party_id, source_account, amount_minor, currency, channel, order_no, bank_account, status,
+                          hold_transaction_id, loan_id, installment)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'HELD', $10, $11, $12)`,
+    [p.id, p.purpose, p.partyId, p.sourceAccount, p.amountMinor.toString(), p.currency, DEFAULT_CHANNEL, orderNoFor(p.id, 'po'),
+      JSON.stringify(p.bankAccount), held.transactionId, p.run?.loanId ?? null, p.run?.installment ?? null],
   );
+  if (p.run) return;
   await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'payoutWorkflow', $1, $2)`,
     [`payout-${p.id}`, JSON.stringify({ payoutId: p.id, partyId: p.partyId })]);
 }

@@ -39,6 +39,7 @@ export class OrderReview<S extends string> {
   constructor(initial: S, orderNo: string, private readonly reviewState: S) {
     this.state = initial;
     setHandler(gatewayNoticeSignal, (notice) => {
+      if (notice.orderNo !== undefined && notice.orderNo !== orderNo) return; // about an earlier attempt's order
       this.notice ??= notice;
     });
     setHandler(reviewEvidenceQuery, () => ({ state: this.state, orderNo, attempts: this.attempts, since: this.since }));

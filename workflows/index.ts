@@ -4,3 +4,5 @@ export { loanWorkflow } from './loan';
 export { subscriptionWorkflow } from './subscription';
 export { depositWorkflow } from './deposit';
 export { payoutWorkflow } from './payout';
+export { repaymentWorkflow } from './repayment';
+export { payoutRunWorkflow } from './payout-run';

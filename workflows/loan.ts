@@ -1,7 +1,11 @@
-import { condition, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
+import { condition, ParentClosePolicy, patched, proxyActivities, setHandler, sleep, startChild, upsertSearchAttributes } from '@temporalio/workflow';
 import type { LoanActivities } from '../activities/loans';
 import { payoutWorkflow } from './payout';
-import { loanFullyReservedSignal, loanStateQuery, SearchAttributes, type LoanState, type LoanWorkflowInput } from './shared';
+import { repaymentWorkflow } from './repayment';
+import {
+  installmentPaidOutSignal, loanFullyReservedSignal, loanStateQuery, SearchAttributes, type LoanState, type LoanWorkflowInput,
+} from './shared';
 
 const db = proxyActivities<LoanActivities>({
   startToCloseTimeout: '1 minute',
@@ -69,8 +73,38 @@ export async function loanWorkflow(input: LoanWorkflowInput): Promise<LoanState>
   }
   state = 'DISBURSED';
 
-  // REPAYING: installments are collected by repayment workflows (their own issue).
   await db.setLoanStatus(input.loanId, 'DISBURSED', 'REPAYING');
   state = 'REPAYING';
+  if (patched('repayment-schedule')) {
+    // REPAYING: each installment's Repayment workflow starts at its due date (or earlier, by the
+    // API); the loan is CLOSED when every one is paid out.
+    const paidOut = new Set<number>();
+    setHandler(installmentPaidOutSignal, (n) => {
+      paidOut.add(n);
+    });
+    const schedule = await db.getRepaymentSchedule(input.loanId);
+    for (const installment of schedule) {
+      const untilDue = Date.parse(installment.dueDate) - Date.now();
+      if (untilDue > 0) await sleep(untilDue);
+      await startRepayment(input.loanId, installment.n);
+    }
+    await condition(() => schedule.every((i) => paidOut.has(i.n)));
+    await db.setLoanStatus(input.loanId, 'REPAYING', 'CLOSED');
+    state = 'CLOSED';
+  }
   return state;
+}
+
+async function startRepayment(loanId: string, n: number): Promise<void> {
+  try {
+    await startChild(repaymentWorkflow, {
+      workflowId: `repayment-${loanId}-${n}`,
+      args: [{ loanId, installment: n }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+  } catch (err) {
+    // Started earlier by the API (the borrower repaid before the due date): that one counts.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
 }

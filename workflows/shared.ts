@@ -101,7 +101,50 @@ export interface PayoutWorkflowInput {
 /** A gateway notification the API verified (signature, order, status, amount and currency all match). */
 export interface VerifiedGatewayNotice {
   notifyId: string;
+  /** The order it is about: a workflow with several orders (a repayment's attempts) ignores the others'. */
+  orderNo?: string;
   outcome: 'succeeded' | 'failed';
   code?: string;
 }
 export const gatewayNoticeSignal = defineSignal<[VerifiedGatewayNotice]>('gatewayNotice');
+
+// ---- Repayments and payout runs ------------------------------------------------------------
+
+export type RepaymentState = 'DUE' | 'COLLECTING' | 'OVERDUE' | 'MANUAL_REVIEW' | 'COLLECTED' | 'DISTRIBUTED' | 'PAID_OUT';
+
+export interface RepaymentWorkflowInput {
+  loanId: string;
+  installment: number;
+  /** For the collection's unknown outcomes, and handed to the payout run's payouts. */
+  queryPolicy?: QueryPolicy;
+}
+
+/** Collect now: before the due date, or again at once when overdue (POST .../repayments). */
+export const collectNowSignal = defineSignal('collectNow');
+export const repaymentStateQuery = defineQuery<RepaymentState>('repaymentState');
+/** From a Repayment workflow to its loan's: installment n is paid out. */
+export const installmentPaidOutSignal = defineSignal<[number]>('installmentPaidOut');
+
+export type PayoutRunState = 'FANNING_OUT' | 'AWAITING' | 'DONE';
+
+export interface PayoutRunInput {
+  loanId: string;
+  installment: number;
+  queryPolicy?: QueryPolicy;
+  /** Carried across continue-as-new: the last investor whose payouts were started, and the counts so far. */
+  after?: string;
+  started?: number;
+  skipped?: number;
+}
+
+export interface PayoutRunResult {
+  payouts: number;
+  succeeded: number;
+  failed: number;
+  manualReview: number;
+  paidMinor: string;
+  /** Shares with nothing to send (no bank account on file, or already spent): the money stays in the investor's balance. */
+  skipped: number;
+}
+
+export const payoutRunStateQuery = defineQuery<{ state: PayoutRunState; started: number; skipped: number }>('payoutRunState');

@@ -20,7 +20,9 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
     const { rows } = await pool.query<{ amount_minor: string; currency: string; kind: 'PAYOUT' | 'COLLECTION'; workflow_id: string }>(
       `SELECT amount_minor, currency, 'PAYOUT' AS kind, 'payout-' || id AS workflow_id FROM payouts WHERE order_no = $1
        UNION ALL
-       SELECT amount_minor, currency, 'COLLECTION', 'deposit-' || id FROM deposits WHERE order_no = $1`, [orderNo]);
+       SELECT amount_minor, currency, 'COLLECTION', 'deposit-' || id FROM deposits WHERE order_no = $1
+       UNION ALL
+       SELECT amount_minor, currency, 'COLLECTION', 'repayment-' || loan_id || '-' || n FROM repayment_collections WHERE order_no = $1`, [orderNo]);
     const r = rows[0];
     return r ? { amountMinor: BigInt(r.amount_minor), currency: r.currency, kind: r.kind, workflowId: r.workflow_id } : undefined;
   }
@@ -43,8 +45,10 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
         },
       });
       let notice: VerifiedGatewayNotice | undefined;
-      if (result.ok) notice = { notifyId: result.notification.notifyId, outcome: 'succeeded' };
-      else if (result.reason === 'REPORTED_FAILED' && result.definitive) notice = { notifyId: result.notification.notifyId, outcome: 'failed', code: result.code };
+      if (result.ok) notice = { notifyId: result.notification.notifyId, orderNo: result.notification.orderNo, outcome: 'succeeded' };
+      else if (result.reason === 'REPORTED_FAILED' && result.definitive) {
+        notice = { notifyId: result.notification.notifyId, orderNo: result.notification.orderNo, outcome: 'failed', code: result.code };
+      }
 
       if (!result.ok && result.reason !== 'REPORTED_FAILED') {
         metrics.gatewayNotifications.inc({ result: result.reason });

@@ -23,6 +23,7 @@ interface CreateLoanBody {
   repaymentMethod: RepaymentMethod;
   subscriptionDeadline: string;
   feeRate?: string;
+  interestFeeRate?: string;
   installmentIntervalSeconds?: number;
 }
 
@@ -53,6 +54,7 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
           id: PARTY_ID, borrowerId: PARTY_ID, principal: AMOUNT, currency: CURRENCY, annualRate: { type: 'string', maxLength: 20 },
           termMonths: { type: 'integer', minimum: 1, maximum: 360 }, repaymentMethod: { type: 'string', enum: [...REPAYMENT_METHODS] },
           subscriptionDeadline: { type: 'string', format: 'date-time' }, feeRate: { type: 'string', maxLength: 20 },
+          interestFeeRate: { type: 'string', maxLength: 20, description: "the platform's share of each installment's interest" },
           installmentIntervalSeconds: { type: 'integer', minimum: 1, maximum: 31_622_400 },
         },
       },
@@ -66,6 +68,8 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
     const annualRate = parseRate(b.annualRate);
     const feeRate = parseRate(b.feeRate ?? '0');
     if (feeRate.gte(1)) throw new ApiError(400, 'RATE_INVALID', 'feeRate must be below 1');
+    const interestFeeRate = parseRate(b.interestFeeRate ?? '0');
+    if (interestFeeRate.gte(1)) throw new ApiError(400, 'RATE_INVALID', 'interestFeeRate must be below 1');
     const subscriptionDeadline = new Date(b.subscriptionDeadline);
     if (!(subscriptionDeadline.getTime() > Date.now())) throw new ApiError(400, 'DEADLINE_IN_PAST', 'subscriptionDeadline must be in the future');
     return replyIdempotent(context, request, reply, async (tx) => {
@@ -76,7 +80,7 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
       if (exists) throw new ApiError(409, 'ALREADY_EXISTS', `loan ${loanId} already exists`);
       await createLoan(tx, {
         id: loanId, borrowerId: b.borrowerId, currency, principalMinor, annualRate, termMonths: b.termMonths, repaymentMethod: b.repaymentMethod,
-        subscriptionDeadline, installmentIntervalSeconds: b.installmentIntervalSeconds, feeRate,
+        subscriptionDeadline, installmentIntervalSeconds: b.installmentIntervalSeconds, feeRate, interestFeeRate,
       });
       return { statusCode: 201, body: { loanId, workflowId: `loan-${loanId}` } };
     });

@@ -1,22 +1,17 @@
 // Manual reviews (API.md): the payments whose outcome stayed unknown, waiting for an operator.
 // They live in Temporal (ReviewState = "Pending"); the decision is the workflow's own
 // resolveReview update, so the API, the CLI and the Web UI all go through the same validator.
-import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { resolveReviewUpdate, reviewEvidenceQuery, type ReviewDecision } from '../../workflows/shared';
 import type { AppContext } from '../app';
 import { requireRole } from '../auth';
 import { ApiError } from '../errors';
+import { temporalOf } from '../temporal';
 import { AUTH_ERRORS, ERROR_RESPONSE } from '../schemas';
 
-const REVIEWABLE_ID = '^(deposit|payout)-[A-Za-z0-9_-]{1,64}$';
+const REVIEWABLE_ID = '^(deposit|payout|repayment)-[A-Za-z0-9_-]{1,200}$';
 const LIST_LIMIT = 100;
-
-function temporalOf(context: AppContext): Client {
-  if (!context.temporal) throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'this API runs without a Temporal connection');
-  return context.temporal;
-}
 
 export function registerReviewRoutes(app: FastifyInstance, context: AppContext): void {
   app.get('/v1/reviews', { schema: { summary: 'open manual reviews, oldest first', response: { ...AUTH_ERRORS, 503: ERROR_RESPONSE } } }, async (request) => {

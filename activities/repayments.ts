@@ -1,0 +1,101 @@
+// Activities of the Repayment and Payout run workflows. Each is idempotent: collections by order
+// number (the gateway deduplicates), ledger writes by key, payouts by deterministic id.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Pool } from 'pg';
+import type { GatewayClient } from '../gateway/client';
+import {
+  distributeRepayment, getCollection, markOverdue, openCollection, openRepayment, recordCollection, RepaymentError, setCollectionStatus,
+  setInstallmentStatus, type Collection, type DistributionTotals, type RepaymentStatus, type RepaymentTerms,
+} from '../loans/repayments';
+import { markFannedOut, payoutRunSummary, preparePayoutPage, type PayoutPage, type PayoutRunSummary } from '../payments/payout-runs';
+import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
+import { toPlainOutcome } from './gateway-outcome';
+
+/** A refusal (no such loan, not repaying) is final: retrying cannot change it. */
+async function final<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof RepaymentError) throw ApplicationFailure.create({ type: 'RepaymentError', message: err.message, nonRetryable: true, details: [err.code] });
+    throw err;
+  }
+}
+
+export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayClient }) {
+  const { pool, gateway } = deps;
+
+  async function load(orderNo: string): Promise<Collection> {
+    const c = await getCollection(pool, orderNo);
+    if (!c) throw new Error(`collection ${orderNo} does not exist`);
+    return c;
+  }
+
+  return {
+    openRepayment(loanId: string, n: number): Promise<RepaymentTerms> {
+      return final(() => openRepayment(pool, loanId, n));
+    },
+
+    /** The order of collection attempt `attempt` (created once): its order number and amount. */
+    async openCollection(loanId: string, n: number, attempt: number): Promise<{ orderNo: string; amountMinor: string }> {
+      const c = await final(() => openCollection(pool, loanId, n, attempt));
+      return { orderNo: c.orderNo, amountMinor: c.amountMinor.toString() };
+    },
+
+    async submitRepaymentCollection(orderNo: string): Promise<GatewayOutcome> {
+      const c = await load(orderNo);
+      // No account to collect from is a definitive "not executed": nothing was sent.
+      if (!c.bankAccount) return { kind: 'failed', code: 'NO_BANK_ACCOUNT' };
+      return toPlainOutcome(await gateway.collect({
+        orderNo, amountMinor: c.amountMinor, currency: c.currency, account: c.bankAccount, memo: `repayment ${c.loanId} #${c.n}`,
+      }));
+    },
+
+    async queryRepaymentCollection(orderNo: string): Promise<GatewayOutcome> {
+      const c = await load(orderNo);
+      return toPlainOutcome(await gateway.query({ orderNo, kind: 'COLLECTION', amountMinor: c.amountMinor, currency: c.currency }));
+    },
+
+    /** Credits loan:{id}:repayment once; `resolution` records the operator when a person decided. */
+    recordCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<string> {
+      const evidence = resolution ? { decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision } : { verifiedBy: 'gateway' };
+      return recordCollection(pool, orderNo, evidence);
+    },
+
+    setCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW'): Promise<void> {
+      return setCollectionStatus(pool, orderNo, status);
+    },
+
+    async markOverdue(loanId: string, n: number): Promise<string> {
+      return (await markOverdue(pool, loanId, n)).toString();
+    },
+
+    distributeRepayment(loanId: string, n: number): Promise<DistributionTotals> {
+      return final(() => distributeRepayment(pool, loanId, n));
+    },
+
+    setInstallmentStatus(loanId: string, n: number, from: RepaymentStatus, to: RepaymentStatus): Promise<void> {
+      return setInstallmentStatus(pool, loanId, n, from, to);
+    },
+
+    preparePayoutPage(loanId: string, n: number, after: string, limit: number): Promise<PayoutPage> {
+      return preparePayoutPage(pool, loanId, n, after, limit);
+    },
+
+    markFannedOut(loanId: string, n: number): Promise<void> {
+      return markFannedOut(pool, loanId, n);
+    },
+
+    /**
+     * Fails (and is retried with backoff) until every payout of the installment has its payout and
+     * none is in flight: settled, or waiting for an operator. One activity, however long it polls.
+     */
+    async awaitPayoutsSettled(loanId: string, n: number): Promise<PayoutRunSummary> {
+      const summary = await payoutRunSummary(pool, loanId, n);
+      if (!summary.fannedOut) throw new Error(`the payouts of ${loanId} #${n} are still being created`);
+      if (summary.inFlight > 0) throw new Error(`${summary.inFlight} payouts of ${loanId} #${n} are in flight`);
+      return summary;
+    },
+  };
+}
+
+export type RepaymentActivities = ReturnType<typeof createRepaymentActivities>;

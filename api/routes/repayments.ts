@@ -1,0 +1,82 @@
+// Repayments and payout runs (API.md). Both start a workflow with a deterministic id and answer
+// at once; a repeat reaches the same workflow, never a second one, so no Idempotency-Key is needed.
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { getLoan } from '../../loans/store';
+import { collectNowSignal, TASK_QUEUE, type PayoutRunInput, type RepaymentWorkflowInput } from '../../workflows/shared';
+import type { AppContext } from '../app';
+import { requireOwner, requireRole } from '../auth';
+import { ApiError } from '../errors';
+import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
+import { temporalOf } from '../temporal';
+
+const INSTALLMENT = { type: 'integer', minimum: 1, maximum: 360 } as const;
+/** Path parameters are strings (no type coercion at the edge): 1..360 as digits. */
+const INSTALLMENT_PARAM = { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } as const;
+const ACCEPTED = { 202: { type: 'object', properties: { workflowId: { type: 'string' }, status: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE };
+const REPAYABLE = ['DISBURSED', 'REPAYING', 'CLOSED'];
+
+/** Runs a start; one that already exists (running or closed) is the answer, not an error. */
+async function once(start: () => Promise<unknown>): Promise<void> {
+  try {
+    await start();
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+export function registerRepaymentRoutes(app: FastifyInstance, context: AppContext): void {
+  const { pool } = context;
+
+  async function installment(loanId: string, n: number) {
+    const loan = await getLoan(pool, loanId);
+    const row = loan?.schedule.find((i) => i.n === n);
+    if (!loan || !row) return undefined;
+    return { loan, row };
+  }
+
+  app.post<{ Params: { id: string; n: string } }>('/v1/loans/:id/installments/:n/repayments', {
+    schema: {
+      summary: "collect installment n from the borrower now (it is collected at its due date anyway)",
+      params: { type: 'object', properties: { id: PARTY_ID, n: INSTALLMENT_PARAM }, required: ['id', 'n'] },
+      response: ACCEPTED,
+    },
+  }, async (request, reply) => {
+    requireRole(request.principal, ['borrower', 'operator', 'admin']);
+    const found = await installment(request.params.id, Number(request.params.n));
+    if (!found) throw new ApiError(404, 'NOT_FOUND', 'not found');
+    requireOwner(request.principal, found.loan.borrowerId);
+    if (!REPAYABLE.includes(found.loan.status)) throw new ApiError(409, 'LOAN_NOT_REPAYING', `the loan is ${found.loan.status}`);
+    const workflowId = `repayment-${found.loan.id}-${found.row.n}`;
+    const input: RepaymentWorkflowInput = { loanId: found.loan.id, installment: found.row.n };
+    // Starts it now, or tells the running one to collect now; a finished one is left alone.
+    await once(() => temporalOf(context).workflow.signalWithStart('repaymentWorkflow', {
+      workflowId, taskQueue: TASK_QUEUE, args: [input], signal: collectNowSignal, signalArgs: [],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    }));
+    const after = await installment(found.loan.id, found.row.n);
+    return reply.status(202).send({ workflowId, status: after?.row.status ?? found.row.status });
+  });
+
+  app.post<{ Body: { loanId: string; installment: number } }>('/v1/payout-runs', {
+    schema: {
+      summary: "pay every investor's share of a distributed installment; a repeat returns the same run",
+      body: { type: 'object', additionalProperties: false, required: ['loanId', 'installment'], properties: { loanId: PARTY_ID, installment: INSTALLMENT } },
+      response: ACCEPTED,
+    },
+  }, async (request, reply) => {
+    requireRole(request.principal, ['operator', 'admin']);
+    const found = await installment(request.body.loanId, request.body.installment);
+    if (!found) throw new ApiError(404, 'NOT_FOUND', 'no such loan installment');
+    if (found.row.status !== 'DISTRIBUTED' && found.row.status !== 'PAID_OUT') {
+      throw new ApiError(409, 'NOT_DISTRIBUTED', `installment ${found.row.n} is ${found.row.status}: nothing to pay out yet`, { status: found.row.status });
+    }
+    const workflowId = `payout-run-${found.loan.id}-${found.row.n}`;
+    const input: PayoutRunInput = { loanId: found.loan.id, installment: found.row.n };
+    await once(() => temporalOf(context).workflow.start('payoutRunWorkflow', {
+      workflowId, taskQueue: TASK_QUEUE, args: [input], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    }));
+    return reply.status(202).send({ workflowId, status: found.row.status });
+  });
+}

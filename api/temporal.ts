@@ -1,0 +1,9 @@
+import type { Client } from '@temporalio/client';
+import type { AppContext } from './app';
+import { ApiError } from './errors';
+
+/** The Temporal client of routes that start, signal or update workflows; 503 when the API runs without one. */
+export function temporalOf(context: AppContext): Client {
+  if (!context.temporal) throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'this API runs without a Temporal connection');
+  return context.temporal;
+}

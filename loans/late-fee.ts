@@ -1,0 +1,22 @@
+// The late-fee rule and the collection calendar (documented in docs/repayments.md).
+import { MoneyDecimal, roundMinor } from '../ledger/money';
+
+/** 1% of the installment (principal + interest), charged once, when the installment becomes OVERDUE. */
+export const LATE_FEE_RATE = new MoneyDecimal('0.01');
+
+/** The late fee of an installment: rounded half up, at least one minor unit. Goes to platform:fees. */
+export function lateFee(installmentMinor: bigint): bigint {
+  const fee = roundMinor(new MoneyDecimal(installmentMinor.toString()).mul(LATE_FEE_RATE));
+  return fee > 0n ? fee : 1n;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A day of the loan's calendar: 24 hours, or a thirtieth of a compressed installment interval
+ * (demo and tests), at least a second. A failed collection is tried again a day later.
+ */
+export function loanDayMs(installmentIntervalSeconds: number | null): number {
+  if (installmentIntervalSeconds === null) return DAY_MS;
+  return Math.max(1_000, Math.round((installmentIntervalSeconds * 1_000) / 30));
+}

@@ -1,0 +1,222 @@
+// Repayments in Postgres: an installment's collection attempts, its late fee, and its pro-rata
+// distribution to the investors in one ledger transaction. No Temporal here.
+import type { Pool } from 'pg';
+import type { BankAccount } from '../gateway/protocol';
+import { accountPath, createAccount } from '../ledger/accounts';
+import { inTransaction } from '../ledger/db';
+import { allocate, MoneyDecimal, roundMinor } from '../ledger/money';
+import { post, transfer } from '../ledger/transactions';
+import type { Leg, Metadata, Queryable } from '../ledger/types';
+import { DEFAULT_CHANNEL } from '../payments/deposits';
+import { orderNoFor } from '../payments/order-numbers';
+import { lateFee, loanDayMs } from './late-fee';
+import { dueDate } from './schedule';
+
+export type RepaymentStatus = 'SCHEDULED' | 'DUE' | 'COLLECTING' | 'OVERDUE' | 'MANUAL_REVIEW' | 'COLLECTED' | 'DISTRIBUTED' | 'PAID_OUT';
+export type CollectionStatus = 'SUBMITTED' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
+
+/** Refusals a caller can act on (the API maps them to 404/409). */
+export class RepaymentError extends Error {
+  constructor(readonly code: 'LOAN_NOT_FOUND' | 'INSTALLMENT_NOT_FOUND' | 'LOAN_NOT_REPAYING' | 'NOT_DISTRIBUTED', message: string) {
+    super(message);
+    this.name = 'RepaymentError';
+  }
+}
+
+/** What a Repayment workflow needs to know of its installment (plain data for the history). */
+export interface RepaymentTerms {
+  loanId: string;
+  n: number;
+  borrowerId: string;
+  dueAt: string;
+  /** A day of the loan's calendar, in ms: how long a failed collection waits before the next try. */
+  dayMs: number;
+  status: RepaymentStatus;
+}
+
+export interface Collection {
+  orderNo: string;
+  loanId: string;
+  n: number;
+  attempt: number;
+  amountMinor: bigint;
+  currency: string;
+  channel: string;
+  bankAccount: BankAccount | null;
+  status: CollectionStatus;
+}
+
+const REPAYABLE_LOAN = ['DISBURSED', 'REPAYING', 'CLOSED'];
+const COLLECTIBLE = ['DUE', 'COLLECTING', 'OVERDUE', 'MANUAL_REVIEW'];
+
+/** Checks the installment can be repaid and moves it from SCHEDULED to DUE (once). */
+export async function openRepayment(db: Queryable, loanId: string, n: number): Promise<RepaymentTerms> {
+  const { rows } = await db.query(
+    `SELECT l.status AS loan_status, l.borrower_id, l.funded_at, l.subscription_deadline, l.installment_interval_seconds, i.status
+     FROM loans l LEFT JOIN loan_installments i ON i.loan_id = l.id AND i.n = $2 WHERE l.id = $1`, [loanId, n]);
+  const r = rows[0];
+  if (!r) throw new RepaymentError('LOAN_NOT_FOUND', `loan ${loanId} does not exist`);
+  if (!r.status) throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
+  if (!REPAYABLE_LOAN.includes(r.loan_status)) throw new RepaymentError('LOAN_NOT_REPAYING', `loan ${loanId} is ${r.loan_status}`);
+  await db.query(`UPDATE loan_installments SET status = 'DUE' WHERE loan_id = $1 AND n = $2 AND status = 'SCHEDULED'`, [loanId, n]);
+  const interval: number | null = r.installment_interval_seconds;
+  return {
+    loanId, n, borrowerId: r.borrower_id, dueAt: dueDate(r.funded_at ?? r.subscription_deadline, n, interval ?? undefined).toISOString(),
+    dayMs: loanDayMs(interval), status: r.status === 'SCHEDULED' ? 'DUE' : r.status,
+  };
+}
+
+function toCollection(r: Record<string, never>): Collection {
+  return {
+    orderNo: r.order_no, loanId: r.loan_id, n: r.n, attempt: r.attempt, amountMinor: BigInt(r.amount_minor), currency: r.currency,
+    channel: r.channel, bankAccount: r.bank_account, status: r.status,
+  };
+}
+
+export async function getCollection(db: Queryable, orderNo: string): Promise<Collection | undefined> {
+  const { rows } = await db.query('SELECT * FROM repayment_collections WHERE order_no = $1', [orderNo]);
+  return rows[0] ? toCollection(rows[0]) : undefined;
+}
+
+/**
+ * Collection attempt `attempt` of the installment: its order (principal + interest + any late
+ * fee, from the borrower's bank account on file), created once. Returns it as first created.
+ */
+export async function openCollection(pool: Pool, loanId: string, n: number, attempt: number): Promise<Collection> {
+  return inTransaction(pool, async (tx) => {
+    const { rows } = await tx.query(
+      `SELECT i.principal_minor, i.interest_minor, i.late_fee_minor, i.status, l.currency, p.bank_account
+       FROM loan_installments i JOIN loans l ON l.id = i.loan_id JOIN parties p ON p.id = l.borrower_id
+       WHERE i.loan_id = $1 AND i.n = $2 FOR UPDATE OF i`, [loanId, n]);
+    const i = rows[0];
+    if (!i) throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
+    const orderNo = orderNoFor(`rp-${loanId}-${n}-${attempt}`, 'rp');
+    const existing = await getCollection(tx, orderNo);
+    if (existing) return existing;
+    const amount = BigInt(i.principal_minor) + BigInt(i.interest_minor) + BigInt(i.late_fee_minor);
+    await tx.query(
+      `INSERT INTO repayment_collections (order_no, loan_id, n, attempt, amount_minor, currency, channel, bank_account, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'SUBMITTED')`,
+      [orderNo, loanId, n, attempt, amount.toString(), i.currency, DEFAULT_CHANNEL, i.bank_account === null ? null : JSON.stringify(i.bank_account)]);
+    await tx.query(`UPDATE loan_installments SET status = 'COLLECTING' WHERE loan_id = $1 AND n = $2 AND status = ANY($3)`, [loanId, n, COLLECTIBLE]);
+    return (await getCollection(tx, orderNo)) as Collection;
+  });
+}
+
+/** A collection the gateway did not execute (or an operator says so), or one waiting for an operator. */
+export async function setCollectionStatus(db: Queryable, orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW'): Promise<void> {
+  const c = await getCollection(db, orderNo);
+  if (!c) throw new Error(`collection ${orderNo} does not exist`);
+  await db.query(`UPDATE repayment_collections SET status = $2, settled_at = CASE WHEN $2 = 'FAILED' THEN now() END
+                  WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW')`, [orderNo, status]);
+  await db.query(`UPDATE loan_installments SET status = $3 WHERE loan_id = $1 AND n = $2 AND status = ANY($4)`,
+    [c.loanId, c.n, status === 'FAILED' ? 'DUE' : 'MANUAL_REVIEW', COLLECTIBLE]);
+}
+
+/**
+ * The due date passed unpaid: OVERDUE, and the late fee is charged, once (the next collection
+ * attempt asks for it too). Returns the late fee in minor units.
+ */
+export async function markOverdue(db: Queryable, loanId: string, n: number): Promise<bigint> {
+  const { rows } = await db.query(`SELECT principal_minor, interest_minor FROM loan_installments WHERE loan_id = $1 AND n = $2`, [loanId, n]);
+  if (!rows[0]) throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
+  const fee = lateFee(BigInt(rows[0].principal_minor) + BigInt(rows[0].interest_minor));
+  const { rows: updated } = await db.query(
+    `UPDATE loan_installments SET status = 'OVERDUE', late_fee_minor = CASE WHEN late_fee_minor = 0 THEN $3 ELSE late_fee_minor END
+     WHERE loan_id = $1 AND n = $2 AND status = ANY($4) RETURNING late_fee_minor`, [loanId, n, fee.toString(), COLLECTIBLE]);
+  return updated[0] ? BigInt(updated[0].late_fee_minor) : 0n;
+}
+
+/**
+ * The borrower's money arrived (verified by the gateway, or an operator says so): gateway clearing
+ * → loan:{id}:repayment, once, and the installment is COLLECTED.
+ */
+export async function recordCollection(pool: Pool, orderNo: string, evidence: Metadata): Promise<string> {
+  return inTransaction(pool, async (tx) => {
+    const c = await getCollection(tx, orderNo);
+    if (!c) throw new Error(`collection ${orderNo} does not exist`);
+    await createAccount(tx, { path: accountPath.loanRepayment(c.loanId), currency: c.currency });
+    const result = await transfer(tx, {
+      idempotencyKey: `repayment:${c.loanId}:${c.n}:collect:${c.attempt}`,
+      from: accountPath.gatewayClearing(c.channel), to: accountPath.loanRepayment(c.loanId), amount: c.amountMinor, currency: c.currency,
+      metadata: { loanId: c.loanId, installment: c.n, orderNo, workflowId: `repayment-${c.loanId}-${c.n}`, ...evidence },
+    });
+    await tx.query(`UPDATE repayment_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1 AND status <> 'SUCCEEDED'`, [orderNo]);
+    await tx.query(
+      `UPDATE loan_installments SET status = 'COLLECTED', collected_minor = $3, collection_transaction_id = $4
+       WHERE loan_id = $1 AND n = $2 AND status = ANY($5)`, [c.loanId, c.n, c.amountMinor.toString(), result.transactionId, COLLECTIBLE]);
+    return result.transactionId;
+  });
+}
+
+export interface DistributionTotals {
+  investors: number;
+  interestMinor: string;
+  principalMinor: string;
+  platformFeeMinor: string;
+  lateFeeMinor: string;
+}
+
+/**
+ * One ledger transaction takes the collected installment out of loan:{id}:repayment: the platform's
+ * fee on the interest and the late fee to platform:fees, the rest to every investor by holding
+ * (largest remainder, so the parts sum exactly). The shares are recorded for the payout run.
+ * Safe to run twice: the second run returns the first's totals.
+ */
+export async function distributeRepayment(pool: Pool, loanId: string, n: number): Promise<DistributionTotals> {
+  return inTransaction(pool, async (tx) => {
+    const { rows } = await tx.query(
+      `SELECT i.principal_minor, i.interest_minor, i.late_fee_minor, i.collected_minor, i.status, l.currency, l.interest_fee_rate::text
+       FROM loan_installments i JOIN loans l ON l.id = i.loan_id WHERE i.loan_id = $1 AND i.n = $2 FOR UPDATE OF i`, [loanId, n]);
+    const i = rows[0];
+    if (!i) throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
+    if (i.status === 'DISTRIBUTED' || i.status === 'PAID_OUT') return distributionTotals(tx, loanId, n);
+    if (i.status !== 'COLLECTED') throw new RepaymentError('NOT_DISTRIBUTED', `installment ${n} of ${loanId} is ${i.status}, not COLLECTED`);
+
+    const principal = BigInt(i.principal_minor);
+    const interest = BigInt(i.interest_minor);
+    const late = BigInt(i.collected_minor) - principal - interest; // the late fee the collected order carried
+    const platformFee = roundMinor(new MoneyDecimal(interest.toString()).mul(i.interest_fee_rate));
+    const { rows: holdings } = await tx.query<{ investor_id: string; holding: string }>(
+      `SELECT investor_id, sum(amount_minor)::text AS holding FROM subscriptions
+       WHERE loan_id = $1 AND status = 'CONFIRMED' GROUP BY investor_id ORDER BY investor_id`, [loanId]);
+    if (holdings.length === 0) throw new Error(`loan ${loanId} has no confirmed subscriptions`);
+    const weights = holdings.map((h) => BigInt(h.holding));
+    const interestParts = allocate(interest - platformFee, weights);
+    const principalParts = allocate(principal, weights);
+
+    const legs: Leg[] = [{ account: accountPath.loanRepayment(loanId), direction: 'debit', amount: BigInt(i.collected_minor), currency: i.currency }];
+    if (platformFee + late > 0n) legs.push({ account: accountPath.platformFees(), direction: 'credit', amount: platformFee + late, currency: i.currency });
+    holdings.forEach((h, k) => {
+      const amount = interestParts[k] + principalParts[k];
+      if (amount > 0n) legs.push({ account: accountPath.investorAvailable(h.investor_id), direction: 'credit', amount, currency: i.currency });
+    });
+    const result = await post(tx, {
+      idempotencyKey: `repayment:${loanId}:${n}:distribute`, legs,
+      metadata: { loanId, installment: n, workflowId: `repayment-${loanId}-${n}`, investors: holdings.length, platformFeeMinor: platformFee.toString(), lateFeeMinor: late.toString() },
+    });
+    await tx.query(
+      `INSERT INTO repayment_shares (loan_id, n, investor_id, holding_minor, interest_minor, principal_minor)
+       SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`,
+      [loanId, n, holdings.map((h) => h.investor_id), weights.map(String), interestParts.map(String), principalParts.map(String)]);
+    await tx.query(`UPDATE loan_installments SET status = 'DISTRIBUTED', distribution_transaction_id = $3 WHERE loan_id = $1 AND n = $2`,
+      [loanId, n, result.transactionId]);
+    return distributionTotals(tx, loanId, n);
+  });
+}
+
+async function distributionTotals(db: Queryable, loanId: string, n: number): Promise<DistributionTotals> {
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS investors, coalesce(sum(s.interest_minor), 0)::text AS interest, coalesce(sum(s.principal_minor), 0)::text AS principal,
+            (SELECT metadata FROM ledger_transactions WHERE idempotency_key = $3) AS metadata
+     FROM repayment_shares s WHERE s.loan_id = $1 AND s.n = $2`, [loanId, n, `repayment:${loanId}:${n}:distribute`]);
+  const r = rows[0];
+  return {
+    investors: r.investors, interestMinor: r.interest, principalMinor: r.principal,
+    platformFeeMinor: r.metadata?.platformFeeMinor ?? '0', lateFeeMinor: r.metadata?.lateFeeMinor ?? '0',
+  };
+}
+
+export async function setInstallmentStatus(db: Queryable, loanId: string, n: number, from: RepaymentStatus, to: RepaymentStatus): Promise<void> {
+  await db.query('UPDATE loan_installments SET status = $4 WHERE loan_id = $1 AND n = $2 AND status = $3', [loanId, n, from, to]);
+}

@@ -1,0 +1,118 @@
+// A payout run in Postgres: the scheduled payouts of one installment, one per investor and part
+// (interest, principal), with deterministic ids, so any number of runs create each payout once.
+import type { Pool } from 'pg';
+import { accountPath } from '../ledger/accounts';
+import { inTransaction } from '../ledger/db';
+import { LedgerError } from '../ledger/errors';
+import type { Queryable } from '../ledger/types';
+import { createPayout, getPayout } from './payouts';
+
+export type PayoutPart = 'interest' | 'principal';
+
+export interface RunPayout {
+  payoutId: string;
+  partyId: string;
+}
+
+export interface PayoutPage {
+  /** Payouts to start (HELD); those a run already settled are left alone. */
+  payouts: RunPayout[];
+  /** The last investor of this page: where the next page starts; null when there is none. */
+  next: string | null;
+  /** Parts with nothing to send: no bank account on file, or the money was already spent. */
+  skipped: number;
+}
+
+/** `{loanId}-{n}-{investorId}-{interest|principal}`, as issue #6 fixes it: the same payout whichever run asks. */
+export function scheduledPayoutId(loanId: string, n: number, investorId: string, part: PayoutPart): string {
+  return `${loanId}-${n}-${investorId}-${part}`;
+}
+
+const PARALLEL = 8;
+
+/**
+ * The payouts of the next `limit` investors' shares after `after`: held and recorded now if they
+ * are new, returned as they are if a run (this one before a crash, or another) made them already.
+ */
+export async function preparePayoutPage(pool: Pool, loanId: string, n: number, after: string, limit: number): Promise<PayoutPage> {
+  const { rows } = await pool.query(
+    `SELECT s.investor_id, s.interest_minor, s.principal_minor, l.currency, p.bank_account
+     FROM repayment_shares s JOIN loans l ON l.id = s.loan_id JOIN parties p ON p.id = s.investor_id
+     WHERE s.loan_id = $1 AND s.n = $2 AND s.investor_id > $3 ORDER BY s.investor_id LIMIT $4`, [loanId, n, after, limit]);
+  const wanted = rows.flatMap((r) => (['interest', 'principal'] as const)
+    .map((part) => ({ part, investorId: r.investor_id as string, amountMinor: BigInt(r[`${part}_minor`]), currency: r.currency as string, bankAccount: r.bank_account }))
+    .filter((w) => w.amountMinor > 0n));
+
+  const payouts: RunPayout[] = [];
+  let skipped = 0;
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, wanted.length) }, async () => {
+    while (next < wanted.length) {
+      const w = wanted[next++];
+      const payoutId = scheduledPayoutId(loanId, n, w.investorId, w.part);
+      const outcome = await ensurePayout(pool, payoutId, loanId, n, w);
+      if (outcome === 'start') payouts.push({ payoutId, partyId: w.investorId });
+      else if (outcome === 'skipped') skipped += 1;
+    }
+  }));
+  payouts.sort((a, b) => a.payoutId.localeCompare(b.payoutId)); // the same order on a retry
+  return { payouts, next: rows.length === limit ? rows[rows.length - 1].investor_id : null, skipped };
+}
+
+async function ensurePayout(pool: Pool, payoutId: string, loanId: string, n: number,
+  w: { investorId: string; amountMinor: bigint; currency: string; bankAccount: unknown }): Promise<'start' | 'settled' | 'skipped'> {
+  // A payout still HELD may never have been started (a crash between here and the start): start it.
+  const settledOrStart = (status: string) => (status === 'HELD' ? 'start' : 'settled');
+  const existing = await getPayout(pool, payoutId);
+  if (existing) return settledOrStart(existing.status);
+  if (!w.bankAccount) return 'skipped'; // nowhere to send it: the money stays in the investor's balance
+  try {
+    return await inTransaction(pool, async (tx) => {
+      // Two runs at the same moment: the second waits here, then finds the first's payout.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`payout:${payoutId}`]);
+      const made = await getPayout(tx, payoutId);
+      if (made) return settledOrStart(made.status);
+      await createPayout(tx, {
+        id: payoutId, purpose: 'scheduled', partyId: w.investorId, sourceAccount: accountPath.investorAvailable(w.investorId),
+        amountMinor: w.amountMinor, currency: w.currency, bankAccount: w.bankAccount as never, run: { loanId, installment: n },
+      });
+      return 'start' as const;
+    });
+  } catch (err) {
+    // The investor spent the distributed money before the run reached them: nothing left to send.
+    if (err instanceof LedgerError && err.code === 'INSUFFICIENT_FUNDS') return 'skipped';
+    throw err;
+  }
+}
+
+export interface PayoutRunSummary {
+  payouts: number;
+  succeeded: number;
+  failed: number;
+  manualReview: number;
+  inFlight: number;
+  paidMinor: string;
+  fannedOut: boolean;
+}
+
+/** Records that every share of the installment has its payout. */
+export async function markFannedOut(db: Queryable, loanId: string, n: number): Promise<void> {
+  await db.query('UPDATE loan_installments SET payouts_fanned_out_at = coalesce(payouts_fanned_out_at, now()) WHERE loan_id = $1 AND n = $2', [loanId, n]);
+}
+
+export async function payoutRunSummary(db: Queryable, loanId: string, n: number): Promise<PayoutRunSummary> {
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS payouts,
+            count(*) FILTER (WHERE status = 'SUCCEEDED')::int AS succeeded,
+            count(*) FILTER (WHERE status = 'FAILED')::int AS failed,
+            count(*) FILTER (WHERE status = 'MANUAL_REVIEW')::int AS manual_review,
+            count(*) FILTER (WHERE status = 'HELD')::int AS in_flight,
+            coalesce(sum(amount_minor) FILTER (WHERE status = 'SUCCEEDED'), 0)::text AS paid,
+            (SELECT payouts_fanned_out_at IS NOT NULL FROM loan_installments WHERE loan_id = $1 AND n = $2) AS fanned_out
+     FROM payouts WHERE loan_id = $1 AND installment = $2`, [loanId, n]);
+  const r = rows[0];
+  return {
+    payouts: r.payouts, succeeded: r.succeeded, failed: r.failed, manualReview: r.manual_review, inFlight: r.in_flight,
+    paidMinor: r.paid, fannedOut: r.fanned_out === true,
+  };
+}

@@ -1,0 +1,75 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
+import { continueAsNew, ParentClosePolicy, proxyActivities, setHandler, startChild, upsertSearchAttributes } from '@temporalio/workflow';
+import type { RepaymentActivities } from '../activities/repayments';
+import { LEDGER_WRITE_OPTIONS } from './gateway-order';
+import { payoutWorkflow } from './payout';
+import {
+  payoutRunStateQuery, SearchAttributes, type PayoutRunInput, type PayoutRunResult, type PayoutRunState, type QueryPolicy,
+} from './shared';
+
+const db = proxyActivities<RepaymentActivities>(LEDGER_WRITE_OPTIONS);
+/** Polls Postgres by retrying: one activity in the history however long the payouts take. */
+export const AWAIT_SETTLED_OPTIONS = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '30 seconds' },
+} as const;
+const poll = proxyActivities<RepaymentActivities>(AWAIT_SETTLED_OPTIONS);
+
+/** Investors per page; a page's payouts are started together. */
+const PAGE_SIZE = 100;
+/** Pages per execution before continue-as-new: about 3 events per payout keeps each history near 1,000. */
+const PAGES_PER_EXECUTION = 3;
+
+/**
+ * Starts a scheduled payout as an abandoned child: it lives on if the run continues as new. Its id
+ * is the payout's own, never reused: a payout another run (or this one, before a crash) started
+ * is left to that workflow.
+ */
+export async function startScheduledPayout(payoutId: string, partyId: string, queryPolicy: QueryPolicy | undefined): Promise<void> {
+  try {
+    await startChild(payoutWorkflow, {
+      workflowId: `payout-${payoutId}`,
+      args: [{ payoutId, partyId, queryPolicy }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/**
+ * payout-run-{loanId}-{n}: pays every investor's share of installment n, interest and principal
+ * each its own Payout workflow with a deterministic id, in pages, continuing as new so its history
+ * stays bounded; then waits until no payout is in flight. Two runs for the same installment
+ * (a repeat, or an interest run and a maturity run at the same moment) pay each investor once.
+ */
+export async function payoutRunWorkflow(input: PayoutRunInput): Promise<PayoutRunResult> {
+  let state: PayoutRunState = 'FANNING_OUT';
+  let started = input.started ?? 0;
+  let skipped = input.skipped ?? 0;
+  let after = input.after ?? '';
+  setHandler(payoutRunStateQuery, () => ({ state, started, skipped }));
+  upsertSearchAttributes([{ key: SearchAttributes.LoanId, value: input.loanId }]);
+
+  for (let page = 0; ; page++) {
+    if (page === PAGES_PER_EXECUTION) {
+      await continueAsNew<typeof payoutRunWorkflow>({ ...input, after, started, skipped });
+    }
+    const p = await db.preparePayoutPage(input.loanId, input.installment, after, PAGE_SIZE);
+    await Promise.all(p.payouts.map((payout) => startScheduledPayout(payout.payoutId, payout.partyId, input.queryPolicy)));
+    started += p.payouts.length;
+    skipped += p.skipped;
+    if (p.next === null) break;
+    after = p.next;
+  }
+
+  await db.markFannedOut(input.loanId, input.installment);
+  state = 'AWAITING';
+  const summary = await poll.awaitPayoutsSettled(input.loanId, input.installment);
+  state = 'DONE';
+  return {
+    payouts: summary.payouts, succeeded: summary.succeeded, failed: summary.failed, manualReview: summary.manualReview,
+    paidMinor: summary.paidMinor, skipped,
+  };
+}
