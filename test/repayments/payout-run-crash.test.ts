@@ -1,0 +1,112 @@
+// The incident this company exists to prevent, rehearsed: a payout run's worker process is killed
+// (SIGKILL) in the middle of the run while two more runs for the same installment start at the
+// same moment. A new worker picks the run up; every investor is paid each part exactly once, and
+// the ledger equals the gateway's truth.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app';
+import type { RunningSimulator } from '../../gateway/simulator/server';
+import { Ledger } from '../../ledger';
+import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
+import { payoutRunWorkflow } from '../../workflows';
+import { TASK_QUEUE } from '../../workflows/shared';
+import { ADMIN_KEY } from '../api/helpers';
+import { SECRET, startTestSimulator, tempDir } from '../gateway/helpers';
+import { useTestDatabase } from '../helpers/postgres';
+import { drainOutbox } from '../helpers/stack';
+import { createDevServerEnv } from '../helpers/temporal';
+import { expectLedgerConsistent } from '../ledger/helpers';
+import { admin, expectLedgerEqualsGateway, INVESTOR_FUNDS, investorId, openAndFillLoan, until, type LoanPlan } from './helpers';
+
+const ROOT = join(__dirname, '..', '..');
+const simulatorDir = tempDir();
+let env: TestWorkflowEnvironment;
+let simulator: RunningSimulator;
+let app: FastifyInstance;
+const workers: ChildProcess[] = [];
+afterAll(async () => {
+  for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+  await app?.close();
+  await env?.teardown();
+  await simulator?.close();
+  simulatorDir.remove();
+});
+const db = useTestDatabase({ poolSize: 20 });
+
+beforeAll(async () => {
+  simulator = await startTestSimulator({ dataDir: simulatorDir.path });
+  env = await createDevServerEnv();
+  app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: env.client });
+  await app.ready();
+});
+
+/** The real worker process (npm run worker), on this file's schema, the test server and the simulator. */
+async function startWorkerProcess(): Promise<ChildProcess> {
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--transpile-only', join(ROOT, 'worker', 'main.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: `${db.url}?options=${encodeURIComponent(`-c search_path=${db.schema}`)}`,
+      TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', GATEWAY_URL: simulator.url, GATEWAY_SECRET: SECRET,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  workers.push(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  await until(async () => output, (o) => o.includes('polling task queue') || child.exitCode !== null, 60_000);
+  if (child.exitCode !== null) throw new Error(`the worker exited: ${output}`);
+  return child;
+}
+
+const scheduledPaid = async (loanId: string) =>
+  (await db.pool.query(`SELECT count(*)::int AS n FROM payouts WHERE loan_id = $1 AND status = 'SUCCEEDED'`, [loanId])).rows[0].n as number;
+
+it('pays every investor once when the worker is killed mid-run and overlapping runs start at the same moment', async () => {
+  const plan: LoanPlan = {
+    id: 'kr1', holdings: Array.from({ length: 40 }, () => 25_000n), termMonths: 1, repaymentMethod: 'interest_then_principal', intervalSeconds: 4,
+  };
+  await openAndFillLoan(app, db, plan);
+  let worker = await startWorkerProcess();
+  await drainOutbox(new OutboxDispatcher(db.pool, env.client), db);
+
+  // As soon as the installment is distributed: two API requests and a second run under another id, at once.
+  await until(async () => (await db.pool.query(`SELECT status FROM loan_installments WHERE loan_id = 'kr1'`)).rows[0].status as string,
+    (s) => s === 'DISTRIBUTED' || s === 'PAID_OUT', 60_000);
+  const operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  const runRequest = () => app.inject({ method: 'POST', url: '/v1/payout-runs', headers: operator, payload: { loanId: 'kr1', installment: 1 } });
+  const [a, b] = await Promise.all([
+    runRequest(), runRequest(),
+    env.client.workflow.start(payoutRunWorkflow, { workflowId: 'payout-run-kr1-1-maturity', taskQueue: TASK_QUEUE, args: [{ loanId: 'kr1', installment: 1 }] }),
+  ]);
+  expect([a.statusCode, b.statusCode]).toEqual([202, 202]);
+  expect(a.json().workflowId).toBe('payout-run-kr1-1');
+  expect(b.json().workflowId).toBe('payout-run-kr1-1');
+
+  // Kill the worker with some payouts done and others not.
+  await until(() => scheduledPaid('kr1'), (n) => n >= 10, 60_000);
+  worker.kill('SIGKILL');
+  await once(worker, 'exit');
+  const paidAtKill = await scheduledPaid('kr1');
+  expect(paidAtKill).toBeLessThan(80);
+
+  worker = await startWorkerProcess();
+  expect(await env.client.workflow.getHandle('loan-kr1').result()).toBe('CLOSED');
+  const rogue = await env.client.workflow.getHandle('payout-run-kr1-1-maturity').result();
+  expect(rogue.payouts).toBe(80);
+
+  const executed = simulator.truth().filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS' && o.orderNo.startsWith('kr1-1-'));
+  expect(executed).toHaveLength(80); // 40 investors, interest and principal
+  expect(new Set(executed.map((o) => o.orderNo)).size).toBe(80);
+  for (let i = 0; i < 40; i++) {
+    expect((await new Ledger(db.pool).balance(`investor:${investorId(plan, i)}:available`)).posted).toBe(INVESTOR_FUNDS - 25_000n);
+  }
+  await expectLedgerConsistent(db.pool);
+  await expectLedgerEqualsGateway(db.pool, simulator);
+  worker.kill('SIGTERM');
+  await once(worker, 'exit');
+}, 180_000);
