@@ -9,6 +9,7 @@ export type CallFault =
   | { type: 'fail'; code: string }
   | { type: 'processing-then-success' }
   | { type: 'processing-then-fail'; code: string }
+  | { type: 'processing-stuck' }
   | { type: 'timeout-then-execute' }
   | { type: 'timeout-no-execute' }
   | { type: 'lie-failed'; code: string }
@@ -33,7 +34,7 @@ export class FaultSpecError extends Error {
 
 const DEFAULT_CODES = { 'fail': 'INSUFFICIENT_FUNDS', 'processing-then-fail': 'INSUFFICIENT_FUNDS', 'lie-failed': 'SYSTEM_BUSY' } as const;
 const PLAIN_CALL_FAULTS = [
-  'processing-then-success', 'timeout-then-execute', 'timeout-no-execute',
+  'processing-then-success', 'processing-stuck', 'timeout-then-execute', 'timeout-no-execute',
   'error-5xx-before-execute', 'error-5xx-after-execute', 'reset-before-execute', 'reset-after-execute',
 ] as const;
 

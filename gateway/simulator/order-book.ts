@@ -75,6 +75,7 @@ export class OrderBook {
     if (call?.type === 'fail') record = { ...record, status: 'FAILED', code: call.code };
     else if (call?.type === 'processing-then-success') record = { ...record, status: 'PROCESSING', pending: { resolveAtMs: now + this.options.processingMs, outcome: 'SUCCESS' } };
     else if (call?.type === 'processing-then-fail') record = { ...record, status: 'PROCESSING', pending: { resolveAtMs: now + this.options.processingMs, outcome: 'FAILED', code: call.code } };
+    else if (call?.type === 'processing-stuck') record = { ...record, status: 'PROCESSING' }; // never resolves: a permanent unknown
     else if (call?.type === 'timeout-then-execute') record = { ...record, status: 'PROCESSING', pending: { resolveAtMs: now + this.options.timeoutHoldMs, outcome: 'SUCCESS' } };
     else record = this.executed(record, now);
     if (call?.type === 'lie-failed') record.answeredAs = `FAILED:${call.code}`;

@@ -110,6 +110,14 @@ describe('submit outcomes', () => {
     expect(await query(ko)).toEqual({ kind: 'failed', code: 'ACCOUNT_FROZEN' });
   });
 
+  it('a stuck order stays unknown however often it is queried, and never executes', async () => {
+    const stuck = orderNo();
+    expect(await payout(stuck, 'processing-stuck')).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('PROCESSING') });
+    await new Promise((r) => setTimeout(r, FAST_TIMINGS.processingMs + 100));
+    expect(await query(stuck)).toEqual({ kind: 'processing' });
+    expect(truthOf(stuck)?.status).toBe('PROCESSING');
+  });
+
   it('a refused connection is not_sent, and nothing reached the gateway', async () => {
     const closedDir = tempDir();
     const gone = await startTestSimulator({ dataDir: closedDir.path });
