@@ -11,7 +11,7 @@ const db = proxyActivities<RepaymentActivities>(LEDGER_WRITE_OPTIONS);
 /** Polls Postgres by retrying: one activity in the history however long the payouts take. */
 export const AWAIT_SETTLED_OPTIONS = {
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '30 seconds' },
+  retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds' }, // one count query per poll
 } as const;
 const poll = proxyActivities<RepaymentActivities>(AWAIT_SETTLED_OPTIONS);
 
