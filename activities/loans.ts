@@ -7,7 +7,7 @@ import { accountPath } from '../ledger/accounts';
 import { MoneyDecimal, roundMinor } from '../ledger/money';
 import { post } from '../ledger/transactions';
 import { createPayout, getPayout } from '../payments/payouts';
-import { countSubscriptions, decideLoan, getLoan, listSubscriptions, setLoanStatus, settleSubscription, type LoanStatus, type SubscriptionStatus } from '../loans/store';
+import { cancelSubscription, countSubscriptions, decideLoan, getLoan, listSubscriptions, setLoanStatus, settleSubscription, type LoanStatus, type SubscriptionStatus } from '../loans/store';
 import { loanDecidedSignal, SearchAttributes, TASK_QUEUE, type LoanDecision, type SubscriptionWorkflowInput } from '../workflows/shared';
 
 const PAGE = 200;
@@ -143,7 +143,8 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
       return setLoanStatus(pool, loanId, from, to);
     },
 
-    settleSubscription(subscriptionId: string, outcome: 'confirm' | 'refund'): Promise<SubscriptionStatus> {
+    settleSubscription(subscriptionId: string, outcome: 'confirm' | 'refund' | 'cancel'): Promise<SubscriptionStatus> {
+      if (outcome === 'cancel') return cancelSubscription(pool, subscriptionId);
       return settleSubscription(pool, subscriptionId, outcome);
     },
   };

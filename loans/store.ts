@@ -6,6 +6,8 @@ import { contentHash } from '../ledger/canonical-json';
 import { LedgerError } from '../ledger/errors';
 import { postPending, transferLegs, voidPending } from '../ledger/transactions';
 import { createAccount } from '../ledger/accounts';
+import type { Pool } from 'pg';
+import { inTransaction } from '../ledger/db';
 import type { Queryable } from '../ledger/types';
 import { buildSchedule, dueDate, type RepaymentMethod } from './schedule';
 
@@ -165,6 +167,33 @@ export async function settleSubscription(db: Queryable, id: string, outcome: 'co
   else await voidPending(db, { idempotencyKey: `subscription:${id}:refund`, pendingId: sub.holdTransactionId, metadata });
   await db.query(`UPDATE subscriptions SET status = $2, decided_at = now() WHERE id = $1 AND status = 'RESERVED'`, [id, target]);
   return target;
+}
+
+/**
+ * The investor takes a reservation back while the loan is still OPEN: the hold is voided and the
+ * amount returns to the loan, in one transaction, locking in the reservation's order (ledger rows,
+ * then the loan row), so it cannot deadlock with the rush. Once the loan has decided, the
+ * decision stands: nothing changes and the status is returned as it is.
+ */
+export async function cancelSubscription(pool: Pool, id: string): Promise<SubscriptionStatus> {
+  const refused = Symbol('refused');
+  try {
+    return await inTransaction(pool, async (tx) => {
+      const { rows } = await tx.query('SELECT * FROM subscriptions WHERE id = $1 FOR UPDATE', [id]);
+      if (!rows[0]) throw new LedgerError('INVALID_INPUT', `subscription ${id} does not exist`);
+      const sub = toSubscription(rows[0]);
+      if (sub.status !== 'RESERVED') return sub.status;
+      const metadata = { subscriptionId: id, loanId: sub.loanId, workflowId: `subscription-${id}`, reason: 'cancelled by the investor' };
+      await voidPending(tx, { idempotencyKey: `subscription:${id}:cancel`, pendingId: sub.holdTransactionId, metadata });
+      const back = await tx.query(`UPDATE loans SET remaining_minor = remaining_minor + $2 WHERE id = $1 AND status = 'OPEN'`, [sub.loanId, sub.amountMinor.toString()]);
+      if (back.rowCount === 0) throw refused; // decided meanwhile: roll the void back
+      await tx.query(`UPDATE subscriptions SET status = 'CANCELLED', decided_at = now() WHERE id = $1`, [id]);
+      return 'CANCELLED' as const;
+    });
+  } catch (err) {
+    if (err === refused) return 'RESERVED';
+    throw err;
+  }
 }
 
 export async function countSubscriptions(db: Queryable, loanId: string): Promise<Record<SubscriptionStatus, number>> {

@@ -35,6 +35,8 @@ export const loanFullyReservedSignal = defineSignal('loanFullyReserved');
 /** The loan's decision, sent to each of its subscriptions. */
 export const loanDecidedSignal = defineSignal<[LoanDecision]>('loanDecided');
 export const loanStateQuery = defineQuery<LoanState>('loanState');
+/** The investor takes the reservation back (POST /v1/subscriptions/{id}/cancel); refused once the loan has decided. */
+export const cancelSubscriptionSignal = defineSignal('cancelSubscription');
 export const subscriptionStateQuery = defineQuery<SubscriptionState>('subscriptionState');
 
 // ---- Gateway orders and manual review ------------------------------------------------------

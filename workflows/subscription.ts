@@ -1,6 +1,6 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { LoanActivities } from '../activities/loans';
-import { loanDecidedSignal, subscriptionStateQuery, type LoanDecision, type SubscriptionState, type SubscriptionWorkflowInput } from './shared';
+import { cancelSubscriptionSignal, loanDecidedSignal, subscriptionStateQuery, type LoanDecision, type SubscriptionState, type SubscriptionWorkflowInput } from './shared';
 
 const { settleSubscription } = proxyActivities<LoanActivities>({
   startToCloseTimeout: '30 seconds',
@@ -9,8 +9,8 @@ const { settleSubscription } = proxyActivities<LoanActivities>({
 
 /**
  * subscription-{id}: RESERVED until its loan decides, then CONFIRMED (hold posted into escrow) or
- * REFUNDED (hold voided). Only this workflow releases its reservation, so a loan's progress
- * never jumps back.
+ * REFUNDED (hold voided); or CANCELLED when the investor takes it back while the loan is still
+ * open. Only this workflow releases its reservation, so a decided loan's progress never jumps back.
  */
 export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Promise<SubscriptionState> {
   let state: SubscriptionState = 'RESERVED';
@@ -20,7 +20,18 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     decision ??= d; // the first decision stands; a repeated signal changes nothing
   });
 
-  await condition(() => decision !== undefined);
+  let cancelRequested = false;
+  setHandler(cancelSubscriptionSignal, () => {
+    cancelRequested = true;
+  });
+
+  for (;;) {
+    await condition(() => decision !== undefined || cancelRequested);
+    if (decision !== undefined) break;
+    cancelRequested = false;
+    // Refused (still RESERVED) when the loan decided first: then its decision is on its way.
+    if ((await settleSubscription(input.subscriptionId, 'cancel')) === 'CANCELLED') return (state = 'CANCELLED');
+  }
   state = await settleSubscription(input.subscriptionId, decision === 'funded' ? 'confirm' : 'refund');
   return state;
 }

@@ -11,6 +11,8 @@ import { requireOwner, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { requestHash, validIdempotencyKey } from '../idempotency';
 import { replyIdempotent } from '../idempotent-route';
+import { temporalOf } from '../temporal';
+import { cancelSubscriptionSignal, TASK_QUEUE, type SubscriptionWorkflowInput } from '../../workflows/shared';
 import { AMOUNT, AUTH_ERRORS, CURRENCY, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 
 interface CreateLoanBody {
@@ -133,5 +135,28 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
       id: sub.id, loanId: sub.loanId, investorId: sub.investorId, amount: formatAmount(sub.amountMinor, sub.currency), currency: sub.currency,
       status: sub.status, workflowId: `subscription-${sub.id}`, createdAt: sub.createdAt.toISOString(),
     };
+  });
+
+  app.post<{ Params: { id: string } }>('/v1/subscriptions/:id/cancel', {
+    schema: {
+      summary: "take a reservation back while its loan is open; the subscription's workflow decides (poll GET /v1/subscriptions/{id})",
+      params: ID_PARAMS,
+      response: { 202: { type: 'object', properties: { subscriptionId: { type: 'string' }, workflowId: { type: 'string' }, status: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
+    },
+  }, async (request, reply) => {
+    requireRole(request.principal, ['investor']);
+    const sub = await getSubscription(pool, request.params.id);
+    if (!sub) throw new ApiError(404, 'NOT_FOUND', 'not found');
+    requireOwner(request.principal, sub.investorId);
+    if (sub.status !== 'RESERVED') throw new ApiError(409, 'SUBSCRIPTION_NOT_CANCELLABLE', `the subscription is ${sub.status}`, { status: sub.status });
+    const loan = await getLoan(pool, sub.loanId);
+    if (loan?.status !== 'OPEN') throw new ApiError(409, 'LOAN_NOT_OPEN', `the loan is ${loan?.status}: its decision stands`);
+    const workflowId = `subscription-${sub.id}`;
+    const input: SubscriptionWorkflowInput = { subscriptionId: sub.id, loanId: sub.loanId, investorId: sub.investorId };
+    // Its workflow may not have started yet (the rush defers starts): signal-with-start either way. Repeats are harmless.
+    await temporalOf(context).workflow.signalWithStart('subscriptionWorkflow', {
+      workflowId, taskQueue: TASK_QUEUE, args: [input], signal: cancelSubscriptionSignal, signalArgs: [],
+    });
+    return reply.status(202).send({ subscriptionId: sub.id, workflowId, status: 'CANCEL_REQUESTED' });
   });
 }
