@@ -2,9 +2,6 @@
 // (SIGKILL) in the middle of the run while two more runs for the same installment start at the
 // same moment. A new worker picks the run up; every investor is paid each part exactly once, and
 // the ledger equals the gateway's truth.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
@@ -17,18 +14,18 @@ import { ADMIN_KEY } from '../api/helpers';
 import { SECRET, startTestSimulator, tempDir } from '../gateway/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 import { drainOutbox } from '../helpers/stack';
+import { processDatabaseUrl, startProcess, type RunningProcess } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/temporal';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, expectLedgerEqualsGateway, INVESTOR_FUNDS, investorId, openAndFillLoan, until, type LoanPlan } from './helpers';
 
-const ROOT = join(__dirname, '..', '..');
 const simulatorDir = tempDir();
 let env: TestWorkflowEnvironment;
 let simulator: RunningSimulator;
 let app: FastifyInstance;
-const workers: ChildProcess[] = [];
+const workers: RunningProcess[] = [];
 afterAll(async () => {
-  for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+  for (const w of workers) await w.kill();
   await app?.close();
   await env?.teardown();
   await simulator?.close();
@@ -44,24 +41,9 @@ beforeAll(async () => {
 });
 
 /** The real worker process (npm run worker), on this file's schema, the test server and the simulator. */
-async function startWorkerProcess(): Promise<ChildProcess> {
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--transpile-only', join(ROOT, 'worker', 'main.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: `${db.url}?options=${encodeURIComponent(`-c search_path=${db.schema}`)}`,
-      TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', GATEWAY_URL: simulator.url, GATEWAY_SECRET: SECRET,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  workers.push(child);
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
-  await until(async () => output, (o) => o.includes('polling task queue') || child.exitCode !== null, 60_000);
-  if (child.exitCode !== null) throw new Error(`the worker exited: ${output}`);
-  return child;
-}
+const startWorkerProcess = () => startProcess('worker', {
+  DATABASE_URL: processDatabaseUrl(db), TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', GATEWAY_URL: simulator.url, GATEWAY_SECRET: SECRET,
+});
 
 const scheduledPaid = async (loanId: string) =>
   (await db.pool.query(`SELECT count(*)::int AS n FROM payouts WHERE loan_id = $1 AND status = 'SUCCEEDED'`, [loanId])).rows[0].n as number;
@@ -71,7 +53,7 @@ it('pays every investor once when the worker is killed mid-run and overlapping r
     id: 'kr1', holdings: Array.from({ length: 40 }, () => 25_000n), termMonths: 1, repaymentMethod: 'interest_then_principal', intervalSeconds: 4,
   };
   await openAndFillLoan(app, db, plan);
-  let worker = await startWorkerProcess();
+  workers.push(await startWorkerProcess());
   await drainOutbox(new OutboxDispatcher(db.pool, env.client), db);
 
   // As soon as the installment is distributed: two API requests and a second run under another id, at once.
@@ -89,12 +71,11 @@ it('pays every investor once when the worker is killed mid-run and overlapping r
 
   // Kill the worker with some payouts done and others not.
   await until(() => scheduledPaid('kr1'), (n) => n >= 10, 60_000);
-  worker.kill('SIGKILL');
-  await once(worker, 'exit');
+  await workers[0].kill();
   const paidAtKill = await scheduledPaid('kr1');
   expect(paidAtKill).toBeLessThan(80);
 
-  worker = await startWorkerProcess();
+  workers.push(await startWorkerProcess());
   expect(await env.client.workflow.getHandle('loan-kr1').result()).toBe('CLOSED');
   const rogue = await env.client.workflow.getHandle('payout-run-kr1-1-maturity').result();
   expect(rogue.payouts).toBe(80);
@@ -107,6 +88,5 @@ it('pays every investor once when the worker is killed mid-run and overlapping r
   }
   await expectLedgerConsistent(db.pool);
   await expectLedgerEqualsGateway(db.pool, simulator);
-  worker.kill('SIGTERM');
-  await once(worker, 'exit');
+  await workers[1].stop();
 }, 180_000);

@@ -1,0 +1,69 @@
+// The system's real processes (API, worker, dispatcher), spawned as `npm run` would run them, on a
+// test file's own schema and servers, so a test can SIGKILL one and start it again.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { TestDatabase } from './postgres';
+
+const ROOT = join(__dirname, '..', '..');
+
+export const ENTRY_POINTS = {
+  api: 'api/server.ts',
+  worker: 'worker/main.ts',
+  dispatcher: 'worker/dispatcher-main.ts',
+} as const;
+
+/** What each process prints once it is serving. */
+const READY: Record<keyof typeof ENTRY_POINTS, RegExp> = {
+  api: /listening|Server listening/i,
+  worker: /polling task queue/,
+  dispatcher: /draining the outbox/,
+};
+
+export interface RunningProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  /** SIGKILL: no shutdown hook runs, in-flight work is simply lost. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The DATABASE_URL of a test file's schema, for a process of its own. */
+export function processDatabaseUrl(db: TestDatabase): string {
+  return `${db.url}?options=${encodeURIComponent(`-c search_path=${db.schema}`)}`;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export async function startProcess(kind: keyof typeof ENTRY_POINTS, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<RunningProcess> {
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--transpile-only', join(ROOT, ENTRY_POINTS[kind])], {
+    cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  const exited = once(child, 'exit');
+  const deadline = Date.now() + readyTimeoutMs;
+  while (!READY[kind].test(output)) {
+    if (child.exitCode !== null) throw new Error(`${kind} exited with ${child.exitCode}: ${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${kind} not ready after ${readyTimeoutMs} ms: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return { child, output: () => output, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+}
