@@ -98,12 +98,12 @@ async function main(): Promise<void> {
 
   // Manual reviews, decided from the gateway's truth through the operators' update.
   let resolved = { paid: 0, notPaid: 0, skipped: 0 };
-  for (let pass = 0; pass < 30 && resolved.paid + resolved.notPaid < result.manualReview; pass++) {
+  for (let pass = 0; pass < 60 && resolved.paid + resolved.notPaid < result.manualReview; pass++) {
     const r = await resolveReviewsFromSimulatorTruth(client, opts.gatewayUrl, 'bench-auto', `WorkflowId STARTS_WITH 'payout-${loanId}-'`);
     resolved = { paid: resolved.paid + r.paid, notPaid: resolved.notPaid + r.notPaid, skipped: resolved.skipped + r.skipped };
     if (resolved.paid + resolved.notPaid < result.manualReview) await new Promise((r2) => setTimeout(r2, 2_000)); // visibility lags
   }
-  await until(async () => ((await counts()).MANUAL_REVIEW ?? 0) === 0, 120_000);
+  await until(async () => ((await counts()).MANUAL_REVIEW ?? 0) === 0, 180_000);
 
   // Exactness: every payout the gateway executed is posted once, and nothing else.
   const truthRes = await fetch(`${opts.gatewayUrl}/_sim/truth`);

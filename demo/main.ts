@@ -1,32 +1,67 @@
-// The main job's scenario. For now: run the smoke workflow on the local stack and print its result.
-import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { temporalSettingsFromEnv } from '../config/temporal';
-import { smokeWorkflow } from '../workflows';
-import { TASK_QUEUE } from '../workflows/shared';
+// The main job (README command 1): on the running stack, a loan's whole life with the incidents
+// of ../shared/incidents/ re-enacted on a compressed calendar. Sizes and calendar from flags:
+//   npm start -- --investors 300 --months 3 --month 20s --seed 7 [--auto-resolve]
+import { Command, InvalidArgumentError } from 'commander';
+import { formatAmount } from '../ledger/money';
+import { say } from './progress';
+import { liveTheLoan } from './scenario/calendar';
+import { ReviewDesk } from './scenario/reviews';
+import { rush } from './scenario/rush';
+import { setUpCast } from './scenario/setup';
+import { summarize } from './scenario/summary';
+import { connectWorld } from './world';
+
+function positiveInt(max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`a whole number from 1 to ${max}`);
+    return n;
+  };
+}
+
+/** "20s", "2m", "1h" → seconds. */
+function duration(value: string): number {
+  const m = /^(\d{1,6})(s|m|h)$/.exec(value);
+  if (!m) throw new InvalidArgumentError('a duration such as 20s, 2m or 1h');
+  const seconds = Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
+  if (seconds < 10) throw new InvalidArgumentError('at least 10s: a month must leave time to collect and pay out');
+  return seconds;
+}
+
+const opts = new Command()
+  .name('npm start --')
+  .description("Re-enact a loan's life on the local stack: the rush, repayments, payouts through a faulty gateway, manual reviews.")
+  .option('--investors <n>', 'investors who rush the loan (more money than it takes)', positiveInt(20_000), 300)
+  .option('--months <n>', 'term of the loan, in installments', positiveInt(36), 3)
+  .option('--month <duration>', 'how long a month lasts', duration, 20)
+  .option('--seed <seed>', 'what the investors ask for', '7')
+  .option('--auto-resolve', "decide manual reviews from the gateway's record without asking (always so without a terminal)", false)
+  .parse()
+  .opts<{ investors: number; months: number; month: number; seed: string; autoResolve: boolean }>();
 
 async function main(): Promise<void> {
-  const settings = temporalSettingsFromEnv();
-  const uiUrl = process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233';
-  const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
+  const world = await connectWorld();
+  const run = `d${Date.now().toString(36)}`;
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !opts.autoResolve;
   try {
-    const client = new Client({ connection, namespace: settings.namespace });
-    const workflowId = `smoke-${randomUUID()}`;
-    console.log(`[demo] starting ${workflowId} (waits 2 s on a durable timer, then writes a row to Postgres)`);
-    const handle = await client.workflow.start(smokeWorkflow, {
-      workflowId,
-      taskQueue: TASK_QUEUE,
-      args: [{ message: 'the stack is up', wait: '2 seconds' }],
-    });
-    const result = await handle.result();
-    console.log(`[demo] result: ${JSON.stringify(result)}`);
-    console.log(`[demo] see it in the Temporal Web UI: ${uiUrl}/namespaces/${settings.namespace}/workflows/${workflowId}`);
+    say(`\nScenario ${run}: ${opts.investors} investors, ${opts.months} months of ${opts.month} s, seed ${opts.seed}${interactive ? '' : ', reviews resolved automatically'}\n`);
+    const cast = await setUpCast(world, run, opts.investors, opts.seed);
+    const filled = await rush(world, cast, opts.months, opts.month);
+    const scope = `WorkflowId STARTS_WITH 'payout-${filled.loanId}' OR WorkflowId STARTS_WITH 'repayment-${filled.loanId}' OR WorkflowId = 'payout-disb-${filled.loanId}'`;
+    const desk = new ReviewDesk(world, scope, interactive);
+    const calendar = await liveTheLoan(world, filled.loanId, opts.months, desk);
+    const checks = await summarize(world, cast, filled, calendar, desk);
+    const ok = checks.duplicates === 0 && checks.trialBalanced && checks.ledgerVsGateway === 0;
+    say(ok
+      ? `\nEvery cent accounted for: ${formatAmount(filled.confirmedMinor, 'CNY')} lent, nothing paid twice, the ledger equals the gateway. The stack keeps running (npm stop).`
+      : '\nA CHECK FAILED: see the table above.');
+    process.exitCode = ok ? 0 : 1;
   } finally {
-    await connection.close();
+    await world.close();
   }
 }
 
 main().catch((err: Error) => {
-  console.error(`[demo] error: ${err.message}`);
+  console.error(`[demo] error: ${err.stack ?? err.message}`);
   process.exit(1);
 });

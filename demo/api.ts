@@ -1,0 +1,61 @@
+// The scenario drives the platform as a client does: over HTTP, with API keys and Idempotency-Keys.
+// A refused connection, a 429 or a 503 is waited out and retried with the same key.
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly body: unknown, what: string) {
+    super(`${what}: HTTP ${status} ${JSON.stringify(body).slice(0, 300)}`);
+  }
+}
+
+const RETRIES = 20;
+
+export class DemoApi {
+  constructor(readonly baseUrl: string, readonly adminKey: string) {}
+
+  async call<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, opts: { key?: string; body?: unknown; idempotencyKey?: string } = {}): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { authorization: `Bearer ${opts.key ?? this.adminKey}` };
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await fetch(this.baseUrl + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: AbortSignal.timeout(30_000) });
+        const body = (await res.json().catch(() => ({}))) as T;
+        if ((res.status === 429 || res.status === 503) && attempt < RETRIES) {
+          await sleep(Number(res.headers.get('retry-after') ?? '1') * 1000);
+          continue;
+        }
+        return { status: res.status, body };
+      } catch (err) {
+        if (attempt >= RETRIES) throw err;
+        await sleep(500);
+      }
+    }
+  }
+
+  /** A call that must succeed (2xx). */
+  async must<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, opts: { key?: string; body?: unknown; idempotencyKey?: string } = {}): Promise<T> {
+    const res = await this.call<T>(method, path, opts);
+    if (res.status >= 300) throw new ApiError(res.status, res.body, `${method} ${path}`);
+    return res.body;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Runs `fn` over `items` with at most `parallel` at once. */
+export async function inParallel<T>(items: readonly T[], parallel: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  }));
+}

@@ -1,0 +1,61 @@
+// The end of the scenario: one table of what happened and the checks that matter, computed from
+// the ledger, the platform's tables and the gateway's own record.
+import Table from 'cli-table3';
+import { formatAmount } from '../../ledger/money';
+import type { World } from '../world';
+import type { CalendarResult } from './calendar';
+import type { ReviewDesk } from './reviews';
+import type { RushResult } from './rush';
+import type { Cast } from './setup';
+
+export interface Checks {
+  duplicates: number;
+  ledgerVsGateway: number;
+  trialBalanced: boolean;
+}
+
+/** Every order of this run: does the gateway's truth (executed or not) match what the ledger posted? */
+async function ledgerVsGateway(world: World, cast: Cast, loanId: string): Promise<number> {
+  const { rows } = await world.db.query<{ order_no: string; posted: boolean }>(
+    `SELECT order_no, status = 'SUCCEEDED' AS posted FROM deposits WHERE investor_id LIKE $1
+     UNION ALL SELECT order_no, status = 'SUCCEEDED' FROM payouts WHERE loan_id = $2 OR id = 'disb-' || $2
+     UNION ALL SELECT order_no, status = 'SUCCEEDED' FROM repayment_collections WHERE loan_id = $2`, [`${cast.run}-%`, loanId]);
+  const executed = new Set((await world.simulator.truth()).filter((o) => o.status === 'SUCCESS').map((o) => o.orderNo));
+  return rows.filter((r) => r.posted !== executed.has(r.order_no)).length;
+}
+
+export async function summarize(world: World, cast: Cast, rush: RushResult, calendar: CalendarResult, desk: ReviewDesk): Promise<Checks> {
+  const { loanId } = rush;
+  const fmt = (minor: bigint) => formatAmount(minor, 'CNY');
+  const { rows: payouts } = await world.db.query<{ status: string; n: number; total: string }>(
+    `SELECT status, count(*)::int AS n, sum(amount_minor)::text AS total FROM payouts WHERE loan_id = $1 GROUP BY status ORDER BY status`, [loanId]);
+  const by = Object.fromEntries(payouts.map((r) => [r.status, r]));
+  const { rows: dup } = await world.db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT p.id FROM payouts p JOIN ledger_transactions t ON t.idempotency_key = 'payout:' || p.id || ':post'
+     WHERE p.loan_id = $1 GROUP BY p.id HAVING count(*) > 1) d`, [loanId]);
+  const truth = await world.simulator.truth();
+  const { rows: ids } = await world.db.query<{ order_no: string }>('SELECT order_no FROM payouts WHERE loan_id = $1', [loanId]);
+  const ours = new Set(ids.map((r) => r.order_no));
+  const executedTwice = truth.filter((o) => ours.has(o.orderNo) && o.status === 'SUCCESS').length - new Set(truth.filter((o) => ours.has(o.orderNo) && o.status === 'SUCCESS').map((o) => o.orderNo)).size;
+  const trial = await world.api.must<{ balanced: boolean }>('GET', '/v1/ledger/trial-balance');
+  const mismatches = await ledgerVsGateway(world, cast, loanId);
+  const checks: Checks = { duplicates: dup[0].n + executedTwice, ledgerVsGateway: mismatches, trialBalanced: trial.balanced };
+
+  const table = new Table({ head: ['', 'result'], style: { head: [] } });
+  table.push(
+    ['investors / subscriptions accepted', `${cast.investors.length} / ${rush.accepted} (${rush.loanFullAnswers} LOAN_FULL answers)`],
+    ['loan / confirmed', `${fmt(rush.principalMinor)} / ${fmt(rush.confirmedMinor)}`],
+    ['oversold / undersold', `${fmt(rush.confirmedMinor > rush.principalMinor ? rush.confirmedMinor - rush.principalMinor : 0n)} / ${fmt(rush.confirmedMinor < rush.principalMinor ? rush.principalMinor - rush.confirmedMinor : 0n)}`],
+    ['late fees charged', fmt(calendar.lateFeesMinor)],
+    ['payouts paid', `${by.SUCCEEDED?.n ?? 0} (${fmt(BigInt(by.SUCCEEDED?.total ?? '0'))})`],
+    ['payouts refused by the bank (hold released)', String(by.FAILED?.n ?? 0)],
+    ['payouts still with an operator', String(by.MANUAL_REVIEW?.n ?? 0)],
+    ['manual reviews resolved', `${desk.counts.byOperator} by you, ${desk.counts.paid} paid + ${desk.counts.notPaid} not paid from the gateway's record`],
+    ['overlapping payout runs', calendar.overlappingRuns.length ? `${calendar.overlappingRuns.join(' + ')}: each investor paid once` : '-'],
+    ['duplicate payouts', String(checks.duplicates)],
+    ['trial balance', checks.trialBalanced ? '0 (balanced)' : 'NOT BALANCED'],
+    ['ledger vs gateway truth', `${checks.ledgerVsGateway} orders differ`],
+  );
+  console.log(table.toString());
+  return checks;
+}

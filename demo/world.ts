@@ -1,0 +1,67 @@
+// What the scenario talks to: the API (as its clients do), Temporal (the operators' update and
+// visibility), Postgres (read-only counts for progress and the summary) and the simulator's
+// control routes (faults, and its record of what it executed).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { temporalSettingsFromEnv } from '../config/temporal';
+import { createPool } from '../ledger/db';
+import { DemoApi } from './api';
+
+export interface SimulatorOrder {
+  orderNo: string;
+  kind: 'PAYOUT' | 'COLLECTION';
+  status: string;
+  amount: string;
+}
+
+export class Simulator {
+  constructor(readonly url: string) {}
+
+  async setFaults(rates: Record<string, number>): Promise<void> {
+    const res = await fetch(`${this.url}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rates }) });
+    if (!res.ok) throw new Error(`the simulator refused the faults: HTTP ${res.status} ${await res.text()}`);
+  }
+
+  async truth(): Promise<SimulatorOrder[]> {
+    const res = await fetch(`${this.url}/_sim/truth`);
+    if (!res.ok) throw new Error(`the simulator's truth: HTTP ${res.status}`);
+    return ((await res.json()) as { orders: SimulatorOrder[] }).orders;
+  }
+}
+
+export interface World {
+  api: DemoApi;
+  temporal: Client;
+  db: Pool;
+  simulator: Simulator;
+  uiUrl: string;
+  namespace: string;
+  close(): Promise<void>;
+}
+
+export async function connectWorld(): Promise<World> {
+  const root = join(__dirname, '..');
+  const adminKey = process.env.ADMIN_API_KEY ?? readFileSync(process.env.ADMIN_KEY_FILE ?? join(root, '.data', 'admin-api-key'), 'utf8').trim();
+  const settings = temporalSettingsFromEnv();
+  const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
+  const db = createPool({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:55432/lending', max: 4, applicationName: 'demo' });
+  return {
+    api: new DemoApi(process.env.API_URL ?? 'http://127.0.0.1:3000', adminKey),
+    temporal: new Client({ connection, namespace: settings.namespace }),
+    db,
+    simulator: new Simulator(process.env.GATEWAY_URL ?? 'http://127.0.0.1:4100'),
+    uiUrl: process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233',
+    namespace: settings.namespace,
+    async close() {
+      await connection.close();
+      await db.end();
+    },
+  };
+}
+
+/** A Web UI link to a list search (what an operator would type into the search box). */
+export function uiSearchLink(world: Pick<World, 'uiUrl' | 'namespace'>, query: string): string {
+  return `${world.uiUrl}/namespaces/${world.namespace}/workflows?query=${encodeURIComponent(query)}`;
+}
