@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { accountPath } from '../ledger/accounts';
 import { MoneyDecimal, roundMinor } from '../ledger/money';
+import { queryPolicyFor, type GatewayQueryPolicy } from '../loans/repayment-rules';
 import { post } from '../ledger/transactions';
 import { createPayout, getPayout } from '../payments/payouts';
 import { cancelSubscription, countSubscriptions, decideLoan, getLoan, listSubscriptions, setLoanStatus, settleSubscription, type LoanStatus, type SubscriptionStatus } from '../loans/store';
@@ -18,6 +19,8 @@ export interface LoanTerms {
   borrowerId: string;
   status: LoanStatus;
   subscriptionDeadline: string;
+  /** The disbursement payout's query policy on a compressed calendar; else the default. */
+  queryPolicy?: GatewayQueryPolicy;
 }
 
 async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
@@ -33,7 +36,8 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
     async getLoanTerms(loanId: string): Promise<LoanTerms> {
       const loan = await getLoan(pool, loanId);
       if (!loan) throw new Error(`loan ${loanId} does not exist`);
-      return { loanId, borrowerId: loan.borrowerId, status: loan.status, subscriptionDeadline: loan.subscriptionDeadline.toISOString() };
+      const queryPolicy = queryPolicyFor(loan.installmentIntervalSeconds);
+      return { loanId, borrowerId: loan.borrowerId, status: loan.status, subscriptionDeadline: loan.subscriptionDeadline.toISOString(), ...(queryPolicy ? { queryPolicy } : {}) };
     },
 
     decideLoan(loanId: string, deadlinePassed: boolean): Promise<LoanStatus> {

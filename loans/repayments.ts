@@ -9,7 +9,7 @@ import { post, transfer } from '../ledger/transactions';
 import type { Leg, Metadata, Queryable } from '../ledger/types';
 import { DEFAULT_CHANNEL } from '../payments/deposits';
 import { orderNoFor } from '../payments/order-numbers';
-import { lateFee, loanDayMs } from './late-fee';
+import { lateFee, loanDayMs, queryPolicyFor, type GatewayQueryPolicy } from './repayment-rules';
 import { dueDate } from './schedule';
 
 export type RepaymentStatus = 'SCHEDULED' | 'DUE' | 'COLLECTING' | 'OVERDUE' | 'MANUAL_REVIEW' | 'COLLECTED' | 'DISTRIBUTED' | 'PAID_OUT';
@@ -32,6 +32,8 @@ export interface RepaymentTerms {
   /** A day of the loan's calendar, in ms: how long a failed collection waits before the next try. */
   dayMs: number;
   status: RepaymentStatus;
+  /** For the collection and the payouts of a loan on a compressed calendar; else the default. */
+  queryPolicy?: GatewayQueryPolicy;
 }
 
 export interface Collection {
@@ -63,6 +65,7 @@ export async function openRepayment(db: Queryable, loanId: string, n: number): P
   return {
     loanId, n, borrowerId: r.borrower_id, dueAt: dueDate(r.funded_at ?? r.subscription_deadline, n, interval ?? undefined).toISOString(),
     dayMs: loanDayMs(interval), status: r.status === 'SCHEDULED' ? 'DUE' : r.status,
+    ...(queryPolicyFor(interval) ? { queryPolicy: queryPolicyFor(interval) } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import { accountPath } from '../ledger/accounts';
 import { inTransaction } from '../ledger/db';
 import { LedgerError } from '../ledger/errors';
 import type { Queryable } from '../ledger/types';
+import { queryPolicyFor, type GatewayQueryPolicy } from '../loans/repayment-rules';
 import { createPayout, getPayout } from './payouts';
 
 export type PayoutPart = 'interest' | 'principal';
@@ -21,6 +22,8 @@ export interface PayoutPage {
   next: string | null;
   /** Parts with nothing to send: no bank account on file, or the money was already spent. */
   skipped: number;
+  /** The loan's own query policy (compressed calendars), for a run started without one. */
+  queryPolicy?: GatewayQueryPolicy;
 }
 
 /** `{loanId}-{n}-{investorId}-{interest|principal}`, as issue #6 fixes it: the same payout whichever run asks. */
@@ -36,7 +39,7 @@ const PARALLEL = 8;
  */
 export async function preparePayoutPage(pool: Pool, loanId: string, n: number, after: string, limit: number): Promise<PayoutPage> {
   const { rows } = await pool.query(
-    `SELECT s.investor_id, s.interest_minor, s.principal_minor, l.currency, p.bank_account
+    `SELECT s.investor_id, s.interest_minor, s.principal_minor, l.currency, l.installment_interval_seconds, p.bank_account
      FROM repayment_shares s JOIN loans l ON l.id = s.loan_id JOIN parties p ON p.id = s.investor_id
      WHERE s.loan_id = $1 AND s.n = $2 AND s.investor_id > $3 ORDER BY s.investor_id LIMIT $4`, [loanId, n, after, limit]);
   const wanted = rows.flatMap((r) => (['interest', 'principal'] as const)
@@ -56,7 +59,8 @@ export async function preparePayoutPage(pool: Pool, loanId: string, n: number, a
     }
   }));
   payouts.sort((a, b) => a.payoutId.localeCompare(b.payoutId)); // the same order on a retry
-  return { payouts, next: rows.length === limit ? rows[rows.length - 1].investor_id : null, skipped };
+  const queryPolicy = rows.length > 0 ? queryPolicyFor(rows[0].installment_interval_seconds) : undefined;
+  return { payouts, next: rows.length === limit ? rows[rows.length - 1].investor_id : null, skipped, ...(queryPolicy ? { queryPolicy } : {}) };
 }
 
 async function ensurePayout(pool: Pool, payoutId: string, loanId: string, n: number,

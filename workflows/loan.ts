@@ -66,7 +66,7 @@ export async function loanWorkflow(input: LoanWorkflowInput): Promise<LoanState>
       // Its own workflow with the outcome table; the loan goes on to repayments meanwhile.
       await startChild(payoutWorkflow, {
         workflowId: `payout-${payoutId}`,
-        args: [{ payoutId, partyId: terms.borrowerId }],
+        args: [{ payoutId, partyId: terms.borrowerId, queryPolicy: terms.queryPolicy }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
     }

@@ -57,7 +57,7 @@ export async function payoutRunWorkflow(input: PayoutRunInput): Promise<PayoutRu
       await continueAsNew<typeof payoutRunWorkflow>({ ...input, after, started, skipped });
     }
     const p = await db.preparePayoutPage(input.loanId, input.installment, after, PAGE_SIZE);
-    await Promise.all(p.payouts.map((payout) => startScheduledPayout(payout.payoutId, payout.partyId, input.queryPolicy)));
+    await Promise.all(p.payouts.map((payout) => startScheduledPayout(payout.payoutId, payout.partyId, input.queryPolicy ?? p.queryPolicy)));
     started += p.payouts.length;
     skipped += p.skipped;
     if (p.next === null) break;

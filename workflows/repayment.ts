@@ -37,6 +37,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   upsertSearchAttributes([{ key: SearchAttributes.LoanId, value: loanId }]);
 
   const terms = await db.openRepayment(loanId, n);
+  const queryPolicy = input.queryPolicy ?? terms.queryPolicy;
   const dueAtMs = Date.parse(terms.dueAt);
   const untilDue = () => dueAtMs - Date.now();
   if (untilDue() > 0) await condition(() => collectNow, untilDue()); // the due date, or earlier when asked
@@ -49,7 +50,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
     const settled = await settleGatewayOrder({
       submit: () => gateway.submitRepaymentCollection(order.orderNo),
       query: () => gateway.queryRepaymentCollection(order.orderNo),
-    }, input.queryPolicy ?? DEFAULT_QUERY_POLICY, review, 'COLLECTING');
+    }, queryPolicy ?? DEFAULT_QUERY_POLICY, review, 'COLLECTING');
 
     let resolution: ResolveReviewInput | undefined;
     if (settled === 'unknown') {
@@ -82,7 +83,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   try {
     await startChild(payoutRunWorkflow, {
       workflowId: `payout-run-${loanId}-${n}`,
-      args: [{ loanId, installment: n, queryPolicy: input.queryPolicy }],
+      args: [{ loanId, installment: n, queryPolicy }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     });

@@ -41,7 +41,7 @@ export async function summarize(world: World, cast: Cast, rush: RushResult, cale
   const mismatches = await ledgerVsGateway(world, cast, loanId);
   const checks: Checks = { duplicates: dup[0].n + executedTwice, ledgerVsGateway: mismatches, trialBalanced: trial.balanced };
 
-  const table = new Table({ head: ['', 'result'], style: { head: [] } });
+  const table = new Table({ head: ['', 'result'], style: { head: [], border: [] } });
   table.push(
     ['investors / subscriptions accepted', `${cast.investors.length} / ${rush.accepted} (${rush.loanFullAnswers} LOAN_FULL answers)`],
     ['loan / confirmed', `${fmt(rush.principalMinor)} / ${fmt(rush.confirmedMinor)}`],

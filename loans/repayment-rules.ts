@@ -1,4 +1,5 @@
-// The late-fee rule and the collection calendar (documented in docs/repayments.md).
+// The late-fee rule, the collection calendar and how long an unknown gateway outcome is queried
+// (documented in docs/repayments.md).
 import { MoneyDecimal, roundMinor } from '../ledger/money';
 
 /** 1% of the installment (principal + interest), charged once, when the installment becomes OVERDUE. */
@@ -19,4 +20,21 @@ const DAY_MS = 86_400_000;
 export function loanDayMs(installmentIntervalSeconds: number | null): number {
   if (installmentIntervalSeconds === null) return DAY_MS;
   return Math.max(1_000, Math.round((installmentIntervalSeconds * 1_000) / 30));
+}
+
+/** How long an unknown gateway outcome is queried before an operator decides (same shape as the workflows' QueryPolicy). */
+export interface GatewayQueryPolicy {
+  attempts: number;
+  initialIntervalMs: number;
+  maxIntervalMs: number;
+}
+
+/**
+ * A loan on a compressed calendar (demo, tests) queries on its own scale: four queries within
+ * about ten seconds instead of four minutes, so a month of 20 s is not outlived by one payout.
+ * Undefined: the workflows' default (real calendar).
+ */
+export function queryPolicyFor(installmentIntervalSeconds: number | null): GatewayQueryPolicy | undefined {
+  if (installmentIntervalSeconds === null) return undefined;
+  return { attempts: 4, initialIntervalMs: 1_000, maxIntervalMs: 4_000 };
 }
