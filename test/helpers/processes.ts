@@ -14,6 +14,23 @@ export const ENTRY_POINTS = {
   dispatcher: 'worker/dispatcher-main.ts',
 } as const;
 
+const tsNode = (script: string, args: string[], env: Record<string, string>) =>
+  spawn(join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--transpile-only', join(ROOT, script), ...args], {
+    cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+/** Runs a command-line entry point (e.g. demo/main.ts) to its end: its exit code and everything it printed. */
+export async function runToEnd(script: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  const child = tsNode(script, args, env);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, output };
+}
+
 /** What each process prints once it is serving. */
 const READY: Record<keyof typeof ENTRY_POINTS, RegExp> = {
   api: /listening|Server listening/i,
@@ -45,9 +62,7 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startProcess(kind: keyof typeof ENTRY_POINTS, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<RunningProcess> {
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--transpile-only', join(ROOT, ENTRY_POINTS[kind])], {
-    cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = tsNode(ENTRY_POINTS[kind], [], env);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
