@@ -4,6 +4,7 @@ import type { GatewayClient } from '../gateway/client';
 import { createDepositActivities } from './deposits';
 import { createLoanActivities } from './loans';
 import { createPayoutActivities } from './payouts';
+import { createReconciliationActivities } from './reconciliation';
 import { createRepaymentActivities } from './repayments';
 import { createSmokeActivities } from './smoke';
 
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDepositActivities(deps),
     ...createPayoutActivities(deps),
     ...createRepaymentActivities(deps),
+    ...createReconciliationActivities(deps),
   };
 }
 

@@ -17,6 +17,8 @@ import { registerLedgerRoutes } from './routes/ledger';
 import { registerLoanRoutes } from './routes/loans';
 import { registerPartyRoutes } from './routes/parties';
 import { registerPayoutRoutes } from './routes/payouts';
+import { registerReconciliationRoutes } from './routes/reconciliations';
+import { registerRecoveryRoutes } from './routes/recoveries';
 import { registerRepaymentRoutes } from './routes/repayments';
 import { registerReviewRoutes } from './routes/reviews';
 import { registerWithdrawalRoutes } from './routes/withdrawals';
@@ -122,6 +124,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerReviewRoutes(app, context);
   registerPayoutRoutes(app, context);
   registerRepaymentRoutes(app, context);
+  registerReconciliationRoutes(app, context);
+  registerRecoveryRoutes(app, context);
   registerGatewayNotificationRoutes(app, context, deps.gatewaySecret);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

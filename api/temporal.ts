@@ -7,3 +7,10 @@ export function temporalOf(context: AppContext): Client {
   if (!context.temporal) throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'this API runs without a Temporal connection');
   return context.temporal;
 }
+
+/** Why a workflow refused an update: the innermost cause (a validator's error, or an activity's final failure). */
+export function refusalMessage(err: Error): string {
+  let e: Error = err;
+  while (e.cause instanceof Error) e = e.cause;
+  return e.message;
+}

@@ -3,6 +3,7 @@
  * outcome (outcomes.ts). Timeouts are required options, never library defaults. The client
  * never retries: what to do with `not_sent` or `unknown` is the caller's decision.
  */
+import { Readable } from 'node:stream';
 import { exchange, type ExchangeResult } from './http-exchange';
 import { formatAmount } from './money';
 import { classifyQuery, classifySubmit, type ExpectedOrder, type QueryOutcome, type SubmitOutcome } from './outcomes';
@@ -11,6 +12,9 @@ import {
   type BankAccount, type OrderKind, type SubmitOrderBody,
 } from './protocol';
 import { signRequest, unixSeconds } from './signing';
+
+/** A statement is a whole day: longer than an order call, bounded all the same. */
+const STATEMENT_TIMEOUT_MS = 120_000;
 
 export interface GatewayClientOptions {
   /** e.g. http://127.0.0.1:4100 */
@@ -76,14 +80,28 @@ export class GatewayClient {
     return classifySubmit(await this.call('POST', PATHS[kind], JSON.stringify(body), request.simFault), expected);
   }
 
-  private call(method: 'GET' | 'POST', path: string, body: string, simFault: string | undefined): Promise<ExchangeResult> {
+  /**
+   * The day's statement (对账单, YYYY-MM-DD, UTC) as the gateway's CSV, streamed: a day of many
+   * orders never sits in memory. Throws unless the gateway answers 200.
+   */
+  async statement(date: string): Promise<Readable> {
+    const path = `/v1/statements/${encodeURIComponent(date)}`;
+    const res = await fetch(this.options.baseUrl + path, { headers: this.signedHeaders('GET', path, ''), signal: AbortSignal.timeout(STATEMENT_TIMEOUT_MS) });
+    if (res.status !== 200 || !res.body) throw new Error(`statement ${date}: HTTP ${res.status}`);
+    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  }
+
+  private signedHeaders(method: 'GET' | 'POST', path: string, body: string): Record<string, string> {
     const timestamp = unixSeconds(this.options.now());
-    const headers: Record<string, string> = {
+    return {
       [MERCHANT_ID_HEADER]: this.options.merchantId,
       [REQUEST_TIMESTAMP_HEADER]: timestamp,
       [REQUEST_SIGNATURE_HEADER]: signRequest(this.options.secret, timestamp, method, path, body),
-      accept: 'application/json',
     };
+  }
+
+  private call(method: 'GET' | 'POST', path: string, body: string, simFault: string | undefined): Promise<ExchangeResult> {
+    const headers: Record<string, string> = { ...this.signedHeaders(method, path, body), accept: 'application/json' };
     if (method === 'POST') headers['content-type'] = 'application/json';
     if (simFault !== undefined) headers[SIM_FAULT_HEADER] = simFault;
     return exchange({

@@ -7,6 +7,7 @@ import { LedgerError } from '../ledger/errors';
 import type { Queryable } from '../ledger/types';
 import { queryPolicyFor, type GatewayQueryPolicy } from '../loans/repayment-rules';
 import { createPayout, getPayout } from './payouts';
+import { offsetFromPayout } from './recoveries';
 
 export type PayoutPart = 'interest' | 'principal';
 
@@ -76,9 +77,12 @@ async function ensurePayout(pool: Pool, payoutId: string, loanId: string, n: num
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`payout:${payoutId}`]);
       const made = await getPayout(tx, payoutId);
       if (made) return settledOrStart(made.status);
+      // What the investor owes back from an earlier overpayment is taken first (payments/recoveries.ts).
+      const owedBack = await offsetFromPayout(tx, { investorId: w.investorId, currency: w.currency, payoutId, availableMinor: w.amountMinor });
+      if (owedBack === w.amountMinor) return 'skipped';
       await createPayout(tx, {
         id: payoutId, purpose: 'scheduled', partyId: w.investorId, sourceAccount: accountPath.investorAvailable(w.investorId),
-        amountMinor: w.amountMinor, currency: w.currency, bankAccount: w.bankAccount as never, run: { loanId, installment: n },
+        amountMinor: w.amountMinor - owedBack, currency: w.currency, bankAccount: w.bankAccount as never, run: { loanId, installment: n },
       });
       return 'start' as const;
     });

@@ -5,7 +5,9 @@ import { createActivities } from '../activities';
 import { temporalSettingsFromEnv } from '../config/temporal';
 import { GatewayClient } from '../gateway/client';
 import { createPool } from '../ledger/db';
+import { DEFAULT_CHANNEL } from '../payments/deposits';
 import { TASK_QUEUE } from '../workflows/shared';
+import { ensureDailyReconciliation } from './schedules';
 
 async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL;
@@ -31,6 +33,8 @@ async function main(): Promise<void> {
       workflowsPath: require.resolve('../workflows'),
       activities: createActivities({ pool, temporal: client, gateway }),
     });
+    const schedule = await ensureDailyReconciliation(client, DEFAULT_CHANNEL);
+    console.log(`[worker] daily reconciliation schedule recon-daily-${DEFAULT_CHANNEL}: ${schedule}`);
     console.log(`[worker] polling task queue ${TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`);
     // Worker.run() resolves after SIGINT/SIGTERM once in-flight tasks are done (the SDK installs the handlers).
     await worker.run();

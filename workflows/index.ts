@@ -6,3 +6,5 @@ export { depositWorkflow } from './deposit';
 export { payoutWorkflow } from './payout';
 export { repaymentWorkflow } from './repayment';
 export { payoutRunWorkflow } from './payout-run';
+export { reconciliationWorkflow } from './reconciliation';
+export { recoveryWorkflow } from './recovery';

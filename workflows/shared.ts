@@ -150,3 +150,54 @@ export interface PayoutRunResult {
 }
 
 export const payoutRunStateQuery = defineQuery<{ state: PayoutRunState; started: number; skipped: number }>('payoutRunState');
+
+// ---- Reconciliation and recovery -----------------------------------------------------------
+
+export type ReconState = 'FETCHED' | 'MATCHED' | 'EXCEPTIONS' | 'CLEAN';
+
+export interface ReconciliationInput {
+  channel: string;
+  /** YYYY-MM-DD (UTC). Absent when the daily Schedule starts it: then yesterday's run is started. */
+  date?: string;
+}
+
+export interface ReconSummary {
+  state: ReconState;
+  statementLines: number;
+  theirsMinor: string;
+  oursCount: number;
+  oursMinor: string;
+  matched: number;
+  openExceptions: number;
+}
+
+export type ExceptionAction = 'adjust' | 'recover' | 'accept';
+
+export interface ResolveExceptionInput {
+  exceptionId: string;
+  action: ExceptionAction;
+  reason: string;
+  operator: string;
+  investorId?: string;
+}
+
+export const reconSummaryQuery = defineQuery<ReconSummary | undefined>('reconSummary');
+/** One exception, one decision: the update's validator checks the shape and the state; the activity the exception itself. */
+export const resolveExceptionUpdate = defineUpdate<ReconSummary, [ResolveExceptionInput]>('resolveException');
+
+export type RecoveryWorkflowState = 'OFFSETTING' | 'RECOVERED' | 'WRITTEN_OFF';
+
+export interface RecoveryInput {
+  recoveryId: string;
+  investorId: string;
+}
+
+export interface WriteOffInput {
+  reason: string;
+  operator: string;
+}
+
+export const recoveryStateQuery = defineQuery<RecoveryWorkflowState>('recoveryState');
+/** Sent through the outbox when offsets have cleared the recovery. */
+export const recoveryClosedSignal = defineSignal('recoveryClosed');
+export const writeOffUpdate = defineUpdate<RecoveryWorkflowState, [WriteOffInput]>('writeOff');

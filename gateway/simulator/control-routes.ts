@@ -3,14 +3,19 @@
  * it). They stay up during a 503 outage so a test can end it.
  */
 import type { FastifyInstance } from 'fastify';
-import { formatAmount } from '../money';
+import { formatAmount, parseAmount } from '../money';
+import { ORDER_NO_PATTERN } from '../protocol';
 import { FaultSpecError, parseFault, validateRates, type FaultRate } from './faults';
 import type { Notifier } from './notifier';
+import type { OrderBook } from './order-book';
 import type { Outage } from './outage';
+import type { StatementAdjustments } from './statement-adjustments';
 import { recordToJson, type OrderRecord, type TruthStore } from './truth-store';
 
 export interface ControlDeps {
   store: TruthStore;
+  book: OrderBook;
+  adjustments: StatementAdjustments;
   notifier: Notifier;
   outage: Outage;
   seed: string;
@@ -49,6 +54,46 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   });
 
   app.get('/_sim/faults', async () => faultState());
+
+  // An order the gateway executes without us having sent it: the incident's second-channel payment.
+  app.post<{ Body: { kind: 'PAYOUT' | 'COLLECTION'; orderNo: string; amount: string; currency: string } }>('/_sim/executed', {
+    schema: {
+      body: {
+        type: 'object', additionalProperties: false, required: ['kind', 'orderNo', 'amount', 'currency'],
+        properties: { kind: { enum: ['PAYOUT', 'COLLECTION'] }, orderNo: { type: 'string', pattern: ORDER_NO_PATTERN.source }, amount: { type: 'string' }, currency: { type: 'string', pattern: '^[A-Z]{3}$' } },
+      },
+    },
+  }, async (request, reply) => {
+    const { kind, orderNo, amount, currency } = request.body;
+    if (deps.store.get(orderNo)) return reply.code(409).send({ code: 'ORDER_EXISTS', message: `order ${orderNo} exists` });
+    const record = deps.book.create({
+      kind, orderNo, amountMinor: parseAmount(amount, currency), currency,
+      account: { bankCode: 'OTHER', accountNo: '000000', accountName: 'second channel' }, memo: 'injected', requestHash: 'injected',
+    }, { notify: ['notify-none'] });
+    return truthJson(record);
+  });
+
+  // Errors in the statement file for an order: another amount or fee, or the order listed twice.
+  app.post<{ Body: { orderNo: string; currency: string; amount?: string; fee?: string; duplicate?: boolean } }>('/_sim/statement-adjustments', {
+    schema: {
+      body: {
+        type: 'object', additionalProperties: false, required: ['orderNo', 'currency'],
+        properties: {
+          orderNo: { type: 'string', pattern: ORDER_NO_PATTERN.source }, currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+          amount: { type: 'string' }, fee: { type: 'string' }, duplicate: { type: 'boolean' },
+        },
+      },
+    },
+  }, async (request) => {
+    const { orderNo, currency, amount, fee, duplicate } = request.body;
+    // parseAmount refuses a malformed amount with an error: the request fails and nothing is set.
+    deps.adjustments.set(orderNo, {
+      ...(amount === undefined ? {} : { amountMinor: parseAmount(amount, currency) }),
+      ...(fee === undefined ? {} : { feeMinor: parseAmount(fee, currency) }),
+      ...(duplicate === undefined ? {} : { duplicate }),
+    });
+    return request.body;
+  });
 
   // Replaces the whole rate table: {"rates": {"timeout-then-execute": 0.1, "notify-duplicate": 0.5}}.
   app.post<{ Body: { rates: Record<string, number> } }>('/_sim/faults', {

@@ -5,7 +5,7 @@
  */
 import { formatAmount } from '../money';
 import type { BankAccount, NotificationBody, OrderKind, OrderReply } from '../protocol';
-import { feeMinor } from './fees';
+import { feeMinor } from '../fees';
 import type { FaultPlan } from './faults';
 import type { Notifier } from './notifier';
 import { stableId } from './prng';

@@ -14,6 +14,7 @@ import { resolveOptions, type SimulatorInput, type SimulatorOptions } from './op
 import { Outage, type OutageMode } from './outage';
 import { installRawJsonParser, merchantAuth } from './request-auth';
 import { registerStatementRoute } from './statement-route';
+import { StatementAdjustments } from './statement-adjustments';
 import { Timers } from './timers';
 import { TruthStore, type OrderRecord } from './truth-store';
 
@@ -77,8 +78,9 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
     return undefined;
   });
   registerOrderRoutes(app, { book, timers, seed: options.seed, timeoutHoldMs: options.timeoutHoldMs, faultRates: () => rates, preValidation });
-  registerStatementRoute(app, { journalPath: store.journalPath, preValidation });
-  registerControlRoutes(app, { store, notifier, outage, seed: options.seed, getRates: () => rates, setRates: (r) => { rates = r; } });
+  const adjustments = new StatementAdjustments();
+  registerStatementRoute(app, { journalPath: store.journalPath, adjustments, preValidation });
+  registerControlRoutes(app, { store, book, adjustments, notifier, outage, seed: options.seed, getRates: () => rates, setRates: (r) => { rates = r; } });
 
   try {
     await app.listen({ port: options.port, host: options.host });

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { formatAmount } from '../money';
 import { STATEMENT_COLUMNS } from '../protocol';
+import type { StatementAdjustments } from './statement-adjustments';
 
 export function isStatementDate(date: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return false;
@@ -37,20 +38,23 @@ function parseLine(line: string): JournalLine | undefined {
   }
 }
 
-export function statementStream(journalPath: string, date: string): Readable {
+export function statementStream(journalPath: string, date: string, adjustments?: StatementAdjustments): Readable {
   const csv = stringify({ header: true, columns: [...STATEMENT_COLUMNS] });
   const produce = async (): Promise<void> => {
     const lines = createInterface({ input: createReadStream(journalPath, { encoding: 'utf8' }), crlfDelay: Infinity });
     for await (const line of lines) {
       const entry = parseLine(line);
       if (entry?.status !== 'SUCCESS' || !entry.executedAt?.startsWith(date)) continue;
+      const adjusted = adjustments?.get(entry.orderNo);
       const row = [
         entry.orderNo, entry.gatewayTradeNo, entry.kind, entry.status,
-        formatAmount(BigInt(entry.amountMinor), entry.currency), entry.currency,
-        formatAmount(BigInt(entry.feeMinor ?? '0'), entry.currency), entry.executedAt,
+        formatAmount(adjusted?.amountMinor ?? BigInt(entry.amountMinor), entry.currency), entry.currency,
+        formatAmount(adjusted?.feeMinor ?? BigInt(entry.feeMinor ?? '0'), entry.currency), entry.executedAt,
       ];
       // Respect back-pressure: a slow reader must not make us buffer the whole day.
-      if (!csv.write(row)) await once(csv, 'drain');
+      for (let copies = adjusted?.duplicate ? 2 : 1; copies > 0; copies--) {
+        if (!csv.write(row)) await once(csv, 'drain');
+      }
     }
     csv.end();
   };

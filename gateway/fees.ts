@@ -1,11 +1,12 @@
 /**
- * The simulator's fee schedule, in minor units (bigint). Charged only on executed orders and
- * shown on the daily statement, so reconciliation has fees to check.
+ * The gateway's fee schedule (our contract with the PSP), in minor units (bigint). The simulator
+ * charges it on executed orders and shows it on the daily statement; reconciliation checks every
+ * statement line's fee against it.
  * - payout (代付): a flat 1 major unit (1.00 CNY);
  * - collection (代扣): 0.30 % of the amount, rounded half up, at least 1 minor unit.
  */
-import { currencyScale } from '../money';
-import type { OrderKind } from '../protocol';
+import { currencyScale } from './money';
+import type { OrderKind } from './protocol';
 
 const COLLECTION_FEE_BASIS_POINTS = 30n;
 

@@ -1,0 +1,81 @@
+// Activities of the Reconciliation and Recovery workflows. The heavy work (the statement, the
+// matching) happens here against Postgres; workflows carry ids and totals only.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Pool } from 'pg';
+import type { GatewayClient } from '../gateway/client';
+import { inTransaction } from '../ledger/db';
+import { getRecovery, writeOffRecovery } from '../payments/recoveries';
+import { matchRun, recordOursOnly, settleRun } from '../reconciliation/match';
+import { ExceptionRefused, resolveException } from '../reconciliation/resolve';
+import { loadStatement, reconRunId, type ReconRunRef } from '../reconciliation/statement';
+import type { ReconSummary, ResolveExceptionInput, WriteOffInput } from '../workflows/shared';
+
+const run = (channel: string, date: string): ReconRunRef => ({ runId: reconRunId(channel, date), channel, date });
+
+export function createReconciliationActivities(deps: { pool: Pool; gateway: GatewayClient }) {
+  const { pool, gateway } = deps;
+
+  async function summary(channel: string, date: string): Promise<ReconSummary> {
+    const { rows: [r] } = await pool.query(
+      `SELECT state, theirs_count, theirs_minor::text, ours_count, ours_minor::text, matched,
+              (SELECT count(*)::int FROM recon_exceptions WHERE run_id = $1 AND status = 'OPEN') AS open
+       FROM recon_runs WHERE id = $1`, [reconRunId(channel, date)]);
+    return {
+      state: r.state, statementLines: r.theirs_count, theirsMinor: r.theirs_minor, oursCount: r.ours_count, oursMinor: r.ours_minor,
+      matched: r.matched, openExceptions: r.open,
+    };
+  }
+
+  return {
+    /** FETCHED: the gateway's statement of the day streamed into Postgres. */
+    async fetchStatement(channel: string, date: string): Promise<ReconSummary> {
+      await loadStatement(pool, run(channel, date), await gateway.statement(date));
+      return summary(channel, date);
+    },
+
+    /**
+     * MATCHED: both ways by order number. An order of ours missing from the statement is asked
+     * about at the gateway first: executed (another day's statement), failed (status mismatch),
+     * or never seen (ours only).
+     */
+    async matchStatement(channel: string, date: string): Promise<ReconSummary> {
+      const ref = run(channel, date);
+      const match = await matchRun(pool, ref);
+      for (const c of match.candidates) {
+        const answer = await gateway.query({ orderNo: c.orderNo, kind: c.kind, amountMinor: BigInt(c.amountMinor), currency: c.currency });
+        if (answer.kind === 'succeeded') continue;
+        if (answer.kind === 'not_sent') throw new Error(`the gateway is unreachable: ${answer.reason}`); // retried
+        await recordOursOnly(pool, ref, c, answer.kind === 'failed' ? 'STATUS_MISMATCH' : 'OURS_ONLY', answer.kind);
+      }
+      await settleRun(pool, ref, match);
+      return summary(channel, date);
+    },
+
+    /** One operator decision; refusals are final (the update fails with the reason). */
+    async resolveReconException(channel: string, date: string, decision: ResolveExceptionInput): Promise<ReconSummary> {
+      const ref = run(channel, date);
+      try {
+        await resolveException(pool, ref.runId, decision);
+      } catch (err) {
+        if (err instanceof ExceptionRefused) throw ApplicationFailure.create({ type: 'ExceptionRefused', message: err.message, nonRetryable: true });
+        throw err;
+      }
+      const { rows: [r] } = await pool.query<{ ours_count: number; ours_minor: string; matched: number }>(
+        'SELECT ours_count, ours_minor::text, matched FROM recon_runs WHERE id = $1', [ref.runId]);
+      await settleRun(pool, ref, { oursCount: r.ours_count, oursMinor: r.ours_minor, matched: r.matched });
+      return summary(channel, date);
+    },
+
+    async recoveryState(recoveryId: string): Promise<string> {
+      const recovery = await getRecovery(pool, recoveryId);
+      if (!recovery) throw ApplicationFailure.create({ type: 'RecoveryMissing', message: `recovery ${recoveryId} does not exist`, nonRetryable: true });
+      return recovery.state;
+    },
+
+    async writeOffRecovery(recoveryId: string, decision: WriteOffInput): Promise<string> {
+      return (await inTransaction(pool, (tx) => writeOffRecovery(tx, recoveryId, decision))).state;
+    },
+  };
+}
+
+export type ReconciliationActivities = ReturnType<typeof createReconciliationActivities>;

@@ -1,0 +1,109 @@
+// Reconciliation (API.md): start or re-run a day, read it, and resolve its exceptions one by one
+// through the workflow's resolveException update (the same the CLI and the Web UI use).
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import type { FastifyInstance } from 'fastify';
+import { formatAmount } from '../../ledger/money';
+import { reconRunId } from '../../reconciliation/statement';
+import { resolveExceptionUpdate, TASK_QUEUE, type ExceptionAction, type ReconciliationInput } from '../../workflows/shared';
+import type { AppContext } from '../app';
+import { requireRole } from '../auth';
+import { ApiError } from '../errors';
+import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
+import { refusalMessage, temporalOf } from '../temporal';
+
+const CHANNEL = { type: 'string', pattern: '^[a-z0-9-]{1,32}$' } as const;
+const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
+const DAY_PARAMS = { type: 'object', properties: { channel: CHANNEL, date: DATE }, required: ['channel', 'date'] } as const;
+
+function validDate(date: string): void {
+  const parsed = new Date(`${date}T00:00:00Z`);
+  if (Number.isNaN(parsed.getTime()) || !parsed.toISOString().startsWith(date)) throw new ApiError(400, 'INVALID_DATE', `no such day: ${date}`);
+  if (parsed.getTime() > Date.now()) throw new ApiError(400, 'INVALID_DATE', 'a day in the future has no statement yet');
+}
+
+export function registerReconciliationRoutes(app: FastifyInstance, context: AppContext): void {
+  const { pool } = context;
+
+  app.post<{ Body: { channel: string; date: string; rerun?: boolean } }>('/v1/reconciliations', {
+    schema: {
+      summary: "reconcile a channel's day; a repeat returns the same run, `rerun: true` runs a closed day again (same exceptions, no copies)",
+      body: { type: 'object', additionalProperties: false, required: ['channel', 'date'], properties: { channel: CHANNEL, date: DATE, rerun: { type: 'boolean' } } },
+      response: { 202: { type: 'object', properties: { workflowId: { type: 'string' }, started: { type: 'boolean' } } }, ...AUTH_ERRORS, 503: ERROR_RESPONSE },
+    },
+  }, async (request, reply) => {
+    requireRole(request.principal, ['operator', 'admin']);
+    validDate(request.body.date);
+    const workflowId = `recon-${request.body.channel}-${request.body.date}`;
+    const input: ReconciliationInput = { channel: request.body.channel, date: request.body.date };
+    let started = true;
+    try {
+      await temporalOf(context).workflow.start('reconciliationWorkflow', {
+        workflowId, taskQueue: TASK_QUEUE, args: [input],
+        workflowIdReusePolicy: request.body.rerun ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      started = false;
+    }
+    return reply.status(202).send({ workflowId, started });
+  });
+
+  app.get<{ Params: { channel: string; date: string } }>('/v1/reconciliations/:channel/:date', {
+    schema: { summary: 'a reconciled day: state, counts and amounts both ways, exceptions by class', params: DAY_PARAMS, response: { ...AUTH_ERRORS } },
+  }, async (request) => {
+    requireRole(request.principal, ['operator', 'admin']);
+    const id = reconRunId(request.params.channel, request.params.date);
+    const { rows: [run] } = await pool.query('SELECT * FROM recon_runs WHERE id = $1', [id]);
+    if (!run) throw new ApiError(404, 'NOT_FOUND', 'this day has not been reconciled');
+    const { rows: exceptions } = await pool.query(
+      `SELECT e.id::text, e.class, e.order_no, e.kind, e.ours_minor::text, e.theirs_minor::text, e.party_id, e.detail, e.status, e.resolution,
+              e.resolved_by, e.reason, e.recovery_id, e.resolved_at, coalesce(l.currency, 'CNY') AS currency
+       FROM recon_exceptions e LEFT JOIN LATERAL (SELECT currency FROM recon_statement_lines WHERE run_id = e.run_id AND order_no = e.order_no LIMIT 1) l ON true
+       WHERE e.run_id = $1 ORDER BY e.id`, [id]);
+    const fmt = (minor: string | null, currency: string) => (minor === null ? null : formatAmount(BigInt(minor), currency));
+    const byClass: Record<string, { count: number; open: number }> = {};
+    for (const e of exceptions) {
+      byClass[e.class] ??= { count: 0, open: 0 };
+      byClass[e.class].count += 1;
+      if (e.status === 'OPEN') byClass[e.class].open += 1;
+    }
+    return {
+      workflowId: `recon-${run.channel}-${request.params.date}`, channel: run.channel, date: request.params.date, state: run.state,
+      ours: { count: run.ours_count, amount: formatAmount(BigInt(run.ours_minor), 'CNY') },
+      theirs: { count: run.theirs_count, amount: formatAmount(BigInt(run.theirs_minor), 'CNY') },
+      matched: run.matched, exceptionsByClass: byClass,
+      exceptions: exceptions.map((e) => ({
+        id: e.id, class: e.class, orderNo: e.order_no, kind: e.kind, ours: fmt(e.ours_minor, e.currency), theirs: fmt(e.theirs_minor, e.currency),
+        partyId: e.party_id, detail: e.detail, status: e.status, resolution: e.resolution, resolvedBy: e.resolved_by, reason: e.reason,
+        recoveryId: e.recovery_id, resolvedAt: e.resolved_at,
+      })),
+    };
+  });
+
+  app.post<{ Params: { channel: string; date: string; id: string }; Body: { action: ExceptionAction; reason: string; investorId?: string } }>(
+    '/v1/reconciliations/:channel/:date/exceptions/:id/resolve', {
+      schema: {
+        summary: 'resolve one exception: adjust (correct the clearing account), recover (open a recovery), or accept (the gateway\'s error)',
+        params: { type: 'object', properties: { channel: CHANNEL, date: DATE, id: { type: 'string', pattern: '^[0-9]{1,18}$' } }, required: ['channel', 'date', 'id'] },
+        body: {
+          type: 'object', additionalProperties: false, required: ['action', 'reason'],
+          properties: { action: { type: 'string', enum: ['adjust', 'recover', 'accept'] }, reason: { type: 'string', minLength: 3, maxLength: 500 }, investorId: PARTY_ID },
+        },
+        response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
+      },
+    }, async (request) => {
+      requireRole(request.principal, ['operator', 'admin']);
+      const handle = temporalOf(context).workflow.getHandle(`recon-${request.params.channel}-${request.params.date}`);
+      try {
+        const summary = await handle.executeUpdate(resolveExceptionUpdate, {
+          args: [{ exceptionId: request.params.id, action: request.body.action, reason: request.body.reason, operator: `${request.principal.role}:${request.principal.keyId}`, ...(request.body.investorId ? { investorId: request.body.investorId } : {}) }],
+        });
+        return { exceptionId: request.params.id, action: request.body.action, day: summary };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'this day has no reconciliation running');
+        if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'EXCEPTION_REFUSED', refusalMessage(err));
+        throw err;
+      }
+    });
+}

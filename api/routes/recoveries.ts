@@ -1,0 +1,72 @@
+// Recoveries (API.md): operators see all, an investor their own; a write-off goes through the
+// recovery workflow's writeOff update.
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { formatAmount } from '../../ledger/money';
+import { getRecovery, listRecoveries, type Recovery } from '../../payments/recoveries';
+import { writeOffUpdate } from '../../workflows/shared';
+import type { AppContext } from '../app';
+import { requireOwner, requireRole } from '../auth';
+import { ApiError } from '../errors';
+import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
+import { refusalMessage, temporalOf } from '../temporal';
+
+const ID_PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] } as const;
+
+function view(r: Recovery) {
+  const fmt = (minor: bigint) => formatAmount(minor, r.currency);
+  return {
+    id: r.id, investorId: r.investorId, state: r.state, currency: r.currency, owed: fmt(r.amountMinor), recovered: fmt(r.recoveredMinor),
+    writtenOff: fmt(r.writtenOffMinor), outstanding: fmt(r.amountMinor - r.recoveredMinor - r.writtenOffMinor), exceptionId: r.exceptionId,
+    reason: r.reason, openedBy: r.openedBy, createdAt: r.createdAt.toISOString(), closedAt: r.closedAt?.toISOString() ?? null, workflowId: `recovery-${r.id}`,
+  };
+}
+
+export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext): void {
+  const { pool } = context;
+
+  app.get<{ Querystring: { open?: boolean } }>('/v1/recoveries', {
+    schema: {
+      summary: 'recoveries, newest first: all for operators, their own for an investor',
+      querystring: { type: 'object', additionalProperties: false, properties: { open: { type: 'string', enum: ['true', 'false'] } } },
+      response: { ...AUTH_ERRORS },
+    },
+  }, async (request) => {
+    requireRole(request.principal, ['investor', 'operator', 'admin']);
+    const investorId = request.principal.role === 'investor' ? request.principal.partyId : undefined;
+    const open = request.query.open === undefined ? undefined : String(request.query.open) === 'true';
+    return (await listRecoveries(pool, { investorId, open }, 200)).map(view);
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/recoveries/:id', {
+    schema: { summary: 'a recovery: owed, recovered, state', params: ID_PARAMS, response: { ...AUTH_ERRORS } },
+  }, async (request) => {
+    requireRole(request.principal, ['investor', 'operator', 'admin']);
+    const r = await getRecovery(pool, request.params.id);
+    if (!r) throw new ApiError(404, 'NOT_FOUND', 'not found');
+    requireOwner(request.principal, r.investorId);
+    return view(r);
+  });
+
+  app.post<{ Params: { id: string }; Body: { reason: string } }>('/v1/recoveries/:id/write-off', {
+    schema: {
+      summary: 'give up what is still owed, with a reason (posted to platform:write-offs)',
+      params: ID_PARAMS,
+      body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 3, maxLength: 500 } } },
+      response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
+    },
+  }, async (request) => {
+    requireRole(request.principal, ['operator', 'admin']);
+    if (!(await getRecovery(pool, request.params.id))) throw new ApiError(404, 'NOT_FOUND', 'not found');
+    try {
+      const state = await temporalOf(context).workflow.getHandle(`recovery-${request.params.id}`).executeUpdate(writeOffUpdate, {
+        args: [{ reason: request.body.reason, operator: `${request.principal.role}:${request.principal.keyId}` }],
+      });
+      return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'RECOVERY_NOT_STARTED', 'its workflow has not started yet: try again in a moment');
+      if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'WRITE_OFF_REFUSED', refusalMessage(err));
+      throw err;
+    }
+  });
+}

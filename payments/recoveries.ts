@@ -1,0 +1,119 @@
+// Recoveries in Postgres: money paid that was not owed, owed back by an investor. Opened with a
+// receivable on platform:recovery-receivable; cleared by offsetting the investor's next payouts
+// (never below zero), or written off by an operator. No Temporal here.
+import { accountPath } from '../ledger/accounts';
+import { post, transfer } from '../ledger/transactions';
+import type { Queryable } from '../ledger/types';
+
+export type RecoveryState = 'OPEN' | 'OFFSETTING' | 'REQUESTED' | 'RECOVERED' | 'WRITTEN_OFF';
+
+export interface Recovery {
+  id: string;
+  investorId: string;
+  currency: string;
+  amountMinor: bigint;
+  recoveredMinor: bigint;
+  writtenOffMinor: bigint;
+  state: RecoveryState;
+  exceptionId: string | null;
+  reason: string;
+  openedBy: string;
+  createdAt: Date;
+  closedAt: Date | null;
+}
+
+function toRecovery(r: Record<string, never>): Recovery {
+  return {
+    id: r.id, investorId: r.investor_id, currency: r.currency, amountMinor: BigInt(r.amount_minor), recoveredMinor: BigInt(r.recovered_minor),
+    writtenOffMinor: BigInt(r.written_off_minor), state: r.state, exceptionId: r.exception_id === null ? null : String(r.exception_id),
+    reason: r.reason, openedBy: r.opened_by, createdAt: r.created_at, closedAt: r.closed_at,
+  };
+}
+
+export async function getRecovery(db: Queryable, id: string): Promise<Recovery | undefined> {
+  const { rows } = await db.query('SELECT * FROM recoveries WHERE id = $1', [id]);
+  return rows[0] ? toRecovery(rows[0]) : undefined;
+}
+
+export async function listRecoveries(db: Queryable, filter: { investorId?: string; open?: boolean }, limit: number): Promise<Recovery[]> {
+  const { rows } = await db.query(
+    `SELECT * FROM recoveries WHERE ($1::text IS NULL OR investor_id = $1)
+       AND ($2::boolean IS NULL OR (state IN ('OPEN', 'OFFSETTING', 'REQUESTED')) = $2)
+     ORDER BY created_at DESC LIMIT $3`, [filter.investorId ?? null, filter.open ?? null, limit]);
+  return rows.map(toRecovery);
+}
+
+/**
+ * Opens a recovery in the caller's transaction (the receivable is already posted by the caller,
+ * e.g. a reconciliation's adjustment): OFFSETTING, and its workflow asked for through the outbox.
+ */
+export async function openRecovery(tx: Queryable, r: { id: string; investorId: string; currency: string; amountMinor: bigint; exceptionId?: string; reason: string; openedBy: string }): Promise<void> {
+  await tx.query(
+    `INSERT INTO recoveries (id, investor_id, currency, amount_minor, state, exception_id, reason, opened_by)
+     VALUES ($1, $2, $3, $4, 'OFFSETTING', $5, $6, $7)`,
+    [r.id, r.investorId, r.currency, r.amountMinor.toString(), r.exceptionId ?? null, r.reason, r.openedBy]);
+  await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'recoveryWorkflow', $1, $2)`,
+    [`recovery-${r.id}`, JSON.stringify({ recoveryId: r.id, investorId: r.investorId })]);
+}
+
+/**
+ * Before a payout to the investor leaves: takes up to `availableMinor` from their balance to clear
+ * their open recoveries, oldest first (investor:{id}:available → platform:recovery-receivable),
+ * once per payout (ledger key per recovery and payout). Never more than the balance holds: the
+ * ledger refuses a user account below zero. Returns the amount taken; the caller pays out the rest.
+ * A recovery cleared here is RECOVERED, and its workflow is told through the outbox.
+ */
+export async function offsetFromPayout(tx: Queryable, input: { investorId: string; currency: string; payoutId: string; availableMinor: bigint }): Promise<bigint> {
+  const { rows } = await tx.query(
+    `SELECT * FROM recoveries WHERE investor_id = $1 AND currency = $2 AND state = 'OFFSETTING' ORDER BY created_at, id FOR UPDATE`,
+    [input.investorId, input.currency]);
+  let left = input.availableMinor;
+  let taken = 0n;
+  for (const recovery of rows.map(toRecovery)) {
+    const { rows: done } = await tx.query<{ amount_minor: string }>('SELECT amount_minor FROM recovery_offsets WHERE recovery_id = $1 AND payout_id = $2', [recovery.id, input.payoutId]);
+    if (done[0]) { // this payout already offset this recovery (a retried activity)
+      taken += BigInt(done[0].amount_minor);
+      left -= BigInt(done[0].amount_minor);
+      continue;
+    }
+    const owed = recovery.amountMinor - recovery.recoveredMinor - recovery.writtenOffMinor;
+    const take = owed < left ? owed : left;
+    if (take <= 0n) continue;
+    const result = await transfer(tx, {
+      idempotencyKey: `recovery:${recovery.id}:offset:${input.payoutId}`,
+      from: accountPath.investorAvailable(input.investorId), to: accountPath.platformRecoveryReceivable(), amount: take, currency: input.currency,
+      metadata: { recoveryId: recovery.id, payoutId: input.payoutId, workflowId: `recovery-${recovery.id}`, reason: 'offset against the investor\'s payout' },
+    });
+    await tx.query('INSERT INTO recovery_offsets (recovery_id, payout_id, amount_minor, transaction_id) VALUES ($1, $2, $3, $4)',
+      [recovery.id, input.payoutId, take.toString(), result.transactionId]);
+    const cleared = take === owed;
+    await tx.query(
+      `UPDATE recoveries SET recovered_minor = recovered_minor + $2, state = CASE WHEN $3 THEN 'RECOVERED' ELSE state END,
+              closed_at = CASE WHEN $3 THEN now() ELSE closed_at END WHERE id = $1`, [recovery.id, take.toString(), cleared]);
+    if (cleared) {
+      await tx.query(`INSERT INTO outbox (action, workflow_id, signal_name) VALUES ('signal', $1, 'recoveryClosed')`, [`recovery-${recovery.id}`]);
+    }
+    taken += take;
+    left -= take;
+  }
+  return taken;
+}
+
+/** An operator gives up the rest of a recovery: platform:write-offs ← receivable, WRITTEN_OFF. */
+export async function writeOffRecovery(tx: Queryable, id: string, decision: { operator: string; reason: string }): Promise<Recovery> {
+  const { rows } = await tx.query('SELECT * FROM recoveries WHERE id = $1 FOR UPDATE', [id]);
+  if (!rows[0]) throw new Error(`recovery ${id} does not exist`);
+  const recovery = toRecovery(rows[0]);
+  if (recovery.state === 'WRITTEN_OFF' || recovery.state === 'RECOVERED') return recovery; // closed: nothing left to write off
+  const rest = recovery.amountMinor - recovery.recoveredMinor;
+  await post(tx, {
+    idempotencyKey: `recovery:${id}:write-off`,
+    legs: [
+      { account: 'platform:write-offs', direction: 'debit', amount: rest, currency: recovery.currency },
+      { account: accountPath.platformRecoveryReceivable(), direction: 'credit', amount: rest, currency: recovery.currency },
+    ],
+    metadata: { recoveryId: id, workflowId: `recovery-${id}`, decidedBy: decision.operator, reason: decision.reason, decision: 'write_off' },
+  });
+  await tx.query(`UPDATE recoveries SET written_off_minor = $2, state = 'WRITTEN_OFF', closed_at = now() WHERE id = $1`, [id, rest.toString()]);
+  return (await getRecovery(tx, id)) as Recovery;
+}

@@ -1,0 +1,48 @@
+// Shared by the reconciliation tests: a payout through the real workflow, the simulator's
+// statement errors and second-channel payments, and reading a reconciled day through the API.
+import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
+import { createPayout } from '../../payments/payouts';
+import { payoutWorkflow } from '../../workflows';
+import { TASK_QUEUE, type QueryPolicy } from '../../workflows/shared';
+import { ACCOUNT } from '../gateway/helpers';
+import type { GatewayWorld } from '../helpers/gateway-world';
+import { until } from '../repayments/helpers';
+
+export const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
+export const today = () => new Date().toISOString().slice(0, 10);
+
+/** A withdrawal paid through the Payout workflow (started here, with a short query policy); its final state. */
+export async function payOut(world: GatewayWorld, pool: Pool, id: string, investorId: string, amountMinor: bigint): Promise<string> {
+  await createPayout(pool, { id, purpose: 'withdrawal', partyId: investorId, sourceAccount: `investor:${investorId}:available`, amountMinor, currency: 'CNY', bankAccount: ACCOUNT });
+  await pool.query('DELETE FROM outbox WHERE workflow_id = $1', [`payout-${id}`]);
+  const handle = await world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: investorId, queryPolicy: FAST }] });
+  return handle.result();
+}
+
+export async function simulatorControl(world: GatewayWorld, path: string, body: object): Promise<void> {
+  const res = await fetch(`${world.simulator.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
+}
+
+export interface DayView {
+  state: string;
+  matched: number;
+  ours: { count: number; amount: string };
+  theirs: { count: number; amount: string };
+  exceptionsByClass: Record<string, { count: number; open: number }>;
+  exceptions: { id: string; class: string; orderNo: string; status: string; ours: string | null; theirs: string | null; partyId: string | null; recoveryId: string | null }[];
+}
+
+/** Starts (or re-runs) the day through the API and waits until it has matched. */
+export async function reconcile(app: FastifyInstance, operator: Record<string, string>, date: string, rerun = false): Promise<DayView> {
+  const res = await app.inject({ method: 'POST', url: '/v1/reconciliations', headers: operator, payload: { channel: 'default', date, ...(rerun ? { rerun } : {}) } });
+  if (res.statusCode !== 202) throw new Error(`POST /v1/reconciliations: ${res.statusCode} ${res.body}`);
+  const read = async () => {
+    const day = await app.inject({ method: 'GET', url: `/v1/reconciliations/default/${date}`, headers: operator });
+    return day.statusCode === 200 ? day.json<DayView & { matchedAt?: string }>() : undefined;
+  };
+  // A re-run first goes back to FETCHED; wait for the verdict of this run.
+  await new Promise((r) => setTimeout(r, 300));
+  return (await until(read, (d) => d !== undefined && (d.state === 'EXCEPTIONS' || d.state === 'CLEAN'), 30_000)) as DayView;
+}

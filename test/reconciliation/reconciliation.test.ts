@@ -1,0 +1,96 @@
+// Reconciliation on the real stack pieces: payouts through the Payout workflow and the gateway
+// simulator, the simulator's own statement (with errors injected), the Reconciliation workflow on
+// a Temporal dev server, Postgres. Each exception class is found exactly once and nothing else;
+// a re-run of the day adds nothing; the day closes only when every exception is resolved.
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app';
+import { reconSummaryQuery, resolveExceptionUpdate, SearchAttributes } from '../../workflows/shared';
+import { ADMIN_KEY } from '../api/helpers';
+import { GatewayWorld } from '../helpers/gateway-world';
+import { useTestDatabase } from '../helpers/postgres';
+import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
+import { expectLedgerConsistent } from '../ledger/helpers';
+import { admin } from '../repayments/helpers';
+import { payOut, reconcile, simulatorControl, today } from './helpers';
+
+const world = new GatewayWorld();
+let app: FastifyInstance;
+let operator: { authorization: string };
+afterAll(async () => {
+  await app?.close();
+  await world.stop();
+});
+const db = useTestDatabase();
+
+beforeAll(async () => {
+  await world.start(db);
+  app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: world.env.client });
+  await app.ready();
+  operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'rita' }, payload: { id: 'rita', name: 'Rita' } });
+  await fundInvestor(db, 'rita', 10_000_000n);
+});
+afterEach(() => expectLedgerConsistent(db.pool));
+
+it('finds each class of exception exactly once, nothing else, and a re-run adds nothing', async () => {
+  // Six orders of ours, each meeting a different fate, plus one the gateway made on its own.
+  expect(await payOut(world, db.pool, 'rc-ok', 'rita', 10_000n)).toBe('SUCCEEDED');
+  expect(await payOut(world, db.pool, 'rc-amount', 'rita', 11_000n)).toBe('SUCCEEDED');
+  expect(await payOut(world, db.pool, 'rc-fee', 'rita', 12_000n)).toBe('SUCCEEDED');
+  expect(await payOut(world, db.pool, 'rc-dup', 'rita', 13_000n)).toBe('SUCCEEDED');
+  world.fault('lie-failed:INVALID_ACCOUNT'); // executed, but answered with a listed failure: we void it
+  expect(await payOut(world, db.pool, 'rc-status', 'rita', 14_000n)).toBe('FAILED');
+  world.fault('processing-stuck'); // never executes; an operator wrongly says it was paid
+  const wrong = payOut(world, db.pool, 'rc-ours', 'rita', 15_000n);
+  const handle = world.env.client.workflow.getHandle('payout-rc-ours');
+  for (let i = 0; i < 100 && (await handle.query('reviewEvidence').then((e) => (e as { state: string }).state, () => '')) !== 'MANUAL_REVIEW'; i++) await new Promise((r) => setTimeout(r, 100));
+  await handle.executeUpdate('resolveReview', { args: [{ decision: 'paid', reason: 'misread the bank screen', operator: 'op-1' }] });
+  expect(await wrong).toBe('SUCCEEDED');
+  await world.reset();
+  await simulatorControl(world, '/_sim/executed', { kind: 'PAYOUT', orderNo: 'second-channel-1', amount: '160.00', currency: 'CNY' });
+  await simulatorControl(world, '/_sim/statement-adjustments', { orderNo: 'rc-amount', currency: 'CNY', amount: '111.00' });
+  await simulatorControl(world, '/_sim/statement-adjustments', { orderNo: 'rc-fee', currency: 'CNY', fee: '2.00' });
+  await simulatorControl(world, '/_sim/statement-adjustments', { orderNo: 'rc-dup', currency: 'CNY', duplicate: true });
+
+  const day = await reconcile(app, operator, today());
+  expect(day.state).toBe('EXCEPTIONS');
+  const found = day.exceptions.map((e) => [e.class, e.orderNo]).sort();
+  expect(found).toEqual([
+    ['AMOUNT_MISMATCH', 'rc-amount'], ['DUPLICATE_AT_GATEWAY', 'rc-dup'], ['FEE_MISMATCH', 'rc-fee'],
+    ['OURS_ONLY', 'rc-ours'], ['STATUS_MISMATCH', 'rc-status'], ['THEIRS_ONLY', 'second-channel-1'],
+  ].sort());
+  expect(day.matched).toBe(1); // rc-ok
+  expect(day.ours.count).toBe(5); // ok, amount, fee, dup, ours (the voided one moved nothing in our books)
+  expect(day.theirs.count).toBe(7); // ok, amount, fee, dup twice, status, second channel
+  const workflowId = `recon-default-${today()}`;
+  const recon = world.env.client.workflow.getHandle(workflowId);
+  expect((await recon.describe()).typedSearchAttributes.get(SearchAttributes.ReconState)).toBe('Exceptions');
+
+  // Refused decisions change nothing: a fee is not adjusted, a recovery needs an investor.
+  const byOrder = Object.fromEntries(day.exceptions.map((e) => [e.orderNo, e]));
+  const resolve = (id: string, payload: object) => app.inject({ method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${id}/resolve`, headers: operator, payload });
+  expect((await resolve(byOrder['rc-fee'].id, { action: 'adjust', reason: 'try' })).statusCode).toBe(409);
+  const noInvestor = await resolve(byOrder['second-channel-1'].id, { action: 'recover', reason: 'paid twice' });
+  expect(noInvestor.statusCode).toBe(409);
+  expect(noInvestor.json().error.message).toMatch(/investorId/);
+
+  // A re-run while the day is open is the same run; one after it closed finds the same items.
+  expect((await app.inject({ method: 'POST', url: '/v1/reconciliations', headers: operator, payload: { channel: 'default', date: today() } })).json()).toEqual({ workflowId, started: false });
+  for (const e of day.exceptions) {
+    const res = await resolve(e.id, { action: e.class === 'FEE_MISMATCH' ? 'accept' : 'adjust', reason: `checked ${e.orderNo} with the bank` });
+    expect(res.statusCode).toBe(200);
+  }
+  expect(await recon.result()).toMatchObject({ state: 'CLEAN', openExceptions: 0 });
+  expect((await recon.describe()).typedSearchAttributes.get(SearchAttributes.ReconState)).toBe('Clean');
+  const { rows: adjustments } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE metadata->>'reconRunId' = $1`, [`default:${today()}`]);
+  expect(adjustments).toHaveLength(5);
+  expect(adjustments[0].metadata).toMatchObject({ decision: 'adjust', decidedBy: expect.stringMatching(/^operator:/) });
+  await maybeRecordHistory(recon, 'reconciliationWorkflow-exceptions-resolved');
+
+  const again = await reconcile(app, operator, today(), true);
+  expect(again.state).toBe('CLEAN');
+  expect(again.exceptions).toHaveLength(6); // the same six, resolved; no copies
+  expect(again.exceptions.every((e) => e.status === 'RESOLVED')).toBe(true);
+  await expect(world.env.client.workflow.getHandle(workflowId).query(reconSummaryQuery)).resolves.toMatchObject({ state: 'CLEAN' });
+  await expect(recon.executeUpdate(resolveExceptionUpdate, { args: [{ exceptionId: byOrder['rc-ok']?.id ?? '1', action: 'accept', reason: 'x', operator: 'y' }] })).rejects.toThrow();
+}, 120_000);

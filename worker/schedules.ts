@@ -1,0 +1,21 @@
+// The Temporal Schedules the platform relies on, created when the worker starts (idempotently:
+// one that exists is left as it is, and stays visible and editable in the Web UI's Schedules).
+import { ScheduleAlreadyRunning, type Client } from '@temporalio/client';
+import { TASK_QUEUE, type ReconciliationInput } from '../workflows/shared';
+
+/** Every day at 00:30 UTC, reconcile the channel's previous day (the workflow picks the date). */
+export async function ensureDailyReconciliation(client: Client, channel: string): Promise<'created' | 'exists'> {
+  const input: ReconciliationInput = { channel };
+  try {
+    await client.schedule.create({
+      scheduleId: `recon-daily-${channel}`,
+      spec: { calendars: [{ hour: 0, minute: 30, comment: "yesterday's statement is final by then" }] },
+      action: { type: 'startWorkflow', workflowType: 'reconciliationWorkflow', args: [input], taskQueue: TASK_QUEUE, workflowId: `recon-daily-${channel}` },
+      memo: { purpose: `reconcile gateway channel ${channel} against the ledger, daily` },
+    });
+    return 'created';
+  } catch (err) {
+    if (err instanceof ScheduleAlreadyRunning) return 'exists';
+    throw err;
+  }
+}
