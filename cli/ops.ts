@@ -1,9 +1,10 @@
-// The operator's command line: reviews, balances, statements and the trial balance, through the
+// The operator's command line: reviews, reconciliation, recoveries, balances, statements and the trial balance, through the
 // HTTP API (so every action is authenticated and authorised like any other client).
 //   npm run ops -- --help
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { addReconCommands } from './recon-commands';
 
 export interface Io {
   out: (line: string) => void;
@@ -98,6 +99,7 @@ export function buildProgram(io: Io): Command {
       const page = (await call(conn(), 'GET', `/v1/investors/${encodeURIComponent(id)}/statement?${query}`)) as { entries: { id: string; createdAt: string; direction: string; amount: string; balanceAfter: string }[]; nextCursor: string | null };
       print(page, () => [...page.entries.map((e) => `${e.id}  ${e.createdAt}  ${e.direction.padEnd(6)}  ${e.amount.padStart(14)}  ${e.balanceAfter.padStart(14)}`), page.nextCursor ? `more: --after ${page.nextCursor}` : 'end']);
     });
+  addReconCommands(program, { call: (method, path, body) => call(conn(), method, path, body), print });
   return program;
 }
 

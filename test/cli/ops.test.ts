@@ -60,3 +60,17 @@ it('says why it refused, with exit codes 1 (refused) and 2 (bad usage), and neve
   expect(noKey).toBe(2);
   for (const r of [reviews, badDecision, missing]) expect(r.out + r.err).not.toContain(ADMIN_KEY);
 });
+
+it('reads reconciliations and recoveries, and refuses a bad action before calling the API', async () => {
+  const missing = await ops('recon', 'show', '2026-01-01');
+  expect(missing.code).toBe(1);
+  expect(missing.err).toMatch(/404 NOT_FOUND/);
+  expect(await ops('recoveries', 'list')).toMatchObject({ code: 0, out: 'no recoveries' });
+  const bad = await ops('recon', 'resolve', '2026-01-01', '1', '--action', 'delete', '--reason', 'x');
+  expect(bad.code).toBe(2);
+  expect(bad.err).toMatch(/adjust, recover or accept/);
+  // A recovery opened by hand (as the reconciliation's resolve does) is listed and shown.
+  await db.pool.query(`INSERT INTO recoveries (id, investor_id, currency, amount_minor, state, reason, opened_by) VALUES ('rc-cli', 'cli-ann', 'CNY', 5000, 'OFFSETTING', 'paid twice', 'op')`);
+  const listed = await ops('recoveries', 'list', '--open');
+  expect(listed.out).toMatch(/rc-cli\s+cli-ann\s+OFFSETTING\s+owed 50\.00\s+recovered 0\.00\s+outstanding 50\.00/);
+});
