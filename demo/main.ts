@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { formatAmount } from '../ledger/money';
 import { say } from './progress';
 import { liveTheLoan } from './scenario/calendar';
+import { doublePayment, recoveryOutcome, type IncidentResult } from './scenario/incident';
 import { ReviewDesk } from './scenario/reviews';
 import { rush } from './scenario/rush';
 import { setUpCast } from './scenario/setup';
@@ -49,8 +50,14 @@ async function main(): Promise<void> {
     const filled = await rush(world, cast, opts.months, opts.month);
     const scope = `WorkflowId STARTS_WITH 'payout-${filled.loanId}' OR WorkflowId STARTS_WITH 'repayment-${filled.loanId}' OR WorkflowId = 'payout-disb-${filled.loanId}'`;
     const desk = new ReviewDesk(world, scope, interactive);
-    const calendar = await liveTheLoan(world, filled.loanId, opts.months, desk);
-    const checks = await summarize(world, cast, filled, calendar, desk);
+    let incident: IncidentResult | undefined;
+    const calendar = await liveTheLoan(world, filled.loanId, opts.months, desk, {
+      whilePayingOut: async (n) => {
+        if (n === 1) incident = await doublePayment(world, filled.loanId, n);
+      },
+    });
+    const recovery = incident?.recoveryId ? await recoveryOutcome(world, incident.recoveryId) : undefined;
+    const checks = await summarize(world, cast, filled, calendar, desk, incident && recovery ? { ...incident, ...recovery } : undefined);
     const ok = checks.duplicates === 0 && checks.trialBalanced && checks.ledgerVsGateway === 0;
     say(ok
       ? `\nEvery cent accounted for: ${formatAmount(filled.confirmedMinor, 'CNY')} lent, nothing paid twice, the ledger equals the gateway. The stack keeps running (npm stop).`

@@ -14,6 +14,7 @@ export interface SimulatorOrder {
   kind: 'PAYOUT' | 'COLLECTION';
   status: string;
   amount: string;
+  amountMinor: string;
 }
 
 export class Simulator {

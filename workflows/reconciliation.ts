@@ -1,7 +1,7 @@
 import { condition, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ReconciliationActivities } from '../activities/reconciliation';
 import {
-  reconSummaryQuery, resolveExceptionUpdate, SearchAttributes, type ReconciliationInput, type ReconState, type ReconSummary,
+  rematchSignal, reconSummaryQuery, resolveExceptionUpdate, SearchAttributes, type ReconciliationInput, type ReconState, type ReconSummary,
 } from './shared';
 
 const recon = proxyActivities<ReconciliationActivities>({
@@ -32,10 +32,14 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
   const { channel, date } = input;
   let summary: ReconSummary | undefined;
   let resolving = 0;
+  let rematch = false;
   const setState = (state: ReconState) => {
     upsertSearchAttributes([{ key: SearchAttributes.ReconState, value: state === 'EXCEPTIONS' ? 'Exceptions' : state === 'CLEAN' ? 'Clean' : 'Running' }]);
   };
   setHandler(reconSummaryQuery, () => summary);
+  setHandler(rematchSignal, () => {
+    rematch = true;
+  });
   setHandler(resolveExceptionUpdate, async (decision) => {
     resolving += 1;
     try {
@@ -53,12 +57,15 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
     },
   });
 
-  setState('FETCHED');
-  summary = await recon.fetchStatement(channel, date);
-  summary = await recon.matchStatement(channel, date);
-  setState(summary.state);
-  // EXCEPTIONS: the day closes only when no exception is open.
-  await condition(() => summary?.state === 'CLEAN' && resolving === 0);
+  do {
+    rematch = false;
+    setState('FETCHED');
+    summary = await recon.fetchStatement(channel, date);
+    summary = await recon.matchStatement(channel, date);
+    setState(summary.state);
+    // EXCEPTIONS: the day closes only when no exception is open (or it is matched again first).
+    await condition(() => (summary?.state === 'CLEAN' && resolving === 0) || (rematch && resolving === 0));
+  } while (rematch);
   setState('CLEAN');
   return summary;
 }

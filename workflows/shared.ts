@@ -182,6 +182,8 @@ export interface ResolveExceptionInput {
 }
 
 export const reconSummaryQuery = defineQuery<ReconSummary | undefined>('reconSummary');
+/** Fetch and match the day again while it is open (a statement re-issued, a late order): same exceptions, new ones added. */
+export const rematchSignal = defineSignal('rematch');
 /** One exception, one decision: the update's validator checks the shape and the state; the activity the exception itself. */
 export const resolveExceptionUpdate = defineUpdate<ReconSummary, [ResolveExceptionInput]>('resolveException');
 

@@ -5,7 +5,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { formatAmount } from '../../ledger/money';
 import { reconRunId } from '../../reconciliation/statement';
-import { resolveExceptionUpdate, TASK_QUEUE, type ExceptionAction, type ReconciliationInput } from '../../workflows/shared';
+import { rematchSignal, resolveExceptionUpdate, TASK_QUEUE, type ExceptionAction, type ReconciliationInput } from '../../workflows/shared';
 import type { AppContext } from '../app';
 import { requireRole } from '../auth';
 import { ApiError } from '../errors';
@@ -27,7 +27,7 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
 
   app.post<{ Body: { channel: string; date: string; rerun?: boolean } }>('/v1/reconciliations', {
     schema: {
-      summary: "reconcile a channel's day; a repeat returns the same run, `rerun: true` runs a closed day again (same exceptions, no copies)",
+      summary: "reconcile a channel's day; a repeat returns the same run; `rerun: true` fetches and matches the day again (same exceptions, no copies)",
       body: { type: 'object', additionalProperties: false, required: ['channel', 'date'], properties: { channel: CHANNEL, date: DATE, rerun: { type: 'boolean' } } },
       response: { 202: { type: 'object', properties: { workflowId: { type: 'string' }, started: { type: 'boolean' } } }, ...AUTH_ERRORS, 503: ERROR_RESPONSE },
     },
@@ -45,6 +45,8 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       started = false;
+      // Still open: a re-run fetches and matches the day again in the same run.
+      if (request.body.rerun) await temporalOf(context).workflow.getHandle(workflowId).signal(rematchSignal);
     }
     return reply.status(202).send({ workflowId, started });
   });

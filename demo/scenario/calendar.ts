@@ -27,8 +27,8 @@ export interface CalendarResult {
 }
 
 export interface CalendarHooks {
-  /** Called once when installment n is PAID_OUT (the incident phase plugs in here). */
-  afterPaidOut?: (n: number) => Promise<void>;
+  /** Called once when installment n has been distributed and its payouts are going out (the incident plugs in here). */
+  whilePayingOut?: (n: number) => Promise<void>;
 }
 
 export async function liveTheLoan(world: World, loanId: string, months: number, desk: ReviewDesk, hooks: CalendarHooks = {}): Promise<CalendarResult> {
@@ -36,6 +36,7 @@ export async function liveTheLoan(world: World, loanId: string, months: number, 
   console.log(`  the gateway now answers "failed" for ${PAYOUT_FAULTS['lie-failed'] * 100}% of orders it executed, leaves ${PAYOUT_FAULTS['processing-stuck'] * 100}% stuck, refuses ${PAYOUT_FAULTS['fail:INVALID_ACCOUNT'] * 100}%`);
   const phase = new Phase('calendar', months, 'months');
   const reported = new Set<number>();
+  const hooked = new Set<number>();
   const overlappingRuns: string[] = [];
   try {
     for (;;) {
@@ -48,10 +49,13 @@ export async function liveTheLoan(world: World, loanId: string, months: number, 
       if (overlappingRuns.length === 0 && (last.status === 'DISTRIBUTED' || last.status === 'PAID_OUT')) overlappingRuns.push(...await overlapRuns(world, loanId, last.n));
 
       for (const inst of loan.schedule) {
+        if ((inst.status === 'DISTRIBUTED' || inst.status === 'PAID_OUT') && !hooked.has(inst.n)) {
+          hooked.add(inst.n);
+          await hooks.whilePayingOut?.(inst.n);
+        }
         if (inst.status !== 'PAID_OUT' || reported.has(inst.n)) continue;
         reported.add(inst.n);
         console.log(`  month ${inst.n}: ${await monthLine(world, loanId, inst.n)}`);
-        await hooks.afterPaidOut?.(inst.n);
       }
       await desk.handle();
       if (loan.status === 'CLOSED') break;

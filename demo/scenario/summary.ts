@@ -14,17 +14,37 @@ export interface Checks {
   trialBalanced: boolean;
 }
 
-/** Every order of this run: does the gateway's truth (executed or not) match what the ledger posted? */
+/**
+ * Every order of this run, ours and the gateway's own (the injected second-channel payment): does
+ * the money the ledger moved through the clearing account equal what the gateway moved?
+ */
 async function ledgerVsGateway(world: World, cast: Cast, loanId: string): Promise<number> {
-  const { rows } = await world.db.query<{ order_no: string; posted: boolean }>(
-    `SELECT order_no, status = 'SUCCEEDED' AS posted FROM deposits WHERE investor_id LIKE $1
-     UNION ALL SELECT order_no, status = 'SUCCEEDED' FROM payouts WHERE loan_id = $2 OR id = 'disb-' || $2
-     UNION ALL SELECT order_no, status = 'SUCCEEDED' FROM repayment_collections WHERE loan_id = $2`, [`${cast.run}-%`, loanId]);
-  const executed = new Set((await world.simulator.truth()).filter((o) => o.status === 'SUCCESS').map((o) => o.orderNo));
-  return rows.filter((r) => r.posted !== executed.has(r.order_no)).length;
+  const { rows: mine } = await world.db.query<{ order_no: string }>(
+    `SELECT order_no FROM deposits WHERE investor_id LIKE $1
+     UNION SELECT order_no FROM payouts WHERE loan_id = $2 OR id = 'disb-' || $2 OR party_id LIKE $1
+     UNION SELECT order_no FROM repayment_collections WHERE loan_id = $2`, [`${cast.run}-%`, loanId]);
+  const truth = await world.simulator.truth();
+  const orders = new Set([...mine.map((r) => r.order_no), ...truth.filter((o) => o.orderNo.startsWith(`${loanId}-`)).map((o) => o.orderNo)]);
+  const gateway = new Map(truth.filter((o) => o.status === 'SUCCESS').map((o) => [o.orderNo, (o.kind === 'PAYOUT' ? 1n : -1n) * BigInt(o.amountMinor)]));
+  const { rows } = await world.db.query<{ order_no: string; net: string }>(
+    `SELECT t.metadata->>'orderNo' AS order_no, sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END)::text AS net
+     FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id AND NOT p.pending
+     JOIN ledger_accounts a ON a.id = p.account_id AND a.path = 'gateway:default:clearing'
+     WHERE t.metadata->>'orderNo' = ANY($1) GROUP BY 1`, [[...orders]]);
+  const ledger = new Map(rows.map((r) => [r.order_no, BigInt(r.net)]));
+  return [...orders].filter((o) => (gateway.get(o) ?? 0n) !== (ledger.get(o) ?? 0n)).length;
 }
 
-export async function summarize(world: World, cast: Cast, rush: RushResult, calendar: CalendarResult, desk: ReviewDesk): Promise<Checks> {
+export interface IncidentSummary {
+  orderNo: string;
+  exceptionsFound: number;
+  resolution: string;
+  state: string;
+  amountMinor: bigint;
+  recoveredMinor: bigint;
+}
+
+export async function summarize(world: World, cast: Cast, rush: RushResult, calendar: CalendarResult, desk: ReviewDesk, incident?: IncidentSummary): Promise<Checks> {
   const { loanId } = rush;
   const fmt = (minor: bigint) => formatAmount(minor, 'CNY');
   const { rows: payouts } = await world.db.query<{ status: string; n: number; total: string }>(
@@ -52,7 +72,9 @@ export async function summarize(world: World, cast: Cast, rush: RushResult, cale
     ['payouts still with an operator', String(by.MANUAL_REVIEW?.n ?? 0)],
     ['manual reviews resolved', `${desk.counts.byOperator} by you, ${desk.counts.paid} paid + ${desk.counts.notPaid} not paid from the gateway's record`],
     ['overlapping payout runs', calendar.overlappingRuns.length ? `${calendar.overlappingRuns.join(' + ')}: each investor paid once` : '-'],
-    ['duplicate payouts', String(checks.duplicates)],
+    ['duplicate payouts by the platform', String(checks.duplicates)],
+    ['second-channel double payment', incident ? `${incident.orderNo}: found by reconciliation (${incident.exceptionsFound} exception(s) that day), resolved: ${incident.resolution}` : '-'],
+    ['recovered', incident ? `${fmt(incident.recoveredMinor)} of ${fmt(incident.amountMinor)} (recovery ${incident.state})` : '-'],
     ['trial balance', checks.trialBalanced ? '0 (balanced)' : 'NOT BALANCED'],
     ['ledger vs gateway truth', `${checks.ledgerVsGateway} orders differ`],
   );

@@ -38,7 +38,9 @@ it('runs the scenario end to end and every check holds', async () => {
   expect(output).toMatch(/rush: \d+ subscriptions accepted, [1-9]\d* LOAN_FULL answers/); // more demand than the loan
   expect(output).toMatch(/oversold \/ undersold\s+│ 0\.00 \/ 0\.00/);
   expect(output).toMatch(/overlapping payout runs\s+│ payout-run-\S+-2 \+ payout-run-\S+-2-maturity: each investor paid once/);
-  expect(output).toMatch(/duplicate payouts\s+│ 0 /);
+  expect(output).toMatch(/duplicate payouts by the platform\s+│ 0 /);
+  expect(output).toMatch(/second-channel double payment\s+│ \S+-ch2: found by reconciliation/);
+  expect(output).toMatch(/recovered\s+│ (\d+\.\d\d) of \1 \(recovery RECOVERED\)/);
   expect(output).toMatch(/trial balance\s+│ 0 \(balanced\)/);
   expect(output).toMatch(/ledger vs gateway truth\s+│ 0 orders differ/);
   expect(output).toContain('Every cent accounted for');

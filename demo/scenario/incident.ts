@@ -1,0 +1,69 @@
+// The incident of ../shared/incidents/: after a month's interest run, the gateway pays one
+// investor's interest a second time through another channel, an order the platform never made.
+// The reconciliation of the day finds it (theirs only), the operator opens a recovery against the
+// investor, and the investor's next interest payout is reduced until it is cleared.
+import { formatAmount } from '../../ledger/money';
+import { sleep } from '../api';
+import { uiSearchLink, type World } from '../world';
+
+export interface IncidentResult {
+  orderNo: string;
+  investorId: string;
+  amountMinor: bigint;
+  exceptionsFound: number;
+  resolution: string;
+  recoveryId?: string;
+}
+
+interface DayView {
+  state: string;
+  exceptions: { id: string; class: string; orderNo: string; status: string; recoveryId: string | null }[];
+}
+
+/** Installment n's interest payouts are going out: the first one paid is paid a second time. */
+export async function doublePayment(world: World, loanId: string, n: number): Promise<IncidentResult> {
+  type Paid = { party_id: string; amount_minor: string; order_no: string };
+  let victim: Paid | undefined;
+  for (let i = 0; i < 120 && !victim; i++) {
+    ({ rows: [victim] } = await world.db.query<Paid>(
+      `SELECT party_id, amount_minor::text, order_no FROM payouts WHERE loan_id = $1 AND installment = $2 AND status = 'SUCCEEDED' AND id LIKE '%-interest'
+       ORDER BY settled_at, id LIMIT 1`, [loanId, n]));
+    if (!victim) await sleep(250);
+  }
+  if (!victim) throw new Error(`no interest payout of installment ${n} succeeded`);
+  const orderNo = `${victim.order_no}-ch2`.slice(0, 64);
+  const amount = formatAmount(BigInt(victim.amount_minor), 'CNY');
+  const res = await fetch(`${world.simulator.url}/_sim/executed`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'PAYOUT', orderNo, amount, currency: 'CNY' }),
+  });
+  if (!res.ok) throw new Error(`injecting the double payment: HTTP ${res.status} ${await res.text()}`);
+  console.log(`  ⚠ the gateway pays ${victim.party_id}'s ${amount} of interest again, through a second channel (order ${orderNo}): the platform never asked for it`);
+
+  // The next day's reconciliation (on this compressed calendar: today's statement, right away).
+  const date = new Date().toISOString().slice(0, 10);
+  await world.api.must('POST', '/v1/reconciliations', { body: { channel: 'default', date, rerun: true } });
+  let day: DayView | undefined;
+  for (let i = 0; i < 120; i++) {
+    const r = await world.api.call<DayView>('GET', `/v1/reconciliations/default/${date}`);
+    if (r.status === 200 && r.body.exceptions.some((e) => e.orderNo === orderNo)) {
+      day = r.body;
+      break;
+    }
+    await sleep(500);
+  }
+  if (!day) throw new Error('the reconciliation did not report the double payment');
+  const exception = day.exceptions.find((e) => e.orderNo === orderNo) as DayView['exceptions'][number];
+  console.log(`  reconciliation ${date}: ${exception.class} ${orderNo} (${amount}), found among ${day.exceptions.length} exception(s) of the day; in the Web UI: ${uiSearchLink(world, "ReconState = 'Exceptions'")}`);
+  const resolved = await world.api.must<Record<string, unknown>>('POST', `/v1/reconciliations/default/${date}/exceptions/${exception.id}/resolve`, {
+    body: { action: 'recover', investorId: victim.party_id, reason: `second-channel double payment of ${victim.order_no}` },
+  });
+  const { rows: [e] } = await world.db.query<{ recovery_id: string }>('SELECT recovery_id FROM recon_exceptions WHERE id = $1', [exception.id]);
+  console.log(`  recovery ${e.recovery_id} opened against ${victim.party_id} for ${amount}: their next payouts are offset until it is repaid (${String(resolved.action)})`);
+  return { orderNo, investorId: victim.party_id, amountMinor: BigInt(victim.amount_minor), exceptionsFound: day.exceptions.length, resolution: 'recover', recoveryId: e.recovery_id };
+}
+
+/** How much of the recovery came back, and its state, at the end. */
+export async function recoveryOutcome(world: World, recoveryId: string): Promise<{ state: string; recoveredMinor: bigint }> {
+  const { rows: [r] } = await world.db.query<{ state: string; recovered: string }>('SELECT state, recovered_minor::text AS recovered FROM recoveries WHERE id = $1', [recoveryId]);
+  return { state: r.state, recoveredMinor: BigInt(r.recovered) };
+}
