@@ -10,6 +10,7 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(cookie|set-cookie-parser)/)'],
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+  setupFiles: ['<rootDir>/test/helpers/env.ts'],
   testTimeout: 120_000,
   maxWorkers: 2,
 };

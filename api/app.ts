@@ -9,6 +9,7 @@ import { createAuthenticator, type Principal } from './auth';
 import { errorBody, toApiError } from './errors';
 import { createMetrics, type Metrics } from './metrics';
 import { registerApiKeyRoutes } from './routes/api-keys';
+import { registerAuditRoutes } from './routes/audit';
 import { registerDepositRoutes } from './routes/deposits';
 import { registerGatewayNotificationRoutes } from './routes/gateway-notifications';
 import { registerHealthRoutes } from './routes/health';
@@ -126,6 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerRepaymentRoutes(app, context);
   registerReconciliationRoutes(app, context);
   registerRecoveryRoutes(app, context);
+  registerAuditRoutes(app, context);
   registerGatewayNotificationRoutes(app, context, deps.gatewaySecret);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -69,3 +69,8 @@ export function requireOwner(principal: Principal, partyId: string): void {
   if (principal.role === 'admin' || principal.role === 'operator') return;
   if (principal.partyId !== partyId) throw new ApiError(404, 'NOT_FOUND', 'not found');
 }
+
+/** How an action's author is written in the audit log: role and key id, never the key. */
+export function actorOf(principal: Principal): string {
+  return `${principal.role}:${principal.keyId}`;
+}

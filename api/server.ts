@@ -1,27 +1,26 @@
-// The API process: `npm run api`. Reads DATABASE_URL, ADMIN_API_KEY, API_HOST, API_PORT.
+// The API process: `npm run api`. Its settings: config/env.ts (README, "Configuration").
 import { Client, Connection } from '@temporalio/client';
+import { configOrExit } from '../config/env';
 import { temporalSettingsFromEnv } from '../config/temporal';
 import { createPool } from '../ledger/db';
+import { assertEnvironment } from '../ledger/environment';
 import { buildApp } from './app';
-
-const REDACT = ['req.headers.authorization', 'req.headers["idempotency-key"]', 'req.headers.cookie', 'req.headers["x-gateway-signature"]'];
+import { LOG_REDACTIONS } from './log-redaction';
 
 async function main(): Promise<void> {
-  const databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) throw new Error('DATABASE_URL is not set');
-  const adminApiKey = process.env.ADMIN_API_KEY;
-  if (!adminApiKey || adminApiKey.length < 32) throw new Error('ADMIN_API_KEY must be set to at least 32 random characters');
-  const pool = createPool({ connectionString: databaseUrl, max: Number(process.env.API_DB_POOL ?? 20), applicationName: 'api' });
+  const config = configOrExit('api');
+  const pool = createPool({ connectionString: config.DATABASE_URL, max: config.API_DB_POOL, applicationName: 'api' });
+  await assertEnvironment(pool, config.APP_ENV);
   const temporalSettings = temporalSettingsFromEnv();
   // Lazy: the API starts and takes subscriptions whether or not Temporal is reachable.
   const connection = Connection.lazy({ address: temporalSettings.address, tls: temporalSettings.tls, apiKey: temporalSettings.apiKey });
   const app = await buildApp({
     pool,
     temporal: new Client({ connection, namespace: temporalSettings.namespace }),
-    gatewaySecret: process.env.GATEWAY_SECRET,
-    adminApiKey,
-    rateLimitPerMinute: process.env.API_RATE_LIMIT_PER_MINUTE ? Number(process.env.API_RATE_LIMIT_PER_MINUTE) : undefined,
-    logger: { level: process.env.LOG_LEVEL ?? 'info', redact: REDACT },
+    gatewaySecret: config.GATEWAY_SECRET,
+    adminApiKey: config.ADMIN_API_KEY,
+    rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+    logger: { level: config.LOG_LEVEL, redact: LOG_REDACTIONS },
   });
   const shutdown = async () => {
     await app.close();
@@ -31,8 +30,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown());
   process.once('SIGINT', () => void shutdown());
-  const address = await app.listen({ host: process.env.API_HOST ?? '127.0.0.1', port: Number(process.env.API_PORT ?? 3000) });
-  console.log(`[api] listening on ${address}`);
+  const address = await app.listen({ host: config.API_HOST, port: config.API_PORT });
+  console.log(`[api] listening on ${address} (${config.APP_ENV})`);
 }
 
 main().catch((err: Error) => {

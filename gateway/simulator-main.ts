@@ -59,7 +59,17 @@ interface CliOptions {
   fsync: boolean; log: boolean;
 }
 
+/** A test double: in staging and production it, and its /_sim/ control and fault routes, do not exist. */
+function refuseOutsideDevelopment(): void {
+  const appEnv = process.env.APP_ENV;
+  if (appEnv === 'staging' || appEnv === 'production') {
+    console.error(`gateway simulator: refusing to run with APP_ENV=${appEnv}: it is a test double with unauthenticated fault-injection routes`);
+    process.exit(78);
+  }
+}
+
 async function main(): Promise<void> {
+  refuseOutsideDevelopment();
   program.parse();
   const cli = program.opts<CliOptions>();
   const sim = await startSimulator({ ...cli, dataDir: resolve(cli.dataDir), faultRates: cli.faultRates ?? [] });

@@ -1,15 +1,18 @@
-// `npm run migrate`: applies the ledger's migrations to DATABASE_URL.
+// `npm run migrate`: applies the ledger's migrations to DATABASE_URL and records (or checks) the
+// environment the database belongs to.
+import { configOrExit } from '../config/env';
 import { createPool } from './db';
+import { recordEnvironment } from './environment';
 import { migrate } from './migrate';
 
 async function main(): Promise<void> {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is not set');
-  const pool = createPool({ connectionString: url, max: 1, applicationName: 'migrate' });
+  const config = configOrExit('migrate');
+  const pool = createPool({ connectionString: config.DATABASE_URL, max: 1, applicationName: 'migrate' });
   try {
     const result = await migrate(pool);
+    await recordEnvironment(pool, config.APP_ENV);
     for (const m of result.applied) console.log(`[migrate] applied ${String(m.version).padStart(4, '0')}-${m.name}`);
-    console.log(`[migrate] ${result.applied.length} applied, ${result.alreadyApplied} already there`);
+    console.log(`[migrate] ${result.applied.length} applied, ${result.alreadyApplied} already there; the database is ${config.APP_ENV}'s`);
   } finally {
     await pool.end();
   }

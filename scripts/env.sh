@@ -3,6 +3,9 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 
+# The environment (config/env.ts): development here; the database records it at the first migration.
+export APP_ENV="${APP_ENV:-development}"
+
 export TOOLS_DIR="${TOOLS_DIR:-$ROOT/.tools}"
 export DATA_DIR="${DATA_DIR:-$ROOT/.data}"
 export LOG_DIR="${LOG_DIR:-$DATA_DIR/logs}"

@@ -1,14 +1,16 @@
 // The outbox dispatcher process: `npm run dispatcher`.
 import { Client, Connection } from '@temporalio/client';
 import { temporalSettingsFromEnv } from '../config/temporal';
+import { configOrExit } from '../config/env';
 import { createPool } from '../ledger/db';
+import { assertEnvironment } from '../ledger/environment';
 import { OutboxDispatcher } from './outbox-dispatcher';
 
 async function main(): Promise<void> {
-  const databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) throw new Error('DATABASE_URL is not set');
+  const config = configOrExit('dispatcher');
   const settings = temporalSettingsFromEnv();
-  const pool = createPool({ connectionString: databaseUrl, max: 4, applicationName: 'dispatcher' });
+  const pool = createPool({ connectionString: config.DATABASE_URL, max: 4, applicationName: 'dispatcher' });
+  await assertEnvironment(pool, config.APP_ENV);
   const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
   const dispatcher = new OutboxDispatcher(pool, new Client({ connection, namespace: settings.namespace }));
   const stop = new AbortController();

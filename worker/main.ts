@@ -4,23 +4,22 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { temporalSettingsFromEnv } from '../config/temporal';
 import { GatewayClient } from '../gateway/client';
+import { configOrExit } from '../config/env';
 import { createPool } from '../ledger/db';
+import { assertEnvironment } from '../ledger/environment';
 import { DEFAULT_CHANNEL } from '../payments/deposits';
 import { TASK_QUEUE } from '../workflows/shared';
 import { ensureDailyReconciliation } from './schedules';
 
 async function main(): Promise<void> {
-  const databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) throw new Error('DATABASE_URL is not set');
+  const config = configOrExit('worker');
   const temporal = temporalSettingsFromEnv();
-  const gatewayUrl = process.env.GATEWAY_URL;
-  const gatewaySecret = process.env.GATEWAY_SECRET;
-  if (!gatewayUrl || !gatewaySecret) throw new Error('GATEWAY_URL and GATEWAY_SECRET must be set');
   const gateway = new GatewayClient({
-    baseUrl: gatewayUrl, merchantId: process.env.GATEWAY_MERCHANT_ID ?? 'lending-core', secret: gatewaySecret,
+    baseUrl: config.GATEWAY_URL as string, merchantId: config.GATEWAY_MERCHANT_ID, secret: config.GATEWAY_SECRET as string,
     connectTimeoutMs: 3_000, requestTimeoutMs: 10_000,
   });
-  const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'worker' });
+  const pool = createPool({ connectionString: config.DATABASE_URL, max: 20, applicationName: 'worker' });
+  await assertEnvironment(pool, config.APP_ENV);
   const connection = await NativeConnection.connect({ address: temporal.address, tls: temporal.tls, apiKey: temporal.apiKey });
   // Activities that signal other workflows use a client of their own.
   const clientConnection = await Connection.connect({ address: temporal.address, tls: temporal.tls, apiKey: temporal.apiKey });

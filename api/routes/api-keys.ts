@@ -1,8 +1,11 @@
 // POST /v1/api-keys (admin): a new key, shown once. Not replayable by Idempotency-Key: a stored
-// response would be a stored secret.
+// response would be a stored secret. DELETE /v1/api-keys/{id} (admin): revoked at once. Both are
+// audited in the same transaction.
 import type { FastifyInstance } from 'fastify';
+import { writeAudit } from '../../ledger/audit';
+import { inTransaction } from '../../ledger/db';
 import type { AppContext } from '../app';
-import { generateApiKey, requireRole } from '../auth';
+import { actorOf, generateApiKey, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { AUTH_ERRORS } from '../schemas';
 
@@ -36,7 +39,30 @@ export function registerApiKeyRoutes(app: FastifyInstance, { pool }: AppContext)
     const expiresAt = request.body.expiresAt ? new Date(request.body.expiresAt) : null;
     if (expiresAt && !(expiresAt.getTime() > Date.now())) throw new ApiError(400, 'INVALID_EXPIRY', 'expiresAt must be in the future');
     const { keyId, key, secretHash } = generateApiKey();
-    await pool.query('INSERT INTO api_keys (id, secret_hash, role, party_id, expires_at) VALUES ($1, $2, $3, $4, $5)', [keyId, secretHash, role, partyId ?? null, expiresAt]);
+    await inTransaction(pool, async (tx) => {
+      await tx.query('INSERT INTO api_keys (id, secret_hash, role, party_id, expires_at) VALUES ($1, $2, $3, $4, $5)', [keyId, secretHash, role, partyId ?? null, expiresAt]);
+      await writeAudit(tx, {
+        actor: actorOf(request.principal), action: 'api_key.issued', subject: keyId, requestId: request.id,
+        details: { role: request.body.role, expiresAt: expiresAt?.toISOString() ?? null },
+      });
+    });
     return reply.status(201).send({ id: keyId, key, role: request.body.role });
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/api-keys/:id', {
+    schema: {
+      summary: 'revoke an API key: refused from the next request on',
+      params: { type: 'object', properties: { id: { type: 'string', pattern: '^[a-f0-9]{16}$' } }, required: ['id'] },
+      response: { 200: { type: 'object', properties: { id: { type: 'string' }, revokedAt: { type: 'string' } } }, ...AUTH_ERRORS },
+    },
+  }, async (request) => {
+    requireRole(request.principal, ['admin']);
+    return inTransaction(pool, async (tx) => {
+      const { rows } = await tx.query<{ revoked_at: Date }>(
+        'UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING revoked_at', [request.params.id]);
+      if (!rows[0]) throw new ApiError(404, 'NOT_FOUND', 'no such key');
+      await writeAudit(tx, { actor: actorOf(request.principal), action: 'api_key.revoked', subject: request.params.id, requestId: request.id });
+      return { id: request.params.id, revokedAt: rows[0].revoked_at.toISOString() };
+    });
   });
 }

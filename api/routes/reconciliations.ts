@@ -7,7 +7,8 @@ import { formatAmount } from '../../ledger/money';
 import { reconRunId } from '../../reconciliation/statement';
 import { rematchSignal, resolveExceptionUpdate, TASK_QUEUE, type ExceptionAction, type ReconciliationInput } from '../../workflows/shared';
 import type { AppContext } from '../app';
-import { requireRole } from '../auth';
+import { writeAudit } from '../../ledger/audit';
+import { actorOf, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
@@ -100,6 +101,10 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
       try {
         const summary = await handle.executeUpdate(resolveExceptionUpdate, {
           args: [{ exceptionId: request.params.id, action: request.body.action, reason: request.body.reason, operator: `${request.principal.role}:${request.principal.keyId}`, ...(request.body.investorId ? { investorId: request.body.investorId } : {}) }],
+        });
+        await writeAudit(pool, {
+          actor: actorOf(request.principal), action: 'exception.resolved', subject: `recon-${request.params.channel}-${request.params.date}#${request.params.id}`,
+          reason: request.body.reason, requestId: request.id, details: { action: request.body.action, investorId: request.body.investorId ?? null },
         });
         return { exceptionId: request.params.id, action: request.body.action, day: summary };
       } catch (err) {

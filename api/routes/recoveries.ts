@@ -6,7 +6,8 @@ import { formatAmount } from '../../ledger/money';
 import { getRecovery, listRecoveries, type Recovery } from '../../payments/recoveries';
 import { writeOffUpdate } from '../../workflows/shared';
 import type { AppContext } from '../app';
-import { requireOwner, requireRole } from '../auth';
+import { writeAudit } from '../../ledger/audit';
+import { actorOf, requireOwner, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
@@ -62,6 +63,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
       const state = await temporalOf(context).workflow.getHandle(`recovery-${request.params.id}`).executeUpdate(writeOffUpdate, {
         args: [{ reason: request.body.reason, operator: `${request.principal.role}:${request.principal.keyId}` }],
       });
+      await writeAudit(pool, { actor: actorOf(request.principal), action: 'recovery.written_off', subject: request.params.id, reason: request.body.reason, requestId: request.id, details: { state } });
       return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'RECOVERY_NOT_STARTED', 'its workflow has not started yet: try again in a moment');

@@ -6,7 +6,8 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { getLoan } from '../../loans/store';
 import { collectNowSignal, TASK_QUEUE, type PayoutRunInput, type RepaymentWorkflowInput } from '../../workflows/shared';
 import type { AppContext } from '../app';
-import { requireOwner, requireRole } from '../auth';
+import { writeAudit } from '../../ledger/audit';
+import { actorOf, requireOwner, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
 import { temporalOf } from '../temporal';
@@ -77,6 +78,7 @@ export function registerRepaymentRoutes(app: FastifyInstance, context: AppContex
     await once(() => temporalOf(context).workflow.start('payoutRunWorkflow', {
       workflowId, taskQueue: TASK_QUEUE, args: [input], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     }));
+    await writeAudit(pool, { actor: actorOf(request.principal), action: 'payout_run.started', subject: workflowId, requestId: request.id });
     return reply.status(202).send({ workflowId, status: found.row.status });
   });
 }

@@ -5,7 +5,8 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { FastifyInstance } from 'fastify';
 import { resolveReviewUpdate, reviewEvidenceQuery, type ReviewDecision } from '../../workflows/shared';
 import type { AppContext } from '../app';
-import { requireRole } from '../auth';
+import { writeAudit } from '../../ledger/audit';
+import { actorOf, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { temporalOf } from '../temporal';
 import { AUTH_ERRORS, ERROR_RESPONSE } from '../schemas';
@@ -42,6 +43,10 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
     try {
       const state = await handle.executeUpdate(resolveReviewUpdate, {
         args: [{ decision: request.body.decision, reason: request.body.reason, operator: `${request.principal.role}:${request.principal.keyId}` }],
+      });
+      await writeAudit(context.pool, {
+        actor: actorOf(request.principal), action: 'review.resolved', subject: request.params.workflowId, reason: request.body.reason,
+        requestId: request.id, details: { decision: request.body.decision, state },
       });
       return { workflowId: request.params.workflowId, state };
     } catch (err) {

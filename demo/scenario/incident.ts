@@ -54,11 +54,19 @@ export async function doublePayment(world: World, loanId: string, n: number): Pr
   if (!day) throw new Error('the reconciliation did not report the double payment');
   const exception = day.exceptions.find((e) => e.orderNo === orderNo) as DayView['exceptions'][number];
   console.log(`  reconciliation ${date}: ${exception.class} ${orderNo} (${amount}), found among ${day.exceptions.length} exception(s) of the day; in the Web UI: ${uiSearchLink(world, "ReconState = 'Exceptions'")}`);
-  const resolved = await world.api.must<Record<string, unknown>>('POST', `/v1/reconciliations/default/${date}/exceptions/${exception.id}/resolve`, {
+  // The listing can show the exception a moment before the run has finished matching: the
+  // workflow then refuses the decision (409, "the day is FETCHED"), and the operator tries again.
+  const resolve = () => world.api.call<{ error?: { message: string } }>('POST', `/v1/reconciliations/default/${date}/exceptions/${exception.id}/resolve`, {
     body: { action: 'recover', investorId: victim.party_id, reason: `second-channel double payment of ${victim.order_no}` },
   });
+  let resolved = await resolve();
+  for (let i = 0; i < 60 && resolved.status === 409 && /the day is (FETCHED|MATCHED)/.test(resolved.body.error?.message ?? ''); i++) {
+    await sleep(500);
+    resolved = await resolve();
+  }
+  if (resolved.status !== 200) throw new Error(`resolving the exception: HTTP ${resolved.status} ${JSON.stringify(resolved.body)}`);
   const { rows: [e] } = await world.db.query<{ recovery_id: string }>('SELECT recovery_id FROM recon_exceptions WHERE id = $1', [exception.id]);
-  console.log(`  recovery ${e.recovery_id} opened against ${victim.party_id} for ${amount}: their next payouts are offset until it is repaid (${String(resolved.action)})`);
+  console.log(`  recovery ${e.recovery_id} opened against ${victim.party_id} for ${amount}: their next payouts are offset until it is repaid`);
   return { orderNo, investorId: victim.party_id, amountMinor: BigInt(victim.amount_minor), exceptionsFound: day.exceptions.length, resolution: 'recover', recoveryId: e.recovery_id };
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { createPool } from '../../ledger/db';
+import { recordEnvironment } from '../../ledger/environment';
 import { migrate } from '../../ledger/migrate';
 import { TEST_DATABASE_URL } from './settings';
 
@@ -35,6 +36,7 @@ export function useTestDatabase(options: { poolSize?: number } = {}): TestDataba
     }
     pool = createPool({ connectionString: TEST_DATABASE_URL, schema, max: options.poolSize ?? 10, applicationName: 'jest' });
     await migrate(pool);
+    await recordEnvironment(pool, 'test');
   });
   afterAll(async () => {
     await pool?.end();

@@ -1,0 +1,101 @@
+// The one typed configuration of the API, the worker, the dispatcher and migrations: every
+// variable named, typed and checked at start-up (zod), documented in README.md ("Configuration").
+// A process with a missing or malformed variable, an unknown APP_* variable, or settings that
+// mix environments stops with a message saying which and why.
+import { z } from 'zod';
+
+export const APP_ENVS = ['development', 'test', 'staging', 'production'] as const;
+export type AppEnv = (typeof APP_ENVS)[number];
+export type Component = 'api' | 'worker' | 'dispatcher' | 'migrate';
+
+/** Secrets that were ever written down as examples or defaults: never accepted where it matters. */
+const KNOWN_SECRETS = ['dev-only-gateway-secret-change-me', 'test-secret-0123456789abcdef', 'unused-in-this-test-0123456789', 'changeme', 'secret'];
+const KNOWN_ADMIN_KEYS = ['test-admin-key-0123456789abcdef0123456789'];
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+
+const schema = z.object({
+  APP_ENV: z.enum(APP_ENVS, { errorMap: () => ({ message: `must be one of ${APP_ENVS.join(', ')}` }) }),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).default('default'),
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_API_KEY: z.string().optional(),
+  GATEWAY_URL: z.string().url().optional(),
+  GATEWAY_MERCHANT_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('lending-core'),
+  GATEWAY_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  API_DB_POOL: positiveInt.max(200).default(20),
+  API_RATE_LIMIT_PER_MINUTE: positiveInt.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+
+export type AppConfig = z.infer<typeof schema>;
+
+/** What each component cannot run without. */
+const REQUIRED: Record<Component, (keyof AppConfig)[]> = {
+  api: ['GATEWAY_SECRET', 'ADMIN_API_KEY'],
+  worker: ['GATEWAY_URL', 'GATEWAY_SECRET'],
+  dispatcher: [],
+  migrate: [],
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`configuration refused:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** The environment a name carries, if it ends with -development, -test, -staging or -production. */
+function environmentOf(name: string): AppEnv | undefined {
+  return APP_ENVS.find((env) => name.endsWith(`-${env}`));
+}
+
+export function loadConfig(component: Component, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const problems: string[] = [];
+  const known = new Set(Object.keys(schema.shape));
+  for (const name of Object.keys(env)) if (name.startsWith('APP_') && !known.has(name)) problems.push(`${name} is not a setting of this system (a typo?)`);
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const c = parsed.data;
+  for (const name of REQUIRED[component]) if (c[name] === undefined) problems.push(`${name} is required by the ${component}`);
+  if (Boolean(c.TEMPORAL_TLS_CERT) !== Boolean(c.TEMPORAL_TLS_KEY)) problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
+  if (component === 'api' && c.ADMIN_API_KEY && c.ADMIN_API_KEY.length < 32) problems.push('ADMIN_API_KEY must be at least 32 random characters');
+
+  // Names that carry an environment must carry this one: a staging worker never talks to production.
+  for (const [name, value] of [['TEMPORAL_NAMESPACE', c.TEMPORAL_NAMESPACE], ['GATEWAY_MERCHANT_ID', c.GATEWAY_MERCHANT_ID]] as const) {
+    const carried = environmentOf(value);
+    if (carried && carried !== c.APP_ENV) problems.push(`${name} ${value} belongs to ${carried}, but APP_ENV is ${c.APP_ENV}`);
+    if (!carried && (c.APP_ENV === 'staging' || c.APP_ENV === 'production')) problems.push(`${name} must end with -${c.APP_ENV} in ${c.APP_ENV} (it is ${value})`);
+  }
+  if (c.APP_ENV === 'staging' || c.APP_ENV === 'production') {
+    if (c.GATEWAY_SECRET && (KNOWN_SECRETS.includes(c.GATEWAY_SECRET) || c.GATEWAY_SECRET.length < 32)) problems.push('GATEWAY_SECRET is a default or example secret, or shorter than 32 characters');
+    if (component === 'api' && c.ADMIN_API_KEY && (KNOWN_ADMIN_KEYS.includes(c.ADMIN_API_KEY) || new Set(c.ADMIN_API_KEY).size < 10)) {
+      problems.push('ADMIN_API_KEY is an example key or not random: set a strong one explicitly');
+    }
+    if (c.GATEWAY_URL?.startsWith('http://') && !/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(c.GATEWAY_URL)) problems.push('GATEWAY_URL must be https');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return c;
+}
+
+/** For entry points: the configuration, or a clear message and exit code 78 (EX_CONFIG). */
+export function configOrExit(component: Component): AppConfig {
+  try {
+    return loadConfig(component);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`[${component}] ${err.message}`);
+    process.exit(78);
+  }
+}

@@ -1,0 +1,71 @@
+// Environments that cannot mix: the configuration refuses what is missing, unknown, weak or of
+// another environment, and the processes refuse a database of another environment.
+import { ConfigError, loadConfig } from '../../config/env';
+import { assertEnvironment, recordEnvironment } from '../../ledger/environment';
+import { ADMIN_KEY } from '../api/helpers';
+import { useTestDatabase } from '../helpers/postgres';
+import { processDatabaseUrl, runToEnd } from '../helpers/processes';
+
+const db = useTestDatabase();
+const STRONG = 'Zx8pQ2mV7rT4kW9nB3cJ6hL1sD5fG0aYuE';
+const base = { APP_ENV: 'development', DATABASE_URL: 'postgres://u@h:5432/db', GATEWAY_SECRET: 'dev-only-gateway-secret-change-me', GATEWAY_URL: 'http://127.0.0.1:4100', ADMIN_API_KEY: ADMIN_KEY };
+const production = {
+  APP_ENV: 'production', DATABASE_URL: 'postgres://u@db:5432/lending', TEMPORAL_NAMESPACE: 'lending-production', GATEWAY_MERCHANT_ID: 'lending-production',
+  GATEWAY_URL: 'https://psp.example/api', GATEWAY_SECRET: 'q'.repeat(8) + STRONG, ADMIN_API_KEY: STRONG,
+};
+const problems = (component: Parameters<typeof loadConfig>[0], env: Record<string, string>) => {
+  try {
+    loadConfig(component, env);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+};
+
+it('accepts a development and a well-formed production configuration, typed', () => {
+  expect(loadConfig('api', base)).toMatchObject({ APP_ENV: 'development', API_PORT: 3000, TEMPORAL_NAMESPACE: 'default' });
+  expect(loadConfig('api', { ...production, API_PORT: '8080' }).API_PORT).toBe(8080);
+});
+
+it.each([
+  ['APP_ENV missing', 'api', { ...base, APP_ENV: undefined }, /APP_ENV/],
+  ['APP_ENV unknown', 'api', { ...base, APP_ENV: 'prod' }, /APP_ENV: must be one of/],
+  ['an unknown APP_ variable', 'worker', { ...base, APP_ENVIRONMENT: 'x' }, /APP_ENVIRONMENT is not a setting/],
+  ['DATABASE_URL missing', 'dispatcher', { ...base, DATABASE_URL: undefined }, /DATABASE_URL/],
+  ['the worker without a gateway', 'worker', { ...base, GATEWAY_URL: undefined }, /GATEWAY_URL is required/],
+  ['a malformed port', 'api', { ...base, API_PORT: 'eighty' }, /API_PORT/],
+  ['a staging namespace in development', 'worker', { ...base, TEMPORAL_NAMESPACE: 'lending-staging' }, /belongs to staging, but APP_ENV is development/],
+  ['a production merchant in test', 'worker', { ...base, APP_ENV: 'test', GATEWAY_MERCHANT_ID: 'lending-production' }, /belongs to production/],
+  ['production with the default namespace', 'worker', { ...production, TEMPORAL_NAMESPACE: 'default' }, /must end with -production/],
+  ['production with the development secret', 'api', { ...production, GATEWAY_SECRET: 'dev-only-gateway-secret-change-me' }, /default or example secret/],
+  ['production without an admin key', 'api', { ...production, ADMIN_API_KEY: undefined }, /ADMIN_API_KEY is required/],
+  ['production with the test admin key', 'api', { ...production, ADMIN_API_KEY: ADMIN_KEY }, /example key/],
+  ['production with a short admin key', 'api', { ...production, ADMIN_API_KEY: 'abcdefghijklmnopqrstu' }, /at least 32/],
+  ['production over plain http', 'worker', { ...production, GATEWAY_URL: 'http://psp.example' }, /https/],
+])('refuses %s', (_label, component, env, pattern) => {
+  const found = problems(component as 'api', Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>);
+  expect(found.join('\n')).toMatch(pattern);
+});
+
+it('a database records its environment once; another environment is refused, and the record cannot change', async () => {
+  await expect(assertEnvironment(db.pool, 'test')).resolves.toBeUndefined();
+  await expect(assertEnvironment(db.pool, 'production')).rejects.toThrow(/belongs to test, but APP_ENV is production/);
+  await expect(recordEnvironment(db.pool, 'staging')).rejects.toThrow(/belongs to test/);
+  await expect(db.pool.query(`UPDATE app_environment SET environment = 'production'`)).rejects.toThrow(/never changes/);
+  await expect(db.pool.query('DELETE FROM app_environment')).rejects.toThrow(/never changes/);
+});
+
+it('the real processes refuse to start: the API against a test database as production, the simulator in production', async () => {
+  const api = await runToEnd('api/server.ts', [], {
+    ...production, DATABASE_URL: processDatabaseUrl(db), API_PORT: '0', LOG_LEVEL: 'warn',
+  }, 60_000);
+  expect(api.output).toMatch(/belongs to test, but APP_ENV is production: refusing to start/);
+  expect(api.code).not.toBe(0);
+  const sim = await runToEnd('gateway/simulator-main.ts', ['--port', '0'], { APP_ENV: 'production' }, 60_000);
+  expect(sim.output).toMatch(/refusing to run with APP_ENV=production/);
+  expect(sim.code).toBe(78);
+  const typo = await runToEnd('worker/dispatcher-main.ts', [], { APP_ENV: 'test', APP_ENVV: 'x', DATABASE_URL: processDatabaseUrl(db) }, 60_000);
+  expect(typo.output).toMatch(/APP_ENVV is not a setting/);
+  expect(typo.code).toBe(78);
+}, 120_000);
