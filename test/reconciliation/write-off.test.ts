@@ -1,0 +1,66 @@
+// A recovery nobody can collect: an operator writes it off, with a reason. The loss lands on
+// platform:write-offs, the receivable is cleared, the decision is in the ledger and the audit log.
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app';
+import { Ledger } from '../../ledger';
+import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
+import { recoveryStateQuery, SearchAttributes } from '../../workflows/shared';
+import { ADMIN_KEY } from '../api/helpers';
+import { GatewayWorld } from '../helpers/gateway-world';
+import { useTestDatabase } from '../helpers/postgres';
+import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
+import { expectLedgerConsistent } from '../ledger/helpers';
+import { admin, until } from '../repayments/helpers';
+import { reconcile, simulatorControl, today } from './helpers';
+
+const world = new GatewayWorld();
+let app: FastifyInstance;
+afterAll(async () => {
+  await app?.close();
+  await world.stop();
+});
+const db = useTestDatabase();
+
+beforeAll(async () => {
+  await world.start(db);
+  app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: world.env.client });
+  await app.ready();
+  await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'wo' }, payload: { id: 'wendy', name: 'Wendy' } });
+});
+
+it('writes off what is still owed, once, with the operator and the reason on record', async () => {
+  const operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  await simulatorControl(world, '/_sim/executed', { kind: 'PAYOUT', orderNo: 'manual-transfer-7', amount: '30.00', currency: 'CNY' });
+  const day = await reconcile(app, operator, today());
+  const [exception] = day.exceptions;
+  expect(exception).toMatchObject({ class: 'THEIRS_ONLY', orderNo: 'manual-transfer-7' });
+  const recover = await app.inject({
+    method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${exception.id}/resolve`, headers: operator,
+    payload: { action: 'recover', investorId: 'wendy', reason: 'sent to Wendy by hand, twice' },
+  });
+  expect(recover.statusCode).toBe(200);
+  await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
+  const recoveryId = `rc-${exception.id}`;
+  const handle = world.env.client.workflow.getHandle(`recovery-${recoveryId}`);
+  await until(() => handle.query(recoveryStateQuery).catch(() => 'NOT_STARTED'), (s) => s === 'OFFSETTING', 30_000);
+  expect((await new Ledger(db.pool).balance('platform:recovery-receivable')).posted).toBe(-3_000n); // owed to the platform
+
+  expect((await app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/write-off`, headers: operator, payload: {} })).statusCode).toBe(400);
+  const written = await app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/write-off`, headers: operator, payload: { reason: 'Wendy emigrated; not worth a lawsuit' } });
+  expect(written.statusCode).toBe(200);
+  expect(written.json()).toMatchObject({ state: 'WRITTEN_OFF', writtenOff: '30.00', outstanding: '0.00' });
+  expect(await handle.result()).toBe('WRITTEN_OFF');
+  expect((await handle.describe()).typedSearchAttributes.get(SearchAttributes.RecoveryState)).toBe('WrittenOff');
+  const again = await app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/write-off`, headers: operator, payload: { reason: 'again' } });
+  expect(again.statusCode).toBe(409);
+
+  const ledger = new Ledger(db.pool);
+  expect((await ledger.balance('platform:recovery-receivable')).posted).toBe(0n);
+  expect((await ledger.balance('platform:write-offs')).posted).toBe(-3_000n);
+  const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key = $1`, [`recovery:${recoveryId}:write-off`]);
+  expect(rows[0].metadata).toMatchObject({ decision: 'write_off', reason: 'Wendy emigrated; not worth a lawsuit', decidedBy: expect.stringMatching(/^operator:/) });
+  const audit = (await app.inject({ method: 'GET', url: '/v1/audit', headers: admin })).json<{ entries: { action: string; subject: string }[] }>();
+  expect(audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['recovery.written_off', 'exception.resolved']));
+  await expectLedgerConsistent(db.pool);
+  await maybeRecordHistory(handle, 'recoveryWorkflow-written-off');
+}, 60_000);
