@@ -5,10 +5,12 @@ import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import { inTransaction } from '../ledger/db';
 import { getRecovery, writeOffRecovery } from '../payments/recoveries';
+import { getRecoveryCollection, openRecoveryCollection, recordRecoveryCollection, setRecoveryCollectionStatus } from '../payments/recovery-collections';
+import { toPlainOutcome } from './gateway-outcome';
 import { matchRun, recordOursOnly, settleRun } from '../reconciliation/match';
 import { ExceptionRefused, resolveException } from '../reconciliation/resolve';
 import { loadStatement, reconRunId, type ReconRunRef } from '../reconciliation/statement';
-import type { ReconSummary, ResolveExceptionInput, WriteOffInput } from '../workflows/shared';
+import type { GatewayOutcome, ReconSummary, ResolveExceptionInput, ResolveReviewInput, WriteOffInput } from '../workflows/shared';
 
 const run = (channel: string, date: string): ReconRunRef => ({ runId: reconRunId(channel, date), channel, date });
 
@@ -74,6 +76,32 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
 
     async writeOffRecovery(recoveryId: string, decision: WriteOffInput): Promise<string> {
       return (await inTransaction(pool, (tx) => writeOffRecovery(tx, recoveryId, decision))).state;
+    },
+
+    /** REQUESTED: the order for what is still owed (created once per attempt); null when there is nothing to ask. */
+    async openRecoveryCollection(recoveryId: string, attempt: number): Promise<string | null> {
+      return (await openRecoveryCollection(pool, recoveryId, attempt))?.orderNo ?? null;
+    },
+
+    async submitRecoveryCollection(orderNo: string): Promise<GatewayOutcome> {
+      const c = await getRecoveryCollection(pool, orderNo);
+      if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
+      return toPlainOutcome(await gateway.collect({ orderNo, amountMinor: c.amountMinor, currency: c.currency, account: c.bankAccount, memo: `recovery ${c.recoveryId}` }));
+    },
+
+    async queryRecoveryCollection(orderNo: string): Promise<GatewayOutcome> {
+      const c = await getRecoveryCollection(pool, orderNo);
+      if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
+      return toPlainOutcome(await gateway.query({ orderNo, kind: 'COLLECTION', amountMinor: c.amountMinor, currency: c.currency }));
+    },
+
+    recordRecoveryCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<void> {
+      const evidence = resolution ? { decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision } : { verifiedBy: 'gateway' };
+      return recordRecoveryCollection(pool, orderNo, evidence);
+    },
+
+    setRecoveryCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW'): Promise<void> {
+      return setRecoveryCollectionStatus(pool, orderNo, status);
     },
   };
 }

@@ -64,6 +64,12 @@ export function addReconCommands(program: Command, ctx: OpsContext): void {
     const r = (await ctx.call('GET', `/v1/recoveries/${encodeURIComponent(id)}`)) as RecoveryView;
     ctx.print(r, () => [`${r.id}: ${r.state}; ${r.investorId} owed ${r.owed}, recovered ${r.recovered}, outstanding ${r.outstanding}; ${r.reason}`]);
   });
+  recoveries.command('request <id>').description("ask the investor to pay it back: a collection from their bank account through the gateway")
+    .requiredOption('--reason <text>', 'why (recorded)')
+    .action(async (id: string, opts: { reason: string }) => {
+      const r = (await ctx.call('POST', `/v1/recoveries/${encodeURIComponent(id)}/request-collection`, { reason: opts.reason })) as RecoveryView;
+      ctx.print(r, () => [`${r.id}: ${r.state}; recovered ${r.recovered}, outstanding ${r.outstanding}`]);
+    });
   recoveries.command('write-off <id>').description('give up what is still owed').requiredOption('--reason <text>', 'why (recorded in the ledger)')
     .action(async (id: string, opts: { reason: string }) => {
       const r = (await ctx.call('POST', `/v1/recoveries/${encodeURIComponent(id)}/write-off`, { reason: opts.reason })) as RecoveryView;

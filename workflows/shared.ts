@@ -187,7 +187,7 @@ export const rematchSignal = defineSignal('rematch');
 /** One exception, one decision: the update's validator checks the shape and the state; the activity the exception itself. */
 export const resolveExceptionUpdate = defineUpdate<ReconSummary, [ResolveExceptionInput]>('resolveException');
 
-export type RecoveryWorkflowState = 'OFFSETTING' | 'RECOVERED' | 'WRITTEN_OFF';
+export type RecoveryWorkflowState = 'OFFSETTING' | 'REQUESTED' | 'MANUAL_REVIEW' | 'RECOVERED' | 'WRITTEN_OFF';
 
 export interface RecoveryInput {
   recoveryId: string;
@@ -203,3 +203,5 @@ export const recoveryStateQuery = defineQuery<RecoveryWorkflowState>('recoverySt
 /** Sent through the outbox when offsets have cleared the recovery. */
 export const recoveryClosedSignal = defineSignal('recoveryClosed');
 export const writeOffUpdate = defineUpdate<RecoveryWorkflowState, [WriteOffInput]>('writeOff');
+/** Ask the investor to pay it back: a collection from their bank account through the gateway (REQUESTED). */
+export const requestCollectionUpdate = defineUpdate<RecoveryWorkflowState, [WriteOffInput]>('requestCollection');

@@ -22,7 +22,9 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
        UNION ALL
        SELECT amount_minor, currency, 'COLLECTION', 'deposit-' || id FROM deposits WHERE order_no = $1
        UNION ALL
-       SELECT amount_minor, currency, 'COLLECTION', 'repayment-' || loan_id || '-' || n FROM repayment_collections WHERE order_no = $1`, [orderNo]);
+       SELECT amount_minor, currency, 'COLLECTION', 'repayment-' || loan_id || '-' || n FROM repayment_collections WHERE order_no = $1
+       UNION ALL
+       SELECT amount_minor, currency, 'COLLECTION', 'recovery-' || recovery_id FROM recovery_collections WHERE order_no = $1`, [orderNo]);
     const r = rows[0];
     return r ? { amountMinor: BigInt(r.amount_minor), currency: r.currency, kind: r.kind, workflowId: r.workflow_id } : undefined;
   }

@@ -4,7 +4,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { FastifyInstance } from 'fastify';
 import { formatAmount } from '../../ledger/money';
 import { getRecovery, listRecoveries, type Recovery } from '../../payments/recoveries';
-import { writeOffUpdate } from '../../workflows/shared';
+import { requestCollectionUpdate, writeOffUpdate } from '../../workflows/shared';
 import type { AppContext } from '../app';
 import { writeAudit } from '../../ledger/audit';
 import { actorOf, requireOwner, requireRole } from '../auth';
@@ -47,6 +47,32 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     if (!r) throw new ApiError(404, 'NOT_FOUND', 'not found');
     requireOwner(request.principal, r.investorId);
     return view(r);
+  });
+
+  app.post<{ Params: { id: string }; Body: { reason: string } }>('/v1/recoveries/:id/request-collection', {
+    schema: {
+      summary: "ask the investor to pay it back: a collection from their bank account through the gateway (REQUESTED)",
+      params: ID_PARAMS,
+      body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 3, maxLength: 500 } } },
+      response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
+    },
+  }, async (request) => {
+    requireRole(request.principal, ['operator', 'admin']);
+    const recovery = await getRecovery(pool, request.params.id);
+    if (!recovery) throw new ApiError(404, 'NOT_FOUND', 'not found');
+    const { rows } = await pool.query('SELECT bank_account IS NOT NULL AS has FROM parties WHERE id = $1', [recovery.investorId]);
+    if (!rows[0]?.has) throw new ApiError(409, 'NO_BANK_ACCOUNT', `${recovery.investorId} has no bank account on file to collect from`);
+    try {
+      const state = await temporalOf(context).workflow.getHandle(`recovery-${request.params.id}`).executeUpdate(requestCollectionUpdate, {
+        args: [{ reason: request.body.reason, operator: `${request.principal.role}:${request.principal.keyId}` }],
+      });
+      await writeAudit(pool, { actor: actorOf(request.principal), action: 'recovery.collection_requested', subject: request.params.id, reason: request.body.reason, requestId: request.id, details: { state } });
+      return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'RECOVERY_NOT_STARTED', 'its workflow has not started yet: try again in a moment');
+      if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REQUEST_REFUSED', refusalMessage(err));
+      throw err;
+    }
   });
 
   app.post<{ Params: { id: string }; Body: { reason: string } }>('/v1/recoveries/:id/write-off', {

@@ -11,6 +11,7 @@ import { useTestDatabase } from '../helpers/postgres';
 import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, until } from '../repayments/helpers';
+import { ACCOUNT } from '../gateway/helpers';
 import { reconcile, simulatorControl, today } from './helpers';
 
 const world = new GatewayWorld();
@@ -63,4 +64,30 @@ it('writes off what is still owed, once, with the operator and the reason on rec
   expect(audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['recovery.written_off', 'exception.resolved']));
   await expectLedgerConsistent(db.pool);
   await maybeRecordHistory(handle, 'recoveryWorkflow-written-off');
+}, 60_000);
+
+it('REQUESTED: the investor is asked to pay it back through the gateway; a refused collection goes back to OFFSETTING, a paid one closes it', async () => {
+  await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'rq' }, payload: { id: 'rick', name: 'Rick', bankAccount: ACCOUNT } });
+  const operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  await simulatorControl(world, '/_sim/executed', { kind: 'PAYOUT', orderNo: 'manual-transfer-8', amount: '45.00', currency: 'CNY' });
+  const day = await reconcile(app, operator, today(), true);
+  const exception = day.exceptions.find((e) => e.orderNo === 'manual-transfer-8');
+  await app.inject({ method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${exception?.id}/resolve`, headers: operator, payload: { action: 'recover', investorId: 'rick', reason: 'paid to Rick by hand' } });
+  await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
+  const recoveryId = `rc-${exception?.id}`;
+  const handle = world.env.client.workflow.getHandle(`recovery-${recoveryId}`);
+  await until(() => handle.query(recoveryStateQuery).catch(() => 'NOT_STARTED'), (s) => s === 'OFFSETTING', 30_000);
+
+  world.fault('fail:INSUFFICIENT_FUNDS'); // Rick's bank refuses the first collection
+  const refused = await app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/request-collection`, headers: operator, payload: { reason: 'asked Rick by phone' } });
+  expect(refused.json()).toMatchObject({ state: 'OFFSETTING', outstanding: '45.00' });
+  await world.reset();
+  const paid = await app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/request-collection`, headers: operator, payload: { reason: 'Rick topped up his account' } });
+  expect(paid.json()).toMatchObject({ state: 'RECOVERED', recovered: '45.00', outstanding: '0.00' });
+  expect(await handle.result()).toBe('RECOVERED');
+  const collected = world.simulator.truth().filter((o) => o.kind === 'COLLECTION' && o.orderNo.startsWith(`rq-${recoveryId}-`));
+  expect(collected.map((o) => [o.orderNo, o.status])).toEqual([[`rq-${recoveryId}-1`, 'FAILED'], [`rq-${recoveryId}-2`, 'SUCCESS']]);
+  expect((await new Ledger(db.pool).balance('platform:recovery-receivable')).posted).toBe(0n);
+  await expectLedgerConsistent(db.pool);
+  await maybeRecordHistory(handle, 'recoveryWorkflow-requested');
 }, 60_000);
