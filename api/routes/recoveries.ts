@@ -3,13 +3,19 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { formatAmount } from '../../ledger/money';
-import { getRecovery, listRecoveries, type Recovery } from '../../payments/recoveries';
+import { randomBytes } from 'node:crypto';
+import { accountPath } from '../../ledger/accounts';
+import { DEFAULT_CURRENCY } from '../../ledger/currency';
+import { parseAmount } from '../../ledger/money';
+import { post } from '../../ledger/transactions';
+import { getRecovery, listRecoveries, openRecovery, type Recovery } from '../../payments/recoveries';
 import { requestCollectionUpdate, writeOffUpdate } from '../../workflows/shared';
 import type { AppContext } from '../app';
 import { writeAudit } from '../../ledger/audit';
 import { actorOf, requireOwner, requireRole } from '../auth';
 import { ApiError } from '../errors';
-import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
+import { replyIdempotent } from '../idempotent-route';
+import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
 
 const ID_PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] } as const;
@@ -25,6 +31,38 @@ function view(r: Recovery) {
 
 export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext): void {
   const { pool } = context;
+
+  app.post<{ Body: { investorId: string; amount: string; reason: string } }>('/v1/recoveries', {
+    schema: {
+      summary: 'open a recovery by hand (money paid that was not owed, found other than by reconciliation)',
+      headers: IDEMPOTENCY_HEADERS,
+      body: {
+        type: 'object', additionalProperties: false, required: ['investorId', 'amount', 'reason'],
+        properties: { investorId: PARTY_ID, amount: AMOUNT, reason: { type: 'string', minLength: 3, maxLength: 500 } },
+      },
+      response: { 201: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },
+    },
+  }, async (request, reply) => {
+    requireRole(request.principal, ['operator', 'admin']);
+    const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
+    return replyIdempotent(context, request, reply, async (tx) => {
+      const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [request.body.investorId]);
+      if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', `no investor ${request.body.investorId}`);
+      const id = `rc-m${randomBytes(8).toString('hex')}`;
+      // The loss is booked now, into suspense; the receivable is what the investor owes back.
+      await post(tx, {
+        idempotencyKey: `recovery:${id}:open`,
+        legs: [
+          { account: accountPath.platformRecoveryReceivable(), direction: 'debit', amount: amountMinor, currency: DEFAULT_CURRENCY },
+          { account: accountPath.platformSuspense(), direction: 'credit', amount: amountMinor, currency: DEFAULT_CURRENCY },
+        ],
+        metadata: { recoveryId: id, decidedBy: actorOf(request.principal), reason: request.body.reason, decision: 'open_recovery' },
+      });
+      await openRecovery(tx, { id, investorId: request.body.investorId, currency: DEFAULT_CURRENCY, amountMinor, reason: request.body.reason, openedBy: actorOf(request.principal) });
+      await writeAudit(tx, { actor: actorOf(request.principal), action: 'recovery.opened', subject: id, reason: request.body.reason, requestId: request.id, details: { investorId: request.body.investorId, amount: request.body.amount } });
+      return { statusCode: 201, body: view((await getRecovery(tx, id)) as Recovery) };
+    });
+  });
 
   app.get<{ Querystring: { open?: boolean } }>('/v1/recoveries', {
     schema: {

@@ -91,3 +91,18 @@ it('REQUESTED: the investor is asked to pay it back through the gateway; a refus
   await expectLedgerConsistent(db.pool);
   await maybeRecordHistory(handle, 'recoveryWorkflow-requested');
 }, 60_000);
+
+it('an operator opens a recovery by hand: the loss goes to suspense, the investor owes it, once per Idempotency-Key', async () => {
+  const operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}`, 'idempotency-key': 'open-rc-1' };
+  const before = await new Ledger(db.pool).balance('platform:suspense');
+  const opened = await app.inject({ method: 'POST', url: '/v1/recoveries', headers: operator, payload: { investorId: 'wendy', amount: '12.50', reason: 'interest computed twice in March' } });
+  expect(opened.statusCode).toBe(201);
+  expect(opened.json()).toMatchObject({ investorId: 'wendy', state: 'OFFSETTING', owed: '12.50', outstanding: '12.50' });
+  const again = await app.inject({ method: 'POST', url: '/v1/recoveries', headers: operator, payload: { investorId: 'wendy', amount: '12.50', reason: 'interest computed twice in March' } });
+  expect(again.headers['idempotency-replayed']).toBe('true');
+  expect(again.json().id).toBe(opened.json().id);
+  expect((await new Ledger(db.pool).balance('platform:suspense')).posted - before.posted).toBe(1_250n);
+  const bad = await app.inject({ method: 'POST', url: '/v1/recoveries', headers: { ...operator, 'idempotency-key': 'open-rc-2' }, payload: { investorId: 'wendy', amount: '-1', reason: 'negative' } });
+  expect(bad.statusCode).toBe(400);
+  await expectLedgerConsistent(db.pool);
+});
