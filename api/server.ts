@@ -9,7 +9,7 @@ import { LOG_REDACTIONS } from './log-redaction';
 
 async function main(): Promise<void> {
   const config = configOrExit('api');
-  const pool = createPool({ connectionString: config.DATABASE_URL, max: config.API_DB_POOL, applicationName: 'api' });
+  const pool = createPool({ connectionString: config.DATABASE_URL, max: config.API_DB_POOL, applicationName: 'api', role: config.DATABASE_ROLE });
   await assertEnvironment(pool, config.APP_ENV);
   const temporalSettings = temporalSettingsFromEnv();
   // Lazy: the API starts and takes subscriptions whether or not Temporal is reachable.

@@ -18,6 +18,8 @@ const positiveInt = z.coerce.number().int().positive();
 const schema = z.object({
   APP_ENV: z.enum(APP_ENVS, { errorMap: () => ({ message: `must be one of ${APP_ENVS.join(', ')}` }) }),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  /** The role the API, worker and dispatcher act as (SET ROLE): no DDL, no UPDATE/DELETE of history. */
+  DATABASE_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('lending_app'),
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).default('default'),
   TEMPORAL_TLS_CERT: z.string().optional(),

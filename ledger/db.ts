@@ -6,9 +6,11 @@ export interface PoolOptions {
   schema?: string;
   max?: number;
   applicationName?: string;
+  /** Act as this role (SET ROLE at connection start): the processes' least-privileged role. */
+  role?: string;
 }
 
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const SQL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** A pg pool with explicit limits instead of the library's defaults. */
 export function createPool(options: PoolOptions): Pool {
@@ -19,12 +21,23 @@ export function createPool(options: PoolOptions): Pool {
     connectionTimeoutMillis: 10_000,
     application_name: options.applicationName ?? 'lending-core',
   };
+  // Startup options cannot be bind parameters; the names are checked against a strict pattern instead.
+  const startup: string[] = [];
   if (options.schema !== undefined) {
-    // search_path cannot be a bind parameter; the name is checked against a strict pattern instead.
-    if (!SCHEMA_NAME.test(options.schema)) throw new Error(`invalid schema name: ${options.schema}`);
-    config.options = `-c search_path=${options.schema}`;
+    if (!SQL_NAME.test(options.schema)) throw new Error(`invalid schema name: ${options.schema}`);
+    startup.push(`-c search_path=${options.schema}`);
   }
-  return new Pool(config);
+  if (startup.length > 0) config.options = startup.join(' ');
+  const pool = new Pool(config);
+  if (options.role !== undefined) {
+    const role = options.role;
+    if (!SQL_NAME.test(role)) throw new Error(`invalid role name: ${role}`);
+    // Queued on each new connection before any other query: every statement runs as `role`.
+    pool.on('connect', (client) => {
+      client.query("SELECT set_config('role', $1, false)", [role]).catch((err: Error) => client.emit('error', err));
+    });
+  }
+  return pool;
 }
 
 /** Runs `work` in one Postgres transaction on a client of its own: committed if it returns, rolled back if it throws. */

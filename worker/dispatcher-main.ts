@@ -9,7 +9,7 @@ import { OutboxDispatcher } from './outbox-dispatcher';
 async function main(): Promise<void> {
   const config = configOrExit('dispatcher');
   const settings = temporalSettingsFromEnv();
-  const pool = createPool({ connectionString: config.DATABASE_URL, max: 4, applicationName: 'dispatcher' });
+  const pool = createPool({ connectionString: config.DATABASE_URL, max: 4, applicationName: 'dispatcher', role: config.DATABASE_ROLE });
   await assertEnvironment(pool, config.APP_ENV);
   const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
   const dispatcher = new OutboxDispatcher(pool, new Client({ connection, namespace: settings.namespace }));

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     baseUrl: config.GATEWAY_URL as string, merchantId: config.GATEWAY_MERCHANT_ID, secret: config.GATEWAY_SECRET as string,
     connectTimeoutMs: 3_000, requestTimeoutMs: 10_000,
   });
-  const pool = createPool({ connectionString: config.DATABASE_URL, max: 20, applicationName: 'worker' });
+  const pool = createPool({ connectionString: config.DATABASE_URL, max: 20, applicationName: 'worker', role: config.DATABASE_ROLE });
   await assertEnvironment(pool, config.APP_ENV);
   const connection = await NativeConnection.connect({ address: temporal.address, tls: temporal.tls, apiKey: temporal.apiKey });
   // Activities that signal other workflows use a client of their own.

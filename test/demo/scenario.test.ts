@@ -33,7 +33,7 @@ it('runs the scenario end to end and every check holds', async () => {
   };
   for (const kind of ['api', 'worker', 'dispatcher'] as const) running.push(await startProcess(kind, stackEnv));
 
-  const { code, output } = await runToEnd('demo/main.ts', ['--investors', '24', '--months', '2', '--month', '10s', '--seed', '3'], stackEnv, 240_000);
+  const { code, output } = await runToEnd('demo/main.ts', ['--investors', '24', '--months', '2', '--month', '20s', '--seed', '3'], stackEnv, 240_000);
   if (!output.includes('Every cent accounted for')) {
     // Show what the stack's processes said: the scenario alone cannot tell why it stalled.
     for (const p of running) console.log(`--- ${p.child.spawnargs.slice(-1)[0]}\n${p.output().slice(-4_000)}`);
