@@ -6,6 +6,7 @@ import type { GatewayClient } from '../gateway/client';
 import { creditDeposit, getDeposit, setDepositStatus, type Deposit, type DepositStatus } from '../payments/deposits';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
 import { toPlainOutcome as toPlain } from './gateway-outcome';
+import { withReviewAudit } from './review-audit';
 
 export function createDepositActivities(deps: { pool: Pool; gateway: GatewayClient }) {
   const { pool, gateway } = deps;
@@ -31,11 +32,12 @@ export function createDepositActivities(deps: { pool: Pool; gateway: GatewayClie
     async creditDeposit(depositId: string, resolution?: ResolveReviewInput): Promise<string> {
       const d = await load(depositId);
       const evidence = resolution ? { decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision } : { verifiedBy: 'gateway' };
-      return creditDeposit(pool, d, evidence);
+      return withReviewAudit(pool, `deposit-${depositId}`, resolution, (tx) => creditDeposit(tx, d, evidence));
     },
 
-    async setDepositStatus(depositId: string, status: DepositStatus): Promise<void> {
-      await setDepositStatus(pool, depositId, status);
+    /** `resolution`: an operator's not_paid, audited with the status change. */
+    async setDepositStatus(depositId: string, status: DepositStatus, resolution?: ResolveReviewInput): Promise<void> {
+      await withReviewAudit(pool, `deposit-${depositId}`, resolution, (tx) => setDepositStatus(tx, depositId, status));
     },
   };
 }

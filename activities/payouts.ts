@@ -6,6 +6,7 @@ import type { GatewayClient } from '../gateway/client';
 import { getPayout, postPayout, setPayoutStatus, voidPayout, type Payout, type PayoutStatus } from '../payments/payouts';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
 import { toPlainOutcome } from './gateway-outcome';
+import { withReviewAudit } from './review-audit';
 
 export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClient }) {
   const { pool, gateway } = deps;
@@ -31,11 +32,13 @@ export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClien
     },
 
     async postPayout(payoutId: string, resolution?: ResolveReviewInput): Promise<void> {
-      await postPayout(pool, await load(payoutId), evidence(resolution));
+      const payout = await load(payoutId);
+      await withReviewAudit(pool, `payout-${payoutId}`, resolution, (tx) => postPayout(tx, payout, evidence(resolution)));
     },
 
     async voidPayout(payoutId: string, resolution?: ResolveReviewInput): Promise<void> {
-      await voidPayout(pool, await load(payoutId), evidence(resolution));
+      const payout = await load(payoutId);
+      await withReviewAudit(pool, `payout-${payoutId}`, resolution, (tx) => voidPayout(tx, payout, evidence(resolution)));
     },
 
     async setPayoutStatus(payoutId: string, status: PayoutStatus): Promise<void> {

@@ -7,6 +7,7 @@ import { inTransaction } from '../ledger/db';
 import { getRecovery, writeOffRecovery } from '../payments/recoveries';
 import { getRecoveryCollection, openRecoveryCollection, recordRecoveryCollection, setRecoveryCollectionStatus } from '../payments/recovery-collections';
 import { toPlainOutcome } from './gateway-outcome';
+import { withReviewAudit } from './review-audit';
 import { matchRun, recordOursOnly, settleRun } from '../reconciliation/match';
 import { ExceptionRefused, resolveException } from '../reconciliation/resolve';
 import { loadStatement, reconRunId, type ReconRunRef } from '../reconciliation/statement';
@@ -95,13 +96,16 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
       return toPlainOutcome(await gateway.query({ orderNo, kind: 'COLLECTION', amountMinor: c.amountMinor, currency: c.currency }));
     },
 
-    recordRecoveryCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<void> {
+    async recordRecoveryCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<void> {
       const evidence = resolution ? { decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision } : { verifiedBy: 'gateway' };
-      return recordRecoveryCollection(pool, orderNo, evidence);
+      const c = await getRecoveryCollection(pool, orderNo);
+      await withReviewAudit(pool, `recovery-${c?.recoveryId}`, resolution, (tx) => recordRecoveryCollection(tx, orderNo, evidence));
     },
 
-    setRecoveryCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW'): Promise<void> {
-      return setRecoveryCollectionStatus(pool, orderNo, status);
+    /** `resolution`: an operator's not_paid, audited with the status change. */
+    async setRecoveryCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW', resolution?: ResolveReviewInput): Promise<void> {
+      const c = await getRecoveryCollection(pool, orderNo);
+      await withReviewAudit(pool, `recovery-${c?.recoveryId}`, resolution, (tx) => setRecoveryCollectionStatus(tx, orderNo, status));
     },
   };
 }

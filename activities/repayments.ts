@@ -10,6 +10,7 @@ import {
 import { markFannedOut, payoutRunSummary, preparePayoutPage, type PayoutPage, type PayoutRunSummary } from '../payments/payout-runs';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
 import { toPlainOutcome } from './gateway-outcome';
+import { withReviewAudit } from './review-audit';
 
 /** A refusal (no such loan, not repaying) is final: retrying cannot change it. */
 async function final<T>(work: () => Promise<T>): Promise<T> {
@@ -56,13 +57,16 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
     },
 
     /** Credits loan:{id}:repayment once; `resolution` records the operator when a person decided. */
-    recordCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<string> {
+    async recordCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<string> {
       const evidence = resolution ? { decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision } : { verifiedBy: 'gateway' };
-      return recordCollection(pool, orderNo, evidence);
+      const c = await load(orderNo);
+      return withReviewAudit(pool, `repayment-${c.loanId}-${c.n}`, resolution, (tx) => recordCollection(tx, orderNo, evidence));
     },
 
-    setCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW'): Promise<void> {
-      return setCollectionStatus(pool, orderNo, status);
+    /** `resolution`: an operator's not_paid, audited with the status change. */
+    async setCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW', resolution?: ResolveReviewInput): Promise<void> {
+      const c = await load(orderNo);
+      await withReviewAudit(pool, `repayment-${c.loanId}-${c.n}`, resolution, (tx) => setCollectionStatus(tx, orderNo, status));
     },
 
     async markOverdue(loanId: string, n: number): Promise<string> {

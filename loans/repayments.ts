@@ -132,10 +132,10 @@ export async function markOverdue(db: Queryable, loanId: string, n: number): Pro
 
 /**
  * The borrower's money arrived (verified by the gateway, or an operator says so): gateway clearing
- * → loan:{id}:repayment, once, and the installment is COLLECTED.
+ * → loan:{id}:repayment, once, and the installment is COLLECTED. Run it in a transaction.
  */
-export async function recordCollection(pool: Pool, orderNo: string, evidence: Metadata): Promise<string> {
-  return inTransaction(pool, async (tx) => {
+export async function recordCollection(tx: Queryable, orderNo: string, evidence: Metadata): Promise<string> {
+  {
     const c = await getCollection(tx, orderNo);
     if (!c) throw new Error(`collection ${orderNo} does not exist`);
     await createAccount(tx, { path: accountPath.loanRepayment(c.loanId), currency: c.currency });
@@ -149,7 +149,7 @@ export async function recordCollection(pool: Pool, orderNo: string, evidence: Me
       `UPDATE loan_installments SET status = 'COLLECTED', collected_minor = $3, collection_transaction_id = $4
        WHERE loan_id = $1 AND n = $2 AND status = ANY($5)`, [c.loanId, c.n, c.amountMinor.toString(), result.transactionId, COLLECTIBLE]);
     return result.transactionId;
-  });
+  }
 }
 
 export interface DistributionTotals {

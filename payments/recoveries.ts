@@ -2,6 +2,7 @@
 // receivable on platform:recovery-receivable; cleared by offsetting the investor's next payouts
 // (never below zero), or written off by an operator. No Temporal here.
 import { accountPath } from '../ledger/accounts';
+import { writeAudit } from '../ledger/audit';
 import { post, transfer } from '../ledger/transactions';
 import type { Queryable } from '../ledger/types';
 
@@ -100,7 +101,7 @@ export async function offsetFromPayout(tx: Queryable, input: { investorId: strin
 }
 
 /** An operator gives up the rest of a recovery: platform:write-offs ← receivable, WRITTEN_OFF. */
-export async function writeOffRecovery(tx: Queryable, id: string, decision: { operator: string; reason: string }): Promise<Recovery> {
+export async function writeOffRecovery(tx: Queryable, id: string, decision: { operator: string; reason: string; requestId?: string }): Promise<Recovery> {
   const { rows } = await tx.query('SELECT * FROM recoveries WHERE id = $1 FOR UPDATE', [id]);
   if (!rows[0]) throw new Error(`recovery ${id} does not exist`);
   const recovery = toRecovery(rows[0]);
@@ -115,5 +116,6 @@ export async function writeOffRecovery(tx: Queryable, id: string, decision: { op
     metadata: { recoveryId: id, workflowId: `recovery-${id}`, decidedBy: decision.operator, reason: decision.reason, decision: 'write_off' },
   });
   await tx.query(`UPDATE recoveries SET written_off_minor = $2, state = 'WRITTEN_OFF', closed_at = now() WHERE id = $1`, [id, rest.toString()]);
+  await writeAudit(tx, { actor: decision.operator, action: 'recovery.written_off', subject: id, reason: decision.reason, requestId: decision.requestId, details: { writtenOffMinor: rest.toString() } });
   return (await getRecovery(tx, id)) as Recovery;
 }

@@ -47,9 +47,9 @@ export async function openRecoveryCollection(pool: Pool, recoveryId: string, att
   });
 }
 
-/** The investor paid it back (verified, or an operator says so): clearing ← receivable, RECOVERED. */
-export async function recordRecoveryCollection(pool: Pool, orderNo: string, evidence: Metadata): Promise<void> {
-  await inTransaction(pool, async (tx) => {
+/** The investor paid it back (verified, or an operator says so): clearing ← receivable, RECOVERED. Run it in a transaction. */
+export async function recordRecoveryCollection(tx: Queryable, orderNo: string, evidence: Metadata): Promise<void> {
+  {
     const c = await getRecoveryCollection(tx, orderNo);
     if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
     await transfer(tx, {
@@ -61,16 +61,16 @@ export async function recordRecoveryCollection(pool: Pool, orderNo: string, evid
     await tx.query(
       `UPDATE recoveries SET recovered_minor = recovered_minor + $2, state = 'RECOVERED', closed_at = now() WHERE id = $1 AND state = 'REQUESTED'`,
       [c.recoveryId, c.amountMinor.toString()]);
-  });
+  }
 }
 
-/** Not collected (a listed failure, or an operator's not_paid): back to OFFSETTING. Or waiting for an operator. */
-export async function setRecoveryCollectionStatus(pool: Pool, orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW'): Promise<void> {
-  await inTransaction(pool, async (tx) => {
+/** Not collected (a listed failure, or an operator's not_paid): back to OFFSETTING. Or waiting for an operator. Run it in a transaction. */
+export async function setRecoveryCollectionStatus(tx: Queryable, orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW'): Promise<void> {
+  {
     const c = await getRecoveryCollection(tx, orderNo);
     if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
     await tx.query(`UPDATE recovery_collections SET status = $2, settled_at = CASE WHEN $2 = 'FAILED' THEN now() END
                     WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW')`, [orderNo, status]);
     if (status === 'FAILED') await tx.query(`UPDATE recoveries SET state = 'OFFSETTING' WHERE id = $1 AND state = 'REQUESTED'`, [c.recoveryId]);
-  });
+  }
 }

@@ -8,6 +8,7 @@
 // The adjustment carries the order number and the day it adjusts, so a re-run of the day matches it.
 import type { Pool } from 'pg';
 import { accountPath } from '../ledger/accounts';
+import { writeAudit } from '../ledger/audit';
 import { inTransaction } from '../ledger/db';
 import { post } from '../ledger/transactions';
 import type { Leg } from '../ledger/types';
@@ -25,6 +26,7 @@ export interface ExceptionDecision {
   action: ExceptionAction;
   reason: string;
   operator: string;
+  requestId?: string;
   /** Who owes the money back, for a `recover` of an order the platform never made (theirs only). */
   investorId?: string;
 }
@@ -97,6 +99,10 @@ export async function resolveException(pool: Pool, runId: string, decision: Exce
       `UPDATE recon_exceptions SET status = 'RESOLVED', resolution = $2, resolved_by = $3, reason = $4, transaction_id = $5, recovery_id = $6,
               party_id = coalesce(party_id, $7), resolved_at = now() WHERE id = $1`,
       [e.id, decision.action, decision.operator, decision.reason, result.transactionId ?? null, result.recoveryId ?? null, decision.investorId ?? null]);
+    await writeAudit(tx, {
+      actor: decision.operator, action: 'exception.resolved', subject: `${runId}#${e.id}`, reason: decision.reason, requestId: decision.requestId,
+      details: { action: decision.action, class: cls, orderNo: e.order_no, transactionId: result.transactionId ?? null, recoveryId: result.recoveryId ?? null },
+    });
     return result;
   });
 }

@@ -30,6 +30,6 @@ export async function depositWorkflow(input: DepositWorkflowInput): Promise<Depo
   }
   const decision = await review.awaitDecision(() => ledger.setDepositStatus(input.depositId, 'MANUAL_REVIEW'));
   if (decision.decision === 'paid') await ledger.creditDeposit(input.depositId, decision);
-  else await ledger.setDepositStatus(input.depositId, 'FAILED');
+  else await ledger.setDepositStatus(input.depositId, 'FAILED', decision);
   return review.resolved(decision.decision === 'paid' ? 'SUCCEEDED' : 'FAILED');
 }

@@ -111,6 +111,6 @@ async function collect(recoveryId: string, attempt: number, show: (s: RecoveryWo
     await db.recordRecoveryCollection(orderNo, resolution);
     return true;
   }
-  await db.setRecoveryCollectionStatus(orderNo, 'FAILED');
+  await db.setRecoveryCollectionStatus(orderNo, 'FAILED', resolution);
   return false;
 }

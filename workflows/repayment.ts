@@ -65,7 +65,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
     }
 
     // Not collected. Past the due date the installment is OVERDUE and the late fee is charged (once).
-    await db.setCollectionStatus(order.orderNo, 'FAILED');
+    await db.setCollectionStatus(order.orderNo, 'FAILED', resolution);
     if (untilDue() <= 0) {
       await db.markOverdue(loanId, n);
       state = 'OVERDUE';

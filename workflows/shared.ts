@@ -62,6 +62,8 @@ export interface ResolveReviewInput {
   decision: ReviewDecision;
   reason: string;
   operator: string;
+  /** The API request that carried the decision, for the audit log. */
+  requestId?: string;
 }
 
 export interface ReviewEvidence {
@@ -179,6 +181,8 @@ export interface ResolveExceptionInput {
   reason: string;
   operator: string;
   investorId?: string;
+  /** The API request that carried the decision, for the audit log. */
+  requestId?: string;
 }
 
 export const reconSummaryQuery = defineQuery<ReconSummary | undefined>('reconSummary');
@@ -197,6 +201,8 @@ export interface RecoveryInput {
 export interface WriteOffInput {
   reason: string;
   operator: string;
+  /** The API request that carried the decision, for the audit log. */
+  requestId?: string;
 }
 
 export const recoveryStateQuery = defineQuery<RecoveryWorkflowState>('recoveryState');

@@ -7,7 +7,6 @@ import { formatAmount } from '../../ledger/money';
 import { reconRunId } from '../../reconciliation/statement';
 import { rematchSignal, resolveExceptionUpdate, TASK_QUEUE, type ExceptionAction, type ReconciliationInput } from '../../workflows/shared';
 import type { AppContext } from '../app';
-import { writeAudit } from '../../ledger/audit';
 import { actorOf, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
@@ -100,11 +99,8 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
       const handle = temporalOf(context).workflow.getHandle(`recon-${request.params.channel}-${request.params.date}`);
       try {
         const summary = await handle.executeUpdate(resolveExceptionUpdate, {
-          args: [{ exceptionId: request.params.id, action: request.body.action, reason: request.body.reason, operator: `${request.principal.role}:${request.principal.keyId}`, ...(request.body.investorId ? { investorId: request.body.investorId } : {}) }],
-        });
-        await writeAudit(pool, {
-          actor: actorOf(request.principal), action: 'exception.resolved', subject: `recon-${request.params.channel}-${request.params.date}#${request.params.id}`,
-          reason: request.body.reason, requestId: request.id, details: { action: request.body.action, investorId: request.body.investorId ?? null },
+          // The audit row is written with the decision's effect, in its transaction (reconciliation/resolve.ts).
+          args: [{ exceptionId: request.params.id, action: request.body.action, reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id, ...(request.body.investorId ? { investorId: request.body.investorId } : {}) }],
         });
         return { exceptionId: request.params.id, action: request.body.action, day: summary };
       } catch (err) {

@@ -124,10 +124,10 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     requireRole(request.principal, ['operator', 'admin']);
     if (!(await getRecovery(pool, request.params.id))) throw new ApiError(404, 'NOT_FOUND', 'not found');
     try {
+      // The audit row is written with the write-off, in its transaction (payments/recoveries.ts).
       const state = await temporalOf(context).workflow.getHandle(`recovery-${request.params.id}`).executeUpdate(writeOffUpdate, {
-        args: [{ reason: request.body.reason, operator: `${request.principal.role}:${request.principal.keyId}` }],
+        args: [{ reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id }],
       });
-      await writeAudit(pool, { actor: actorOf(request.principal), action: 'recovery.written_off', subject: request.params.id, reason: request.body.reason, requestId: request.id, details: { state } });
       return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'RECOVERY_NOT_STARTED', 'its workflow has not started yet: try again in a moment');

@@ -5,7 +5,6 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { FastifyInstance } from 'fastify';
 import { resolveReviewUpdate, reviewEvidenceQuery, type ReviewDecision } from '../../workflows/shared';
 import type { AppContext } from '../app';
-import { writeAudit } from '../../ledger/audit';
 import { actorOf, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { temporalOf } from '../temporal';
@@ -42,11 +41,8 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
     const handle = temporalOf(context).workflow.getHandle(request.params.workflowId);
     try {
       const state = await handle.executeUpdate(resolveReviewUpdate, {
-        args: [{ decision: request.body.decision, reason: request.body.reason, operator: `${request.principal.role}:${request.principal.keyId}` }],
-      });
-      await writeAudit(context.pool, {
-        actor: actorOf(request.principal), action: 'review.resolved', subject: request.params.workflowId, reason: request.body.reason,
-        requestId: request.id, details: { decision: request.body.decision, state },
+        // The audit row is written with the decision's effect, in its transaction (activities/review-audit.ts).
+        args: [{ decision: request.body.decision, reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id }],
       });
       return { workflowId: request.params.workflowId, state };
     } catch (err) {

@@ -161,6 +161,9 @@ describe('manual reviews through the API', () => {
       expect((await app.inject({ method: 'GET', url: `/v1/payouts/${id}`, headers: stranger })).statusCode).toBe(404);
       const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key = $1`, [`payout:${id}:post`]);
       expect(rows[0].metadata.decidedBy).toMatch(/^operator:[a-f0-9]{16}$/);
+      // The decision is in the audit trail, written in the transaction that posted it.
+      const { rows: audit } = await db.pool.query(`SELECT actor, reason, request_id FROM audit_log WHERE action = 'review.resolved' AND subject = $1`, [`payout-${id}`]);
+      expect(audit).toEqual([{ actor: rows[0].metadata.decidedBy, reason: 'bank confirms the credit', request_id: expect.any(String) }]);
       const bad = await app.inject({ method: 'POST', url: `/v1/reviews/${encodeURIComponent("payout-x'; --")}/resolve`, headers: operator, payload: { decision: 'paid', reason: 'xyz' } });
       expect(bad.statusCode).toBe(400);
     } finally {

@@ -1,0 +1,19 @@
+// An operator's review decision and its effect commit together: the effect (post, void, credit,
+// status) and the audit row run in one Postgres transaction.
+import type { Pool, PoolClient } from 'pg';
+import { writeAudit } from '../ledger/audit';
+import { inTransaction } from '../ledger/db';
+import type { ResolveReviewInput } from '../workflows/shared';
+
+export async function withReviewAudit<T>(pool: Pool, workflowId: string, resolution: ResolveReviewInput | undefined, effect: (tx: PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction(pool, async (tx) => {
+    const result = await effect(tx);
+    if (resolution) {
+      await writeAudit(tx, {
+        actor: resolution.operator, action: 'review.resolved', subject: workflowId, reason: resolution.reason, requestId: resolution.requestId,
+        details: { decision: resolution.decision },
+      });
+    }
+    return result;
+  });
+}
