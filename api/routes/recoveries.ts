@@ -9,7 +9,7 @@ import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { parseAmount } from '../../ledger/money';
 import { post } from '../../ledger/transactions';
 import { getRecovery, listRecoveries, openRecovery, type Recovery } from '../../payments/recoveries';
-import { requestCollectionUpdate, writeOffUpdate } from '../../workflows/shared';
+import { requestCollectionUpdate, writeOffUpdate, type WriteOffInput } from '../../workflows/shared';
 import type { AppContext } from '../app';
 import { writeAudit } from '../../ledger/audit';
 import { actorOf, requireOwner, requireRole } from '../auth';
@@ -19,6 +19,12 @@ import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } fr
 import { refusalMessage, temporalOf } from '../temporal';
 
 const ID_PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] } as const;
+/** An operator's decision on a recovery: a reason in, the recovery out. */
+const DECISION_SCHEMA = {
+  params: ID_PARAMS,
+  body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 3, maxLength: 500 } } },
+  response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
+} as const;
 
 function view(r: Recovery) {
   const fmt = (minor: bigint) => formatAmount(minor, r.currency);
@@ -87,52 +93,37 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     return view(r);
   });
 
+  /** Runs one of the recovery workflow's updates; its refusals become 409s. */
+  async function decide(id: string, update: typeof requestCollectionUpdate, input: WriteOffInput): Promise<string> {
+    try {
+      return await temporalOf(context).workflow.getHandle(`recovery-${id}`).executeUpdate(update, { args: [input] });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'RECOVERY_NOT_STARTED', 'its workflow has not started yet: try again in a moment');
+      if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REFUSED', refusalMessage(err));
+      throw err;
+    }
+  }
+
   app.post<{ Params: { id: string }; Body: { reason: string } }>('/v1/recoveries/:id/request-collection', {
-    schema: {
-      summary: "ask the investor to pay it back: a collection from their bank account through the gateway (REQUESTED)",
-      params: ID_PARAMS,
-      body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 3, maxLength: 500 } } },
-      response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
-    },
+    schema: { summary: 'ask the investor to pay it back: a collection from their bank account through the gateway (REQUESTED)', ...DECISION_SCHEMA },
   }, async (request) => {
     requireRole(request.principal, ['operator', 'admin']);
     const recovery = await getRecovery(pool, request.params.id);
     if (!recovery) throw new ApiError(404, 'NOT_FOUND', 'not found');
     const { rows } = await pool.query('SELECT bank_account IS NOT NULL AS has FROM parties WHERE id = $1', [recovery.investorId]);
     if (!rows[0]?.has) throw new ApiError(409, 'NO_BANK_ACCOUNT', `${recovery.investorId} has no bank account on file to collect from`);
-    try {
-      const state = await temporalOf(context).workflow.getHandle(`recovery-${request.params.id}`).executeUpdate(requestCollectionUpdate, {
-        args: [{ reason: request.body.reason, operator: `${request.principal.role}:${request.principal.keyId}` }],
-      });
-      await writeAudit(pool, { actor: actorOf(request.principal), action: 'recovery.collection_requested', subject: request.params.id, reason: request.body.reason, requestId: request.id, details: { state } });
-      return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'RECOVERY_NOT_STARTED', 'its workflow has not started yet: try again in a moment');
-      if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REQUEST_REFUSED', refusalMessage(err));
-      throw err;
-    }
+    const state = await decide(request.params.id, requestCollectionUpdate, { reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id });
+    await writeAudit(pool, { actor: actorOf(request.principal), action: 'recovery.collection_requested', subject: request.params.id, reason: request.body.reason, requestId: request.id, details: { state } });
+    return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
   });
 
   app.post<{ Params: { id: string }; Body: { reason: string } }>('/v1/recoveries/:id/write-off', {
-    schema: {
-      summary: 'give up what is still owed, with a reason (posted to platform:write-offs)',
-      params: ID_PARAMS,
-      body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 3, maxLength: 500 } } },
-      response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
-    },
+    schema: { summary: 'give up what is still owed, with a reason (posted to platform:write-offs)', ...DECISION_SCHEMA },
   }, async (request) => {
     requireRole(request.principal, ['operator', 'admin']);
     if (!(await getRecovery(pool, request.params.id))) throw new ApiError(404, 'NOT_FOUND', 'not found');
-    try {
-      // The audit row is written with the write-off, in its transaction (payments/recoveries.ts).
-      const state = await temporalOf(context).workflow.getHandle(`recovery-${request.params.id}`).executeUpdate(writeOffUpdate, {
-        args: [{ reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id }],
-      });
-      return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'RECOVERY_NOT_STARTED', 'its workflow has not started yet: try again in a moment');
-      if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'WRITE_OFF_REFUSED', refusalMessage(err));
-      throw err;
-    }
+    // The audit row is written with the write-off, in its transaction (payments/recoveries.ts).
+    const state = await decide(request.params.id, writeOffUpdate, { reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id });
+    return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
   });
 }

@@ -7,7 +7,10 @@ import { parseFault } from '../../gateway/simulator/faults';
 import type { RunningSimulator } from '../../gateway/simulator/server';
 import { reviewEvidenceQuery, type ReviewEvidence } from '../../workflows/shared';
 import { clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
-import type { TestDatabase } from './postgres';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app';
+import { ADMIN_KEY } from '../api/helpers';
+import { useTestDatabase, type TestDatabase } from './postgres';
 import { createWorker } from './stack';
 import { createDevServerEnv } from './temporal';
 
@@ -63,4 +66,30 @@ export async function untilEvidence(handle: WorkflowHandle, check: (e: ReviewEvi
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`timed out waiting for ${handle.workflowId}`);
+}
+
+/**
+ * A gateway world and the API (with its Temporal client) on a test file's own database, with the
+ * hooks in the order jest needs: the API and the worker stop before the database's pool closes.
+ */
+export function useGatewayApp(options: { poolSize?: number } = {}): { world: GatewayWorld; db: TestDatabase; readonly app: FastifyInstance } {
+  const world = new GatewayWorld();
+  let app: FastifyInstance | undefined;
+  afterAll(async () => {
+    await app?.close();
+    await world.stop();
+  });
+  const db = useTestDatabase(options);
+  beforeAll(async () => {
+    await world.start(db);
+    app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: world.env.client });
+    await app.ready();
+  });
+  return {
+    world, db,
+    get app(): FastifyInstance {
+      if (!app) throw new Error('the API is ready only inside tests');
+      return app;
+    },
+  };
 }

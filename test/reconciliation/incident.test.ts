@@ -4,30 +4,20 @@
 // investor's next interest payout offsets it; the recovery closes RECOVERED. The trial balance is
 // zero and, order by order, the ledger moved exactly what the gateway moved.
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app';
 import { Ledger } from '../../ledger';
 import { recoveryStateQuery, SearchAttributes } from '../../workflows/shared';
-import { ADMIN_KEY } from '../api/helpers';
-import { GatewayWorld } from '../helpers/gateway-world';
-import { useTestDatabase } from '../helpers/postgres';
+import { useGatewayApp } from '../helpers/gateway-world';
 import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { admin, INVESTOR_FUNDS, investorId, openAndFillLoan, until, type LoanPlan } from '../repayments/helpers';
 import { payOut, reconcile, today } from './helpers';
 
-const world = new GatewayWorld();
+const gatewayApp = useGatewayApp({ poolSize: 20 });
+const { world, db } = gatewayApp;
 let app: FastifyInstance;
-afterAll(async () => {
-  await app?.close();
-  await world.stop();
-});
-const db = useTestDatabase({ poolSize: 20 });
-
-beforeAll(async () => {
-  await world.start(db);
-  app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: world.env.client });
-  await app.ready();
+beforeAll(() => {
+  app = gatewayApp.app;
 });
 
 /** For every order the gateway executed: what it moved, against what the ledger moved through the clearing account. */

@@ -3,29 +3,20 @@
 // a Temporal dev server, Postgres. Each exception class is found exactly once and nothing else;
 // a re-run of the day adds nothing; the day closes only when every exception is resolved.
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app';
 import { reconSummaryQuery, resolveExceptionUpdate, SearchAttributes } from '../../workflows/shared';
-import { ADMIN_KEY } from '../api/helpers';
-import { GatewayWorld } from '../helpers/gateway-world';
-import { useTestDatabase } from '../helpers/postgres';
+import { useGatewayApp } from '../helpers/gateway-world';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin } from '../repayments/helpers';
 import { payOut, reconcile, simulatorControl, today } from './helpers';
 
-const world = new GatewayWorld();
+const gatewayApp = useGatewayApp();
+const { world, db } = gatewayApp;
 let app: FastifyInstance;
 let operator: { authorization: string };
-afterAll(async () => {
-  await app?.close();
-  await world.stop();
-});
-const db = useTestDatabase();
 
 beforeAll(async () => {
-  await world.start(db);
-  app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: world.env.client });
-  await app.ready();
+  app = gatewayApp.app;
   operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
   await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'rita' }, payload: { id: 'rita', name: 'Rita' } });
   await fundInvestor(db, 'rita', 10_000_000n);

@@ -1,31 +1,22 @@
 // A recovery nobody can collect: an operator writes it off, with a reason. The loss lands on
 // platform:write-offs, the receivable is cleared, the decision is in the ledger and the audit log.
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app';
 import { Ledger } from '../../ledger';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { recoveryStateQuery, SearchAttributes } from '../../workflows/shared';
-import { ADMIN_KEY } from '../api/helpers';
-import { GatewayWorld } from '../helpers/gateway-world';
-import { useTestDatabase } from '../helpers/postgres';
+import { useGatewayApp } from '../helpers/gateway-world';
 import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, until } from '../repayments/helpers';
 import { ACCOUNT } from '../gateway/helpers';
 import { reconcile, simulatorControl, today } from './helpers';
 
-const world = new GatewayWorld();
+const gatewayApp = useGatewayApp();
+const { world, db } = gatewayApp;
 let app: FastifyInstance;
-afterAll(async () => {
-  await app?.close();
-  await world.stop();
-});
-const db = useTestDatabase();
 
 beforeAll(async () => {
-  await world.start(db);
-  app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: world.env.client });
-  await app.ready();
+  app = gatewayApp.app;
   await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'wo' }, payload: { id: 'wendy', name: 'Wendy' } });
 });
 

@@ -3,7 +3,6 @@
 // simulator, distributed pro rata in one ledger transaction, and paid out by a payout run. After
 // every test the gateway's truth equals the ledger and the trial balance is zero.
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app';
 import { Ledger } from '../../ledger';
 import { sum } from '../../ledger/money';
 import { buildSchedule } from '../../loans/schedule';
@@ -11,26 +10,18 @@ import { parseRate } from '../../ledger/money';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { repaymentWorkflow } from '../../workflows';
 import { repaymentStateQuery, TASK_QUEUE, reviewEvidenceQuery, resolveReviewUpdate, type PayoutRunResult } from '../../workflows/shared';
-import { ADMIN_KEY } from '../api/helpers';
-import { GatewayWorld } from '../helpers/gateway-world';
-import { useTestDatabase } from '../helpers/postgres';
+import { useGatewayApp } from '../helpers/gateway-world';
 import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, expectLedgerEqualsGateway, INVESTOR_FUNDS, investorId, openAndFillLoan, until, type LoanPlan } from './helpers';
 
-const world = new GatewayWorld();
+const gatewayApp = useGatewayApp({ poolSize: 20 });
+const { world, db } = gatewayApp;
 let app: FastifyInstance;
 let dispatcher: OutboxDispatcher;
-afterAll(async () => {
-  await app?.close();
-  await world.stop();
-});
-const db = useTestDatabase({ poolSize: 20 });
 
 beforeAll(async () => {
-  await world.start(db);
-  app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: world.env.client });
-  await app.ready();
+  app = gatewayApp.app;
   dispatcher = new OutboxDispatcher(db.pool, world.env.client);
 });
 
