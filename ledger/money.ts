@@ -79,6 +79,50 @@ export function allocate(total: bigint, weights: readonly bigint[]): bigint[] {
   return parts;
 }
 
+export interface CumulativeSplit {
+  /** What is split now: one installment's principal, say. */
+  amountMinor: bigint;
+  weights: readonly bigint[];
+  /** What each part already received of the earlier amounts, in the order of `weights`. */
+  paidMinor: readonly bigint[];
+  /** All that will ever be split this way, earlier, now and later: no part is given more than its share of it. */
+  lifeTotalMinor: bigint;
+}
+
+/**
+ * Splits one of a series of amounts (a loan's installments among its investors) so that the series
+ * adds up: each part gets its largest-remainder share of the cumulative total so far minus what it
+ * already received. Split on its own, each amount's rounding favours the same parts every time;
+ * cumulatively, the last amount brings every part to its share of the life total, within a unit.
+ *
+ * Two bounds keep that true where plain cumulative rounding breaks: no part is given a negative
+ * amount (the largest remainder of a larger total can be smaller for one part, the "Alabama
+ * paradox"), and no part goes past its share of the life total (or it would have to give money
+ * back at the end). What either bound holds back is spread over the other parts by their room.
+ */
+export function allocateCumulative(split: CumulativeSplit): bigint[] {
+  const { amountMinor, weights, paidMinor, lifeTotalMinor } = split;
+  if (paidMinor.length !== weights.length) throw new MoneyError('ALLOCATION_INVALID', 'one paid amount per weight');
+  if (amountMinor < 0n || paidMinor.some((p) => p < 0n)) throw new MoneyError('ALLOCATION_INVALID', 'amounts must not be negative');
+  const cumulative = sum(paidMinor) + amountMinor;
+  if (lifeTotalMinor < cumulative) throw new MoneyError('ALLOCATION_INVALID', `the life total ${lifeTotalMinor} is below what is split so far, ${cumulative}`);
+  const target = allocate(cumulative, weights);
+  // A part paid past its life share by an older rule keeps what it has: the cap cannot be below it.
+  const cap = allocate(lifeTotalMinor, weights).map((f, k) => (f > paidMinor[k] ? f : paidMinor[k]));
+  const reached = target.map((t, k) => (t < paidMinor[k] ? paidMinor[k] : t > cap[k] ? cap[k] : t));
+  const short = cumulative - sum(reached);
+  if (short !== 0n) {
+    // More to give: to the parts below their cap; less: from the parts above what they were paid.
+    // Their room always covers it (sum(cap) >= life total >= cumulative >= sum(paid)).
+    const room = reached.map((r, k) => (short > 0n ? cap[k] - r : r - paidMinor[k]));
+    const moved = allocate(short > 0n ? short : -short, room); // each part <= its room: largest remainder never rounds past a whole weight
+    moved.forEach((m, k) => { reached[k] += short > 0n ? m : -m; });
+  }
+  const parts = reached.map((r, k) => r - paidMinor[k]);
+  if (parts.some((p) => p < 0n) || sum(parts) !== amountMinor) throw new Error('allocateCumulative: parts do not add up'); // cannot happen
+  return parts;
+}
+
 /**
  * Rounding of computed amounts (interest, fees) to the minor unit: ROUND_HALF_UP, half a minor
  * unit away from zero, the convention of Chinese lending contracts (四舍五入). Allocation does

@@ -1,4 +1,4 @@
-// The late-fee rule, the collection calendar and how long an unknown gateway outcome is queried
+// The late-fee and interest-fee rules, the collection calendar and how long an unknown gateway outcome is queried
 // (documented in docs/repayments.md).
 import { MoneyDecimal, roundMinor } from '../ledger/money';
 
@@ -9,6 +9,14 @@ export const LATE_FEE_RATE = new MoneyDecimal('0.01');
 export function lateFee(installmentMinor: bigint): bigint {
   const fee = roundMinor(new MoneyDecimal(installmentMinor.toString()).mul(LATE_FEE_RATE));
   return fee > 0n ? fee : 1n;
+}
+
+/**
+ * The platform's fee on an installment's interest, rounded half up; the investors share the rest.
+ * One rule for each installment and for the loan's life total, so the two always agree.
+ */
+export function interestFee(interestMinor: bigint, interestFeeRate: string): bigint {
+  return roundMinor(new MoneyDecimal(interestMinor.toString()).mul(interestFeeRate));
 }
 
 const DAY_MS = 86_400_000;

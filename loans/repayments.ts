@@ -1,15 +1,15 @@
 // Repayments in Postgres: an installment's collection attempts, its late fee, and its pro-rata
-// distribution to the investors in one ledger transaction. No Temporal here.
+// distribution to the investors (cumulative over the loan's life) in one ledger transaction. No Temporal here.
 import type { Pool } from 'pg';
 import type { BankAccount } from '../gateway/protocol';
 import { accountPath, createAccount } from '../ledger/accounts';
 import { inTransaction } from '../ledger/db';
-import { allocate, MoneyDecimal, roundMinor } from '../ledger/money';
+import { allocateCumulative, sum } from '../ledger/money';
 import { post, transfer } from '../ledger/transactions';
 import type { Leg, Metadata, Queryable } from '../ledger/types';
 import { DEFAULT_CHANNEL } from '../payments/deposits';
 import { orderNoFor } from '../payments/order-numbers';
-import { lateFee, loanDayMs, queryPolicyFor, type GatewayQueryPolicy } from './repayment-rules';
+import { interestFee, lateFee, loanDayMs, queryPolicyFor, type GatewayQueryPolicy } from './repayment-rules';
 import { dueDate } from './schedule';
 
 export type RepaymentStatus = 'SCHEDULED' | 'DUE' | 'COLLECTING' | 'OVERDUE' | 'MANUAL_REVIEW' | 'COLLECTED' | 'DISTRIBUTED' | 'PAID_OUT';
@@ -162,12 +162,17 @@ export interface DistributionTotals {
 
 /**
  * One ledger transaction takes the collected installment out of loan:{id}:repayment: the platform's
- * fee on the interest and the late fee to platform:fees, the rest to every investor by holding
- * (largest remainder, so the parts sum exactly). The shares are recorded for the payout run.
+ * fee on the interest and the late fee to platform:fees, the rest to every investor by holding.
+ * Principal and interest are each split cumulatively (ledger/money.ts allocateCumulative): each
+ * investor's share of what the loan has distributed so far, this installment included, less what
+ * repayment_shares recorded for them, so over the loan's life each gets back exactly their
+ * principal and their interest to within a minor unit. The shares are recorded for the payout run.
  * Safe to run twice: the second run returns the first's totals.
  */
 export async function distributeRepayment(pool: Pool, loanId: string, n: number): Promise<DistributionTotals> {
   return inTransaction(pool, async (tx) => {
+    // One distribution of a loan at a time: each reads what the others recorded.
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`distribute:${loanId}`]);
     const { rows } = await tx.query(
       `SELECT i.principal_minor, i.interest_minor, i.late_fee_minor, i.collected_minor, i.status, l.currency, l.interest_fee_rate::text
        FROM loan_installments i JOIN loans l ON l.id = i.loan_id WHERE i.loan_id = $1 AND i.n = $2 FOR UPDATE OF i`, [loanId, n]);
@@ -179,20 +184,22 @@ export async function distributeRepayment(pool: Pool, loanId: string, n: number)
     const principal = BigInt(i.principal_minor);
     const interest = BigInt(i.interest_minor);
     const late = BigInt(i.collected_minor) - principal - interest; // the late fee the collected order carried
-    const platformFee = roundMinor(new MoneyDecimal(interest.toString()).mul(i.interest_fee_rate));
-    const { rows: holdings } = await tx.query<{ investor_id: string; holding: string }>(
-      `SELECT investor_id, sum(amount_minor)::text AS holding FROM subscriptions
-       WHERE loan_id = $1 AND status = 'CONFIRMED' GROUP BY investor_id ORDER BY investor_id`, [loanId]);
-    if (holdings.length === 0) throw new Error(`loan ${loanId} has no confirmed subscriptions`);
-    const weights = holdings.map((h) => BigInt(h.holding));
-    const interestParts = allocate(interest - platformFee, weights);
-    const principalParts = allocate(principal, weights);
+    const platformFee = interestFee(interest, i.interest_fee_rate);
+    const holdings = await investorsOf(tx, loanId);
+    const weights = holdings.map((h) => h.holdingMinor);
+    const life = await lifeTotals(tx, loanId, i.interest_fee_rate);
+    const interestParts = allocateCumulative({
+      amountMinor: interest - platformFee, weights, paidMinor: holdings.map((h) => h.paidInterestMinor), lifeTotalMinor: life.investorsInterestMinor,
+    });
+    const principalParts = allocateCumulative({
+      amountMinor: principal, weights, paidMinor: holdings.map((h) => h.paidPrincipalMinor), lifeTotalMinor: life.principalMinor,
+    });
 
     const legs: Leg[] = [{ account: accountPath.loanRepayment(loanId), direction: 'debit', amount: BigInt(i.collected_minor), currency: i.currency }];
     if (platformFee + late > 0n) legs.push({ account: accountPath.platformFees(), direction: 'credit', amount: platformFee + late, currency: i.currency });
     holdings.forEach((h, k) => {
       const amount = interestParts[k] + principalParts[k];
-      if (amount > 0n) legs.push({ account: accountPath.investorAvailable(h.investor_id), direction: 'credit', amount, currency: i.currency });
+      if (amount > 0n) legs.push({ account: accountPath.investorAvailable(h.investorId), direction: 'credit', amount, currency: i.currency });
     });
     const result = await post(tx, {
       idempotencyKey: `repayment:${loanId}:${n}:distribute`, legs,
@@ -201,11 +208,41 @@ export async function distributeRepayment(pool: Pool, loanId: string, n: number)
     await tx.query(
       `INSERT INTO repayment_shares (loan_id, n, investor_id, holding_minor, interest_minor, principal_minor)
        SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`,
-      [loanId, n, holdings.map((h) => h.investor_id), weights.map(String), interestParts.map(String), principalParts.map(String)]);
+      [loanId, n, holdings.map((h) => h.investorId), weights.map(String), interestParts.map(String), principalParts.map(String)]);
     await tx.query(`UPDATE loan_installments SET status = 'DISTRIBUTED', distribution_transaction_id = $3 WHERE loan_id = $1 AND n = $2`,
       [loanId, n, result.transactionId]);
     return distributionTotals(tx, loanId, n);
   });
+}
+
+interface Investor {
+  investorId: string;
+  holdingMinor: bigint;
+  /** What repayment_shares recorded for them over the installments distributed before. */
+  paidPrincipalMinor: bigint;
+  paidInterestMinor: bigint;
+}
+
+/** The loan's investors by id, with their holdings and what they were already paid. */
+async function investorsOf(db: Queryable, loanId: string): Promise<Investor[]> {
+  const { rows } = await db.query(
+    `SELECT h.investor_id, h.holding::text, coalesce(p.principal, 0)::text AS principal, coalesce(p.interest, 0)::text AS interest
+     FROM (SELECT investor_id, sum(amount_minor) AS holding FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED' GROUP BY investor_id) h
+     LEFT JOIN (SELECT investor_id, sum(principal_minor) AS principal, sum(interest_minor) AS interest FROM repayment_shares
+                WHERE loan_id = $1 GROUP BY investor_id) p ON p.investor_id = h.investor_id
+     ORDER BY h.investor_id`, [loanId]);
+  if (rows.length === 0) throw new Error(`loan ${loanId} has no confirmed subscriptions`);
+  return rows.map((r) => ({ investorId: r.investor_id, holdingMinor: BigInt(r.holding), paidPrincipalMinor: BigInt(r.principal), paidInterestMinor: BigInt(r.interest) }));
+}
+
+/** What the loan's schedule distributes over its life: all the principal, and the interest less the platform's fee on each installment. */
+async function lifeTotals(db: Queryable, loanId: string, interestFeeRate: string): Promise<{ principalMinor: bigint; investorsInterestMinor: bigint }> {
+  const { rows } = await db.query<{ principal_minor: string; interest_minor: string }>(
+    'SELECT principal_minor::text, interest_minor::text FROM loan_installments WHERE loan_id = $1', [loanId]);
+  return {
+    principalMinor: sum(rows.map((r) => BigInt(r.principal_minor))),
+    investorsInterestMinor: sum(rows.map((r) => BigInt(r.interest_minor) - interestFee(BigInt(r.interest_minor), interestFeeRate))),
+  };
 }
 
 async function distributionTotals(db: Queryable, loanId: string, n: number): Promise<DistributionTotals> {

@@ -1,6 +1,6 @@
 // Money parsing, formatting, allocation and rounding: pure functions, plus properties.
 import fc from 'fast-check';
-import { allocate, formatAmount, MAX_MINOR, MoneyDecimal, monthlyInterest, parseAmount, parseRate, roundMinor, sum } from '../../ledger/money';
+import { allocate, allocateCumulative, formatAmount, MAX_MINOR, MoneyDecimal, monthlyInterest, parseAmount, parseRate, roundMinor, sum } from '../../ledger/money';
 import { MoneyError } from '../../ledger/currency';
 
 function codeOf(fn: () => unknown): string {
@@ -115,6 +115,60 @@ describe('allocate (largest remainder)', () => {
         expect(error < weightSum && error > -weightSum).toBe(true);
       });
     }), { numRuns: 300 });
+  });
+});
+
+describe('allocateCumulative (a series split so that it adds up)', () => {
+  /** Splits `amounts` one after another among `weights`; returns each step's parts. */
+  function splitSeries(amounts: bigint[], weights: bigint[]): bigint[][] {
+    const lifeTotalMinor = sum(amounts);
+    const paid = weights.map(() => 0n);
+    return amounts.map((amountMinor) => {
+      const parts = allocateCumulative({ amountMinor, weights, paidMinor: paid, lifeTotalMinor });
+      parts.forEach((p, k) => { paid[k] += p; });
+      return parts;
+    });
+  }
+
+  it('returns three holders of 4.00 their 4.00 from twelve installments of 1.00, where splitting each alone gives 4.08 / 3.96 / 3.96', () => {
+    const steps = splitSeries(Array.from({ length: 12 }, () => 100n), [400n, 400n, 400n]);
+    expect([0, 1, 2].map((k) => sum(steps.map((s) => s[k])))).toEqual([400n, 400n, 400n]);
+  });
+
+  it('never gives a part a negative amount where a larger total would round it down (the Alabama paradox)', () => {
+    // Cumulative 48 rounds to 2,2,2,21,21; cumulative 49 to 2,2,1,22,22: the third part would give one back.
+    const weights = [2n, 2n, 2n, 27n, 27n];
+    const paid = allocate(48n, weights);
+    expect(paid).toEqual([2n, 2n, 2n, 21n, 21n]);
+    const parts = allocateCumulative({ amountMinor: 1n, weights, paidMinor: paid, lifeTotalMinor: 60n });
+    expect(parts.every((p) => p >= 0n)).toBe(true);
+    expect(sum(parts)).toBe(1n);
+  });
+
+  it('refuses a life total below what is split so far, and paid amounts that do not match the weights', () => {
+    expect(codeOf(() => allocateCumulative({ amountMinor: 5n, weights: [1n], paidMinor: [6n], lifeTotalMinor: 10n }))).toBe('ALLOCATION_INVALID');
+    expect(codeOf(() => allocateCumulative({ amountMinor: 5n, weights: [1n, 1n], paidMinor: [0n], lifeTotalMinor: 10n }))).toBe('ALLOCATION_INVALID');
+  });
+
+  it('never gives a negative part, adds up at every step, and ends within one unit of every exact share; exactly when the shares are whole (property)', () => {
+    fc.assert(fc.property(
+      fc.array(fc.bigInt({ min: 1n, max: 1_000_000n }), { minLength: 1, maxLength: 12 }),
+      fc.array(fc.bigInt({ min: 0n, max: 5_000n }), { minLength: 1, maxLength: 40 }),
+      (weights, amounts) => {
+        const W = sum(weights);
+        const total = sum(amounts);
+        const steps = splitSeries(amounts, weights);
+        steps.forEach((parts, n) => {
+          expect(parts.every((p) => p >= 0n)).toBe(true);
+          expect(sum(parts)).toBe(amounts[n]);
+        });
+        weights.forEach((w, k) => {
+          const got = sum(steps.map((s) => s[k]));
+          const error = got * W - total * w; // |got - total * w / W| < 1, in integers
+          expect(error < 0n ? -error : error).toBeLessThan(W);
+          if ((total * w) % W === 0n) expect(got * W).toBe(total * w);
+        });
+      }), { numRuns: 500 });
   });
 });
 

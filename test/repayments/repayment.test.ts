@@ -54,15 +54,18 @@ it('runs a loan from funding to CLOSED: every installment collected, split exact
   const schedule = buildSchedule(1_000_000n, parseRate('0.12'), 3, 'interest_then_principal');
   expect((await installments('lc1')).map((i) => i.status)).toEqual(['PAID_OUT', 'PAID_OUT', 'PAID_OUT']);
   const { rows: shares } = await db.pool.query('SELECT n, investor_id, interest_minor, principal_minor FROM repayment_shares WHERE loan_id = $1 ORDER BY n, investor_id', ['lc1']);
+  let cumulativeInterest = 0n;
   for (const inst of schedule) {
-    const mine = shares.filter((s) => s.n === inst.n);
     const fee = (inst.interestMinor + 5n) / 10n; // 10% of the interest, half up
+    cumulativeInterest += inst.interestMinor - fee;
+    const mine = shares.filter((s) => s.n === inst.n);
     expect(sum(mine.map((s) => BigInt(s.interest_minor)))).toBe(inst.interestMinor - fee); // parts sum exactly to the whole
     expect(sum(mine.map((s) => BigInt(s.principal_minor)))).toBe(inst.principalMinor);
-    // Pro rata: each part within one minor unit of its exact share.
-    mine.forEach((s, i) => {
-      const exact = Number((inst.interestMinor - fee) * plan.holdings[i]) / 1_000_000;
-      expect(Math.abs(Number(s.interest_minor) - exact)).toBeLessThan(1);
+    // Pro rata, cumulatively: what each investor got so far is within one minor unit of their exact share of it.
+    plan.holdings.forEach((holding, i) => {
+      const got = sum(shares.filter((s) => s.n <= inst.n && s.investor_id === investorId(plan, i)).map((s) => BigInt(s.interest_minor)));
+      const error = got * 1_000_000n - cumulativeInterest * holding;
+      expect(error < 0n ? -error : error).toBeLessThan(1_000_000n);
     });
   }
   expect((await balance('loan:lc1:repayment')).posted).toBe(0n);
