@@ -63,20 +63,25 @@ export async function openRecovery(tx: Queryable, r: { id: string; investorId: s
  * once per payout (ledger key per recovery and payout). Never more than the balance holds: the
  * ledger refuses a user account below zero. Returns the amount taken; the caller pays out the rest.
  * A recovery cleared here is RECOVERED, and its workflow is told through the outbox.
+ *
+ * What this payout already took (an activity retried after it committed) is found by the payout's
+ * id, whatever its recovery's state now: an offset that cleared a recovery closed it, and a lookup
+ * by open recoveries would no longer see it and hold the whole amount again.
  */
 export async function offsetFromPayout(tx: Queryable, input: { investorId: string; currency: string; payoutId: string; availableMinor: bigint }): Promise<bigint> {
+  const { rows: earlier } = await tx.query<{ recovery_id: string; amount_minor: string }>(
+    `SELECT o.recovery_id, o.amount_minor::text FROM recovery_offsets o JOIN recoveries r ON r.id = o.recovery_id
+     WHERE o.payout_id = $1 AND r.investor_id = $2 AND r.currency = $3 ORDER BY o.recovery_id`, [input.payoutId, input.investorId, input.currency]);
+  let taken = earlier.reduce((acc, o) => acc + BigInt(o.amount_minor), 0n);
+  if (taken > input.availableMinor) throw new Error(`payout ${input.payoutId} already offset ${taken}, more than its ${input.availableMinor}`);
+  let left = input.availableMinor - taken;
+  const offsetAlready = new Set(earlier.map((o) => o.recovery_id));
   const { rows } = await tx.query(
     `SELECT * FROM recoveries WHERE investor_id = $1 AND currency = $2 AND state = 'OFFSETTING' ORDER BY created_at, id FOR UPDATE`,
     [input.investorId, input.currency]);
-  let left = input.availableMinor;
-  let taken = 0n;
   for (const recovery of rows.map(toRecovery)) {
-    const { rows: done } = await tx.query<{ amount_minor: string }>('SELECT amount_minor FROM recovery_offsets WHERE recovery_id = $1 AND payout_id = $2', [recovery.id, input.payoutId]);
-    if (done[0]) { // this payout already offset this recovery (a retried activity)
-      taken += BigInt(done[0].amount_minor);
-      left -= BigInt(done[0].amount_minor);
-      continue;
-    }
+    if (left === 0n) break;
+    if (offsetAlready.has(recovery.id)) continue; // this payout took its part already
     const owed = recovery.amountMinor - recovery.recoveredMinor - recovery.writtenOffMinor;
     const take = owed < left ? owed : left;
     if (take <= 0n) continue;
