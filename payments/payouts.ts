@@ -6,6 +6,7 @@ import { hold, postPending, voidPending } from '../ledger/transactions';
 import type { Metadata, Queryable } from '../ledger/types';
 import { DEFAULT_CHANNEL } from './deposits';
 import { orderNoFor } from './order-numbers';
+import { offsetFromPayout } from './recoveries';
 
 export type PayoutStatus = 'HELD' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
 export type PayoutPurpose = 'withdrawal' | 'disbursement' | 'scheduled';
@@ -52,6 +53,27 @@ export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
   if (p.run) return;
   await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'payoutWorkflow', $1, $2)`,
     [`payout-${p.id}`, JSON.stringify({ payoutId: p.id, partyId: p.partyId })]);
+}
+
+/** A withdrawal after what its investor owes back: the offset, and the payout of the rest (null when nothing is left). */
+export interface Withdrawal {
+  offsetMinor: bigint;
+  payoutMinor: bigint;
+  payoutId: string | null;
+}
+
+/**
+ * A payout the investor asks for, in the caller's transaction: their open recoveries are offset
+ * from the amount first (payments/recoveries.ts, keyed by the payout's id), as a scheduled payout
+ * does, and only the rest is held and sent. Refused with INSUFFICIENT_FUNDS when the balance does
+ * not hold the whole amount (the caller's transaction then rolls the offset back too).
+ */
+export async function createWithdrawal(tx: Queryable, p: Omit<NewPayout, 'purpose' | 'run'>): Promise<Withdrawal> {
+  const offsetMinor = await offsetFromPayout(tx, { investorId: p.partyId, currency: p.currency, payoutId: p.id, availableMinor: p.amountMinor });
+  const payoutMinor = p.amountMinor - offsetMinor;
+  if (payoutMinor === 0n) return { offsetMinor, payoutMinor, payoutId: null };
+  await createPayout(tx, { ...p, purpose: 'withdrawal', amountMinor: payoutMinor });
+  return { offsetMinor, payoutMinor, payoutId: p.id };
 }
 
 export async function getPayout(db: Queryable, id: string): Promise<Payout | undefined> {

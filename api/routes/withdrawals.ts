@@ -1,17 +1,27 @@
-// POST /v1/investors/{id}/withdrawals: money out to the investor's bank account. The hold, the
-// payout record and its workflow's start commit together; the Payout workflow does the rest.
+// POST /v1/investors/{id}/withdrawals: money out to the investor's bank account. What the investor
+// owes back is offset first; the offset, the hold, the payout record and its workflow's start
+// commit together; the Payout workflow does the rest.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { BANK_ACCOUNT_SCHEMA, type BankAccount } from '../../gateway/protocol';
 import { accountPath } from '../../ledger/accounts';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
-import { parseAmount } from '../../ledger/money';
-import { createPayout } from '../../payments/payouts';
+import { formatAmount, parseAmount } from '../../ledger/money';
+import { createWithdrawal } from '../../payments/payouts';
 import type { AppContext } from '../app';
 import { requireOwner, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+
+/** 202: the rest after any recovery offset is held and its Payout started; 200: the offset took it all, nothing is sent. */
+const WITHDRAWAL_RESPONSE = {
+  type: 'object',
+  properties: {
+    payoutId: { type: ['string', 'null'] }, workflowId: { type: ['string', 'null'] }, status: { type: 'string', enum: ['HELD', 'OFFSET'] },
+    amount: { ...AMOUNT, description: 'sent to the bank account' }, offset: { ...AMOUNT, description: 'taken to clear what the investor owes back' },
+  },
+} as const;
 
 export function registerWithdrawalRoutes(app: FastifyInstance, context: AppContext): void {
   app.post<{ Params: { id: string }; Body: { amount: string; account: BankAccount } }>('/v1/investors/:id/withdrawals', {
@@ -20,7 +30,7 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: AppConte
       params: { type: 'object', properties: { id: PARTY_ID }, required: ['id'] },
       headers: IDEMPOTENCY_HEADERS,
       body: { type: 'object', additionalProperties: false, required: ['amount', 'account'], properties: { amount: AMOUNT, account: BANK_ACCOUNT_SCHEMA } },
-      response: { 202: { type: 'object', properties: { payoutId: { type: 'string' }, workflowId: { type: 'string' }, status: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },
+      response: { 200: WITHDRAWAL_RESPONSE, 202: WITHDRAWAL_RESPONSE, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },
     },
   }, async (request, reply) => {
     requireRole(request.principal, ['investor']);
@@ -30,11 +40,14 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: AppConte
       const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [request.params.id]);
       if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', 'not found');
       const payoutId = `wd_${randomBytes(10).toString('hex')}`;
-      await createPayout(tx, {
-        id: payoutId, purpose: 'withdrawal', partyId: request.params.id, sourceAccount: accountPath.investorAvailable(request.params.id),
+      // What the investor owes back is taken first, as from a scheduled payout (payments/payouts.ts).
+      const w = await createWithdrawal(tx, {
+        id: payoutId, partyId: request.params.id, sourceAccount: accountPath.investorAvailable(request.params.id),
         amountMinor, currency: DEFAULT_CURRENCY, bankAccount: request.body.account,
       });
-      return { statusCode: 202, body: { payoutId, workflowId: `payout-${payoutId}`, status: 'HELD' } };
+      const amounts = { amount: formatAmount(w.payoutMinor, DEFAULT_CURRENCY), offset: formatAmount(w.offsetMinor, DEFAULT_CURRENCY) };
+      if (w.payoutId === null) return { statusCode: 200, body: { payoutId: null, workflowId: null, status: 'OFFSET', ...amounts } };
+      return { statusCode: 202, body: { payoutId, workflowId: `payout-${payoutId}`, status: 'HELD', ...amounts } };
     });
   });
 }
