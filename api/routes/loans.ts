@@ -1,6 +1,7 @@
 // Loans and subscriptions (API.md). The subscription is the rush path: one SQL call commits the
 // reservation and its outbox row; nothing here waits on Temporal.
 import { randomBytes } from 'node:crypto';
+import type Decimal from 'decimal.js';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { formatAmount, MoneyDecimal, parseAmount, parseRate } from '../../ledger/money';
@@ -27,6 +28,19 @@ interface CreateLoanBody {
   feeRate?: string;
   interestFeeRate?: string;
   installmentIntervalSeconds?: number;
+}
+
+/** The scale of loans.fee_rate and loans.interest_fee_rate (numeric(8, 6)): Postgres would round a finer rate silently. */
+const FEE_RATE_DECIMALS = 6;
+
+/** A fee rate below 1 that the column keeps exactly; absent is 0. */
+function parseFeeRate(input: string | undefined, field: 'feeRate' | 'interestFeeRate'): Decimal {
+  const rate = parseRate(input ?? '0');
+  if (rate.gte(1)) throw new ApiError(400, 'RATE_INVALID', `${field} must be below 1`);
+  if (rate.decimalPlaces() > FEE_RATE_DECIMALS) {
+    throw new ApiError(422, 'RATE_TOO_MANY_DECIMALS', `${field} has ${FEE_RATE_DECIMALS} decimals at most: ${input}`, { field, decimals: FEE_RATE_DECIMALS });
+  }
+  return rate;
 }
 
 const ID_PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] } as const;
@@ -68,10 +82,8 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
     const currency = b.currency ?? DEFAULT_CURRENCY;
     const principalMinor = parseAmount(b.principal, currency);
     const annualRate = parseRate(b.annualRate);
-    const feeRate = parseRate(b.feeRate ?? '0');
-    if (feeRate.gte(1)) throw new ApiError(400, 'RATE_INVALID', 'feeRate must be below 1');
-    const interestFeeRate = parseRate(b.interestFeeRate ?? '0');
-    if (interestFeeRate.gte(1)) throw new ApiError(400, 'RATE_INVALID', 'interestFeeRate must be below 1');
+    const feeRate = parseFeeRate(b.feeRate, 'feeRate');
+    const interestFeeRate = parseFeeRate(b.interestFeeRate, 'interestFeeRate');
     const subscriptionDeadline = new Date(b.subscriptionDeadline);
     if (!(subscriptionDeadline.getTime() > Date.now())) throw new ApiError(400, 'DEADLINE_IN_PAST', 'subscriptionDeadline must be in the future');
     return replyIdempotent(context, request, reply, async (tx) => {
