@@ -27,9 +27,35 @@ export interface PayoutPage {
   queryPolicy?: GatewayQueryPolicy;
 }
 
-/** `{loanId}-{n}-{investorId}-{interest|principal}`, as issue #6 fixes it: the same payout whichever run asks. */
+/** payouts_id_check (migration 0010). */
+const PAYOUT_ID_MAX_LENGTH = 190;
+
+/**
+ * The id of one share's payout, a pure function of (loan, installment, investor, part) and one to
+ * one: the same payout whichever run asks (issue #6), and never another share's (issue #15).
+ *
+ * `{loanId}-{n}-{investorId}-{part}` when the loan id has no dash: the first dash ends the loan
+ * id, n runs to the next, the part is the last segment, and the investor id is what is between.
+ * A loan id with a dash could be read another way ("a-1" + 2 + "x" is also "a" + 1 + "2-x"), so
+ * it is written with its length in front, behind a leading dash no other id starts with:
+ * `-{length}-{loanId}-{n}-{investorId}-{part}`. Ids of loans without a dash stay as they were, so
+ * payouts made before keep being found by their id.
+ */
 export function scheduledPayoutId(loanId: string, n: number, investorId: string, part: PayoutPart): string {
-  return `${loanId}-${n}-${investorId}-${part}`;
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`installment must be a positive integer: ${n}`);
+  const id = `${scheduledPayoutIdPrefix(loanId)}${n}-${investorId}-${part}`;
+  if (id.length > PAYOUT_ID_MAX_LENGTH) throw new RangeError(`payout id of ${loanId} #${n} ${investorId} is longer than ${PAYOUT_ID_MAX_LENGTH}`);
+  return id;
+}
+
+/** How every scheduled payout id of the loan begins (its order numbers too, when short enough to be the id). */
+export function scheduledPayoutIdPrefix(loanId: string): string {
+  return loanId.includes('-') ? `-${loanId.length}-${loanId}-` : `${loanId}-`;
+}
+
+/** What the id was before a loan id with a dash got its length in front: payouts made then are still theirs. */
+function legacyScheduledPayoutId(loanId: string, n: number, investorId: string, part: PayoutPart): string | undefined {
+  return loanId.includes('-') ? `${loanId}-${n}-${investorId}-${part}` : undefined;
 }
 
 const PARALLEL = 8;
@@ -53,7 +79,7 @@ export async function preparePayoutPage(pool: Pool, loanId: string, n: number, a
   await Promise.all(Array.from({ length: Math.min(PARALLEL, wanted.length) }, async () => {
     while (next < wanted.length) {
       const w = wanted[next++];
-      const payoutId = scheduledPayoutId(loanId, n, w.investorId, w.part);
+      const payoutId = (await legacyPayoutOf(pool, loanId, n, w.investorId, w.part)) ?? scheduledPayoutId(loanId, n, w.investorId, w.part);
       const outcome = await ensurePayout(pool, payoutId, loanId, n, w);
       if (outcome === 'start') payouts.push({ payoutId, partyId: w.investorId });
       else if (outcome === 'skipped') skipped += 1;
@@ -64,12 +90,24 @@ export async function preparePayoutPage(pool: Pool, loanId: string, n: number, a
   return { payouts, next: rows.length === limit ? rows[rows.length - 1].investor_id : null, skipped, ...(queryPolicy ? { queryPolicy } : {}) };
 }
 
+/** The share's payout under its old id, if one was made before the ids changed (it is this share's: same loan, installment and investor). */
+async function legacyPayoutOf(db: Queryable, loanId: string, n: number, investorId: string, part: PayoutPart): Promise<string | undefined> {
+  const legacy = legacyScheduledPayoutId(loanId, n, investorId, part);
+  if (!legacy) return undefined;
+  const { rows } = await db.query('SELECT id FROM payouts WHERE id = $1 AND loan_id = $2 AND installment = $3 AND party_id = $4', [legacy, loanId, n, investorId]);
+  return rows[0]?.id;
+}
+
 async function ensurePayout(pool: Pool, payoutId: string, loanId: string, n: number,
   w: { investorId: string; amountMinor: bigint; currency: string; bankAccount: unknown }): Promise<'start' | 'settled' | 'skipped'> {
   // A payout still HELD may never have been started (a crash between here and the start): start it.
   const settledOrStart = (status: string) => (status === 'HELD' ? 'start' : 'settled');
   const existing = await getPayout(pool, payoutId);
-  if (existing) return settledOrStart(existing.status);
+  if (existing) {
+    // Another share's payout under this id would leave this share unpaid: stop, never skip it.
+    if (existing.partyId !== w.investorId) throw new Error(`payout ${payoutId} belongs to ${existing.partyId}, not to ${w.investorId} of ${loanId} #${n}`);
+    return settledOrStart(existing.status);
+  }
   if (!w.bankAccount) return 'skipped'; // nowhere to send it: the money stays in the investor's balance
   try {
     return await inTransaction(pool, async (tx) => {

@@ -2,6 +2,7 @@
 // the ledger, the platform's tables and the gateway's own record.
 import Table from 'cli-table3';
 import { formatAmount } from '../../ledger/money';
+import { scheduledPayoutIdPrefix } from '../../payments/payout-runs';
 import type { World } from '../world';
 import type { CalendarResult } from './calendar';
 import type { ReviewDesk } from './reviews';
@@ -24,7 +25,7 @@ async function ledgerVsGateway(world: World, cast: Cast, loanId: string): Promis
      UNION SELECT order_no FROM payouts WHERE loan_id = $2 OR id = 'disb-' || $2 OR party_id LIKE $1
      UNION SELECT order_no FROM repayment_collections WHERE loan_id = $2`, [`${cast.run}-%`, loanId]);
   const truth = await world.simulator.truth();
-  const orders = new Set([...mine.map((r) => r.order_no), ...truth.filter((o) => o.orderNo.startsWith(`${loanId}-`)).map((o) => o.orderNo)]);
+  const orders = new Set([...mine.map((r) => r.order_no), ...truth.filter((o) => o.orderNo.startsWith(`${loanId}-`) || o.orderNo.startsWith(scheduledPayoutIdPrefix(loanId))).map((o) => o.orderNo)]);
   const gateway = new Map(truth.filter((o) => o.status === 'SUCCESS').map((o) => [o.orderNo, (o.kind === 'PAYOUT' ? 1n : -1n) * BigInt(o.amountMinor)]));
   const { rows } = await world.db.query<{ order_no: string; net: string }>(
     `SELECT t.metadata->>'orderNo' AS order_no, sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END)::text AS net
