@@ -8,6 +8,8 @@ import type { Pool } from 'pg';
 import { createAuthenticator, type Principal } from './auth';
 import { errorBody, toApiError } from './errors';
 import { createMetrics, type Metrics } from './metrics';
+import { ID_CONTRACT_TEXT, invalidIdField } from './schemas';
+import { API_PATH_PARAM_MAX } from '../ids/limits';
 import { registerApiKeyRoutes } from './routes/api-keys';
 import { registerAuditRoutes } from './routes/audit';
 import { registerDepositRoutes } from './routes/deposits';
@@ -57,6 +59,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // One log line per request would cost more than the request on the rush path; errors are logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // Every id the platform derives must be reachable in a path (the default, 100, is shorter).
+    maxParamLength: API_PATH_PARAM_MAX,
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,
@@ -103,7 +107,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const known = toApiError(err);
     if (known) return reply.status(known.statusCode).send(errorBody(known.code, known.message, known.details));
     const e = err as { validation?: unknown; statusCode?: number; code?: string; message: string };
-    if (e.validation) return reply.status(400).send(errorBody('INVALID_REQUEST', e.message));
+    if (e.validation) {
+      const id = invalidIdField(e.validation);
+      if (id) return reply.status(422).send(errorBody('INVALID_ID', `${id} must be ${ID_CONTRACT_TEXT}`, { field: id }));
+      return reply.status(400).send(errorBody('INVALID_REQUEST', e.message));
+    }
     if (e.statusCode === 429) return reply.status(429).send(err);
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.status(e.statusCode).send(errorBody(e.code ?? 'BAD_REQUEST', e.message));

@@ -1,7 +1,8 @@
 // Drains the outbox into Temporal at Temporal's pace. The API committed the business fact and an
 // outbox row together; here each row becomes a workflow start (deterministic id: a second start
 // is harmless) or a signal, and is deleted only once Temporal has it. A crash anywhere leaves
-// the row for the next pass, never an orphan.
+// the row for the next pass, never an orphan. A row that can never be delivered (a signal to a
+// workflow that already finished) is moved to outbox_dead_letters with an alert, not retried forever.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { SearchAttributes, TASK_QUEUE } from '../workflows/shared';
@@ -16,6 +17,11 @@ interface OutboxRow {
   attempts: number;
 }
 
+/** The row can never be delivered: it is dead-lettered, not retried. */
+class Undeliverable extends Error {
+  override readonly name = 'Undeliverable';
+}
+
 export interface DispatcherOptions {
   batchSize?: number;
   /** Temporal calls in flight at once. */
@@ -23,7 +29,7 @@ export interface DispatcherOptions {
 }
 
 export class OutboxDispatcher {
-  readonly stats = { started: 0, alreadyStarted: 0, signalled: 0, failed: 0 };
+  readonly stats = { started: 0, alreadyStarted: 0, signalled: 0, failed: 0, deadLettered: 0 };
   private readonly batchSize: number;
   private readonly parallel: number;
 
@@ -42,6 +48,7 @@ export class OutboxDispatcher {
          WHERE not_before <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, [this.batchSize]);
       const done: string[] = [];
       const failed: { id: string; error: string; attempts: number }[] = [];
+      const dead: { row: OutboxRow; reason: string }[] = [];
       let next = 0;
       await Promise.all(Array.from({ length: Math.min(this.parallel, rows.length) }, async () => {
         while (next < rows.length) {
@@ -50,11 +57,18 @@ export class OutboxDispatcher {
             await this.send(row);
             done.push(row.id);
           } catch (err) {
-            failed.push({ id: row.id, error: (err as Error).message.slice(0, 500), attempts: row.attempts + 1 });
+            if (err instanceof Undeliverable) dead.push({ row, reason: err.message });
+            else failed.push({ id: row.id, error: (err as Error).message.slice(0, 500), attempts: row.attempts + 1 });
           }
         }
       }));
       if (done.length) await tx.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [done]);
+      for (const d of dead) {
+        await tx.query(
+          `WITH moved AS (DELETE FROM outbox WHERE id = $1 RETURNING *)
+           INSERT INTO outbox_dead_letters (id, action, workflow_type, workflow_id, signal_name, payload, created_at, attempts, reason)
+           SELECT id, action, workflow_type, workflow_id, signal_name, payload, created_at, attempts + 1, $2 FROM moved`, [d.row.id, d.reason]);
+      }
       for (const f of failed) {
         // Back off: 1 s, 2 s, 4 s ... at most a minute. A signal to a workflow not started yet lands here.
         await tx.query(`UPDATE outbox SET attempts = $2, last_error = $3, not_before = now() + make_interval(secs => least(60, power(2, $2 - 1)))
@@ -62,6 +76,10 @@ export class OutboxDispatcher {
       }
       await tx.query('COMMIT');
       this.stats.failed += failed.length;
+      this.stats.deadLettered += dead.length;
+      for (const d of dead) {
+        console.error(JSON.stringify({ level: 'alert', msg: 'outbox row dead-lettered', outboxId: d.row.id, workflowId: d.row.workflow_id, signal: d.row.signal_name, reason: d.reason }));
+      }
       return rows.length;
     } catch (err) {
       await tx.query('ROLLBACK').catch(() => undefined);
@@ -77,8 +95,11 @@ export class OutboxDispatcher {
         await this.temporal.workflow.getHandle(row.workflow_id).signal(row.signal_name as string);
         this.stats.signalled += 1;
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw new Error(`${row.workflow_id} not started yet`);
-        throw err;
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        // Not found is either "not started yet" (its start row is still queued: retry) or "already closed".
+        const status = await this.closedStatus(row.workflow_id);
+        if (status) throw new Undeliverable(`${row.workflow_id} already ${status}: signal ${row.signal_name} can never be delivered`);
+        throw new Error(`${row.workflow_id} not started yet`);
       }
       return;
     }
@@ -98,6 +119,17 @@ export class OutboxDispatcher {
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       this.stats.alreadyStarted += 1; // started before (a retry, or signal-with-start): nothing to do
+    }
+  }
+
+  /** The workflow's final status if it exists and has closed; undefined if it does not exist or still runs. */
+  private async closedStatus(workflowId: string): Promise<string | undefined> {
+    try {
+      const { status } = await this.temporal.workflow.getHandle(workflowId).describe();
+      return status.name === 'RUNNING' ? undefined : status.name;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
     }
   }
 

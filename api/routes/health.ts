@@ -1,9 +1,20 @@
 import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
 import type { AppContext } from '../app';
 import { errorBody } from '../errors';
 import { ERROR_RESPONSE } from '../schemas';
 
 export function registerHealthRoutes(app: FastifyInstance, { pool, metrics }: AppContext): void {
+  // Read at scrape time: the dispatcher that dead-letters a row is another process.
+  new Gauge({
+    name: 'outbox_dead_letters',
+    help: 'outbox rows that could never be delivered (a signal to a finished workflow): each needs an operator',
+    registers: [metrics.registry],
+    async collect() {
+      const { rows: [r] } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox_dead_letters');
+      this.set(r.n);
+    },
+  });
   app.get('/healthz', { schema: { security: [], response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } }, 503: ERROR_RESPONSE } } }, async (_request, reply) => {
     try {
       await pool.query('SELECT 1');

@@ -51,23 +51,25 @@ describe('authentication and authorisation', () => {
 
 describe('input at the edge', () => {
   it.each([
-    ['unknown field', { name: 'x', extra: 1 }],
-    ['name as a number', { name: 1000 }],
-    ['SQL in the id', { id: "x'; DROP TABLE parties;--", name: 'x' }],
-    ['empty name', { name: '' }],
-  ])('refuses %s with 400 and writes nothing', async (_label, payload) => {
+    ['unknown field', { name: 'x', extra: 1 }, 400, 'INVALID_REQUEST'],
+    ['name as a number', { name: 1000 }, 400, 'INVALID_REQUEST'],
+    ['SQL in the id', { id: "x'; DROP TABLE parties;--", name: 'x' }, 422, 'INVALID_ID'],
+    ['an id of 65 characters', { id: 'i'.repeat(65), name: 'x' }, 422, 'INVALID_ID'],
+    ['empty name', { name: '' }, 400, 'INVALID_REQUEST'],
+  ])('refuses %s with %i and writes nothing', async (_label, payload, status, code) => {
     const before = await count('parties');
     const res = await api.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': `bad-${_label.replace(/\W/g, '')}` }, payload });
-    expect(res.statusCode).toBe(400);
-    expect(res.json().error.code).toBe('INVALID_REQUEST');
+    expect(res.statusCode).toBe(status);
+    expect(res.json().error.code).toBe(code);
     expect(await count('parties')).toBe(before);
   });
 
-  it('refuses an oversized body with 413 and bad path ids with 400', async () => {
+  it('refuses an oversized body with 413 and bad path ids with 422 INVALID_ID', async () => {
     const big = await api.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'big' }, payload: { name: 'x'.repeat(100_000) } });
     expect(big.statusCode).toBe(413);
     const badId = await api.app.inject({ method: 'GET', url: `/v1/investors/${encodeURIComponent("1' OR '1'='1")}/balance`, headers: admin });
-    expect(badId.statusCode).toBe(400);
+    expect(badId.statusCode).toBe(422);
+    expect(badId.json().error).toMatchObject({ code: 'INVALID_ID', details: { field: 'id' } });
   });
 });
 

@@ -39,7 +39,7 @@ describe('bad input: 4xx with the error shape, nothing written', () => {
     ['10^30', { investorId: 'alice', amount: '1000000000000000000000000000000' }, 'AMOUNT_OUT_OF_RANGE'],
     ['zero', { investorId: 'alice', amount: '0.00' }, 'AMOUNT_ZERO'],
     ['an unknown field', { investorId: 'alice', amount: '10.00', currency: 'USD' }, 'INVALID_REQUEST'],
-    ['SQL in the investor id', { investorId: "alice' OR '1'='1", amount: '10.00' }, 'INVALID_REQUEST'],
+    ['SQL in the investor id', { investorId: "alice' OR '1'='1", amount: '10.00' }, 'INVALID_ID'],
     ['a missing amount', { investorId: 'alice' }, 'INVALID_REQUEST'],
   ])('%s', async (_label, payload, code) => {
     const before = await writes();
@@ -53,7 +53,8 @@ describe('bad input: 4xx with the error shape, nothing written', () => {
   it('refuses SQL in the loan id, an oversized body, and a body that is not JSON', async () => {
     const before = await writes();
     const sqlId = await api.app.inject({ method: 'POST', url: `/v1/loans/${encodeURIComponent("edge'; DELETE FROM loans;--")}/subscriptions`, headers: { ...alice, 'idempotency-key': 'sql-id' }, payload: { investorId: 'alice', amount: '1.00' } });
-    expect(sqlId.statusCode).toBe(400);
+    expect(sqlId.statusCode).toBe(422);
+    expect(sqlId.json().error.code).toBe('INVALID_ID');
     const big = await api.app.inject({ method: 'POST', url: '/v1/loans/edge/subscriptions', headers: { ...alice, 'idempotency-key': 'big' }, payload: { investorId: 'alice', amount: '1'.repeat(70_000) } });
     expect(big.statusCode).toBe(413);
     const notJson = await api.app.inject({ method: 'POST', url: '/v1/loans/edge/subscriptions', headers: { ...alice, 'idempotency-key': 'nj', 'content-type': 'application/json' }, payload: '{"investorId": "alice", "amount": ' });
