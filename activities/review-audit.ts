@@ -2,6 +2,7 @@
 // status) and the audit row run in one Postgres transaction.
 import type { Pool, PoolClient } from 'pg';
 import { writeAudit } from '../ledger/audit';
+import { activityAuditKey } from './audit-key';
 import { inTransaction } from '../ledger/db';
 import type { ResolveReviewInput } from '../workflows/shared';
 
@@ -11,7 +12,7 @@ export async function withReviewAudit<T>(pool: Pool, workflowId: string, resolut
     if (resolution) {
       await writeAudit(tx, {
         actor: resolution.operator, action: 'review.resolved', subject: workflowId, reason: resolution.reason, requestId: resolution.requestId,
-        details: { decision: resolution.decision },
+        details: { decision: resolution.decision }, idempotencyKey: activityAuditKey('review.resolved'),
       });
     }
     return result;

@@ -11,11 +11,25 @@ export interface AuditEntry {
   reason?: string;
   requestId?: string;
   details?: Record<string, unknown>;
+  /**
+   * Names the event: a second write with the same key (the same work run again, e.g. an activity
+   * retried after it committed) is dropped and the first row stays. Deterministic, from what the
+   * event is (e.g. `recovery.written_off:{id}`), never from the moment it ran.
+   */
+  idempotencyKey?: string;
 }
 
-export async function writeAudit(tx: Queryable, e: AuditEntry): Promise<void> {
-  await tx.query('INSERT INTO audit_log (actor, action, subject, reason, request_id, details) VALUES ($1, $2, $3, $4, $5, $6)',
-    [e.actor, e.action, e.subject, e.reason ?? null, e.requestId ?? null, JSON.stringify(e.details ?? {})]);
+/**
+ * Appends an audit row in the caller's transaction; false when a row with the same idempotency key
+ * is there already (ON CONFLICT DO NOTHING: no update, the table stays append-only). The key may be
+ * given in the entry or as the third argument.
+ */
+export async function writeAudit(tx: Queryable, e: AuditEntry, idempotencyKey: string | undefined = e.idempotencyKey): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `INSERT INTO audit_log (actor, action, subject, reason, request_id, details, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (idempotency_key) DO NOTHING`,
+    [e.actor, e.action, e.subject, e.reason ?? null, e.requestId ?? null, JSON.stringify(e.details ?? {}), idempotencyKey ?? null]);
+  return rowCount === 1;
 }
 
 export interface AuditRow extends AuditEntry {

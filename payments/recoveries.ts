@@ -121,6 +121,10 @@ export async function writeOffRecovery(tx: Queryable, id: string, decision: { op
     metadata: { recoveryId: id, workflowId: `recovery-${id}`, decidedBy: decision.operator, reason: decision.reason, decision: 'write_off' },
   });
   await tx.query(`UPDATE recoveries SET written_off_minor = $2, state = 'WRITTEN_OFF', closed_at = now() WHERE id = $1`, [id, rest.toString()]);
-  await writeAudit(tx, { actor: decision.operator, action: 'recovery.written_off', subject: id, reason: decision.reason, requestId: decision.requestId, details: { writtenOffMinor: rest.toString() } });
+  // A recovery is written off once: its audit row too, whoever asks again.
+  await writeAudit(tx, {
+    actor: decision.operator, action: 'recovery.written_off', subject: id, reason: decision.reason, requestId: decision.requestId,
+    details: { writtenOffMinor: rest.toString() }, idempotencyKey: `recovery.written_off:${id}`,
+  });
   return (await getRecovery(tx, id)) as Recovery;
 }

@@ -1,0 +1,101 @@
+// Issue 15, item 12(c): an audit row is written once per event, however often the work that writes
+// it runs. An operator's decision on a payout in MANUAL_REVIEW is posted by an activity that is
+// retried when its reply is lost after its transaction committed (here: a worker interceptor fails
+// the first attempt after it ran, as a crash between commit and reply would); the decision's audit
+// row is there once. Real Temporal dev server, real gateway simulator, real Postgres.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type ActivityInboundCallsInterceptor, type ActivityExecuteInput, type Next } from '@temporalio/worker';
+import type { Context } from '@temporalio/activity';
+import { createActivities } from '../../activities';
+import { parseFault } from '../../gateway/simulator/faults';
+import type { RunningSimulator } from '../../gateway/simulator/server';
+import { Ledger } from '../../ledger';
+import { readAudit, writeAudit } from '../../ledger/audit';
+import { createPayout } from '../../payments/payouts';
+import { payoutWorkflow } from '../../workflows';
+import { resolveReviewUpdate, TASK_QUEUE } from '../../workflows/shared';
+import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
+import { untilEvidence } from '../helpers/gateway-world';
+import { useTestDatabase } from '../helpers/postgres';
+import { fundInvestor } from '../helpers/stack';
+import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
+import { expectLedgerConsistent } from '../ledger/helpers';
+
+const dir = tempDir();
+let env: TestWorkflowEnvironment;
+let simulator: RunningSimulator;
+let worker: Worker;
+let running: Promise<void>;
+/** Attempts of postPayout that committed and then "lost" their reply. */
+const lostReplies: string[] = [];
+
+/** Fails the first attempt of an operator-resolved postPayout after it ran: its transaction committed, its reply never arrived. */
+class LoseFirstReply implements ActivityInboundCallsInterceptor {
+  constructor(private readonly ctx: Context) {}
+  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    const result = await next(input);
+    const { activityType, attempt, workflowExecution } = this.ctx.info;
+    if (activityType === 'postPayout' && input.args[1] !== undefined && attempt === 1) {
+      lostReplies.push(workflowExecution?.workflowId ?? '?');
+      throw new Error('the worker died after the commit, before the reply');
+    }
+    return result;
+  }
+}
+
+const db = useTestDatabase();
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await simulator?.close();
+  dir.remove();
+});
+
+beforeAll(async () => {
+  simulator = await startTestSimulator({ dataDir: dir.path });
+  env = await createDevServerEnv();
+  worker = await Worker.create({
+    connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(),
+    activities: createActivities({ pool: db.pool, temporal: env.client, gateway: clientFor(simulator.url, { requestTimeoutMs: 300 }) }),
+    interceptors: { activity: [(ctx) => ({ inbound: new LoseFirstReply(ctx) })] },
+  });
+  running = worker.run();
+  await db.pool.query(`INSERT INTO parties (id, kind, name) VALUES ('aud', 'investor', 'Aud')`);
+  await new Ledger(db.pool).createAccount({ path: 'investor:aud:available', currency: 'CNY' });
+  await fundInvestor(db, 'aud', 1_000_000n);
+});
+
+afterEach(() => expectLedgerConsistent(db.pool));
+
+const auditRows = async (subject: string) => (await readAudit(db.pool, undefined, 100)).filter((r) => r.subject === subject);
+
+it('writes an audited decision once when its activity is retried after it committed', async () => {
+  await createPayout(db.pool, { id: 'aud-1', purpose: 'withdrawal', partyId: 'aud', sourceAccount: 'investor:aud:available', amountMinor: 5_000n, currency: 'CNY', bankAccount: ACCOUNT });
+  simulator.setFaultRates([{ spec: 'error-5xx-after-execute', fault: parseFault('error-5xx-after-execute'), rate: 1 }]);
+  const handle = await env.client.workflow.start(payoutWorkflow, {
+    workflowId: 'payout-aud-1', taskQueue: TASK_QUEUE, args: [{ payoutId: 'aud-1', partyId: 'aud', queryPolicy: { attempts: 2, initialIntervalMs: 500, maxIntervalMs: 500 } }],
+  });
+  await untilEvidence(handle, (e) => e.attempts.length >= 1);
+  await simulator.startOutage('503');
+  await untilEvidence(handle, (e) => e.state === 'MANUAL_REVIEW');
+  await expect(handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'bank confirms the credit', operator: 'op-9', requestId: 'req-1' }] }))
+    .resolves.toBe('SUCCEEDED');
+  await simulator.endOutage();
+  simulator.setFaultRates([]);
+
+  expect(lostReplies).toEqual(['payout-aud-1']); // the activity did run twice
+  const rows = await auditRows('payout-aud-1');
+  expect(rows.map((r) => ({ action: r.action, actor: r.actor, requestId: r.requestId }))).toEqual([{ action: 'review.resolved', actor: 'op-9', requestId: 'req-1' }]);
+}, 60_000);
+
+it('keeps one row for one idempotency key, and writes rows without a key as before', async () => {
+  const entry = { actor: 'operator:k1', action: 'recovery.written_off', subject: 'rc-x', reason: 'gone', requestId: 'req-9' };
+  expect(await writeAudit(db.pool, { ...entry, idempotencyKey: 'recovery.written_off:rc-x' })).toBe(true);
+  expect(await writeAudit(db.pool, { ...entry, idempotencyKey: 'recovery.written_off:rc-x' })).toBe(false);
+  expect(await writeAudit(db.pool, entry, 'recovery.written_off:rc-x')).toBe(false); // the key as a parameter: the same key
+  expect(await auditRows('rc-x')).toHaveLength(1);
+  await writeAudit(db.pool, { ...entry, subject: 'rc-y' });
+  await writeAudit(db.pool, { ...entry, subject: 'rc-y' });
+  expect(await auditRows('rc-y')).toHaveLength(2);
+});
