@@ -14,9 +14,10 @@ const db = useTestDatabase();
 
 afterEach(() => expectLedgerConsistent(db.pool));
 
-async function repayWholeLife(loan: RepayingLoan): Promise<void> {
+/** Every installment collected and distributed, in order, or in `order` (a late installment is distributed after later ones). */
+async function repayWholeLife(loan: RepayingLoan, order?: number[]): Promise<void> {
   await createRepayingLoan(db.pool, loan);
-  for (let n = 1; n <= loan.termMonths; n++) await collectAndDistribute(db.pool, loan.id, n);
+  for (const n of order ?? Array.from({ length: loan.termMonths }, (_, k) => k + 1)) await collectAndDistribute(db.pool, loan.id, n);
 }
 
 const three = (loanId: string, holdingMinor: bigint) => ['a', 'b', 'c'].map((x) => ({ investorId: `${loanId}-${x}`, holdingMinor }));
@@ -50,16 +51,20 @@ function investorsInterestMinor(principalMinor: bigint, termMonths: number, meth
 }
 
 let runs = 0;
-it('returns every investor exactly their principal and their pro-rata interest within a minor unit, whatever the holdings, method and term', async () => {
+it('returns every investor exactly their principal and their pro-rata interest within a minor unit, whatever the holdings, method, term and order of distribution', async () => {
   await fc.assert(fc.asyncProperty(
     fc.array(fc.bigInt({ min: 100n, max: 5_000_000n }), { minLength: 1, maxLength: 7 }),
     fc.constantFrom(...REPAYMENT_METHODS),
     fc.integer({ min: 1, max: 24 }),
     fc.constantFrom('0', '0.1', '0.15', '0.333333'),
-    async (weights, method, termMonths, feeRate) => {
+    fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 24, maxLength: 24 }),
+    fc.boolean(),
+    async (weights, method, termMonths, feeRate, keys, shuffled) => {
       const id = `cp${runs++}`;
       const holdings = weights.map((holdingMinor, k) => ({ investorId: `${id}-i${k}`, holdingMinor }));
-      await repayWholeLife({ id, holdings, termMonths, repaymentMethod: method, interestFeeRate: feeRate });
+      const order = Array.from({ length: termMonths }, (_, k) => k + 1);
+      if (shuffled) order.sort((a, b) => keys[a - 1] - keys[b - 1]); // installments distributed out of order (some paid late)
+      await repayWholeLife({ id, holdings, termMonths, repaymentMethod: method, interestFeeRate: feeRate }, order);
       const received = await receivedByInvestor(db.pool, id);
       const principal = sum(weights);
       const pool = investorsInterestMinor(principal, termMonths, method, feeRate);
