@@ -22,12 +22,13 @@ export function createPool(options: PoolOptions): Pool {
     application_name: options.applicationName ?? 'lending-core',
   };
   // Startup options cannot be bind parameters; the names are checked against a strict pattern instead.
-  const startup: string[] = [];
+  // Days are UTC everywhere: pinned on every connection, over any server, database or role default.
+  const startup: string[] = ['-c TimeZone=UTC'];
   if (options.schema !== undefined) {
     if (!SQL_NAME.test(options.schema)) throw new Error(`invalid schema name: ${options.schema}`);
     startup.push(`-c search_path=${options.schema}`);
   }
-  if (startup.length > 0) config.options = startup.join(' ');
+  config.options = startup.join(' ');
   const pool = new Pool(config);
   if (options.role !== undefined) {
     const role = options.role;
