@@ -107,3 +107,18 @@ it('a resolution re-derives the order when it commits: an exception found before
   expect((await resolve(open[0].id, { action: 'adjust', reason: 'second channel, under investigation' })).statusCode).toBe(200);
   expect(await clearingNet(db.pool, 'st-second-channel')).toBe(1_000n);
 }, 90_000);
+
+it('a payout still QUERYING when its day is matched is a pending line, cleared once its own query posts it', async () => {
+  world.fault('error-5xx-after-execute'); // executed; the answer is a 5xx; the first query comes in 6 s
+  const querying = await startPayOut(world, db.pool, 'st-querying', 'sam', 40_000n, { attempts: 2, initialIntervalMs: 6_000, maxIntervalMs: 6_000 });
+  await untilEvidence(querying, (e) => e.state === 'QUERYING');
+  await world.reset();
+  const day = await reconcile(app, operator, today(), true);
+  const lines = day.exceptions.filter((e) => e.orderNo === 'st-querying');
+  expect(lines.map((e) => [e.class, e.status])).toEqual([['IN_FLIGHT', 'PENDING']]);
+  for (const e of lines) expect((await resolve(e.id, { action: 'adjust', reason: 'theirs only?' })).statusCode).toBe(409);
+  expect(await querying.result()).toBe('SUCCEEDED'); // its query found it paid and posted it
+  const again = await reconcile(app, operator, today(), true);
+  expect(again.exceptions.filter((e) => e.orderNo === 'st-querying').map((e) => e.status)).toEqual(['CLEARED']);
+  expect(await clearingNet(db.pool, 'st-querying')).toBe(40_000n);
+}, 90_000);
