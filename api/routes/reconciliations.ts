@@ -82,7 +82,7 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
       workflowId: `recon-${run.channel}-${request.params.date}`, channel: run.channel, date: request.params.date, state: run.state,
       ours: { count: run.ours_count, amount: formatAmount(BigInt(run.ours_minor), 'CNY') },
       theirs: { count: run.theirs_count, amount: formatAmount(BigInt(run.theirs_minor), 'CNY') },
-      matched: run.matched, exceptionsByClass: byClass,
+      matched: run.matched, matchedAt: run.matched_at, exceptionsByClass: byClass,
       openExceptions: exceptions.filter((e) => e.status === 'OPEN').length, pendingLines: exceptions.filter((e) => e.status === 'PENDING').length,
       exceptions: exceptions.map((e) => ({
         id: e.id, class: e.class, orderNo: e.order_no, kind: e.kind, ours: fmt(e.ours_minor, e.currency), theirs: fmt(e.theirs_minor, e.currency),

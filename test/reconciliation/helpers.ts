@@ -40,15 +40,18 @@ export interface DayView {
 
 /** Starts (or re-runs) the day through the API and waits until it has matched. */
 export async function reconcile(app: FastifyInstance, operator: Record<string, string>, date: string, rerun = false): Promise<DayView> {
+  const asked = Date.now();
   const res = await app.inject({ method: 'POST', url: '/v1/reconciliations', headers: operator, payload: { channel: 'default', date, ...(rerun ? { rerun } : {}) } });
   if (res.statusCode !== 202) throw new Error(`POST /v1/reconciliations: ${res.statusCode} ${res.body}`);
+  const fresh = rerun || res.json<{ started: boolean }>().started;
   const read = async () => {
     const day = await app.inject({ method: 'GET', url: `/v1/reconciliations/default/${date}`, headers: operator });
-    return day.statusCode === 200 ? day.json<DayView & { matchedAt?: string }>() : undefined;
+    return day.statusCode === 200 ? day.json<DayView & { matchedAt?: string | null }>() : undefined;
   };
-  // A re-run first goes back to FETCHED; wait for the verdict of this run.
-  await new Promise((r) => setTimeout(r, 300));
-  return (await until(read, (d) => d !== undefined && (d.state === 'EXCEPTIONS' || d.state === 'CLEAN' || d.state === 'PENDING'), 30_000)) as DayView;
+  // Wait for the verdict of this run: a re-run first goes back to FETCHED and matches anew.
+  const verdict = (d: (DayView & { matchedAt?: string | null }) | undefined) => d !== undefined && ['EXCEPTIONS', 'CLEAN', 'PENDING'].includes(d.state)
+    && !!d.matchedAt && (!fresh || Date.parse(d.matchedAt) >= asked - 5);
+  return (await until(read, verdict, 30_000)) as DayView;
 }
 
 /** What the ledger moved through the channel's clearing account for one order, all days together (payouts positive). */
