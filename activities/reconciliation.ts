@@ -65,6 +65,7 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
     async matchStatement(channel: string, date: string): Promise<ReconSummary> {
       const ref = run(channel, date);
       const context = Context.current();
+      context.heartbeat(context.info.heartbeatDetails); // alive; the progress so far is kept
       const match = await matchRun(pool, ref);
       // Candidates come in bytewise order: skip those a failed attempt already answered.
       const after = resumeAfter(context.info.heartbeatDetails);

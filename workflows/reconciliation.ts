@@ -10,8 +10,9 @@ const RECON_OPTIONS: ActivityOptions = {
 };
 const recon = proxyActivities<ReconciliationActivities>(RECON_OPTIONS);
 // Matching asks the gateway about each order of ours missing from the statement: it heartbeats
-// the order it reached, so a stalled worker is noticed in minutes and a retry resumes there.
-const matching = proxyActivities<ReconciliationActivities>({ ...RECON_OPTIONS, heartbeatTimeout: '2 minutes' });
+// the order it reached, so a stalled worker is noticed in minutes (not at the end of the whole
+// allowance) and a retry resumes there; a long day is no longer cut at 10 minutes.
+const matching = proxyActivities<ReconciliationActivities>({ ...RECON_OPTIONS, startToCloseTimeout: '1 hour', heartbeatTimeout: '5 minutes' });
 
 /** A day with lines still in flight is matched again after this, doubling up to a day. */
 const RECHECK_FIRST_MS = 60 * 60 * 1000;
@@ -28,8 +29,9 @@ function dayBefore(ms: number): string {
  * recon-{channel}-{date}: FETCHED (the statement in Postgres) → MATCHED (both ways by order
  * number) → CLEAN, or EXCEPTIONS until an operator has resolved each one (the resolveException
  * update), then CLEAN; PENDING while a line waits for an order still in flight, matched again
- * after an hour (doubling up to a day) or on the rematch signal. The history carries totals, never statement lines. Started by the daily
- * Schedule without a date, it starts yesterday's run and ends.
+ * after an hour (doubling up to a day) or on the rematch signal. The history carries totals,
+ * never statement lines. Started by the daily Schedule without a date, it starts yesterday's run
+ * and ends.
  */
 export async function reconciliationWorkflow(input: ReconciliationInput): Promise<ReconSummary | string> {
   if (!input.date) {
