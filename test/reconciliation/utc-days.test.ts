@@ -74,6 +74,16 @@ it('reconciliation days are UTC on a connection whose session defaults to Asia/S
     await unpinned.end();
   }
   expect((await pinned().query(`SELECT current_setting('TimeZone') AS tz`)).rows[0].tz).toBe('UTC');
+  // Settings in the connection string's own options are kept, but never over the pin.
+  const withOptions = new URL(url());
+  withOptions.searchParams.set('options', '-c TimeZone=Asia/Shanghai -c statement_timeout=12345');
+  const urlPool = createPool({ connectionString: withOptions.toString(), schema: db.schema, max: 1 });
+  try {
+    const { rows: [s] } = await urlPool.query(`SELECT current_setting('TimeZone') AS tz, current_setting('statement_timeout') AS st, current_schema() AS schema`);
+    expect(s).toEqual({ tz: 'UTC', st: '12345ms', schema: db.schema });
+  } finally {
+    await urlPool.end();
+  }
 
   // Posted at 20:00 UTC on D (04:00 on D+1 in Shanghai); executed at noon UTC on D.
   await postedAt('tz-evening', 12_000n, `${D}T20:00:00Z`);
