@@ -41,9 +41,13 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
     return r ? { amountMinor: BigInt(r.amount_minor), currency: r.currency, kind: r.kind, workflowId: r.workflow_id, status: r.status, channel: r.channel } : undefined;
   }
 
-  /** The same notice (by id), or the same word about the same order, taken before. */
-  async function seenBefore(n: VerifiedNotification, says: 'SUCCESS' | 'FAILED'): Promise<boolean> {
-    const { rowCount } = await pool.query('SELECT 1 FROM gateway_notices WHERE notify_id = $1 OR (order_no = $2 AND status = $3) LIMIT 1', [n.notifyId, n.orderNo, says]);
+  /**
+   * The same notice (its id) handled before. A new notice about the same order is judged again:
+   * had its order finished the other way since the first one (a workflow settling as it
+   * arrived), the contradiction is still raised.
+   */
+  async function seenBefore(n: VerifiedNotification): Promise<boolean> {
+    const { rowCount } = await pool.query('SELECT 1 FROM gateway_notices WHERE notify_id = $1', [n.notifyId]);
     return (rowCount ?? 0) > 0;
   }
 
@@ -98,7 +102,7 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
       const says = result.ok ? 'SUCCESS' : 'FAILED';
       const definitive = result.ok || result.definitive;
       let outcome: NoticeResult;
-      if (await seenBefore(n, says)) {
+      if (await seenBefore(n)) {
         outcome = 'DUPLICATE';
       } else {
         outcome = await handle(request.log, n, orders.get(n.orderNo) as KnownOrder, says, result.ok ? undefined : result.code, definitive);
