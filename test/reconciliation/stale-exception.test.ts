@@ -83,6 +83,12 @@ it('a resolution re-derives the order when it commits: an exception found before
      VALUES ($1, 'THEIRS_ONLY', 'st-race', 'PAYOUT', 30000, 'sam') ON CONFLICT DO NOTHING`, [`default:${today()}`]);
   const { rows: [stale] } = await db.pool.query(`SELECT id::text FROM recon_exceptions WHERE order_no = 'st-race' AND class = 'THEIRS_ONLY'`);
 
+  // While the order is in review, its own workflow decides first: refused, nothing posted.
+  const early = await resolve(stale.id, { action: 'recover', reason: 'gateway paid, we did not record it' });
+  expect(early.statusCode).toBe(409);
+  expect(early.json().error.message).toMatch(/still in flight \(MANUAL_REVIEW\)/);
+  expect(await clearingNet(db.pool, 'st-race')).toBe(0n);
+
   // The worst ordering: the review is decided while another operator recovers the exception.
   const [decided, recovered] = await Promise.all([
     review.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'the bank shows the transfer', operator: 'op-1' }] }),
