@@ -113,6 +113,18 @@ it('a SUCCESS notice for a deposit we recorded FAILED raises an alert and opens 
   ]);
 });
 
+it('a SUCCESS notice for a recovery collection we recorded FAILED raises an alert and opens a reconciliation exception at once', async () => {
+  await db.pool.query(`INSERT INTO recoveries (id, investor_id, currency, amount_minor, state, reason, opened_by) VALUES ('nt-rc', 'nia', 'CNY', 2500, 'OFFSETTING', 'test', 'op-1')`);
+  await db.pool.query(
+    `INSERT INTO recovery_collections (order_no, recovery_id, attempt, amount_minor, currency, channel, bank_account, status)
+     VALUES ('rq-nt-rc-1', 'nt-rc', 1, 2500, 'CNY', 'default', $1, 'FAILED')`, [JSON.stringify(ACCOUNT)]);
+  expect((await post(notice('rq-nt-rc-1', 'COLLECTION', '25.00'))).statusCode).toBe(200);
+  expect(await exceptionsOf('rq-nt-rc-1')).toEqual([
+    expect.objectContaining({ class: 'STATUS_MISMATCH', status: 'OPEN', kind: 'COLLECTION', theirs_minor: '2500', party_id: 'nia' }),
+  ]);
+  expect((await api().inject({ method: 'GET', url: '/metrics' })).body).toMatch(/gateway_notice_contradictions_total\{kind="COLLECTION",recorded="FAILED"\} 2/);
+});
+
 it('duplicate and late notices are counted as DUPLICATE and LATE, not SUCCESS', async () => {
   expect(await payOut(world, db.pool, 'nt-paid', 'nia', 3_000n)).toBe('SUCCEEDED');
   const before = { success: await metric('SUCCESS'), late: await metric('LATE'), duplicate: await metric('DUPLICATE') };
