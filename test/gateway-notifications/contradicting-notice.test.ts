@@ -1,7 +1,8 @@
 // Issue 15 item 3 (and item 13's last sentence): a verified notice that contradicts what we
 // recorded for a finished order (SUCCESS for a payout we voided: the incident's signal; SUCCESS
-// for a deposit we recorded FAILED) is an alert (metric and log) and a reconciliation exception at
-// once, not a quiet 200. Duplicate and late notices are counted as such, never as SUCCESS.
+// for a deposit or recovery collection we recorded FAILED; a definitive failure for a payout we
+// posted) is an alert (metric and log) and a reconciliation exception at once, not a quiet 200.
+// Duplicate and late notices are counted as such, never as SUCCESS.
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
@@ -135,4 +136,18 @@ it('duplicate and late notices are counted as DUPLICATE and LATE, not SUCCESS', 
   expect(await metric('DUPLICATE')).toBe(before.duplicate + 1);
   expect(await metric('SUCCESS')).toBe(before.success);
   expect(await exceptionsOf('nt-paid')).toEqual([]); // agreeing with the record: no alert, no exception
+});
+
+it('a definitive FAILED notice for a payout we posted raises an alert and opens a reconciliation exception at once', async () => {
+  expect(await payOut(world, db.pool, 'nt-posted', 'nia', 2_000n)).toBe('SUCCEEDED');
+  const before = await metric('CONTRADICTS_RECORD');
+  expect((await post(notice('nt-posted', 'PAYOUT', '20.00', { status: 'FAILED', code: 'INVALID_ACCOUNT' }))).statusCode).toBe(200);
+  expect(await metric('CONTRADICTS_RECORD')).toBe(before + 1);
+  expect((await api().inject({ method: 'GET', url: '/metrics' })).body).toMatch(/gateway_notice_contradictions_total\{kind="PAYOUT",recorded="SUCCEEDED"\} 1/);
+  expect(await exceptionsOf('nt-posted')).toEqual([
+    expect.objectContaining({ class: 'STATUS_MISMATCH', status: 'OPEN', kind: 'PAYOUT', ours_minor: '2000', theirs_minor: null, party_id: 'nia' }),
+  ]);
+  // A failure code not on the list is no evidence either way: late, no alert.
+  expect((await post(notice('nt-posted', 'PAYOUT', '20.00', { status: 'FAILED', code: 'SYSTEM_BUSY' }))).statusCode).toBe(200);
+  expect(await metric('CONTRADICTS_RECORD')).toBe(before + 1);
 });
