@@ -1,6 +1,6 @@
 // Activities of the Reconciliation and Recovery workflows. The heavy work (the statement, the
 // matching) happens here against Postgres; workflows carry ids and totals only.
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import { inTransaction } from '../ledger/db';
@@ -8,24 +8,45 @@ import { getRecovery, writeOffRecovery } from '../payments/recoveries';
 import { getRecoveryCollection, openRecoveryCollection, recordRecoveryCollection, setRecoveryCollectionStatus } from '../payments/recovery-collections';
 import { toPlainOutcome } from './gateway-outcome';
 import { withReviewAudit } from './review-audit';
-import { matchRun, recordOursOnly, settleRun } from '../reconciliation/match';
-import { ExceptionRefused, resolveException } from '../reconciliation/resolve';
+import { matchRun, recordCandidate, settleRun, type CandidateAnswer } from '../reconciliation/match';
+import { ExceptionRefused, resolveException, type AskGateway } from '../reconciliation/resolve';
 import { loadStatement, reconRunId, type ReconRunRef } from '../reconciliation/statement';
 import type { GatewayOutcome, ReconSummary, ResolveExceptionInput, ResolveReviewInput, WriteOffInput } from '../workflows/shared';
 
 const run = (channel: string, date: string): ReconRunRef => ({ runId: reconRunId(channel, date), channel, date });
 
+/** matchStatement's heartbeat: the last candidate answered, so a retried attempt resumes after it. */
+export interface MatchProgress {
+  after: string;
+  done: number;
+  of: number;
+}
+
+function resumeAfter(details: unknown): string | undefined {
+  const after = (details as Partial<MatchProgress> | undefined)?.after;
+  return typeof after === 'string' ? after : undefined;
+}
+
 export function createReconciliationActivities(deps: { pool: Pool; gateway: GatewayClient }) {
   const { pool, gateway } = deps;
+
+  /** For a resolution of an order no statement lists: what the gateway says now. */
+  const askGateway: AskGateway = async (order) => {
+    const answer = await gateway.query(order);
+    if (answer.kind === 'succeeded') return { executed: true, amountMinor: answer.order.amountMinor, currency: answer.order.currency };
+    if (answer.kind === 'failed' || answer.kind === 'not_found') return { executed: false };
+    return { unknown: answer.kind === 'unknown' || answer.kind === 'not_sent' ? answer.reason : answer.kind };
+  };
 
   async function summary(channel: string, date: string): Promise<ReconSummary> {
     const { rows: [r] } = await pool.query(
       `SELECT state, theirs_count, theirs_minor::text, ours_count, ours_minor::text, matched,
-              (SELECT count(*)::int FROM recon_exceptions WHERE run_id = $1 AND status = 'OPEN') AS open
+              (SELECT count(*)::int FROM recon_exceptions WHERE run_id = $1 AND status = 'OPEN') AS open,
+              (SELECT count(*)::int FROM recon_exceptions WHERE run_id = $1 AND status = 'PENDING') AS pending
        FROM recon_runs WHERE id = $1`, [reconRunId(channel, date)]);
     return {
       state: r.state, statementLines: r.theirs_count, theirsMinor: r.theirs_minor, oursCount: r.ours_count, oursMinor: r.ours_minor,
-      matched: r.matched, openExceptions: r.open,
+      matched: r.matched, openExceptions: r.open, pendingLines: r.pending,
     };
   }
 
@@ -43,12 +64,20 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
      */
     async matchStatement(channel: string, date: string): Promise<ReconSummary> {
       const ref = run(channel, date);
+      const context = Context.current();
+      context.heartbeat(context.info.heartbeatDetails); // alive; the progress so far is kept
       const match = await matchRun(pool, ref);
-      for (const c of match.candidates) {
+      // Candidates come in bytewise order: skip those a failed attempt already answered.
+      const after = resumeAfter(context.info.heartbeatDetails);
+      context.heartbeat({ after: after ?? '', done: 0, of: match.candidates.length } satisfies MatchProgress);
+      for (const [i, c] of match.candidates.entries()) {
+        if (after !== undefined && c.orderNo <= after) continue;
         const answer = await gateway.query({ orderNo: c.orderNo, kind: c.kind, amountMinor: BigInt(c.amountMinor), currency: c.currency });
-        if (answer.kind === 'succeeded') continue;
-        if (answer.kind === 'not_sent') throw new Error(`the gateway is unreachable: ${answer.reason}`); // retried
-        await recordOursOnly(pool, ref, c, answer.kind === 'failed' ? 'STATUS_MISMATCH' : 'OURS_ONLY', answer.kind);
+        if (answer.kind === 'not_sent') throw new Error(`the gateway is unreachable: ${answer.reason}`); // retried, from here
+        // Anything but a definite answer is unknown: asked again on the next run, never OURS_ONLY.
+        const said: CandidateAnswer = answer.kind === 'succeeded' ? 'executed' : answer.kind === 'failed' || answer.kind === 'not_found' ? answer.kind : 'unknown';
+        await recordCandidate(pool, ref, c, said, answer.kind === 'unknown' ? `unknown: ${answer.reason}` : answer.kind);
+        context.heartbeat({ after: c.orderNo, done: i + 1, of: match.candidates.length } satisfies MatchProgress);
       }
       await settleRun(pool, ref, match);
       return summary(channel, date);
@@ -58,7 +87,7 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
     async resolveReconException(channel: string, date: string, decision: ResolveExceptionInput): Promise<ReconSummary> {
       const ref = run(channel, date);
       try {
-        await resolveException(pool, ref.runId, decision);
+        await resolveException(pool, ref.runId, decision, askGateway);
       } catch (err) {
         if (err instanceof ExceptionRefused) throw ApplicationFailure.create({ type: 'ExceptionRefused', message: err.message, nonRetryable: true });
         throw err;

@@ -21,8 +21,14 @@ export function createMetrics() {
     }),
     gatewayNotifications: new Counter({
       name: 'gateway_notifications_total',
-      help: 'gateway notifications by verification result (anything but SUCCESS/FAILED_* moved no money)',
+      help: 'gateway notifications by result: SUCCESS/FAILED_* reached a running order; DUPLICATE, LATE (the order had finished, in agreement) and CONTRADICTS_RECORD (an alert) moved no money; the rest were refused',
       labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    gatewayNoticeContradictions: new Counter({
+      name: 'gateway_notice_contradictions_total',
+      help: 'ALERT: verified gateway notices contradicting what we recorded for a finished order (each opened a reconciliation exception)',
+      labelNames: ['kind', 'recorded'] as const,
       registers: [registry],
     }),
     idempotentReplays: new Counter({ name: 'api_idempotent_replays_total', help: 'responses replayed for a repeated Idempotency-Key', registers: [registry] }),

@@ -14,6 +14,9 @@ interface DayView {
   matched: number;
   ours: { count: number; amount: string };
   theirs: { count: number; amount: string };
+  openExceptions?: number;
+  pendingLines?: number;
+  /** status: OPEN, PENDING (IN_FLIGHT / UNKNOWN: looked at again on the next run, not resolvable), RESOLVED, CLEARED (no longer applies). */
   exceptions: { id: string; class: string; orderNo: string; ours: string | null; theirs: string | null; partyId: string | null; status: string; resolution: string | null }[];
 }
 
@@ -41,7 +44,8 @@ export function addReconCommands(program: Command, ctx: OpsContext): void {
     .action(async (date: string, opts: { channel: string }) => {
       const d = (await ctx.call('GET', dayPath(opts.channel, date))) as DayView;
       ctx.print(d, () => [
-        `${d.workflowId}: ${d.state}; ours ${d.ours.count} orders ${d.ours.amount}, theirs ${d.theirs.count} lines ${d.theirs.amount}, matched ${d.matched}`,
+        `${d.workflowId}: ${d.state}; ours ${d.ours.count} orders ${d.ours.amount}, theirs ${d.theirs.count} lines ${d.theirs.amount}, matched ${d.matched}`
+          + `; ${d.openExceptions ?? 0} open, ${d.pendingLines ?? 0} pending (looked at again on the next run)`,
         ...d.exceptions.map((e) => `  #${e.id}  ${e.class.padEnd(20)}  ${e.orderNo}  ours ${e.ours ?? '-'}  theirs ${e.theirs ?? '-'}  ${e.partyId ?? ''}  ${e.status}${e.resolution ? ` (${e.resolution})` : ''}`),
       ]);
     });
@@ -51,8 +55,9 @@ export function addReconCommands(program: Command, ctx: OpsContext): void {
     .action(async (date: string, exceptionId: string, opts: { action: string; reason: string; investor?: string; channel: string }) => {
       if (!['adjust', 'recover', 'accept'].includes(opts.action)) throw new CommanderError(2, 'ops.action', '--action must be adjust, recover or accept');
       const body = { action: opts.action, reason: opts.reason, ...(opts.investor ? { investorId: opts.investor } : {}) };
-      const r = (await ctx.call('POST', `${dayPath(opts.channel, date)}/exceptions/${encodeURIComponent(exceptionId)}/resolve`, body)) as { day: { state: string; openExceptions: number } };
-      ctx.print(r, () => [`#${exceptionId}: ${opts.action}; the day is ${r.day.state} (${r.day.openExceptions} open)`]);
+      const r = (await ctx.call('POST', `${dayPath(opts.channel, date)}/exceptions/${encodeURIComponent(exceptionId)}/resolve`, body)) as { status?: string; day: { state: string; openExceptions: number } };
+      const what = r.status === 'CLEARED' ? 'already accounted for, nothing posted (CLEARED)' : opts.action;
+      ctx.print(r, () => [`#${exceptionId}: ${what}; the day is ${r.day.state} (${r.day.openExceptions} open)`]);
     });
 
   const recoveries = program.command('recoveries').description('money paid in error, owed back by investors');

@@ -5,8 +5,13 @@
 // - recover: money that left to an investor unowed becomes a receivable on
 //   platform:recovery-receivable, and a recovery opens against the investor;
 // - accept: the gateway's error; nothing is posted.
-// The adjustment carries the order number and the day it adjusts, so a re-run of the day matches it.
-import type { Pool } from 'pg';
+// What is posted is re-derived when the decision commits, never taken from the amounts frozen in
+// the exception: the gateway's side from every loaded statement of the channel (or, for an order
+// no statement lists, the gateway's answer now), the ledger's from every posting of the order on
+// the clearing account, under locks that a review decision on the same order also takes. An order
+// already accounted for is a no-op, recorded (the exception is CLEARED); one still in flight is
+// refused. The adjustment carries the order number and the day it adjusts, so a re-run matches it.
+import type { Pool, PoolClient } from 'pg';
 import { accountPath } from '../ledger/accounts';
 import { writeAudit } from '../ledger/audit';
 import { inTransaction } from '../ledger/db';
@@ -34,36 +39,100 @@ export interface ExceptionDecision {
 export interface ResolvedException {
   exceptionId: string;
   action: ExceptionAction;
+  /** RESOLVED, or CLEARED when the order turned out accounted for and nothing was posted. */
+  status: 'RESOLVED' | 'CLEARED';
   transactionId?: string;
   recoveryId?: string;
 }
 
-/**
- * What really moved at the gateway minus what our ledger recorded, for the clearing account:
- * positive when more left (payouts) or less came in (collections) than we wrote down. A side
- * with nothing (theirs only, ours only, either status mismatch) counts as zero.
- */
-function shortfall(kind: string, oursMinor: bigint, theirsMinor: bigint): bigint {
-  return kind === 'PAYOUT' ? theirsMinor - oursMinor : oursMinor - theirsMinor;
+/** The gateway's answer now about an order no loaded statement lists. */
+export type GatewayNow = { executed: true; amountMinor: bigint; currency: string } | { executed: false } | { unknown: string };
+export type AskGateway = (order: { orderNo: string; kind: 'PAYOUT' | 'COLLECTION'; amountMinor: bigint; currency: string }) => Promise<GatewayNow>;
+
+/** Signed like the clearing account's credits (money out: positive), per currency. */
+type Nets = Map<string, bigint>;
+
+/** Locks every record of the order (so a review decision waits, or we see its effect) and says whether it is still in flight. */
+async function lockOrder(tx: PoolClient, orderNo: string): Promise<string | undefined> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`recon-order:${orderNo}`]);
+  const { rows } = await tx.query<{ status: string }>(
+    `SELECT status FROM (
+       SELECT status FROM payouts WHERE order_no = $1 AND status IN ('HELD', 'MANUAL_REVIEW') FOR UPDATE
+     ) p UNION ALL SELECT status FROM (SELECT status FROM deposits WHERE order_no = $1 AND status IN ('PENDING', 'MANUAL_REVIEW') FOR UPDATE) d
+     UNION ALL SELECT status FROM (SELECT status FROM repayment_collections WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW') FOR UPDATE) r
+     UNION ALL SELECT status FROM (SELECT status FROM recovery_collections WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW') FOR UPDATE) c`, [orderNo]);
+  return rows[0]?.status;
 }
 
-export async function resolveException(pool: Pool, runId: string, decision: ExceptionDecision): Promise<ResolvedException> {
+async function ledgerNets(tx: PoolClient, channel: string, orderNo: string): Promise<Nets> {
+  const { rows } = await tx.query<{ currency: string; net: string }>(
+    `SELECT p.currency, sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END)::text AS net
+     FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id AND NOT p.pending
+     JOIN ledger_accounts a ON a.id = p.account_id AND a.path = $2
+     WHERE t.metadata ? 'orderNo' AND t.metadata->>'orderNo' = $1 AND t.kind IN ('posted', 'post_pending') GROUP BY 1`,
+    [orderNo, accountPath.gatewayClearing(channel)]);
+  return new Map(rows.map((r) => [r.currency, BigInt(r.net)]));
+}
+
+async function statementNets(tx: PoolClient, channel: string, orderNo: string): Promise<Nets | undefined> {
+  const { rows } = await tx.query<{ currency: string; net: string }>(
+    `SELECT l.currency, sum(CASE l.kind WHEN 'PAYOUT' THEN l.amount_minor ELSE -l.amount_minor END)::text AS net
+     FROM recon_statement_lines l JOIN recon_runs r ON r.id = l.run_id WHERE l.order_no = $1 AND r.channel = $2 GROUP BY 1`, [orderNo, channel]);
+  return rows.length === 0 ? undefined : new Map(rows.map((r) => [r.currency, BigInt(r.net)]));
+}
+
+/** What the gateway moved minus what the ledger recorded, in the one currency involved (positive: more left, or less came in). */
+function difference(gateway: Nets, ledger: Nets): { currency: string; delta: bigint } | undefined {
+  const currencies = [...new Set([...gateway.keys(), ...ledger.keys()])].filter((c) => (gateway.get(c) ?? 0n) !== (ledger.get(c) ?? 0n));
+  if (currencies.length === 0) return undefined;
+  if (currencies.length > 1) throw new ExceptionRefused(`the order moved ${currencies.join(' and ')}: a currency mismatch is settled with the gateway, or accepted`);
+  const [currency] = currencies;
+  return { currency, delta: (gateway.get(currency) ?? 0n) - (ledger.get(currency) ?? 0n) };
+}
+
+const asText = (nets: Nets) => Object.fromEntries([...nets].map(([c, v]) => [c, v.toString()]));
+
+export async function resolveException(pool: Pool, runId: string, decision: ExceptionDecision, askGateway: AskGateway): Promise<ResolvedException> {
   return inTransaction(pool, async (tx) => {
     const { rows } = await tx.query(
-      `SELECT e.*, r.channel, r.day::text AS day, l.currency AS line_currency FROM recon_exceptions e JOIN recon_runs r ON r.id = e.run_id
-       LEFT JOIN LATERAL (SELECT currency FROM recon_statement_lines WHERE run_id = e.run_id AND order_no = e.order_no LIMIT 1) l ON true
+      `SELECT e.*, r.channel, r.day::text AS day FROM recon_exceptions e JOIN recon_runs r ON r.id = e.run_id
        WHERE e.id = $1 AND e.run_id = $2 FOR UPDATE OF e`, [decision.exceptionId, runId]);
     const e = rows[0];
     if (!e) throw new ExceptionRefused(`no exception ${decision.exceptionId} in ${runId}`);
-    if (e.status !== 'OPEN') throw new ExceptionRefused(`exception ${e.id} is already resolved (${e.resolution})`);
+    if (e.status === 'PENDING') throw new ExceptionRefused(`line ${e.id} is not an exception yet (${e.class}): it is looked at again on the next run of the day`);
+    if (e.status !== 'OPEN') throw new ExceptionRefused(`exception ${e.id} is already ${e.status === 'CLEARED' ? 'cleared' : `resolved (${e.resolution})`}`);
     const cls = e.class as ExceptionClass;
-    const currency: string = e.line_currency ?? e.detail?.oursCurrency ?? 'CNY';
-    const delta = shortfall(e.kind, BigInt(e.ours_minor ?? 0), BigInt(e.theirs_minor ?? 0));
-    const result: ResolvedException = { exceptionId: String(e.id), action: decision.action };
+    const result: ResolvedException = { exceptionId: String(e.id), action: decision.action, status: 'RESOLVED' };
+    let figures: Record<string, unknown> = {};
 
     if (decision.action !== 'accept') {
       if (cls === 'FEE_MISMATCH') throw new ExceptionRefused('fees are not booked per order: a fee mismatch is disputed with the gateway or accepted');
-      if (delta === 0n) throw new ExceptionRefused('nothing to adjust: both sides moved the same money');
+      const inFlight = await lockOrder(tx, e.order_no);
+      if (inFlight) throw new ExceptionRefused(`order ${e.order_no} is still in flight (${inFlight}): its own workflow settles it first`);
+      const ledger = await ledgerNets(tx, e.channel, e.order_no);
+      let gateway = await statementNets(tx, e.channel, e.order_no);
+      if (!gateway) {
+        const kind: 'PAYOUT' | 'COLLECTION' = e.kind === 'COLLECTION' ? 'COLLECTION' : 'PAYOUT';
+        const currency: string = e.detail?.oursCurrency ?? [...ledger.keys()][0] ?? 'CNY';
+        const now = await askGateway({ orderNo: e.order_no, kind, amountMinor: BigInt(e.ours_minor ?? 0), currency });
+        if ('unknown' in now) throw new ExceptionRefused(`the gateway cannot say now what became of ${e.order_no} (${now.unknown}): try again later`);
+        gateway = new Map(now.executed ? [[now.currency, kind === 'PAYOUT' ? now.amountMinor : -now.amountMinor]] : []);
+      }
+      figures = { ledgerMinor: asText(ledger), gatewayMinor: asText(gateway) };
+      const diff = difference(gateway, ledger);
+      if (!diff) {
+        // Accounted for since the exception was found (a review decided, a notice, another exception's resolution).
+        await tx.query(
+          `UPDATE recon_exceptions SET status = 'CLEARED', cleared_at = now(), resolved_by = $2, reason = $3, resolved_at = now(),
+                  detail = detail || jsonb_build_object('clearedBy', 'resolution', 'requested', $4::text, 'figures', $5::jsonb) WHERE id = $1`,
+          [e.id, decision.operator, decision.reason, decision.action, JSON.stringify(figures)]);
+        await writeAudit(tx, {
+          actor: decision.operator, action: 'exception.cleared', subject: `${runId}#${e.id}`, reason: decision.reason, requestId: decision.requestId,
+          details: { requested: decision.action, class: cls, orderNo: e.order_no, why: 'the order is already accounted for: nothing posted', ...figures },
+        });
+        return { ...result, status: 'CLEARED' };
+      }
+      const { currency, delta } = diff;
       const investorId: string | undefined = decision.investorId ?? e.party_id ?? undefined;
       if (decision.action === 'recover') {
         if (e.kind !== 'PAYOUT' || delta < 0n) throw new ExceptionRefused('only money paid out that was not owed can be recovered');
@@ -101,7 +170,7 @@ export async function resolveException(pool: Pool, runId: string, decision: Exce
       [e.id, decision.action, decision.operator, decision.reason, result.transactionId ?? null, result.recoveryId ?? null, decision.investorId ?? null]);
     await writeAudit(tx, {
       actor: decision.operator, action: 'exception.resolved', subject: `${runId}#${e.id}`, reason: decision.reason, requestId: decision.requestId,
-      details: { action: decision.action, class: cls, orderNo: e.order_no, transactionId: result.transactionId ?? null, recoveryId: result.recoveryId ?? null },
+      details: { action: decision.action, class: cls, orderNo: e.order_no, transactionId: result.transactionId ?? null, recoveryId: result.recoveryId ?? null, ...figures },
     });
     return result;
   });

@@ -1,13 +1,22 @@
-import { condition, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { ReconciliationActivities } from '../activities/reconciliation';
 import {
   rematchSignal, reconSummaryQuery, resolveExceptionUpdate, SearchAttributes, type ReconciliationInput, type ReconState, type ReconSummary,
 } from './shared';
 
-const recon = proxyActivities<ReconciliationActivities>({
+const RECON_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 minutes', // a day's statement: streamed, but it can be long
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['ExceptionRefused'] },
-});
+};
+const recon = proxyActivities<ReconciliationActivities>(RECON_OPTIONS);
+// Matching asks the gateway about each order of ours missing from the statement: it heartbeats
+// the order it reached, so a stalled worker is noticed in minutes (not at the end of the whole
+// allowance) and a retry resumes there; a long day is no longer cut at 10 minutes.
+const matching = proxyActivities<ReconciliationActivities>({ ...RECON_OPTIONS, startToCloseTimeout: '1 hour', heartbeatTimeout: '5 minutes' });
+
+/** A day with lines still in flight is matched again after this, doubling up to a day. */
+const RECHECK_FIRST_MS = 60 * 60 * 1000;
+const RECHECK_MAX_MS = 24 * 60 * 60 * 1000;
 
 const ACTIONS = ['adjust', 'recover', 'accept'];
 
@@ -19,8 +28,10 @@ function dayBefore(ms: number): string {
 /**
  * recon-{channel}-{date}: FETCHED (the statement in Postgres) → MATCHED (both ways by order
  * number) → CLEAN, or EXCEPTIONS until an operator has resolved each one (the resolveException
- * update), then CLEAN. The history carries totals, never statement lines. Started by the daily
- * Schedule without a date, it starts yesterday's run and ends.
+ * update), then CLEAN; PENDING while a line waits for an order still in flight, matched again
+ * after an hour (doubling up to a day) or on the rematch signal. The history carries totals,
+ * never statement lines. Started by the daily Schedule without a date, it starts yesterday's run
+ * and ends.
  */
 export async function reconciliationWorkflow(input: ReconciliationInput): Promise<ReconSummary | string> {
   if (!input.date) {
@@ -34,8 +45,12 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
   let resolving = 0;
   let rematch = false;
   const setState = (state: ReconState) => {
-    upsertSearchAttributes([{ key: SearchAttributes.ReconState, value: state === 'EXCEPTIONS' ? 'Exceptions' : state === 'CLEAN' ? 'Clean' : 'Running' }]);
+    const value = state === 'EXCEPTIONS' ? 'Exceptions' : state === 'CLEAN' ? 'Clean' : state === 'PENDING' ? 'Pending' : 'Running';
+    upsertSearchAttributes([{ key: SearchAttributes.ReconState, value }]);
   };
+  // Runs recorded before pending lines existed wait without a timer; new runs re-examine them.
+  const recheckPending = patched('recon-pending-recheck');
+  let recheckMs = RECHECK_FIRST_MS;
   setHandler(reconSummaryQuery, () => summary);
   setHandler(rematchSignal, () => {
     rematch = true;
@@ -61,10 +76,20 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
     rematch = false;
     setState('FETCHED');
     summary = await recon.fetchStatement(channel, date);
-    summary = await recon.matchStatement(channel, date);
+    summary = await matching.matchStatement(channel, date);
     setState(summary.state);
     // EXCEPTIONS: the day closes only when no exception is open (or it is matched again first).
-    await condition(() => (summary?.state === 'CLEAN' && resolving === 0) || (rematch && resolving === 0));
+    // PENDING: nothing for an operator yet; the day is matched again after a while.
+    const done = () => (summary?.state === 'CLEAN' && resolving === 0) || (rematch && resolving === 0);
+    const pending = () => recheckPending && summary?.state === 'PENDING';
+    while (!done()) {
+      if (!pending()) {
+        await condition(() => done() || pending());
+      } else if (!(await condition(() => done() || !pending(), recheckMs))) {
+        rematch = true; // the next run of the day: in-flight lines are looked at again
+        recheckMs = Math.min(recheckMs * 2, RECHECK_MAX_MS);
+      }
+    }
   } while (rematch);
   setState('CLEAN');
   return summary;

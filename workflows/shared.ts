@@ -155,7 +155,8 @@ export const payoutRunStateQuery = defineQuery<{ state: PayoutRunState; started:
 
 // ---- Reconciliation and recovery -----------------------------------------------------------
 
-export type ReconState = 'FETCHED' | 'MATCHED' | 'EXCEPTIONS' | 'CLEAN';
+/** PENDING: no exception open, but a line waits for an order still in flight (or an unknown gateway answer). */
+export type ReconState = 'FETCHED' | 'MATCHED' | 'PENDING' | 'EXCEPTIONS' | 'CLEAN';
 
 export interface ReconciliationInput {
   channel: string;
@@ -171,6 +172,8 @@ export interface ReconSummary {
   oursMinor: string;
   matched: number;
   openExceptions: number;
+  /** Lines not exceptions yet (IN_FLIGHT, UNKNOWN); absent in histories from before they existed. */
+  pendingLines?: number;
 }
 
 export type ExceptionAction = 'adjust' | 'recover' | 'accept';

@@ -1,32 +1,78 @@
 // POST /v1/gateway/notifications: the gateway's async notices. Authenticated by the gateway's
 // HMAC signature, not an API key. Only a notice whose signature, order, status, amount and
 // currency all match (gateway/verify-notification.ts) reaches a workflow; everything else is
-// refused, counted and logged as an alert, and moves no money.
+// refused, counted and logged as an alert, and moves no money. A verified notice is evidence:
+// - for an order still running, it is signalled to its workflow (SUCCESS, FAILED_*);
+// - for an order already finished the same way, it is LATE; seen before, it is a DUPLICATE;
+// - for an order finished the other way (SUCCESS for one we voided or recorded FAILED, a
+//   definitive failure for one we posted), it is an alert and a reconciliation exception at once.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
-import { verifyNotification, type ExpectedOrder } from '../../gateway/verify-notification';
-import { gatewayNoticeSignal, type VerifiedGatewayNotice } from '../../workflows/shared';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { verifyNotification, type ExpectedOrder, type VerifiedNotification } from '../../gateway/verify-notification';
+import { openNoticeException } from '../../reconciliation/notice-exception';
+import { gatewayNoticeSignal, rematchSignal, type VerifiedGatewayNotice } from '../../workflows/shared';
 import type { AppContext } from '../app';
 import { ApiError, errorBody } from '../errors';
 
 interface KnownOrder extends ExpectedOrder {
   workflowId: string;
+  /** What we recorded so far: SUCCEEDED and FAILED are final. */
+  status: string;
+  channel: string;
 }
+
+type NoticeResult = 'SUCCESS' | 'FAILED_DEFINITIVE' | 'FAILED_NOT_DEFINITIVE' | 'DUPLICATE' | 'LATE' | 'CONTRADICTS_RECORD';
+
+const FINAL = new Set(['SUCCEEDED', 'FAILED']);
 
 export function registerGatewayNotificationRoutes(app: FastifyInstance, context: AppContext, gatewaySecret: string | undefined): void {
   const { pool, metrics } = context;
 
   async function lookup(orderNo: string): Promise<KnownOrder | undefined> {
-    const { rows } = await pool.query<{ amount_minor: string; currency: string; kind: 'PAYOUT' | 'COLLECTION'; workflow_id: string }>(
-      `SELECT amount_minor, currency, 'PAYOUT' AS kind, 'payout-' || id AS workflow_id FROM payouts WHERE order_no = $1
+    const { rows } = await pool.query<{ amount_minor: string; currency: string; kind: 'PAYOUT' | 'COLLECTION'; workflow_id: string; status: string; channel: string }>(
+      `SELECT amount_minor, currency, 'PAYOUT' AS kind, 'payout-' || id AS workflow_id, status, channel FROM payouts WHERE order_no = $1
        UNION ALL
-       SELECT amount_minor, currency, 'COLLECTION', 'deposit-' || id FROM deposits WHERE order_no = $1
+       SELECT amount_minor, currency, 'COLLECTION', 'deposit-' || id, status, channel FROM deposits WHERE order_no = $1
        UNION ALL
-       SELECT amount_minor, currency, 'COLLECTION', 'repayment-' || loan_id || '-' || n FROM repayment_collections WHERE order_no = $1
+       SELECT amount_minor, currency, 'COLLECTION', 'repayment-' || loan_id || '-' || n, status, channel FROM repayment_collections WHERE order_no = $1
        UNION ALL
-       SELECT amount_minor, currency, 'COLLECTION', 'recovery-' || recovery_id FROM recovery_collections WHERE order_no = $1`, [orderNo]);
+       SELECT amount_minor, currency, 'COLLECTION', 'recovery-' || recovery_id, status, channel FROM recovery_collections WHERE order_no = $1`, [orderNo]);
     const r = rows[0];
-    return r ? { amountMinor: BigInt(r.amount_minor), currency: r.currency, kind: r.kind, workflowId: r.workflow_id } : undefined;
+    return r ? { amountMinor: BigInt(r.amount_minor), currency: r.currency, kind: r.kind, workflowId: r.workflow_id, status: r.status, channel: r.channel } : undefined;
+  }
+
+  /**
+   * The same notice (its id) handled before. A new notice about the same order is judged again:
+   * had its order finished the other way since the first one (a workflow settling as it
+   * arrived), the contradiction is still raised.
+   */
+  async function seenBefore(n: VerifiedNotification): Promise<boolean> {
+    const { rowCount } = await pool.query('SELECT 1 FROM gateway_notices WHERE notify_id = $1', [n.notifyId]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** Recorded once handled, so a delivery that failed half-way is handled again when resent. */
+  async function remember(n: VerifiedNotification, says: 'SUCCESS' | 'FAILED', result: NoticeResult): Promise<boolean> {
+    const { rowCount } = await pool.query(
+      'INSERT INTO gateway_notices (notify_id, order_no, status, result) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [n.notifyId, n.orderNo, says, result]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** A notice against a finished order's record: alert (metric, log) and exception, at once. */
+  async function contradiction(log: FastifyBaseLogger, n: VerifiedNotification, order: KnownOrder, says: 'SUCCESS' | 'FAILED'): Promise<void> {
+    const opened = await openNoticeException(pool, {
+      notifyId: n.notifyId, orderNo: n.orderNo, channel: order.channel, kind: order.kind, amountMinor: order.amountMinor, currency: order.currency,
+      says, recorded: order.status, eventTime: n.eventTime,
+    }, Date.now());
+    metrics.gatewayNoticeContradictions.inc({ kind: order.kind, recorded: order.status });
+    log.error({ orderNo: n.orderNo, kind: order.kind, recorded: order.status, gatewaySays: says, runId: opened.runId, exceptionId: opened.exceptionId ?? null },
+      'ALERT: gateway notice contradicts a finished order; reconciliation exception opened');
+    // A day whose run is waiting (e.g. on pending lines) takes the new exception in at once.
+    if (context.temporal) {
+      await context.temporal.workflow.getHandle(`recon-${order.channel}-${opened.day}`).signal(rematchSignal).catch((err: unknown) => {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      });
+    }
   }
 
   // The signature covers the raw bytes: keep them, parse nothing before it is checked.
@@ -46,30 +92,50 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
           return order;
         },
       });
-      let notice: VerifiedGatewayNotice | undefined;
-      if (result.ok) notice = { notifyId: result.notification.notifyId, orderNo: result.notification.orderNo, outcome: 'succeeded' };
-      else if (result.reason === 'REPORTED_FAILED' && result.definitive) {
-        notice = { notifyId: result.notification.notifyId, orderNo: result.notification.orderNo, outcome: 'failed', code: result.code };
-      }
-
       if (!result.ok && result.reason !== 'REPORTED_FAILED') {
         metrics.gatewayNotifications.inc({ result: result.reason });
         request.log.warn({ reason: result.reason, detail: result.detail }, 'ALERT: gateway notification refused');
         const status = result.reason === 'BAD_SIGNATURE' || result.reason === 'STALE_TIMESTAMP' ? 401 : result.reason === 'MALFORMED' ? 400 : 422;
         return reply.status(status).send(errorBody(`NOTIFICATION_${result.reason}`, result.detail));
       }
-      const orderNo = result.notification.orderNo;
-      const order = orders.get(orderNo) as KnownOrder;
-      if (notice && context.temporal) {
-        try {
-          await context.temporal.workflow.getHandle(order.workflowId).signal(gatewayNoticeSignal, notice);
-        } catch (err) {
-          // Already finished: a late or duplicate notice changes nothing.
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-        }
+      const n = result.notification;
+      const says = result.ok ? 'SUCCESS' : 'FAILED';
+      const definitive = result.ok || result.definitive;
+      let outcome: NoticeResult;
+      if (await seenBefore(n)) {
+        outcome = 'DUPLICATE';
+      } else {
+        outcome = await handle(request.log, n, orders.get(n.orderNo) as KnownOrder, says, result.ok ? undefined : result.code, definitive);
+        if (!(await remember(n, says, outcome))) outcome = 'DUPLICATE'; // the same notice, handled at the same moment
       }
-      metrics.gatewayNotifications.inc({ result: result.ok ? 'SUCCESS' : notice ? 'FAILED_DEFINITIVE' : 'FAILED_NOT_DEFINITIVE' });
-      return { received: true, orderNo };
+      metrics.gatewayNotifications.inc({ result: outcome });
+      return { received: true, orderNo: n.orderNo };
     });
   });
+
+  async function handle(log: FastifyBaseLogger, n: VerifiedNotification, order: KnownOrder, says: 'SUCCESS' | 'FAILED', code: string | undefined, definitive: boolean): Promise<NoticeResult> {
+    const contradicts = (o: KnownOrder) => (says === 'SUCCESS' && o.status === 'FAILED') || (says === 'FAILED' && definitive && o.status === 'SUCCEEDED');
+    if (FINAL.has(order.status)) {
+      if (!contradicts(order)) return 'LATE';
+      await contradiction(log, n, order, says);
+      return 'CONTRADICTS_RECORD';
+    }
+    const notice: VerifiedGatewayNotice | undefined = says === 'SUCCESS' ? { notifyId: n.notifyId, orderNo: n.orderNo, outcome: 'succeeded' }
+      : definitive ? { notifyId: n.notifyId, orderNo: n.orderNo, outcome: 'failed', code } : undefined;
+    if (notice && context.temporal) {
+      try {
+        await context.temporal.workflow.getHandle(order.workflowId).signal(gatewayNoticeSignal, notice);
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        // It finished meanwhile: judge the notice against what it recorded.
+        const now = await lookup(n.orderNo);
+        if (now && contradicts(now)) {
+          await contradiction(log, n, now, says);
+          return 'CONTRADICTS_RECORD';
+        }
+        return 'LATE';
+      }
+    }
+    return says === 'SUCCESS' ? 'SUCCESS' : definitive ? 'FAILED_DEFINITIVE' : 'FAILED_NOT_DEFINITIVE';
+  }
 }

@@ -52,7 +52,14 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
   });
 
   app.get<{ Params: { channel: string; date: string } }>('/v1/reconciliations/:channel/:date', {
-    schema: { summary: 'a reconciled day: state, counts and amounts both ways, exceptions by class', params: DAY_PARAMS, response: { ...AUTH_ERRORS } },
+    schema: {
+      summary: 'a reconciled day: state, counts and amounts both ways, exceptions by class',
+      description: 'state: FETCHED, MATCHED, PENDING (no exception open, but a line waits), EXCEPTIONS or CLEAN. Each line of `exceptions` has a status: '
+        + 'OPEN (an operator\'s work item), PENDING (not an exception yet: class IN_FLIGHT, our order is still being settled, or UNKNOWN, the gateway could not say; '
+        + 'looked at again on the next run of the day, never resolvable), RESOLVED (an operator\'s decision) or CLEARED (no longer applies: found accounted for '
+        + 'by a re-match or at resolution; audited, nothing posted).',
+      params: DAY_PARAMS, response: { ...AUTH_ERRORS },
+    },
   }, async (request) => {
     requireRole(request.principal, ['operator', 'admin']);
     const id = reconRunId(request.params.channel, request.params.date);
@@ -60,25 +67,27 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
     if (!run) throw new ApiError(404, 'NOT_FOUND', 'this day has not been reconciled');
     const { rows: exceptions } = await pool.query(
       `SELECT e.id::text, e.class, e.order_no, e.kind, e.ours_minor::text, e.theirs_minor::text, e.party_id, e.detail, e.status, e.resolution,
-              e.resolved_by, e.reason, e.recovery_id, e.resolved_at, coalesce(l.currency, 'CNY') AS currency
+              e.resolved_by, e.reason, e.recovery_id, e.resolved_at, e.cleared_at, coalesce(l.currency, e.detail->>'oursCurrency', 'CNY') AS currency
        FROM recon_exceptions e LEFT JOIN LATERAL (SELECT currency FROM recon_statement_lines WHERE run_id = e.run_id AND order_no = e.order_no LIMIT 1) l ON true
        WHERE e.run_id = $1 ORDER BY e.id`, [id]);
     const fmt = (minor: string | null, currency: string) => (minor === null ? null : formatAmount(BigInt(minor), currency));
-    const byClass: Record<string, { count: number; open: number }> = {};
+    const byClass: Record<string, { count: number; open: number; pending: number }> = {};
     for (const e of exceptions) {
-      byClass[e.class] ??= { count: 0, open: 0 };
+      byClass[e.class] ??= { count: 0, open: 0, pending: 0 };
       byClass[e.class].count += 1;
       if (e.status === 'OPEN') byClass[e.class].open += 1;
+      if (e.status === 'PENDING') byClass[e.class].pending += 1;
     }
     return {
       workflowId: `recon-${run.channel}-${request.params.date}`, channel: run.channel, date: request.params.date, state: run.state,
       ours: { count: run.ours_count, amount: formatAmount(BigInt(run.ours_minor), 'CNY') },
       theirs: { count: run.theirs_count, amount: formatAmount(BigInt(run.theirs_minor), 'CNY') },
-      matched: run.matched, exceptionsByClass: byClass,
+      matched: run.matched, matchedAt: run.matched_at, exceptionsByClass: byClass,
+      openExceptions: exceptions.filter((e) => e.status === 'OPEN').length, pendingLines: exceptions.filter((e) => e.status === 'PENDING').length,
       exceptions: exceptions.map((e) => ({
         id: e.id, class: e.class, orderNo: e.order_no, kind: e.kind, ours: fmt(e.ours_minor, e.currency), theirs: fmt(e.theirs_minor, e.currency),
         partyId: e.party_id, detail: e.detail, status: e.status, resolution: e.resolution, resolvedBy: e.resolved_by, reason: e.reason,
-        recoveryId: e.recovery_id, resolvedAt: e.resolved_at,
+        recoveryId: e.recovery_id, resolvedAt: e.resolved_at, clearedAt: e.cleared_at,
       })),
     };
   });
@@ -87,6 +96,8 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
     '/v1/reconciliations/:channel/:date/exceptions/:id/resolve', {
       schema: {
         summary: 'resolve one exception: adjust (correct the clearing account), recover (open a recovery), or accept (the gateway\'s error)',
+        description: 'What adjust and recover post is re-derived from the ledger and the gateway when the decision commits. An order already accounted for '
+          + 'posts nothing: the exception is CLEARED (status in the answer), audited. A PENDING line, an order still in flight, or an exception no longer open is refused (409).',
         params: { type: 'object', properties: { channel: CHANNEL, date: DATE, id: { type: 'string', pattern: '^[0-9]{1,18}$' } }, required: ['channel', 'date', 'id'] },
         body: {
           type: 'object', additionalProperties: false, required: ['action', 'reason'],
@@ -102,7 +113,8 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
           // The audit row is written with the decision's effect, in its transaction (reconciliation/resolve.ts).
           args: [{ exceptionId: request.params.id, action: request.body.action, reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id, ...(request.body.investorId ? { investorId: request.body.investorId } : {}) }],
         });
-        return { exceptionId: request.params.id, action: request.body.action, day: summary };
+        const { rows: [e] } = await pool.query<{ status: string }>('SELECT status FROM recon_exceptions WHERE id = $1', [request.params.id]);
+        return { exceptionId: request.params.id, action: request.body.action, status: e?.status, day: summary };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'this day has no reconciliation running');
         if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'EXCEPTION_REFUSED', refusalMessage(err));

@@ -4,11 +4,11 @@
 // a re-run of the day adds nothing; the day closes only when every exception is resolved.
 import type { FastifyInstance } from 'fastify';
 import { reconSummaryQuery, resolveExceptionUpdate, SearchAttributes } from '../../workflows/shared';
-import { useGatewayApp } from '../helpers/gateway-world';
+import { untilEvidence, useGatewayApp } from '../helpers/gateway-world';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin } from '../repayments/helpers';
-import { payOut, reconcile, simulatorControl, today } from './helpers';
+import { payOut, reconcile, simulatorControl, startPayOut, today } from './helpers';
 
 const gatewayApp = useGatewayApp();
 const { world, db } = gatewayApp;
@@ -31,13 +31,16 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
   expect(await payOut(world, db.pool, 'rc-dup', 'rita', 13_000n)).toBe('SUCCEEDED');
   world.fault('lie-failed:INVALID_ACCOUNT'); // executed, but answered with a listed failure: we void it
   expect(await payOut(world, db.pool, 'rc-status', 'rita', 14_000n)).toBe('FAILED');
-  world.fault('processing-stuck'); // never executes; an operator wrongly says it was paid
-  const wrong = payOut(world, db.pool, 'rc-ours', 'rita', 15_000n);
-  const handle = world.env.client.workflow.getHandle('payout-rc-ours');
+  // Never reaches the bank, then every query meets an outage; an operator wrongly says it was paid.
+  // (The gateway must be able to say it never saw the order: an unknown answer is no OURS_ONLY.)
+  world.fault('timeout-no-execute');
+  const handle = await startPayOut(world, db.pool, 'rc-ours', 'rita', 15_000n, { attempts: 2, initialIntervalMs: 1_000, maxIntervalMs: 1_000 });
+  await untilEvidence(handle, (e) => e.attempts.length >= 1);
+  await world.simulator.startOutage('503');
   for (let i = 0; i < 100 && (await handle.query('reviewEvidence').then((e) => (e as { state: string }).state, () => '')) !== 'MANUAL_REVIEW'; i++) await new Promise((r) => setTimeout(r, 100));
-  await handle.executeUpdate('resolveReview', { args: [{ decision: 'paid', reason: 'misread the bank screen', operator: 'op-1' }] });
-  expect(await wrong).toBe('SUCCEEDED');
   await world.reset();
+  await handle.executeUpdate('resolveReview', { args: [{ decision: 'paid', reason: 'misread the bank screen', operator: 'op-1' }] });
+  expect(await handle.result()).toBe('SUCCEEDED');
   await simulatorControl(world, '/_sim/executed', { kind: 'PAYOUT', orderNo: 'second-channel-1', amount: '160.00', currency: 'CNY' });
   await simulatorControl(world, '/_sim/statement-adjustments', { orderNo: 'rc-amount', currency: 'CNY', amount: '111.00' });
   await simulatorControl(world, '/_sim/statement-adjustments', { orderNo: 'rc-fee', currency: 'CNY', fee: '2.00' });
