@@ -42,7 +42,13 @@ interface Review {
   workflowId: string;
   kind: string;
   since: string;
-  evidence: { state: string; orderNo: string; attempts: { at: string; action: string; outcome: { kind: string; code?: string; reason?: string } }[] };
+  evidence: {
+    state: string;
+    orderNo: string;
+    attempts: { at: string; action: string; outcome: { kind: string; code?: string; reason?: string } }[];
+    /** The gateway's verified notices: evidence that settles the review, and refuses a decision against it. */
+    notices?: { notifyId: string; outcome: string; code?: string }[];
+  };
 }
 
 export function buildProgram(io: Io): Command {
@@ -63,7 +69,8 @@ export function buildProgram(io: Io): Command {
   const reviews = program.command('reviews').description('payments stuck in MANUAL_REVIEW');
   reviews.command('list').description('open reviews, oldest first').action(async () => {
     const list = (await call(conn(), 'GET', '/v1/reviews')) as Review[];
-    print(list, () => (list.length === 0 ? ['no open reviews'] : list.map((r) => `${r.workflowId}  ${r.kind}  since ${r.since}  ${r.evidence.attempts.length} attempts`)));
+    print(list, () => (list.length === 0 ? ['no open reviews'] : list.map((r) =>
+      `${r.workflowId}  ${r.kind}  order ${r.evidence.orderNo}  since ${r.since}  ${r.evidence.attempts.length} attempts${r.evidence.notices?.length ? `  ${r.evidence.notices.length} verified notice(s)` : ''}`)));
   });
   reviews.command('show <workflowId>').description('the evidence: every attempt and gateway answer').action(async (workflowId: string) => {
     const list = (await call(conn(), 'GET', '/v1/reviews')) as Review[];
@@ -72,6 +79,7 @@ export function buildProgram(io: Io): Command {
     print(review, () => [
       `${review.workflowId} (${review.kind}), order ${review.evidence.orderNo}, ${review.evidence.state} since ${review.since}`,
       ...review.evidence.attempts.map((a) => `  ${a.at}  ${a.action.padEnd(6)}  ${a.outcome.kind}${a.outcome.code ? ` ${a.outcome.code}` : ''}${a.outcome.reason ? ` (${a.outcome.reason})` : ''}`),
+      ...(review.evidence.notices ?? []).map((n) => `  verified notice ${n.notifyId}  ${n.outcome}${n.code ? ` ${n.code}` : ''}`),
     ]);
   });
   reviews.command('resolve <workflowId>')
