@@ -60,6 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,
+    // Workflow ids reach 200 characters (a payout of 64-character loan and investor ids); the route schemas bound each param.
+    maxParamLength: 256,
     // Money must not be coerced ("1000" vs 1000) and unknown fields must be refused, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
   });

@@ -1,4 +1,4 @@
-import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DepositActivities } from '../activities/deposits';
 import { GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
 import { DEFAULT_QUERY_POLICY, SearchAttributes, type DepositState, type DepositWorkflowInput } from './shared';
@@ -13,6 +13,8 @@ const ledger = proxyActivities<DepositActivities>(LEDGER_WRITE_OPTIONS);
  */
 export async function depositWorkflow(input: DepositWorkflowInput): Promise<DepositState> {
   const review = new OrderReview<DepositState>('SUBMITTED', input.depositId, 'MANUAL_REVIEW');
+  // Named by the order number stored with the deposit, never one derived here. Older histories used the id.
+  if (patched('deposit-order-no-from-row')) review.orderNo = await ledger.depositOrderNo(input.depositId);
   upsertSearchAttributes([{ key: SearchAttributes.InvestorId, value: input.investorId }]);
 
   const settled = await settleGatewayOrder({

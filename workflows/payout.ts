@@ -1,4 +1,4 @@
-import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PayoutActivities } from '../activities/payouts';
 import { GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
 import { DEFAULT_QUERY_POLICY, SearchAttributes, type PayoutState, type PayoutWorkflowInput } from './shared';
@@ -13,6 +13,9 @@ const ledger = proxyActivities<PayoutActivities>(LEDGER_WRITE_OPTIONS);
  */
 export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<PayoutState> {
   const review = new OrderReview<PayoutState>('HELD', input.payoutId, 'MANUAL_REVIEW');
+  // The gateway knows the order by the number stored with the payout (a digest for long ids), not
+  // by its id: the evidence and the notices must name that one. Older histories used the id.
+  if (patched('payout-order-no-from-row')) review.orderNo = await ledger.payoutOrderNo(input.payoutId);
   upsertSearchAttributes([
     { key: SearchAttributes.InvestorId, value: input.partyId },
     { key: SearchAttributes.PayoutStatus, value: 'SUBMITTED' },
