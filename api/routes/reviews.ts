@@ -10,7 +10,8 @@ import { ApiError } from '../errors';
 import { temporalOf } from '../temporal';
 import { AUTH_ERRORS, ERROR_RESPONSE } from '../schemas';
 
-const REVIEWABLE_ID = '^(deposit|payout|repayment)-[A-Za-z0-9_-]{1,200}$';
+// Every workflow with a gateway order that can wait for review, recovery collections included.
+const REVIEWABLE_ID = '^(deposit|payout|repayment|recovery)-[A-Za-z0-9_-]{1,200}$';
 const LIST_LIMIT = 100;
 
 export function registerReviewRoutes(app: FastifyInstance, context: AppContext): void {
