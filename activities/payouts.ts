@@ -58,6 +58,11 @@ export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClien
       await withReviewAudit(pool, `payout-${payoutId}`, resolution, (tx) => voidPayout(tx, payout, evidence(resolution)));
     },
 
+    /** An operator's not_paid with resubmit: the payout is HELD again for the same order, audited with it. */
+    async resubmitPayout(payoutId: string, resolution: ResolveReviewInput): Promise<void> {
+      await withReviewAudit(pool, `payout-${payoutId}`, resolution, (tx) => setPayoutStatus(tx, payoutId, 'HELD'));
+    },
+
     async setPayoutStatus(payoutId: string, status: PayoutStatus): Promise<void> {
       await setPayoutStatus(pool, payoutId, status);
     },

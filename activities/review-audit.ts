@@ -11,7 +11,7 @@ export async function withReviewAudit<T>(pool: Pool, workflowId: string, resolut
     if (resolution) {
       await writeAudit(tx, {
         actor: resolution.operator, action: 'review.resolved', subject: workflowId, reason: resolution.reason, requestId: resolution.requestId,
-        details: { decision: resolution.decision, ...(resolution.notifyId ? { notifyId: resolution.notifyId } : {}) },
+        details: { decision: resolution.decision, ...(resolution.notifyId ? { notifyId: resolution.notifyId } : {}), ...(resolution.resubmit ? { resubmit: true } : {}) },
       });
     }
     return result;

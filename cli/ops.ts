@@ -86,9 +86,12 @@ export function buildProgram(io: Io): Command {
     .description('decide: paid (post) or not_paid (void); your key and the reason are recorded in the ledger')
     .requiredOption('--decision <decision>', 'paid | not_paid')
     .requiredOption('--reason <text>', 'why (at least 3 characters)')
-    .action(async (workflowId: string, opts: { decision: string; reason: string }) => {
+    .option('--resubmit', 'with not_paid (payouts, deposits): send the same order number again instead of releasing it')
+    .action(async (workflowId: string, opts: { decision: string; reason: string; resubmit?: boolean }) => {
       if (opts.decision !== 'paid' && opts.decision !== 'not_paid') throw new CommanderError(2, 'ops.decision', '--decision must be paid or not_paid');
-      const result = (await call(conn(), 'POST', `/v1/reviews/${encodeURIComponent(workflowId)}/resolve`, { decision: opts.decision, reason: opts.reason })) as { state: string };
+      if (opts.resubmit && opts.decision !== 'not_paid') throw new CommanderError(2, 'ops.resubmit', '--resubmit goes with --decision not_paid');
+      const body = { decision: opts.decision, reason: opts.reason, ...(opts.resubmit ? { resubmit: true } : {}) };
+      const result = (await call(conn(), 'POST', `/v1/reviews/${encodeURIComponent(workflowId)}/resolve`, body)) as { state: string };
       print(result, () => [`${workflowId}: ${result.state}`]);
     });
 

@@ -55,7 +55,7 @@ export class OrderReview<S extends string> {
    * `orderNo`: the number the gateway knows the order by. A workflow that reads it from its row
    * after construction (payouts) sets it with `orderNo =` before the first submit.
    */
-  constructor(initial: S, public orderNo: string, private readonly reviewState: S) {
+  constructor(initial: S, public orderNo: string, private readonly reviewState: S, private readonly options: { resubmit?: boolean } = {}) {
     this.state = initial;
     setHandler(gatewayNoticeSignal, (notice) => {
       if (notice.orderNo !== undefined && notice.orderNo !== this.orderNo) return; // about an earlier attempt's order
@@ -72,14 +72,16 @@ export class OrderReview<S extends string> {
     }, {
       // Validators must not change state: they are not replayed.
       validator: (decision) => {
-        if (this.state !== this.reviewState || this.resolution) throw new Error(`nothing to resolve: the order is ${this.state}`);
-        if (decision.decision !== 'paid' && decision.decision !== 'not_paid') throw new Error('decision must be paid or not_paid');
-        if (!decision.reason?.trim() || !decision.operator?.trim()) throw new Error('an operator and a reason are required');
-        if (decision.operator.startsWith('gateway:')) throw new Error('only the gateway\'s verified notice decides as the gateway');
         // A verified notice is evidence: a decision that contradicts it would pay twice or lose money.
         if (this.notice && NOTICE_DECISION[this.notice.outcome] !== decision.decision) {
           throw new Error(`the gateway's verified notice ${this.notice.notifyId} says ${this.notice.outcome}: ${decision.decision} contradicts it`);
         }
+        if (this.state !== this.reviewState || this.resolution) throw new Error(`nothing to resolve: the order is ${this.state}`);
+        if (decision.decision !== 'paid' && decision.decision !== 'not_paid') throw new Error('decision must be paid or not_paid');
+        if (!decision.reason?.trim() || !decision.operator?.trim()) throw new Error('an operator and a reason are required');
+        if (decision.operator.startsWith('gateway:')) throw new Error('only the gateway\'s verified notice decides as the gateway');
+        if (decision.resubmit && decision.decision !== 'not_paid') throw new Error('only a not_paid decision can re-submit');
+        if (decision.resubmit && !this.options.resubmit) throw new Error('this order is not re-submitted: a new attempt gets its own order');
       },
     });
   }
@@ -109,6 +111,14 @@ export class OrderReview<S extends string> {
       this.resolution = decisionOfNotice(notice); // the validator refuses any decision from here on
     }
     return this.resolution as ResolveReviewInput;
+  }
+
+  /** Leaves review to send the same order again (a not_paid with resubmit): back in `state`, a later review waits anew. */
+  reopen(state: S): void {
+    upsertSearchAttributes([{ key: SearchAttributes.ReviewState, value: 'Resolved' }]);
+    this.resolution = undefined;
+    this.since = undefined;
+    this.state = state;
   }
 
   /** Leaves review with the final state the decision led to. */

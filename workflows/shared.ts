@@ -66,6 +66,11 @@ export interface ResolveReviewInput {
   requestId?: string;
   /** Set when the gateway's verified notice decided it (operator `gateway:notice:<notifyId>`), not a person. */
   notifyId?: string;
+  /**
+   * With not_paid, for payouts and deposits: send the same order again, same order number, instead
+   * of releasing it (the gateway deduplicates on the number: an order it did have is not executed twice).
+   */
+  resubmit?: boolean;
 }
 
 export interface ReviewEvidence {
