@@ -6,7 +6,7 @@ import type { GatewayClient } from '../gateway/client';
 import { creditDeposit, getDeposit, setDepositStatus, type Deposit, type DepositStatus } from '../payments/deposits';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
 import { toPlainOutcome as toPlain } from './gateway-outcome';
-import { withReviewAudit } from './review-audit';
+import { reviewEvidence, withReviewAudit } from './review-audit';
 
 export function createDepositActivities(deps: { pool: Pool; gateway: GatewayClient }) {
   const { pool, gateway } = deps;
@@ -18,6 +18,11 @@ export function createDepositActivities(deps: { pool: Pool; gateway: GatewayClie
   }
 
   return {
+    /** The order number the gateway knows this deposit by, as stored when it was created. */
+    async depositOrderNo(depositId: string): Promise<string> {
+      return (await load(depositId)).orderNo;
+    },
+
     async submitCollection(depositId: string): Promise<GatewayOutcome> {
       const d = await load(depositId);
       return toPlain(await gateway.collect({ orderNo: d.orderNo, amountMinor: d.amountMinor, currency: d.currency, account: d.bankAccount, memo: `deposit ${d.id}` }));
@@ -31,7 +36,7 @@ export function createDepositActivities(deps: { pool: Pool; gateway: GatewayClie
     /** Credits the investor once; `resolution` records the operator when a person decided. */
     async creditDeposit(depositId: string, resolution?: ResolveReviewInput): Promise<string> {
       const d = await load(depositId);
-      const evidence = resolution ? { decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision } : { verifiedBy: 'gateway' };
+      const evidence = reviewEvidence(resolution);
       return withReviewAudit(pool, `deposit-${depositId}`, resolution, (tx) => creditDeposit(tx, d, evidence));
     },
 

@@ -6,7 +6,20 @@ import type { GatewayClient } from '../gateway/client';
 import { getPayout, postPayout, setPayoutStatus, voidPayout, type Payout, type PayoutStatus } from '../payments/payouts';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
 import { toPlainOutcome } from './gateway-outcome';
-import { withReviewAudit } from './review-audit';
+import { reviewEvidence, withReviewAudit } from './review-audit';
+
+/** The gateway refuses a memo longer than this (and a refused submit reads as unknown). */
+const MEMO_LENGTH_MAX = 128;
+
+/**
+ * `<purpose> <id>`, as always; for ids too long for the gateway's memo, `<purpose> <order number>`
+ * (the number the gateway and its statement show). Short ids keep their memo, so a resent order
+ * has the content the gateway deduplicates on.
+ */
+function memoOf(p: Payout): string {
+  const memo = `${p.purpose} ${p.id}`;
+  return memo.length <= MEMO_LENGTH_MAX ? memo : `${p.purpose} ${p.orderNo}`;
+}
 
 export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClient }) {
   const { pool, gateway } = deps;
@@ -17,13 +30,17 @@ export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClien
     return payout;
   }
 
-  const evidence = (resolution?: ResolveReviewInput) =>
-    resolution ? { decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision } : { verifiedBy: 'gateway' };
+  const evidence = (resolution?: ResolveReviewInput) => reviewEvidence(resolution);
 
   return {
+    /** The order number the gateway knows this payout by, as stored when it was created. */
+    async payoutOrderNo(payoutId: string): Promise<string> {
+      return (await load(payoutId)).orderNo;
+    },
+
     async submitPayout(payoutId: string): Promise<GatewayOutcome> {
       const p = await load(payoutId);
-      return toPlainOutcome(await gateway.payout({ orderNo: p.orderNo, amountMinor: p.amountMinor, currency: p.currency, account: p.bankAccount, memo: `${p.purpose} ${p.id}` }));
+      return toPlainOutcome(await gateway.payout({ orderNo: p.orderNo, amountMinor: p.amountMinor, currency: p.currency, account: p.bankAccount, memo: memoOf(p) }));
     },
 
     async queryPayout(payoutId: string): Promise<GatewayOutcome> {
@@ -39,6 +56,11 @@ export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClien
     async voidPayout(payoutId: string, resolution?: ResolveReviewInput): Promise<void> {
       const payout = await load(payoutId);
       await withReviewAudit(pool, `payout-${payoutId}`, resolution, (tx) => voidPayout(tx, payout, evidence(resolution)));
+    },
+
+    /** An operator's not_paid with resubmit: the payout is HELD again for the same order, audited with it. */
+    async resubmitPayout(payoutId: string, resolution: ResolveReviewInput): Promise<void> {
+      await withReviewAudit(pool, `payout-${payoutId}`, resolution, (tx) => setPayoutStatus(tx, payoutId, 'HELD'));
     },
 
     async setPayoutStatus(payoutId: string, status: PayoutStatus): Promise<void> {

@@ -7,7 +7,7 @@ import { inTransaction } from '../ledger/db';
 import { getRecovery, writeOffRecovery } from '../payments/recoveries';
 import { getRecoveryCollection, openRecoveryCollection, recordRecoveryCollection, setRecoveryCollectionStatus } from '../payments/recovery-collections';
 import { toPlainOutcome } from './gateway-outcome';
-import { withReviewAudit } from './review-audit';
+import { reviewEvidence, withReviewAudit } from './review-audit';
 import { matchRun, recordCandidate, settleRun, type CandidateAnswer } from '../reconciliation/match';
 import { ExceptionRefused, resolveException, type AskGateway } from '../reconciliation/resolve';
 import { loadStatement, reconRunId, type ReconRunRef } from '../reconciliation/statement';
@@ -126,7 +126,7 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
     },
 
     async recordRecoveryCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<void> {
-      const evidence = resolution ? { decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision } : { verifiedBy: 'gateway' };
+      const evidence = reviewEvidence(resolution);
       const c = await getRecoveryCollection(pool, orderNo);
       await withReviewAudit(pool, `recovery-${c?.recoveryId}`, resolution, (tx) => recordRecoveryCollection(tx, orderNo, evidence));
     },

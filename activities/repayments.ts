@@ -10,7 +10,7 @@ import {
 import { markFannedOut, payoutRunSummary, preparePayoutPage, type PayoutPage, type PayoutRunSummary } from '../payments/payout-runs';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
 import { toPlainOutcome } from './gateway-outcome';
-import { withReviewAudit } from './review-audit';
+import { reviewEvidence, withReviewAudit } from './review-audit';
 
 /** A refusal (no such loan, not repaying) is final: retrying cannot change it. */
 async function final<T>(work: () => Promise<T>): Promise<T> {
@@ -58,7 +58,7 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
 
     /** Credits loan:{id}:repayment once; `resolution` records the operator when a person decided. */
     async recordCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<string> {
-      const evidence = resolution ? { decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision } : { verifiedBy: 'gateway' };
+      const evidence = reviewEvidence(resolution);
       const c = await load(orderNo);
       return withReviewAudit(pool, `repayment-${c.loanId}-${c.n}`, resolution, (tx) => recordCollection(tx, orderNo, evidence));
     },

@@ -12,9 +12,19 @@ export async function withReviewAudit<T>(pool: Pool, workflowId: string, resolut
     if (resolution) {
       await writeAudit(tx, {
         actor: resolution.operator, action: 'review.resolved', subject: workflowId, reason: resolution.reason, requestId: resolution.requestId,
-        details: { decision: resolution.decision }, idempotencyKey: activityAuditKey('review.resolved'),
+        details: { decision: resolution.decision, ...(resolution.notifyId ? { notifyId: resolution.notifyId } : {}), ...(resolution.resubmit ? { resubmit: true } : {}) },
+        idempotencyKey: activityAuditKey('review.resolved'),
       });
     }
     return result;
   });
+}
+
+/** What the ledger transaction records of who decided: a person, the gateway's notice, or the gateway's answer. */
+export function reviewEvidence(resolution: ResolveReviewInput | undefined): Record<string, string> {
+  if (!resolution) return { verifiedBy: 'gateway' };
+  return {
+    decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision,
+    ...(resolution.notifyId ? { notifyId: resolution.notifyId } : {}),
+  };
 }

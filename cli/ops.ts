@@ -42,7 +42,13 @@ interface Review {
   workflowId: string;
   kind: string;
   since: string;
-  evidence: { state: string; orderNo: string; attempts: { at: string; action: string; outcome: { kind: string; code?: string; reason?: string } }[] };
+  evidence: {
+    state: string;
+    orderNo: string;
+    attempts: { at: string; action: string; outcome: { kind: string; code?: string; reason?: string } }[];
+    /** The gateway's verified notices: evidence that settles the review, and refuses a decision against it. */
+    notices?: { notifyId: string; outcome: string; code?: string }[];
+  };
 }
 
 export function buildProgram(io: Io): Command {
@@ -63,7 +69,8 @@ export function buildProgram(io: Io): Command {
   const reviews = program.command('reviews').description('payments stuck in MANUAL_REVIEW');
   reviews.command('list').description('open reviews, oldest first').action(async () => {
     const list = (await call(conn(), 'GET', '/v1/reviews')) as Review[];
-    print(list, () => (list.length === 0 ? ['no open reviews'] : list.map((r) => `${r.workflowId}  ${r.kind}  since ${r.since}  ${r.evidence.attempts.length} attempts`)));
+    print(list, () => (list.length === 0 ? ['no open reviews'] : list.map((r) =>
+      `${r.workflowId}  ${r.kind}  order ${r.evidence.orderNo}  since ${r.since}  ${r.evidence.attempts.length} attempts${r.evidence.notices?.length ? `  ${r.evidence.notices.length} verified notice(s)` : ''}`)));
   });
   reviews.command('show <workflowId>').description('the evidence: every attempt and gateway answer').action(async (workflowId: string) => {
     const list = (await call(conn(), 'GET', '/v1/reviews')) as Review[];
@@ -72,15 +79,19 @@ export function buildProgram(io: Io): Command {
     print(review, () => [
       `${review.workflowId} (${review.kind}), order ${review.evidence.orderNo}, ${review.evidence.state} since ${review.since}`,
       ...review.evidence.attempts.map((a) => `  ${a.at}  ${a.action.padEnd(6)}  ${a.outcome.kind}${a.outcome.code ? ` ${a.outcome.code}` : ''}${a.outcome.reason ? ` (${a.outcome.reason})` : ''}`),
+      ...(review.evidence.notices ?? []).map((n) => `  verified notice ${n.notifyId}  ${n.outcome}${n.code ? ` ${n.code}` : ''}`),
     ]);
   });
   reviews.command('resolve <workflowId>')
     .description('decide: paid (post) or not_paid (void); your key and the reason are recorded in the ledger')
     .requiredOption('--decision <decision>', 'paid | not_paid')
     .requiredOption('--reason <text>', 'why (at least 3 characters)')
-    .action(async (workflowId: string, opts: { decision: string; reason: string }) => {
+    .option('--resubmit', 'with not_paid (payouts, deposits): send the same order number again instead of releasing it')
+    .action(async (workflowId: string, opts: { decision: string; reason: string; resubmit?: boolean }) => {
       if (opts.decision !== 'paid' && opts.decision !== 'not_paid') throw new CommanderError(2, 'ops.decision', '--decision must be paid or not_paid');
-      const result = (await call(conn(), 'POST', `/v1/reviews/${encodeURIComponent(workflowId)}/resolve`, { decision: opts.decision, reason: opts.reason })) as { state: string };
+      if (opts.resubmit && opts.decision !== 'not_paid') throw new CommanderError(2, 'ops.resubmit', '--resubmit goes with --decision not_paid');
+      const body = { decision: opts.decision, reason: opts.reason, ...(opts.resubmit ? { resubmit: true } : {}) };
+      const result = (await call(conn(), 'POST', `/v1/reviews/${encodeURIComponent(workflowId)}/resolve`, body)) as { state: string };
       print(result, () => [`${workflowId}: ${result.state}`]);
     });
 

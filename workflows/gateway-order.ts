@@ -1,7 +1,7 @@
 // DESIGN.md's gateway outcome table, once, for every workflow that moves money through the
 // gateway (deposits, payouts): send; resend only what provably never arrived, same order number;
 // query anything else with bounded backoff; hand what stays unknown to an operator.
-import { condition, setHandler, sleep, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
+import { condition, patched, setHandler, sleep, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
 import {
   gatewayNoticeSignal, resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes,
   type GatewayAttempt, type GatewayOutcome, type QueryPolicy, type ResolveReviewInput, type VerifiedGatewayNotice,
@@ -24,25 +24,47 @@ const NOT_SENT_RESENDS_MAX = 5;
 
 export type Settled = 'succeeded' | 'failed' | 'unknown';
 
+/** What a verified notice says, as the decision it stands for. */
+const NOTICE_DECISION = { succeeded: 'paid', failed: 'not_paid' } as const;
+
+/** The review decision a verified notice makes: audited as the gateway's, never a person's. */
+function decisionOfNotice(notice: VerifiedGatewayNotice): ResolveReviewInput {
+  const said = notice.outcome === 'succeeded' ? 'SUCCESS' : `FAILED ${notice.code ?? ''}`.trim();
+  return {
+    decision: NOTICE_DECISION[notice.outcome], operator: `gateway:notice:${notice.notifyId}`, notifyId: notice.notifyId,
+    reason: `the gateway's signed notice ${notice.notifyId} says ${said}`,
+  };
+}
+
 /**
- * What a gateway-order workflow shows an operator: its state, every attempt and answer, and since
- * when it waits for review. Registers the reviewEvidence query and the resolveReview update.
+ * What a gateway-order workflow shows an operator: its state, every attempt and answer, every
+ * verified notice, and since when it waits for review. Registers the reviewEvidence query and the
+ * resolveReview update.
  */
 export class OrderReview<S extends string> {
   state: S;
   readonly attempts: GatewayAttempt[] = [];
+  /** Every verified notice for this order, duplicates once: evidence an operator sees. */
+  readonly notices: VerifiedGatewayNotice[] = [];
   private since: string | undefined = undefined;
   private resolution: ResolveReviewInput | undefined = undefined;
   /** The first verified notification from the gateway; later ones (duplicates, reorders) change nothing. */
   notice: VerifiedGatewayNotice | undefined = undefined;
 
-  constructor(initial: S, orderNo: string, private readonly reviewState: S) {
+  /**
+   * `orderNo`: the number the gateway knows the order by. A workflow that reads it from its row
+   * after construction (payouts) sets it with `orderNo =` before the first submit.
+   */
+  constructor(initial: S, public orderNo: string, private readonly reviewState: S, private readonly options: { resubmit?: boolean } = {}) {
     this.state = initial;
     setHandler(gatewayNoticeSignal, (notice) => {
-      if (notice.orderNo !== undefined && notice.orderNo !== orderNo) return; // about an earlier attempt's order
+      if (notice.orderNo !== undefined && notice.orderNo !== this.orderNo) return; // about an earlier attempt's order
+      if (!this.notices.some((n) => n.notifyId === notice.notifyId)) this.notices.push(notice);
       this.notice ??= notice;
     });
-    setHandler(reviewEvidenceQuery, () => ({ state: this.state, orderNo, attempts: this.attempts, since: this.since }));
+    setHandler(reviewEvidenceQuery, () => ({
+      state: this.state, orderNo: this.orderNo, attempts: this.attempts, since: this.since, notices: this.notices,
+    }));
     setHandler(resolveReviewUpdate, async (decision) => {
       this.resolution = decision; // accepted by the validator: the waiting workflow goes on with it
       await condition(() => this.state !== this.reviewState);
@@ -50,9 +72,16 @@ export class OrderReview<S extends string> {
     }, {
       // Validators must not change state: they are not replayed.
       validator: (decision) => {
+        // A verified notice is evidence: a decision that contradicts it would pay twice or lose money.
+        if (this.notice && NOTICE_DECISION[this.notice.outcome] !== decision.decision) {
+          throw new Error(`the gateway's verified notice ${this.notice.notifyId} says ${this.notice.outcome}: ${decision.decision} contradicts it`);
+        }
         if (this.state !== this.reviewState || this.resolution) throw new Error(`nothing to resolve: the order is ${this.state}`);
         if (decision.decision !== 'paid' && decision.decision !== 'not_paid') throw new Error('decision must be paid or not_paid');
         if (!decision.reason?.trim() || !decision.operator?.trim()) throw new Error('an operator and a reason are required');
+        if (decision.operator.startsWith('gateway:')) throw new Error('only the gateway\'s verified notice decides as the gateway');
+        if (decision.resubmit && decision.decision !== 'not_paid') throw new Error('only a not_paid decision can re-submit');
+        if (decision.resubmit && !this.options.resubmit) throw new Error('this order is not re-submitted: a new attempt gets its own order');
       },
     });
   }
@@ -62,14 +91,34 @@ export class OrderReview<S extends string> {
     return outcome;
   }
 
-  /** Enters review (ReviewState = "Pending" in the Web UI), runs `onEnter`, waits for the operator's decision. */
+  /**
+   * Enters review (ReviewState = "Pending" in the Web UI), runs `onEnter`, waits for the operator's
+   * decision or a verified notice, whichever comes first. A notice settles the review by itself,
+   * and wins over an operator's contradicting decision accepted in the same moment: the effect has
+   * not run yet, and the gateway's signed word is the better evidence.
+   */
   async awaitDecision(onEnter: () => Promise<void>): Promise<ResolveReviewInput> {
     upsertSearchAttributes([{ key: SearchAttributes.ReviewState, value: 'Pending' }]);
     this.state = this.reviewState;
     this.since = new Date(Date.now()).toISOString();
+    // Histories from before this change waited for the operator only.
+    const noticeSettles = patched('review-settled-by-verified-notice');
     await onEnter();
-    await condition(() => this.resolution !== undefined);
+    await condition(() => this.resolution !== undefined || (noticeSettles && this.notice !== undefined));
+    const notice = this.notice;
+    if (noticeSettles && notice && (this.resolution === undefined || this.resolution.decision !== NOTICE_DECISION[notice.outcome])) {
+      this.record('notice', notice.outcome === 'succeeded' ? { kind: 'succeeded' } : { kind: 'failed', code: notice.code ?? 'UNSPECIFIED' });
+      this.resolution = decisionOfNotice(notice); // the validator refuses any decision from here on
+    }
     return this.resolution as ResolveReviewInput;
+  }
+
+  /** Leaves review to send the same order again (a not_paid with resubmit): back in `state`, a later review waits anew. */
+  reopen(state: S): void {
+    upsertSearchAttributes([{ key: SearchAttributes.ReviewState, value: 'Resolved' }]);
+    this.resolution = undefined;
+    this.since = undefined;
+    this.state = state;
   }
 
   /** Leaves review with the final state the decision led to. */
@@ -102,7 +151,9 @@ export async function settleGatewayOrder<S extends string>(
       if (outcome.kind === 'succeeded' || outcome.kind === 'failed' || outcome.kind === 'not_found') break;
     }
   }
-  if (review.notice && outcome.kind !== 'succeeded' && outcome.kind !== 'failed' && outcome.kind !== 'not_found') {
+  // A verified notice beats anything short of a definitive answer, "not found" included: a query
+  // can race the gateway's own booking, its signed notice cannot.
+  if (review.notice && outcome.kind !== 'succeeded' && outcome.kind !== 'failed' && (outcome.kind !== 'not_found' || patched('verified-notice-beats-not-found'))) {
     const n = review.notice;
     outcome = review.record('notice', n.outcome === 'succeeded' ? { kind: 'succeeded' } : { kind: 'failed', code: n.code ?? 'UNSPECIFIED' });
   }

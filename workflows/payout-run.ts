@@ -53,10 +53,10 @@ export async function payoutRunWorkflow(input: PayoutRunInput): Promise<PayoutRu
   upsertSearchAttributes([{ key: SearchAttributes.LoanId, value: input.loanId }]);
 
   for (let page = 0; ; page++) {
-    if (page === PAGES_PER_EXECUTION) {
+    if (page === (input.paging?.pagesPerExecution ?? PAGES_PER_EXECUTION)) {
       await continueAsNew<typeof payoutRunWorkflow>({ ...input, after, started, skipped });
     }
-    const p = await db.preparePayoutPage(input.loanId, input.installment, after, PAGE_SIZE);
+    const p = await db.preparePayoutPage(input.loanId, input.installment, after, input.paging?.pageSize ?? PAGE_SIZE);
     await Promise.all(p.payouts.map((payout) => startScheduledPayout(payout.payoutId, payout.partyId, input.queryPolicy ?? p.queryPolicy)));
     started += p.payouts.length;
     skipped += p.skipped;

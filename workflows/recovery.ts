@@ -3,7 +3,7 @@ import type { ReconciliationActivities } from '../activities/reconciliation';
 import { GATEWAY_CALL_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
 import {
   DEFAULT_QUERY_POLICY, recoveryClosedSignal, recoveryStateQuery, requestCollectionUpdate, SearchAttributes, writeOffUpdate,
-  type RecoveryInput, type RecoveryWorkflowState, type ResolveReviewInput, type WriteOffInput,
+  type QueryPolicy, type RecoveryInput, type RecoveryWorkflowState, type ResolveReviewInput, type WriteOffInput,
 } from './shared';
 
 const db = proxyActivities<ReconciliationActivities>({
@@ -70,7 +70,7 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
   while ((await db.recoveryState(input.recoveryId)) !== 'RECOVERED') {
     await condition(() => closedSignal || writeOff !== undefined || requested !== undefined);
     if (requested) {
-      const collected = await collect(input.recoveryId, ++attempt, show);
+      const collected = await collect(input.recoveryId, ++attempt, show, input.queryPolicy ?? DEFAULT_QUERY_POLICY);
       show(collected ? 'RECOVERED' : 'OFFSETTING');
       requested = undefined;
       requestsDone += 1;
@@ -93,7 +93,7 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
 }
 
 /** One collection attempt by the gateway outcome table; true when the money came back. */
-async function collect(recoveryId: string, attempt: number, show: (s: RecoveryWorkflowState) => void): Promise<boolean> {
+async function collect(recoveryId: string, attempt: number, show: (s: RecoveryWorkflowState) => void, queryPolicy: QueryPolicy): Promise<boolean> {
   const orderNo = await db.openRecoveryCollection(recoveryId, attempt);
   if (!orderNo) return false; // no bank account on file, or nothing owed any more
   show('REQUESTED');
@@ -101,7 +101,7 @@ async function collect(recoveryId: string, attempt: number, show: (s: RecoveryWo
   const settled = await settleGatewayOrder({
     submit: () => gateway.submitRecoveryCollection(orderNo),
     query: () => gateway.queryRecoveryCollection(orderNo),
-  }, DEFAULT_QUERY_POLICY, review, 'REQUESTED');
+  }, queryPolicy, review, 'REQUESTED');
   let resolution: ResolveReviewInput | undefined;
   if (settled === 'unknown') {
     resolution = await review.awaitDecision(() => db.setRecoveryCollectionStatus(orderNo, 'MANUAL_REVIEW'));

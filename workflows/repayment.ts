@@ -83,7 +83,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   try {
     await startChild(payoutRunWorkflow, {
       workflowId: `payout-run-${loanId}-${n}`,
-      args: [{ loanId, installment: n, queryPolicy }],
+      args: [{ loanId, installment: n, queryPolicy, ...(input.payoutPaging ? { paging: input.payoutPaging } : {}) }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     });

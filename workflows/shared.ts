@@ -64,13 +64,23 @@ export interface ResolveReviewInput {
   operator: string;
   /** The API request that carried the decision, for the audit log. */
   requestId?: string;
+  /** Set when the gateway's verified notice decided it (operator `gateway:notice:<notifyId>`), not a person. */
+  notifyId?: string;
+  /**
+   * With not_paid, for payouts and deposits: send the same order again, same order number, instead
+   * of releasing it (the gateway deduplicates on the number: an order it did have is not executed twice).
+   */
+  resubmit?: boolean;
 }
 
 export interface ReviewEvidence {
   state: string;
+  /** The order number the gateway knows the order by (the one stored when the order was created). */
   orderNo: string;
   attempts: GatewayAttempt[];
   since?: string;
+  /** Every verified gateway notice for this order, first one first (duplicates once). */
+  notices?: VerifiedGatewayNotice[];
 }
 
 /** How long to keep asking the gateway about an unknown outcome before an operator decides. */
@@ -121,6 +131,16 @@ export interface RepaymentWorkflowInput {
   installment: number;
   /** For the collection's unknown outcomes, and handed to the payout run's payouts. */
   queryPolicy?: QueryPolicy;
+  /** Handed to the payout run (tests: small pages, to see it continue as new). */
+  payoutPaging?: PayoutPaging;
+}
+
+/** How a payout run pages through the investors; the defaults suit production. */
+export interface PayoutPaging {
+  /** Investors per page. */
+  pageSize: number;
+  /** Pages per execution before continue-as-new. */
+  pagesPerExecution: number;
 }
 
 /** Collect now: before the due date, or again at once when overdue (POST .../repayments). */
@@ -135,6 +155,7 @@ export interface PayoutRunInput {
   loanId: string;
   installment: number;
   queryPolicy?: QueryPolicy;
+  paging?: PayoutPaging;
   /** Carried across continue-as-new: the last investor whose payouts were started, and the counts so far. */
   after?: string;
   started?: number;
@@ -199,6 +220,8 @@ export type RecoveryWorkflowState = 'OFFSETTING' | 'REQUESTED' | 'MANUAL_REVIEW'
 export interface RecoveryInput {
   recoveryId: string;
   investorId: string;
+  /** For a requested collection's unknown outcomes (compressed in tests); the default otherwise. */
+  queryPolicy?: QueryPolicy;
 }
 
 export interface WriteOffInput {

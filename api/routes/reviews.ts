@@ -10,7 +10,8 @@ import { ApiError } from '../errors';
 import { temporalOf } from '../temporal';
 import { AUTH_ERRORS, ERROR_RESPONSE } from '../schemas';
 
-const REVIEWABLE_ID = '^(deposit|payout|repayment)-[A-Za-z0-9_-]{1,200}$';
+// Every workflow with a gateway order that can wait for review, recovery collections included.
+const REVIEWABLE_ID = '^(deposit|payout|repayment|recovery)-[A-Za-z0-9_-]{1,200}$';
 const LIST_LIMIT = 100;
 
 export function registerReviewRoutes(app: FastifyInstance, context: AppContext): void {
@@ -26,13 +27,17 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
     return reviews.sort((a, b) => a.since.localeCompare(b.since));
   });
 
-  app.post<{ Params: { workflowId: string }; Body: { decision: ReviewDecision; reason: string } }>('/v1/reviews/:workflowId/resolve', {
+  app.post<{ Params: { workflowId: string }; Body: { decision: ReviewDecision; reason: string; resubmit?: boolean } }>('/v1/reviews/:workflowId/resolve', {
     schema: {
       summary: "resolve a manual review: paid (post) or not_paid (void); the operator's key and the reason go into the ledger",
       params: { type: 'object', properties: { workflowId: { type: 'string', pattern: REVIEWABLE_ID } }, required: ['workflowId'] },
       body: {
         type: 'object', additionalProperties: false, required: ['decision', 'reason'],
-        properties: { decision: { type: 'string', enum: ['paid', 'not_paid'] }, reason: { type: 'string', minLength: 3, maxLength: 500 } },
+        properties: {
+          decision: { type: 'string', enum: ['paid', 'not_paid'] }, reason: { type: 'string', minLength: 3, maxLength: 500 },
+          // not_paid only, payouts and deposits: the same order number is sent again instead of releasing it.
+          resubmit: { type: 'boolean' },
+        },
       },
       response: { 200: { type: 'object', properties: { workflowId: { type: 'string' }, state: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
     },
@@ -42,7 +47,10 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
     try {
       const state = await handle.executeUpdate(resolveReviewUpdate, {
         // The audit row is written with the decision's effect, in its transaction (activities/review-audit.ts).
-        args: [{ decision: request.body.decision, reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id }],
+        args: [{
+          decision: request.body.decision, reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id,
+          ...(request.body.resubmit ? { resubmit: true } : {}),
+        }],
       });
       return { workflowId: request.params.workflowId, state };
     } catch (err) {

@@ -165,7 +165,7 @@ describe('manual reviews through the API', () => {
       const { rows: audit } = await db.pool.query(`SELECT actor, reason, request_id FROM audit_log WHERE action = 'review.resolved' AND subject = $1`, [`payout-${id}`]);
       expect(audit).toEqual([{ actor: rows[0].metadata.decidedBy, reason: 'bank confirms the credit', request_id: expect.any(String) }]);
       const bad = await app.inject({ method: 'POST', url: `/v1/reviews/${encodeURIComponent("payout-x'; --")}/resolve`, headers: operator, payload: { decision: 'paid', reason: 'xyz' } });
-      expect(bad.statusCode).toBe(400);
+      expect(bad.statusCode).toBe(422);
     } finally {
       await app.close();
     }

@@ -20,9 +20,13 @@ export interface LoanPlan {
   intervalSeconds: number;
   interestFeeRate?: string;
   noBankAccount?: number[];
+  /** Ids of the investors (default `{id}-inv000`, ...) and of the borrower (default `{id}-bor`), e.g. 64 characters long. */
+  investorIds?: string[];
+  borrowerId?: string;
 }
 
-export const investorId = (plan: LoanPlan, i: number) => `${plan.id}-inv${String(i).padStart(3, '0')}`;
+export const investorId = (plan: LoanPlan, i: number) => plan.investorIds?.[i] ?? `${plan.id}-inv${String(i).padStart(3, '0')}`;
+export const borrowerId = (plan: LoanPlan) => plan.borrowerId ?? `${plan.id}-bor`;
 export const INVESTOR_FUNDS = 10_000_000n;
 
 const minorToAmount = (minor: bigint) => `${minor / 100n}.${(minor % 100n).toString().padStart(2, '0')}`;
@@ -34,10 +38,10 @@ export async function openAndFillLoan(app: FastifyInstance, db: TestDatabase, pl
     if (res.statusCode >= 300) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
     return res.json();
   };
-  await post('/v1/borrowers', { id: `${plan.id}-bor`, name: 'Borrower', bankAccount: ACCOUNT });
+  await post('/v1/borrowers', { id: borrowerId(plan), name: 'Borrower', bankAccount: ACCOUNT });
   const principal = plan.holdings.reduce((a, b) => a + b, 0n);
   await post('/v1/loans', {
-    id: plan.id, borrowerId: `${plan.id}-bor`, principal: minorToAmount(principal), annualRate: '0.12', termMonths: plan.termMonths,
+    id: plan.id, borrowerId: borrowerId(plan), principal: minorToAmount(principal), annualRate: '0.12', termMonths: plan.termMonths,
     repaymentMethod: plan.repaymentMethod, subscriptionDeadline: new Date(Date.now() + 600_000).toISOString(), feeRate: '0.01',
     installmentIntervalSeconds: plan.intervalSeconds, interestFeeRate: plan.interestFeeRate ?? '0.1',
   });
