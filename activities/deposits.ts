@@ -7,6 +7,7 @@ import { creditDeposit, getDeposit, setDepositStatus, type Deposit, type Deposit
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
 import { toPlainOutcome as toPlain } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
+import { workflowIds } from '../ids/workflow-ids';
 
 export function createDepositActivities(deps: { pool: Pool; gateway: GatewayClient }) {
   const { pool, gateway } = deps;
@@ -37,12 +38,12 @@ export function createDepositActivities(deps: { pool: Pool; gateway: GatewayClie
     async creditDeposit(depositId: string, resolution?: ResolveReviewInput): Promise<string> {
       const d = await load(depositId);
       const evidence = reviewEvidence(resolution);
-      return withReviewAudit(pool, `deposit-${depositId}`, resolution, (tx) => creditDeposit(tx, d, evidence));
+      return withReviewAudit(pool, workflowIds.deposit(depositId), resolution, (tx) => creditDeposit(tx, d, evidence));
     },
 
     /** `resolution`: an operator's not_paid, audited with the status change. */
     async setDepositStatus(depositId: string, status: DepositStatus, resolution?: ResolveReviewInput): Promise<void> {
-      await withReviewAudit(pool, `deposit-${depositId}`, resolution, (tx) => setDepositStatus(tx, depositId, status));
+      await withReviewAudit(pool, workflowIds.deposit(depositId), resolution, (tx) => setDepositStatus(tx, depositId, status));
     },
   };
 }

@@ -10,6 +10,7 @@ import { post } from '../ledger/transactions';
 import { createPayout, getPayout } from '../payments/payouts';
 import { cancelSubscription, countSubscriptions, decideLoan, getLoan, listSubscriptions, setLoanStatus, settleSubscription, type LoanStatus, type SubscriptionStatus } from '../loans/store';
 import { loanDecidedSignal, SearchAttributes, TASK_QUEUE, type LoanDecision, type SubscriptionWorkflowInput } from '../workflows/shared';
+import { workflowIds } from '../ids/workflow-ids';
 
 const PAGE = 200;
 const PARALLEL = 8;
@@ -71,7 +72,7 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
           await inParallel(page, PARALLEL, (s) => {
             const input: SubscriptionWorkflowInput = { subscriptionId: s.id, loanId: s.loanId, investorId: s.investorId };
             return temporal.workflow.signalWithStart('subscriptionWorkflow', {
-              workflowId: `subscription-${s.id}`, taskQueue: TASK_QUEUE, args: [input],
+              workflowId: workflowIds.subscription(s.id), taskQueue: TASK_QUEUE, args: [input],
               signal: loanDecidedSignal, signalArgs: [decision],
               typedSearchAttributes: [{ key: SearchAttributes.LoanId, value: s.loanId }, { key: SearchAttributes.InvestorId, value: s.investorId }],
             });
@@ -101,7 +102,7 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
         { account: accountPath.borrowerAvailable(loan.borrowerId), direction: 'credit' as const, amount: netMinor, currency: loan.currency },
         ...(feeMinor > 0n ? [{ account: accountPath.platformFees(), direction: 'credit' as const, amount: feeMinor, currency: loan.currency }] : []),
       ];
-      const result = await post(pool, { idempotencyKey: `loan:${loanId}:disburse`, legs, metadata: { loanId, workflowId: `loan-${loanId}`, reason: 'disbursement' } });
+      const result = await post(pool, { idempotencyKey: `loan:${loanId}:disburse`, legs, metadata: { loanId, workflowId: workflowIds.loan(loanId), reason: 'disbursement' } });
       await setLoanStatus(pool, loanId, 'FUNDED', 'DISBURSED');
       return { transactionId: result.transactionId, feeMinor: feeMinor.toString(), netMinor: netMinor.toString() };
     },
@@ -125,7 +126,7 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
           amountMinor: BigInt(netMinor), currency: loan.currency, bankAccount: rows[0].bank_account as never,
         });
         // The loan's workflow starts this payout as its child; the outbox row is not needed.
-        await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [`payout-${payoutId}`]);
+        await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(payoutId)]);
         await tx.query('COMMIT');
       } catch (err) {
         await tx.query('ROLLBACK');

@@ -7,6 +7,7 @@ import { getPayout, postPayout, setPayoutStatus, voidPayout, type Payout, type P
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
 import { toPlainOutcome } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
+import { workflowIds } from '../ids/workflow-ids';
 
 /** The gateway refuses a memo longer than this (and a refused submit reads as unknown). */
 const MEMO_LENGTH_MAX = 128;
@@ -50,17 +51,17 @@ export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClien
 
     async postPayout(payoutId: string, resolution?: ResolveReviewInput): Promise<void> {
       const payout = await load(payoutId);
-      await withReviewAudit(pool, `payout-${payoutId}`, resolution, (tx) => postPayout(tx, payout, evidence(resolution)));
+      await withReviewAudit(pool, workflowIds.payout(payoutId), resolution, (tx) => postPayout(tx, payout, evidence(resolution)));
     },
 
     async voidPayout(payoutId: string, resolution?: ResolveReviewInput): Promise<void> {
       const payout = await load(payoutId);
-      await withReviewAudit(pool, `payout-${payoutId}`, resolution, (tx) => voidPayout(tx, payout, evidence(resolution)));
+      await withReviewAudit(pool, workflowIds.payout(payoutId), resolution, (tx) => voidPayout(tx, payout, evidence(resolution)));
     },
 
     /** An operator's not_paid with resubmit: the payout is HELD again for the same order, audited with it. */
     async resubmitPayout(payoutId: string, resolution: ResolveReviewInput): Promise<void> {
-      await withReviewAudit(pool, `payout-${payoutId}`, resolution, (tx) => setPayoutStatus(tx, payoutId, 'HELD'));
+      await withReviewAudit(pool, workflowIds.payout(payoutId), resolution, (tx) => setPayoutStatus(tx, payoutId, 'HELD'));
     },
 
     async setPayoutStatus(payoutId: string, status: PayoutStatus): Promise<void> {

@@ -12,6 +12,7 @@ import { matchRun, recordCandidate, settleRun, type CandidateAnswer } from '../r
 import { ExceptionRefused, resolveException, type AskGateway } from '../reconciliation/resolve';
 import { loadStatement, reconRunId, type ReconRunRef } from '../reconciliation/statement';
 import type { GatewayOutcome, ReconSummary, ResolveExceptionInput, ResolveReviewInput, WriteOffInput } from '../workflows/shared';
+import { workflowIds } from '../ids/workflow-ids';
 
 const run = (channel: string, date: string): ReconRunRef => ({ runId: reconRunId(channel, date), channel, date });
 
@@ -128,13 +129,15 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
     async recordRecoveryCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<void> {
       const evidence = reviewEvidence(resolution);
       const c = await getRecoveryCollection(pool, orderNo);
-      await withReviewAudit(pool, `recovery-${c?.recoveryId}`, resolution, (tx) => recordRecoveryCollection(tx, orderNo, evidence));
+      if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
+      await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), resolution, (tx) => recordRecoveryCollection(tx, orderNo, evidence));
     },
 
     /** `resolution`: an operator's not_paid, audited with the status change. */
     async setRecoveryCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW', resolution?: ResolveReviewInput): Promise<void> {
       const c = await getRecoveryCollection(pool, orderNo);
-      await withReviewAudit(pool, `recovery-${c?.recoveryId}`, resolution, (tx) => setRecoveryCollectionStatus(tx, orderNo, status));
+      if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
+      await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), resolution, (tx) => setRecoveryCollectionStatus(tx, orderNo, status));
     },
   };
 }

@@ -11,6 +11,7 @@ import { markFannedOut, payoutRunSummary, preparePayoutPage, type PayoutPage, ty
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
 import { toPlainOutcome } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
+import { workflowIds } from '../ids/workflow-ids';
 
 /** A refusal (no such loan, not repaying) is final: retrying cannot change it. */
 async function final<T>(work: () => Promise<T>): Promise<T> {
@@ -60,13 +61,13 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
     async recordCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<string> {
       const evidence = reviewEvidence(resolution);
       const c = await load(orderNo);
-      return withReviewAudit(pool, `repayment-${c.loanId}-${c.n}`, resolution, (tx) => recordCollection(tx, orderNo, evidence));
+      return withReviewAudit(pool, workflowIds.repayment(c.loanId, c.n), resolution, (tx) => recordCollection(tx, orderNo, evidence));
     },
 
     /** `resolution`: an operator's not_paid, audited with the status change. */
     async setCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW', resolution?: ResolveReviewInput): Promise<void> {
       const c = await load(orderNo);
-      await withReviewAudit(pool, `repayment-${c.loanId}-${c.n}`, resolution, (tx) => setCollectionStatus(tx, orderNo, status));
+      await withReviewAudit(pool, workflowIds.repayment(c.loanId, c.n), resolution, (tx) => setCollectionStatus(tx, orderNo, status));
     },
 
     async markOverdue(loanId: string, n: number): Promise<string> {

@@ -14,6 +14,7 @@ import { MoneyDecimal } from '../ledger/money';
 import { createLoan } from '../loans/store';
 import { TASK_QUEUE, type PayoutRunInput, type PayoutRunResult } from '../workflows/shared';
 import { temporalCeiling } from './ceiling/measure';
+import { workflowIds } from '../ids/workflow-ids';
 
 const opts = new Command()
   .description('Pay one installment to many investors through the faulty gateway; report throughput and exactness.')
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
       id: loanId, borrowerId: `${run}-borrower`, currency: 'CNY', principalMinor: BigInt(investors) * 100_000n, annualRate: new MoneyDecimal('0.12'),
       termMonths: 12, repaymentMethod: 'interest_then_principal', subscriptionDeadline: new Date(Date.now() + 60_000), feeRate: new MoneyDecimal(0),
     });
-    await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [`loan-${loanId}`]); // no Loan workflow: the installment is set up by hand
+    await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.loan(loanId)]); // no Loan workflow: the installment is set up by hand
     await tx.query(`UPDATE loans SET status = 'REPAYING', remaining_minor = 0, funded_at = now() WHERE id = $1`, [loanId]);
     await tx.query(`UPDATE loan_installments SET status = 'DISTRIBUTED' WHERE loan_id = $1 AND n = 1`, [loanId]);
     await tx.query(

@@ -11,6 +11,7 @@ import { DEFAULT_CHANNEL } from '../payments/deposits';
 import { orderNoFor } from '../payments/order-numbers';
 import { interestFee, lateFee, loanDayMs, queryPolicyFor, type GatewayQueryPolicy } from './repayment-rules';
 import { dueDate } from './schedule';
+import { workflowIds } from '../ids/workflow-ids';
 
 export type RepaymentStatus = 'SCHEDULED' | 'DUE' | 'COLLECTING' | 'OVERDUE' | 'MANUAL_REVIEW' | 'COLLECTED' | 'DISTRIBUTED' | 'PAID_OUT';
 export type CollectionStatus = 'SUBMITTED' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
@@ -142,7 +143,7 @@ export async function recordCollection(tx: Queryable, orderNo: string, evidence:
     const result = await transfer(tx, {
       idempotencyKey: `repayment:${c.loanId}:${c.n}:collect:${c.attempt}`,
       from: accountPath.gatewayClearing(c.channel), to: accountPath.loanRepayment(c.loanId), amount: c.amountMinor, currency: c.currency,
-      metadata: { loanId: c.loanId, installment: c.n, orderNo, workflowId: `repayment-${c.loanId}-${c.n}`, ...evidence },
+      metadata: { loanId: c.loanId, installment: c.n, orderNo, workflowId: workflowIds.repayment(c.loanId, c.n), ...evidence },
     });
     await tx.query(`UPDATE repayment_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1 AND status <> 'SUCCEEDED'`, [orderNo]);
     await tx.query(
@@ -203,7 +204,7 @@ export async function distributeRepayment(pool: Pool, loanId: string, n: number)
     });
     const result = await post(tx, {
       idempotencyKey: `repayment:${loanId}:${n}:distribute`, legs,
-      metadata: { loanId, installment: n, workflowId: `repayment-${loanId}-${n}`, investors: holdings.length, platformFeeMinor: platformFee.toString(), lateFeeMinor: late.toString() },
+      metadata: { loanId, installment: n, workflowId: workflowIds.repayment(loanId, n), investors: holdings.length, platformFeeMinor: platformFee.toString(), lateFeeMinor: late.toString() },
     });
     await tx.query(
       `INSERT INTO repayment_shares (loan_id, n, investor_id, holding_minor, interest_minor, principal_minor)

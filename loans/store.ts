@@ -10,6 +10,7 @@ import type { Pool } from 'pg';
 import { inTransaction } from '../ledger/db';
 import type { Queryable } from '../ledger/types';
 import { buildSchedule, dueDate, type RepaymentMethod } from './schedule';
+import { workflowIds } from '../ids/workflow-ids';
 
 export type LoanStatus = 'OPEN' | 'FUNDED' | 'DISBURSED' | 'REPAYING' | 'CLOSED' | 'EXPIRED' | 'DEFAULTED';
 export type SubscriptionStatus = 'RESERVED' | 'CONFIRMED' | 'REFUNDED' | 'CANCELLED';
@@ -50,7 +51,7 @@ export async function createLoan(tx: Queryable, loan: NewLoan): Promise<void> {
   );
   await createAccount(tx, { path: accountPath.loanEscrow(loan.id), currency: loan.currency, balanceSlots: ESCROW_BALANCE_SLOTS });
   await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'loanWorkflow', $1, $2)`,
-    [`loan-${loan.id}`, JSON.stringify({ loanId: loan.id })]);
+    [workflowIds.loan(loan.id), JSON.stringify({ loanId: loan.id })]);
 }
 
 export interface LoanView {
@@ -104,7 +105,7 @@ export interface Reservation {
 /** The ledger hold a reservation writes: key, content hash (as ledger hold() computes it) and legs, as the SQL functions take them. */
 function reservationHold(r: Reservation) {
   const legs = transferLegs({ from: accountPath.investorAvailable(r.investorId), to: accountPath.loanEscrow(r.loanId), amount: r.amountMinor, currency: r.currency });
-  const metadata = { subscriptionId: r.subscriptionId, loanId: r.loanId, workflowId: `subscription-${r.subscriptionId}` };
+  const metadata = { subscriptionId: r.subscriptionId, loanId: r.loanId, workflowId: workflowIds.subscription(r.subscriptionId) };
   return {
     key: `subscription:${r.subscriptionId}:hold`,
     hash: contentHash({ op: 'hold', legs, metadata, expiresAt: null }),
@@ -162,7 +163,7 @@ export async function settleSubscription(db: Queryable, id: string, outcome: 'co
   if (!sub) throw new LedgerError('INVALID_INPUT', `subscription ${id} does not exist`);
   const target: SubscriptionStatus = outcome === 'confirm' ? 'CONFIRMED' : 'REFUNDED';
   if (sub.status !== 'RESERVED') return sub.status;
-  const metadata = { subscriptionId: id, loanId: sub.loanId, workflowId: `subscription-${id}` };
+  const metadata = { subscriptionId: id, loanId: sub.loanId, workflowId: workflowIds.subscription(id) };
   if (outcome === 'confirm') await postPending(db, { idempotencyKey: `subscription:${id}:confirm`, pendingId: sub.holdTransactionId, metadata });
   else await voidPending(db, { idempotencyKey: `subscription:${id}:refund`, pendingId: sub.holdTransactionId, metadata });
   await db.query(`UPDATE subscriptions SET status = $2, decided_at = now() WHERE id = $1 AND status = 'RESERVED'`, [id, target]);
@@ -183,7 +184,7 @@ export async function cancelSubscription(pool: Pool, id: string): Promise<Subscr
       if (!rows[0]) throw new LedgerError('INVALID_INPUT', `subscription ${id} does not exist`);
       const sub = toSubscription(rows[0]);
       if (sub.status !== 'RESERVED') return sub.status;
-      const metadata = { subscriptionId: id, loanId: sub.loanId, workflowId: `subscription-${id}`, reason: 'cancelled by the investor' };
+      const metadata = { subscriptionId: id, loanId: sub.loanId, workflowId: workflowIds.subscription(id), reason: 'cancelled by the investor' };
       await voidPending(tx, { idempotencyKey: `subscription:${id}:cancel`, pendingId: sub.holdTransactionId, metadata });
       const back = await tx.query(`UPDATE loans SET remaining_minor = remaining_minor + $2 WHERE id = $1 AND status = 'OPEN'`, [sub.loanId, sub.amountMinor.toString()]);
       if (back.rowCount === 0) throw refused; // decided meanwhile: roll the void back

@@ -3,6 +3,7 @@ import { accountPath } from '../ledger/accounts';
 import { transfer } from '../ledger/transactions';
 import type { Queryable } from '../ledger/types';
 import type { BankAccount } from '../gateway/protocol';
+import { workflowIds } from '../ids/workflow-ids';
 
 export type DepositStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
 export const DEFAULT_CHANNEL = 'default';
@@ -26,7 +27,7 @@ export async function createDeposit(tx: Queryable, d: Omit<Deposit, 'status' | '
     [d.id, d.investorId, d.amountMinor.toString(), d.currency, DEFAULT_CHANNEL, JSON.stringify(d.bankAccount)],
   );
   await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'depositWorkflow', $1, $2)`,
-    [`deposit-${d.id}`, JSON.stringify({ depositId: d.id, investorId: d.investorId })]);
+    [workflowIds.deposit(d.id), JSON.stringify({ depositId: d.id, investorId: d.investorId })]);
 }
 
 export async function getDeposit(db: Queryable, id: string): Promise<Deposit | undefined> {
@@ -55,7 +56,7 @@ export async function creditDeposit(db: Queryable, deposit: Deposit, evidence: R
     to: accountPath.investorAvailable(deposit.investorId),
     amount: deposit.amountMinor,
     currency: deposit.currency,
-    metadata: { depositId: deposit.id, orderNo: deposit.orderNo, workflowId: `deposit-${deposit.id}`, ...evidence },
+    metadata: { depositId: deposit.id, orderNo: deposit.orderNo, workflowId: workflowIds.deposit(deposit.id), ...evidence },
   });
   await setDepositStatus(db, deposit.id, 'SUCCEEDED');
   return result.transactionId;

@@ -7,6 +7,7 @@ import type { Metadata, Queryable } from '../ledger/types';
 import { DEFAULT_CHANNEL } from './deposits';
 import { orderNoFor } from './order-numbers';
 import { offsetFromPayout } from './recoveries';
+import { workflowIds } from '../ids/workflow-ids';
 
 export type PayoutStatus = 'HELD' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
 export type PayoutPurpose = 'withdrawal' | 'disbursement' | 'scheduled';
@@ -41,7 +42,7 @@ export type NewPayout = Omit<Payout, 'status' | 'orderNo' | 'channel' | 'holdTra
 export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
   const held = await hold(tx, {
     idempotencyKey: `payout:${p.id}:hold`, from: p.sourceAccount, to: accountPath.gatewayClearing(DEFAULT_CHANNEL),
-    amount: p.amountMinor, currency: p.currency, metadata: { payoutId: p.id, workflowId: `payout-${p.id}`, purpose: p.purpose },
+    amount: p.amountMinor, currency: p.currency, metadata: { payoutId: p.id, workflowId: workflowIds.payout(p.id), purpose: p.purpose },
   });
   await tx.query(
     `INSERT INTO payouts (id, purpose, party_id, source_account, amount_minor, currency, channel, order_no, bank_account, status,
@@ -52,7 +53,7 @@ export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
   );
   if (p.run) return;
   await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'payoutWorkflow', $1, $2)`,
-    [`payout-${p.id}`, JSON.stringify({ payoutId: p.id, partyId: p.partyId })]);
+    [workflowIds.payout(p.id), JSON.stringify({ payoutId: p.id, partyId: p.partyId })]);
 }
 
 /** A withdrawal after what its investor owes back: the offset, and the payout of the rest (null when nothing is left). */

@@ -5,6 +5,7 @@ import { accountPath } from '../ledger/accounts';
 import { writeAudit } from '../ledger/audit';
 import { post, transfer } from '../ledger/transactions';
 import type { Queryable } from '../ledger/types';
+import { workflowIds } from '../ids/workflow-ids';
 
 export type RecoveryState = 'OPEN' | 'OFFSETTING' | 'REQUESTED' | 'RECOVERED' | 'WRITTEN_OFF';
 
@@ -54,7 +55,7 @@ export async function openRecovery(tx: Queryable, r: { id: string; investorId: s
      VALUES ($1, $2, $3, $4, 'OFFSETTING', $5, $6, $7)`,
     [r.id, r.investorId, r.currency, r.amountMinor.toString(), r.exceptionId ?? null, r.reason, r.openedBy]);
   await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'recoveryWorkflow', $1, $2)`,
-    [`recovery-${r.id}`, JSON.stringify({ recoveryId: r.id, investorId: r.investorId })]);
+    [workflowIds.recovery(r.id), JSON.stringify({ recoveryId: r.id, investorId: r.investorId })]);
 }
 
 /**
@@ -88,7 +89,7 @@ export async function offsetFromPayout(tx: Queryable, input: { investorId: strin
     const result = await transfer(tx, {
       idempotencyKey: `recovery:${recovery.id}:offset:${input.payoutId}`,
       from: accountPath.investorAvailable(input.investorId), to: accountPath.platformRecoveryReceivable(), amount: take, currency: input.currency,
-      metadata: { recoveryId: recovery.id, payoutId: input.payoutId, workflowId: `recovery-${recovery.id}`, reason: 'offset against the investor\'s payout' },
+      metadata: { recoveryId: recovery.id, payoutId: input.payoutId, workflowId: workflowIds.recovery(recovery.id), reason: 'offset against the investor\'s payout' },
     });
     await tx.query('INSERT INTO recovery_offsets (recovery_id, payout_id, amount_minor, transaction_id) VALUES ($1, $2, $3, $4)',
       [recovery.id, input.payoutId, take.toString(), result.transactionId]);
@@ -97,7 +98,7 @@ export async function offsetFromPayout(tx: Queryable, input: { investorId: strin
       `UPDATE recoveries SET recovered_minor = recovered_minor + $2, state = CASE WHEN $3 THEN 'RECOVERED' ELSE state END,
               closed_at = CASE WHEN $3 THEN now() ELSE closed_at END WHERE id = $1`, [recovery.id, take.toString(), cleared]);
     if (cleared) {
-      await tx.query(`INSERT INTO outbox (action, workflow_id, signal_name) VALUES ('signal', $1, 'recoveryClosed')`, [`recovery-${recovery.id}`]);
+      await tx.query(`INSERT INTO outbox (action, workflow_id, signal_name) VALUES ('signal', $1, 'recoveryClosed')`, [workflowIds.recovery(recovery.id)]);
     }
     taken += take;
     left -= take;
@@ -118,7 +119,7 @@ export async function writeOffRecovery(tx: Queryable, id: string, decision: { op
       { account: 'platform:write-offs', direction: 'debit', amount: rest, currency: recovery.currency },
       { account: accountPath.platformRecoveryReceivable(), direction: 'credit', amount: rest, currency: recovery.currency },
     ],
-    metadata: { recoveryId: id, workflowId: `recovery-${id}`, decidedBy: decision.operator, reason: decision.reason, decision: 'write_off' },
+    metadata: { recoveryId: id, workflowId: workflowIds.recovery(id), decidedBy: decision.operator, reason: decision.reason, decision: 'write_off' },
   });
   await tx.query(`UPDATE recoveries SET written_off_minor = $2, state = 'WRITTEN_OFF', closed_at = now() WHERE id = $1`, [id, rest.toString()]);
   // A recovery is written off once: its audit row too, whoever asks again.

@@ -9,6 +9,7 @@ import { transfer } from '../ledger/transactions';
 import type { Metadata, Queryable } from '../ledger/types';
 import { DEFAULT_CHANNEL } from './deposits';
 import { orderNoFor } from './order-numbers';
+import { workflowIds } from '../ids/workflow-ids';
 
 export interface RecoveryCollection {
   orderNo: string;
@@ -55,7 +56,7 @@ export async function recordRecoveryCollection(tx: Queryable, orderNo: string, e
     await transfer(tx, {
       idempotencyKey: `recovery:${c.recoveryId}:collect:${orderNo}`,
       from: accountPath.gatewayClearing(DEFAULT_CHANNEL), to: accountPath.platformRecoveryReceivable(), amount: c.amountMinor, currency: c.currency,
-      metadata: { recoveryId: c.recoveryId, orderNo, workflowId: `recovery-${c.recoveryId}`, ...evidence },
+      metadata: { recoveryId: c.recoveryId, orderNo, workflowId: workflowIds.recovery(c.recoveryId), ...evidence },
     });
     await tx.query(`UPDATE recovery_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1`, [orderNo]);
     await tx.query(

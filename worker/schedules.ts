@@ -2,15 +2,16 @@
 // one that exists is left as it is, and stays visible and editable in the Web UI's Schedules).
 import { ScheduleAlreadyRunning, type Client } from '@temporalio/client';
 import { TASK_QUEUE, type ReconciliationInput } from '../workflows/shared';
+import { workflowIds } from '../ids/workflow-ids';
 
 /** Every day at 00:30 UTC, reconcile the channel's previous day (the workflow picks the date). */
 export async function ensureDailyReconciliation(client: Client, channel: string): Promise<'created' | 'exists'> {
   const input: ReconciliationInput = { channel };
   try {
     await client.schedule.create({
-      scheduleId: `recon-daily-${channel}`,
+      scheduleId: workflowIds.reconciliationSchedule(channel),
       spec: { calendars: [{ hour: 0, minute: 30, comment: "yesterday's statement is final by then" }] },
-      action: { type: 'startWorkflow', workflowType: 'reconciliationWorkflow', args: [input], taskQueue: TASK_QUEUE, workflowId: `recon-daily-${channel}` },
+      action: { type: 'startWorkflow', workflowType: 'reconciliationWorkflow', args: [input], taskQueue: TASK_QUEUE, workflowId: workflowIds.reconciliationSchedule(channel) },
       memo: { purpose: `reconcile gateway channel ${channel} against the ledger, daily` },
     });
     return 'created';

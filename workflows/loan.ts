@@ -6,6 +6,7 @@ import { repaymentWorkflow } from './repayment';
 import {
   installmentPaidOutSignal, loanFullyReservedSignal, loanStateQuery, SearchAttributes, type LoanState, type LoanWorkflowInput,
 } from './shared';
+import { workflowIds } from '../ids/workflow-ids';
 
 const db = proxyActivities<LoanActivities>({
   startToCloseTimeout: '1 minute',
@@ -65,7 +66,7 @@ export async function loanWorkflow(input: LoanWorkflowInput): Promise<LoanState>
     if (payoutId) {
       // Its own workflow with the outcome table; the loan goes on to repayments meanwhile.
       await startChild(payoutWorkflow, {
-        workflowId: `payout-${payoutId}`,
+        workflowId: workflowIds.payout(payoutId),
         args: [{ payoutId, partyId: terms.borrowerId, queryPolicy: terms.queryPolicy }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
@@ -98,7 +99,7 @@ export async function loanWorkflow(input: LoanWorkflowInput): Promise<LoanState>
 async function startRepayment(loanId: string, n: number): Promise<void> {
   try {
     await startChild(repaymentWorkflow, {
-      workflowId: `repayment-${loanId}-${n}`,
+      workflowId: workflowIds.repayment(loanId, n),
       args: [{ loanId, installment: n }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

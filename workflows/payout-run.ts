@@ -6,6 +6,7 @@ import { payoutWorkflow } from './payout';
 import {
   payoutRunStateQuery, SearchAttributes, type PayoutRunInput, type PayoutRunResult, type PayoutRunState, type QueryPolicy,
 } from './shared';
+import { workflowIds } from '../ids/workflow-ids';
 
 const db = proxyActivities<RepaymentActivities>(LEDGER_WRITE_OPTIONS);
 /** Polls Postgres by retrying: one activity in the history however long the payouts take. */
@@ -28,7 +29,7 @@ const PAGES_PER_EXECUTION = 3;
 export async function startScheduledPayout(payoutId: string, partyId: string, queryPolicy: QueryPolicy | undefined): Promise<void> {
   try {
     await startChild(payoutWorkflow, {
-      workflowId: `payout-${payoutId}`,
+      workflowId: workflowIds.payout(payoutId),
       args: [{ payoutId, partyId, queryPolicy }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

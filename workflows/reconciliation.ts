@@ -3,6 +3,7 @@ import type { ReconciliationActivities } from '../activities/reconciliation';
 import {
   rematchSignal, reconSummaryQuery, resolveExceptionUpdate, SearchAttributes, type ReconciliationInput, type ReconState, type ReconSummary,
 } from './shared';
+import { workflowIds } from '../ids/workflow-ids';
 
 const RECON_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 minutes', // a day's statement: streamed, but it can be long
@@ -36,7 +37,7 @@ function dayBefore(ms: number): string {
 export async function reconciliationWorkflow(input: ReconciliationInput): Promise<ReconSummary | string> {
   if (!input.date) {
     const date = dayBefore(workflowInfo().startTime.getTime());
-    const workflowId = `recon-${input.channel}-${date}`;
+    const workflowId = workflowIds.reconciliation(input.channel, date);
     await startChild(reconciliationWorkflow, { workflowId, args: [{ channel: input.channel, date }], parentClosePolicy: 'ABANDON' });
     return workflowId;
   }

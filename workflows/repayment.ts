@@ -9,6 +9,7 @@ import {
   collectNowSignal, DEFAULT_QUERY_POLICY, installmentPaidOutSignal, repaymentStateQuery, SearchAttributes,
   type RepaymentState, type RepaymentWorkflowInput, type ResolveReviewInput,
 } from './shared';
+import { workflowIds } from '../ids/workflow-ids';
 
 const gateway = proxyActivities<RepaymentActivities>(GATEWAY_CALL_OPTIONS);
 const db = proxyActivities<RepaymentActivities>({
@@ -82,7 +83,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   // The payout run may already have been started by an operator (POST /v1/payout-runs): then it is that one.
   try {
     await startChild(payoutRunWorkflow, {
-      workflowId: `payout-run-${loanId}-${n}`,
+      workflowId: workflowIds.payoutRun(loanId, n),
       args: [{ loanId, installment: n, queryPolicy, ...(input.payoutPaging ? { paging: input.payoutPaging } : {}) }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
@@ -95,7 +96,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   state = 'PAID_OUT';
 
   try {
-    await getExternalWorkflowHandle(`loan-${loanId}`).signal(installmentPaidOutSignal, n);
+    await getExternalWorkflowHandle(workflowIds.loan(loanId)).signal(installmentPaidOutSignal, n);
   } catch {
     // The loan's workflow is gone (finished before repayments existed): the installment's row says it all.
   }

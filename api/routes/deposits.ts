@@ -12,6 +12,7 @@ import { requireOwner, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+import { workflowIds } from '../../ids/workflow-ids';
 
 interface DepositBody {
   amount: string;
@@ -44,7 +45,7 @@ export function registerDepositRoutes(app: FastifyInstance, context: AppContext)
       if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', 'not found');
       const depositId = `dep_${randomBytes(10).toString('hex')}`;
       await createDeposit(tx, { id: depositId, investorId: request.params.id, amountMinor, currency: DEFAULT_CURRENCY, bankAccount: request.body.account });
-      return { statusCode: 202, body: { depositId, workflowId: `deposit-${depositId}`, status: 'PENDING' } };
+      return { statusCode: 202, body: { depositId, workflowId: workflowIds.deposit(depositId), status: 'PENDING' } };
     });
   });
 }

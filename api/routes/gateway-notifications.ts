@@ -13,6 +13,7 @@ import { openNoticeException } from '../../reconciliation/notice-exception';
 import { gatewayNoticeSignal, rematchSignal, type VerifiedGatewayNotice } from '../../workflows/shared';
 import type { AppContext } from '../app';
 import { ApiError, errorBody } from '../errors';
+import { workflowIds } from '../../ids/workflow-ids';
 
 interface KnownOrder extends ExpectedOrder {
   workflowId: string;
@@ -69,7 +70,7 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
       'ALERT: gateway notice contradicts a finished order; reconciliation exception opened');
     // A day whose run is waiting (e.g. on pending lines) takes the new exception in at once.
     if (context.temporal) {
-      await context.temporal.workflow.getHandle(`recon-${order.channel}-${opened.day}`).signal(rematchSignal).catch((err: unknown) => {
+      await context.temporal.workflow.getHandle(workflowIds.reconciliation(order.channel, opened.day)).signal(rematchSignal).catch((err: unknown) => {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
       });
     }

@@ -15,6 +15,7 @@ import { replyIdempotent } from '../idempotent-route';
 import { temporalOf } from '../temporal';
 import { cancelSubscriptionSignal, TASK_QUEUE, type SubscriptionWorkflowInput } from '../../workflows/shared';
 import { AMOUNT, AUTH_ERRORS, CURRENCY, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+import { workflowIds } from '../../ids/workflow-ids';
 
 interface CreateLoanBody {
   id?: string;
@@ -51,7 +52,7 @@ function loanBody(loan: LoanView) {
     id: loan.id, status: loan.status, borrowerId: loan.borrowerId, currency: loan.currency,
     principal: fmt(loan.principalMinor), subscribed: fmt(loan.principalMinor - loan.remainingMinor), remaining: fmt(loan.remainingMinor),
     annualRate: new MoneyDecimal(loan.annualRate).toString(), termMonths: loan.termMonths, repaymentMethod: loan.repaymentMethod,
-    subscriptionDeadline: loan.subscriptionDeadline.toISOString(), workflowId: `loan-${loan.id}`,
+    subscriptionDeadline: loan.subscriptionDeadline.toISOString(), workflowId: workflowIds.loan(loan.id),
     schedule: loan.schedule.map((i) => ({ n: i.n, dueDate: i.dueDate.toISOString(), principal: fmt(i.principalMinor), interest: fmt(i.interestMinor), status: i.status })),
   };
 }
@@ -96,7 +97,7 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
         id: loanId, borrowerId: b.borrowerId, currency, principalMinor, annualRate, termMonths: b.termMonths, repaymentMethod: b.repaymentMethod,
         subscriptionDeadline, installmentIntervalSeconds: b.installmentIntervalSeconds, feeRate, interestFeeRate,
       });
-      return { statusCode: 201, body: { loanId, workflowId: `loan-${loanId}` } };
+      return { statusCode: 201, body: { loanId, workflowId: workflowIds.loan(loanId) } };
     });
   });
 
@@ -126,7 +127,7 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
     // One SQL statement: key check, stored response and reservation commit together (the rush path).
     const result = await reserveSubscriptionIdempotently(pool, {
       scope: request.principal.keyId, idempotencyKey, requestHash: requestHash(request),
-      created: { subscriptionId, workflowId: `subscription-${subscriptionId}`, status: 'RESERVED' },
+      created: { subscriptionId, workflowId: workflowIds.subscription(subscriptionId), status: 'RESERVED' },
       subscriptionId, loanId: request.params.id, investorId: request.body.investorId, amountMinor, currency: DEFAULT_CURRENCY,
     });
     if (result.replayed) {
@@ -145,7 +146,7 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
     requireOwner(request.principal, sub.investorId);
     return {
       id: sub.id, loanId: sub.loanId, investorId: sub.investorId, amount: formatAmount(sub.amountMinor, sub.currency), currency: sub.currency,
-      status: sub.status, workflowId: `subscription-${sub.id}`, createdAt: sub.createdAt.toISOString(),
+      status: sub.status, workflowId: workflowIds.subscription(sub.id), createdAt: sub.createdAt.toISOString(),
     };
   });
 
@@ -163,7 +164,7 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
     if (sub.status !== 'RESERVED') throw new ApiError(409, 'SUBSCRIPTION_NOT_CANCELLABLE', `the subscription is ${sub.status}`, { status: sub.status });
     const loan = await getLoan(pool, sub.loanId);
     if (loan?.status !== 'OPEN') throw new ApiError(409, 'LOAN_NOT_OPEN', `the loan is ${loan?.status}: its decision stands`);
-    const workflowId = `subscription-${sub.id}`;
+    const workflowId = workflowIds.subscription(sub.id);
     const input: SubscriptionWorkflowInput = { subscriptionId: sub.id, loanId: sub.loanId, investorId: sub.investorId };
     // Its workflow may not have started yet (the rush defers starts): signal-with-start either way. Repeats are harmless.
     await temporalOf(context).workflow.signalWithStart('subscriptionWorkflow', {

@@ -7,6 +7,7 @@ import type { AppContext } from '../app';
 import { requireOwner, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { AUTH_ERRORS } from '../schemas';
+import { workflowIds } from '../../ids/workflow-ids';
 
 export function registerPayoutRoutes(app: FastifyInstance, context: AppContext): void {
   app.get<{ Params: { id: string } }>('/v1/payouts/:id', {
@@ -16,7 +17,7 @@ export function registerPayoutRoutes(app: FastifyInstance, context: AppContext):
     const payout = await getPayout(context.pool, request.params.id);
     if (!payout) throw new ApiError(404, 'NOT_FOUND', 'not found');
     requireOwner(request.principal, payout.partyId);
-    const workflowId = `payout-${payout.id}`;
+    const workflowId = workflowIds.payout(payout.id);
     // The attempts live in the workflow; without Temporal (or before it started) the status still answers.
     const evidence = context.temporal
       ? await context.temporal.workflow.getHandle(workflowId).query(reviewEvidenceQuery).catch(() => undefined)

@@ -11,6 +11,7 @@ import { actorOf, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const CHANNEL = { type: 'string', pattern: '^[a-z0-9-]{1,32}$' } as const;
 const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
@@ -34,7 +35,7 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
   }, async (request, reply) => {
     requireRole(request.principal, ['operator', 'admin']);
     validDate(request.body.date);
-    const workflowId = `recon-${request.body.channel}-${request.body.date}`;
+    const workflowId = workflowIds.reconciliation(request.body.channel, request.body.date);
     const input: ReconciliationInput = { channel: request.body.channel, date: request.body.date };
     let started = true;
     try {
@@ -79,7 +80,7 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
       if (e.status === 'PENDING') byClass[e.class].pending += 1;
     }
     return {
-      workflowId: `recon-${run.channel}-${request.params.date}`, channel: run.channel, date: request.params.date, state: run.state,
+      workflowId: workflowIds.reconciliation(run.channel, request.params.date), channel: run.channel, date: request.params.date, state: run.state,
       ours: { count: run.ours_count, amount: formatAmount(BigInt(run.ours_minor), 'CNY') },
       theirs: { count: run.theirs_count, amount: formatAmount(BigInt(run.theirs_minor), 'CNY') },
       matched: run.matched, matchedAt: run.matched_at, exceptionsByClass: byClass,
@@ -107,7 +108,7 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
       },
     }, async (request) => {
       requireRole(request.principal, ['operator', 'admin']);
-      const handle = temporalOf(context).workflow.getHandle(`recon-${request.params.channel}-${request.params.date}`);
+      const handle = temporalOf(context).workflow.getHandle(workflowIds.reconciliation(request.params.channel, request.params.date));
       try {
         const summary = await handle.executeUpdate(resolveExceptionUpdate, {
           // The audit row is written with the decision's effect, in its transaction (reconciliation/resolve.ts).

@@ -17,6 +17,7 @@ import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const ID_PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] } as const;
 /** An operator's decision on a recovery: a reason in, the recovery out. */
@@ -31,7 +32,7 @@ function view(r: Recovery) {
   return {
     id: r.id, investorId: r.investorId, state: r.state, currency: r.currency, owed: fmt(r.amountMinor), recovered: fmt(r.recoveredMinor),
     writtenOff: fmt(r.writtenOffMinor), outstanding: fmt(r.amountMinor - r.recoveredMinor - r.writtenOffMinor), exceptionId: r.exceptionId,
-    reason: r.reason, openedBy: r.openedBy, createdAt: r.createdAt.toISOString(), closedAt: r.closedAt?.toISOString() ?? null, workflowId: `recovery-${r.id}`,
+    reason: r.reason, openedBy: r.openedBy, createdAt: r.createdAt.toISOString(), closedAt: r.closedAt?.toISOString() ?? null, workflowId: workflowIds.recovery(r.id),
   };
 }
 
@@ -96,7 +97,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
   /** Runs one of the recovery workflow's updates; its refusals become 409s. */
   async function decide(id: string, update: typeof requestCollectionUpdate, input: WriteOffInput): Promise<string> {
     try {
-      return await temporalOf(context).workflow.getHandle(`recovery-${id}`).executeUpdate(update, { args: [input] });
+      return await temporalOf(context).workflow.getHandle(workflowIds.recovery(id)).executeUpdate(update, { args: [input] });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'RECOVERY_NOT_STARTED', 'its workflow has not started yet: try again in a moment');
       if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REFUSED', refusalMessage(err));

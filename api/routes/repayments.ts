@@ -11,6 +11,7 @@ import { actorOf, requireOwner, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
 import { temporalOf } from '../temporal';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const INSTALLMENT = { type: 'integer', minimum: 1, maximum: 360 } as const;
 /** Path parameters are strings (no type coercion at the edge): 1..360 as digits. */
@@ -49,7 +50,7 @@ export function registerRepaymentRoutes(app: FastifyInstance, context: AppContex
     if (!found) throw new ApiError(404, 'NOT_FOUND', 'not found');
     requireOwner(request.principal, found.loan.borrowerId);
     if (!REPAYABLE.includes(found.loan.status)) throw new ApiError(409, 'LOAN_NOT_REPAYING', `the loan is ${found.loan.status}`);
-    const workflowId = `repayment-${found.loan.id}-${found.row.n}`;
+    const workflowId = workflowIds.repayment(found.loan.id, found.row.n);
     const input: RepaymentWorkflowInput = { loanId: found.loan.id, installment: found.row.n };
     // Starts it now, or tells the running one to collect now; a finished one is left alone.
     await once(() => temporalOf(context).workflow.signalWithStart('repaymentWorkflow', {
@@ -73,7 +74,7 @@ export function registerRepaymentRoutes(app: FastifyInstance, context: AppContex
     if (found.row.status !== 'DISTRIBUTED' && found.row.status !== 'PAID_OUT') {
       throw new ApiError(409, 'NOT_DISTRIBUTED', `installment ${found.row.n} is ${found.row.status}: nothing to pay out yet`, { status: found.row.status });
     }
-    const workflowId = `payout-run-${found.loan.id}-${found.row.n}`;
+    const workflowId = workflowIds.payoutRun(found.loan.id, found.row.n);
     const input: PayoutRunInput = { loanId: found.loan.id, installment: found.row.n };
     await once(() => temporalOf(context).workflow.start('payoutRunWorkflow', {
       workflowId, taskQueue: TASK_QUEUE, args: [input], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

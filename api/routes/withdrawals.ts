@@ -13,6 +13,7 @@ import { requireOwner, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+import { workflowIds } from '../../ids/workflow-ids';
 
 /** 202: the rest after any recovery offset is held and its Payout started; 200: the offset took it all, nothing is sent. */
 const WITHDRAWAL_RESPONSE = {
@@ -47,7 +48,7 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: AppConte
       });
       const amounts = { amount: formatAmount(w.payoutMinor, DEFAULT_CURRENCY), offset: formatAmount(w.offsetMinor, DEFAULT_CURRENCY) };
       if (w.payoutId === null) return { statusCode: 200, body: { payoutId: null, workflowId: null, status: 'OFFSET', ...amounts } };
-      return { statusCode: 202, body: { payoutId, workflowId: `payout-${payoutId}`, status: 'HELD', ...amounts } };
+      return { statusCode: 202, body: { payoutId, workflowId: workflowIds.payout(payoutId), status: 'HELD', ...amounts } };
     });
   });
 }
