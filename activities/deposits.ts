@@ -3,6 +3,7 @@
 // order number with the same content, which the gateway deduplicates.
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
+import { orderMemo } from '../gateway/protocol';
 import { creditDeposit, getDeposit, setDepositStatus, type Deposit, type DepositStatus } from '../payments/deposits';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
 import { toPlainOutcome as toPlain } from './gateway-outcome';
@@ -26,7 +27,7 @@ export function createDepositActivities(deps: { pool: Pool; gateway: GatewayClie
 
     async submitCollection(depositId: string): Promise<GatewayOutcome> {
       const d = await load(depositId);
-      return toPlain(await gateway.collect({ orderNo: d.orderNo, amountMinor: d.amountMinor, currency: d.currency, account: d.bankAccount, memo: `deposit ${d.id}` }));
+      return toPlain(await gateway.collect({ orderNo: d.orderNo, amountMinor: d.amountMinor, currency: d.currency, account: d.bankAccount, memo: orderMemo('deposit', d.orderNo) }));
     },
 
     async queryCollection(depositId: string): Promise<GatewayOutcome> {

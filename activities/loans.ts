@@ -11,6 +11,7 @@ import { createPayout, getPayout } from '../payments/payouts';
 import { cancelSubscription, countSubscriptions, decideLoan, getLoan, listSubscriptions, setLoanStatus, settleSubscription, type LoanStatus, type SubscriptionStatus } from '../loans/store';
 import { loanDecidedSignal, SearchAttributes, TASK_QUEUE, type LoanDecision, type SubscriptionWorkflowInput } from '../workflows/shared';
 import { workflowIds } from '../ids/workflow-ids';
+import { disbursementPayoutId } from '../ids/derived';
 
 const PAGE = 200;
 const PARALLEL = 8;
@@ -114,7 +115,7 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
     async requestDisbursementPayout(loanId: string, netMinor: string): Promise<string | null> {
       const loan = await getLoan(pool, loanId);
       if (!loan) throw new Error(`loan ${loanId} does not exist`);
-      const payoutId = `disb-${loanId}`;
+      const payoutId = disbursementPayoutId(loanId);
       if (await getPayout(pool, payoutId)) return payoutId;
       const { rows } = await pool.query<{ bank_account: unknown }>('SELECT bank_account FROM parties WHERE id = $1', [loan.borrowerId]);
       if (!rows[0]?.bank_account) return null;

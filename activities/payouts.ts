@@ -3,24 +3,12 @@
 // gateway deduplicates; a new order number or another channel is never used.
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
+import { orderMemo } from '../gateway/protocol';
 import { getPayout, postPayout, setPayoutStatus, voidPayout, type Payout, type PayoutStatus } from '../payments/payouts';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
 import { toPlainOutcome } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
 import { workflowIds } from '../ids/workflow-ids';
-
-/** The gateway refuses a memo longer than this (and a refused submit reads as unknown). */
-const MEMO_LENGTH_MAX = 128;
-
-/**
- * `<purpose> <id>`, as always; for ids too long for the gateway's memo, `<purpose> <order number>`
- * (the number the gateway and its statement show). Short ids keep their memo, so a resent order
- * has the content the gateway deduplicates on.
- */
-function memoOf(p: Payout): string {
-  const memo = `${p.purpose} ${p.id}`;
-  return memo.length <= MEMO_LENGTH_MAX ? memo : `${p.purpose} ${p.orderNo}`;
-}
 
 export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClient }) {
   const { pool, gateway } = deps;
@@ -41,7 +29,7 @@ export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClien
 
     async submitPayout(payoutId: string): Promise<GatewayOutcome> {
       const p = await load(payoutId);
-      return toPlainOutcome(await gateway.payout({ orderNo: p.orderNo, amountMinor: p.amountMinor, currency: p.currency, account: p.bankAccount, memo: memoOf(p) }));
+      return toPlainOutcome(await gateway.payout({ orderNo: p.orderNo, amountMinor: p.amountMinor, currency: p.currency, account: p.bankAccount, memo: orderMemo(p.purpose, p.orderNo) }));
     },
 
     async queryPayout(payoutId: string): Promise<GatewayOutcome> {

@@ -3,6 +3,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
+import { orderMemo } from '../gateway/protocol';
 import { inTransaction } from '../ledger/db';
 import { getRecovery, writeOffRecovery } from '../payments/recoveries';
 import { getRecoveryCollection, openRecoveryCollection, recordRecoveryCollection, setRecoveryCollectionStatus } from '../payments/recovery-collections';
@@ -117,7 +118,7 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
     async submitRecoveryCollection(orderNo: string): Promise<GatewayOutcome> {
       const c = await getRecoveryCollection(pool, orderNo);
       if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      return toPlainOutcome(await gateway.collect({ orderNo, amountMinor: c.amountMinor, currency: c.currency, account: c.bankAccount, memo: `recovery ${c.recoveryId}` }));
+      return toPlainOutcome(await gateway.collect({ orderNo, amountMinor: c.amountMinor, currency: c.currency, account: c.bankAccount, memo: orderMemo('recovery', orderNo) }));
     },
 
     async queryRecoveryCollection(orderNo: string): Promise<GatewayOutcome> {

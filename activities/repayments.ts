@@ -3,6 +3,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
+import { orderMemo } from '../gateway/protocol';
 import {
   distributeRepayment, getCollection, markOverdue, openCollection, openRepayment, recordCollection, RepaymentError, setCollectionStatus,
   setInstallmentStatus, type Collection, type DistributionTotals, type RepaymentStatus, type RepaymentTerms,
@@ -48,7 +49,7 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
       // No account to collect from is a definitive "not executed": nothing was sent.
       if (!c.bankAccount) return { kind: 'failed', code: 'NO_BANK_ACCOUNT' };
       return toPlainOutcome(await gateway.collect({
-        orderNo, amountMinor: c.amountMinor, currency: c.currency, account: c.bankAccount, memo: `repayment ${c.loanId} #${c.n}`,
+        orderNo, amountMinor: c.amountMinor, currency: c.currency, account: c.bankAccount, memo: orderMemo('repayment', orderNo),
       }));
     },
 

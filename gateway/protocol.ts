@@ -21,6 +21,17 @@ export const SIM_FAULT_HEADER = 'x-sim-fault';
 export const SIGNATURE_TOLERANCE_MS = 5 * 60_000;
 
 export const ORDER_NO_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** The longest memo the gateway takes; a longer one is refused (and a refused submit reads as unknown). */
+export const MEMO_MAX_LENGTH = 128;
+
+/**
+ * An order's memo: what it is for and its order number, the number the gateway and its statement
+ * show. Built from the order number, never from a business id, so it always fits.
+ */
+export function orderMemo(purpose: 'withdrawal' | 'disbursement' | 'scheduled' | 'deposit' | 'repayment' | 'recovery', orderNo: string): string {
+  if (!ORDER_NO_PATTERN.test(orderNo)) throw new RangeError(`not an order number: ${orderNo}`);
+  return `${purpose} ${orderNo}`;
+}
 
 export type OrderKind = 'PAYOUT' | 'COLLECTION';
 export type OrderStatus = 'SUCCESS' | 'FAILED' | 'PROCESSING';

@@ -12,6 +12,7 @@ import { orderNoFor } from '../payments/order-numbers';
 import { interestFee, lateFee, loanDayMs, queryPolicyFor, type GatewayQueryPolicy } from './repayment-rules';
 import { dueDate } from './schedule';
 import { workflowIds } from '../ids/workflow-ids';
+import { repaymentCollectionId } from '../ids/derived';
 
 export type RepaymentStatus = 'SCHEDULED' | 'DUE' | 'COLLECTING' | 'OVERDUE' | 'MANUAL_REVIEW' | 'COLLECTED' | 'DISTRIBUTED' | 'PAID_OUT';
 export type CollectionStatus = 'SUBMITTED' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
@@ -94,7 +95,7 @@ export async function openCollection(pool: Pool, loanId: string, n: number, atte
        WHERE i.loan_id = $1 AND i.n = $2 FOR UPDATE OF i`, [loanId, n]);
     const i = rows[0];
     if (!i) throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
-    const orderNo = orderNoFor(`rp-${loanId}-${n}-${attempt}`, 'rp');
+    const orderNo = orderNoFor(repaymentCollectionId(loanId, n, attempt), 'rp');
     const existing = await getCollection(tx, orderNo);
     if (existing) return existing;
     const amount = BigInt(i.principal_minor) + BigInt(i.interest_minor) + BigInt(i.late_fee_minor);

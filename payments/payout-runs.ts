@@ -8,8 +8,9 @@ import type { Queryable } from '../ledger/types';
 import { queryPolicyFor, type GatewayQueryPolicy } from '../loans/repayment-rules';
 import { createPayout, getPayout } from './payouts';
 import { offsetFromPayout } from './recoveries';
+import { legacyScheduledPayoutId, scheduledPayoutId, type PayoutPart } from '../ids/derived';
 
-export type PayoutPart = 'interest' | 'principal';
+export type { PayoutPart } from '../ids/derived';
 
 export interface RunPayout {
   payoutId: string;
@@ -25,37 +26,6 @@ export interface PayoutPage {
   skipped: number;
   /** The loan's own query policy (compressed calendars), for a run started without one. */
   queryPolicy?: GatewayQueryPolicy;
-}
-
-/** payouts_id_check (migration 0010). */
-const PAYOUT_ID_MAX_LENGTH = 190;
-
-/**
- * The id of one share's payout, a pure function of (loan, installment, investor, part) and one to
- * one: the same payout whichever run asks (issue #6), and never another share's (issue #15).
- *
- * `{loanId}-{n}-{investorId}-{part}` when the loan id has no dash: the first dash ends the loan
- * id, n runs to the next, the part is the last segment, and the investor id is what is between.
- * A loan id with a dash could be read another way ("a-1" + 2 + "x" is also "a" + 1 + "2-x"), so
- * it is written with its length in front, behind a leading dash no other id starts with:
- * `-{length}-{loanId}-{n}-{investorId}-{part}`. Ids of loans without a dash stay as they were, so
- * payouts made before keep being found by their id.
- */
-export function scheduledPayoutId(loanId: string, n: number, investorId: string, part: PayoutPart): string {
-  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`installment must be a positive integer: ${n}`);
-  const id = `${scheduledPayoutIdPrefix(loanId)}${n}-${investorId}-${part}`;
-  if (id.length > PAYOUT_ID_MAX_LENGTH) throw new RangeError(`payout id of ${loanId} #${n} ${investorId} is longer than ${PAYOUT_ID_MAX_LENGTH}`);
-  return id;
-}
-
-/** How every scheduled payout id of the loan begins (its order numbers too, when short enough to be the id). */
-export function scheduledPayoutIdPrefix(loanId: string): string {
-  return loanId.includes('-') ? `-${loanId.length}-${loanId}-` : `${loanId}-`;
-}
-
-/** What the id was before a loan id with a dash got its length in front: payouts made then are still theirs. */
-function legacyScheduledPayoutId(loanId: string, n: number, investorId: string, part: PayoutPart): string | undefined {
-  return loanId.includes('-') ? `${loanId}-${n}-${investorId}-${part}` : undefined;
 }
 
 const PARALLEL = 8;

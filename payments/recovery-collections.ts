@@ -10,6 +10,7 @@ import type { Metadata, Queryable } from '../ledger/types';
 import { DEFAULT_CHANNEL } from './deposits';
 import { orderNoFor } from './order-numbers';
 import { workflowIds } from '../ids/workflow-ids';
+import { recoveryCollectionId } from '../ids/derived';
 
 export interface RecoveryCollection {
   orderNo: string;
@@ -32,7 +33,7 @@ export async function getRecoveryCollection(db: Queryable, orderNo: string): Pro
  */
 export async function openRecoveryCollection(pool: Pool, recoveryId: string, attempt: number): Promise<RecoveryCollection | null> {
   return inTransaction(pool, async (tx) => {
-    const orderNo = orderNoFor(`rq-${recoveryId}-${attempt}`, 'rq');
+    const orderNo = orderNoFor(recoveryCollectionId(recoveryId, attempt), 'rq');
     const existing = await getRecoveryCollection(tx, orderNo);
     if (existing) return existing;
     const { rows: [r] } = await tx.query(

@@ -19,6 +19,7 @@ import { post } from '../ledger/transactions';
 import type { Leg } from '../ledger/types';
 import { openRecovery } from '../payments/recoveries';
 import type { ExceptionClass } from './match';
+import { exceptionRecoveryId } from '../ids/derived';
 
 export type ExceptionAction = 'adjust' | 'recover' | 'accept';
 
@@ -157,7 +158,7 @@ export async function resolveException(pool: Pool, runId: string, decision: Exce
       });
       result.transactionId = posted.transactionId;
       if (decision.action === 'recover') {
-        result.recoveryId = `rc-${e.id}`;
+        result.recoveryId = exceptionRecoveryId(String(e.id));
         await openRecovery(tx, {
           id: result.recoveryId, investorId: investorId as string, currency, amountMinor: amount, exceptionId: String(e.id),
           reason: decision.reason, openedBy: decision.operator,

@@ -1,7 +1,6 @@
 // POST /v1/investors/{id}/deposits: a collection from the investor's bank account through the
 // gateway. The deposit and its workflow's start commit together (outbox); the money is credited
 // by the workflow only on a verified success.
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { BANK_ACCOUNT_SCHEMA } from '../../gateway/protocol';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
@@ -13,6 +12,7 @@ import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { workflowIds } from '../../ids/workflow-ids';
+import { newIds } from '../../ids/new-ids';
 
 interface DepositBody {
   amount: string;
@@ -43,7 +43,7 @@ export function registerDepositRoutes(app: FastifyInstance, context: AppContext)
     return replyIdempotent(context, request, reply, async (tx) => {
       const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [request.params.id]);
       if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', 'not found');
-      const depositId = `dep_${randomBytes(10).toString('hex')}`;
+      const depositId = newIds.deposit();
       await createDeposit(tx, { id: depositId, investorId: request.params.id, amountMinor, currency: DEFAULT_CURRENCY, bankAccount: request.body.account });
       return { statusCode: 202, body: { depositId, workflowId: workflowIds.deposit(depositId), status: 'PENDING' } };
     });

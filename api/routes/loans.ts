@@ -1,6 +1,5 @@
 // Loans and subscriptions (API.md). The subscription is the rush path: one SQL call commits the
 // reservation and its outbox row; nothing here waits on Temporal.
-import { randomBytes } from 'node:crypto';
 import type Decimal from 'decimal.js';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
@@ -16,6 +15,7 @@ import { temporalOf } from '../temporal';
 import { cancelSubscriptionSignal, TASK_QUEUE, type SubscriptionWorkflowInput } from '../../workflows/shared';
 import { AMOUNT, AUTH_ERRORS, CURRENCY, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { workflowIds } from '../../ids/workflow-ids';
+import { newIds } from '../../ids/new-ids';
 
 interface CreateLoanBody {
   id?: string;
@@ -90,7 +90,7 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
     return replyIdempotent(context, request, reply, async (tx) => {
       const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'borrower'`, [b.borrowerId]);
       if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', `no borrower ${b.borrowerId}`);
-      const loanId = b.id ?? `loan_${randomBytes(8).toString('hex')}`;
+      const loanId = b.id ?? newIds.loan();
       const { rowCount: exists } = await tx.query('SELECT 1 FROM loans WHERE id = $1', [loanId]);
       if (exists) throw new ApiError(409, 'ALREADY_EXISTS', `loan ${loanId} already exists`);
       await createLoan(tx, {
@@ -123,7 +123,7 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
     const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
     const key = request.headers['idempotency-key'];
     const idempotencyKey = validIdempotencyKey(typeof key === 'string' ? key : undefined);
-    const subscriptionId = `sub_${randomBytes(10).toString('hex')}`;
+    const subscriptionId = newIds.subscription();
     // One SQL statement: key check, stored response and reservation commit together (the rush path).
     const result = await reserveSubscriptionIdempotently(pool, {
       scope: request.principal.keyId, idempotencyKey, requestHash: requestHash(request),

@@ -1,5 +1,4 @@
 // POST /v1/investors, POST /v1/borrowers (admin): a party and its ledger account, in one transaction.
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { BANK_ACCOUNT_SCHEMA, type BankAccount } from '../../gateway/protocol';
 import { accountPath, Ledger } from '../../ledger';
@@ -9,6 +8,7 @@ import { requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+import { newIds } from '../../ids/new-ids';
 
 interface CreatePartyBody {
   id?: string;
@@ -34,7 +34,7 @@ export function registerPartyRoutes(app: FastifyInstance, context: AppContext): 
     }, async (request, reply) => {
       requireRole(request.principal, ['admin']);
       return replyIdempotent(context, request, reply, async (tx) => {
-        const id = request.body.id ?? `${kind.slice(0, 3)}_${randomBytes(8).toString('hex')}`;
+        const id = request.body.id ?? newIds.party(kind);
         const inserted = await tx.query('INSERT INTO parties (id, kind, name, bank_account) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING',
           [id, kind, request.body.name, request.body.bankAccount ? JSON.stringify(request.body.bankAccount) : null]);
         if (inserted.rowCount === 0) throw new ApiError(409, 'ALREADY_EXISTS', `${id} already exists`);

@@ -3,7 +3,6 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { formatAmount } from '../../ledger/money';
-import { randomBytes } from 'node:crypto';
 import { accountPath } from '../../ledger/accounts';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { parseAmount } from '../../ledger/money';
@@ -18,6 +17,7 @@ import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
 import { workflowIds } from '../../ids/workflow-ids';
+import { newIds } from '../../ids/new-ids';
 
 const ID_PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] } as const;
 /** An operator's decision on a recovery: a reason in, the recovery out. */
@@ -55,7 +55,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     return replyIdempotent(context, request, reply, async (tx) => {
       const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [request.body.investorId]);
       if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', `no investor ${request.body.investorId}`);
-      const id = `rc-m${randomBytes(8).toString('hex')}`;
+      const id = newIds.manualRecovery();
       // The loss is booked now, into suspense; the receivable is what the investor owes back.
       await post(tx, {
         idempotencyKey: `recovery:${id}:open`,

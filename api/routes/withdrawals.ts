@@ -1,7 +1,6 @@
 // POST /v1/investors/{id}/withdrawals: money out to the investor's bank account. What the investor
 // owes back is offset first; the offset, the hold, the payout record and its workflow's start
 // commit together; the Payout workflow does the rest.
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { BANK_ACCOUNT_SCHEMA, type BankAccount } from '../../gateway/protocol';
 import { accountPath } from '../../ledger/accounts';
@@ -14,6 +13,7 @@ import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { workflowIds } from '../../ids/workflow-ids';
+import { newIds } from '../../ids/new-ids';
 
 /** 202: the rest after any recovery offset is held and its Payout started; 200: the offset took it all, nothing is sent. */
 const WITHDRAWAL_RESPONSE = {
@@ -40,7 +40,7 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: AppConte
     return replyIdempotent(context, request, reply, async (tx) => {
       const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [request.params.id]);
       if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', 'not found');
-      const payoutId = `wd_${randomBytes(10).toString('hex')}`;
+      const payoutId = newIds.withdrawal();
       // What the investor owes back is taken first, as from a scheduled payout (payments/payouts.ts).
       const w = await createWithdrawal(tx, {
         id: payoutId, partyId: request.params.id, sourceAccount: accountPath.investorAvailable(request.params.id),

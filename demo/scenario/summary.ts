@@ -2,7 +2,7 @@
 // the ledger, the platform's tables and the gateway's own record.
 import Table from 'cli-table3';
 import { formatAmount } from '../../ledger/money';
-import { scheduledPayoutIdPrefix } from '../../payments/payout-runs';
+import { scheduledPayoutIdPrefix } from '../../ids/derived';
 import type { World } from '../world';
 import type { CalendarResult } from './calendar';
 import type { ReviewDesk } from './reviews';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AmountError, parseAmount } from '../money';
-import { BANK_ACCOUNT_SCHEMA, ORDER_NO_PATTERN, SIM_FAULT_HEADER, type OrderKind, type OrderReply, type SubmitOrderBody } from '../protocol';
+import { BANK_ACCOUNT_SCHEMA, MEMO_MAX_LENGTH, ORDER_NO_PATTERN, SIM_FAULT_HEADER, type OrderKind, type OrderReply, type SubmitOrderBody } from '../protocol';
 import { drawFaultPlan, FaultSpecError, parseFaultHeader, type FaultPlan, type FaultRate } from './faults';
 import type { NewOrder, OrderBook } from './order-book';
 import type { Timers } from './timers';
@@ -33,7 +33,7 @@ const submitSchema = {
       amount: { type: 'string', maxLength: 32 },
       currency: { type: 'string', pattern: '^[A-Z]{3}$' },
       account: accountSchema,
-      memo: { type: 'string', maxLength: 128 },
+      memo: { type: 'string', maxLength: MEMO_MAX_LENGTH },
     },
   },
 } as const;

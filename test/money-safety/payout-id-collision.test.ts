@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { Ledger } from '../../ledger';
 import { ORDER_NO_PATTERN } from '../../gateway/protocol';
-import { preparePayoutPage, scheduledPayoutId } from '../../payments/payout-runs';
+import { scheduledPayoutId } from '../../ids/derived';
+import { preparePayoutPage } from '../../payments/payout-runs';
 import { createPayout } from '../../payments/payouts';
 import { payoutRunWorkflow, payoutWorkflow } from '../../workflows';
 import { TASK_QUEUE, type PayoutRunResult } from '../../workflows/shared';

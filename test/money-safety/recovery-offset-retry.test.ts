@@ -2,7 +2,8 @@
 // the payout run's page is prepared a second time (an activity retried after it committed), even
 // though the offset closed the recovery. On the real Postgres, through the activity's own function.
 import { Ledger } from '../../ledger';
-import { preparePayoutPage, scheduledPayoutId } from '../../payments/payout-runs';
+import { scheduledPayoutId } from '../../ids/derived';
+import { preparePayoutPage } from '../../payments/payout-runs';
 import { getRecovery } from '../../payments/recoveries';
 import { useTestDatabase } from '../helpers/postgres';
 import { expectLedgerConsistent } from '../ledger/helpers';

@@ -35,7 +35,7 @@ afterEach(async () => {
 /** One gateway order of some kind, prepared (nothing sent yet). */
 interface Order {
   workflowId: string;
-  /** The memo the order is submitted with: how the gateway rule recognises its calls. */
+  /** The memo the order is submitted with (its purpose and order number): how the gateway rule recognises its calls. */
   memo: string;
   gatewayKind: 'PAYOUT' | 'COLLECTION';
   /** Starts the workflow's gateway part. */
@@ -111,7 +111,7 @@ const KINDS: Kind[] = [
       await until(() => handle(`payout-disb-${loanId}`).result().catch(() => 'NOT_YET'), (s) => s === 'SUCCEEDED', 60_000);
       const workflowId = `repayment-${loanId}-1`;
       return {
-        workflowId, memo: `repayment ${loanId} #1`, gatewayKind: 'COLLECTION',
+        workflowId, memo: `repayment rp-${loanId}-1-1`, gatewayKind: 'COLLECTION',
         async go() {
           const wf = await world.env.client.workflow.start(repaymentWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ loanId, installment: 1, queryPolicy: FAST }] });
           await wf.signal(collectNowSignal);
@@ -146,7 +146,7 @@ const KINDS: Kind[] = [
       await until(() => wf.query(recoveryStateQuery), (s) => s === 'OFFSETTING');
       let requested: Promise<string> | undefined;
       return {
-        workflowId, memo: `recovery ${recoveryId}`, gatewayKind: 'COLLECTION',
+        workflowId, memo: `recovery rq-${recoveryId}-1`, gatewayKind: 'COLLECTION',
         async go() {
           const update = await wf.startUpdate(requestCollectionUpdate, { args: [{ reason: 'asked by phone', operator: 'op-rq' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
           requested = update.result();

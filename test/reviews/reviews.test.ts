@@ -146,7 +146,7 @@ it('recovery collection: its review is listed and resolved through POST /v1/revi
   await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);
   const wf = await world.env.client.workflow.start(recoveryWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ recoveryId, investorId: 'rory', queryPolicy: FAST }] });
   await until(() => wf.query(recoveryStateQuery), (s) => s === 'OFFSETTING');
-  executedButUnknown((memo) => memo === `recovery ${recoveryId}`);
+  executedButUnknown((memo) => memo === `recovery rq-${recoveryId}-1`);
   const requested = await wf.startUpdate(requestCollectionUpdate, { args: [{ reason: 'asked Rory', operator: 'op-r' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
   const evidence = await untilReview(workflowId);
   expect((await listed(workflowId)).kind).toBe('recoveryWorkflow');
@@ -171,7 +171,7 @@ it('repayment: a notice for an earlier attempt\'s order does not settle the revi
   // Attempt 1 is refused by the borrower's bank; attempt 2 is executed but answered 500, and every query 503.
   let submits = 0;
   world.gateway.rule = (call) => {
-    if (call.memo !== `repayment ${loanId} #1`) return undefined;
+    if (!call.memo?.startsWith(`repayment rp-${loanId}-1-`)) return undefined; // both attempts of installment 1
     if (call.op === 'query') return 'error-5xx-before-execute';
     return ++submits === 1 ? 'fail:INSUFFICIENT_FUNDS' : 'error-5xx-after-execute';
   };
