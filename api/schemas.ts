@@ -1,11 +1,21 @@
 // JSON schemas shared by routes. Bodies reject unknown fields; money travels as strings.
 import { CLIENT_ID_MAX, CLIENT_ID_PATTERN } from '../ids/limits';
+import { PAYOUT_ID_MAX } from '../ids/derived';
 
 /** What every id a client supplies must be; a refusal says it (422 INVALID_ID). */
 export const ID_CONTRACT_TEXT = `1 to ${CLIENT_ID_MAX} characters of A-Z, a-z, 0-9, _ and - (derived ids as the platform made them)`;
 
 /** An id a client supplies: a loan, an investor, a borrower. */
 export const PARTY_ID = { type: 'string', pattern: CLIENT_ID_PATTERN, description: `1–${CLIENT_ID_MAX} characters of [A-Za-z0-9_-]` } as const;
+
+/** A payout id as the platform derives it (ids/derived.ts): scheduled, withdrawal or disbursement. */
+export const PAYOUT_ID = { type: 'string', pattern: `^[A-Za-z0-9_-]{1,${PAYOUT_ID_MAX}}$`, description: `a payout id: 1–${PAYOUT_ID_MAX} characters of [A-Za-z0-9_-]` } as const;
+
+/** The workflow of a payment that can wait for review: its kind's prefix and its id (ids/workflow-ids.ts). */
+export const REVIEWABLE_WORKFLOW_ID = {
+  type: 'string', pattern: `^(deposit|payout|repayment|recovery)-[A-Za-z0-9_-]{1,${PAYOUT_ID_MAX}}$`,
+  description: `deposit-, payout-, repayment- or recovery- and the id: at most ${'repayment-'.length + PAYOUT_ID_MAX} characters`,
+} as const;
 
 interface AjvError { keyword?: string; instancePath?: string; params?: { pattern?: string } }
 

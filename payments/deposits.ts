@@ -4,6 +4,7 @@ import { transfer } from '../ledger/transactions';
 import type { Queryable } from '../ledger/types';
 import type { BankAccount } from '../gateway/protocol';
 import { workflowIds } from '../ids/workflow-ids';
+import { orderNoFor } from './order-numbers';
 
 export type DepositStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
 export const DEFAULT_CHANNEL = 'default';
@@ -19,12 +20,12 @@ export interface Deposit {
   status: DepositStatus;
 }
 
-/** Records the deposit and asks for its workflow, in the caller's transaction. */
+/** Records the deposit with its order number (minted here, once) and asks for its workflow, in the caller's transaction. */
 export async function createDeposit(tx: Queryable, d: Omit<Deposit, 'status' | 'orderNo' | 'channel'>): Promise<void> {
   await tx.query(
     `INSERT INTO deposits (id, investor_id, amount_minor, currency, channel, order_no, bank_account, status)
-     VALUES ($1, $2, $3, $4, $5, $1, $6, 'PENDING')`,
-    [d.id, d.investorId, d.amountMinor.toString(), d.currency, DEFAULT_CHANNEL, JSON.stringify(d.bankAccount)],
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING')`,
+    [d.id, d.investorId, d.amountMinor.toString(), d.currency, DEFAULT_CHANNEL, orderNoFor(d.id, 'dp'), JSON.stringify(d.bankAccount)],
   );
   await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'depositWorkflow', $1, $2)`,
     [workflowIds.deposit(d.id), JSON.stringify({ depositId: d.id, investorId: d.investorId })]);

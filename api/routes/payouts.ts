@@ -6,12 +6,12 @@ import { reviewEvidenceQuery } from '../../workflows/shared';
 import type { AppContext } from '../app';
 import { requireOwner, requireRole } from '../auth';
 import { ApiError } from '../errors';
-import { AUTH_ERRORS } from '../schemas';
+import { AUTH_ERRORS, PAYOUT_ID } from '../schemas';
 import { workflowIds } from '../../ids/workflow-ids';
 
 export function registerPayoutRoutes(app: FastifyInstance, context: AppContext): void {
   app.get<{ Params: { id: string } }>('/v1/payouts/:id', {
-    schema: { summary: 'a payout: status, attempts, gateway answers', params: { type: 'object', properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,190}$' } }, required: ['id'] }, response: { ...AUTH_ERRORS } },
+    schema: { summary: 'a payout: status, attempts, gateway answers', params: { type: 'object', properties: { id: PAYOUT_ID }, required: ['id'] }, response: { ...AUTH_ERRORS } },
   }, async (request) => {
     requireRole(request.principal, ['investor', 'borrower', 'operator', 'admin']);
     const payout = await getPayout(context.pool, request.params.id);

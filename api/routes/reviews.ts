@@ -8,10 +8,9 @@ import type { AppContext } from '../app';
 import { actorOf, requireRole } from '../auth';
 import { ApiError } from '../errors';
 import { temporalOf } from '../temporal';
-import { AUTH_ERRORS, ERROR_RESPONSE } from '../schemas';
+import { AUTH_ERRORS, ERROR_RESPONSE, REVIEWABLE_WORKFLOW_ID } from '../schemas';
 
 // Every workflow with a gateway order that can wait for review, recovery collections included.
-const REVIEWABLE_ID = '^(deposit|payout|repayment|recovery)-[A-Za-z0-9_-]{1,200}$';
 const LIST_LIMIT = 100;
 
 export function registerReviewRoutes(app: FastifyInstance, context: AppContext): void {
@@ -30,7 +29,7 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
   app.post<{ Params: { workflowId: string }; Body: { decision: ReviewDecision; reason: string; resubmit?: boolean } }>('/v1/reviews/:workflowId/resolve', {
     schema: {
       summary: "resolve a manual review: paid (post) or not_paid (void); the operator's key and the reason go into the ledger",
-      params: { type: 'object', properties: { workflowId: { type: 'string', pattern: REVIEWABLE_ID } }, required: ['workflowId'] },
+      params: { type: 'object', properties: { workflowId: REVIEWABLE_WORKFLOW_ID }, required: ['workflowId'] },
       body: {
         type: 'object', additionalProperties: false, required: ['decision', 'reason'],
         properties: {
