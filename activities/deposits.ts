@@ -39,12 +39,13 @@ export function createDepositActivities(deps: { pool: Pool; gateway: GatewayClie
     async creditDeposit(depositId: string, resolution?: ResolveReviewInput): Promise<string> {
       const d = await load(depositId);
       const evidence = reviewEvidence(resolution);
-      return withReviewAudit(pool, workflowIds.deposit(depositId), resolution, (tx) => creditDeposit(tx, d, evidence));
+      return withReviewAudit(pool, workflowIds.deposit(depositId), resolution, (tx) => creditDeposit(tx, d, evidence), d.orderNo);
     },
 
     /** `resolution`: an operator's not_paid, audited with the status change. */
     async setDepositStatus(depositId: string, status: DepositStatus, resolution?: ResolveReviewInput): Promise<void> {
-      await withReviewAudit(pool, workflowIds.deposit(depositId), resolution, (tx) => setDepositStatus(tx, depositId, status));
+      const d = await load(depositId);
+      await withReviewAudit(pool, workflowIds.deposit(depositId), resolution, (tx) => setDepositStatus(tx, depositId, status), d.orderNo);
     },
   };
 }

@@ -1,6 +1,6 @@
 // Activities of the Loan and Subscription workflows. Each is idempotent: ledger writes by key,
 // status changes only from the expected state, signals to workflows that ignore repeats.
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { accountPath } from '../ledger/accounts';
@@ -116,7 +116,15 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
       const loan = await getLoan(pool, loanId);
       if (!loan) throw new Error(`loan ${loanId} does not exist`);
       const payoutId = disbursementPayoutId(loanId);
-      if (await getPayout(pool, payoutId)) return payoutId;
+      const existing = await getPayout(pool, payoutId);
+      if (existing) {
+        // Ours from an earlier attempt of this step. Anything else under the id would be a broken id
+        // contract: stop loudly rather than count another payout as the borrower's disbursement.
+        if (existing.purpose !== 'disbursement' || existing.partyId !== loan.borrowerId) {
+          throw ApplicationFailure.create({ type: 'PayoutIdTaken', message: `payout ${payoutId} is not loan ${loanId}'s disbursement`, nonRetryable: true });
+        }
+        return payoutId;
+      }
       const { rows } = await pool.query<{ bank_account: unknown }>('SELECT bank_account FROM parties WHERE id = $1', [loan.borrowerId]);
       if (!rows[0]?.bank_account) return null;
       const tx = await pool.connect();

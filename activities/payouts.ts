@@ -39,12 +39,12 @@ export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClien
 
     async postPayout(payoutId: string, resolution?: ResolveReviewInput): Promise<void> {
       const payout = await load(payoutId);
-      await withReviewAudit(pool, workflowIds.payout(payoutId), resolution, (tx) => postPayout(tx, payout, evidence(resolution)));
+      await withReviewAudit(pool, workflowIds.payout(payoutId), resolution, (tx) => postPayout(tx, payout, evidence(resolution)), payout.orderNo);
     },
 
     async voidPayout(payoutId: string, resolution?: ResolveReviewInput): Promise<void> {
       const payout = await load(payoutId);
-      await withReviewAudit(pool, workflowIds.payout(payoutId), resolution, (tx) => voidPayout(tx, payout, evidence(resolution)));
+      await withReviewAudit(pool, workflowIds.payout(payoutId), resolution, (tx) => voidPayout(tx, payout, evidence(resolution)), payout.orderNo);
     },
 
     /** An operator's not_paid with resubmit: the payout is HELD again for the same order, audited with it. */

@@ -131,14 +131,14 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
       const evidence = reviewEvidence(resolution);
       const c = await getRecoveryCollection(pool, orderNo);
       if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), resolution, (tx) => recordRecoveryCollection(tx, orderNo, evidence));
+      await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), resolution, (tx) => recordRecoveryCollection(tx, orderNo, evidence), orderNo);
     },
 
     /** `resolution`: an operator's not_paid, audited with the status change. */
     async setRecoveryCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW', resolution?: ResolveReviewInput): Promise<void> {
       const c = await getRecoveryCollection(pool, orderNo);
       if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), resolution, (tx) => setRecoveryCollectionStatus(tx, orderNo, status));
+      await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), resolution, (tx) => setRecoveryCollectionStatus(tx, orderNo, status), orderNo);
     },
   };
 }

@@ -62,13 +62,13 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
     async recordCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<string> {
       const evidence = reviewEvidence(resolution);
       const c = await load(orderNo);
-      return withReviewAudit(pool, workflowIds.repayment(c.loanId, c.n), resolution, (tx) => recordCollection(tx, orderNo, evidence));
+      return withReviewAudit(pool, workflowIds.repayment(c.loanId, c.n), resolution, (tx) => recordCollection(tx, orderNo, evidence), orderNo);
     },
 
     /** `resolution`: an operator's not_paid, audited with the status change. */
     async setCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW', resolution?: ResolveReviewInput): Promise<void> {
       const c = await load(orderNo);
-      await withReviewAudit(pool, workflowIds.repayment(c.loanId, c.n), resolution, (tx) => setCollectionStatus(tx, orderNo, status));
+      await withReviewAudit(pool, workflowIds.repayment(c.loanId, c.n), resolution, (tx) => setCollectionStatus(tx, orderNo, status), orderNo);
     },
 
     async markOverdue(loanId: string, n: number): Promise<string> {

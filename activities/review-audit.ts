@@ -4,10 +4,16 @@ import type { Pool, PoolClient } from 'pg';
 import { writeAudit } from '../ledger/audit';
 import { activityAuditKey } from './audit-key';
 import { inTransaction } from '../ledger/db';
+import { raiseContradictingNotices } from '../reconciliation/notice-exception';
 import type { ResolveReviewInput } from '../workflows/shared';
 
-export async function withReviewAudit<T>(pool: Pool, workflowId: string, resolution: ResolveReviewInput | undefined, effect: (tx: PoolClient) => Promise<T>): Promise<T> {
-  return inTransaction(pool, async (tx) => {
+/**
+ * Runs an order's status change with its audit row in one transaction. Given the order's number,
+ * then checks the verified notices stored for it against the record just committed: one that
+ * arrived while a decision was being written is raised at once (reconciliation/notice-exception.ts).
+ */
+export async function withReviewAudit<T>(pool: Pool, workflowId: string, resolution: ResolveReviewInput | undefined, effect: (tx: PoolClient) => Promise<T>, orderNo?: string): Promise<T> {
+  const result = await inTransaction(pool, async (tx) => {
     const result = await effect(tx);
     if (resolution) {
       await writeAudit(tx, {
@@ -18,6 +24,8 @@ export async function withReviewAudit<T>(pool: Pool, workflowId: string, resolut
     }
     return result;
   });
+  if (orderNo !== undefined) await raiseContradictingNotices(pool, orderNo);
+  return result;
 }
 
 /** What the ledger transaction records of who decided: a person, the gateway's notice, or the gateway's answer. */

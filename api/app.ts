@@ -2,13 +2,13 @@
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createAuthenticator, type Principal } from './auth';
 import { errorBody, toApiError } from './errors';
 import { createMetrics, type Metrics } from './metrics';
-import { ID_CONTRACT_TEXT, invalidIdField } from './schemas';
+import { ID_COMPONENT_SCHEMAS, invalidIdField } from './schemas';
 import { API_PATH_PARAM_MAX } from '../ids/limits';
 import { registerApiKeyRoutes } from './routes/api-keys';
 import { registerAuditRoutes } from './routes/audit';
@@ -61,6 +61,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     // Every id the platform derives must be reachable in a path (the default, 100, is shorter).
     maxParamLength: API_PATH_PARAM_MAX,
+    // Refusals before routing in the API's own shape: a path id past every id's limit is a bad id.
+    frameworkErrors: (error, _request, frameworkReply) => {
+      const id = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const reply = frameworkReply as unknown as FastifyReply; // typed for a route schema it does not have
+      void reply.code(id ? 422 : 400).send(id
+        ? errorBody('INVALID_ID', `a path parameter is longer than ${API_PATH_PARAM_MAX} characters: no id is`, { field: 'path' })
+        : errorBody('INVALID_REQUEST', error.message));
+    },
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,
@@ -75,7 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'Lending money core API', version: '1.0.0' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: ID_COMPONENT_SCHEMAS },
       security: [{ bearer: [] }],
     },
   });
@@ -109,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const e = err as { validation?: unknown; statusCode?: number; code?: string; message: string };
     if (e.validation) {
       const id = invalidIdField(e.validation);
-      if (id) return reply.status(422).send(errorBody('INVALID_ID', `${id} must be ${ID_CONTRACT_TEXT}`, { field: id }));
+      if (id) return reply.status(422).send(errorBody('INVALID_ID', `${id.field} must be ${id.contract}`, { field: id.field }));
       return reply.status(400).send(errorBody('INVALID_REQUEST', e.message));
     }
     if (e.statusCode === 429) return reply.status(429).send(err);

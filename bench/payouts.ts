@@ -15,6 +15,7 @@ import { createLoan } from '../loans/store';
 import { TASK_QUEUE, type PayoutRunInput, type PayoutRunResult } from '../workflows/shared';
 import { temporalCeiling } from './ceiling/measure';
 import { workflowIds } from '../ids/workflow-ids';
+import { workflowIdPrefixes } from '../ids/workflow-ids';
 
 const opts = new Command()
   .description('Pay one installment to many investors through the faulty gateway; report throughput and exactness.')
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
   const input: PayoutRunInput = { loanId, installment: 1, queryPolicy: { attempts: Number(opts.queryAttempts), initialIntervalMs: 1_000, maxIntervalMs: 4_000 } };
   const started = Date.now();
-  const handle = await client.workflow.start('payoutRunWorkflow', { workflowId: `payout-run-${loanId}-1`, taskQueue: TASK_QUEUE, args: [input] });
+  const handle = await client.workflow.start('payoutRunWorkflow', { workflowId: workflowIds.payoutRun(loanId, 1), taskQueue: TASK_QUEUE, args: [input] });
   const counts = async () => (await db.query<{ status: string; n: number }>(
     'SELECT status, count(*)::int AS n FROM payouts WHERE loan_id = $1 GROUP BY status', [loanId])).rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: r.n }), {});
   const progress = setInterval(() => {
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   // Manual reviews, decided from the gateway's truth through the operators' update.
   let resolved = { paid: 0, notPaid: 0, skipped: 0 };
   for (let pass = 0; pass < 60 && resolved.paid + resolved.notPaid < result.manualReview; pass++) {
-    const r = await resolveReviewsFromSimulatorTruth(client, opts.gatewayUrl, 'bench-auto', `WorkflowId STARTS_WITH 'payout-${loanId}-'`);
+    const r = await resolveReviewsFromSimulatorTruth(client, opts.gatewayUrl, 'bench-auto', `WorkflowId STARTS_WITH '${workflowIdPrefixes.scheduledPayouts(loanId)}'`);
     resolved = { paid: resolved.paid + r.paid, notPaid: resolved.notPaid + r.notPaid, skipped: resolved.skipped + r.skipped };
     if (resolved.paid + resolved.notPaid < result.manualReview) await new Promise((r2) => setTimeout(r2, 2_000)); // visibility lags
   }

@@ -11,6 +11,8 @@ import { rush } from './scenario/rush';
 import { setUpCast } from './scenario/setup';
 import { summarize } from './scenario/summary';
 import { connectWorld } from './world';
+import { workflowIdPrefixes, workflowIds } from '../ids/workflow-ids';
+import { disbursementPayoutId } from '../ids/derived';
 
 function positiveInt(max: number) {
   return (value: string) => {
@@ -48,7 +50,8 @@ async function main(): Promise<void> {
     say(`\nScenario ${run}: ${opts.investors} investors, ${opts.months} months of ${opts.month} s, seed ${opts.seed}${interactive ? '' : ', reviews resolved automatically'}\n`);
     const cast = await setUpCast(world, run, opts.investors, opts.seed);
     const filled = await rush(world, cast, opts.months, opts.month);
-    const scope = `WorkflowId STARTS_WITH 'payout-${filled.loanId}' OR WorkflowId STARTS_WITH 'repayment-${filled.loanId}' OR WorkflowId = 'payout-disb-${filled.loanId}'`;
+    const scope = `WorkflowId STARTS_WITH '${workflowIdPrefixes.scheduledPayouts(filled.loanId)}' OR WorkflowId STARTS_WITH '${workflowIdPrefixes.repayments(filled.loanId)}'`
+      + ` OR WorkflowId = '${workflowIds.payout(disbursementPayoutId(filled.loanId))}'`;
     const desk = new ReviewDesk(world, scope, interactive);
     let incident: IncidentResult | undefined;
     const calendar = await liveTheLoan(world, filled.loanId, opts.months, desk, {

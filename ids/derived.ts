@@ -7,7 +7,6 @@
 // property): a scheduled payout id ends in -interest or -principal; a disbursement starts with
 // "disb-" and a scheduled payout of a loan named "disb" takes the length-prefixed form; the
 // collection ids end in an attempt number.
-import { CLIENT_ID_MAX } from './limits';
 
 export type PayoutPart = 'interest' | 'principal';
 
@@ -72,10 +71,3 @@ export function exceptionRecoveryId(exceptionId: string): string {
   if (!/^[0-9]{1,18}$/.test(exceptionId)) throw new RangeError(`exception id must be a number: ${exceptionId}`);
   return `rc-${exceptionId}`;
 }
-
-/** The longest each derived id can be, from the longest legal inputs (the contract's table; tested). */
-export const DERIVED_ID_MAX_LENGTHS = {
-  scheduledPayout: scheduledPayoutId('l-'.repeat(CLIENT_ID_MAX / 2), 999, 'i'.repeat(CLIENT_ID_MAX), 'principal').length,
-  disbursementPayout: disbursementPayoutId('l'.repeat(CLIENT_ID_MAX)).length,
-  repaymentCollection: repaymentCollectionId('l'.repeat(CLIENT_ID_MAX), 999, 999).length,
-} as const;

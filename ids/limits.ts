@@ -19,6 +19,3 @@ export const TEMPORAL_WORKFLOW_ID_MAX = 1000;
  * every id the platform derives can be named in a path. Over it, fastify answers 414.
  */
 export const API_PATH_PARAM_MAX = 256;
-
-/** Derived ids (payouts, recoveries, collections) and workflow ids stay within this. */
-export const DERIVED_ID_MAX = 200;

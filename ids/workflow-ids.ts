@@ -1,3 +1,4 @@
+import { scheduledPayoutIdPrefix } from './derived';
 // Every workflow id, built here and nowhere else (DESIGN.md's table). Pure string functions with
 // no Node imports: workflow code uses them too. A duplicate start with the same id is rejected by
 // Temporal itself, so these are the platform's "exactly once" keys: never build one by hand.
@@ -16,3 +17,14 @@ export const workflowIds = {
 } as const;
 
 export type WorkflowKind = keyof typeof workflowIds;
+
+/**
+ * Prefixes of a loan's workflow ids, for Web UI searches (WorkflowId STARTS_WITH ...). The payouts'
+ * prefix matches that loan's payouts only (a loan id with a dash takes the length-prefixed form,
+ * so "payout-a-" cannot catch loan "a-1"'s). The repayments' prefix can also match a loan whose id
+ * is this one followed by a dash and more: a search scope, never a key.
+ */
+export const workflowIdPrefixes = {
+  scheduledPayouts: (loanId: string) => workflowIds.payout(scheduledPayoutIdPrefix(loanId)),
+  repayments: (loanId: string) => `repayment-${loanId}-`,
+} as const;

@@ -3,6 +3,7 @@
 // at once, on the day the gateway says it happened, without waiting for that day's statement:
 // the day's matching later finds the same STATUS_MISMATCH and keeps this one.
 import type { Pool } from 'pg';
+import type { Queryable } from '../ledger/types';
 import { writeAudit } from '../ledger/audit';
 import { inTransaction } from '../ledger/db';
 import { partyOf } from './match';
@@ -58,4 +59,45 @@ export async function openNoticeException(pool: Pool, n: ContradictingNotice, no
     }
     return { runId, day, ...(exceptionId ? { exceptionId } : {}) };
   });
+}
+
+/**
+ * Every verified notice stored for the order that contradicts what we now record for it: SUCCESS
+ * for an order recorded FAILED, a definitive failure for one recorded SUCCEEDED.
+ */
+export async function findContradictingNotices(db: Queryable, orderNo: string): Promise<ContradictingNotice[]> {
+  const { rows } = await db.query<{ notify_id: string; says: 'SUCCESS' | 'FAILED'; received_at: Date; kind: 'PAYOUT' | 'COLLECTION'; status: string; amount_minor: string; currency: string; channel: string }>(
+    `WITH recorded AS (
+       SELECT 'PAYOUT' AS kind, status, amount_minor, currency, channel FROM payouts WHERE order_no = $1
+       UNION ALL SELECT 'COLLECTION', status, amount_minor, currency, channel FROM deposits WHERE order_no = $1
+       UNION ALL SELECT 'COLLECTION', status, amount_minor, currency, channel FROM repayment_collections WHERE order_no = $1
+       UNION ALL SELECT 'COLLECTION', status, amount_minor, currency, channel FROM recovery_collections WHERE order_no = $1)
+     SELECT n.notify_id, n.status AS says, n.received_at, r.kind, r.status, r.amount_minor::text, r.currency, r.channel
+     FROM gateway_notices n CROSS JOIN recorded r
+     WHERE n.order_no = $1
+       AND ((n.status = 'SUCCESS' AND r.status = 'FAILED') OR (n.status = 'FAILED' AND n.definitive AND r.status = 'SUCCEEDED'))
+     ORDER BY n.received_at`, [orderNo]);
+  return rows.map((r) => ({
+    notifyId: r.notify_id, orderNo, channel: r.channel, kind: r.kind, amountMinor: BigInt(r.amount_minor), currency: r.currency,
+    says: r.says, recorded: r.status, eventTime: r.received_at.toISOString(),
+  }));
+}
+
+/**
+ * Called after an order's final status commits (the activities that post, void or fail it): a
+ * verified notice stored while the decision was being written (a SUCCESS notice crossing an
+ * operator's not_paid) is raised now, as an alert and an exception. The notice route stores a
+ * notice before it signals and checks again after, so whichever of the two comes second sees the
+ * other's write: such a notice is never swallowed. Opening the exception is idempotent.
+ */
+export async function raiseContradictingNotices(pool: Pool, orderNo: string, nowMs = Date.now()): Promise<number> {
+  const found = await findContradictingNotices(pool, orderNo);
+  for (const notice of found) {
+    const opened = await openNoticeException(pool, notice, nowMs);
+    console.error(JSON.stringify({
+      level: 'alert', msg: 'ALERT: a verified gateway notice contradicts the order\'s final record; reconciliation exception opened',
+      orderNo, notifyId: notice.notifyId, gatewaySays: notice.says, recorded: notice.recorded, runId: opened.runId, exceptionId: opened.exceptionId ?? null,
+    }));
+  }
+  return found.length;
 }

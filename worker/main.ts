@@ -10,6 +10,7 @@ import { assertEnvironment } from '../ledger/environment';
 import { DEFAULT_CHANNEL } from '../payments/deposits';
 import { TASK_QUEUE } from '../workflows/shared';
 import { ensureDailyReconciliation } from './schedules';
+import { workflowIds } from '../ids/workflow-ids';
 
 async function main(): Promise<void> {
   const config = configOrExit('worker');
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
       activities: createActivities({ pool, temporal: client, gateway }),
     });
     const schedule = await ensureDailyReconciliation(client, DEFAULT_CHANNEL);
-    console.log(`[worker] daily reconciliation schedule recon-daily-${DEFAULT_CHANNEL}: ${schedule}`);
+    console.log(`[worker] daily reconciliation schedule ${workflowIds.reconciliationSchedule(DEFAULT_CHANNEL)}: ${schedule}`);
     console.log(`[worker] polling task queue ${TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`);
     // Worker.run() resolves after SIGINT/SIGTERM once in-flight tasks are done (the SDK installs the handlers).
     await worker.run();

@@ -9,7 +9,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { verifyNotification, type ExpectedOrder, type VerifiedNotification } from '../../gateway/verify-notification';
-import { openNoticeException } from '../../reconciliation/notice-exception';
+import { findContradictingNotices, openNoticeException, type ContradictingNotice } from '../../reconciliation/notice-exception';
 import { gatewayNoticeSignal, rematchSignal, type VerifiedGatewayNotice } from '../../workflows/shared';
 import type { AppContext } from '../app';
 import { ApiError, errorBody } from '../errors';
@@ -26,20 +26,32 @@ type NoticeResult = 'SUCCESS' | 'FAILED_DEFINITIVE' | 'FAILED_NOT_DEFINITIVE' | 
 
 const FINAL = new Set(['SUCCEEDED', 'FAILED']);
 
+type OrderOwner = 'payout' | 'deposit' | 'repayment' | 'recovery';
+
+/** The workflow that owns an order, by the one function that names it. */
+function workflowOf(owner: OrderOwner, id: string, installment: number | null): string {
+  switch (owner) {
+    case 'payout': return workflowIds.payout(id);
+    case 'deposit': return workflowIds.deposit(id);
+    case 'repayment': return workflowIds.repayment(id, installment as number);
+    case 'recovery': return workflowIds.recovery(id);
+  }
+}
+
 export function registerGatewayNotificationRoutes(app: FastifyInstance, context: AppContext, gatewaySecret: string | undefined): void {
   const { pool, metrics } = context;
 
   async function lookup(orderNo: string): Promise<KnownOrder | undefined> {
-    const { rows } = await pool.query<{ amount_minor: string; currency: string; kind: 'PAYOUT' | 'COLLECTION'; workflow_id: string; status: string; channel: string }>(
-      `SELECT amount_minor, currency, 'PAYOUT' AS kind, 'payout-' || id AS workflow_id, status, channel FROM payouts WHERE order_no = $1
+    const { rows } = await pool.query<{ amount_minor: string; currency: string; kind: 'PAYOUT' | 'COLLECTION'; owner: OrderOwner; id: string; n: number | null; status: string; channel: string }>(
+      `SELECT amount_minor, currency, 'PAYOUT' AS kind, 'payout' AS owner, id, NULL::int AS n, status, channel FROM payouts WHERE order_no = $1
        UNION ALL
-       SELECT amount_minor, currency, 'COLLECTION', 'deposit-' || id, status, channel FROM deposits WHERE order_no = $1
+       SELECT amount_minor, currency, 'COLLECTION', 'deposit', id, NULL, status, channel FROM deposits WHERE order_no = $1
        UNION ALL
-       SELECT amount_minor, currency, 'COLLECTION', 'repayment-' || loan_id || '-' || n, status, channel FROM repayment_collections WHERE order_no = $1
+       SELECT amount_minor, currency, 'COLLECTION', 'repayment', loan_id, n, status, channel FROM repayment_collections WHERE order_no = $1
        UNION ALL
-       SELECT amount_minor, currency, 'COLLECTION', 'recovery-' || recovery_id, status, channel FROM recovery_collections WHERE order_no = $1`, [orderNo]);
+       SELECT amount_minor, currency, 'COLLECTION', 'recovery', recovery_id, NULL, status, channel FROM recovery_collections WHERE order_no = $1`, [orderNo]);
     const r = rows[0];
-    return r ? { amountMinor: BigInt(r.amount_minor), currency: r.currency, kind: r.kind, workflowId: r.workflow_id, status: r.status, channel: r.channel } : undefined;
+    return r ? { amountMinor: BigInt(r.amount_minor), currency: r.currency, kind: r.kind, workflowId: workflowOf(r.owner, r.id, r.n), status: r.status, channel: r.channel } : undefined;
   }
 
   /**
@@ -52,29 +64,35 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
     return (rowCount ?? 0) > 0;
   }
 
-  /** Recorded once handled, so a delivery that failed half-way is handled again when resent. */
-  async function remember(n: VerifiedNotification, says: 'SUCCESS' | 'FAILED', result: NoticeResult): Promise<boolean> {
+  /**
+   * Stored before it is acted on, so an order that becomes final the other way while the notice is
+   * signalled finds it (raiseContradictingNotices). False: the same notice, stored at the same moment.
+   */
+  async function remember(n: VerifiedNotification, says: 'SUCCESS' | 'FAILED', definitive: boolean): Promise<boolean> {
     const { rowCount } = await pool.query(
-      'INSERT INTO gateway_notices (notify_id, order_no, status, result) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [n.notifyId, n.orderNo, says, result]);
+      `INSERT INTO gateway_notices (notify_id, order_no, status, definitive, result) VALUES ($1, $2, $3, $4, 'RECEIVED') ON CONFLICT DO NOTHING`,
+      [n.notifyId, n.orderNo, says, definitive]);
     return (rowCount ?? 0) > 0;
   }
 
   /** A notice against a finished order's record: alert (metric, log) and exception, at once. */
-  async function contradiction(log: FastifyBaseLogger, n: VerifiedNotification, order: KnownOrder, says: 'SUCCESS' | 'FAILED'): Promise<void> {
-    const opened = await openNoticeException(pool, {
-      notifyId: n.notifyId, orderNo: n.orderNo, channel: order.channel, kind: order.kind, amountMinor: order.amountMinor, currency: order.currency,
-      says, recorded: order.status, eventTime: n.eventTime,
-    }, Date.now());
-    metrics.gatewayNoticeContradictions.inc({ kind: order.kind, recorded: order.status });
-    log.error({ orderNo: n.orderNo, kind: order.kind, recorded: order.status, gatewaySays: says, runId: opened.runId, exceptionId: opened.exceptionId ?? null },
+  async function contradiction(log: FastifyBaseLogger, notice: ContradictingNotice): Promise<void> {
+    const opened = await openNoticeException(pool, notice, Date.now());
+    metrics.gatewayNoticeContradictions.inc({ kind: notice.kind, recorded: notice.recorded });
+    log.error({ orderNo: notice.orderNo, kind: notice.kind, recorded: notice.recorded, gatewaySays: notice.says, runId: opened.runId, exceptionId: opened.exceptionId ?? null },
       'ALERT: gateway notice contradicts a finished order; reconciliation exception opened');
     // A day whose run is waiting (e.g. on pending lines) takes the new exception in at once.
     if (context.temporal) {
-      await context.temporal.workflow.getHandle(workflowIds.reconciliation(order.channel, opened.day)).signal(rematchSignal).catch((err: unknown) => {
+      await context.temporal.workflow.getHandle(workflowIds.reconciliation(notice.channel, opened.day)).signal(rematchSignal).catch((err: unknown) => {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
       });
     }
   }
+
+  const asContradiction = (n: VerifiedNotification, order: KnownOrder, says: 'SUCCESS' | 'FAILED'): ContradictingNotice => ({
+    notifyId: n.notifyId, orderNo: n.orderNo, channel: order.channel, kind: order.kind, amountMinor: order.amountMinor, currency: order.currency,
+    says, recorded: order.status, eventTime: n.eventTime,
+  });
 
   // The signature covers the raw bytes: keep them, parse nothing before it is checked.
   void app.register(async (scope) => {
@@ -103,11 +121,17 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
       const says = result.ok ? 'SUCCESS' : 'FAILED';
       const definitive = result.ok || result.definitive;
       let outcome: NoticeResult;
-      if (await seenBefore(n)) {
+      if (await seenBefore(n) || !(await remember(n, says, definitive))) {
         outcome = 'DUPLICATE';
       } else {
-        outcome = await handle(request.log, n, orders.get(n.orderNo) as KnownOrder, says, result.ok ? undefined : result.code, definitive);
-        if (!(await remember(n, says, outcome))) outcome = 'DUPLICATE'; // the same notice, handled at the same moment
+        try {
+          outcome = await handle(request.log, n, orders.get(n.orderNo) as KnownOrder, says, result.ok ? undefined : result.code, definitive);
+        } catch (err) {
+          // Not acted on: forgotten, so the gateway's resend is handled, not taken for a duplicate.
+          await pool.query('DELETE FROM gateway_notices WHERE notify_id = $1', [n.notifyId]);
+          throw err;
+        }
+        await pool.query('UPDATE gateway_notices SET result = $2 WHERE notify_id = $1', [n.notifyId, outcome]);
       }
       metrics.gatewayNotifications.inc({ result: outcome });
       return { received: true, orderNo: n.orderNo };
@@ -118,7 +142,7 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
     const contradicts = (o: KnownOrder) => (says === 'SUCCESS' && o.status === 'FAILED') || (says === 'FAILED' && definitive && o.status === 'SUCCEEDED');
     if (FINAL.has(order.status)) {
       if (!contradicts(order)) return 'LATE';
-      await contradiction(log, n, order, says);
+      await contradiction(log, asContradiction(n, order, says));
       return 'CONTRADICTS_RECORD';
     }
     const notice: VerifiedGatewayNotice | undefined = says === 'SUCCESS' ? { notifyId: n.notifyId, orderNo: n.orderNo, outcome: 'succeeded' }
@@ -131,11 +155,16 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
         // It finished meanwhile: judge the notice against what it recorded.
         const now = await lookup(n.orderNo);
         if (now && contradicts(now)) {
-          await contradiction(log, n, now, says);
+          await contradiction(log, asContradiction(n, now, says));
           return 'CONTRADICTS_RECORD';
         }
         return 'LATE';
       }
+      // Stored before the signal: had the order become final the other way meanwhile (a decision
+      // written as the notice arrived), the workflow may not have acted on it. Judge it again.
+      const crossed = (await findContradictingNotices(pool, n.orderNo)).filter((c) => c.notifyId === n.notifyId);
+      for (const c of crossed) await contradiction(log, c);
+      if (crossed.length > 0) return 'CONTRADICTS_RECORD';
     }
     return says === 'SUCCESS' ? 'SUCCESS' : definitive ? 'FAILED_DEFINITIVE' : 'FAILED_NOT_DEFINITIVE';
   }

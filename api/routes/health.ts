@@ -15,6 +15,17 @@ export function registerHealthRoutes(app: FastifyInstance, { pool, metrics }: Ap
       this.set(r.n);
     },
   });
+  // Both the API (a notice against a finished order) and the worker (a decision written as a notice
+  // arrived) open these: the gauge is what is open now, whoever raised it.
+  new Gauge({
+    name: 'gateway_notice_exceptions_open',
+    help: 'open reconciliation exceptions raised by a verified gateway notice contradicting our record: each is money to check now',
+    registers: [metrics.registry],
+    async collect() {
+      const { rows: [r] } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM recon_exceptions WHERE status = 'OPEN' AND detail->>'source' = 'notice'`);
+      this.set(r.n);
+    },
+  });
   app.get('/healthz', { schema: { security: [], response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } }, 503: ERROR_RESPONSE } } }, async (_request, reply) => {
     try {
       await pool.query('SELECT 1');

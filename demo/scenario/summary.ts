@@ -8,6 +8,7 @@ import type { CalendarResult } from './calendar';
 import type { ReviewDesk } from './reviews';
 import type { RushResult } from './rush';
 import type { Cast } from './setup';
+import { disbursementPayoutId } from '../../ids/derived';
 
 export interface Checks {
   duplicates: number;
@@ -22,8 +23,8 @@ export interface Checks {
 async function ledgerVsGateway(world: World, cast: Cast, loanId: string): Promise<number> {
   const { rows: mine } = await world.db.query<{ order_no: string }>(
     `SELECT order_no FROM deposits WHERE investor_id LIKE $1
-     UNION SELECT order_no FROM payouts WHERE loan_id = $2 OR id = 'disb-' || $2 OR party_id LIKE $1
-     UNION SELECT order_no FROM repayment_collections WHERE loan_id = $2`, [`${cast.run}-%`, loanId]);
+     UNION SELECT order_no FROM payouts WHERE loan_id = $2 OR id = $3 OR party_id LIKE $1
+     UNION SELECT order_no FROM repayment_collections WHERE loan_id = $2`, [`${cast.run}-%`, loanId, disbursementPayoutId(loanId)]);
   const truth = await world.simulator.truth();
   const orders = new Set([...mine.map((r) => r.order_no), ...truth.filter((o) => o.orderNo.startsWith(`${loanId}-`) || o.orderNo.startsWith(scheduledPayoutIdPrefix(loanId))).map((o) => o.orderNo)]);
   const gateway = new Map(truth.filter((o) => o.status === 'SUCCESS').map((o) => [o.orderNo, (o.kind === 'PAYOUT' ? 1n : -1n) * BigInt(o.amountMinor)]));

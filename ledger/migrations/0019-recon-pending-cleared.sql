@@ -33,6 +33,8 @@ CREATE TABLE gateway_notices (
   notify_id text PRIMARY KEY,
   order_no text NOT NULL,
   status text NOT NULL CHECK (status IN ('SUCCESS', 'FAILED')),
+  -- A failure on the gateway's definitive list: only such a notice contradicts an order we posted.
+  definitive boolean NOT NULL DEFAULT true,
   result text NOT NULL,
   received_at timestamptz NOT NULL DEFAULT now()
 );

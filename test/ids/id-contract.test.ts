@@ -180,6 +180,46 @@ describe('the API reaches everything it creates', () => {
     expect(walked).toBeGreaterThan(15);
   });
 
+  it('a path parameter past every id\'s limit (over 256) is the same coded 422 in the API\'s error shape, not fastify\'s 414', async () => {
+    const res = await api.app.inject({ method: 'GET', url: `/v1/loans/${'x'.repeat(API_PATH_PARAM_MAX + 1)}`, headers: admin });
+    expect({ status: res.statusCode, body: res.json() }).toEqual({ status: 422, body: { error: { code: 'INVALID_ID', message: expect.any(String), details: { field: 'path' } } } });
+  });
+
+  it('the refusal states the contract of the id it refused', async () => {
+    const payout = await api.app.inject({ method: 'GET', url: `/v1/payouts/${'p'.repeat(PAYOUT_ID_MAX + 1)}`, headers: admin });
+    expect(payout.json().error.message).toBe(`id must be 1 to ${PAYOUT_ID_MAX} characters of [A-Za-z0-9_-]`);
+    const loan = await api.app.inject({ method: 'GET', url: `/v1/loans/${'x'.repeat(CLIENT_ID_MAX + 1)}`, headers: admin });
+    expect(loan.json().error.message).toBe(`id must be 1 to ${CLIENT_ID_MAX} characters of [A-Za-z0-9_-]`);
+  });
+
+  it('the OpenAPI document states every id\'s contract, and every id path parameter and id field carries its pattern', async () => {
+    const doc = (await api.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json<{
+      components: { schemas: Record<string, { pattern: string; description: string }> };
+      paths: Record<string, Record<string, { parameters?: { in: string; name: string; schema: { pattern?: string } }[]; responses: Record<string, unknown> }>>;
+    }>();
+    for (const kind of ['ClientId', 'SubscriptionId', 'DepositId', 'PayoutId', 'RecoveryId', 'OrderNo', 'WorkflowId']) {
+      expect(doc.components.schemas[kind]).toEqual({ type: 'string', pattern: expect.any(String), description: expect.any(String) });
+    }
+    // The platform's own ids satisfy the patterns the document publishes.
+    const published = (kind: string) => new RegExp(doc.components.schemas[kind].pattern);
+    expect(published('SubscriptionId').test(newIds.subscription())).toBe(true);
+    expect(published('DepositId').test(newIds.deposit())).toBe(true);
+    expect(published('PayoutId').test(ORDERS[0].id) && published('PayoutId').test(newIds.withdrawal())).toBe(true);
+    expect(published('RecoveryId').test(RECOVERY) && published('RecoveryId').test(newIds.manualRecovery())).toBe(true);
+    expect(Object.values(WORKFLOW_IDS).filter((w) => !w.startsWith('recon')).every((w) => published('WorkflowId').test(w))).toBe(true);
+    let params = 0;
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        for (const p of (op.parameters ?? []).filter((q) => q.in === 'path' && /^(id|workflowId)$/.test(q.name))) {
+          expect({ route: `${method} ${path}`, param: p.name, pattern: typeof p.schema.pattern }).toEqual({ route: `${method} ${path}`, param: p.name, pattern: 'string' });
+          expect({ route: `${method} ${path}`, declares422: '422' in op.responses }).toEqual({ route: `${method} ${path}`, declares422: true });
+          params += 1;
+        }
+      }
+    }
+    expect(params).toBeGreaterThan(15);
+  });
+
   it('one character past the contract is a coded 422 naming the parameter, not a 414 or a 5xx', async () => {
     for (const [url, field] of [
       [`/v1/payouts/${'p'.repeat(PAYOUT_ID_MAX + 1)}`, 'id'],

@@ -1,8 +1,9 @@
 // Issue 25, end to end with the longest ids the API accepts: 64-character loan (with dashes, so
 // its payouts take the longest, length-prefixed form), borrower and investor ids. On the real
 // stack (Postgres, a Temporal dev server, the gateway simulator): a loan rushed (one investor too
-// many: LOAN_FULL), disbursed, repaid and paid out; one payout put into manual review and resolved
-// through the API by its 150-character workflow id; a verified late notice matched to its order;
+// many: LOAN_FULL), disbursed, repaid and paid out; a recovery offset from a payout; one payout put
+// into manual review and resolved through the API by its 154-character workflow id; a verified
+// notice matched to a payout still querying, and a late one to a finished payout;
 // the day reconciled with zero exceptions. Each investor is paid each part exactly once, and the
 // order number the review shows is the one the gateway's truth journal holds.
 import { disbursementPayoutId, scheduledPayoutId } from '../../ids/derived';
@@ -19,7 +20,8 @@ import { reconcile, today } from '../reconciliation/helpers';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
-const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
+// Long enough in QUERYING (about 5 s) for a notice to arrive there; short enough for a test.
+const POLICY: QueryPolicy = { attempts: 6, initialIntervalMs: 500, maxIntervalMs: 1_000 };
 
 const pad = (head: string, fill: string) => `${head}${fill.repeat(CLIENT_ID_MAX - head.length)}`;
 const LOAN = pad('L-1-', 'l');
@@ -52,16 +54,34 @@ it('the longest ids: rushed, disbursed, repaid, paid out once each, a review res
   const subscription = answers.find((a) => a.statusCode === 201)!.json<{ subscriptionId: string }>().subscriptionId;
   expect((await world.app.inject({ method: 'GET', url: `/v1/subscriptions/${subscription}`, headers: admin })).statusCode).toBe(200);
 
-  // One interest payout is executed but answered 500, and every query 503: it goes to review.
+  // Two payouts are executed but answered 500, and every query 503: one goes to review; the
+  // gateway's signed notice reaches the other while it is still QUERYING.
   const reviewed = scheduledPayoutId(LOAN, 1, holders[0], 'interest');
   const reviewedOrderNo = orderNoFor(reviewed, 'po');
-  world.gateway.rule = (call) => (call.orderNo !== reviewedOrderNo ? undefined : call.op === 'submit' ? 'error-5xx-after-execute' : 'error-5xx-before-execute');
+  const noticed = scheduledPayoutId(LOAN, 1, holders[1], 'principal');
+  const noticedOrderNo = orderNoFor(noticed, 'po');
+  world.gateway.rule = (call) => (call.orderNo !== reviewedOrderNo && call.orderNo !== noticedOrderNo ? undefined
+    : call.op === 'submit' ? 'error-5xx-after-execute' : 'error-5xx-before-execute');
+  // The third holder owes 1.00 back (a recovery opened by hand): offset from their next payout.
+  const operator = await operatorHeaders(world.app);
+  const opened = await post('/v1/recoveries', { investorId: holders[2], amount: '1.00', reason: 'paid twice by the other channel' }, operator, 'rec-1');
+  expect(opened.statusCode).toBe(201);
+  const recoveryId = opened.json<{ id: string }>().id;
 
   await drainOutbox(world.dispatcher, db);
   const disbursement = world.env.client.workflow.getHandle(workflowIds.payout(disbursementPayoutId(LOAN)));
   await until(() => disbursement.result().catch(() => 'NOT_YET'), (s) => s === 'SUCCEEDED', 60_000);
-  const repayment = await world.env.client.workflow.start(repaymentWorkflow, { workflowId: workflowIds.repayment(LOAN, 1), taskQueue: TASK_QUEUE, args: [{ loanId: LOAN, installment: 1, queryPolicy: FAST }] });
+  const repayment = await world.env.client.workflow.start(repaymentWorkflow, { workflowId: workflowIds.repayment(LOAN, 1), taskQueue: TASK_QUEUE, args: [{ loanId: LOAN, installment: 1, queryPolicy: POLICY }] });
   await repayment.signal(collectNowSignal);
+
+  // A verified notice for the order number the gateway saw reaches the payout while it queries.
+  const noticedWorkflow = world.env.client.workflow.getHandle(workflowIds.payout(noticed));
+  await until(() => noticedWorkflow.query(reviewEvidenceQuery).catch(() => undefined), (e) => e?.state === 'QUERYING', 60_000);
+  const { rows: [noticedRow] } = await db.pool.query<{ amount_minor: string; order_no: string }>('SELECT amount_minor, order_no FROM payouts WHERE id = $1', [noticed]);
+  expect(noticedRow.order_no).toBe(noticedOrderNo);
+  expect((await postNotice(world.app, { orderNo: noticedRow.order_no, kind: 'PAYOUT', amountMinor: BigInt(noticedRow.amount_minor), status: 'SUCCESS' })).statusCode).toBe(200);
+  expect(await noticedWorkflow.result()).toBe('SUCCEEDED');
+  expect((await noticedWorkflow.query(reviewEvidenceQuery)).attempts.map((a) => a.action)).toContain('notice');
 
   // The review names the order number the gateway saw, and the gateway's record under it is SUCCESS.
   const workflowId = workflowIds.payout(reviewed);
@@ -70,7 +90,6 @@ it('the longest ids: rushed, disbursed, repaid, paid out once each, a review res
     (e) => e?.state === 'MANUAL_REVIEW', 60_000) as ReviewEvidence;
   expect(evidence.orderNo).toBe(reviewedOrderNo);
   expect(world.simulator.truth().filter((o) => o.orderNo === evidence.orderNo).map((o) => o.status)).toEqual(['SUCCESS']);
-  const operator = await operatorHeaders(world.app);
   const shown = await world.app.inject({ method: 'GET', url: `/v1/payouts/${reviewed}`, headers: operator });
   expect(shown.json()).toMatchObject({ id: reviewed, orderNo: reviewedOrderNo, status: 'MANUAL_REVIEW' });
   const listed = (await world.app.inject({ method: 'GET', url: '/v1/reviews', headers: operator })).json<{ workflowId: string; evidence: ReviewEvidence }[]>();
@@ -90,12 +109,20 @@ it('the longest ids: rushed, disbursed, repaid, paid out once each, a review res
     expect(world.simulator.truth().filter((o) => o.orderNo === p.order_no).map((o) => o.status)).toEqual(['SUCCESS']);
   }
 
+  // The recovery was offset from the third holder's payout, keyed by that payout's 147-character id.
+  const { rows: offsets } = await db.pool.query<{ idempotency_key: string }>(`SELECT idempotency_key FROM ledger_transactions WHERE idempotency_key LIKE $1`, [`recovery:${recoveryId}:offset:%`]);
+  expect(offsets).toHaveLength(1);
+  expect(offsets[0].idempotency_key.length).toBeGreaterThan(170);
+  const { rows: [recovery] } = await db.pool.query<{ state: string }>('SELECT state FROM recoveries WHERE id = $1', [recoveryId]);
+  expect(recovery.state).toBe('RECOVERED');
+
   // A verified late notice for a finished payout is matched to its order: LATE, no alert, no exception.
-  const late = payouts.find((p) => p.id !== reviewed)!;
+  const late = payouts.find((p) => p.id !== reviewed && p.id !== noticed)!;
   const { rows: [amount] } = await db.pool.query<{ amount_minor: string }>('SELECT amount_minor FROM payouts WHERE id = $1', [late.id]);
   expect((await postNotice(world.app, { orderNo: late.order_no, kind: 'PAYOUT', amountMinor: BigInt(amount.amount_minor), status: 'SUCCESS' })).statusCode).toBe(200);
   const metrics = (await world.app.inject({ method: 'GET', url: '/metrics' })).body;
   expect(metrics).toMatch(/^gateway_notifications_total\{result="LATE"\} 1$/m);
+  expect(metrics).toMatch(/^gateway_notifications_total\{result="SUCCESS"\} 1$/m); // the one that reached the querying payout
   expect(metrics).not.toMatch(/^gateway_notice_contradictions_total\{/m);
 
   // The day reconciles with nothing to explain.

@@ -1,0 +1,51 @@
+// Issue 15, items 2 and 3, the ordering that slipped through: an operator's not_paid is accepted
+// and its void is being written when the gateway's signed SUCCESS notice arrives. The route sees
+// the payout still in review and signals it; the workflow has already decided. Today the notice
+// was counted as SUCCESS and nothing else happened: the incident's own signal, left for the next
+// day's statement. It must be an alert and a reconciliation exception at once.
+import { createPayout } from '../../payments/payouts';
+import { payoutWorkflow } from '../../workflows';
+import { reviewEvidenceQuery, TASK_QUEUE, type QueryPolicy, type ReviewEvidence } from '../../workflows/shared';
+import { ACCOUNT } from '../gateway/helpers';
+import { fundInvestor } from '../helpers/stack';
+import { admin, operatorHeaders, postNotice, until, useOutcomeWorld } from '../outcomes/helpers';
+
+const world = useOutcomeWorld({ poolSize: 20 });
+const { db } = world;
+const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
+
+it('a SUCCESS notice crossing an operator\'s not_paid (arriving while the void is written) is an alert and an exception at once', async () => {
+  await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'cx-1' }, payload: { id: 'cx', name: 'Cx', bankAccount: ACCOUNT } });
+  await fundInvestor(db, 'cx', 1_000_000n);
+  const id = 'cx-payout-1';
+  await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: 'cx', sourceAccount: 'investor:cx:available', amountMinor: 9_900n, currency: 'CNY', bankAccount: ACCOUNT });
+  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [`payout-${id}`]);
+  // Executed at the gateway, answered 500, every query 503: it waits for an operator.
+  world.gateway.rule = (call) => (call.memo !== `withdrawal ${id}` ? undefined : call.op === 'submit' ? 'error-5xx-after-execute' : 'error-5xx-before-execute');
+  const wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'cx', queryPolicy: FAST }] });
+  const evidence = await until(() => wf.query(reviewEvidenceQuery).catch(() => undefined), (e) => e?.state === 'MANUAL_REVIEW', 60_000) as ReviewEvidence;
+
+  // The worst ordering: the void's status update is held on the payout's row while the notice comes in.
+  const lock = await db.pool.connect();
+  try {
+    await lock.query('BEGIN');
+    await lock.query('SELECT 1 FROM payouts WHERE id = $1 FOR UPDATE', [id]);
+    const decided = world.app.inject({ method: 'POST', url: `/v1/reviews/${wf.workflowId}/resolve`, headers: await operatorHeaders(world.app), payload: { decision: 'not_paid', reason: 'nothing on the statement' } });
+    await until(async () => (await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%payouts%'`)).rowCount ?? 0, (n) => n > 0, 30_000);
+    const notice = await postNotice(world.app, { orderNo: evidence.orderNo, kind: 'PAYOUT', amountMinor: 9_900n, status: 'SUCCESS' });
+    expect(notice.statusCode).toBe(200);
+    await lock.query('COMMIT');
+    expect((await decided).statusCode).toBe(200);
+  } finally {
+    lock.release();
+  }
+  expect(await wf.result()).toBe('FAILED'); // the operator's decision stands: the money is back with the investor...
+
+  // ...and the gateway's word against it is an exception an operator sees now, not tomorrow.
+  const exceptions = await until(() => db.pool.query('SELECT class, status, detail FROM recon_exceptions WHERE order_no = $1', [evidence.orderNo]).then((r) => r.rows),
+    (rows) => rows.length > 0, 10_000);
+  expect(exceptions).toEqual([expect.objectContaining({ class: 'STATUS_MISMATCH', status: 'OPEN', detail: expect.objectContaining({ source: 'notice', gatewaySays: 'SUCCESS', recorded: 'FAILED' }) })]);
+  expect(world.simulator.truth().filter((o) => o.orderNo === evidence.orderNo).map((o) => o.status)).toEqual(['SUCCESS']);
+  const metrics = (await world.app.inject({ method: 'GET', url: '/metrics' })).body;
+  expect(metrics).toMatch(/^gateway_notice_exceptions_open 1$/m);
+}, 120_000);
