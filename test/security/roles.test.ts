@@ -54,6 +54,13 @@ it('the application role cannot write balance rows except through the ledger fun
     'INSERT INTO ledger_balances (account_id, slot, allow_negative) SELECT id, 99, true FROM ledger_accounts LIMIT 1',
     'TRUNCATE ledger_balances',
     'SELECT * FROM ledger_balances FOR UPDATE',
+    // The steps the entry points are made of: alone, ledger_apply could release a posted hold again.
+    `SELECT ledger_apply((SELECT max(id) FROM ledger_transactions), '[]'::jsonb, false, (SELECT max(id) FROM ledger_transactions))`,
+    `SELECT ledger_open_transaction('k', 'h', 'posted', '{}'::jsonb, NULL, NULL, NULL)`,
+    // Postings and transactions written by hand would leave the balances behind.
+    `INSERT INTO ledger_transactions (idempotency_key, content_hash, kind, metadata) VALUES ('raw', 'raw', 'posted', '{}')`,
+    `INSERT INTO ledger_postings (transaction_id, account_id, slot, direction, amount, currency, pending)
+     SELECT max(t.id), (SELECT id FROM ledger_accounts WHERE path = 'investor:bea:available'), 0, 'C', 1, 'CNY', false FROM ledger_transactions t`,
   ]) {
     await expect(app.query(sql)).rejects.toThrow(/permission denied/);
   }
