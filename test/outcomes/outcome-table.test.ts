@@ -261,6 +261,37 @@ describe.each(KINDS.map((k) => [k.name, k] as const))('%s', (_name, kind) => {
     expect(truthOf(order.memo).map((o) => [o.orderNo, o.status])).toEqual([[evidence.orderNo, 'SUCCESS']]); // one order at the gateway
   }, 120_000);
 
+  // The rest of the table, row by row, for this kind too.
+  it.each([
+    ['success: posted once', [undefined], undefined, 'paid', ['submit:succeeded'], ['SUCCESS']],
+    ['a listed definitive failure: not executed, released', ['fail:INSUFFICIENT_FUNDS'], undefined, 'not_paid', ['submit:failed'], ['FAILED']],
+    ['unknown (executed, answered 500), then a query finds it executed: posted once, never resent', ['error-5xx-after-execute'], undefined, 'paid', ['submit:unknown', 'query:succeeded'], ['SUCCESS']],
+    ['unknown (a 503 before anything was recorded), then the gateway has no such order: released, never resent', ['error-5xx-before-execute'], undefined, 'not_paid', ['submit:unknown', 'query:not_found'], []],
+  ] as const)('%s', async (_row, submit, query, outcome, attempts, truth) => {
+    const order = await kind.prepare(nextTag());
+    faultOrder(order.memo, { submit: [...submit], query });
+    await order.go();
+    expect(await order.outcome()).toBe(outcome);
+    const evidence = await handle(order.workflowId).query(reviewEvidenceQuery);
+    expect(evidence.attempts.slice(0, attempts.length).map((a) => `${a.action}:${a.outcome.kind}`)).toEqual(attempts);
+    expect(callsOf(order.memo).filter((c) => c.op === 'submit' && c.orderNo === evidence.orderNo)).toHaveLength(1);
+    expect(truthOf(order.memo).map((o) => o.status)).toEqual(truth);
+  }, 120_000);
+
+  it('review: an operator\'s paid through the API, for an order the gateway executed, is posted once', async () => {
+    const order = await kind.prepare(nextTag());
+    faultOrder(order.memo, { submit: ['error-5xx-after-execute'], query: 'error-5xx-before-execute' });
+    await order.go();
+    const evidence = await untilReview(order.workflowId);
+    const resolved = await world.app.inject({
+      method: 'POST', url: `/v1/reviews/${order.workflowId}/resolve`, headers: await operatorHeaders(world.app),
+      payload: { decision: 'paid', reason: `the gateway shows ${evidence.orderNo} SUCCESS` },
+    });
+    expect(resolved.statusCode).toBe(200);
+    expect(await order.outcome()).toBe('paid');
+    expect(truthOf(order.memo).map((o) => [o.orderNo, o.status])).toEqual([[evidence.orderNo, 'SUCCESS']]);
+  }, 120_000);
+
   it('unknown, then a query finds a definitive failure: not executed, released', async () => {
     const order = await kind.prepare(nextTag());
     faultOrder(order.memo, { submit: ['processing-then-fail:INSUFFICIENT_FUNDS'] });
