@@ -325,6 +325,49 @@ describe.each(KINDS.map((k) => [k.name, k] as const))('%s', (_name, kind) => {
     if (kind.name === 'deposit' || kind.name === 'repayment') await maybeRecordHistory(handle(order.workflowId), `${kind.name}Workflow-review-settled-by-notice`);
   }, 120_000);
 
+  it('review: while a verified SUCCESS notice is being settled, an operator\'s contradicting not_paid is refused (409), and it ends paid once', async () => {
+    const order = await kind.prepare(nextTag());
+    faultOrder(order.memo, { submit: ['error-5xx-after-execute'], query: 'error-5xx-before-execute' });
+    await order.go();
+    const evidence = await untilReview(order.workflowId);
+    // Hold the order's row: the notice's settling effect waits on it, so the review stays open with the notice in.
+    const lock = await db.pool.connect();
+    try {
+      await lock.query('BEGIN');
+      for (const table of ['payouts', 'deposits', 'repayment_collections', 'recovery_collections']) {
+        await lock.query(`SELECT 1 FROM ${table} WHERE order_no = $1 FOR UPDATE`, [evidence.orderNo]);
+      }
+      const notice = await postNotice(world.app, { orderNo: evidence.orderNo, kind: order.gatewayKind, amountMinor: await amountOf(evidence.orderNo), status: 'SUCCESS' });
+      expect(notice.statusCode).toBe(200);
+      await until(() => handle(order.workflowId).query(reviewEvidenceQuery), (e) => (e.notices ?? []).length === 1, 30_000);
+      const refused = await world.app.inject({
+        method: 'POST', url: `/v1/reviews/${order.workflowId}/resolve`, headers: await operatorHeaders(world.app), payload: { decision: 'not_paid', reason: 'nothing on the statement yet' },
+      });
+      expect({ status: refused.statusCode, message: refused.json().error?.message }).toEqual({ status: 409, message: expect.stringContaining(notice.notifyId) });
+      await lock.query('COMMIT');
+    } finally {
+      lock.release();
+    }
+    expect(await order.outcome()).toBe('paid');
+    expect(truthOf(order.memo).map((o) => o.status)).toEqual(['SUCCESS']);
+  }, 120_000);
+
+  it('a verified SUCCESS notice for an order recorded FAILED (a listed failure) is an alert and a reconciliation exception at once', async () => {
+    const order = await kind.prepare(nextTag());
+    faultOrder(order.memo, { submit: ['fail:INSUFFICIENT_FUNDS'] });
+    await order.go();
+    expect(await order.outcome()).toBe('not_paid');
+    const { orderNo } = await handle(order.workflowId).query(reviewEvidenceQuery);
+    const contradictions = async () => [...(await world.app.inject({ method: 'GET', url: '/metrics' })).body.matchAll(/^gateway_notice_contradictions_total\{[^}]*\} (\d+)$/gm)]
+      .reduce((total, m) => total + Number(m[1]), 0);
+    const before = await contradictions();
+    const notice = await postNotice(world.app, { orderNo, kind: order.gatewayKind, amountMinor: await amountOf(orderNo), status: 'SUCCESS' });
+    expect(notice.statusCode).toBe(200);
+    const { rows } = await db.pool.query(`SELECT class, status, detail->>'source' AS source, detail->>'recorded' AS recorded FROM recon_exceptions WHERE order_no = $1`, [orderNo]);
+    expect(rows).toEqual([{ class: 'STATUS_MISMATCH', status: 'OPEN', source: 'notice', recorded: 'FAILED' }]);
+    expect(await contradictions()).toBeGreaterThan(before);
+  }, 120_000);
+
   it('review: a verified notice of a listed failure settles it as not paid', async () => {
     const order = await kind.prepare(nextTag());
     faultOrder(order.memo, { submit: ['error-5xx-before-execute'], query: 'error-5xx-before-execute' });
