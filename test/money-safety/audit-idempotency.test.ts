@@ -4,8 +4,7 @@
 // the first attempt after it ran, as a crash between commit and reply would); the decision's audit
 // row is there once. Real Temporal dev server, real gateway simulator, real Postgres.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type ActivityInboundCallsInterceptor, type ActivityExecuteInput, type Next } from '@temporalio/worker';
-import type { Context } from '@temporalio/activity';
+import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { parseFault } from '../../gateway/simulator/faults';
 import type { RunningSimulator } from '../../gateway/simulator/server';
@@ -16,6 +15,7 @@ import { payoutWorkflow } from '../../workflows';
 import { resolveReviewUpdate, TASK_QUEUE } from '../../workflows/shared';
 import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 import { untilEvidence } from '../helpers/gateway-world';
+import { loseFirstReply } from '../helpers/lost-reply';
 import { useTestDatabase } from '../helpers/postgres';
 import { fundInvestor } from '../helpers/stack';
 import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
@@ -26,22 +26,8 @@ let env: TestWorkflowEnvironment;
 let simulator: RunningSimulator;
 let worker: Worker;
 let running: Promise<void>;
-/** Attempts of postPayout that committed and then "lost" their reply. */
-const lostReplies: string[] = [];
-
-/** Fails the first attempt of an operator-resolved postPayout after it ran: its transaction committed, its reply never arrived. */
-class LoseFirstReply implements ActivityInboundCallsInterceptor {
-  constructor(private readonly ctx: Context) {}
-  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
-    const result = await next(input);
-    const { activityType, attempt, workflowExecution } = this.ctx.info;
-    if (activityType === 'postPayout' && input.args[1] !== undefined && attempt === 1) {
-      lostReplies.push(workflowExecution?.workflowId ?? '?');
-      throw new Error('the worker died after the commit, before the reply');
-    }
-    return result;
-  }
-}
+/** postPayout with an operator's decision (its second argument) loses its first reply after committing. */
+const replies = loseFirstReply((type, args) => type === 'postPayout' && args[1] !== undefined);
 
 const db = useTestDatabase();
 afterAll(async () => {
@@ -58,7 +44,7 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(),
     activities: createActivities({ pool: db.pool, temporal: env.client, gateway: clientFor(simulator.url, { requestTimeoutMs: 300 }) }),
-    interceptors: { activity: [(ctx) => ({ inbound: new LoseFirstReply(ctx) })] },
+    interceptors: { activity: [replies.factory] },
   });
   running = worker.run();
   await db.pool.query(`INSERT INTO parties (id, kind, name) VALUES ('aud', 'investor', 'Aud')`);
@@ -84,7 +70,7 @@ it('writes an audited decision once when its activity is retried after it commit
   await simulator.endOutage();
   simulator.setFaultRates([]);
 
-  expect(lostReplies).toEqual(['payout-aud-1']); // the activity did run twice
+  expect(replies.lost).toEqual(['payout-aud-1']); // the activity did run twice
   const rows = await auditRows('payout-aud-1');
   expect(rows.map((r) => ({ action: r.action, actor: r.actor, requestId: r.requestId }))).toEqual([{ action: 'review.resolved', actor: 'op-9', requestId: 'req-1' }]);
 }, 60_000);

@@ -5,8 +5,7 @@
 // payout's id although it closed the recovery, so the interest is never sent and the recovery is
 // offset once. Before the fix the retry held and sent the whole share again.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type ActivityExecuteInput, type ActivityInboundCallsInterceptor, type Next } from '@temporalio/worker';
-import type { Context } from '@temporalio/activity';
+import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { RunningSimulator } from '../../gateway/simulator/server';
 import { orderNoFor } from '../../payments/order-numbers';
@@ -16,6 +15,7 @@ import { getRecovery } from '../../payments/recoveries';
 import { payoutRunWorkflow } from '../../workflows';
 import { TASK_QUEUE, type PayoutRunResult } from '../../workflows/shared';
 import { clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
+import { loseFirstReply } from '../helpers/lost-reply';
 import { useTestDatabase } from '../helpers/postgres';
 import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
 import { expectLedgerConsistent } from '../ledger/helpers';
@@ -26,20 +26,8 @@ let env: TestWorkflowEnvironment;
 let simulator: RunningSimulator;
 let worker: Worker;
 let running: Promise<void>;
-const lostReplies: number[] = [];
-
 /** The first preparePayoutPage attempt commits, then "dies" before its reply reaches the workflow. */
-class LoseFirstPageReply implements ActivityInboundCallsInterceptor {
-  constructor(private readonly ctx: Context) {}
-  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
-    const result = await next(input);
-    if (this.ctx.info.activityType === 'preparePayoutPage' && this.ctx.info.attempt === 1) {
-      lostReplies.push(this.ctx.info.attempt);
-      throw new Error('the worker died after the commit, before the reply');
-    }
-    return result;
-  }
-}
+const replies = loseFirstReply((type) => type === 'preparePayoutPage');
 
 const db = useTestDatabase();
 afterAll(async () => {
@@ -55,7 +43,7 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(),
     activities: createActivities({ pool: db.pool, temporal: env.client, gateway: clientFor(simulator.url) }),
-    interceptors: { activity: [(ctx) => ({ inbound: new LoseFirstPageReply(ctx) })] },
+    interceptors: { activity: [replies.factory] },
   });
   running = worker.run();
 });
@@ -74,7 +62,7 @@ it('a payout run whose page is prepared twice sends the share less the offset, a
     args: [{ loanId, installment: 1, queryPolicy: { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 } }],
   });
   const result: PayoutRunResult = await run.result();
-  expect(lostReplies).toEqual([1]); // the page really was prepared twice
+  expect(replies.lost).toEqual([workflowIds.payoutRun(loanId, 1)]); // the page really was prepared twice
 
   // The gateway paid the principal once and never heard of the interest (offset whole).
   const executed = simulator.truth().filter((o) => o.kind === 'PAYOUT');

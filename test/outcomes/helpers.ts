@@ -189,13 +189,5 @@ export async function expectLedgerEqualsTruth(pool: Pool, simulator: RunningSimu
   expect(collected.map((r) => r.k)).toEqual(executed('COLLECTION'));
 }
 
-/** Polls `read` until `done` holds (bounded). */
-export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls until a condition holds (bounded): the one the repayment tests use. */
+export { until } from '../repayments/helpers';
