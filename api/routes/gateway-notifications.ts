@@ -60,17 +60,20 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
    * arrived), the contradiction is still raised.
    */
   async function seenBefore(n: VerifiedNotification): Promise<boolean> {
-    const { rowCount } = await pool.query('SELECT 1 FROM gateway_notices WHERE notify_id = $1', [n.notifyId]);
+    // A row still RECEIVED was stored by a delivery that died before acting on it: not handled yet.
+    const { rowCount } = await pool.query(`SELECT 1 FROM gateway_notices WHERE notify_id = $1 AND result <> 'RECEIVED'`, [n.notifyId]);
     return (rowCount ?? 0) > 0;
   }
 
   /**
    * Stored before it is acted on, so an order that becomes final the other way while the notice is
-   * signalled finds it (raiseContradictingNotices). False: the same notice, stored at the same moment.
+   * signalled finds it (raiseContradictingNotices). False: the same notice, handled already. A row
+   * left RECEIVED by a delivery that died half-way is taken over, so the resend is acted on.
    */
   async function remember(n: VerifiedNotification, says: 'SUCCESS' | 'FAILED', definitive: boolean): Promise<boolean> {
     const { rowCount } = await pool.query(
-      `INSERT INTO gateway_notices (notify_id, order_no, status, definitive, result) VALUES ($1, $2, $3, $4, 'RECEIVED') ON CONFLICT DO NOTHING`,
+      `INSERT INTO gateway_notices (notify_id, order_no, status, definitive, result) VALUES ($1, $2, $3, $4, 'RECEIVED')
+       ON CONFLICT (notify_id) DO UPDATE SET received_at = gateway_notices.received_at WHERE gateway_notices.result = 'RECEIVED'`,
       [n.notifyId, n.orderNo, says, definitive]);
     return (rowCount ?? 0) > 0;
   }

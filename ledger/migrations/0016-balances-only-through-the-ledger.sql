@@ -34,3 +34,6 @@ GRANT EXECUTE ON FUNCTION ledger_post(text, text, jsonb, jsonb), ledger_hold(tex
   ledger_close_pending(text, text, bigint, boolean, bigint, jsonb, timestamptz), ledger_reverse(text, text, bigint, jsonb),
   ledger_post_batch(jsonb) TO lending_app;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ledger_balances, ledger_postings, ledger_transactions FROM lending_app;
+-- A trigger function needs no caller's EXECUTE; as a definer, attached to a table of the app's own,
+-- it would write balance rows for the app.
+REVOKE EXECUTE ON FUNCTION ledger_accounts_create_slots() FROM lending_app;

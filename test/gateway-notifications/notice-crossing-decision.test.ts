@@ -3,10 +3,14 @@
 // the payout still in review and signals it; the workflow has already decided. Today the notice
 // was counted as SUCCESS and nothing else happened: the incident's own signal, left for the next
 // day's statement. It must be an alert and a reconciliation exception at once.
-import { createPayout } from '../../payments/payouts';
+import type { Client } from '@temporalio/client';
+import { buildApp } from '../../api/app';
+import { inTransaction } from '../../ledger/db';
+import { createPayout, getPayout, voidPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
 import { reviewEvidenceQuery, TASK_QUEUE, type QueryPolicy, type ReviewEvidence } from '../../workflows/shared';
-import { ACCOUNT } from '../gateway/helpers';
+import { ADMIN_KEY } from '../api/helpers';
+import { ACCOUNT, SECRET } from '../gateway/helpers';
 import { fundInvestor } from '../helpers/stack';
 import { admin, operatorHeaders, postNotice, until, useOutcomeWorld } from '../outcomes/helpers';
 
@@ -15,15 +19,8 @@ const { db } = world;
 const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
 
 it('a SUCCESS notice crossing an operator\'s not_paid (arriving while the void is written) is an alert and an exception at once', async () => {
-  await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'cx-1' }, payload: { id: 'cx', name: 'Cx', bankAccount: ACCOUNT } });
-  await fundInvestor(db, 'cx', 1_000_000n);
   const id = 'cx-payout-1';
-  await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: 'cx', sourceAccount: 'investor:cx:available', amountMinor: 9_900n, currency: 'CNY', bankAccount: ACCOUNT });
-  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [`payout-${id}`]);
-  // Executed at the gateway, answered 500, every query 503: it waits for an operator.
-  world.gateway.rule = (call) => (call.memo !== `withdrawal ${id}` ? undefined : call.op === 'submit' ? 'error-5xx-after-execute' : 'error-5xx-before-execute');
-  const wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'cx', queryPolicy: FAST }] });
-  const evidence = await until(() => wf.query(reviewEvidenceQuery).catch(() => undefined), (e) => e?.state === 'MANUAL_REVIEW', 60_000) as ReviewEvidence;
+  const { wf, evidence } = await payoutInReview('cx', id);
 
   // The worst ordering: the void's status update is held on the payout's row while the notice comes in.
   const lock = await db.pool.connect();
@@ -49,3 +46,54 @@ it('a SUCCESS notice crossing an operator\'s not_paid (arriving while the void i
   const metrics = (await world.app.inject({ method: 'GET', url: '/metrics' })).body;
   expect(metrics).toMatch(/^gateway_notice_exceptions_open 1$/m);
 }, 120_000);
+
+/** A payout of `id` for investor `who`, executed at the gateway but answered 500, every query 503: in MANUAL_REVIEW. */
+async function payoutInReview(who: string, id: string) {
+  await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': `inv-${who}` }, payload: { id: who, name: who, bankAccount: ACCOUNT } });
+  await fundInvestor(db, who, 1_000_000n);
+  await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: who, sourceAccount: `investor:${who}:available`, amountMinor: 9_900n, currency: 'CNY', bankAccount: ACCOUNT });
+  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [`payout-${id}`]);
+  world.gateway.rule = (call) => (call.memo !== `withdrawal ${id}` ? undefined : call.op === 'submit' ? 'error-5xx-after-execute' : 'error-5xx-before-execute');
+  const wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: who, queryPolicy: FAST }] });
+  const evidence = await until(() => wf.query(reviewEvidenceQuery).catch(() => undefined), (e) => e?.state === 'MANUAL_REVIEW', 60_000) as ReviewEvidence;
+  return { wf, evidence };
+}
+
+it('a notice stored by a delivery that died before acting on it is acted on when the gateway resends it, not taken for a duplicate', async () => {
+  const { wf, evidence } = await payoutInReview('rcv', 'rcv-payout-1');
+  // The API stored the notice and died before signalling it: the row is left RECEIVED.
+  const notifyId = 'nt-died-half-way';
+  await db.pool.query(`INSERT INTO gateway_notices (notify_id, order_no, status, definitive, result) VALUES ($1, $2, 'SUCCESS', true, 'RECEIVED')`, [notifyId, evidence.orderNo]);
+  const resent = await postNotice(world.app, { orderNo: evidence.orderNo, kind: 'PAYOUT', amountMinor: 9_900n, status: 'SUCCESS', notifyId });
+  expect(resent.statusCode).toBe(200);
+  expect(await wf.result()).toBe('SUCCEEDED'); // the resend settled the review
+  const { rows } = await db.pool.query('SELECT result FROM gateway_notices WHERE notify_id = $1', [notifyId]);
+  expect(rows).toEqual([{ result: 'SUCCESS' }]);
+}, 120_000);
+
+it('the route judges a notice again after signalling it: an order that became final the other way meanwhile is an alert and an exception', async () => {
+  // The one ordering the worker's own check cannot see: the decision's write commits between the
+  // route's lookup and its check after the signal. A Temporal client whose signal lands exactly then.
+  await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'inv-rj' }, payload: { id: 'rj', name: 'rj', bankAccount: ACCOUNT } });
+  await fundInvestor(db, 'rj', 1_000_000n);
+  const id = 'rj-payout-1';
+  await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: 'rj', sourceAccount: 'investor:rj:available', amountMinor: 9_900n, currency: 'CNY', bankAccount: ACCOUNT });
+  const payout = (await getPayout(db.pool, id))!;
+  let voided = false;
+  const temporal = { workflow: { getHandle: () => ({ signal: async () => {
+    if (voided) return;
+    voided = true; // the operator's not_paid, written as the notice is delivered
+    await inTransaction(db.pool, (tx) => voidPayout(tx, payout, { decidedBy: 'operator:x', reason: 'nothing on the statement', decision: 'not_paid' }));
+  } }) } } as unknown as Client;
+  const app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal, gatewaySecret: SECRET });
+  try {
+    const notice = await postNotice(app, { orderNo: payout.orderNo, kind: 'PAYOUT', amountMinor: 9_900n, status: 'SUCCESS' });
+    expect(notice.statusCode).toBe(200);
+    expect(voided).toBe(true);
+    const { rows } = await db.pool.query(`SELECT class, status, detail->>'source' AS source FROM recon_exceptions WHERE order_no = $1`, [payout.orderNo]);
+    expect(rows).toEqual([{ class: 'STATUS_MISMATCH', status: 'OPEN', source: 'notice' }]);
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^gateway_notifications_total\{result="CONTRADICTS_RECORD"\} 1$/m);
+  } finally {
+    await app.close();
+  }
+});
