@@ -7,7 +7,7 @@ import { reconSummaryQuery, resolveExceptionUpdate, SearchAttributes } from '../
 import { untilEvidence, useGatewayApp } from '../helpers/gateway-world';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
-import { admin } from '../repayments/helpers';
+import { admin, until } from '../repayments/helpers';
 import { payOut, reconcile, simulatorControl, startPayOut, today } from './helpers';
 
 const gatewayApp = useGatewayApp();
@@ -58,7 +58,8 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
   expect(day.theirs.count).toBe(7); // ok, amount, fee, dup twice, status, second channel
   const workflowId = `recon-default-${today()}`;
   const recon = world.env.client.workflow.getHandle(workflowId);
-  expect((await recon.describe()).typedSearchAttributes.get(SearchAttributes.ReconState)).toBe('Exceptions');
+  // The verdict is in Postgres a moment before the workflow upserts its search attribute.
+  await until(async () => (await recon.describe()).typedSearchAttributes.get(SearchAttributes.ReconState), (state) => state === 'Exceptions', 30_000);
 
   // Refused decisions change nothing: a fee is not adjusted, a recovery needs an investor.
   const byOrder = Object.fromEntries(day.exceptions.map((e) => [e.orderNo, e]));
