@@ -2,7 +2,7 @@
 // npm run chaos -- --seeds 200 [--seed 1]       seeds 1..200 (or from --seed), one after another
 // A failing seed prints what broke and the command that replays its schedule; exit code 1.
 import { Command, InvalidArgumentError } from 'commander';
-import { reproduce, runSeed, type RunResult } from './run';
+import { reproduce, runningStacks, runSeed, type RunResult } from './run';
 
 process.env.APP_ENV = 'test'; // the run's processes and database are test ones (config/env.ts)
 
@@ -47,6 +47,14 @@ function report(r: RunResult): void {
   for (const v of r.violations) console.log(`   VIOLATION ${v.invariant}: ${v.detail}`);
   for (const e of r.errors) console.log(`   ERROR ${e.slice(0, 2_000)}`);
   if (!ok) console.log(`   reproduce: ${reproduce(r.seed, r.steps)}`);
+}
+
+// Interrupted: stop the run's own processes (kept for a look), then leave.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.log(`[chaos] ${signal}: stopping the run's processes`);
+    void Promise.allSettled([...runningStacks].map((s) => s.stop({ keep: true }))).then(() => process.exit(130));
+  });
 }
 
 main().catch((err: Error) => {

@@ -29,6 +29,9 @@ export interface RunResult {
   errors: string[];
 }
 
+/** The stacks running now, so an interrupted run still stops the processes it started. */
+export const runningStacks = new Set<ChaosStack>();
+
 export const reproduce = (seed: number, steps: number) => `npm run chaos -- --seed ${seed} --steps ${steps}`;
 
 export async function runSeed(options: RunOptions): Promise<RunResult> {
@@ -45,6 +48,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   say(`plan: ${plan.investors} investors, ${plan.months} months of ${plan.monthSeconds} s, ${plan.cancels.length} cancels; ${schedule.length} chaos steps`);
 
   const stack = await ChaosStack.start({ seed: options.seed, log: say });
+  runningStacks.add(stack);
   const errors: string[] = [];
   let state: RunState | undefined;
   try {
@@ -81,6 +85,8 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     for (const date of new Set([utcDay(startedAt), utcDay(Date.now())])) await reconcileDay(s, date, errors);
     await settle(s, errors);
     s.phase = 'invariants';
+    // What the gateway's submits really met, as the simulator counted them (not what the rates promised).
+    for (const [fault, n] of Object.entries(stack.simulator.faultHits())) count(s, `gateway:${fault}`, n);
     const violations = await checkInvariants(s);
     return { seed: options.seed, steps: options.steps, ms: Date.now() - startedAt, faults: s.faults, violations, errors };
   } catch (err) {
@@ -88,6 +94,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     return { seed: options.seed, steps: options.steps, ms: Date.now() - startedAt, faults: state?.faults ?? {}, violations: [], errors };
   } finally {
     if (errors.length) for (const kind of PROCESS_KINDS) say(`--- ${kind} said last:\n${stack.tail(kind, 1_500)}`);
+    runningStacks.delete(stack);
     await stack.stop({ keep: options.keep || errors.length > 0 });
   }
 }

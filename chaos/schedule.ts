@@ -109,7 +109,7 @@ async function apply(state: RunState, step: Step): Promise<string> {
       const slow = state.phase === 'deposits' || state.phase === 'withdrawals';
       const rates = step.rates.filter((r) => !(slow && SLOW_FOR_DEPOSITS.has(r.spec)));
       stack.simulator.setFaultRates(rates.map((r) => ({ spec: r.spec, fault: parseFault(r.spec), rate: r.rate })));
-      for (const r of rates) count(state, `gateway:${r.spec}`);
+      count(state, 'gateway:rates-changed');
       return `${rates.length} fault(s) active`;
     }
     case 'outage':

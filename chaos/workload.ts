@@ -95,7 +95,7 @@ export async function rushPhase(state: RunState, plan: WorkloadPlan, borrowerId:
   state.say(`  loan ${loanId}: ${formatAmount(principalMinor, 'CNY')}, ${plan.months} months of ${plan.monthSeconds} s (${plan.repaymentMethod}); demand ${formatAmount(demand, 'CNY')}`);
   const subscriptionOf = new Map<number, string>();
   let loanFull = 0;
-  let cancelled = 0;
+  const cancelledIds: string[] = [];
   await inParallel(state.investors.map((inv, i) => ({ inv, i })), 16, async ({ inv, i }) => {
     if (asks[i] <= 0n) return;
     const res = await api.call<{ subscriptionId?: string; error?: { code: string } }>('POST', `/v1/loans/${loanId}/subscriptions`, {
@@ -105,12 +105,19 @@ export async function rushPhase(state: RunState, plan: WorkloadPlan, borrowerId:
     else if (res.body.error?.code === 'LOAN_FULL') loanFull += 1;
     if (plan.cancels.includes(i) && res.body.subscriptionId) {
       const c = await api.call('POST', `/v1/subscriptions/${res.body.subscriptionId}/cancel`, { key: inv.key, idempotencyKey: `${inv.id}-cancel0` });
-      if (c.status < 300) cancelled += 1;
+      if (c.status < 300) cancelledIds.push(res.body.subscriptionId);
     }
   });
-  state.say(`  rush: ${subscriptionOf.size} reserved, ${loanFull} LOAN_FULL, ${cancelled} cancelled during the rush`);
+  state.say(`  rush: ${subscriptionOf.size} reserved, ${loanFull} LOAN_FULL, ${cancelledIds.length} cancelled during the rush`);
+  // A cancel gives the room back when its workflow has run: wait for that before filling the rest.
+  await until(state, 'the cancels to settle', async () => {
+    const { rows } = await state.stack.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM subscriptions WHERE loan_id = $1 AND id = ANY($2) AND status <> 'CANCELLED'`,
+      [loanId, cancelledIds]);
+    return rows[0].n === 0 ? true : undefined;
+  }, 60_000, 500).catch((err: Error) => state.say(`  ${err.message}: filling what is free now`));
   // Fill what the cancels and refusals left, investor by investor (bounded: one try each, twice round).
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < 3; round++) {
     for (const [i, inv] of state.investors.entries()) {
       const loan = await api.must<{ status: string; remaining: string }>('GET', `/v1/loans/${loanId}`);
       const remaining = parseAmount(loan.remaining, 'CNY', { allowZero: true });
