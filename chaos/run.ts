@@ -29,6 +29,10 @@ export interface RunResult {
   errors: string[];
 }
 
+const MAX_LOANS = 4;
+/** A loan is started only with this much of the run's time left (its calendar, settling, reconciliation). */
+const LAST_LOAN_MARGIN_MS = 6 * 60_000;
+
 /** The stacks running now, so an interrupted run still stops the processes it started. */
 export const runningStacks = new Set<ChaosStack>();
 
@@ -58,16 +62,21 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
       faults: {}, decisions: [], secondChannel: new Map(), deadlineMs: startedAt + options.maxMs, say,
     };
     const s = state;
-    const chaos = runSchedule(s, schedule);
+    let scheduleDone = false;
+    const chaos = runSchedule(s, schedule).finally(() => { scheduleDone = true; });
     try {
       say('phase deposits');
       const borrowerId = await depositPhase(s, plan);
-      s.phase = 'rush';
-      say('phase rush');
-      const loanId = await rushPhase(s, plan, borrowerId);
-      s.phase = 'calendar';
-      say('phase calendar');
-      say(`loan ${loanId} ended ${await calendarPhase(s, loanId, plan)}`);
+      // Loans one after another while the schedule still has faults to inject (bounded: MAX_LOANS, and time for the rest).
+      for (let k = 0; k === 0 || (k < MAX_LOANS && !scheduleDone && Date.now() < s.deadlineMs - LAST_LOAN_MARGIN_MS); k++) {
+        s.phase = 'rush';
+        say(`phase rush (loan ${k + 1})`);
+        const loanId = await rushPhase(s, plan, borrowerId, k);
+        if (loanId === undefined) break;
+        s.phase = 'calendar';
+        say('phase calendar');
+        say(`loan ${loanId} ended ${await calendarPhase(s, loanId, plan)}`);
+      }
       s.phase = 'withdrawals';
       say('phase withdrawals');
       for (const w of withdrawals) {

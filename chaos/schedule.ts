@@ -129,7 +129,7 @@ async function apply(state: RunState, step: Step): Promise<string> {
       return withdraw(state, state.investors[step.investor % state.investors.length], step.fraction, `s${state.faults['workload:withdrawal']}`);
     }
     case 'payout-run-again': {
-      const loanId = state.loanIds[0];
+      const loanId = state.loanIds[state.loanIds.length - 1];
       if (!loanId) return 'no loan yet';
       const { rows } = await stack.db.query<{ n: number }>(`SELECT max(n)::int AS n FROM loan_installments WHERE loan_id = $1 AND status IN ('DISTRIBUTED', 'PAID_OUT')`, [loanId]);
       if (rows[0].n === null) return 'nothing distributed yet';

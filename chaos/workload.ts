@@ -75,14 +75,17 @@ async function available(state: RunState, inv: Investor): Promise<bigint> {
  * hold), every investor at once, cancels racing the subscriptions; then whoever still has money
  * takes what remains, so the loan fills exactly (or the run says why it could not).
  */
-export async function rushPhase(state: RunState, plan: WorkloadPlan, borrowerId: string): Promise<string> {
+export async function rushPhase(state: RunState, plan: WorkloadPlan, borrowerId: string, k: number): Promise<string | undefined> {
   const { api } = state.stack;
   const balances = await Promise.all(state.investors.map((inv) => available(state, inv)));
   const asks = state.investors.map((_, i) => (plan.wantMinor[i] < balances[i] ? plan.wantMinor[i] : balances[i]));
   const demand = asks.reduce((a, b) => a + b, 0n);
   const principalMinor = ((demand * 3n) / 4n / 10_000n) * 10_000n;
-  if (principalMinor < 10_000n) throw new Error(`the deposits left too little to lend (demand ${formatAmount(demand, 'CNY')})`);
-  const loanId = `${state.runId}-loan`;
+  if (principalMinor < 10_000n) {
+    state.say(`  the investors hold too little for another loan (demand ${formatAmount(demand, 'CNY')})`);
+    return undefined;
+  }
+  const loanId = `${state.runId}-loan${k}`;
   await api.must('POST', '/v1/loans', {
     idempotencyKey: `${loanId}-create`,
     body: {
@@ -99,12 +102,12 @@ export async function rushPhase(state: RunState, plan: WorkloadPlan, borrowerId:
   await inParallel(state.investors.map((inv, i) => ({ inv, i })), 16, async ({ inv, i }) => {
     if (asks[i] <= 0n) return;
     const res = await api.call<{ subscriptionId?: string; error?: { code: string } }>('POST', `/v1/loans/${loanId}/subscriptions`, {
-      key: inv.key, body: { investorId: inv.id, amount: formatAmount(asks[i], 'CNY') }, idempotencyKey: `${inv.id}-sub0`,
+      key: inv.key, body: { investorId: inv.id, amount: formatAmount(asks[i], 'CNY') }, idempotencyKey: `${inv.id}-l${k}-sub`,
     });
     if (res.status === 201 && res.body.subscriptionId) subscriptionOf.set(i, res.body.subscriptionId);
     else if (res.body.error?.code === 'LOAN_FULL') loanFull += 1;
     if (plan.cancels.includes(i) && res.body.subscriptionId) {
-      const c = await api.call('POST', `/v1/subscriptions/${res.body.subscriptionId}/cancel`, { key: inv.key, idempotencyKey: `${inv.id}-cancel0` });
+      const c = await api.call('POST', `/v1/subscriptions/${res.body.subscriptionId}/cancel`, { key: inv.key, idempotencyKey: `${inv.id}-l${k}-cancel` });
       if (c.status < 300) cancelledIds.push(res.body.subscriptionId);
     }
   });
@@ -116,16 +119,16 @@ export async function rushPhase(state: RunState, plan: WorkloadPlan, borrowerId:
       [loanId, cancelledIds]);
     return rows[0].n === 0 ? true : undefined;
   }, 60_000, 500).catch((err: Error) => state.say(`  ${err.message}: filling what is free now`));
-  // Fill what the cancels and refusals left, investor by investor (bounded: one try each, twice round).
+  // Fill what the cancels and refusals left, investor by investor (bounded: one try each, three rounds).
   for (let round = 0; round < 3; round++) {
-    for (const [i, inv] of state.investors.entries()) {
+    for (const inv of state.investors) {
       const loan = await api.must<{ status: string; remaining: string }>('GET', `/v1/loans/${loanId}`);
       const remaining = parseAmount(loan.remaining, 'CNY', { allowZero: true });
       if (loan.status !== 'OPEN' || remaining === 0n) return loanId;
       const free = await available(state, inv);
       const take = free < remaining ? free : remaining;
       if (take <= 0n) continue;
-      await api.call('POST', `/v1/loans/${loanId}/subscriptions`, { key: inv.key, body: { investorId: inv.id, amount: formatAmount(take, 'CNY') }, idempotencyKey: `${inv.id}-fill${round}-${i}` });
+      await api.call('POST', `/v1/loans/${loanId}/subscriptions`, { key: inv.key, body: { investorId: inv.id, amount: formatAmount(take, 'CNY') }, idempotencyKey: `${inv.id}-l${k}-fill${round}` });
     }
   }
   return loanId;
