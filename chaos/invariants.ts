@@ -1,7 +1,7 @@
 // The money invariants, checked once the system has settled. Each returns the violations it found
 // as sentences naming the orders, accounts or workflows concerned (empty: it holds).
 import { Ledger } from '../ledger';
-import type { RunState } from './world';
+import type { OperatorDecision, RunState } from './world';
 
 export interface Violation { invariant: string; detail: string }
 
@@ -117,10 +117,16 @@ export async function silentWorkflows(state: RunState): Promise<string[]> {
 }
 
 /** Every decision an operator made (that the system accepted) is in the audit log. */
+const AUDIT_ACTIONS: Record<OperatorDecision['kind'], readonly string[]> = {
+  review: ['review.resolved'], exception: ['exception.resolved', 'exception.cleared'],
+  'write-off': ['recovery.written_off'], 'collection-request': ['recovery.collection_requested'],
+};
+
 const decisionsAudited: Check = async ({ stack, decisions }) => {
-  const { rows } = await stack.db.query<{ action: string; subject: string }>(`SELECT action, subject FROM audit_log WHERE action IN ('review.resolved', 'exception.resolved', 'exception.cleared')`);
-  const audited = new Set(rows.map((r) => `${r.action === 'review.resolved' ? 'review' : 'exception'} ${r.subject}`));
-  return decisions.filter((d) => !audited.has(`${d.kind} ${d.subject}`)).map((d) => `the operator's ${d.decision} on ${d.kind} ${d.subject} is not in audit_log`);
+  const { rows } = await stack.db.query<{ action: string; subject: string }>('SELECT action, subject FROM audit_log');
+  const audited = new Set(rows.map((r) => `${r.action} ${r.subject}`));
+  return decisions.filter((d) => !AUDIT_ACTIONS[d.kind].some((action) => audited.has(`${action} ${d.subject}`)))
+    .map((d) => `the operator's ${d.decision} on ${d.kind} ${d.subject} is not in audit_log`);
 };
 
 export const INVARIANTS: Record<string, Check> = {

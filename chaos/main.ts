@@ -28,7 +28,14 @@ async function main(): Promise<void> {
   const seeds = Array.from({ length: opts.seeds ?? 1 }, (_, i) => first + i);
   const results: RunResult[] = [];
   for (const seed of seeds) {
-    const result = await runSeed({ seed, steps: opts.steps, maxMs: opts.maxMinutes * 60_000, keep: opts.keep, say: (l) => console.log(l) });
+    const maxMs = opts.maxMinutes * 60_000;
+    // The run bounds its own waits by maxMs; this is the backstop if something hangs outside them.
+    const backstop = setTimeout(() => {
+      console.log(`[chaos] seed ${seed} did not stop by itself within ${opts.maxMinutes + 5} minutes: stopping its processes. Reproduce: ${reproduce(seed, opts.steps)}`);
+      void Promise.allSettled([...runningStacks].map((s) => s.stop({ keep: true }))).then(() => process.exit(2));
+    }, maxMs + 5 * 60_000);
+    const result = await runSeed({ seed, steps: opts.steps, maxMs, keep: opts.keep, say: (l) => console.log(l) });
+    clearTimeout(backstop);
     results.push(result);
     report(result);
   }

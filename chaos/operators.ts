@@ -86,3 +86,23 @@ export async function resolveExceptions(state: RunState, date: string, day: DayV
 function secondChannelVictim(state: RunState, orderNo: string): string | undefined {
   return state.secondChannel.get(orderNo);
 }
+
+/**
+ * An operator acts on an open recovery: asks the investor's bank for the money (a collection by
+ * the gateway outcome table) or writes the rest off. Either is audited; the invariants check the
+ * recovery ends RECOVERED, WRITTEN_OFF or open with what is still owed.
+ */
+export async function actOnRecovery(state: RunState, writeOff: boolean): Promise<string> {
+  const { rows } = await state.stack.db.query<{ id: string }>(`SELECT id FROM recoveries WHERE state IN ('OPEN', 'OFFSETTING') ORDER BY id`);
+  if (rows.length === 0) return 'no open recovery';
+  const { id } = rows[state.operatorRng.int(0, rows.length - 1)];
+  const action = writeOff ? 'write-off' : 'request-collection';
+  const r = await state.stack.api.call<{ error?: { message: string } }>('POST', `/v1/recoveries/${id}/${action}`, {
+    key: state.operatorKey, body: { reason: `chaos operator: ${action}` },
+  });
+  if (r.status < 300) {
+    state.decisions.push({ kind: writeOff ? 'write-off' : 'collection-request', subject: id, decision: action, wrong: false });
+    count(state, `operator:recovery-${action}`);
+  }
+  return `${action} ${id} → ${r.status}${r.status < 300 ? '' : ` ${r.body.error?.message ?? ''}`}`;
+}

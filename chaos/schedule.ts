@@ -10,7 +10,7 @@ import { parseFault } from '../gateway/simulator/faults';
 import { formatAmount } from '../ledger/money';
 import { PROCESS_KINDS, type ProcessKind } from './stack';
 import type { Prng } from './prng';
-import { reconcile, resolveExceptions, resolveReviews, utcDay } from './operators';
+import { actOnRecovery, reconcile, resolveExceptions, resolveReviews, utcDay } from './operators';
 import { overlappingRuns, withdraw } from './workload';
 import { count, sleep, type RunState } from './world';
 
@@ -33,6 +33,7 @@ export type Step =
   | { kind: 'second-channel' }
   | { kind: 'reviews'; wrongRate: number }
   | { kind: 'recon' }
+  | { kind: 'recovery'; writeOff: boolean }
   | { kind: 'withdraw'; investor: number; fraction: number }
   | { kind: 'payout-run-again' };
 
@@ -42,7 +43,7 @@ export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
   const out: ScheduledStep[] = [];
   for (let i = 0; i < steps; i++) {
     const kind = rng.weighted({
-      kill: 14, 'temporal-restart': 2, 'gateway-rates': 20, outage: 5, 'second-channel': 3, reviews: 22, recon: 8, withdraw: 12, 'payout-run-again': 6,
+      kill: 14, 'temporal-restart': 2, 'gateway-rates': 20, outage: 5, 'second-channel': 3, reviews: 22, recon: 8, recovery: 3, withdraw: 12, 'payout-run-again': 6,
     } as const);
     const pauseMs = rng.int(300, 2_500);
     let step: Step;
@@ -56,6 +57,7 @@ export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
       }
       case 'outage': step = { kind, mode: rng.pick(['refuse', '503'] as const), ms: rng.int(500, 3_000) }; break;
       case 'reviews': step = { kind, wrongRate: rng.pick([0, 0.2, 0.5]) }; break;
+      case 'recovery': step = { kind, writeOff: rng.chance(0.5) }; break;
       case 'withdraw': step = { kind, investor: rng.int(0, 1_000), fraction: rng.int(5, 60) / 100 }; break;
       default: step = { kind };
     }
@@ -70,6 +72,7 @@ export function describe(step: Step): string {
     case 'gateway-rates': return `gateway rates ${step.rates.map((r) => `${r.spec}=${r.rate}`).join(',') || '(none)'}`;
     case 'outage': return `gateway outage ${step.mode} ${step.ms} ms`;
     case 'reviews': return `operator resolves reviews (wrong ${step.wrongRate * 100}%)`;
+    case 'recovery': return `operator ${step.writeOff ? 'writes off' : 'requests the collection of'} a recovery`;
     case 'withdraw': return `withdrawal of ${step.fraction * 100}% by investor #${step.investor}`;
     default: return step.kind;
   }
@@ -123,6 +126,7 @@ async function apply(state: RunState, step: Step): Promise<string> {
       const day = await reconcile(state, date, 60_000);
       return resolveExceptions(state, date, day);
     }
+    case 'recovery': return actOnRecovery(state, step.writeOff);
     case 'withdraw': {
       if (state.investors.length === 0) return 'no investors yet';
       count(state, 'workload:withdrawal');

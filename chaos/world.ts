@@ -9,8 +9,8 @@ export interface Investor {
 }
 
 export interface OperatorDecision {
-  kind: 'review' | 'exception';
-  /** What audit_log's subject names: the workflow id, or `{runId}#{exceptionId}`. */
+  kind: 'review' | 'exception' | 'write-off' | 'collection-request';
+  /** What audit_log's subject names: the workflow id, `{runId}#{exceptionId}`, or the recovery id. */
   subject: string;
   decision: string;
   /** Against the gateway's record, on purpose (the evidence allowed it). */
