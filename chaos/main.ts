@@ -1,6 +1,7 @@
 // npm run chaos -- --seed 42 --steps 300        one seeded schedule over the real processes
 // npm run chaos -- --seeds 200 [--seed 1]       seeds 1..200 (or from --seed), one after another
 // A failing seed prints what broke and the command that replays its schedule; exit code 1.
+import { appendFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { reproduce, runningStacks, runSeed, type RunResult } from './run';
 
@@ -19,9 +20,10 @@ const opts = new Command()
   .option('--steps <n>', 'chaos steps per seed', int(0, 10_000), 40)
   .option('--seeds <k>', 'run k seeds one after another', int(1, 100_000))
   .option('--max-minutes <m>', 'wall-clock bound of each seed', int(1, 600), 20)
+  .option('--results <file>', 'append each seed\'s result to this file, one JSON line each (for docs/reliability.md)')
   .option('--keep', "keep a run's schema and files (always kept when a run could not finish)", false)
   .parse()
-  .opts<{ seed?: number; steps: number; seeds?: number; maxMinutes: number; keep: boolean }>();
+  .opts<{ seed?: number; steps: number; seeds?: number; maxMinutes: number; keep: boolean; results?: string }>();
 
 async function main(): Promise<void> {
   const first = opts.seed ?? 1;
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
     clearTimeout(backstop);
     results.push(result);
     report(result);
+    if (opts.results) appendFileSync(opts.results, JSON.stringify(result) + '\n');
   }
   const totals: Record<string, number> = {};
   for (const r of results) for (const [k, n] of Object.entries(r.faults)) totals[k] = (totals[k] ?? 0) + n;
@@ -53,6 +56,7 @@ function report(r: RunResult): void {
   console.log(`\n== seed ${r.seed}: ${ok ? 'every invariant holds' : 'FAILED'} (${(r.ms / 1000).toFixed(1)} s, ${r.steps} steps)`);
   for (const v of r.violations) console.log(`   VIOLATION ${v.invariant}: ${v.detail}`);
   for (const e of r.errors) console.log(`   ERROR ${e.slice(0, 2_000)}`);
+  console.log(`   injected: ${Object.entries(r.faults).sort().map(([k, n]) => `${k}=${n}`).join(' ')}`);
   if (!ok) console.log(`   reproduce: ${reproduce(r.seed, r.steps)}`);
 }
 

@@ -30,6 +30,8 @@ export interface RunResult {
 }
 
 const MAX_LOANS = 4;
+/** A withdrawal or deposit on the default query policy is queried for about four minutes before it waits for an operator. */
+const SETTLE_MS = 6 * 60_000;
 /** A loan is started only with this much of the run's time left (its calendar, settling, reconciliation). */
 const LAST_LOAN_MARGIN_MS = 6 * 60_000;
 
@@ -118,7 +120,7 @@ async function settle(state: RunState, errors: string[]): Promise<void> {
       const { rows } = await state.stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE not_before <= now()');
       state.say(`  settling: ${silent.length} workflow(s) still working${silent.length ? ` (${silent.slice(0, 4).join(', ')}${silent.length > 4 ? ', ...' : ''})` : ''}, ${rows[0].n} outbox row(s) due`);
       return silent.length === 0 && rows[0].n === 0 ? true : undefined;
-    }, 240_000, 2_000);
+    }, SETTLE_MS, 2_000);
   } catch (err) {
     errors.push(`settle: ${(err as Error).message}`);
   }
