@@ -61,7 +61,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     const { key: operatorKey } = await stack.api.must<{ key: string }>('POST', '/v1/api-keys', { body: { role: 'operator' } });
     state = {
       stack, seed: options.seed, operatorRng, operatorKey, runId: `c${options.seed}`, phase: 'deposits', investors: [], loanIds: [],
-      faults: {}, decisions: [], secondChannel: new Map(), deadlineMs: startedAt + options.maxMs, say,
+      faults: {}, decisions: [], secondChannel: new Map(), alarms: [], deadlineMs: startedAt + options.maxMs, say,
     };
     const s = state;
     let scheduleDone = false;
@@ -98,7 +98,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     s.phase = 'invariants';
     // What the gateway's submits really met, as the simulator counted them (not what the rates promised).
     for (const [fault, n] of Object.entries(stack.simulator.faultHits())) count(s, `gateway:${fault}`, n);
-    const violations = await checkInvariants(s);
+    const violations = [...s.alarms, ...await checkInvariants(s)];
     return { seed: options.seed, steps: options.steps, ms: Date.now() - startedAt, faults: s.faults, violations, errors };
   } catch (err) {
     errors.push(`run: ${(err as Error).stack ?? (err as Error).message}`);

@@ -7,6 +7,7 @@
 // against the gateway's record) and reconciliation exceptions. Workload extras: withdrawals,
 // deposits, payout runs started again.
 import { parseFault } from '../gateway/simulator/faults';
+import { signNotification, unixSeconds } from '../gateway/signing';
 import { formatAmount } from '../ledger/money';
 import { PROCESS_KINDS, type ProcessKind } from './stack';
 import type { Prng } from './prng';
@@ -31,6 +32,7 @@ export type Step =
   | { kind: 'gateway-rates'; rates: { spec: string; rate: number }[] }
   | { kind: 'outage'; mode: 'refuse' | '503'; ms: number }
   | { kind: 'second-channel' }
+  | { kind: 'forged-notice'; pick: number }
   | { kind: 'reviews'; wrongRate: number }
   | { kind: 'recon' }
   | { kind: 'recovery'; writeOff: boolean }
@@ -43,7 +45,7 @@ export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
   const out: ScheduledStep[] = [];
   for (let i = 0; i < steps; i++) {
     const kind = rng.weighted({
-      kill: 14, 'temporal-restart': 2, 'gateway-rates': 20, outage: 5, 'second-channel': 3, reviews: 22, recon: 8, recovery: 3, withdraw: 12, 'payout-run-again': 6,
+      kill: 14, 'temporal-restart': 2, 'gateway-rates': 20, outage: 5, 'second-channel': 3, 'forged-notice': 3, reviews: 22, recon: 8, recovery: 3, withdraw: 12, 'payout-run-again': 6,
     } as const);
     const pauseMs = rng.int(300, 2_500);
     let step: Step;
@@ -56,6 +58,7 @@ export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
         break;
       }
       case 'outage': step = { kind, mode: rng.pick(['refuse', '503'] as const), ms: rng.int(500, 3_000) }; break;
+      case 'forged-notice': step = { kind, pick: rng.int(0, 1_000) }; break;
       case 'reviews': step = { kind, wrongRate: rng.pick([0, 0.2, 0.5]) }; break;
       case 'recovery': step = { kind, writeOff: rng.chance(0.5) }; break;
       case 'withdraw': step = { kind, investor: rng.int(0, 1_000), fraction: rng.int(5, 60) / 100 }; break;
@@ -120,6 +123,7 @@ async function apply(state: RunState, step: Step): Promise<string> {
       count(state, `gateway:outage-${step.mode}`);
       return 'started';
     case 'second-channel': return secondChannel(state);
+    case 'forged-notice': return forgedNotice(state, step.pick);
     case 'reviews': return resolveReviews(state, step.wrongRate);
     case 'recon': {
       const date = utcDay(Date.now());
@@ -159,4 +163,28 @@ async function secondChannel(state: RunState): Promise<string> {
   state.secondChannel.set(orderNo, victim.party_id);
   count(state, 'gateway:second-channel');
   return `${orderNo} paid again to ${victim.party_id}`;
+}
+
+/**
+ * A notice claiming SUCCESS for one of our orders, with its exact amount, signed with a key that is
+ * not the gateway's: it must be refused (401) and change nothing (the invariants would see a
+ * payout posted that the gateway never executed).
+ */
+async function forgedNotice(state: RunState, pick: number): Promise<string> {
+  const { rows } = await state.stack.db.query<{ order_no: string; amount_minor: string }>(
+    `SELECT order_no, amount_minor::text FROM payouts ORDER BY created_at DESC, id LIMIT 20`);
+  if (rows.length === 0) return 'no payout yet';
+  const order = rows[pick % rows.length];
+  const raw = JSON.stringify({
+    notifyId: `forged-${order.order_no.slice(0, 40)}-${pick}`, orderNo: order.order_no, kind: 'PAYOUT', status: 'SUCCESS',
+    amount: formatAmount(BigInt(order.amount_minor), 'CNY'), currency: 'CNY', gatewayTradeNo: `forged-${pick}`, eventSeq: 2, eventTime: new Date().toISOString(),
+  });
+  const timestamp = unixSeconds(Date.now());
+  const res = await fetch(`${state.stack.api.baseUrl}/v1/gateway/notifications`, {
+    method: 'POST', body: raw, signal: AbortSignal.timeout(10_000),
+    headers: { 'content-type': 'application/json', 'x-gateway-timestamp': timestamp, 'x-gateway-signature': signNotification('not-the-gateways-secret-0123456789', timestamp, raw) },
+  });
+  count(state, 'gateway:forged-notice');
+  if (res.status !== 401) state.alarms.push({ invariant: 'notices-verified', detail: `a notice signed with another key for ${order.order_no} was answered ${res.status}, not 401` });
+  return `SUCCESS for ${order.order_no}, signed with another key → ${res.status}${res.status === 401 ? '' : ' (NOT REFUSED)'}`;
 }

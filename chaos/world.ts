@@ -31,6 +31,8 @@ export interface RunState {
   readonly decisions: OperatorDecision[];
   /** Second-channel payments chaos injected at the gateway: order number → the investor it reached. */
   readonly secondChannel: Map<string, string>;
+  /** What a step saw that must never happen (a forged notice accepted): reported with the invariants. */
+  readonly alarms: { invariant: string; detail: string }[];
   readonly deadlineMs: number;
   say(line: string): void;
 }

@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 
 const stateOf = (secondChannel = new Map<string, string>()) =>
-  ({ stack: { db: db.pool, simulator }, secondChannel, decisions: [] }) as unknown as RunState;
+  ({ stack: { db: db.pool, simulator }, secondChannel, decisions: [], alarms: [] }) as unknown as RunState;
 
 it('holds on an empty world', async () => {
   for (const name of ['executed-once', 'ledger-equals-gateway', 'ledger-sound', 'loans-exact', 'recoveries-accounted', 'decisions-audited']) {
