@@ -18,7 +18,11 @@ export async function resolveReviews(state: RunState, wrongRate: number): Promis
     if (review.evidence.state !== 'MANUAL_REVIEW') continue;
     const verdict = await simulatorVerdict(simulator.url, review.evidence.orderNo);
     if (verdict === 'not_final') continue; // the gateway's own record will say soon; never guess on it
-    const wrong = state.operatorRng.chance(wrongRate);
+    // Wrong only where the evidence allows reconciliation to catch it: the gateway has an answer for
+    // the order (executed, failed or unknown to it). One it still holds PROCESSING for good has no
+    // answer anyone could reconcile against.
+    const record = simulator.truth().find((o) => o.orderNo === review.evidence.orderNo);
+    const wrong = state.operatorRng.chance(wrongRate) && record?.status !== 'PROCESSING';
     const truthful = verdict === 'executed' ? 'paid' : 'not_paid';
     const decision = wrong ? (truthful === 'paid' ? 'not_paid' : 'paid') : truthful;
     const r = await api.call<{ state?: string; error?: { code: string } }>('POST', `/v1/reviews/${review.workflowId}/resolve`, {

@@ -7,7 +7,7 @@ import { checkInvariants, silentWorkflows, type Violation } from './invariants';
 import { reconcile, resolveExceptions, resolveReviews, utcDay } from './operators';
 import { drawSchedule, runSchedule } from './schedule';
 import { ChaosStack, PROCESS_KINDS } from './stack';
-import { calendarPhase, depositPhase, drawWorkload, rushPhase, settledDeposits, withdraw } from './workload';
+import { calendarPhase, depositPhase, drawWorkload, rushPhase, withdraw } from './workload';
 import { count, sleep, until, type RunState } from './world';
 
 export interface RunOptions {
@@ -32,6 +32,8 @@ export interface RunResult {
 const MAX_LOANS = 4;
 /** A withdrawal or deposit on the default query policy is queried for about four minutes before it waits for an operator. */
 const SETTLE_MS = 6 * 60_000;
+/** Operators settling the last reviews are wrong this often too: the reconciliation after them must catch it. */
+const SETTLE_WRONG_RATE = 0.3;
 /** A loan is started only with this much of the run's time left (its calendar, settling, reconciliation). */
 const LAST_LOAN_MARGIN_MS = 6 * 60_000;
 
@@ -91,10 +93,11 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     await chaos;
     s.phase = 'settle';
     say('phase settle: the schedule is over; waiting for every workflow to finish or wait for an operator');
-    await settle(s, errors);
+    await settle(s, errors, SETTLE_WRONG_RATE);
     s.phase = 'reconcile';
     for (const date of new Set([utcDay(startedAt), utcDay(Date.now())])) await reconcileDay(s, date, errors);
-    await settle(s, errors);
+    await settle(s, errors, 0); // nothing reconciles after this one: its decisions are the gateway's record
+
     s.phase = 'invariants';
     // What the gateway's submits really met, as the simulator counted them (not what the rates promised).
     for (const [fault, n] of Object.entries(stack.simulator.faultHits())) count(s, `gateway:${fault}`, n);
@@ -110,12 +113,11 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   }
 }
 
-/** Until every running workflow waits in a named operator state and the outbox has nothing due; reviews decided truthfully meanwhile. */
-async function settle(state: RunState, errors: string[]): Promise<void> {
+/** Until every running workflow waits in a named operator state and the outbox has nothing due; reviews decided meanwhile. */
+async function settle(state: RunState, errors: string[], wrongRate: number): Promise<void> {
   try {
-    await settledDeposits(state, 180_000);
     await until(state, 'the system to settle', async () => {
-      state.say(`  ${await resolveReviews(state, 0)}`);
+      state.say(`  ${await resolveReviews(state, wrongRate)}`);
       const silent = await silentWorkflows(state);
       const { rows } = await state.stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE not_before <= now()');
       state.say(`  settling: ${silent.length} workflow(s) still working${silent.length ? ` (${silent.slice(0, 4).join(', ')}${silent.length > 4 ? ', ...' : ''})` : ''}, ${rows[0].n} outbox row(s) due`);

@@ -57,9 +57,10 @@ export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
         step = { kind, rates: [...call.slice(0, 5), ...notify] }; // call faults' rates must add up to at most 1
         break;
       }
-      case 'outage': step = { kind, mode: rng.pick(['refuse', '503'] as const), ms: rng.int(500, 3_000) }; break;
+      // Some outages outlast a loan payout's query window (about 10 s): those orders wait for an operator.
+      case 'outage': step = { kind, mode: rng.pick(['refuse', '503'] as const), ms: rng.chance(0.3) ? rng.int(10_000, 16_000) : rng.int(500, 3_000) }; break;
       case 'forged-notice': step = { kind, pick: rng.int(0, 1_000) }; break;
-      case 'reviews': step = { kind, wrongRate: rng.pick([0, 0.2, 0.5]) }; break;
+      case 'reviews': step = { kind, wrongRate: rng.pick([0.2, 0.5]) }; break;
       case 'recovery': step = { kind, writeOff: rng.chance(0.5) }; break;
       case 'withdraw': step = { kind, investor: rng.int(0, 1_000), fraction: rng.int(5, 60) / 100 }; break;
       default: step = { kind };

@@ -56,10 +56,10 @@ export async function depositPhase(state: RunState, plan: WorkloadPlan): Promise
   return borrowerId;
 }
 
-/** Every deposit SUCCEEDED or FAILED (a review is the operators' to decide meanwhile). */
+/** Every deposit SUCCEEDED, FAILED or waiting for an operator (MANUAL_REVIEW: the schedule's operators decide it). */
 export async function settledDeposits(state: RunState, timeoutMs: number): Promise<void> {
   await until(state, 'the deposits to settle', async () => {
-    const { rows } = await state.stack.db.query<{ open: number }>(`SELECT count(*)::int AS open FROM deposits WHERE status NOT IN ('SUCCEEDED', 'FAILED')`);
+    const { rows } = await state.stack.db.query<{ open: number }>(`SELECT count(*)::int AS open FROM deposits WHERE status = 'PENDING'`);
     state.say(`  deposits: ${rows[0].open} still open`);
     return rows[0].open === 0 ? true : undefined;
   }, timeoutMs, 2_000);
