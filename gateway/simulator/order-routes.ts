@@ -18,6 +18,8 @@ export interface OrderRouteDeps {
   timeoutHoldMs: number;
   /** Read per call: the control endpoint may change them. */
   faultRates: () => readonly FaultRate[];
+  /** Told of every fault a submit meets (drawn or by header), for the chaos suite's counts. */
+  onFaults?: (plan: FaultPlan) => void;
   preValidation: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 }
 
@@ -81,6 +83,7 @@ export function registerOrderRoutes(app: FastifyInstance, deps: OrderRouteDeps):
       if (err instanceof FaultSpecError) return reply.code(400).send({ code: 'INVALID_FAULT', message: err.message });
       throw err;
     }
+    deps.onFaults?.(plan);
     const call = plan.call?.type;
 
     // Faults that strike before the gateway records anything.

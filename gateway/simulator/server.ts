@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyError } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import type { FaultRate } from './faults';
+import type { FaultPlan, FaultRate } from './faults';
 import { Notifier, type DeliveryAttempt } from './notifier';
 import { OrderBook } from './order-book';
 import { registerControlRoutes } from './control-routes';
@@ -27,6 +27,8 @@ export interface RunningSimulator {
   truth(): OrderRecord[];
   notifications(): DeliveryAttempt[];
   setFaultRates(rates: FaultRate[]): void;
+  /** How many submits met each fault so far (`lie-failed:SYSTEM_BUSY`, `notify-late`, ...). */
+  faultHits(): Record<string, number>;
   startOutage(mode: Exclude<OutageMode, 'none'>, durationMs?: number): Promise<void>;
   endOutage(): Promise<void>;
   close(): Promise<void>;
@@ -37,6 +39,11 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
   const timers = new Timers();
   const store = TruthStore.open(options.dataDir, { fsync: options.fsync });
   let rates = options.faultRates;
+  const hits: Record<string, number> = {};
+  const countFaults = (plan: FaultPlan) => {
+    const names = [...(plan.call ? ['code' in plan.call ? `${plan.call.type}:${plan.call.code}` : plan.call.type] : []), ...plan.notify];
+    for (const name of names) hits[name] = (hits[name] ?? 0) + 1;
+  };
 
   const app = Fastify({
     logger: options.log ? { level: 'info' } : false,
@@ -77,7 +84,7 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
     }
     return undefined;
   });
-  registerOrderRoutes(app, { book, timers, seed: options.seed, timeoutHoldMs: options.timeoutHoldMs, faultRates: () => rates, preValidation });
+  registerOrderRoutes(app, { book, timers, seed: options.seed, timeoutHoldMs: options.timeoutHoldMs, faultRates: () => rates, onFaults: countFaults, preValidation });
   const adjustments = new StatementAdjustments();
   registerStatementRoute(app, { journalPath: store.journalPath, adjustments, preValidation });
   registerControlRoutes(app, { store, book, adjustments, notifier, outage, seed: options.seed, getRates: () => rates, setRates: (r) => { rates = r; } });
@@ -100,6 +107,7 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
     truth: () => store.all(),
     notifications: () => notifier.attempts(),
     setFaultRates: (r) => { rates = r; },
+    faultHits: () => ({ ...hits }),
     startOutage: (mode, durationMs) => outage.start(mode, durationMs),
     endOutage: () => outage.end(),
     close: () => {

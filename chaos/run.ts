@@ -1,0 +1,145 @@
+// One seeded chaos run over the real processes: draw the workload and the schedule from the seed,
+// start the run's own stack, drive the workload while the schedule injects faults and operator
+// actions, let the system settle, reconcile every day the run touched (resolving what it finds),
+// settle again, then check the invariants. Bounded by steps and by a wall-clock deadline.
+import { Prng } from './prng';
+import { checkInvariants, silentWorkflows, type Violation } from './invariants';
+import { reconcile, resolveExceptions, resolveReviews, utcDay } from './operators';
+import { drawSchedule, runSchedule } from './schedule';
+import { ChaosStack, PROCESS_KINDS } from './stack';
+import { calendarPhase, depositPhase, drawWorkload, rushPhase, withdraw } from './workload';
+import { count, sleep, until, type RunState } from './world';
+
+export interface RunOptions {
+  seed: number;
+  steps: number;
+  /** Wall-clock bound of the whole run. */
+  maxMs: number;
+  keep: boolean;
+  say: (line: string) => void;
+}
+
+export interface RunResult {
+  seed: number;
+  steps: number;
+  ms: number;
+  faults: Record<string, number>;
+  violations: Violation[];
+  /** The workload or the settling could not finish (a stall is reported, never hidden). */
+  errors: string[];
+}
+
+const MAX_LOANS = 4;
+/** A withdrawal or deposit on the default query policy is queried for about four minutes before it waits for an operator. */
+const SETTLE_MS = 6 * 60_000;
+/** Operators settling the last reviews are wrong this often too: the reconciliation after them must catch it. */
+const SETTLE_WRONG_RATE = 0.3;
+/** A loan is started only with this much of the run's time left (its calendar, settling, reconciliation). */
+const LAST_LOAN_MARGIN_MS = 6 * 60_000;
+
+/** The stacks running now, so an interrupted run still stops the processes it started. */
+export const runningStacks = new Set<ChaosStack>();
+
+export const reproduce = (seed: number, steps: number) => `npm run chaos -- --seed ${seed} --steps ${steps}`;
+
+export async function runSeed(options: RunOptions): Promise<RunResult> {
+  const startedAt = Date.now();
+  const master = new Prng(options.seed);
+  // Each consumer gets its own stream, forked in a fixed order, so one consumer's timing never shifts another's draws.
+  const workloadRng = new Prng(master.int(1, 2 ** 31 - 1));
+  const scheduleRng = new Prng(master.int(1, 2 ** 31 - 1));
+  const operatorRng = new Prng(master.int(1, 2 ** 31 - 1));
+  const plan = drawWorkload(workloadRng);
+  const withdrawals = workloadRng.some(Array.from({ length: plan.investors }, (_, i) => i), 0.5).map((i) => ({ i, fraction: workloadRng.int(10, 90) / 100 }));
+  const schedule = drawSchedule(scheduleRng, options.steps);
+  const say = (line: string) => options.say(`[seed ${options.seed} ${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${line}`);
+  say(`plan: ${plan.investors} investors, ${plan.months} months of ${plan.monthSeconds} s, ${plan.cancels.length} cancels; ${schedule.length} chaos steps`);
+
+  const stack = await ChaosStack.start({ seed: options.seed, log: say });
+  runningStacks.add(stack);
+  const errors: string[] = [];
+  let state: RunState | undefined;
+  try {
+    const { key: operatorKey } = await stack.api.must<{ key: string }>('POST', '/v1/api-keys', { body: { role: 'operator' } });
+    state = {
+      stack, seed: options.seed, operatorRng, operatorKey, runId: `c${options.seed}`, phase: 'deposits', investors: [], loanIds: [],
+      faults: {}, decisions: [], secondChannel: new Map(), alarms: [], deadlineMs: startedAt + options.maxMs, say,
+    };
+    const s = state;
+    let scheduleDone = false;
+    const chaos = runSchedule(s, schedule).finally(() => { scheduleDone = true; });
+    try {
+      say('phase deposits');
+      const borrowerId = await depositPhase(s, plan);
+      // Loans one after another while the schedule still has faults to inject (bounded: MAX_LOANS, and time for the rest).
+      for (let k = 0; k === 0 || (k < MAX_LOANS && !scheduleDone && Date.now() < s.deadlineMs - LAST_LOAN_MARGIN_MS); k++) {
+        s.phase = 'rush';
+        say(`phase rush (loan ${k + 1})`);
+        const loanId = await rushPhase(s, plan, borrowerId, k);
+        if (loanId === undefined) break;
+        s.phase = 'calendar';
+        say('phase calendar');
+        say(`loan ${loanId} ended ${await calendarPhase(s, loanId, plan)}`);
+      }
+      s.phase = 'withdrawals';
+      say('phase withdrawals');
+      for (const w of withdrawals) {
+        count(s, 'workload:withdrawal');
+        say(`  ${await withdraw(s, s.investors[w.i], w.fraction, 'end')}`);
+      }
+    } catch (err) {
+      errors.push(`workload (${s.phase}): ${(err as Error).message}`);
+    }
+    await chaos;
+    s.phase = 'settle';
+    say('phase settle: the schedule is over; waiting for every workflow to finish or wait for an operator');
+    await settle(s, errors, SETTLE_WRONG_RATE);
+    s.phase = 'reconcile';
+    for (const date of new Set([utcDay(startedAt), utcDay(Date.now())])) await reconcileDay(s, date, errors);
+    await settle(s, errors, 0); // nothing reconciles after this one: its decisions are the gateway's record
+
+    s.phase = 'invariants';
+    // What the gateway's submits really met, as the simulator counted them (not what the rates promised).
+    for (const [fault, n] of Object.entries(stack.simulator.faultHits())) count(s, `gateway:${fault}`, n);
+    const violations = [...s.alarms, ...await checkInvariants(s)];
+    return { seed: options.seed, steps: options.steps, ms: Date.now() - startedAt, faults: s.faults, violations, errors };
+  } catch (err) {
+    errors.push(`run: ${(err as Error).stack ?? (err as Error).message}`);
+    return { seed: options.seed, steps: options.steps, ms: Date.now() - startedAt, faults: state?.faults ?? {}, violations: [], errors };
+  } finally {
+    if (errors.length) for (const kind of PROCESS_KINDS) say(`--- ${kind} said last:\n${stack.tail(kind, 1_500)}`);
+    runningStacks.delete(stack);
+    await stack.stop({ keep: options.keep || errors.length > 0 });
+  }
+}
+
+/** Until every running workflow waits in a named operator state and the outbox has nothing due; reviews decided meanwhile. */
+async function settle(state: RunState, errors: string[], wrongRate: number): Promise<void> {
+  try {
+    await until(state, 'the system to settle', async () => {
+      state.say(`  ${await resolveReviews(state, wrongRate)}`);
+      const silent = await silentWorkflows(state);
+      const { rows } = await state.stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE not_before <= now()');
+      state.say(`  settling: ${silent.length} workflow(s) still working${silent.length ? ` (${silent.slice(0, 4).join(', ')}${silent.length > 4 ? ', ...' : ''})` : ''}, ${rows[0].n} outbox row(s) due`);
+      return silent.length === 0 && rows[0].n === 0 ? true : undefined;
+    }, SETTLE_MS, 2_000);
+  } catch (err) {
+    errors.push(`settle: ${(err as Error).message}`);
+  }
+}
+
+/** The day's reconciliation and its re-run; each round's open exceptions resolved from the gateway's record (bounded rounds). */
+async function reconcileDay(state: RunState, date: string, errors: string[]): Promise<void> {
+  try {
+    for (let round = 0; round < 5; round++) {
+      const day = await reconcile(state, date);
+      state.say(`  reconciliation ${date} round ${round + 1}: ${day.state}, ${day.openExceptions} open, ${day.pendingLines} pending`);
+      if (day.state === 'CLEAN') return;
+      if (day.openExceptions > 0) state.say(`  ${await resolveExceptions(state, date, day)}`);
+      else await sleep(3_000); // pending lines: the orders' own decisions come first
+    }
+    errors.push(`reconciliation of ${date} is not CLEAN after 5 rounds`);
+  } catch (err) {
+    errors.push(`reconcile ${date}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,60 @@
+// The chaos suite's invariants must catch what they name: on a real schema and a real gateway
+// simulator, each money invariant is shown a broken world and must report it (a check that
+// cannot fail would let every seed pass).
+import type { RunningSimulator } from '../../gateway/simulator/server';
+import { Ledger } from '../../ledger';
+import { INVARIANTS } from '../../chaos/invariants';
+import type { RunState } from '../../chaos/world';
+import { clientFor, startTestSimulator, tempDir, ACCOUNT } from '../gateway/helpers';
+import { useTestDatabase } from '../helpers/postgres';
+
+const dir = tempDir();
+let simulator: RunningSimulator;
+afterAll(async () => {
+  await simulator?.close();
+  dir.remove();
+});
+const db = useTestDatabase();
+beforeAll(async () => {
+  simulator = await startTestSimulator({ dataDir: dir.path });
+});
+
+const stateOf = (secondChannel = new Map<string, string>()) =>
+  ({ stack: { db: db.pool, simulator }, secondChannel, decisions: [], alarms: [] }) as unknown as RunState;
+
+it('holds on an empty world', async () => {
+  for (const name of ['executed-once', 'ledger-equals-gateway', 'ledger-sound', 'loans-exact', 'recoveries-accounted', 'decisions-audited']) {
+    expect(await INVARIANTS[name](stateOf())).toEqual([]);
+  }
+});
+
+it('reports an order the gateway executed that no platform intent made, unless chaos injected it', async () => {
+  const res = await fetch(`${simulator.url}/_sim/executed`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'PAYOUT', orderNo: 'stray-1', amount: '12.34', currency: 'CNY' }),
+  });
+  expect(res.ok).toBe(true);
+  expect(await INVARIANTS['executed-once'](stateOf())).toEqual([expect.stringContaining('stray-1')]);
+  expect(await INVARIANTS['executed-once'](stateOf(new Map([['stray-1', 'inv']])))).toEqual([]);
+  // And the ledger never booked it: the order's money differs between the two.
+  expect(await INVARIANTS['ledger-equals-gateway'](stateOf())).toEqual([expect.stringMatching(/order stray-1: the ledger moved 0, the gateway 1234/)]);
+});
+
+it('reports money the ledger moved through the clearing account that the gateway never moved', async () => {
+  const ledger = new Ledger(db.pool);
+  await ledger.createAccount({ path: 'investor:tamper:available', currency: 'CNY' });
+  await ledger.transfer({ idempotencyKey: 'tamper:1', from: 'gateway:default:clearing', to: 'investor:tamper:available', amount: 500n, currency: 'CNY', metadata: { orderNo: 'never-sent-1' } });
+  expect(await INVARIANTS['ledger-equals-gateway'](stateOf(new Map([['stray-1', 'inv']])))).toEqual(expect.arrayContaining([expect.stringMatching(/order never-sent-1: the ledger moved -500, the gateway 0/)]));
+});
+
+it('reports an operator decision missing from the audit log', async () => {
+  const state = stateOf();
+  state.decisions.push({ kind: 'review', subject: 'payout-x', decision: 'paid', wrong: false });
+  expect(await INVARIANTS['decisions-audited'](state)).toEqual([expect.stringContaining('payout-x')]);
+});
+
+it("counts the faults the gateway's submits met, for the suite's figures", async () => {
+  const client = clientFor(simulator.url);
+  await client.payout({ orderNo: 'hits-1', amountMinor: 100n, currency: 'CNY', account: ACCOUNT, simFault: 'lie-failed,notify-late' });
+  await client.payout({ orderNo: 'hits-2', amountMinor: 100n, currency: 'CNY', account: ACCOUNT });
+  expect(simulator.faultHits()).toEqual({ 'lie-failed:SYSTEM_BUSY': 1, 'notify-late': 1 });
+});
