@@ -10,6 +10,7 @@ import { sleep } from '../api';
 import { Phase } from '../progress';
 import type { World } from '../world';
 import type { ReviewDesk } from './reviews';
+import { workflowIds } from '../../ids/workflow-ids';
 
 /** The gateway's bad day, during payouts and collections. */
 export const PAYOUT_FAULTS = { 'lie-failed': 0.03, 'processing-stuck': 0.01, 'fail:INVALID_ACCOUNT': 0.01 };
@@ -71,7 +72,8 @@ export async function liveTheLoan(world: World, loanId: string, months: number, 
 
 /** The incident's overlap: the interest run (through the API) and a separate maturity run, at once. */
 async function overlapRuns(world: World, loanId: string, n: number): Promise<string[]> {
-  const maturityRunId = `payout-run-${loanId}-${n}-maturity`;
+  // Not a platform id on purpose: the incident's second run came from another job under its own name.
+  const maturityRunId = `${workflowIds.payoutRun(loanId, n)}-maturity`;
   const input: PayoutRunInput = { loanId, installment: n };
   const [regular] = await Promise.all([
     world.api.must<{ workflowId: string }>('POST', '/v1/payout-runs', { body: { loanId, installment: n } }),

@@ -18,6 +18,7 @@ import { TASK_QUEUE } from '../../workflows/shared';
 import { ADMIN_KEY, useTestApi } from '../api/helpers';
 import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 import { useTestDatabase } from '../helpers/postgres';
+import { fundInvestor } from '../helpers/stack';
 import { createDevServerEnv } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
@@ -147,6 +148,31 @@ it('no two different orders get the same id or order number, whatever the client
   }), { seed: 25, numRuns: 5_000 });
   // The case that collided: a loan named "disb" paying investor "inv" vs the disbursement of loan "1-inv-interest".
   expect(scheduledPayoutId('disb', 1, 'inv', 'interest')).not.toBe(disbursementPayoutId('1-inv-interest'));
+});
+
+it('the workflow ids the rush path\'s SQL builds (migrations 0005, 0006) are the ones ids/workflow-ids.ts builds', async () => {
+  const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+  const post = (url: string, payload: object, headers: Record<string, string> = admin) =>
+    api.app.inject({ method: 'POST', url, headers: { ...headers, 'idempotency-key': `sql-${url}-${JSON.stringify(payload)}`.slice(0, 120).replace(/[^A-Za-z0-9_.:-]/g, '_') }, payload });
+  const loanId = `L-sql-${'q'.repeat(CLIENT_ID_MAX - 6)}`;
+  expect((await post('/v1/borrowers', { id: 'sql-bor', name: 'B', bankAccount: ACCOUNT })).statusCode).toBe(201);
+  expect((await post('/v1/loans', {
+    id: loanId, borrowerId: 'sql-bor', principal: '100.00', annualRate: '0.1', termMonths: 1, repaymentMethod: 'equal_principal',
+    subscriptionDeadline: new Date(Date.now() + 600_000).toISOString(),
+  })).statusCode).toBe(201);
+  const key = await api.partyKey('investor', 'sql-inv');
+  await fundInvestor(db, 'sql-inv', 10_000n);
+  const sub = await post(`/v1/loans/${loanId}/subscriptions`, { investorId: 'sql-inv', amount: '100.00' }, { authorization: `Bearer ${key}` });
+  expect(sub.statusCode).toBe(201);
+  const { subscriptionId, workflowId } = sub.json<{ subscriptionId: string; workflowId: string }>();
+  expect(workflowId).toBe(workflowIds.subscription(subscriptionId));
+  const { rows } = await db.pool.query<{ action: string; workflow_id: string }>('SELECT action, workflow_id FROM outbox ORDER BY id');
+  // The loan's start (TS), the subscription's start and the loan's "fully reserved" signal (SQL): the same forms.
+  expect(rows).toEqual([
+    { action: 'start', workflow_id: workflowIds.loan(loanId) },
+    { action: 'start', workflow_id: workflowIds.subscription(subscriptionId) },
+    { action: 'signal', workflow_id: workflowIds.loan(loanId) },
+  ]);
 });
 
 describe('the API reaches everything it creates', () => {
