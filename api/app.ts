@@ -60,7 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     // Every id the platform derives must be reachable in a path (the default, 100, is shorter).
-    maxParamLength: API_PATH_PARAM_MAX,
+    routerOptions: { maxParamLength: API_PATH_PARAM_MAX },
     // Refusals before routing in the API's own shape: a path id past every id's limit is a bad id.
     frameworkErrors: (error, _request, frameworkReply) => {
       const id = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
