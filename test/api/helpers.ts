@@ -44,3 +44,10 @@ export function useTestApi(db: TestDatabase, options: { rateLimitPerMinute?: num
   };
   return api;
 }
+
+/** A fresh operator key's Authorization header, issued by the admin. */
+export async function operatorHeaders(app: FastifyInstance): Promise<{ authorization: string }> {
+  const res = await app.inject({ method: 'POST', url: '/v1/api-keys', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: { role: 'operator' } });
+  if (res.statusCode !== 201) throw new Error(`issuing an operator key: ${res.statusCode} ${res.body}`);
+  return { authorization: `Bearer ${res.json<{ key: string }>().key}` };
+}

@@ -6,6 +6,7 @@ import { runOps } from '../../cli/ops';
 import { useTestDatabase } from '../helpers/postgres';
 import { fundInvestor } from '../helpers/stack';
 import { ADMIN_KEY } from '../api/helpers';
+import { runOpsAt } from '../helpers/ops';
 
 const db = useTestDatabase();
 let app: FastifyInstance;
@@ -23,17 +24,7 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function ops(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  process.env.OPS_API_KEY = ADMIN_KEY;
-  try {
-    const code = await runOps(['--api-url', apiUrl, ...args], { out: (l) => out.push(l), err: (l) => err.push(l) });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    delete process.env.OPS_API_KEY;
-  }
-}
+const ops = (...args: string[]) => runOpsAt(apiUrl, ...args);
 
 it('prints the trial balance, a balance and a statement', async () => {
   const tb = await ops('trial-balance');

@@ -17,6 +17,7 @@ import { fundInvestor } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { clearingNet, payOut, reconcile, today } from '../reconciliation/helpers';
 import { admin } from '../repayments/helpers';
+import { operatorHeaders } from '../api/helpers';
 
 const world = new GatewayWorld();
 let app: FastifyInstance | undefined;
@@ -33,7 +34,7 @@ beforeAll(async () => {
   const sink = new Writable({ write(chunk, _enc, done) { logLines.push(chunk.toString()); done(); } });
   app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: world.env.client, gatewaySecret: SECRET, logger: { level: 'warn', redact: LOG_REDACTIONS, stream: sink } });
   await app.ready();
-  operator = { authorization: `Bearer ${(await api().inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  operator = await operatorHeaders(api());
   await api().inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'nia' }, payload: { id: 'nia', name: 'Nia' } });
   await fundInvestor(db, 'nia', 10_000_000n);
 });

@@ -11,6 +11,7 @@ import { useGatewayApp } from '../helpers/gateway-world';
 import { drainOutbox, fundInvestor } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, expectLedgerEqualsGateway } from '../repayments/helpers';
+import { operatorHeaders } from '../api/helpers';
 
 const gatewayApp = useGatewayApp();
 const { world, db } = gatewayApp;
@@ -19,7 +20,7 @@ let operator: { authorization: string };
 
 beforeAll(async () => {
   app = gatewayApp.app;
-  operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  operator = await operatorHeaders(app);
 });
 
 afterEach(async () => {

@@ -9,7 +9,6 @@ import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { buildApp } from '../../api/app';
-import { runOps } from '../../cli/ops';
 import { GatewayClient, type QueryRequest, type SubmitRequest } from '../../gateway/client';
 import type { QueryOutcome, SubmitOutcome } from '../../gateway/outcomes';
 import { signNotification, unixSeconds } from '../../gateway/signing';
@@ -135,10 +134,7 @@ export function useOutcomeWorld(options: { poolSize?: number } = {}): OutcomeWor
 
 export const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 
-export async function operatorHeaders(app: FastifyInstance): Promise<Record<string, string>> {
-  const res = await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } });
-  return { authorization: `Bearer ${res.json<{ key: string }>().key}` };
-}
+export { operatorHeaders } from '../api/helpers';
 
 /**
  * The gateway's signed notice for an order, as the simulator would send it, POSTed to our API.
@@ -159,18 +155,7 @@ export async function postNotice(app: FastifyInstance, n: { orderNo: string; kin
   return { notifyId: body.notifyId, statusCode: res.statusCode, body: res.body };
 }
 
-/** `npm run ops -- ...` against the world's API. */
-export async function ops(apiUrl: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  process.env.OPS_API_KEY = ADMIN_KEY;
-  try {
-    const code = await runOps(['--api-url', apiUrl, ...args], { out: (l) => out.push(l), err: (l) => err.push(l) });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    delete process.env.OPS_API_KEY;
-  }
-}
+export { runOpsAt as ops } from '../helpers/ops';
 
 /**
  * The ledger equals the gateway's truth, for every kind of order: each payout the gateway executed

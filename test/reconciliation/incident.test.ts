@@ -12,6 +12,7 @@ import { expectLedgerConsistent } from '../ledger/helpers';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { admin, INVESTOR_FUNDS, investorId, openAndFillLoan, until, type LoanPlan } from '../repayments/helpers';
 import { payOut, reconcile, today } from './helpers';
+import { operatorHeaders } from '../api/helpers';
 
 const gatewayApp = useGatewayApp({ poolSize: 20 });
 const { world, db } = gatewayApp;
@@ -53,7 +54,7 @@ it('re-enacts the double payout: caught the next day, recovered from the next in
   expect(paid.map((o) => o.orderNo).sort()).toEqual(['wd-again', 'wd-first']); // paid twice at the gateway
 
   // The next day's reconciliation (here: today's statement) finds it; the operator opens a recovery.
-  const operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  const operator = await operatorHeaders(app);
   const day = await reconcile(app, operator, today());
   expect(day.exceptions.map((e) => [e.class, e.orderNo, e.partyId])).toEqual([['STATUS_MISMATCH', 'wd-first', vic]]);
   const resolved = await app.inject({

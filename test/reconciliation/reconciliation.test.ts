@@ -9,6 +9,7 @@ import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, until } from '../repayments/helpers';
 import { payOut, reconcile, simulatorControl, startPayOut, today } from './helpers';
+import { operatorHeaders } from '../api/helpers';
 
 const gatewayApp = useGatewayApp();
 const { world, db } = gatewayApp;
@@ -17,7 +18,7 @@ let operator: { authorization: string };
 
 beforeAll(async () => {
   app = gatewayApp.app;
-  operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  operator = await operatorHeaders(app);
   await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'rita' }, payload: { id: 'rita', name: 'Rita' } });
   await fundInvestor(db, 'rita', 10_000_000n);
 });

@@ -10,6 +10,7 @@ import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin } from '../repayments/helpers';
 import { clearingNet, reconcile, simulatorControl, startPayOut, today, type DayView } from './helpers';
+import { operatorHeaders } from '../api/helpers';
 
 const gatewayApp = useGatewayApp();
 const { world, db } = gatewayApp;
@@ -18,7 +19,7 @@ let operator: { authorization: string };
 
 beforeAll(async () => {
   app = gatewayApp.app;
-  operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  operator = await operatorHeaders(app);
   await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'sam' }, payload: { id: 'sam', name: 'Sam' } });
   await fundInvestor(db, 'sam', 10_000_000n);
 });

@@ -18,6 +18,7 @@ import { fundInvestor } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin } from '../repayments/helpers';
 import { clearingNet, reconcile, startPayOut, today } from './helpers';
+import { operatorHeaders } from '../api/helpers';
 
 const gatewayApp = useGatewayApp();
 const { world, db } = gatewayApp;
@@ -26,7 +27,7 @@ let operator: { authorization: string };
 
 beforeAll(async () => {
   app = gatewayApp.app;
-  operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  operator = await operatorHeaders(app);
   await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'una' }, payload: { id: 'una', name: 'Una' } });
   await fundInvestor(db, 'una', 10_000_000n);
 });

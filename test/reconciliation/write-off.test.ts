@@ -10,6 +10,7 @@ import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, until } from '../repayments/helpers';
 import { ACCOUNT } from '../gateway/helpers';
 import { reconcile, simulatorControl, today } from './helpers';
+import { operatorHeaders } from '../api/helpers';
 
 const gatewayApp = useGatewayApp();
 const { world, db } = gatewayApp;
@@ -21,7 +22,7 @@ beforeAll(async () => {
 });
 
 it('writes off what is still owed, once, with the operator and the reason on record', async () => {
-  const operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  const operator = await operatorHeaders(app);
   await simulatorControl(world, '/_sim/executed', { kind: 'PAYOUT', orderNo: 'manual-transfer-7', amount: '30.00', currency: 'CNY' });
   const day = await reconcile(app, operator, today());
   const [exception] = day.exceptions;
@@ -59,7 +60,7 @@ it('writes off what is still owed, once, with the operator and the reason on rec
 
 it('REQUESTED: the investor is asked to pay it back through the gateway; a refused collection goes back to OFFSETTING, a paid one closes it', async () => {
   await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'rq' }, payload: { id: 'rick', name: 'Rick', bankAccount: ACCOUNT } });
-  const operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  const operator = await operatorHeaders(app);
   await simulatorControl(world, '/_sim/executed', { kind: 'PAYOUT', orderNo: 'manual-transfer-8', amount: '45.00', currency: 'CNY' });
   const day = await reconcile(app, operator, today(), true);
   const exception = day.exceptions.find((e) => e.orderNo === 'manual-transfer-8');
@@ -84,7 +85,7 @@ it('REQUESTED: the investor is asked to pay it back through the gateway; a refus
 }, 60_000);
 
 it('an operator opens a recovery by hand: the loss goes to suspense, the investor owes it, once per Idempotency-Key', async () => {
-  const operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}`, 'idempotency-key': 'open-rc-1' };
+  const operator = { ...(await operatorHeaders(app)), 'idempotency-key': 'open-rc-1' };
   const before = await new Ledger(db.pool).balance('platform:suspense');
   const opened = await app.inject({ method: 'POST', url: '/v1/recoveries', headers: operator, payload: { investorId: 'wendy', amount: '12.50', reason: 'interest computed twice in March' } });
   expect(opened.statusCode).toBe(201);

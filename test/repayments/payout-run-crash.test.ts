@@ -10,14 +10,14 @@ import { Ledger } from '../../ledger';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { payoutRunWorkflow } from '../../workflows';
 import { TASK_QUEUE } from '../../workflows/shared';
-import { ADMIN_KEY } from '../api/helpers';
+import { ADMIN_KEY, operatorHeaders } from '../api/helpers';
 import { SECRET, startTestSimulator, tempDir } from '../gateway/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 import { drainOutbox } from '../helpers/stack';
 import { processDatabaseUrl, startProcess, type RunningProcess } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/temporal';
 import { expectLedgerConsistent } from '../ledger/helpers';
-import { admin, expectLedgerEqualsGateway, INVESTOR_FUNDS, investorId, openAndFillLoan, until, type LoanPlan } from './helpers';
+import { expectLedgerEqualsGateway, INVESTOR_FUNDS, investorId, openAndFillLoan, until, type LoanPlan } from './helpers';
 
 const simulatorDir = tempDir();
 let env: TestWorkflowEnvironment;
@@ -59,7 +59,7 @@ it('pays every investor once when the worker is killed mid-run and overlapping r
   // As soon as the installment is distributed: two API requests and a second run under another id, at once.
   await until(async () => (await db.pool.query(`SELECT status FROM loan_installments WHERE loan_id = 'kr1'`)).rows[0].status as string,
     (s) => s === 'DISTRIBUTED' || s === 'PAID_OUT', 60_000);
-  const operator = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key}` };
+  const operator = await operatorHeaders(app);
   const runRequest = () => app.inject({ method: 'POST', url: '/v1/payout-runs', headers: operator, payload: { loanId: 'kr1', installment: 1 } });
   const [a, b] = await Promise.all([
     runRequest(), runRequest(),
