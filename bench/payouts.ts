@@ -16,6 +16,7 @@ import { TASK_QUEUE, type PayoutRunInput, type PayoutRunResult } from '../workfl
 import { temporalCeiling } from './ceiling/measure';
 import { workflowIds } from '../ids/workflow-ids';
 import { workflowIdPrefixes } from '../ids/workflow-ids';
+import { scheduledPayoutIdPrefix } from '../ids/derived';
 
 const opts = new Command()
   .description('Pay one installment to many investors through the faulty gateway; report throughput and exactness.')
@@ -110,7 +111,12 @@ async function main(): Promise<void> {
   // Exactness: every payout the gateway executed is posted once, and nothing else.
   const truthRes = await fetch(`${opts.gatewayUrl}/_sim/truth`);
   const truth = ((await truthRes.json()) as { orders: { orderNo: string; kind: string; status: string }[] }).orders;
-  const executed = new Set(truth.filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS' && o.orderNo.startsWith(`${loanId}-`)).map((o) => o.orderNo));
+  // This loan's orders: the numbers stored with its payouts (a long id's is po-<digest>), and any
+  // other the gateway holds under the loan's payout-id prefix.
+  const { rows: stored } = await db.query<{ order_no: string }>('SELECT order_no FROM payouts WHERE loan_id = $1', [loanId]);
+  const ours = new Set(stored.map((r) => r.order_no));
+  const prefix = scheduledPayoutIdPrefix(loanId);
+  const executed = new Set(truth.filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS' && (ours.has(o.orderNo) || o.orderNo.startsWith(prefix))).map((o) => o.orderNo));
   const { rows: posted } = await db.query<{ order_no: string; n: number }>(
     `SELECT p.order_no, count(*)::int AS n FROM payouts p JOIN ledger_transactions t ON t.idempotency_key = 'payout:' || p.id || ':post'
      WHERE p.loan_id = $1 GROUP BY p.order_no`, [loanId]);
