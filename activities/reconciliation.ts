@@ -3,6 +3,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
+import type { QueryOutcome, Unknown } from '../gateway/outcomes';
 import { orderMemo } from '../gateway/protocol';
 import { inTransaction } from '../ledger/db';
 import { getRecovery, writeOffRecovery } from '../payments/recoveries';
@@ -14,6 +15,12 @@ import { ExceptionRefused, resolveException, type AskGateway } from '../reconcil
 import { loadStatement, reconRunId, type ReconRunRef } from '../reconciliation/statement';
 import type { GatewayOutcome, ReconSummary, ResolveExceptionInput, ResolveReviewInput, WriteOffInput } from '../workflows/shared';
 import { workflowIds } from '../ids/workflow-ids';
+
+/**
+ * The gateway answered FAILED with a code that is not definitive. Not final for the order's own
+ * workflow, but for an order no statement lists it is the gateway's second word that nothing moved.
+ */
+const reportedFailed = (answer: QueryOutcome): answer is Unknown & { failedCode: string } => answer.kind === 'unknown' && answer.failedCode !== undefined;
 
 const run = (channel: string, date: string): ReconRunRef => ({ runId: reconRunId(channel, date), channel, date });
 
@@ -36,7 +43,7 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
   const askGateway: AskGateway = async (order) => {
     const answer = await gateway.query(order);
     if (answer.kind === 'succeeded') return { executed: true, amountMinor: answer.order.amountMinor, currency: answer.order.currency };
-    if (answer.kind === 'failed' || answer.kind === 'not_found') return { executed: false };
+    if (answer.kind === 'failed' || answer.kind === 'not_found' || reportedFailed(answer)) return { executed: false };
     return { unknown: answer.kind === 'unknown' || answer.kind === 'not_sent' ? answer.reason : answer.kind };
   };
 
@@ -76,9 +83,14 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
         if (after !== undefined && c.orderNo <= after) continue;
         const answer = await gateway.query({ orderNo: c.orderNo, kind: c.kind, amountMinor: BigInt(c.amountMinor), currency: c.currency });
         if (answer.kind === 'not_sent') throw new Error(`the gateway is unreachable: ${answer.reason}`); // retried, from here
-        // Anything but a definite answer is unknown: asked again on the next run, never OURS_ONLY.
-        const said: CandidateAnswer = answer.kind === 'succeeded' ? 'executed' : answer.kind === 'failed' || answer.kind === 'not_found' ? answer.kind : 'unknown';
-        await recordCandidate(pool, ref, c, said, answer.kind === 'unknown' ? `unknown: ${answer.reason}` : answer.kind);
+        // A FAILED answer, whatever its code, for an order the statement does not list: nothing
+        // moved (docs/reconciliation.md). Anything else not definite (processing, no answer, an
+        // answer about another order) is unknown: asked again on the next run, never OURS_ONLY.
+        const said: CandidateAnswer = answer.kind === 'succeeded' ? 'executed'
+          : answer.kind === 'failed' || answer.kind === 'not_found' ? answer.kind
+            : reportedFailed(answer) ? 'failed' : 'unknown';
+        const says = reportedFailed(answer) ? `failed (${answer.failedCode}, not a definitive code)` : answer.kind === 'unknown' ? `unknown: ${answer.reason}` : answer.kind;
+        await recordCandidate(pool, ref, c, said, says);
         context.heartbeat({ after: c.orderNo, done: i + 1, of: match.candidates.length } satisfies MatchProgress);
       }
       await settleRun(pool, ref, match);

@@ -22,8 +22,13 @@ export type Succeeded = { kind: 'succeeded'; order: ExecutedOrder };
 export type Failed = { kind: 'failed'; code: DefinitiveFailureCode; message?: string };
 /** Provably never reached the gateway: safe to send again with the same order number. */
 export type NotSent = { kind: 'not_sent'; reason: string };
-/** May or may not have executed: query by order number; never resend blindly. */
-export type Unknown = { kind: 'unknown'; reason: string; httpStatus?: number };
+/**
+ * May or may not have executed: query by order number; never resend blindly. `failedCode` is set
+ * when the gateway did answer FAILED, with a code not on the definitive list: not final for the
+ * order's own workflow (it may be transient, or a lie), but a claim that nothing moved, which
+ * reconciliation can weigh against the statement.
+ */
+export type Unknown = { kind: 'unknown'; reason: string; httpStatus?: number; failedCode?: string };
 
 export type SubmitOutcome = Succeeded | Failed | NotSent | Unknown;
 export type QueryOutcome =
@@ -95,7 +100,7 @@ function succeededIfMatching(reply: OrderReply, expected: ExpectedOrder): Succee
 function failedIfDefinitive(reply: OrderReply): Failed | Unknown {
   const code = reply.code ?? '';
   if (isDefinitiveFailureCode(code)) return { kind: 'failed', code, ...(reply.message === undefined ? {} : { message: reply.message }) };
-  return { kind: 'unknown', reason: `failure code '${code}' is not definitive`, httpStatus: 200 };
+  return { kind: 'unknown', reason: `failure code '${code}' is not definitive`, httpStatus: 200, failedCode: code };
 }
 
 /** A 200 answer we can read and that is about our order number, or why not. */

@@ -88,15 +88,18 @@ const OURS_ALL_DAYS = `(SELECT coalesce(sum(CASE p2.direction WHEN 'C' THEN p2.a
 
 /**
  * The line's own amount, currency and direction posted by us on another day (an order crossing
- * midnight). The posting's own day must not list the order too: there it is already matched,
- * and this line is a second payment.
+ * midnight), and not reversed since: the order's net over every day is the line's (an order
+ * adjusted away as not executed, that the gateway then executes late, is an exception). The
+ * posting's own day must not list the order too: there it is already matched, and this line is a
+ * second payment.
  */
 const POSTED_ANOTHER_DAY_SAME = `EXISTS (SELECT 1 FROM ledger_transactions t2
    JOIN ledger_postings p2 ON p2.transaction_id = t2.id AND NOT p2.pending
    JOIN ledger_accounts a2 ON a2.id = p2.account_id AND a2.path = 'gateway:' || $2::text || ':clearing'
    WHERE t2.metadata->>'orderNo' = x.order_no AND t2.metadata ? 'orderNo' AND t2.kind IN ('posted', 'post_pending')
    GROUP BY t2.id HAVING min(p2.currency) = x.currency
-     AND sum(CASE p2.direction WHEN 'C' THEN p2.amount ELSE -p2.amount END) = CASE x.kind WHEN 'PAYOUT' THEN x.amount ELSE -x.amount END)`;
+     AND sum(CASE p2.direction WHEN 'C' THEN p2.amount ELSE -p2.amount END) = CASE x.kind WHEN 'PAYOUT' THEN x.amount ELSE -x.amount END)
+   AND ${OURS_ALL_DAYS} = CASE x.kind WHEN 'PAYOUT' THEN x.amount ELSE -x.amount END`;
 const POSTED_ANOTHER_DAY = `EXISTS (SELECT 1 FROM ledger_transactions t2 WHERE t2.metadata->>'orderNo' = x.order_no AND t2.metadata ? 'orderNo' AND t2.kind IN ('posted', 'post_pending'))`;
 
 /** Every order of the day, one class each, into a temporary table of the matching transaction. */
@@ -200,7 +203,7 @@ export type CandidateAnswer = 'executed' | 'failed' | 'not_found' | 'unknown';
 
 /**
  * An order of ours the statement does not list, after asking the gateway, in one transaction:
- * executed → nothing to see (another day's statement); failed → STATUS_MISMATCH; never seen →
+ * executed → nothing to see (another day's statement); failed (any code) → STATUS_MISMATCH; never seen →
  * OURS_ONLY; unknown → a PENDING UNKNOWN line asked again next run (an exception already open
  * for it stays: an unknown answer is not evidence either way). Earlier lines it replaces are CLEARED.
  */

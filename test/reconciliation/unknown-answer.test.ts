@@ -1,6 +1,7 @@
 // Issue 15 item 10: matching asks the gateway about each order of ours the statement does not
 // list. An unknown answer is not evidence: it is a pending UNKNOWN line asked again on the next
-// run, never an OURS_ONLY an operator can adjust (a phantom amount). A long day heartbeats its
+// run, never an OURS_ONLY an operator can adjust (a phantom amount). A FAILED answer is evidence
+// even with a code that is not definitive: with the statement silent, nothing moved. A long day heartbeats its
 // progress and a retried attempt resumes where the last one stopped.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -55,6 +56,26 @@ it('an unknown gateway answer is a pending UNKNOWN line, never an OURS_ONLY an o
   expect(await clearingNet(db.pool, 'un-stuck')).toBe(15_000n); // no phantom reversal against suspense
   const { rows } = await db.pool.query(`SELECT 1 FROM ledger_transactions WHERE metadata->>'orderNo' = 'un-stuck' AND metadata ? 'exceptionId'`);
   expect(rows).toEqual([]);
+}, 90_000);
+
+it('a payout the gateway refused with an unlisted code, decided paid by an operator, is a STATUS_MISMATCH that an adjustment corrects (chaos seed 6)', async () => {
+  world.fault('fail:SYSTEM_BUSY'); // FAILED, nothing executed, with a code that is not definitive: the payout waits in review
+  const handle = await startPayOut(world, db.pool, 'un-busy', 'una', 12_000n);
+  for (let i = 0; i < 100 && (await handle.query('reviewEvidence').then((e) => (e as { state: string }).state, () => '')) !== 'MANUAL_REVIEW'; i++) await new Promise((r) => setTimeout(r, 100));
+  await handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'looked paid', operator: 'op-1' }] }); // wrong, and allowed by the evidence
+  expect(await handle.result()).toBe('SUCCEEDED');
+  await world.reset();
+  expect(await clearingNet(db.pool, 'un-busy')).toBe(12_000n);
+
+  // The statement does not list it and the gateway, asked, still says FAILED SYSTEM_BUSY: nothing moved.
+  const day = await reconcile(app, operator, today(), true); // the day may have run already in this file
+  const lines = day.exceptions.filter((e) => e.orderNo === 'un-busy');
+  expect(lines.map((e) => [e.class, e.status])).toEqual([['STATUS_MISMATCH', 'OPEN']]);
+  const res = await app.inject({ method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${lines[0].id}/resolve`, headers: operator, payload: { action: 'adjust', reason: 'the gateway refused it' } });
+  expect(res.statusCode).toBe(200);
+  expect(await clearingNet(db.pool, 'un-busy')).toBe(0n); // the ledger now says what the gateway did
+  const again = await reconcile(app, operator, today(), true);
+  expect(again.exceptions.filter((e) => e.orderNo === 'un-busy' && e.status === 'OPEN')).toEqual([]);
 }, 90_000);
 
 it('matching heartbeats the order it reached and a retried attempt resumes after it', async () => {

@@ -118,3 +118,18 @@ it('a cross-day duplicate payment is an exception, not MATCHED, and another day\
   const { rows: dup } = await db.pool.query(`SELECT run_id FROM recon_exceptions WHERE order_no = 'tz-dup' AND status = 'OPEN'`);
   expect(dup).toEqual([{ run_id: run(next).runId }]);
 });
+
+it('an order adjusted away as not executed, that a later statement lists after all, is an exception, not MATCHED by its first posting', async () => {
+  const LATER = '2026-03-12';
+  await postedAt('tz-late', 4_000n, `${D}T09:00:00Z`);
+  // A reconciliation of D adjusted it back (the gateway said FAILED, the statement was silent).
+  await new Ledger(db.pool).transfer({
+    idempotencyKey: 'tz:tz-late:adjust', from: 'gateway:default:clearing', to: 'platform:suspense', amount: 4_000n, currency: 'CNY',
+    metadata: { orderNo: 'tz-late', reconDay: D, exceptionId: 'fixture' },
+  });
+  await loadStatement(db.pool, run(D), csv(D));
+  await loadStatement(db.pool, run(LATER), csv(LATER, ['tz-late', '40.00'])); // it executed after all
+  await matchRun(db.pool, run(LATER));
+  const { rows } = await db.pool.query(`SELECT class, status FROM recon_exceptions WHERE run_id = $1 AND order_no = 'tz-late'`, [run(LATER).runId]);
+  expect(rows).toEqual([{ class: 'AMOUNT_MISMATCH', status: 'OPEN' }]);
+});
