@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
+import { createDecisionActivities } from './decisions';
 import { createDepositActivities } from './deposits';
 import { createLoanActivities } from './loans';
 import { createPayoutActivities } from './payouts';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPayoutActivities(deps),
     ...createRepaymentActivities(deps),
     ...createReconciliationActivities(deps),
+    ...createDecisionActivities(deps),
   };
 }
 

@@ -6,7 +6,7 @@
 // the same run, outcomes, reviews resolved from the gateway's truth, and duplicates (must be 0).
 import { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
-import { resolveReviewsFromSimulatorTruth } from '../cli/auto-resolve';
+import { databaseDecider, resolveReviewsFromSimulatorTruth } from '../cli/auto-resolve';
 import { Ledger } from '../ledger';
 import { LedgerBatcher } from '../ledger/batcher';
 import { createPool, inTransaction } from '../ledger/db';
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   // Manual reviews, decided from the gateway's truth through the operators' update.
   let resolved = { paid: 0, notPaid: 0, skipped: 0 };
   for (let pass = 0; pass < 60 && resolved.paid + resolved.notPaid < result.manualReview; pass++) {
-    const r = await resolveReviewsFromSimulatorTruth(client, opts.gatewayUrl, 'bench-auto', `WorkflowId STARTS_WITH '${workflowIdPrefixes.scheduledPayouts(loanId)}'`);
+    const r = await resolveReviewsFromSimulatorTruth(client, opts.gatewayUrl, databaseDecider(db, client, 'operator:bench-auto'), `WorkflowId STARTS_WITH '${workflowIdPrefixes.scheduledPayouts(loanId)}'`);
     resolved = { paid: resolved.paid + r.paid, notPaid: resolved.notPaid + r.notPaid, skipped: resolved.skipped + r.skipped };
     if (resolved.paid + resolved.notPaid < result.manualReview) await new Promise((r2) => setTimeout(r2, 2_000)); // visibility lags
   }

@@ -1,8 +1,11 @@
 // Resolves pending manual reviews from the gateway simulator's own record of what it executed,
-// through the same resolveReview update an operator uses. For the demo and benchmarks only: in
+// as a recorded decision (through the API, or as the API records it). For the demo and benchmarks only: in
 // production the truth is the bank's statement and the decision is a person's.
 import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { DemoApi } from '../demo/api';
+import { recordDecision } from '../decisions/operator-decisions';
 import { resolveReviewUpdate, reviewEvidenceQuery } from '../workflows/shared';
 
 export interface AutoResolveResult {
@@ -28,7 +31,34 @@ export async function simulatorVerdict(simulatorUrl: string, orderNo: string): P
   return 'not_executed';
 }
 
-export async function resolveReviewsFromSimulatorTruth(client: Client, simulatorUrl: string, operator: string, query = ''): Promise<AutoResolveResult> {
+/** Decides one review; false when it was refused (resolved by someone else meanwhile). */
+export type ReviewDecider = (workflowId: string, decision: 'paid' | 'not_paid', reason: string) => Promise<boolean>;
+
+/** Through the API, as an operator would (the demo). */
+export function apiDecider(api: DemoApi): ReviewDecider {
+  return async (workflowId, decision, reason) => {
+    const res = await api.call('POST', `/v1/reviews/${encodeURIComponent(workflowId)}/resolve`, { body: { decision, reason } });
+    if (res.status === 409) return false;
+    if (res.status !== 200) throw new Error(`resolve ${workflowId}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+    return true;
+  };
+}
+
+/** Recorded in the database as the API records it, then the Update (benchmarks, which hold the database's credentials). */
+export function databaseDecider(pool: Pool, client: Client, actor: `operator:${string}`): ReviewDecider {
+  return async (workflowId, decision, reason) => {
+    const decisionId = await recordDecision(pool, { workflowId, kind: 'review.resolve', actor, payload: { decision }, reason });
+    try {
+      await client.workflow.getHandle(workflowId).executeUpdate(resolveReviewUpdate, { args: [{ decisionId }] });
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) return false;
+      throw err;
+    }
+  };
+}
+
+export async function resolveReviewsFromSimulatorTruth(client: Client, simulatorUrl: string, decide: ReviewDecider, query = ''): Promise<AutoResolveResult> {
   const result: AutoResolveResult = { paid: 0, notPaid: 0, waiting: 0, skipped: 0 };
   const listed = client.workflow.list({ query: `ReviewState = 'Pending' AND ExecutionStatus = 'Running'${query ? ` AND ${query}` : ''}` });
   for await (const wf of listed) {
@@ -41,15 +71,12 @@ export async function resolveReviewsFromSimulatorTruth(client: Client, simulator
       continue;
     }
     const paid = verdict === 'executed';
-    try {
-      await handle.executeUpdate(resolveReviewUpdate, {
-        args: [{ decision: paid ? 'paid' : 'not_paid', reason: `the gateway's record of order ${evidence.orderNo}`, operator }],
-      });
-      if (paid) result.paid += 1;
-      else result.notPaid += 1;
-    } catch (err) {
-      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+    if (!(await decide(wf.workflowId, paid ? 'paid' : 'not_paid', `the gateway's record of order ${evidence.orderNo}`))) {
       result.skipped += 1;
+    } else if (paid) {
+      result.paid += 1;
+    } else {
+      result.notPaid += 1;
     }
   }
   return result;

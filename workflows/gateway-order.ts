@@ -1,11 +1,21 @@
 // DESIGN.md's gateway outcome table, once, for every workflow that moves money through the
 // gateway (deposits, payouts): send; resend only what provably never arrived, same order number;
 // query anything else with bounded backoff; hand what stays unknown to an operator.
-import { condition, patched, setHandler, sleep, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
+import { condition, patched, setHandler, sleep, upsertSearchAttributes, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { DECISION_ROWS_PATCH, DecisionGate, refuse } from './decision-gate';
 import {
   gatewayNoticeSignal, resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes,
-  type GatewayAttempt, type GatewayOutcome, type QueryPolicy, type ResolveReviewInput, type VerifiedGatewayNotice,
+  type GatewayAttempt, type GatewayOutcome, type QueryPolicy, type ResolveReviewInput, type ReviewDecision, type ReviewDecisionHelp, type VerifiedGatewayNotice,
 } from './shared';
+
+/** What the evidence tells an operator to run: the CLI command and the API route that decide it. */
+function howToDecide(workflowId: string, resubmit: boolean): ReviewDecisionHelp {
+  return {
+    cli: `npm run ops -- reviews resolve ${workflowId} --decision <paid|not_paid>${resubmit ? ' [--resubmit]' : ''} --reason "<what the bank shows>"`,
+    api: `POST /v1/reviews/${workflowId}/resolve {"decision":"paid"|"not_paid","reason":"..."${resubmit ? ',"resubmit":true' : ''}}`,
+    note: 'decide through the API or the CLI: an Update sent from the Web UI is refused, it names no recorded decision',
+  };
+}
 
 /** Gateway calls: longer than the gateway client's own timeout, so the client classifies a slow answer, not Temporal. */
 export const GATEWAY_CALL_OPTIONS: ActivityOptions = {
@@ -57,33 +67,64 @@ export class OrderReview<S extends string> {
    */
   constructor(initial: S, public orderNo: string, private readonly reviewState: S, private readonly options: { resubmit?: boolean } = {}) {
     this.state = initial;
-    setHandler(gatewayNoticeSignal, (notice) => {
-      if (notice.orderNo !== undefined && notice.orderNo !== this.orderNo) return; // about an earlier attempt's order
+    // Histories from before decisions were rows carry the decision, and the notice, in the message itself.
+    const rows = patched(DECISION_ROWS_PATCH);
+    const gate = new DecisionGate();
+    setHandler(gatewayNoticeSignal, async (signalled) => {
+      if (signalled.orderNo !== undefined && signalled.orderNo !== this.orderNo) return; // about an earlier attempt's order
+      // What the gateway said is read from the notice the API verified and stored, never from the signal.
+      const notice = rows ? await gate.notice(signalled.notifyId, this.orderNo) : signalled;
+      if (!notice) return;
       if (!this.notices.some((n) => n.notifyId === notice.notifyId)) this.notices.push(notice);
       this.notice ??= notice;
     });
     setHandler(reviewEvidenceQuery, () => ({
       state: this.state, orderNo: this.orderNo, attempts: this.attempts, since: this.since, notices: this.notices,
+      ...(this.state === this.reviewState ? { decide: howToDecide(workflowInfo().workflowId, this.options.resubmit === true) } : {}),
     }));
-    setHandler(resolveReviewUpdate, async (decision) => {
-      this.resolution = decision; // accepted by the validator: the waiting workflow goes on with it
+    setHandler(resolveReviewUpdate, async (input) => {
+      let decision = input as unknown as ResolveReviewInput;
+      if (rows) {
+        const taken = await gate.take('review.resolve', input);
+        decision = {
+          decision: taken.payload.decision as ReviewDecision, reason: taken.reason, operator: taken.actor,
+          ...(taken.requestId ? { requestId: taken.requestId } : {}), ...(taken.payload.resubmit === true ? { resubmit: true } : {}),
+        };
+        // The state may have moved on while the decision was read (a notice settled it).
+        const why = this.refusal(decision);
+        if (why) refuse(why);
+      }
+      this.resolution = decision; // the waiting workflow goes on with it
       await condition(() => this.state !== this.reviewState);
       return this.state;
     }, {
-      // Validators must not change state: they are not replayed.
-      validator: (decision) => {
-        // A verified notice is evidence: a decision that contradicts it would pay twice or lose money.
-        if (this.notice && NOTICE_DECISION[this.notice.outcome] !== decision.decision) {
-          throw new Error(`the gateway's verified notice ${this.notice.notifyId} says ${this.notice.outcome}: ${decision.decision} contradicts it`);
+      // Validators must not change state: they are not replayed. With decision rows, the row's
+      // content is checked by the handler once it is read; the validator checks the state only.
+      validator: (input) => {
+        if (rows) {
+          if (this.notice) throw new Error(`the gateway's verified notice ${this.notice.notifyId} says ${this.notice.outcome}: it settles the review`);
+          if (this.state !== this.reviewState || this.resolution) throw new Error(`nothing to resolve: the order is ${this.state}`);
+          return;
         }
-        if (this.state !== this.reviewState || this.resolution) throw new Error(`nothing to resolve: the order is ${this.state}`);
-        if (decision.decision !== 'paid' && decision.decision !== 'not_paid') throw new Error('decision must be paid or not_paid');
-        if (!decision.reason?.trim() || !decision.operator?.trim()) throw new Error('an operator and a reason are required');
-        if (decision.operator.startsWith('gateway:')) throw new Error('only the gateway\'s verified notice decides as the gateway');
-        if (decision.resubmit && decision.decision !== 'not_paid') throw new Error('only a not_paid decision can re-submit');
-        if (decision.resubmit && !this.options.resubmit) throw new Error('this order is not re-submitted: a new attempt gets its own order');
+        const why = this.refusal(input as unknown as ResolveReviewInput);
+        if (why) throw new Error(why);
       },
     });
+  }
+
+  /** Why this decision cannot be taken now, if it cannot. */
+  private refusal(decision: ResolveReviewInput): string | undefined {
+    // A verified notice is evidence: a decision that contradicts it would pay twice or lose money.
+    if (this.notice && NOTICE_DECISION[this.notice.outcome] !== decision.decision) {
+      return `the gateway's verified notice ${this.notice.notifyId} says ${this.notice.outcome}: ${decision.decision} contradicts it`;
+    }
+    if (this.state !== this.reviewState || this.resolution) return `nothing to resolve: the order is ${this.state}`;
+    if (decision.decision !== 'paid' && decision.decision !== 'not_paid') return 'decision must be paid or not_paid';
+    if (!decision.reason?.trim() || !decision.operator?.trim()) return 'an operator and a reason are required';
+    if (decision.operator.startsWith('gateway:')) return 'only the gateway\'s verified notice decides as the gateway';
+    if (decision.resubmit && decision.decision !== 'not_paid') return 'only a not_paid decision can re-submit';
+    if (decision.resubmit && !this.options.resubmit) return 'this order is not re-submitted: a new attempt gets its own order';
+    return undefined;
   }
 
   record(action: GatewayAttempt['action'], outcome: GatewayOutcome): GatewayOutcome {

@@ -1,8 +1,10 @@
 import { condition, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { ReconciliationActivities } from '../activities/reconciliation';
 import {
-  rematchSignal, reconSummaryQuery, resolveExceptionUpdate, SearchAttributes, type ReconciliationInput, type ReconState, type ReconSummary,
+  rematchSignal, reconSummaryQuery, resolveExceptionUpdate, SearchAttributes,
+  type ExceptionAction, type ReconciliationInput, type ReconState, type ReconSummary, type ResolveExceptionInput,
 } from './shared';
+import { DECISION_ROWS_PATCH, DecisionGate, refuse } from './decision-gate';
 import { workflowIds } from '../ids/workflow-ids';
 
 const RECON_OPTIONS: ActivityOptions = {
@@ -20,6 +22,14 @@ const RECHECK_FIRST_MS = 60 * 60 * 1000;
 const RECHECK_MAX_MS = 24 * 60 * 60 * 1000;
 
 const ACTIONS = ['adjust', 'recover', 'accept'];
+
+/** Why an exception decision cannot be taken, if it cannot. */
+function refusal(decision: ResolveExceptionInput): string | undefined {
+  if (!ACTIONS.includes(decision.action)) return 'action must be adjust, recover or accept';
+  if (!/^\d{1,18}$/.test(decision.exceptionId ?? '')) return 'exceptionId must be an exception number';
+  if (!decision.reason?.trim() || !decision.operator?.trim()) return 'an operator and a reason are required';
+  return undefined;
+}
 
 /** The UTC day before `ms`, as YYYY-MM-DD. */
 function dayBefore(ms: number): string {
@@ -56,20 +66,34 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
   setHandler(rematchSignal, () => {
     rematch = true;
   });
-  setHandler(resolveExceptionUpdate, async (decision) => {
+  // Histories from before decisions were rows carry the decision in the Update itself.
+  const rows = patched(DECISION_ROWS_PATCH);
+  const gate = new DecisionGate();
+  setHandler(resolveExceptionUpdate, async (input) => {
     resolving += 1;
     try {
+      let decision = input as unknown as ResolveExceptionInput;
+      if (rows) {
+        const taken = await gate.take('exception.resolve', input);
+        const p = taken.payload as { exceptionId?: string; action?: ExceptionAction; investorId?: string };
+        decision = {
+          exceptionId: String(p.exceptionId), action: p.action as ExceptionAction, reason: taken.reason, operator: taken.actor,
+          ...(p.investorId ? { investorId: p.investorId } : {}), ...(taken.requestId ? { requestId: taken.requestId } : {}),
+        };
+        const why = refusal(decision);
+        if (why) refuse(why);
+      }
       summary = await recon.resolveReconException(channel, date, decision);
       return summary;
     } finally {
       resolving -= 1;
     }
   }, {
-    validator: (decision) => {
+    validator: (input) => {
       if (summary?.state !== 'EXCEPTIONS') throw new Error(`nothing to resolve: the day is ${summary?.state ?? 'not matched yet'}`);
-      if (!ACTIONS.includes(decision.action)) throw new Error('action must be adjust, recover or accept');
-      if (!/^\d{1,18}$/.test(decision.exceptionId ?? '')) throw new Error('exceptionId must be an exception number');
-      if (!decision.reason?.trim() || !decision.operator?.trim()) throw new Error('an operator and a reason are required');
+      if (rows) return; // the row's content is checked once it is read
+      const why = refusal(input as unknown as ResolveExceptionInput);
+      if (why) throw new Error(why);
     },
   });
 

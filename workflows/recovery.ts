@@ -1,4 +1,5 @@
-import { allHandlersFinished, condition, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { allHandlersFinished, condition, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { DECISION_ROWS_PATCH, DecisionGate, refuse } from './decision-gate';
 import type { ReconciliationActivities } from '../activities/reconciliation';
 import { GATEWAY_CALL_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
 import {
@@ -41,28 +42,44 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
   setHandler(recoveryClosedSignal, () => {
     closedSignal = true;
   });
-  setHandler(writeOffUpdate, async (decision) => {
+  // Histories from before decisions were rows carry the decision in the Update itself.
+  const rows = patched(DECISION_ROWS_PATCH);
+  const gate = new DecisionGate();
+  /** The decision an Update names, read from its row (or the Update itself, in an old history). */
+  const decisionOf = async (kind: 'recovery.write_off' | 'recovery.request_collection', input: unknown): Promise<WriteOffInput> => {
+    if (!rows) return input as WriteOffInput;
+    const taken = await gate.take(kind, input);
+    return { reason: taken.reason, operator: taken.actor, ...(taken.requestId ? { requestId: taken.requestId } : {}) };
+  };
+  /** Still OFFSETTING with nothing decided: checked again after the row is read (with no await before it is used). */
+  const open = (what: string) => (state !== 'OFFSETTING' || writeOff || requested ? `nothing to ${what}: the recovery is ${state}` : undefined);
+  const validStateFor = (what: string, decision: unknown) => {
+    const closed = open(what);
+    if (closed) throw new Error(closed);
+    const d = decision as Partial<WriteOffInput>;
+    if (!rows && (!d.reason?.trim() || !d.operator?.trim())) throw new Error('an operator and a reason are required');
+  };
+
+  setHandler(writeOffUpdate, async (input) => {
+    const decision = await decisionOf('recovery.write_off', input);
+    const closed = open('write off');
+    if (rows && closed) refuse(closed);
     writeOff = decision;
     await condition(() => state !== 'OFFSETTING');
     return state;
-  }, {
-    validator: (decision) => {
-      if (state !== 'OFFSETTING' || writeOff) throw new Error(`nothing to write off: the recovery is ${state}`);
-      if (!decision.reason?.trim() || !decision.operator?.trim()) throw new Error('an operator and a reason are required');
-    },
-  });
+  }, { validator: (input) => validStateFor('write off', input) });
 
-  setHandler(requestCollectionUpdate, async (decision) => {
-    requested = decision; // accepted by the validator: the main loop starts the collection
+  setHandler(requestCollectionUpdate, async (input) => {
+    const decision = await decisionOf('recovery.request_collection', input);
+    const closed = open('request');
+    if (rows && closed) refuse(closed);
+    requested = decision; // the main loop starts the collection
     const mine = ++requestsMade;
     await condition(() => requestsDone >= mine); // collected, or back to OFFSETTING
     return state;
   }, {
     // Validators must not change state: they are not replayed.
-    validator: (decision) => {
-      if (state !== 'OFFSETTING' || writeOff || requested) throw new Error(`nothing to request: the recovery is ${state}`);
-      if (!decision.reason?.trim() || !decision.operator?.trim()) throw new Error('an operator and a reason are required');
-    },
+    validator: (input) => validStateFor('request', input),
   });
 
   show('OFFSETTING');

@@ -1,6 +1,7 @@
 // Names shared by workflows, the worker, the API and tests, without importing workflow code.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { DecisionRef } from '../decisions/operator-decisions';
 
 export const TASK_QUEUE = 'lending-core';
 
@@ -81,6 +82,14 @@ export interface ReviewEvidence {
   since?: string;
   /** Every verified gateway notice for this order, first one first (duplicates once). */
   notices?: VerifiedGatewayNotice[];
+  /** While in review: how to decide it (absent in histories from before). */
+  decide?: ReviewDecisionHelp;
+}
+
+export interface ReviewDecisionHelp {
+  cli: string;
+  api: string;
+  note: string;
 }
 
 /** How long to keep asking the gateway about an unknown outcome before an operator decides. */
@@ -101,7 +110,7 @@ export interface DepositWorkflowInput {
 }
 
 /** The operator's decision on a payment stuck in MANUAL_REVIEW (Web UI, CLI or API). */
-export const resolveReviewUpdate = defineUpdate<string, [ResolveReviewInput]>('resolveReview');
+export const resolveReviewUpdate = defineUpdate<string, [DecisionRef]>('resolveReview');
 export const reviewEvidenceQuery = defineQuery<ReviewEvidence>('reviewEvidence');
 
 export type PayoutState = 'HELD' | 'SUBMITTED' | 'SUCCEEDED' | 'FAILED' | 'QUERYING' | 'MANUAL_REVIEW';
@@ -213,7 +222,7 @@ export const reconSummaryQuery = defineQuery<ReconSummary | undefined>('reconSum
 /** Fetch and match the day again while it is open (a statement re-issued, a late order): same exceptions, new ones added. */
 export const rematchSignal = defineSignal('rematch');
 /** One exception, one decision: the update's validator checks the shape and the state; the activity the exception itself. */
-export const resolveExceptionUpdate = defineUpdate<ReconSummary, [ResolveExceptionInput]>('resolveException');
+export const resolveExceptionUpdate = defineUpdate<ReconSummary, [DecisionRef]>('resolveException');
 
 export type RecoveryWorkflowState = 'OFFSETTING' | 'REQUESTED' | 'MANUAL_REVIEW' | 'RECOVERED' | 'WRITTEN_OFF';
 
@@ -234,6 +243,6 @@ export interface WriteOffInput {
 export const recoveryStateQuery = defineQuery<RecoveryWorkflowState>('recoveryState');
 /** Sent through the outbox when offsets have cleared the recovery. */
 export const recoveryClosedSignal = defineSignal('recoveryClosed');
-export const writeOffUpdate = defineUpdate<RecoveryWorkflowState, [WriteOffInput]>('writeOff');
+export const writeOffUpdate = defineUpdate<RecoveryWorkflowState, [DecisionRef]>('writeOff');
 /** Ask the investor to pay it back: a collection from their bank account through the gateway (REQUESTED). */
-export const requestCollectionUpdate = defineUpdate<RecoveryWorkflowState, [WriteOffInput]>('requestCollection');
+export const requestCollectionUpdate = defineUpdate<RecoveryWorkflowState, [DecisionRef]>('requestCollection');

@@ -70,11 +70,12 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
    * signalled finds it (raiseContradictingNotices). False: the same notice, handled already. A row
    * left RECEIVED by a delivery that died half-way is taken over, so the resend is acted on.
    */
-  async function remember(n: VerifiedNotification, says: 'SUCCESS' | 'FAILED', definitive: boolean): Promise<boolean> {
+  async function remember(n: VerifiedNotification, says: 'SUCCESS' | 'FAILED', definitive: boolean, code: string | undefined): Promise<boolean> {
+    // The workflow signalled reads the notice from this row (activities/decisions.ts), never from the signal.
     const { rowCount } = await pool.query(
-      `INSERT INTO gateway_notices (notify_id, order_no, status, definitive, result) VALUES ($1, $2, $3, $4, 'RECEIVED')
+      `INSERT INTO gateway_notices (notify_id, order_no, status, definitive, code, result) VALUES ($1, $2, $3, $4, $5, 'RECEIVED')
        ON CONFLICT (notify_id) DO UPDATE SET received_at = gateway_notices.received_at WHERE gateway_notices.result = 'RECEIVED'`,
-      [n.notifyId, n.orderNo, says, definitive]);
+      [n.notifyId, n.orderNo, says, definitive, code ?? null]);
     return (rowCount ?? 0) > 0;
   }
 
@@ -124,7 +125,7 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
       const says = result.ok ? 'SUCCESS' : 'FAILED';
       const definitive = result.ok || result.definitive;
       let outcome: NoticeResult;
-      if (await seenBefore(n) || !(await remember(n, says, definitive))) {
+      if (await seenBefore(n) || !(await remember(n, says, definitive, result.ok ? undefined : result.code))) {
         outcome = 'DUPLICATE';
       } else {
         try {

@@ -26,6 +26,19 @@ export function registerHealthRoutes(app: FastifyInstance, { pool, metrics }: Ap
       this.set(r.n);
     },
   });
+  // The worker's activities record these (activities/decisions.ts): an Update or Signal that named no
+  // recorded decision, another workflow's, or one used already (e.g. sent from the Web UI).
+  new Gauge({
+    name: 'operator_decisions_refused',
+    help: 'money decisions and gateway notices a workflow refused, by kind, since the start: each is someone acting outside the API',
+    labelNames: ['kind'],
+    registers: [metrics.registry],
+    async collect() {
+      const { rows } = await pool.query<{ kind: string; n: number }>('SELECT kind, count(*)::int AS n FROM operator_decision_refusals GROUP BY kind');
+      this.reset();
+      for (const r of rows) this.set({ kind: r.kind }, r.n);
+    },
+  });
   app.get('/healthz', { schema: { security: [], response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } }, 503: ERROR_RESPONSE } } }, async (_request, reply) => {
     try {
       await pool.query('SELECT 1');

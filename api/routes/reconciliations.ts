@@ -7,7 +7,8 @@ import { formatAmount } from '../../ledger/money';
 import { reconRunId } from '../../reconciliation/statement';
 import { rematchSignal, resolveExceptionUpdate, TASK_QUEUE, type ExceptionAction, type ReconciliationInput } from '../../workflows/shared';
 import type { AppContext } from '../app';
-import { actorOf, requireRole } from '../auth';
+import { requireRole } from '../auth';
+import { decide } from '../decisions';
 import { ApiError } from '../errors';
 import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
@@ -110,10 +111,12 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
       requireRole(request.principal, ['operator', 'admin']);
       const handle = temporalOf(context).workflow.getHandle(workflowIds.reconciliation(request.params.channel, request.params.date));
       try {
-        const summary = await handle.executeUpdate(resolveExceptionUpdate, {
-          // The audit row is written with the decision's effect, in its transaction (reconciliation/resolve.ts).
-          args: [{ exceptionId: request.params.id, action: request.body.action, reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id, ...(request.body.investorId ? { investorId: request.body.investorId } : {}) }],
-        });
+        const { action, reason, investorId } = request.body;
+        // Recorded with this key first; the workflow reads it by its id. The effect's audit row is
+        // written with it, in its transaction (reconciliation/resolve.ts).
+        const summary = await decide(context, request, {
+          workflowId: handle.workflowId, kind: 'exception.resolve', reason, payload: { exceptionId: request.params.id, action, ...(investorId ? { investorId } : {}) },
+        }, (ref) => handle.executeUpdate(resolveExceptionUpdate, { args: [ref] }));
         const { rows: [e] } = await pool.query<{ status: string }>('SELECT status FROM recon_exceptions WHERE id = $1', [request.params.id]);
         return { exceptionId: request.params.id, action: request.body.action, status: e?.status, day: summary };
       } catch (err) {

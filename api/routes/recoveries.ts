@@ -1,17 +1,18 @@
 // Recoveries (API.md): operators see all, an investor their own; a write-off goes through the
 // recovery workflow's writeOff update.
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { formatAmount } from '../../ledger/money';
 import { accountPath } from '../../ledger/accounts';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { parseAmount } from '../../ledger/money';
 import { post } from '../../ledger/transactions';
 import { getRecovery, listRecoveries, openRecovery, type Recovery } from '../../payments/recoveries';
-import { requestCollectionUpdate, writeOffUpdate, type WriteOffInput } from '../../workflows/shared';
+import { requestCollectionUpdate, writeOffUpdate } from '../../workflows/shared';
 import type { AppContext } from '../app';
 import { writeAudit } from '../../ledger/audit';
 import { actorOf, requireOwner, requireRole } from '../auth';
+import { decide } from '../decisions';
 import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
@@ -94,10 +95,11 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     return view(r);
   });
 
-  /** Runs one of the recovery workflow's updates; its refusals become 409s. */
-  async function decide(id: string, update: typeof requestCollectionUpdate, input: WriteOffInput): Promise<string> {
+  /** Records the decision, then runs the recovery workflow's update with its id; refusals become 409s. */
+  async function decideRecovery(request: FastifyRequest, id: string, kind: 'recovery.write_off' | 'recovery.request_collection', update: typeof requestCollectionUpdate, reason: string): Promise<string> {
+    const handle = temporalOf(context).workflow.getHandle(workflowIds.recovery(id));
     try {
-      return await temporalOf(context).workflow.getHandle(workflowIds.recovery(id)).executeUpdate(update, { args: [input] });
+      return await decide(context, request, { workflowId: handle.workflowId, kind, reason, payload: {} }, (ref) => handle.executeUpdate(update, { args: [ref] }));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'RECOVERY_NOT_STARTED', 'its workflow has not started yet: try again in a moment');
       if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REFUSED', refusalMessage(err));
@@ -113,7 +115,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     if (!recovery) throw new ApiError(404, 'NOT_FOUND', 'not found');
     const { rows } = await pool.query('SELECT bank_account IS NOT NULL AS has FROM parties WHERE id = $1', [recovery.investorId]);
     if (!rows[0]?.has) throw new ApiError(409, 'NO_BANK_ACCOUNT', `${recovery.investorId} has no bank account on file to collect from`);
-    const state = await decide(request.params.id, requestCollectionUpdate, { reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id });
+    const state = await decideRecovery(request, request.params.id, 'recovery.request_collection', requestCollectionUpdate, request.body.reason);
     await writeAudit(pool, { actor: actorOf(request.principal), action: 'recovery.collection_requested', subject: request.params.id, reason: request.body.reason, requestId: request.id, details: { state } });
     return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
   });
@@ -124,7 +126,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     requireRole(request.principal, ['operator', 'admin']);
     if (!(await getRecovery(pool, request.params.id))) throw new ApiError(404, 'NOT_FOUND', 'not found');
     // The audit row is written with the write-off, in its transaction (payments/recoveries.ts).
-    const state = await decide(request.params.id, writeOffUpdate, { reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id });
+    const state = await decideRecovery(request, request.params.id, 'recovery.write_off', writeOffUpdate, request.body.reason);
     return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
   });
 }

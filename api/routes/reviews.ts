@@ -1,11 +1,12 @@
 // Manual reviews (API.md): the payments whose outcome stayed unknown, waiting for an operator.
-// They live in Temporal (ReviewState = "Pending"); the decision is the workflow's own
-// resolveReview update, so the API, the CLI and the Web UI all go through the same validator.
+// They live in Temporal (ReviewState = "Pending"); a decision is recorded here with the key that
+// made it, then the workflow's resolveReview update is told its id (api/decisions.ts).
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { resolveReviewUpdate, reviewEvidenceQuery, type ReviewDecision } from '../../workflows/shared';
 import type { AppContext } from '../app';
-import { actorOf, requireRole } from '../auth';
+import { requireRole } from '../auth';
+import { decide } from '../decisions';
 import { ApiError } from '../errors';
 import { temporalOf } from '../temporal';
 import { AUTH_ERRORS, ERROR_RESPONSE, REVIEWABLE_WORKFLOW_ID } from '../schemas';
@@ -44,13 +45,11 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
     requireRole(request.principal, ['operator', 'admin']);
     const handle = temporalOf(context).workflow.getHandle(request.params.workflowId);
     try {
-      const state = await handle.executeUpdate(resolveReviewUpdate, {
-        // The audit row is written with the decision's effect, in its transaction (activities/review-audit.ts).
-        args: [{
-          decision: request.body.decision, reason: request.body.reason, operator: actorOf(request.principal), requestId: request.id,
-          ...(request.body.resubmit ? { resubmit: true } : {}),
-        }],
-      });
+      const { decision, reason, resubmit } = request.body;
+      // Recorded with this key first; the workflow reads it by its id (the actor is never the Update's).
+      const state = await decide(context, request, {
+        workflowId: request.params.workflowId, kind: 'review.resolve', reason, payload: { decision, ...(resubmit ? { resubmit: true } : {}) },
+      }, (ref) => handle.executeUpdate(resolveReviewUpdate, { args: [ref] }));
       return { workflowId: request.params.workflowId, state };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'no such workflow');

@@ -2,7 +2,7 @@
 // at the first pending review and shows how an operator resolves it (Web UI or CLI), then goes
 // on once it is resolved; the rest, and all of them without a terminal, are decided from the
 // gateway simulator's record through the same resolveReview update an operator uses.
-import { resolveReviewsFromSimulatorTruth } from '../../cli/auto-resolve';
+import { apiDecider, resolveReviewsFromSimulatorTruth } from '../../cli/auto-resolve';
 import { reviewEvidenceQuery } from '../../workflows/shared';
 import { sleep } from '../api';
 import { uiSearchLink, type World } from '../world';
@@ -29,7 +29,7 @@ export class ReviewDesk {
         break;
       }
     }
-    const r = await resolveReviewsFromSimulatorTruth(this.world.temporal, this.world.simulator.url, 'demo:gateway-truth', `(${this.scope})`);
+    const r = await resolveReviewsFromSimulatorTruth(this.world.temporal, this.world.simulator.url, apiDecider(this.world.api), `(${this.scope})`);
     this.counts.paid += r.paid;
     this.counts.notPaid += r.notPaid;
     if (r.paid + r.notPaid > 0) console.log(`  reviews: ${r.paid} resolved paid, ${r.notPaid} not paid, from the gateway's record of each order`);

@@ -4,13 +4,14 @@
 import { Ledger } from '../../ledger';
 import { createDeposit, getDeposit } from '../../payments/deposits';
 import { depositWorkflow } from '../../workflows';
-import { resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes, TASK_QUEUE } from '../../workflows/shared';
+import { reviewEvidenceQuery, SearchAttributes, TASK_QUEUE } from '../../workflows/shared';
 import { ADMIN_KEY, useTestApi } from '../api/helpers';
 import { ACCOUNT } from '../gateway/helpers';
 import { GatewayWorld, untilEvidence } from '../helpers/gateway-world';
 import { useTestDatabase } from '../helpers/postgres';
 import { maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
+import { resolveReview } from '../helpers/decisions';
 
 const world = new GatewayWorld();
 afterAll(() => world.stop()); // before the database's hooks: the worker stops before its pool closes
@@ -105,17 +106,17 @@ it('stops in MANUAL_REVIEW while the outcome stays unknown; an operator resolves
   for (let i = 0; i < 50 && (await reviewState()) !== 'Pending'; i++) await new Promise((r) => setTimeout(r, 50));
   expect(await reviewState()).toBe('Pending');
   // The validator refuses a decision without a reason; nothing changes.
-  await expect(handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: ' ', operator: 'op-1' }] })).rejects.toThrow();
+  await expect(resolveReview(db.pool, handle, { decision: 'paid', reason: ' ' })).rejects.toThrow();
   expect(await balance()).toBe(before);
   // The operator checked with the bank: the money is there.
-  await expect(handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'bank statement shows the debit', operator: 'op-1' }] })).resolves.toBe('SUCCEEDED');
+  await expect(resolveReview(db.pool, handle, { decision: 'paid', reason: 'bank statement shows the debit', operator: 'op-1' })).resolves.toBe('SUCCEEDED');
   expect(await handle.result()).toBe('SUCCEEDED');
   expect(await balance()).toBe(before + 40_000n);
   const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key LIKE 'deposit:%' ORDER BY id DESC LIMIT 1`);
-  expect(rows[0].metadata).toMatchObject({ decidedBy: 'op-1', reason: 'bank statement shows the debit', decision: 'paid' });
+  expect(rows[0].metadata).toMatchObject({ decidedBy: 'operator:op-1', reason: 'bank statement shows the debit', decision: 'paid' });
   expect(await reviewState()).toBe('Resolved');
   // A second decision is refused: there is nothing left to resolve.
-  await expect(handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'not_paid', reason: 'again', operator: 'op-2' }] })).rejects.toThrow();
+  await expect(resolveReview(db.pool, handle, { decision: 'not_paid', reason: 'again' })).rejects.toThrow();
   await maybeRecordHistory(handle, 'depositWorkflow-manual-review');
 }, 60_000);
 

@@ -12,7 +12,7 @@ import { Ledger } from '../../ledger';
 import { readAudit, writeAudit } from '../../ledger/audit';
 import { createPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
-import { resolveReviewUpdate, TASK_QUEUE } from '../../workflows/shared';
+import { TASK_QUEUE } from '../../workflows/shared';
 import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 import { untilEvidence } from '../helpers/gateway-world';
 import { loseFirstReply } from '../helpers/lost-reply';
@@ -20,6 +20,7 @@ import { useTestDatabase } from '../helpers/postgres';
 import { fundInvestor } from '../helpers/stack';
 import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
 import { expectLedgerConsistent } from '../ledger/helpers';
+import { resolveReview } from '../helpers/decisions';
 
 const dir = tempDir();
 let env: TestWorkflowEnvironment;
@@ -65,14 +66,16 @@ it('writes an audited decision once when its activity is retried after it commit
   await untilEvidence(handle, (e) => e.attempts.length >= 1);
   await simulator.startOutage('503');
   await untilEvidence(handle, (e) => e.state === 'MANUAL_REVIEW');
-  await expect(handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'bank confirms the credit', operator: 'op-9', requestId: 'req-1' }] }))
+  await expect(resolveReview(db.pool, handle, { decision: 'paid', reason: 'bank confirms the credit', operator: 'op-9', requestId: 'req-1' }))
     .resolves.toBe('SUCCEEDED');
   await simulator.endOutage();
   simulator.setFaultRates([]);
 
   expect(replies.lost).toEqual(['payout-aud-1']); // the activity did run twice
   const rows = await auditRows('payout-aud-1');
-  expect(rows.map((r) => ({ action: r.action, actor: r.actor, requestId: r.requestId }))).toEqual([{ action: 'review.resolved', actor: 'op-9', requestId: 'req-1' }]);
+  expect(rows.map((r) => ({ action: r.action, actor: r.actor, requestId: r.requestId }))).toEqual([
+    { action: 'review.resolved', actor: 'operator:op-9', requestId: 'req-1' }, { action: 'decision.recorded', actor: 'operator:op-9', requestId: 'req-1' }, // newest first
+  ]);
 }, 60_000);
 
 it('keeps one row for one idempotency key, and writes rows without a key as before', async () => {

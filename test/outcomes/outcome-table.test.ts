@@ -16,6 +16,7 @@ import { drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack'
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { openAndFillLoan } from '../repayments/helpers';
 import { admin, expectLedgerEqualsTruth, operatorHeaders, postNotice, until, useOutcomeWorld, type CallFault, type GatewayCall } from './helpers';
+import { recorded } from '../helpers/decisions';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -148,7 +149,7 @@ const KINDS: Kind[] = [
       return {
         workflowId, memo: `recovery rq-${recoveryId}-1`, gatewayKind: 'COLLECTION',
         async go() {
-          const update = await wf.startUpdate(requestCollectionUpdate, { args: [{ reason: 'asked by phone', operator: 'op-rq' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+          const update = await wf.startUpdate(requestCollectionUpdate, { args: [await recorded(db.pool, wf.workflowId, 'recovery.request_collection', {}, 'asked by phone')], waitForStage: WorkflowUpdateStage.ACCEPTED });
           requested = update.result();
         },
         async outcome() {

@@ -4,7 +4,7 @@
 import { Ledger } from '../../ledger';
 import { createPayout, getPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
-import { resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes, TASK_QUEUE, type QueryPolicy } from '../../workflows/shared';
+import { reviewEvidenceQuery, SearchAttributes, TASK_QUEUE, type QueryPolicy } from '../../workflows/shared';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
 import { signNotification, unixSeconds } from '../../gateway/signing';
@@ -14,6 +14,7 @@ import { GatewayWorld, untilEvidence } from '../helpers/gateway-world';
 import { useTestDatabase } from '../helpers/postgres';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
+import { resolveReview } from '../helpers/decisions';
 
 const world = new GatewayWorld();
 afterAll(() => world.stop()); // before the database's hooks: the worker stops before its pool closes
@@ -97,10 +98,10 @@ it('stops in MANUAL_REVIEW when it stays unknown, and an operator\'s decision po
   await world.simulator.startOutage('503');
   await untilEvidence(handle, (e) => e.state === 'MANUAL_REVIEW');
   expect((await balance()).pendingDebits - before.pendingDebits).toBe(50_000n); // still held, not paid twice, not released
-  await expect(handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'bank confirms the credit', operator: 'op-7' }] })).resolves.toBe('SUCCEEDED');
+  await expect(resolveReview(db.pool, handle, { decision: 'paid', reason: 'bank confirms the credit', operator: 'op-7' })).resolves.toBe('SUCCEEDED');
   expect(await balance()).toMatchObject({ posted: before.posted - 50_000n, pendingDebits: before.pendingDebits });
   const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key LIKE 'payout:%:post' ORDER BY id DESC LIMIT 1`);
-  expect(rows[0].metadata).toMatchObject({ decidedBy: 'op-7', reason: 'bank confirms the credit', decision: 'paid' });
+  expect(rows[0].metadata).toMatchObject({ decidedBy: 'operator:op-7', reason: 'bank confirms the credit', decision: 'paid' });
   await maybeRecordHistory(handle, 'payoutWorkflow-manual-review');
 }, 60_000);
 

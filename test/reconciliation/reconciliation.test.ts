@@ -3,13 +3,14 @@
 // a Temporal dev server, Postgres. Each exception class is found exactly once and nothing else;
 // a re-run of the day adds nothing; the day closes only when every exception is resolved.
 import type { FastifyInstance } from 'fastify';
-import { reconSummaryQuery, resolveExceptionUpdate, SearchAttributes } from '../../workflows/shared';
+import { reconSummaryQuery, SearchAttributes } from '../../workflows/shared';
 import { untilEvidence, useGatewayApp } from '../helpers/gateway-world';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, until } from '../repayments/helpers';
 import { payOut, reconcile, simulatorControl, startPayOut, today } from './helpers';
 import { operatorHeaders } from '../api/helpers';
+import { resolveException, resolveReview } from '../helpers/decisions';
 
 const gatewayApp = useGatewayApp();
 const { world, db } = gatewayApp;
@@ -40,7 +41,7 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
   await world.simulator.startOutage('503');
   for (let i = 0; i < 100 && (await handle.query('reviewEvidence').then((e) => (e as { state: string }).state, () => '')) !== 'MANUAL_REVIEW'; i++) await new Promise((r) => setTimeout(r, 100));
   await world.reset();
-  await handle.executeUpdate('resolveReview', { args: [{ decision: 'paid', reason: 'misread the bank screen', operator: 'op-1' }] });
+  await resolveReview(db.pool, handle, { decision: 'paid', reason: 'misread the bank screen' });
   expect(await handle.result()).toBe('SUCCEEDED');
   await simulatorControl(world, '/_sim/executed', { kind: 'PAYOUT', orderNo: 'second-channel-1', amount: '160.00', currency: 'CNY' });
   await simulatorControl(world, '/_sim/statement-adjustments', { orderNo: 'rc-amount', currency: 'CNY', amount: '111.00' });
@@ -88,5 +89,5 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
   expect(again.exceptions).toHaveLength(6); // the same six, resolved; no copies
   expect(again.exceptions.every((e) => e.status === 'RESOLVED')).toBe(true);
   await expect(world.env.client.workflow.getHandle(workflowId).query(reconSummaryQuery)).resolves.toMatchObject({ state: 'CLEAN' });
-  await expect(recon.executeUpdate(resolveExceptionUpdate, { args: [{ exceptionId: byOrder['rc-ok']?.id ?? '1', action: 'accept', reason: 'x', operator: 'y' }] })).rejects.toThrow();
+  await expect(resolveException(db.pool, recon, { exceptionId: byOrder['rc-ok']?.id ?? '1', action: 'accept', reason: 'x' })).rejects.toThrow();
 }, 120_000);

@@ -4,13 +4,13 @@
 // Temporal dev server, the gateway simulator, Postgres.
 import type { FastifyInstance } from 'fastify';
 import type { WorkflowHandle } from '@temporalio/client';
-import { resolveReviewUpdate } from '../../workflows/shared';
 import { useGatewayApp, untilEvidence } from '../helpers/gateway-world';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin } from '../repayments/helpers';
 import { clearingNet, reconcile, simulatorControl, startPayOut, today, type DayView } from './helpers';
 import { operatorHeaders } from '../api/helpers';
+import { resolveReview } from '../helpers/decisions';
 
 const gatewayApp = useGatewayApp();
 const { world, db } = gatewayApp;
@@ -51,7 +51,7 @@ it('a stale exception does not double-post after the review is decided paid', as
   const lines = day.exceptions.filter((e) => e.orderNo === 'st-review');
   expect(lines.map((e) => e.status)).toEqual(['PENDING']);
   expect(day.state).toBe('PENDING'); // not CLEAN: the day has a line still in flight
-  await review.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'the bank shows the transfer', operator: 'op-1' }] });
+  await resolveReview(db.pool, review, { decision: 'paid', reason: 'the bank shows the transfer' });
   expect(await review.result()).toBe('SUCCEEDED');
 
   // A second operator acts on whatever the day shows for the order: refused, nothing posted.
@@ -92,7 +92,7 @@ it('a resolution re-derives the order when it commits: an exception found before
 
   // The worst ordering: the review is decided while another operator recovers the exception.
   const [decided, recovered] = await Promise.all([
-    review.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'the bank shows the transfer', operator: 'op-1' }] }),
+    resolveReview(db.pool, review, { decision: 'paid', reason: 'the bank shows the transfer' }),
     resolve(stale.id, { action: 'recover', reason: 'gateway paid, we did not record it' }),
   ]);
   expect(decided).toBe('SUCCEEDED');

@@ -12,7 +12,7 @@ import type { QueryOutcome } from '../../gateway/outcomes';
 import { STATEMENT_COLUMNS } from '../../gateway/protocol';
 import { Ledger } from '../../ledger';
 import { loadStatement, reconRunId } from '../../reconciliation/statement';
-import { resolveReviewUpdate, type ReconSummary } from '../../workflows/shared';
+import { type ReconSummary } from '../../workflows/shared';
 import { clientFor } from '../gateway/helpers';
 import { useGatewayApp } from '../helpers/gateway-world';
 import { fundInvestor } from '../helpers/stack';
@@ -20,6 +20,7 @@ import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin } from '../repayments/helpers';
 import { clearingNet, reconcile, startPayOut, today } from './helpers';
 import { operatorHeaders } from '../api/helpers';
+import { resolveReview } from '../helpers/decisions';
 
 const gatewayApp = useGatewayApp();
 const { world, db } = gatewayApp;
@@ -41,7 +42,7 @@ it('an unknown gateway answer is a pending UNKNOWN line, never an OURS_ONLY an o
   world.fault('processing-stuck'); // the gateway keeps answering "processing": unknown, every time
   const handle = await startPayOut(world, db.pool, 'un-stuck', 'una', 15_000n);
   for (let i = 0; i < 100 && (await handle.query('reviewEvidence').then((e) => (e as { state: string }).state, () => '')) !== 'MANUAL_REVIEW'; i++) await new Promise((r) => setTimeout(r, 100));
-  await handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'looked paid', operator: 'op-1' }] });
+  await resolveReview(db.pool, handle, { decision: 'paid', reason: 'looked paid' });
   expect(await handle.result()).toBe('SUCCEEDED');
   await world.reset();
 
@@ -62,7 +63,7 @@ it('a payout the gateway refused with an unlisted code, decided paid by an opera
   world.fault('fail:SYSTEM_BUSY'); // FAILED, nothing executed, with a code that is not definitive: the payout waits in review
   const handle = await startPayOut(world, db.pool, 'un-busy', 'una', 12_000n);
   for (let i = 0; i < 100 && (await handle.query('reviewEvidence').then((e) => (e as { state: string }).state, () => '')) !== 'MANUAL_REVIEW'; i++) await new Promise((r) => setTimeout(r, 100));
-  await handle.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'paid', reason: 'looked paid', operator: 'op-1' }] }); // wrong, and allowed by the evidence
+  await resolveReview(db.pool, handle, { decision: 'paid', reason: 'looked paid' }); // wrong, and allowed by the evidence
   expect(await handle.result()).toBe('SUCCEEDED');
   await world.reset();
   expect(await clearingNet(db.pool, 'un-busy')).toBe(12_000n);

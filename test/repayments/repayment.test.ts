@@ -9,11 +9,12 @@ import { buildSchedule } from '../../loans/schedule';
 import { parseRate } from '../../ledger/money';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { repaymentWorkflow } from '../../workflows';
-import { repaymentStateQuery, TASK_QUEUE, reviewEvidenceQuery, resolveReviewUpdate, type PayoutRunResult } from '../../workflows/shared';
+import { repaymentStateQuery, TASK_QUEUE, reviewEvidenceQuery, type PayoutRunResult } from '../../workflows/shared';
 import { useGatewayApp } from '../helpers/gateway-world';
 import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, expectLedgerEqualsGateway, INVESTOR_FUNDS, investorId, openAndFillLoan, until, type LoanPlan } from './helpers';
+import { resolveReview } from '../helpers/decisions';
 
 const gatewayApp = useGatewayApp({ poolSize: 20 });
 const { world, db } = gatewayApp;
@@ -149,7 +150,7 @@ it('a collection whose outcome stays unknown waits in MANUAL_REVIEW until an ope
   const operator = { authorization: `Bearer ${await operatorKey()}` };
   const resolved = await app.inject({ method: 'POST', url: '/v1/reviews/repayment-mr1-1/resolve', headers: operator, payload: { decision: 'paid', reason: 'bank statement shows the debit' } });
   expect(resolved.statusCode).toBe(200);
-  await expect(repayment.executeUpdate(resolveReviewUpdate, { args: [{ decision: 'not_paid', reason: 'again', operator: 'op' }] })).rejects.toThrow();
+  await expect(resolveReview(db.pool, repayment, { decision: 'not_paid', reason: 'again' })).rejects.toThrow();
   expect(await repayment.result()).toBe('PAID_OUT');
   const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key = 'repayment:mr1:1:collect:1'`);
   expect(rows[0].metadata).toMatchObject({ decision: 'paid', reason: 'bank statement shows the debit' });

@@ -1,0 +1,38 @@
+-- Operator decisions are rows before they are effects (issue 26). The API writes each money
+-- decision here, with the authenticated key as its actor, in one transaction with its audit row;
+-- the workflow is told only the decision's id and takes the row through an activity before any
+-- effect: a decision that does not exist, is for another workflow or kind, or was taken already
+-- is refused (a row in operator_decision_refusals, counted by the API's metrics, logged as an
+-- alert). Nothing deletes from either table; a decision changes once, when it is taken.
+CREATE TABLE operator_decisions (
+  id text PRIMARY KEY,
+  workflow_id text NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('review.resolve', 'exception.resolve', 'recovery.write_off', 'recovery.request_collection')),
+  actor text NOT NULL CHECK (actor ~ '^(operator|admin):'),
+  payload jsonb NOT NULL,
+  reason text NOT NULL,
+  request_id text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  -- Taken by the workflow run that acted on it (its retried activity takes it again, nobody else).
+  taken_at timestamptz,
+  taken_by text,
+  CHECK ((taken_at IS NULL) = (taken_by IS NULL))
+);
+CREATE INDEX operator_decisions_workflow ON operator_decisions (workflow_id);
+REVOKE DELETE, TRUNCATE ON operator_decisions FROM lending_app;
+REVOKE UPDATE ON operator_decisions FROM lending_app;
+GRANT UPDATE (taken_at, taken_by) ON operator_decisions TO lending_app;
+
+CREATE TABLE operator_decision_refusals (
+  id bigserial PRIMARY KEY,
+  decision_id text,
+  workflow_id text NOT NULL,
+  kind text NOT NULL,
+  why text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now()
+);
+REVOKE UPDATE, DELETE, TRUNCATE ON operator_decision_refusals FROM lending_app;
+
+-- A verified notice's failure code, so a workflow told of a notice reads what the gateway said
+-- from the row the API stored, never from the signal.
+ALTER TABLE gateway_notices ADD COLUMN code text;

@@ -1,0 +1,41 @@
+// What a workflow acts on when an operator decides: only a decision the API recorded, for this
+// workflow and this kind, not used before (decisions/operator-decisions.ts). The Update carries
+// the decision's id; whatever else it carries (an `operator` typed into the Web UI's dialog) is
+// ignored. A refusal fails the Update with nothing changed, and is recorded by the activity.
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { DecisionActivities } from '../activities/decisions';
+import type { DecisionKind, TakenDecision } from '../decisions/operator-decisions';
+
+const decisions = proxyActivities<DecisionActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+/** The patch that moved operator decisions to rows: histories from before it carry the decision in the Update. */
+export const DECISION_ROWS_PATCH = 'operator-decision-rows';
+
+export class DecisionGate {
+  /** Ids this run was told of: a second Update with one of them is a replay. */
+  private readonly seen = new Set<string>();
+
+  async take(kind: DecisionKind, input: unknown): Promise<TakenDecision> {
+    const decisionId = (input as { decisionId?: unknown } | undefined)?.decisionId;
+    const key = typeof decisionId === 'string' ? decisionId : '';
+    const seenInRun = this.seen.has(key);
+    this.seen.add(key); // before the activity: two Updates racing with one id are one use
+    const { workflowId, runId } = workflowInfo();
+    const taken = await decisions.takeOperatorDecision({ decisionId, workflowId, runId, kind, seenInRun });
+    if (!taken.ok) throw ApplicationFailure.create({ type: 'DecisionRefused', message: taken.why, nonRetryable: true });
+    return taken;
+  }
+
+  /** The stored, verified notice a gatewayNotice signal names, or undefined (refused, recorded). */
+  async notice(notifyId: unknown, orderNo: string) {
+    return (await decisions.storedGatewayNotice({ notifyId, orderNo, workflowId: workflowInfo().workflowId })) ?? undefined;
+  }
+}
+
+/** A refusal found in the workflow after the decision was taken (the state moved on): the Update fails. */
+export function refuse(message: string): never {
+  throw ApplicationFailure.create({ type: 'DecisionRefused', message, nonRetryable: true });
+}
