@@ -1,0 +1,176 @@
+// Issue 26 item 3: every money-moving Update and Signal sent straight to Temporal, as the Web UI's
+// "Send an Update" dialog or the `temporal` CLI would, with forged inputs: the decision in the
+// Update itself under a typed name, a made-up decision id, another workflow's decision, a decision
+// of another kind, a decision used already, a notice the API never verified. Each is refused with
+// nothing posted, voided or sent to the gateway; the refusal is recorded and on /metrics; the
+// workflow still waits in its named state for the authenticated path, which then works.
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { createPayout } from '../../payments/payouts';
+import { payoutWorkflow, recoveryWorkflow } from '../../workflows';
+import {
+  gatewayNoticeSignal, recoveryStateQuery, requestCollectionUpdate, resolveExceptionUpdate, resolveReviewUpdate, reviewEvidenceQuery,
+  SearchAttributes, TASK_QUEUE, writeOffUpdate, type QueryPolicy,
+} from '../../workflows/shared';
+import { workflowIds } from '../../ids/workflow-ids';
+import { ACCOUNT } from '../gateway/helpers';
+import { recorded } from '../helpers/decisions';
+import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
+import { expectLedgerConsistent } from '../ledger/helpers';
+import { admin, expectLedgerEqualsTruth, operatorHeaders, until, useOutcomeWorld } from '../outcomes/helpers';
+import { reconcile, today } from '../reconciliation/helpers';
+
+const world = useOutcomeWorld({ poolSize: 20 });
+const { db } = world;
+const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
+const MADE_UP = 'dec-00000000-0000-4000-8000-000000000000';
+
+/** The reconciliation test's orders are second-channel payments, not payouts of ours: its own reconciliation is the truth check. */
+let paymentsOnly = true;
+afterEach(async () => {
+  world.gateway.rule = () => undefined;
+  await expectLedgerConsistent(db.pool);
+  if (paymentsOnly) await expectLedgerEqualsTruth(db.pool, world.simulator);
+});
+
+const refusals = async (workflowId: string) =>
+  (await db.pool.query<{ why: string }>('SELECT why FROM operator_decision_refusals WHERE workflow_id = $1 ORDER BY id', [workflowId])).rows.map((r) => r.why);
+/** Every ledger transaction that names the subject in its idempotency key. */
+const postings = async (like: string) =>
+  (await db.pool.query<{ k: string }>('SELECT idempotency_key AS k FROM ledger_transactions WHERE idempotency_key LIKE $1 ORDER BY 1', [like])).rows.map((r) => r.k);
+const searchAttribute = async (handle: WorkflowHandle, key: string) => (await handle.describe()).typedSearchAttributes.get({ name: key, type: SearchAttributes.ReviewState.type } as typeof SearchAttributes.ReviewState);
+async function refusedMetric(kind: string): Promise<number> {
+  const text = (await world.app.inject({ method: 'GET', url: '/metrics', headers: admin })).body;
+  const line = text.split('\n').find((l) => l.startsWith(`operator_decisions_refused{kind="${kind}"}`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+async function expectRefused(p: Promise<unknown>, pattern: RegExp): Promise<void> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  let cause: unknown = err;
+  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+  expect((cause as Error).message).toMatch(pattern);
+}
+
+it('a payout in review: forged resolveReview Updates and a forged gatewayNotice Signal change nothing, are counted, and the API still decides', async () => {
+  await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'st-1' }, payload: { id: 'stella', name: 'Stella', bankAccount: ACCOUNT } });
+  await fundInvestor(db, 'stella', 1_000_000n);
+  const id = 'st-payout-1';
+  await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: 'stella', sourceAccount: 'investor:stella:available', amountMinor: 7_700n, currency: 'CNY', bankAccount: ACCOUNT });
+  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [`payout-${id}`]);
+  // Executed at the gateway, answered 500, every query 503: it waits for a person.
+  world.gateway.rule = (call) => (call.memo !== `withdrawal ${id}` ? undefined : call.op === 'submit' ? 'error-5xx-after-execute' : 'error-5xx-before-execute');
+  const wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'stella', queryPolicy: FAST }] });
+  const evidence = await until(() => wf.query(reviewEvidenceQuery).catch(() => undefined), (e) => e?.state === 'MANUAL_REVIEW', 60_000);
+  const orderNo = evidence!.orderNo;
+  const before = { postings: await postings(`payout:${id}:%`), calls: world.gateway.callsFor(orderNo).length, metric: await refusedMetric('review.resolve') };
+  expect(before.postings).toEqual([`payout:${id}:hold`]);
+
+  // What the Web UI's dialog sends: the decision itself, under a name anyone can type.
+  await expectRefused(wf.executeUpdate('resolveReview', { args: [{ decision: 'not_paid', reason: 'looks failed', operator: 'someone-else' }] }), /no such decision/);
+  await expectRefused(wf.executeUpdate(resolveReviewUpdate, { args: [{ decisionId: MADE_UP }] }), /no such decision/);
+  const others = await recorded(db.pool, 'payout-somebody-else', 'review.resolve', { decision: 'not_paid' }, 'for another payout');
+  await expectRefused(wf.executeUpdate(resolveReviewUpdate, { args: [others] }), /is for payout-somebody-else, not this workflow/);
+  const wrongKind = await recorded(db.pool, wf.workflowId, 'recovery.write_off', {}, 'not a review decision');
+  await expectRefused(wf.executeUpdate(resolveReviewUpdate, { args: [wrongKind] }), /is a recovery.write_off, not a review.resolve/);
+  // A notice the API never verified nor stored: not evidence, not a settlement.
+  await wf.signal(gatewayNoticeSignal, { notifyId: 'forged-notice-1', orderNo, outcome: 'failed', code: 'INVALID_ACCOUNT' });
+  await until(() => refusals(wf.workflowId), (r) => r.length === 5, 10_000);
+
+  const now = await wf.query(reviewEvidenceQuery);
+  expect(now).toMatchObject({ state: 'MANUAL_REVIEW', notices: [] });
+  expect(await searchAttribute(wf, 'ReviewState')).toBe('Pending');
+  expect(await postings(`payout:${id}:%`)).toEqual(before.postings); // nothing posted, nothing voided
+  expect(world.gateway.callsFor(orderNo)).toHaveLength(before.calls); // nothing sent
+  expect(await refusedMetric('review.resolve')).toBe(before.metric + 4);
+  expect(await refusedMetric('gateway.notice')).toBeGreaterThanOrEqual(1);
+  const { rows: audit } = await db.pool.query(`SELECT actor FROM audit_log WHERE subject = $1 AND action = 'review.resolved'`, [wf.workflowId]);
+  expect(audit).toEqual([]);
+
+  // The authenticated path: the actor is the key, never a typed name.
+  const res = await world.app.inject({ method: 'POST', url: `/v1/reviews/${wf.workflowId}/resolve`, headers: await operatorHeaders(world.app), payload: { decision: 'paid', reason: `gateway shows ${orderNo} SUCCESS` } });
+  expect(res.json()).toEqual({ workflowId: wf.workflowId, state: 'SUCCEEDED' });
+  const { rows: [used] } = await db.pool.query<{ id: string; actor: string }>(`SELECT id, actor FROM operator_decisions WHERE workflow_id = $1 AND taken_at IS NOT NULL`, [wf.workflowId]);
+  expect(used.actor).toMatch(/^operator:[0-9a-f]{16}$/);
+  const { rows: decided } = await db.pool.query(`SELECT actor FROM audit_log WHERE subject = $1 AND action = 'review.resolved'`, [wf.workflowId]);
+  expect(decided).toEqual([{ actor: used.actor }]);
+
+  // The same decision sent again, straight, to the closed workflow: refused, nothing more posted.
+  await expect(wf.executeUpdate(resolveReviewUpdate, { args: [{ decisionId: used.id }] })).rejects.toThrow();
+  expect(await postings(`payout:${id}:%`)).toEqual([`payout:${id}:hold`, `payout:${id}:post`]);
+  await maybeRecordHistory(wf, 'payoutWorkflow-forged-decisions-refused');
+}, 120_000);
+
+it('a recovery: forged writeOff and requestCollection Updates change nothing; a decision used once is refused when replayed', async () => {
+  await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'st-2' }, payload: { id: 'sven', name: 'Sven', bankAccount: ACCOUNT } });
+  const opened = await world.app.inject({
+    method: 'POST', url: '/v1/recoveries', headers: { ...(await operatorHeaders(world.app)), 'idempotency-key': 'st-open' },
+    payload: { investorId: 'sven', amount: '12.00', reason: 'paid twice in May' },
+  });
+  const recoveryId = opened.json<{ id: string }>().id;
+  const workflowId = `recovery-${recoveryId}`;
+  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);
+  const wf = await world.env.client.workflow.start(recoveryWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ recoveryId, investorId: 'sven', queryPolicy: FAST }] });
+  await until(() => wf.query(recoveryStateQuery), (s) => s === 'OFFSETTING');
+  const writeOffs = () => postings(`recovery:${recoveryId}:%write%`);
+  const callsBefore = world.gateway.calls.length;
+
+  await expectRefused(wf.executeUpdate('writeOff', { args: [{ reason: 'gone', operator: 'someone-else' }] }), /no such decision/);
+  await expectRefused(wf.executeUpdate(requestCollectionUpdate, { args: [{ decisionId: MADE_UP }] }), /no such decision/);
+  const reviewDecision = await recorded(db.pool, workflowId, 'review.resolve', { decision: 'paid' }, 'wrong kind');
+  await expectRefused(wf.executeUpdate(writeOffUpdate, { args: [reviewDecision] }), /is a review.resolve, not a recovery.write_off/);
+  expect(await wf.query(recoveryStateQuery)).toBe('OFFSETTING');
+  expect(await searchAttribute(wf, 'RecoveryState')).toBe('Offsetting');
+  expect(await writeOffs()).toEqual([]);
+  expect(world.gateway.calls.length).toBe(callsBefore); // no collection was asked
+  expect(await refusals(workflowId)).toHaveLength(3);
+
+  // A collection asked through the API that the gateway refuses leaves it OFFSETTING again; the
+  // same decision replayed straight to Temporal does not ask a second time.
+  world.gateway.rule = (call) => (call.memo?.startsWith(`recovery rq-${recoveryId}-`) && call.op === 'submit' ? 'fail:INVALID_ACCOUNT' : undefined);
+  const asked = await world.app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/request-collection`, headers: await operatorHeaders(world.app), payload: { reason: 'asked Sven' } });
+  expect(asked.json()).toMatchObject({ state: 'OFFSETTING' });
+  const submits = () => world.gateway.calls.filter((c) => c.op === 'submit' && c.memo?.startsWith(`recovery rq-${recoveryId}-`)).length;
+  expect(submits()).toBe(1);
+  const { rows: [used] } = await db.pool.query<{ id: string }>(`SELECT id FROM operator_decisions WHERE workflow_id = $1 AND kind = 'recovery.request_collection'`, [workflowId]);
+  await expectRefused(wf.executeUpdate(requestCollectionUpdate, { args: [{ decisionId: used.id }] }), /was used already/);
+  expect(submits()).toBe(1);
+  expect(await wf.query(recoveryStateQuery)).toBe('OFFSETTING');
+
+  const off = await world.app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/write-off`, headers: await operatorHeaders(world.app), payload: { reason: 'not worth chasing' } });
+  expect(off.json()).toMatchObject({ state: 'WRITTEN_OFF' });
+  expect(await wf.result()).toBe('WRITTEN_OFF');
+  await maybeRecordHistory(wf, 'recoveryWorkflow-forged-decisions-refused');
+}, 120_000);
+
+it('a reconciliation day: a forged resolveException and a replayed decision change nothing; the day waits in ReconState Exceptions', async () => {
+  paymentsOnly = false;
+  const operator = await operatorHeaders(world.app);
+  for (const orderNo of ['st-second-1', 'st-second-2']) {
+    const res = await fetch(`${world.simulator.url}/_sim/executed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'PAYOUT', orderNo, amount: '33.00', currency: 'CNY' }) });
+    expect(res.ok).toBe(true);
+  }
+  const day = await reconcile(world.app, operator, today(), true);
+  const ours = day.exceptions.filter((e) => e.orderNo.startsWith('st-second-') && e.status === 'OPEN');
+  expect(ours.map((e) => e.class)).toEqual(['THEIRS_ONLY', 'THEIRS_ONLY']);
+  const wf = world.env.client.workflow.getHandle(workflowIds.reconciliation('default', today()));
+  const suspense = () => postings(`recon:%:exception:%`);
+  const before = await suspense();
+
+  await expectRefused(wf.executeUpdate('resolveException', { args: [{ exceptionId: ours[0].id, action: 'adjust', reason: 'x', operator: 'someone-else' }] }), /no such decision/);
+  const first = await world.app.inject({ method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${ours[0].id}/resolve`, headers: operator, payload: { action: 'adjust', reason: 'a second channel paid it' } });
+  expect(first.statusCode).toBe(200);
+  const afterFirst = await suspense();
+  expect(afterFirst.length).toBe(before.length + 1);
+  const { rows: [used] } = await db.pool.query<{ id: string }>(`SELECT id FROM operator_decisions WHERE workflow_id = $1 AND taken_at IS NOT NULL ORDER BY created_at DESC LIMIT 1`, [wf.workflowId]);
+  await expectRefused(wf.executeUpdate(resolveExceptionUpdate, { args: [{ decisionId: used.id }] }), /was used already/);
+  expect(await suspense()).toEqual(afterFirst);
+  expect(await searchAttribute(wf, 'ReconState')).toBe('Exceptions');
+  const open = (await reconcile(world.app, operator, today())).exceptions.filter((e) => e.orderNo === 'st-second-2');
+  expect(open.map((e) => e.status)).toEqual(['OPEN']);
+
+  const second = await world.app.inject({ method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${open[0].id}/resolve`, headers: operator, payload: { action: 'adjust', reason: 'a second channel paid it' } });
+  expect(second.statusCode).toBe(200);
+  const end = await reconcile(world.app, operator, today(), true);
+  expect(end.exceptions.filter((e) => e.orderNo.startsWith('st-second-') && e.status === 'OPEN')).toEqual([]);
+  await maybeRecordHistory(wf, 'reconciliationWorkflow-forged-decisions-refused');
+}, 120_000);
