@@ -12,11 +12,12 @@ import { LedgerBatcher } from '../ledger/batcher';
 import { createPool, inTransaction } from '../ledger/db';
 import { MoneyDecimal } from '../ledger/money';
 import { createLoan } from '../loans/store';
-import { TASK_QUEUE, type PayoutRunInput, type PayoutRunResult } from '../workflows/shared';
+import { type PayoutRunInput, type PayoutRunResult } from '../workflows/shared';
 import { temporalCeiling } from './ceiling/measure';
 import { workflowIds } from '../ids/workflow-ids';
 import { workflowIdPrefixes } from '../ids/workflow-ids';
 import { scheduledPayoutIdPrefix } from '../ids/derived';
+import { startPayoutRunAsJob } from '../cli/payout-run-job';
 
 const opts = new Command()
   .description('Pay one installment to many investors through the faulty gateway; report throughput and exactness.')
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
   const input: PayoutRunInput = { loanId, installment: 1, queryPolicy: { attempts: Number(opts.queryAttempts), initialIntervalMs: 1_000, maxIntervalMs: 4_000 } };
   const started = Date.now();
-  const handle = await client.workflow.start('payoutRunWorkflow', { workflowId: workflowIds.payoutRun(loanId, 1), taskQueue: TASK_QUEUE, args: [input] });
+  const handle = await startPayoutRunAsJob(db, client, { workflowId: workflowIds.payoutRun(loanId, 1), input, job: 'bench' });
   const counts = async () => (await db.query<{ status: string; n: number }>(
     'SELECT status, count(*)::int AS n FROM payouts WHERE loan_id = $1 GROUP BY status', [loanId])).rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: r.n }), {});
   const progress = setInterval(() => {

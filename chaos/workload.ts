@@ -4,10 +4,11 @@
 // installments late when the gateway refuses a collection); every installment's payout run started
 // twice at the same moment, and the last also as a separate "maturity" run, as in the incident.
 import { formatAmount, parseAmount } from '../ledger/money';
-import { TASK_QUEUE, type PayoutRunInput } from '../workflows/shared';
+import { type PayoutRunInput } from '../workflows/shared';
 import { inParallel } from '../demo/api';
 import type { Prng } from './prng';
 import { until, type Investor, type RunState } from './world';
+import { startPayoutRunAsJob } from '../cli/payout-run-job';
 
 export interface WorkloadPlan {
   investors: number;
@@ -167,7 +168,7 @@ export async function overlappingRuns(state: RunState, loanId: string, n: number
     state.stack.api.must('POST', '/v1/payout-runs', { key: state.operatorKey, body: { loanId, installment: n } }),
     state.stack.api.must('POST', '/v1/payout-runs', { key: state.operatorKey, body: { loanId, installment: n } }),
   ];
-  if (maturity) runs.push(state.stack.temporal.workflow.start('payoutRunWorkflow', { workflowId: `payout-run-${loanId}-${n}-maturity`, taskQueue: TASK_QUEUE, args: [input] }));
+  if (maturity) runs.push(startPayoutRunAsJob(state.stack.db, state.stack.temporal, { workflowId: `payout-run-${loanId}-${n}-maturity`, input, job: 'maturity' }));
   const results = await Promise.allSettled(runs);
   const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason).slice(0, 200));
   state.say(`  installment ${n}: ${runs.length} payout runs started at once${failed.length ? ` (${failed.length} refused: ${failed.join('; ')})` : ''}`);

@@ -48,6 +48,8 @@ interface Review {
     attempts: { at: string; action: string; outcome: { kind: string; code?: string; reason?: string } }[];
     /** The gateway's verified notices: evidence that settles the review, and refuses a decision against it. */
     notices?: { notifyId: string; outcome: string; code?: string }[];
+    /** How to decide it: this CLI's command and the API route. */
+    decide?: { cli: string; api: string };
   };
 }
 
@@ -80,6 +82,7 @@ export function buildProgram(io: Io): Command {
       `${review.workflowId} (${review.kind}), order ${review.evidence.orderNo}, ${review.evidence.state} since ${review.since}`,
       ...review.evidence.attempts.map((a) => `  ${a.at}  ${a.action.padEnd(6)}  ${a.outcome.kind}${a.outcome.code ? ` ${a.outcome.code}` : ''}${a.outcome.reason ? ` (${a.outcome.reason})` : ''}`),
       ...(review.evidence.notices ?? []).map((n) => `  verified notice ${n.notifyId}  ${n.outcome}${n.code ? ` ${n.code}` : ''}`),
+      ...(review.evidence.decide ? ['decide:', `  ${review.evidence.decide.cli}`, `  ${review.evidence.decide.api}`] : []),
     ]);
   });
   reviews.command('resolve <workflowId>')

@@ -8,7 +8,7 @@ import { writeAudit } from '../ledger/audit';
 import { inTransaction } from '../ledger/db';
 import type { Queryable } from '../ledger/types';
 
-export type DecisionKind = 'review.resolve' | 'exception.resolve' | 'recovery.write_off' | 'recovery.request_collection';
+export type DecisionKind = 'review.resolve' | 'exception.resolve' | 'recovery.write_off' | 'recovery.request_collection' | 'recovery.open' | 'payout_run.start';
 
 export interface NewDecision {
   workflowId: string;
@@ -49,15 +49,18 @@ export interface DecisionRef {
 
 /** Records a decision and its audit row in one transaction; the id is what the workflow is told. */
 export async function recordDecision(pool: Pool, d: NewDecision): Promise<string> {
+  return inTransaction(pool, (tx) => recordDecisionIn(tx, d));
+}
+
+/** The same, in the caller's transaction (with the booking it goes with: a recovery opened by hand). */
+export async function recordDecisionIn(tx: Queryable, d: NewDecision): Promise<string> {
   const id = `dec-${randomUUID()}`;
-  await inTransaction(pool, async (tx) => {
-    await tx.query(
-      `INSERT INTO operator_decisions (id, workflow_id, kind, actor, payload, reason, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [id, d.workflowId, d.kind, d.actor, JSON.stringify(d.payload), d.reason, d.requestId ?? null]);
-    await writeAudit(tx, {
-      actor: d.actor, action: 'decision.recorded', subject: d.workflowId, reason: d.reason, requestId: d.requestId,
-      details: { decisionId: id, kind: d.kind, ...d.payload }, idempotencyKey: `decision.recorded:${id}`,
-    });
+  await tx.query(
+    `INSERT INTO operator_decisions (id, workflow_id, kind, actor, payload, reason, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [id, d.workflowId, d.kind, d.actor, JSON.stringify(d.payload), d.reason, d.requestId ?? null]);
+  await writeAudit(tx, {
+    actor: d.actor, action: 'decision.recorded', subject: d.workflowId, reason: d.reason, requestId: d.requestId,
+    details: { decisionId: id, kind: d.kind, ...d.payload }, idempotencyKey: `decision.recorded:${id}`,
   });
   return id;
 }

@@ -49,13 +49,13 @@ export async function listRecoveries(db: Queryable, filter: { investorId?: strin
  * Opens a recovery in the caller's transaction (the receivable is already posted by the caller,
  * e.g. a reconciliation's adjustment): OFFSETTING, and its workflow asked for through the outbox.
  */
-export async function openRecovery(tx: Queryable, r: { id: string; investorId: string; currency: string; amountMinor: bigint; exceptionId?: string; reason: string; openedBy: string }): Promise<void> {
+export async function openRecovery(tx: Queryable, r: { id: string; investorId: string; currency: string; amountMinor: bigint; exceptionId?: string; reason: string; openedBy: string; decisionId?: string }): Promise<void> {
   await tx.query(
     `INSERT INTO recoveries (id, investor_id, currency, amount_minor, state, exception_id, reason, opened_by)
      VALUES ($1, $2, $3, $4, 'OFFSETTING', $5, $6, $7)`,
     [r.id, r.investorId, r.currency, r.amountMinor.toString(), r.exceptionId ?? null, r.reason, r.openedBy]);
   await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'recoveryWorkflow', $1, $2)`,
-    [workflowIds.recovery(r.id), JSON.stringify({ recoveryId: r.id, investorId: r.investorId })]);
+    [workflowIds.recovery(r.id), JSON.stringify({ recoveryId: r.id, investorId: r.investorId, ...(r.decisionId ? { decisionId: r.decisionId } : {}) })]);
 }
 
 /**

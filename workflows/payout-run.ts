@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
-import { continueAsNew, ParentClosePolicy, proxyActivities, setHandler, startChild, upsertSearchAttributes } from '@temporalio/workflow';
+import { continueAsNew, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { DECISION_ROWS_PATCH, DecisionGate, refuse } from './decision-gate';
 import type { RepaymentActivities } from '../activities/repayments';
 import { LEDGER_WRITE_OPTIONS } from './gateway-order';
 import { payoutWorkflow } from './payout';
@@ -52,6 +53,13 @@ export async function payoutRunWorkflow(input: PayoutRunInput): Promise<PayoutRu
   let after = input.after ?? '';
   setHandler(payoutRunStateQuery, () => ({ state, started, skipped }));
   upsertSearchAttributes([{ key: SearchAttributes.LoanId, value: input.loanId }]);
+  // A run its repayment starts (a child) or one continued as new goes on; one started by anyone
+  // else pays nobody without an operator's recorded decision for it (histories from before: no check).
+  const info = workflowInfo();
+  if (patched(DECISION_ROWS_PATCH) && !info.parent && !info.continuedFromExecutionRunId) {
+    const taken = await new DecisionGate().take('payout_run.start', input);
+    if (taken.payload.loanId !== input.loanId || taken.payload.installment !== input.installment) refuse(`decision ${taken.decisionId} is for another installment`);
+  }
 
   for (let page = 0; ; page++) {
     if (page === (input.paging?.pagesPerExecution ?? PAGES_PER_EXECUTION)) {

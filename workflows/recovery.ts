@@ -82,6 +82,8 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
     validator: (input) => validStateFor('request', input),
   });
 
+  // Opened by hand: the decision recorded with the booking is taken first (a made-up one fails the run, nothing done).
+  if (rows && input.decisionId !== undefined) await gate.take('recovery.open', input);
   show('OFFSETTING');
   // Cleared already (offsets can run before this workflow starts), or when told.
   while ((await db.recoveryState(input.recoveryId)) !== 'RECOVERED') {

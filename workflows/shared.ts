@@ -165,6 +165,8 @@ export interface PayoutRunInput {
   installment: number;
   queryPolicy?: QueryPolicy;
   paging?: PayoutPaging;
+  /** Started by hand: the operator decision the API recorded (a run its repayment starts has none). */
+  decisionId?: string;
   /** Carried across continue-as-new: the last investor whose payouts were started, and the counts so far. */
   after?: string;
   started?: number;
@@ -229,6 +231,8 @@ export type RecoveryWorkflowState = 'OFFSETTING' | 'REQUESTED' | 'MANUAL_REVIEW'
 export interface RecoveryInput {
   recoveryId: string;
   investorId: string;
+  /** Opened by hand: the operator decision the API recorded with the booking (one from reconciliation has none). */
+  decisionId?: string;
   /** For a requested collection's unknown outcomes (compressed in tests); the default otherwise. */
   queryPolicy?: QueryPolicy;
 }

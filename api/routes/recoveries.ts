@@ -13,6 +13,7 @@ import type { AppContext } from '../app';
 import { writeAudit } from '../../ledger/audit';
 import { actorOf, requireOwner, requireRole } from '../auth';
 import { decide } from '../decisions';
+import { recordDecisionIn } from '../../decisions/operator-decisions';
 import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
@@ -66,7 +67,12 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
         ],
         metadata: { recoveryId: id, decidedBy: actorOf(request.principal), reason: request.body.reason, decision: 'open_recovery' },
       });
-      await openRecovery(tx, { id, investorId: request.body.investorId, currency: DEFAULT_CURRENCY, amountMinor, reason: request.body.reason, openedBy: actorOf(request.principal) });
+      // The decision row goes with the booking; the recovery's workflow takes it when it starts.
+      const decisionId = await recordDecisionIn(tx, {
+        workflowId: workflowIds.recovery(id), kind: 'recovery.open', actor: actorOf(request.principal), reason: request.body.reason, requestId: request.id,
+        payload: { investorId: request.body.investorId, amount: request.body.amount },
+      });
+      await openRecovery(tx, { id, investorId: request.body.investorId, currency: DEFAULT_CURRENCY, amountMinor, reason: request.body.reason, openedBy: actorOf(request.principal), decisionId });
       await writeAudit(tx, { actor: actorOf(request.principal), action: 'recovery.opened', subject: id, reason: request.body.reason, requestId: request.id, details: { investorId: request.body.investorId, amount: request.body.amount } });
       return { statusCode: 201, body: view((await getRecovery(tx, id)) as Recovery) };
     });

@@ -8,6 +8,7 @@ import { collectNowSignal, TASK_QUEUE, type PayoutRunInput, type RepaymentWorkfl
 import type { AppContext } from '../app';
 import { writeAudit } from '../../ledger/audit';
 import { actorOf, requireOwner, requireRole } from '../auth';
+import { decide } from '../decisions';
 import { ApiError } from '../errors';
 import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
 import { temporalOf } from '../temporal';
@@ -75,10 +76,16 @@ export function registerRepaymentRoutes(app: FastifyInstance, context: AppContex
       throw new ApiError(409, 'NOT_DISTRIBUTED', `installment ${found.row.n} is ${found.row.status}: nothing to pay out yet`, { status: found.row.status });
     }
     const workflowId = workflowIds.payoutRun(found.loan.id, found.row.n);
-    const input: PayoutRunInput = { loanId: found.loan.id, installment: found.row.n };
-    await once(() => temporalOf(context).workflow.start('payoutRunWorkflow', {
-      workflowId, taskQueue: TASK_QUEUE, args: [input], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    }));
+    // Recorded with this key first; the run takes the decision before it pays anyone. A repeat
+    // reaches the same run (its decision is recorded, never taken).
+    await decide(context, request, {
+      workflowId, kind: 'payout_run.start', reason: 'payout run started through the API', payload: { loanId: found.loan.id, installment: found.row.n },
+    }, ({ decisionId }) => {
+      const input: PayoutRunInput = { loanId: found.loan.id, installment: found.row.n, decisionId };
+      return once(() => temporalOf(context).workflow.start('payoutRunWorkflow', {
+        workflowId, taskQueue: TASK_QUEUE, args: [input], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      }));
+    });
     await writeAudit(pool, { actor: actorOf(request.principal), action: 'payout_run.started', subject: workflowId, requestId: request.id });
     return reply.status(202).send({ workflowId, status: found.row.status });
   });

@@ -5,12 +5,13 @@
 // month a second "maturity run" is started at the same moment as the regular run, as in the
 // incident: each investor is still paid once.
 import { formatAmount } from '../../ledger/money';
-import { TASK_QUEUE, type PayoutRunInput } from '../../workflows/shared';
+import { type PayoutRunInput } from '../../workflows/shared';
 import { sleep } from '../api';
 import { Phase } from '../progress';
 import type { World } from '../world';
 import type { ReviewDesk } from './reviews';
 import { workflowIds } from '../../ids/workflow-ids';
+import { startPayoutRunAsJob } from '../../cli/payout-run-job';
 
 /** The gateway's bad day, during payouts and collections. */
 export const PAYOUT_FAULTS = { 'lie-failed': 0.03, 'processing-stuck': 0.01, 'fail:INVALID_ACCOUNT': 0.01 };
@@ -77,7 +78,7 @@ async function overlapRuns(world: World, loanId: string, n: number): Promise<str
   const input: PayoutRunInput = { loanId, installment: n };
   const [regular] = await Promise.all([
     world.api.must<{ workflowId: string }>('POST', '/v1/payout-runs', { body: { loanId, installment: n } }),
-    world.temporal.workflow.start('payoutRunWorkflow', { workflowId: maturityRunId, taskQueue: TASK_QUEUE, args: [input] }),
+    startPayoutRunAsJob(world.db, world.temporal, { workflowId: maturityRunId, input, job: 'maturity' }),
   ]);
   console.log(`  month ${n}: the interest run (${regular.workflowId}) and a maturity run (${maturityRunId}) started at the same moment, as in the incident`);
   return [regular.workflowId, maturityRunId];

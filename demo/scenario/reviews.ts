@@ -1,7 +1,7 @@
 // Manual reviews during the scenario. On a terminal (without --auto-resolve) the scenario stops
 // at the first pending review and shows how an operator resolves it (Web UI or CLI), then goes
 // on once it is resolved; the rest, and all of them without a terminal, are decided from the
-// gateway simulator's record through the same resolveReview update an operator uses.
+// gateway simulator's record, as a decision through the API like an operator's.
 import { apiDecider, resolveReviewsFromSimulatorTruth } from '../../cli/auto-resolve';
 import { reviewEvidenceQuery } from '../../workflows/shared';
 import { sleep } from '../api';
@@ -43,9 +43,10 @@ export class ReviewDesk {
       '',
       `⏸  ${workflowId} is waiting in MANUAL_REVIEW: order ${evidence.orderNo}, ${evidence.attempts.length} gateway answers, the last: ${JSON.stringify(last?.outcome)}.`,
       '   Nobody knows whether the money moved, so the system stopped instead of guessing. You decide:',
-      `   - Web UI: ${this.world.uiUrl}/namespaces/${this.world.namespace}/workflows/${workflowId} → Updates → resolveReview`,
-      `       ({"decision": "paid" | "not_paid", "reason": "...", "operator": "you"}); all pending: ${uiSearchLink(this.world, "ReviewState = 'Pending'")}`,
-      `   - CLI:    npm run ops -- reviews resolve ${workflowId} --decision not_paid --reason "the bank has no such debit"`,
+      `   - Look:   ${this.world.uiUrl}/namespaces/${this.world.namespace}/workflows/${workflowId} → Queries → reviewEvidence`,
+      `             (all pending: ${uiSearchLink(this.world, "ReviewState = 'Pending'")})`,
+      `   - Decide: npm run ops -- reviews resolve ${workflowId} --decision not_paid --reason "the bank has no such debit"`,
+      `             (or POST /v1/reviews/${workflowId}/resolve; the decision is recorded under your key. An Update sent from the Web UI is refused.)`,
       `   The gateway's own record (what a bank statement would tell you): ${this.world.simulator.url}/_sim/truth?orderNo=${evidence.orderNo}`,
       '   Waiting for your decision (run with --auto-resolve to skip this)...',
     ].join('\n'));

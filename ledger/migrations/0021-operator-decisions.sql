@@ -7,7 +7,7 @@
 CREATE TABLE operator_decisions (
   id text PRIMARY KEY,
   workflow_id text NOT NULL,
-  kind text NOT NULL CHECK (kind IN ('review.resolve', 'exception.resolve', 'recovery.write_off', 'recovery.request_collection')),
+  kind text NOT NULL CHECK (kind IN ('review.resolve', 'exception.resolve', 'recovery.write_off', 'recovery.request_collection', 'recovery.open', 'payout_run.start')),
   actor text NOT NULL CHECK (actor ~ '^(operator|admin):'),
   payload jsonb NOT NULL,
   reason text NOT NULL,

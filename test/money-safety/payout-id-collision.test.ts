@@ -8,12 +8,13 @@ import { ORDER_NO_PATTERN } from '../../gateway/protocol';
 import { scheduledPayoutId } from '../../ids/derived';
 import { preparePayoutPage } from '../../payments/payout-runs';
 import { createPayout } from '../../payments/payouts';
-import { payoutRunWorkflow, payoutWorkflow } from '../../workflows';
+import { payoutWorkflow } from '../../workflows';
 import { TASK_QUEUE, type PayoutRunResult } from '../../workflows/shared';
 import { ACCOUNT } from '../gateway/helpers';
 import { useGatewayApp } from '../helpers/gateway-world';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { collectAndDistribute, createRepayingLoan, FUNDS_MINOR, receivedByInvestor } from './fixtures';
+import { startPayoutRunAsJob } from '../../cli/payout-run-job';
 
 const { world, db } = useGatewayApp();
 
@@ -54,10 +55,9 @@ it('pays both investors of a colliding pair: loan "pc-1" #2 to "pcx", and loan "
   for (const n of [1, 2]) await collectAndDistribute(db.pool, 'pc-1', n);
   await collectAndDistribute(db.pool, 'pc', 1);
 
-  const run = async (loanId: string, installment: number) => world.env.client.workflow.execute(payoutRunWorkflow, {
-    workflowId: `payout-run-${loanId}-${installment}`, taskQueue: TASK_QUEUE,
-    args: [{ loanId, installment, queryPolicy: { attempts: 3, initialIntervalMs: 200, maxIntervalMs: 400 } }],
-  }) as Promise<PayoutRunResult>;
+  const run = async (loanId: string, installment: number) => (await startPayoutRunAsJob(db.pool, world.env.client, {
+    workflowId: `payout-run-${loanId}-${installment}`, job: 'test', input: { loanId, installment, queryPolicy: { attempts: 3, initialIntervalMs: 200, maxIntervalMs: 400 } },
+  })).result() as Promise<PayoutRunResult>;
   for (const n of [1, 2]) expect(await run('pc-1', n)).toMatchObject({ failed: 0, manualReview: 0 });
   expect(await run('pc', 1)).toMatchObject({ payouts: 2, succeeded: 2, failed: 0, manualReview: 0 });
 

@@ -12,7 +12,6 @@ import { orderNoFor } from '../../payments/order-numbers';
 import { scheduledPayoutId } from '../../ids/derived';
 import { workflowIds } from '../../ids/workflow-ids';
 import { getRecovery } from '../../payments/recoveries';
-import { payoutRunWorkflow } from '../../workflows';
 import { TASK_QUEUE, type PayoutRunResult } from '../../workflows/shared';
 import { clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 import { loseFirstReply } from '../helpers/lost-reply';
@@ -20,6 +19,7 @@ import { useTestDatabase } from '../helpers/postgres';
 import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { collectAndDistribute, createRepayingLoan, openOwedRecovery } from './fixtures';
+import { startPayoutRunAsJob } from '../../cli/payout-run-job';
 
 const dir = tempDir();
 let env: TestWorkflowEnvironment;
@@ -57,9 +57,8 @@ it('a payout run whose page is prepared twice sends the share less the offset, a
   const interest = BigInt(share.interest_minor);
   await openOwedRecovery(db.pool, 'rc-ros1', investor, interest);
 
-  const run = await env.client.workflow.start(payoutRunWorkflow, {
-    workflowId: workflowIds.payoutRun(loanId, 1), taskQueue: TASK_QUEUE,
-    args: [{ loanId, installment: 1, queryPolicy: { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 } }],
+  const run = await startPayoutRunAsJob(db.pool, env.client, {
+    workflowId: workflowIds.payoutRun(loanId, 1), job: 'test', input: { loanId, installment: 1, queryPolicy: { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 } },
   });
   const result: PayoutRunResult = await run.result();
   expect(replies.lost).toEqual([workflowIds.payoutRun(loanId, 1)]); // the page really was prepared twice

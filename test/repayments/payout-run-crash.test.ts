@@ -8,8 +8,6 @@ import { buildApp } from '../../api/app';
 import type { RunningSimulator } from '../../gateway/simulator/server';
 import { Ledger } from '../../ledger';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
-import { payoutRunWorkflow } from '../../workflows';
-import { TASK_QUEUE } from '../../workflows/shared';
 import { ADMIN_KEY, operatorHeaders } from '../api/helpers';
 import { SECRET, startTestSimulator, tempDir } from '../gateway/helpers';
 import { useTestDatabase } from '../helpers/postgres';
@@ -18,6 +16,7 @@ import { processDatabaseUrl, startProcess, type RunningProcess } from '../helper
 import { createDevServerEnv } from '../helpers/temporal';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { expectLedgerEqualsGateway, INVESTOR_FUNDS, investorId, openAndFillLoan, until, type LoanPlan } from './helpers';
+import { startPayoutRunAsJob } from '../../cli/payout-run-job';
 
 const simulatorDir = tempDir();
 let env: TestWorkflowEnvironment;
@@ -63,7 +62,7 @@ it('pays every investor once when the worker is killed mid-run and overlapping r
   const runRequest = () => app.inject({ method: 'POST', url: '/v1/payout-runs', headers: operator, payload: { loanId: 'kr1', installment: 1 } });
   const [a, b] = await Promise.all([
     runRequest(), runRequest(),
-    env.client.workflow.start(payoutRunWorkflow, { workflowId: 'payout-run-kr1-1-maturity', taskQueue: TASK_QUEUE, args: [{ loanId: 'kr1', installment: 1 }] }),
+    startPayoutRunAsJob(db.pool, env.client, { workflowId: 'payout-run-kr1-1-maturity', input: { loanId: 'kr1', installment: 1 }, job: 'maturity' }),
   ]);
   expect([a.statusCode, b.statusCode]).toEqual([202, 202]);
   expect(a.json().workflowId).toBe('payout-run-kr1-1');

@@ -6,17 +6,18 @@
 // workflow still waits in its named state for the authenticated path, which then works.
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createPayout } from '../../payments/payouts';
-import { payoutWorkflow, recoveryWorkflow } from '../../workflows';
+import { payoutRunWorkflow, payoutWorkflow, recoveryWorkflow } from '../../workflows';
 import {
   gatewayNoticeSignal, recoveryStateQuery, requestCollectionUpdate, resolveExceptionUpdate, resolveReviewUpdate, reviewEvidenceQuery,
   SearchAttributes, TASK_QUEUE, writeOffUpdate, type QueryPolicy,
 } from '../../workflows/shared';
 import { workflowIds } from '../../ids/workflow-ids';
 import { ACCOUNT } from '../gateway/helpers';
+import { collectAndDistribute, createRepayingLoan } from '../money-safety/fixtures';
 import { recorded } from '../helpers/decisions';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
-import { admin, expectLedgerEqualsTruth, operatorHeaders, until, useOutcomeWorld } from '../outcomes/helpers';
+import { admin, expectLedgerEqualsTruth, operatorHeaders, ops, until, useOutcomeWorld } from '../outcomes/helpers';
 import { reconcile, today } from '../reconciliation/helpers';
 
 const world = useOutcomeWorld({ poolSize: 20 });
@@ -24,7 +25,7 @@ const { db } = world;
 const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
 const MADE_UP = 'dec-00000000-0000-4000-8000-000000000000';
 
-/** The reconciliation test's orders are second-channel payments, not payouts of ours: its own reconciliation is the truth check. */
+/** Off where a test's money did not all go through the gateway (second-channel payments, a collection booked by a fixture). */
 let paymentsOnly = true;
 afterEach(async () => {
   world.gateway.rule = () => undefined;
@@ -62,6 +63,15 @@ it('a payout in review: forged resolveReview Updates and a forged gatewayNotice 
   const wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'stella', queryPolicy: FAST }] });
   const evidence = await until(() => wf.query(reviewEvidenceQuery).catch(() => undefined), (e) => e?.state === 'MANUAL_REVIEW', 60_000);
   const orderNo = evidence!.orderNo;
+  // Item 4: the evidence says how to decide, through the authenticated channel only.
+  expect(evidence!.decide).toEqual({
+    cli: `npm run ops -- reviews resolve ${wf.workflowId} --decision <paid|not_paid> [--resubmit] --reason "<what the bank shows>"`,
+    api: `POST /v1/reviews/${wf.workflowId}/resolve {"decision":"paid"|"not_paid","reason":"...","resubmit":true}`,
+    note: expect.stringContaining('Web UI is refused'),
+  });
+  const shown = await ops(world.apiUrl, 'reviews', 'show', wf.workflowId);
+  expect(shown.out).toContain(`order ${orderNo}`);
+  expect(shown.out).toContain(`npm run ops -- reviews resolve ${wf.workflowId}`);
   const before = { postings: await postings(`payout:${id}:%`), calls: world.gateway.callsFor(orderNo).length, metric: await refusedMetric('review.resolve') };
   expect(before.postings).toEqual([`payout:${id}:hold`]);
 
@@ -173,4 +183,31 @@ it('a reconciliation day: a forged resolveException and a replayed decision chan
   const end = await reconcile(world.app, operator, today(), true);
   expect(end.exceptions.filter((e) => e.orderNo.startsWith('st-second-') && e.status === 'OPEN')).toEqual([]);
   await maybeRecordHistory(wf, 'reconciliationWorkflow-forged-decisions-refused');
+}, 120_000);
+
+it('starts by hand: a payout run started straight to Temporal without a recorded decision, or a recovery with a made-up one, does nothing', async () => {
+  paymentsOnly = false; // the fixture books the borrower's collection without the gateway
+  await createRepayingLoan(db.pool, { id: 'st-loan', holdings: [{ investorId: 'st-inv', holdingMinor: 100_000n }], termMonths: 1, repaymentMethod: 'interest_then_principal' });
+  await collectAndDistribute(db.pool, 'st-loan', 1);
+  const payouts = async () => (await db.pool.query(`SELECT count(*)::int AS n FROM payouts WHERE loan_id = 'st-loan'`)).rows[0].n as number;
+  const forged = await world.env.client.workflow.start(payoutRunWorkflow, { workflowId: 'payout-run-st-loan-1-forged', taskQueue: TASK_QUEUE, args: [{ loanId: 'st-loan', installment: 1 }] });
+  await expect(forged.result()).rejects.toThrow();
+  const wrong = await recorded(db.pool, 'payout-run-st-loan-1-other', 'payout_run.start', { loanId: 'st-loan', installment: 1 }, 'for another run');
+  const another = await world.env.client.workflow.start(payoutRunWorkflow, { workflowId: 'payout-run-st-loan-1-x', taskQueue: TASK_QUEUE, args: [{ loanId: 'st-loan', installment: 1, ...wrong }] });
+  await expect(another.result()).rejects.toThrow();
+  expect(await payouts()).toBe(0); // nobody paid, nothing prepared
+  expect(await refusals('payout-run-st-loan-1-forged')).toEqual([expect.stringMatching(/no such decision/)]);
+  expect(await refusals('payout-run-st-loan-1-x')).toEqual([expect.stringMatching(/is for payout-run-st-loan-1-other/)]);
+
+  // Through the API (the decision recorded with the key), the same installment is paid once.
+  const res = await world.app.inject({ method: 'POST', url: '/v1/payout-runs', headers: await operatorHeaders(world.app), payload: { loanId: 'st-loan', installment: 1 } });
+  expect(res.statusCode).toBe(202);
+  const result = await world.env.client.workflow.getHandle(res.json().workflowId).result();
+  expect(result).toMatchObject({ payouts: 2, failed: 0, manualReview: 0 });
+
+  const recovery = await world.env.client.workflow.start(recoveryWorkflow, {
+    workflowId: 'recovery-st-forged', taskQueue: TASK_QUEUE, args: [{ recoveryId: 'st-forged', investorId: 'st-inv', decisionId: MADE_UP }],
+  });
+  await expect(recovery.result()).rejects.toThrow();
+  expect(await refusals('recovery-st-forged')).toEqual([expect.stringMatching(/no such decision/)]);
 }, 120_000);
