@@ -29,6 +29,8 @@ const TIMEOUT_HOLD_MS = 11_000;
 export interface StackOptions {
   seed: number;
   log: (line: string) => void;
+  /** Serve the dev server's Web UI on a free port too (the browser test); otherwise headless. */
+  webUi?: boolean;
 }
 
 export class ChaosStack {
@@ -45,6 +47,8 @@ export class ChaosStack {
     readonly api: DemoApi,
     readonly env: Record<string, string>,
     private readonly log: (line: string) => void,
+    /** The Web UI's port, when it is served. */
+    readonly webUiPort: number | undefined,
   ) {}
 
   private clientValue: Client | undefined;
@@ -69,6 +73,7 @@ export class ChaosStack {
     const dir = mkdtempSync(join(tmpdir(), `chaos-${options.seed}-`));
     const apiPort = await freePort();
     const temporalPort = await freePort();
+    const webUiPort = options.webUi ? await freePort() : undefined;
     const simulator = await startTestSimulator({
       dataDir: dir, seed: `chaos-${options.seed}`, notifyUrl: `http://127.0.0.1:${apiPort}/v1/gateway/notifications`,
       ...FAST_TIMINGS, timeoutHoldMs: TIMEOUT_HOLD_MS, processingMs: 1_500, lateNotifyMs: 3_000,
@@ -81,7 +86,7 @@ export class ChaosStack {
       API_PORT: String(apiPort), GATEWAY_URL: simulator.url, GATEWAY_SECRET: SECRET,
       API_RATE_LIMIT_PER_MINUTE: '100000', LOG_LEVEL: 'warn',
     };
-    const stack = new ChaosStack(schema, db, dir, env.TEMPORAL_ADDRESS, simulator, new DemoApi(`http://127.0.0.1:${apiPort}`, adminKey), env, options.log);
+    const stack = new ChaosStack(schema, db, dir, env.TEMPORAL_ADDRESS, simulator, new DemoApi(`http://127.0.0.1:${apiPort}`, adminKey), env, options.log, webUiPort);
     await stack.startTemporal();
     for (const kind of PROCESS_KINDS) await stack.startKind(kind);
     return stack;
@@ -90,7 +95,8 @@ export class ChaosStack {
   /** The dev server on its own database file: a restart keeps every workflow and timer. */
   async startTemporal(): Promise<void> {
     const [host, port] = this.temporalAddress.split(':');
-    const args = ['server', 'start-dev', '--ip', host, '--port', port, '--headless', '--db-filename', join(this.dir, 'temporal.db'),
+    const ui = this.webUiPort === undefined ? ['--headless'] : ['--ui-port', String(this.webUiPort)];
+    const args = ['server', 'start-dev', '--ip', host, '--port', port, ...ui, '--db-filename', join(this.dir, 'temporal.db'),
       '--namespace', 'default', '--log-level', 'error', ...Object.values(SearchAttributes).flatMap((a) => ['--search-attribute', `${a.name}=Keyword`])];
     const child = spawn(TEMPORAL_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

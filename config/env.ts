@@ -75,8 +75,12 @@ export function loadConfig(component: Component, env: NodeJS.ProcessEnv = proces
   if (component === 'api' && c.ADMIN_API_KEY && c.ADMIN_API_KEY.length < 32) problems.push('ADMIN_API_KEY must be at least 32 random characters');
 
   // Names that carry an environment must carry this one: a staging worker never talks to production.
-  for (const [name, value] of [['TEMPORAL_NAMESPACE', c.TEMPORAL_NAMESPACE], ['GATEWAY_MERCHANT_ID', c.GATEWAY_MERCHANT_ID]] as const) {
-    const carried = environmentOf(value);
+  // A Temporal Cloud namespace id is `<name>.<account id>`: the environment is in the name.
+  for (const [name, value, named] of [
+    ['TEMPORAL_NAMESPACE', c.TEMPORAL_NAMESPACE, c.TEMPORAL_NAMESPACE.split('.')[0]],
+    ['GATEWAY_MERCHANT_ID', c.GATEWAY_MERCHANT_ID, c.GATEWAY_MERCHANT_ID],
+  ] as const) {
+    const carried = environmentOf(named);
     if (carried && carried !== c.APP_ENV) problems.push(`${name} ${value} belongs to ${carried}, but APP_ENV is ${c.APP_ENV}`);
     if (!carried && (c.APP_ENV === 'staging' || c.APP_ENV === 'production')) problems.push(`${name} must end with -${c.APP_ENV} in ${c.APP_ENV} (it is ${value})`);
   }

