@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createAuthenticator, type Principal } from './auth';
-import { errorBody, toApiError } from './errors';
+import { DATABASE_RETRY_AFTER_SECONDS, errorBody, toApiError } from './errors';
 import { createMetrics, type Metrics } from './metrics';
 import { ID_COMPONENT_SCHEMAS, invalidIdField } from './schemas';
 import { API_PATH_PARAM_MAX } from '../ids/limits';
@@ -113,6 +113,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err, request, reply) => {
     const known = toApiError(err);
+    if (known?.code === 'DATABASE_UNAVAILABLE') {
+      request.log.warn({ err }, 'database unavailable');
+      reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+    }
     if (known) return reply.status(known.statusCode).send(errorBody(known.code, known.message, known.details));
     const e = err as { validation?: unknown; statusCode?: number; code?: string; message: string };
     if (e.validation) {

@@ -1,5 +1,5 @@
 // One error shape for every refusal: {"error": {"code", "message", "details"}}.
-import { LedgerError, type LedgerErrorCode } from '../ledger/errors';
+import { isDatabaseUnavailable, LedgerError, type LedgerErrorCode } from '../ledger/errors';
 import { MoneyError } from '../ledger/currency';
 
 export class ApiError extends Error {
@@ -31,10 +31,20 @@ const LEDGER_STATUS: Partial<Record<LedgerErrorCode, number>> = {
   INVALID_INPUT: 400,
 };
 
-/** Known refusals become 4xx with their own code; anything else stays an internal error. */
+/** How long a client is asked to wait before it retries a request the database could not serve. */
+export const DATABASE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Known refusals become 4xx with their own code; a database that is down or restarting is a 503
+ * (nothing is wrong with the request: the same request, with the same Idempotency-Key, may be sent
+ * again); anything else stays an internal error.
+ */
 export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof MoneyError) return new ApiError(400, err.code, err.message);
   if (err instanceof LedgerError) return new ApiError(LEDGER_STATUS[err.code] ?? 422, err.code, err.message);
+  if (isDatabaseUnavailable(err)) {
+    return new ApiError(503, 'DATABASE_UNAVAILABLE', 'the database is not available right now: retry the request', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS });
+  }
   return undefined;
 }

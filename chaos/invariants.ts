@@ -129,6 +129,18 @@ const decisionsAudited: Check = async ({ stack, decisions }) => {
     .map((d) => `the operator's ${d.decision} on ${d.kind} ${d.subject} is not in audit_log`);
 };
 
+/** No process of the system ended unless chaos ended it (a Postgres restart, a lost connection, a refused call must not kill one). */
+const processesSurvive: Check = async ({ stack }) => [...stack.unexpectedExits];
+
+/**
+ * The API never answered 500: a database that is down is a 503 the client retries, a refusal a 4xx.
+ * Its error handler logs every 500 as "unhandled error".
+ */
+const noInternalErrors: Check = async ({ stack }) => {
+  const lines = stack.outputOf('api').split('\n').filter((l) => l.includes('"msg":"unhandled error"'));
+  return lines.length === 0 ? [] : [`the API answered 500 ${lines.length} time(s); the first: ${lines[0].slice(0, 1_500)}`];
+};
+
 export const INVARIANTS: Record<string, Check> = {
   'executed-once': executedOnce,
   'ledger-equals-gateway': ledgerEqualsTruth,
@@ -137,6 +149,8 @@ export const INVARIANTS: Record<string, Check> = {
   'recoveries-accounted': recoveriesAccounted,
   'nothing-silent': nothingSilent,
   'decisions-audited': decisionsAudited,
+  'processes-survive': processesSurvive,
+  'no-internal-errors': noInternalErrors,
 };
 
 export async function checkInvariants(state: RunState): Promise<Violation[]> {

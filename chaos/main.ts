@@ -3,6 +3,7 @@
 // A failing seed prints what broke and the command that replays its schedule; exit code 1.
 import { appendFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { releaseChaosPostgres } from './postgres';
 import { reproduce, runningStacks, runSeed, type RunResult } from './run';
 
 process.env.APP_ENV = 'test'; // the run's processes and database are test ones (config/env.ts)
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     // The run bounds its own waits by maxMs; this is the backstop if something hangs outside them.
     const backstop = setTimeout(() => {
       console.log(`[chaos] seed ${seed} did not stop by itself within ${opts.maxMinutes + 5} minutes: stopping its processes. Reproduce: ${reproduce(seed, opts.steps)}`);
-      void Promise.allSettled([...runningStacks].map((s) => s.stop({ keep: true }))).then(() => process.exit(2));
+      void stopEverything().then(() => process.exit(2));
     }, maxMs + 5 * 60_000);
     const result = await runSeed({ seed, steps: opts.steps, maxMs, keep: opts.keep, say: (l) => console.log(l) });
     clearTimeout(backstop);
@@ -51,6 +52,12 @@ async function main(): Promise<void> {
   process.exitCode = failed.length ? 1 : 0;
 }
 
+/** The run's processes (their schemas kept for a look), then the chaos cluster. */
+async function stopEverything(): Promise<void> {
+  await Promise.allSettled([...runningStacks].map((s) => s.stop({ keep: true })));
+  await releaseChaosPostgres().catch(() => undefined);
+}
+
 function report(r: RunResult): void {
   const ok = r.violations.length + r.errors.length === 0;
   console.log(`\n== seed ${r.seed}: ${ok ? 'every invariant holds' : 'FAILED'} (${(r.ms / 1000).toFixed(1)} s, ${r.steps} steps)`);
@@ -64,11 +71,12 @@ function report(r: RunResult): void {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     console.log(`[chaos] ${signal}: stopping the run's processes`);
-    void Promise.allSettled([...runningStacks].map((s) => s.stop({ keep: true }))).then(() => process.exit(130));
+    void stopEverything().then(() => process.exit(130));
   });
 }
 
-main().catch((err: Error) => {
+main().then(() => releaseChaosPostgres(), async (err: Error) => {
   console.error(`[chaos] ${err.stack ?? err.message}`);
+  await releaseChaosPostgres().catch(() => undefined);
   process.exit(1);
 });

@@ -101,6 +101,9 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     s.phase = 'invariants';
     // What the gateway's submits really met, as the simulator counted them (not what the rates promised).
     for (const [fault, n] of Object.entries(stack.simulator.faultHits())) count(s, `gateway:${fault}`, n);
+    // What the system answered while Postgres was down: requests the API refused with a 503 (clients retry them).
+    const unavailable = stack.outputOf('api').split('\n').filter((l) => l.includes('"msg":"database unavailable"')).length;
+    if (unavailable > 0) count(s, 'api:503-database-unavailable', unavailable);
     const violations = [...s.alarms, ...await checkInvariants(s)];
     return { seed: options.seed, steps: options.steps, ms: Date.now() - startedAt, faults: s.faults, violations, errors };
   } catch (err) {

@@ -1,6 +1,7 @@
 // The chaos schedule: `steps` actions drawn up front from the seed, each after a seeded pause,
 // run beside the workload. Faults: SIGKILL and restart of the worker, the dispatcher or the API;
-// a Temporal dev server kill and restart on its database file; the gateway's fault rates changed
+// a Temporal dev server kill and restart on its database file; an immediate shutdown of the run's
+// own Postgres (`pg_ctl -m immediate`) and its restart; the gateway's fault rates changed
 // (timeouts that still execute, lies with listed and unlisted codes, orders stuck PROCESSING,
 // 5xx and resets after executing, duplicate, late, out-of-order, wrong-amount and badly signed
 // notifications); outages; a second-channel payment. Operators: reviews (sometimes decided
@@ -29,6 +30,7 @@ const SLOW_FOR_DEPOSITS = new Set(['processing-stuck']);
 export type Step =
   | { kind: 'kill'; target: ProcessKind; downMs: number }
   | { kind: 'temporal-restart' }
+  | { kind: 'pg-restart'; downMs: number }
   | { kind: 'gateway-rates'; rates: { spec: string; rate: number }[] }
   | { kind: 'outage'; mode: 'refuse' | '503'; ms: number }
   | { kind: 'second-channel' }
@@ -45,12 +47,13 @@ export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
   const out: ScheduledStep[] = [];
   for (let i = 0; i < steps; i++) {
     const kind = rng.weighted({
-      kill: 14, 'temporal-restart': 2, 'gateway-rates': 20, outage: 5, 'second-channel': 3, 'forged-notice': 3, reviews: 22, recon: 8, recovery: 3, withdraw: 12, 'payout-run-again': 6,
+      kill: 14, 'temporal-restart': 2, 'pg-restart': 3, 'gateway-rates': 20, outage: 5, 'second-channel': 3, 'forged-notice': 3, reviews: 22, recon: 8, recovery: 3, withdraw: 12, 'payout-run-again': 6,
     } as const);
     const pauseMs = rng.int(300, 2_500);
     let step: Step;
     switch (kind) {
       case 'kill': step = { kind, target: rng.pick(PROCESS_KINDS), downMs: rng.int(0, 1_500) }; break;
+      case 'pg-restart': step = { kind, downMs: rng.int(0, 1_500) }; break;
       case 'gateway-rates': {
         const call = rng.some(GATEWAY_FAULTS.filter((f) => !NOTIFY(f)), 0.2).map((spec) => ({ spec, rate: rng.int(3, 12) / 100 }));
         const notify = rng.some(GATEWAY_FAULTS.filter(NOTIFY), 0.25).map((spec) => ({ spec, rate: rng.int(10, 40) / 100 }));
@@ -73,6 +76,7 @@ export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
 export function describe(step: Step): string {
   switch (step.kind) {
     case 'kill': return `SIGKILL ${step.target}, down ${step.downMs} ms`;
+    case 'pg-restart': return `postgres immediate shutdown, down ${step.downMs} ms`;
     case 'gateway-rates': return `gateway rates ${step.rates.map((r) => `${r.spec}=${r.rate}`).join(',') || '(none)'}`;
     case 'outage': return `gateway outage ${step.mode} ${step.ms} ms`;
     case 'reviews': return `operator resolves reviews (wrong ${step.wrongRate * 100}%)`;
@@ -112,6 +116,12 @@ async function apply(state: RunState, step: Step): Promise<string> {
       await stack.restartTemporal();
       count(state, 'temporal:restart');
       return 'restarted on the same database file';
+    case 'pg-restart': {
+      const before = Date.now();
+      await stack.restartPostgres(step.downMs);
+      count(state, 'postgres:immediate-restart');
+      return `stopped -m immediate and started again (crash recovery included: ${Date.now() - before - step.downMs} ms)`;
+    }
     case 'gateway-rates': {
       const slow = state.phase === 'deposits' || state.phase === 'withdrawals';
       const rates = step.rates.filter((r) => !(slow && SLOW_FOR_DEPOSITS.has(r.spec)));

@@ -1,5 +1,6 @@
-// A chaos run's own system: a Postgres schema of its own on the project's cluster, a Temporal dev
-// server of its own (the pinned binary, on a free port, with its database file so a stop and
+// A chaos run's own system: a Postgres schema of its own on the chaos process's own throwaway
+// cluster (chaos/postgres.ts: it may be stopped with `pg_ctl -m immediate`), a Temporal dev server
+// of its own (the pinned binary, on a free port, with its database file so a stop and
 // restart keeps every workflow), the gateway simulator in this process (so its truth and fault
 // rates are at hand), and the real API, worker and dispatcher processes, each killable.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,12 +14,14 @@ import type { Pool } from 'pg';
 import { DemoApi } from '../demo/api';
 import type { RunningSimulator } from '../gateway/simulator/server';
 import { createPool } from '../ledger/db';
+import { isDatabaseUnavailable } from '../ledger/errors';
 import { recordEnvironment } from '../ledger/environment';
 import { migrate } from '../ledger/migrate';
 import { FAST_TIMINGS, SECRET, startTestSimulator } from '../test/gateway/helpers';
 import { freePort, startProcess, type RunningProcess } from '../test/helpers/processes';
-import { ADMIN_DATABASE_URL, TEMPORAL_BIN, TEST_DATABASE, TEST_DATABASE_URL } from '../test/helpers/settings';
+import { TEMPORAL_BIN } from '../test/helpers/settings';
 import { SearchAttributes } from '../workflows/shared';
+import { CHAOS_DATABASE, chaosPostgres, type ChaosPostgres } from './postgres';
 
 export type ProcessKind = 'api' | 'worker' | 'dispatcher';
 export const PROCESS_KINDS: readonly ProcessKind[] = ['api', 'worker', 'dispatcher'];
@@ -35,10 +38,16 @@ export interface StackOptions {
 
 export class ChaosStack {
   readonly processes = new Map<ProcessKind, RunningProcess>();
+  /** Processes that ended without being told to (a crash): which, how, and what they said last. */
+  readonly unexpectedExits: string[] = [];
+  /** What the earlier incarnations of each process said (a kill starts a new one). */
+  private readonly pastOutput = new Map<ProcessKind, string>();
+  private readonly ended = new WeakSet<ChildProcess>();
   private temporalChild: ChildProcess | undefined;
   private connection: Connection | undefined;
 
   private constructor(
+    readonly postgres: ChaosPostgres,
     readonly schema: string,
     readonly db: Pool,
     readonly dir: string,
@@ -59,14 +68,14 @@ export class ChaosStack {
 
   static async start(options: StackOptions): Promise<ChaosStack> {
     const schema = `chaos_${options.seed}_${randomBytes(4).toString('hex')}`;
-    await ensureTestDatabase();
-    const admin = createPool({ connectionString: TEST_DATABASE_URL, max: 1 });
+    const postgres = await chaosPostgres(options.log);
+    const admin = createPool({ connectionString: postgres.url, max: 1 });
     try {
       await admin.query(`CREATE SCHEMA ${schema}`); // a name of ours: [a-z0-9_] only
     } finally {
       await admin.end();
     }
-    const db = createPool({ connectionString: TEST_DATABASE_URL, schema, max: 4, applicationName: 'chaos' });
+    const db = waitsOutRestarts(createPool({ connectionString: postgres.url, schema, max: 4, applicationName: 'chaos' }));
     await migrate(db);
     await recordEnvironment(db, 'test');
 
@@ -81,12 +90,12 @@ export class ChaosStack {
     const adminKey = randomBytes(24).toString('hex');
     const env = {
       APP_ENV: 'test',
-      DATABASE_URL: `${TEST_DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+      DATABASE_URL: `${postgres.url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
       TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_NAMESPACE: 'default', ADMIN_API_KEY: adminKey,
       API_PORT: String(apiPort), GATEWAY_URL: simulator.url, GATEWAY_SECRET: SECRET,
       API_RATE_LIMIT_PER_MINUTE: '100000', LOG_LEVEL: 'warn',
     };
-    const stack = new ChaosStack(schema, db, dir, env.TEMPORAL_ADDRESS, simulator, new DemoApi(`http://127.0.0.1:${apiPort}`, adminKey), env, options.log, webUiPort);
+    const stack = new ChaosStack(postgres, schema, db, dir, env.TEMPORAL_ADDRESS, simulator, new DemoApi(`http://127.0.0.1:${apiPort}`, adminKey), env, options.log, webUiPort);
     await stack.startTemporal();
     for (const kind of PROCESS_KINDS) await stack.startKind(kind);
     return stack;
@@ -132,15 +141,38 @@ export class ChaosStack {
     await this.startTemporal();
   }
 
+  /** `pg_ctl -m immediate stop` of the run's cluster (every backend killed, no checkpoint), down `downMs`, `pg_ctl start -w`. */
+  async restartPostgres(downMs: number): Promise<void> {
+    await this.postgres.restartImmediate(downMs);
+  }
+
   async startKind(kind: ProcessKind): Promise<void> {
-    this.processes.set(kind, await startProcess(kind, this.env, 90_000));
+    const p = await startProcess(kind, this.env, 90_000);
+    p.child.once('exit', (code, signal) => {
+      if (!this.ended.has(p.child)) this.unexpectedExits.push(`${kind} exited by itself (${signal ?? `exit code ${code}`}); it said last: ${p.output().slice(-1_500)}`);
+    });
+    this.processes.set(kind, p);
+  }
+
+  /** SIGKILL (no shutdown hook runs) or SIGTERM; what it said is kept. */
+  private async end(kind: ProcessKind, how: 'kill' | 'stop'): Promise<void> {
+    const p = this.processes.get(kind);
+    if (!p) return;
+    this.ended.add(p.child);
+    await p[how]();
+    this.pastOutput.set(kind, ((this.pastOutput.get(kind) ?? '') + p.output()).slice(-4_000_000));
   }
 
   /** SIGKILL: no shutdown hook runs; then the same process starts again on the same settings. */
   async killAndRestart(kind: ProcessKind, downMs: number): Promise<void> {
-    await this.processes.get(kind)?.kill();
+    await this.end(kind, 'kill');
     await new Promise((r) => setTimeout(r, downMs));
     await this.startKind(kind);
+  }
+
+  /** Everything a kind of process said over the run, every incarnation. */
+  outputOf(kind: ProcessKind): string {
+    return (this.pastOutput.get(kind) ?? '') + (this.processes.get(kind)?.output() ?? '');
   }
 
   /** What a process said last (for a failure report). */
@@ -149,18 +181,20 @@ export class ChaosStack {
   }
 
   async stop(options: { keep: boolean }): Promise<void> {
-    for (const p of this.processes.values()) await p.stop().catch(() => undefined);
+    for (const kind of this.processes.keys()) await this.end(kind, 'stop').catch(() => undefined);
     await this.connection?.close().catch(() => undefined);
     await this.stopTemporal().catch(() => undefined);
     await this.simulator.close().catch(() => undefined);
     await this.db.end().catch(() => undefined);
     if (options.keep) {
-      this.log(`kept: schema ${this.schema} in ${TEST_DATABASE}, data in ${this.dir}`);
+      this.log(`kept: schema ${this.schema} in database ${CHAOS_DATABASE} of the chaos cluster ${this.postgres.dataDir} (stopped at the end of the run; to look: ${this.postgres.howToStart()}), data in ${this.dir}`);
       return;
     }
-    const admin = createPool({ connectionString: TEST_DATABASE_URL, max: 1 });
+    const admin = createPool({ connectionString: this.postgres.url, max: 1 });
     try {
       await admin.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+    } catch (err) {
+      this.log(`could not drop schema ${this.schema}: ${(err as Error).message}`);
     } finally {
       await admin.end();
     }
@@ -168,17 +202,26 @@ export class ChaosStack {
   }
 }
 
-/** The tests' database on the project's cluster (created as test/helpers/global-setup.ts does). */
-async function ensureTestDatabase(): Promise<void> {
-  const admin = createPool({ connectionString: ADMIN_DATABASE_URL, max: 1 });
-  try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEST_DATABASE]);
-    if (rowCount === 0) {
-      await admin.query(`CREATE DATABASE ${TEST_DATABASE}`).catch((err: { code?: string }) => {
-        if (err.code !== '42P04') throw err;
-      });
+/** Longer than a pg-restart step (down at most 1.5 s, then crash recovery). */
+const DB_WAIT_MS = 60_000;
+
+/**
+ * The chaos process's own reads (workload probes, operators, invariants) are an observer's: while a
+ * pg-restart step has the database down they wait and ask again, as a client would, instead of
+ * failing the run. The system's processes get no such help.
+ */
+function waitsOutRestarts(pool: Pool): Pool {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  pool.query = (async (...args: unknown[]) => {
+    const deadline = Date.now() + DB_WAIT_MS;
+    for (;;) {
+      try {
+        return await query(...args);
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
     }
-  } finally {
-    await admin.end();
-  }
+  }) as Pool['query'];
+  return pool;
 }

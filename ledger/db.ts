@@ -46,17 +46,35 @@ export function createPool(options: PoolOptions): Pool {
     if (!SQL_NAME.test(options.schema)) throw new Error(`invalid schema name: ${options.schema}`);
     startup.push(`-c search_path=${options.schema}`);
   }
+  if (options.role !== undefined) {
+    // Every statement runs as `role` from the connection's first one: set at connection start, so
+    // no query can run as the login role first, and a role that cannot be taken fails the connect.
+    if (!SQL_NAME.test(options.role)) throw new Error(`invalid role name: ${options.role}`);
+    startup.push(`-c role=${options.role}`);
+  }
   config.options = startup.join(' ');
   const pool = new Pool(config);
-  if (options.role !== undefined) {
-    const role = options.role;
-    if (!SQL_NAME.test(role)) throw new Error(`invalid role name: ${role}`);
-    // Queued on each new connection before any other query: every statement runs as `role`.
-    pool.on('connect', (client) => {
-      client.query("SELECT set_config('role', $1, false)", [role]).catch((err: Error) => client.emit('error', err));
-    });
-  }
+  survivesLostConnections(pool, config.application_name as string);
   return pool;
+}
+
+/**
+ * A connection the server ends (a restart, `pg_ctl -m immediate`, a failover, pg_terminate_backend)
+ * makes its client emit 'error'. For an idle client the pool re-emits it as the pool's 'error'; a
+ * checked-out client (pool.connect(): a transaction) has no listener of its own. Either way an
+ * 'error' event nobody listens to is thrown, and ends the process. With these listeners the process
+ * goes on: the pool drops an idle client at once and a checked-out one at its release (it is no
+ * longer queryable); the statement in flight fails with the error, for its caller to handle (an
+ * activity is retried by Temporal, a request is answered 503, a dispatcher pass is tried again), and
+ * the next checkout opens a new connection.
+ */
+function survivesLostConnections(pool: Pool, name: string): void {
+  pool.on('connect', (client) => {
+    client.on('error', (err: Error & { code?: string }) => {
+      console.warn(JSON.stringify({ level: 'warn', msg: 'postgres connection lost', pool: name, code: err.code, error: err.message }));
+    });
+  });
+  pool.on('error', () => undefined); // an idle client's error: its own listener above has said it
 }
 
 /** Runs `work` in one Postgres transaction on a client of its own: committed if it returns, rolled back if it throws. */

@@ -58,3 +58,18 @@ it("counts the faults the gateway's submits met, for the suite's figures", async
   await client.payout({ orderNo: 'hits-2', amountMinor: 100n, currency: 'CNY', account: ACCOUNT });
   expect(simulator.faultHits()).toEqual({ 'lie-failed:SYSTEM_BUSY': 1, 'notify-late': 1 });
 });
+
+it('reports a process that ended by itself, and an API that answered 500', async () => {
+  const apiSaid = [
+    '[api] listening on http://127.0.0.1:1 (test)',
+    '{"level":40,"msg":"database unavailable"}',
+    '{"level":50,"err":{"message":"boom"},"msg":"unhandled error"}',
+  ].join('\n');
+  const stack = { unexpectedExits: ['worker exited by itself (exit code 1); it said last: Connection terminated unexpectedly'], outputOf: (kind: string) => (kind === 'api' ? apiSaid : '') };
+  const state = { stack } as unknown as RunState;
+  expect(await INVARIANTS['processes-survive'](state)).toEqual([expect.stringContaining('worker exited by itself')]);
+  expect(await INVARIANTS['no-internal-errors'](state)).toEqual([expect.stringMatching(/answered 500 1 time\(s\).*boom/)]);
+  const calm = { stack: { unexpectedExits: [], outputOf: () => '{"level":40,"msg":"database unavailable"}' } } as unknown as RunState;
+  expect(await INVARIANTS['processes-survive'](calm)).toEqual([]);
+  expect(await INVARIANTS['no-internal-errors'](calm)).toEqual([]);
+});

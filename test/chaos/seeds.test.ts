@@ -13,6 +13,7 @@ it(`chaos seeds ${CI_SEEDS.first}..${CI_SEEDS.first + CI_SEEDS.count - 1} (${CI_
   console.log(code === 0 ? output.split('\n').filter((l) => /^(== seed| {3}injected|\d+ seed\(s\)|injected:)/.test(l)).join('\n') : output.slice(-20_000));
   for (let seed = CI_SEEDS.first; seed < CI_SEEDS.first + CI_SEEDS.count; seed++) expect(output).toContain(`== seed ${seed}: every invariant holds`);
   expect(output).toMatch(/injected: .*kill:/); // the schedule did inject faults
+  expect(output).toMatch(/injected: .*postgres:immediate-restart=/); // seed 1 draws a pg-restart (step 4): the processes live through it
   expect(output).toContain(`${CI_SEEDS.count} seed(s), 0 failed`);
   expect(code).toBe(0);
 }, 480_000);
