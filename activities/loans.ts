@@ -1,6 +1,7 @@
 // Activities of the Loan and Subscription workflows. Each is idempotent: ledger writes by key,
 // status changes only from the expected state, signals to workflows that ignore repeats.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { recordRefusal } from '../decisions/operator-decisions';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { accountPath } from '../ledger/accounts';
@@ -157,9 +158,15 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
       return setLoanStatus(pool, loanId, from, to);
     },
 
-    settleSubscription(subscriptionId: string, outcome: 'confirm' | 'refund' | 'cancel'): Promise<SubscriptionStatus> {
+    async settleSubscription(subscriptionId: string, outcome: 'confirm' | 'refund' | 'cancel'): Promise<SubscriptionStatus> {
       if (outcome === 'cancel') return cancelSubscription(pool, subscriptionId);
-      return settleSubscription(pool, subscriptionId, outcome);
+      const settled = await settleSubscription(pool, subscriptionId, outcome);
+      if (settled === 'RESERVED') {
+        const why = `a loanDecided signal said ${outcome === 'confirm' ? 'funded' : 'expired'}, which the loan's status does not show`;
+        await recordRefusal(pool, workflowIds.subscription(subscriptionId), 'loan.decided', subscriptionId, why);
+        log.error('ALERT: loan decision signal refused', { subscriptionId, why });
+      }
+      return settled;
     },
   };
 }

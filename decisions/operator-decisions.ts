@@ -66,6 +66,8 @@ export async function recordDecisionIn(tx: Queryable, d: NewDecision): Promise<s
 }
 
 const DECISION_ID = /^dec-[0-9a-f-]{36}$/;
+/** The API tells the workflow at once; a decision left untaken (its Update refused) does not wait to be used later. */
+export const DECISION_TTL_MINUTES = 15;
 
 /**
  * Takes a decision for a workflow run, or says why not and records the refusal (one transaction).
@@ -77,12 +79,15 @@ export async function takeDecision(pool: Pool, claim: DecisionClaim): Promise<Ta
   const takenBy = `${claim.workflowId}/${claim.runId}`;
   return inTransaction(pool, async (tx) => {
     const { rows: [row] } = id === undefined ? { rows: [] } : await tx.query(
-      `SELECT id, workflow_id, kind, actor, payload, reason, request_id, taken_by FROM operator_decisions WHERE id = $1 FOR UPDATE`, [id]);
+      `SELECT id, workflow_id, kind, actor, payload, reason, request_id, taken_by,
+              created_at < now() - make_interval(mins => $2) AS expired
+       FROM operator_decisions WHERE id = $1 FOR UPDATE`, [id, DECISION_TTL_MINUTES]);
     const why = !row ? 'no such decision: decisions are made through the API, which records them first'
       : row.workflow_id !== claim.workflowId ? `decision ${id} is for ${row.workflow_id}, not this workflow`
         : row.kind !== claim.kind ? `decision ${id} is a ${row.kind}, not a ${claim.kind}`
           : claim.seenInRun || (row.taken_by !== null && row.taken_by !== takenBy) ? `decision ${id} was used already`
-            : undefined;
+            : row.taken_by === null && row.expired ? `decision ${id} expired: it was not used within ${DECISION_TTL_MINUTES} minutes`
+              : undefined;
     if (why) {
       await refuse(tx, claim, id, why);
       return { ok: false, why };

@@ -15,6 +15,10 @@ import { workflowIds } from '../ids/workflow-ids';
 export type LoanStatus = 'OPEN' | 'FUNDED' | 'DISBURSED' | 'REPAYING' | 'CLOSED' | 'EXPIRED' | 'DEFAULTED';
 export type SubscriptionStatus = 'RESERVED' | 'CONFIRMED' | 'REFUNDED' | 'CANCELLED';
 
+/** The loan statuses in which its subscriptions are confirmed, or refunded. */
+const DECIDED_FUNDED: ReadonlySet<LoanStatus> = new Set(['FUNDED', 'DISBURSED', 'REPAYING', 'CLOSED', 'DEFAULTED']);
+const DECIDED_UNFUNDED: ReadonlySet<LoanStatus> = new Set(['EXPIRED']);
+
 /** Balance rows of a loan's escrow: the rush credits it from thousands of investors at once. */
 export const ESCROW_BALANCE_SLOTS = 16;
 
@@ -163,6 +167,10 @@ export async function settleSubscription(db: Queryable, id: string, outcome: 'co
   if (!sub) throw new LedgerError('INVALID_INPUT', `subscription ${id} does not exist`);
   const target: SubscriptionStatus = outcome === 'confirm' ? 'CONFIRMED' : 'REFUNDED';
   if (sub.status !== 'RESERVED') return sub.status;
+  // Only the loan's own decision settles it: a decision its status does not show (a forged
+  // loanDecided signal) leaves the reservation as it is.
+  const { rows: [loan] } = await db.query<{ status: LoanStatus }>('SELECT status FROM loans WHERE id = $1', [sub.loanId]);
+  if (!loan || !(outcome === 'confirm' ? DECIDED_FUNDED : DECIDED_UNFUNDED).has(loan.status)) return 'RESERVED';
   const metadata = { subscriptionId: id, loanId: sub.loanId, workflowId: workflowIds.subscription(id) };
   if (outcome === 'confirm') await postPending(db, { idempotencyKey: `subscription:${id}:confirm`, pendingId: sub.holdTransactionId, metadata });
   else await voidPending(db, { idempotencyKey: `subscription:${id}:refund`, pendingId: sub.holdTransactionId, metadata });

@@ -2,7 +2,7 @@
 // workflow and this kind, not used before (decisions/operator-decisions.ts). The Update carries
 // the decision's id; whatever else it carries (an `operator` typed into the Web UI's dialog) is
 // ignored. A refusal fails the Update with nothing changed, and is recorded by the activity.
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { DecisionActivities } from '../activities/decisions';
 import type { DecisionKind, TakenDecision } from '../decisions/operator-decisions';
 
@@ -13,6 +13,21 @@ const decisions = proxyActivities<DecisionActivities>({
 
 /** The patch that moved operator decisions to rows: histories from before it carry the decision in the Update. */
 export const DECISION_ROWS_PATCH = 'operator-decision-rows';
+
+/** One gate per workflow execution (module state is the execution's own), so every attempt's review shares what was seen. */
+let gate: DecisionGate | undefined;
+export function decisionGate(): DecisionGate {
+  return (gate ??= new DecisionGate());
+}
+
+/**
+ * Whether this Update or Signal is handled by decision rows: yes for every live one, old workflows
+ * included (a review open when this code was deployed takes the new path from its next Update);
+ * no only when replaying a history from before, where the old handler ran.
+ */
+export function decisionRows(): boolean {
+  return patched(DECISION_ROWS_PATCH);
+}
 
 export class DecisionGate {
   /** Ids this run was told of: a second Update with one of them is a replay. */

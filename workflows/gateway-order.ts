@@ -2,7 +2,7 @@
 // gateway (deposits, payouts): send; resend only what provably never arrived, same order number;
 // query anything else with bounded backoff; hand what stays unknown to an operator.
 import { condition, patched, setHandler, sleep, upsertSearchAttributes, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import { DECISION_ROWS_PATCH, DecisionGate, refuse } from './decision-gate';
+import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import {
   gatewayNoticeSignal, resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes,
   type GatewayAttempt, type GatewayOutcome, type QueryPolicy, type ResolveReviewInput, type ReviewDecision, type ReviewDecisionHelp, type VerifiedGatewayNotice,
@@ -67,13 +67,14 @@ export class OrderReview<S extends string> {
    */
   constructor(initial: S, public orderNo: string, private readonly reviewState: S, private readonly options: { resubmit?: boolean } = {}) {
     this.state = initial;
-    // Histories from before decisions were rows carry the decision, and the notice, in the message itself.
-    const rows = patched(DECISION_ROWS_PATCH);
-    const gate = new DecisionGate();
+    // Marks a new execution at once (histories recorded since carry the marker here); each handler
+    // asks again, so a workflow from before this code takes decision rows from its next message.
+    patched(DECISION_ROWS_PATCH);
+    const gate = decisionGate();
     setHandler(gatewayNoticeSignal, async (signalled) => {
       if (signalled.orderNo !== undefined && signalled.orderNo !== this.orderNo) return; // about an earlier attempt's order
       // What the gateway said is read from the notice the API verified and stored, never from the signal.
-      const notice = rows ? await gate.notice(signalled.notifyId, this.orderNo) : signalled;
+      const notice = decisionRows() ? await gate.notice(signalled.notifyId, this.orderNo) : signalled;
       if (!notice) return;
       if (!this.notices.some((n) => n.notifyId === notice.notifyId)) this.notices.push(notice);
       this.notice ??= notice;
@@ -82,33 +83,22 @@ export class OrderReview<S extends string> {
       state: this.state, orderNo: this.orderNo, attempts: this.attempts, since: this.since, notices: this.notices,
       ...(this.state === this.reviewState ? { decide: howToDecide(workflowInfo().workflowId, this.options.resubmit === true) } : {}),
     }));
+    // No validator: every Update reaches the handler, so a forged one is refused and counted there.
     setHandler(resolveReviewUpdate, async (input) => {
-      let decision = input as unknown as ResolveReviewInput;
-      if (rows) {
+      let decision = input as unknown as ResolveReviewInput; // a history from before: accepted by the old validator
+      if (decisionRows()) {
         const taken = await gate.take('review.resolve', input);
         decision = {
           decision: taken.payload.decision as ReviewDecision, reason: taken.reason, operator: taken.actor,
           ...(taken.requestId ? { requestId: taken.requestId } : {}), ...(taken.payload.resubmit === true ? { resubmit: true } : {}),
         };
-        // The state may have moved on while the decision was read (a notice settled it).
+        // Checked once the row is read, with no await before it is used (a notice may have settled it meanwhile).
         const why = this.refusal(decision);
         if (why) refuse(why);
       }
       this.resolution = decision; // the waiting workflow goes on with it
       await condition(() => this.state !== this.reviewState);
       return this.state;
-    }, {
-      // Validators must not change state: they are not replayed. With decision rows, the row's
-      // content is checked by the handler once it is read; the validator checks the state only.
-      validator: (input) => {
-        if (rows) {
-          if (this.notice) throw new Error(`the gateway's verified notice ${this.notice.notifyId} says ${this.notice.outcome}: it settles the review`);
-          if (this.state !== this.reviewState || this.resolution) throw new Error(`nothing to resolve: the order is ${this.state}`);
-          return;
-        }
-        const why = this.refusal(input as unknown as ResolveReviewInput);
-        if (why) throw new Error(why);
-      },
     });
   }
 

@@ -4,7 +4,7 @@ import {
   rematchSignal, reconSummaryQuery, resolveExceptionUpdate, SearchAttributes,
   type ExceptionAction, type ReconciliationInput, type ReconState, type ReconSummary, type ResolveExceptionInput,
 } from './shared';
-import { DECISION_ROWS_PATCH, DecisionGate, refuse } from './decision-gate';
+import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import { workflowIds } from '../ids/workflow-ids';
 
 const RECON_OPTIONS: ActivityOptions = {
@@ -66,20 +66,23 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
   setHandler(rematchSignal, () => {
     rematch = true;
   });
-  // Histories from before decisions were rows carry the decision in the Update itself.
-  const rows = patched(DECISION_ROWS_PATCH);
-  const gate = new DecisionGate();
+  // Marks a new execution at once; the handler asks again, so a day open when this code was
+  // deployed takes decision rows from its next Update (histories from before replay the old path).
+  patched(DECISION_ROWS_PATCH);
+  const gate = decisionGate();
+  // No validator: every Update reaches the handler, so a forged one is refused and counted there.
   setHandler(resolveExceptionUpdate, async (input) => {
     resolving += 1;
     try {
       let decision = input as unknown as ResolveExceptionInput;
-      if (rows) {
+      if (decisionRows()) {
         const taken = await gate.take('exception.resolve', input);
         const p = taken.payload as { exceptionId?: string; action?: ExceptionAction; investorId?: string };
         decision = {
           exceptionId: String(p.exceptionId), action: p.action as ExceptionAction, reason: taken.reason, operator: taken.actor,
           ...(p.investorId ? { investorId: p.investorId } : {}), ...(taken.requestId ? { requestId: taken.requestId } : {}),
         };
+        if (summary?.state !== 'EXCEPTIONS') refuse(`nothing to resolve: the day is ${summary?.state ?? 'not matched yet'}`);
         const why = refusal(decision);
         if (why) refuse(why);
       }
@@ -88,13 +91,6 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
     } finally {
       resolving -= 1;
     }
-  }, {
-    validator: (input) => {
-      if (summary?.state !== 'EXCEPTIONS') throw new Error(`nothing to resolve: the day is ${summary?.state ?? 'not matched yet'}`);
-      if (rows) return; // the row's content is checked once it is read
-      const why = refusal(input as unknown as ResolveExceptionInput);
-      if (why) throw new Error(why);
-    },
   });
 
   do {

@@ -1,5 +1,5 @@
 import { allHandlersFinished, condition, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { DECISION_ROWS_PATCH, DecisionGate, refuse } from './decision-gate';
+import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import type { ReconciliationActivities } from '../activities/reconciliation';
 import { GATEWAY_CALL_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
 import {
@@ -42,44 +42,38 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
   setHandler(recoveryClosedSignal, () => {
     closedSignal = true;
   });
-  // Histories from before decisions were rows carry the decision in the Update itself.
+  // Marks a new execution at once; each handler asks again, so a recovery open when this code was
+  // deployed takes decision rows from its next Update (histories from before replay the old path).
   const rows = patched(DECISION_ROWS_PATCH);
-  const gate = new DecisionGate();
-  /** The decision an Update names, read from its row (or the Update itself, in an old history). */
-  const decisionOf = async (kind: 'recovery.write_off' | 'recovery.request_collection', input: unknown): Promise<WriteOffInput> => {
-    if (!rows) return input as WriteOffInput;
+  const gate = decisionGate();
+  /**
+   * Reads the decision an Update names from its row (or takes the Update itself, in a history from
+   * before) and hands it to `use` in the same synchronous step as the state check: two Updates
+   * racing cannot both pass it.
+   */
+  const decide = async (kind: 'recovery.write_off' | 'recovery.request_collection', input: unknown, use: (d: WriteOffInput) => void): Promise<void> => {
+    if (!decisionRows()) return use(input as WriteOffInput);
     const taken = await gate.take(kind, input);
-    return { reason: taken.reason, operator: taken.actor, ...(taken.requestId ? { requestId: taken.requestId } : {}) };
-  };
-  /** Still OFFSETTING with nothing decided: checked again after the row is read (with no await before it is used). */
-  const open = (what: string) => (state !== 'OFFSETTING' || writeOff || requested ? `nothing to ${what}: the recovery is ${state}` : undefined);
-  const validStateFor = (what: string, decision: unknown) => {
-    const closed = open(what);
-    if (closed) throw new Error(closed);
-    const d = decision as Partial<WriteOffInput>;
-    if (!rows && (!d.reason?.trim() || !d.operator?.trim())) throw new Error('an operator and a reason are required');
+    const closed = state !== 'OFFSETTING' || writeOff || requested ? `nothing to decide: the recovery is ${state}` : undefined;
+    if (closed) refuse(closed);
+    use({ reason: taken.reason, operator: taken.actor, ...(taken.requestId ? { requestId: taken.requestId } : {}) });
   };
 
+  // No validators: every Update reaches its handler, so a forged one is refused and counted there.
   setHandler(writeOffUpdate, async (input) => {
-    const decision = await decisionOf('recovery.write_off', input);
-    const closed = open('write off');
-    if (rows && closed) refuse(closed);
-    writeOff = decision;
+    await decide('recovery.write_off', input, (d) => { writeOff = d; });
     await condition(() => state !== 'OFFSETTING');
     return state;
-  }, { validator: (input) => validStateFor('write off', input) });
+  });
 
   setHandler(requestCollectionUpdate, async (input) => {
-    const decision = await decisionOf('recovery.request_collection', input);
-    const closed = open('request');
-    if (rows && closed) refuse(closed);
-    requested = decision; // the main loop starts the collection
-    const mine = ++requestsMade;
+    let mine = 0;
+    await decide('recovery.request_collection', input, (d) => {
+      requested = d; // the main loop starts the collection
+      mine = ++requestsMade;
+    });
     await condition(() => requestsDone >= mine); // collected, or back to OFFSETTING
     return state;
-  }, {
-    // Validators must not change state: they are not replayed.
-    validator: (input) => validStateFor('request', input),
   });
 
   // Opened by hand: the decision recorded with the booking is taken first (a made-up one fails the run, nothing done).

@@ -1,5 +1,6 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { LoanActivities } from '../activities/loans';
+import { decisionRows } from './decision-gate';
 import { cancelSubscriptionSignal, loanDecidedSignal, subscriptionStateQuery, type LoanDecision, type SubscriptionState, type SubscriptionWorkflowInput } from './shared';
 
 const { settleSubscription } = proxyActivities<LoanActivities>({
@@ -14,10 +15,12 @@ const { settleSubscription } = proxyActivities<LoanActivities>({
  */
 export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Promise<SubscriptionState> {
   let state: SubscriptionState = 'RESERVED';
-  let decision: LoanDecision | undefined;
+  // Every decision signalled, in order: one the loan's status does not show (a forged signal) is
+  // refused by the activity, and the next one is taken.
+  const decisions: LoanDecision[] = [];
   setHandler(subscriptionStateQuery, () => state);
   setHandler(loanDecidedSignal, (d) => {
-    decision ??= d; // the first decision stands; a repeated signal changes nothing
+    decisions.push(d);
   });
 
   let cancelRequested = false;
@@ -26,12 +29,16 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   });
 
   for (;;) {
-    await condition(() => decision !== undefined || cancelRequested);
-    if (decision !== undefined) break;
+    await condition(() => decisions.length > 0 || cancelRequested);
+    const decision = decisions.shift();
+    if (decision !== undefined) {
+      const settled = await settleSubscription(input.subscriptionId, decision === 'funded' ? 'confirm' : 'refund');
+      // Still RESERVED: not the loan's decision. Histories from before never met one.
+      if (settled !== 'RESERVED' || !decisionRows()) return (state = settled);
+      continue;
+    }
     cancelRequested = false;
     // Refused (still RESERVED) when the loan decided first: then its decision is on its way.
     if ((await settleSubscription(input.subscriptionId, 'cancel')) === 'CANCELLED') return (state = 'CANCELLED');
   }
-  state = await settleSubscription(input.subscriptionId, decision === 'funded' ? 'confirm' : 'refund');
-  return state;
 }

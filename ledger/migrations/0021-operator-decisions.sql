@@ -19,6 +19,15 @@ CREATE TABLE operator_decisions (
   CHECK ((taken_at IS NULL) = (taken_by IS NULL))
 );
 CREATE INDEX operator_decisions_workflow ON operator_decisions (workflow_id);
+-- Taken once: no role may give a taken decision back (the app role may only set taken_at/taken_by).
+CREATE FUNCTION operator_decision_taken_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.taken_at IS NOT NULL THEN
+    RAISE EXCEPTION 'operator decision % was taken already', OLD.id USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER operator_decisions_taken_once BEFORE UPDATE ON operator_decisions FOR EACH ROW EXECUTE FUNCTION operator_decision_taken_once();
 REVOKE DELETE, TRUNCATE ON operator_decisions FROM lending_app;
 REVOKE UPDATE ON operator_decisions FROM lending_app;
 GRANT UPDATE (taken_at, taken_by) ON operator_decisions TO lending_app;

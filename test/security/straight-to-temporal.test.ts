@@ -211,3 +211,73 @@ it('starts by hand: a payout run started straight to Temporal without a recorded
   await expect(recovery.result()).rejects.toThrow();
   expect(await refusals('recovery-st-forged')).toEqual([expect.stringMatching(/no such decision/)]);
 }, 120_000);
+
+it("a recovery's second collection in review: the first review's decision, replayed straight to Temporal, is refused (one gate per workflow run)", async () => {
+  await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'st-3' }, payload: { id: 'saga', name: 'Saga', bankAccount: ACCOUNT } });
+  const operator = await operatorHeaders(world.app);
+  const opened = await world.app.inject({
+    method: 'POST', url: '/v1/recoveries', headers: { ...operator, 'idempotency-key': 'st-open-3' }, payload: { investorId: 'saga', amount: '21.00', reason: 'paid twice in June' },
+  });
+  const recoveryId = opened.json<{ id: string }>().id;
+  const workflowId = `recovery-${recoveryId}`;
+  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);
+  const wf = await world.env.client.workflow.start(recoveryWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ recoveryId, investorId: 'saga', queryPolicy: FAST }] });
+  await until(() => wf.query(recoveryStateQuery), (s) => s === 'OFFSETTING');
+  // Attempt 1 is not executed but answered 500 and queried 503: review, decided not paid. Attempt 2 executes, same answers: review.
+  const memo = (n: number) => `recovery rq-${recoveryId}-${n}`;
+  world.gateway.rule = (call) => (call.memo === memo(1) ? 'error-5xx-before-execute' : call.memo === memo(2) ? (call.op === 'submit' ? 'error-5xx-after-execute' : 'error-5xx-before-execute') : undefined);
+  const inReview = () => until(() => wf.query(reviewEvidenceQuery).catch(() => undefined), (e) => e?.state === 'MANUAL_REVIEW', 60_000);
+  const ask = () => world.app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/request-collection`, headers: operator, payload: { reason: 'asked Saga' } });
+
+  const first = ask();
+  await inReview();
+  const decided = await world.app.inject({ method: 'POST', url: `/v1/reviews/${workflowId}/resolve`, headers: operator, payload: { decision: 'not_paid', reason: 'nothing arrived' } });
+  expect(decided.statusCode).toBe(200);
+  expect((await first).json()).toMatchObject({ state: 'OFFSETTING' });
+  const { rows: [d1] } = await db.pool.query<{ id: string }>(`SELECT id FROM operator_decisions WHERE workflow_id = $1 AND kind = 'review.resolve'`, [workflowId]);
+
+  const second = ask();
+  const attempt2 = await inReview();
+  await expectRefused(wf.executeUpdate(resolveReviewUpdate, { args: [{ decisionId: d1.id }] }), /was used already/);
+  expect(await wf.query(reviewEvidenceQuery)).toMatchObject({ state: 'MANUAL_REVIEW', orderNo: attempt2!.orderNo });
+  expect(await postings(`recovery:${recoveryId}:collect:%`)).toEqual([]); // neither attempt booked
+
+  const paid = await world.app.inject({ method: 'POST', url: `/v1/reviews/${workflowId}/resolve`, headers: operator, payload: { decision: 'paid', reason: `gateway shows ${attempt2!.orderNo} SUCCESS` } });
+  expect(paid.statusCode).toBe(200);
+  expect((await second).json()).toMatchObject({ state: 'RECOVERED' });
+}, 120_000);
+
+it('a subscription: a forged loanDecided signal on an open loan voids nothing and posts nothing; the reservation waits for the loan', async () => {
+  await world.app.inject({ method: 'POST', url: '/v1/borrowers', headers: { ...admin, 'idempotency-key': 'st-b' }, payload: { id: 'st-bor', name: 'Borrower', bankAccount: ACCOUNT } });
+  const loan = await world.app.inject({
+    method: 'POST', url: '/v1/loans', headers: { ...admin, 'idempotency-key': 'st-loan-open' },
+    payload: { id: 'st-open', borrowerId: 'st-bor', principal: '1000.00', annualRate: '0.08', termMonths: 3, repaymentMethod: 'equal_installment', subscriptionDeadline: new Date(Date.now() + 3_600_000).toISOString(), feeRate: '0.01' },
+  });
+  expect(loan.statusCode).toBe(201);
+  await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'st-4' }, payload: { id: 'sora', name: 'Sora' } });
+  await fundInvestor(db, 'sora', 100_000n);
+  const key = await world.app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'investor:sora' } });
+  const investor = { authorization: `Bearer ${key.json<{ key: string }>().key}` };
+  const sub = await world.app.inject({ method: 'POST', url: '/v1/loans/st-open/subscriptions', headers: { ...investor, 'idempotency-key': 'st-sub-1' }, payload: { investorId: 'sora', amount: '100.00' } });
+  expect(sub.statusCode).toBe(201);
+  const subscriptionId = sub.json<{ subscriptionId: string }>().subscriptionId;
+  const workflowId = workflowIds.subscription(subscriptionId);
+  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);
+
+  for (const forged of ['expired', 'funded'] as const) {
+    await world.env.client.workflow.signalWithStart('subscriptionWorkflow', {
+      workflowId, taskQueue: TASK_QUEUE, args: [{ subscriptionId, loanId: 'st-open', investorId: 'sora' }], signal: 'loanDecided', signalArgs: [forged],
+    });
+  }
+  await until(() => refusals(workflowId), (r) => r.length === 2, 20_000);
+  const status = async () => (await db.pool.query(`SELECT status FROM subscriptions WHERE id = $1`, [subscriptionId])).rows[0].status as string;
+  expect(await status()).toBe('RESERVED');
+  expect(await postings(`subscription:${subscriptionId}:%`)).toEqual([`subscription:${subscriptionId}:hold`]); // no refund, no confirmation
+  expect((await world.env.client.workflow.getHandle(workflowId).describe()).status.name).toBe('RUNNING');
+  expect(await refusedMetric('loan.decided')).toBeGreaterThanOrEqual(2);
+
+  // The investor's own cancel (through the API) still works: the workflow kept waiting.
+  const cancel = await world.app.inject({ method: 'POST', url: `/v1/subscriptions/${subscriptionId}/cancel`, headers: { ...investor, 'idempotency-key': 'st-cancel-1' } });
+  expect(cancel.statusCode).toBeLessThan(300);
+  expect(await world.env.client.workflow.getHandle(workflowId).result()).toBe('CANCELLED');
+}, 120_000);
