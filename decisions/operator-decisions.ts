@@ -8,12 +8,14 @@ import { writeAudit } from '../ledger/audit';
 import { inTransaction } from '../ledger/db';
 import type { Queryable } from '../ledger/types';
 
-export type DecisionKind = 'review.resolve' | 'exception.resolve' | 'recovery.write_off' | 'recovery.request_collection' | 'recovery.open' | 'payout_run.start';
+export type DecisionKind = 'review.resolve' | 'exception.resolve' | 'recovery.write_off' | 'recovery.request_collection' | 'recovery.open' | 'payout_run.start'
+  /** A party's own requests that move their money: an investor's cancel, a borrower's (or an operator's) collect-now. */
+  | 'subscription.cancel' | 'repayment.collect_now';
 
 export interface NewDecision {
   workflowId: string;
   kind: DecisionKind;
-  /** `operator:<key id>` or `admin:<key id>`: the key that made the request. */
+  /** `operator:<key id>`, `admin:<key id>` (or the investor's or borrower's key for their own requests): the key that made it. */
   actor: string;
   /** What was decided (the Update's old fields, without the actor). */
   payload: Record<string, unknown>;

@@ -44,6 +44,16 @@ export class DecisionGate {
     return taken;
   }
 
+  /** For a Signal (which cannot fail): the decision, or undefined when refused (recorded, alerted). */
+  async tryTake(kind: DecisionKind, input: unknown): Promise<TakenDecision | undefined> {
+    try {
+      return await this.take(kind, input);
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === 'DecisionRefused') return undefined;
+      throw err;
+    }
+  }
+
   /** The stored, verified notice a gatewayNotice signal names, or undefined (refused, recorded). */
   async notice(notifyId: unknown, orderNo: string) {
     return (await decisions.storedGatewayNotice({ notifyId, orderNo, workflowId: workflowInfo().workflowId })) ?? undefined;

@@ -37,7 +37,8 @@ export const loanFullyReservedSignal = defineSignal('loanFullyReserved');
 export const loanDecidedSignal = defineSignal<[LoanDecision]>('loanDecided');
 export const loanStateQuery = defineQuery<LoanState>('loanState');
 /** The investor takes the reservation back (POST /v1/subscriptions/{id}/cancel); refused once the loan has decided. */
-export const cancelSubscriptionSignal = defineSignal('cancelSubscription');
+/** The investor's cancel, recorded by the API: the Signal names the decision (none in histories from before). */
+export const cancelSubscriptionSignal = defineSignal<[DecisionRef?]>('cancelSubscription');
 export const subscriptionStateQuery = defineQuery<SubscriptionState>('subscriptionState');
 
 // ---- Gateway orders and manual review ------------------------------------------------------
@@ -153,7 +154,7 @@ export interface PayoutPaging {
 }
 
 /** Collect now: before the due date, or again at once when overdue (POST .../repayments). */
-export const collectNowSignal = defineSignal('collectNow');
+export const collectNowSignal = defineSignal<[DecisionRef?]>('collectNow');
 export const repaymentStateQuery = defineQuery<RepaymentState>('repaymentState');
 /** From a Repayment workflow to its loan's: installment n is paid out. */
 export const installmentPaidOutSignal = defineSignal<[number]>('installmentPaidOut');

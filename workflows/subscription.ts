@@ -1,6 +1,6 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { LoanActivities } from '../activities/loans';
-import { decisionRows } from './decision-gate';
+import { decisionGate, decisionRows } from './decision-gate';
 import { cancelSubscriptionSignal, loanDecidedSignal, subscriptionStateQuery, type LoanDecision, type SubscriptionState, type SubscriptionWorkflowInput } from './shared';
 
 const { settleSubscription } = proxyActivities<LoanActivities>({
@@ -24,7 +24,9 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   });
 
   let cancelRequested = false;
-  setHandler(cancelSubscriptionSignal, () => {
+  setHandler(cancelSubscriptionSignal, async (ref) => {
+    // Only the investor's own cancel, recorded by the API, releases the reservation.
+    if (decisionRows() && !(await decisionGate().tryTake('subscription.cancel', ref))) return;
     cancelRequested = true;
   });
 

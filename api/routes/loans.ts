@@ -8,6 +8,7 @@ import { REPAYMENT_METHODS, type RepaymentMethod } from '../../loans/schedule';
 import { createLoan, getLoan, getSubscription, reserveSubscriptionIdempotently, type LoanView } from '../../loans/store';
 import type { AppContext } from '../app';
 import { requireOwner, requireRole } from '../auth';
+import { decide } from '../decisions';
 import { ApiError } from '../errors';
 import { requestHash, validIdempotencyKey } from '../idempotency';
 import { replyIdempotent } from '../idempotent-route';
@@ -166,10 +167,12 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
     if (loan?.status !== 'OPEN') throw new ApiError(409, 'LOAN_NOT_OPEN', `the loan is ${loan?.status}: its decision stands`);
     const workflowId = workflowIds.subscription(sub.id);
     const input: SubscriptionWorkflowInput = { subscriptionId: sub.id, loanId: sub.loanId, investorId: sub.investorId };
-    // Its workflow may not have started yet (the rush defers starts): signal-with-start either way. Repeats are harmless.
-    await temporalOf(context).workflow.signalWithStart('subscriptionWorkflow', {
-      workflowId, taskQueue: TASK_QUEUE, args: [input], signal: cancelSubscriptionSignal, signalArgs: [],
-    });
+    // Recorded with the investor's key first; the workflow takes it by id. Its workflow may not have
+    // started yet (the rush defers starts): signal-with-start either way. Repeats are harmless.
+    await decide(context, request, { workflowId, kind: 'subscription.cancel', reason: 'cancelled by the investor', payload: {} },
+      (ref) => temporalOf(context).workflow.signalWithStart('subscriptionWorkflow', {
+        workflowId, taskQueue: TASK_QUEUE, args: [input], signal: cancelSubscriptionSignal, signalArgs: [ref],
+      }));
     return reply.status(202).send({ subscriptionId: sub.id, workflowId, status: 'CANCEL_REQUESTED' });
   });
 }

@@ -53,11 +53,13 @@ export function registerRepaymentRoutes(app: FastifyInstance, context: AppContex
     if (!REPAYABLE.includes(found.loan.status)) throw new ApiError(409, 'LOAN_NOT_REPAYING', `the loan is ${found.loan.status}`);
     const workflowId = workflowIds.repayment(found.loan.id, found.row.n);
     const input: RepaymentWorkflowInput = { loanId: found.loan.id, installment: found.row.n };
-    // Starts it now, or tells the running one to collect now; a finished one is left alone.
-    await once(() => temporalOf(context).workflow.signalWithStart('repaymentWorkflow', {
-      workflowId, taskQueue: TASK_QUEUE, args: [input], signal: collectNowSignal, signalArgs: [],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    }));
+    // Recorded with the caller's key first; the workflow takes it by id. Starts it now, or tells the
+    // running one to collect now; a finished one is left alone.
+    await decide(context, request, { workflowId, kind: 'repayment.collect_now', reason: 'collect now, asked through the API', payload: { loanId: found.loan.id, installment: found.row.n } },
+      (ref) => once(() => temporalOf(context).workflow.signalWithStart('repaymentWorkflow', {
+        workflowId, taskQueue: TASK_QUEUE, args: [input], signal: collectNowSignal, signalArgs: [ref],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      })));
     const after = await installment(found.loan.id, found.row.n);
     return reply.status(202).send({ workflowId, status: after?.row.status ?? found.row.status });
   });

@@ -7,8 +7,10 @@
 CREATE TABLE operator_decisions (
   id text PRIMARY KEY,
   workflow_id text NOT NULL,
-  kind text NOT NULL CHECK (kind IN ('review.resolve', 'exception.resolve', 'recovery.write_off', 'recovery.request_collection', 'recovery.open', 'payout_run.start')),
-  actor text NOT NULL CHECK (actor ~ '^(operator|admin):'),
+  kind text NOT NULL CHECK (kind IN ('review.resolve', 'exception.resolve', 'recovery.write_off', 'recovery.request_collection', 'recovery.open',
+                                    'payout_run.start', 'subscription.cancel', 'repayment.collect_now')),
+  -- An operator's or admin's key; an investor's (a cancel) or a borrower's (collect now) for their own money.
+  actor text NOT NULL CHECK (actor ~ '^(operator|admin|investor|borrower):'),
   payload jsonb NOT NULL,
   reason text NOT NULL,
   request_id text,

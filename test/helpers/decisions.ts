@@ -4,7 +4,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { recordDecision, type DecisionKind } from '../../decisions/operator-decisions';
 import {
-  requestCollectionUpdate, resolveExceptionUpdate, resolveReviewUpdate, writeOffUpdate, type ExceptionAction, type ReviewDecision,
+  collectNowSignal, requestCollectionUpdate, resolveExceptionUpdate, resolveReviewUpdate, writeOffUpdate, type ExceptionAction, type ReviewDecision,
 } from '../../workflows/shared';
 
 const UPDATES = {
@@ -27,4 +27,10 @@ export async function resolveReview(pool: Pool, handle: WorkflowHandle, d: { dec
 export async function resolveException(pool: Pool, handle: WorkflowHandle, d: { exceptionId: string; action: ExceptionAction; reason: string; investorId?: string }) {
   const ref = await recorded(pool, handle.workflowId, 'exception.resolve', { exceptionId: d.exceptionId, action: d.action, ...(d.investorId ? { investorId: d.investorId } : {}) }, d.reason);
   return handle.executeUpdate(UPDATES['exception.resolve'], { args: [ref] });
+}
+
+/** Collect now, as the API asks it (a recorded request); `signal` is the handle's signal or a signal-with-start. */
+export async function collectNow(pool: Pool, handle: WorkflowHandle, requester = 'test-op'): Promise<void> {
+  const ref = await recorded(pool, handle.workflowId, 'repayment.collect_now', {}, 'collect now', requester);
+  await handle.signal(collectNowSignal, ref);
 }

@@ -11,12 +11,13 @@ import { CLIENT_ID_MAX } from '../../ids/limits';
 import { workflowIds } from '../../ids/workflow-ids';
 import { orderNoFor } from '../../payments/order-numbers';
 import { repaymentWorkflow } from '../../workflows';
-import { collectNowSignal, reviewEvidenceQuery, TASK_QUEUE, type QueryPolicy, type ReviewEvidence } from '../../workflows/shared';
+import { reviewEvidenceQuery, TASK_QUEUE, type QueryPolicy, type ReviewEvidence } from '../../workflows/shared';
 import { ACCOUNT } from '../gateway/helpers';
 import { drainOutbox, fundInvestor } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, expectLedgerEqualsTruth, operatorHeaders, postNotice, until, useOutcomeWorld } from '../outcomes/helpers';
 import { reconcile, today } from '../reconciliation/helpers';
+import { collectNow } from '../helpers/decisions';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -72,7 +73,7 @@ it('the longest ids: rushed, disbursed, repaid, paid out once each, a review res
   const disbursement = world.env.client.workflow.getHandle(workflowIds.payout(disbursementPayoutId(LOAN)));
   await until(() => disbursement.result().catch(() => 'NOT_YET'), (s) => s === 'SUCCEEDED', 60_000);
   const repayment = await world.env.client.workflow.start(repaymentWorkflow, { workflowId: workflowIds.repayment(LOAN, 1), taskQueue: TASK_QUEUE, args: [{ loanId: LOAN, installment: 1, queryPolicy: POLICY }] });
-  await repayment.signal(collectNowSignal);
+  await collectNow(db.pool, repayment);
 
   // A verified notice for the order number the gateway saw reaches the payout while it queries.
   const noticedWorkflow = world.env.client.workflow.getHandle(workflowIds.payout(noticed));

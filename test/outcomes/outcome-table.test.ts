@@ -8,7 +8,7 @@ import { createDeposit } from '../../payments/deposits';
 import { createPayout } from '../../payments/payouts';
 import { depositWorkflow, payoutWorkflow, recoveryWorkflow, repaymentWorkflow } from '../../workflows';
 import {
-  collectNowSignal, recoveryStateQuery, repaymentStateQuery, requestCollectionUpdate, reviewEvidenceQuery, TASK_QUEUE,
+  recoveryStateQuery, repaymentStateQuery, requestCollectionUpdate, reviewEvidenceQuery, TASK_QUEUE,
   type QueryPolicy, type ReviewEvidence,
 } from '../../workflows/shared';
 import { ACCOUNT } from '../gateway/helpers';
@@ -16,7 +16,7 @@ import { drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack'
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { openAndFillLoan } from '../repayments/helpers';
 import { admin, expectLedgerEqualsTruth, operatorHeaders, postNotice, until, useOutcomeWorld, type CallFault, type GatewayCall } from './helpers';
-import { recorded } from '../helpers/decisions';
+import { recorded, collectNow } from '../helpers/decisions';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -115,7 +115,7 @@ const KINDS: Kind[] = [
         workflowId, memo: `repayment rp-${loanId}-1-1`, gatewayKind: 'COLLECTION',
         async go() {
           const wf = await world.env.client.workflow.start(repaymentWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ loanId, installment: 1, queryPolicy: FAST }] });
-          await wf.signal(collectNowSignal);
+          await collectNow(db.pool, wf);
         },
         async outcome() {
           const { rows } = await until(() => db.pool.query('SELECT order_no, status FROM repayment_collections WHERE loan_id = $1 AND attempt = 1', [loanId]),

@@ -2,11 +2,12 @@
 // history stays bounded) and still pays every investor each part once.
 import { Ledger } from '../../ledger';
 import { repaymentWorkflow } from '../../workflows';
-import { collectNowSignal, TASK_QUEUE, type PayoutRunResult } from '../../workflows/shared';
+import { TASK_QUEUE, type PayoutRunResult } from '../../workflows/shared';
 import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { expectLedgerEqualsTruth, until, useOutcomeWorld } from '../outcomes/helpers';
 import { INVESTOR_FUNDS, investorId, openAndFillLoan, type LoanPlan } from './helpers';
+import { collectNow } from '../helpers/decisions';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -20,7 +21,7 @@ it('payout run: five investors on pages of two, one page per execution, continue
     workflowId: 'repayment-pg1-1', taskQueue: TASK_QUEUE,
     args: [{ loanId: 'pg1', installment: 1, queryPolicy: { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 }, payoutPaging: { pageSize: 2, pagesPerExecution: 1 } }],
   });
-  await repayment.signal(collectNowSignal);
+  await collectNow(db.pool, repayment);
   expect(await repayment.result()).toBe('PAID_OUT');
 
   // Three executions of payout-run-pg1-1: two continued as new, the last completed with the totals.

@@ -6,14 +6,14 @@ import { Ledger } from '../../ledger';
 import { createPayout, getPayout } from '../../payments/payouts';
 import { payoutWorkflow, recoveryWorkflow, repaymentWorkflow } from '../../workflows';
 import {
-  collectNowSignal, recoveryStateQuery, requestCollectionUpdate, reviewEvidenceQuery, TASK_QUEUE, type QueryPolicy, type ReviewEvidence,
+  recoveryStateQuery, requestCollectionUpdate, reviewEvidenceQuery, TASK_QUEUE, type QueryPolicy, type ReviewEvidence,
 } from '../../workflows/shared';
 import { ACCOUNT } from '../gateway/helpers';
 import { drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { openAndFillLoan, type LoanPlan } from '../repayments/helpers';
 import { admin, expectLedgerEqualsTruth, operatorHeaders, ops, postNotice, until, useOutcomeWorld } from '../outcomes/helpers';
-import { recorded } from '../helpers/decisions';
+import { recorded, collectNow } from '../helpers/decisions';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -103,7 +103,7 @@ it('payout order number: with 64-character loan and investor ids the review show
   await drainOutbox(world.dispatcher, db);
   await until(() => handle(`payout-disb-${loanId}`).result().catch(() => 'NOT_YET'), (s) => s === 'SUCCEEDED', 60_000);
   const repayment = await world.env.client.workflow.start(repaymentWorkflow, { workflowId: `repayment-${loanId}-1`, taskQueue: TASK_QUEUE, args: [{ loanId, installment: 1, queryPolicy: FAST }] });
-  await repayment.signal(collectNowSignal);
+  await collectNow(db.pool, repayment);
 
   // Interest and principal: two payouts, ids of 140 characters; the gateway knows them by po-<digest>.
   const ids = [`${loanId}-1-${investor}-interest`, `${loanId}-1-${investor}-principal`];
@@ -177,10 +177,10 @@ it('repayment: a notice for an earlier attempt\'s order does not settle the revi
     return ++submits === 1 ? 'fail:INSUFFICIENT_FUNDS' : 'error-5xx-after-execute';
   };
   const wf = await world.env.client.workflow.start(repaymentWorkflow, { workflowId: `repayment-${loanId}-1`, taskQueue: TASK_QUEUE, args: [{ loanId, installment: 1, queryPolicy: FAST }] });
-  await wf.signal(collectNowSignal);
+  await collectNow(db.pool, wf);
   const first = await until(() => db.pool.query<{ order_no: string; status: string; amount_minor: string }>('SELECT order_no, status, amount_minor FROM repayment_collections WHERE loan_id = $1 AND attempt = 1', [loanId]),
     (r) => r.rows[0]?.status === 'FAILED');
-  await wf.signal(collectNowSignal);
+  await collectNow(db.pool, wf);
   const evidence = await untilReview(wf.workflowId);
   expect(evidence.orderNo).not.toBe(first.rows[0].order_no);
 

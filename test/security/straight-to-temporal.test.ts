@@ -8,7 +8,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { createPayout } from '../../payments/payouts';
 import { payoutRunWorkflow, payoutWorkflow, recoveryWorkflow } from '../../workflows';
 import {
-  gatewayNoticeSignal, recoveryStateQuery, requestCollectionUpdate, resolveExceptionUpdate, resolveReviewUpdate, reviewEvidenceQuery,
+  cancelSubscriptionSignal, collectNowSignal, gatewayNoticeSignal, recoveryStateQuery, repaymentStateQuery, requestCollectionUpdate, resolveExceptionUpdate, resolveReviewUpdate, reviewEvidenceQuery,
   SearchAttributes, TASK_QUEUE, writeOffUpdate, type QueryPolicy,
 } from '../../workflows/shared';
 import { workflowIds } from '../../ids/workflow-ids';
@@ -276,8 +276,35 @@ it('a subscription: a forged loanDecided signal on an open loan voids nothing an
   expect((await world.env.client.workflow.getHandle(workflowId).describe()).status.name).toBe('RUNNING');
   expect(await refusedMetric('loan.decided')).toBeGreaterThanOrEqual(2);
 
+  // A cancel sent straight, naming no recorded decision: the reservation stays.
+  await world.env.client.workflow.getHandle(workflowId).signal(cancelSubscriptionSignal, { decisionId: MADE_UP });
+  await world.env.client.workflow.getHandle(workflowId).signal('cancelSubscription');
+  await until(() => refusals(workflowId), (r) => r.length === 4, 20_000);
+  expect(await status()).toBe('RESERVED');
+  expect(await postings(`subscription:${subscriptionId}:%`)).toEqual([`subscription:${subscriptionId}:hold`]);
+
   // The investor's own cancel (through the API) still works: the workflow kept waiting.
   const cancel = await world.app.inject({ method: 'POST', url: `/v1/subscriptions/${subscriptionId}/cancel`, headers: { ...investor, 'idempotency-key': 'st-cancel-1' } });
   expect(cancel.statusCode).toBeLessThan(300);
   expect(await world.env.client.workflow.getHandle(workflowId).result()).toBe('CANCELLED');
+}, 120_000);
+
+it('a repayment not yet due: a forged collectNow signal collects nothing; the request through the API does', async () => {
+  paymentsOnly = false; // the fixture funds investors without the gateway
+  await createRepayingLoan(db.pool, { id: 'st-cn', holdings: [{ investorId: 'st-cn-inv', holdingMinor: 100_000n }], termMonths: 2, repaymentMethod: 'interest_then_principal' });
+  const workflowId = workflowIds.repayment('st-cn', 1);
+  await world.env.client.workflow.signalWithStart('repaymentWorkflow', {
+    workflowId, taskQueue: TASK_QUEUE, args: [{ loanId: 'st-cn', installment: 1, queryPolicy: FAST }], signal: collectNowSignal, signalArgs: [{ decisionId: MADE_UP }],
+  });
+  const wf = world.env.client.workflow.getHandle(workflowId);
+  await until(() => refusals(workflowId), (r) => r.length === 1, 20_000);
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect(await wf.query(repaymentStateQuery)).toBe('DUE');
+  const collections = () => world.gateway.calls.filter((c) => c.op === 'submit' && c.orderNo.startsWith('rp-st-cn-1-')).length;
+  expect(collections()).toBe(0);
+
+  const asked = await world.app.inject({ method: 'POST', url: '/v1/loans/st-cn/installments/1/repayments', headers: admin });
+  expect(asked.statusCode).toBe(202);
+  expect(await wf.result()).toBe('PAID_OUT');
+  expect(collections()).toBe(1);
 }, 120_000);
