@@ -104,6 +104,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     s.phase = 'invariants';
     // What the gateway's submits really met, as the simulator counted them (not what the rates promised).
     for (const [fault, n] of Object.entries(stack.simulator.faultHits())) count(s, `gateway:${fault}`, n);
+    count(s, 'workload:gateway-orders', stack.simulator.truth().filter((o) => !s.secondChannel.has(o.orderNo)).length);
     const violations = [...s.alarms, ...await checkInvariants(s)];
     return { seed: options.seed, steps: options.steps, ms: Date.now() - startedAt, faults: s.faults, violations, errors };
   } catch (err) {
