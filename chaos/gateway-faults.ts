@@ -187,7 +187,8 @@ export async function statementError(state: RunState, variant: StatementErrorVar
     : variant === 'fee' ? { fee: formatAmount((order.feeMinor ?? 0n) + 1n, order.currency) } : { duplicate: true };
   const res = await fetch(`${state.stack.simulator.url}/_sim/statement-adjustments`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orderNo: order.orderNo, currency: order.currency, ...body }),
-  });
+  }).catch((err: Error) => err); // a refuse outage closes the control routes too
+  if (res instanceof Error) return `statement-${variant}: the simulator could not be reached (${res.message})`;
   if (!res.ok) return `statement-${variant}: refused by the simulator: HTTP ${res.status} ${await res.text()}`;
   state.tampered.set(order.orderNo, `statement-${variant}`);
   count(state, `gateway:statement-${variant}`);

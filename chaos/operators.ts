@@ -5,7 +5,6 @@
 // resolved from the gateway's record (adjust, recover money paid out that was not owed, accept
 // what the ledger already agrees with), and sometimes wrongly where the evidence allowed it
 // (judgeException). On purpose, some decisions race a re-match of the day or the gateway's notice.
-import { simulatorVerdict } from '../cli/auto-resolve';
 import type { ReviewEvidence } from '../workflows/shared';
 import { sendGatewayNotice } from './gateway-faults';
 import { clearingNets, count, gatewayNet, sleep, until, type RunState } from './world';
@@ -24,12 +23,13 @@ export async function resolveReviews(state: RunState, wrongRate: number, raceRat
   const done: string[] = [];
   for (const review of res.body) {
     if (review.evidence.state !== 'MANUAL_REVIEW') continue;
-    const verdict = await simulatorVerdict(simulator.url, review.evidence.orderNo);
+    // The gateway's record, read in-process (its HTTP control routes close with a refuse outage), as cli/auto-resolve.ts reads it.
+    const record = simulator.truth().find((o) => o.orderNo === review.evidence.orderNo);
+    const verdict = record?.status === 'SUCCESS' ? 'executed' : record?.status === 'PROCESSING' && record.pending !== undefined ? 'not_final' : 'not_executed';
     if (verdict === 'not_final') continue; // the gateway's own record will say soon; never guess on it
     // Wrong only where the evidence allows reconciliation to catch it: the gateway has an answer for
     // the order (executed, failed or unknown to it). One it still holds PROCESSING for good has no
     // answer anyone could reconcile against.
-    const record = simulator.truth().find((o) => o.orderNo === review.evidence.orderNo);
     const wrong = state.operatorRng.chance(wrongRate) && record?.status !== 'PROCESSING';
     const truthful = verdict === 'executed' ? 'paid' : 'not_paid';
     const decision = wrong ? (truthful === 'paid' ? 'not_paid' : 'paid') : truthful;

@@ -60,6 +60,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   const stack = await ChaosStack.start({ seed: options.seed, log: say });
   runningStacks.add(stack);
   const errors: string[] = [];
+  let violated = false;
   let state: RunState | undefined;
   try {
     const { key: operatorKey } = await stack.api.must<{ key: string }>('POST', '/v1/api-keys', { body: { role: 'operator' } });
@@ -106,6 +107,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     for (const [fault, n] of Object.entries(stack.simulator.faultHits())) count(s, `gateway:${fault}`, n);
     count(s, 'workload:gateway-orders', stack.simulator.truth().filter((o) => !s.secondChannel.has(o.orderNo)).length);
     const violations = [...s.alarms, ...await checkInvariants(s)];
+    violated = violations.length > 0;
     return { seed: options.seed, steps: options.steps, ms: Date.now() - startedAt, faults: s.faults, violations, errors };
   } catch (err) {
     errors.push(`run: ${(err as Error).stack ?? (err as Error).message}`);
@@ -113,7 +115,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   } finally {
     if (errors.length) for (const kind of PROCESS_KINDS) say(`--- ${kind} said last:\n${stack.tail(kind, 1_500)}`);
     runningStacks.delete(stack);
-    await stack.stop({ keep: options.keep || errors.length > 0 });
+    await stack.stop({ keep: options.keep || errors.length > 0 || violated }); // a failing seed's schema and files stay for a look
   }
 }
 
