@@ -33,7 +33,7 @@ const MAX_LOANS = 4;
 /** A withdrawal or deposit on the default query policy is queried for about four minutes before it waits for an operator. */
 const SETTLE_MS = 6 * 60_000;
 /** Operators settling the last reviews are wrong this often too: the reconciliation after them must catch it. */
-const SETTLE_WRONG_RATE = 0.3;
+const SETTLE_WRONG_RATE = 0.4;
 /** How often a review decided while settling races the gateway's own notice for it, and the first round of exceptions a re-match. */
 const SETTLE_RACE_RATE = 0.3;
 /** A loan is started only with this much of the run's time left (its calendar, settling, reconciliation). */

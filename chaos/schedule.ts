@@ -78,7 +78,7 @@ export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
       case 'outage': step = { kind, mode: rng.pick(['refuse', '503'] as const), ms: rng.chance(0.3) ? rng.int(10_000, 16_000) : rng.int(500, 3_000) }; break;
       case 'forged-notice': case 'mismatching-notices': step = { kind, pick: rng.int(0, 1_000) }; break;
       case 'contradicting-notice': step = { kind, variant: rng.pick(['says-success', 'says-failed'] as const), pick: rng.int(0, 1_000) }; break;
-      case 'reviews': step = { kind, wrongRate: rng.pick([0.2, 0.5]), raceRate: rng.pick([0.2, 0.5]) }; break;
+      case 'reviews': step = { kind, wrongRate: rng.pick([0.3, 0.6]), raceRate: rng.pick([0.2, 0.5]) }; break;
       case 'recon': {
         const statement = rng.chance(0.8) ? rng.pick(['amount', 'fee', 'duplicate'] as const) : undefined;
         step = { kind, ...(statement ? { statement } : {}), pick: rng.int(0, 1_000), race: rng.chance(0.5), wrongRate: rng.pick([0.2, 0.5]) };

@@ -16,3 +16,13 @@ it(`chaos seeds ${CI_SEEDS.first}..${CI_SEEDS.first + CI_SEEDS.count - 1} (${CI_
   expect(output).toContain(`${CI_SEEDS.count} seed(s), 0 failed`);
   expect(code).toBe(0);
 }, 480_000);
+
+/** Seeds that found a violation, once it was fixed (docs/reliability.md, "Violations found"). */
+const REGRESSION_SEEDS = [{ seed: 26, steps: 40, violation: 2 }];
+
+it.each(REGRESSION_SEEDS)('chaos seed $seed ($steps steps, violation $violation once): every invariant holds', async ({ seed, steps }) => {
+  const { code, output } = await runToEnd('chaos/main.ts', ['--seed', String(seed), '--steps', String(steps), '--max-minutes', '8'], {}, 780_000);
+  console.log(code === 0 ? output.split('\n').filter((l) => /^(== seed| {3}injected)/.test(l)).join('\n') : output.slice(-20_000));
+  expect(output).toContain(`== seed ${seed}: every invariant holds`);
+  expect(code).toBe(0);
+}, 840_000);
