@@ -70,7 +70,17 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     };
     const s = state;
     let scheduleDone = false;
+    let workloadDone = false;
     const chaos = runSchedule(s, schedule).finally(() => { scheduleDone = true; });
+    // Once the schedule is over, operators keep deciding reviews while the workload finishes: a
+    // repayment waiting in review would otherwise hold the loan's calendar until its budget ran out.
+    const lateOperators = chaos.then(async () => {
+      while (!workloadDone) {
+        const said = await resolveReviews(s, SETTLE_WRONG_RATE, SETTLE_RACE_RATE).catch((err: Error) => `reviews: ${err.message}`);
+        if (said !== 'reviews: none pending') say(`  after the schedule: ${said}`);
+        await sleep(2_000);
+      }
+    });
     try {
       say('phase deposits');
       const borrowerId = await depositPhase(s, plan);
@@ -93,7 +103,9 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     } catch (err) {
       errors.push(`workload (${s.phase}): ${(err as Error).message}`);
     }
+    workloadDone = true;
     await chaos;
+    await lateOperators;
     s.phase = 'settle';
     say('phase settle: the schedule is over; waiting for every workflow to finish or wait for an operator');
     await settle(s, errors, SETTLE_WRONG_RATE, SETTLE_RACE_RATE);
