@@ -1,10 +1,15 @@
 // npm run chaos -- --seed 42 --steps 300        one seeded schedule over the real processes
 // npm run chaos -- --seeds 200 [--seed 1]       seeds 1..200 (or from --seed), one after another
+// npm run chaos -- --seed 6 --steps 60 --shrink  a failing seed re-run with fewer steps, down to the fewest that still fail
+// npm run chaos -- --seeds 200 --plan            what the schedules of those seeds would inject (nothing runs)
 // A failing seed prints what broke and the command that replays its schedule; exit code 1.
 import { appendFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { releaseChaosPostgres } from './postgres';
+import { Prng } from './prng';
 import { reproduce, runningStacks, runSeed, type RunResult } from './run';
+import { drawSchedule, planned } from './schedule';
+import { fewestFailingSteps } from './shrink';
 
 process.env.APP_ENV = 'test'; // the run's processes and database are test ones (config/env.ts)
 
@@ -23,32 +28,85 @@ const opts = new Command()
   .option('--max-minutes <m>', 'wall-clock bound of each seed', int(1, 600), 20)
   .option('--results <file>', 'append each seed\'s result to this file, one JSON line each (for docs/reliability.md)')
   .option('--keep', "keep a run's schema and files (always kept when a run could not finish)", false)
+  .option('--shrink', 'when a seed fails, re-run it with fewer steps (halving, then bisecting) and print the fewest that still fail', false)
+  .option('--shrink-runs <k>', 'at most this many re-runs per failing seed', int(1, 100), 10)
+  .option('--plan', 'print what the seeds\' schedules would inject, by kind, without running anything', false)
   .parse()
-  .opts<{ seed?: number; steps: number; seeds?: number; maxMinutes: number; keep: boolean; results?: string }>();
+  .opts<{ seed?: number; steps: number; seeds?: number; maxMinutes: number; keep: boolean; results?: string; shrink: boolean; shrinkRuns: number; plan: boolean }>();
+
+const failedRun = (r: RunResult) => r.violations.length + r.errors.length > 0;
+
+/** The same failure, as far as a re-run can tell: one of the invariants broken before, or an error when there were only errors. */
+function sameFailure(first: RunResult, again: RunResult): boolean {
+  const broken = new Set(first.violations.map((v) => v.invariant));
+  if (broken.size === 0) return again.errors.length > 0;
+  return again.violations.some((v) => broken.has(v.invariant));
+}
+
+/** Re-runs a failing seed with fewer steps (chaos/shrink.ts); the fewest steps seen failing the same way. */
+async function shrink(first: RunResult): Promise<number> {
+  const found = await fewestFailingSteps(first.steps, async (steps) => {
+    console.log(`\n[shrink] seed ${first.seed}: trying ${steps} step(s)`);
+    const r = await runBounded(first.seed, steps, false);
+    report(r);
+    const fails = failedRun(r) && sameFailure(first, r);
+    console.log(`[shrink] seed ${first.seed} with ${steps} step(s): ${fails ? 'still fails' : failedRun(r) ? 'fails otherwise (counted as a pass)' : 'passes'}`);
+    return fails;
+  }, opts.shrinkRuns);
+  const narrowed = found.fewest - found.passed <= 1;
+  console.log(`[shrink] seed ${first.seed}: tried ${found.tried.join(', ')} step(s); fewest seen failing ${found.fewest}`
+    + `${narrowed ? (found.passed >= 0 ? ` (${found.passed} passed)` : '') : ` (not narrowed further within ${opts.shrinkRuns} re-runs)`}. Reproduce: ${reproduce(first.seed, found.fewest)}`);
+  return found.fewest;
+}
+
+/** The kinds the seeds' schedules would inject (steps that find nothing to act on yet count too: an upper bound for those). */
+function plan(seeds: number[]): void {
+  const totals: Record<string, number> = {};
+  for (const seed of seeds) {
+    const master = new Prng(seed);
+    master.int(1, 2 ** 31 - 1); // the workload's stream, then the schedule's (chaos/run.ts forks them in this order)
+    for (const [kind, n] of Object.entries(planned(drawSchedule(new Prng(master.int(1, 2 ** 31 - 1)), opts.steps)))) totals[kind] = (totals[kind] ?? 0) + n;
+  }
+  console.log(`${seeds.length} seed(s) of ${opts.steps} steps would inject:`);
+  for (const [kind, n] of Object.entries(totals).sort()) console.log(`  ${kind.padEnd(44)} ${n}`);
+}
+
+/** One seed, bounded by --max-minutes; the run bounds its own waits by it, this is the backstop if something hangs outside them. */
+async function runBounded(seed: number, steps: number, keep: boolean): Promise<RunResult> {
+  const maxMs = opts.maxMinutes * 60_000;
+  const backstop = setTimeout(() => {
+    console.log(`[chaos] seed ${seed} did not stop by itself within ${opts.maxMinutes + 5} minutes: stopping its processes. Reproduce: ${reproduce(seed, steps)}`);
+    void stopEverything().then(() => process.exit(2));
+  }, maxMs + 5 * 60_000);
+  try {
+    return await runSeed({ seed, steps, maxMs, keep, say: (l) => console.log(l) });
+  } finally {
+    clearTimeout(backstop);
+  }
+}
 
 async function main(): Promise<void> {
   const first = opts.seed ?? 1;
   const seeds = Array.from({ length: opts.seeds ?? 1 }, (_, i) => first + i);
+  if (opts.plan) return plan(seeds);
   const results: RunResult[] = [];
+  const shrunk = new Map<number, number>();
   for (const seed of seeds) {
-    const maxMs = opts.maxMinutes * 60_000;
-    // The run bounds its own waits by maxMs; this is the backstop if something hangs outside them.
-    const backstop = setTimeout(() => {
-      console.log(`[chaos] seed ${seed} did not stop by itself within ${opts.maxMinutes + 5} minutes: stopping its processes. Reproduce: ${reproduce(seed, opts.steps)}`);
-      void stopEverything().then(() => process.exit(2));
-    }, maxMs + 5 * 60_000);
-    const result = await runSeed({ seed, steps: opts.steps, maxMs, keep: opts.keep, say: (l) => console.log(l) });
-    clearTimeout(backstop);
+    const result = await runBounded(seed, opts.steps, opts.keep);
     results.push(result);
     report(result);
     if (opts.results) appendFileSync(opts.results, JSON.stringify(result) + '\n');
+    if (opts.shrink && failedRun(result)) shrunk.set(seed, await shrink(result));
   }
   const totals: Record<string, number> = {};
   for (const r of results) for (const [k, n] of Object.entries(r.faults)) totals[k] = (totals[k] ?? 0) + n;
-  const failed = results.filter((r) => r.violations.length + r.errors.length > 0);
+  const failed = results.filter(failedRun);
   console.log(`\n${results.length} seed(s), ${failed.length} failed; ${(results.reduce((a, r) => a + r.ms, 0) / results.length / 1000).toFixed(1)} s per seed on average`);
   console.log(`injected: ${Object.entries(totals).sort().map(([k, n]) => `${k}=${n}`).join(' ')}`);
-  for (const r of failed) console.log(`FAILED seed ${r.seed}: reproduce with \`${reproduce(r.seed, r.steps)}\``);
+  for (const r of failed) {
+    const fewest = shrunk.get(r.seed);
+    console.log(`FAILED seed ${r.seed}: reproduce with \`${reproduce(r.seed, r.steps)}\`${fewest !== undefined && fewest < r.steps ? `, or with fewer steps \`${reproduce(r.seed, fewest)}\`` : ''}`);
+  }
   process.exitCode = failed.length ? 1 : 0;
 }
 

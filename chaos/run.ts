@@ -4,7 +4,7 @@
 // settle again, then check the invariants. Bounded by steps and by a wall-clock deadline.
 import { Prng } from './prng';
 import { checkInvariants, silentWorkflows, type Violation } from './invariants';
-import { reconcile, resolveExceptions, resolveReviews, utcDay } from './operators';
+import { actOnRecoveries, reconcile, resolveExceptions, resolveRacingRematch, resolveReviews, utcDay } from './operators';
 import { drawSchedule, runSchedule } from './schedule';
 import { ChaosStack, PROCESS_KINDS } from './stack';
 import { calendarPhase, depositPhase, drawWorkload, rushPhase, withdraw } from './workload';
@@ -33,7 +33,9 @@ const MAX_LOANS = 4;
 /** A withdrawal or deposit on the default query policy is queried for about four minutes before it waits for an operator. */
 const SETTLE_MS = 6 * 60_000;
 /** Operators settling the last reviews are wrong this often too: the reconciliation after them must catch it. */
-const SETTLE_WRONG_RATE = 0.3;
+const SETTLE_WRONG_RATE = 0.4;
+/** How often a review decided while settling races the gateway's own notice for it, and the first round of exceptions a re-match. */
+const SETTLE_RACE_RATE = 0.3;
 /** A loan is started only with this much of the run's time left (its calendar, settling, reconciliation). */
 const LAST_LOAN_MARGIN_MS = 6 * 60_000;
 
@@ -58,16 +60,27 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   const stack = await ChaosStack.start({ seed: options.seed, log: say });
   runningStacks.add(stack);
   const errors: string[] = [];
+  let violated = false;
   let state: RunState | undefined;
   try {
     const { key: operatorKey } = await stack.api.must<{ key: string }>('POST', '/v1/api-keys', { body: { role: 'operator' } });
     state = {
       stack, seed: options.seed, operatorRng, operatorKey, runId: `c${options.seed}`, phase: 'deposits', investors: [], loanIds: [],
-      faults: {}, decisions: [], secondChannel: new Map(), alarms: [], deadlineMs: startedAt + options.maxMs, say,
+      faults: {}, decisions: [], secondChannel: new Map(), tampered: new Map(), alarms: [], deadlineMs: startedAt + options.maxMs, say,
     };
     const s = state;
     let scheduleDone = false;
+    let workloadDone = false;
     const chaos = runSchedule(s, schedule).finally(() => { scheduleDone = true; });
+    // Once the schedule is over, operators keep deciding reviews while the workload finishes: a
+    // repayment waiting in review would otherwise hold the loan's calendar until its budget ran out.
+    const lateOperators = chaos.then(async () => {
+      while (!workloadDone) {
+        const said = await resolveReviews(s, SETTLE_WRONG_RATE, SETTLE_RACE_RATE).catch((err: Error) => `reviews: ${err.message}`);
+        if (said !== 'reviews: none pending') say(`  after the schedule: ${said}`);
+        await sleep(2_000);
+      }
+    });
     try {
       say('phase deposits');
       const borrowerId = await depositPhase(s, plan);
@@ -90,12 +103,15 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     } catch (err) {
       errors.push(`workload (${s.phase}): ${(err as Error).message}`);
     }
+    workloadDone = true;
     await chaos;
+    await lateOperators;
     s.phase = 'settle';
     say('phase settle: the schedule is over; waiting for every workflow to finish or wait for an operator');
-    await settle(s, errors, SETTLE_WRONG_RATE);
+    await settle(s, errors, SETTLE_WRONG_RATE, SETTLE_RACE_RATE);
     s.phase = 'reconcile';
     for (const date of new Set([utcDay(startedAt), utcDay(Date.now())])) await reconcileDay(s, date, errors);
+    say(`  ${await actOnRecoveries(s)}`);
     await settle(s, errors, 0); // nothing reconciles after this one: its decisions are the gateway's record
 
     s.phase = 'invariants';
@@ -104,7 +120,9 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     // What the system answered while Postgres was down: requests the API refused with a 503 (clients retry them).
     const unavailable = stack.outputOf('api').split('\n').filter((l) => l.includes('"msg":"database unavailable"')).length;
     if (unavailable > 0) count(s, 'api:503-database-unavailable', unavailable);
+    count(s, 'workload:gateway-orders', stack.simulator.truth().filter((o) => !s.secondChannel.has(o.orderNo)).length);
     const violations = [...s.alarms, ...await checkInvariants(s)];
+    violated = violations.length > 0;
     return { seed: options.seed, steps: options.steps, ms: Date.now() - startedAt, faults: s.faults, violations, errors };
   } catch (err) {
     errors.push(`run: ${(err as Error).stack ?? (err as Error).message}`);
@@ -112,15 +130,15 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   } finally {
     if (errors.length) for (const kind of PROCESS_KINDS) say(`--- ${kind} said last:\n${stack.tail(kind, 1_500)}`);
     runningStacks.delete(stack);
-    await stack.stop({ keep: options.keep || errors.length > 0 });
+    await stack.stop({ keep: options.keep || errors.length > 0 || violated }); // a failing seed's schema and files stay for a look
   }
 }
 
 /** Until every running workflow waits in a named operator state and the outbox has nothing due; reviews decided meanwhile. */
-async function settle(state: RunState, errors: string[], wrongRate: number): Promise<void> {
+async function settle(state: RunState, errors: string[], wrongRate: number, raceRate = 0): Promise<void> {
   try {
     await until(state, 'the system to settle', async () => {
-      state.say(`  ${await resolveReviews(state, wrongRate)}`);
+      state.say(`  ${await resolveReviews(state, wrongRate, raceRate)}`);
       const silent = await silentWorkflows(state);
       const { rows } = await state.stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE not_before <= now()');
       state.say(`  settling: ${silent.length} workflow(s) still working${silent.length ? ` (${silent.slice(0, 4).join(', ')}${silent.length > 4 ? ', ...' : ''})` : ''}, ${rows[0].n} outbox row(s) due`);
@@ -131,15 +149,22 @@ async function settle(state: RunState, errors: string[], wrongRate: number): Pro
   }
 }
 
-/** The day's reconciliation and its re-run; each round's open exceptions resolved from the gateway's record (bounded rounds). */
+/**
+ * The day's reconciliation and its re-run, until CLEAN (bounded rounds). The first round's
+ * exceptions are decided wrongly as often as reviews were (where the evidence allowed it), and
+ * sometimes while a re-match runs; the next rounds from the gateway's record, so a wrong decision
+ * refused, or one the re-match finds undone, is decided again.
+ */
 async function reconcileDay(state: RunState, date: string, errors: string[]): Promise<void> {
   try {
     for (let round = 0; round < 5; round++) {
       const day = await reconcile(state, date);
       state.say(`  reconciliation ${date} round ${round + 1}: ${day.state}, ${day.openExceptions} open, ${day.pendingLines} pending`);
       if (day.state === 'CLEAN') return;
-      if (day.openExceptions > 0) state.say(`  ${await resolveExceptions(state, date, day)}`);
-      else await sleep(3_000); // pending lines: the orders' own decisions come first
+      const wrongRate = round === 0 ? SETTLE_WRONG_RATE : 0;
+      if (day.openExceptions === 0) await sleep(3_000); // pending lines: the orders' own decisions come first
+      else if (round === 0 && state.operatorRng.chance(SETTLE_RACE_RATE)) state.say(`  ${await resolveRacingRematch(state, date, day, wrongRate)}`);
+      else state.say(`  ${await resolveExceptions(state, date, day, { wrongRate })}`);
     }
     errors.push(`reconciliation of ${date} is not CLEAN after 5 rounds`);
   } catch (err) {

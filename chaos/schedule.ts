@@ -4,39 +4,51 @@
 // own Postgres (`pg_ctl -m immediate`) and its restart; the gateway's fault rates changed
 // (timeouts that still execute, lies with listed and unlisted codes, orders stuck PROCESSING,
 // 5xx and resets after executing, duplicate, late, out-of-order, wrong-amount and badly signed
-// notifications); outages; a second-channel payment. Operators: reviews (sometimes decided
-// against the gateway's record) and reconciliation exceptions. Workload extras: withdrawals,
-// deposits, payout runs started again.
+// notifications); outages; a second-channel payment; notices signed with the gateway's own key
+// that mismatch the order or contradict what the gateway did, and notices re-sent after a restart;
+// errors in the statement before a reconciliation run (chaos/gateway-faults.ts). Operators: reviews
+// (sometimes decided against the gateway's record, sometimes racing the gateway's notice) and
+// reconciliation exceptions (sometimes decided wrongly, sometimes racing a re-match). Workload
+// extras: withdrawals, deposits, payout runs started again.
 import { parseFault } from '../gateway/simulator/faults';
 import { signNotification, unixSeconds } from '../gateway/signing';
 import { formatAmount } from '../ledger/money';
 import { PROCESS_KINDS, type ProcessKind } from './stack';
 import type { Prng } from './prng';
-import { actOnRecovery, reconcile, resolveExceptions, resolveReviews, utcDay } from './operators';
+import { contradictingNotice, latestOrders, mismatchingNotices, resendNotices, statementError, type ContradictionVariant, type StatementErrorVariant } from './gateway-faults';
+import { actOnRecovery, reconcile, resolveExceptions, resolveRacingRematch, resolveReviews, utcDay } from './operators';
 import { overlappingRuns, withdraw } from './workload';
 import { count, sleep, type RunState } from './world';
 
 /** Gateway call faults and notification faults (gateway/README.md), all resolvable by query or review. */
 export const GATEWAY_FAULTS = [
   'timeout-then-execute', 'timeout-no-execute', 'lie-failed', 'lie-failed:INVALID_ACCOUNT', 'processing-then-success',
-  'processing-then-fail', 'processing-stuck', 'error-5xx-after-execute', 'error-5xx-before-execute', 'reset-after-execute',
+  'processing-then-fail', 'processing-stuck', 'error-5xx-after-execute', 'error-5xx-before-execute', 'reset-after-execute', 'reset-before-execute',
   'fail:INSUFFICIENT_FUNDS', 'fail:SYSTEM_BUSY', 'notify-duplicate', 'notify-late', 'notify-out-of-order', 'notify-wrong-amount',
   'notify-bad-signature', 'notify-status-0', 'notify-none',
 ] as const;
 const NOTIFY = (spec: string) => spec.startsWith('notify-');
-/** Orders on the default query policy (deposits, withdrawals) are queried for minutes: no stuck orders while they run. */
-const SLOW_FOR_DEPOSITS = new Set(['processing-stuck']);
+/**
+ * Orders on the default query policy (deposits, withdrawals) are queried for minutes when every
+ * answer stays unknown: no stuck orders, and no failures with a code that is not definitive (each
+ * query says FAILED SYSTEM_BUSY again), in a table set while they run.
+ */
+const SLOW_FOR_DEPOSITS = new Set(['processing-stuck', 'fail:SYSTEM_BUSY']);
 
 export type Step =
-  | { kind: 'kill'; target: ProcessKind; downMs: number }
+  /** After the restart, `resend` notices the gateway delivered before are delivered again. */
+  | { kind: 'kill'; target: ProcessKind; downMs: number; resend: number; pick: number }
   | { kind: 'temporal-restart' }
   | { kind: 'pg-restart'; downMs: number }
   | { kind: 'gateway-rates'; rates: { spec: string; rate: number }[] }
   | { kind: 'outage'; mode: 'refuse' | '503'; ms: number }
   | { kind: 'second-channel' }
   | { kind: 'forged-notice'; pick: number }
-  | { kind: 'reviews'; wrongRate: number }
-  | { kind: 'recon' }
+  | { kind: 'mismatching-notices'; pick: number }
+  | { kind: 'contradicting-notice'; variant: ContradictionVariant; pick: number }
+  | { kind: 'reviews'; wrongRate: number; raceRate: number }
+  /** `statement`: an error put in today's statement first; `race`: exceptions decided while a re-match runs. */
+  | { kind: 'recon'; statement?: StatementErrorVariant; pick: number; race: boolean; wrongRate: number }
   | { kind: 'recovery'; writeOff: boolean }
   | { kind: 'withdraw'; investor: number; fraction: number }
   | { kind: 'payout-run-again' };
@@ -46,24 +58,35 @@ export interface ScheduledStep { pauseMs: number; step: Step }
 export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
   const out: ScheduledStep[] = [];
   for (let i = 0; i < steps; i++) {
-    const kind = rng.weighted({
-      kill: 14, 'temporal-restart': 2, 'pg-restart': 3, 'gateway-rates': 20, outage: 5, 'second-channel': 3, 'forged-notice': 3, reviews: 22, recon: 8, recovery: 3, withdraw: 12, 'payout-run-again': 6,
+    // Weights out of 100, sized so 200 seeds of 40 steps inject every kind 50 times (docs/reliability.md, "Coverage").
+    // The first step is a rate table, so the deposits meet the gateway's faults too.
+    const kind = i === 0 ? 'gateway-rates' : rng.weighted({
+      kill: 12, 'temporal-restart': 2, 'pg-restart': 3, 'gateway-rates': 20, outage: 4, 'second-channel': 3, 'forged-notice': 3, 'mismatching-notices': 4,
+      'contradicting-notice': 5, reviews: 20, recon: 9, recovery: 3, withdraw: 10, 'payout-run-again': 5,
     } as const);
     const pauseMs = rng.int(300, 2_500);
     let step: Step;
     switch (kind) {
-      case 'kill': step = { kind, target: rng.pick(PROCESS_KINDS), downMs: rng.int(0, 1_500) }; break;
+      case 'kill': step = { kind, target: rng.pick(PROCESS_KINDS), downMs: rng.int(0, 1_500), resend: rng.int(0, 3), pick: rng.int(0, 1_000) }; break;
       case 'pg-restart': step = { kind, downMs: rng.int(0, 1_500) }; break;
       case 'gateway-rates': {
-        const call = rng.some(GATEWAY_FAULTS.filter((f) => !NOTIFY(f)), 0.2).map((spec) => ({ spec, rate: rng.int(3, 12) / 100 }));
-        const notify = rng.some(GATEWAY_FAULTS.filter(NOTIFY), 0.25).map((spec) => ({ spec, rate: rng.int(10, 40) / 100 }));
-        step = { kind, rates: [...call.slice(0, 5), ...notify] }; // call faults' rates must add up to at most 1
+        // A fault counts only when a submit meets it, and a seed has some 30-50 submits under faults:
+        // each call fault is in 45 % of the tables at 5-15 %, each notification fault in 35 % at 15-45 %.
+        const call = shuffled(rng, rng.some(GATEWAY_FAULTS.filter((f) => !NOTIFY(f)), 0.45)).map((spec) => ({ spec, rate: rng.int(5, 15) / 100 }));
+        const notify = rng.some(GATEWAY_FAULTS.filter(NOTIFY), 0.35).map((spec) => ({ spec, rate: rng.int(15, 45) / 100 }));
+        step = { kind, rates: [...withinOne(call), ...notify] };
         break;
       }
       // Some outages outlast a loan payout's query window (about 10 s): those orders wait for an operator.
       case 'outage': step = { kind, mode: rng.pick(['refuse', '503'] as const), ms: rng.chance(0.3) ? rng.int(10_000, 16_000) : rng.int(500, 3_000) }; break;
-      case 'forged-notice': step = { kind, pick: rng.int(0, 1_000) }; break;
-      case 'reviews': step = { kind, wrongRate: rng.pick([0.2, 0.5]) }; break;
+      case 'forged-notice': case 'mismatching-notices': step = { kind, pick: rng.int(0, 1_000) }; break;
+      case 'contradicting-notice': step = { kind, variant: rng.pick(['says-success', 'says-failed'] as const), pick: rng.int(0, 1_000) }; break;
+      case 'reviews': step = { kind, wrongRate: rng.pick([0.3, 0.6]), raceRate: rng.pick([0.2, 0.5]) }; break;
+      case 'recon': {
+        const statement = rng.chance(0.8) ? rng.pick(['amount', 'fee', 'duplicate'] as const) : undefined;
+        step = { kind, ...(statement ? { statement } : {}), pick: rng.int(0, 1_000), race: rng.chance(0.5), wrongRate: rng.pick([0.2, 0.5]) };
+        break;
+      }
       case 'recovery': step = { kind, writeOff: rng.chance(0.5) }; break;
       case 'withdraw': step = { kind, investor: rng.int(0, 1_000), fraction: rng.int(5, 60) / 100 }; break;
       default: step = { kind };
@@ -73,17 +96,62 @@ export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
   return out;
 }
 
+/** Seeded order, so a table that cannot hold every drawn fault drops none more often than another. */
+function shuffled<T>(rng: Prng, items: T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** Call faults exclude each other (one draw per submit picks at most one): their rates must add up to at most 1. */
+function withinOne(rates: { spec: string; rate: number }[]): { spec: string; rate: number }[] {
+  let total = 0;
+  return rates.filter((r) => (total + r.rate <= 1 ? (total += r.rate, true) : false));
+}
+
 export function describe(step: Step): string {
   switch (step.kind) {
-    case 'kill': return `SIGKILL ${step.target}, down ${step.downMs} ms`;
+    case 'kill': return `SIGKILL ${step.target}, down ${step.downMs} ms${step.resend ? `, then ${step.resend} notice(s) re-sent` : ''}`;
     case 'pg-restart': return `postgres immediate shutdown, down ${step.downMs} ms`;
     case 'gateway-rates': return `gateway rates ${step.rates.map((r) => `${r.spec}=${r.rate}`).join(',') || '(none)'}`;
     case 'outage': return `gateway outage ${step.mode} ${step.ms} ms`;
-    case 'reviews': return `operator resolves reviews (wrong ${step.wrongRate * 100}%)`;
+    case 'reviews': return `operator resolves reviews (wrong ${step.wrongRate * 100}%, racing a notice ${step.raceRate * 100}%)`;
+    case 'contradicting-notice': return `a notice that ${step.variant.slice(5)}, contradicting the gateway, with its own key`;
+    case 'recon': return `reconciliation${step.statement ? ` after a statement error (${step.statement})` : ''}, exceptions decided${step.race ? ' racing a re-match' : ''} (wrong ${step.wrongRate * 100}%)`;
     case 'recovery': return `operator ${step.writeOff ? 'writes off' : 'requests the collection of'} a recovery`;
     case 'withdraw': return `withdrawal of ${step.fraction * 100}% by investor #${step.investor}`;
     default: return step.kind;
   }
+}
+
+/**
+ * What a schedule would inject, by the counters' names (`npm run chaos -- --plan`): an upper
+ * bound where a step may find nothing to act on yet (no payout, no open review), and for the
+ * gateway's call and notification faults, how many rate tables hold each (`rates:<fault>`), not
+ * how many submits will meet it.
+ */
+export function planned(schedule: ScheduledStep[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  const add = (kind: string, n = 1) => { out[kind] = (out[kind] ?? 0) + n; };
+  for (const { step } of schedule) {
+    switch (step.kind) {
+      case 'kill': add(`kill:${step.target}`); add('gateway:notice-duplicate-after-restart', step.resend); break;
+      case 'temporal-restart': add('temporal:restart'); break;
+      case 'pg-restart': add('postgres:immediate-restart'); break;
+      case 'gateway-rates': add('gateway:rates-changed'); for (const r of step.rates) add(`rates:${r.spec}`); break;
+      case 'outage': add(`gateway:outage-${step.mode}`); break;
+      case 'second-channel': add('gateway:second-channel'); break;
+      case 'forged-notice': add('gateway:forged-notice'); break;
+      case 'mismatching-notices': for (const v of ['wrong-amount', 'wrong-currency', 'wrong-kind']) add(`gateway:notice-${v}`); break;
+      case 'contradicting-notice': add(`gateway:notice-${step.variant}`); break;
+      case 'recon': add('step:recon'); if (step.statement) add(`gateway:statement-${step.statement}`); if (step.race) add('step:recon-racing-rematch'); break;
+      default: add(`step:${step.kind}`);
+    }
+  }
+  return out;
 }
 
 /** Runs the schedule, step by step, until done or the run's clock says stop. */
@@ -100,8 +168,10 @@ export async function runSchedule(state: RunState, schedule: ScheduledStep[]): P
     }
     state.say(`step ${i + 1}/${schedule.length} [${state.phase}] ${describe(step)}: ${outcome} (${Date.now() - started} ms)`);
   }
-  // The schedule's faults end with it: what remains is the system settling.
+  // The schedule's faults end with it: what remains is the system settling. Its first step set a
+  // rate table, so every order the gateway received so far was sent while faults were drawn.
   state.stack.simulator.setFaultRates([]);
+  count(state, 'workload:orders-under-faults', state.stack.simulator.truth().filter((o) => !state.secondChannel.has(o.orderNo)).length);
   await state.stack.simulator.endOutage();
 }
 
@@ -111,7 +181,7 @@ async function apply(state: RunState, step: Step): Promise<string> {
     case 'kill':
       await stack.killAndRestart(step.target, step.downMs);
       count(state, `kill:${step.target}`);
-      return 'restarted';
+      return `restarted; ${await resendNotices(state, step.resend, step.pick)}`;
     case 'temporal-restart':
       await stack.restartTemporal();
       count(state, 'temporal:restart');
@@ -135,11 +205,14 @@ async function apply(state: RunState, step: Step): Promise<string> {
       return 'started';
     case 'second-channel': return secondChannel(state);
     case 'forged-notice': return forgedNotice(state, step.pick);
-    case 'reviews': return resolveReviews(state, step.wrongRate);
+    case 'mismatching-notices': return mismatchingNotices(state, step.pick);
+    case 'contradicting-notice': return contradictingNotice(state, step.variant, step.pick);
+    case 'reviews': return resolveReviews(state, step.wrongRate, step.raceRate);
     case 'recon': {
       const date = utcDay(Date.now());
+      const tampered = step.statement ? `${await statementError(state, step.statement, step.pick)}; ` : '';
       const day = await reconcile(state, date, 60_000);
-      return resolveExceptions(state, date, day);
+      return tampered + (step.race ? await resolveRacingRematch(state, date, day, step.wrongRate) : await resolveExceptions(state, date, day, { wrongRate: step.wrongRate }));
     }
     case 'recovery': return actOnRecovery(state, step.writeOff);
     case 'withdraw': {
@@ -159,13 +232,14 @@ async function apply(state: RunState, step: Step): Promise<string> {
   }
 }
 
-/** The incident: the gateway pays a succeeded scheduled payout a second time through another channel. */
+/** The incident: the gateway pays a succeeded scheduled payout (or, before any, a withdrawal) a second time through another channel. */
 async function secondChannel(state: RunState): Promise<string> {
-  const { rows: [victim] } = await state.stack.db.query<{ party_id: string; amount_minor: string; order_no: string }>(
-    `SELECT party_id, amount_minor::text, order_no FROM payouts WHERE purpose = 'scheduled' AND status = 'SUCCEEDED' ORDER BY settled_at DESC, id LIMIT 1`);
-  if (!victim) return 'no scheduled payout succeeded yet';
+  const { rows } = await state.stack.db.query<{ party_id: string; amount_minor: string; order_no: string }>(
+    `SELECT party_id, amount_minor::text, order_no FROM payouts WHERE purpose <> 'disbursement' AND status = 'SUCCEEDED'
+     ORDER BY purpose = 'scheduled' DESC, settled_at DESC, id LIMIT 10`);
+  const victim = rows.find((r) => !state.secondChannel.has(`${r.order_no}-ch2`.slice(0, 64)) && !state.tampered.has(r.order_no));
+  if (!victim) return rows.length ? 'the latest payouts were paid twice already' : 'no payout to an investor succeeded yet';
   const orderNo = `${victim.order_no}-ch2`.slice(0, 64);
-  if (state.secondChannel.has(orderNo)) return `${orderNo} already paid twice`;
   const res = await fetch(`${state.stack.simulator.url}/_sim/executed`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ kind: 'PAYOUT', orderNo, amount: formatAmount(BigInt(victim.amount_minor), 'CNY'), currency: 'CNY' }),
@@ -177,17 +251,16 @@ async function secondChannel(state: RunState): Promise<string> {
 }
 
 /**
- * A notice claiming SUCCESS for one of our orders, with its exact amount, signed with a key that is
+ * A notice claiming SUCCESS for one of our latest orders, with its exact amount, signed with a key that is
  * not the gateway's: it must be refused (401) and change nothing (the invariants would see a
  * payout posted that the gateway never executed).
  */
 async function forgedNotice(state: RunState, pick: number): Promise<string> {
-  const { rows } = await state.stack.db.query<{ order_no: string; amount_minor: string }>(
-    `SELECT order_no, amount_minor::text FROM payouts ORDER BY created_at DESC, id LIMIT 20`);
-  if (rows.length === 0) return 'no payout yet';
+  const rows = await latestOrders(state, 20);
+  if (rows.length === 0) return 'no order yet';
   const order = rows[pick % rows.length];
   const raw = JSON.stringify({
-    notifyId: `forged-${order.order_no.slice(0, 40)}-${pick}`, orderNo: order.order_no, kind: 'PAYOUT', status: 'SUCCESS',
+    notifyId: `forged-${order.order_no.slice(0, 40)}-${pick}`, orderNo: order.order_no, kind: order.kind, status: 'SUCCESS',
     amount: formatAmount(BigInt(order.amount_minor), 'CNY'), currency: 'CNY', gatewayTradeNo: `forged-${pick}`, eventSeq: 2, eventTime: new Date().toISOString(),
   });
   const timestamp = unixSeconds(Date.now());

@@ -31,6 +31,12 @@ export interface RunState {
   readonly decisions: OperatorDecision[];
   /** Second-channel payments chaos injected at the gateway: order number → the investor it reached. */
   readonly secondChannel: Map<string, string>;
+  /**
+   * Orders chaos tampered with at the gateway by hand (an error in their statement line, a notice
+   * contradicting what the gateway did): order number → what. No second fault is stacked on them,
+   * and no operator adjusts an order whose statement line chaos falsified (chaos/operators.ts).
+   */
+  readonly tampered: Map<string, string>;
   /** What a step saw that must never happen (a forged notice accepted): reported with the invariants. */
   readonly alarms: { invariant: string; detail: string }[];
   readonly deadlineMs: number;
@@ -39,6 +45,23 @@ export interface RunState {
 
 export function count(state: RunState, kind: string, n = 1): void {
   state.faults[kind] = (state.faults[kind] ?? 0) + n;
+}
+
+/** Signed like the clearing account's credits (money out positive): what the gateway moved for the order (its truth). */
+export function gatewayNet(state: RunState, orderNo: string): bigint {
+  const o = state.stack.simulator.truth().find((r) => r.orderNo === orderNo);
+  if (o?.status !== 'SUCCESS') return 0n;
+  return o.kind === 'PAYOUT' ? o.amountMinor : -o.amountMinor;
+}
+
+/** Signed the same way: what the ledger posted for each order on `gateway:default:clearing`. */
+export async function clearingNets(state: RunState, orderNos: string[]): Promise<Map<string, bigint>> {
+  const { rows } = await state.stack.db.query<{ order_no: string; net: string }>(
+    `SELECT t.metadata->>'orderNo' AS order_no, sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END)::text AS net
+     FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id AND NOT p.pending
+     JOIN ledger_accounts a ON a.id = p.account_id AND a.path = 'gateway:default:clearing'
+     WHERE t.metadata->>'orderNo' = ANY($1) GROUP BY 1`, [orderNos]);
+  return new Map(rows.map((r) => [r.order_no, BigInt(r.net)]));
 }
 
 export function sleep(ms: number): Promise<void> {

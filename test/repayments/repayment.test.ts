@@ -114,6 +114,38 @@ it('an installment the borrower cannot pay goes OVERDUE with the late fee, and i
   expect(shares[0].total).toBe(String(due - 1_000n));
 }, 90_000);
 
+it('a collection the gateway answered with a listed failure but executed is the installment\'s collection: asked again before a new order, the borrower pays once', async () => {
+  // Chaos seed 26 (docs/reliability.md, violation 2): lie-failed:INVALID_ACCOUNT on a collection,
+  // then the next attempt's new order debited the borrower a second time.
+  const plan: LoanPlan = { id: 'lf1', holdings: [400_000n, 600_000n], termMonths: 1, repaymentMethod: 'equal_installment', intervalSeconds: 3_600 };
+  await openAndFillLoan(app, db, plan);
+  await drainOutbox(dispatcher, db);
+  expect(await resultOf('payout-disb-lf1')).toBe('SUCCEEDED');
+  const borrower = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'borrower:lf1-bor' } })).json().key}` };
+  const collections = async () => (await db.pool.query('SELECT attempt, status FROM repayment_collections WHERE loan_id = $1 ORDER BY attempt', ['lf1'])).rows;
+
+  // The borrower repays early: the gateway debits the account but answers INVALID_ACCOUNT, a listed failure.
+  world.fault('lie-failed:INVALID_ACCOUNT');
+  expect((await app.inject({ method: 'POST', url: '/v1/loans/lf1/installments/1/repayments', headers: borrower })).statusCode).toBe(202);
+  await until(collections, (rows) => rows.length === 1 && rows[0].status === 'FAILED', 30_000);
+  const repayment = world.env.client.workflow.getHandle('repayment-lf1-1');
+  expect(await repayment.query(repaymentStateQuery)).toBe('DUE'); // not past its due date: no late fee
+  await world.reset();
+
+  // Asked to collect again: the gateway, asked about the first order, says it executed. No second order.
+  expect((await app.inject({ method: 'POST', url: '/v1/loans/lf1/installments/1/repayments', headers: borrower })).statusCode).toBe(202);
+  expect(await repayment.result()).toBe('PAID_OUT');
+  expect(await collections()).toEqual([{ attempt: 1, status: 'SUCCEEDED' }]);
+  const executed = world.simulator.truth().filter((o) => o.kind === 'COLLECTION' && o.status === 'SUCCESS' && o.orderNo.startsWith('rp-lf1-'));
+  expect(executed.map((o) => o.orderNo)).toEqual(['rp-lf1-1-1']);
+  const [inst] = await installments('lf1');
+  expect(inst).toMatchObject({ status: 'PAID_OUT', late_fee_minor: '0', collected_minor: String(1_000_000n + 10_000n) });
+  const { rows: audit } = await db.pool.query(`SELECT actor, details FROM audit_log WHERE action = 'collection.found_executed' AND subject = 'repayment-lf1-1'`);
+  expect(audit).toEqual([{ actor: 'system:repayment', details: { orderNo: 'rp-lf1-1-1', attempt: 1, recorded: 'FAILED' } }]);
+  const { rows: [collected] } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key = 'repayment:lf1:1:collect:1'`);
+  expect(collected.metadata).toMatchObject({ orderNo: 'rp-lf1-1-1', verifiedBy: 'gateway' });
+}, 120_000);
+
 it('a collection whose outcome stays unknown waits in MANUAL_REVIEW until an operator decides, through the API', async () => {
   const plan: LoanPlan = { id: 'mr1', holdings: [500_000n, 500_000n], termMonths: 1, repaymentMethod: 'equal_principal', intervalSeconds: 3_600 };
   await openAndFillLoan(app, db, plan);
