@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import { orderMemo } from '../gateway/protocol';
 import {
-  distributeRepayment, getCollection, markOverdue, openCollection, openRepayment, recordCollection, RepaymentError, setCollectionStatus,
+  distributeRepayment, getCollection, markOverdue, openCollection, openRepayment, recordCollection, recordFoundCollection, RepaymentError, setCollectionStatus,
   setInstallmentStatus, type Collection, type DistributionTotals, type RepaymentStatus, type RepaymentTerms,
 } from '../loans/repayments';
 import { markFannedOut, payoutRunSummary, preparePayoutPage, type PayoutPage, type PayoutRunSummary } from '../payments/payout-runs';
@@ -63,6 +63,16 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
       const evidence = reviewEvidence(resolution);
       const c = await load(orderNo);
       return withReviewAudit(pool, workflowIds.repayment(c.loanId, c.n), resolution, (tx) => recordCollection(tx, orderNo, evidence), orderNo);
+    },
+
+    /**
+     * A collection recorded FAILED that the gateway, asked again, says it executed: booked as its
+     * success would have been, from where its money sits now; the late fee of its own failure taken back.
+     */
+    async recordFoundCollection(orderNo: string): Promise<{ transactionId: string; from: string; lateFeeWaivedMinor: string }> {
+      const c = await load(orderNo);
+      const found = await withReviewAudit(pool, workflowIds.repayment(c.loanId, c.n), undefined, (tx) => recordFoundCollection(tx, orderNo, reviewEvidence(undefined)), orderNo);
+      return { transactionId: found.transactionId, from: found.from, lateFeeWaivedMinor: found.lateFeeWaivedMinor.toString() };
     },
 
     /** `resolution`: an operator's not_paid, audited with the status change. */

@@ -1,9 +1,11 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
-  condition, getExternalWorkflowHandle, ParentClosePolicy, proxyActivities, setHandler, startChild, upsertSearchAttributes,
+  condition, getExternalWorkflowHandle, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RepaymentActivities } from '../activities/repayments';
-import { GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
+import {
+  ASK_BEFORE_REPLACING_PATCH, executedAfterAll, GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS, OrderReview, settleGatewayOrder,
+} from './gateway-order';
 import { AWAIT_SETTLED_OPTIONS, payoutRunWorkflow } from './payout-run';
 import {
   collectNowSignal, DEFAULT_QUERY_POLICY, installmentPaidOutSignal, repaymentStateQuery, SearchAttributes,
@@ -25,7 +27,9 @@ export const SCHEDULED_COLLECTION_ATTEMPTS = 5;
  * repayment-{loanId}-{n}: DUE → COLLECTING (from the borrower through the gateway, by the outcome
  * table) → COLLECTED → DISTRIBUTED (one ledger transaction, pro rata) → PAID_OUT (the payout run
  * has no payout in flight). A collection that fails past the due date makes it OVERDUE with the
- * late fee, and is tried again a day later; an unknown one waits in MANUAL_REVIEW.
+ * late fee, and is tried again a day later; an unknown one waits in MANUAL_REVIEW. Before the next
+ * attempt's new order, the failed one is asked about again: executed after all (a lie), it is the
+ * collection, and the late fee its failure charged is taken back.
  */
 export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<RepaymentState> {
   const { loanId, installment: n } = input;
@@ -43,8 +47,20 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   const untilDue = () => dueAtMs - Date.now();
   if (untilDue() > 0) await condition(() => collectNow, untilDue()); // the due date, or earlier when asked
 
+  // The last attempt's order, once it ended as not collected: asked about before a new one replaces it.
+  let failed: { orderNo: string; review: OrderReview<RepaymentState> } | undefined;
   for (let attempt = 1; ; attempt++) {
     collectNow = false;
+    // A definitive failure may have been a lie (the gateway executed it): a new order would collect
+    // the installment twice. Asked now, the gateway says SUCCESS: that attempt collected it.
+    if (failed && patched(ASK_BEFORE_REPLACING_PATCH)) {
+      const last = failed;
+      if (await executedAfterAll(last.review, () => gateway.queryRepaymentCollection(last.orderNo))) {
+        await db.recordFoundCollection(last.orderNo);
+        state = 'COLLECTED';
+        break;
+      }
+    }
     const order = await db.openCollection(loanId, n, attempt);
     state = 'COLLECTING';
     const review = new OrderReview<RepaymentState>('COLLECTING', order.orderNo, 'MANUAL_REVIEW');
@@ -67,6 +83,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
 
     // Not collected. Past the due date the installment is OVERDUE and the late fee is charged (once).
     await db.setCollectionStatus(order.orderNo, 'FAILED', resolution);
+    failed = { orderNo: order.orderNo, review };
     if (untilDue() <= 0) {
       await db.markOverdue(loanId, n);
       state = 'OVERDUE';
