@@ -7,7 +7,9 @@ import type { QueryOutcome, Unknown } from '../gateway/outcomes';
 import { orderMemo } from '../gateway/protocol';
 import { inTransaction } from '../ledger/db';
 import { getRecovery, writeOffRecovery } from '../payments/recoveries';
-import { getRecoveryCollection, openRecoveryCollection, recordRecoveryCollection, setRecoveryCollectionStatus } from '../payments/recovery-collections';
+import {
+  getRecoveryCollection, openRecoveryCollection, recordFoundRecoveryCollection, recordRecoveryCollection, setRecoveryCollectionStatus,
+} from '../payments/recovery-collections';
 import { toPlainOutcome } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
 import { matchRun, recordCandidate, settleRun, type CandidateAnswer } from '../reconciliation/match';
@@ -144,6 +146,14 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
       const c = await getRecoveryCollection(pool, orderNo);
       if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
       await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), resolution, (tx) => recordRecoveryCollection(tx, orderNo, evidence), orderNo);
+    },
+
+    /** A recovery collection recorded FAILED that the gateway, asked again, says it executed: booked once; what offsets took meanwhile goes back. */
+    async recordFoundRecoveryCollection(orderNo: string): Promise<{ state: string; recoveredMinor: string; refundedMinor: string; from: string }> {
+      const c = await getRecoveryCollection(pool, orderNo);
+      if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
+      const found = await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), undefined, (tx) => recordFoundRecoveryCollection(tx, orderNo, reviewEvidence(undefined)), orderNo);
+      return { state: found.state, recoveredMinor: found.recoveredMinor.toString(), refundedMinor: found.refundedMinor.toString(), from: found.from };
     },
 
     /** `resolution`: an operator's not_paid, audited with the status change. */

@@ -4,15 +4,12 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import { orderMemo } from '../gateway/protocol';
-import { writeAudit } from '../ledger/audit';
-import { inTransaction } from '../ledger/db';
 import {
-  distributeRepayment, getCollection, markOverdue, openCollection, openRepayment, recordCollection, RepaymentError, setCollectionStatus,
+  distributeRepayment, getCollection, markOverdue, openCollection, openRepayment, recordCollection, recordFoundCollection, RepaymentError, setCollectionStatus,
   setInstallmentStatus, type Collection, type DistributionTotals, type RepaymentStatus, type RepaymentTerms,
 } from '../loans/repayments';
 import { markFannedOut, payoutRunSummary, preparePayoutPage, type PayoutPage, type PayoutRunSummary } from '../payments/payout-runs';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
-import { activityAuditKey } from './audit-key';
 import { toPlainOutcome } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
 import { workflowIds } from '../ids/workflow-ids';
@@ -69,27 +66,13 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
     },
 
     /**
-     * An attempt recorded not collected that the gateway, asked again before a new order, says it
-     * executed: it is the installment's collection (credited once, as recordCollection), audited
-     * and alerted as the gateway's contradiction of its own earlier answer (or of an operator's not_paid).
+     * A collection recorded FAILED that the gateway, asked again, says it executed: booked as its
+     * success would have been, from where its money sits now; the late fee of its own failure taken back.
      */
-    async recordCollectionFoundExecuted(orderNo: string): Promise<string> {
+    async recordFoundCollection(orderNo: string): Promise<{ transactionId: string; from: string; lateFeeWaivedMinor: string }> {
       const c = await load(orderNo);
-      const workflowId = workflowIds.repayment(c.loanId, c.n);
-      const transactionId = await inTransaction(pool, async (tx) => {
-        const id = await recordCollection(tx, orderNo, { verifiedBy: 'gateway', foundExecuted: 'asked again before a new collection order' });
-        await writeAudit(tx, {
-          actor: 'system:repayment', action: 'collection.found_executed', subject: workflowId,
-          reason: `the gateway says ${orderNo} executed, though it was recorded not collected (${c.status}): it is the installment's collection, no new order`,
-          details: { orderNo, attempt: c.attempt, recorded: c.status }, idempotencyKey: activityAuditKey('collection.found_executed'),
-        });
-        return id;
-      });
-      console.error(JSON.stringify({
-        level: 'alert', msg: 'ALERT: a collection recorded not collected was executed by the gateway; it is the installment\'s collection, no new order made',
-        orderNo, loanId: c.loanId, installment: c.n, attempt: c.attempt, recorded: c.status,
-      }));
-      return transactionId;
+      const found = await withReviewAudit(pool, workflowIds.repayment(c.loanId, c.n), undefined, (tx) => recordFoundCollection(tx, orderNo, reviewEvidence(undefined)), orderNo);
+      return { transactionId: found.transactionId, from: found.from, lateFeeWaivedMinor: found.lateFeeWaivedMinor.toString() };
     },
 
     /** `resolution`: an operator's not_paid, audited with the status change. */

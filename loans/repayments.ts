@@ -3,12 +3,14 @@
 import type { Pool } from 'pg';
 import type { BankAccount } from '../gateway/protocol';
 import { accountPath, createAccount } from '../ledger/accounts';
+import { writeAudit } from '../ledger/audit';
 import { inTransaction } from '../ledger/db';
 import { allocateCumulative, sum } from '../ledger/money';
 import { post, transfer } from '../ledger/transactions';
 import type { Leg, Metadata, Queryable } from '../ledger/types';
 import { DEFAULT_CHANNEL } from '../payments/deposits';
 import { orderNoFor } from '../payments/order-numbers';
+import { foundCollectionSource, lockReconOrder } from '../reconciliation/order-lock';
 import { interestFee, lateFee, loanDayMs, queryPolicyFor, type GatewayQueryPolicy } from './repayment-rules';
 import { dueDate } from './schedule';
 import { workflowIds } from '../ids/workflow-ids';
@@ -137,21 +139,67 @@ export async function markOverdue(db: Queryable, loanId: string, n: number): Pro
  * → loan:{id}:repayment, once, and the installment is COLLECTED. Run it in a transaction.
  */
 export async function recordCollection(tx: Queryable, orderNo: string, evidence: Metadata): Promise<string> {
-  {
-    const c = await getCollection(tx, orderNo);
-    if (!c) throw new Error(`collection ${orderNo} does not exist`);
-    await createAccount(tx, { path: accountPath.loanRepayment(c.loanId), currency: c.currency });
-    const result = await transfer(tx, {
-      idempotencyKey: `repayment:${c.loanId}:${c.n}:collect:${c.attempt}`,
-      from: accountPath.gatewayClearing(c.channel), to: accountPath.loanRepayment(c.loanId), amount: c.amountMinor, currency: c.currency,
-      metadata: { loanId: c.loanId, installment: c.n, orderNo, workflowId: workflowIds.repayment(c.loanId, c.n), ...evidence },
-    });
-    await tx.query(`UPDATE repayment_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1 AND status <> 'SUCCEEDED'`, [orderNo]);
-    await tx.query(
-      `UPDATE loan_installments SET status = 'COLLECTED', collected_minor = $3, collection_transaction_id = $4
-       WHERE loan_id = $1 AND n = $2 AND status = ANY($5)`, [c.loanId, c.n, c.amountMinor.toString(), result.transactionId, COLLECTIBLE]);
-    return result.transactionId;
-  }
+  const c = await getCollection(tx, orderNo);
+  if (!c) throw new Error(`collection ${orderNo} does not exist`);
+  return book(tx, c, accountPath.gatewayClearing(c.channel), evidence);
+}
+
+/** The ledger key of attempt `attempt`'s collection: one per attempt, whoever books it. */
+const collectKey = (c: Collection) => `repayment:${c.loanId}:${c.n}:collect:${c.attempt}`;
+
+async function book(tx: Queryable, c: Collection, from: string, evidence: Metadata): Promise<string> {
+  await createAccount(tx, { path: accountPath.loanRepayment(c.loanId), currency: c.currency });
+  const result = await transfer(tx, {
+    idempotencyKey: collectKey(c),
+    from, to: accountPath.loanRepayment(c.loanId), amount: c.amountMinor, currency: c.currency,
+    metadata: { loanId: c.loanId, installment: c.n, orderNo: c.orderNo, workflowId: workflowIds.repayment(c.loanId, c.n), ...evidence },
+  });
+  await tx.query(`UPDATE repayment_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1 AND status <> 'SUCCEEDED'`, [c.orderNo]);
+  await tx.query(
+    `UPDATE loan_installments SET status = 'COLLECTED', collected_minor = $3, collection_transaction_id = $4
+     WHERE loan_id = $1 AND n = $2 AND status = ANY($5)`, [c.loanId, c.n, c.amountMinor.toString(), result.transactionId, COLLECTIBLE]);
+  return result.transactionId;
+}
+
+export interface FoundCollection {
+  transactionId: string;
+  /** Where the money was taken from: gateway:{channel}:clearing, or platform:suspense when a reconciliation had parked it there. */
+  from: string;
+  /** The late fee charged for this attempt's failure and taken back (0 when none was). */
+  lateFeeWaivedMinor: bigint;
+}
+
+/**
+ * A collection recorded FAILED that the gateway, asked again before a new attempt replaced it,
+ * says it executed (the gateway lied with a definitive code): booked as that attempt's success
+ * would have been (its key, its metadata), from wherever its money sits now (the clearing
+ * account, or platform:suspense if a reconciliation adjusted it meanwhile;
+ * reconciliation/order-lock.ts), and the installment is COLLECTED. The late fee is what the
+ * collecting order carried: one charged for this attempt's own failure is taken back, since the
+ * borrower paid on time (docs/repayments.md). Run it in a transaction; safe to run twice.
+ */
+export async function recordFoundCollection(tx: Queryable, orderNo: string, evidence: Metadata): Promise<FoundCollection> {
+  await lockReconOrder(tx, orderNo);
+  const { rows } = await tx.query('SELECT * FROM repayment_collections WHERE order_no = $1 FOR UPDATE', [orderNo]);
+  if (!rows[0]) throw new Error(`collection ${orderNo} does not exist`);
+  const c = toCollection(rows[0]);
+  const from = await foundCollectionSource(tx, { orderNo, channel: c.channel, amountMinor: c.amountMinor, currency: c.currency, ownKey: collectKey(c) });
+  const { rows: [i] } = await tx.query(
+    'SELECT principal_minor, interest_minor, late_fee_minor, status FROM loan_installments WHERE loan_id = $1 AND n = $2 FOR UPDATE', [c.loanId, c.n]);
+  const carried = c.amountMinor - BigInt(i.principal_minor) - BigInt(i.interest_minor);
+  const lateFee = carried > 0n ? carried : 0n;
+  const collectible = COLLECTIBLE.includes(i.status);
+  const waived = collectible && BigInt(i.late_fee_minor) > lateFee ? BigInt(i.late_fee_minor) - lateFee : 0n;
+  const transactionId = await book(tx, c, from, evidence);
+  if (collectible) await tx.query('UPDATE loan_installments SET late_fee_minor = $3 WHERE loan_id = $1 AND n = $2', [c.loanId, c.n, lateFee.toString()]);
+  const workflowId = workflowIds.repayment(c.loanId, c.n);
+  await writeAudit(tx, {
+    actor: 'system:repayment', action: 'repayment.collection_found', subject: workflowId,
+    reason: 'the gateway answered FAILED with a definitive code, and asked again before a new attempt, says it executed the order',
+    details: { orderNo, attempt: c.attempt, amountMinor: c.amountMinor.toString(), from, lateFeeWaivedMinor: waived.toString(), transactionId },
+    idempotencyKey: `repayment.collection_found:${orderNo}`,
+  });
+  return { transactionId, from, lateFeeWaivedMinor: waived };
 }
 
 export interface DistributionTotals {

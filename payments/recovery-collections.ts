@@ -5,8 +5,10 @@ import type { Pool } from 'pg';
 import type { BankAccount } from '../gateway/protocol';
 import { accountPath } from '../ledger/accounts';
 import { inTransaction } from '../ledger/db';
-import { transfer } from '../ledger/transactions';
-import type { Metadata, Queryable } from '../ledger/types';
+import { writeAudit } from '../ledger/audit';
+import { post, transfer } from '../ledger/transactions';
+import type { Leg, Metadata, Queryable } from '../ledger/types';
+import { foundCollectionSource, lockReconOrder } from '../reconciliation/order-lock';
 import { DEFAULT_CHANNEL } from './deposits';
 import { orderNoFor } from './order-numbers';
 import { workflowIds } from '../ids/workflow-ids';
@@ -64,6 +66,69 @@ export async function recordRecoveryCollection(tx: Queryable, orderNo: string, e
       `UPDATE recoveries SET recovered_minor = recovered_minor + $2, state = 'RECOVERED', closed_at = now() WHERE id = $1 AND state = 'REQUESTED'`,
       [c.recoveryId, c.amountMinor.toString()]);
   }
+}
+
+export interface FoundRecoveryCollection {
+  /** Taken off the receivable: what was still owed, at most the order's amount. */
+  recoveredMinor: bigint;
+  /** The rest of the order (offsets took that part meanwhile): back to the investor's balance. */
+  refundedMinor: bigint;
+  from: string;
+  /** The recovery's state after it: RECOVERED, unless it had closed otherwise before. */
+  state: string;
+}
+
+/**
+ * A recovery collection recorded FAILED that the gateway, asked again before a new request's order
+ * replaced it, says it executed (a lie with a definitive code): booked under the key its success
+ * would have had, from the clearing account (or platform:suspense, if a reconciliation adjusted it
+ * meanwhile; reconciliation/order-lock.ts). Offsets may have taken part of the debt since the order
+ * was made: the receivable is credited with what is still owed, never more, and the rest of the
+ * money goes back to the investor's balance; the recovery is RECOVERED. Run it in a transaction;
+ * safe to run twice.
+ */
+export async function recordFoundRecoveryCollection(tx: Queryable, orderNo: string, evidence: Metadata): Promise<FoundRecoveryCollection> {
+  await lockReconOrder(tx, orderNo);
+  const c = await getRecoveryCollection(tx, orderNo);
+  if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
+  const key = `recovery:${c.recoveryId}:collect:${orderNo}`;
+  const { rows: [r] } = await tx.query(
+    `SELECT r.investor_id, r.state, r.amount_minor, r.recovered_minor, r.written_off_minor, c.channel FROM recoveries r
+     JOIN recovery_collections c ON c.recovery_id = r.id AND c.order_no = $2 WHERE r.id = $1 FOR UPDATE OF r, c`, [c.recoveryId, orderNo]);
+  const { rows: done } = await tx.query<{ metadata: Record<string, string> }>('SELECT metadata FROM ledger_transactions WHERE idempotency_key = $1', [key]);
+  if (done[0]) {
+    // Booked already (an activity retried after it committed): the same answer, nothing new.
+    const m = done[0].metadata;
+    return { recoveredMinor: BigInt(m.recoveredMinor), refundedMinor: BigInt(m.refundedMinor), from: m.from, state: r.state };
+  }
+  const from = await foundCollectionSource(tx, { orderNo, channel: r.channel, amountMinor: c.amountMinor, currency: c.currency, ownKey: key });
+  const owed = BigInt(r.amount_minor) - BigInt(r.recovered_minor) - BigInt(r.written_off_minor);
+  const recovered = owed <= 0n ? 0n : owed < c.amountMinor ? owed : c.amountMinor;
+  const refunded = c.amountMinor - recovered;
+  const legs: Leg[] = [{ account: from, direction: 'debit', amount: c.amountMinor, currency: c.currency }];
+  if (recovered > 0n) legs.push({ account: accountPath.platformRecoveryReceivable(), direction: 'credit', amount: recovered, currency: c.currency });
+  if (refunded > 0n) legs.push({ account: accountPath.investorAvailable(r.investor_id), direction: 'credit', amount: refunded, currency: c.currency });
+  const posted = await post(tx, {
+    idempotencyKey: key, legs,
+    metadata: {
+      recoveryId: c.recoveryId, orderNo, workflowId: workflowIds.recovery(c.recoveryId), ...evidence,
+      from, recoveredMinor: recovered.toString(), refundedMinor: refunded.toString(),
+    },
+  });
+  await tx.query(`UPDATE recovery_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1`, [orderNo]);
+  const cleared = recovered === owed && recovered > 0n;
+  await tx.query(
+    `UPDATE recoveries SET recovered_minor = recovered_minor + $2, state = CASE WHEN $3 THEN 'RECOVERED' ELSE state END,
+            closed_at = CASE WHEN $3 THEN now() ELSE closed_at END WHERE id = $1 AND state IN ('OFFSETTING', 'REQUESTED')`,
+    [c.recoveryId, recovered.toString(), cleared]);
+  await writeAudit(tx, {
+    actor: 'system:recovery', action: 'recovery.collection_found', subject: c.recoveryId,
+    reason: 'the gateway answered FAILED with a definitive code, and asked again before a new request, says it executed the order',
+    details: { orderNo, amountMinor: c.amountMinor.toString(), recoveredMinor: recovered.toString(), refundedMinor: refunded.toString(), from, transactionId: posted.transactionId },
+    idempotencyKey: `recovery.collection_found:${orderNo}`,
+  });
+  const { rows: [after] } = await tx.query<{ state: string }>('SELECT state FROM recoveries WHERE id = $1', [c.recoveryId]);
+  return { recoveredMinor: recovered, refundedMinor: refunded, from, state: after.state };
 }
 
 /** Not collected (a listed failure, or an operator's not_paid): back to OFFSETTING. Or waiting for an operator. Run it in a transaction. */

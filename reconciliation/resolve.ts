@@ -19,6 +19,7 @@ import { post } from '../ledger/transactions';
 import type { Leg } from '../ledger/types';
 import { openRecovery } from '../payments/recoveries';
 import type { ExceptionClass } from './match';
+import { clearingNets, lockReconOrder } from './order-lock';
 import { exceptionRecoveryId } from '../ids/derived';
 
 export type ExceptionAction = 'adjust' | 'recover' | 'accept';
@@ -55,7 +56,7 @@ type Nets = Map<string, bigint>;
 
 /** Locks every record of the order (so a review decision waits, or we see its effect) and says whether it is still in flight. */
 async function lockOrder(tx: PoolClient, orderNo: string): Promise<string | undefined> {
-  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`recon-order:${orderNo}`]);
+  await lockReconOrder(tx, orderNo);
   const { rows } = await tx.query<{ status: string }>(
     `SELECT status FROM (
        SELECT status FROM payouts WHERE order_no = $1 AND status IN ('HELD', 'MANUAL_REVIEW') FOR UPDATE
@@ -63,16 +64,6 @@ async function lockOrder(tx: PoolClient, orderNo: string): Promise<string | unde
      UNION ALL SELECT status FROM (SELECT status FROM repayment_collections WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW') FOR UPDATE) r
      UNION ALL SELECT status FROM (SELECT status FROM recovery_collections WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW') FOR UPDATE) c`, [orderNo]);
   return rows[0]?.status;
-}
-
-async function ledgerNets(tx: PoolClient, channel: string, orderNo: string): Promise<Nets> {
-  const { rows } = await tx.query<{ currency: string; net: string }>(
-    `SELECT p.currency, sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END)::text AS net
-     FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id AND NOT p.pending
-     JOIN ledger_accounts a ON a.id = p.account_id AND a.path = $2
-     WHERE t.metadata ? 'orderNo' AND t.metadata->>'orderNo' = $1 AND t.kind IN ('posted', 'post_pending') GROUP BY 1`,
-    [orderNo, accountPath.gatewayClearing(channel)]);
-  return new Map(rows.map((r) => [r.currency, BigInt(r.net)]));
 }
 
 async function statementNets(tx: PoolClient, channel: string, orderNo: string): Promise<Nets | undefined> {
@@ -110,7 +101,7 @@ export async function resolveException(pool: Pool, runId: string, decision: Exce
       if (cls === 'FEE_MISMATCH') throw new ExceptionRefused('fees are not booked per order: a fee mismatch is disputed with the gateway or accepted');
       const inFlight = await lockOrder(tx, e.order_no);
       if (inFlight) throw new ExceptionRefused(`order ${e.order_no} is still in flight (${inFlight}): its own workflow settles it first`);
-      const ledger = await ledgerNets(tx, e.channel, e.order_no);
+      const ledger = await clearingNets(tx, e.channel, e.order_no);
       let gateway = await statementNets(tx, e.channel, e.order_no);
       if (!gateway) {
         const kind: 'PAYOUT' | 'COLLECTION' = e.kind === 'COLLECTION' ? 'COLLECTION' : 'PAYOUT';

@@ -1,6 +1,7 @@
 // DESIGN.md's gateway outcome table, once, for every workflow that moves money through the
 // gateway (deposits, payouts): send; resend only what provably never arrived, same order number;
-// query anything else with bounded backoff; hand what stays unknown to an operator.
+// query anything else with bounded backoff; hand what stays unknown to an operator; and before a
+// failed order is replaced by a new one (collections), ask about it once more.
 import { condition, patched, setHandler, sleep, upsertSearchAttributes, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import {
@@ -192,4 +193,31 @@ export async function settleGatewayOrder<S extends string>(
   // A listed failure, or the gateway confirming it never received the order: not executed.
   if (outcome.kind === 'failed' || outcome.kind === 'not_found') return 'failed';
   return 'unknown';
+}
+
+/**
+ * The patch of the rule below: histories from before it opened the next order without asking
+ * about the failed one (test/replay replays them on the old path).
+ */
+export const ASK_BEFORE_REPLACING_PATCH = 'ask-gateway-before-replacing-failed-order';
+
+/** An answer that says nothing (no answer, never sent) is asked again, this many times in all. */
+const ASK_AGAIN_TIMES = 3;
+
+/**
+ * Before a new order (a new order number) replaces one that ended as not executed (a listed
+ * failure, a confirmed not-found, an operator's not_paid): asks the gateway about that order once
+ * more. The gateway may have lied at submit (executed, and answered FAILED with a listed code: the
+ * incident), and asked by order number it tells the truth. True only when it now says SUCCESS for
+ * exactly that order (kind, amount and currency: the client checks them). The answers are the
+ * order's evidence (`query` rows). Anything else (FAILED, NOT_FOUND, PROCESSING, still no answer
+ * after a few tries) is false, and the caller goes on as before: a new order.
+ */
+export async function executedAfterAll<S extends string>(review: OrderReview<S>, query: () => Promise<GatewayOutcome>): Promise<boolean> {
+  let outcome = review.record('query', await query());
+  for (let i = 1; i < ASK_AGAIN_TIMES && (outcome.kind === 'unknown' || outcome.kind === 'not_sent'); i++) {
+    await sleep(1000 * 2 ** (i - 1));
+    outcome = review.record('query', await query());
+  }
+  return outcome.kind === 'succeeded';
 }

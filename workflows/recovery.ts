@@ -1,7 +1,7 @@
 import { allHandlersFinished, condition, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import type { ReconciliationActivities } from '../activities/reconciliation';
-import { GATEWAY_CALL_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
+import { ASK_BEFORE_REPLACING_PATCH, executedAfterAll, GATEWAY_CALL_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
 import {
   DEFAULT_QUERY_POLICY, recoveryClosedSignal, recoveryStateQuery, requestCollectionUpdate, SearchAttributes, writeOffUpdate,
   type QueryPolicy, type RecoveryInput, type RecoveryWorkflowState, type ResolveReviewInput, type WriteOffInput,
@@ -23,7 +23,9 @@ const SEARCH_VALUE: Record<RecoveryWorkflowState, string> = {
  * next payouts are reduced until it is cleared (the payout run does it in Postgres and signals
  * here) → RECOVERED; or REQUESTED by an operator (the requestCollection update: a collection from
  * the investor's bank account by the gateway outcome table; not collected → OFFSETTING again);
- * or WRITTEN_OFF by an operator with a reason (the writeOff update).
+ * or WRITTEN_OFF by an operator with a reason (the writeOff update). Before a new request's order,
+ * the last one that ended not collected is asked about again: executed after all (a lie), it is the
+ * collection, and what offsets took meanwhile goes back to the investor.
  * Findable in the Web UI by RecoveryState.
  */
 export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWorkflowState> {
@@ -34,6 +36,8 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
   let attempt = 0;
   let requestsMade = 0;
   let requestsDone = 0;
+  /** The last collection's order, once it ended as not collected: asked about before a new one replaces it. */
+  let failed: FailedCollection | undefined;
   const show = (s: RecoveryWorkflowState) => {
     state = s;
     upsertSearchAttributes([{ key: SearchAttributes.RecoveryState, value: SEARCH_VALUE[s] }, { key: SearchAttributes.InvestorId, value: input.investorId }]);
@@ -83,7 +87,18 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
   while ((await db.recoveryState(input.recoveryId)) !== 'RECOVERED') {
     await condition(() => closedSignal || writeOff !== undefined || requested !== undefined);
     if (requested) {
-      const collected = await collect(input.recoveryId, ++attempt, show, input.queryPolicy ?? DEFAULT_QUERY_POLICY);
+      let collected: boolean;
+      // The last request's order ended as not collected: a new order would take the money twice if
+      // that answer was a lie. Asked now, the gateway says SUCCESS: that order recovered it.
+      const last = failed;
+      if (last && patched(ASK_BEFORE_REPLACING_PATCH) && await executedAfterAll(last.review, () => gateway.queryRecoveryCollection(last.orderNo))) {
+        collected = (await db.recordFoundRecoveryCollection(last.orderNo)).state === 'RECOVERED';
+        failed = undefined;
+      } else {
+        const tried = await collect(input.recoveryId, ++attempt, show, input.queryPolicy ?? DEFAULT_QUERY_POLICY);
+        collected = tried.collected;
+        if (tried.failed) failed = tried.failed;
+      }
       show(collected ? 'RECOVERED' : 'OFFSETTING');
       requested = undefined;
       requestsDone += 1;
@@ -105,10 +120,15 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
   return state;
 }
 
-/** One collection attempt by the gateway outcome table; true when the money came back. */
-async function collect(recoveryId: string, attempt: number, show: (s: RecoveryWorkflowState) => void, queryPolicy: QueryPolicy): Promise<boolean> {
+interface FailedCollection {
+  orderNo: string;
+  review: OrderReview<RecoveryWorkflowState>;
+}
+
+/** One collection attempt by the gateway outcome table: whether the money came back, and the order if it ended not collected. */
+async function collect(recoveryId: string, attempt: number, show: (s: RecoveryWorkflowState) => void, queryPolicy: QueryPolicy): Promise<{ collected: boolean; failed?: FailedCollection }> {
   const orderNo = await db.openRecoveryCollection(recoveryId, attempt);
-  if (!orderNo) return false; // no bank account on file, or nothing owed any more
+  if (!orderNo) return { collected: false }; // no bank account on file, or nothing owed any more
   show('REQUESTED');
   const review = new OrderReview<RecoveryWorkflowState>('REQUESTED', orderNo, 'MANUAL_REVIEW');
   const settled = await settleGatewayOrder({
@@ -122,8 +142,8 @@ async function collect(recoveryId: string, attempt: number, show: (s: RecoveryWo
   }
   if (settled === 'succeeded' || resolution?.decision === 'paid') {
     await db.recordRecoveryCollection(orderNo, resolution);
-    return true;
+    return { collected: true };
   }
   await db.setRecoveryCollectionStatus(orderNo, 'FAILED', resolution);
-  return false;
+  return { collected: false, failed: { orderNo, review } };
 }

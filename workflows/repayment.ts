@@ -1,9 +1,11 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
-  condition, getExternalWorkflowHandle, ParentClosePolicy, patched, proxyActivities, setHandler, sleep, startChild, upsertSearchAttributes,
+  condition, getExternalWorkflowHandle, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RepaymentActivities } from '../activities/repayments';
-import { GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
+import {
+  ASK_BEFORE_REPLACING_PATCH, executedAfterAll, GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS, OrderReview, settleGatewayOrder,
+} from './gateway-order';
 import { AWAIT_SETTLED_OPTIONS, payoutRunWorkflow } from './payout-run';
 import {
   collectNowSignal, DEFAULT_QUERY_POLICY, installmentPaidOutSignal, repaymentStateQuery, SearchAttributes,
@@ -22,32 +24,13 @@ const poll = proxyActivities<RepaymentActivities>(AWAIT_SETTLED_OPTIONS);
 /** Collections tried by the calendar (the due date, then a day apart); after that only when asked. */
 export const SCHEDULED_COLLECTION_ATTEMPTS = 5;
 
-/** How often the previous attempt's order is asked about before a new one, while the answer is not definite. */
-const RECHECK_QUERIES = 3;
-
-/**
- * Whether the gateway, asked again before a new order, says the previous attempt executed after
- * all: the listed failure it answered, or an operator's not_paid, was wrong. An answer that stays
- * not definite (after RECHECK_QUERIES tries) is no evidence of execution: the next order is made
- * as before.
- */
-async function executedAfterAll(orderNo: string): Promise<boolean> {
-  for (let i = 0; i < RECHECK_QUERIES; i++) {
-    if (i > 0) await sleep(1_000 * 2 ** (i - 1));
-    const answer = await gateway.queryRepaymentCollection(orderNo);
-    if (answer.kind === 'succeeded') return true;
-    if (answer.kind === 'failed' || answer.kind === 'not_found') return false;
-  }
-  return false;
-}
-
 /**
  * repayment-{loanId}-{n}: DUE → COLLECTING (from the borrower through the gateway, by the outcome
  * table) → COLLECTED → DISTRIBUTED (one ledger transaction, pro rata) → PAID_OUT (the payout run
  * has no payout in flight). A collection that fails past the due date makes it OVERDUE with the
- * late fee, and is tried again a day later, with a new order only once the gateway, asked again,
- * does not say the previous order executed (if it does, that order is the collection); an unknown
- * one waits in MANUAL_REVIEW.
+ * late fee, and is tried again a day later; an unknown one waits in MANUAL_REVIEW. Before the next
+ * attempt's new order, the failed one is asked about again: executed after all (a lie), it is the
+ * collection, and the late fee its failure charged is taken back.
  */
 export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<RepaymentState> {
   const { loanId, installment: n } = input;
@@ -67,18 +50,21 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   const untilDue = () => dueAtMs - Date.now();
   if (untilDue() > 0) await condition(() => collectNow, untilDue()); // the due date, or earlier when asked
 
-  let previousOrder: string | undefined;
+  // The last attempt's order, once it ended as not collected: asked about before a new one replaces it.
+  let failed: { orderNo: string; review: OrderReview<RepaymentState> } | undefined;
   for (let attempt = 1; ; attempt++) {
     collectNow = false;
-    // A gateway that answered a listed failure for an order it executed (or an operator's wrong
-    // not_paid) would otherwise have the borrower pay twice: the previous order is asked about first.
-    if (previousOrder !== undefined && patched('recheck-previous-collection') && await executedAfterAll(previousOrder)) {
-      await db.recordCollectionFoundExecuted(previousOrder);
-      state = 'COLLECTED';
-      break;
+    // A definitive failure may have been a lie (the gateway executed it): a new order would collect
+    // the installment twice. Asked now, the gateway says SUCCESS: that attempt collected it.
+    if (failed && patched(ASK_BEFORE_REPLACING_PATCH)) {
+      const last = failed;
+      if (await executedAfterAll(last.review, () => gateway.queryRepaymentCollection(last.orderNo))) {
+        await db.recordFoundCollection(last.orderNo);
+        state = 'COLLECTED';
+        break;
+      }
     }
     const order = await db.openCollection(loanId, n, attempt);
-    previousOrder = order.orderNo;
     state = 'COLLECTING';
     const review = new OrderReview<RepaymentState>('COLLECTING', order.orderNo, 'MANUAL_REVIEW');
     const settled = await settleGatewayOrder({
@@ -100,6 +86,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
 
     // Not collected. Past the due date the installment is OVERDUE and the late fee is charged (once).
     await db.setCollectionStatus(order.orderNo, 'FAILED', resolution);
+    failed = { orderNo: order.orderNo, review };
     if (untilDue() <= 0) {
       await db.markOverdue(loanId, n);
       state = 'OVERDUE';

