@@ -20,6 +20,11 @@ import { CLIENT_TIMEOUT_MS, MERCHANT_ID, SECRET, startTestSimulator, tempDir } f
 import { useTestDatabase, type TestDatabase } from '../helpers/postgres';
 import { createWorker } from '../helpers/stack';
 import { createDevServerEnv } from '../helpers/temporal';
+import { workflowIds } from '../../ids/workflow-ids';
+import { recoveryWorkflow } from '../../workflows';
+import { recoveryStateQuery, TASK_QUEUE, type QueryPolicy } from '../../workflows/shared';
+import { operatorHeaders } from '../api/helpers';
+import { until } from '../repayments/helpers';
 
 export interface GatewayCall {
   op: 'submit' | 'query';
@@ -134,7 +139,7 @@ export function useOutcomeWorld(options: { poolSize?: number } = {}): OutcomeWor
 
 export const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 
-export { operatorHeaders } from '../api/helpers';
+export { operatorHeaders };
 
 /**
  * The gateway's signed notice for an order, as the simulator would send it, POSTed to our API.
@@ -175,4 +180,22 @@ export async function expectLedgerEqualsTruth(pool: Pool, simulator: RunningSimu
 }
 
 /** Polls until a condition holds (bounded): the one the repayment tests use. */
-export { until } from '../repayments/helpers';
+export { until };
+
+/**
+ * A recovery opened by hand through the API, its workflow started here with a short query policy
+ * instead of by the dispatcher (the outbox row is dropped); returns once it is OFFSETTING.
+ */
+export async function openRecoveryByHand(world: OutcomeWorld, r: { investorId: string; amount: string; reason: string; idempotencyKey: string; queryPolicy: QueryPolicy }) {
+  const opened = await world.app.inject({
+    method: 'POST', url: '/v1/recoveries', headers: { ...(await operatorHeaders(world.app)), 'idempotency-key': r.idempotencyKey },
+    payload: { investorId: r.investorId, amount: r.amount, reason: r.reason },
+  });
+  if (opened.statusCode !== 201) throw new Error(`POST /v1/recoveries: ${opened.statusCode} ${opened.body}`);
+  const recoveryId = opened.json<{ id: string }>().id;
+  const workflowId = workflowIds.recovery(recoveryId);
+  await world.db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);
+  const wf = await world.env.client.workflow.start(recoveryWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ recoveryId, investorId: r.investorId, queryPolicy: r.queryPolicy }] });
+  await until(() => wf.query(recoveryStateQuery), (x) => x === 'OFFSETTING');
+  return { recoveryId, workflowId, wf };
+}

@@ -9,17 +9,16 @@ import { inTransaction } from '../../ledger/db';
 import { offsetFromPayout } from '../../payments/recoveries';
 import { resolveException, type AskGateway } from '../../reconciliation/resolve';
 import { loadStatement } from '../../reconciliation/statement';
-import { recoveryWorkflow, repaymentWorkflow } from '../../workflows';
+import { repaymentWorkflow } from '../../workflows';
 import {
-  recoveryStateQuery, requestCollectionUpdate, reviewEvidenceQuery, TASK_QUEUE, type QueryPolicy,
+  requestCollectionUpdate, reviewEvidenceQuery, TASK_QUEUE, type QueryPolicy,
 } from '../../workflows/shared';
 import { ACCOUNT } from '../gateway/helpers';
-import { recorded } from '../helpers/decisions';
+import { collectNow, recorded } from '../helpers/decisions';
 import { drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
-import { admin, expectLedgerEqualsTruth, operatorHeaders, postNotice, until, useOutcomeWorld, type GatewayCall } from '../outcomes/helpers';
+import { admin, expectLedgerEqualsTruth, openRecoveryByHand, postNotice, until, useOutcomeWorld, type GatewayCall } from '../outcomes/helpers';
 import { openAndFillLoan } from './helpers';
-import { collectNow } from '../helpers/decisions';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -128,16 +127,7 @@ it('a recovery collection executed but answered FAILED (a lie) is found before t
   const investorId = 'lie-rc-inv';
   await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': `inv-${investorId}` }, payload: { id: investorId, name: 'Rita', bankAccount: ACCOUNT } });
   await fundInvestor(db, investorId, 5_000n);
-  const opened = await world.app.inject({
-    method: 'POST', url: '/v1/recoveries', headers: { ...(await operatorHeaders(world.app)), 'idempotency-key': 'lie-rc' },
-    payload: { investorId, amount: '30.00', reason: 'interest paid twice' },
-  });
-  expect(opened.statusCode).toBe(201);
-  const recoveryId = opened.json<{ id: string }>().id;
-  const workflowId = `recovery-${recoveryId}`;
-  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);
-  const wf = await world.env.client.workflow.start(recoveryWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ recoveryId, investorId, queryPolicy: FAST }] });
-  await until(() => wf.query(recoveryStateQuery), (s) => s === 'OFFSETTING');
+  const { recoveryId, workflowId, wf } = await openRecoveryByHand(world, { investorId: investorId, amount: '30.00', reason: 'interest paid twice', idempotencyKey: 'lie-rc', queryPolicy: FAST });
   const request = async (reason: string) => (await wf.startUpdate(requestCollectionUpdate, {
     args: [await recorded(db.pool, workflowId, 'recovery.request_collection', {}, reason)], waitForStage: WorkflowUpdateStage.ACCEPTED,
   })).result();

@@ -4,16 +4,16 @@
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { Ledger } from '../../ledger';
 import { createPayout, getPayout } from '../../payments/payouts';
-import { payoutWorkflow, recoveryWorkflow, repaymentWorkflow } from '../../workflows';
+import { payoutWorkflow, repaymentWorkflow } from '../../workflows';
 import {
-  recoveryStateQuery, requestCollectionUpdate, reviewEvidenceQuery, TASK_QUEUE, type QueryPolicy, type ReviewEvidence,
+  requestCollectionUpdate, reviewEvidenceQuery, TASK_QUEUE, type QueryPolicy, type ReviewEvidence,
 } from '../../workflows/shared';
 import { ACCOUNT } from '../gateway/helpers';
 import { drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { openAndFillLoan, type LoanPlan } from '../repayments/helpers';
-import { admin, expectLedgerEqualsTruth, operatorHeaders, ops, postNotice, until, useOutcomeWorld } from '../outcomes/helpers';
-import { recorded, collectNow } from '../helpers/decisions';
+import { admin, expectLedgerEqualsTruth, openRecoveryByHand, operatorHeaders, ops, postNotice, until, useOutcomeWorld } from '../outcomes/helpers';
+import { collectNow, recorded } from '../helpers/decisions';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -138,15 +138,7 @@ it('payout order number: with 64-character loan and investor ids the review show
 
 it('recovery collection: its review is listed and resolved through POST /v1/reviews/recovery-.../resolve and the CLI', async () => {
   await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'rr-1' }, payload: { id: 'rory', name: 'Rory', bankAccount: ACCOUNT } });
-  const opened = await world.app.inject({
-    method: 'POST', url: '/v1/recoveries', headers: { ...(await operatorHeaders(world.app)), 'idempotency-key': 'rr-open' },
-    payload: { investorId: 'rory', amount: '25.00', reason: 'paid twice in March' },
-  });
-  const recoveryId = opened.json<{ id: string }>().id;
-  const workflowId = `recovery-${recoveryId}`;
-  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);
-  const wf = await world.env.client.workflow.start(recoveryWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ recoveryId, investorId: 'rory', queryPolicy: FAST }] });
-  await until(() => wf.query(recoveryStateQuery), (s) => s === 'OFFSETTING');
+  const { recoveryId, workflowId, wf } = await openRecoveryByHand(world, { investorId: 'rory', amount: '25.00', reason: 'paid twice in March', idempotencyKey: 'rr-open', queryPolicy: FAST });
   executedButUnknown((memo) => memo === `recovery rq-${recoveryId}-1`);
   const requested = await wf.startUpdate(requestCollectionUpdate, { args: [await recorded(db.pool, wf.workflowId, 'recovery.request_collection', {}, 'asked Rory')], waitForStage: WorkflowUpdateStage.ACCEPTED });
   const evidence = await untilReview(workflowId);

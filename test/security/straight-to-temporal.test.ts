@@ -17,7 +17,7 @@ import { collectAndDistribute, createRepayingLoan } from '../money-safety/fixtur
 import { recorded } from '../helpers/decisions';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
-import { admin, expectLedgerEqualsTruth, operatorHeaders, ops, until, useOutcomeWorld } from '../outcomes/helpers';
+import { admin, expectLedgerEqualsTruth, openRecoveryByHand, operatorHeaders, ops, until, useOutcomeWorld } from '../outcomes/helpers';
 import { reconcile, today } from '../reconciliation/helpers';
 
 const world = useOutcomeWorld({ poolSize: 20 });
@@ -112,15 +112,7 @@ it('a payout in review: forged resolveReview Updates and a forged gatewayNotice 
 
 it('a recovery: forged writeOff and requestCollection Updates change nothing; a decision used once is refused when replayed', async () => {
   await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'st-2' }, payload: { id: 'sven', name: 'Sven', bankAccount: ACCOUNT } });
-  const opened = await world.app.inject({
-    method: 'POST', url: '/v1/recoveries', headers: { ...(await operatorHeaders(world.app)), 'idempotency-key': 'st-open' },
-    payload: { investorId: 'sven', amount: '12.00', reason: 'paid twice in May' },
-  });
-  const recoveryId = opened.json<{ id: string }>().id;
-  const workflowId = `recovery-${recoveryId}`;
-  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);
-  const wf = await world.env.client.workflow.start(recoveryWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ recoveryId, investorId: 'sven', queryPolicy: FAST }] });
-  await until(() => wf.query(recoveryStateQuery), (s) => s === 'OFFSETTING');
+  const { recoveryId, workflowId, wf } = await openRecoveryByHand(world, { investorId: 'sven', amount: '12.00', reason: 'paid twice in May', idempotencyKey: 'st-open', queryPolicy: FAST });
   const writeOffs = () => postings(`recovery:${recoveryId}:%write%`);
   const callsBefore = world.gateway.calls.length;
 
@@ -215,14 +207,7 @@ it('starts by hand: a payout run started straight to Temporal without a recorded
 it("a recovery's second collection in review: the first review's decision, replayed straight to Temporal, is refused (one gate per workflow run)", async () => {
   await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'st-3' }, payload: { id: 'saga', name: 'Saga', bankAccount: ACCOUNT } });
   const operator = await operatorHeaders(world.app);
-  const opened = await world.app.inject({
-    method: 'POST', url: '/v1/recoveries', headers: { ...operator, 'idempotency-key': 'st-open-3' }, payload: { investorId: 'saga', amount: '21.00', reason: 'paid twice in June' },
-  });
-  const recoveryId = opened.json<{ id: string }>().id;
-  const workflowId = `recovery-${recoveryId}`;
-  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);
-  const wf = await world.env.client.workflow.start(recoveryWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ recoveryId, investorId: 'saga', queryPolicy: FAST }] });
-  await until(() => wf.query(recoveryStateQuery), (s) => s === 'OFFSETTING');
+  const { recoveryId, workflowId, wf } = await openRecoveryByHand(world, { investorId: 'saga', amount: '21.00', reason: 'paid twice in June', idempotencyKey: 'st-open-3', queryPolicy: FAST });
   // Attempt 1 is not executed but answered 500 and queried 503: review, decided not paid. Attempt 2 executes, same answers: review.
   const memo = (n: number) => `recovery rq-${recoveryId}-${n}`;
   world.gateway.rule = (call) => (call.memo === memo(1) ? 'error-5xx-before-execute' : call.memo === memo(2) ? (call.op === 'submit' ? 'error-5xx-after-execute' : 'error-5xx-before-execute') : undefined);
