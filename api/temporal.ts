@@ -8,7 +8,7 @@ export function temporalOf(context: AppContext): Client {
   return context.temporal;
 }
 
-/** Why a workflow refused an update: the innermost cause (a validator's error, or an activity's final failure). */
+/** Why a workflow refused an update: the innermost cause (the handler's refusal, or an activity's final failure). */
 export function refusalMessage(err: Error): string {
   let e: Error = err;
   while (e.cause instanceof Error) e = e.cause;

@@ -68,8 +68,13 @@ export async function recordDecisionIn(tx: Queryable, d: NewDecision): Promise<s
 }
 
 const DECISION_ID = /^dec-[0-9a-f-]{36}$/;
-/** The API tells the workflow at once; a decision left untaken (its Update refused) does not wait to be used later. */
+/**
+ * A decision sent as an Update is taken while the API waits: one left untaken (its Update refused)
+ * does not wait to be used later. Kinds delivered by a start or a Signal (the outbox, signal-with-
+ * start) may reach a workflow late, after an outage, and never expire.
+ */
 export const DECISION_TTL_MINUTES = 15;
+const EXPIRING: ReadonlySet<DecisionKind> = new Set(['review.resolve', 'exception.resolve', 'recovery.write_off', 'recovery.request_collection']);
 
 /**
  * Takes a decision for a workflow run, or says why not and records the refusal (one transaction).
@@ -88,7 +93,7 @@ export async function takeDecision(pool: Pool, claim: DecisionClaim): Promise<Ta
       : row.workflow_id !== claim.workflowId ? `decision ${id} is for ${row.workflow_id}, not this workflow`
         : row.kind !== claim.kind ? `decision ${id} is a ${row.kind}, not a ${claim.kind}`
           : claim.seenInRun || (row.taken_by !== null && row.taken_by !== takenBy) ? `decision ${id} was used already`
-            : row.taken_by === null && row.expired ? `decision ${id} expired: it was not used within ${DECISION_TTL_MINUTES} minutes`
+            : row.taken_by === null && row.expired && EXPIRING.has(claim.kind) ? `decision ${id} expired: it was not used within ${DECISION_TTL_MINUTES} minutes`
               : undefined;
     if (why) {
       await refuse(tx, claim, id, why);

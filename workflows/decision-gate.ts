@@ -13,6 +13,8 @@ const decisions = proxyActivities<DecisionActivities>({
 
 /** The patch that moved operator decisions to rows: histories from before it carry the decision in the Update. */
 export const DECISION_ROWS_PATCH = 'operator-decision-rows';
+/** The later patch that moved a party's own signals (cancel, collect now) and the loan's decision check to rows. */
+export const PARTY_DECISION_ROWS_PATCH = 'party-decision-rows';
 
 /** One gate per workflow execution (module state is the execution's own), so every attempt's review shares what was seen. */
 let gate: DecisionGate | undefined;
@@ -27,6 +29,11 @@ export function decisionGate(): DecisionGate {
  */
 export function decisionRows(): boolean {
   return patched(DECISION_ROWS_PATCH);
+}
+
+/** The same, for a party's own signals (a later change, with a patch of its own). */
+export function partyDecisionRows(): boolean {
+  return patched(PARTY_DECISION_ROWS_PATCH);
 }
 
 export class DecisionGate {

@@ -140,7 +140,7 @@ export class OrderReview<S extends string> {
     const notice = this.notice;
     if (noticeSettles && notice && (this.resolution === undefined || this.resolution.decision !== NOTICE_DECISION[notice.outcome])) {
       this.record('notice', notice.outcome === 'succeeded' ? { kind: 'succeeded' } : { kind: 'failed', code: notice.code ?? 'UNSPECIFIED' });
-      this.resolution = decisionOfNotice(notice); // the validator refuses any decision from here on
+      this.resolution = decisionOfNotice(notice); // the handler refuses any decision from here on
     }
     return this.resolution as ResolveReviewInput;
   }

@@ -12,7 +12,7 @@ import {
   type RepaymentState, type RepaymentWorkflowInput, type ResolveReviewInput,
 } from './shared';
 import { workflowIds } from '../ids/workflow-ids';
-import { decisionGate, decisionRows } from './decision-gate';
+import { decisionGate, partyDecisionRows } from './decision-gate';
 
 const gateway = proxyActivities<RepaymentActivities>(GATEWAY_CALL_OPTIONS);
 const db = proxyActivities<RepaymentActivities>({
@@ -39,7 +39,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   setHandler(repaymentStateQuery, () => state);
   setHandler(collectNowSignal, async (ref) => {
     // Only a request the API recorded (the borrower's or an operator's key) collects early.
-    if (decisionRows() && !(await decisionGate().tryTake('repayment.collect_now', ref))) return;
+    if (partyDecisionRows() && !(await decisionGate().tryTake('repayment.collect_now', ref))) return;
     collectNow = true;
   });
   upsertSearchAttributes([{ key: SearchAttributes.LoanId, value: loanId }]);

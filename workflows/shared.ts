@@ -224,7 +224,7 @@ export interface ResolveExceptionInput {
 export const reconSummaryQuery = defineQuery<ReconSummary | undefined>('reconSummary');
 /** Fetch and match the day again while it is open (a statement re-issued, a late order): same exceptions, new ones added. */
 export const rematchSignal = defineSignal('rematch');
-/** One exception, one decision: the update's validator checks the shape and the state; the activity the exception itself. */
+/** One exception, one decision (by its id): the handler checks the day's state once it has read it; the activity the exception itself. */
 export const resolveExceptionUpdate = defineUpdate<ReconSummary, [DecisionRef]>('resolveException');
 
 export type RecoveryWorkflowState = 'OFFSETTING' | 'REQUESTED' | 'MANUAL_REVIEW' | 'RECOVERED' | 'WRITTEN_OFF';

@@ -1,6 +1,6 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { LoanActivities } from '../activities/loans';
-import { decisionGate, decisionRows } from './decision-gate';
+import { decisionGate, partyDecisionRows } from './decision-gate';
 import { cancelSubscriptionSignal, loanDecidedSignal, subscriptionStateQuery, type LoanDecision, type SubscriptionState, type SubscriptionWorkflowInput } from './shared';
 
 const { settleSubscription } = proxyActivities<LoanActivities>({
@@ -26,7 +26,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   let cancelRequested = false;
   setHandler(cancelSubscriptionSignal, async (ref) => {
     // Only the investor's own cancel, recorded by the API, releases the reservation.
-    if (decisionRows() && !(await decisionGate().tryTake('subscription.cancel', ref))) return;
+    if (partyDecisionRows() && !(await decisionGate().tryTake('subscription.cancel', ref))) return;
     cancelRequested = true;
   });
 
@@ -36,7 +36,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     if (decision !== undefined) {
       const settled = await settleSubscription(input.subscriptionId, decision === 'funded' ? 'confirm' : 'refund');
       // Still RESERVED: not the loan's decision. Histories from before never met one.
-      if (settled !== 'RESERVED' || !decisionRows()) return (state = settled);
+      if (settled !== 'RESERVED' || !partyDecisionRows()) return (state = settled);
       continue;
     }
     cancelRequested = false;

@@ -53,7 +53,7 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
       return { workflowId: request.params.workflowId, state };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'no such workflow');
-      // The workflow's validator refused: nothing to resolve, or a decision the state does not allow.
+      // The workflow refused: no such decision, nothing to resolve, or a decision the state does not allow.
       if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REVIEW_REFUSED', err.cause?.message ?? err.message);
       throw err;
     }
