@@ -195,14 +195,15 @@ async function actOn(state: RunState, id: string, writeOff: boolean): Promise<st
 }
 
 /**
- * When the run settles: each open recovery is written off, or its collection requested (the
- * faults are over, so it is collected), or left offsetting, as the operators' stream draws.
+ * When the run settles: each open recovery has its collection requested (50 %: the faults are
+ * over, so it is collected), or is written off (35 %; the schedule's own recovery steps write
+ * off too), or is left offsetting (15 %), as the operators' stream draws.
  */
 export async function actOnRecoveries(state: RunState): Promise<string> {
   const { rows } = await state.stack.db.query<{ id: string }>(`SELECT id FROM recoveries WHERE state IN ('OPEN', 'OFFSETTING') ORDER BY id`);
   const out: string[] = [];
   for (const { id } of rows) {
-    const choice = state.operatorRng.weighted({ 'write-off': 4, 'request-collection': 4, leave: 2 } as const);
+    const choice = state.operatorRng.weighted({ 'request-collection': 5, 'write-off': 3.5, leave: 1.5 } as const);
     if (choice === 'leave') {
       out.push(`${id} left`);
       continue;

@@ -61,8 +61,8 @@ export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
     // Weights out of 100, sized so 200 seeds of 40 steps inject every kind 50 times (docs/reliability.md, "Coverage").
     // The first step is a rate table, so the deposits meet the gateway's faults too.
     const kind = i === 0 ? 'gateway-rates' : rng.weighted({
-      kill: 12, 'temporal-restart': 2, 'pg-restart': 3, 'gateway-rates': 20, outage: 4, 'second-channel': 3, 'forged-notice': 3, 'mismatching-notices': 4,
-      'contradicting-notice': 5, reviews: 20, recon: 9, recovery: 3, withdraw: 10, 'payout-run-again': 5,
+      kill: 12, 'temporal-restart': 2, 'pg-restart': 3, 'gateway-rates': 20, outage: 5, 'second-channel': 3, 'forged-notice': 3, 'mismatching-notices': 4,
+      'contradicting-notice': 5, reviews: 19, recon: 9, recovery: 3, withdraw: 10, 'payout-run-again': 5,
     } as const);
     const pauseMs = rng.int(300, 2_500);
     let step: Step;
@@ -77,8 +77,9 @@ export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
         step = { kind, rates: [...withinOne(call), ...notify] };
         break;
       }
-      // Some outages outlast a loan payout's query window (about 10 s): those orders wait for an operator.
-      case 'outage': step = { kind, mode: rng.pick(['refuse', '503'] as const), ms: rng.chance(0.3) ? rng.int(10_000, 16_000) : rng.int(500, 3_000) }; break;
+      // Some outages outlast a loan payout's query window (about 10 s): those orders wait for an operator
+      // (the reviews an operator may decide wrongly come mostly from these).
+      case 'outage': step = { kind, mode: rng.pick(['refuse', '503'] as const), ms: rng.chance(0.4) ? rng.int(10_000, 16_000) : rng.int(500, 3_000) }; break;
       case 'forged-notice': case 'mismatching-notices': step = { kind, pick: rng.int(0, 1_000) }; break;
       case 'contradicting-notice': step = { kind, variant: rng.pick(['says-success', 'says-failed'] as const), pick: rng.int(0, 1_000) }; break;
       case 'reviews': step = { kind, wrongRate: rng.pick([0.3, 0.6]), raceRate: rng.pick([0.2, 0.5]) }; break;
