@@ -97,19 +97,22 @@ export function requestHash(request: { method: string; url: string; body: unknow
   return contentHash({ method: request.method, url: request.url, body: request.body ?? null });
 }
 
-/** Takes the key's lock and looks for a stored response: returns it (replay), or throws 409/422, or undefined to go on. */
+/**
+ * Takes the key's lock, then looks for a stored response: returns it (replay), or throws 409/422,
+ * or undefined to go on. Two statements, in this order: the lookup's snapshot is taken after the
+ * lock, so a first request that committed (and released the lock) just before is always seen, and
+ * its duplicate replays it instead of running again into the primary key.
+ */
 async function claim(tx: PoolClient, scope: string, key: string, hash: string): Promise<StoredResponse | undefined> {
-  const { rows } = await tx.query<Claim>(
-    `SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 0)) AS locked, i.request_hash, i.response_status, i.response_body
-     FROM (SELECT 1) AS one LEFT JOIN api_idempotency i ON i.scope = $1 AND i.key = $2`,
-    [scope, key],
-  );
-  const row = rows[0];
-  if (row.request_hash !== null && row.request_hash !== hash) {
+  const { rows: [{ locked }] } = await tx.query<{ locked: boolean }>(
+    `SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 0)) AS locked`, [scope, key]);
+  const { rows: [row] } = await tx.query<Omit<Claim, 'locked'>>(
+    'SELECT request_hash, response_status, response_body FROM api_idempotency WHERE scope = $1 AND key = $2', [scope, key]);
+  if (row && row.request_hash !== hash) {
     throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request');
   }
-  if (row.request_hash !== null) return { statusCode: row.response_status as number, body: row.response_body, replayed: true };
-  if (!row.locked) throw new ApiError(409, 'IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still running');
+  if (row) return { statusCode: row.response_status as number, body: row.response_body, replayed: true };
+  if (!locked) throw new ApiError(409, 'IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still running');
   return undefined;
 }
 

@@ -105,6 +105,19 @@ describe('Idempotency-Key', () => {
     for (const r of results.filter((x) => x.statusCode === 409)) expect(r.json().error.code).toBe('IDEMPOTENCY_KEY_IN_USE');
   });
 
+  it('never answers 500 to a duplicate that arrives as the first commits (issue 16 item 8: a burst, many rounds)', async () => {
+    const statuses = new Map<number, number>();
+    for (let round = 0; round < 40; round++) {
+      const headers = { ...admin, 'idempotency-key': `burst-${round}` };
+      const results = await Promise.all(Array.from({ length: 12 }, () =>
+        api.app.inject({ method: 'POST', url: '/v1/investors', headers, payload: { id: `burst-${round}`, name: 'Burst' } })));
+      for (const r of results) statuses.set(r.statusCode, (statuses.get(r.statusCode) ?? 0) + 1);
+      expect(results.filter((r) => r.statusCode === 201 && r.headers['idempotency-replayed'] !== 'true')).toHaveLength(1);
+    }
+    expect([...statuses.keys()].sort()).toEqual(expect.arrayContaining([201]));
+    expect([...statuses.keys()].filter((s) => s !== 201 && s !== 409)).toEqual([]); // no 500 from the primary key
+  });
+
   it('replays a refusal too: the same request refused twice does not run twice', async () => {
     await api.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'erin-1' }, payload: { id: 'erin', name: 'Erin' } });
     const headers = { ...admin, 'idempotency-key': 'erin-2' };
