@@ -19,6 +19,10 @@ import { workflowIdPrefixes } from '../ids/workflow-ids';
 import { scheduledPayoutIdPrefix } from '../ids/derived';
 import { startPayoutRunAsJob } from '../cli/payout-run-job';
 
+// A benchmark of the dev stack: its reviews are decided from the simulator's record, which only
+// development and test allow (cli/auto-resolve.ts).
+process.env.APP_ENV ??= 'development';
+
 const opts = new Command()
   .description('Pay one installment to many investors through the faulty gateway; report throughput and exactness.')
   .option('--investors <n>', 'investors to pay', '10000')

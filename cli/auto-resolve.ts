@@ -58,7 +58,15 @@ export function databaseDecider(pool: Pool, client: Client, actor: `operator:${s
   };
 }
 
+/** It trusts a simulator's record as the truth: nowhere but development and test. */
+export function refuseOutsideDevelopment(appEnv: string | undefined): void {
+  if (appEnv !== 'development' && appEnv !== 'test') {
+    throw new Error(`auto-resolve decides reviews from the gateway simulator's record: refused with APP_ENV=${appEnv ?? '(unset)'} (development or test only)`);
+  }
+}
+
 export async function resolveReviewsFromSimulatorTruth(client: Client, simulatorUrl: string, decide: ReviewDecider, query = ''): Promise<AutoResolveResult> {
+  refuseOutsideDevelopment(process.env.APP_ENV);
   const result: AutoResolveResult = { paid: 0, notPaid: 0, waiting: 0, skipped: 0 };
   const listed = client.workflow.list({ query: `ReviewState = 'Pending' AND ExecutionStatus = 'Running'${query ? ` AND ${query}` : ''}` });
   for await (const wf of listed) {

@@ -59,11 +59,11 @@ interface CliOptions {
   fsync: boolean; log: boolean;
 }
 
-/** A test double: in staging and production it, and its /_sim/ control and fault routes, do not exist. */
+/** A test double: it runs only where APP_ENV says development or test, exactly (unset, a typo or staging: refused). */
 function refuseOutsideDevelopment(): void {
   const appEnv = process.env.APP_ENV;
-  if (appEnv === 'staging' || appEnv === 'production') {
-    console.error(`gateway simulator: refusing to run with APP_ENV=${appEnv}: it is a test double with unauthenticated fault-injection routes`);
+  if (appEnv !== 'development' && appEnv !== 'test') {
+    console.error(`gateway simulator: refusing to run with APP_ENV=${appEnv ?? '(unset)'}: it is a test double with unauthenticated fault-injection routes; set APP_ENV=development or test`);
     process.exit(78);
   }
 }

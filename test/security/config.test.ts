@@ -5,6 +5,7 @@ import { assertEnvironment, recordEnvironment } from '../../ledger/environment';
 import { ADMIN_KEY } from '../api/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 import { processDatabaseUrl, runToEnd } from '../helpers/processes';
+import { refuseOutsideDevelopment, resolveReviewsFromSimulatorTruth } from '../../cli/auto-resolve';
 
 const db = useTestDatabase();
 const STRONG = 'Zx8pQ2mV7rT4kW9nB3cJ6hL1sD5fG0aYuE';
@@ -68,7 +69,24 @@ it('the real processes refuse to start: the API against a test database as produ
   const sim = await runToEnd('gateway/simulator-main.ts', ['--port', '0'], { APP_ENV: 'production' }, 60_000);
   expect(sim.output).toMatch(/refusing to run with APP_ENV=production/);
   expect(sim.code).toBe(78);
+  for (const appEnv of [undefined, 'prod', 'Development']) { // anything but development or test, exactly
+    const other = await runToEnd('gateway/simulator-main.ts', ['--port', '0'], { APP_ENV: appEnv } as Record<string, string>, 60_000);
+    expect(other.output).toMatch(/gateway simulator: refusing to run with APP_ENV=/);
+    expect(other.code).toBe(78);
+  }
   const typo = await runToEnd('worker/dispatcher-main.ts', [], { APP_ENV: 'test', APP_ENVV: 'x', DATABASE_URL: processDatabaseUrl(db) }, 60_000);
   expect(typo.output).toMatch(/APP_ENVV is not a setting/);
   expect(typo.code).toBe(78);
 }, 120_000);
+
+it("auto-resolve, which trusts the simulator's record, refuses to run outside development and test", async () => {
+  for (const appEnv of ['production', 'staging', undefined, 'dev']) expect(() => refuseOutsideDevelopment(appEnv)).toThrow(/refused with APP_ENV=/);
+  for (const appEnv of ['development', 'test']) expect(() => refuseOutsideDevelopment(appEnv)).not.toThrow();
+  const before = process.env.APP_ENV;
+  process.env.APP_ENV = 'production';
+  try {
+    await expect(resolveReviewsFromSimulatorTruth(undefined as never, 'http://127.0.0.1:1', async () => true)).rejects.toThrow(/APP_ENV=production/);
+  } finally {
+    process.env.APP_ENV = before;
+  }
+});
