@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createAuthenticator, type Principal } from './auth';
-import { DATABASE_RETRY_AFTER_SECONDS, errorBody, toApiError } from './errors';
+import { ApiError, DATABASE_RETRY_AFTER_SECONDS, errorBody, toApiError } from './errors';
 import { createMetrics, type Metrics } from './metrics';
 import { ID_COMPONENT_SCHEMAS, invalidIdField } from './schemas';
 import { API_PATH_PARAM_MAX } from '../ids/limits';
@@ -105,6 +105,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   });
 
+  // Postgres text cannot hold U+0000: a NUL anywhere in the parsed input is refused at the edge,
+  // before any handler runs (a raw body, such as a gateway notice's, is checked where it is parsed).
+  app.addHook('preValidation', async (request) => {
+    const where = nulAt(request.body, 'body') ?? nulAt(request.query, 'query') ?? nulAt(request.params, 'path');
+    if (where !== undefined) throw new ApiError(400, 'INVALID_REQUEST', `${where} contains a NUL character`);
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
@@ -151,4 +158,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerGatewayNotificationRoutes(app, context, deps.gatewaySecret);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+/** Where in a parsed input a string holds a NUL character (`body.bankAccount.accountName`), if anywhere. */
+function nulAt(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    if (key.includes('\u0000')) return `${path} key`;
+    const found = nulAt(inner, `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
 }

@@ -43,6 +43,10 @@ export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof MoneyError) return new ApiError(400, err.code, err.message);
   if (err instanceof LedgerError) return new ApiError(LEDGER_STATUS[err.code] ?? 422, err.code, err.message);
+  // Text Postgres cannot store (a NUL, U+0000, that slipped past the edge's check): the input's fault.
+  if ((err as { code?: string } | undefined)?.code === '22021' || (err as { code?: string } | undefined)?.code === '22P05') {
+    return new ApiError(400, 'INVALID_REQUEST', 'the request contains a character that cannot be stored (NUL)');
+  }
   if (isDatabaseUnavailable(err)) {
     return new ApiError(503, 'DATABASE_UNAVAILABLE', 'the database is not available right now: retry the request', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS });
   }

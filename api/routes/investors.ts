@@ -39,7 +39,7 @@ export function registerInvestorRoutes(app: FastifyInstance, { pool }: AppContex
       querystring: {
         type: 'object',
         additionalProperties: false,
-        properties: { after: { type: 'string', pattern: '^[0-9]{1,19}$' }, limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } },
+        properties: { after: { type: 'string', pattern: '^[0-9]{1,18}$' }, limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } },
       },
       response: { ...AUTH_ERRORS },
     },

@@ -82,6 +82,11 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
     requireRole(request.principal, ['admin']);
     const b = request.body;
     const currency = b.currency ?? DEFAULT_CURRENCY;
+    // Investors' accounts, the escrow, the gateway's channel and the payouts are in the platform's
+    // currency only: a loan in another would take subscriptions it cannot settle. Refused up front.
+    if (currency !== DEFAULT_CURRENCY) {
+      throw new ApiError(422, 'CURRENCY_NOT_SETTLED', `the platform settles ${DEFAULT_CURRENCY} only: a loan in ${currency} could not be subscribed or paid out`, { currency });
+    }
     const principalMinor = parseAmount(b.principal, currency);
     const annualRate = parseRate(b.annualRate);
     const feeRate = parseFeeRate(b.feeRate, 'feeRate');

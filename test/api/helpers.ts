@@ -12,10 +12,10 @@ export interface TestApi {
 }
 
 /** The API on the test file's database, built once per file and closed after it. */
-export function useTestApi(db: TestDatabase, options: { rateLimitPerMinute?: number } = {}): TestApi {
+export function useTestApi(db: TestDatabase, options: { rateLimitPerMinute?: number; gatewaySecret?: string } = {}): TestApi {
   let app: FastifyInstance | undefined;
   beforeAll(async () => {
-    app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, rateLimitPerMinute: options.rateLimitPerMinute });
+    app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, rateLimitPerMinute: options.rateLimitPerMinute, gatewaySecret: options.gatewaySecret });
     await app.ready();
   });
   afterAll(async () => {
