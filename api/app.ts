@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createAuthenticator, type Principal } from './auth';
 import { ApiError, DATABASE_RETRY_AFTER_SECONDS, errorBody, toApiError } from './errors';
+import { DEFAULT_FAILED_AUTH_LIMITS, FailedAuthLimiter, type FailedAuthLimits } from './failed-auth-limiter';
 import { createMetrics, type Metrics } from './metrics';
 import { ID_COMPONENT_SCHEMAS, invalidIdField } from './schemas';
 import { API_PATH_PARAM_MAX } from '../ids/limits';
@@ -41,6 +42,8 @@ export interface AppDeps {
   adminApiKey?: string;
   /** Requests per minute per API key (or per address before authentication). */
   rateLimitPerMinute?: number;
+  /** Failed authentication per address (api/failed-auth-limiter.ts); tests shorten it. */
+  failedAuthLimits?: FailedAuthLimits;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -89,10 +92,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.decorateRequest('principal', null as unknown as Principal);
 
-  app.addHook('onRequest', async (request) => {
+  const failedAuth = new FailedAuthLimiter(deps.failedAuthLimits ?? DEFAULT_FAILED_AUTH_LIMITS, (address, failures) => {
+    app.log.error({ address, failures, alert: 'failed_authentication_flood' }, 'ALERT: failed authentication flood from one address');
+  });
+  app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     if (route === undefined || PUBLIC_ROUTES.has(route)) return;
-    request.principal = await authenticator.authenticate(request.headers.authorization);
+    // An address that keeps failing is refused before any database work.
+    const waitMs = failedAuth.refusedFor(request.ip, Date.now());
+    if (waitMs !== undefined) {
+      failedAuth.failed(request.ip, Date.now());
+      metrics.failedAuthRefused.inc();
+      reply.header('retry-after', String(Math.max(1, Math.ceil(waitMs / 1000))));
+      throw new ApiError(429, 'TOO_MANY_FAILED_AUTHENTICATIONS', `too many failed authentications from this address: retry in ${Math.ceil(waitMs / 1000)} s`);
+    }
+    try {
+      request.principal = await authenticator.authenticate(request.headers.authorization);
+    } catch (err) {
+      if (toApiError(err)?.statusCode === 401) failedAuth.failed(request.ip, Date.now());
+      throw err;
+    }
   });
   await app.register(rateLimit, {
     max: deps.rateLimitPerMinute ?? 6000,

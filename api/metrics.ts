@@ -31,6 +31,9 @@ export function createMetrics() {
       labelNames: ['kind', 'recorded'] as const,
       registers: [registry],
     }),
+    failedAuthRefused: new Counter({
+      name: 'api_failed_auth_refused_total', help: 'requests refused (429) before any key lookup: their address failed authentication too often', registers: [registry],
+    }),
     idempotentReplays: new Counter({ name: 'api_idempotent_replays_total', help: 'responses replayed for a repeated Idempotency-Key', registers: [registry] }),
   };
 }

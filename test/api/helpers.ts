@@ -15,7 +15,11 @@ export interface TestApi {
 export function useTestApi(db: TestDatabase, options: { rateLimitPerMinute?: number; gatewaySecret?: string } = {}): TestApi {
   let app: FastifyInstance | undefined;
   beforeAll(async () => {
-    app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, rateLimitPerMinute: options.rateLimitPerMinute, gatewaySecret: options.gatewaySecret });
+    app = await buildApp({
+      pool: db.pool, adminApiKey: ADMIN_KEY, rateLimitPerMinute: options.rateLimitPerMinute, gatewaySecret: options.gatewaySecret,
+      // The authorisation walks fail on purpose from one address; test/api/failed-auth.test.ts tests the limit.
+      failedAuthLimits: { maxFailures: 100_000, windowMs: 60_000, alertAt: 100_000, maxAddresses: 100 },
+    });
     await app.ready();
   });
   afterAll(async () => {
