@@ -24,21 +24,3 @@ export async function replyIdempotent(
   }
   return reply.status(result.statusCode).send(result.body);
 }
-
-/**
- * For an operator's decision, which was answered without an Idempotency-Key before: a key, when
- * sent, is honoured (a repeat replays the first answer, refusals included, instead of a 409 from a
- * decision already taken); without one the decision runs as before.
- */
-export async function replyIdempotentIfKeyed(
-  context: AppContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  handler: () => Promise<{ statusCode: number; body: unknown }>,
-): Promise<FastifyReply> {
-  if (request.headers['idempotency-key'] === undefined) {
-    const result = await handler();
-    return reply.status(result.statusCode).send(result.body);
-  }
-  return replyIdempotent(context, request, reply, () => handler());
-}

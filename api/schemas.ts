@@ -76,9 +76,3 @@ export const IDEMPOTENCY_HEADERS = {
   properties: { 'idempotency-key': { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } },
   required: ['idempotency-key'],
 } as const;
-
-/** Operator decisions: an Idempotency-Key is honoured when sent (api/idempotent-route.ts replyIdempotentIfKeyed). */
-export const OPTIONAL_IDEMPOTENCY_HEADERS = {
-  type: 'object',
-  properties: { 'idempotency-key': { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } },
-} as const;

@@ -9,9 +9,8 @@ import { rematchSignal, resolveExceptionUpdate, TASK_QUEUE, type ExceptionAction
 import type { AppContext } from '../app';
 import { requireRole } from '../auth';
 import { decide } from '../decisions';
-import { replyIdempotentIfKeyed } from '../idempotent-route';
 import { ApiError } from '../errors';
-import { AUTH_ERRORS, ERROR_RESPONSE, OPTIONAL_IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
 import { workflowIds } from '../../ids/workflow-ids';
 
@@ -107,9 +106,8 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
           properties: { action: { type: 'string', enum: ['adjust', 'recover', 'accept'] }, reason: { type: 'string', minLength: 3, maxLength: 500 }, investorId: PARTY_ID },
         },
         response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
-        headers: OPTIONAL_IDEMPOTENCY_HEADERS,
       },
-    }, async (request, reply) => replyIdempotentIfKeyed(context, request, reply, async () => {
+    }, async (request) => {
       requireRole(request.principal, ['operator', 'admin']);
       const handle = temporalOf(context).workflow.getHandle(workflowIds.reconciliation(request.params.channel, request.params.date));
       try {
@@ -120,11 +118,11 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
           workflowId: handle.workflowId, kind: 'exception.resolve', reason, payload: { exceptionId: request.params.id, action, ...(investorId ? { investorId } : {}) },
         }, (ref) => handle.executeUpdate(resolveExceptionUpdate, { args: [ref] }));
         const { rows: [e] } = await pool.query<{ status: string }>('SELECT status FROM recon_exceptions WHERE id = $1', [request.params.id]);
-        return { statusCode: 200, body: { exceptionId: request.params.id, action: request.body.action, status: e?.status, day: summary } };
+        return { exceptionId: request.params.id, action: request.body.action, status: e?.status, day: summary };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'this day has no reconciliation running');
         if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'EXCEPTION_REFUSED', refusalMessage(err));
         throw err;
       }
-    }));
+    });
 }

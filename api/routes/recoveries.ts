@@ -15,8 +15,8 @@ import { actorOf, requireOwner, requireRole } from '../auth';
 import { decide } from '../decisions';
 import { recordDecisionIn } from '../../decisions/operator-decisions';
 import { ApiError } from '../errors';
-import { replyIdempotent, replyIdempotentIfKeyed } from '../idempotent-route';
-import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, OPTIONAL_IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+import { replyIdempotent } from '../idempotent-route';
+import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
 import { workflowIds } from '../../ids/workflow-ids';
 import { newIds } from '../../ids/new-ids';
@@ -27,7 +27,6 @@ const DECISION_SCHEMA = {
   params: ID_PARAMS,
   body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 3, maxLength: 500 } } },
   response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
-  headers: OPTIONAL_IDEMPOTENCY_HEADERS,
 } as const;
 
 function view(r: Recovery) {
@@ -116,7 +115,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
 
   app.post<{ Params: { id: string }; Body: { reason: string } }>('/v1/recoveries/:id/request-collection', {
     schema: { summary: 'ask the investor to pay it back: a collection from their bank account through the gateway (REQUESTED)', ...DECISION_SCHEMA },
-  }, async (request, reply) => replyIdempotentIfKeyed(context, request, reply, async () => {
+  }, async (request) => {
     requireRole(request.principal, ['operator', 'admin']);
     const recovery = await getRecovery(pool, request.params.id);
     if (!recovery) throw new ApiError(404, 'NOT_FOUND', 'not found');
@@ -124,16 +123,16 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     if (!rows[0]?.has) throw new ApiError(409, 'NO_BANK_ACCOUNT', `${recovery.investorId} has no bank account on file to collect from`);
     const state = await decideRecovery(request, request.params.id, 'recovery.request_collection', requestCollectionUpdate, request.body.reason);
     await writeAudit(pool, { actor: actorOf(request.principal), action: 'recovery.collection_requested', subject: request.params.id, reason: request.body.reason, requestId: request.id, details: { state } });
-    return { statusCode: 200, body: { ...view((await getRecovery(pool, request.params.id)) as Recovery), state } };
-  }));
+    return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
+  });
 
   app.post<{ Params: { id: string }; Body: { reason: string } }>('/v1/recoveries/:id/write-off', {
     schema: { summary: 'give up what is still owed, with a reason (posted to platform:write-offs)', ...DECISION_SCHEMA },
-  }, async (request, reply) => replyIdempotentIfKeyed(context, request, reply, async () => {
+  }, async (request) => {
     requireRole(request.principal, ['operator', 'admin']);
     if (!(await getRecovery(pool, request.params.id))) throw new ApiError(404, 'NOT_FOUND', 'not found');
     // The audit row is written with the write-off, in its transaction (payments/recoveries.ts).
     const state = await decideRecovery(request, request.params.id, 'recovery.write_off', writeOffUpdate, request.body.reason);
-    return { statusCode: 200, body: { ...view((await getRecovery(pool, request.params.id)) as Recovery), state } };
-  }));
+    return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
+  });
 }

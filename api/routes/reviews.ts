@@ -7,10 +7,9 @@ import { resolveReviewUpdate, reviewEvidenceQuery, type ReviewDecision } from '.
 import type { AppContext } from '../app';
 import { requireRole } from '../auth';
 import { decide } from '../decisions';
-import { replyIdempotentIfKeyed } from '../idempotent-route';
 import { ApiError } from '../errors';
 import { temporalOf } from '../temporal';
-import { AUTH_ERRORS, ERROR_RESPONSE, OPTIONAL_IDEMPOTENCY_HEADERS, REVIEWABLE_WORKFLOW_ID } from '../schemas';
+import { AUTH_ERRORS, ERROR_RESPONSE, REVIEWABLE_WORKFLOW_ID } from '../schemas';
 
 // Every workflow with a gateway order that can wait for review, recovery collections included.
 const LIST_LIMIT = 100;
@@ -30,7 +29,6 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
 
   app.post<{ Params: { workflowId: string }; Body: { decision: ReviewDecision; reason: string; resubmit?: boolean } }>('/v1/reviews/:workflowId/resolve', {
     schema: {
-      headers: OPTIONAL_IDEMPOTENCY_HEADERS,
       summary: "resolve a manual review: paid (post) or not_paid (void); the operator's key and the reason go into the ledger",
       params: { type: 'object', properties: { workflowId: REVIEWABLE_WORKFLOW_ID }, required: ['workflowId'] },
       body: {
@@ -43,7 +41,7 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
       },
       response: { 200: { type: 'object', properties: { workflowId: { type: 'string' }, state: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
     },
-  }, async (request, reply) => replyIdempotentIfKeyed(context, request, reply, async () => {
+  }, async (request) => {
     requireRole(request.principal, ['operator', 'admin']);
     const handle = temporalOf(context).workflow.getHandle(request.params.workflowId);
     try {
@@ -52,12 +50,12 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
       const state = await decide(context, request, {
         workflowId: request.params.workflowId, kind: 'review.resolve', reason, payload: { decision, ...(resubmit ? { resubmit: true } : {}) },
       }, (ref) => handle.executeUpdate(resolveReviewUpdate, { args: [ref] }));
-      return { statusCode: 200, body: { workflowId: request.params.workflowId, state } };
+      return { workflowId: request.params.workflowId, state };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'no such workflow');
       // The workflow refused: no such decision, nothing to resolve, or a decision the state does not allow.
       if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REVIEW_REFUSED', err.cause?.message ?? err.message);
       throw err;
     }
-  }));
+  });
 }
