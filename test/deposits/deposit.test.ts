@@ -105,7 +105,7 @@ it('stops in MANUAL_REVIEW while the outcome stays unknown; an operator resolves
   const reviewState = async () => (await handle.describe()).typedSearchAttributes.get(SearchAttributes.ReviewState);
   for (let i = 0; i < 50 && (await reviewState()) !== 'Pending'; i++) await new Promise((r) => setTimeout(r, 50));
   expect(await reviewState()).toBe('Pending');
-  // The validator refuses a decision without a reason; nothing changes.
+  // The workflow refuses a decision without a reason (once it has read it); nothing changes.
   await expect(resolveReview(db.pool, handle, { decision: 'paid', reason: ' ' })).rejects.toThrow();
   expect(await balance()).toBe(before);
   // The operator checked with the bank: the money is there.

@@ -129,7 +129,7 @@ describe('manual reviews through the API', () => {
     const app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: world.env.client });
     try {
       const operator = { authorization: `Bearer ${await api.operatorKey()}` };
-      // Still querying: there is nothing to resolve yet, and the workflow's validator says so.
+      // Still querying: there is nothing to resolve yet, and the workflow says so.
       fault('processing-then-success');
       const querying = await payout(5_000n, { attempts: 2, initialIntervalMs: 3_000, maxIntervalMs: 3_000 });
       const early = await app.inject({ method: 'POST', url: `/v1/reviews/payout-${querying.id}/resolve`, headers: operator, payload: { decision: 'paid', reason: 'too early' } });
