@@ -27,8 +27,10 @@ it('a SUCCESS notice crossing an operator\'s not_paid (arriving while the void i
   try {
     await lock.query('BEGIN');
     await lock.query('SELECT 1 FROM payouts WHERE id = $1 FOR UPDATE', [id]);
+    const { rows: [{ holder }] } = await lock.query<{ holder: number }>('SELECT pg_backend_pid() AS holder');
     const decided = world.app.inject({ method: 'POST', url: `/v1/reviews/${wf.workflowId}/resolve`, headers: await operatorHeaders(world.app), payload: { decision: 'not_paid', reason: 'nothing on the statement' } });
-    await until(async () => (await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%payouts%'`)).rowCount ?? 0, (n) => n > 0, 30_000);
+    // Blocked by this lock exactly (pg_stat_activity is the whole cluster's: another test file's wait is not ours).
+    await until(async () => (await db.pool.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [holder])).rowCount ?? 0, (n) => n > 0, 30_000);
     const notice = await postNotice(world.app, { orderNo: evidence.orderNo, kind: 'PAYOUT', amountMinor: 9_900n, status: 'SUCCESS' });
     expect(notice.statusCode).toBe(200);
     await lock.query('COMMIT');
