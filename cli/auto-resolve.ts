@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import type { DemoApi } from '../demo/api';
 import { recordDecision } from '../decisions/operator-decisions';
 import { resolveReviewUpdate, reviewEvidenceQuery } from '../workflows/shared';
+import { isDevelopmentOrTest } from '../config/env';
 
 export interface AutoResolveResult {
   paid: number;
@@ -60,7 +61,7 @@ export function databaseDecider(pool: Pool, client: Client, actor: `operator:${s
 
 /** It trusts a simulator's record as the truth: nowhere but development and test. */
 export function refuseOutsideDevelopment(appEnv: string | undefined): void {
-  if (appEnv !== 'development' && appEnv !== 'test') {
+  if (!isDevelopmentOrTest(appEnv)) {
     throw new Error(`auto-resolve decides reviews from the gateway simulator's record: refused with APP_ENV=${appEnv ?? '(unset)'} (development or test only)`);
   }
 }

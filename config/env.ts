@@ -6,6 +6,9 @@ import { z } from 'zod';
 
 export const APP_ENVS = ['development', 'test', 'staging', 'production'] as const;
 export type AppEnv = (typeof APP_ENVS)[number];
+
+/** Where test doubles and tools that trust them (the gateway simulator, auto-resolve) may run: exactly these. */
+export const isDevelopmentOrTest = (appEnv: string | undefined): boolean => appEnv === 'development' || appEnv === 'test';
 export type Component = 'api' | 'worker' | 'dispatcher' | 'migrate';
 
 /** Secrets that were ever written down as examples or defaults: never accepted where it matters. */

@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseFaultRates } from './simulator/faults';
 import { DEFAULT_OPTIONS } from './simulator/options';
 import { startSimulator } from './simulator/server';
+import { isDevelopmentOrTest } from '../config/env';
 
 /** The development secret; real deployments of the simulator pass their own. */
 const DEV_SECRET = 'dev-only-gateway-secret-change-me';
@@ -62,7 +63,7 @@ interface CliOptions {
 /** A test double: it runs only where APP_ENV says development or test, exactly (unset, a typo or staging: refused). */
 function refuseOutsideDevelopment(): void {
   const appEnv = process.env.APP_ENV;
-  if (appEnv !== 'development' && appEnv !== 'test') {
+  if (!isDevelopmentOrTest(appEnv)) {
     console.error(`gateway simulator: refusing to run with APP_ENV=${appEnv ?? '(unset)'}: it is a test double with unauthenticated fault-injection routes; set APP_ENV=development or test`);
     process.exit(78);
   }
