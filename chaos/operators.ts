@@ -112,6 +112,9 @@ async function judgeException(state: RunState, e: DayException): Promise<Judgeme
   return { right: 'adjust', wrong: ['recover'], why };
 }
 
+/** How often a recovery just opened by an exception's `recover` is acted on at once (collection or write-off, half each). */
+const RECOVERY_FOLLOW_UP_RATE = 0.5;
+
 export interface ResolveOptions {
   /** How often a decision is one of the wrong ones the evidence allowed. */
   wrongRate?: number;
@@ -142,12 +145,15 @@ export async function resolveExceptions(state: RunState, date: string, day: DayV
     }
     if (options.racing) count(state, 'operator:race-rematch');
     if (wrong && (r.status === 200 || r.status === 409)) count(state, 'operator:wrong-exception');
+    let followUp = '';
     if (r.status === 200) {
-      const { rows: [run] } = await db.query<{ run_id: string }>('SELECT run_id FROM recon_exceptions WHERE id = $1', [e.id]);
+      const { rows: [run] } = await db.query<{ run_id: string; recovery_id: string | null }>('SELECT run_id, recovery_id FROM recon_exceptions WHERE id = $1', [e.id]);
       state.decisions.push({ kind: 'exception', subject: `${run.run_id}#${e.id}`, decision: action, wrong });
       count(state, 'operator:exception');
+      // Half the time the operator who opened a recovery acts on it at once, before its workflow may have started.
+      if (run.recovery_id && state.recoveryRng.chance(RECOVERY_FOLLOW_UP_RATE)) followUp = `, then ${await actOn(state, run.recovery_id, state.recoveryRng.chance(0.5))}`;
     }
-    lines.push(`${e.class} ${e.orderNo} ${action}${wrong ? ' (WRONG)' : ''} → ${r.status}${r.status === 200 ? ` ${r.body.status ?? ''}` : ` ${r.body.error?.message ?? ''}`}`);
+    lines.push(`${e.class} ${e.orderNo} ${action}${wrong ? ' (WRONG)' : ''} → ${r.status}${r.status === 200 ? ` ${r.body.status ?? ''}` : ` ${r.body.error?.message ?? ''}`}${followUp}`);
   }
   return lines.length ? `exceptions of ${date}${options.racing ? ' (racing a re-match)' : ''}: ${lines.join(', ')}`
     : `exceptions of ${date}: none open (${day.state}, ${day.pendingLines} pending)`;

@@ -51,6 +51,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   const workloadRng = new Prng(master.int(1, 2 ** 31 - 1));
   const scheduleRng = new Prng(master.int(1, 2 ** 31 - 1));
   const operatorRng = new Prng(master.int(1, 2 ** 31 - 1));
+  const recoveryRng = new Prng(master.int(1, 2 ** 31 - 1));
   const plan = drawWorkload(workloadRng);
   const withdrawals = workloadRng.some(Array.from({ length: plan.investors }, (_, i) => i), 0.5).map((i) => ({ i, fraction: workloadRng.int(10, 90) / 100 }));
   const schedule = drawSchedule(scheduleRng, options.steps);
@@ -65,7 +66,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   try {
     const { key: operatorKey } = await stack.api.must<{ key: string }>('POST', '/v1/api-keys', { body: { role: 'operator' } });
     state = {
-      stack, seed: options.seed, operatorRng, operatorKey, runId: `c${options.seed}`, phase: 'deposits', investors: [], loanIds: [],
+      stack, seed: options.seed, operatorRng, recoveryRng, operatorKey, runId: `c${options.seed}`, phase: 'deposits', investors: [], loanIds: [],
       faults: {}, decisions: [], secondChannel: new Map(), tampered: new Map(), alarms: [], deadlineMs: startedAt + options.maxMs, say,
     };
     const s = state;

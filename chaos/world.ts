@@ -22,6 +22,8 @@ export interface RunState {
   readonly seed: number;
   /** Operators' decisions, drawn as they happen (a stream of its own, so workload timing does not shift the schedule). */
   readonly operatorRng: Prng;
+  /** Whether an operator acts at once on a recovery they just opened (a stream of its own, forked last, so adding it shifted no other draw). */
+  readonly recoveryRng: Prng;
   readonly operatorKey: string;
   readonly runId: string;
   phase: string;
