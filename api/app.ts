@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createAuthenticator, type Principal } from './auth';
+import { DEVELOPMENT_KEY_POLICY, refuseBootstrapBeyondFirstAdmin, type KeyPolicy } from './key-policy';
 import { ApiError, DATABASE_RETRY_AFTER_SECONDS, errorBody, toApiError } from './errors';
 import { DEFAULT_FAILED_AUTH_LIMITS, FailedAuthLimiter, type FailedAuthLimits } from './failed-auth-limiter';
 import { createMetrics, type Metrics } from './metrics';
@@ -45,12 +46,15 @@ export interface AppDeps {
   /** Failed authentication per address (api/failed-auth-limiter.ts); tests shorten it. */
   failedAuthLimits?: FailedAuthLimits;
   logger?: FastifyServerOptions['logger'];
+  /** How keys are issued (api/key-policy.ts); without it, development's: the bootstrap key does everything, no lifetime cap. */
+  keyPolicy?: KeyPolicy;
 }
 
 export interface AppContext {
   pool: Pool;
   metrics: Metrics;
   temporal?: Client;
+  keyPolicy: KeyPolicy;
 }
 
 /** Routes that need no API key (the notification route checks the gateway's HMAC instead); everything else is authenticated before its handler runs. */
@@ -79,7 +83,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
   });
   const metrics = createMetrics();
-  const context: AppContext = { pool: deps.pool, metrics, temporal: deps.temporal };
+  const keyPolicy = deps.keyPolicy ?? DEVELOPMENT_KEY_POLICY;
+  const context: AppContext = { pool: deps.pool, metrics, temporal: deps.temporal, keyPolicy };
   const authenticator = createAuthenticator(deps.pool, deps.adminApiKey);
 
   await app.register(helmet, { contentSecurityPolicy: false });
@@ -112,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (toApiError(err)?.statusCode === 401) failedAuth.failed(request.ip, Date.now());
       throw err;
     }
+    refuseBootstrapBeyondFirstAdmin(keyPolicy, request.principal, request.method, route);
   });
   await app.register(rateLimit, {
     max: deps.rateLimitPerMinute ?? 6000,

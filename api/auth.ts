@@ -10,6 +10,8 @@ export interface Principal {
   role: Role;
   /** The investor or borrower the key acts for. */
   partyId?: string;
+  /** The environment's ADMIN_API_KEY, not an issued key: in staging and production it only issues the first admin key. */
+  bootstrap?: true;
 }
 
 const KEY_FORMAT = /^lck_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -38,7 +40,7 @@ export function createAuthenticator(db: Queryable, adminApiKey: string | undefin
       const match = /^Bearer (\S{1,200})$/.exec(authorization ?? '');
       if (!match) throw new ApiError(401, 'UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
       const presented = match[1];
-      if (adminHash && timingSafeEqual(sha256(presented), adminHash)) return { keyId: ADMIN_KEY_ID, role: 'admin' };
+      if (adminHash && timingSafeEqual(sha256(presented), adminHash)) return { keyId: ADMIN_KEY_ID, role: 'admin', bootstrap: true };
       const parts = KEY_FORMAT.exec(presented);
       if (!parts) throw new ApiError(401, 'UNAUTHENTICATED', 'invalid API key');
       const [, keyId, secret] = parts;

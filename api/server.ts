@@ -5,6 +5,7 @@ import { temporalSettingsFromEnv } from '../config/temporal';
 import { createPool } from '../ledger/db';
 import { assertEnvironment } from '../ledger/environment';
 import { buildApp } from './app';
+import { keyPolicyFor } from './key-policy';
 import { LOG_REDACTIONS } from './log-redaction';
 
 async function main(): Promise<void> {
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
     gatewaySecret: config.GATEWAY_SECRET,
     adminApiKey: config.ADMIN_API_KEY,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+    keyPolicy: keyPolicyFor(config.APP_ENV, config.API_KEY_MAX_LIFETIME_DAYS),
     logger: { level: config.LOG_LEVEL, redact: LOG_REDACTIONS },
   });
   const shutdown = async () => {

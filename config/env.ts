@@ -38,6 +38,8 @@ const schema = z.object({
   API_PORT: port.default(3000),
   API_DB_POOL: positiveInt.max(200).default(20),
   API_RATE_LIMIT_PER_MINUTE: positiveInt.optional(),
+  /** Every API key expires within this many days of issue; default 90 in staging and production, no cap elsewhere (api/key-policy.ts). */
+  API_KEY_MAX_LIFETIME_DAYS: positiveInt.max(3_650).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 

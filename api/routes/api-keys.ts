@@ -1,17 +1,21 @@
 // POST /v1/api-keys (admin): a new key, shown once. Not replayable by Idempotency-Key: a stored
 // response would be a stored secret. DELETE /v1/api-keys/{id} (admin): revoked at once. Both are
-// audited in the same transaction.
+// audited in the same transaction. Admin keys are issued here too; where the key policy says so
+// (api/key-policy.ts: staging, production) the bootstrap key issues only the first of them, and
+// every key expires within the maximum lifetime.
 import type { FastifyInstance } from 'fastify';
 import { writeAudit } from '../../ledger/audit';
 import { inTransaction } from '../../ledger/db';
 import type { AppContext } from '../app';
-import { actorOf, generateApiKey, requireRole } from '../auth';
+import { actorOf, generateApiKey, requireRole, type Principal } from '../auth';
 import { ApiError } from '../errors';
+import { expiryFor } from '../key-policy';
+import type { Queryable } from '../../ledger/types';
 import { AUTH_ERRORS } from '../schemas';
 
-const ROLE = /^(operator|investor:([A-Za-z0-9_-]{1,64})|borrower:([A-Za-z0-9_-]{1,64}))$/;
+const ROLE = /^(admin|operator|investor:([A-Za-z0-9_-]{1,64})|borrower:([A-Za-z0-9_-]{1,64}))$/;
 
-export function registerApiKeyRoutes(app: FastifyInstance, { pool }: AppContext): void {
+export function registerApiKeyRoutes(app: FastifyInstance, { pool, keyPolicy }: AppContext): void {
   app.post<{ Body: { role: string; expiresAt?: string } }>('/v1/api-keys', {
     schema: {
       summary: 'issue an API key (shown once)',
@@ -24,29 +28,39 @@ export function registerApiKeyRoutes(app: FastifyInstance, { pool }: AppContext)
           expiresAt: { type: 'string', format: 'date-time' },
         },
       },
-      response: { 201: { type: 'object', properties: { id: { type: 'string' }, key: { type: 'string' }, role: { type: 'string' } }, required: ['id', 'key', 'role'] }, ...AUTH_ERRORS },
+      response: {
+        201: {
+          type: 'object',
+          properties: { id: { type: 'string' }, key: { type: 'string' }, role: { type: 'string' }, expiresAt: { type: ['string', 'null'] } },
+          required: ['id', 'key', 'role', 'expiresAt'],
+        },
+        ...AUTH_ERRORS,
+      },
     },
   }, async (request, reply) => {
     requireRole(request.principal, ['admin']);
     const match = ROLE.exec(request.body.role);
-    if (!match) throw new ApiError(400, 'INVALID_ROLE', 'role must be operator, investor:<id> or borrower:<id>');
-    const role = match[1] === 'operator' ? 'operator' : match[2] ? 'investor' : 'borrower';
+    if (!match) throw new ApiError(400, 'INVALID_ROLE', 'role must be admin, operator, investor:<id> or borrower:<id>');
+    const role = match[1] === 'operator' || match[1] === 'admin' ? match[1] : match[2] ? 'investor' : 'borrower';
     const partyId = match[2] ?? match[3];
     if (partyId) {
       const { rowCount } = await pool.query('SELECT 1 FROM parties WHERE id = $1 AND kind = $2', [partyId, role]);
       if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', `no ${role} ${partyId}`);
     }
-    const expiresAt = request.body.expiresAt ? new Date(request.body.expiresAt) : null;
-    if (expiresAt && !(expiresAt.getTime() > Date.now())) throw new ApiError(400, 'INVALID_EXPIRY', 'expiresAt must be in the future');
+    const expiresAt = expiryFor(keyPolicy, request.body.expiresAt ? new Date(request.body.expiresAt) : undefined, new Date());
+    const bootstrapLimited = keyPolicy.bootstrapIssuesFirstAdminOnly && request.principal.bootstrap === true;
+    if (bootstrapLimited && role !== 'admin') throw bootstrapRefusal();
     const { keyId, key, secretHash } = generateApiKey();
     await inTransaction(pool, async (tx) => {
-      await tx.query('INSERT INTO api_keys (id, secret_hash, role, party_id, expires_at) VALUES ($1, $2, $3, $4, $5)', [keyId, secretHash, role, partyId ?? null, expiresAt]);
+      if (bootstrapLimited) await refuseIfAnAdminKeyIsActive(tx);
+      await tx.query('INSERT INTO api_keys (id, secret_hash, role, party_id, expires_at, issued_by) VALUES ($1, $2, $3, $4, $5, $6)',
+        [keyId, secretHash, role, partyId ?? null, expiresAt, actorOf(request.principal)]);
       await writeAudit(tx, {
         actor: actorOf(request.principal), action: 'api_key.issued', subject: keyId, requestId: request.id,
-        details: { role: request.body.role, expiresAt: expiresAt?.toISOString() ?? null },
+        details: { role: request.body.role, expiresAt: expiresAt?.toISOString() ?? null, ...bootstrapDetail(request.principal) },
       });
     });
-    return reply.status(201).send({ id: keyId, key, role: request.body.role });
+    return reply.status(201).send({ id: keyId, key, role: request.body.role, expiresAt: expiresAt?.toISOString() ?? null });
   });
 
   app.delete<{ Params: { id: string } }>('/v1/api-keys/:id', {
@@ -66,3 +80,21 @@ export function registerApiKeyRoutes(app: FastifyInstance, { pool }: AppContext)
     });
   });
 }
+
+function bootstrapRefusal(): ApiError {
+  return new ApiError(403, 'BOOTSTRAP_KEY_LIMITED', 'the bootstrap ADMIN_API_KEY only issues the first admin key here, while no admin key is active: issue other keys with an admin key');
+}
+
+/**
+ * The bootstrap key issues an admin key only while none is active (not revoked, not expired): the
+ * first one, or again after every admin key has expired or been revoked, so a deployment can
+ * always recover. One at a time: two concurrent bootstrap requests cannot both pass.
+ */
+async function refuseIfAnAdminKeyIsActive(tx: Queryable): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('api_keys:bootstrap-admin'))`);
+  const { rowCount } = await tx.query(
+    `SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`);
+  if (rowCount) throw bootstrapRefusal();
+}
+
+const bootstrapDetail = (principal: Principal) => (principal.bootstrap ? { byBootstrapKey: true } : {});

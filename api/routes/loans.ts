@@ -7,7 +7,8 @@ import { formatAmount, MoneyDecimal, parseAmount, parseRate } from '../../ledger
 import { REPAYMENT_METHODS, type RepaymentMethod } from '../../loans/schedule';
 import { createLoan, getLoan, getSubscription, reserveSubscriptionIdempotently, type LoanView } from '../../loans/store';
 import type { AppContext } from '../app';
-import { requireOwner, requireRole } from '../auth';
+import { actorOf, requireOwner, requireRole } from '../auth';
+import { writeAudit } from '../../ledger/audit';
 import { decide } from '../decisions';
 import { ApiError } from '../errors';
 import { requestHash, validIdempotencyKey } from '../idempotency';
@@ -102,6 +103,10 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
       await createLoan(tx, {
         id: loanId, borrowerId: b.borrowerId, currency, principalMinor, annualRate, termMonths: b.termMonths, repaymentMethod: b.repaymentMethod,
         subscriptionDeadline, installmentIntervalSeconds: b.installmentIntervalSeconds, feeRate, interestFeeRate,
+      });
+      await writeAudit(tx, {
+        actor: actorOf(request.principal), action: 'loan.created', subject: loanId, requestId: request.id,
+        details: { borrowerId: b.borrowerId, principal: b.principal, currency, termMonths: b.termMonths },
       });
       return { statusCode: 201, body: { loanId, workflowId: workflowIds.loan(loanId) } };
     });

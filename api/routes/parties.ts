@@ -4,7 +4,8 @@ import { BANK_ACCOUNT_SCHEMA, type BankAccount } from '../../gateway/protocol';
 import { accountPath, Ledger } from '../../ledger';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import type { AppContext } from '../app';
-import { requireRole } from '../auth';
+import { actorOf, requireRole } from '../auth';
+import { writeAudit } from '../../ledger/audit';
 import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
@@ -40,6 +41,7 @@ export function registerPartyRoutes(app: FastifyInstance, context: AppContext): 
         if (inserted.rowCount === 0) throw new ApiError(409, 'ALREADY_EXISTS', `${id} already exists`);
         const path = kind === 'investor' ? accountPath.investorAvailable(id) : accountPath.borrowerAvailable(id);
         await new Ledger(tx).createAccount({ path, currency: DEFAULT_CURRENCY });
+        await writeAudit(tx, { actor: actorOf(request.principal), action: `${kind}.created`, subject: id, requestId: request.id });
         return { statusCode: 201, body: { id } };
       });
     });
