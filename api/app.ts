@@ -10,6 +10,7 @@ import { DEVELOPMENT_KEY_POLICY, refuseBootstrapBeyondFirstAdmin, type KeyPolicy
 import { ApiError, DATABASE_RETRY_AFTER_SECONDS, errorBody, toApiError } from './errors';
 import { DEFAULT_FAILED_AUTH_LIMITS, FailedAuthLimiter, type FailedAuthLimits } from './failed-auth-limiter';
 import { createMetrics, type Metrics } from './metrics';
+import { declaredMethods, registerMethodNotAllowed } from './method-not-allowed';
 import { ID_COMPONENT_SCHEMAS, invalidIdField } from './schemas';
 import { API_PATH_PARAM_MAX } from '../ids/limits';
 import { registerApiKeyRoutes } from './routes/api-keys';
@@ -96,13 +97,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   app.decorateRequest('principal', null as unknown as Principal);
+  const declared = declaredMethods(app);
 
   const failedAuth = new FailedAuthLimiter(deps.failedAuthLimits ?? DEFAULT_FAILED_AUTH_LIMITS, (address, failures) => {
     app.log.error({ address, failures, alert: 'failed_authentication_flood' }, 'ALERT: failed authentication flood from one address');
   });
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
-    if (route === undefined || PUBLIC_ROUTES.has(route)) return;
+    if (route === undefined || PUBLIC_ROUTES.has(route) || request.routeOptions.config.methodNotAllowed) return;
     // An address that keeps failing is refused before any database work.
     const waitMs = failedAuth.refusedFor(request.ip, Date.now());
     if (waitMs !== undefined) {
@@ -182,6 +184,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAuditRoutes(app, context);
   registerGatewayNotificationRoutes(app, context, deps.gatewaySecret);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Last, as a plugin: it runs after the routes that plugins register (the gateway notice's).
+  await app.register(async (instance) => registerMethodNotAllowed(instance, declared));
   return app;
 }
 
