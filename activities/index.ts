@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import { createDecisionActivities } from './decisions';
 import { createDepositActivities } from './deposits';
+import { createHousekeepingActivities } from './housekeeping';
 import { createLoanActivities } from './loans';
 import { createPayoutActivities } from './payouts';
 import { createReconciliationActivities } from './reconciliation';
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   /** For activities that signal or start other workflows. */
   temporal: Client;
   gateway: GatewayClient;
+  /** How long stored Idempotency-Key responses are kept (IDEMPOTENCY_RETENTION_HOURS); default 7 days. */
+  idempotencyRetentionHours?: number;
 }
 
 /** Every activity, built from its dependencies: the worker passes real clients, tests pass theirs. */
@@ -26,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRepaymentActivities(deps),
     ...createReconciliationActivities(deps),
     ...createDecisionActivities(deps),
+    ...createHousekeepingActivities(deps),
   };
 }
 

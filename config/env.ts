@@ -40,6 +40,8 @@ const schema = z.object({
   API_RATE_LIMIT_PER_MINUTE: positiveInt.optional(),
   /** Every API key expires within this many days of issue; default 90 in staging and production, no cap elsewhere (api/key-policy.ts). */
   API_KEY_MAX_LIFETIME_DAYS: positiveInt.max(3_650).optional(),
+  /** Stored Idempotency-Key responses are pruned after this many hours (the worker's hourly schedule); a retry after that runs again. */
+  IDEMPOTENCY_RETENTION_HOURS: positiveInt.min(1).max(24 * 365).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 

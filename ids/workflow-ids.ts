@@ -13,6 +13,7 @@ export const workflowIds = {
   reconciliation: (channel: string, date: string) => `recon-${channel}-${date}`,
   /** The daily Schedule's id, and the prefix of the runs it starts. */
   reconciliationSchedule: (channel: string) => `recon-daily-${channel}`,
+  idempotencyPruneSchedule: () => 'idempotency-prune',
   recovery: (recoveryId: string) => `recovery-${recoveryId}`,
 } as const;
 

@@ -9,7 +9,7 @@ import { createPool } from '../ledger/db';
 import { assertEnvironment } from '../ledger/environment';
 import { DEFAULT_CHANNEL } from '../payments/deposits';
 import { TASK_QUEUE } from '../workflows/shared';
-import { ensureDailyReconciliation } from './schedules';
+import { ensureDailyReconciliation, ensureIdempotencyPruning } from './schedules';
 import { workflowIds } from '../ids/workflow-ids';
 
 async function main(): Promise<void> {
@@ -31,10 +31,11 @@ async function main(): Promise<void> {
       namespace: temporal.namespace,
       taskQueue: TASK_QUEUE,
       workflowsPath: require.resolve('../workflows'),
-      activities: createActivities({ pool, temporal: client, gateway }),
+      activities: createActivities({ pool, temporal: client, gateway, idempotencyRetentionHours: config.IDEMPOTENCY_RETENTION_HOURS }),
     });
     const schedule = await ensureDailyReconciliation(client, DEFAULT_CHANNEL);
     console.log(`[worker] daily reconciliation schedule ${workflowIds.reconciliationSchedule(DEFAULT_CHANNEL)}: ${schedule}`);
+    console.log(`[worker] hourly idempotency pruning schedule ${workflowIds.idempotencyPruneSchedule()}: ${await ensureIdempotencyPruning(client)}`);
     console.log(`[worker] polling task queue ${TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`);
     // Worker.run() resolves after SIGINT/SIGTERM once in-flight tasks are done (the SDK installs the handlers).
     await worker.run();

@@ -20,3 +20,19 @@ export async function ensureDailyReconciliation(client: Client, channel: string)
     throw err;
   }
 }
+
+/** Every hour, prune the stored Idempotency-Key responses past their retention (activities/housekeeping.ts). */
+export async function ensureIdempotencyPruning(client: Client): Promise<'created' | 'exists'> {
+  try {
+    await client.schedule.create({
+      scheduleId: workflowIds.idempotencyPruneSchedule(),
+      spec: { intervals: [{ every: '1 hour' }] },
+      action: { type: 'startWorkflow', workflowType: 'idempotencyPruneWorkflow', args: [], taskQueue: TASK_QUEUE, workflowId: workflowIds.idempotencyPruneSchedule() },
+      memo: { purpose: 'delete stored Idempotency-Key responses older than IDEMPOTENCY_RETENTION_HOURS, hourly' },
+    });
+    return 'created';
+  } catch (err) {
+    if (err instanceof ScheduleAlreadyRunning) return 'exists';
+    throw err;
+  }
+}

@@ -8,3 +8,4 @@ export { repaymentWorkflow } from './repayment';
 export { payoutRunWorkflow } from './payout-run';
 export { reconciliationWorkflow } from './reconciliation';
 export { recoveryWorkflow } from './recovery';
+export { idempotencyPruneWorkflow } from './idempotency-prune';
