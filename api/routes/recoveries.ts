@@ -104,8 +104,10 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
   /** Records the decision, then runs the recovery workflow's update with its id; refusals become 409s. */
   async function decideRecovery(request: FastifyRequest, id: string, kind: 'recovery.write_off' | 'recovery.request_collection', update: typeof requestCollectionUpdate, reason: string): Promise<string> {
     const handle = temporalOf(context).workflow.getHandle(workflowIds.recovery(id));
+    // A write-off's audit row commits with the write-off itself (payments/recoveries.ts); a collection request's with the request.
+    const intent = kind === 'recovery.request_collection' ? { action: 'recovery.collection_requested', subject: id } : undefined;
     try {
-      return await decide(context, request, { workflowId: handle.workflowId, kind, reason, payload: {} }, (ref) => handle.executeUpdate(update, { args: [ref] }));
+      return await decide(context, request, { workflowId: handle.workflowId, kind, reason, payload: {}, intent }, (ref) => handle.executeUpdate(update, { args: [ref] }));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'RECOVERY_NOT_STARTED', 'its workflow has not started yet: try again in a moment');
       if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REFUSED', refusalMessage(err));
@@ -122,7 +124,6 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     const { rows } = await pool.query('SELECT bank_account IS NOT NULL AS has FROM parties WHERE id = $1', [recovery.investorId]);
     if (!rows[0]?.has) throw new ApiError(409, 'NO_BANK_ACCOUNT', `${recovery.investorId} has no bank account on file to collect from`);
     const state = await decideRecovery(request, request.params.id, 'recovery.request_collection', requestCollectionUpdate, request.body.reason);
-    await writeAudit(pool, { actor: actorOf(request.principal), action: 'recovery.collection_requested', subject: request.params.id, reason: request.body.reason, requestId: request.id, details: { state } });
     return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
   });
 

@@ -4,9 +4,9 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { getLoan } from '../../loans/store';
-import { collectNowSignal, TASK_QUEUE, type PayoutRunInput, type RepaymentWorkflowInput } from '../../workflows/shared';
+import { requestPayoutRun } from '../../payments/payout-run-requests';
+import { collectNowSignal, TASK_QUEUE, type RepaymentWorkflowInput } from '../../workflows/shared';
 import type { AppContext } from '../app';
-import { writeAudit } from '../../ledger/audit';
 import { actorOf, requireOwner, requireRole } from '../auth';
 import { decide } from '../decisions';
 import { ApiError } from '../errors';
@@ -77,18 +77,8 @@ export function registerRepaymentRoutes(app: FastifyInstance, context: AppContex
     if (found.row.status !== 'DISTRIBUTED' && found.row.status !== 'PAID_OUT') {
       throw new ApiError(409, 'NOT_DISTRIBUTED', `installment ${found.row.n} is ${found.row.status}: nothing to pay out yet`, { status: found.row.status });
     }
-    const workflowId = workflowIds.payoutRun(found.loan.id, found.row.n);
-    // Recorded with this key first; the run takes the decision before it pays anyone. A repeat
-    // reaches the same run (its decision is recorded, never taken).
-    await decide(context, request, {
-      workflowId, kind: 'payout_run.start', reason: 'payout run started through the API', payload: { loanId: found.loan.id, installment: found.row.n },
-    }, ({ decisionId }) => {
-      const input: PayoutRunInput = { loanId: found.loan.id, installment: found.row.n, decisionId };
-      return once(() => temporalOf(context).workflow.start('payoutRunWorkflow', {
-        workflowId, taskQueue: TASK_QUEUE, args: [input], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      }));
-    });
-    await writeAudit(pool, { actor: actorOf(request.principal), action: 'payout_run.started', subject: workflowId, requestId: request.id });
+    // The decision, its audit row and the run's start (an outbox row) in one transaction.
+    const { workflowId } = await requestPayoutRun(pool, { loanId: found.loan.id, installment: found.row.n, actor: actorOf(request.principal), requestId: request.id });
     return reply.status(202).send({ workflowId, status: found.row.status });
   });
 }

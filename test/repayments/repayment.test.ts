@@ -190,6 +190,7 @@ it('a collection whose outcome stays unknown waits in MANUAL_REVIEW until an ope
   // A repeated run request returns the same run, never a second.
   const again = await app.inject({ method: 'POST', url: '/v1/payout-runs', headers: operator, payload: { loanId: 'mr1', installment: 1 } });
   expect(again.json()).toMatchObject({ workflowId: 'payout-run-mr1-1' });
+  await drainOutbox(dispatcher, db);
   const runs = [];
   for await (const w of world.env.client.workflow.list({ query: `WorkflowId = 'payout-run-mr1-1'` })) runs.push(w.runId);
   expect(runs).toHaveLength(1);

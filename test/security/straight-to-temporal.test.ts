@@ -15,7 +15,7 @@ import { workflowIds } from '../../ids/workflow-ids';
 import { ACCOUNT } from '../gateway/helpers';
 import { collectAndDistribute, createRepayingLoan } from '../money-safety/fixtures';
 import { recorded } from '../helpers/decisions';
-import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
+import { drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, expectLedgerEqualsTruth, openRecoveryByHand, operatorHeaders, ops, until, useOutcomeWorld } from '../outcomes/helpers';
 import { reconcile, today } from '../reconciliation/helpers';
@@ -194,6 +194,7 @@ it('starts by hand: a payout run started straight to Temporal without a recorded
   // Through the API (the decision recorded with the key), the same installment is paid once.
   const res = await world.app.inject({ method: 'POST', url: '/v1/payout-runs', headers: await operatorHeaders(world.app), payload: { loanId: 'st-loan', installment: 1 } });
   expect(res.statusCode).toBe(202);
+  await drainOutbox(world.dispatcher, world.db); // the run's start is an outbox row, committed with its decision and audit row
   const result = await world.env.client.workflow.getHandle(res.json().workflowId).result();
   expect(result).toMatchObject({ payouts: 2, failed: 0, manualReview: 0 });
 

@@ -1,0 +1,33 @@
+// A payout run requested by an operator: the decision, its audit row and the run's start commit in
+// one transaction, and the outbox dispatcher starts the run (the pattern of every other start), so
+// a crash after the request can neither lose the audit row nor leave a recorded run unstarted.
+// The run takes the decision before it pays anyone (workflows/payout-run.ts); a repeat request
+// reaches the same run (deterministic id, REJECT_DUPLICATE), whose second decision is never taken.
+import type { Pool } from 'pg';
+import { recordDecisionIn } from '../decisions/operator-decisions';
+import { workflowIds } from '../ids/workflow-ids';
+import { writeAudit } from '../ledger/audit';
+import { inTransaction } from '../ledger/db';
+import type { PayoutRunInput } from '../workflows/shared';
+
+export interface PayoutRunRequest {
+  loanId: string;
+  installment: number;
+  /** The key that asked: `operator:<key id>` or `admin:<key id>`. */
+  actor: string;
+  requestId?: string;
+}
+
+export async function requestPayoutRun(pool: Pool, r: PayoutRunRequest): Promise<{ workflowId: string; decisionId: string }> {
+  const workflowId = workflowIds.payoutRun(r.loanId, r.installment);
+  return inTransaction(pool, async (tx) => {
+    const decisionId = await recordDecisionIn(tx, {
+      workflowId, kind: 'payout_run.start', actor: r.actor, requestId: r.requestId, reason: 'payout run started through the API',
+      payload: { loanId: r.loanId, installment: r.installment },
+    });
+    await writeAudit(tx, { actor: r.actor, action: 'payout_run.started', subject: workflowId, requestId: r.requestId, details: { decisionId } });
+    const input: PayoutRunInput = { loanId: r.loanId, installment: r.installment, decisionId };
+    await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'payoutRunWorkflow', $1, $2)`, [workflowId, JSON.stringify(input)]);
+    return { workflowId, decisionId };
+  });
+}
