@@ -76,3 +76,9 @@ export const IDEMPOTENCY_HEADERS = {
   properties: { 'idempotency-key': { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } },
   required: ['idempotency-key'],
 } as const;
+
+/** An operator's decision: honoured when sent (a retry replays the first answer, api/decisions.ts), not required. */
+export const DECISION_IDEMPOTENCY_HEADERS = {
+  type: 'object',
+  properties: { 'idempotency-key': IDEMPOTENCY_HEADERS.properties['idempotency-key'] },
+} as const;

@@ -8,9 +8,9 @@ import { reconRunId } from '../../reconciliation/statement';
 import { rematchSignal, resolveExceptionUpdate, TASK_QUEUE, type ExceptionAction, type ReconciliationInput } from '../../workflows/shared';
 import type { AppContext } from '../app';
 import { requireRole } from '../auth';
-import { decide } from '../decisions';
+import { decide, replyKeyedDecision } from '../decisions';
 import { ApiError } from '../errors';
-import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
+import { AUTH_ERRORS, DECISION_IDEMPOTENCY_HEADERS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
 import { workflowIds } from '../../ids/workflow-ids';
 
@@ -101,28 +101,31 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
         description: 'What adjust and recover post is re-derived from the ledger and the gateway when the decision commits. An order already accounted for '
           + 'posts nothing: the exception is CLEARED (status in the answer), audited. A PENDING line, an order still in flight, or an exception no longer open is refused (409).',
         params: { type: 'object', properties: { channel: CHANNEL, date: DATE, id: { type: 'string', pattern: '^[0-9]{1,18}$' } }, required: ['channel', 'date', 'id'] },
+        headers: DECISION_IDEMPOTENCY_HEADERS,
         body: {
           type: 'object', additionalProperties: false, required: ['action', 'reason'],
           properties: { action: { type: 'string', enum: ['adjust', 'recover', 'accept'] }, reason: { type: 'string', minLength: 3, maxLength: 500 }, investorId: PARTY_ID },
         },
         response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
       },
-    }, async (request) => {
+    }, async (request, reply) => {
       requireRole(request.principal, ['operator', 'admin']);
-      const handle = temporalOf(context).workflow.getHandle(workflowIds.reconciliation(request.params.channel, request.params.date));
-      try {
-        const { action, reason, investorId } = request.body;
-        // Recorded with this key first; the workflow reads it by its id. The effect's audit row is
-        // written with it, in its transaction (reconciliation/resolve.ts).
-        const summary = await decide(context, request, {
-          workflowId: handle.workflowId, kind: 'exception.resolve', reason, payload: { exceptionId: request.params.id, action, ...(investorId ? { investorId } : {}) },
-        }, (ref) => handle.executeUpdate(resolveExceptionUpdate, { args: [ref] }));
-        const { rows: [e] } = await pool.query<{ status: string }>('SELECT status FROM recon_exceptions WHERE id = $1', [request.params.id]);
-        return { exceptionId: request.params.id, action: request.body.action, status: e?.status, day: summary };
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'this day has no reconciliation running');
-        if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'EXCEPTION_REFUSED', refusalMessage(err));
-        throw err;
-      }
+      return replyKeyedDecision(context, request, reply, async () => {
+        const handle = temporalOf(context).workflow.getHandle(workflowIds.reconciliation(request.params.channel, request.params.date));
+        try {
+          const { action, reason, investorId } = request.body;
+          // Recorded with this key first; the workflow reads it by its id. The effect's audit row is
+          // written with it, in its transaction (reconciliation/resolve.ts).
+          const summary = await decide(context, request, {
+            workflowId: handle.workflowId, kind: 'exception.resolve', reason, payload: { exceptionId: request.params.id, action, ...(investorId ? { investorId } : {}) },
+          }, (ref) => handle.executeUpdate(resolveExceptionUpdate, { args: [ref], updateId: ref.decisionId }));
+          const { rows: [e] } = await pool.query<{ status: string }>('SELECT status FROM recon_exceptions WHERE id = $1', [request.params.id]);
+          return { exceptionId: request.params.id, action: request.body.action, status: e?.status, day: summary };
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'this day has no reconciliation running');
+          if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'EXCEPTION_REFUSED', refusalMessage(err));
+          throw err;
+        }
+      });
     });
 }

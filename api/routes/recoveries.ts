@@ -12,11 +12,11 @@ import { requestCollectionUpdate, writeOffUpdate } from '../../workflows/shared'
 import type { AppContext } from '../app';
 import { writeAudit } from '../../ledger/audit';
 import { actorOf, requireOwner, requireRole } from '../auth';
-import { decide } from '../decisions';
+import { decide, replyKeyedDecision } from '../decisions';
 import { recordDecisionIn } from '../../decisions/operator-decisions';
 import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
-import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+import { AMOUNT, AUTH_ERRORS, DECISION_IDEMPOTENCY_HEADERS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
 import { workflowIds } from '../../ids/workflow-ids';
 import { newIds } from '../../ids/new-ids';
@@ -25,6 +25,7 @@ const ID_PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id
 /** An operator's decision on a recovery: a reason in, the recovery out. */
 const DECISION_SCHEMA = {
   params: ID_PARAMS,
+  headers: DECISION_IDEMPOTENCY_HEADERS,
   body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 3, maxLength: 500 } } },
   response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
 } as const;
@@ -107,7 +108,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     // A write-off's audit row commits with the write-off itself (payments/recoveries.ts); a collection request's with the request.
     const intent = kind === 'recovery.request_collection' ? { action: 'recovery.collection_requested', subject: id } : undefined;
     try {
-      return await decide(context, request, { workflowId: handle.workflowId, kind, reason, payload: {}, intent }, (ref) => handle.executeUpdate(update, { args: [ref] }));
+      return await decide(context, request, { workflowId: handle.workflowId, kind, reason, payload: {}, intent }, (ref) => handle.executeUpdate(update, { args: [ref], updateId: ref.decisionId }));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'RECOVERY_NOT_STARTED', 'its workflow has not started yet: try again in a moment');
       if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REFUSED', refusalMessage(err));
@@ -117,7 +118,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
 
   app.post<{ Params: { id: string }; Body: { reason: string } }>('/v1/recoveries/:id/request-collection', {
     schema: { summary: 'ask the investor to pay it back: a collection from their bank account through the gateway (REQUESTED)', ...DECISION_SCHEMA },
-  }, async (request) => {
+  }, async (request, reply) => replyKeyedDecision(context, request, reply, async () => {
     requireRole(request.principal, ['operator', 'admin']);
     const recovery = await getRecovery(pool, request.params.id);
     if (!recovery) throw new ApiError(404, 'NOT_FOUND', 'not found');
@@ -125,15 +126,15 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     if (!rows[0]?.has) throw new ApiError(409, 'NO_BANK_ACCOUNT', `${recovery.investorId} has no bank account on file to collect from`);
     const state = await decideRecovery(request, request.params.id, 'recovery.request_collection', requestCollectionUpdate, request.body.reason);
     return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
-  });
+  }));
 
   app.post<{ Params: { id: string }; Body: { reason: string } }>('/v1/recoveries/:id/write-off', {
     schema: { summary: 'give up what is still owed, with a reason (posted to platform:write-offs)', ...DECISION_SCHEMA },
-  }, async (request) => {
+  }, async (request, reply) => replyKeyedDecision(context, request, reply, async () => {
     requireRole(request.principal, ['operator', 'admin']);
     if (!(await getRecovery(pool, request.params.id))) throw new ApiError(404, 'NOT_FOUND', 'not found');
     // The audit row is written with the write-off, in its transaction (payments/recoveries.ts).
     const state = await decideRecovery(request, request.params.id, 'recovery.write_off', writeOffUpdate, request.body.reason);
     return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
-  });
+  }));
 }

@@ -6,10 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import { resolveReviewUpdate, reviewEvidenceQuery, type ReviewDecision } from '../../workflows/shared';
 import type { AppContext } from '../app';
 import { requireRole } from '../auth';
-import { decide } from '../decisions';
+import { decide, replyKeyedDecision } from '../decisions';
 import { ApiError } from '../errors';
 import { temporalOf } from '../temporal';
-import { AUTH_ERRORS, ERROR_RESPONSE, REVIEWABLE_WORKFLOW_ID } from '../schemas';
+import { AUTH_ERRORS, DECISION_IDEMPOTENCY_HEADERS, ERROR_RESPONSE, REVIEWABLE_WORKFLOW_ID } from '../schemas';
 
 // Every workflow with a gateway order that can wait for review, recovery collections included.
 const LIST_LIMIT = 100;
@@ -31,6 +31,7 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
     schema: {
       summary: "resolve a manual review: paid (post) or not_paid (void); the operator's key and the reason go into the ledger",
       params: { type: 'object', properties: { workflowId: REVIEWABLE_WORKFLOW_ID }, required: ['workflowId'] },
+      headers: DECISION_IDEMPOTENCY_HEADERS,
       body: {
         type: 'object', additionalProperties: false, required: ['decision', 'reason'],
         properties: {
@@ -41,21 +42,23 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
       },
       response: { 200: { type: 'object', properties: { workflowId: { type: 'string' }, state: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     requireRole(request.principal, ['operator', 'admin']);
-    const handle = temporalOf(context).workflow.getHandle(request.params.workflowId);
-    try {
-      const { decision, reason, resubmit } = request.body;
-      // Recorded with this key first; the workflow reads it by its id (the actor is never the Update's).
-      const state = await decide(context, request, {
-        workflowId: request.params.workflowId, kind: 'review.resolve', reason, payload: { decision, ...(resubmit ? { resubmit: true } : {}) },
-      }, (ref) => handle.executeUpdate(resolveReviewUpdate, { args: [ref] }));
-      return { workflowId: request.params.workflowId, state };
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'no such workflow');
-      // The workflow refused: no such decision, nothing to resolve, or a decision the state does not allow.
-      if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REVIEW_REFUSED', err.cause?.message ?? err.message);
-      throw err;
-    }
+    return replyKeyedDecision(context, request, reply, async () => {
+      const handle = temporalOf(context).workflow.getHandle(request.params.workflowId);
+      try {
+        const { decision, reason, resubmit } = request.body;
+        // Recorded with this key first; the workflow reads it by its id (the actor is never the Update's).
+        const state = await decide(context, request, {
+          workflowId: request.params.workflowId, kind: 'review.resolve', reason, payload: { decision, ...(resubmit ? { resubmit: true } : {}) },
+        }, (ref) => handle.executeUpdate(resolveReviewUpdate, { args: [ref], updateId: ref.decisionId }));
+        return { workflowId: request.params.workflowId, state };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'no such workflow');
+        // The workflow refused: no such decision, nothing to resolve, or a decision the state does not allow.
+        if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REVIEW_REFUSED', err.cause?.message ?? err.message);
+        throw err;
+      }
+    });
   });
 }

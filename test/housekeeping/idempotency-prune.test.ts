@@ -30,6 +30,9 @@ it('prunes the stored responses older than the retention, keeps the newer, and i
   for (let i = 0; i < 7; i++) await store('k1', `old-${i}`, 61 + i);
   await store('k1', 'recent', 59);
   await store('k2', 'recent', 1);
+  // A decision recorded under a key (api/decisions.ts), past the retention: pruned with the responses.
+  await db.pool.query(`INSERT INTO operator_decisions (id, workflow_id, kind, actor, payload, reason) VALUES ('dec-00000000-0000-4000-8000-000000000001', 'payout-x', 'review.resolve', 'operator:t', '{}', 'test')`);
+  await db.pool.query(`INSERT INTO api_idempotent_decisions (scope, key, request_hash, decision_id, created_at) VALUES ('k1', 'old-decision', 'h', 'dec-00000000-0000-4000-8000-000000000001', now() - interval '2 hours')`);
   const worker = await Worker.create({
     connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(),
     activities: createActivities({ pool: db.pool, temporal: env.client, gateway: unreachableGateway(), idempotencyRetentionHours: 1 }),
@@ -37,7 +40,8 @@ it('prunes the stored responses older than the retention, keeps the newer, and i
   await worker.runUntil(async () => {
     const handle = await env.client.workflow.start(idempotencyPruneWorkflow, { taskQueue: TASK_QUEUE, workflowId: 'idempotency-prune-test' });
     const result = await handle.result();
-    expect(result).toMatchObject({ deleted: 7, retentionHours: 1 });
+    expect(result).toMatchObject({ deleted: 8, retentionHours: 1 });
+    expect((await db.pool.query('SELECT 1 FROM api_idempotent_decisions')).rowCount).toBe(0);
     await maybeRecordHistory(handle, 'idempotencyPruneWorkflow-pruned');
     const left = await db.pool.query<{ scope: string; key: string }>('SELECT scope, key FROM api_idempotency ORDER BY scope, key');
     expect(left.rows).toEqual([{ scope: 'k1', key: 'recent' }, { scope: 'k2', key: 'recent' }]);
