@@ -1,5 +1,6 @@
 // The HTTP API (API.md): strict schemas, bearer keys with roles, one error shape, OpenAPI.
 import helmet from '@fastify/helmet';
+import { declareCommonResponses } from './contract';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
@@ -98,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.decorateRequest('principal', null as unknown as Principal);
   const declared = declaredMethods(app);
+  declareCommonResponses(app);
 
   const failedAuth = new FailedAuthLimiter(deps.failedAuthLimits ?? DEFAULT_FAILED_AUTH_LIMITS, (address, failures) => {
     app.log.error({ address, failures, alert: 'failed_authentication_flood' }, 'ALERT: failed authentication flood from one address');

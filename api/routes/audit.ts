@@ -1,5 +1,6 @@
 // GET /v1/audit (admin): the audit trail, newest first, paged by `before`.
 import type { FastifyInstance } from 'fastify';
+import { documentedObject } from '../contract';
 import { readAudit } from '../../ledger/audit';
 import type { AppContext } from '../app';
 import { requireRole } from '../auth';
@@ -10,7 +11,7 @@ export function registerAuditRoutes(app: FastifyInstance, { pool }: AppContext):
     schema: {
       summary: 'every operator and admin action: who, what, why, when, request id',
       querystring: { type: 'object', additionalProperties: false, properties: { before: { type: 'string', pattern: '^[0-9]{1,18}$' }, limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } } },
-      response: { ...AUTH_ERRORS },
+      response: { 200: documentedObject('audit entries, newest first', { entries: '[{id, at, actor, action, subject, reason, requestId, details}]', nextBefore: 'the cursor of the next page, or null' }), ...AUTH_ERRORS },
     },
   }, async (request) => {
     requireRole(request.principal, ['admin']);

@@ -12,7 +12,9 @@ import { verifyNotification, type ExpectedOrder, type VerifiedNotification } fro
 import { findContradictingNotices, openNoticeException, type ContradictingNotice } from '../../reconciliation/notice-exception';
 import { gatewayNoticeSignal, rematchSignal, type VerifiedGatewayNotice } from '../../workflows/shared';
 import type { AppContext } from '../app';
+import { documentedObject } from '../contract';
 import { ApiError, errorBody } from '../errors';
+import { ERROR_RESPONSE } from '../schemas';
 import { workflowIds } from '../../ids/workflow-ids';
 
 interface KnownOrder extends ExpectedOrder {
@@ -101,7 +103,15 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
   // The signature covers the raw bytes: keep them, parse nothing before it is checked.
   void app.register(async (scope) => {
     scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: 16 * 1024 }, (_request, body, done) => done(null, body));
-    scope.post('/v1/gateway/notifications', { schema: { summary: 'the payment gateway\'s signed async notice', security: [] } }, async (request, reply) => {
+    scope.post('/v1/gateway/notifications', {
+      schema: {
+        summary: 'the payment gateway\'s signed async notice', security: [],
+        response: {
+          200: documentedObject('taken, or a duplicate taken before: no effect twice', { received: 'true', orderNo: 'the order it is about' }),
+          400: ERROR_RESPONSE, 401: ERROR_RESPONSE, 422: ERROR_RESPONSE,
+        },
+      },
+    }, async (request, reply) => {
       if (!gatewaySecret) throw new ApiError(503, 'GATEWAY_NOT_CONFIGURED', 'no gateway secret is configured');
       const orders = new Map<string, KnownOrder>();
       const result = await verifyNotification({

@@ -47,7 +47,7 @@ export function registerHealthRoutes(app: FastifyInstance, { pool, metrics }: Ap
       return reply.status(503).send(errorBody('DATABASE_UNAVAILABLE', 'the database does not answer'));
     }
   });
-  app.get('/metrics', { schema: { security: [], hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)', security: [], response: { 200: { description: 'the metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } } }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -1,5 +1,6 @@
 // An investor's money: GET balance and statement (the investor, or an operator).
 import type { FastifyInstance } from 'fastify';
+import { documentedObject } from '../contract';
 import { accountPath, formatAmount, Ledger } from '../../ledger';
 import type { AppContext } from '../app';
 import { requireOwner, requireRole, type Principal } from '../auth';
@@ -41,7 +42,7 @@ export function registerInvestorRoutes(app: FastifyInstance, { pool }: AppContex
         additionalProperties: false,
         properties: { after: { type: 'string', pattern: '^[0-9]{1,18}$' }, limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } },
       },
-      response: { ...AUTH_ERRORS },
+      response: { 200: documentedObject('a page of posted entries, oldest first', { currency: 'ISO 4217', entries: '[{id, transactionId, kind, direction, amount, balanceAfter, createdAt, memo}]', nextCursor: 'the cursor of the next page, or null' }), ...AUTH_ERRORS },
     },
   }, async (request) => {
     const account = await readableInvestorAccount(request.principal, request.params.id);

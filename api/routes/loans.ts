@@ -1,6 +1,7 @@
 // Loans and subscriptions (API.md). The subscription is the rush path: one SQL call commits the
 // reservation and its outbox row; nothing here waits on Temporal.
 import type Decimal from 'decimal.js';
+import { documentedObject } from '../contract';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { formatAmount, MoneyDecimal, parseAmount, parseRate } from '../../ledger/money';
@@ -113,7 +114,7 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
   });
 
   app.get<{ Params: { id: string } }>('/v1/loans/:id', {
-    schema: { summary: 'a loan, its progress and schedule', params: ID_PARAMS, response: { ...AUTH_ERRORS } },
+    schema: { summary: 'a loan, its progress and schedule', params: ID_PARAMS, response: { 200: documentedObject('a loan', { id: 'the loan id', status: 'OPEN, FUNDED, REPAYING, CLOSED, EXPIRED...', borrowerId: 'its borrower', currency: 'ISO 4217', principal: 'amount', subscribed: 'amount', remaining: 'amount', annualRate: 'decimal', termMonths: 'months', repaymentMethod: 'equal_installment, equal_principal or interest_then_principal', subscriptionDeadline: 'ISO time', workflowId: 'loan-{id}', schedule: '[{n, dueDate, principal, interest, status}]' }), ...AUTH_ERRORS } },
   }, async (request) => {
     const loan = await getLoan(pool, request.params.id);
     if (!loan) throw new ApiError(404, 'NOT_FOUND', 'no such loan');
@@ -149,7 +150,7 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
   });
 
   app.get<{ Params: { id: string } }>('/v1/subscriptions/:id', {
-    schema: { summary: 'a subscription: status and amount', params: ID_PARAMS, response: { ...AUTH_ERRORS } },
+    schema: { summary: 'a subscription: status and amount', params: ID_PARAMS, response: { 200: documentedObject('a subscription', { id: 'sub_…', loanId: 'its loan', investorId: 'its investor', amount: 'amount', currency: 'ISO 4217', status: 'RESERVED, CONFIRMED, CANCELLED, REFUNDED', workflowId: 'subscription-{id}', createdAt: 'ISO time' }), ...AUTH_ERRORS } },
   }, async (request) => {
     requireRole(request.principal, ['investor', 'operator', 'admin']);
     const sub = await getSubscription(pool, request.params.id);

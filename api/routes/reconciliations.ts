@@ -1,6 +1,7 @@
 // Reconciliation (API.md): start or re-run a day, read it, and resolve its exceptions one by one
 // through the workflow's resolveException update (the same the CLI and the Web UI use).
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { documentedObject } from '../contract';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { formatAmount } from '../../ledger/money';
@@ -60,7 +61,7 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
         + 'OPEN (an operator\'s work item), PENDING (not an exception yet: class IN_FLIGHT, our order is still being settled, or UNKNOWN, the gateway could not say; '
         + 'looked at again on the next run of the day, never resolvable), RESOLVED (an operator\'s decision) or CLEARED (no longer applies: found accounted for '
         + 'by a re-match or at resolution; audited, nothing posted).',
-      params: DAY_PARAMS, response: { ...AUTH_ERRORS },
+      params: DAY_PARAMS, response: { 200: documentedObject('a reconciled day', { workflowId: 'recon-{channel}-{date}', channel: 'the gateway channel', date: 'YYYY-MM-DD (UTC)', state: 'FETCHED, MATCHED, PENDING, EXCEPTIONS or CLEAN', matched: 'lines matched', matchedAt: 'ISO time', exceptionsByClass: '{class: count}', openExceptions: 'count', pendingLines: 'count', exceptions: '[{id, class, orderNo, kind, partyId, status, ...}]' }), ...AUTH_ERRORS },
     },
   }, async (request) => {
     requireRole(request.principal, ['operator', 'admin']);
@@ -106,7 +107,7 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
           type: 'object', additionalProperties: false, required: ['action', 'reason'],
           properties: { action: { type: 'string', enum: ['adjust', 'recover', 'accept'] }, reason: { type: 'string', minLength: 3, maxLength: 500 }, investorId: PARTY_ID },
         },
-        response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
+        response: { 200: documentedObject('the resolved exception and its day', { exceptionId: 'its id', action: 'adjust, recover or accept', status: 'RESOLVED or CLEARED', day: "the day's summary after it" }), ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
       },
     }, async (request, reply) => {
       requireRole(request.principal, ['operator', 'admin']);

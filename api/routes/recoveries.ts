@@ -1,6 +1,7 @@
 // Recoveries (API.md): operators see all, an investor their own; a write-off goes through the
 // recovery workflow's writeOff update.
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { documentedList, documentedObject } from '../contract';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { formatAmount } from '../../ledger/money';
 import { accountPath } from '../../ledger/accounts';
@@ -29,6 +30,8 @@ const DECISION_SCHEMA = {
   body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 3, maxLength: 500 } } },
   response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
 } as const;
+
+const RECOVERY_FIELDS = { id: 'rc-…', investorId: 'who owes it', state: 'OFFSETTING, REQUESTED, RECOVERED, WRITTEN_OFF', currency: 'ISO 4217', owed: 'amount', recovered: 'amount', writtenOff: 'amount', outstanding: 'amount', exceptionId: 'the exception it came from, or null', reason: 'why', openedBy: 'who opened it', createdAt: 'ISO time', closedAt: 'ISO time or null', workflowId: 'recovery-{id}' };
 
 function view(r: Recovery) {
   const fmt = (minor: bigint) => formatAmount(minor, r.currency);
@@ -83,7 +86,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     schema: {
       summary: 'recoveries, newest first: all for operators, their own for an investor',
       querystring: { type: 'object', additionalProperties: false, properties: { open: { type: 'string', enum: ['true', 'false'] } } },
-      response: { ...AUTH_ERRORS },
+      response: { 200: documentedList('recoveries', RECOVERY_FIELDS), ...AUTH_ERRORS },
     },
   }, async (request) => {
     requireRole(request.principal, ['investor', 'operator', 'admin']);
@@ -93,7 +96,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
   });
 
   app.get<{ Params: { id: string } }>('/v1/recoveries/:id', {
-    schema: { summary: 'a recovery: owed, recovered, state', params: ID_PARAMS, response: { ...AUTH_ERRORS } },
+    schema: { summary: 'a recovery: owed, recovered, state', params: ID_PARAMS, response: { 200: documentedObject('a recovery', RECOVERY_FIELDS), ...AUTH_ERRORS } },
   }, async (request) => {
     requireRole(request.principal, ['investor', 'operator', 'admin']);
     const r = await getRecovery(pool, request.params.id);

@@ -2,6 +2,7 @@
 // They live in Temporal (ReviewState = "Pending"); a decision is recorded here with the key that
 // made it, then the workflow's resolveReview update is told its id (api/decisions.ts).
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { documentedList } from '../contract';
 import type { FastifyInstance } from 'fastify';
 import { resolveReviewUpdate, reviewEvidenceQuery, type ReviewDecision } from '../../workflows/shared';
 import type { AppContext } from '../app';
@@ -15,7 +16,7 @@ import { AUTH_ERRORS, DECISION_IDEMPOTENCY_HEADERS, ERROR_RESPONSE, REVIEWABLE_W
 const LIST_LIMIT = 100;
 
 export function registerReviewRoutes(app: FastifyInstance, context: AppContext): void {
-  app.get('/v1/reviews', { schema: { summary: 'open manual reviews, oldest first', response: { ...AUTH_ERRORS, 503: ERROR_RESPONSE } } }, async (request) => {
+  app.get('/v1/reviews', { schema: { summary: 'open manual reviews, oldest first', response: { 200: documentedList('open manual reviews, oldest first', { workflowId: 'the waiting workflow', kind: 'its workflow type', since: 'ISO time', evidence: 'every attempt and answer, the order, the amount' }), ...AUTH_ERRORS, 503: ERROR_RESPONSE } } }, async (request) => {
     requireRole(request.principal, ['operator', 'admin']);
     const temporal = temporalOf(context);
     const reviews = [];
