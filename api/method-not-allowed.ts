@@ -13,9 +13,17 @@ declare module 'fastify' {
 
 const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
+const registered = new WeakMap<FastifyInstance, Map<string, Set<string>>>();
+
+/** Every route the app registered, path to methods (HEAD included where fastify adds it): what the OpenAPI document must list. */
+export function registeredRoutes(app: FastifyInstance): ReadonlyMap<string, ReadonlySet<string>> {
+  return registered.get(app) ?? new Map();
+}
+
 /** Collects each path's methods as routes are added (call before registering them). */
 export function declaredMethods(app: FastifyInstance): Map<string, Set<string>> {
   const byPath = new Map<string, Set<string>>();
+  registered.set(app, byPath);
   app.addHook('onRoute', (route) => {
     if (route.config?.methodNotAllowed) return;
     const methods = byPath.get(route.url) ?? new Set<string>();
