@@ -19,7 +19,8 @@ let warn: jest.SpyInstance;
 beforeAll(async () => {
   await db.pool.query('CREATE TABLE lost_connection_probe (id int PRIMARY KEY)');
   proxy = await PgProxy.start(db.url);
-  pool = createPool({ connectionString: proxy.through(db.url), schema: db.schema, max: 3, applicationName: 'lost-connections' });
+  // As the processes' pools: the application role's own login.
+  pool = createPool({ connectionString: proxy.through(db.appUrl), schema: db.schema, max: 3, applicationName: 'lost-connections' });
   process.on('uncaughtException', onUncaught);
   warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
 });
