@@ -1,5 +1,6 @@
-// `npm run migrate`: applies the ledger's migrations to DATABASE_URL and records (or checks) the
-// environment the database belongs to.
+// `npm run migrate`: applies the ledger's migrations as the schema's owner (MIGRATION_DATABASE_URL)
+// and records (or checks) the environment the database belongs to. The processes log in as the
+// application role instead (DATABASE_URL), which can do neither.
 import { configOrExit } from '../config/env';
 import { createPool } from './db';
 import { recordEnvironment } from './environment';
@@ -7,7 +8,7 @@ import { migrate } from './migrate';
 
 async function main(): Promise<void> {
   const config = configOrExit('migrate');
-  const pool = createPool({ connectionString: config.DATABASE_URL, max: 1, applicationName: 'migrate' });
+  const pool = createPool({ connectionString: config.MIGRATION_DATABASE_URL as string, max: 1, applicationName: 'migrate' });
   try {
     const result = await migrate(pool);
     await recordEnvironment(pool, config.APP_ENV);

@@ -79,15 +79,3 @@ it('connections the server terminates itself (pg_terminate_backend, FATAL 57P01)
   client.release();
   await expect(pool.query('SELECT 3 AS n')).resolves.toMatchObject({ rows: [{ n: 3 }] });
 });
-
-it("the processes' role is taken at connection start: the first statement already runs as it, and a role that cannot be taken fails the connect", async () => {
-  const app = createPool({ connectionString: db.url, schema: db.schema, role: 'lending_app', max: 1 });
-  const none = createPool({ connectionString: db.url, schema: db.schema, role: 'no_such_role_here', max: 1 });
-  try {
-    await expect(app.query('SELECT current_user AS r')).resolves.toMatchObject({ rows: [{ r: 'lending_app' }] });
-    await expect(none.query('SELECT current_user AS r')).rejects.toThrow(/role "no_such_role_here" does not exist/);
-  } finally {
-    await app.end();
-    await none.end();
-  }
-});
