@@ -102,7 +102,11 @@ it("a process in production refuses a DATABASE_URL that logs in as the owner (a 
   expect(dispatcher.output).toMatch(/\[dispatcher\] warning: DATABASE_URL logs in as postgres, .*\(allowed in test only\)/);
   expect(dispatcher.output).not.toMatch(/refusing to start|records no environment|belongs to/);
   expect(dispatcher.code).not.toBe(0);
-}, 120_000);
+  // And the other way round: migrations given the application's login cannot run, and say why.
+  const migrate = await runToEnd('ledger/migrate-cli.ts', [], { APP_ENV: 'test', MIGRATION_DATABASE_URL: processDatabaseUrl(db) }, 60_000);
+  expect(migrate.output).toMatch(/\[migrate\] error: permission denied .*\(MIGRATION_DATABASE_URL logs in as lending_app: it must be the schema's owner/);
+  expect(migrate.code).toBe(1);
+}, 180_000);
 
 it("auto-resolve, which trusts the simulator's record, refuses to run outside development and test", async () => {
   for (const appEnv of ['production', 'staging', undefined, 'dev']) expect(() => refuseOutsideDevelopment(appEnv)).toThrow(/refused with APP_ENV=/);
