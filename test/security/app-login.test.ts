@@ -21,13 +21,20 @@ let session: PoolClient | undefined;
 // Before the database's hooks (registered first, run first): the pools and the roles go before the schema.
 afterAll(async () => {
   session?.release();
-  for (const p of pools) await p.end();
-  for (const role of made.reverse()) {
+  for (const p of pools.splice(0)) await p.end();
+  await dropRoles();
+});
+/** Ends the pools (their sessions log in as the roles), then drops the roles with what they own or were granted. */
+async function dropRoles(): Promise<void> {
+  const theirs = pools.filter((p) => p !== app);
+  pools.splice(0, pools.length, ...pools.filter((p) => p === app));
+  for (const p of theirs) await p.end();
+  for (const role of made.splice(0).reverse()) {
     await db.pool.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
     await db.pool.query(`DROP OWNED BY ${role}`);
     await db.pool.query(`DROP ROLE ${role}`);
   }
-});
+}
 const db = useTestDatabase();
 
 const pool = (url: string): Pool => {
@@ -211,7 +218,9 @@ describe('the start-up check (assertLeastPrivilegedLogin): what a process logs i
       ]);
       await expect(assertLeastPrivilegedLogin(pool(loginUrl(viaOwner)), 'production', () => undefined)).rejects.toThrow(/refusing to start: .* can act as own_/);
     } finally {
+      // At once, not after the file: a superuser role (NOLOGIN) and a login that may become it stay no longer than this test.
       await db.pool.query(`ALTER TABLE audit_log OWNER TO ${owner}`);
+      await dropRoles();
     }
   });
 });
