@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { configOrExit } from '../config/env';
 import { temporalSettingsFromEnv } from '../config/temporal';
+import { assertLeastPrivilegedLogin } from '../ledger/app-role';
 import { createPool } from '../ledger/db';
 import { assertEnvironment } from '../ledger/environment';
 import { buildApp } from './app';
@@ -10,7 +11,9 @@ import { LOG_REDACTIONS } from './log-redaction';
 
 async function main(): Promise<void> {
   const config = configOrExit('api');
-  const pool = createPool({ connectionString: config.DATABASE_URL, max: config.API_DB_POOL, applicationName: 'api', role: config.DATABASE_ROLE });
+  // The application role's own login (ledger/app-role.ts): refused in staging and production if it is the owner's.
+  const pool = createPool({ connectionString: config.DATABASE_URL as string, max: config.API_DB_POOL, applicationName: 'api' });
+  await assertLeastPrivilegedLogin(pool, config.APP_ENV, (m) => console.warn(`[api] ${m}`));
   await assertEnvironment(pool, config.APP_ENV);
   const temporalSettings = temporalSettingsFromEnv();
   // Lazy: the API starts and takes subscriptions whether or not Temporal is reachable.

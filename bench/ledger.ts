@@ -25,7 +25,7 @@ interface Cell {
 
 const program = new Command()
   .description('Ledger transfers/s against the bare Postgres hot-row ceiling, on the project\'s Postgres.')
-  .option('--database-url <url>', 'Postgres to run on (a schema bench_ledger is dropped and recreated)', process.env.DATABASE_URL ?? `postgres://postgres@127.0.0.1:${process.env.PG_PORT ?? '55432'}/lending`)
+  .option('--database-url <url>', 'Postgres to run on, as the owner (a schema bench_ledger is dropped and recreated)', process.env.MIGRATION_DATABASE_URL ?? `postgres://postgres@127.0.0.1:${process.env.PG_PORT ?? '55432'}/lending`)
   .option('--seconds <n>', 'duration of each measurement', '8')
   .option('--accounts <n>', 'accounts for the random-pairs run', '10000')
   .option('--clients <list>', 'concurrency levels', '1,8,32')

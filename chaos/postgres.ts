@@ -2,11 +2,13 @@
 // (the project's shared cluster must never be). One per chaos process, reused across its seeds, in
 // a slot directory `.data/chaos-pg/<n>` (data/, postgres.log, owner): initdb'd once and reused by
 // later runs; a second chaos process at the same time takes the next slot. The cluster listens on
-// a free port of its own on 127.0.0.1, without a Unix socket, trust auth (loopback only).
+// a free port of its own on 127.0.0.1, without a Unix socket, trust auth (loopback only). The
+// application role may log in to it: the system's processes use that login, as in production.
 import { execFile, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { allowAppRoleLogin, APP_ROLE } from '../ledger/app-role';
 import { createPool } from '../ledger/db';
 import { freePort } from '../test/helpers/processes';
 
@@ -75,8 +77,10 @@ export class ChaosPostgres {
   get logFile(): string { return join(this.slotDir, 'postgres.log'); }
   /** The server-level URL (database `postgres`). */
   get adminUrl(): string { return `postgres://postgres@127.0.0.1:${this.port}/postgres`; }
-  /** The chaos database, where each seed has a schema of its own. */
+  /** The chaos database, where each seed has a schema of its own: the owner's login (migrations, the chaos process's own reads). */
   get url(): string { return `postgres://postgres@127.0.0.1:${this.port}/${CHAOS_DATABASE}`; }
+  /** The same database as the application role's own login: the API's, the worker's and the dispatcher's. */
+  get appUrl(): string { return `postgres://${APP_ROLE}@127.0.0.1:${this.port}/${CHAOS_DATABASE}`; }
 
   /** A free slot, initdb'd if new, started on a free port, with the chaos database. */
   static async start(log: (line: string) => void): Promise<ChaosPostgres> {
@@ -140,6 +144,7 @@ export class ChaosPostgres {
     try {
       const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [CHAOS_DATABASE]);
       if (rowCount === 0) await admin.query(`CREATE DATABASE ${CHAOS_DATABASE}`);
+      await allowAppRoleLogin(admin);
     } finally {
       await admin.end();
     }

@@ -18,7 +18,7 @@ import { isDatabaseUnavailable } from '../ledger/errors';
 import { recordEnvironment } from '../ledger/environment';
 import { migrate } from '../ledger/migrate';
 import { FAST_TIMINGS, SECRET, startTestSimulator } from '../test/gateway/helpers';
-import { freePort, startProcess, type RunningProcess } from '../test/helpers/processes';
+import { freePort, startProcess, withSearchPath, type RunningProcess } from '../test/helpers/processes';
 import { TEMPORAL_BIN } from '../test/helpers/settings';
 import { SearchAttributes } from '../workflows/shared';
 import { CHAOS_DATABASE, chaosPostgres, type ChaosPostgres } from './postgres';
@@ -90,7 +90,7 @@ export class ChaosStack {
     const adminKey = randomBytes(24).toString('hex');
     const env = {
       APP_ENV: 'test',
-      DATABASE_URL: `${postgres.url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+      DATABASE_URL: withSearchPath(postgres.appUrl, schema), // the application role's own login
       TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_NAMESPACE: 'default', ADMIN_API_KEY: adminKey,
       API_PORT: String(apiPort), GATEWAY_URL: simulator.url, GATEWAY_SECRET: SECRET,
       API_RATE_LIMIT_PER_MINUTE: '100000', LOG_LEVEL: 'warn',

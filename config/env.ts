@@ -17,12 +17,14 @@ const KNOWN_ADMIN_KEYS = ['test-admin-key-0123456789abcdef0123456789'];
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
 
 const schema = z.object({
   APP_ENV: z.enum(APP_ENVS, { errorMap: () => ({ message: `must be one of ${APP_ENVS.join(', ')}` }) }),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
-  /** The role the API, worker and dispatcher act as (SET ROLE): no DDL, no UPDATE/DELETE of history. */
-  DATABASE_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('lending_app'),
+  /** The API's, the worker's and the dispatcher's login: the application role itself (ledger/app-role.ts), never the owner. */
+  DATABASE_URL: postgresUrl.optional(),
+  /** The schema owner's login: what migrations run as, and nothing else. */
+  MIGRATION_DATABASE_URL: postgresUrl.optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).default('default'),
   TEMPORAL_TLS_CERT: z.string().optional(),
@@ -49,10 +51,10 @@ export type AppConfig = z.infer<typeof schema>;
 
 /** What each component cannot run without. */
 const REQUIRED: Record<Component, (keyof AppConfig)[]> = {
-  api: ['GATEWAY_SECRET', 'ADMIN_API_KEY'],
-  worker: ['GATEWAY_URL', 'GATEWAY_SECRET'],
-  dispatcher: [],
-  migrate: [],
+  api: ['DATABASE_URL', 'GATEWAY_SECRET', 'ADMIN_API_KEY'],
+  worker: ['DATABASE_URL', 'GATEWAY_URL', 'GATEWAY_SECRET'],
+  dispatcher: ['DATABASE_URL'],
+  migrate: ['MIGRATION_DATABASE_URL'],
 };
 
 export class ConfigError extends Error {
@@ -78,6 +80,8 @@ export function loadConfig(component: Component, env: NodeJS.ProcessEnv = proces
   }
   const c = parsed.data;
   for (const name of REQUIRED[component]) if (c[name] === undefined) problems.push(`${name} is required by the ${component}`);
+  // The processes used to log in as the owner and take this role, which SET ROLE NONE undid.
+  if (env.DATABASE_ROLE !== undefined) problems.push('DATABASE_ROLE is no longer read: DATABASE_URL must log in as the application role itself (README, "Running in production")');
   if (Boolean(c.TEMPORAL_TLS_CERT) !== Boolean(c.TEMPORAL_TLS_KEY)) problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
   if (component === 'api' && c.ADMIN_API_KEY && c.ADMIN_API_KEY.length < 32) problems.push('ADMIN_API_KEY must be at least 32 random characters');
 
@@ -95,6 +99,10 @@ export function loadConfig(component: Component, env: NodeJS.ProcessEnv = proces
     if (c.GATEWAY_SECRET && (KNOWN_SECRETS.includes(c.GATEWAY_SECRET) || c.GATEWAY_SECRET.length < 32)) problems.push('GATEWAY_SECRET is a default or example secret, or shorter than 32 characters');
     if (component === 'api' && c.ADMIN_API_KEY && (KNOWN_ADMIN_KEYS.includes(c.ADMIN_API_KEY) || new Set(c.ADMIN_API_KEY).size < 10)) {
       problems.push('ADMIN_API_KEY is an example key or not random: set a strong one explicitly');
+    }
+    // The owner's login stays with the migrations: a process that does not run them never holds it.
+    if (component !== 'migrate' && c.MIGRATION_DATABASE_URL !== undefined) {
+      problems.push(`MIGRATION_DATABASE_URL (the owner's login) must not be given to the ${component}: only migrations use it`);
     }
     if (c.GATEWAY_URL?.startsWith('http://') && !/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(c.GATEWAY_URL)) problems.push('GATEWAY_URL must be https');
   }

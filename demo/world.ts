@@ -47,7 +47,8 @@ export async function connectWorld(): Promise<World> {
   const adminKey = process.env.ADMIN_API_KEY ?? readFileSync(process.env.ADMIN_KEY_FILE ?? join(root, '.data', 'admin-api-key'), 'utf8').trim();
   const settings = temporalSettingsFromEnv();
   const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
-  const db = createPool({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:55432/lending', max: 4, applicationName: 'demo' });
+  // Reads (and a payout run started as a job) as the application does: its own login (scripts/env.sh).
+  const db = createPool({ connectionString: process.env.DATABASE_URL ?? 'postgres://lending_app@127.0.0.1:55432/lending', max: 4, applicationName: 'demo' });
   return {
     api: new DemoApi(process.env.API_URL ?? 'http://127.0.0.1:3000', adminKey),
     temporal: new Client({ connection, namespace: settings.namespace }),

@@ -6,8 +6,6 @@ export interface PoolOptions {
   schema?: string;
   max?: number;
   applicationName?: string;
-  /** Act as this role (SET ROLE at connection start): the processes' least-privileged role. */
-  role?: string;
 }
 
 const SQL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -45,12 +43,6 @@ export function createPool(options: PoolOptions): Pool {
   if (options.schema !== undefined) {
     if (!SQL_NAME.test(options.schema)) throw new Error(`invalid schema name: ${options.schema}`);
     startup.push(`-c search_path=${options.schema}`);
-  }
-  if (options.role !== undefined) {
-    // Every statement runs as `role` from the connection's first one: set at connection start, so
-    // no query can run as the login role first, and a role that cannot be taken fails the connect.
-    if (!SQL_NAME.test(options.role)) throw new Error(`invalid role name: ${options.role}`);
-    startup.push(`-c role=${options.role}`);
   }
   config.options = startup.join(' ');
   const pool = new Pool(config);

@@ -27,7 +27,11 @@ export PG_DATA_DIR="${PG_DATA_DIR:-$DATA_DIR/pg}"
 export PG_HOST="${PG_HOST:-127.0.0.1}"
 export PG_PORT="${PG_PORT:-55432}"
 export PG_DATABASE="${PG_DATABASE:-lending}"
-export DATABASE_URL="${DATABASE_URL:-postgres://postgres@$PG_HOST:$PG_PORT/$PG_DATABASE}"
+# The API, the worker and the dispatcher log in as the application role itself (README, "Running in
+# production"); only the migrations log in as the owner. Trust on loopback: no passwords here.
+export PG_APP_ROLE=lending_app
+export DATABASE_URL="${DATABASE_URL:-postgres://$PG_APP_ROLE@$PG_HOST:$PG_PORT/$PG_DATABASE}"
+export MIGRATION_DATABASE_URL="${MIGRATION_DATABASE_URL:-postgres://postgres@$PG_HOST:$PG_PORT/$PG_DATABASE}"
 
 # Temporal dev server.
 export TEMPORAL_HOST="${TEMPORAL_HOST:-127.0.0.1}"

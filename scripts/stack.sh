@@ -20,7 +20,7 @@ wait_until() { # wait_until SECONDS DESCRIPTION CMD...
 # ---------- postgres ----------
 postgres_status() {
   if as_pg_user "$PG_BIN_DIR/pg_ctl" -D "$PG_DATA_DIR" status >/dev/null 2>&1; then
-    echo "postgres  running   $DATABASE_URL"; return 0
+    echo "postgres  running   $DATABASE_URL (migrations: $MIGRATION_DATABASE_URL)"; return 0
   fi
   echo "postgres  stopped"; return 1
 }
@@ -34,7 +34,7 @@ postgres_start() {
     chmod 700 "$PG_DATA_DIR"
     [ "$(id -u)" = 0 ] && chown postgres: "$PG_DATA_DIR" "$LOG_DIR"
     as_pg_user test -w "$PG_DATA_DIR" || die "the postgres user cannot write $PG_DATA_DIR: set PG_DATA_DIR to a directory it can reach"
-    # Local development cluster: trust on loopback only. Production uses DATABASE_URL.
+    # Local development cluster: trust on loopback only. Production uses DATABASE_URL and MIGRATION_DATABASE_URL.
     as_pg_user "$PG_BIN_DIR/initdb" -D "$PG_DATA_DIR" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$LOG_DIR/initdb.log" 2>&1 \
       || die "initdb failed: see $LOG_DIR/initdb.log"
   fi
@@ -47,6 +47,23 @@ postgres_start() {
     "$PG_BIN_DIR/createdb" -h "$PG_HOST" -p "$PG_PORT" -U postgres "$PG_DATABASE"
     say "created database $PG_DATABASE"
   fi
+  allow_app_login
+}
+
+# The processes log in as the application role itself (DATABASE_URL): on this development cluster
+# it may log in without a password (trust on loopback). Roles are cluster-wide; created here if no
+# migration has run yet (0015 then finds it). The same as ledger/app-role.ts allowAppRoleLogin.
+allow_app_login() {
+  local sql="DO \$\$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$PG_APP_ROLE') THEN
+    CREATE ROLE $PG_APP_ROLE LOGIN;
+  ELSIF NOT (SELECT rolcanlogin FROM pg_roles WHERE rolname = '$PG_APP_ROLE') THEN
+    ALTER ROLE $PG_APP_ROLE LOGIN;
+  END IF;
+END \$\$"
+  "$PG_BIN_DIR/psql" -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA -c "$sql" >/dev/null \
+    || die "could not let $PG_APP_ROLE log in on $PG_HOST:$PG_PORT"
 }
 
 postgres_stop() {
@@ -158,7 +175,9 @@ ensure_admin_key() {
 }
 
 migrate() {
-  say "migrating $DATABASE_URL"
+  # The project's own cluster only: elsewhere the login is a DBA's to create, with a password.
+  [ "$MIGRATION_DATABASE_URL" = "postgres://postgres@$PG_HOST:$PG_PORT/$PG_DATABASE" ] && allow_app_login
+  say "migrating $MIGRATION_DATABASE_URL (as the owner; the processes log in as $PG_APP_ROLE)"
   node_modules/.bin/ts-node --transpile-only ledger/migrate-cli.ts || die "migrations failed"
 }
 

@@ -32,7 +32,7 @@ bash scripts/ui-links.sh
 echo "  Operator CLI         npm run ops -- --help"
 echo "  Temporal gRPC        $TEMPORAL_ADDRESS (namespace $TEMPORAL_NAMESPACE)"
 echo "  Gateway simulator    $GATEWAY_URL"
-echo "  Postgres             $DATABASE_URL"
+echo "  Postgres             $DATABASE_URL (the processes; migrations: $MIGRATION_DATABASE_URL)"
 echo "  Logs                 $LOG_DIR/{postgres,temporal,gateway,worker,dispatcher,api}.log"
 echo "  Stop everything      npm stop"
 echo

@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { temporalSettingsFromEnv } from '../config/temporal';
 import { configOrExit } from '../config/env';
+import { assertLeastPrivilegedLogin } from '../ledger/app-role';
 import { createPool } from '../ledger/db';
 import { assertEnvironment } from '../ledger/environment';
 import { OutboxDispatcher } from './outbox-dispatcher';
@@ -9,7 +10,9 @@ import { OutboxDispatcher } from './outbox-dispatcher';
 async function main(): Promise<void> {
   const config = configOrExit('dispatcher');
   const settings = temporalSettingsFromEnv();
-  const pool = createPool({ connectionString: config.DATABASE_URL, max: 4, applicationName: 'dispatcher', role: config.DATABASE_ROLE });
+  // The application role's own login (ledger/app-role.ts): refused in staging and production if it is the owner's.
+  const pool = createPool({ connectionString: config.DATABASE_URL as string, max: 4, applicationName: 'dispatcher' });
+  await assertLeastPrivilegedLogin(pool, config.APP_ENV, (m) => console.warn(`[dispatcher] ${m}`));
   await assertEnvironment(pool, config.APP_ENV);
   const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
   const dispatcher = new OutboxDispatcher(pool, new Client({ connection, namespace: settings.namespace }));

@@ -5,6 +5,7 @@ import { createActivities } from '../activities';
 import { temporalSettingsFromEnv } from '../config/temporal';
 import { GatewayClient } from '../gateway/client';
 import { configOrExit } from '../config/env';
+import { assertLeastPrivilegedLogin } from '../ledger/app-role';
 import { createPool } from '../ledger/db';
 import { assertEnvironment } from '../ledger/environment';
 import { DEFAULT_CHANNEL } from '../payments/deposits';
@@ -19,7 +20,9 @@ async function main(): Promise<void> {
     baseUrl: config.GATEWAY_URL as string, merchantId: config.GATEWAY_MERCHANT_ID, secret: config.GATEWAY_SECRET as string,
     connectTimeoutMs: 3_000, requestTimeoutMs: 10_000,
   });
-  const pool = createPool({ connectionString: config.DATABASE_URL, max: 20, applicationName: 'worker', role: config.DATABASE_ROLE });
+  // The application role's own login (ledger/app-role.ts): refused in staging and production if it is the owner's.
+  const pool = createPool({ connectionString: config.DATABASE_URL as string, max: 20, applicationName: 'worker' });
+  await assertLeastPrivilegedLogin(pool, config.APP_ENV, (m) => console.warn(`[worker] ${m}`));
   await assertEnvironment(pool, config.APP_ENV);
   const connection = await NativeConnection.connect({ address: temporal.address, tls: temporal.tls, apiKey: temporal.apiKey });
   // Activities that signal other workflows use a client of their own.

@@ -18,7 +18,7 @@ const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 
 beforeAll(async () => {
   proxy = await PgProxy.start(db.url);
-  pool = createPool({ connectionString: proxy.through(db.url), schema: db.schema, role: 'lending_app', max: 4, applicationName: 'api-db-down' });
+  pool = createPool({ connectionString: proxy.through(db.appUrl), schema: db.schema, max: 4, applicationName: 'api-db-down' });
   app = await buildApp({ pool, adminApiKey: ADMIN_KEY });
   await app.ready();
   jest.spyOn(console, 'warn').mockImplementation(() => undefined); // "postgres connection lost"

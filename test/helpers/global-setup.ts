@@ -1,6 +1,8 @@
-// Runs once before all test files: checks the tools exist and Postgres answers, creates the test database.
+// Runs once before all test files: checks the tools exist and Postgres answers, creates the test
+// database, and lets the application role log in (roles are cluster-wide).
 import { existsSync } from 'node:fs';
 import { Client } from 'pg';
+import { allowAppRoleLogin } from '../../ledger/app-role';
 import { ADMIN_DATABASE_URL, TEMPORAL_BIN, TEMPORAL_TEST_SERVER_BIN, TEST_DATABASE } from './settings';
 
 export default async function globalSetup(): Promise<void> {
@@ -19,6 +21,8 @@ export default async function globalSetup(): Promise<void> {
     if (rowCount === 0) await client.query(`CREATE DATABASE ${TEST_DATABASE}`).catch((err: { code?: string }) => {
       if (err.code !== '42P04') throw err; // created concurrently by another run
     });
+    // The processes the tests start log in as the application role itself, as in production.
+    await allowAppRoleLogin(client);
   } finally {
     await client.end();
   }

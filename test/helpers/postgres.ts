@@ -3,13 +3,16 @@ import type { Pool } from 'pg';
 import { createPool } from '../../ledger/db';
 import { recordEnvironment } from '../../ledger/environment';
 import { migrate } from '../../ledger/migrate';
-import { TEST_DATABASE_URL } from './settings';
+import { TEST_APP_DATABASE_URL, TEST_DATABASE_URL } from './settings';
 
 export interface TestDatabase {
-  /** A pool whose search_path is this file's own schema, with every migration applied. */
+  /** A pool whose search_path is this file's own schema, with every migration applied, logged in as the owner. */
   readonly pool: Pool;
   readonly schema: string;
+  /** The owner's login (the pool's): fixtures may do what the application cannot. */
   readonly url: string;
+  /** The application role's own login, as the processes use it (pass `schema`, or see processDatabaseUrl). */
+  readonly appUrl: string;
 }
 
 /**
@@ -26,6 +29,7 @@ export function useTestDatabase(options: { poolSize?: number } = {}): TestDataba
     },
     schema,
     url: TEST_DATABASE_URL,
+    appUrl: TEST_APP_DATABASE_URL,
   };
   beforeAll(async () => {
     const admin = createPool({ connectionString: TEST_DATABASE_URL, max: 1 });

@@ -46,9 +46,17 @@ export interface RunningProcess {
   stop(): Promise<void>;
 }
 
-/** The DATABASE_URL of a test file's schema, for a process of its own. */
-export function processDatabaseUrl(db: TestDatabase): string {
-  return `${db.url}?options=${encodeURIComponent(`-c search_path=${db.schema}`)}`;
+/**
+ * The DATABASE_URL of a test file's schema, for a process of its own: the application role's login,
+ * as in production (or the owner's, for a test that wants it refused).
+ */
+export function processDatabaseUrl(db: TestDatabase, login: 'app' | 'owner' = 'app'): string {
+  return withSearchPath(login === 'app' ? db.appUrl : db.url, db.schema);
+}
+
+/** `url` with the session's search_path set to `schema` (libpq's `options`: the processes take no schema setting). */
+export function withSearchPath(url: string, schema: string): string {
+  return `${url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 }
 
 export async function freePort(): Promise<number> {

@@ -36,7 +36,7 @@ const pinned = () => {
 beforeAll(async () => {
   await db.pool.query(`CREATE ROLE ${role} LOGIN IN ROLE lending_app`);
   await db.pool.query(`ALTER ROLE ${role} SET TimeZone = 'Asia/Shanghai'`);
-  shanghai = createPool({ connectionString: url(), schema: db.schema, role: 'lending_app', max: 2 });
+  shanghai = createPool({ connectionString: url(), schema: db.schema, max: 2 }); // a member of lending_app: its rights
   await new Ledger(db.pool).createAccount({ path: 'investor:tz-inv:available', currency: 'CNY' });
   await fundInvestor(db, 'tz-inv', 1_000_000n);
 });

@@ -10,8 +10,9 @@ import { refuseOutsideDevelopment, resolveReviewsFromSimulatorTruth } from '../.
 const db = useTestDatabase();
 const STRONG = 'Zx8pQ2mV7rT4kW9nB3cJ6hL1sD5fG0aYuE';
 const base = { APP_ENV: 'development', DATABASE_URL: 'postgres://u@h:5432/db', GATEWAY_SECRET: 'dev-only-gateway-secret-change-me', GATEWAY_URL: 'http://127.0.0.1:4100', ADMIN_API_KEY: ADMIN_KEY };
+const OWNER_URL = 'postgres://lending_owner@db:5432/lending';
 const production = {
-  APP_ENV: 'production', DATABASE_URL: 'postgres://u@db:5432/lending', TEMPORAL_NAMESPACE: 'lending-production', GATEWAY_MERCHANT_ID: 'lending-production',
+  APP_ENV: 'production', DATABASE_URL: 'postgres://lending_app@db:5432/lending', TEMPORAL_NAMESPACE: 'lending-production', GATEWAY_MERCHANT_ID: 'lending-production',
   GATEWAY_URL: 'https://psp.example/api', GATEWAY_SECRET: 'q'.repeat(8) + STRONG, ADMIN_API_KEY: STRONG,
 };
 const problems = (component: Parameters<typeof loadConfig>[0], env: Record<string, string>) => {
@@ -29,13 +30,22 @@ it('accepts a development and a well-formed production configuration, typed', ()
   expect(loadConfig('api', { ...production, API_PORT: '8080' }).API_PORT).toBe(8080);
   // Temporal Cloud names a namespace `<name>.<account id>` (docs/scaling.md).
   expect(loadConfig('worker', { ...production, TEMPORAL_NAMESPACE: 'lending-production.a2dd6' }).TEMPORAL_NAMESPACE).toBe('lending-production.a2dd6');
+  // Migrations need the owner's login and nothing else; the development stack gives both URLs to everything.
+  const { DATABASE_URL: _app, ...withoutAppLogin } = production;
+  expect(loadConfig('migrate', { ...withoutAppLogin, MIGRATION_DATABASE_URL: OWNER_URL }).MIGRATION_DATABASE_URL).toBe(OWNER_URL);
+  expect(loadConfig('api', { ...base, MIGRATION_DATABASE_URL: OWNER_URL })).toMatchObject({ DATABASE_URL: base.DATABASE_URL, MIGRATION_DATABASE_URL: OWNER_URL });
 });
 
 it.each([
   ['APP_ENV missing', 'api', { ...base, APP_ENV: undefined }, /APP_ENV/],
   ['APP_ENV unknown', 'api', { ...base, APP_ENV: 'prod' }, /APP_ENV: must be one of/],
   ['an unknown APP_ variable', 'worker', { ...base, APP_ENVIRONMENT: 'x' }, /APP_ENVIRONMENT is not a setting/],
-  ['DATABASE_URL missing', 'dispatcher', { ...base, DATABASE_URL: undefined }, /DATABASE_URL/],
+  ['DATABASE_URL missing', 'dispatcher', { ...base, DATABASE_URL: undefined }, /DATABASE_URL is required by the dispatcher/],
+  ['migrations without the owner\'s login', 'migrate', { ...base }, /MIGRATION_DATABASE_URL is required by the migrate/],
+  ['a malformed owner\'s URL', 'migrate', { ...base, MIGRATION_DATABASE_URL: 'mysql://root@db/lending' }, /MIGRATION_DATABASE_URL: must be a postgres:\/\/ URL/],
+  ['the role to SET ROLE to (the old way: the login was the owner)', 'worker', { ...base, DATABASE_ROLE: 'lending_app' }, /DATABASE_ROLE is no longer read: DATABASE_URL must log in as the application role/],
+  ['the owner\'s login given to a process in production', 'api', { ...production, MIGRATION_DATABASE_URL: OWNER_URL }, /MIGRATION_DATABASE_URL \(the owner's login\) must not be given to the api/],
+  ['the owner\'s login given to a process in staging', 'dispatcher', { ...production, APP_ENV: 'staging', TEMPORAL_NAMESPACE: 'lending-staging', GATEWAY_MERCHANT_ID: 'lending-staging', MIGRATION_DATABASE_URL: OWNER_URL }, /must not be given to the dispatcher/],
   ['the worker without a gateway', 'worker', { ...base, GATEWAY_URL: undefined }, /GATEWAY_URL is required/],
   ['a malformed port', 'api', { ...base, API_PORT: 'eighty' }, /API_PORT/],
   ['a staging namespace in development', 'worker', { ...base, TEMPORAL_NAMESPACE: 'lending-staging' }, /belongs to staging, but APP_ENV is development/],
@@ -78,6 +88,25 @@ it('the real processes refuse to start: the API against a test database as produ
   expect(typo.output).toMatch(/APP_ENVV is not a setting/);
   expect(typo.code).toBe(78);
 }, 120_000);
+
+it("a process in production refuses a DATABASE_URL that logs in as the owner (a superuser here), before it reads anything; in test it says so and goes on", async () => {
+  // The API above, with the application role's login, got past this check to the environment's.
+  const api = await runToEnd('api/server.ts', [], {
+    ...production, DATABASE_URL: processDatabaseUrl(db, 'owner'), API_PORT: '0', LOG_LEVEL: 'warn',
+  }, 60_000);
+  expect(api.output).toMatch(/\[api\] fatal: refusing to start: DATABASE_URL logs in as postgres, which the application must not: postgres is a superuser\. Log in as lending_app/);
+  expect(api.output).not.toMatch(/belongs to test/);
+  expect(api.code).not.toBe(0);
+  // A test process on the owner's login: warned, then on to the environment check (passed) and to Temporal (none on port 1).
+  const dispatcher = await runToEnd('worker/dispatcher-main.ts', [], { APP_ENV: 'test', DATABASE_URL: processDatabaseUrl(db, 'owner'), TEMPORAL_ADDRESS: '127.0.0.1:1' }, 60_000);
+  expect(dispatcher.output).toMatch(/\[dispatcher\] warning: DATABASE_URL logs in as postgres, .*\(allowed in test only\)/);
+  expect(dispatcher.output).not.toMatch(/refusing to start|records no environment|belongs to/);
+  expect(dispatcher.code).not.toBe(0);
+  // And the other way round: migrations given the application's login cannot run, and say why.
+  const migrate = await runToEnd('ledger/migrate-cli.ts', [], { APP_ENV: 'test', MIGRATION_DATABASE_URL: processDatabaseUrl(db) }, 60_000);
+  expect(migrate.output).toMatch(/\[migrate\] error: permission denied .*\(MIGRATION_DATABASE_URL logs in as lending_app: it must be the schema's owner/);
+  expect(migrate.code).toBe(1);
+}, 180_000);
 
 it("auto-resolve, which trusts the simulator's record, refuses to run outside development and test", async () => {
   for (const appEnv of ['production', 'staging', undefined, 'dev']) expect(() => refuseOutsideDevelopment(appEnv)).toThrow(/refused with APP_ENV=/);

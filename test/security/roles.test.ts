@@ -1,5 +1,6 @@
-// Least privilege: the role the API, worker and dispatcher act as (DATABASE_ROLE, lending_app)
-// writes rows but cannot alter the schema, nor update or delete history.
+// Least privilege: the role the API, worker and dispatcher log in as (lending_app, their
+// DATABASE_URL) writes rows but cannot alter the schema, nor update or delete history. What its own
+// login cannot regain (RESET ROLE, SET ROLE) and the refusal of an owner's login: app-login.test.ts.
 import type { Pool } from 'pg';
 import { Ledger } from '../../ledger';
 import { LedgerBatcher } from '../../ledger/batcher';
@@ -10,7 +11,7 @@ import { useTestDatabase } from '../helpers/postgres';
 const db = useTestDatabase();
 let app: Pool;
 beforeAll(() => {
-  app = createPool({ connectionString: db.url, schema: db.schema, role: 'lending_app', max: 2 });
+  app = createPool({ connectionString: db.appUrl, schema: db.schema, max: 2 });
 });
 afterAll(() => app?.end());
 
