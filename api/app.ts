@@ -42,6 +42,8 @@ export interface AppDeps {
   temporal?: Client;
   /** Verifies the gateway's notification signatures; without it the notification route answers 503. */
   gatewaySecret?: string;
+  /** The gateway secret being retired during a rotation: notices signed with it still verify. */
+  previousGatewaySecret?: string;
   adminApiKey?: string;
   /** Requests per minute per API key (or per address before authentication). */
   rateLimitPerMinute?: number;
@@ -184,7 +186,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerReconciliationRoutes(app, context);
   registerRecoveryRoutes(app, context);
   registerAuditRoutes(app, context);
-  registerGatewayNotificationRoutes(app, context, deps.gatewaySecret);
+  registerGatewayNotificationRoutes(app, context, deps.gatewaySecret, deps.previousGatewaySecret);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // Last, as a plugin: it runs after the routes that plugins register (the gateway notice's).
   await app.register(async (instance) => registerMethodNotAllowed(instance, declared));

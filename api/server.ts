@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     pool,
     temporal: new Client({ connection, namespace: temporalSettings.namespace }),
     gatewaySecret: config.GATEWAY_SECRET,
+    previousGatewaySecret: config.GATEWAY_SECRET_PREVIOUS,
     adminApiKey: config.ADMIN_API_KEY,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     keyPolicy: keyPolicyFor(config.APP_ENV, config.API_KEY_MAX_LIFETIME_DAYS),

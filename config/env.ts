@@ -35,6 +35,8 @@ const schema = z.object({
   GATEWAY_URL: z.string().url().optional(),
   GATEWAY_MERCHANT_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('lending-core'),
   GATEWAY_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** During a rotation of the gateway's secret: the old one, still accepted on notices until the gateway signs with the new (api). */
+  GATEWAY_SECRET_PREVIOUS: z.string().min(16, 'must be at least 16 characters').optional(),
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
@@ -84,6 +86,7 @@ export function loadConfig(component: Component, env: NodeJS.ProcessEnv = proces
   if (env.DATABASE_ROLE !== undefined) problems.push('DATABASE_ROLE is no longer read: DATABASE_URL must log in as the application role itself (README, "Running in production")');
   if (Boolean(c.TEMPORAL_TLS_CERT) !== Boolean(c.TEMPORAL_TLS_KEY)) problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
   if (component === 'api' && c.ADMIN_API_KEY && c.ADMIN_API_KEY.length < 32) problems.push('ADMIN_API_KEY must be at least 32 random characters');
+  if (c.GATEWAY_SECRET_PREVIOUS !== undefined && c.GATEWAY_SECRET_PREVIOUS === c.GATEWAY_SECRET) problems.push('GATEWAY_SECRET_PREVIOUS is the same as GATEWAY_SECRET: set it to the secret being retired, or unset it');
 
   // Names that carry an environment must carry this one: a staging worker never talks to production.
   // A Temporal Cloud namespace id is `<name>.<account id>`: the environment is in the name.
@@ -97,6 +100,7 @@ export function loadConfig(component: Component, env: NodeJS.ProcessEnv = proces
   }
   if (c.APP_ENV === 'staging' || c.APP_ENV === 'production') {
     if (c.GATEWAY_SECRET && (KNOWN_SECRETS.includes(c.GATEWAY_SECRET) || c.GATEWAY_SECRET.length < 32)) problems.push('GATEWAY_SECRET is a default or example secret, or shorter than 32 characters');
+    if (c.GATEWAY_SECRET_PREVIOUS && (KNOWN_SECRETS.includes(c.GATEWAY_SECRET_PREVIOUS) || c.GATEWAY_SECRET_PREVIOUS.length < 32)) problems.push('GATEWAY_SECRET_PREVIOUS is a default or example secret, or shorter than 32 characters');
     if (component === 'api' && c.ADMIN_API_KEY && (KNOWN_ADMIN_KEYS.includes(c.ADMIN_API_KEY) || new Set(c.ADMIN_API_KEY).size < 10)) {
       problems.push('ADMIN_API_KEY is an example key or not random: set a strong one explicitly');
     }

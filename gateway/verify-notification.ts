@@ -24,6 +24,8 @@ export interface VerifyNotificationInput {
   /** Request headers as node gives them (names in any case). */
   headers: Readonly<Record<string, string | string[] | undefined>>;
   secret: string;
+  /** During a rotation, the secret being retired: a notice signed with it is still authentic (GATEWAY_SECRET_PREVIOUS). */
+  previousSecret?: string;
   nowMs: number;
   lookupOrder: ExpectedOrderLookup;
   /** Allowed clock distance either way; default ±5 min. */
@@ -103,8 +105,9 @@ export async function verifyNotification(input: VerifyNotificationInput): Promis
   if (timestamp === undefined || signature === undefined) return reject('MALFORMED', 'signature or timestamp header missing');
 
   // Authenticity first: nothing in an unsigned body is read, not even its JSON.
-  const expectedSignature = signNotification(input.secret, timestamp, input.rawBody);
-  if (!signaturesEqual(expectedSignature, signature)) return reject('BAD_SIGNATURE', 'signature does not match the body and timestamp');
+  const signedBy = [input.secret, ...(input.previousSecret ? [input.previousSecret] : [])]
+    .some((secret) => signaturesEqual(signNotification(secret, timestamp, input.rawBody), signature));
+  if (!signedBy) return reject('BAD_SIGNATURE', 'signature does not match the body and timestamp');
 
   if (!/^[0-9]{1,12}$/.test(timestamp)) return reject('MALFORMED', `timestamp '${timestamp}' is not unix seconds`);
   const skewMs = Math.abs(input.nowMs - Number(timestamp) * 1000);

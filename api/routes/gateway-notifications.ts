@@ -40,7 +40,7 @@ function workflowOf(owner: OrderOwner, id: string, installment: number | null): 
   }
 }
 
-export function registerGatewayNotificationRoutes(app: FastifyInstance, context: AppContext, gatewaySecret: string | undefined): void {
+export function registerGatewayNotificationRoutes(app: FastifyInstance, context: AppContext, gatewaySecret: string | undefined, previousGatewaySecret?: string): void {
   const { pool, metrics } = context;
 
   async function lookup(orderNo: string): Promise<KnownOrder | undefined> {
@@ -118,6 +118,7 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
         rawBody: request.body as Buffer,
         headers: request.headers,
         secret: gatewaySecret,
+        previousSecret: previousGatewaySecret,
         nowMs: Date.now(),
         lookupOrder: async (orderNo) => {
           const order = await lookup(orderNo);
