@@ -110,8 +110,33 @@ export function loadConfig(component: Component, env: NodeJS.ProcessEnv = proces
     }
     if (c.GATEWAY_URL?.startsWith('http://') && !/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(c.GATEWAY_URL)) problems.push('GATEWAY_URL must be https');
   }
+  if (c.APP_ENV === 'production') problems.push(...tlsProblems(component, c));
   if (problems.length > 0) throw new ConfigError(problems);
   return c;
+}
+
+/** Postgres connections whose certificate is checked: sslmode=require encrypts but would talk to anyone who answers. */
+const VERIFIED_SSLMODES = ['verify-ca', 'verify-full'];
+
+/**
+ * In production every connection to Postgres and to Temporal is TLS with the server's certificate
+ * verified: sslmode=verify-full (or verify-ca) in the database URL, and mutual TLS or an API key
+ * (which implies TLS) for Temporal. Development, test and staging may run on a private network.
+ */
+function tlsProblems(component: Component, c: AppConfig): string[] {
+  const problems: string[] = [];
+  const urls = component === 'migrate' ? [['MIGRATION_DATABASE_URL', c.MIGRATION_DATABASE_URL]] : [['DATABASE_URL', c.DATABASE_URL]];
+  for (const [name, url] of urls) {
+    if (url === undefined) continue;
+    const sslmode = new URL(url).searchParams.get('sslmode');
+    if (!sslmode || !VERIFIED_SSLMODES.includes(sslmode)) {
+      problems.push(`${name} must use TLS with the server verified in production: add sslmode=verify-full (and sslrootcert=<file> for a private CA); it has ${sslmode ? `sslmode=${sslmode}` : 'no sslmode'}`);
+    }
+  }
+  if (component !== 'migrate' && !(c.TEMPORAL_TLS_CERT && c.TEMPORAL_TLS_KEY) && !c.TEMPORAL_API_KEY) {
+    problems.push('Temporal must be reached over TLS in production: set TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (mutual TLS, with TEMPORAL_TLS_CA for a private CA) or TEMPORAL_API_KEY');
+  }
+  return problems;
 }
 
 /** For entry points: the configuration, or a clear message and exit code 78 (EX_CONFIG). */

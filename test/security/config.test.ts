@@ -12,9 +12,12 @@ const STRONG = 'Zx8pQ2mV7rT4kW9nB3cJ6hL1sD5fG0aYuE';
 const base = { APP_ENV: 'development', DATABASE_URL: 'postgres://u@h:5432/db', GATEWAY_SECRET: 'dev-only-gateway-secret-change-me', GATEWAY_URL: 'http://127.0.0.1:4100', ADMIN_API_KEY: ADMIN_KEY };
 const OWNER_URL = 'postgres://lending_owner@db:5432/lending';
 const production = {
-  APP_ENV: 'production', DATABASE_URL: 'postgres://lending_app@db:5432/lending', TEMPORAL_NAMESPACE: 'lending-production', GATEWAY_MERCHANT_ID: 'lending-production',
-  GATEWAY_URL: 'https://psp.example/api', GATEWAY_SECRET: 'q'.repeat(8) + STRONG, ADMIN_API_KEY: STRONG,
+  APP_ENV: 'production', DATABASE_URL: 'postgres://lending_app@db:5432/lending?sslmode=verify-full', TEMPORAL_NAMESPACE: 'lending-production', GATEWAY_MERCHANT_ID: 'lending-production',
+  GATEWAY_URL: 'https://psp.example/api', GATEWAY_SECRET: 'q'.repeat(8) + STRONG, ADMIN_API_KEY: STRONG, TEMPORAL_API_KEY: 'a-temporal-cloud-api-key',
 };
+/** Staging: the same rules but TLS, so a process can be started against the test cluster (no TLS here). */
+const { TEMPORAL_API_KEY: _cloudKey, ...productionWithoutTemporalKey } = production;
+const staging = { ...productionWithoutTemporalKey, APP_ENV: 'staging', TEMPORAL_NAMESPACE: 'lending-staging', GATEWAY_MERCHANT_ID: 'lending-staging' };
 const problems = (component: Parameters<typeof loadConfig>[0], env: Record<string, string>) => {
   try {
     loadConfig(component, env);
@@ -32,7 +35,7 @@ it('accepts a development and a well-formed production configuration, typed', ()
   expect(loadConfig('worker', { ...production, TEMPORAL_NAMESPACE: 'lending-production.a2dd6' }).TEMPORAL_NAMESPACE).toBe('lending-production.a2dd6');
   // Migrations need the owner's login and nothing else; the development stack gives both URLs to everything.
   const { DATABASE_URL: _app, ...withoutAppLogin } = production;
-  expect(loadConfig('migrate', { ...withoutAppLogin, MIGRATION_DATABASE_URL: OWNER_URL }).MIGRATION_DATABASE_URL).toBe(OWNER_URL);
+  expect(loadConfig('migrate', { ...withoutAppLogin, MIGRATION_DATABASE_URL: `${OWNER_URL}?sslmode=verify-full` }).MIGRATION_DATABASE_URL).toBe(`${OWNER_URL}?sslmode=verify-full`);
   expect(loadConfig('api', { ...base, MIGRATION_DATABASE_URL: OWNER_URL })).toMatchObject({ DATABASE_URL: base.DATABASE_URL, MIGRATION_DATABASE_URL: OWNER_URL });
 });
 
@@ -57,6 +60,10 @@ it.each([
   ['production with the test admin key', 'api', { ...production, ADMIN_API_KEY: ADMIN_KEY }, /example key/],
   ['production with a short admin key', 'api', { ...production, ADMIN_API_KEY: 'abcdefghijklmnopqrstu' }, /at least 32/],
   ['production over plain http', 'worker', { ...production, GATEWAY_URL: 'http://psp.example' }, /https/],
+  ['production on Postgres without TLS', 'api', { ...production, DATABASE_URL: 'postgres://lending_app@db:5432/lending' }, /DATABASE_URL must use TLS with the server verified in production: .* it has no sslmode/],
+  ['production on Postgres with TLS that verifies nobody', 'worker', { ...production, DATABASE_URL: 'postgres://lending_app@db:5432/lending?sslmode=require' }, /it has sslmode=require/],
+  ['production migrations without TLS', 'migrate', { ...production, DATABASE_URL: undefined, MIGRATION_DATABASE_URL: OWNER_URL } as never, /MIGRATION_DATABASE_URL must use TLS/],
+  ['production on Temporal without TLS', 'dispatcher', productionWithoutTemporalKey, /Temporal must be reached over TLS in production/],
 ])('refuses %s', (_label, component, env, pattern) => {
   const found = problems(component as 'api', Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>);
   expect(found.join('\n')).toMatch(pattern);
@@ -70,11 +77,11 @@ it('a database records its environment once; another environment is refused, and
   await expect(db.pool.query('DELETE FROM app_environment')).rejects.toThrow(/never changes/);
 });
 
-it('the real processes refuse to start: the API against a test database as production, the simulator in production', async () => {
+it('the real processes refuse to start: the API against a test database as staging, the simulator in production', async () => {
   const api = await runToEnd('api/server.ts', [], {
-    ...production, DATABASE_URL: processDatabaseUrl(db), API_PORT: '0', LOG_LEVEL: 'warn',
+    ...staging, DATABASE_URL: processDatabaseUrl(db), API_PORT: '0', LOG_LEVEL: 'warn',
   }, 60_000);
-  expect(api.output).toMatch(/belongs to test, but APP_ENV is production: refusing to start/);
+  expect(api.output).toMatch(/belongs to test, but APP_ENV is staging: refusing to start/);
   expect(api.code).not.toBe(0);
   const sim = await runToEnd('gateway/simulator-main.ts', ['--port', '0'], { APP_ENV: 'production' }, 60_000);
   expect(sim.output).toMatch(/refusing to run with APP_ENV=production/);
@@ -89,10 +96,10 @@ it('the real processes refuse to start: the API against a test database as produ
   expect(typo.code).toBe(78);
 }, 120_000);
 
-it("a process in production refuses a DATABASE_URL that logs in as the owner (a superuser here), before it reads anything; in test it says so and goes on", async () => {
+it("a process in staging refuses a DATABASE_URL that logs in as the owner (a superuser here), before it reads anything; in test it says so and goes on", async () => {
   // The API above, with the application role's login, got past this check to the environment's.
   const api = await runToEnd('api/server.ts', [], {
-    ...production, DATABASE_URL: processDatabaseUrl(db, 'owner'), API_PORT: '0', LOG_LEVEL: 'warn',
+    ...staging, DATABASE_URL: processDatabaseUrl(db, 'owner'), API_PORT: '0', LOG_LEVEL: 'warn',
   }, 60_000);
   expect(api.output).toMatch(/\[api\] fatal: refusing to start: DATABASE_URL logs in as postgres, which the application must not: postgres is a superuser\. Log in as lending_app/);
   expect(api.output).not.toMatch(/belongs to test/);

@@ -44,8 +44,8 @@ it('during a gateway secret rotation notices signed with either secret verify; a
 
 it('the previous gateway secret is checked like the current one: strong in production, never the same', () => {
   const production = {
-    APP_ENV: 'production', DATABASE_URL: 'postgres://lending_app@db:5432/lending', TEMPORAL_NAMESPACE: 'lending-production', GATEWAY_MERCHANT_ID: 'lending-production',
-    GATEWAY_URL: 'https://psp.example', GATEWAY_SECRET: NEW, ADMIN_API_KEY: 'Zx8#qL2!vN7$wR4@tY6%uI1&oP3*aS5^',
+    APP_ENV: 'production', DATABASE_URL: 'postgres://lending_app@db:5432/lending?sslmode=verify-full', TEMPORAL_NAMESPACE: 'lending-production', GATEWAY_MERCHANT_ID: 'lending-production',
+    GATEWAY_URL: 'https://psp.example', GATEWAY_SECRET: NEW, ADMIN_API_KEY: 'Zx8#qL2!vN7$wR4@tY6%uI1&oP3*aS5^', TEMPORAL_API_KEY: 'a-temporal-cloud-api-key',
   };
   expect(loadConfig('api', { ...production, GATEWAY_SECRET_PREVIOUS: OLD }).GATEWAY_SECRET_PREVIOUS).toBe(OLD);
   expect(() => loadConfig('api', { ...production, GATEWAY_SECRET_PREVIOUS: 'dev-only-gateway-secret-change-me' })).toThrow(/GATEWAY_SECRET_PREVIOUS is a default or example secret/);
