@@ -2,8 +2,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = ['fs', 'path', 'os', 'crypto', 'http', 'https', 'net', 'child_process', 'worker_threads', 'timers', 'dns', 'stream'];
-
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', 'coverage/**', 'reports/**'] },
   js.configs.recommended,
@@ -21,13 +19,18 @@ export default tseslint.config(
     },
   },
   {
-    // The workflow fence: deterministic code only. No Node built-ins, no database, no gateway.
+    // The workflow fence, as an allow-list: workflow code imports values only from Temporal's
+    // workflow-safe packages, other workflow files and the pure id builders; from anywhere else
+    // only types (an activity's interface, a decision's shape). Anything that reaches pg, the
+    // gateway, Node or a clock (payments/, loans/, reconciliation/, config/, ledger/ ...) stays out.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [...nodeBuiltins, ...nodeBuiltins.map((m) => `node:${m}`), 'pg']
-          .map((name) => ({ name, message: 'workflow code must stay deterministic: do this in an activity' })),
-        patterns: [{ group: ['**/ledger', '**/ledger/**', '**/gateway', '**/gateway/**', '**/api/**'], message: 'workflows depend on activity interfaces only' }],
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{
+          regex: String.raw`^(?!(@temporalio/(workflow|common)|\./[a-z-]+|\.\./ids/workflow-ids)$)`,
+          allowTypeImports: true,
+          message: 'workflow code must stay deterministic: import values only from @temporalio/workflow, @temporalio/common, ./ and ../ids/workflow-ids (types from anywhere); do the rest in an activity',
+        }],
       }],
     },
   },

@@ -1,0 +1,39 @@
+// Issue 17, item 5: the workflow lint fence is an allow-list. Workflow code imports values only from
+// @temporalio/workflow, @temporalio/common, other workflow files and ids/workflow-ids; types from
+// anywhere. A probe file in workflows/ with each kind of import is linted by the repo's own config.
+import { execFile } from 'node:child_process';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const ROOT = join(__dirname, '..', '..');
+const PROBE = join(ROOT, 'workflows', 'zz-fence-probe.ts');
+
+it('refuses pg, Node, payments/, loans/, reconciliation/, config/ and ids other than workflow-ids; allows Temporal, ./ and type imports', async () => {
+  writeFileSync(PROBE, [
+    "import { Pool } from 'pg';",
+    "import { readFileSync } from 'node:fs';",
+    "import { createPayout } from '../payments/payouts';",
+    "import { getLoan } from '../loans/store';",
+    "import { matchRun } from '../reconciliation/match';",
+    "import { loadConfig } from '../config/env';",
+    "import { scheduledPayoutIdPrefix } from '../ids/derived';",
+    "import { proxyActivities } from '@temporalio/workflow';",
+    "import { ApplicationFailure } from '@temporalio/common';",
+    "import { TASK_QUEUE } from './shared';",
+    "import { workflowIds } from '../ids/workflow-ids';",
+    "import type { Queryable } from '../ledger/types';",
+    "import type { Activities } from '../activities';",
+    'export const used = [Pool, readFileSync, createPayout, getLoan, matchRun, loadConfig, scheduledPayoutIdPrefix, proxyActivities, ApplicationFailure, TASK_QUEUE, workflowIds];',
+    'export type Used = [Queryable, Activities];',
+    '',
+  ].join('\n'));
+  try {
+    const result = await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'eslint'), ['--format', 'json', PROBE], { cwd: ROOT }).catch((err: { stdout: string }) => err);
+    const [report] = JSON.parse(result.stdout) as { messages: { ruleId: string; line: number }[] }[];
+    const fenced = report.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.line);
+    expect(fenced).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  } finally {
+    unlinkSync(PROBE);
+  }
+}, 120_000);
