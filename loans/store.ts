@@ -1,6 +1,7 @@
 // Loans and subscriptions in Postgres: creation with the schedule, the reservation (one SQL call),
 // the loan's decision, and each subscription's confirm or refund. No Temporal here.
 import type Decimal from 'decimal.js';
+import { enqueueStart } from '../outbox/enqueue';
 import { accountPath } from '../ledger/accounts';
 import { contentHash } from '../ledger/canonical-json';
 import { LedgerError } from '../ledger/errors';
@@ -54,8 +55,7 @@ export async function createLoan(tx: Queryable, loan: NewLoan): Promise<void> {
     [loan.id, schedule.map((s) => s.n), schedule.map((s) => s.principalMinor.toString()), schedule.map((s) => s.interestMinor.toString())],
   );
   await createAccount(tx, { path: accountPath.loanEscrow(loan.id), currency: loan.currency, balanceSlots: ESCROW_BALANCE_SLOTS });
-  await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'loanWorkflow', $1, $2)`,
-    [workflowIds.loan(loan.id), JSON.stringify({ loanId: loan.id })]);
+  await enqueueStart(tx, 'loanWorkflow', workflowIds.loan(loan.id), { loanId: loan.id });
 }
 
 export interface LoanView {

@@ -1,5 +1,6 @@
 // Deposits in Postgres: the request, and its settlement into the ledger. No Temporal here.
 import { accountPath } from '../ledger/accounts';
+import { enqueueStart } from '../outbox/enqueue';
 import { transfer } from '../ledger/transactions';
 import type { Queryable } from '../ledger/types';
 import type { BankAccount } from '../gateway/protocol';
@@ -27,8 +28,7 @@ export async function createDeposit(tx: Queryable, d: Omit<Deposit, 'status' | '
      VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING')`,
     [d.id, d.investorId, d.amountMinor.toString(), d.currency, DEFAULT_CHANNEL, orderNoFor(d.id, 'dp'), JSON.stringify(d.bankAccount)],
   );
-  await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'depositWorkflow', $1, $2)`,
-    [workflowIds.deposit(d.id), JSON.stringify({ depositId: d.id, investorId: d.investorId })]);
+  await enqueueStart(tx, 'depositWorkflow', workflowIds.deposit(d.id), { depositId: d.id, investorId: d.investorId });
 }
 
 export async function getDeposit(db: Queryable, id: string): Promise<Deposit | undefined> {

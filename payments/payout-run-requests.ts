@@ -4,6 +4,7 @@
 // The run takes the decision before it pays anyone (workflows/payout-run.ts); a repeat request
 // reaches the same run (deterministic id, REJECT_DUPLICATE), whose second decision is never taken.
 import type { Pool } from 'pg';
+import { enqueueStart } from '../outbox/enqueue';
 import { recordDecisionIn } from '../decisions/operator-decisions';
 import { workflowIds } from '../ids/workflow-ids';
 import { writeAudit } from '../ledger/audit';
@@ -27,7 +28,7 @@ export async function requestPayoutRun(pool: Pool, r: PayoutRunRequest): Promise
     });
     await writeAudit(tx, { actor: r.actor, action: 'payout_run.started', subject: workflowId, requestId: r.requestId, details: { decisionId } });
     const input: PayoutRunInput = { loanId: r.loanId, installment: r.installment, decisionId };
-    await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'payoutRunWorkflow', $1, $2)`, [workflowId, JSON.stringify(input)]);
+    await enqueueStart(tx, 'payoutRunWorkflow', workflowId, input);
     return { workflowId, decisionId };
   });
 }

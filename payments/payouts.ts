@@ -1,6 +1,7 @@
 // Payouts in Postgres: the hold before the gateway is called, and its posting or voiding after.
 // No Temporal here.
 import type { BankAccount } from '../gateway/protocol';
+import { enqueueStart } from '../outbox/enqueue';
 import { accountPath } from '../ledger/accounts';
 import { hold, postPending, voidPending } from '../ledger/transactions';
 import type { Metadata, Queryable } from '../ledger/types';
@@ -52,8 +53,7 @@ export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
       JSON.stringify(p.bankAccount), held.transactionId, p.run?.loanId ?? null, p.run?.installment ?? null],
   );
   if (p.run) return;
-  await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'payoutWorkflow', $1, $2)`,
-    [workflowIds.payout(p.id), JSON.stringify({ payoutId: p.id, partyId: p.partyId })]);
+  await enqueueStart(tx, 'payoutWorkflow', workflowIds.payout(p.id), { payoutId: p.id, partyId: p.partyId });
 }
 
 /** A withdrawal after what its investor owes back: the offset, and the payout of the rest (null when nothing is left). */

@@ -2,6 +2,8 @@
 // receivable on platform:recovery-receivable; cleared by offsetting the investor's next payouts
 // (never below zero), or written off by an operator. No Temporal here.
 import { accountPath } from '../ledger/accounts';
+import { recoveryClosedSignal } from '../workflows/shared';
+import { enqueueSignal, enqueueStart } from '../outbox/enqueue';
 import { writeAudit } from '../ledger/audit';
 import { post, transfer } from '../ledger/transactions';
 import type { Queryable } from '../ledger/types';
@@ -54,8 +56,7 @@ export async function openRecovery(tx: Queryable, r: { id: string; investorId: s
     `INSERT INTO recoveries (id, investor_id, currency, amount_minor, state, exception_id, reason, opened_by)
      VALUES ($1, $2, $3, $4, 'OFFSETTING', $5, $6, $7)`,
     [r.id, r.investorId, r.currency, r.amountMinor.toString(), r.exceptionId ?? null, r.reason, r.openedBy]);
-  await tx.query(`INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'recoveryWorkflow', $1, $2)`,
-    [workflowIds.recovery(r.id), JSON.stringify({ recoveryId: r.id, investorId: r.investorId, ...(r.decisionId ? { decisionId: r.decisionId } : {}) })]);
+  await enqueueStart(tx, 'recoveryWorkflow', workflowIds.recovery(r.id), { recoveryId: r.id, investorId: r.investorId, ...(r.decisionId ? { decisionId: r.decisionId } : {}) });
 }
 
 /**
@@ -98,7 +99,7 @@ export async function offsetFromPayout(tx: Queryable, input: { investorId: strin
       `UPDATE recoveries SET recovered_minor = recovered_minor + $2, state = CASE WHEN $3 THEN 'RECOVERED' ELSE state END,
               closed_at = CASE WHEN $3 THEN now() ELSE closed_at END WHERE id = $1`, [recovery.id, take.toString(), cleared]);
     if (cleared) {
-      await tx.query(`INSERT INTO outbox (action, workflow_id, signal_name) VALUES ('signal', $1, 'recoveryClosed')`, [workflowIds.recovery(recovery.id)]);
+      await enqueueSignal(tx, workflowIds.recovery(recovery.id), recoveryClosedSignal);
     }
     taken += take;
     left -= take;
