@@ -9,6 +9,7 @@ import { inParallel } from '../demo/api';
 import type { Prng } from './prng';
 import { until, type Investor, type RunState } from './world';
 import { startPayoutRunAsJob } from '../cli/payout-run-job';
+import { workflowIds } from '../ids/workflow-ids';
 
 export interface WorkloadPlan {
   investors: number;
@@ -168,7 +169,7 @@ export async function overlappingRuns(state: RunState, loanId: string, n: number
     state.stack.api.must('POST', '/v1/payout-runs', { key: state.operatorKey, body: { loanId, installment: n } }),
     state.stack.api.must('POST', '/v1/payout-runs', { key: state.operatorKey, body: { loanId, installment: n } }),
   ];
-  if (maturity) runs.push(startPayoutRunAsJob(state.stack.db, state.stack.temporal, { workflowId: `payout-run-${loanId}-${n}-maturity`, input, job: 'maturity' }));
+  if (maturity) runs.push(startPayoutRunAsJob(state.stack.db, state.stack.temporal, { workflowId: `${workflowIds.payoutRun(loanId, n)}-maturity`, input, job: 'maturity' }));
   const results = await Promise.allSettled(runs);
   const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason).slice(0, 200));
   state.say(`  installment ${n}: ${runs.length} payout runs started at once${failed.length ? ` (${failed.length} refused: ${failed.join('; ')})` : ''}`);

@@ -12,6 +12,7 @@ import { useTestDatabase } from '../helpers/postgres';
 import { maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { resolveReview } from '../helpers/decisions';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const world = new GatewayWorld();
 afterAll(() => world.stop()); // before the database's hooks: the worker stops before its pool closes
@@ -43,7 +44,7 @@ async function deposit(amountMinor: bigint, queryPolicy = FAST_QUERIES) {
   await createDeposit(db.pool, { id, investorId: 'ann', amountMinor, currency: 'CNY', bankAccount: ACCOUNT });
   await db.pool.query('DELETE FROM outbox'); // started here with a short query policy instead of by the dispatcher
   const handle = await world.env.client.workflow.start(depositWorkflow, {
-    workflowId: `deposit-${id}`, taskQueue: TASK_QUEUE,
+    workflowId: workflowIds.deposit(id), taskQueue: TASK_QUEUE,
     args: [{ depositId: id, investorId: 'ann', queryPolicy }],
   });
   return { id, handle };

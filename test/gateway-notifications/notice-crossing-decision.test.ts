@@ -13,6 +13,7 @@ import { ADMIN_KEY } from '../api/helpers';
 import { ACCOUNT, SECRET } from '../gateway/helpers';
 import { fundInvestor } from '../helpers/stack';
 import { admin, operatorHeaders, postNotice, until, useOutcomeWorld } from '../outcomes/helpers';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -54,9 +55,9 @@ async function payoutInReview(who: string, id: string) {
   await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': `inv-${who}` }, payload: { id: who, name: who, bankAccount: ACCOUNT } });
   await fundInvestor(db, who, 1_000_000n);
   await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: who, sourceAccount: `investor:${who}:available`, amountMinor: 9_900n, currency: 'CNY', bankAccount: ACCOUNT });
-  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [`payout-${id}`]);
+  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
   world.gateway.rule = (call) => (call.memo !== `withdrawal ${id}` ? undefined : call.op === 'submit' ? 'error-5xx-after-execute' : 'error-5xx-before-execute');
-  const wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: who, queryPolicy: FAST }] });
+  const wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: workflowIds.payout(id), taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: who, queryPolicy: FAST }] });
   const evidence = await until(() => wf.query(reviewEvidenceQuery).catch(() => undefined), (e) => e?.state === 'MANUAL_REVIEW', 60_000) as ReviewEvidence;
   return { wf, evidence };
 }

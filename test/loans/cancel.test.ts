@@ -15,6 +15,7 @@ import { createWorker, drainOutbox, fundInvestor, maybeRecordHistory } from '../
 import { createDevServerEnv } from '../helpers/temporal';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { until } from '../repayments/helpers';
+import { workflowIds } from '../../ids/workflow-ids';
 
 let env: TestWorkflowEnvironment;
 let worker: Worker;
@@ -45,7 +46,7 @@ beforeAll(async () => {
 afterEach(() => expectLedgerConsistent(db.pool));
 
 const openLoan = (id: string, principal: string) => app.inject({
-  method: 'POST', url: '/v1/loans', headers: { ...admin, 'idempotency-key': `loan-${id}` },
+  method: 'POST', url: '/v1/loans', headers: { ...admin, 'idempotency-key': workflowIds.loan(id) },
   payload: { id, borrowerId: 'acme', principal, annualRate: '0.1', termMonths: 2, repaymentMethod: 'equal_principal', subscriptionDeadline: new Date(Date.now() + 600_000).toISOString() },
 });
 const subscribe = async (loanId: string, who: string, amount: string) => {
@@ -67,8 +68,8 @@ it('returns the money and the loan\'s room together, and the loan then fills wit
   expect((await app.inject({ method: 'POST', url: `/v1/subscriptions/${alices}/cancel`, headers: keys.bob })).statusCode).toBe(404);
   const cancel = await app.inject({ method: 'POST', url: `/v1/subscriptions/${alices}/cancel`, headers: keys.alice });
   expect(cancel.statusCode).toBe(202);
-  expect(cancel.json()).toMatchObject({ status: 'CANCEL_REQUESTED', workflowId: `subscription-${alices}` });
-  const handle = env.client.workflow.getHandle(`subscription-${alices}`);
+  expect(cancel.json()).toMatchObject({ status: 'CANCEL_REQUESTED', workflowId: workflowIds.subscription(alices) });
+  const handle = env.client.workflow.getHandle(workflowIds.subscription(alices));
   expect(await handle.result()).toBe('CANCELLED');
   expect(await remaining('cx1')).toBe('100000');
   expect(await available('alice')).toBe(500_000n);

@@ -13,6 +13,7 @@ import { fundInvestor } from '../helpers/stack';
 import { createDevServerEnv } from '../helpers/temporal';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { until } from '../repayments/helpers';
+import { workflowIds } from '../../ids/workflow-ids';
 
 let env: TestWorkflowEnvironment;
 const running: RunningProcess[] = [];
@@ -114,7 +115,7 @@ it('kills the API, the dispatcher and the worker mid-rush: every reservation ans
   worker = await start('worker');
   await until(() => handle.query(loanStateQuery), (s) => s === 'REPAYING', 90_000);
 
-  const states = await Promise.all(accepted.map((id) => env.client.workflow.getHandle(`subscription-${id}`).result()));
+  const states = await Promise.all(accepted.map((id) => env.client.workflow.getHandle(workflowIds.subscription(id)).result()));
   expect(new Set(states)).toEqual(new Set(['CONFIRMED']));
   const { rows } = await db.pool.query(`SELECT status, count(*)::int AS n, sum(amount_minor)::text AS total FROM subscriptions WHERE loan_id = 'ch1' GROUP BY status`);
   expect(rows).toEqual([{ status: 'CONFIRMED', n: 20, total: '200000' }]);

@@ -15,6 +15,7 @@ import { createWorker, drainOutbox, fundInvestor, maybeRecordHistory } from '../
 import { createDevServerEnv } from '../helpers/temporal';
 import type { RunningSimulator } from '../../gateway/simulator/server';
 import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
+import { workflowIds } from '../../ids/workflow-ids';
 
 let env: TestWorkflowEnvironment;
 let worker: Worker;
@@ -49,7 +50,7 @@ afterEach(async () => {
 async function openLoan(id: string, principal: string, deadlineInMs: number) {
   await api.app.inject({ method: 'POST', url: '/v1/borrowers', headers: { ...admin, 'idempotency-key': `b-${id}` }, payload: { id: `bor-${id}`, name: 'Borrower', bankAccount: ACCOUNT } });
   const res = await api.app.inject({
-    method: 'POST', url: '/v1/loans', headers: { ...admin, 'idempotency-key': `loan-${id}` },
+    method: 'POST', url: '/v1/loans', headers: { ...admin, 'idempotency-key': workflowIds.loan(id) },
     payload: {
       id, borrowerId: `bor-${id}`, principal, annualRate: '0.08', termMonths: 3, repaymentMethod: 'equal_installment',
       subscriptionDeadline: new Date(Date.now() + deadlineInMs).toISOString(), feeRate: '0.01',
@@ -95,7 +96,7 @@ it('fills a loan exactly from concurrent subscriptions, then confirms, disburses
   const handle = env.client.workflow.getHandle(workflowId);
   await untilLoanState(handle, 'REPAYING'); // it stays there, waiting for the first due date
   const subIds = accepted.map((r) => r.json().subscriptionId as string);
-  const states = await Promise.all(subIds.map((id) => env.client.workflow.getHandle(`subscription-${id}`).result()));
+  const states = await Promise.all(subIds.map((id) => env.client.workflow.getHandle(workflowIds.subscription(id)).result()));
   expect(new Set(states)).toEqual(new Set(['CONFIRMED']));
 
   const ledger = new Ledger(db.pool);
@@ -110,7 +111,7 @@ it('fills a loan exactly from concurrent subscriptions, then confirms, disburses
   expect(inv.pendingDebits).toBe(0n);
   const { rows } = await db.pool.query(`SELECT sum(amount_minor)::text AS total, count(*)::int AS n FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`, [loanId]);
   expect(rows[0]).toEqual({ total: '1000000', n: 20 });
-  await maybeRecordHistory(env.client.workflow.getHandle(`subscription-${subIds[0]}`), 'subscriptionWorkflow-confirmed');
+  await maybeRecordHistory(env.client.workflow.getHandle(workflowIds.subscription(subIds[0])), 'subscriptionWorkflow-confirmed');
 });
 
 it('expires a loan that is not filled by its deadline and refunds every reservation', async () => {
@@ -126,7 +127,7 @@ it('expires a loan that is not filled by its deadline and refunds every reservat
   const late = await subscribe(loanId, people[0], '1.00', 'late');
   expect(late.json().error.code).toBe('LOAN_NOT_OPEN');
   const { rows } = await db.pool.query(`SELECT id FROM subscriptions WHERE loan_id = $1`, [loanId]);
-  const refundedHandle = env.client.workflow.getHandle(`subscription-${rows[0].id}`);
+  const refundedHandle = env.client.workflow.getHandle(workflowIds.subscription(rows[0].id));
   expect(await refundedHandle.result()).toBe('REFUNDED');
   await maybeRecordHistory(env.client.workflow.getHandle(workflowId), 'loanWorkflow-expired');
   await maybeRecordHistory(refundedHandle, 'subscriptionWorkflow-refunded');
@@ -153,25 +154,25 @@ it('leaves nothing orphaned when the dispatcher is down: the reservation waits i
   const res = await subscribe(loanId, p, '200.00', 'orphan');
   const { subscriptionId } = res.json();
   // No dispatcher has run: the row is there, due at the loan's deadline, and no workflow yet.
-  const { rows } = await db.pool.query(`SELECT workflow_id, not_before FROM outbox WHERE workflow_id = $1`, [`subscription-${subscriptionId}`]);
+  const { rows } = await db.pool.query(`SELECT workflow_id, not_before FROM outbox WHERE workflow_id = $1`, [workflowIds.subscription(subscriptionId)]);
   expect(rows).toHaveLength(1);
   expect(rows[0].not_before.getTime()).toBeGreaterThan(Date.now() + 60_000);
   // The deadline comes (time moves on for this row).
   await db.pool.query('UPDATE outbox SET not_before = now()');
-  await expect(env.client.workflow.getHandle(`subscription-${subscriptionId}`).describe()).rejects.toThrow();
+  await expect(env.client.workflow.getHandle(workflowIds.subscription(subscriptionId)).describe()).rejects.toThrow();
   // A dispatcher that dies mid-pass (Temporal unreachable) leaves the rows and backs off.
   const broken = new OutboxDispatcher(db.pool, { workflow: { start: () => Promise.reject(new Error('connection lost')), getHandle: () => ({ signal: () => Promise.reject(new Error('connection lost')) }) } } as never);
   await broken.drainOnce();
-  const { rows: after } = await db.pool.query(`SELECT attempts FROM outbox WHERE workflow_id = $1`, [`subscription-${subscriptionId}`]);
+  const { rows: after } = await db.pool.query(`SELECT attempts FROM outbox WHERE workflow_id = $1`, [workflowIds.subscription(subscriptionId)]);
   expect(after[0].attempts).toBe(1);
   await db.pool.query('UPDATE outbox SET not_before = now()');
   // Two dispatchers at once start it once.
   await Promise.all([drainOutbox(dispatcher, db), drainOutbox(new OutboxDispatcher(db.pool, env.client), db)]);
-  const described = await env.client.workflow.getHandle(`subscription-${subscriptionId}`).describe();
+  const described = await env.client.workflow.getHandle(workflowIds.subscription(subscriptionId)).describe();
   expect(described.status.name).toBe('RUNNING');
   expect(described.typedSearchAttributes.get(SearchAttributes.InvestorId)).toBe('o1-0');
   expect(described.typedSearchAttributes.get(SearchAttributes.LoanId)).toBe(loanId);
-  await expect(env.client.workflow.getHandle(`subscription-${subscriptionId}`).query('subscriptionState')).resolves.toBe('RESERVED');
+  await expect(env.client.workflow.getHandle(workflowIds.subscription(subscriptionId)).query('subscriptionState')).resolves.toBe('RESERVED');
   expect(subscriptionWorkflow.name).toBe('subscriptionWorkflow');
   expect(loanWorkflow.name).toBe('loanWorkflow');
 });

@@ -12,6 +12,7 @@ import { distributeRepayment, openCollection, openRepayment, recordCollection, t
 import type { RepaymentMethod } from '../../loans/schedule';
 import { createLoan } from '../../loans/store';
 import { ACCOUNT } from '../gateway/helpers';
+import { workflowIds } from '../../ids/workflow-ids';
 
 export interface RepayingLoan {
   id: string;
@@ -42,7 +43,7 @@ export async function createRepayingLoan(pool: Pool, loan: RepayingLoan): Promis
       termMonths: loan.termMonths, repaymentMethod: loan.repaymentMethod, subscriptionDeadline: new Date(Date.now() + 60_000), feeRate: new MoneyDecimal(0),
       interestFeeRate: new MoneyDecimal(loan.interestFeeRate ?? '0'),
     });
-    await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [`loan-${loan.id}`]); // no Loan workflow here
+    await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.loan(loan.id)]); // no Loan workflow here
     await tx.query(`UPDATE loans SET status = 'REPAYING', remaining_minor = 0, funded_at = now() WHERE id = $1`, [loan.id]);
     // The subscription's hold is not what these tests are about: any ledger transaction satisfies the reference.
     const { rows } = await tx.query<{ id: string }>('SELECT min(id)::text AS id FROM ledger_transactions');

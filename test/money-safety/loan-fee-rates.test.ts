@@ -2,6 +2,7 @@
 // refused at the edge, 422, nothing written, instead of being rounded by Postgres on the way in.
 import { ADMIN_KEY, useTestApi } from '../api/helpers';
 import { useTestDatabase } from '../helpers/postgres';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const db = useTestDatabase();
 const api = useTestApi(db);
@@ -12,7 +13,7 @@ beforeAll(async () => {
 });
 
 const createLoan = (id: string, rates: { feeRate?: string; interestFeeRate?: string }) => api.app.inject({
-  method: 'POST', url: '/v1/loans', headers: { ...admin, 'idempotency-key': `loan-${id}` },
+  method: 'POST', url: '/v1/loans', headers: { ...admin, 'idempotency-key': workflowIds.loan(id) },
   payload: {
     id, borrowerId: 'fr-bor', principal: '1000.00', annualRate: '0.12', termMonths: 3, repaymentMethod: 'equal_principal',
     subscriptionDeadline: new Date(Date.now() + 600_000).toISOString(), ...rates,
@@ -29,7 +30,7 @@ it.each([
   expect(res.statusCode).toBe(422);
   expect(res.json().error).toMatchObject({ code: 'RATE_TOO_MANY_DECIMALS', details: { field, decimals: 6 } });
   expect(await loanRows(id)).toEqual([]);
-  expect((await db.pool.query('SELECT count(*)::int AS n FROM outbox WHERE workflow_id = $1', [`loan-${id}`])).rows[0].n).toBe(0);
+  expect((await db.pool.query('SELECT count(*)::int AS n FROM outbox WHERE workflow_id = $1', [workflowIds.loan(id)])).rows[0].n).toBe(0);
 });
 
 it('keeps a fee rate of exactly six decimals as given (trailing zeros are not decimals)', async () => {

@@ -15,6 +15,7 @@ import { useGatewayApp } from '../helpers/gateway-world';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { collectAndDistribute, createRepayingLoan, FUNDS_MINOR, receivedByInvestor } from './fixtures';
 import { startPayoutRunAsJob } from '../../cli/payout-run-job';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const { world, db } = useGatewayApp();
 
@@ -56,7 +57,7 @@ it('pays both investors of a colliding pair: loan "pc-1" #2 to "pcx", and loan "
   await collectAndDistribute(db.pool, 'pc', 1);
 
   const run = async (loanId: string, installment: number) => (await startPayoutRunAsJob(db.pool, world.env.client, {
-    workflowId: `payout-run-${loanId}-${installment}`, job: 'test', input: { loanId, installment, queryPolicy: { attempts: 3, initialIntervalMs: 200, maxIntervalMs: 400 } },
+    workflowId: workflowIds.payoutRun(loanId, installment), job: 'test', input: { loanId, installment, queryPolicy: { attempts: 3, initialIntervalMs: 200, maxIntervalMs: 400 } },
   })).result() as Promise<PayoutRunResult>;
   for (const n of [1, 2]) expect(await run('pc-1', n)).toMatchObject({ failed: 0, manualReview: 0 });
   expect(await run('pc', 1)).toMatchObject({ payouts: 2, succeeded: 2, failed: 0, manualReview: 0 });
@@ -86,6 +87,6 @@ it('finds a share\'s payout made under its old id (a loan id with a dash, before
   expect((await db.pool.query(`SELECT count(*)::int AS n FROM payouts WHERE loan_id = 'pl-1'`)).rows[0].n).toBe(2);
   // Settle them so the gateway and the ledger agree after the test.
   for (const p of page.payouts) {
-    expect(await world.env.client.workflow.execute(payoutWorkflow, { workflowId: `payout-${p.payoutId}`, taskQueue: TASK_QUEUE, args: [{ payoutId: p.payoutId, partyId: p.partyId }] })).toBe('SUCCEEDED');
+    expect(await world.env.client.workflow.execute(payoutWorkflow, { workflowId: workflowIds.payout(p.payoutId), taskQueue: TASK_QUEUE, args: [{ payoutId: p.payoutId, partyId: p.partyId }] })).toBe('SUCCEEDED');
   }
 }, 60_000);

@@ -12,6 +12,7 @@ import { drainOutbox, fundInvestor } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, expectLedgerEqualsGateway } from '../repayments/helpers';
 import { operatorHeaders } from '../api/helpers';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const gatewayApp = useGatewayApp();
 const { world, db } = gatewayApp;
@@ -49,8 +50,8 @@ it('a withdrawal offsets the open recovery first and sends only the rest', async
     .toEqual([{ payout_id: payoutId, amount_minor: '3000' }]);
 
   await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
-  expect(await world.env.client.workflow.getHandle(`payout-${payoutId}`).result()).toBe('SUCCEEDED');
-  expect(await world.env.client.workflow.getHandle(`recovery-${recoveryId}`).result()).toBe('RECOVERED');
+  expect(await world.env.client.workflow.getHandle(workflowIds.payout(payoutId)).result()).toBe('SUCCEEDED');
+  expect(await world.env.client.workflow.getHandle(workflowIds.recovery(recoveryId)).result()).toBe('RECOVERED');
   expect(world.simulator.truth().filter((o) => o.kind === 'PAYOUT').map((o) => o.amountMinor)).toEqual([7_000n]);
   expect((await new Ledger(db.pool).balance('investor:wo-ann:available')).posted).toBe(100_000n - 10_000n);
   expect(await getRecovery(db.pool, recoveryId)).toMatchObject({ state: 'RECOVERED', recoveredMinor: 3_000n });

@@ -17,6 +17,7 @@ import { expectLedgerConsistent } from '../ledger/helpers';
 import { openAndFillLoan } from '../repayments/helpers';
 import { admin, expectLedgerEqualsTruth, operatorHeaders, postNotice, until, useOutcomeWorld, type CallFault, type GatewayCall } from './helpers';
 import { recorded, collectNow } from '../helpers/decisions';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -61,12 +62,12 @@ const KINDS: Kind[] = [
       const id = `otpo-${tag}`;
       const amountMinor = 1_000n;
       await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: 'otp', sourceAccount: 'investor:otp:available', amountMinor, currency: 'CNY', bankAccount: ACCOUNT });
-      await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [`payout-${id}`]);
+      await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
       let wf: WorkflowHandle<typeof payoutWorkflow> | undefined;
       return {
-        workflowId: `payout-${id}`, memo: `withdrawal ${id}`, gatewayKind: 'PAYOUT',
+        workflowId: workflowIds.payout(id), memo: `withdrawal ${id}`, gatewayKind: 'PAYOUT',
         async go() {
-          wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'otp', queryPolicy: FAST }] });
+          wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: workflowIds.payout(id), taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'otp', queryPolicy: FAST }] });
         },
         async outcome() {
           const state = await (wf as WorkflowHandle<typeof payoutWorkflow>).result();
@@ -84,12 +85,12 @@ const KINDS: Kind[] = [
       const id = `otdep-${tag}`;
       const amountMinor = 2_000n;
       await createDeposit(db.pool, { id, investorId: 'otp', amountMinor, currency: 'CNY', bankAccount: ACCOUNT });
-      await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [`deposit-${id}`]);
+      await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.deposit(id)]);
       let wf: WorkflowHandle<typeof depositWorkflow> | undefined;
       return {
-        workflowId: `deposit-${id}`, memo: `deposit ${id}`, gatewayKind: 'COLLECTION',
+        workflowId: workflowIds.deposit(id), memo: `deposit ${id}`, gatewayKind: 'COLLECTION',
         async go() {
-          wf = await world.env.client.workflow.start(depositWorkflow, { workflowId: `deposit-${id}`, taskQueue: TASK_QUEUE, args: [{ depositId: id, investorId: 'otp', queryPolicy: FAST }] });
+          wf = await world.env.client.workflow.start(depositWorkflow, { workflowId: workflowIds.deposit(id), taskQueue: TASK_QUEUE, args: [{ depositId: id, investorId: 'otp', queryPolicy: FAST }] });
         },
         async outcome() {
           const state = await (wf as WorkflowHandle<typeof depositWorkflow>).result();
@@ -110,7 +111,7 @@ const KINDS: Kind[] = [
       await openAndFillLoan(world.app, db, { id: loanId, holdings: [100_000n], termMonths: 1, repaymentMethod: 'equal_principal', intervalSeconds: 3_600 });
       await drainOutbox(world.dispatcher, db);
       await until(() => handle(`payout-disb-${loanId}`).result().catch(() => 'NOT_YET'), (s) => s === 'SUCCEEDED', 60_000);
-      const workflowId = `repayment-${loanId}-1`;
+      const workflowId = workflowIds.repayment(loanId, 1);
       return {
         workflowId, memo: `repayment rp-${loanId}-1-1`, gatewayKind: 'COLLECTION',
         async go() {
@@ -140,7 +141,7 @@ const KINDS: Kind[] = [
       });
       expect(opened.statusCode).toBe(201);
       const recoveryId = opened.json<{ id: string }>().id;
-      const workflowId = `recovery-${recoveryId}`;
+      const workflowId = workflowIds.recovery(recoveryId);
       // Started here with a short query policy instead of by the dispatcher.
       await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);
       const wf = await world.env.client.workflow.start(recoveryWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ recoveryId, investorId, queryPolicy: FAST }] });

@@ -15,6 +15,7 @@ import { useTestDatabase } from '../helpers/postgres';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { resolveReview } from '../helpers/decisions';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const world = new GatewayWorld();
 afterAll(() => world.stop()); // before the database's hooks: the worker stops before its pool closes
@@ -47,7 +48,7 @@ async function payout(amountMinor: bigint, queryPolicy = FAST) {
   const id = `po-${n}-${Date.now().toString(36)}`;
   await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: 'pat', sourceAccount: 'investor:pat:available', amountMinor, currency: 'CNY', bankAccount: ACCOUNT });
   await db.pool.query('DELETE FROM outbox'); // started here with a short query policy instead of by the dispatcher
-  const handle = await world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'pat', queryPolicy }] });
+  const handle = await world.env.client.workflow.start(payoutWorkflow, { workflowId: workflowIds.payout(id), taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'pat', queryPolicy }] });
   return { id, handle };
 }
 const balance = () => new Ledger(db.pool).balance('investor:pat:available');
@@ -143,17 +144,17 @@ describe('manual reviews through the API', () => {
       await untilEvidence(handle, (e) => e.attempts.length >= 1);
       await world.simulator.startOutage('503');
       let listed: { workflowId: string; kind: string; evidence: { attempts: unknown[] } }[] = [];
-      for (let i = 0; i < 100 && !listed.some((r) => r.workflowId === `payout-${id}`); i++) {
+      for (let i = 0; i < 100 && !listed.some((r) => r.workflowId === workflowIds.payout(id)); i++) {
         await new Promise((r) => setTimeout(r, 100));
         listed = (await app.inject({ method: 'GET', url: '/v1/reviews', headers: operator })).json();
       }
-      const mine = listed.find((r) => r.workflowId === `payout-${id}`);
+      const mine = listed.find((r) => r.workflowId === workflowIds.payout(id));
       expect(mine).toMatchObject({ kind: 'payoutWorkflow' });
       expect(mine?.evidence.attempts.length).toBe(3);
       const investor = { authorization: `Bearer ${investorKey}` };
       expect((await app.inject({ method: 'GET', url: '/v1/reviews', headers: investor })).statusCode).toBe(403);
       const resolved = await app.inject({ method: 'POST', url: `/v1/reviews/payout-${id}/resolve`, headers: operator, payload: { decision: 'paid', reason: 'bank confirms the credit' } });
-      expect(resolved.json()).toEqual({ workflowId: `payout-${id}`, state: 'SUCCEEDED' });
+      expect(resolved.json()).toEqual({ workflowId: workflowIds.payout(id), state: 'SUCCEEDED' });
       // The owner sees the payout with every attempt; another investor does not see it at all.
       const seen = (await app.inject({ method: 'GET', url: `/v1/payouts/${id}`, headers: investor })).json();
       expect(seen).toMatchObject({ status: 'SUCCEEDED', amount: '60.00', state: 'SUCCEEDED' });
@@ -163,7 +164,7 @@ describe('manual reviews through the API', () => {
       const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key = $1`, [`payout:${id}:post`]);
       expect(rows[0].metadata.decidedBy).toMatch(/^operator:[a-f0-9]{16}$/);
       // The decision is in the audit trail, written in the transaction that posted it.
-      const { rows: audit } = await db.pool.query(`SELECT actor, reason, request_id FROM audit_log WHERE action = 'review.resolved' AND subject = $1`, [`payout-${id}`]);
+      const { rows: audit } = await db.pool.query(`SELECT actor, reason, request_id FROM audit_log WHERE action = 'review.resolved' AND subject = $1`, [workflowIds.payout(id)]);
       expect(audit).toEqual([{ actor: rows[0].metadata.decidedBy, reason: 'bank confirms the credit', request_id: expect.any(String) }]);
       const bad = await app.inject({ method: 'POST', url: `/v1/reviews/${encodeURIComponent("payout-x'; --")}/resolve`, headers: operator, payload: { decision: 'paid', reason: 'xyz' } });
       expect(bad.statusCode).toBe(422);

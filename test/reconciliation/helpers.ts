@@ -8,6 +8,7 @@ import { TASK_QUEUE, type QueryPolicy } from '../../workflows/shared';
 import { ACCOUNT } from '../gateway/helpers';
 import type { GatewayWorld } from '../helpers/gateway-world';
 import { until } from '../repayments/helpers';
+import { workflowIds } from '../../ids/workflow-ids';
 
 export const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
 export const today = () => new Date().toISOString().slice(0, 10);
@@ -20,8 +21,8 @@ export async function payOut(world: GatewayWorld, pool: Pool, id: string, invest
 /** The same, without waiting for the end: the workflow's handle. */
 export async function startPayOut(world: GatewayWorld, pool: Pool, id: string, investorId: string, amountMinor: bigint, queryPolicy: QueryPolicy = FAST) {
   await createPayout(pool, { id, purpose: 'withdrawal', partyId: investorId, sourceAccount: `investor:${investorId}:available`, amountMinor, currency: 'CNY', bankAccount: ACCOUNT });
-  await pool.query('DELETE FROM outbox WHERE workflow_id = $1', [`payout-${id}`]);
-  return world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: investorId, queryPolicy }] });
+  await pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
+  return world.env.client.workflow.start(payoutWorkflow, { workflowId: workflowIds.payout(id), taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: investorId, queryPolicy }] });
 }
 
 export async function simulatorControl(world: GatewayWorld, path: string, body: object): Promise<void> {

@@ -13,6 +13,7 @@ import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { admin, INVESTOR_FUNDS, investorId, openAndFillLoan, until, type LoanPlan } from '../repayments/helpers';
 import { payOut, reconcile, today } from './helpers';
 import { operatorHeaders } from '../api/helpers';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const gatewayApp = useGatewayApp({ poolSize: 20 });
 const { world, db } = gatewayApp;
@@ -68,7 +69,7 @@ it('re-enacts the double payout: caught the next day, recovered from the next in
   const seen = await app.inject({ method: 'GET', url: '/v1/recoveries', headers: { authorization: `Bearer ${investorKey}` } });
   expect(seen.json()).toEqual([expect.objectContaining({ id: recoveryId, state: 'OFFSETTING', owed: '50.00', outstanding: '50.00' })]);
   await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db); // starts recovery-{id}
-  const recovery = world.env.client.workflow.getHandle(`recovery-${recoveryId}`);
+  const recovery = world.env.client.workflow.getHandle(workflowIds.recovery(recoveryId));
   await until(() => recovery.query(recoveryStateQuery).catch(() => 'NOT_STARTED'), (s) => s === 'OFFSETTING', 30_000);
   expect((await recovery.describe()).typedSearchAttributes.get(SearchAttributes.RecoveryState)).toBe('Offsetting');
 

@@ -11,6 +11,7 @@ import { admin, until } from '../repayments/helpers';
 import { ACCOUNT } from '../gateway/helpers';
 import { reconcile, simulatorControl, today } from './helpers';
 import { operatorHeaders } from '../api/helpers';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const gatewayApp = useGatewayApp();
 const { world, db } = gatewayApp;
@@ -34,7 +35,7 @@ it('writes off what is still owed, once, with the operator and the reason on rec
   expect(recover.statusCode).toBe(200);
   await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
   const recoveryId = `rc-${exception.id}`;
-  const handle = world.env.client.workflow.getHandle(`recovery-${recoveryId}`);
+  const handle = world.env.client.workflow.getHandle(workflowIds.recovery(recoveryId));
   await until(() => handle.query(recoveryStateQuery).catch(() => 'NOT_STARTED'), (s) => s === 'OFFSETTING', 30_000);
   expect((await new Ledger(db.pool).balance('platform:recovery-receivable')).posted).toBe(-3_000n); // owed to the platform
 
@@ -67,7 +68,7 @@ it('REQUESTED: the investor is asked to pay it back through the gateway; a refus
   await app.inject({ method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${exception?.id}/resolve`, headers: operator, payload: { action: 'recover', investorId: 'rick', reason: 'paid to Rick by hand' } });
   await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
   const recoveryId = `rc-${exception?.id}`;
-  const handle = world.env.client.workflow.getHandle(`recovery-${recoveryId}`);
+  const handle = world.env.client.workflow.getHandle(workflowIds.recovery(recoveryId));
   await until(() => handle.query(recoveryStateQuery).catch(() => 'NOT_STARTED'), (s) => s === 'OFFSETTING', 30_000);
 
   world.fault('fail:INSUFFICIENT_FUNDS'); // Rick's bank refuses the first collection

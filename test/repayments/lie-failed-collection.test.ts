@@ -19,6 +19,7 @@ import { drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack'
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, expectLedgerEqualsTruth, openRecoveryByHand, postNotice, until, useOutcomeWorld, type GatewayCall } from '../outcomes/helpers';
 import { openAndFillLoan } from './helpers';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -54,11 +55,11 @@ it('a collection executed but answered FAILED INVALID_ACCOUNT (a lie) is found b
   await openAndFillLoan(world.app, db, { id: loanId, holdings: [400_000n, 600_000n], termMonths: 1, repaymentMethod: 'equal_installment', intervalSeconds: 8 });
   lieOnFirstSubmit(`rp-${loanId}-1-1`);
   await drainOutbox(world.dispatcher, db);
-  const repayment = handle(`repayment-${loanId}-1`);
+  const repayment = handle(workflowIds.repayment(loanId, 1));
   // The lie was believed for a moment: OVERDUE with the late fee, as before.
   await until(async () => (await db.pool.query(`SELECT status FROM repayment_collections WHERE order_no = $1`, [`rp-${loanId}-1-1`])).rows[0]?.status,
     (s) => s === 'FAILED' || s === 'SUCCEEDED', 60_000);
-  expect(await handle(`loan-${loanId}`).result()).toBe('CLOSED');
+  expect(await handle(workflowIds.loan(loanId)).result()).toBe('CLOSED');
   expect(await repayment.result()).toBe('PAID_OUT');
 
   const due = 1_000_000n + 10_000n; // principal + one month at 12% a year
@@ -90,7 +91,7 @@ it('the same lie, already adjusted to platform:suspense by reconciliation before
   await until(() => handle(`payout-disb-${loanId}`).result().catch(() => 'NOT_YET'), (s) => s === 'SUCCEEDED', 60_000);
   const orderNo = `rp-${loanId}-1-1`;
   lieOnFirstSubmit(orderNo);
-  const workflowId = `repayment-${loanId}-1`;
+  const workflowId = workflowIds.repayment(loanId, 1);
   const repayment = await world.env.client.workflow.start(repaymentWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ loanId, installment: 1, queryPolicy: FAST }] });
   await collectNow(db.pool, repayment);
   await until(async () => (await db.pool.query(`SELECT status FROM repayment_collections WHERE order_no = $1`, [orderNo])).rows[0]?.status, (s) => s === 'FAILED', 30_000);

@@ -14,6 +14,7 @@ import { expectLedgerConsistent } from '../ledger/helpers';
 import { openAndFillLoan, type LoanPlan } from '../repayments/helpers';
 import { admin, expectLedgerEqualsTruth, openRecoveryByHand, operatorHeaders, ops, postNotice, until, useOutcomeWorld } from '../outcomes/helpers';
 import { collectNow, recorded } from '../helpers/decisions';
+import { workflowIds } from '../../ids/workflow-ids';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -46,9 +47,9 @@ it('payout: a verified notice arriving while in MANUAL_REVIEW is evidence (query
   await fundInvestor(db, 'nina', 1_000_000n);
   const id = 'nv-payout-1';
   await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: 'nina', sourceAccount: 'investor:nina:available', amountMinor: 9_900n, currency: 'CNY', bankAccount: ACCOUNT });
-  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [`payout-${id}`]);
+  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
   executedButUnknown((memo) => memo === `withdrawal ${id}`);
-  const wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'nina', queryPolicy: FAST }] });
+  const wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: workflowIds.payout(id), taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'nina', queryPolicy: FAST }] });
   const evidence = await untilReview(wf.workflowId);
 
   // The operator is about to decide when the gateway's signed SUCCESS arrives. The posting it
@@ -102,38 +103,38 @@ it('payout order number: with 64-character loan and investor ids the review show
   executedButUnknown((memo) => memo?.startsWith('scheduled po-') === true); // the memo names the order number: the ids do not fit
   await drainOutbox(world.dispatcher, db);
   await until(() => handle(`payout-disb-${loanId}`).result().catch(() => 'NOT_YET'), (s) => s === 'SUCCEEDED', 60_000);
-  const repayment = await world.env.client.workflow.start(repaymentWorkflow, { workflowId: `repayment-${loanId}-1`, taskQueue: TASK_QUEUE, args: [{ loanId, installment: 1, queryPolicy: FAST }] });
+  const repayment = await world.env.client.workflow.start(repaymentWorkflow, { workflowId: workflowIds.repayment(loanId, 1), taskQueue: TASK_QUEUE, args: [{ loanId, installment: 1, queryPolicy: FAST }] });
   await collectNow(db.pool, repayment);
 
   // Interest and principal: two payouts, ids of 140 characters; the gateway knows them by po-<digest>.
   const ids = [`${loanId}-1-${investor}-interest`, `${loanId}-1-${investor}-principal`];
-  const reviews = await Promise.all(ids.map((id) => untilReview(`payout-${id}`)));
+  const reviews = await Promise.all(ids.map((id) => untilReview(workflowIds.payout(id))));
   const rows = await Promise.all(ids.map(async (id) => (await getPayout(db.pool, id))!));
   for (const [i, e] of reviews.entries()) {
     expect(e.orderNo).toBe(rows[i].orderNo);
     expect(e.orderNo).toMatch(/^po-[0-9a-f]{48}$/);
     const truth = await (await fetch(`${world.simulator.url}/_sim/truth?orderNo=${encodeURIComponent(e.orderNo)}`)).json() as { orders: { status: string }[] };
     expect(truth.orders.map((o) => o.status)).toEqual(['SUCCESS']); // an operator looking it up finds it
-    expect((await listed(`payout-${ids[i]}`)).evidence.orderNo).toBe(rows[i].orderNo);
+    expect((await listed(workflowIds.payout(ids[i]))).evidence.orderNo).toBe(rows[i].orderNo);
   }
-  const shown = await ops(world.apiUrl, 'reviews', 'show', `payout-${ids[0]}`);
+  const shown = await ops(world.apiUrl, 'reviews', 'show', workflowIds.payout(ids[0]));
   expect(shown.out).toContain(`order ${rows[0].orderNo}`);
 
   // The gateway's notice names the order number: it reaches the interest payout and settles it.
   const notice = await postNotice(world.app, { orderNo: rows[0].orderNo, kind: 'PAYOUT', amountMinor: rows[0].amountMinor, status: 'SUCCESS' });
   expect(notice.statusCode).toBe(200);
-  expect(await handle(`payout-${ids[0]}`).result()).toBe('SUCCEEDED');
+  expect(await handle(workflowIds.payout(ids[0])).result()).toBe('SUCCEEDED');
   // The principal: an operator checked the gateway's record under that number and says paid.
   const resolved = await world.app.inject({
     method: 'POST', url: `/v1/reviews/payout-${ids[1]}/resolve`, headers: await operatorHeaders(world.app), payload: { decision: 'paid', reason: `gateway shows ${rows[1].orderNo} SUCCESS` },
   });
-  expect(resolved.json()).toEqual({ workflowId: `payout-${ids[1]}`, state: 'SUCCEEDED' });
+  expect(resolved.json()).toEqual({ workflowId: workflowIds.payout(ids[1]), state: 'SUCCEEDED' });
   expect(await repayment.result()).toBe('PAID_OUT');
   const { rows: decided } = await db.pool.query(`SELECT subject, actor FROM audit_log WHERE action = 'review.resolved' ORDER BY subject`);
-  expect(decided.filter((d) => ids.some((id) => d.subject === `payout-${id}`)).map((d) => d.actor))
+  expect(decided.filter((d) => ids.some((id) => d.subject === workflowIds.payout(id))).map((d) => d.actor))
     .toEqual([`gateway:notice:${notice.notifyId}`, expect.stringMatching(/^operator:/)]);
   expect((await new Ledger(db.pool).balance(`investor:${investor}:available`)).pendingDebits).toBe(0n);
-  await maybeRecordHistory(handle(`payout-${ids[1]}`), 'payoutWorkflow-order-no-from-row');
+  await maybeRecordHistory(handle(workflowIds.payout(ids[1])), 'payoutWorkflow-order-no-from-row');
 }, 180_000);
 
 it('recovery collection: its review is listed and resolved through POST /v1/reviews/recovery-.../resolve and the CLI', async () => {
@@ -168,7 +169,7 @@ it('repayment: a notice for an earlier attempt\'s order does not settle the revi
     if (call.op === 'query') return 'error-5xx-before-execute';
     return ++submits === 1 ? 'fail:INSUFFICIENT_FUNDS' : 'error-5xx-after-execute';
   };
-  const wf = await world.env.client.workflow.start(repaymentWorkflow, { workflowId: `repayment-${loanId}-1`, taskQueue: TASK_QUEUE, args: [{ loanId, installment: 1, queryPolicy: FAST }] });
+  const wf = await world.env.client.workflow.start(repaymentWorkflow, { workflowId: workflowIds.repayment(loanId, 1), taskQueue: TASK_QUEUE, args: [{ loanId, installment: 1, queryPolicy: FAST }] });
   await collectNow(db.pool, wf);
   const first = await until(() => db.pool.query<{ order_no: string; status: string; amount_minor: string }>('SELECT order_no, status, amount_minor FROM repayment_collections WHERE loan_id = $1 AND attempt = 1', [loanId]),
     (r) => r.rows[0]?.status === 'FAILED');

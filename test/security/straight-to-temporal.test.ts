@@ -57,10 +57,10 @@ it('a payout in review: forged resolveReview Updates and a forged gatewayNotice 
   await fundInvestor(db, 'stella', 1_000_000n);
   const id = 'st-payout-1';
   await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: 'stella', sourceAccount: 'investor:stella:available', amountMinor: 7_700n, currency: 'CNY', bankAccount: ACCOUNT });
-  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [`payout-${id}`]);
+  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
   // Executed at the gateway, answered 500, every query 503: it waits for a person.
   world.gateway.rule = (call) => (call.memo !== `withdrawal ${id}` ? undefined : call.op === 'submit' ? 'error-5xx-after-execute' : 'error-5xx-before-execute');
-  const wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: `payout-${id}`, taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'stella', queryPolicy: FAST }] });
+  const wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: workflowIds.payout(id), taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: 'stella', queryPolicy: FAST }] });
   const evidence = await until(() => wf.query(reviewEvidenceQuery).catch(() => undefined), (e) => e?.state === 'MANUAL_REVIEW', 60_000);
   const orderNo = evidence!.orderNo;
   // Item 4: the evidence says how to decide, through the authenticated channel only.
