@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command (2): installs what is missing, then lint, type check and the whole jest suite
 # against a real Postgres (the project's own cluster) and real Temporal servers (pinned binaries).
-# Extra arguments go to jest, e.g. `npm test -- test/ledger`.
+# Extra arguments go to jest, e.g. `npm test -- test/ledger`. `npm test -- --selectProjects unit` runs
+# only the pure tier (jest.config.js): no Postgres is started, no lint or type check.
 # Ends with the line "N passed, N failed" and a non-zero exit on any failure.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -9,19 +10,25 @@ cd "$ROOT"
 
 bash scripts/install.sh
 
+# The pure tier alone needs no database, and is meant to answer in seconds.
+unit_only=0
+if [[ " $* " == *" --selectProjects unit "* && " $* " != *" integration "* ]]; then unit_only=1; fi
+
 # Start the project's Postgres if it is not running, and stop it again afterwards.
 started_pg=0
-if ! bash scripts/stack.sh status postgres >/dev/null; then
+if [ "$unit_only" = 0 ] && ! bash scripts/stack.sh status postgres >/dev/null; then
   bash scripts/stack.sh start postgres
   started_pg=1
 fi
 cleanup() { if [ "$started_pg" = 1 ]; then bash scripts/stack.sh stop postgres; fi; }
 trap cleanup EXIT
 
-say "lint"
-node_modules/.bin/eslint .
-say "type check"
-node_modules/.bin/tsc --noEmit -p tsconfig.json
+if [ "$unit_only" = 0 ]; then
+  say "lint"
+  node_modules/.bin/eslint .
+  say "type check"
+  node_modules/.bin/tsc --noEmit -p tsconfig.json
+fi
 
 results="$DATA_DIR/jest-results.json"
 mkdir -p "$DATA_DIR"
