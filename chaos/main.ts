@@ -2,13 +2,14 @@
 // npm run chaos -- --seeds 200 [--seed 1]       seeds 1..200 (or from --seed), one after another
 // npm run chaos -- --seed 6 --steps 60 --shrink  a failing seed re-run with fewer steps, down to the fewest that still fail
 // npm run chaos -- --seeds 200 --plan            what the schedules of those seeds would inject (nothing runs)
+// npm run chaos -- --seed 15 --steps 50 --weight pg-restart=30   a step kind weighted otherwise (part of the replay command)
 // A failing seed prints what broke and the command that replays its schedule; exit code 1.
 import { appendFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { releaseChaosPostgres } from './postgres';
 import { Prng } from './prng';
 import { reproduce, runningStacks, runSeed, type RunResult } from './run';
-import { drawSchedule, planned } from './schedule';
+import { drawSchedule, planned, STEP_WEIGHTS, type StepKind, type WeightOverrides } from './schedule';
 import { fewestFailingSteps } from './shrink';
 
 process.env.APP_ENV = 'test'; // the run's processes and database are test ones (config/env.ts)
@@ -17,6 +18,13 @@ const int = (min: number, max: number) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`a whole number from ${min} to ${max}`);
   return n;
+};
+
+/** `kind=n`, repeatable: the step kind's weight for this run (chaos/schedule.ts STEP_WEIGHTS). */
+const weight = (value: string, previous: WeightOverrides = {}): WeightOverrides => {
+  const m = /^([a-z-]+)=(\d{1,4})$/.exec(value);
+  if (!m || !(m[1] in STEP_WEIGHTS)) throw new InvalidArgumentError(`kind=n with a kind of ${Object.keys(STEP_WEIGHTS).join(', ')}`);
+  return { ...previous, [m[1] as StepKind]: Number(m[2]) };
 };
 
 const opts = new Command()
@@ -31,8 +39,11 @@ const opts = new Command()
   .option('--shrink', 'when a seed fails, re-run it with fewer steps (halving, then bisecting) and print the fewest that still fail', false)
   .option('--shrink-runs <k>', 'at most this many re-runs per failing seed', int(1, 100), 10)
   .option('--plan', 'print what the seeds\' schedules would inject, by kind, without running anything', false)
+  .option('--weight <kind=n>', 'weight a step kind otherwise for this run (repeatable), e.g. pg-restart=30', weight)
   .parse()
-  .opts<{ seed?: number; steps: number; seeds?: number; maxMinutes: number; keep: boolean; results?: string; shrink: boolean; shrinkRuns: number; plan: boolean }>();
+  .opts<{ seed?: number; steps: number; seeds?: number; maxMinutes: number; keep: boolean; results?: string; shrink: boolean; shrinkRuns: number; plan: boolean; weight?: WeightOverrides }>();
+const weights = opts.weight ?? {};
+const replay = (seed: number, steps: number) => reproduce(seed, steps, weights);
 
 const failedRun = (r: RunResult) => r.violations.length + r.errors.length > 0;
 
@@ -55,7 +66,7 @@ async function shrink(first: RunResult): Promise<number> {
   }, opts.shrinkRuns);
   const narrowed = found.fewest - found.passed <= 1;
   console.log(`[shrink] seed ${first.seed}: tried ${found.tried.join(', ')} step(s); fewest seen failing ${found.fewest}`
-    + `${narrowed ? (found.passed >= 0 ? ` (${found.passed} passed)` : '') : ` (not narrowed further within ${opts.shrinkRuns} re-runs)`}. Reproduce: ${reproduce(first.seed, found.fewest)}`);
+    + `${narrowed ? (found.passed >= 0 ? ` (${found.passed} passed)` : '') : ` (not narrowed further within ${opts.shrinkRuns} re-runs)`}. Reproduce: ${replay(first.seed, found.fewest)}`);
   return found.fewest;
 }
 
@@ -65,9 +76,9 @@ function plan(seeds: number[]): void {
   for (const seed of seeds) {
     const master = new Prng(seed);
     master.int(1, 2 ** 31 - 1); // the workload's stream, then the schedule's (chaos/run.ts forks them in this order)
-    for (const [kind, n] of Object.entries(planned(drawSchedule(new Prng(master.int(1, 2 ** 31 - 1)), opts.steps)))) totals[kind] = (totals[kind] ?? 0) + n;
+    for (const [kind, n] of Object.entries(planned(drawSchedule(new Prng(master.int(1, 2 ** 31 - 1)), opts.steps, weights)))) totals[kind] = (totals[kind] ?? 0) + n;
   }
-  console.log(`${seeds.length} seed(s) of ${opts.steps} steps would inject:`);
+  console.log(`${seeds.length} seed(s) of ${opts.steps} steps${Object.keys(weights).length ? ` (weights ${JSON.stringify(weights)})` : ''} would inject:`);
   for (const [kind, n] of Object.entries(totals).sort()) console.log(`  ${kind.padEnd(44)} ${n}`);
 }
 
@@ -75,11 +86,11 @@ function plan(seeds: number[]): void {
 async function runBounded(seed: number, steps: number, keep: boolean): Promise<RunResult> {
   const maxMs = opts.maxMinutes * 60_000;
   const backstop = setTimeout(() => {
-    console.log(`[chaos] seed ${seed} did not stop by itself within ${opts.maxMinutes + 5} minutes: stopping its processes. Reproduce: ${reproduce(seed, steps)}`);
+    console.log(`[chaos] seed ${seed} did not stop by itself within ${opts.maxMinutes + 5} minutes: stopping its processes. Reproduce: ${replay(seed, steps)}`);
     void stopEverything().then(() => process.exit(2));
   }, maxMs + 5 * 60_000);
   try {
-    return await runSeed({ seed, steps, maxMs, keep, say: (l) => console.log(l) });
+    return await runSeed({ seed, steps, maxMs, keep, weights, say: (l) => console.log(l) });
   } finally {
     clearTimeout(backstop);
   }
@@ -105,7 +116,7 @@ async function main(): Promise<void> {
   console.log(`injected: ${Object.entries(totals).sort().map(([k, n]) => `${k}=${n}`).join(' ')}`);
   for (const r of failed) {
     const fewest = shrunk.get(r.seed);
-    console.log(`FAILED seed ${r.seed}: reproduce with \`${reproduce(r.seed, r.steps)}\`${fewest !== undefined && fewest < r.steps ? `, or with fewer steps \`${reproduce(r.seed, fewest)}\`` : ''}`);
+    console.log(`FAILED seed ${r.seed}: reproduce with \`${replay(r.seed, r.steps)}\`${fewest !== undefined && fewest < r.steps ? `, or with fewer steps \`${replay(r.seed, fewest)}\`` : ''}`);
   }
   process.exitCode = failed.length ? 1 : 0;
 }
@@ -122,7 +133,7 @@ function report(r: RunResult): void {
   for (const v of r.violations) console.log(`   VIOLATION ${v.invariant}: ${v.detail}`);
   for (const e of r.errors) console.log(`   ERROR ${e.slice(0, 2_000)}`);
   console.log(`   injected: ${Object.entries(r.faults).sort().map(([k, n]) => `${k}=${n}`).join(' ')}`);
-  if (!ok) console.log(`   reproduce: ${reproduce(r.seed, r.steps)}`);
+  if (!ok) console.log(`   reproduce: ${replay(r.seed, r.steps)}`);
 }
 
 // Interrupted: stop the run's own processes (kept for a look), then leave.

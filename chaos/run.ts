@@ -5,7 +5,7 @@
 import { Prng } from './prng';
 import { checkInvariants, silentWorkflows, type Violation } from './invariants';
 import { actOnRecoveries, reconcile, resolveExceptions, resolveRacingRematch, resolveReviews, utcDay } from './operators';
-import { drawSchedule, runSchedule } from './schedule';
+import { drawSchedule, runSchedule, type WeightOverrides } from './schedule';
 import { ChaosStack, PROCESS_KINDS } from './stack';
 import { calendarPhase, depositPhase, drawWorkload, rushPhase, withdraw } from './workload';
 import { count, sleep, until, type RunState } from './world';
@@ -13,6 +13,8 @@ import { count, sleep, until, type RunState } from './world';
 export interface RunOptions {
   seed: number;
   steps: number;
+  /** Step weights changed for this run (chaos/schedule.ts): part of what replays it. */
+  weights?: WeightOverrides;
   /** Wall-clock bound of the whole run. */
   maxMs: number;
   keep: boolean;
@@ -42,7 +44,8 @@ const LAST_LOAN_MARGIN_MS = 6 * 60_000;
 /** The stacks running now, so an interrupted run still stops the processes it started. */
 export const runningStacks = new Set<ChaosStack>();
 
-export const reproduce = (seed: number, steps: number) => `npm run chaos -- --seed ${seed} --steps ${steps}`;
+export const reproduce = (seed: number, steps: number, weights: WeightOverrides = {}) =>
+  `npm run chaos -- --seed ${seed} --steps ${steps}${Object.entries(weights).map(([k, n]) => ` --weight ${k}=${n}`).join('')}`;
 
 export async function runSeed(options: RunOptions): Promise<RunResult> {
   const startedAt = Date.now();
@@ -54,7 +57,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   const recoveryRng = new Prng(master.int(1, 2 ** 31 - 1));
   const plan = drawWorkload(workloadRng);
   const withdrawals = workloadRng.some(Array.from({ length: plan.investors }, (_, i) => i), 0.5).map((i) => ({ i, fraction: workloadRng.int(10, 90) / 100 }));
-  const schedule = drawSchedule(scheduleRng, options.steps);
+  const schedule = drawSchedule(scheduleRng, options.steps, options.weights);
   const say = (line: string) => options.say(`[seed ${options.seed} ${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${line}`);
   say(`plan: ${plan.investors} investors, ${plan.months} months of ${plan.monthSeconds} s, ${plan.cancels.length} cancels; ${schedule.length} chaos steps`);
 

@@ -55,15 +55,21 @@ export type Step =
 
 export interface ScheduledStep { pauseMs: number; step: Step }
 
-export function drawSchedule(rng: Prng, steps: number): ScheduledStep[] {
+/** Weights out of 100, sized so 200 seeds of 40 steps inject every kind 50 times (docs/reliability.md, "Coverage"). */
+export const STEP_WEIGHTS = {
+  kill: 12, 'temporal-restart': 2, 'pg-restart': 3, 'gateway-rates': 20, outage: 5, 'second-channel': 3, 'forged-notice': 3, 'mismatching-notices': 4,
+  'contradicting-notice': 5, reviews: 19, recon: 9, recovery: 3, withdraw: 10, 'payout-run-again': 5,
+} as const;
+export type StepKind = keyof typeof STEP_WEIGHTS;
+/** Weights changed for a run (`--weight pg-restart=30`): a seed's schedule is the seed's and these. */
+export type WeightOverrides = Partial<Record<StepKind, number>>;
+
+export function drawSchedule(rng: Prng, steps: number, overrides: WeightOverrides = {}): ScheduledStep[] {
+  const weights = { ...STEP_WEIGHTS, ...overrides };
   const out: ScheduledStep[] = [];
   for (let i = 0; i < steps; i++) {
-    // Weights out of 100, sized so 200 seeds of 40 steps inject every kind 50 times (docs/reliability.md, "Coverage").
     // The first step is a rate table, so the deposits meet the gateway's faults too.
-    const kind = i === 0 ? 'gateway-rates' : rng.weighted({
-      kill: 12, 'temporal-restart': 2, 'pg-restart': 3, 'gateway-rates': 20, outage: 5, 'second-channel': 3, 'forged-notice': 3, 'mismatching-notices': 4,
-      'contradicting-notice': 5, reviews: 19, recon: 9, recovery: 3, withdraw: 10, 'payout-run-again': 5,
-    } as const);
+    const kind = i === 0 ? 'gateway-rates' : rng.weighted(weights);
     const pauseMs = rng.int(300, 2_500);
     let step: Step;
     switch (kind) {

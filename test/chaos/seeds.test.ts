@@ -17,11 +17,20 @@ it.each(CI_SEEDS.seeds)(`chaos seed %d (${CI_SEEDS.steps} steps): every invarian
   expect(code).toBe(0);
 }, 480_000);
 
-/** Seeds that found a violation, once it was fixed (docs/reliability.md, "Violations found"). */
-const REGRESSION_SEEDS = [{ seed: 6, steps: 60, violation: 1 }, { seed: 26, steps: 40, violation: 2 }];
+/**
+ * Seeds that found a violation, once it was fixed (docs/reliability.md, "Violations found"), with
+ * the step weights they were found with: violations 3 and 4 came from Postgres restarts weighted 30.
+ */
+const REGRESSION_SEEDS = [
+  { seed: 6, steps: 60, violation: '1', weights: [] },
+  { seed: 26, steps: 40, violation: '2', weights: [] },
+  { seed: 11, steps: 15, violation: '3', weights: ['pg-restart=30'] },
+  { seed: 15, steps: 50, violation: '4', weights: ['pg-restart=30'] },
+];
 
-it.each(REGRESSION_SEEDS)('chaos seed $seed ($steps steps, violation $violation once): every invariant holds', async ({ seed, steps }) => {
-  const { code, output } = await runToEnd('chaos/main.ts', ['--seed', String(seed), '--steps', String(steps), '--max-minutes', '8'], {}, 780_000);
+it.each(REGRESSION_SEEDS)('chaos seed $seed ($steps steps $weights, violation $violation once): every invariant holds', async ({ seed, steps, weights }) => {
+  const args = ['--seed', String(seed), '--steps', String(steps), '--max-minutes', '8', ...weights.flatMap((w) => ['--weight', w])];
+  const { code, output } = await runToEnd('chaos/main.ts', args, {}, 780_000);
   console.log(code === 0 ? output.split('\n').filter((l) => /^(== seed| {3}injected)/.test(l)).join('\n') : output.slice(-20_000));
   expect(output).toContain(`== seed ${seed}: every invariant holds`);
   expect(code).toBe(0);
