@@ -86,8 +86,8 @@ interface Judgement { right: ExceptionAction; investorId?: string; wrong: Except
  *   chaos falsified in the statement: there the re-derivation reads the statement, so adjusting
  *   would book its error, and nothing could catch that (no re-run re-opens a resolved exception).
  *   That choice is not made;
- * - money paid out that the ledger did not book, to a known investor: recover. The wrong `adjust`
- *   books the same amount against platform:suspense, no recovery: the clearing account is right;
+ * - money paid out that the ledger did not book, to a known investor: recover. No wrong choice is
+ *   taken: an `adjust` would book it to platform:suspense, which no reconciliation can tell from right;
  * - anything else: adjust. The wrong `recover` is refused (money that came in, or was never paid out).
  * `accept` of a real money difference is never chosen: it is the operator declaring the gateway's
  * figure wrong, which would leave ledger ≠ gateway by decision, and nothing re-opens it.
@@ -107,7 +107,10 @@ async function judgeException(state: RunState, e: DayException): Promise<Judgeme
     // Money out that the platform did not book: recover it from the investor it reached.
     const { rows } = await state.stack.db.query<{ party_id: string }>(`SELECT party_id FROM payouts WHERE order_no = $1 AND purpose <> 'disbursement'`, [e.orderNo]);
     const investorId = rows[0]?.party_id ?? secondChannelVictim(state, e.orderNo);
-    if (investorId) return { right: 'recover', investorId, wrong: ['adjust'], why };
+    // No wrong choice here: `adjust` would book the money to platform:suspense instead of asking the
+    // investor for it. The ledger then equals the gateway, so no reconciliation can catch it (the
+    // loss is the platform's, by decision), and the suite only injects mistakes something must catch.
+    if (investorId) return { right: 'recover', investorId, wrong: [], why };
   }
   return { right: 'adjust', wrong: ['recover'], why };
 }
