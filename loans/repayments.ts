@@ -8,7 +8,7 @@ import { inTransaction } from '../ledger/db';
 import { allocateCumulative, sum } from '../ledger/money';
 import { post, transfer } from '../ledger/transactions';
 import type { Leg, Metadata, Queryable } from '../ledger/types';
-import { DEFAULT_CHANNEL } from '../payments/deposits';
+import { DEFAULT_CHANNEL } from '../payments/channels';
 import { orderNoFor } from '../payments/order-numbers';
 import { foundCollectionSource, lockReconOrder } from '../reconciliation/order-lock';
 import { interestFee, lateFee, loanDayMs, queryPolicyFor, type GatewayQueryPolicy } from './repayment-rules';

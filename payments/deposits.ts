@@ -5,10 +5,10 @@ import { transfer } from '../ledger/transactions';
 import type { Queryable } from '../ledger/types';
 import type { BankAccount } from '../gateway/protocol';
 import { workflowIds } from '../ids/workflow-ids';
+import { DEFAULT_CHANNEL } from './channels';
 import { orderNoFor } from './order-numbers';
 
 export type DepositStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
-export const DEFAULT_CHANNEL = 'default';
 
 export interface Deposit {
   id: string;

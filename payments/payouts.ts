@@ -5,7 +5,7 @@ import { enqueueStart } from '../outbox/enqueue';
 import { accountPath } from '../ledger/accounts';
 import { hold, postPending, voidPending } from '../ledger/transactions';
 import type { Metadata, Queryable } from '../ledger/types';
-import { DEFAULT_CHANNEL } from './deposits';
+import { DEFAULT_CHANNEL } from './channels';
 import { orderNoFor } from './order-numbers';
 import { offsetFromPayout } from './recoveries';
 import { workflowIds } from '../ids/workflow-ids';

@@ -9,7 +9,7 @@ import { writeAudit } from '../ledger/audit';
 import { post, transfer } from '../ledger/transactions';
 import type { Leg, Metadata, Queryable } from '../ledger/types';
 import { foundCollectionSource, lockReconOrder } from '../reconciliation/order-lock';
-import { DEFAULT_CHANNEL } from './deposits';
+import { DEFAULT_CHANNEL } from './channels';
 import { orderNoFor } from './order-numbers';
 import { workflowIds } from '../ids/workflow-ids';
 import { recoveryCollectionId } from '../ids/derived';

@@ -8,7 +8,7 @@ import { configOrExit } from '../config/env';
 import { assertLeastPrivilegedLogin } from '../ledger/app-role';
 import { createPool } from '../ledger/db';
 import { assertEnvironment } from '../ledger/environment';
-import { DEFAULT_CHANNEL } from '../payments/deposits';
+import { DEFAULT_CHANNEL } from '../payments/channels';
 import { TASK_QUEUE } from '../workflows/shared';
 import { ensureDailyReconciliation, ensureIdempotencyPruning } from './schedules';
 import { workflowIds } from '../ids/workflow-ids';
