@@ -5,7 +5,7 @@
 // resolved from the gateway's record (adjust, recover money paid out that was not owed, accept
 // what the ledger already agrees with), and sometimes wrongly where the evidence allowed it
 // (judgeException). On purpose, some decisions race a re-match of the day or the gateway's notice.
-import type { ReviewEvidence } from '../workflows/shared';
+import type { ExceptionAction, ReviewEvidence } from '../workflows/shared';
 import { sendGatewayNotice } from './gateway-faults';
 import { clearingNets, count, gatewayNet, sleep, until, type RunState } from './world';
 
@@ -70,7 +70,6 @@ export async function reconcile(state: RunState, date: string, timeoutMs = 120_0
   }, timeoutMs, 1_000);
 }
 
-type ExceptionAction = 'adjust' | 'recover' | 'accept';
 type DayException = DayView['exceptions'][number];
 
 /** The right decision by the gateway's record, and the wrong ones an operator could take on the same evidence. */

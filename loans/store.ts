@@ -12,9 +12,10 @@ import { inTransaction } from '../ledger/db';
 import type { Queryable } from '../ledger/types';
 import { buildSchedule, dueDate, type RepaymentMethod } from './schedule';
 import { workflowIds } from '../ids/workflow-ids';
+import type { LoanState as LoanStatus, SubscriptionState as SubscriptionStatus } from '../workflows/shared';
 
-export type LoanStatus = 'OPEN' | 'FUNDED' | 'DISBURSED' | 'REPAYING' | 'CLOSED' | 'EXPIRED' | 'DEFAULTED';
-export type SubscriptionStatus = 'RESERVED' | 'CONFIRMED' | 'REFUNDED' | 'CANCELLED';
+/** A loan's and a subscription's status in Postgres are the states their workflows report: declared once, in workflows/shared.ts. */
+export type { LoanState as LoanStatus, SubscriptionState as SubscriptionStatus } from '../workflows/shared';
 
 /** The loan statuses in which its subscriptions are confirmed, or refunded. */
 const DECIDED_FUNDED: ReadonlySet<LoanStatus> = new Set(['FUNDED', 'DISBURSED', 'REPAYING', 'CLOSED', 'DEFAULTED']);
