@@ -17,6 +17,7 @@ import { ExceptionRefused, resolveException, type AskGateway } from '../reconcil
 import { loadStatement, reconRunId, type ReconRunRef } from '../reconciliation/statement';
 import type { GatewayOutcome, ReconSummary, ResolveExceptionInput, ResolveReviewInput, WriteOffInput } from '../workflows/shared';
 import { workflowIds } from '../ids/workflow-ids';
+import { RECOVERY_MISSING } from '../workflows/retry-policies';
 
 /**
  * The gateway answered FAILED with a code that is not definitive. Not final for the order's own
@@ -116,7 +117,7 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
 
     async recoveryState(recoveryId: string): Promise<string> {
       const recovery = await getRecovery(pool, recoveryId);
-      if (!recovery) throw ApplicationFailure.create({ type: 'RecoveryMissing', message: `recovery ${recoveryId} does not exist`, nonRetryable: true });
+      if (!recovery) throw ApplicationFailure.create({ type: RECOVERY_MISSING, message: `recovery ${recoveryId} does not exist`, nonRetryable: true });
       return recovery.state;
     },
 

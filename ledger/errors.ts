@@ -18,9 +18,10 @@ export type LedgerErrorCode =
   | 'INVALID_INPUT';
 
 export class LedgerError extends Error {
+  /** Final for an activity's retry policy (workflows/retry-policies.ts reads this literal). */
+  override readonly name = 'LedgerError';
   constructor(readonly code: LedgerErrorCode, message: string, readonly details: Record<string, unknown> = {}) {
     super(message);
-    this.name = 'LedgerError';
   }
 }
 

@@ -21,9 +21,10 @@ export type CollectionStatus = 'SUBMITTED' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_RE
 
 /** Refusals a caller can act on (the API maps them to 404/409). */
 export class RepaymentError extends Error {
+  /** Final for an activity's retry policy (workflows/retry-policies.ts reads this literal). */
+  override readonly name = 'RepaymentError';
   constructor(readonly code: 'LOAN_NOT_FOUND' | 'INSTALLMENT_NOT_FOUND' | 'LOAN_NOT_REPAYING' | 'NOT_DISTRIBUTED', message: string) {
     super(message);
-    this.name = 'RepaymentError';
   }
 }
 

@@ -5,11 +5,9 @@
 import { ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { DecisionActivities } from '../activities/decisions';
 import type { DecisionKind, TakenDecision } from '../decisions/operator-decisions';
+import { DECISION_OPTIONS } from './retry-policies';
 
-const decisions = proxyActivities<DecisionActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const decisions = proxyActivities<DecisionActivities>(DECISION_OPTIONS);
 
 /** The patch that moved operator decisions to rows: histories from before it carry the decision in the Update. */
 export const DECISION_ROWS_PATCH = 'operator-decision-rows';

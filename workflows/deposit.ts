@@ -1,7 +1,8 @@
 import { patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DepositActivities } from '../activities/deposits';
-import { GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
+import { OrderReview, settleGatewayOrder } from './gateway-order';
 import { DEFAULT_QUERY_POLICY, SearchAttributes, type DepositState, type DepositWorkflowInput } from './shared';
+import { GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS } from './retry-policies';
 
 const gateway = proxyActivities<DepositActivities>(GATEWAY_CALL_OPTIONS);
 const ledger = proxyActivities<DepositActivities>(LEDGER_WRITE_OPTIONS);

@@ -2,7 +2,7 @@
 // gateway (deposits, payouts): send; resend only what provably never arrived, same order number;
 // query anything else with bounded backoff; hand what stays unknown to an operator; and before a
 // failed order is replaced by a new one (collections), ask about it once more.
-import { condition, patched, setHandler, sleep, upsertSearchAttributes, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { condition, patched, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import {
   gatewayNoticeSignal, resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes,
@@ -17,18 +17,6 @@ function howToDecide(workflowId: string, resubmit: boolean): ReviewDecisionHelp 
     note: 'decide through the API or the CLI: an Update sent from the Web UI is refused, it names no recorded decision',
   };
 }
-
-/** Gateway calls: longer than the gateway client's own timeout, so the client classifies a slow answer, not Temporal. */
-export const GATEWAY_CALL_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
-};
-
-/** Ledger writes: idempotent by key, retried; a LedgerError (a refusal) is final. */
-export const LEDGER_WRITE_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['LedgerError'] },
-};
 
 /** A request that provably never reached the gateway is resent, same order number, this many times. */
 const NOT_SENT_RESENDS_MAX = 5;

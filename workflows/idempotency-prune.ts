@@ -4,11 +4,9 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PruneResult } from '../activities/housekeeping';
+import { PRUNE_OPTIONS } from './retry-policies';
 
-const { pruneIdempotencyKeys } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '10 seconds', maximumInterval: '5 minutes', maximumAttempts: 5 },
-});
+const { pruneIdempotencyKeys } = proxyActivities<Activities>(PRUNE_OPTIONS);
 
 export async function idempotencyPruneWorkflow(): Promise<PruneResult> {
   return pruneIdempotencyKeys();

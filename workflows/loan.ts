@@ -7,20 +7,11 @@ import {
   installmentPaidOutSignal, loanFullyReservedSignal, loanStateQuery, SearchAttributes, type LoanState, type LoanWorkflowInput,
 } from './shared';
 import { workflowIds } from '../ids/workflow-ids';
+import { LOAN_LONG_RUNNING_OPTIONS, LOAN_WRITE_OPTIONS, WAIT_FOR_REFUNDS_OPTIONS } from './retry-policies';
 
-const db = proxyActivities<LoanActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['LedgerError'] },
-});
-const longRunning = proxyActivities<LoanActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-const waitForRefunds = proxyActivities<LoanActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 1.5, maximumInterval: '30 seconds' }, // polls until all are settled
-});
+const db = proxyActivities<LoanActivities>(LOAN_WRITE_OPTIONS);
+const longRunning = proxyActivities<LoanActivities>(LOAN_LONG_RUNNING_OPTIONS);
+const waitForRefunds = proxyActivities<LoanActivities>(WAIT_FOR_REFUNDS_OPTIONS);
 
 /**
  * loan-{loanId}: OPEN until fully reserved or the deadline; then FUNDED → DISBURSED → REPAYING,

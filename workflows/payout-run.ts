@@ -2,19 +2,15 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@te
 import { continueAsNew, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { DECISION_ROWS_PATCH, DecisionGate, refuse } from './decision-gate';
 import type { RepaymentActivities } from '../activities/repayments';
-import { LEDGER_WRITE_OPTIONS } from './gateway-order';
 import { payoutWorkflow } from './payout';
 import {
   payoutRunStateQuery, SearchAttributes, type PayoutRunInput, type PayoutRunResult, type PayoutRunState, type QueryPolicy,
 } from './shared';
 import { workflowIds } from '../ids/workflow-ids';
+import { AWAIT_SETTLED_OPTIONS, LEDGER_WRITE_OPTIONS } from './retry-policies';
 
 const db = proxyActivities<RepaymentActivities>(LEDGER_WRITE_OPTIONS);
 /** Polls Postgres by retrying: one activity in the history however long the payouts take. */
-export const AWAIT_SETTLED_OPTIONS = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds' }, // one count query per poll
-} as const;
 const poll = proxyActivities<RepaymentActivities>(AWAIT_SETTLED_OPTIONS);
 
 /** Investors per page; a page's payouts are started together. */

@@ -1,7 +1,8 @@
 import { patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PayoutActivities } from '../activities/payouts';
-import { GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
+import { OrderReview, settleGatewayOrder } from './gateway-order';
 import { DEFAULT_QUERY_POLICY, SearchAttributes, type PayoutState, type PayoutWorkflowInput } from './shared';
+import { GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS } from './retry-policies';
 
 const gateway = proxyActivities<PayoutActivities>(GATEWAY_CALL_OPTIONS);
 const ledger = proxyActivities<PayoutActivities>(LEDGER_WRITE_OPTIONS);

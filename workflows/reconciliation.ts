@@ -1,4 +1,4 @@
-import { condition, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ReconciliationActivities } from '../activities/reconciliation';
 import {
   rematchSignal, reconSummaryQuery, resolveExceptionUpdate, SearchAttributes,
@@ -6,16 +6,14 @@ import {
 } from './shared';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import { workflowIds } from '../ids/workflow-ids';
+import { RECON_MATCHING_OPTIONS, RECON_OPTIONS } from './retry-policies';
 
-const RECON_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '10 minutes', // a day's statement: streamed, but it can be long
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['ExceptionRefused'] },
-};
+
 const recon = proxyActivities<ReconciliationActivities>(RECON_OPTIONS);
 // Matching asks the gateway about each order of ours missing from the statement: it heartbeats
 // the order it reached, so a stalled worker is noticed in minutes (not at the end of the whole
 // allowance) and a retry resumes there; a long day is no longer cut at 10 minutes.
-const matching = proxyActivities<ReconciliationActivities>({ ...RECON_OPTIONS, startToCloseTimeout: '1 hour', heartbeatTimeout: '5 minutes' });
+const matching = proxyActivities<ReconciliationActivities>(RECON_MATCHING_OPTIONS);
 
 /** A day with lines still in flight is matched again after this, doubling up to a day. */
 const RECHECK_FIRST_MS = 60 * 60 * 1000;

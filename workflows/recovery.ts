@@ -1,16 +1,14 @@
 import { allHandlersFinished, condition, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import type { ReconciliationActivities } from '../activities/reconciliation';
-import { ASK_BEFORE_REPLACING_PATCH, executedAfterAll, GATEWAY_CALL_OPTIONS, OrderReview, settleGatewayOrder } from './gateway-order';
+import { ASK_BEFORE_REPLACING_PATCH, executedAfterAll, OrderReview, settleGatewayOrder } from './gateway-order';
 import {
   DEFAULT_QUERY_POLICY, recoveryClosedSignal, recoveryStateQuery, requestCollectionUpdate, SearchAttributes, writeOffUpdate,
   type QueryPolicy, type RecoveryInput, type RecoveryWorkflowState, type ResolveReviewInput, type WriteOffInput,
 } from './shared';
+import { GATEWAY_CALL_OPTIONS, RECOVERY_WRITE_OPTIONS } from './retry-policies';
 
-const db = proxyActivities<ReconciliationActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['RecoveryMissing'] },
-});
+const db = proxyActivities<ReconciliationActivities>(RECOVERY_WRITE_OPTIONS);
 
 const gateway = proxyActivities<ReconciliationActivities>(GATEWAY_CALL_OPTIONS);
 

@@ -4,21 +4,19 @@ import {
 } from '@temporalio/workflow';
 import type { RepaymentActivities } from '../activities/repayments';
 import {
-  ASK_BEFORE_REPLACING_PATCH, executedAfterAll, GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS, OrderReview, settleGatewayOrder,
+  ASK_BEFORE_REPLACING_PATCH, executedAfterAll, OrderReview, settleGatewayOrder,
 } from './gateway-order';
-import { AWAIT_SETTLED_OPTIONS, payoutRunWorkflow } from './payout-run';
+import { payoutRunWorkflow } from './payout-run';
 import {
   collectNowSignal, DEFAULT_QUERY_POLICY, installmentPaidOutSignal, repaymentStateQuery, SearchAttributes,
   type RepaymentState, type RepaymentWorkflowInput, type ResolveReviewInput,
 } from './shared';
 import { workflowIds } from '../ids/workflow-ids';
 import { decisionGate, partyDecisionRows } from './decision-gate';
+import { AWAIT_SETTLED_OPTIONS, GATEWAY_CALL_OPTIONS, REPAYMENT_WRITE_OPTIONS } from './retry-policies';
 
 const gateway = proxyActivities<RepaymentActivities>(GATEWAY_CALL_OPTIONS);
-const db = proxyActivities<RepaymentActivities>({
-  ...LEDGER_WRITE_OPTIONS,
-  retry: { ...LEDGER_WRITE_OPTIONS.retry, nonRetryableErrorTypes: ['LedgerError', 'RepaymentError'] },
-});
+const db = proxyActivities<RepaymentActivities>(REPAYMENT_WRITE_OPTIONS);
 const poll = proxyActivities<RepaymentActivities>(AWAIT_SETTLED_OPTIONS);
 
 /** Collections tried by the calendar (the due date, then a day apart); after that only when asked. */

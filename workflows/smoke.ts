@@ -1,11 +1,9 @@
 import { proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { SmokeActivities, SmokeRun } from '../activities/smoke';
+import { SMOKE_OPTIONS } from './retry-policies';
 
-const { recordSmokeRun } = proxyActivities<SmokeActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumAttempts: 5 },
-});
+const { recordSmokeRun } = proxyActivities<SmokeActivities>(SMOKE_OPTIONS);
 
 export interface SmokeInput {
   message: string;

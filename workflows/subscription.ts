@@ -2,11 +2,9 @@ import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { LoanActivities } from '../activities/loans';
 import { decisionGate, partyDecisionRows } from './decision-gate';
 import { cancelSubscriptionSignal, loanDecidedSignal, subscriptionStateQuery, type LoanDecision, type SubscriptionState, type SubscriptionWorkflowInput } from './shared';
+import { SUBSCRIPTION_WRITE_OPTIONS } from './retry-policies';
 
-const { settleSubscription } = proxyActivities<LoanActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['LedgerError'] },
-});
+const { settleSubscription } = proxyActivities<LoanActivities>(SUBSCRIPTION_WRITE_OPTIONS);
 
 /**
  * subscription-{id}: RESERVED until its loan decides, then CONFIRMED (hold posted into escrow) or
