@@ -7,6 +7,7 @@ import { createHousekeepingActivities } from './housekeeping';
 import { createLoanActivities } from './loans';
 import { createPayoutActivities } from './payouts';
 import { createReconciliationActivities } from './reconciliation';
+import { createRecoveryActivities } from './recoveries';
 import { createRepaymentActivities } from './repayments';
 import { createSmokeActivities } from './smoke';
 
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPayoutActivities(deps),
     ...createRepaymentActivities(deps),
     ...createReconciliationActivities(deps),
+    ...createRecoveryActivities(deps),
     ...createDecisionActivities(deps),
     ...createHousekeepingActivities(deps),
   };

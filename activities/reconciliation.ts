@@ -1,23 +1,13 @@
-// Activities of the Reconciliation and Recovery workflows. The heavy work (the statement, the
-// matching) happens here against Postgres; workflows carry ids and totals only.
+// Activities of the Reconciliation workflow. The heavy work (the statement, the matching) happens
+// here against Postgres; workflows carry ids and totals only. The Recovery workflow's: recoveries.ts.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import type { QueryOutcome, Unknown } from '../gateway/outcomes';
-import { orderMemo } from '../gateway/protocol';
-import { inTransaction } from '../ledger/db';
-import { getRecovery, writeOffRecovery } from '../payments/recoveries';
-import {
-  getRecoveryCollection, openRecoveryCollection, recordFoundRecoveryCollection, recordRecoveryCollection, setRecoveryCollectionStatus,
-} from '../payments/recovery-collections';
-import { toPlainOutcome } from './gateway-outcome';
-import { reviewEvidence, withReviewAudit } from './review-audit';
 import { matchRun, recordCandidate, settleRun, type CandidateAnswer } from '../reconciliation/match';
 import { ExceptionRefused, resolveException, type AskGateway } from '../reconciliation/resolve';
 import { loadStatement, reconRunId, type ReconRunRef } from '../reconciliation/statement';
-import type { GatewayOutcome, ReconSummary, ResolveExceptionInput, ResolveReviewInput, WriteOffInput } from '../workflows/shared';
-import { workflowIds } from '../ids/workflow-ids';
-import { RECOVERY_MISSING } from '../workflows/retry-policies';
+import type { ReconSummary, ResolveExceptionInput } from '../workflows/shared';
 
 /**
  * The gateway answered FAILED with a code that is not definitive. Not final for the order's own
@@ -113,55 +103,6 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
         'SELECT ours_count, ours_minor::text, matched FROM recon_runs WHERE id = $1', [ref.runId]);
       await settleRun(pool, ref, { oursCount: r.ours_count, oursMinor: r.ours_minor, matched: r.matched });
       return summary(channel, date);
-    },
-
-    async recoveryState(recoveryId: string): Promise<string> {
-      const recovery = await getRecovery(pool, recoveryId);
-      if (!recovery) throw ApplicationFailure.create({ type: RECOVERY_MISSING, message: `recovery ${recoveryId} does not exist`, nonRetryable: true });
-      return recovery.state;
-    },
-
-    async writeOffRecovery(recoveryId: string, decision: WriteOffInput): Promise<string> {
-      return (await inTransaction(pool, (tx) => writeOffRecovery(tx, recoveryId, decision))).state;
-    },
-
-    /** REQUESTED: the order for what is still owed (created once per attempt); null when there is nothing to ask. */
-    async openRecoveryCollection(recoveryId: string, attempt: number): Promise<string | null> {
-      return (await openRecoveryCollection(pool, recoveryId, attempt))?.orderNo ?? null;
-    },
-
-    async submitRecoveryCollection(orderNo: string): Promise<GatewayOutcome> {
-      const c = await getRecoveryCollection(pool, orderNo);
-      if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      return toPlainOutcome(await gateway.collect({ orderNo, amountMinor: c.amountMinor, currency: c.currency, account: c.bankAccount, memo: orderMemo('recovery', orderNo) }));
-    },
-
-    async queryRecoveryCollection(orderNo: string): Promise<GatewayOutcome> {
-      const c = await getRecoveryCollection(pool, orderNo);
-      if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      return toPlainOutcome(await gateway.query({ orderNo, kind: 'COLLECTION', amountMinor: c.amountMinor, currency: c.currency }));
-    },
-
-    async recordRecoveryCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<void> {
-      const evidence = reviewEvidence(resolution);
-      const c = await getRecoveryCollection(pool, orderNo);
-      if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), resolution, (tx) => recordRecoveryCollection(tx, orderNo, evidence), orderNo);
-    },
-
-    /** A recovery collection recorded FAILED that the gateway, asked again, says it executed: booked once; what offsets took meanwhile goes back. */
-    async recordFoundRecoveryCollection(orderNo: string): Promise<{ state: string; recoveredMinor: string; refundedMinor: string; from: string }> {
-      const c = await getRecoveryCollection(pool, orderNo);
-      if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      const found = await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), undefined, (tx) => recordFoundRecoveryCollection(tx, orderNo, reviewEvidence(undefined)), orderNo);
-      return { state: found.state, recoveredMinor: found.recoveredMinor.toString(), refundedMinor: found.refundedMinor.toString(), from: found.from };
-    },
-
-    /** `resolution`: an operator's not_paid, audited with the status change. */
-    async setRecoveryCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW', resolution?: ResolveReviewInput): Promise<void> {
-      const c = await getRecoveryCollection(pool, orderNo);
-      if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), resolution, (tx) => setRecoveryCollectionStatus(tx, orderNo, status), orderNo);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { allHandlersFinished, condition, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
-import type { ReconciliationActivities } from '../activities/reconciliation';
+import type { RecoveryActivities } from '../activities/recoveries';
 import { ASK_BEFORE_REPLACING_PATCH, executedAfterAll, OrderReview, settleGatewayOrder } from './gateway-order';
 import {
   DEFAULT_QUERY_POLICY, recoveryClosedSignal, recoveryStateQuery, requestCollectionUpdate, SearchAttributes, writeOffUpdate,
@@ -8,9 +8,9 @@ import {
 } from './shared';
 import { GATEWAY_CALL_OPTIONS, RECOVERY_WRITE_OPTIONS } from './retry-policies';
 
-const db = proxyActivities<ReconciliationActivities>(RECOVERY_WRITE_OPTIONS);
+const db = proxyActivities<RecoveryActivities>(RECOVERY_WRITE_OPTIONS);
 
-const gateway = proxyActivities<ReconciliationActivities>(GATEWAY_CALL_OPTIONS);
+const gateway = proxyActivities<RecoveryActivities>(GATEWAY_CALL_OPTIONS);
 
 const SEARCH_VALUE: Record<RecoveryWorkflowState, string> = {
   OFFSETTING: 'Offsetting', REQUESTED: 'Requested', MANUAL_REVIEW: 'Requested', RECOVERED: 'Recovered', WRITTEN_OFF: 'WrittenOff',
