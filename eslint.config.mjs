@@ -20,14 +20,14 @@ export default tseslint.config(
   },
   {
     // The workflow fence, as an allow-list: workflow code imports values only from Temporal's
-    // workflow-safe packages, other workflow files and the pure id builders; from anywhere else
+    // workflow-safe packages, other workflow files (and their contracts/) and the pure id builders; from anywhere else
     // only types (an activity's interface, a decision's shape). Anything that reaches pg, the
     // gateway, Node or a clock (payments/, loans/, reconciliation/, config/, ledger/ ...) stays out.
     files: ['workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', {
         patterns: [{
-          regex: String.raw`^(?!(@temporalio/(workflow|common)|\./[a-z-]+|\.\./ids/workflow-ids)$)`,
+          regex: String.raw`^(?!(@temporalio/(workflow|common)|\./[a-z-]+|\./contracts/[a-z-]+|\.\./ids/workflow-ids)$)`,
           allowTypeImports: true,
           message: 'workflow code must stay deterministic: import values only from @temporalio/workflow, @temporalio/common, ./ and ../ids/workflow-ids (types from anywhere); do the rest in an activity',
         }],

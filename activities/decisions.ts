@@ -4,7 +4,7 @@
 import { log } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { recordRefusal, takeDecision, type DecisionClaim, type TakeResult } from '../decisions/operator-decisions';
-import type { VerifiedGatewayNotice } from '../workflows/shared';
+import type { VerifiedGatewayNotice } from '../workflows/contracts/gateway-order';
 
 export function createDecisionActivities(deps: { pool: Pool }) {
   const { pool } = deps;

@@ -1,5 +1,5 @@
 import type { QueryOutcome, SubmitOutcome } from '../gateway/outcomes';
-import type { GatewayOutcome } from '../workflows/shared';
+import type { GatewayOutcome } from '../workflows/contracts/gateway-order';
 
 /** A gateway outcome as plain data for a workflow (no bigints, no order details). */
 export function toPlainOutcome(outcome: SubmitOutcome | QueryOutcome): GatewayOutcome {

@@ -10,7 +10,8 @@ import { queryPolicyFor, type GatewayQueryPolicy } from '../loans/repayment-rule
 import { post } from '../ledger/transactions';
 import { createPayout, getPayout } from '../payments/payouts';
 import { cancelSubscription, countSubscriptions, decideLoan, getLoan, listSubscriptions, setLoanStatus, settleSubscription, type LoanStatus, type SubscriptionStatus } from '../loans/store';
-import { loanDecidedSignal, SearchAttributes, TASK_QUEUE, type LoanDecision, type SubscriptionWorkflowInput } from '../workflows/shared';
+import { SearchAttributes, TASK_QUEUE } from '../workflows/contracts/common';
+import { loanDecidedSignal, type LoanDecision, type SubscriptionWorkflowInput } from '../workflows/contracts/subscription';
 import { workflowIds } from '../ids/workflow-ids';
 import { disbursementPayoutId } from '../ids/derived';
 

@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import { orderMemo } from '../gateway/protocol';
 import { getPayout, postPayout, setPayoutStatus, voidPayout, type Payout, type PayoutStatus } from '../payments/payouts';
-import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
+import type { GatewayOutcome, ResolveReviewInput } from '../workflows/contracts/gateway-order';
 import { toPlainOutcome } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
 import { workflowIds } from '../ids/workflow-ids';

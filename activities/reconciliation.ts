@@ -7,7 +7,7 @@ import type { QueryOutcome, Unknown } from '../gateway/outcomes';
 import { matchRun, recordCandidate, settleRun, type CandidateAnswer } from '../reconciliation/match';
 import { ExceptionRefused, resolveException, type AskGateway } from '../reconciliation/resolve';
 import { loadStatement, reconRunId, type ReconRunRef } from '../reconciliation/statement';
-import type { ReconSummary, ResolveExceptionInput } from '../workflows/shared';
+import type { ReconSummary, ResolveExceptionInput } from '../workflows/contracts/reconciliation';
 
 /**
  * The gateway answered FAILED with a code that is not definitive. Not final for the order's own

@@ -11,7 +11,8 @@ import {
   getRecoveryCollection, openRecoveryCollection, recordFoundRecoveryCollection, recordRecoveryCollection, setRecoveryCollectionStatus,
 } from '../payments/recovery-collections';
 import { RECOVERY_MISSING } from '../workflows/retry-policies';
-import type { GatewayOutcome, ResolveReviewInput, WriteOffInput } from '../workflows/shared';
+import type { GatewayOutcome, ResolveReviewInput } from '../workflows/contracts/gateway-order';
+import type { WriteOffInput } from '../workflows/contracts/recovery';
 import { toPlainOutcome } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
 

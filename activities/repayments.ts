@@ -9,7 +9,7 @@ import {
   setInstallmentStatus, type Collection, type DistributionTotals, type RepaymentStatus, type RepaymentTerms,
 } from '../loans/repayments';
 import { markFannedOut, payoutRunSummary, preparePayoutPage, type PayoutPage, type PayoutRunSummary } from '../payments/payout-runs';
-import type { GatewayOutcome, ResolveReviewInput } from '../workflows/shared';
+import type { GatewayOutcome, ResolveReviewInput } from '../workflows/contracts/gateway-order';
 import { toPlainOutcome } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
 import { workflowIds } from '../ids/workflow-ids';

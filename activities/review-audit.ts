@@ -5,7 +5,7 @@ import { writeAudit } from '../ledger/audit';
 import { activityAuditKey } from './audit-key';
 import { inTransaction } from '../ledger/db';
 import { raiseContradictingNotices } from '../reconciliation/notice-exception';
-import type { ResolveReviewInput } from '../workflows/shared';
+import type { ResolveReviewInput } from '../workflows/contracts/gateway-order';
 
 /**
  * Runs an order's status change with its audit row in one transaction. Given the order's number,

@@ -12,7 +12,7 @@ import { LedgerBatcher } from '../ledger/batcher';
 import { createPool, inTransaction } from '../ledger/db';
 import { MoneyDecimal } from '../ledger/money';
 import { createLoan } from '../loans/store';
-import { type PayoutRunInput, type PayoutRunResult } from '../workflows/shared';
+import type { PayoutRunInput, PayoutRunResult } from '../workflows/contracts/payout-run';
 import { temporalCeiling } from './ceiling/measure';
 import { workflowIds } from '../ids/workflow-ids';
 import { workflowIdPrefixes } from '../ids/workflow-ids';

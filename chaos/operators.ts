@@ -5,7 +5,8 @@
 // resolved from the gateway's record (adjust, recover money paid out that was not owed, accept
 // what the ledger already agrees with), and sometimes wrongly where the evidence allowed it
 // (judgeException). On purpose, some decisions race a re-match of the day or the gateway's notice.
-import type { ExceptionAction, ReviewEvidence } from '../workflows/shared';
+import type { ReviewEvidence } from '../workflows/contracts/gateway-order';
+import type { ExceptionAction } from '../workflows/contracts/reconciliation';
 import { sendGatewayNotice } from './gateway-faults';
 import { clearingNets, count, gatewayNet, sleep, until, type RunState } from './world';
 

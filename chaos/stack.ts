@@ -20,7 +20,7 @@ import { migrate } from '../ledger/migrate';
 import { FAST_TIMINGS, SECRET, startTestSimulator } from '../test/gateway/helpers';
 import { freePort, startProcess, withSearchPath, type RunningProcess } from '../test/helpers/processes';
 import { TEMPORAL_BIN } from '../test/helpers/settings';
-import { SearchAttributes } from '../workflows/shared';
+import { SearchAttributes } from '../workflows/contracts/common';
 import { CHAOS_DATABASE, chaosPostgres, type ChaosPostgres } from './postgres';
 
 export type ProcessKind = 'api' | 'worker' | 'dispatcher';

@@ -4,7 +4,7 @@
 // installments late when the gateway refuses a collection); every installment's payout run started
 // twice at the same moment, and the last also as a separate "maturity" run, as in the incident.
 import { formatAmount, parseAmount } from '../ledger/money';
-import { type PayoutRunInput } from '../workflows/shared';
+import type { PayoutRunInput } from '../workflows/contracts/payout-run';
 import { inParallel } from '../demo/api';
 import type { Prng } from './prng';
 import { until, type Investor, type RunState } from './world';

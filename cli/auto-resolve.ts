@@ -6,7 +6,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { DemoApi } from '../demo/api';
 import { recordDecision } from '../decisions/operator-decisions';
-import { resolveReviewUpdate, reviewEvidenceQuery } from '../workflows/shared';
+import { resolveReviewUpdate, reviewEvidenceQuery } from '../workflows/contracts/gateway-order';
 import { isDevelopmentOrTest } from '../config/env';
 
 export interface AutoResolveResult {

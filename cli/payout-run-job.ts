@@ -5,7 +5,8 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { recordDecision } from '../decisions/operator-decisions';
-import { TASK_QUEUE, type PayoutRunInput } from '../workflows/shared';
+import { TASK_QUEUE } from '../workflows/contracts/common';
+import type { PayoutRunInput } from '../workflows/contracts/payout-run';
 
 export async function startPayoutRunAsJob(pool: Pool, client: Client, run: { workflowId: string; input: PayoutRunInput; job: string }): Promise<WorkflowHandle> {
   const decisionId = await recordDecision(pool, {

@@ -12,10 +12,12 @@ import { inTransaction } from '../ledger/db';
 import type { Queryable } from '../ledger/types';
 import { buildSchedule, dueDate, type RepaymentMethod } from './schedule';
 import { workflowIds } from '../ids/workflow-ids';
-import type { LoanState as LoanStatus, SubscriptionState as SubscriptionStatus } from '../workflows/shared';
+import type { LoanState as LoanStatus } from '../workflows/contracts/loan';
+import type { SubscriptionState as SubscriptionStatus } from '../workflows/contracts/subscription';
 
-/** A loan's and a subscription's status in Postgres are the states their workflows report: declared once, in workflows/shared.ts. */
-export type { LoanState as LoanStatus, SubscriptionState as SubscriptionStatus } from '../workflows/shared';
+/** A loan's and a subscription's status in Postgres are the states their workflows report: declared once, in workflows/contracts/. */
+export type { LoanState as LoanStatus } from '../workflows/contracts/loan';
+export type { SubscriptionState as SubscriptionStatus } from '../workflows/contracts/subscription';
 
 /** The loan statuses in which its subscriptions are confirmed, or refunded. */
 const DECIDED_FUNDED: ReadonlySet<LoanStatus> = new Set(['FUNDED', 'DISBURSED', 'REPAYING', 'CLOSED', 'DEFAULTED']);

@@ -9,7 +9,7 @@ import { recordDecisionIn } from '../decisions/operator-decisions';
 import { workflowIds } from '../ids/workflow-ids';
 import { writeAudit } from '../ledger/audit';
 import { inTransaction } from '../ledger/db';
-import type { PayoutRunInput } from '../workflows/shared';
+import type { PayoutRunInput } from '../workflows/contracts/payout-run';
 
 export interface PayoutRunRequest {
   loanId: string;

@@ -2,7 +2,7 @@
 // receivable on platform:recovery-receivable; cleared by offsetting the investor's next payouts
 // (never below zero), or written off by an operator. No Temporal here.
 import { accountPath } from '../ledger/accounts';
-import { recoveryClosedSignal } from '../workflows/shared';
+import { recoveryClosedSignal } from '../workflows/contracts/recovery';
 import { enqueueSignal, enqueueStart } from '../outbox/enqueue';
 import { writeAudit } from '../ledger/audit';
 import { post, transfer } from '../ledger/transactions';

@@ -12,7 +12,7 @@
 // already accounted for is a no-op, recorded (the exception is CLEARED); one still in flight is
 // refused. The adjustment carries the order number and the day it adjusts, so a re-run matches it.
 import type { Pool, PoolClient } from 'pg';
-import type { ExceptionAction } from '../workflows/shared';
+import type { ExceptionAction } from '../workflows/contracts/reconciliation';
 import { accountPath } from '../ledger/accounts';
 import { writeAudit } from '../ledger/audit';
 import { inTransaction } from '../ledger/db';
@@ -23,7 +23,7 @@ import type { ExceptionClass } from './match';
 import { clearingNets, lockReconOrder } from './order-lock';
 import { exceptionRecoveryId } from '../ids/derived';
 
-export type { ExceptionAction } from '../workflows/shared';
+export type { ExceptionAction } from '../workflows/contracts/reconciliation';
 
 export class ExceptionRefused extends Error {
   override readonly name = 'ExceptionRefused';

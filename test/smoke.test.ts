@@ -4,7 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Duration } from '@temporalio/common';
 import { createActivities } from '../activities';
 import { smokeWorkflow } from '../workflows';
-import { TASK_QUEUE } from '../workflows/shared';
+import { TASK_QUEUE } from '../workflows/contracts/common';
 import { useTestDatabase } from './helpers/postgres';
 import { unreachableGateway } from './helpers/stack';
 import { createDevServerEnv, createTimeSkippingEnv, workflowBundle } from './helpers/temporal';

@@ -9,7 +9,7 @@ import { assertLeastPrivilegedLogin } from '../ledger/app-role';
 import { createPool } from '../ledger/db';
 import { assertEnvironment } from '../ledger/environment';
 import { DEFAULT_CHANNEL } from '../payments/channels';
-import { TASK_QUEUE } from '../workflows/shared';
+import { TASK_QUEUE } from '../workflows/contracts/common';
 import { ensureDailyReconciliation, ensureIdempotencyPruning } from './schedules';
 import { workflowIds } from '../ids/workflow-ids';
 

@@ -5,7 +5,7 @@
 // workflow that already finished) is moved to outbox_dead_letters with an alert, not retried forever.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { SearchAttributes, TASK_QUEUE } from '../workflows/shared';
+import { SearchAttributes, TASK_QUEUE } from '../workflows/contracts/common';
 
 interface OutboxRow {
   id: string;

@@ -1,7 +1,8 @@
 // The Temporal Schedules the platform relies on, created when the worker starts (idempotently:
 // one that exists is left as it is, and stays visible and editable in the Web UI's Schedules).
 import { ScheduleAlreadyRunning, type Client } from '@temporalio/client';
-import { TASK_QUEUE, type ReconciliationInput } from '../workflows/shared';
+import { TASK_QUEUE } from '../workflows/contracts/common';
+import type { ReconciliationInput } from '../workflows/contracts/reconciliation';
 import { workflowIds } from '../ids/workflow-ids';
 
 /** Every day at 00:30 UTC, reconcile the channel's previous day (the workflow picks the date). */

@@ -1,7 +1,9 @@
 import { patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DepositActivities } from '../activities/deposits';
 import { OrderReview, settleGatewayOrder } from './gateway-order';
-import { DEFAULT_QUERY_POLICY, SearchAttributes, type DepositState, type DepositWorkflowInput } from './shared';
+import { SearchAttributes } from './contracts/common';
+import type { DepositState, DepositWorkflowInput } from './contracts/deposit';
+import { DEFAULT_QUERY_POLICY } from './contracts/gateway-order';
 import { GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS } from './retry-policies';
 
 const gateway = proxyActivities<DepositActivities>(GATEWAY_CALL_OPTIONS);

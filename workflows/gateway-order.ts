@@ -4,10 +4,8 @@
 // failed order is replaced by a new one (collections), ask about it once more.
 import { condition, patched, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
-import {
-  gatewayNoticeSignal, resolveReviewUpdate, reviewEvidenceQuery, SearchAttributes,
-  type GatewayAttempt, type GatewayOutcome, type QueryPolicy, type ResolveReviewInput, type ReviewDecision, type ReviewDecisionHelp, type VerifiedGatewayNotice,
-} from './shared';
+import { SearchAttributes } from './contracts/common';
+import { gatewayNoticeSignal, resolveReviewUpdate, reviewEvidenceQuery, type GatewayAttempt, type GatewayOutcome, type QueryPolicy, type ResolveReviewInput, type ReviewDecision, type ReviewDecisionHelp, type VerifiedGatewayNotice } from './contracts/gateway-order';
 
 /** What the evidence tells an operator to run: the CLI command and the API route that decide it. */
 function howToDecide(workflowId: string, resubmit: boolean): ReviewDecisionHelp {

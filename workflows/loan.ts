@@ -3,9 +3,8 @@ import { condition, ParentClosePolicy, patched, proxyActivities, setHandler, sle
 import type { LoanActivities } from '../activities/loans';
 import { payoutWorkflow } from './payout';
 import { repaymentWorkflow } from './repayment';
-import {
-  installmentPaidOutSignal, loanFullyReservedSignal, loanStateQuery, SearchAttributes, type LoanState, type LoanWorkflowInput,
-} from './shared';
+import { SearchAttributes } from './contracts/common';
+import { installmentPaidOutSignal, loanFullyReservedSignal, loanStateQuery, type LoanState, type LoanWorkflowInput } from './contracts/loan';
 import { workflowIds } from '../ids/workflow-ids';
 import { LOAN_LONG_RUNNING_OPTIONS, LOAN_WRITE_OPTIONS, WAIT_FOR_REFUNDS_OPTIONS } from './retry-policies';
 

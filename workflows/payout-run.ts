@@ -3,9 +3,9 @@ import { continueAsNew, ParentClosePolicy, patched, proxyActivities, setHandler,
 import { DECISION_ROWS_PATCH, DecisionGate, refuse } from './decision-gate';
 import type { RepaymentActivities } from '../activities/repayments';
 import { payoutWorkflow } from './payout';
-import {
-  payoutRunStateQuery, SearchAttributes, type PayoutRunInput, type PayoutRunResult, type PayoutRunState, type QueryPolicy,
-} from './shared';
+import { SearchAttributes } from './contracts/common';
+import type { QueryPolicy } from './contracts/gateway-order';
+import { payoutRunStateQuery, type PayoutRunInput, type PayoutRunResult, type PayoutRunState } from './contracts/payout-run';
 import { workflowIds } from '../ids/workflow-ids';
 import { AWAIT_SETTLED_OPTIONS, LEDGER_WRITE_OPTIONS } from './retry-policies';
 

@@ -1,7 +1,9 @@
 import { patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PayoutActivities } from '../activities/payouts';
 import { OrderReview, settleGatewayOrder } from './gateway-order';
-import { DEFAULT_QUERY_POLICY, SearchAttributes, type PayoutState, type PayoutWorkflowInput } from './shared';
+import { SearchAttributes } from './contracts/common';
+import { DEFAULT_QUERY_POLICY } from './contracts/gateway-order';
+import type { PayoutState, PayoutWorkflowInput } from './contracts/payout';
 import { GATEWAY_CALL_OPTIONS, LEDGER_WRITE_OPTIONS } from './retry-policies';
 
 const gateway = proxyActivities<PayoutActivities>(GATEWAY_CALL_OPTIONS);

@@ -1,9 +1,7 @@
 import { condition, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ReconciliationActivities } from '../activities/reconciliation';
-import {
-  rematchSignal, reconSummaryQuery, resolveExceptionUpdate, SearchAttributes,
-  type ExceptionAction, type ReconciliationInput, type ReconState, type ReconSummary, type ResolveExceptionInput,
-} from './shared';
+import { SearchAttributes } from './contracts/common';
+import { rematchSignal, reconSummaryQuery, resolveExceptionUpdate, type ExceptionAction, type ReconciliationInput, type ReconState, type ReconSummary, type ResolveExceptionInput } from './contracts/reconciliation';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import { workflowIds } from '../ids/workflow-ids';
 import { RECON_MATCHING_OPTIONS, RECON_OPTIONS } from './retry-policies';

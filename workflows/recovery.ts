@@ -2,10 +2,9 @@ import { allHandlersFinished, condition, patched, proxyActivities, setHandler, u
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import type { RecoveryActivities } from '../activities/recoveries';
 import { ASK_BEFORE_REPLACING_PATCH, executedAfterAll, OrderReview, settleGatewayOrder } from './gateway-order';
-import {
-  DEFAULT_QUERY_POLICY, recoveryClosedSignal, recoveryStateQuery, requestCollectionUpdate, SearchAttributes, writeOffUpdate,
-  type QueryPolicy, type RecoveryInput, type RecoveryWorkflowState, type ResolveReviewInput, type WriteOffInput,
-} from './shared';
+import { SearchAttributes } from './contracts/common';
+import { DEFAULT_QUERY_POLICY, type QueryPolicy, type ResolveReviewInput } from './contracts/gateway-order';
+import { recoveryClosedSignal, recoveryStateQuery, requestCollectionUpdate, writeOffUpdate, type RecoveryInput, type RecoveryWorkflowState, type WriteOffInput } from './contracts/recovery';
 import { GATEWAY_CALL_OPTIONS, RECOVERY_WRITE_OPTIONS } from './retry-policies';
 
 const db = proxyActivities<RecoveryActivities>(RECOVERY_WRITE_OPTIONS);

@@ -7,10 +7,10 @@ import {
   ASK_BEFORE_REPLACING_PATCH, executedAfterAll, OrderReview, settleGatewayOrder,
 } from './gateway-order';
 import { payoutRunWorkflow } from './payout-run';
-import {
-  collectNowSignal, DEFAULT_QUERY_POLICY, installmentPaidOutSignal, repaymentStateQuery, SearchAttributes,
-  type RepaymentState, type RepaymentWorkflowInput, type ResolveReviewInput,
-} from './shared';
+import { SearchAttributes } from './contracts/common';
+import { DEFAULT_QUERY_POLICY, type ResolveReviewInput } from './contracts/gateway-order';
+import { installmentPaidOutSignal } from './contracts/loan';
+import { collectNowSignal, repaymentStateQuery, type RepaymentState, type RepaymentWorkflowInput } from './contracts/repayment';
 import { workflowIds } from '../ids/workflow-ids';
 import { decisionGate, partyDecisionRows } from './decision-gate';
 import { AWAIT_SETTLED_OPTIONS, GATEWAY_CALL_OPTIONS, REPAYMENT_WRITE_OPTIONS } from './retry-policies';

@@ -1,7 +1,7 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { LoanActivities } from '../activities/loans';
 import { decisionGate, partyDecisionRows } from './decision-gate';
-import { cancelSubscriptionSignal, loanDecidedSignal, subscriptionStateQuery, type LoanDecision, type SubscriptionState, type SubscriptionWorkflowInput } from './shared';
+import { cancelSubscriptionSignal, loanDecidedSignal, subscriptionStateQuery, type LoanDecision, type SubscriptionState, type SubscriptionWorkflowInput } from './contracts/subscription';
 import { SUBSCRIPTION_WRITE_OPTIONS } from './retry-policies';
 
 const { settleSubscription } = proxyActivities<LoanActivities>(SUBSCRIPTION_WRITE_OPTIONS);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { documentedObject } from '../contract';
 import { formatAmount } from '../../ledger/money';
 import { getPayout } from '../../payments/payouts';
-import { reviewEvidenceQuery } from '../../workflows/shared';
+import { reviewEvidenceQuery } from '../../workflows/contracts/gateway-order';
 import type { AppContext } from '../app';
 import { requireOwner, requireRole } from '../auth';
 import { ApiError } from '../errors';

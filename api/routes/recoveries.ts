@@ -9,7 +9,7 @@ import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { parseAmount } from '../../ledger/money';
 import { post } from '../../ledger/transactions';
 import { getRecovery, listRecoveries, openRecovery, type Recovery } from '../../payments/recoveries';
-import { requestCollectionUpdate, writeOffUpdate } from '../../workflows/shared';
+import { requestCollectionUpdate, writeOffUpdate } from '../../workflows/contracts/recovery';
 import type { AppContext } from '../app';
 import { writeAudit } from '../../ledger/audit';
 import { actorOf, requireOwner, requireRole } from '../auth';

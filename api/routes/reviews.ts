@@ -4,7 +4,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { documentedList } from '../contract';
 import type { FastifyInstance } from 'fastify';
-import { resolveReviewUpdate, reviewEvidenceQuery, type ReviewDecision } from '../../workflows/shared';
+import { resolveReviewUpdate, reviewEvidenceQuery, type ReviewDecision } from '../../workflows/contracts/gateway-order';
 import type { AppContext } from '../app';
 import { requireRole } from '../auth';
 import { decide, replyKeyedDecision } from '../decisions';

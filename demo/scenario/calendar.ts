@@ -5,7 +5,7 @@
 // month a second "maturity run" is started at the same moment as the regular run, as in the
 // incident: each investor is still paid once.
 import { formatAmount } from '../../ledger/money';
-import { type PayoutRunInput } from '../../workflows/shared';
+import type { PayoutRunInput } from '../../workflows/contracts/payout-run';
 import { sleep } from '../api';
 import { Phase } from '../progress';
 import type { World } from '../world';

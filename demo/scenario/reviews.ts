@@ -3,7 +3,7 @@
 // on once it is resolved; the rest, and all of them without a terminal, are decided from the
 // gateway simulator's record, as a decision through the API like an operator's.
 import { apiDecider, resolveReviewsFromSimulatorTruth } from '../../cli/auto-resolve';
-import { reviewEvidenceQuery } from '../../workflows/shared';
+import { reviewEvidenceQuery } from '../../workflows/contracts/gateway-order';
 import { sleep } from '../api';
 import { uiSearchLink, type World } from '../world';
 

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import type { ChaosStack } from '../../chaos/stack';
 import { parseFault } from '../../gateway/simulator/faults';
-import type { ReviewEvidence } from '../../workflows/shared';
+import type { ReviewEvidence } from '../../workflows/contracts/gateway-order';
 
 const ROOT = join(__dirname, '..', '..');
 const account = (n: number, name: string) => ({ bankCode: 'ICBC', accountNo: `62220203${String(n).padStart(8, '0')}`, accountName: name });

@@ -4,7 +4,8 @@
 import { Ledger } from '../../ledger';
 import { createDeposit, getDeposit } from '../../payments/deposits';
 import { depositWorkflow } from '../../workflows';
-import { reviewEvidenceQuery, SearchAttributes, TASK_QUEUE } from '../../workflows/shared';
+import { SearchAttributes, TASK_QUEUE } from '../../workflows/contracts/common';
+import { reviewEvidenceQuery } from '../../workflows/contracts/gateway-order';
 import { ADMIN_KEY, useTestApi } from '../api/helpers';
 import { ACCOUNT } from '../gateway/helpers';
 import { GatewayWorld, untilEvidence } from '../helpers/gateway-world';

@@ -3,9 +3,10 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { recordDecision, type DecisionKind } from '../../decisions/operator-decisions';
-import {
-  collectNowSignal, requestCollectionUpdate, resolveExceptionUpdate, resolveReviewUpdate, writeOffUpdate, type ExceptionAction, type ReviewDecision,
-} from '../../workflows/shared';
+import { resolveReviewUpdate, type ReviewDecision } from '../../workflows/contracts/gateway-order';
+import { resolveExceptionUpdate, type ExceptionAction } from '../../workflows/contracts/reconciliation';
+import { requestCollectionUpdate, writeOffUpdate } from '../../workflows/contracts/recovery';
+import { collectNowSignal } from '../../workflows/contracts/repayment';
 
 const UPDATES = {
   'review.resolve': resolveReviewUpdate,

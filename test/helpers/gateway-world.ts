@@ -5,7 +5,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { parseFault } from '../../gateway/simulator/faults';
 import type { RunningSimulator } from '../../gateway/simulator/server';
-import { reviewEvidenceQuery, type ReviewEvidence } from '../../workflows/shared';
+import { reviewEvidenceQuery, type ReviewEvidence } from '../../workflows/contracts/gateway-order';
 import { clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';

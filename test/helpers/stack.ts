@@ -10,7 +10,7 @@ import { createActivities } from '../../activities';
 import { GatewayClient } from '../../gateway/client';
 import { Ledger } from '../../ledger';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
-import { TASK_QUEUE } from '../../workflows/shared';
+import { TASK_QUEUE } from '../../workflows/contracts/common';
 import type { TestDatabase } from './postgres';
 import { workflowBundle } from './temporal';
 

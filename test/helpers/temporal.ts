@@ -1,6 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { SearchAttributes } from '../../workflows/shared';
+import { SearchAttributes } from '../../workflows/contracts/common';
 import { TEMPORAL_BIN, TEMPORAL_TEST_SERVER_BIN } from './settings';
 
 // Keep test output readable: the SDK's core logs only warnings and errors.

@@ -7,7 +7,7 @@ import { createActivities } from '../../activities';
 import { workflowIds } from '../../ids/workflow-ids';
 import { ensureIdempotencyPruning } from '../../worker/schedules';
 import { idempotencyPruneWorkflow } from '../../workflows';
-import { TASK_QUEUE } from '../../workflows/shared';
+import { TASK_QUEUE } from '../../workflows/contracts/common';
 import { useTestDatabase } from '../helpers/postgres';
 import { maybeRecordHistory, unreachableGateway } from '../helpers/stack';
 import { createDevServerEnv, workflowBundle } from '../helpers/temporal';

@@ -14,7 +14,7 @@ import { workflowIds } from '../../ids/workflow-ids';
 import { MEMO_MAX_LENGTH, ORDER_NO_PATTERN, orderMemo } from '../../gateway/protocol';
 import type { RunningSimulator } from '../../gateway/simulator/server';
 import { orderNoFor } from '../../payments/order-numbers';
-import { TASK_QUEUE } from '../../workflows/shared';
+import { TASK_QUEUE } from '../../workflows/contracts/common';
 import { ADMIN_KEY, useTestApi } from '../api/helpers';
 import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 import { useTestDatabase } from '../helpers/postgres';

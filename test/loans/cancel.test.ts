@@ -8,7 +8,7 @@ import { buildApp } from '../../api/app';
 import { Ledger } from '../../ledger';
 import { cancelSubscription, decideLoan, getSubscription } from '../../loans/store';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
-import { loanStateQuery } from '../../workflows/shared';
+import { loanStateQuery } from '../../workflows/contracts/loan';
 import { ADMIN_KEY } from '../api/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 import { createWorker, drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack';

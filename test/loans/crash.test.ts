@@ -5,7 +5,7 @@
 // its workflow and is CONFIRMED, the loan is exactly full, and the trial balance is zero.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Ledger } from '../../ledger';
-import { loanStateQuery } from '../../workflows/shared';
+import { loanStateQuery } from '../../workflows/contracts/loan';
 import { ADMIN_KEY } from '../api/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 import { freePort, processDatabaseUrl, startProcess, type RunningProcess } from '../helpers/processes';

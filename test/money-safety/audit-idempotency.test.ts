@@ -12,7 +12,7 @@ import { Ledger } from '../../ledger';
 import { readAudit, writeAudit } from '../../ledger/audit';
 import { createPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
-import { TASK_QUEUE } from '../../workflows/shared';
+import { TASK_QUEUE } from '../../workflows/contracts/common';
 import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 import { untilEvidence } from '../helpers/gateway-world';
 import { loseFirstReply } from '../helpers/lost-reply';

@@ -3,7 +3,7 @@
 // signal to a workflow not started yet is still retried (its start row may be queued behind it).
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
-import { TASK_QUEUE } from '../../workflows/shared';
+import { TASK_QUEUE } from '../../workflows/contracts/common';
 import { useTestApi } from '../api/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 import { createDevServerEnv } from '../helpers/temporal';

@@ -2,7 +2,7 @@
 // the dispatcher turns into that workflow with that input; a name or an input the workflows do not
 // have is a type error (the @ts-expect-error lines fail `npm run typecheck` if they ever compile).
 import { enqueueSignal, enqueueStart } from '../../outbox/enqueue';
-import { recoveryClosedSignal } from '../../workflows/shared';
+import { recoveryClosedSignal } from '../../workflows/contracts/recovery';
 import { useTestDatabase } from '../helpers/postgres';
 
 const db = useTestDatabase();

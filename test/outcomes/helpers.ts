@@ -22,7 +22,9 @@ import { createWorker } from '../helpers/stack';
 import { createDevServerEnv } from '../helpers/temporal';
 import { workflowIds } from '../../ids/workflow-ids';
 import { recoveryWorkflow } from '../../workflows';
-import { recoveryStateQuery, TASK_QUEUE, type QueryPolicy } from '../../workflows/shared';
+import { TASK_QUEUE } from '../../workflows/contracts/common';
+import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
+import { recoveryStateQuery } from '../../workflows/contracts/recovery';
 import { operatorHeaders } from '../api/helpers';
 import { until } from '../repayments/helpers';
 

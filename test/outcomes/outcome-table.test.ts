@@ -7,10 +7,10 @@ import { Ledger } from '../../ledger';
 import { createDeposit } from '../../payments/deposits';
 import { createPayout } from '../../payments/payouts';
 import { depositWorkflow, payoutWorkflow, recoveryWorkflow, repaymentWorkflow } from '../../workflows';
-import {
-  recoveryStateQuery, repaymentStateQuery, requestCollectionUpdate, reviewEvidenceQuery, TASK_QUEUE,
-  type QueryPolicy, type ReviewEvidence,
-} from '../../workflows/shared';
+import { TASK_QUEUE } from '../../workflows/contracts/common';
+import { reviewEvidenceQuery, type QueryPolicy, type ReviewEvidence } from '../../workflows/contracts/gateway-order';
+import { recoveryStateQuery, requestCollectionUpdate } from '../../workflows/contracts/recovery';
+import { repaymentStateQuery } from '../../workflows/contracts/repayment';
 import { ACCOUNT } from '../gateway/helpers';
 import { drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';

@@ -4,7 +4,8 @@
 import { Ledger } from '../../ledger';
 import { createPayout, getPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
-import { reviewEvidenceQuery, SearchAttributes, TASK_QUEUE, type QueryPolicy } from '../../workflows/shared';
+import { SearchAttributes, TASK_QUEUE } from '../../workflows/contracts/common';
+import { reviewEvidenceQuery, type QueryPolicy } from '../../workflows/contracts/gateway-order';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
 import { signNotification, unixSeconds } from '../../gateway/signing';

@@ -5,7 +5,8 @@
 // zero and, order by order, the ledger moved exactly what the gateway moved.
 import type { FastifyInstance } from 'fastify';
 import { Ledger } from '../../ledger';
-import { recoveryStateQuery, SearchAttributes } from '../../workflows/shared';
+import { SearchAttributes } from '../../workflows/contracts/common';
+import { recoveryStateQuery } from '../../workflows/contracts/recovery';
 import { useGatewayApp } from '../helpers/gateway-world';
 import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';

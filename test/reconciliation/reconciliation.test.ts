@@ -3,7 +3,8 @@
 // a Temporal dev server, Postgres. Each exception class is found exactly once and nothing else;
 // a re-run of the day adds nothing; the day closes only when every exception is resolved.
 import type { FastifyInstance } from 'fastify';
-import { reconSummaryQuery, SearchAttributes } from '../../workflows/shared';
+import { SearchAttributes } from '../../workflows/contracts/common';
+import { reconSummaryQuery } from '../../workflows/contracts/reconciliation';
 import { untilEvidence, useGatewayApp } from '../helpers/gateway-world';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';

@@ -12,7 +12,7 @@ import type { QueryOutcome } from '../../gateway/outcomes';
 import { STATEMENT_COLUMNS } from '../../gateway/protocol';
 import { Ledger } from '../../ledger';
 import { loadStatement, reconRunId } from '../../reconciliation/statement';
-import { type ReconSummary } from '../../workflows/shared';
+import type { ReconSummary } from '../../workflows/contracts/reconciliation';
 import { clientFor } from '../gateway/helpers';
 import { useGatewayApp } from '../helpers/gateway-world';
 import { fundInvestor } from '../helpers/stack';

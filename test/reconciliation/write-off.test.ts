@@ -3,7 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Ledger } from '../../ledger';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
-import { recoveryStateQuery, SearchAttributes } from '../../workflows/shared';
+import { SearchAttributes } from '../../workflows/contracts/common';
+import { recoveryStateQuery } from '../../workflows/contracts/recovery';
 import { useGatewayApp } from '../helpers/gateway-world';
 import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';

@@ -10,9 +10,9 @@ import { offsetFromPayout } from '../../payments/recoveries';
 import { resolveException, type AskGateway } from '../../reconciliation/resolve';
 import { loadStatement } from '../../reconciliation/statement';
 import { repaymentWorkflow } from '../../workflows';
-import {
-  requestCollectionUpdate, reviewEvidenceQuery, TASK_QUEUE, type QueryPolicy,
-} from '../../workflows/shared';
+import { TASK_QUEUE } from '../../workflows/contracts/common';
+import { reviewEvidenceQuery, type QueryPolicy } from '../../workflows/contracts/gateway-order';
+import { requestCollectionUpdate } from '../../workflows/contracts/recovery';
 import { ACCOUNT } from '../gateway/helpers';
 import { collectNow, recorded } from '../helpers/decisions';
 import { drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack';

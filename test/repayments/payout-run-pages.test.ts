@@ -2,7 +2,8 @@
 // history stays bounded) and still pays every investor each part once.
 import { Ledger } from '../../ledger';
 import { repaymentWorkflow } from '../../workflows';
-import { TASK_QUEUE, type PayoutRunResult } from '../../workflows/shared';
+import { TASK_QUEUE } from '../../workflows/contracts/common';
+import type { PayoutRunResult } from '../../workflows/contracts/payout-run';
 import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { expectLedgerEqualsTruth, until, useOutcomeWorld } from '../outcomes/helpers';

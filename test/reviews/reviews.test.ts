@@ -5,9 +5,9 @@ import { WorkflowUpdateStage } from '@temporalio/client';
 import { Ledger } from '../../ledger';
 import { createPayout, getPayout } from '../../payments/payouts';
 import { payoutWorkflow, repaymentWorkflow } from '../../workflows';
-import {
-  requestCollectionUpdate, reviewEvidenceQuery, TASK_QUEUE, type QueryPolicy, type ReviewEvidence,
-} from '../../workflows/shared';
+import { TASK_QUEUE } from '../../workflows/contracts/common';
+import { reviewEvidenceQuery, type QueryPolicy, type ReviewEvidence } from '../../workflows/contracts/gateway-order';
+import { requestCollectionUpdate } from '../../workflows/contracts/recovery';
 import { ACCOUNT } from '../gateway/helpers';
 import { drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';

@@ -3,7 +3,7 @@
 // decision, its `payout_run.started` row and an outbox start together (the dispatcher starts it, as
 // after a crash); a collection request's `recovery.collection_requested` row commits with its decision.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { QueryPolicy } from '../../workflows/shared';
+import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
 import { ACCOUNT } from '../gateway/helpers';
 import { collectAndDistribute, createRepayingLoan } from '../money-safety/fixtures';
 import { drainOutbox } from '../helpers/stack';

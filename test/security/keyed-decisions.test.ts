@@ -2,7 +2,7 @@
 // the first answer; a retry after a lost answer takes the same decision again, and Temporal
 // deduplicates the Update by its id, so it gets the first answer instead of a 409 and nothing is
 // done twice; a burst of the same keyed request, more than the pool holds, waits on nothing held.
-import type { QueryPolicy } from '../../workflows/shared';
+import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
 import { ACCOUNT } from '../gateway/helpers';
 import { admin, openRecoveryByHand, operatorHeaders, useOutcomeWorld } from '../outcomes/helpers';
 

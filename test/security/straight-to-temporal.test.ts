@@ -7,10 +7,12 @@
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createPayout } from '../../payments/payouts';
 import { payoutRunWorkflow, payoutWorkflow, recoveryWorkflow } from '../../workflows';
-import {
-  cancelSubscriptionSignal, collectNowSignal, gatewayNoticeSignal, recoveryStateQuery, repaymentStateQuery, requestCollectionUpdate, resolveExceptionUpdate, resolveReviewUpdate, reviewEvidenceQuery,
-  SearchAttributes, TASK_QUEUE, writeOffUpdate, type QueryPolicy,
-} from '../../workflows/shared';
+import { SearchAttributes, TASK_QUEUE } from '../../workflows/contracts/common';
+import { gatewayNoticeSignal, resolveReviewUpdate, reviewEvidenceQuery, type QueryPolicy } from '../../workflows/contracts/gateway-order';
+import { resolveExceptionUpdate } from '../../workflows/contracts/reconciliation';
+import { recoveryStateQuery, requestCollectionUpdate, writeOffUpdate } from '../../workflows/contracts/recovery';
+import { collectNowSignal, repaymentStateQuery } from '../../workflows/contracts/repayment';
+import { cancelSubscriptionSignal } from '../../workflows/contracts/subscription';
 import { workflowIds } from '../../ids/workflow-ids';
 import { ACCOUNT } from '../gateway/helpers';
 import { collectAndDistribute, createRepayingLoan } from '../money-safety/fixtures';

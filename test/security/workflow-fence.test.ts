@@ -20,7 +20,7 @@ it('refuses pg, Node, payments/, loans/, reconciliation/, config/ and ids other 
     "import { scheduledPayoutIdPrefix } from '../ids/derived';",
     "import { proxyActivities } from '@temporalio/workflow';",
     "import { ApplicationFailure } from '@temporalio/common';",
-    "import { TASK_QUEUE } from './shared';",
+    "import { TASK_QUEUE } from './contracts/common';",
     "import { workflowIds } from '../ids/workflow-ids';",
     "import type { Queryable } from '../ledger/types';",
     "import type { Activities } from '../activities';",

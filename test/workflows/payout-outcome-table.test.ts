@@ -6,8 +6,9 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { payoutWorkflow } from '../../workflows';
-import type { GatewayOutcome, PayoutState } from '../../workflows/shared';
-import { TASK_QUEUE } from '../../workflows/shared';
+import type { GatewayOutcome } from '../../workflows/contracts/gateway-order';
+import type { PayoutState } from '../../workflows/contracts/payout';
+import { TASK_QUEUE } from '../../workflows/contracts/common';
 import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;

@@ -1,0 +1,15 @@
+// The task queue and the search attributes every workflow and client shares.
+// Plain names only (no workflow code): workflows, activities, the API and tests import them.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const TASK_QUEUE = 'lending-core';
+
+/** Custom search attributes, registered on the dev server by scripts/stack.sh. */
+export const SearchAttributes = {
+  ReviewState: defineSearchAttributeKey('ReviewState', SearchAttributeType.KEYWORD),
+  LoanId: defineSearchAttributeKey('LoanId', SearchAttributeType.KEYWORD),
+  InvestorId: defineSearchAttributeKey('InvestorId', SearchAttributeType.KEYWORD),
+  PayoutStatus: defineSearchAttributeKey('PayoutStatus', SearchAttributeType.KEYWORD),
+  ReconState: defineSearchAttributeKey('ReconState', SearchAttributeType.KEYWORD),
+  RecoveryState: defineSearchAttributeKey('RecoveryState', SearchAttributeType.KEYWORD),
+} as const;
