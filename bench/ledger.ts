@@ -11,6 +11,7 @@ import { createPool } from '../ledger/db';
 import { migrate } from '../ledger/migrate';
 import { LedgerBatcher } from '../ledger/batcher';
 import { transfer } from '../ledger/transactions';
+import { databaseUrlOption } from './options';
 
 const SCHEMA = 'bench_ledger';
 const FUNDING_MINOR = 1_000_000_000n;
@@ -25,7 +26,7 @@ interface Cell {
 
 const program = new Command()
   .description('Ledger transfers/s against the bare Postgres hot-row ceiling, on the project\'s Postgres.')
-  .option('--database-url <url>', 'Postgres to run on, as the owner (a schema bench_ledger is dropped and recreated)', process.env.MIGRATION_DATABASE_URL ?? `postgres://postgres@127.0.0.1:${process.env.PG_PORT ?? '55432'}/lending`)
+  .addOption(databaseUrlOption('a schema bench_ledger is dropped and recreated'))
   .option('--seconds <n>', 'duration of each measurement', '8')
   .option('--accounts <n>', 'accounts for the random-pairs run', '10000')
   .option('--clients <list>', 'concurrency levels', '1,8,32')

@@ -18,6 +18,7 @@ import { workflowIds } from '../ids/workflow-ids';
 import { workflowIdPrefixes } from '../ids/workflow-ids';
 import { scheduledPayoutIdPrefix } from '../ids/derived';
 import { startPayoutRunAsJob } from '../cli/payout-run-job';
+import { ceilingWorkflowsOption, databaseUrlOption, gatewayUrlOption, temporalAddressOption } from './options';
 
 // A benchmark of the dev stack: its reviews are decided from the simulator's record, which only
 // development and test allow (cli/auto-resolve.ts).
@@ -30,10 +31,10 @@ const opts = new Command()
   .option('--ambiguous <rate>', 'share answered ambiguously (lie-failed, timeout, 5xx after executing)', '0.05')
   .option('--stuck <rate>', 'share stuck in PROCESSING for good (they end in manual review)', '0.01')
   .option('--query-attempts <n>', 'queries of an unknown outcome before manual review', '3')
-  .option('--database-url <url>', 'Postgres, as the owner (the bench seeds rows directly)', process.env.MIGRATION_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:55432/lending')
-  .option('--gateway-url <url>', 'the gateway simulator', process.env.GATEWAY_URL ?? 'http://127.0.0.1:4100')
-  .option('--temporal-address <addr>', 'Temporal', process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233')
-  .option('--ceiling-workflows <n>', 'workflows for the bare Temporal ceiling', '1000')
+  .addOption(databaseUrlOption('the bench seeds rows directly'))
+  .addOption(gatewayUrlOption())
+  .addOption(temporalAddressOption())
+  .addOption(ceilingWorkflowsOption())
   .parse()
   .opts<{ investors: string; definitive: string; ambiguous: string; stuck: string; queryAttempts: string; databaseUrl: string; gatewayUrl: string; temporalAddress: string; ceilingWorkflows: string }>();
 

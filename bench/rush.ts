@@ -14,6 +14,7 @@ import { LedgerBatcher } from '../ledger/batcher';
 import { postgresHotRowCeiling, temporalCeiling } from './ceiling/measure';
 import { createJsonClient, percentile } from './http';
 import { generateApiKey } from '../api/auth';
+import { apiUrlOption, ceilingWorkflowsOption, databaseUrlOption, temporalAddressOption } from './options';
 
 const opts = new Command()
   .description('Rush one loan with many investors through the API; report throughput, latency and exactness.')
@@ -23,10 +24,10 @@ const opts = new Command()
   .option('--max <amount>', 'largest subscription', '5000.00')
   .option('--clients <n>', 'concurrent HTTP clients', '200')
   .option('--seed <n>', 'random seed', '7')
-  .option('--api-url <url>', 'the API', process.env.API_URL ?? 'http://127.0.0.1:3000')
-  .option('--database-url <url>', 'the API\'s Postgres, as the owner (the bench seeds rows and measures a table of its own)', process.env.MIGRATION_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:55432/lending')
-  .option('--temporal-address <addr>', 'Temporal', process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233')
-  .option('--ceiling-workflows <n>', 'workflows for the bare Temporal ceiling', '1000')
+  .addOption(apiUrlOption())
+  .addOption(databaseUrlOption('the API\'s; the bench seeds rows and measures a table of its own'))
+  .addOption(temporalAddressOption())
+  .addOption(ceilingWorkflowsOption())
   .parse()
   .opts<{ investors: string; principal: string; min: string; max: string; clients: string; seed: string; apiUrl: string; databaseUrl: string; temporalAddress: string; ceilingWorkflows: string }>();
 

@@ -1,6 +1,7 @@
 // The operator's command line: reviews, reconciliation, recoveries, balances, statements and the trial balance, through the
 // HTTP API (so every action is authenticated and authorised like any other client).
 //   npm run ops -- --help
+import { localApiUrl } from '../config/local';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -56,7 +57,7 @@ interface Review {
 export function buildProgram(io: Io): Command {
   const program = new Command('ops')
     .description('Operate the lending money core through its API')
-    .option('--api-url <url>', 'the API', process.env.API_URL ?? 'http://127.0.0.1:3000')
+    .option('--api-url <url>', 'the API', localApiUrl())
     .option('--key-file <path>', 'file holding an operator or admin API key (default .data/admin-api-key; or set OPS_API_KEY)')
     .option('--json', 'print JSON instead of text')
     .exitOverride()

@@ -8,6 +8,7 @@ import type { Pool } from 'pg';
 import { temporalSettingsFromEnv } from '../config/temporal';
 import { createPool } from '../ledger/db';
 import { DemoApi } from './api';
+import { localApiUrl, localDatabaseUrl, localGatewayUrl } from '../config/local';
 
 export interface SimulatorOrder {
   orderNo: string;
@@ -48,12 +49,12 @@ export async function connectWorld(): Promise<World> {
   const settings = temporalSettingsFromEnv();
   const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
   // Reads (and a payout run started as a job) as the application does: its own login (scripts/env.sh).
-  const db = createPool({ connectionString: process.env.DATABASE_URL ?? 'postgres://lending_app@127.0.0.1:55432/lending', max: 4, applicationName: 'demo' });
+  const db = createPool({ connectionString: localDatabaseUrl(), max: 4, applicationName: 'demo' });
   return {
-    api: new DemoApi(process.env.API_URL ?? 'http://127.0.0.1:3000', adminKey),
+    api: new DemoApi(localApiUrl(), adminKey),
     temporal: new Client({ connection, namespace: settings.namespace }),
     db,
-    simulator: new Simulator(process.env.GATEWAY_URL ?? 'http://127.0.0.1:4100'),
+    simulator: new Simulator(localGatewayUrl()),
     uiUrl: process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233',
     namespace: settings.namespace,
     async close() {
