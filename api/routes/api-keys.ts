@@ -12,6 +12,7 @@ import { ApiError } from '../errors';
 import { expiryFor } from '../key-policy';
 import type { Queryable } from '../../ledger/types';
 import { AUTH_ERRORS } from '../schemas';
+import { requireParty } from '../require-party';
 
 const ROLE = /^(admin|operator|investor:([A-Za-z0-9_-]{1,64})|borrower:([A-Za-z0-9_-]{1,64}))$/;
 
@@ -44,8 +45,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, { pool, keyPolicy }: 
     const role = match[1] === 'operator' || match[1] === 'admin' ? match[1] : match[2] ? 'investor' : 'borrower';
     const partyId = match[2] ?? match[3];
     if (partyId) {
-      const { rowCount } = await pool.query('SELECT 1 FROM parties WHERE id = $1 AND kind = $2', [partyId, role]);
-      if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', `no ${role} ${partyId}`);
+      await requireParty(pool, partyId, role as 'investor' | 'borrower');
     }
     const expiresAt = expiryFor(keyPolicy, request.body.expiresAt ? new Date(request.body.expiresAt) : undefined, new Date());
     const bootstrapLimited = keyPolicy.bootstrapIssuesFirstAdminOnly && request.principal.bootstrap === true;

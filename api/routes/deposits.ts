@@ -8,11 +8,11 @@ import { parseAmount } from '../../ledger/money';
 import { createDeposit } from '../../payments/deposits';
 import type { AppContext } from '../app';
 import { requireOwner, requireRole } from '../auth';
-import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { workflowIds } from '../../ids/workflow-ids';
 import { newIds } from '../../ids/new-ids';
+import { requireParty } from '../require-party';
 
 interface DepositBody {
   amount: string;
@@ -41,8 +41,7 @@ export function registerDepositRoutes(app: FastifyInstance, context: AppContext)
     requireOwner(request.principal, request.params.id);
     const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
     return replyIdempotent(context, request, reply, async (tx) => {
-      const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [request.params.id]);
-      if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', 'not found');
+      await requireParty(tx, request.params.id, 'investor');
       const depositId = newIds.deposit();
       await createDeposit(tx, { id: depositId, investorId: request.params.id, amountMinor, currency: DEFAULT_CURRENCY, bankAccount: request.body.account });
       return { statusCode: 202, body: { depositId, workflowId: workflowIds.deposit(depositId), status: 'PENDING' } };

@@ -4,8 +4,8 @@ import { documentedObject } from '../contract';
 import { accountPath, formatAmount, Ledger } from '../../ledger';
 import type { AppContext } from '../app';
 import { requireOwner, requireRole, type Principal } from '../auth';
-import { ApiError } from '../errors';
 import { AUTH_ERRORS, PARTY_ID } from '../schemas';
+import { requireParty } from '../require-party';
 
 const PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] } as const;
 
@@ -16,8 +16,7 @@ export function registerInvestorRoutes(app: FastifyInstance, { pool }: AppContex
   async function readableInvestorAccount(principal: Principal, id: string): Promise<string> {
     requireRole(principal, ['investor', 'operator', 'admin']);
     requireOwner(principal, id);
-    const { rowCount } = await pool.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [id]);
-    if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', 'not found');
+    await requireParty(pool, id, 'investor');
     return accountPath.investorAvailable(id);
   }
 

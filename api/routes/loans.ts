@@ -20,6 +20,7 @@ import { cancelSubscriptionSignal, type SubscriptionWorkflowInput } from '../../
 import { AMOUNT, AUTH_ERRORS, CURRENCY, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { workflowIds } from '../../ids/workflow-ids';
 import { newIds } from '../../ids/new-ids';
+import { requireParty } from '../require-party';
 
 interface CreateLoanBody {
   id?: string;
@@ -97,8 +98,7 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
     const subscriptionDeadline = new Date(b.subscriptionDeadline);
     if (!(subscriptionDeadline.getTime() > Date.now())) throw new ApiError(400, 'DEADLINE_IN_PAST', 'subscriptionDeadline must be in the future');
     return replyIdempotent(context, request, reply, async (tx) => {
-      const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'borrower'`, [b.borrowerId]);
-      if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', `no borrower ${b.borrowerId}`);
+      await requireParty(tx, b.borrowerId, 'borrower');
       const loanId = b.id ?? newIds.loan();
       const { rowCount: exists } = await tx.query('SELECT 1 FROM loans WHERE id = $1', [loanId]);
       if (exists) throw new ApiError(409, 'ALREADY_EXISTS', `loan ${loanId} already exists`);

@@ -21,6 +21,7 @@ import { AMOUNT, AUTH_ERRORS, DECISION_IDEMPOTENCY_HEADERS, ERROR_RESPONSE, IDEM
 import { refusalMessage, temporalOf } from '../temporal';
 import { workflowIds } from '../../ids/workflow-ids';
 import { newIds } from '../../ids/new-ids';
+import { requireParty } from '../require-party';
 
 const ID_PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] } as const;
 /** An operator's decision on a recovery: a reason in, the recovery out. */
@@ -59,8 +60,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     requireRole(request.principal, ['operator', 'admin']);
     const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
     return replyIdempotent(context, request, reply, async (tx) => {
-      const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [request.body.investorId]);
-      if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', `no investor ${request.body.investorId}`);
+      await requireParty(tx, request.body.investorId, 'investor');
       const id = newIds.manualRecovery();
       // The loss is booked now, into suspense; the receivable is what the investor owes back.
       await post(tx, {

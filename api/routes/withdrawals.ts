@@ -9,11 +9,11 @@ import { formatAmount, parseAmount } from '../../ledger/money';
 import { createWithdrawal } from '../../payments/payouts';
 import type { AppContext } from '../app';
 import { requireOwner, requireRole } from '../auth';
-import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { workflowIds } from '../../ids/workflow-ids';
 import { newIds } from '../../ids/new-ids';
+import { requireParty } from '../require-party';
 
 /** 202: the rest after any recovery offset is held and its Payout started; 200: the offset took it all, nothing is sent. */
 const WITHDRAWAL_RESPONSE = {
@@ -38,8 +38,7 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: AppConte
     requireOwner(request.principal, request.params.id);
     const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
     return replyIdempotent(context, request, reply, async (tx) => {
-      const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [request.params.id]);
-      if (rowCount === 0) throw new ApiError(404, 'NOT_FOUND', 'not found');
+      await requireParty(tx, request.params.id, 'investor');
       const payoutId = newIds.withdrawal();
       // What the investor owes back is taken first, as from a scheduled payout (payments/payouts.ts).
       const w = await createWithdrawal(tx, {
