@@ -8,6 +8,8 @@ import { writeAudit } from '../ledger/audit';
 import { post, transfer } from '../ledger/transactions';
 import type { Queryable } from '../ledger/types';
 import { workflowIds } from '../ids/workflow-ids';
+import { newIds } from '../ids/new-ids';
+import { recordDecisionIn } from '../decisions/operator-decisions';
 
 export type RecoveryState = 'OPEN' | 'OFFSETTING' | 'REQUESTED' | 'RECOVERED' | 'WRITTEN_OFF';
 
@@ -57,6 +59,31 @@ export async function openRecovery(tx: Queryable, r: { id: string; investorId: s
      VALUES ($1, $2, $3, $4, 'OFFSETTING', $5, $6, $7)`,
     [r.id, r.investorId, r.currency, r.amountMinor.toString(), r.exceptionId ?? null, r.reason, r.openedBy]);
   await enqueueStart(tx, 'recoveryWorkflow', workflowIds.recovery(r.id), { recoveryId: r.id, investorId: r.investorId, ...(r.decisionId ? { decisionId: r.decisionId } : {}) });
+}
+
+/**
+ * A recovery an operator opens by hand (money paid that was not owed, found other than by
+ * reconciliation): the loss booked now into suspense against the receivable the investor owes
+ * back, the operator's decision row (the recovery's workflow takes it when it starts), the
+ * recovery and its start, and the audit row, all in the caller's transaction. Returns its id.
+ */
+export async function openRecoveryByHand(tx: Queryable, r: { investorId: string; amountMinor: bigint; currency: string; amount: string; reason: string; actor: string; requestId?: string }): Promise<string> {
+  const id = newIds.manualRecovery();
+  await post(tx, {
+    idempotencyKey: `recovery:${id}:open`,
+    legs: [
+      { account: accountPath.platformRecoveryReceivable(), direction: 'debit', amount: r.amountMinor, currency: r.currency },
+      { account: accountPath.platformSuspense(), direction: 'credit', amount: r.amountMinor, currency: r.currency },
+    ],
+    metadata: { recoveryId: id, decidedBy: r.actor, reason: r.reason, decision: 'open_recovery' },
+  });
+  const decisionId = await recordDecisionIn(tx, {
+    workflowId: workflowIds.recovery(id), kind: 'recovery.open', actor: r.actor, reason: r.reason, requestId: r.requestId,
+    payload: { investorId: r.investorId, amount: r.amount },
+  });
+  await openRecovery(tx, { id, investorId: r.investorId, currency: r.currency, amountMinor: r.amountMinor, reason: r.reason, openedBy: r.actor, decisionId });
+  await writeAudit(tx, { actor: r.actor, action: 'recovery.opened', subject: id, reason: r.reason, requestId: r.requestId, details: { investorId: r.investorId, amount: r.amount } });
+  return id;
 }
 
 /**

@@ -4,23 +4,18 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { documentedList, documentedObject } from '../contract';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { formatAmount } from '../../ledger/money';
-import { accountPath } from '../../ledger/accounts';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { parseAmount } from '../../ledger/money';
-import { post } from '../../ledger/transactions';
-import { getRecovery, listRecoveries, openRecovery, type Recovery } from '../../payments/recoveries';
+import { getRecovery, listRecoveries, openRecoveryByHand, type Recovery } from '../../payments/recoveries';
 import { requestCollectionUpdate, writeOffUpdate } from '../../workflows/contracts/recovery';
 import type { AppContext } from '../app';
-import { writeAudit } from '../../ledger/audit';
 import { actorOf, requireOwner, requireRole } from '../auth';
 import { decide, replyKeyedDecision } from '../decisions';
-import { recordDecisionIn } from '../../decisions/operator-decisions';
 import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, DECISION_IDEMPOTENCY_HEADERS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
 import { workflowIds } from '../../ids/workflow-ids';
-import { newIds } from '../../ids/new-ids';
 import { requireParty } from '../require-party';
 
 const ID_PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] } as const;
@@ -61,23 +56,10 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
     return replyIdempotent(context, request, reply, async (tx) => {
       await requireParty(tx, request.body.investorId, 'investor');
-      const id = newIds.manualRecovery();
-      // The loss is booked now, into suspense; the receivable is what the investor owes back.
-      await post(tx, {
-        idempotencyKey: `recovery:${id}:open`,
-        legs: [
-          { account: accountPath.platformRecoveryReceivable(), direction: 'debit', amount: amountMinor, currency: DEFAULT_CURRENCY },
-          { account: accountPath.platformSuspense(), direction: 'credit', amount: amountMinor, currency: DEFAULT_CURRENCY },
-        ],
-        metadata: { recoveryId: id, decidedBy: actorOf(request.principal), reason: request.body.reason, decision: 'open_recovery' },
+      const id = await openRecoveryByHand(tx, {
+        investorId: request.body.investorId, amountMinor, currency: DEFAULT_CURRENCY, amount: request.body.amount,
+        reason: request.body.reason, actor: actorOf(request.principal), requestId: request.id,
       });
-      // The decision row goes with the booking; the recovery's workflow takes it when it starts.
-      const decisionId = await recordDecisionIn(tx, {
-        workflowId: workflowIds.recovery(id), kind: 'recovery.open', actor: actorOf(request.principal), reason: request.body.reason, requestId: request.id,
-        payload: { investorId: request.body.investorId, amount: request.body.amount },
-      });
-      await openRecovery(tx, { id, investorId: request.body.investorId, currency: DEFAULT_CURRENCY, amountMinor, reason: request.body.reason, openedBy: actorOf(request.principal), decisionId });
-      await writeAudit(tx, { actor: actorOf(request.principal), action: 'recovery.opened', subject: id, reason: request.body.reason, requestId: request.id, details: { investorId: request.body.investorId, amount: request.body.amount } });
       return { statusCode: 201, body: view((await getRecovery(tx, id)) as Recovery) };
     });
   });
