@@ -35,6 +35,23 @@ export default tseslint.config(
     },
   },
   {
+    // No money decisions in the HTTP layer: api/** validates, authorises and calls payments/, loans/,
+    // reconciliation/; it never posts to the ledger itself (reads and account creation are fine).
+    files: ['api/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/ledger/transactions'], message: 'api/ does not post to the ledger: do it in payments/, loans/ or reconciliation/' }],
+      }],
+      'no-restricted-syntax': ['error', {
+        selector: "CallExpression[callee.property.name=/^(post|transfer|hold|postPending|voidPending|reverse)$/][callee.object.type='NewExpression'][callee.object.callee.name='Ledger']",
+        message: 'api/ does not post to the ledger: do it in payments/, loans/ or reconciliation/',
+      }, {
+        selector: "CallExpression[callee.property.name=/^(post|transfer|hold|postPending|voidPending|reverse)$/][callee.object.name='ledger']",
+        message: 'api/ does not post to the ledger: do it in payments/, loans/ or reconciliation/',
+      }],
+    },
+  },
+  {
     // The ledger is a library with no Temporal in it.
     files: ['ledger/**/*.ts'],
     rules: {

@@ -1,4 +1,4 @@
-// Issue 17, item 5: the workflow lint fence is an allow-list. Workflow code imports values only from
+// Issue 17, items 5 and 3: the workflow lint fence is an allow-list, and api/ may not post to the ledger. Workflow code imports values only from
 // @temporalio/workflow, @temporalio/common, other workflow files and ids/workflow-ids; types from
 // anywhere. A probe file in workflows/ with each kind of import is linted by the repo's own config.
 import { execFile } from 'node:child_process';
@@ -35,5 +35,30 @@ it('refuses pg, Node, payments/, loans/, reconciliation/, config/ and ids other 
     expect(fenced).toEqual([1, 2, 3, 4, 5, 6, 7]);
   } finally {
     unlinkSync(PROBE);
+  }
+}, 120_000);
+
+it('keeps api/ from posting to the ledger: no import of ledger/transactions, no Ledger posting call; reads pass', async () => {
+  const probe = join(ROOT, 'api', 'zz-fence-probe.ts');
+  writeFileSync(probe, [
+    "import { post } from '../ledger/transactions';",
+    "import { Ledger } from '../ledger';",
+    "import type { Queryable } from '../ledger/types';",
+    'export async function f(tx: Queryable) {',
+    '  const ledger = new Ledger(tx);',
+    "  await ledger.transfer({ idempotencyKey: 'k', from: 'a', to: 'b', amount: 1n, currency: 'CNY' });",
+    "  await new Ledger(tx).hold({ idempotencyKey: 'k', from: 'a', to: 'b', amount: 1n, currency: 'CNY' });",
+    "  await ledger.balance('x');",
+    '  return post;',
+    '}',
+    '',
+  ].join('\n'));
+  try {
+    const result = await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'eslint'), ['--format', 'json', probe], { cwd: ROOT }).catch((err: { stdout: string }) => err);
+    const [report] = JSON.parse(result.stdout) as { messages: { ruleId: string; line: number }[] }[];
+    const fenced = report.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports' || m.ruleId === 'no-restricted-syntax').map((m) => m.line);
+    expect(fenced).toEqual([1, 6, 7]);
+  } finally {
+    unlinkSync(probe);
   }
 }, 120_000);
