@@ -5,13 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import { BANK_ACCOUNT_SCHEMA } from '../../gateway/protocol';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { parseAmount } from '../../ledger/money';
-import { createDeposit } from '../../payments/deposits';
+import { requestDeposit } from '../../payments/requests';
 import type { AppContext } from '../app';
 import { requireOwner, requireRole } from '../auth';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
-import { workflowIds } from '../../ids/workflow-ids';
-import { newIds } from '../../ids/new-ids';
 import { requireParty } from '../require-party';
 
 interface DepositBody {
@@ -42,9 +40,7 @@ export function registerDepositRoutes(app: FastifyInstance, context: AppContext)
     const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
     return replyIdempotent(context, request, reply, async (tx) => {
       await requireParty(tx, request.params.id, 'investor');
-      const depositId = newIds.deposit();
-      await createDeposit(tx, { id: depositId, investorId: request.params.id, amountMinor, currency: DEFAULT_CURRENCY, bankAccount: request.body.account });
-      return { statusCode: 202, body: { depositId, workflowId: workflowIds.deposit(depositId), status: 'PENDING' } };
+      return { statusCode: 202, body: await requestDeposit(tx, { investorId: request.params.id, amountMinor, currency: DEFAULT_CURRENCY, bankAccount: request.body.account }) };
     });
   });
 }

@@ -3,16 +3,13 @@
 // commit together; the Payout workflow does the rest.
 import type { FastifyInstance } from 'fastify';
 import { BANK_ACCOUNT_SCHEMA, type BankAccount } from '../../gateway/protocol';
-import { accountPath } from '../../ledger/accounts';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { formatAmount, parseAmount } from '../../ledger/money';
-import { createWithdrawal } from '../../payments/payouts';
+import { requestWithdrawal } from '../../payments/requests';
 import type { AppContext } from '../app';
 import { requireOwner, requireRole } from '../auth';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
-import { workflowIds } from '../../ids/workflow-ids';
-import { newIds } from '../../ids/new-ids';
 import { requireParty } from '../require-party';
 
 /** 202: the rest after any recovery offset is held and its Payout started; 200: the offset took it all, nothing is sent. */
@@ -39,15 +36,11 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: AppConte
     const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
     return replyIdempotent(context, request, reply, async (tx) => {
       await requireParty(tx, request.params.id, 'investor');
-      const payoutId = newIds.withdrawal();
-      // What the investor owes back is taken first, as from a scheduled payout (payments/payouts.ts).
-      const w = await createWithdrawal(tx, {
-        id: payoutId, partyId: request.params.id, sourceAccount: accountPath.investorAvailable(request.params.id),
-        amountMinor, currency: DEFAULT_CURRENCY, bankAccount: request.body.account,
-      });
+      // What the investor owes back is taken first, as from a scheduled payout (payments/requests.ts).
+      const w = await requestWithdrawal(tx, { investorId: request.params.id, amountMinor, currency: DEFAULT_CURRENCY, bankAccount: request.body.account });
       const amounts = { amount: formatAmount(w.payoutMinor, DEFAULT_CURRENCY), offset: formatAmount(w.offsetMinor, DEFAULT_CURRENCY) };
       if (w.payoutId === null) return { statusCode: 200, body: { payoutId: null, workflowId: null, status: 'OFFSET', ...amounts } };
-      return { statusCode: 202, body: { payoutId, workflowId: workflowIds.payout(payoutId), status: 'HELD', ...amounts } };
+      return { statusCode: 202, body: { payoutId: w.payoutId, workflowId: w.workflowId, status: 'HELD', ...amounts } };
     });
   });
 }
