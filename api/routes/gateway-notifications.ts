@@ -8,7 +8,7 @@
 //   definitive failure for one we posted), it is an alert and a reconciliation exception at once.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { verifyNotification, type ExpectedOrder, type VerifiedNotification } from '../../gateway/verify-notification';
+import { verifyNotification, type VerifiedNotification } from '../../gateway/verify-notification';
 import { findContradictingNotices, openNoticeException, type ContradictingNotice } from '../../reconciliation/notice-exception';
 import { gatewayNoticeSignal, type VerifiedGatewayNotice } from '../../workflows/contracts/gateway-order';
 import { rematchSignal } from '../../workflows/contracts/reconciliation';
@@ -17,45 +17,14 @@ import { documentedObject } from '../contract';
 import { ApiError, errorBody } from '../errors';
 import { ERROR_RESPONSE } from '../schemas';
 import { workflowIds } from '../../ids/workflow-ids';
-
-interface KnownOrder extends ExpectedOrder {
-  workflowId: string;
-  /** What we recorded so far: SUCCEEDED and FAILED are final. */
-  status: string;
-  channel: string;
-}
+import { findOrder, type KnownOrder } from '../../payments/orders';
 
 type NoticeResult = 'SUCCESS' | 'FAILED_DEFINITIVE' | 'FAILED_NOT_DEFINITIVE' | 'DUPLICATE' | 'LATE' | 'CONTRADICTS_RECORD';
 
 const FINAL = new Set(['SUCCEEDED', 'FAILED']);
 
-type OrderOwner = 'payout' | 'deposit' | 'repayment' | 'recovery';
-
-/** The workflow that owns an order, by the one function that names it. */
-function workflowOf(owner: OrderOwner, id: string, installment: number | null): string {
-  switch (owner) {
-    case 'payout': return workflowIds.payout(id);
-    case 'deposit': return workflowIds.deposit(id);
-    case 'repayment': return workflowIds.repayment(id, installment as number);
-    case 'recovery': return workflowIds.recovery(id);
-  }
-}
-
 export function registerGatewayNotificationRoutes(app: FastifyInstance, context: AppContext, gatewaySecret: string | undefined, previousGatewaySecret?: string): void {
   const { pool, metrics } = context;
-
-  async function lookup(orderNo: string): Promise<KnownOrder | undefined> {
-    const { rows } = await pool.query<{ amount_minor: string; currency: string; kind: 'PAYOUT' | 'COLLECTION'; owner: OrderOwner; id: string; n: number | null; status: string; channel: string }>(
-      `SELECT amount_minor, currency, 'PAYOUT' AS kind, 'payout' AS owner, id, NULL::int AS n, status, channel FROM payouts WHERE order_no = $1
-       UNION ALL
-       SELECT amount_minor, currency, 'COLLECTION', 'deposit', id, NULL, status, channel FROM deposits WHERE order_no = $1
-       UNION ALL
-       SELECT amount_minor, currency, 'COLLECTION', 'repayment', loan_id, n, status, channel FROM repayment_collections WHERE order_no = $1
-       UNION ALL
-       SELECT amount_minor, currency, 'COLLECTION', 'recovery', recovery_id, NULL, status, channel FROM recovery_collections WHERE order_no = $1`, [orderNo]);
-    const r = rows[0];
-    return r ? { amountMinor: BigInt(r.amount_minor), currency: r.currency, kind: r.kind, workflowId: workflowOf(r.owner, r.id, r.n), status: r.status, channel: r.channel } : undefined;
-  }
 
   /**
    * The same notice (its id) handled before. A new notice about the same order is judged again:
@@ -122,7 +91,7 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
         previousSecret: previousGatewaySecret,
         nowMs: Date.now(),
         lookupOrder: async (orderNo) => {
-          const order = await lookup(orderNo);
+          const order = await findOrder(pool, orderNo);
           if (order) orders.set(orderNo, order);
           return order;
         },
@@ -169,7 +138,7 @@ export function registerGatewayNotificationRoutes(app: FastifyInstance, context:
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
         // It finished meanwhile: judge the notice against what it recorded.
-        const now = await lookup(n.orderNo);
+        const now = await findOrder(pool, n.orderNo);
         if (now && contradicts(now)) {
           await contradiction(log, asContradiction(n, now, says));
           return 'CONTRADICTS_RECORD';
