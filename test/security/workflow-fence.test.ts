@@ -7,10 +7,22 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const ROOT = join(__dirname, '..', '..');
-const PROBE = join(ROOT, 'workflows', 'zz-fence-probe.ts');
+
+/** Lints a probe file written into `dir` with the repo's config; the lines a fence rule flagged. */
+async function fencedLines(dir: string, lines: string[]): Promise<number[]> {
+  const probe = join(ROOT, dir, 'zz-fence-probe.ts');
+  writeFileSync(probe, [...lines, ''].join('\n'));
+  try {
+    const result = await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'eslint'), ['--format', 'json', probe], { cwd: ROOT }).catch((err: { stdout: string }) => err);
+    const [report] = JSON.parse(result.stdout) as { messages: { ruleId: string; line: number }[] }[];
+    return report.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports' || m.ruleId === 'no-restricted-syntax').map((m) => m.line);
+  } finally {
+    unlinkSync(probe);
+  }
+}
 
 it('refuses pg, Node, payments/, loans/, reconciliation/, config/ and ids other than workflow-ids; allows Temporal, ./ and type imports', async () => {
-  writeFileSync(PROBE, [
+  expect(await fencedLines('workflows', [
     "import { Pool } from 'pg';",
     "import { readFileSync } from 'node:fs';",
     "import { createPayout } from '../payments/payouts';",
@@ -26,21 +38,11 @@ it('refuses pg, Node, payments/, loans/, reconciliation/, config/ and ids other 
     "import type { Activities } from '../activities';",
     'export const used = [Pool, readFileSync, createPayout, getLoan, matchRun, loadConfig, scheduledPayoutIdPrefix, proxyActivities, ApplicationFailure, TASK_QUEUE, workflowIds];',
     'export type Used = [Queryable, Activities];',
-    '',
-  ].join('\n'));
-  try {
-    const result = await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'eslint'), ['--format', 'json', PROBE], { cwd: ROOT }).catch((err: { stdout: string }) => err);
-    const [report] = JSON.parse(result.stdout) as { messages: { ruleId: string; line: number }[] }[];
-    const fenced = report.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.line);
-    expect(fenced).toEqual([1, 2, 3, 4, 5, 6, 7]);
-  } finally {
-    unlinkSync(PROBE);
-  }
+  ])).toEqual([1, 2, 3, 4, 5, 6, 7]);
 }, 120_000);
 
 it('keeps api/ from posting to the ledger: no import of ledger/transactions, no Ledger posting call; reads pass', async () => {
-  const probe = join(ROOT, 'api', 'zz-fence-probe.ts');
-  writeFileSync(probe, [
+  expect(await fencedLines('api', [
     "import { post } from '../ledger/transactions';",
     "import { Ledger } from '../ledger';",
     "import type { Queryable } from '../ledger/types';",
@@ -51,14 +53,5 @@ it('keeps api/ from posting to the ledger: no import of ledger/transactions, no 
     "  await ledger.balance('x');",
     '  return post;',
     '}',
-    '',
-  ].join('\n'));
-  try {
-    const result = await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'eslint'), ['--format', 'json', probe], { cwd: ROOT }).catch((err: { stdout: string }) => err);
-    const [report] = JSON.parse(result.stdout) as { messages: { ruleId: string; line: number }[] }[];
-    const fenced = report.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports' || m.ruleId === 'no-restricted-syntax').map((m) => m.line);
-    expect(fenced).toEqual([1, 6, 7]);
-  } finally {
-    unlinkSync(probe);
-  }
+  ])).toEqual([1, 6, 7]);
 }, 120_000);
