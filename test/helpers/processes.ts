@@ -14,10 +14,16 @@ export const ENTRY_POINTS = {
   dispatcher: 'worker/dispatcher-main.ts',
 } as const;
 
-const tsNode = (script: string, args: string[], env: Record<string, string>) =>
-  spawn(join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--transpile-only', join(ROOT, script), ...args], {
-    cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+/**
+ * A process inherits the test run's environment but not the owner's login (`npm test` exports
+ * MIGRATION_DATABASE_URL for the migrations): as in a deployment, only a process told it has it.
+ */
+const tsNode = (script: string, args: string[], env: Record<string, string>) => {
+  const { MIGRATION_DATABASE_URL: _ownersLogin, ...inherited } = process.env;
+  return spawn(join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--transpile-only', join(ROOT, script), ...args], {
+    cwd: ROOT, env: { ...inherited, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
+};
 
 /** Runs a command-line entry point (e.g. demo/main.ts) to its end: its exit code and everything it printed. */
 export async function runToEnd(script: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; output: string }> {
