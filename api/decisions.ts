@@ -15,7 +15,8 @@ import type { Queryable } from '../ledger/types';
 import type { AppContext } from './app';
 import { actorOf } from './auth';
 import { ApiError, toApiError } from './errors';
-import { requestHash, validIdempotencyKey } from './idempotency';
+import { requestHash, storedResponse, storeResponse, validIdempotencyKey } from './idempotency';
+import { sendStored } from './idempotent-route';
 
 export interface DecisionRequest {
   workflowId: string;
@@ -74,8 +75,8 @@ export async function replyKeyedDecision(context: AppContext, request: FastifyRe
   const keyed = keyedBy(request);
   if (!keyed) return reply.send(await handler());
   underKey.set(request, keyed);
-  const stored = await storedAnswer(context, keyed);
-  if (stored) return replay(context, reply, stored);
+  const stored = await storedResponse(context.pool, keyed.scope, keyed.key, keyed.hash);
+  if (stored) return sendStored(context, reply, stored);
   let answer: { statusCode: number; body: unknown };
   try {
     answer = { statusCode: 200, body: await handler() };
@@ -84,24 +85,10 @@ export async function replyKeyedDecision(context: AppContext, request: FastifyRe
     if (!refusal || refusal.statusCode >= 500) throw err;
     answer = { statusCode: refusal.statusCode, body: { error: { code: refusal.code, message: refusal.message, details: refusal.details } } };
   }
-  const { rowCount } = await context.pool.query(
-    `INSERT INTO api_idempotency (scope, key, request_hash, response_status, response_body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING`,
-    [keyed.scope, keyed.key, keyed.hash, answer.statusCode, JSON.stringify(answer.body)]);
-  if (rowCount === 0) { // a concurrent duplicate stored its answer first: the same one, sent as stored
-    const first = await storedAnswer(context, keyed);
-    if (first) return replay(context, reply, first);
+  if (!(await storeResponse(context.pool, keyed.scope, keyed.key, keyed.hash, answer, { ifAbsent: true }))) {
+    // A concurrent duplicate stored its answer first: the same one, sent as stored.
+    const first = await storedResponse(context.pool, keyed.scope, keyed.key, keyed.hash);
+    if (first) return sendStored(context, reply, first);
   }
   return reply.status(answer.statusCode).send(answer.body);
-}
-
-async function storedAnswer({ pool }: AppContext, k: Keyed): Promise<{ statusCode: number; body: unknown } | undefined> {
-  const { rows: [row] } = await pool.query<{ request_hash: string; response_status: number; response_body: unknown }>(
-    'SELECT request_hash, response_status, response_body FROM api_idempotency WHERE scope = $1 AND key = $2', [k.scope, k.key]);
-  if (row && row.request_hash !== k.hash) throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request');
-  return row ? { statusCode: row.response_status, body: row.response_body } : undefined;
-}
-
-function replay({ metrics }: AppContext, reply: FastifyReply, stored: { statusCode: number; body: unknown }): FastifyReply {
-  metrics.idempotentReplays.inc();
-  return reply.header('idempotency-replayed', 'true').status(stored.statusCode).send(stored.body);
 }

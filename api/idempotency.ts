@@ -3,6 +3,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { contentHash } from '../ledger/canonical-json';
 import { ApiError, toApiError } from './errors';
+import type { Queryable } from '../ledger/types';
 
 const KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -58,7 +59,7 @@ export async function runIdempotent(
     let response: Response;
     try {
       response = await handler(tx);
-      await store(tx, scope, key, hash, response);
+      await storeResponse(tx, scope, key, hash, response);
       await tx.query('COMMIT');
       return { ...response, replayed: false };
     } catch (err) {
@@ -73,7 +74,7 @@ export async function runIdempotent(
         await tx.query('ROLLBACK');
         return again;
       }
-      await store(tx, scope, key, hash, response);
+      await storeResponse(tx, scope, key, hash, response);
       await tx.query('COMMIT');
       return { ...response, replayed: false };
     }
@@ -106,17 +107,27 @@ export function requestHash(request: { method: string; url: string; body: unknow
 async function claim(tx: PoolClient, scope: string, key: string, hash: string): Promise<StoredResponse | undefined> {
   const { rows: [{ locked }] } = await tx.query<{ locked: boolean }>(
     `SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 0)) AS locked`, [scope, key]);
-  const { rows: [row] } = await tx.query<Omit<Claim, 'locked'>>(
-    'SELECT request_hash, response_status, response_body FROM api_idempotency WHERE scope = $1 AND key = $2', [scope, key]);
-  if (row && row.request_hash !== hash) {
-    throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request');
-  }
-  if (row) return { statusCode: row.response_status as number, body: row.response_body, replayed: true };
+  const stored = await storedResponse(tx, scope, key, hash);
+  if (stored) return stored;
   if (!locked) throw new ApiError(409, 'IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still running');
   return undefined;
 }
 
-async function store(tx: PoolClient, scope: string, key: string, hash: string, response: Response): Promise<void> {
-  await tx.query('INSERT INTO api_idempotency (scope, key, request_hash, response_status, response_body) VALUES ($1, $2, $3, $4, $5)',
-    [scope, key, hash, response.statusCode, JSON.stringify(response.body)]);
+/** The response stored under the key (a replay), none, or 422 when the key was used with another request. */
+export async function storedResponse(db: Queryable, scope: string, key: string, hash: string): Promise<StoredResponse | undefined> {
+  const { rows: [row] } = await db.query<Omit<Claim, 'locked'>>(
+    'SELECT request_hash, response_status, response_body FROM api_idempotency WHERE scope = $1 AND key = $2', [scope, key]);
+  if (row && row.request_hash !== hash) {
+    throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request');
+  }
+  return row ? { statusCode: row.response_status as number, body: row.response_body, replayed: true } : undefined;
+}
+
+const STORE = 'INSERT INTO api_idempotency (scope, key, request_hash, response_status, response_body) VALUES ($1, $2, $3, $4, $5)';
+const STORE_IF_ABSENT = `${STORE} ON CONFLICT (scope, key) DO NOTHING`;
+
+/** Stores the response under the key; with `ifAbsent`, a response stored first by a concurrent duplicate wins (false). */
+export async function storeResponse(db: Queryable, scope: string, key: string, hash: string, response: Response, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+  const { rowCount } = await db.query(options.ifAbsent ? STORE_IF_ABSENT : STORE, [scope, key, hash, response.statusCode, JSON.stringify(response.body)]);
+  return rowCount === 1;
 }

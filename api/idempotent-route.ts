@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PoolClient } from 'pg';
 import type { AppContext } from './app';
-import { runIdempotent } from './idempotency';
+import { runIdempotent, type StoredResponse } from './idempotency';
 
 /** Runs a money-moving handler under the request's Idempotency-Key and sends its (possibly replayed) response. */
 export async function replyIdempotent(
@@ -18,6 +18,11 @@ export async function replyIdempotent(
     url: request.url,
     body: request.body,
   }, handler);
+  return sendStored({ metrics }, reply, result);
+}
+
+/** Sends a response that may be a replay of the one stored under the Idempotency-Key (counted and marked so). */
+export function sendStored({ metrics }: Pick<AppContext, 'metrics'>, reply: FastifyReply, result: StoredResponse): FastifyReply {
   if (result.replayed) {
     metrics.idempotentReplays.inc();
     reply.header('idempotency-replayed', 'true');
