@@ -52,8 +52,8 @@ export default tseslint.config(
     },
   },
   {
-    // The ledger is a library with no Temporal in it.
-    files: ['ledger/**/*.ts'],
+    // The ledger, and the database under it, are libraries with no Temporal in them.
+    files: ['ledger/**/*.ts', 'db/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['@temporalio/*'], message: 'the ledger must be usable without Temporal' }] }],
     },

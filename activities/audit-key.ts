@@ -1,4 +1,4 @@
-// The audit key of what an activity records (ledger/audit.ts): its workflow run and its activity
+// The audit key of what an activity records (db/audit.ts): its workflow run and its activity
 // id, the same on every retry of that activity and different for any other, so a retry after the
 // commit adds no second row, while a second decision (another review later in the same workflow)
 // is a row of its own.

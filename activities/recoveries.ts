@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import { orderMemo } from '../gateway/protocol';
 import { workflowIds } from '../ids/workflow-ids';
-import { inTransaction } from '../ledger/db';
+import { inTransaction } from '../db/pool';
 import { getRecovery, writeOffRecovery } from '../payments/recoveries';
 import {
   getRecoveryCollection, openRecoveryCollection, recordFoundRecoveryCollection, recordRecoveryCollection, setRecoveryCollectionStatus,

@@ -1,9 +1,9 @@
 // An operator's review decision and its effect commit together: the effect (post, void, credit,
 // status) and the audit row run in one Postgres transaction.
 import type { Pool, PoolClient } from 'pg';
-import { writeAudit } from '../ledger/audit';
+import { writeAudit } from '../db/audit';
 import { activityAuditKey } from './audit-key';
-import { inTransaction } from '../ledger/db';
+import { inTransaction } from '../db/pool';
 import { raiseContradictingNotices } from '../reconciliation/notice-exception';
 import type { ResolveReviewInput } from '../workflows/contracts/gateway-order';
 

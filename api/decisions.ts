@@ -9,8 +9,8 @@
 // Temporal deduplicates, so the retry gets the first answer. replyKeyedDecision stores the answer.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { recordDecisionIn, type DecisionKind, type DecisionRef } from '../decisions/operator-decisions';
-import { writeAudit } from '../ledger/audit';
-import { inTransaction } from '../ledger/db';
+import { writeAudit } from '../db/audit';
+import { inTransaction } from '../db/pool';
 import type { Queryable } from '../ledger/types';
 import type { AppContext } from './app';
 import { actorOf } from './auth';

@@ -1,5 +1,6 @@
 // One error shape for every refusal: {"error": {"code", "message", "details"}}.
-import { isDatabaseUnavailable, LedgerError, type LedgerErrorCode } from '../ledger/errors';
+import { isDatabaseUnavailable } from '../db/errors';
+import { LedgerError, type LedgerErrorCode } from '../ledger/errors';
 import { MoneyError } from '../ledger/currency';
 
 export class ApiError extends Error {

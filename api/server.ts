@@ -2,16 +2,16 @@
 import { Client, Connection } from '@temporalio/client';
 import { configOrExit } from '../config/env';
 import { temporalSettingsFromEnv } from '../config/temporal';
-import { assertLeastPrivilegedLogin } from '../ledger/app-role';
-import { createPool } from '../ledger/db';
-import { assertEnvironment } from '../ledger/environment';
+import { assertLeastPrivilegedLogin } from '../db/app-role';
+import { createPool } from '../db/pool';
+import { assertEnvironment } from '../db/environment';
 import { buildApp } from './app';
 import { keyPolicyFor } from './key-policy';
 import { LOG_REDACTIONS } from './log-redaction';
 
 async function main(): Promise<void> {
   const config = configOrExit('api');
-  // The application role's own login (ledger/app-role.ts): refused in staging and production if it is the owner's.
+  // The application role's own login (db/app-role.ts): refused in staging and production if it is the owner's.
   const pool = createPool({ connectionString: config.DATABASE_URL as string, max: config.API_DB_POOL, applicationName: 'api' });
   await assertLeastPrivilegedLogin(pool, config.APP_ENV, (m) => console.warn(`[api] ${m}`));
   await assertEnvironment(pool, config.APP_ENV);

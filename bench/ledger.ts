@@ -7,8 +7,8 @@
 import { Command } from 'commander';
 import { Client } from 'pg';
 import { Ledger } from '../ledger';
-import { createPool } from '../ledger/db';
-import { migrate } from '../ledger/migrate';
+import { createPool } from '../db/pool';
+import { migrate } from '../db/migrate';
 import { LedgerBatcher } from '../ledger/batcher';
 import { transfer } from '../ledger/transactions';
 import { databaseUrlOption } from './options';

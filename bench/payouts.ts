@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { databaseDecider, resolveReviewsFromSimulatorTruth } from '../cli/auto-resolve';
 import { Ledger } from '../ledger';
 import { LedgerBatcher } from '../ledger/batcher';
-import { createPool, inTransaction } from '../ledger/db';
+import { createPool, inTransaction } from '../db/pool';
 import { MoneyDecimal } from '../ledger/money';
 import { createLoan } from '../loans/store';
 import type { PayoutRunInput, PayoutRunResult } from '../workflows/contracts/payout-run';

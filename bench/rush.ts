@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import { Ledger } from '../ledger';
-import { createPool } from '../ledger/db';
+import { createPool } from '../db/pool';
 import { formatAmount, parseAmount } from '../ledger/money';
 import { LedgerBatcher } from '../ledger/batcher';
 import { postgresHotRowCeiling, temporalCeiling } from './ceiling/measure';

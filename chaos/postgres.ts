@@ -8,8 +8,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { allowAppRoleLogin, APP_ROLE } from '../ledger/app-role';
-import { createPool } from '../ledger/db';
+import { allowAppRoleLogin, APP_ROLE } from '../db/app-role';
+import { createPool } from '../db/pool';
 import { freePort } from '../test/helpers/processes';
 
 const run = promisify(execFile);

@@ -21,7 +21,7 @@ const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:
 
 const schema = z.object({
   APP_ENV: z.enum(APP_ENVS, { errorMap: () => ({ message: `must be one of ${APP_ENVS.join(', ')}` }) }),
-  /** The API's, the worker's and the dispatcher's login: the application role itself (ledger/app-role.ts), never the owner. */
+  /** The API's, the worker's and the dispatcher's login: the application role itself (db/app-role.ts), never the owner. */
   DATABASE_URL: postgresUrl.optional(),
   /** The schema owner's login: what migrations run as, and nothing else. */
   MIGRATION_DATABASE_URL: postgresUrl.optional(),

@@ -4,8 +4,8 @@
 // carried in an Update or a Signal.
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { writeAudit } from '../ledger/audit';
-import { inTransaction } from '../ledger/db';
+import { writeAudit } from '../db/audit';
+import { inTransaction } from '../db/pool';
 import type { Queryable } from '../ledger/types';
 
 export type DecisionKind = 'review.resolve' | 'exception.resolve' | 'recovery.write_off' | 'recovery.request_collection' | 'recovery.open' | 'payout_run.start'

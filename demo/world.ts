@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { temporalSettingsFromEnv } from '../config/temporal';
-import { createPool } from '../ledger/db';
+import { createPool } from '../db/pool';
 import { DemoApi } from './api';
 import { localApiUrl, localDatabaseUrl, localGatewayUrl } from '../config/local';
 

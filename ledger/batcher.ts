@@ -2,7 +2,8 @@
 // one call of ledger_post_batch, one Postgres transaction and one WAL flush. Every post still
 // succeeds or fails on its own, with the same idempotency and errors as a single post.
 import type { Pool } from 'pg';
-import { isRetryable, toLedgerError } from './errors';
+import { isRetryable } from '../db/errors';
+import { toLedgerError } from './errors';
 import { preparePost, transferLegs, type PostInput, type PreparedPost, type TransferInput } from './transactions';
 import type { TransactionResult } from './types';
 

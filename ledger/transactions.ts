@@ -2,7 +2,8 @@
 import { validateAccountPath } from './accounts';
 import { contentHash } from './canonical-json';
 import { currencyScale } from './currency';
-import { isRetryable, LedgerError, toLedgerError } from './errors';
+import { isRetryable } from '../db/errors';
+import { LedgerError, toLedgerError } from './errors';
 import { MAX_MINOR } from './money';
 import type { Leg, Metadata, Queryable, TransactionResult } from './types';
 

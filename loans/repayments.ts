@@ -3,8 +3,8 @@
 import type { Pool } from 'pg';
 import type { BankAccount } from '../gateway/protocol';
 import { accountPath, createAccount } from '../ledger/accounts';
-import { writeAudit } from '../ledger/audit';
-import { inTransaction } from '../ledger/db';
+import { writeAudit } from '../db/audit';
+import { inTransaction } from '../db/pool';
 import { allocateCumulative, sum } from '../ledger/money';
 import { post, transfer } from '../ledger/transactions';
 import type { Leg, Metadata, Queryable } from '../ledger/types';

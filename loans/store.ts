@@ -8,7 +8,7 @@ import { LedgerError } from '../ledger/errors';
 import { postPending, transferLegs, voidPending } from '../ledger/transactions';
 import { createAccount } from '../ledger/accounts';
 import type { Pool } from 'pg';
-import { inTransaction } from '../ledger/db';
+import { inTransaction } from '../db/pool';
 import type { Queryable } from '../ledger/types';
 import { buildSchedule, dueDate, type RepaymentMethod } from './schedule';
 import { workflowIds } from '../ids/workflow-ids';
@@ -225,7 +225,7 @@ export interface IdempotentReservation extends Reservation {
 
 /**
  * The rush path: the Idempotency-Key check, the stored response and the reservation in one SQL
- * statement and one transaction (ledger/migrations/0006-rush-path.sql). Returns the response to send.
+ * statement and one transaction (db/migrations/0006-rush-path.sql). Returns the response to send.
  */
 export async function reserveSubscriptionIdempotently(db: Queryable, r: IdempotentReservation): Promise<{ statusCode: number; body: unknown; replayed: boolean }> {
   const hold = reservationHold(r);

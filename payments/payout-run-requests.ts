@@ -7,8 +7,8 @@ import type { Pool } from 'pg';
 import { enqueueStart } from '../outbox/enqueue';
 import { recordDecisionIn } from '../decisions/operator-decisions';
 import { workflowIds } from '../ids/workflow-ids';
-import { writeAudit } from '../ledger/audit';
-import { inTransaction } from '../ledger/db';
+import { writeAudit } from '../db/audit';
+import { inTransaction } from '../db/pool';
 import type { PayoutRunInput } from '../workflows/contracts/payout-run';
 
 export interface PayoutRunRequest {

@@ -2,7 +2,7 @@
 // (interest, principal), with deterministic ids, so any number of runs create each payout once.
 import type { Pool } from 'pg';
 import { accountPath } from '../ledger/accounts';
-import { inTransaction } from '../ledger/db';
+import { inTransaction } from '../db/pool';
 import { LedgerError } from '../ledger/errors';
 import type { Queryable } from '../ledger/types';
 import { queryPolicyFor, type GatewayQueryPolicy } from '../loans/repayment-rules';

@@ -4,7 +4,7 @@
 import { accountPath } from '../ledger/accounts';
 import { recoveryClosedSignal } from '../workflows/contracts/recovery';
 import { enqueueSignal, enqueueStart } from '../outbox/enqueue';
-import { writeAudit } from '../ledger/audit';
+import { writeAudit } from '../db/audit';
 import { post, transfer } from '../ledger/transactions';
 import type { Queryable } from '../ledger/types';
 import { workflowIds } from '../ids/workflow-ids';

@@ -4,8 +4,8 @@
 import type { Pool } from 'pg';
 import type { BankAccount } from '../gateway/protocol';
 import { accountPath } from '../ledger/accounts';
-import { inTransaction } from '../ledger/db';
-import { writeAudit } from '../ledger/audit';
+import { inTransaction } from '../db/pool';
+import { writeAudit } from '../db/audit';
 import { post, transfer } from '../ledger/transactions';
 import type { Leg, Metadata, Queryable } from '../ledger/types';
 import { foundCollectionSource, lockReconOrder } from '../reconciliation/order-lock';

@@ -6,8 +6,8 @@
 // side is a PENDING line, not an exception; a re-run clears what no longer applies (CLEARED,
 // audited).
 import type { Pool } from 'pg';
-import { writeAudit } from '../ledger/audit';
-import { inTransaction } from '../ledger/db';
+import { writeAudit } from '../db/audit';
+import { inTransaction } from '../db/pool';
 import type { Queryable } from '../ledger/types';
 import type { ReconRunRef } from './statement';
 

@@ -4,8 +4,8 @@
 // the day's matching later finds the same STATUS_MISMATCH and keeps this one.
 import type { Pool } from 'pg';
 import type { Queryable } from '../ledger/types';
-import { writeAudit } from '../ledger/audit';
-import { inTransaction } from '../ledger/db';
+import { writeAudit } from '../db/audit';
+import { inTransaction } from '../db/pool';
 import { partyOf } from './match';
 import { reconRunId } from './statement';
 

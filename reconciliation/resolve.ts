@@ -14,8 +14,8 @@
 import type { Pool, PoolClient } from 'pg';
 import type { ExceptionAction } from '../workflows/contracts/reconciliation';
 import { accountPath } from '../ledger/accounts';
-import { writeAudit } from '../ledger/audit';
-import { inTransaction } from '../ledger/db';
+import { writeAudit } from '../db/audit';
+import { inTransaction } from '../db/pool';
 import { post } from '../ledger/transactions';
 import type { Leg } from '../ledger/types';
 import { openRecovery } from '../payments/recoveries';

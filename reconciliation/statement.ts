@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { STATEMENT_COLUMNS } from '../gateway/protocol';
 import type { Queryable } from '../ledger/types';
-import { inTransaction } from '../ledger/db';
+import { inTransaction } from '../db/pool';
 
 export interface ReconRunRef {
   runId: string;

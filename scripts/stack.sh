@@ -52,7 +52,7 @@ postgres_start() {
 
 # The processes log in as the application role itself (DATABASE_URL): on this development cluster
 # it may log in without a password (trust on loopback). Roles are cluster-wide; created here if no
-# migration has run yet (0015 then finds it). The same as ledger/app-role.ts allowAppRoleLogin.
+# migration has run yet (0015 then finds it). The same as db/app-role.ts allowAppRoleLogin.
 allow_app_login() {
   local sql="DO \$\$
 BEGIN
@@ -178,7 +178,7 @@ migrate() {
   # The project's own cluster only: elsewhere the login is a DBA's to create, with a password.
   [ "$MIGRATION_DATABASE_URL" = "postgres://postgres@$PG_HOST:$PG_PORT/$PG_DATABASE" ] && allow_app_login
   say "migrating $MIGRATION_DATABASE_URL (as the owner; the processes log in as $PG_APP_ROLE)"
-  node_modules/.bin/ts-node --transpile-only ledger/migrate-cli.ts || die "migrations failed"
+  node_modules/.bin/ts-node --transpile-only db/migrate-cli.ts || die "migrations failed"
 }
 
 api_status() {

@@ -2,15 +2,15 @@
 import { Client, Connection } from '@temporalio/client';
 import { temporalSettingsFromEnv } from '../config/temporal';
 import { configOrExit } from '../config/env';
-import { assertLeastPrivilegedLogin } from '../ledger/app-role';
-import { createPool } from '../ledger/db';
-import { assertEnvironment } from '../ledger/environment';
+import { assertLeastPrivilegedLogin } from '../db/app-role';
+import { createPool } from '../db/pool';
+import { assertEnvironment } from '../db/environment';
 import { OutboxDispatcher } from './outbox-dispatcher';
 
 async function main(): Promise<void> {
   const config = configOrExit('dispatcher');
   const settings = temporalSettingsFromEnv();
-  // The application role's own login (ledger/app-role.ts): refused in staging and production if it is the owner's.
+  // The application role's own login (db/app-role.ts): refused in staging and production if it is the owner's.
   const pool = createPool({ connectionString: config.DATABASE_URL as string, max: 4, applicationName: 'dispatcher' });
   await assertLeastPrivilegedLogin(pool, config.APP_ENV, (m) => console.warn(`[dispatcher] ${m}`));
   await assertEnvironment(pool, config.APP_ENV);

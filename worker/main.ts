@@ -5,9 +5,9 @@ import { createActivities } from '../activities';
 import { temporalSettingsFromEnv } from '../config/temporal';
 import { GatewayClient } from '../gateway/client';
 import { configOrExit } from '../config/env';
-import { assertLeastPrivilegedLogin } from '../ledger/app-role';
-import { createPool } from '../ledger/db';
-import { assertEnvironment } from '../ledger/environment';
+import { assertLeastPrivilegedLogin } from '../db/app-role';
+import { createPool } from '../db/pool';
+import { assertEnvironment } from '../db/environment';
 import { DEFAULT_CHANNEL } from '../payments/channels';
 import { TASK_QUEUE } from '../workflows/contracts/common';
 import { ensureDailyReconciliation, ensureIdempotencyPruning } from './schedules';
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     baseUrl: config.GATEWAY_URL as string, merchantId: config.GATEWAY_MERCHANT_ID, secret: config.GATEWAY_SECRET as string,
     connectTimeoutMs: 3_000, requestTimeoutMs: 10_000,
   });
-  // The application role's own login (ledger/app-role.ts): refused in staging and production if it is the owner's.
+  // The application role's own login (db/app-role.ts): refused in staging and production if it is the owner's.
   const pool = createPool({ connectionString: config.DATABASE_URL as string, max: 20, applicationName: 'worker' });
   await assertLeastPrivilegedLogin(pool, config.APP_ENV, (m) => console.warn(`[worker] ${m}`));
   await assertEnvironment(pool, config.APP_ENV);

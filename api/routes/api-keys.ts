@@ -4,8 +4,8 @@
 // (api/key-policy.ts: staging, production) the bootstrap key issues only the first of them, and
 // every key expires within the maximum lifetime.
 import type { FastifyInstance } from 'fastify';
-import { writeAudit } from '../../ledger/audit';
-import { inTransaction } from '../../ledger/db';
+import { writeAudit } from '../../db/audit';
+import { inTransaction } from '../../db/pool';
 import type { AppContext } from '../app';
 import { actorOf, generateApiKey, requireRole, type Principal } from '../auth';
 import { ApiError } from '../errors';

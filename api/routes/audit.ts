@@ -1,7 +1,7 @@
 // GET /v1/audit (admin): the audit trail, newest first, paged by `before`.
 import type { FastifyInstance } from 'fastify';
 import { documentedObject } from '../contract';
-import { readAudit } from '../../ledger/audit';
+import { readAudit } from '../../db/audit';
 import type { AppContext } from '../app';
 import { requireRole } from '../auth';
 import { AUTH_ERRORS } from '../schemas';

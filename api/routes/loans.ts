@@ -9,7 +9,7 @@ import { REPAYMENT_METHODS, type RepaymentMethod } from '../../loans/schedule';
 import { createLoan, getLoan, getSubscription, reserveSubscriptionIdempotently, type LoanView } from '../../loans/store';
 import type { AppContext } from '../app';
 import { actorOf, requireOwner, requireRole } from '../auth';
-import { writeAudit } from '../../ledger/audit';
+import { writeAudit } from '../../db/audit';
 import { decide } from '../decisions';
 import { ApiError } from '../errors';
 import { requestHash, validIdempotencyKey } from '../idempotency';

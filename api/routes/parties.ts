@@ -5,7 +5,7 @@ import { accountPath, Ledger } from '../../ledger';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import type { AppContext } from '../app';
 import { actorOf, requireRole } from '../auth';
-import { writeAudit } from '../../ledger/audit';
+import { writeAudit } from '../../db/audit';
 import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';

@@ -4,8 +4,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { buildApp } from '../../api/app';
-import { createPool } from '../../ledger/db';
-import { isDatabaseUnavailable, LedgerError } from '../../ledger/errors';
+import { createPool } from '../../db/pool';
+import { isDatabaseUnavailable } from '../../db/errors';
+import { LedgerError } from '../../ledger/errors';
 import { PgProxy } from '../helpers/pg-proxy';
 import { useTestDatabase } from '../helpers/postgres';
 import { ADMIN_KEY } from './helpers';

@@ -5,7 +5,7 @@
 // day's statement. It must be an alert and a reconciliation exception at once.
 import type { Client } from '@temporalio/client';
 import { buildApp } from '../../api/app';
-import { inTransaction } from '../../ledger/db';
+import { inTransaction } from '../../db/pool';
 import { createPayout, getPayout, voidPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
 import { TASK_QUEUE } from '../../workflows/contracts/common';

@@ -2,7 +2,7 @@
 // database, and lets the application role log in (roles are cluster-wide).
 import { existsSync } from 'node:fs';
 import { Client } from 'pg';
-import { allowAppRoleLogin } from '../../ledger/app-role';
+import { allowAppRoleLogin } from '../../db/app-role';
 import { ADMIN_DATABASE_URL, TEMPORAL_BIN, TEMPORAL_TEST_SERVER_BIN, TEST_DATABASE } from './settings';
 
 export default async function globalSetup(): Promise<void> {

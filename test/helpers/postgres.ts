@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
-import { createPool } from '../../ledger/db';
-import { recordEnvironment } from '../../ledger/environment';
-import { migrate } from '../../ledger/migrate';
+import { createPool } from '../../db/pool';
+import { recordEnvironment } from '../../db/environment';
+import { migrate } from '../../db/migrate';
 import { TEST_APP_DATABASE_URL, TEST_DATABASE_URL } from './settings';
 
 export interface TestDatabase {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { APP_ROLE } from '../../ledger/app-role';
+import { APP_ROLE } from '../../db/app-role';
 
 const ROOT = join(__dirname, '..', '..');
 const TOOLS_DIR = process.env.TOOLS_DIR ?? join(ROOT, '.tools');
@@ -15,7 +15,7 @@ export const TEST_DATABASE = 'lending_test';
 export const ADMIN_DATABASE_URL = process.env.TEST_ADMIN_DATABASE_URL ?? `postgres://postgres@${PG_HOST}:${PG_PORT}/postgres`;
 /** The owner's login: creates each file's schema and migrates it, as MIGRATION_DATABASE_URL does. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? `postgres://postgres@${PG_HOST}:${PG_PORT}/${TEST_DATABASE}`;
-/** The application role's own login (ledger/app-role.ts), as the processes' DATABASE_URL: trust on loopback here. */
+/** The application role's own login (db/app-role.ts), as the processes' DATABASE_URL: trust on loopback here. */
 export const TEST_APP_DATABASE_URL = process.env.TEST_APP_DATABASE_URL ?? withUser(TEST_DATABASE_URL, APP_ROLE);
 
 function withUser(url: string, user: string): string {

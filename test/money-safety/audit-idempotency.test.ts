@@ -9,7 +9,7 @@ import { createActivities } from '../../activities';
 import { parseFault } from '../../gateway/simulator/faults';
 import type { RunningSimulator } from '../../gateway/simulator/server';
 import { Ledger } from '../../ledger';
-import { readAudit, writeAudit } from '../../ledger/audit';
+import { readAudit, writeAudit } from '../../db/audit';
 import { createPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
 import { TASK_QUEUE } from '../../workflows/contracts/common';

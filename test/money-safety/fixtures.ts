@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
 import { accountPath, Ledger } from '../../ledger';
 import { post } from '../../ledger/transactions';
 import { openRecovery } from '../../payments/recoveries';
-import { inTransaction } from '../../ledger/db';
+import { inTransaction } from '../../db/pool';
 import { MoneyDecimal } from '../../ledger/money';
 import { distributeRepayment, openCollection, openRepayment, recordCollection, type DistributionTotals } from '../../loans/repayments';
 import type { RepaymentMethod } from '../../loans/schedule';

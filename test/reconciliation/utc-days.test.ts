@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { Readable } from 'node:stream';
 import { STATEMENT_COLUMNS } from '../../gateway/protocol';
 import { Ledger } from '../../ledger';
-import { createPool } from '../../ledger/db';
+import { createPool } from '../../db/pool';
 import { matchRun } from '../../reconciliation/match';
 import { loadStatement, reconRunId } from '../../reconciliation/statement';
 import { useTestDatabase } from '../helpers/postgres';

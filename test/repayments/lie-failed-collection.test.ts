@@ -5,7 +5,7 @@
 // is ever sent. Real Postgres, a real Temporal dev server, the real gateway simulator.
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { Ledger } from '../../ledger';
-import { inTransaction } from '../../ledger/db';
+import { inTransaction } from '../../db/pool';
 import { offsetFromPayout } from '../../payments/recoveries';
 import { resolveException, type AskGateway } from '../../reconciliation/resolve';
 import { loadStatement } from '../../reconciliation/statement';

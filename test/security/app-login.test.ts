@@ -6,9 +6,9 @@
 // check that refuses an owner's login in staging and production is shown what it must refuse.
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { APP_ROLE, assertLeastPrivilegedLogin, loginRoleProblems, OwnerLoginRefused } from '../../ledger/app-role';
-import { writeAudit } from '../../ledger/audit';
-import { createPool } from '../../ledger/db';
+import { APP_ROLE, assertLeastPrivilegedLogin, loginRoleProblems, OwnerLoginRefused } from '../../db/app-role';
+import { writeAudit } from '../../db/audit';
+import { createPool } from '../../db/pool';
 import { Ledger } from '../../ledger';
 import { useTestDatabase } from '../helpers/postgres';
 import { processDatabaseUrl, withSearchPath } from '../helpers/processes';

@@ -1,7 +1,7 @@
 // Environments that cannot mix: the configuration refuses what is missing, unknown, weak or of
 // another environment, and the processes refuse a database of another environment.
 import { ConfigError, loadConfig } from '../../config/env';
-import { assertEnvironment, recordEnvironment } from '../../ledger/environment';
+import { assertEnvironment, recordEnvironment } from '../../db/environment';
 import { ADMIN_KEY } from '../api/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 import { processDatabaseUrl, runToEnd } from '../helpers/processes';
@@ -110,7 +110,7 @@ it("a process in staging refuses a DATABASE_URL that logs in as the owner (a sup
   expect(dispatcher.output).not.toMatch(/refusing to start|records no environment|belongs to/);
   expect(dispatcher.code).not.toBe(0);
   // And the other way round: migrations given the application's login cannot run, and say why.
-  const migrate = await runToEnd('ledger/migrate-cli.ts', [], { APP_ENV: 'test', MIGRATION_DATABASE_URL: processDatabaseUrl(db) }, 60_000);
+  const migrate = await runToEnd('db/migrate-cli.ts', [], { APP_ENV: 'test', MIGRATION_DATABASE_URL: processDatabaseUrl(db) }, 60_000);
   expect(migrate.output).toMatch(/\[migrate\] error: permission denied .*\(MIGRATION_DATABASE_URL logs in as lending_app: it must be the schema's owner/);
   expect(migrate.code).toBe(1);
 }, 180_000);

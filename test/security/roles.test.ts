@@ -4,8 +4,8 @@
 import type { Pool } from 'pg';
 import { Ledger } from '../../ledger';
 import { LedgerBatcher } from '../../ledger/batcher';
-import { writeAudit } from '../../ledger/audit';
-import { createPool } from '../../ledger/db';
+import { writeAudit } from '../../db/audit';
+import { createPool } from '../../db/pool';
 import { useTestDatabase } from '../helpers/postgres';
 
 const db = useTestDatabase();

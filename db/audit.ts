@@ -1,6 +1,6 @@
 // The append-only audit trail (migration 0013): written in the caller's transaction, so an action
 // and its record commit together or not at all.
-import type { Queryable } from './types';
+import type { Queryable } from '../ledger/types';
 
 export interface AuditEntry {
   /** Who: `admin:admin-env`, `operator:<keyId>`... */

@@ -4,8 +4,8 @@
 // listening, killed the API, the worker, the dispatcher and the chaos process alike. The statement
 // in flight fails with a connection error; the pool opens new connections once the server is back.
 import type { Pool } from 'pg';
-import { createPool, inTransaction } from '../../ledger/db';
-import { isDatabaseUnavailable } from '../../ledger/errors';
+import { createPool, inTransaction } from '../../db/pool';
+import { isDatabaseUnavailable } from '../../db/errors';
 import { PgProxy } from '../helpers/pg-proxy';
 import { useTestDatabase } from '../helpers/postgres';
 
@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 afterEach(() => expect(uncaught).toEqual([]));
 
-/** Fails with an error the API answers 503 to (ledger/errors.ts isDatabaseUnavailable). */
+/** Fails with an error the API answers 503 to (db/errors.ts isDatabaseUnavailable). */
 async function expectUnavailable(work: Promise<unknown>): Promise<void> {
   const err = await work.then(() => new Error('it succeeded'), (e: unknown) => e);
   expect({ unavailable: isDatabaseUnavailable(err), message: (err as Error).message }).toMatchObject({ unavailable: true });

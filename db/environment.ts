@@ -1,7 +1,7 @@
 // The environment a database belongs to (migration 0012): recorded by the first migration run,
 // checked by every process before it does anything else, so a staging process can never write to
 // a production database or the reverse.
-import type { Queryable } from './types';
+import type { Queryable } from '../ledger/types';
 
 export class EnvironmentMismatch extends Error {
   override readonly name = 'EnvironmentMismatch';

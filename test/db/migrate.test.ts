@@ -1,5 +1,5 @@
 // Migrations: applied once, safe to run again and concurrently, and history is never edited.
-import { loadMigrations, migrate } from '../../ledger/migrate';
+import { loadMigrations, migrate } from '../../db/migrate';
 import { useTestDatabase } from '../helpers/postgres';
 
 const db = useTestDatabase();

@@ -5,7 +5,7 @@
 // process) could rewrite history. Logged in as the role, RESET ROLE and SET ROLE NONE leave it itself.
 // Migrations run as the owner (MIGRATION_DATABASE_URL); nothing else needs that login.
 import { isDevelopmentOrTest } from '../config/env';
-import type { Queryable } from './types';
+import type { Queryable } from '../ledger/types';
 
 /** Created NOLOGIN by migration 0015 if missing; a DBA may create it (or logins that are members of it) beforehand. */
 export const APP_ROLE = 'lending_app';

@@ -2,7 +2,7 @@
 // and records (or checks) the environment the database belongs to. The processes log in as the
 // application role instead (DATABASE_URL), which can do neither.
 import { configOrExit } from '../config/env';
-import { createPool } from './db';
+import { createPool } from './pool';
 import { recordEnvironment } from './environment';
 import { migrate } from './migrate';
 
