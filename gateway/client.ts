@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { exchange, type ExchangeResult } from './http-exchange';
-import { formatAmount } from './money';
+import { formatWireAmount } from '../ledger/money';
 import { classifyQuery, classifySubmit, type ExpectedOrder, type QueryOutcome, type SubmitOutcome } from './outcomes';
 import {
   MERCHANT_ID_HEADER, REQUEST_SIGNATURE_HEADER, REQUEST_TIMESTAMP_HEADER, SIM_FAULT_HEADER,
@@ -71,7 +71,7 @@ export class GatewayClient {
   private async submit(kind: OrderKind, request: SubmitRequest): Promise<SubmitOutcome> {
     const body: SubmitOrderBody = {
       orderNo: request.orderNo,
-      amount: formatAmount(request.amountMinor, request.currency),
+      amount: formatWireAmount(request.amountMinor, request.currency),
       currency: request.currency,
       account: request.account,
       ...(request.memo === undefined ? {} : { memo: request.memo }),

@@ -5,7 +5,7 @@
  * - payout (代付): a flat 1 major unit (1.00 CNY);
  * - collection (代扣): 0.30 % of the amount, rounded half up, at least 1 minor unit.
  */
-import { currencyScale } from './money';
+import { currencyScale } from '../ledger/currency';
 import type { OrderKind } from './protocol';
 
 const COLLECTION_FEE_BASIS_POINTS = 30n;

@@ -5,7 +5,7 @@
  */
 import { isDefinitiveFailureCode, type DefinitiveFailureCode } from './definitive-codes';
 import type { ExchangeResult } from './http-exchange';
-import { AmountError, parseAmount } from './money';
+import { MoneyError, parseWireAmount } from '../ledger/money';
 import type { OrderKind, OrderReply } from './protocol';
 
 export interface ExecutedOrder {
@@ -84,15 +84,15 @@ function succeededIfMatching(reply: OrderReply, expected: ExpectedOrder): Succee
     return { kind: 'unknown', reason: `answer is in ${reply.currency ?? 'no currency'}, expected ${expected.currency}`, httpStatus: 200 };
   }
   try {
-    const amountMinor = parseAmount(reply.amount, reply.currency);
+    const amountMinor = parseWireAmount(reply.amount, reply.currency);
     if (amountMinor !== expected.amountMinor) return { kind: 'unknown', reason: `answer is for ${reply.amount}, not our amount`, httpStatus: 200 };
-    const feeMinor = reply.fee === undefined ? undefined : parseAmount(reply.fee, reply.currency);
+    const feeMinor = reply.fee === undefined ? undefined : parseWireAmount(reply.fee, reply.currency);
     return {
       kind: 'succeeded',
       order: { orderNo: reply.orderNo, kind: expected.kind, amountMinor, currency: reply.currency, feeMinor, gatewayTradeNo: reply.gatewayTradeNo },
     };
   } catch (err) {
-    if (err instanceof AmountError) return { kind: 'unknown', reason: `unreadable amount: ${err.message}`, httpStatus: 200 };
+    if (err instanceof MoneyError) return { kind: 'unknown', reason: `unreadable amount: ${err.message}`, httpStatus: 200 };
     throw err;
   }
 }

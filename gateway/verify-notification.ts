@@ -6,7 +6,7 @@
  * comes back `ok: true`.
  */
 import { isDefinitiveFailureCode } from './definitive-codes';
-import { AmountError, parseAmount } from './money';
+import { MoneyError, parseWireAmount } from '../ledger/money';
 import { NOTIFY_SIGNATURE_HEADER, NOTIFY_TIMESTAMP_HEADER, ORDER_NO_PATTERN, SIGNATURE_TOLERANCE_MS, type NotificationBody, type OrderKind } from './protocol';
 import { signNotification, signaturesEqual } from './signing';
 
@@ -124,10 +124,10 @@ export async function verifyNotification(input: VerifyNotificationInput): Promis
   let amountMinor: bigint;
   let feeMinor: bigint | undefined;
   try {
-    amountMinor = parseAmount(body.amount, body.currency);
-    feeMinor = body.fee === undefined ? undefined : parseAmount(body.fee, body.currency);
+    amountMinor = parseWireAmount(body.amount, body.currency);
+    feeMinor = body.fee === undefined ? undefined : parseWireAmount(body.fee, body.currency);
   } catch (err) {
-    if (err instanceof AmountError) return reject('MALFORMED', err.message);
+    if (err instanceof MoneyError) return reject('MALFORMED', err.message);
     throw err;
   }
   if (amountMinor !== expected.amountMinor) return reject('AMOUNT_MISMATCH', `expected ${expected.amountMinor} minor units, got ${amountMinor}`);

@@ -10,7 +10,8 @@ export const CURRENCY_SCALES: Readonly<Record<string, number>> = Object.freeze({
 export const DEFAULT_CURRENCY = 'CNY';
 
 export function currencyScale(currency: string): number {
-  const scale = CURRENCY_SCALES[currency];
+  // hasOwn, not an index: "constructor" and its kin are not currencies.
+  const scale = Object.hasOwn(CURRENCY_SCALES, currency) ? CURRENCY_SCALES[currency] : undefined;
   if (scale === undefined) throw new MoneyError('CURRENCY_UNKNOWN', `unknown currency: ${JSON.stringify(currency)}`);
   return scale;
 }

@@ -51,6 +51,20 @@ export function formatAmount(minor: bigint, currency: string): string {
   return `${negative ? '-' : ''}${whole}${scale > 0 ? `.${fraction}` : ''}`;
 }
 
+/**
+ * Money on the gateway wire (orders, answers, notifications, statements): the same decimal strings,
+ * zero allowed (a fee of 0.00), a negative amount never.
+ */
+export function parseWireAmount(input: unknown, currency: string): bigint {
+  return parseAmount(input, currency, { allowZero: true });
+}
+
+/** Minor units as the gateway wire carries them; a negative amount is refused, never sent. */
+export function formatWireAmount(minor: bigint, currency: string): string {
+  if (minor < 0n) throw new MoneyError('AMOUNT_NEGATIVE', 'negative amounts never go on the gateway wire');
+  return formatAmount(minor, currency);
+}
+
 /** Sums minor amounts exactly. */
 export function sum(amounts: readonly bigint[]): bigint {
   return amounts.reduce((acc, a) => acc + a, 0n);

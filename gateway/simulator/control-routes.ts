@@ -3,7 +3,7 @@
  * it). They stay up during a 503 outage so a test can end it.
  */
 import type { FastifyInstance } from 'fastify';
-import { formatAmount, parseAmount } from '../money';
+import { formatWireAmount, parseWireAmount } from '../../ledger/money';
 import { ORDER_NO_PATTERN } from '../protocol';
 import { FaultSpecError, parseFault, validateRates, type FaultRate } from './faults';
 import type { Notifier } from './notifier';
@@ -27,8 +27,8 @@ export interface ControlDeps {
 export function truthJson(record: OrderRecord): Record<string, unknown> {
   return {
     ...recordToJson(record),
-    amount: formatAmount(record.amountMinor, record.currency),
-    ...(record.feeMinor === undefined ? {} : { fee: formatAmount(record.feeMinor, record.currency) }),
+    amount: formatWireAmount(record.amountMinor, record.currency),
+    ...(record.feeMinor === undefined ? {} : { fee: formatWireAmount(record.feeMinor, record.currency) }),
   };
 }
 
@@ -67,7 +67,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     const { kind, orderNo, amount, currency } = request.body;
     if (deps.store.get(orderNo)) return reply.code(409).send({ code: 'ORDER_EXISTS', message: `order ${orderNo} exists` });
     const record = deps.book.create({
-      kind, orderNo, amountMinor: parseAmount(amount, currency), currency,
+      kind, orderNo, amountMinor: parseWireAmount(amount, currency), currency,
       account: { bankCode: 'OTHER', accountNo: '000000', accountName: 'second channel' }, memo: 'injected', requestHash: 'injected',
     }, { notify: ['notify-none'] });
     return truthJson(record);
@@ -86,10 +86,10 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     },
   }, async (request) => {
     const { orderNo, currency, amount, fee, duplicate } = request.body;
-    // parseAmount refuses a malformed amount with an error: the request fails and nothing is set.
+    // parseWireAmount refuses a malformed amount with an error: the request fails and nothing is set.
     deps.adjustments.set(orderNo, {
-      ...(amount === undefined ? {} : { amountMinor: parseAmount(amount, currency) }),
-      ...(fee === undefined ? {} : { feeMinor: parseAmount(fee, currency) }),
+      ...(amount === undefined ? {} : { amountMinor: parseWireAmount(amount, currency) }),
+      ...(fee === undefined ? {} : { feeMinor: parseWireAmount(fee, currency) }),
       ...(duplicate === undefined ? {} : { duplicate }),
     });
     return request.body;

@@ -3,7 +3,7 @@
  * executes twice), PROCESSING orders that finish later (also after a restart), and which
  * notifications each state change sends. Every change is written to the truth store first.
  */
-import { formatAmount } from '../money';
+import { formatWireAmount } from '../../ledger/money';
 import type { BankAccount, NotificationBody, OrderKind, OrderReply } from '../protocol';
 import { feeMinor } from '../fees';
 import type { FaultPlan } from './faults';
@@ -105,9 +105,9 @@ export class OrderBook {
       kind: record.kind,
       status: record.status,
       ...(record.code === undefined ? {} : { code: record.code }),
-      amount: formatAmount(record.amountMinor, record.currency),
+      amount: formatWireAmount(record.amountMinor, record.currency),
       currency: record.currency,
-      ...(record.feeMinor === undefined ? {} : { fee: formatAmount(record.feeMinor, record.currency) }),
+      ...(record.feeMinor === undefined ? {} : { fee: formatWireAmount(record.feeMinor, record.currency) }),
       gatewayTradeNo: record.gatewayTradeNo,
     };
   }
@@ -127,9 +127,9 @@ export class OrderBook {
       kind: record.kind,
       status,
       ...(status === 'FAILED' && record.code !== undefined ? { code: record.code } : {}),
-      amount: formatAmount(amountMinor, record.currency),
+      amount: formatWireAmount(amountMinor, record.currency),
       currency: record.currency,
-      ...(status === 'SUCCESS' && record.feeMinor !== undefined ? { fee: formatAmount(record.feeMinor, record.currency) } : {}),
+      ...(status === 'SUCCESS' && record.feeMinor !== undefined ? { fee: formatWireAmount(record.feeMinor, record.currency) } : {}),
       gatewayTradeNo: record.gatewayTradeNo,
       eventSeq,
       eventTime: new Date(this.options.now()).toISOString(),

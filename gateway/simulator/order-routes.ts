@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AmountError, parseAmount } from '../money';
+import { MoneyError, parseWireAmount } from '../../ledger/money';
 import { BANK_ACCOUNT_SCHEMA, MEMO_MAX_LENGTH, ORDER_NO_PATTERN, SIM_FAULT_HEADER, type OrderKind, type OrderReply, type SubmitOrderBody } from '../protocol';
 import { drawFaultPlan, FaultSpecError, parseFaultHeader, type FaultPlan, type FaultRate } from './faults';
 import type { NewOrder, OrderBook } from './order-book';
@@ -68,9 +68,9 @@ export function registerOrderRoutes(app: FastifyInstance, deps: OrderRouteDeps):
     const body = request.body as SubmitOrderBody;
     let amountMinor: bigint;
     try {
-      amountMinor = parseAmount(body.amount, body.currency);
+      amountMinor = parseWireAmount(body.amount, body.currency);
     } catch (err) {
-      if (err instanceof AmountError) return reply.code(400).send({ code: 'INVALID_AMOUNT', message: err.message });
+      if (err instanceof MoneyError) return reply.code(400).send({ code: 'INVALID_AMOUNT', message: err.message });
       throw err;
     }
     if (amountMinor <= 0n) return reply.code(400).send({ code: 'INVALID_AMOUNT', message: 'amount must be positive' });

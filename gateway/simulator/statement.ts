@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
-import { formatAmount } from '../money';
+import { formatWireAmount } from '../../ledger/money';
 import { STATEMENT_COLUMNS } from '../protocol';
 import type { StatementAdjustments } from './statement-adjustments';
 
@@ -48,8 +48,8 @@ export function statementStream(journalPath: string, date: string, adjustments?:
       const adjusted = adjustments?.get(entry.orderNo);
       const row = [
         entry.orderNo, entry.gatewayTradeNo, entry.kind, entry.status,
-        formatAmount(adjusted?.amountMinor ?? BigInt(entry.amountMinor), entry.currency), entry.currency,
-        formatAmount(adjusted?.feeMinor ?? BigInt(entry.feeMinor ?? '0'), entry.currency), entry.executedAt,
+        formatWireAmount(adjusted?.amountMinor ?? BigInt(entry.amountMinor), entry.currency), entry.currency,
+        formatWireAmount(adjusted?.feeMinor ?? BigInt(entry.feeMinor ?? '0'), entry.currency), entry.executedAt,
       ];
       // Respect back-pressure: a slow reader must not make us buffer the whole day.
       for (let copies = adjusted?.duplicate ? 2 : 1; copies > 0; copies--) {

@@ -3,7 +3,7 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { formatAmount } from '../../gateway/money';
+import { formatWireAmount } from '../../ledger/money';
 import { STATEMENT_COLUMNS } from '../../gateway/protocol';
 import type { RunningSimulator } from '../../gateway/simulator/server';
 import { JOURNAL_FILE } from '../../gateway/simulator/truth-store';
@@ -90,7 +90,7 @@ it('the statement CSV lists exactly the executed orders of the day, with fees, m
   const executed = s.truth().filter((r) => r.status === 'SUCCESS' && r.executedAt?.startsWith(today));
   const expected = executed.map((r) => ({
     order_no: r.orderNo, gateway_trade_no: r.gatewayTradeNo, kind: r.kind, status: 'SUCCESS',
-    amount: formatAmount(r.amountMinor, r.currency), currency: r.currency, fee: formatAmount(r.feeMinor ?? -1n, r.currency), executed_at: r.executedAt,
+    amount: formatWireAmount(r.amountMinor, r.currency), currency: r.currency, fee: formatWireAmount(r.feeMinor ?? -1n, r.currency), executed_at: r.executedAt,
   }));
   const byOrder = (a: { order_no?: string }, b: { order_no?: string }) => (a.order_no ?? '').localeCompare(b.order_no ?? '');
   expect([...rows].sort(byOrder)).toEqual([...expected].sort(byOrder));

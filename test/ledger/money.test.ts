@@ -1,7 +1,7 @@
 // Money parsing, formatting, allocation and rounding: pure functions, plus properties.
 import fc from 'fast-check';
-import { allocate, allocateCumulative, formatAmount, MAX_MINOR, MoneyDecimal, monthlyInterest, parseAmount, parseRate, roundMinor, sum } from '../../ledger/money';
-import { MoneyError } from '../../ledger/currency';
+import { allocate, allocateCumulative, formatAmount, formatWireAmount, MAX_MINOR, MoneyDecimal, monthlyInterest, parseAmount, parseRate, parseWireAmount, roundMinor, sum } from '../../ledger/money';
+import { currencyScale, MoneyError } from '../../ledger/currency';
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -60,6 +60,11 @@ describe('parseAmount', () => {
     expect(codeOf(() => parseAmount('10', 'XXX'))).toBe('CURRENCY_UNKNOWN');
   });
 
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('refuses %s, a property every object has, as a currency', (currency) => {
+    expect(codeOf(() => currencyScale(currency))).toBe('CURRENCY_UNKNOWN');
+    expect(codeOf(() => parseAmount('10.00', currency))).toBe('CURRENCY_UNKNOWN');
+  });
+
   it('accepts negatives and zero only when asked', () => {
     expect(parseAmount('-12.30', 'CNY', { allowNegative: true })).toBe(-1230n);
     expect(parseAmount('0.00', 'CNY', { allowZero: true })).toBe(0n);
@@ -82,6 +87,20 @@ describe('formatAmount', () => {
     [1000n, 'JPY', '1000'],
   ])('formats %p %s as %s', (minor, currency, text) => {
     expect(formatAmount(minor, currency)).toBe(text);
+  });
+});
+
+describe('the gateway wire (parseWireAmount, formatWireAmount)', () => {
+  it('reads a zero fee, and refuses a negative amount as the ledger does', () => {
+    expect(parseWireAmount('0.00', 'CNY')).toBe(0n);
+    expect(parseWireAmount('1234.56', 'CNY')).toBe(123456n);
+    expect(codeOf(() => parseWireAmount('-0.01', 'CNY'))).toBe('AMOUNT_NEGATIVE');
+    expect(codeOf(() => parseWireAmount('1e3', 'CNY'))).toBe('AMOUNT_EXPONENT');
+  });
+
+  it('never writes a negative amount on the wire', () => {
+    expect(formatWireAmount(0n, 'CNY')).toBe('0.00');
+    expect(codeOf(() => formatWireAmount(-1n, 'CNY'))).toBe('AMOUNT_NEGATIVE');
   });
 });
 

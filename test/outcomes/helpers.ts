@@ -13,7 +13,7 @@ import { GatewayClient, type QueryRequest, type SubmitRequest } from '../../gate
 import type { QueryOutcome, SubmitOutcome } from '../../gateway/outcomes';
 import { signNotification, unixSeconds } from '../../gateway/signing';
 import type { RunningSimulator } from '../../gateway/simulator/server';
-import { formatAmount } from '../../gateway/money';
+import { formatWireAmount } from '../../ledger/money';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { ADMIN_KEY } from '../api/helpers';
 import { CLIENT_TIMEOUT_MS, MERCHANT_ID, SECRET, startTestSimulator, tempDir } from '../gateway/helpers';
@@ -150,7 +150,7 @@ export { operatorHeaders };
 export async function postNotice(app: FastifyInstance, n: { orderNo: string; kind: 'PAYOUT' | 'COLLECTION'; amountMinor: bigint; status: 'SUCCESS' | 'FAILED'; code?: string; notifyId?: string }) {
   const body = {
     notifyId: n.notifyId ?? `nt-${n.orderNo.slice(0, 20)}-${Math.random().toString(36).slice(2, 10)}`, orderNo: n.orderNo, kind: n.kind, status: n.status,
-    ...(n.code ? { code: n.code } : {}), amount: formatAmount(n.amountMinor, 'CNY'), currency: 'CNY', gatewayTradeNo: `gt-${n.orderNo.slice(0, 40)}`,
+    ...(n.code ? { code: n.code } : {}), amount: formatWireAmount(n.amountMinor, 'CNY'), currency: 'CNY', gatewayTradeNo: `gt-${n.orderNo.slice(0, 40)}`,
     eventSeq: 2, eventTime: new Date().toISOString(),
   };
   const raw = JSON.stringify(body);
