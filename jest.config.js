@@ -16,6 +16,7 @@ const UNIT = [
   'test/gateway/simulator-cli.test.ts',
   'test/chaos/plan.test.ts',
   'test/security/workflow-fence.test.ts',
+  'test/api/errors.test.ts',
 ];
 
 const common = {
@@ -33,6 +34,8 @@ const common = {
 module.exports = {
   testTimeout: 120_000,
   maxWorkers: 2,
+  // test/chaos/seeds.test.ts runs its six seeds at once (it.concurrent); nothing else is concurrent.
+  maxConcurrency: 6,
   projects: [
     { ...common, displayName: 'unit', testMatch: UNIT.map((f) => `<rootDir>/${f}`) },
     {

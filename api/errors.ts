@@ -19,6 +19,13 @@ export interface ErrorBody {
   error: { code: string; message: string; details: Record<string, unknown> };
 }
 
+/** A refusal as a client reads it back from a response (the demo's and the chaos workload's client). */
+export function apiErrorFromResponse(status: number, body: unknown, what: string): ApiError {
+  const error = (body as Partial<ErrorBody> | null | undefined)?.error;
+  const code = typeof error?.code === 'string' ? error.code : `HTTP_${status}`;
+  return new ApiError(status, code, `${what}: HTTP ${status} ${JSON.stringify(body).slice(0, 300)}`, error?.details ?? {});
+}
+
 export function errorBody(code: string, message: string, details: Record<string, unknown> = {}): ErrorBody {
   return { error: { code, message, details } };
 }

@@ -1,15 +1,10 @@
 // The scenario drives the platform as a client does: over HTTP, with API keys and Idempotency-Keys.
 // A refused connection, a 429 or a 503 is waited out and retried with the same key.
+import { apiErrorFromResponse } from '../api/errors';
 
 export interface ApiResponse<T = Record<string, unknown>> {
   status: number;
   body: T;
-}
-
-export class ApiError extends Error {
-  constructor(readonly status: number, readonly body: unknown, what: string) {
-    super(`${what}: HTTP ${status} ${JSON.stringify(body).slice(0, 300)}`);
-  }
 }
 
 const RETRIES = 20;
@@ -47,7 +42,7 @@ export class DemoApi {
   /** A call that must succeed (2xx). */
   async must<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, opts: { key?: string; body?: unknown; idempotencyKey?: string } = {}): Promise<T> {
     const res = await this.call<T>(method, path, opts);
-    if (res.status >= 300) throw new ApiError(res.status, res.body, `${method} ${path}`);
+    if (res.status >= 300) throw apiErrorFromResponse(res.status, res.body, `${method} ${path}`);
     return res.body;
   }
 }
