@@ -5,16 +5,27 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', 'coverage/**', 'reports/**'] },
   js.configs.recommended,
-  { files: ['**/*.js'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
+  {
+    files: ['**/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { module: 'writable', require: 'readonly' },
+    },
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       // An unawaited promise in money code is a lost write or a swallowed failure.
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       eqeqeq: ['error', 'always'],
     },
   },
@@ -25,13 +36,19 @@ export default tseslint.config(
     // gateway, Node or a clock (payments/, loans/, reconciliation/, config/, ledger/ ...) stays out.
     files: ['workflows/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        patterns: [{
-          regex: String.raw`^(?!(@temporalio/(workflow|common)|\./[a-z-]+|\./contracts/[a-z-]+|\.\./ids/workflow-ids)$)`,
-          allowTypeImports: true,
-          message: 'workflow code must stay deterministic: import values only from @temporalio/workflow, @temporalio/common, ./ and ../ids/workflow-ids (types from anywhere); do the rest in an activity',
-        }],
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: String.raw`^(?!(@temporalio/(workflow|common)|\./[a-z-]+|\./contracts/[a-z-]+|\.\./ids/workflow-ids)$)`,
+              allowTypeImports: true,
+              message:
+                'workflow code must stay deterministic: import values only from @temporalio/workflow, @temporalio/common, ./ and ../ids/workflow-ids (types from anywhere); do the rest in an activity',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -39,23 +56,47 @@ export default tseslint.config(
     // reconciliation/; it never posts to the ledger itself (reads and account creation are fine).
     files: ['api/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        patterns: [{ group: ['**/ledger/transactions'], message: 'api/ does not post to the ledger: do it in payments/, loans/ or reconciliation/' }],
-      }],
-      'no-restricted-syntax': ['error', {
-        selector: "CallExpression[callee.property.name=/^(post|transfer|hold|postPending|voidPending|reverse)$/][callee.object.type='NewExpression'][callee.object.callee.name='Ledger']",
-        message: 'api/ does not post to the ledger: do it in payments/, loans/ or reconciliation/',
-      }, {
-        selector: "CallExpression[callee.property.name=/^(post|transfer|hold|postPending|voidPending|reverse)$/][callee.object.name='ledger']",
-        message: 'api/ does not post to the ledger: do it in payments/, loans/ or reconciliation/',
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/ledger/transactions'],
+              message:
+                'api/ does not post to the ledger: do it in payments/, loans/ or reconciliation/',
+            },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.property.name=/^(post|transfer|hold|postPending|voidPending|reverse)$/][callee.object.type='NewExpression'][callee.object.callee.name='Ledger']",
+          message:
+            'api/ does not post to the ledger: do it in payments/, loans/ or reconciliation/',
+        },
+        {
+          selector:
+            "CallExpression[callee.property.name=/^(post|transfer|hold|postPending|voidPending|reverse)$/][callee.object.name='ledger']",
+          message:
+            'api/ does not post to the ledger: do it in payments/, loans/ or reconciliation/',
+        },
+      ],
     },
   },
   {
     // The ledger, and the database under it, are libraries with no Temporal in them.
     files: ['ledger/**/*.ts', 'db/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@temporalio/*'], message: 'the ledger must be usable without Temporal' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@temporalio/*'], message: 'the ledger must be usable without Temporal' },
+          ],
+        },
+      ],
     },
   },
 );

@@ -25,7 +25,10 @@ const common = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
     // ESM-only dependencies (fastify's inject uses cookie 2) are compiled to CommonJS for jest.
-    '^.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true } }],
+    '^.+\\.js$': [
+      'ts-jest',
+      { tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true } },
+    ],
   },
   transformIgnorePatterns: ['/node_modules/(?!(cookie|set-cookie-parser)/)'],
   setupFiles: ['<rootDir>/test/helpers/env.ts'],
@@ -42,7 +45,10 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', ...UNIT.map((f) => `/${f.replace(/[.]/g, '\\.')}$`)],
+      testPathIgnorePatterns: [
+        '/node_modules/',
+        ...UNIT.map((f) => `/${f.replace(/[.]/g, '\\.')}$`),
+      ],
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
     },
   ],

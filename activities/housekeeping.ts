@@ -14,14 +14,23 @@ const PRUNE_STATEMENTS = [
      SELECT scope, key FROM api_idempotent_decisions WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 ];
 
-export interface PruneResult { deleted: number; retentionHours: number; olderThan: string }
+export interface PruneResult {
+  deleted: number;
+  retentionHours: number;
+  olderThan: string;
+}
 
 export function createHousekeepingActivities({ pool, idempotencyRetentionHours }: ActivityDeps) {
   const retentionHours = idempotencyRetentionHours ?? DEFAULT_IDEMPOTENCY_RETENTION_HOURS;
   return {
     /** Deletes stored Idempotency-Key responses (and keyed decisions) older than the retention period, in batches. Safe to re-run. */
     async pruneIdempotencyKeys(): Promise<PruneResult> {
-      const { rows: [{ cutoff }] } = await pool.query<{ cutoff: Date }>(`SELECT now() - make_interval(hours => $1) AS cutoff`, [retentionHours]);
+      const {
+        rows: [{ cutoff }],
+      } = await pool.query<{ cutoff: Date }>(
+        `SELECT now() - make_interval(hours => $1) AS cutoff`,
+        [retentionHours],
+      );
       let deleted = 0;
       // The stored responses, and the decisions recorded under a key (api/decisions.ts): the same retention.
       for (const statement of PRUNE_STATEMENTS) {

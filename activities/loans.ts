@@ -9,9 +9,23 @@ import { MoneyDecimal, roundMinor } from '../ledger/money';
 import { queryPolicyFor, type GatewayQueryPolicy } from '../loans/repayment-rules';
 import { post } from '../ledger/transactions';
 import { createPayout, getPayout } from '../payments/payouts';
-import { cancelSubscription, countSubscriptions, decideLoan, getLoan, listSubscriptions, setLoanStatus, settleSubscription, type LoanStatus, type SubscriptionStatus } from '../loans/store';
+import {
+  cancelSubscription,
+  countSubscriptions,
+  decideLoan,
+  getLoan,
+  listSubscriptions,
+  setLoanStatus,
+  settleSubscription,
+  type LoanStatus,
+  type SubscriptionStatus,
+} from '../loans/store';
 import { SearchAttributes, TASK_QUEUE } from '../workflows/contracts/common';
-import { loanDecidedSignal, type LoanDecision, type SubscriptionWorkflowInput } from '../workflows/contracts/subscription';
+import {
+  loanDecidedSignal,
+  type LoanDecision,
+  type SubscriptionWorkflowInput,
+} from '../workflows/contracts/subscription';
 import { workflowIds } from '../ids/workflow-ids';
 import { disbursementPayoutId } from '../ids/derived';
 
@@ -27,11 +41,17 @@ export interface LoanTerms {
   queryPolicy?: GatewayQueryPolicy;
 }
 
-async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+async function inParallel<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
 }
 
 export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
@@ -41,7 +61,13 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
       const loan = await getLoan(pool, loanId);
       if (!loan) throw new Error(`loan ${loanId} does not exist`);
       const queryPolicy = queryPolicyFor(loan.installmentIntervalSeconds);
-      return { loanId, borrowerId: loan.borrowerId, status: loan.status, subscriptionDeadline: loan.subscriptionDeadline.toISOString(), ...(queryPolicy ? { queryPolicy } : {}) };
+      return {
+        loanId,
+        borrowerId: loan.borrowerId,
+        status: loan.status,
+        subscriptionDeadline: loan.subscriptionDeadline.toISOString(),
+        ...(queryPolicy ? { queryPolicy } : {}),
+      };
     },
 
     decideLoan(loanId: string, deadlinePassed: boolean): Promise<LoanStatus> {
@@ -65,7 +91,8 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
      * not yet (signal-with-start on the same deterministic id). Resumes from its heartbeat.
      */
     async notifySubscriptions(loanId: string, decision: LoanDecision): Promise<number> {
-      const statuses: SubscriptionStatus[] = decision === 'funded' ? ['CONFIRMED', 'RESERVED'] : ['RESERVED'];
+      const statuses: SubscriptionStatus[] =
+        decision === 'funded' ? ['CONFIRMED', 'RESERVED'] : ['RESERVED'];
       let notified = 0;
       for (const status of statuses) {
         let after = '';
@@ -73,11 +100,21 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
           const page = await listSubscriptions(pool, loanId, status, after, PAGE);
           if (page.length === 0) break;
           await inParallel(page, PARALLEL, (s) => {
-            const input: SubscriptionWorkflowInput = { subscriptionId: s.id, loanId: s.loanId, investorId: s.investorId };
+            const input: SubscriptionWorkflowInput = {
+              subscriptionId: s.id,
+              loanId: s.loanId,
+              investorId: s.investorId,
+            };
             return temporal.workflow.signalWithStart('subscriptionWorkflow', {
-              workflowId: workflowIds.subscription(s.id), taskQueue: TASK_QUEUE, args: [input],
-              signal: loanDecidedSignal, signalArgs: [decision],
-              typedSearchAttributes: [{ key: SearchAttributes.LoanId, value: s.loanId }, { key: SearchAttributes.InvestorId, value: s.investorId }],
+              workflowId: workflowIds.subscription(s.id),
+              taskQueue: TASK_QUEUE,
+              args: [input],
+              signal: loanDecidedSignal,
+              signalArgs: [decision],
+              typedSearchAttributes: [
+                { key: SearchAttributes.LoanId, value: s.loanId },
+                { key: SearchAttributes.InvestorId, value: s.investorId },
+              ],
             });
           });
           after = page[page.length - 1].id;
@@ -91,23 +128,55 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
     /** Fails (and is retried) while any reservation of the loan is still undecided. */
     async assertNoneReserved(loanId: string): Promise<void> {
       const counts = await countSubscriptions(pool, loanId);
-      if (counts.RESERVED > 0) throw new Error(`${counts.RESERVED} reservations of ${loanId} are not yet settled`);
+      if (counts.RESERVED > 0)
+        throw new Error(`${counts.RESERVED} reservations of ${loanId} are not yet settled`);
     },
 
     /** Escrow to the borrower, less the platform fee (one balanced transaction), then DISBURSED. */
-    async disburse(loanId: string): Promise<{ transactionId: string; feeMinor: string; netMinor: string }> {
+    async disburse(
+      loanId: string,
+    ): Promise<{ transactionId: string; feeMinor: string; netMinor: string }> {
       const loan = await getLoan(pool, loanId);
       if (!loan) throw new Error(`loan ${loanId} does not exist`);
-      const feeMinor = roundMinor(new MoneyDecimal(loan.principalMinor.toString()).mul(loan.feeRate));
+      const feeMinor = roundMinor(
+        new MoneyDecimal(loan.principalMinor.toString()).mul(loan.feeRate),
+      );
       const netMinor = loan.principalMinor - feeMinor;
       const legs = [
-        { account: accountPath.loanEscrow(loanId), direction: 'debit' as const, amount: loan.principalMinor, currency: loan.currency },
-        { account: accountPath.borrowerAvailable(loan.borrowerId), direction: 'credit' as const, amount: netMinor, currency: loan.currency },
-        ...(feeMinor > 0n ? [{ account: accountPath.platformFees(), direction: 'credit' as const, amount: feeMinor, currency: loan.currency }] : []),
+        {
+          account: accountPath.loanEscrow(loanId),
+          direction: 'debit' as const,
+          amount: loan.principalMinor,
+          currency: loan.currency,
+        },
+        {
+          account: accountPath.borrowerAvailable(loan.borrowerId),
+          direction: 'credit' as const,
+          amount: netMinor,
+          currency: loan.currency,
+        },
+        ...(feeMinor > 0n
+          ? [
+              {
+                account: accountPath.platformFees(),
+                direction: 'credit' as const,
+                amount: feeMinor,
+                currency: loan.currency,
+              },
+            ]
+          : []),
       ];
-      const result = await post(pool, { idempotencyKey: `loan:${loanId}:disburse`, legs, metadata: { loanId, workflowId: workflowIds.loan(loanId), reason: 'disbursement' } });
+      const result = await post(pool, {
+        idempotencyKey: `loan:${loanId}:disburse`,
+        legs,
+        metadata: { loanId, workflowId: workflowIds.loan(loanId), reason: 'disbursement' },
+      });
       await setLoanStatus(pool, loanId, 'FUNDED', 'DISBURSED');
-      return { transactionId: result.transactionId, feeMinor: feeMinor.toString(), netMinor: netMinor.toString() };
+      return {
+        transactionId: result.transactionId,
+        feeMinor: feeMinor.toString(),
+        netMinor: netMinor.toString(),
+      };
     },
 
     /**
@@ -123,18 +192,30 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
         // Ours from an earlier attempt of this step. Anything else under the id would be a broken id
         // contract: stop loudly rather than count another payout as the borrower's disbursement.
         if (existing.purpose !== 'disbursement' || existing.partyId !== loan.borrowerId) {
-          throw ApplicationFailure.create({ type: 'PayoutIdTaken', message: `payout ${payoutId} is not loan ${loanId}'s disbursement`, nonRetryable: true });
+          throw ApplicationFailure.create({
+            type: 'PayoutIdTaken',
+            message: `payout ${payoutId} is not loan ${loanId}'s disbursement`,
+            nonRetryable: true,
+          });
         }
         return payoutId;
       }
-      const { rows } = await pool.query<{ bank_account: unknown }>('SELECT bank_account FROM parties WHERE id = $1', [loan.borrowerId]);
+      const { rows } = await pool.query<{ bank_account: unknown }>(
+        'SELECT bank_account FROM parties WHERE id = $1',
+        [loan.borrowerId],
+      );
       if (!rows[0]?.bank_account) return null;
       const tx = await pool.connect();
       try {
         await tx.query('BEGIN');
         await createPayout(tx, {
-          id: payoutId, purpose: 'disbursement', partyId: loan.borrowerId, sourceAccount: accountPath.borrowerAvailable(loan.borrowerId),
-          amountMinor: BigInt(netMinor), currency: loan.currency, bankAccount: rows[0].bank_account as never,
+          id: payoutId,
+          purpose: 'disbursement',
+          partyId: loan.borrowerId,
+          sourceAccount: accountPath.borrowerAvailable(loan.borrowerId),
+          amountMinor: BigInt(netMinor),
+          currency: loan.currency,
+          bankAccount: rows[0].bank_account as never,
         });
         // The loan's workflow starts this payout as its child; the outbox row is not needed.
         await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(payoutId)]);
@@ -159,12 +240,21 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
       return setLoanStatus(pool, loanId, from, to);
     },
 
-    async settleSubscription(subscriptionId: string, outcome: 'confirm' | 'refund' | 'cancel'): Promise<SubscriptionStatus> {
+    async settleSubscription(
+      subscriptionId: string,
+      outcome: 'confirm' | 'refund' | 'cancel',
+    ): Promise<SubscriptionStatus> {
       if (outcome === 'cancel') return cancelSubscription(pool, subscriptionId);
       const settled = await settleSubscription(pool, subscriptionId, outcome);
       if (settled === 'RESERVED') {
         const why = `a loanDecided signal said ${outcome === 'confirm' ? 'funded' : 'expired'}, which the loan's status does not show`;
-        await recordRefusal(pool, workflowIds.subscription(subscriptionId), 'loan.decided', subscriptionId, why);
+        await recordRefusal(
+          pool,
+          workflowIds.subscription(subscriptionId),
+          'loan.decided',
+          subscriptionId,
+          why,
+        );
         log.error('ALERT: loan decision signal refused', { subscriptionId, why });
       }
       return settled;

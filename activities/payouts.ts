@@ -4,7 +4,14 @@
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import { orderMemo } from '../gateway/protocol';
-import { getPayout, postPayout, setPayoutStatus, voidPayout, type Payout, type PayoutStatus } from '../payments/payouts';
+import {
+  getPayout,
+  postPayout,
+  setPayoutStatus,
+  voidPayout,
+  type Payout,
+  type PayoutStatus,
+} from '../payments/payouts';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/contracts/gateway-order';
 import { toPlainOutcome } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
@@ -29,27 +36,56 @@ export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClien
 
     async submitPayout(payoutId: string): Promise<GatewayOutcome> {
       const p = await load(payoutId);
-      return toPlainOutcome(await gateway.payout({ orderNo: p.orderNo, amountMinor: p.amountMinor, currency: p.currency, account: p.bankAccount, memo: orderMemo(p.purpose, p.orderNo) }));
+      return toPlainOutcome(
+        await gateway.payout({
+          orderNo: p.orderNo,
+          amountMinor: p.amountMinor,
+          currency: p.currency,
+          account: p.bankAccount,
+          memo: orderMemo(p.purpose, p.orderNo),
+        }),
+      );
     },
 
     async queryPayout(payoutId: string): Promise<GatewayOutcome> {
       const p = await load(payoutId);
-      return toPlainOutcome(await gateway.query({ orderNo: p.orderNo, kind: 'PAYOUT', amountMinor: p.amountMinor, currency: p.currency }));
+      return toPlainOutcome(
+        await gateway.query({
+          orderNo: p.orderNo,
+          kind: 'PAYOUT',
+          amountMinor: p.amountMinor,
+          currency: p.currency,
+        }),
+      );
     },
 
     async postPayout(payoutId: string, resolution?: ResolveReviewInput): Promise<void> {
       const payout = await load(payoutId);
-      await withReviewAudit(pool, workflowIds.payout(payoutId), resolution, (tx) => postPayout(tx, payout, evidence(resolution)), payout.orderNo);
+      await withReviewAudit(
+        pool,
+        workflowIds.payout(payoutId),
+        resolution,
+        (tx) => postPayout(tx, payout, evidence(resolution)),
+        payout.orderNo,
+      );
     },
 
     async voidPayout(payoutId: string, resolution?: ResolveReviewInput): Promise<void> {
       const payout = await load(payoutId);
-      await withReviewAudit(pool, workflowIds.payout(payoutId), resolution, (tx) => voidPayout(tx, payout, evidence(resolution)), payout.orderNo);
+      await withReviewAudit(
+        pool,
+        workflowIds.payout(payoutId),
+        resolution,
+        (tx) => voidPayout(tx, payout, evidence(resolution)),
+        payout.orderNo,
+      );
     },
 
     /** An operator's not_paid with resubmit: the payout is HELD again for the same order, audited with it. */
     async resubmitPayout(payoutId: string, resolution: ResolveReviewInput): Promise<void> {
-      await withReviewAudit(pool, workflowIds.payout(payoutId), resolution, (tx) => setPayoutStatus(tx, payoutId, 'HELD'));
+      await withReviewAudit(pool, workflowIds.payout(payoutId), resolution, (tx) =>
+        setPayoutStatus(tx, payoutId, 'HELD'),
+      );
     },
 
     async setPayoutStatus(payoutId: string, status: PayoutStatus): Promise<void> {

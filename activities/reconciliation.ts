@@ -4,7 +4,12 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import type { QueryOutcome, Unknown } from '../gateway/outcomes';
-import { matchRun, recordCandidate, settleRun, type CandidateAnswer } from '../reconciliation/match';
+import {
+  matchRun,
+  recordCandidate,
+  settleRun,
+  type CandidateAnswer,
+} from '../reconciliation/match';
 import { ExceptionRefused, resolveException, type AskGateway } from '../reconciliation/resolve';
 import { loadStatement, reconRunId, type ReconRunRef } from '../reconciliation/statement';
 import type { ReconSummary, ResolveExceptionInput } from '../workflows/contracts/reconciliation';
@@ -13,9 +18,14 @@ import type { ReconSummary, ResolveExceptionInput } from '../workflows/contracts
  * The gateway answered FAILED with a code that is not definitive. Not final for the order's own
  * workflow, but for an order no statement lists it is the gateway's second word that nothing moved.
  */
-const reportedFailed = (answer: QueryOutcome): answer is Unknown & { failedCode: string } => answer.kind === 'unknown' && answer.failedCode !== undefined;
+const reportedFailed = (answer: QueryOutcome): answer is Unknown & { failedCode: string } =>
+  answer.kind === 'unknown' && answer.failedCode !== undefined;
 
-const run = (channel: string, date: string): ReconRunRef => ({ runId: reconRunId(channel, date), channel, date });
+const run = (channel: string, date: string): ReconRunRef => ({
+  runId: reconRunId(channel, date),
+  channel,
+  date,
+});
 
 /** matchStatement's heartbeat: the last candidate answered, so a retried attempt resumes after it. */
 export interface MatchProgress {
@@ -35,20 +45,39 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
   /** For a resolution of an order no statement lists: what the gateway says now. */
   const askGateway: AskGateway = async (order) => {
     const answer = await gateway.query(order);
-    if (answer.kind === 'succeeded') return { executed: true, amountMinor: answer.order.amountMinor, currency: answer.order.currency };
-    if (answer.kind === 'failed' || answer.kind === 'not_found' || reportedFailed(answer)) return { executed: false };
-    return { unknown: answer.kind === 'unknown' || answer.kind === 'not_sent' ? answer.reason : answer.kind };
+    if (answer.kind === 'succeeded')
+      return {
+        executed: true,
+        amountMinor: answer.order.amountMinor,
+        currency: answer.order.currency,
+      };
+    if (answer.kind === 'failed' || answer.kind === 'not_found' || reportedFailed(answer))
+      return { executed: false };
+    return {
+      unknown:
+        answer.kind === 'unknown' || answer.kind === 'not_sent' ? answer.reason : answer.kind,
+    };
   };
 
   async function summary(channel: string, date: string): Promise<ReconSummary> {
-    const { rows: [r] } = await pool.query(
+    const {
+      rows: [r],
+    } = await pool.query(
       `SELECT state, theirs_count, theirs_minor::text, ours_count, ours_minor::text, matched,
               (SELECT count(*)::int FROM recon_exceptions WHERE run_id = $1 AND status = 'OPEN') AS open,
               (SELECT count(*)::int FROM recon_exceptions WHERE run_id = $1 AND status = 'PENDING') AS pending
-       FROM recon_runs WHERE id = $1`, [reconRunId(channel, date)]);
+       FROM recon_runs WHERE id = $1`,
+      [reconRunId(channel, date)],
+    );
     return {
-      state: r.state, statementLines: r.theirs_count, theirsMinor: r.theirs_minor, oursCount: r.ours_count, oursMinor: r.ours_minor,
-      matched: r.matched, openExceptions: r.open, pendingLines: r.pending,
+      state: r.state,
+      statementLines: r.theirs_count,
+      theirsMinor: r.theirs_minor,
+      oursCount: r.ours_count,
+      oursMinor: r.ours_minor,
+      matched: r.matched,
+      openExceptions: r.open,
+      pendingLines: r.pending,
     };
   }
 
@@ -71,37 +100,77 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
       const match = await matchRun(pool, ref);
       // Candidates come in bytewise order: skip those a failed attempt already answered.
       const after = resumeAfter(context.info.heartbeatDetails);
-      context.heartbeat({ after: after ?? '', done: 0, of: match.candidates.length } satisfies MatchProgress);
+      context.heartbeat({
+        after: after ?? '',
+        done: 0,
+        of: match.candidates.length,
+      } satisfies MatchProgress);
       for (const [i, c] of match.candidates.entries()) {
         if (after !== undefined && c.orderNo <= after) continue;
-        const answer = await gateway.query({ orderNo: c.orderNo, kind: c.kind, amountMinor: BigInt(c.amountMinor), currency: c.currency });
-        if (answer.kind === 'not_sent') throw new Error(`the gateway is unreachable: ${answer.reason}`); // retried, from here
+        const answer = await gateway.query({
+          orderNo: c.orderNo,
+          kind: c.kind,
+          amountMinor: BigInt(c.amountMinor),
+          currency: c.currency,
+        });
+        if (answer.kind === 'not_sent')
+          throw new Error(`the gateway is unreachable: ${answer.reason}`); // retried, from here
         // A FAILED answer, whatever its code, for an order the statement does not list: nothing
         // moved (docs/reconciliation.md). Anything else not definite (processing, no answer, an
         // answer about another order) is unknown: asked again on the next run, never OURS_ONLY.
-        const said: CandidateAnswer = answer.kind === 'succeeded' ? 'executed'
-          : answer.kind === 'failed' || answer.kind === 'not_found' ? answer.kind
-            : reportedFailed(answer) ? 'failed' : 'unknown';
-        const says = reportedFailed(answer) ? `failed (${answer.failedCode}, not a definitive code)` : answer.kind === 'unknown' ? `unknown: ${answer.reason}` : answer.kind;
+        const said: CandidateAnswer =
+          answer.kind === 'succeeded'
+            ? 'executed'
+            : answer.kind === 'failed' || answer.kind === 'not_found'
+              ? answer.kind
+              : reportedFailed(answer)
+                ? 'failed'
+                : 'unknown';
+        const says = reportedFailed(answer)
+          ? `failed (${answer.failedCode}, not a definitive code)`
+          : answer.kind === 'unknown'
+            ? `unknown: ${answer.reason}`
+            : answer.kind;
         await recordCandidate(pool, ref, c, said, says);
-        context.heartbeat({ after: c.orderNo, done: i + 1, of: match.candidates.length } satisfies MatchProgress);
+        context.heartbeat({
+          after: c.orderNo,
+          done: i + 1,
+          of: match.candidates.length,
+        } satisfies MatchProgress);
       }
       await settleRun(pool, ref, match);
       return summary(channel, date);
     },
 
     /** One operator decision; refusals are final (the update fails with the reason). */
-    async resolveReconException(channel: string, date: string, decision: ResolveExceptionInput): Promise<ReconSummary> {
+    async resolveReconException(
+      channel: string,
+      date: string,
+      decision: ResolveExceptionInput,
+    ): Promise<ReconSummary> {
       const ref = run(channel, date);
       try {
         await resolveException(pool, ref.runId, decision, askGateway);
       } catch (err) {
-        if (err instanceof ExceptionRefused) throw ApplicationFailure.create({ type: 'ExceptionRefused', message: err.message, nonRetryable: true });
+        if (err instanceof ExceptionRefused)
+          throw ApplicationFailure.create({
+            type: 'ExceptionRefused',
+            message: err.message,
+            nonRetryable: true,
+          });
         throw err;
       }
-      const { rows: [r] } = await pool.query<{ ours_count: number; ours_minor: string; matched: number }>(
-        'SELECT ours_count, ours_minor::text, matched FROM recon_runs WHERE id = $1', [ref.runId]);
-      await settleRun(pool, ref, { oursCount: r.ours_count, oursMinor: r.ours_minor, matched: r.matched });
+      const {
+        rows: [r],
+      } = await pool.query<{ ours_count: number; ours_minor: string; matched: number }>(
+        'SELECT ours_count, ours_minor::text, matched FROM recon_runs WHERE id = $1',
+        [ref.runId],
+      );
+      await settleRun(pool, ref, {
+        oursCount: r.ours_count,
+        oursMinor: r.ours_minor,
+        matched: r.matched,
+      });
       return summary(channel, date);
     },
   };

@@ -8,7 +8,11 @@ import { workflowIds } from '../ids/workflow-ids';
 import { inTransaction } from '../db/pool';
 import { getRecovery, writeOffRecovery } from '../payments/recoveries';
 import {
-  getRecoveryCollection, openRecoveryCollection, recordFoundRecoveryCollection, recordRecoveryCollection, setRecoveryCollectionStatus,
+  getRecoveryCollection,
+  openRecoveryCollection,
+  recordFoundRecoveryCollection,
+  recordRecoveryCollection,
+  setRecoveryCollectionStatus,
 } from '../payments/recovery-collections';
 import { RECOVERY_MISSING } from '../workflows/retry-policies';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/contracts/gateway-order';
@@ -21,7 +25,12 @@ export function createRecoveryActivities(deps: { pool: Pool; gateway: GatewayCli
   return {
     async recoveryState(recoveryId: string): Promise<string> {
       const recovery = await getRecovery(pool, recoveryId);
-      if (!recovery) throw ApplicationFailure.create({ type: RECOVERY_MISSING, message: `recovery ${recoveryId} does not exist`, nonRetryable: true });
+      if (!recovery)
+        throw ApplicationFailure.create({
+          type: RECOVERY_MISSING,
+          message: `recovery ${recoveryId} does not exist`,
+          nonRetryable: true,
+        });
       return recovery.state;
     },
 
@@ -37,35 +46,82 @@ export function createRecoveryActivities(deps: { pool: Pool; gateway: GatewayCli
     async submitRecoveryCollection(orderNo: string): Promise<GatewayOutcome> {
       const c = await getRecoveryCollection(pool, orderNo);
       if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      return toPlainOutcome(await gateway.collect({ orderNo, amountMinor: c.amountMinor, currency: c.currency, account: c.bankAccount, memo: orderMemo('recovery', orderNo) }));
+      return toPlainOutcome(
+        await gateway.collect({
+          orderNo,
+          amountMinor: c.amountMinor,
+          currency: c.currency,
+          account: c.bankAccount,
+          memo: orderMemo('recovery', orderNo),
+        }),
+      );
     },
 
     async queryRecoveryCollection(orderNo: string): Promise<GatewayOutcome> {
       const c = await getRecoveryCollection(pool, orderNo);
       if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      return toPlainOutcome(await gateway.query({ orderNo, kind: 'COLLECTION', amountMinor: c.amountMinor, currency: c.currency }));
+      return toPlainOutcome(
+        await gateway.query({
+          orderNo,
+          kind: 'COLLECTION',
+          amountMinor: c.amountMinor,
+          currency: c.currency,
+        }),
+      );
     },
 
-    async recordRecoveryCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<void> {
+    async recordRecoveryCollection(
+      orderNo: string,
+      resolution?: ResolveReviewInput,
+    ): Promise<void> {
       const evidence = reviewEvidence(resolution);
       const c = await getRecoveryCollection(pool, orderNo);
       if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), resolution, (tx) => recordRecoveryCollection(tx, orderNo, evidence), orderNo);
+      await withReviewAudit(
+        pool,
+        workflowIds.recovery(c.recoveryId),
+        resolution,
+        (tx) => recordRecoveryCollection(tx, orderNo, evidence),
+        orderNo,
+      );
     },
 
     /** A recovery collection recorded FAILED that the gateway, asked again, says it executed: booked once; what offsets took meanwhile goes back. */
-    async recordFoundRecoveryCollection(orderNo: string): Promise<{ state: string; recoveredMinor: string; refundedMinor: string; from: string }> {
+    async recordFoundRecoveryCollection(
+      orderNo: string,
+    ): Promise<{ state: string; recoveredMinor: string; refundedMinor: string; from: string }> {
       const c = await getRecoveryCollection(pool, orderNo);
       if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      const found = await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), undefined, (tx) => recordFoundRecoveryCollection(tx, orderNo, reviewEvidence(undefined)), orderNo);
-      return { state: found.state, recoveredMinor: found.recoveredMinor.toString(), refundedMinor: found.refundedMinor.toString(), from: found.from };
+      const found = await withReviewAudit(
+        pool,
+        workflowIds.recovery(c.recoveryId),
+        undefined,
+        (tx) => recordFoundRecoveryCollection(tx, orderNo, reviewEvidence(undefined)),
+        orderNo,
+      );
+      return {
+        state: found.state,
+        recoveredMinor: found.recoveredMinor.toString(),
+        refundedMinor: found.refundedMinor.toString(),
+        from: found.from,
+      };
     },
 
     /** `resolution`: an operator's not_paid, audited with the status change. */
-    async setRecoveryCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW', resolution?: ResolveReviewInput): Promise<void> {
+    async setRecoveryCollectionStatus(
+      orderNo: string,
+      status: 'FAILED' | 'MANUAL_REVIEW',
+      resolution?: ResolveReviewInput,
+    ): Promise<void> {
       const c = await getRecoveryCollection(pool, orderNo);
       if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-      await withReviewAudit(pool, workflowIds.recovery(c.recoveryId), resolution, (tx) => setRecoveryCollectionStatus(tx, orderNo, status), orderNo);
+      await withReviewAudit(
+        pool,
+        workflowIds.recovery(c.recoveryId),
+        resolution,
+        (tx) => setRecoveryCollectionStatus(tx, orderNo, status),
+        orderNo,
+      );
     },
   };
 }

@@ -5,10 +5,28 @@ import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import { orderMemo } from '../gateway/protocol';
 import {
-  distributeRepayment, getCollection, markOverdue, openCollection, openRepayment, recordCollection, recordFoundCollection, RepaymentError, setCollectionStatus,
-  setInstallmentStatus, type Collection, type DistributionTotals, type RepaymentStatus, type RepaymentTerms,
+  distributeRepayment,
+  getCollection,
+  markOverdue,
+  openCollection,
+  openRepayment,
+  recordCollection,
+  recordFoundCollection,
+  RepaymentError,
+  setCollectionStatus,
+  setInstallmentStatus,
+  type Collection,
+  type DistributionTotals,
+  type RepaymentStatus,
+  type RepaymentTerms,
 } from '../loans/repayments';
-import { markFannedOut, payoutRunSummary, preparePayoutPage, type PayoutPage, type PayoutRunSummary } from '../payments/payout-runs';
+import {
+  markFannedOut,
+  payoutRunSummary,
+  preparePayoutPage,
+  type PayoutPage,
+  type PayoutRunSummary,
+} from '../payments/payout-runs';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/contracts/gateway-order';
 import { toPlainOutcome } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
@@ -19,7 +37,13 @@ async function final<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (err instanceof RepaymentError) throw ApplicationFailure.create({ type: 'RepaymentError', message: err.message, nonRetryable: true, details: [err.code] });
+    if (err instanceof RepaymentError)
+      throw ApplicationFailure.create({
+        type: 'RepaymentError',
+        message: err.message,
+        nonRetryable: true,
+        details: [err.code],
+      });
     throw err;
   }
 }
@@ -39,7 +63,11 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
     },
 
     /** The order of collection attempt `attempt` (created once): its order number and amount. */
-    async openCollection(loanId: string, n: number, attempt: number): Promise<{ orderNo: string; amountMinor: string }> {
+    async openCollection(
+      loanId: string,
+      n: number,
+      attempt: number,
+    ): Promise<{ orderNo: string; amountMinor: string }> {
       const c = await final(() => openCollection(pool, loanId, n, attempt));
       return { orderNo: c.orderNo, amountMinor: c.amountMinor.toString() };
     },
@@ -48,37 +76,78 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
       const c = await load(orderNo);
       // No account to collect from is a definitive "not executed": nothing was sent.
       if (!c.bankAccount) return { kind: 'failed', code: 'NO_BANK_ACCOUNT' };
-      return toPlainOutcome(await gateway.collect({
-        orderNo, amountMinor: c.amountMinor, currency: c.currency, account: c.bankAccount, memo: orderMemo('repayment', orderNo),
-      }));
+      return toPlainOutcome(
+        await gateway.collect({
+          orderNo,
+          amountMinor: c.amountMinor,
+          currency: c.currency,
+          account: c.bankAccount,
+          memo: orderMemo('repayment', orderNo),
+        }),
+      );
     },
 
     async queryRepaymentCollection(orderNo: string): Promise<GatewayOutcome> {
       const c = await load(orderNo);
-      return toPlainOutcome(await gateway.query({ orderNo, kind: 'COLLECTION', amountMinor: c.amountMinor, currency: c.currency }));
+      return toPlainOutcome(
+        await gateway.query({
+          orderNo,
+          kind: 'COLLECTION',
+          amountMinor: c.amountMinor,
+          currency: c.currency,
+        }),
+      );
     },
 
     /** Credits loan:{id}:repayment once; `resolution` records the operator when a person decided. */
     async recordCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<string> {
       const evidence = reviewEvidence(resolution);
       const c = await load(orderNo);
-      return withReviewAudit(pool, workflowIds.repayment(c.loanId, c.n), resolution, (tx) => recordCollection(tx, orderNo, evidence), orderNo);
+      return withReviewAudit(
+        pool,
+        workflowIds.repayment(c.loanId, c.n),
+        resolution,
+        (tx) => recordCollection(tx, orderNo, evidence),
+        orderNo,
+      );
     },
 
     /**
      * A collection recorded FAILED that the gateway, asked again, says it executed: booked as its
      * success would have been, from where its money sits now; the late fee of its own failure taken back.
      */
-    async recordFoundCollection(orderNo: string): Promise<{ transactionId: string; from: string; lateFeeWaivedMinor: string }> {
+    async recordFoundCollection(
+      orderNo: string,
+    ): Promise<{ transactionId: string; from: string; lateFeeWaivedMinor: string }> {
       const c = await load(orderNo);
-      const found = await withReviewAudit(pool, workflowIds.repayment(c.loanId, c.n), undefined, (tx) => recordFoundCollection(tx, orderNo, reviewEvidence(undefined)), orderNo);
-      return { transactionId: found.transactionId, from: found.from, lateFeeWaivedMinor: found.lateFeeWaivedMinor.toString() };
+      const found = await withReviewAudit(
+        pool,
+        workflowIds.repayment(c.loanId, c.n),
+        undefined,
+        (tx) => recordFoundCollection(tx, orderNo, reviewEvidence(undefined)),
+        orderNo,
+      );
+      return {
+        transactionId: found.transactionId,
+        from: found.from,
+        lateFeeWaivedMinor: found.lateFeeWaivedMinor.toString(),
+      };
     },
 
     /** `resolution`: an operator's not_paid, audited with the status change. */
-    async setCollectionStatus(orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW', resolution?: ResolveReviewInput): Promise<void> {
+    async setCollectionStatus(
+      orderNo: string,
+      status: 'FAILED' | 'MANUAL_REVIEW',
+      resolution?: ResolveReviewInput,
+    ): Promise<void> {
       const c = await load(orderNo);
-      await withReviewAudit(pool, workflowIds.repayment(c.loanId, c.n), resolution, (tx) => setCollectionStatus(tx, orderNo, status), orderNo);
+      await withReviewAudit(
+        pool,
+        workflowIds.repayment(c.loanId, c.n),
+        resolution,
+        (tx) => setCollectionStatus(tx, orderNo, status),
+        orderNo,
+      );
     },
 
     async markOverdue(loanId: string, n: number): Promise<string> {
@@ -89,11 +158,21 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
       return final(() => distributeRepayment(pool, loanId, n));
     },
 
-    setInstallmentStatus(loanId: string, n: number, from: RepaymentStatus, to: RepaymentStatus): Promise<void> {
+    setInstallmentStatus(
+      loanId: string,
+      n: number,
+      from: RepaymentStatus,
+      to: RepaymentStatus,
+    ): Promise<void> {
       return setInstallmentStatus(pool, loanId, n, from, to);
     },
 
-    preparePayoutPage(loanId: string, n: number, after: string, limit: number): Promise<PayoutPage> {
+    preparePayoutPage(
+      loanId: string,
+      n: number,
+      after: string,
+      limit: number,
+    ): Promise<PayoutPage> {
       return preparePayoutPage(pool, loanId, n, after, limit);
     },
 
@@ -107,8 +186,10 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
      */
     async awaitPayoutsSettled(loanId: string, n: number): Promise<PayoutRunSummary> {
       const summary = await payoutRunSummary(pool, loanId, n);
-      if (!summary.fannedOut) throw new Error(`the payouts of ${loanId} #${n} are still being created`);
-      if (summary.inFlight > 0) throw new Error(`${summary.inFlight} payouts of ${loanId} #${n} are in flight`);
+      if (!summary.fannedOut)
+        throw new Error(`the payouts of ${loanId} #${n} are still being created`);
+      if (summary.inFlight > 0)
+        throw new Error(`${summary.inFlight} payouts of ${loanId} #${n} are in flight`);
       return summary;
     },
   };

@@ -12,13 +12,27 @@ import type { ResolveReviewInput } from '../workflows/contracts/gateway-order';
  * then checks the verified notices stored for it against the record just committed: one that
  * arrived while a decision was being written is raised at once (reconciliation/notice-exception.ts).
  */
-export async function withReviewAudit<T>(pool: Pool, workflowId: string, resolution: ResolveReviewInput | undefined, effect: (tx: PoolClient) => Promise<T>, orderNo?: string): Promise<T> {
+export async function withReviewAudit<T>(
+  pool: Pool,
+  workflowId: string,
+  resolution: ResolveReviewInput | undefined,
+  effect: (tx: PoolClient) => Promise<T>,
+  orderNo?: string,
+): Promise<T> {
   const result = await inTransaction(pool, async (tx) => {
     const result = await effect(tx);
     if (resolution) {
       await writeAudit(tx, {
-        actor: resolution.operator, action: 'review.resolved', subject: workflowId, reason: resolution.reason, requestId: resolution.requestId,
-        details: { decision: resolution.decision, ...(resolution.notifyId ? { notifyId: resolution.notifyId } : {}), ...(resolution.resubmit ? { resubmit: true } : {}) },
+        actor: resolution.operator,
+        action: 'review.resolved',
+        subject: workflowId,
+        reason: resolution.reason,
+        requestId: resolution.requestId,
+        details: {
+          decision: resolution.decision,
+          ...(resolution.notifyId ? { notifyId: resolution.notifyId } : {}),
+          ...(resolution.resubmit ? { resubmit: true } : {}),
+        },
         idempotencyKey: activityAuditKey('review.resolved'),
       });
     }
@@ -32,7 +46,9 @@ export async function withReviewAudit<T>(pool: Pool, workflowId: string, resolut
 export function reviewEvidence(resolution: ResolveReviewInput | undefined): Record<string, string> {
   if (!resolution) return { verifiedBy: 'gateway' };
   return {
-    decidedBy: resolution.operator, reason: resolution.reason, decision: resolution.decision,
+    decidedBy: resolution.operator,
+    reason: resolution.reason,
+    decision: resolution.decision,
     ...(resolution.notifyId ? { notifyId: resolution.notifyId } : {}),
   };
 }

@@ -18,7 +18,11 @@ export function createSmokeActivities(deps: { pool: Pool }) {
         'SELECT message, recorded_at FROM smoke_runs WHERE workflow_id = $1',
         [input.workflowId],
       );
-      return { workflowId: input.workflowId, message: rows[0].message, recordedAt: rows[0].recorded_at.toISOString() };
+      return {
+        workflowId: input.workflowId,
+        message: rows[0].message,
+        recordedAt: rows[0].recorded_at.toISOString(),
+      };
     },
   };
 }

@@ -3,13 +3,26 @@ import helmet from '@fastify/helmet';
 import { declareCommonResponses } from './contract';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createAuthenticator, type Principal } from './auth';
-import { DEVELOPMENT_KEY_POLICY, refuseBootstrapBeyondFirstAdmin, type KeyPolicy } from './key-policy';
+import {
+  DEVELOPMENT_KEY_POLICY,
+  refuseBootstrapBeyondFirstAdmin,
+  type KeyPolicy,
+} from './key-policy';
 import { ApiError, DATABASE_RETRY_AFTER_SECONDS, errorBody, toApiError } from './errors';
-import { DEFAULT_FAILED_AUTH_LIMITS, FailedAuthLimiter, type FailedAuthLimits } from './failed-auth-limiter';
+import {
+  DEFAULT_FAILED_AUTH_LIMITS,
+  FailedAuthLimiter,
+  type FailedAuthLimits,
+} from './failed-auth-limiter';
 import { createMetrics, type Metrics } from './metrics';
 import { declaredMethods, registerMethodNotAllowed } from './method-not-allowed';
 import { ID_COMPONENT_SCHEMAS, invalidIdField } from './schemas';
@@ -62,7 +75,12 @@ export interface AppContext {
 }
 
 /** Routes that need no API key (the notification route checks the gateway's HMAC instead); everything else is authenticated before its handler runs. */
-const PUBLIC_ROUTES = new Set(['/healthz', '/metrics', '/v1/openapi.json', '/v1/gateway/notifications']);
+const PUBLIC_ROUTES = new Set([
+  '/healthz',
+  '/metrics',
+  '/v1/openapi.json',
+  '/v1/gateway/notifications',
+]);
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -76,15 +94,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: (error, _request, frameworkReply) => {
       const id = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
       const reply = frameworkReply as unknown as FastifyReply; // typed for a route schema it does not have
-      void reply.code(id ? 422 : 400).send(id
-        ? errorBody('INVALID_ID', `a path parameter is longer than ${API_PATH_PARAM_MAX} characters: no id is`, { field: 'path' })
-        : errorBody('INVALID_REQUEST', error.message));
+      void reply
+        .code(id ? 422 : 400)
+        .send(
+          id
+            ? errorBody(
+                'INVALID_ID',
+                `a path parameter is longer than ${API_PATH_PARAM_MAX} characters: no id is`,
+                { field: 'path' },
+              )
+            : errorBody('INVALID_REQUEST', error.message),
+        );
     },
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,
     // Money must not be coerced ("1000" vs 1000) and unknown fields must be refused, not dropped.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
+    ajv: {
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
   });
   const metrics = createMetrics();
   const keyPolicy = deps.keyPolicy ?? DEVELOPMENT_KEY_POLICY;
@@ -95,7 +128,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'Lending money core API', version: '1.0.0' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: ID_COMPONENT_SCHEMAS },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+        schemas: ID_COMPONENT_SCHEMAS,
+      },
       security: [{ bearer: [] }],
     },
   });
@@ -103,19 +139,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const declared = declaredMethods(app);
   declareCommonResponses(app);
 
-  const failedAuth = new FailedAuthLimiter(deps.failedAuthLimits ?? DEFAULT_FAILED_AUTH_LIMITS, (address, failures) => {
-    app.log.error({ address, failures, alert: 'failed_authentication_flood' }, 'ALERT: failed authentication flood from one address');
-  });
+  const failedAuth = new FailedAuthLimiter(
+    deps.failedAuthLimits ?? DEFAULT_FAILED_AUTH_LIMITS,
+    (address, failures) => {
+      app.log.error(
+        { address, failures, alert: 'failed_authentication_flood' },
+        'ALERT: failed authentication flood from one address',
+      );
+    },
+  );
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
-    if (route === undefined || PUBLIC_ROUTES.has(route) || request.routeOptions.config.methodNotAllowed) return;
+    if (
+      route === undefined ||
+      PUBLIC_ROUTES.has(route) ||
+      request.routeOptions.config.methodNotAllowed
+    )
+      return;
     // An address that keeps failing is refused before any database work.
     const waitMs = failedAuth.refusedFor(request.ip, Date.now());
     if (waitMs !== undefined) {
       failedAuth.failed(request.ip, Date.now());
       metrics.failedAuthRefused.inc();
       reply.header('retry-after', String(Math.max(1, Math.ceil(waitMs / 1000))));
-      throw new ApiError(429, 'TOO_MANY_FAILED_AUTHENTICATIONS', `too many failed authentications from this address: retry in ${Math.ceil(waitMs / 1000)} s`);
+      throw new ApiError(
+        429,
+        'TOO_MANY_FAILED_AUTHENTICATIONS',
+        `too many failed authentications from this address: retry in ${Math.ceil(waitMs / 1000)} s`,
+      );
     }
     try {
       request.principal = await authenticator.authenticate(request.headers.authorization);
@@ -129,18 +180,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     max: deps.rateLimitPerMinute ?? 6000,
     timeWindow: 60_000,
     hook: 'preHandler', // after authentication: limit per key, not only per address
-    keyGenerator: (request) => (request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
+    keyGenerator: (request) =>
+      request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`,
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
-      ...errorBody('RATE_LIMITED', `too many requests: retry in ${Math.ceil(context.ttl / 1000)} s`),
+      ...errorBody(
+        'RATE_LIMITED',
+        `too many requests: retry in ${Math.ceil(context.ttl / 1000)} s`,
+      ),
     }),
   });
 
   // Postgres text cannot hold U+0000: a NUL anywhere in the parsed input is refused at the edge,
   // before any handler runs (a raw body, such as a gateway notice's, is checked where it is parsed).
   app.addHook('preValidation', async (request) => {
-    const where = nulAt(request.body, 'body') ?? nulAt(request.query, 'query') ?? nulAt(request.params, 'path');
-    if (where !== undefined) throw new ApiError(400, 'INVALID_REQUEST', `${where} contains a NUL character`);
+    const where =
+      nulAt(request.body, 'body') ?? nulAt(request.query, 'query') ?? nulAt(request.params, 'path');
+    if (where !== undefined)
+      throw new ApiError(400, 'INVALID_REQUEST', `${where} contains a NUL character`);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -155,11 +212,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       request.log.warn({ err }, 'database unavailable');
       reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
     }
-    if (known) return reply.status(known.statusCode).send(errorBody(known.code, known.message, known.details));
+    if (known)
+      return reply
+        .status(known.statusCode)
+        .send(errorBody(known.code, known.message, known.details));
     const e = err as { validation?: unknown; statusCode?: number; code?: string; message: string };
     if (e.validation) {
       const id = invalidIdField(e.validation);
-      if (id) return reply.status(422).send(errorBody('INVALID_ID', `${id.field} must be ${id.contract}`, { field: id.field }));
+      if (id)
+        return reply
+          .status(422)
+          .send(errorBody('INVALID_ID', `${id.field} must be ${id.contract}`, { field: id.field }));
       return reply.status(400).send(errorBody('INVALID_REQUEST', e.message));
     }
     if (e.statusCode === 429) return reply.status(429).send(err);
@@ -170,7 +233,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.log.error({ err }, 'unhandled error');
     return reply.status(500).send(errorBody('INTERNAL', 'internal error'));
   });
-  app.setNotFoundHandler((_request, reply) => reply.status(404).send(errorBody('NOT_FOUND', 'no such route')));
+  app.setNotFoundHandler((_request, reply) =>
+    reply.status(404).send(errorBody('NOT_FOUND', 'no such route')),
+  );
 
   registerHealthRoutes(app, context);
   registerPartyRoutes(app, context);

@@ -38,9 +38,11 @@ export function createAuthenticator(db: Queryable, adminApiKey: string | undefin
   return {
     async authenticate(authorization) {
       const match = /^Bearer (\S{1,200})$/.exec(authorization ?? '');
-      if (!match) throw new ApiError(401, 'UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
+      if (!match)
+        throw new ApiError(401, 'UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
       const presented = match[1];
-      if (adminHash && timingSafeEqual(sha256(presented), adminHash)) return { keyId: ADMIN_KEY_ID, role: 'admin', bootstrap: true };
+      if (adminHash && timingSafeEqual(sha256(presented), adminHash))
+        return { keyId: ADMIN_KEY_ID, role: 'admin', bootstrap: true };
       const parts = KEY_FORMAT.exec(presented);
       if (!parts) throw new ApiError(401, 'UNAUTHENTICATED', 'invalid API key');
       const [, keyId, secret] = parts;
@@ -52,15 +54,21 @@ export function createAuthenticator(db: Queryable, adminApiKey: string | undefin
       // Hash and compare even when the id is unknown, so timing does not tell which ids exist.
       const stored = Buffer.from(rows[0]?.secret_hash ?? '0'.repeat(64), 'hex');
       const matches = timingSafeEqual(sha256(secret), stored);
-      if (rows.length === 0 || !matches) throw new ApiError(401, 'UNAUTHENTICATED', 'invalid API key');
-      return { keyId, role: rows[0].role, ...(rows[0].party_id ? { partyId: rows[0].party_id } : {}) };
+      if (rows.length === 0 || !matches)
+        throw new ApiError(401, 'UNAUTHENTICATED', 'invalid API key');
+      return {
+        keyId,
+        role: rows[0].role,
+        ...(rows[0].party_id ? { partyId: rows[0].party_id } : {}),
+      };
     },
   };
 }
 
 /** 403 unless the principal has one of the roles. */
 export function requireRole(principal: Principal, roles: readonly Role[]): void {
-  if (!roles.includes(principal.role)) throw new ApiError(403, 'FORBIDDEN', `this needs one of the roles: ${roles.join(', ')}`);
+  if (!roles.includes(principal.role))
+    throw new ApiError(403, 'FORBIDDEN', `this needs one of the roles: ${roles.join(', ')}`);
 }
 
 /**

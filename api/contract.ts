@@ -16,7 +16,10 @@ export function declareCommonResponses(app: FastifyInstance): void {
     if (schema.hide || route.config?.methodNotAllowed) return;
     const methods = [route.method].flat().map((m) => m.toUpperCase());
     const takesBody = methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH');
-    route.schema = { ...schema, response: { ...ANY_ROUTE, ...(takesBody ? WITH_BODY : {}), ...schema.response } };
+    route.schema = {
+      ...schema,
+      response: { ...ANY_ROUTE, ...(takesBody ? WITH_BODY : {}), ...schema.response },
+    };
   });
 }
 
@@ -26,8 +29,12 @@ export function declareCommonResponses(app: FastifyInstance): void {
  */
 export function documentedObject(description: string, fields: Record<string, string>) {
   return {
-    type: 'object', description, additionalProperties: true,
-    properties: Object.fromEntries(Object.entries(fields).map(([name, what]) => [name, { description: what }])),
+    type: 'object',
+    description,
+    additionalProperties: true,
+    properties: Object.fromEntries(
+      Object.entries(fields).map(([name, what]) => [name, { description: what }]),
+    ),
   } as const;
 }
 

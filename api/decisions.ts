@@ -8,7 +8,11 @@
 // same request takes the same decision id, and the Update carries it as its Update ID, which
 // Temporal deduplicates, so the retry gets the first answer. replyKeyedDecision stores the answer.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { recordDecisionIn, type DecisionKind, type DecisionRef } from '../decisions/operator-decisions';
+import {
+  recordDecisionIn,
+  type DecisionKind,
+  type DecisionRef,
+} from '../decisions/operator-decisions';
 import { writeAudit } from '../db/audit';
 import { inTransaction } from '../db/pool';
 import type { Queryable } from '../ledger/types';
@@ -27,7 +31,11 @@ export interface DecisionRequest {
   intent?: { action: string; subject: string };
 }
 
-interface Keyed { scope: string; key: string; hash: string }
+interface Keyed {
+  scope: string;
+  key: string;
+  hash: string;
+}
 
 /** The requests replyKeyedDecision runs under a key: only their decide() records the decision under it (an Update route's). */
 const underKey = new WeakMap<FastifyRequest, Keyed>();
@@ -37,20 +45,40 @@ function keyedBy(request: FastifyRequest): Keyed | undefined {
   const header = request.headers['idempotency-key'];
   if (header === undefined) return undefined;
   const key = validIdempotencyKey(typeof header === 'string' ? header : undefined);
-  return { scope: request.principal.keyId, key, hash: requestHash({ method: request.method, url: request.url, body: request.body }) };
+  return {
+    scope: request.principal.keyId,
+    key,
+    hash: requestHash({ method: request.method, url: request.url, body: request.body }),
+  };
 }
 
-export async function decide<T>(context: AppContext, request: FastifyRequest, decision: DecisionRequest, tell: (ref: DecisionRef) => Promise<T>): Promise<T> {
+export async function decide<T>(
+  context: AppContext,
+  request: FastifyRequest,
+  decision: DecisionRequest,
+  tell: (ref: DecisionRef) => Promise<T>,
+): Promise<T> {
   const { intent, ...d } = decision;
   const actor = actorOf(request.principal);
   const keyed = underKey.get(request);
   const decisionId = await inTransaction(context.pool, async (tx) => {
-    const again = keyed && await decisionUnderKey(tx, keyed);
+    const again = keyed && (await decisionUnderKey(tx, keyed));
     if (again) return again;
     const id = await recordDecisionIn(tx, { ...d, actor, requestId: request.id });
-    if (intent) await writeAudit(tx, { actor, action: intent.action, subject: intent.subject, reason: d.reason, requestId: request.id, details: { decisionId: id, ...d.payload } });
+    if (intent)
+      await writeAudit(tx, {
+        actor,
+        action: intent.action,
+        subject: intent.subject,
+        reason: d.reason,
+        requestId: request.id,
+        details: { decisionId: id, ...d.payload },
+      });
     if (keyed) {
-      await tx.query('INSERT INTO api_idempotent_decisions (scope, key, request_hash, decision_id) VALUES ($1, $2, $3, $4)', [keyed.scope, keyed.key, keyed.hash, id]);
+      await tx.query(
+        'INSERT INTO api_idempotent_decisions (scope, key, request_hash, decision_id) VALUES ($1, $2, $3, $4)',
+        [keyed.scope, keyed.key, keyed.hash, id],
+      );
     }
     return id;
   });
@@ -59,10 +87,22 @@ export async function decide<T>(context: AppContext, request: FastifyRequest, de
 
 /** The decision a first request with this key recorded (concurrent duplicates wait for its transaction), or 422 for another request under it. */
 async function decisionUnderKey(tx: Queryable, k: Keyed): Promise<string | undefined> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('decision ' || $1 || ' ' || $2, 0))`, [k.scope, k.key]);
-  const { rows: [row] } = await tx.query<{ request_hash: string; decision_id: string }>(
-    'SELECT request_hash, decision_id FROM api_idempotent_decisions WHERE scope = $1 AND key = $2', [k.scope, k.key]);
-  if (row && row.request_hash !== k.hash) throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request');
+  await tx.query(
+    `SELECT pg_advisory_xact_lock(hashtextextended('decision ' || $1 || ' ' || $2, 0))`,
+    [k.scope, k.key],
+  );
+  const {
+    rows: [row],
+  } = await tx.query<{ request_hash: string; decision_id: string }>(
+    'SELECT request_hash, decision_id FROM api_idempotent_decisions WHERE scope = $1 AND key = $2',
+    [k.scope, k.key],
+  );
+  if (row && row.request_hash !== k.hash)
+    throw new ApiError(
+      422,
+      'IDEMPOTENCY_KEY_REUSED',
+      'this Idempotency-Key was used with a different request',
+    );
   return row?.decision_id;
 }
 
@@ -71,7 +111,12 @@ async function decisionUnderKey(tx: Queryable, k: Keyed): Promise<string | undef
  * answer instead, or stores this one (success or refusal; a 5xx stores nothing, so a retry runs
  * again with the same decision). The handler's decide() holds no connection while the workflow answers.
  */
-export async function replyKeyedDecision(context: AppContext, request: FastifyRequest, reply: FastifyReply, handler: () => Promise<unknown>): Promise<FastifyReply> {
+export async function replyKeyedDecision(
+  context: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  handler: () => Promise<unknown>,
+): Promise<FastifyReply> {
   const keyed = keyedBy(request);
   if (!keyed) return reply.send(await handler());
   underKey.set(request, keyed);
@@ -83,9 +128,16 @@ export async function replyKeyedDecision(context: AppContext, request: FastifyRe
   } catch (err) {
     const refusal = toApiError(err);
     if (!refusal || refusal.statusCode >= 500) throw err;
-    answer = { statusCode: refusal.statusCode, body: { error: { code: refusal.code, message: refusal.message, details: refusal.details } } };
+    answer = {
+      statusCode: refusal.statusCode,
+      body: { error: { code: refusal.code, message: refusal.message, details: refusal.details } },
+    };
   }
-  if (!(await storeResponse(context.pool, keyed.scope, keyed.key, keyed.hash, answer, { ifAbsent: true }))) {
+  if (
+    !(await storeResponse(context.pool, keyed.scope, keyed.key, keyed.hash, answer, {
+      ifAbsent: true,
+    }))
+  ) {
     // A concurrent duplicate stored its answer first: the same one, sent as stored.
     const first = await storedResponse(context.pool, keyed.scope, keyed.key, keyed.hash);
     if (first) return sendStored(context, reply, first);

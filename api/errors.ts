@@ -23,10 +23,19 @@ export interface ErrorBody {
 export function apiErrorFromResponse(status: number, body: unknown, what: string): ApiError {
   const error = (body as Partial<ErrorBody> | null | undefined)?.error;
   const code = typeof error?.code === 'string' ? error.code : `HTTP_${status}`;
-  return new ApiError(status, code, `${what}: HTTP ${status} ${JSON.stringify(body).slice(0, 300)}`, error?.details ?? {});
+  return new ApiError(
+    status,
+    code,
+    `${what}: HTTP ${status} ${JSON.stringify(body).slice(0, 300)}`,
+    error?.details ?? {},
+  );
 }
 
-export function errorBody(code: string, message: string, details: Record<string, unknown> = {}): ErrorBody {
+export function errorBody(
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {},
+): ErrorBody {
   return { error: { code, message, details } };
 }
 
@@ -50,13 +59,26 @@ export const DATABASE_RETRY_AFTER_SECONDS = 1;
 export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof MoneyError) return new ApiError(400, err.code, err.message);
-  if (err instanceof LedgerError) return new ApiError(LEDGER_STATUS[err.code] ?? 422, err.code, err.message);
+  if (err instanceof LedgerError)
+    return new ApiError(LEDGER_STATUS[err.code] ?? 422, err.code, err.message);
   // Text Postgres cannot store (a NUL, U+0000, that slipped past the edge's check): the input's fault.
-  if ((err as { code?: string } | undefined)?.code === '22021' || (err as { code?: string } | undefined)?.code === '22P05') {
-    return new ApiError(400, 'INVALID_REQUEST', 'the request contains a character that cannot be stored (NUL)');
+  if (
+    (err as { code?: string } | undefined)?.code === '22021' ||
+    (err as { code?: string } | undefined)?.code === '22P05'
+  ) {
+    return new ApiError(
+      400,
+      'INVALID_REQUEST',
+      'the request contains a character that cannot be stored (NUL)',
+    );
   }
   if (isDatabaseUnavailable(err)) {
-    return new ApiError(503, 'DATABASE_UNAVAILABLE', 'the database is not available right now: retry the request', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS });
+    return new ApiError(
+      503,
+      'DATABASE_UNAVAILABLE',
+      'the database is not available right now: retry the request',
+      { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS },
+    );
   }
   return undefined;
 }

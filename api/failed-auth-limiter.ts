@@ -13,7 +13,12 @@ export interface FailedAuthLimits {
   maxAddresses: number;
 }
 
-export const DEFAULT_FAILED_AUTH_LIMITS: FailedAuthLimits = { maxFailures: 20, windowMs: 60_000, alertAt: 100, maxAddresses: 100_000 };
+export const DEFAULT_FAILED_AUTH_LIMITS: FailedAuthLimits = {
+  maxFailures: 20,
+  windowMs: 60_000,
+  alertAt: 100,
+  maxAddresses: 100_000,
+};
 
 interface Window {
   startedMs: number;
@@ -24,19 +29,25 @@ interface Window {
 export class FailedAuthLimiter {
   private readonly windows = new Map<string, Window>();
 
-  constructor(private readonly limits: FailedAuthLimits, private readonly alert: (address: string, failures: number) => void) {}
+  constructor(
+    private readonly limits: FailedAuthLimits,
+    private readonly alert: (address: string, failures: number) => void,
+  ) {}
 
   /** Milliseconds until the address may try again, when it is refused now. */
   refusedFor(address: string, nowMs: number): number | undefined {
     const w = this.current(address, nowMs);
-    return w && w.failures >= this.limits.maxFailures ? w.startedMs + this.limits.windowMs - nowMs : undefined;
+    return w && w.failures >= this.limits.maxFailures
+      ? w.startedMs + this.limits.windowMs - nowMs
+      : undefined;
   }
 
   /** A failed authentication from the address (refusals while it is limited count too: the alert sees the flood). */
   failed(address: string, nowMs: number): void {
     let w = this.current(address, nowMs);
     if (!w) {
-      if (this.windows.size >= this.limits.maxAddresses) this.windows.delete(this.windows.keys().next().value as string);
+      if (this.windows.size >= this.limits.maxAddresses)
+        this.windows.delete(this.windows.keys().next().value as string);
       w = { startedMs: nowMs, failures: 0, alerted: false };
       this.windows.set(address, w);
     }

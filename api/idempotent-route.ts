@@ -11,18 +11,26 @@ export async function replyIdempotent(
   handler: (tx: PoolClient) => Promise<{ statusCode: number; body: unknown }>,
 ): Promise<FastifyReply> {
   const key = request.headers['idempotency-key'];
-  const result = await runIdempotent(pool, {
-    scope: request.principal.keyId,
-    key: typeof key === 'string' ? key : undefined,
-    method: request.method,
-    url: request.url,
-    body: request.body,
-  }, handler);
+  const result = await runIdempotent(
+    pool,
+    {
+      scope: request.principal.keyId,
+      key: typeof key === 'string' ? key : undefined,
+      method: request.method,
+      url: request.url,
+      body: request.body,
+    },
+    handler,
+  );
   return sendStored({ metrics }, reply, result);
 }
 
 /** Sends a response that may be a replay of the one stored under the Idempotency-Key (counted and marked so). */
-export function sendStored({ metrics }: Pick<AppContext, 'metrics'>, reply: FastifyReply, result: StoredResponse): FastifyReply {
+export function sendStored(
+  { metrics }: Pick<AppContext, 'metrics'>,
+  reply: FastifyReply,
+  result: StoredResponse,
+): FastifyReply {
   if (result.replayed) {
     metrics.idempotentReplays.inc();
     reply.header('idempotency-replayed', 'true');

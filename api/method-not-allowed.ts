@@ -34,15 +34,29 @@ export function declaredMethods(app: FastifyInstance): Map<string, Set<string>> 
 }
 
 /** For every path, a hidden route for each method it lacks, answering 405 with the ones it has. */
-export function registerMethodNotAllowed(app: FastifyInstance, declared: Map<string, Set<string>>): void {
+export function registerMethodNotAllowed(
+  app: FastifyInstance,
+  declared: Map<string, Set<string>>,
+): void {
   for (const [url, methods] of [...declared]) {
     const missing = METHODS.filter((m) => !methods.has(m));
     if (missing.length === 0) continue;
     const allow = METHODS.filter((m) => methods.has(m)).join(', ');
     app.route({
-      method: missing, url, config: { methodNotAllowed: true }, schema: { hide: true },
-      handler: async (request, reply) => reply.status(405).header('allow', allow)
-        .send(errorBody('METHOD_NOT_ALLOWED', `${request.method} is not a method of ${url}: use ${allow}`)),
+      method: missing,
+      url,
+      config: { methodNotAllowed: true },
+      schema: { hide: true },
+      handler: async (request, reply) =>
+        reply
+          .status(405)
+          .header('allow', allow)
+          .send(
+            errorBody(
+              'METHOD_NOT_ALLOWED',
+              `${request.method} is not a method of ${url}: use ${allow}`,
+            ),
+          ),
     });
   }
 }

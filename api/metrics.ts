@@ -32,9 +32,15 @@ export function createMetrics() {
       registers: [registry],
     }),
     failedAuthRefused: new Counter({
-      name: 'api_failed_auth_refused_total', help: 'requests refused (429) before any key lookup: their address failed authentication too often', registers: [registry],
+      name: 'api_failed_auth_refused_total',
+      help: 'requests refused (429) before any key lookup: their address failed authentication too often',
+      registers: [registry],
     }),
-    idempotentReplays: new Counter({ name: 'api_idempotent_replays_total', help: 'responses replayed for a repeated Idempotency-Key', registers: [registry] }),
+    idempotentReplays: new Counter({
+      name: 'api_idempotent_replays_total',
+      help: 'responses replayed for a repeated Idempotency-Key',
+      registers: [registry],
+    }),
   };
 }
 

@@ -12,12 +12,20 @@ import { LOG_REDACTIONS } from './log-redaction';
 async function main(): Promise<void> {
   const config = configOrExit('api');
   // The application role's own login (db/app-role.ts): refused in staging and production if it is the owner's.
-  const pool = createPool({ connectionString: config.DATABASE_URL as string, max: config.API_DB_POOL, applicationName: 'api' });
+  const pool = createPool({
+    connectionString: config.DATABASE_URL as string,
+    max: config.API_DB_POOL,
+    applicationName: 'api',
+  });
   await assertLeastPrivilegedLogin(pool, config.APP_ENV, (m) => console.warn(`[api] ${m}`));
   await assertEnvironment(pool, config.APP_ENV);
   const temporalSettings = temporalSettingsFromEnv();
   // Lazy: the API starts and takes subscriptions whether or not Temporal is reachable.
-  const connection = Connection.lazy({ address: temporalSettings.address, tls: temporalSettings.tls, apiKey: temporalSettings.apiKey });
+  const connection = Connection.lazy({
+    address: temporalSettings.address,
+    tls: temporalSettings.tls,
+    apiKey: temporalSettings.apiKey,
+  });
   const app = await buildApp({
     pool,
     temporal: new Client({ connection, namespace: temporalSettings.namespace }),

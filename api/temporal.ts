@@ -4,7 +4,8 @@ import { ApiError } from './errors';
 
 /** The Temporal client of routes that start, signal or update workflows; 503 when the API runs without one. */
 export function temporalOf(context: AppContext): Client {
-  if (!context.temporal) throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'this API runs without a Temporal connection');
+  if (!context.temporal)
+    throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'this API runs without a Temporal connection');
   return context.temporal;
 }
 

@@ -25,13 +25,20 @@ interface Cell {
 }
 
 const program = new Command()
-  .description('Ledger transfers/s against the bare Postgres hot-row ceiling, on the project\'s Postgres.')
+  .description(
+    "Ledger transfers/s against the bare Postgres hot-row ceiling, on the project's Postgres.",
+  )
   .addOption(databaseUrlOption('a schema bench_ledger is dropped and recreated'))
   .option('--seconds <n>', 'duration of each measurement', '8')
   .option('--accounts <n>', 'accounts for the random-pairs run', '10000')
   .option('--clients <list>', 'concurrency levels', '1,8,32')
   .parse();
-const opts = program.opts<{ databaseUrl: string; seconds: string; accounts: string; clients: string }>();
+const opts = program.opts<{
+  databaseUrl: string;
+  seconds: string;
+  accounts: string;
+  clients: string;
+}>();
 const seconds = Number(opts.seconds);
 const accountCount = Number(opts.accounts);
 const levels = opts.clients.split(',').map(Number);
@@ -42,16 +49,28 @@ if (!(seconds > 0) || !(accountCount >= 2) || levels.some((n) => !Number.isInteg
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] * 100) / 100;
+  return (
+    Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] * 100) /
+    100
+  );
 }
 
 /** Runs `op` in `clients` parallel loops for the configured time; each loop has its own connection. */
-async function measure(name: string, clients: number, op: (client: Client, loop: number, i: number) => Promise<unknown>): Promise<Cell> {
-  const connections = await Promise.all(Array.from({ length: clients }, async () => {
-    const c = new Client({ connectionString: opts.databaseUrl, options: `-c search_path=${SCHEMA}` });
-    await c.connect();
-    return c;
-  }));
+async function measure(
+  name: string,
+  clients: number,
+  op: (client: Client, loop: number, i: number) => Promise<unknown>,
+): Promise<Cell> {
+  const connections = await Promise.all(
+    Array.from({ length: clients }, async () => {
+      const c = new Client({
+        connectionString: opts.databaseUrl,
+        options: `-c search_path=${SCHEMA}`,
+      });
+      await c.connect();
+      return c;
+    }),
+  );
   try {
     return await loops(name, clients, (loop, i) => op(connections[loop], loop, i));
   } finally {
@@ -60,40 +79,60 @@ async function measure(name: string, clients: number, op: (client: Client, loop:
 }
 
 /** The same, with `clients` concurrent callers sharing one LedgerBatcher (group commit). */
-async function measureBatched(name: string, clients: number, op: (batcher: LedgerBatcher, loop: number, i: number) => Promise<unknown>): Promise<Cell> {
+async function measureBatched(
+  name: string,
+  clients: number,
+  op: (batcher: LedgerBatcher, loop: number, i: number) => Promise<unknown>,
+): Promise<Cell> {
   const inFlight = Math.min(clients, 4);
   const pool = createPool({ connectionString: opts.databaseUrl, schema: SCHEMA, max: inFlight });
   const batcher = new LedgerBatcher(pool, { maxInFlight: inFlight, maxBatch: 200 });
   try {
     const cell = await loops(name, clients, (loop, i) => op(batcher, loop, i));
-    console.log(`  ${''.padEnd(22)} mean batch ${(batcher.stats.posts / Math.max(1, batcher.stats.batches)).toFixed(1)} posts, batch retries ${batcher.stats.retries}`);
+    console.log(
+      `  ${''.padEnd(22)} mean batch ${(batcher.stats.posts / Math.max(1, batcher.stats.batches)).toFixed(1)} posts, batch retries ${batcher.stats.retries}`,
+    );
     return cell;
   } finally {
     await pool.end();
   }
 }
 
-async function loops(name: string, clients: number, op: (loop: number, i: number) => Promise<unknown>): Promise<Cell> {
+async function loops(
+  name: string,
+  clients: number,
+  op: (loop: number, i: number) => Promise<unknown>,
+): Promise<Cell> {
   const latencies: number[] = [];
   let errors = 0;
   const deadline = Date.now() + seconds * 1000;
   const started = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: clients }, async (_, loop) => {
-    for (let i = 0; Date.now() < deadline; i++) {
-      const t0 = process.hrtime.bigint();
-      try {
-        await op(loop, i);
-        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      } catch (err) {
-        errors += 1;
-        if (errors <= 3) console.error(`  ${name}: ${(err as Error).message}`);
+  await Promise.all(
+    Array.from({ length: clients }, async (_, loop) => {
+      for (let i = 0; Date.now() < deadline; i++) {
+        const t0 = process.hrtime.bigint();
+        try {
+          await op(loop, i);
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        } catch (err) {
+          errors += 1;
+          if (errors <= 3) console.error(`  ${name}: ${(err as Error).message}`);
+        }
       }
-    }
-  }));
+    }),
+  );
   const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
   latencies.sort((a, b) => a - b);
-  const cell = { rate_per_s: Math.round(latencies.length / elapsedS), p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99), ops: latencies.length, errors };
-  console.log(`  ${name.padEnd(22)} clients=${String(clients).padStart(2)}  ${String(cell.rate_per_s).padStart(6)}/s  p50 ${cell.p50_ms} ms  p99 ${cell.p99_ms} ms  errors ${errors}`);
+  const cell = {
+    rate_per_s: Math.round(latencies.length / elapsedS),
+    p50_ms: percentile(latencies, 50),
+    p99_ms: percentile(latencies, 99),
+    ops: latencies.length,
+    errors,
+  };
+  console.log(
+    `  ${name.padEnd(22)} clients=${String(clients).padStart(2)}  ${String(cell.rate_per_s).padStart(6)}/s  p50 ${cell.p50_ms} ms  p99 ${cell.p99_ms} ms  errors ${errors}`,
+  );
   return cell;
 }
 
@@ -108,10 +147,19 @@ async function setUp(): Promise<void> {
     await migrate(pool);
     console.log(`[bench] creating and funding ${accountCount} accounts`);
     const investors = Array.from({ length: accountCount }, (_, i) => `investor:b${i}:available`);
-    await pool.query(`SELECT ledger_create_account(p, 'CNY', false, 1::smallint, '{}') FROM unnest($1::text[]) AS p`, [investors]);
-    await pool.query(`SELECT ledger_create_account('gateway:bench:clearing', 'CNY', true, 1::smallint, '{}')`);
-    await pool.query(`SELECT ledger_create_account('loan:hot16:escrow', 'CNY', false, 16::smallint, '{}')`);
-    await pool.query(`SELECT ledger_create_account('loan:hot1:escrow', 'CNY', false, 1::smallint, '{}')`);
+    await pool.query(
+      `SELECT ledger_create_account(p, 'CNY', false, 1::smallint, '{}') FROM unnest($1::text[]) AS p`,
+      [investors],
+    );
+    await pool.query(
+      `SELECT ledger_create_account('gateway:bench:clearing', 'CNY', true, 1::smallint, '{}')`,
+    );
+    await pool.query(
+      `SELECT ledger_create_account('loan:hot16:escrow', 'CNY', false, 16::smallint, '{}')`,
+    );
+    await pool.query(
+      `SELECT ledger_create_account('loan:hot1:escrow', 'CNY', false, 1::smallint, '{}')`,
+    );
     const ledger = new Ledger(pool);
     const batch = 1000;
     for (let start = 0; start < accountCount; start += batch) {
@@ -119,8 +167,18 @@ async function setUp(): Promise<void> {
       await ledger.post({
         idempotencyKey: `fund:${start}`,
         legs: [
-          { account: 'gateway:bench:clearing', direction: 'debit', amount: FUNDING_MINOR * BigInt(part.length), currency: 'CNY' },
-          ...part.map((account) => ({ account, direction: 'credit' as const, amount: FUNDING_MINOR, currency: 'CNY' })),
+          {
+            account: 'gateway:bench:clearing',
+            direction: 'debit',
+            amount: FUNDING_MINOR * BigInt(part.length),
+            currency: 'CNY',
+          },
+          ...part.map((account) => ({
+            account,
+            direction: 'credit' as const,
+            amount: FUNDING_MINOR,
+            currency: 'CNY',
+          })),
         ],
       });
     }
@@ -139,29 +197,72 @@ function randomAccount(): string {
 async function main(): Promise<void> {
   await setUp();
   const result: Record<string, Record<string, Cell>> = {
-    ceiling_hot_row_update: {}, random_pairs: {}, hot_account_16_slots: {}, hot_account_1_slot: {}, random_pairs_batched: {}, hot_account_16_slots_batched: {},
+    ceiling_hot_row_update: {},
+    random_pairs: {},
+    hot_account_16_slots: {},
+    hot_account_1_slot: {},
+    random_pairs_batched: {},
+    hot_account_16_slots_batched: {},
   };
   for (const clients of levels) {
     console.log(`[bench] ${clients} client(s), ${seconds} s each`);
-    result.ceiling_hot_row_update[clients] = await measure('ceiling (bare UPDATE)', clients, (c) => c.query('UPDATE bench_counter SET n = n + 1 WHERE id = 1'));
+    result.ceiling_hot_row_update[clients] = await measure('ceiling (bare UPDATE)', clients, (c) =>
+      c.query('UPDATE bench_counter SET n = n + 1 WHERE id = 1'),
+    );
     result.random_pairs[clients] = await measure('random pairs', clients, (c, loop, i) => {
       const from = randomAccount();
       let to = randomAccount();
       while (to === from) to = randomAccount();
-      return transfer(c, { idempotencyKey: `pair:${clients}:${loop}:${i}`, from, to, amount: 1n + BigInt(i % 100), currency: 'CNY' });
+      return transfer(c, {
+        idempotencyKey: `pair:${clients}:${loop}:${i}`,
+        from,
+        to,
+        amount: 1n + BigInt(i % 100),
+        currency: 'CNY',
+      });
     });
-    for (const [label, hot] of [['hot_account_16_slots', 'loan:hot16:escrow'], ['hot_account_1_slot', 'loan:hot1:escrow']] as const) {
+    for (const [label, hot] of [
+      ['hot_account_16_slots', 'loan:hot16:escrow'],
+      ['hot_account_1_slot', 'loan:hot1:escrow'],
+    ] as const) {
       result[label][clients] = await measure(label.replace(/_/g, ' '), clients, (c, loop, i) =>
-        transfer(c, { idempotencyKey: `${label}:${clients}:${loop}:${i}`, from: randomAccount(), to: hot, amount: 1n + BigInt(i % 100), currency: 'CNY' }));
+        transfer(c, {
+          idempotencyKey: `${label}:${clients}:${loop}:${i}`,
+          from: randomAccount(),
+          to: hot,
+          amount: 1n + BigInt(i % 100),
+          currency: 'CNY',
+        }),
+      );
     }
-    result.random_pairs_batched[clients] = await measureBatched('random pairs, batched', clients, (b, loop, i) => {
-      const from = randomAccount();
-      let to = randomAccount();
-      while (to === from) to = randomAccount();
-      return b.transfer({ idempotencyKey: `bpair:${clients}:${loop}:${i}`, from, to, amount: 1n + BigInt(i % 100), currency: 'CNY' });
-    });
-    result.hot_account_16_slots_batched[clients] = await measureBatched('hot 16 slots, batched', clients, (b, loop, i) =>
-      b.transfer({ idempotencyKey: `bhot:${clients}:${loop}:${i}`, from: randomAccount(), to: 'loan:hot16:escrow', amount: 1n + BigInt(i % 100), currency: 'CNY' }));
+    result.random_pairs_batched[clients] = await measureBatched(
+      'random pairs, batched',
+      clients,
+      (b, loop, i) => {
+        const from = randomAccount();
+        let to = randomAccount();
+        while (to === from) to = randomAccount();
+        return b.transfer({
+          idempotencyKey: `bpair:${clients}:${loop}:${i}`,
+          from,
+          to,
+          amount: 1n + BigInt(i % 100),
+          currency: 'CNY',
+        });
+      },
+    );
+    result.hot_account_16_slots_batched[clients] = await measureBatched(
+      'hot 16 slots, batched',
+      clients,
+      (b, loop, i) =>
+        b.transfer({
+          idempotencyKey: `bhot:${clients}:${loop}:${i}`,
+          from: randomAccount(),
+          to: 'loan:hot16:escrow',
+          amount: 1n + BigInt(i % 100),
+          currency: 'CNY',
+        }),
+    );
   }
 
   const pool = createPool({ connectionString: opts.databaseUrl, schema: SCHEMA, max: 1 });
@@ -172,22 +273,52 @@ async function main(): Promise<void> {
   const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM ledger_transactions');
   await pool.end();
 
-  const ratio = (label: string) => Object.fromEntries(levels.map((n) => [n, Math.round((result[label][n].rate_per_s / result.ceiling_hot_row_update[n].rate_per_s) * 100) / 100]));
+  const ratio = (label: string) =>
+    Object.fromEntries(
+      levels.map((n) => [
+        n,
+        Math.round(
+          (result[label][n].rate_per_s / result.ceiling_hot_row_update[n].rate_per_s) * 100,
+        ) / 100,
+      ]),
+    );
   const summary = {
     bench: 'ledger',
     seconds_per_cell: seconds,
     accounts: accountCount,
     transfers_per_s: {
       random_pairs: Object.fromEntries(levels.map((n) => [n, result.random_pairs[n].rate_per_s])),
-      hot_account_16_slots: Object.fromEntries(levels.map((n) => [n, result.hot_account_16_slots[n].rate_per_s])),
-      hot_account_1_slot: Object.fromEntries(levels.map((n) => [n, result.hot_account_1_slot[n].rate_per_s])),
-      random_pairs_batched: Object.fromEntries(levels.map((n) => [n, result.random_pairs_batched[n].rate_per_s])),
-      hot_account_16_slots_batched: Object.fromEntries(levels.map((n) => [n, result.hot_account_16_slots_batched[n].rate_per_s])),
+      hot_account_16_slots: Object.fromEntries(
+        levels.map((n) => [n, result.hot_account_16_slots[n].rate_per_s]),
+      ),
+      hot_account_1_slot: Object.fromEntries(
+        levels.map((n) => [n, result.hot_account_1_slot[n].rate_per_s]),
+      ),
+      random_pairs_batched: Object.fromEntries(
+        levels.map((n) => [n, result.random_pairs_batched[n].rate_per_s]),
+      ),
+      hot_account_16_slots_batched: Object.fromEntries(
+        levels.map((n) => [n, result.hot_account_16_slots_batched[n].rate_per_s]),
+      ),
     },
-    ceiling_updates_per_s: Object.fromEntries(levels.map((n) => [n, result.ceiling_hot_row_update[n].rate_per_s])),
-    ratio_to_ceiling: Object.fromEntries(Object.keys(result).filter((k) => k !== 'ceiling_hot_row_update').map((k) => [k, ratio(k)])),
-    p99_ms: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, Object.fromEntries(levels.map((n) => [n, v[n].p99_ms]))])),
-    errors: Object.values(result).reduce((s, v) => s + levels.reduce((t, n) => t + v[n].errors, 0), 0),
+    ceiling_updates_per_s: Object.fromEntries(
+      levels.map((n) => [n, result.ceiling_hot_row_update[n].rate_per_s]),
+    ),
+    ratio_to_ceiling: Object.fromEntries(
+      Object.keys(result)
+        .filter((k) => k !== 'ceiling_hot_row_update')
+        .map((k) => [k, ratio(k)]),
+    ),
+    p99_ms: Object.fromEntries(
+      Object.entries(result).map(([k, v]) => [
+        k,
+        Object.fromEntries(levels.map((n) => [n, v[n].p99_ms])),
+      ]),
+    ),
+    errors: Object.values(result).reduce(
+      (s, v) => s + levels.reduce((t, n) => t + v[n].errors, 0),
+      0,
+    ),
     transactions_written: Number(rows[0].n),
     verify_clean: check.clean,
     trial_balance_zero: trial.balanced,

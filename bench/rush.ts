@@ -14,10 +14,17 @@ import { LedgerBatcher } from '../ledger/batcher';
 import { postgresHotRowCeiling, temporalCeiling } from './ceiling/measure';
 import { createJsonClient, percentile } from './http';
 import { generateApiKey } from '../api/auth';
-import { apiUrlOption, ceilingWorkflowsOption, databaseUrlOption, temporalAddressOption } from './options';
+import {
+  apiUrlOption,
+  ceilingWorkflowsOption,
+  databaseUrlOption,
+  temporalAddressOption,
+} from './options';
 
 const opts = new Command()
-  .description('Rush one loan with many investors through the API; report throughput, latency and exactness.')
+  .description(
+    'Rush one loan with many investors through the API; report throughput, latency and exactness.',
+  )
   .option('--investors <n>', 'investors who rush', '10000')
   .option('--principal <amount>', 'the loan', '10000000.00')
   .option('--min <amount>', 'smallest subscription', '100.00')
@@ -25,11 +32,22 @@ const opts = new Command()
   .option('--clients <n>', 'concurrent HTTP clients', '200')
   .option('--seed <n>', 'random seed', '7')
   .addOption(apiUrlOption())
-  .addOption(databaseUrlOption('the API\'s; the bench seeds rows and measures a table of its own'))
+  .addOption(databaseUrlOption("the API's; the bench seeds rows and measures a table of its own"))
   .addOption(temporalAddressOption())
   .addOption(ceilingWorkflowsOption())
   .parse()
-  .opts<{ investors: string; principal: string; min: string; max: string; clients: string; seed: string; apiUrl: string; databaseUrl: string; temporalAddress: string; ceilingWorkflows: string }>();
+  .opts<{
+    investors: string;
+    principal: string;
+    min: string;
+    max: string;
+    clients: string;
+    seed: string;
+    apiUrl: string;
+    databaseUrl: string;
+    temporalAddress: string;
+    ceilingWorkflows: string;
+  }>();
 
 const investors = Number(opts.investors);
 const clients = Number(opts.clients);
@@ -37,7 +55,9 @@ const principalMinor = parseAmount(opts.principal, 'CNY');
 const minMinor = parseAmount(opts.min, 'CNY');
 const maxMinor = parseAmount(opts.max, 'CNY');
 const run = `r${Date.now().toString(36)}`;
-const adminKey = process.env.ADMIN_API_KEY ?? readFileSync(join(__dirname, '..', '.data', 'admin-api-key'), 'utf8').trim();
+const adminKey =
+  process.env.ADMIN_API_KEY ??
+  readFileSync(join(__dirname, '..', '.data', 'admin-api-key'), 'utf8').trim();
 const admin = { authorization: `Bearer ${adminKey}` };
 const http = createJsonClient(opts.apiUrl, clients);
 
@@ -53,31 +73,50 @@ function prng(seed: number) {
   };
 }
 
-async function pool<T>(items: T[], parallel: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: T[],
+  parallel: number,
+  fn: (item: T, i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
 }
 
-async function must(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<Record<string, unknown>> {
+async function must(
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<Record<string, unknown>> {
   const res = await http.request(method, path, headers, body);
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status >= 300)
+    throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as Record<string, unknown>;
 }
 
 async function main(): Promise<void> {
   const db = createPool({ connectionString: opts.databaseUrl, max: 8 });
   const ledger = new Ledger(db);
-  console.log(`[rush] run ${run}: ${investors} investors, loan ${opts.principal}, ${clients} clients`);
+  console.log(
+    `[rush] run ${run}: ${investors} investors, loan ${opts.principal}, ${clients} clients`,
+  );
 
   // Setup: the borrower and the loan through the API; the investors, their keys and their money
   // straight into Postgres (the admin API's rate limit would make setup the slow part, and it is
   // not what this measures). Keys are made and hashed exactly as POST /v1/api-keys does.
-  await must('POST', '/v1/borrowers', { id: `${run}-borrower`, name: 'Rush borrower' }, { ...admin, 'idempotency-key': `${run}-b` });
+  await must(
+    'POST',
+    '/v1/borrowers',
+    { id: `${run}-borrower`, name: 'Rush borrower' },
+    { ...admin, 'idempotency-key': `${run}-b` },
+  );
   const ids = Array.from({ length: investors }, (_, i) => `${run}-i${i}`);
   const keys = new Map<string, string>();
   const keyRows = ids.map((id) => {
@@ -85,17 +124,45 @@ async function main(): Promise<void> {
     keys.set(id, k.key);
     return { id, keyId: k.keyId, secretHash: k.secretHash };
   });
-  await db.query(`INSERT INTO parties (id, kind, name) SELECT id, 'investor', id FROM unnest($1::text[]) AS id`, [ids]);
-  await db.query(`SELECT ledger_create_account('investor:' || id || ':available', 'CNY', false, 1::smallint, '{}') FROM unnest($1::text[]) AS id`, [ids]);
-  await db.query(`INSERT INTO api_keys (id, secret_hash, role, party_id) SELECT k, h, 'investor', p FROM unnest($1::text[], $2::text[], $3::text[]) AS t(k, h, p)`,
-    [keyRows.map((r) => r.keyId), keyRows.map((r) => r.secretHash), keyRows.map((r) => r.id)]);
+  await db.query(
+    `INSERT INTO parties (id, kind, name) SELECT id, 'investor', id FROM unnest($1::text[]) AS id`,
+    [ids],
+  );
+  await db.query(
+    `SELECT ledger_create_account('investor:' || id || ':available', 'CNY', false, 1::smallint, '{}') FROM unnest($1::text[]) AS id`,
+    [ids],
+  );
+  await db.query(
+    `INSERT INTO api_keys (id, secret_hash, role, party_id) SELECT k, h, 'investor', p FROM unnest($1::text[], $2::text[], $3::text[]) AS t(k, h, p)`,
+    [keyRows.map((r) => r.keyId), keyRows.map((r) => r.secretHash), keyRows.map((r) => r.id)],
+  );
   const batcher = new LedgerBatcher(db, { maxInFlight: 4 });
-  await Promise.all(ids.map((id) => batcher.transfer({ idempotencyKey: `${run}:fund:${id}`, from: 'gateway:default:clearing', to: `investor:${id}:available`, amount: maxMinor, currency: 'CNY' })));
+  await Promise.all(
+    ids.map((id) =>
+      batcher.transfer({
+        idempotencyKey: `${run}:fund:${id}`,
+        from: 'gateway:default:clearing',
+        to: `investor:${id}:available`,
+        amount: maxMinor,
+        currency: 'CNY',
+      }),
+    ),
+  );
   console.log(`[rush] setup: funded ${investors} investors with ${opts.max} each`);
-  const loan = await must('POST', '/v1/loans', {
-    id: `${run}-loan`, borrowerId: `${run}-borrower`, principal: opts.principal, annualRate: '0.08', termMonths: 12,
-    repaymentMethod: 'equal_installment', subscriptionDeadline: new Date(Date.now() + 30 * 60_000).toISOString(),
-  }, { ...admin, 'idempotency-key': `${run}-loan` });
+  const loan = await must(
+    'POST',
+    '/v1/loans',
+    {
+      id: `${run}-loan`,
+      borrowerId: `${run}-borrower`,
+      principal: opts.principal,
+      annualRate: '0.08',
+      termMonths: 12,
+      repaymentMethod: 'equal_installment',
+      subscriptionDeadline: new Date(Date.now() + 30 * 60_000).toISOString(),
+    },
+    { ...admin, 'idempotency-key': `${run}-loan` },
+  );
   const loanId = loan.loanId as string;
 
   // The rush.
@@ -112,13 +179,20 @@ async function main(): Promise<void> {
   const rushStart = Date.now();
   const progress = setInterval(() => {
     const s = (Date.now() - rushStart) / 1000;
-    console.log(`[rush] ${s.toFixed(0)}s: ${attempts} requests, ${accepted} accepted (${(accepted / s).toFixed(0)}/s), ${full} LOAN_FULL, ${otherRefusals} other`);
+    console.log(
+      `[rush] ${s.toFixed(0)}s: ${attempts} requests, ${accepted} accepted (${(accepted / s).toFixed(0)}/s), ${full} LOAN_FULL, ${otherRefusals} other`,
+    );
   }, 1000);
   await pool(ids, clients, async (id, i) => {
     let amount = wanted[i];
     for (let attempt = 0; attempt < 2; attempt++) {
       attempts += 1;
-      const res = await http.request('POST', `/v1/loans/${loanId}/subscriptions`, { authorization: `Bearer ${keys.get(id)}`, 'idempotency-key': `${run}-${id}-${attempt}` }, { investorId: id, amount: formatAmount(amount, 'CNY') });
+      const res = await http.request(
+        'POST',
+        `/v1/loans/${loanId}/subscriptions`,
+        { authorization: `Bearer ${keys.get(id)}`, 'idempotency-key': `${run}-${id}-${attempt}` },
+        { investorId: id, amount: formatAmount(amount, 'CNY') },
+      );
       latencies.push(res.ms);
       if (res.status === 201) {
         accepted += 1;
@@ -126,7 +200,8 @@ async function main(): Promise<void> {
         lastAcceptedAt = Date.now();
         return;
       }
-      const error = (res.body as { error?: { code: string; details?: { remaining?: string } } }).error;
+      const error = (res.body as { error?: { code: string; details?: { remaining?: string } } })
+        .error;
       if (error?.code !== 'LOAN_FULL') {
         otherRefusals += 1;
         return;
@@ -141,53 +216,99 @@ async function main(): Promise<void> {
   const rushSeconds = (Date.now() - rushStart) / 1000;
   clearInterval(progress);
   latencies.sort((a, b) => a - b);
-  console.log(`[rush] rush over in ${rushSeconds.toFixed(1)} s: ${accepted} accepted, ${full} LOAN_FULL answers`);
+  console.log(
+    `[rush] rush over in ${rushSeconds.toFixed(1)} s: ${accepted} accepted, ${full} LOAN_FULL answers`,
+  );
 
   // Until every accepted subscription's workflow has completed CONFIRMED (Temporal's own count).
   const connection = await Connection.connect({ address: opts.temporalAddress });
-  const temporalClient = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  const temporalClient = new Client({
+    connection,
+    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+  });
   const confirmStart = Date.now();
   let confirmed = 0;
   for (;;) {
-    const { count } = await temporalClient.workflow.count(`WorkflowType = 'subscriptionWorkflow' AND LoanId = '${loanId}' AND ExecutionStatus = 'Completed'`);
+    const { count } = await temporalClient.workflow.count(
+      `WorkflowType = 'subscriptionWorkflow' AND LoanId = '${loanId}' AND ExecutionStatus = 'Completed'`,
+    );
     confirmed = count;
     const { rows: outbox } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox');
-    console.log(`[rush] ${((Date.now() - rushStart) / 1000).toFixed(0)}s: ${confirmed}/${accepted} subscription workflows completed, outbox backlog ${outbox[0].n}`);
+    console.log(
+      `[rush] ${((Date.now() - rushStart) / 1000).toFixed(0)}s: ${confirmed}/${accepted} subscription workflows completed, outbox backlog ${outbox[0].n}`,
+    );
     if (confirmed >= accepted || Date.now() - confirmStart > 30 * 60_000) break;
     await new Promise((r) => setTimeout(r, 2000));
   }
   await connection.close();
   // Every completed one must be CONFIRMED in Postgres too (a refund would be a failure of the run).
-  const { rows: states } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`, [loanId]);
+  const { rows: states } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`,
+    [loanId],
+  );
   const secondsUntilConfirmed = (Date.now() - rushStart) / 1000;
   const view = await must('GET', `/v1/loans/${loanId}`, undefined, admin);
-  const { rows: sums } = await db.query<{ confirmed: string }>(`SELECT coalesce(sum(amount_minor), 0)::text AS confirmed FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`, [loanId]);
+  const { rows: sums } = await db.query<{ confirmed: string }>(
+    `SELECT coalesce(sum(amount_minor), 0)::text AS confirmed FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`,
+    [loanId],
+  );
   const confirmedMinor = BigInt(sums[0].confirmed);
   const trial = await ledger.trialBalance();
 
   console.log('[rush] measuring the bare ceilings in this run');
-  const temporal = await temporalCeiling(opts.temporalAddress, process.env.TEMPORAL_NAMESPACE ?? 'default', Number(opts.ceilingWorkflows));
+  const temporal = await temporalCeiling(
+    opts.temporalAddress,
+    process.env.TEMPORAL_NAMESPACE ?? 'default',
+    Number(opts.ceilingWorkflows),
+  );
   const postgres = await postgresHotRowCeiling(opts.databaseUrl, 5);
   const confirmedPerS = accepted / secondsUntilConfirmed;
 
-  console.log(JSON.stringify({
-    bench: 'rush', run, investors, clients, requests: attempts,
-    accepted_subscriptions: accepted,
-    // While the loan had money left (first request to last acceptance), and over the whole rush.
-    seconds_to_fill: Math.round(((lastAcceptedAt - rushStart) / 1000) * 10) / 10,
-    accepted_per_s_while_open: Math.round(accepted / ((lastAcceptedAt - rushStart) / 1000)),
-    accepted_per_s: Math.round(accepted / rushSeconds), requests_per_s: Math.round(attempts / rushSeconds), rush_seconds: Math.round(rushSeconds * 10) / 10,
-    api_latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) },
-    loan_full_answers: full, other_refusals: otherRefusals,
-    seconds_until_all_confirmed: Math.round(secondsUntilConfirmed * 10) / 10, completed_subscription_workflows: confirmed, confirmed_in_postgres: states[0].n,
-    confirmed_per_s: Math.round(confirmedPerS), ratio_confirmed_to_temporal_ceiling: Math.round((confirmedPerS / temporal.completed_per_s) * 100) / 100,
-    loan: { principal: opts.principal, subscribed: view.subscribed, status: view.status },
-    subscribed_accepted: formatAmount(acceptedMinor, 'CNY'), subscribed_confirmed: formatAmount(confirmedMinor, 'CNY'),
-    oversold: formatAmount(confirmedMinor > principalMinor ? confirmedMinor - principalMinor : 0n, 'CNY'),
-    undersold: formatAmount(confirmedMinor < principalMinor ? principalMinor - confirmedMinor : 0n, 'CNY'),
-    trial_balance_zero: trial.balanced,
-    ceilings: { temporal_empty_workflow_one_activity_completed_per_s: temporal.completed_per_s, postgres_hot_row_updates_per_s: postgres.updates_per_s },
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'rush',
+      run,
+      investors,
+      clients,
+      requests: attempts,
+      accepted_subscriptions: accepted,
+      // While the loan had money left (first request to last acceptance), and over the whole rush.
+      seconds_to_fill: Math.round(((lastAcceptedAt - rushStart) / 1000) * 10) / 10,
+      accepted_per_s_while_open: Math.round(accepted / ((lastAcceptedAt - rushStart) / 1000)),
+      accepted_per_s: Math.round(accepted / rushSeconds),
+      requests_per_s: Math.round(attempts / rushSeconds),
+      rush_seconds: Math.round(rushSeconds * 10) / 10,
+      api_latency_ms: {
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        max: percentile(latencies, 100),
+      },
+      loan_full_answers: full,
+      other_refusals: otherRefusals,
+      seconds_until_all_confirmed: Math.round(secondsUntilConfirmed * 10) / 10,
+      completed_subscription_workflows: confirmed,
+      confirmed_in_postgres: states[0].n,
+      confirmed_per_s: Math.round(confirmedPerS),
+      ratio_confirmed_to_temporal_ceiling:
+        Math.round((confirmedPerS / temporal.completed_per_s) * 100) / 100,
+      loan: { principal: opts.principal, subscribed: view.subscribed, status: view.status },
+      subscribed_accepted: formatAmount(acceptedMinor, 'CNY'),
+      subscribed_confirmed: formatAmount(confirmedMinor, 'CNY'),
+      oversold: formatAmount(
+        confirmedMinor > principalMinor ? confirmedMinor - principalMinor : 0n,
+        'CNY',
+      ),
+      undersold: formatAmount(
+        confirmedMinor < principalMinor ? principalMinor - confirmedMinor : 0n,
+        'CNY',
+      ),
+      trial_balance_zero: trial.balanced,
+      ceilings: {
+        temporal_empty_workflow_one_activity_completed_per_s: temporal.completed_per_s,
+        postgres_hot_row_updates_per_s: postgres.updates_per_s,
+      },
+    }),
+  );
   http.close();
   await db.end();
 }

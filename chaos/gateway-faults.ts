@@ -18,7 +18,13 @@ import { clearingNets, count, gatewayNet, type RunState } from './world';
 export type ContradictionVariant = 'says-success' | 'says-failed';
 export type StatementErrorVariant = 'amount' | 'fee' | 'duplicate';
 
-interface OurOrder { order_no: string; kind: 'PAYOUT' | 'COLLECTION'; amount_minor: string; currency: string; status: string }
+interface OurOrder {
+  order_no: string;
+  kind: 'PAYOUT' | 'COLLECTION';
+  amount_minor: string;
+  currency: string;
+  status: string;
+}
 
 /** Every order the platform made, newest first. */
 const OUR_ORDERS = `SELECT order_no, kind, amount_minor, currency, status FROM (
@@ -36,8 +42,17 @@ export async function latestOrders(state: RunState, n: number): Promise<OurOrder
 }
 
 interface Notice {
-  notifyId: string; orderNo: string; kind: string; status: string; code?: string; amount: string; currency: string;
-  fee?: string; gatewayTradeNo: string; eventSeq: number; eventTime: string;
+  notifyId: string;
+  orderNo: string;
+  kind: string;
+  status: string;
+  code?: string;
+  amount: string;
+  currency: string;
+  fee?: string;
+  gatewayTradeNo: string;
+  eventSeq: number;
+  eventTime: string;
 }
 
 /** POSTs a notice to the API signed with the gateway's own key, as the gateway's notifier does. */
@@ -45,9 +60,14 @@ async function postNotice(state: RunState, notice: Notice): Promise<number> {
   const raw = JSON.stringify(notice);
   const timestamp = unixSeconds(Date.now());
   const res = await fetch(`${state.stack.api.baseUrl}/v1/gateway/notifications`, {
-    method: 'POST', body: raw, signal: AbortSignal.timeout(15_000),
+    method: 'POST',
+    body: raw,
+    signal: AbortSignal.timeout(15_000),
     headers: {
-      'content-type': 'application/json', 'x-gateway-timestamp': timestamp, 'x-gateway-notify-id': notice.notifyId, 'x-gateway-attempt': '1',
+      'content-type': 'application/json',
+      'x-gateway-timestamp': timestamp,
+      'x-gateway-notify-id': notice.notifyId,
+      'x-gateway-attempt': '1',
       'x-gateway-signature': signNotification(state.stack.env.GATEWAY_SECRET, timestamp, raw),
     },
   });
@@ -55,23 +75,33 @@ async function postNotice(state: RunState, notice: Notice): Promise<number> {
   return res.status;
 }
 
-const truthOf = (state: RunState) => new Map(state.stack.simulator.truth().map((o) => [o.orderNo, o]));
+const truthOf = (state: RunState) =>
+  new Map(state.stack.simulator.truth().map((o) => [o.orderNo, o]));
 
 /** The notice the gateway itself sends for a finished order (same notice id, so a resend of it). */
 export function gatewayNotice(record: OrderRecord, eventSeq = 2): Notice {
   return {
-    notifyId: `${record.gatewayTradeNo}-${eventSeq}`, orderNo: record.orderNo, kind: record.kind, status: record.status,
+    notifyId: `${record.gatewayTradeNo}-${eventSeq}`,
+    orderNo: record.orderNo,
+    kind: record.kind,
+    status: record.status,
     ...(record.status === 'FAILED' && record.code !== undefined ? { code: record.code } : {}),
-    amount: formatAmount(record.amountMinor, record.currency), currency: record.currency,
-    ...(record.status === 'SUCCESS' && record.feeMinor !== undefined ? { fee: formatAmount(record.feeMinor, record.currency) } : {}),
-    gatewayTradeNo: record.gatewayTradeNo, eventSeq, eventTime: new Date().toISOString(),
+    amount: formatAmount(record.amountMinor, record.currency),
+    currency: record.currency,
+    ...(record.status === 'SUCCESS' && record.feeMinor !== undefined
+      ? { fee: formatAmount(record.feeMinor, record.currency) }
+      : {}),
+    gatewayTradeNo: record.gatewayTradeNo,
+    eventSeq,
+    eventTime: new Date().toISOString(),
   };
 }
 
 /** The gateway's truthful final notice for an order, POSTed now (an operator's decision may be racing it). */
 export async function sendGatewayNotice(state: RunState, orderNo: string): Promise<string> {
   const record = truthOf(state).get(orderNo);
-  if (!record || (record.status !== 'SUCCESS' && record.status !== 'FAILED')) return `no final notice for ${orderNo}`;
+  if (!record || (record.status !== 'SUCCESS' && record.status !== 'FAILED'))
+    return `no final notice for ${orderNo}`;
   return `the gateway's ${record.status} notice → ${await postNotice(state, gatewayNotice(record))}`;
 }
 
@@ -86,20 +116,38 @@ export async function mismatchingNotices(state: RunState, pick: number): Promise
   const order = rows[pick % rows.length];
   const amountMinor = BigInt(order.amount_minor);
   const base = {
-    orderNo: order.order_no, kind: order.kind, status: 'SUCCESS', amount: formatAmount(amountMinor, order.currency), currency: order.currency,
-    gatewayTradeNo: `GW-chaos-${pick}`, eventSeq: 2, eventTime: new Date().toISOString(),
+    orderNo: order.order_no,
+    kind: order.kind,
+    status: 'SUCCESS',
+    amount: formatAmount(amountMinor, order.currency),
+    currency: order.currency,
+    gatewayTradeNo: `GW-chaos-${pick}`,
+    eventSeq: 2,
+    eventTime: new Date().toISOString(),
   };
   const variants = {
-    'wrong-amount': { amount: formatAmount(pick % 2 === 0 || amountMinor === 1n ? amountMinor + 1n : amountMinor - 1n, order.currency) },
+    'wrong-amount': {
+      amount: formatAmount(
+        pick % 2 === 0 || amountMinor === 1n ? amountMinor + 1n : amountMinor - 1n,
+        order.currency,
+      ),
+    },
     'wrong-currency': { currency: order.currency === 'USD' ? 'EUR' : 'USD' },
     'wrong-kind': { kind: order.kind === 'PAYOUT' ? 'COLLECTION' : 'PAYOUT' },
   };
   const out: string[] = [];
   for (const [variant, change] of Object.entries(variants)) {
-    const status = await postNotice(state, { ...base, ...change, notifyId: `chaos-${variant}-${pick}-${order.order_no}`.slice(0, 120) });
+    const status = await postNotice(state, {
+      ...base,
+      ...change,
+      notifyId: `chaos-${variant}-${pick}-${order.order_no}`.slice(0, 120),
+    });
     count(state, `gateway:notice-${variant}`);
     if (status !== 422) {
-      state.alarms.push({ invariant: 'notices-verified', detail: `a SUCCESS notice for ${order.order_no} signed with the gateway's key but with the ${variant.slice(6)} wrong was answered ${status}, not 422` });
+      state.alarms.push({
+        invariant: 'notices-verified',
+        detail: `a SUCCESS notice for ${order.order_no} signed with the gateway's key but with the ${variant.slice(6)} wrong was answered ${status}, not 422`,
+      });
     }
     out.push(`${variant} → ${status}${status === 422 ? '' : ' (NOT REFUSED)'}`);
   }
@@ -115,24 +163,36 @@ export async function mismatchingNotices(state: RunState, pick: number): Promise
  * - `says-failed`: a definitive FAILED (REJECTED) for an order the gateway executed.
  * Verified, so it is acted on: the invariants after reconciliation must still hold.
  */
-export async function contradictingNotice(state: RunState, variant: ContradictionVariant, pick: number): Promise<string> {
+export async function contradictingNotice(
+  state: RunState,
+  variant: ContradictionVariant,
+  pick: number,
+): Promise<string> {
   const { rows } = await state.stack.db.query<OurOrder>(OUR_ORDERS);
   const truth = truthOf(state);
   const eligible = rows.filter((o) => {
     if (state.tampered.has(o.order_no)) return false;
     const t = truth.get(o.order_no);
     if (variant === 'says-failed') return t?.status === 'SUCCESS';
-    return t ? t.status === 'FAILED' && isDefinitiveFailureCode(t.code ?? '') : o.status === 'FAILED';
+    return t
+      ? t.status === 'FAILED' && isDefinitiveFailureCode(t.code ?? '')
+      : o.status === 'FAILED';
   });
   if (eligible.length === 0) return `no order for a ${variant} notice yet`;
   const order = eligible[pick % Math.min(eligible.length, 20)];
   const t = truth.get(order.order_no);
   const amountMinor = BigInt(order.amount_minor);
   const notice: Notice = {
-    notifyId: `chaos-${variant}-${pick}-${order.order_no}`.slice(0, 120), orderNo: order.order_no, kind: order.kind,
-    status: variant === 'says-success' ? 'SUCCESS' : 'FAILED', ...(variant === 'says-failed' ? { code: 'REJECTED' } : {}),
-    amount: formatAmount(amountMinor, order.currency), currency: order.currency, gatewayTradeNo: t?.gatewayTradeNo ?? `GW-chaos-${pick}`,
-    eventSeq: 3, eventTime: new Date().toISOString(),
+    notifyId: `chaos-${variant}-${pick}-${order.order_no}`.slice(0, 120),
+    orderNo: order.order_no,
+    kind: order.kind,
+    status: variant === 'says-success' ? 'SUCCESS' : 'FAILED',
+    ...(variant === 'says-failed' ? { code: 'REJECTED' } : {}),
+    amount: formatAmount(amountMinor, order.currency),
+    currency: order.currency,
+    gatewayTradeNo: t?.gatewayTradeNo ?? `GW-chaos-${pick}`,
+    eventSeq: 3,
+    eventTime: new Date().toISOString(),
   };
   state.tampered.set(order.order_no, `notice-${variant}`);
   const status = await postNotice(state, notice);
@@ -145,9 +205,15 @@ export async function contradictingNotice(state: RunState, variant: Contradictio
  * was cut, its retry fired): the same notice ids, signed anew. Each must be a duplicate: 200 and
  * no effect (the receiver remembers notices in Postgres, not in a process).
  */
-export async function resendNotices(state: RunState, howMany: number, pick: number): Promise<string> {
+export async function resendNotices(
+  state: RunState,
+  howMany: number,
+  pick: number,
+): Promise<string> {
   if (howMany === 0) return 'no notice re-sent';
-  const acked = state.stack.simulator.notifications().filter((a) => a.result === 'acked' && (a.status === 'SUCCESS' || a.status === 'FAILED'));
+  const acked = state.stack.simulator
+    .notifications()
+    .filter((a) => a.result === 'acked' && (a.status === 'SUCCESS' || a.status === 'FAILED'));
   const ids = [...new Map(acked.map((a) => [a.notifyId, a])).values()].slice(-20);
   if (ids.length === 0) return 'no notice delivered yet';
   const truth = truthOf(state);
@@ -156,9 +222,16 @@ export async function resendNotices(state: RunState, howMany: number, pick: numb
     const attempt = ids[(pick + i) % ids.length];
     const record = truth.get(attempt.orderNo);
     if (!record || record.status !== attempt.status) continue;
-    const status = await postNotice(state, { ...gatewayNotice(record, attempt.eventSeq), notifyId: attempt.notifyId });
+    const status = await postNotice(state, {
+      ...gatewayNotice(record, attempt.eventSeq),
+      notifyId: attempt.notifyId,
+    });
     count(state, 'gateway:notice-duplicate-after-restart');
-    if (status !== 200) state.alarms.push({ invariant: 'notices-verified', detail: `notice ${attempt.notifyId} (${attempt.status} for ${attempt.orderNo}), delivered before, was answered ${status} when re-sent after a restart, not 200` });
+    if (status !== 200)
+      state.alarms.push({
+        invariant: 'notices-verified',
+        detail: `notice ${attempt.notifyId} (${attempt.status} for ${attempt.orderNo}), delivered before, was answered ${status} when re-sent after a restart, not 200`,
+      });
     out.push(`${attempt.notifyId} → ${status}`);
   }
   return `re-sent ${out.join(', ')}`;
@@ -170,26 +243,53 @@ export async function resendNotices(state: RunState, howMany: number, pick: numb
  * who checks the gateway's record accepts the exception (reconciliation/resolve.ts re-derives an
  * adjustment from the statement, so adjusting would book the statement's error: see operators.ts).
  */
-export async function statementError(state: RunState, variant: StatementErrorVariant, pick: number): Promise<string> {
+export async function statementError(
+  state: RunState,
+  variant: StatementErrorVariant,
+  pick: number,
+): Promise<string> {
   const today = new Date().toISOString().slice(0, 10);
-  const executed = state.stack.simulator.truth().filter((o) => o.status === 'SUCCESS' && o.executedAt?.startsWith(today)
-    && !state.tampered.has(o.orderNo) && !state.secondChannel.has(o.orderNo));
-  const { rows } = await state.stack.db.query<{ order_no: string }>(`SELECT order_no FROM (${OUR_ORDERS}) o WHERE order_no = ANY($1) AND status = ANY($2)`,
-    [executed.map((o) => o.orderNo), [...FINAL]]);
+  const executed = state.stack.simulator
+    .truth()
+    .filter(
+      (o) =>
+        o.status === 'SUCCESS' &&
+        o.executedAt?.startsWith(today) &&
+        !state.tampered.has(o.orderNo) &&
+        !state.secondChannel.has(o.orderNo),
+    );
+  const { rows } = await state.stack.db.query<{ order_no: string }>(
+    `SELECT order_no FROM (${OUR_ORDERS}) o WHERE order_no = ANY($1) AND status = ANY($2)`,
+    [executed.map((o) => o.orderNo), [...FINAL]],
+  );
   const final = new Set(rows.map((r) => r.order_no));
   const nets = await clearingNets(state, [...final]);
-  const matched = executed.filter((o) => final.has(o.orderNo) && nets.get(o.orderNo) === gatewayNet(state, o.orderNo));
+  const matched = executed.filter(
+    (o) => final.has(o.orderNo) && nets.get(o.orderNo) === gatewayNet(state, o.orderNo),
+  );
   if (matched.length === 0) return `statement-${variant}: no order matched yet`;
   const order = matched[pick % matched.length];
   const delta = BigInt(1 + (pick % 250));
-  const body = variant === 'amount'
-    ? { amount: formatAmount(order.amountMinor > delta ? order.amountMinor - delta : order.amountMinor + delta, order.currency) }
-    : variant === 'fee' ? { fee: formatAmount((order.feeMinor ?? 0n) + 1n, order.currency) } : { duplicate: true };
+  const body =
+    variant === 'amount'
+      ? {
+          amount: formatAmount(
+            order.amountMinor > delta ? order.amountMinor - delta : order.amountMinor + delta,
+            order.currency,
+          ),
+        }
+      : variant === 'fee'
+        ? { fee: formatAmount((order.feeMinor ?? 0n) + 1n, order.currency) }
+        : { duplicate: true };
   const res = await fetch(`${state.stack.simulator.url}/_sim/statement-adjustments`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orderNo: order.orderNo, currency: order.currency, ...body }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ orderNo: order.orderNo, currency: order.currency, ...body }),
   }).catch((err: Error) => err); // a refuse outage closes the control routes too
-  if (res instanceof Error) return `statement-${variant}: the simulator could not be reached (${res.message})`;
-  if (!res.ok) return `statement-${variant}: refused by the simulator: HTTP ${res.status} ${await res.text()}`;
+  if (res instanceof Error)
+    return `statement-${variant}: the simulator could not be reached (${res.message})`;
+  if (!res.ok)
+    return `statement-${variant}: refused by the simulator: HTTP ${res.status} ${await res.text()}`;
   state.tampered.set(order.orderNo, `statement-${variant}`);
   count(state, `gateway:statement-${variant}`);
   return `statement error for ${order.orderNo}: ${JSON.stringify(body)}`;

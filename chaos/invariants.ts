@@ -3,7 +3,10 @@
 import { Ledger } from '../ledger';
 import type { OperatorDecision, RunState } from './world';
 
-export interface Violation { invariant: string; detail: string }
+export interface Violation {
+  invariant: string;
+  detail: string;
+}
 
 type Check = (state: RunState) => Promise<string[]>;
 
@@ -16,16 +19,33 @@ const executedOnce: Check = async ({ stack, secondChannel }) => {
   const truth = stack.simulator.truth().filter((o) => o.status === 'SUCCESS');
   const { rows: ours } = await stack.db.query<{ order_no: string }>(
     `SELECT order_no FROM payouts UNION ALL SELECT order_no FROM deposits UNION ALL SELECT order_no FROM repayment_collections
-     UNION ALL SELECT order_no FROM recovery_collections`);
+     UNION ALL SELECT order_no FROM recovery_collections`,
+  );
   const known = new Set(ours.map((r) => r.order_no));
-  const out = truth.filter((o) => !known.has(o.orderNo) && !secondChannel.has(o.orderNo)).map((o) => `the gateway executed ${o.kind} ${o.orderNo} (${o.amountMinor} minor) that no platform intent made`);
+  const out = truth
+    .filter((o) => !known.has(o.orderNo) && !secondChannel.has(o.orderNo))
+    .map(
+      (o) =>
+        `the gateway executed ${o.kind} ${o.orderNo} (${o.amountMinor} minor) that no platform intent made`,
+    );
   const executed = new Set(truth.map((o) => o.orderNo));
-  const { rows: collections } = await stack.db.query<{ loan_id: string; n: number; order_no: string }>('SELECT loan_id, n, order_no FROM repayment_collections');
+  const { rows: collections } = await stack.db.query<{
+    loan_id: string;
+    n: number;
+    order_no: string;
+  }>('SELECT loan_id, n, order_no FROM repayment_collections');
   const perInstallment = new Map<string, string[]>();
-  for (const c of collections.filter((r) => executed.has(r.order_no))) perInstallment.set(`${c.loan_id}#${c.n}`, [...(perInstallment.get(`${c.loan_id}#${c.n}`) ?? []), c.order_no]);
-  for (const [k, orders] of perInstallment) if (orders.length > 1) out.push(`installment ${k} collected ${orders.length} times: ${orders.join(', ')}`);
+  for (const c of collections.filter((r) => executed.has(r.order_no)))
+    perInstallment.set(`${c.loan_id}#${c.n}`, [
+      ...(perInstallment.get(`${c.loan_id}#${c.n}`) ?? []),
+      c.order_no,
+    ]);
+  for (const [k, orders] of perInstallment)
+    if (orders.length > 1)
+      out.push(`installment ${k} collected ${orders.length} times: ${orders.join(', ')}`);
   const { rows: posted } = await stack.db.query<{ key: string; n: number }>(
-    `SELECT metadata->>'payoutId' AS key, count(*)::int AS n FROM ledger_transactions WHERE idempotency_key LIKE 'payout:%:post' GROUP BY 1 HAVING count(*) > 1`);
+    `SELECT metadata->>'payoutId' AS key, count(*)::int AS n FROM ledger_transactions WHERE idempotency_key LIKE 'payout:%:post' GROUP BY 1 HAVING count(*) > 1`,
+  );
   for (const p of posted) out.push(`payout ${p.key} posted ${p.n} times`);
   return out;
 };
@@ -33,16 +53,25 @@ const executedOnce: Check = async ({ stack, secondChannel }) => {
 /** Order by order, the money the ledger moved through the clearing account equals what the gateway moved. */
 const ledgerEqualsTruth: Check = async ({ stack }) => {
   const truth = stack.simulator.truth();
-  const gateway = new Map(truth.filter((o) => o.status === 'SUCCESS').map((o) => [o.orderNo, (o.kind === 'PAYOUT' ? 1n : -1n) * BigInt(o.amountMinor)]));
+  const gateway = new Map(
+    truth
+      .filter((o) => o.status === 'SUCCESS')
+      .map((o) => [o.orderNo, (o.kind === 'PAYOUT' ? 1n : -1n) * BigInt(o.amountMinor)]),
+  );
   const { rows } = await stack.db.query<{ order_no: string; net: string }>(
     `SELECT t.metadata->>'orderNo' AS order_no, sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END)::text AS net
      FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id AND NOT p.pending
      JOIN ledger_accounts a ON a.id = p.account_id AND a.path = 'gateway:default:clearing'
-     GROUP BY 1`);
+     GROUP BY 1`,
+  );
   const ledger = new Map(rows.map((r) => [r.order_no ?? '(no order number)', BigInt(r.net)]));
   const orders = new Set([...gateway.keys(), ...ledger.keys()]);
-  return [...orders].filter((o) => (gateway.get(o) ?? 0n) !== (ledger.get(o) ?? 0n))
-    .map((o) => `order ${o}: the ledger moved ${ledger.get(o) ?? 0n}, the gateway ${gateway.get(o) ?? 0n} (minor units, + out)`);
+  return [...orders]
+    .filter((o) => (gateway.get(o) ?? 0n) !== (ledger.get(o) ?? 0n))
+    .map(
+      (o) =>
+        `order ${o}: the ledger moved ${ledger.get(o) ?? 0n}, the gateway ${gateway.get(o) ?? 0n} (minor units, + out)`,
+    );
 };
 
 /** The trial balance is zero, stored balances equal their recomputation, no user account below zero. */
@@ -50,13 +79,23 @@ const ledgerSound: Check = async ({ stack }) => {
   const ledger = new Ledger(stack.db);
   const out: string[] = [];
   const trial = await ledger.trialBalance();
-  for (const l of trial.lines.filter((x) => !x.balanced)) out.push(`trial balance of ${l.currency} is not zero: ${JSON.stringify(l, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+  for (const l of trial.lines.filter((x) => !x.balanced))
+    out.push(
+      `trial balance of ${l.currency} is not zero: ${JSON.stringify(l, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`,
+    );
   const check = await ledger.verify();
-  for (const d of check.drifts) out.push(`balance drift: ${JSON.stringify(d, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
-  for (const t of check.unbalancedTransactions) out.push(`unbalanced transaction ${JSON.stringify(t, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+  for (const d of check.drifts)
+    out.push(
+      `balance drift: ${JSON.stringify(d, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`,
+    );
+  for (const t of check.unbalancedTransactions)
+    out.push(
+      `unbalanced transaction ${JSON.stringify(t, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`,
+    );
   const { rows } = await stack.db.query<{ path: string; available: string }>(
     `SELECT a.path, sum(b.posted - b.pending_debits)::text AS available FROM ledger_balances b JOIN ledger_accounts a ON a.id = b.account_id
-     WHERE a.type IN ('investor', 'borrower') GROUP BY a.path HAVING sum(b.posted - b.pending_debits) < 0`);
+     WHERE a.type IN ('investor', 'borrower') GROUP BY a.path HAVING sum(b.posted - b.pending_debits) < 0`,
+  );
   for (const r of rows) out.push(`${r.path} is below zero: ${r.available}`);
   return out;
 };
@@ -64,42 +103,75 @@ const ledgerSound: Check = async ({ stack }) => {
 /** Every loan that funded is subscribed exactly; a CLOSED loan's schedule returned each investor's principal exactly. */
 const loansExact: Check = async ({ stack }) => {
   const out: string[] = [];
-  const { rows: loans } = await stack.db.query<{ id: string; status: string; principal: string; confirmed: string }>(
+  const { rows: loans } = await stack.db.query<{
+    id: string;
+    status: string;
+    principal: string;
+    confirmed: string;
+  }>(
     `SELECT l.id, l.status, l.principal_minor::text AS principal,
             (SELECT coalesce(sum(amount_minor), 0) FROM subscriptions s WHERE s.loan_id = l.id AND s.status = 'CONFIRMED')::text AS confirmed
-     FROM loans l`);
+     FROM loans l`,
+  );
   for (const l of loans) {
     if (l.status === 'OPEN' || l.status === 'EXPIRED') continue;
-    if (l.principal !== l.confirmed) out.push(`loan ${l.id} (${l.status}) confirmed ${l.confirmed} of ${l.principal}`);
+    if (l.principal !== l.confirmed)
+      out.push(`loan ${l.id} (${l.status}) confirmed ${l.confirmed} of ${l.principal}`);
   }
-  const { rows: principal } = await stack.db.query<{ loan_id: string; investor_id: string; held: string; returned: string }>(
+  const { rows: principal } = await stack.db.query<{
+    loan_id: string;
+    investor_id: string;
+    held: string;
+    returned: string;
+  }>(
     `SELECT s.loan_id, s.investor_id, s.held::text, coalesce(r.returned, 0)::text AS returned
      FROM (SELECT loan_id, investor_id, sum(amount_minor) AS held FROM subscriptions WHERE status = 'CONFIRMED' GROUP BY 1, 2) s
      JOIN loans l ON l.id = s.loan_id AND l.status = 'CLOSED'
      LEFT JOIN (SELECT loan_id, investor_id, sum(principal_minor) AS returned FROM repayment_shares GROUP BY 1, 2) r USING (loan_id, investor_id)
-     WHERE s.held <> coalesce(r.returned, 0)`);
-  for (const p of principal) out.push(`loan ${p.loan_id} CLOSED but returned ${p.returned} of ${p.investor_id}'s principal ${p.held}`);
+     WHERE s.held <> coalesce(r.returned, 0)`,
+  );
+  for (const p of principal)
+    out.push(
+      `loan ${p.loan_id} CLOSED but returned ${p.returned} of ${p.investor_id}'s principal ${p.held}`,
+    );
   return out;
 };
 
 /** Every recovery is RECOVERED (in full), WRITTEN_OFF, or open with an amount still owed. */
 const recoveriesAccounted: Check = async ({ stack }) => {
-  const { rows } = await stack.db.query<{ id: string; state: string; amount: string; recovered: string; written: string }>(
+  const { rows } = await stack.db.query<{
+    id: string;
+    state: string;
+    amount: string;
+    recovered: string;
+    written: string;
+  }>(
     `SELECT id, state, amount_minor::text AS amount, recovered_minor::text AS recovered, written_off_minor::text AS written FROM recoveries
      WHERE NOT ((state = 'RECOVERED' AND recovered_minor = amount_minor)
              OR (state = 'WRITTEN_OFF' AND recovered_minor + written_off_minor = amount_minor)
-             OR (state IN ('OPEN', 'OFFSETTING', 'REQUESTED') AND recovered_minor + written_off_minor < amount_minor))`);
-  return rows.map((r) => `recovery ${r.id} is ${r.state} with ${r.recovered} recovered and ${r.written} written off of ${r.amount}`);
+             OR (state IN ('OPEN', 'OFFSETTING', 'REQUESTED') AND recovered_minor + written_off_minor < amount_minor))`,
+  );
+  return rows.map(
+    (r) =>
+      `recovery ${r.id} is ${r.state} with ${r.recovered} recovered and ${r.written} written off of ${r.amount}`,
+  );
 };
 
 /** Named operator states a running workflow may wait in, by search attribute: an operator finds each in the Web UI. */
-const FINDABLE: Record<string, readonly string[]> = { ReviewState: ['Pending'], ReconState: ['Exceptions', 'Pending'], RecoveryState: ['Offsetting', 'Requested'] };
+const FINDABLE: Record<string, readonly string[]> = {
+  ReviewState: ['Pending'],
+  ReconState: ['Exceptions', 'Pending'],
+  RecoveryState: ['Offsetting', 'Requested'],
+};
 
 /** Nothing waits silently: every running workflow is in a findable operator state; the outbox has nothing due. */
 const nothingSilent: Check = async (state) => {
-  const out = (await silentWorkflows(state)).map((w) => `workflow ${w} is running in no state an operator can find`);
+  const out = (await silentWorkflows(state)).map(
+    (w) => `workflow ${w} is running in no state an operator can find`,
+  );
   const { rows } = await state.stack.db.query<{ n: number; dead: number }>(
-    `SELECT (SELECT count(*)::int FROM outbox WHERE not_before <= now()) AS n, (SELECT count(*)::int FROM outbox_dead_letters) AS dead`);
+    `SELECT (SELECT count(*)::int FROM outbox WHERE not_before <= now()) AS n, (SELECT count(*)::int FROM outbox_dead_letters) AS dead`,
+  );
   if (rows[0].n > 0) out.push(`the outbox has ${rows[0].n} row(s) due`);
   if (rows[0].dead > 0) out.push(`the outbox has ${rows[0].dead} dead letter(s)`);
   return out;
@@ -108,9 +180,13 @@ const nothingSilent: Check = async (state) => {
 /** Running workflows in no named operator state (still working, or waiting where nobody looks). */
 export async function silentWorkflows(state: RunState): Promise<string[]> {
   const ids: string[] = [];
-  for await (const wf of state.stack.temporal.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
+  for await (const wf of state.stack.temporal.workflow.list({
+    query: `ExecutionStatus = 'Running'`,
+  })) {
     const attrs = wf.searchAttributes ?? {};
-    const findable = Object.entries(FINDABLE).some(([key, values]) => values.includes(String(attrs[key]?.[0] ?? '')));
+    const findable = Object.entries(FINDABLE).some(([key, values]) =>
+      values.includes(String(attrs[key]?.[0] ?? '')),
+    );
     if (!findable) ids.push(`${wf.workflowId} (${wf.type})`);
   }
   return ids;
@@ -118,14 +194,19 @@ export async function silentWorkflows(state: RunState): Promise<string[]> {
 
 /** Every decision an operator made (that the system accepted) is in the audit log. */
 const AUDIT_ACTIONS: Record<OperatorDecision['kind'], readonly string[]> = {
-  review: ['review.resolved'], exception: ['exception.resolved', 'exception.cleared'],
-  'write-off': ['recovery.written_off'], 'collection-request': ['recovery.collection_requested'],
+  review: ['review.resolved'],
+  exception: ['exception.resolved', 'exception.cleared'],
+  'write-off': ['recovery.written_off'],
+  'collection-request': ['recovery.collection_requested'],
 };
 
 const decisionsAudited: Check = async ({ stack, decisions }) => {
-  const { rows } = await stack.db.query<{ action: string; subject: string }>('SELECT action, subject FROM audit_log');
+  const { rows } = await stack.db.query<{ action: string; subject: string }>(
+    'SELECT action, subject FROM audit_log',
+  );
   const audited = new Set(rows.map((r) => `${r.action} ${r.subject}`));
-  return decisions.filter((d) => !AUDIT_ACTIONS[d.kind].some((action) => audited.has(`${action} ${d.subject}`)))
+  return decisions
+    .filter((d) => !AUDIT_ACTIONS[d.kind].some((action) => audited.has(`${action} ${d.subject}`)))
     .map((d) => `the operator's ${d.decision} on ${d.kind} ${d.subject} is not in audit_log`);
 };
 
@@ -137,8 +218,13 @@ const processesSurvive: Check = async ({ stack }) => [...stack.unexpectedExits];
  * Its error handler logs every 500 as "unhandled error".
  */
 const noInternalErrors: Check = async ({ stack }) => {
-  const lines = stack.outputOf('api').split('\n').filter((l) => l.includes('"msg":"unhandled error"'));
-  return lines.length === 0 ? [] : [`the API answered 500 ${lines.length} time(s); the first: ${lines[0].slice(0, 1_500)}`];
+  const lines = stack
+    .outputOf('api')
+    .split('\n')
+    .filter((l) => l.includes('"msg":"unhandled error"'));
+  return lines.length === 0
+    ? []
+    : [`the API answered 500 ${lines.length} time(s); the first: ${lines[0].slice(0, 1_500)}`];
 };
 
 export const INVARIANTS: Record<string, Check> = {

@@ -10,14 +10,21 @@ import type { ExceptionAction } from '../workflows/contracts/reconciliation';
 import { sendGatewayNotice } from './gateway-faults';
 import { clearingNets, count, gatewayNet, sleep, until, type RunState } from './world';
 
-interface Review { workflowId: string; evidence: ReviewEvidence }
+interface Review {
+  workflowId: string;
+  evidence: ReviewEvidence;
+}
 
 /**
  * Every pending review decided from the gateway's record (wrongly with probability `wrongRate`,
  * where allowed); with probability `raceRate` the gateway's own final notice for the order is
  * POSTed at the same moment as the decision (a decision racing a notice).
  */
-export async function resolveReviews(state: RunState, wrongRate: number, raceRate = 0): Promise<string> {
+export async function resolveReviews(
+  state: RunState,
+  wrongRate: number,
+  raceRate = 0,
+): Promise<string> {
   const { api, simulator } = state.stack;
   const res = await api.call<Review[]>('GET', '/v1/reviews', { key: state.operatorKey });
   if (res.status !== 200) return `reviews: HTTP ${res.status}`;
@@ -26,7 +33,12 @@ export async function resolveReviews(state: RunState, wrongRate: number, raceRat
     if (review.evidence.state !== 'MANUAL_REVIEW') continue;
     // The gateway's record, read in-process (its HTTP control routes close with a refuse outage), as cli/auto-resolve.ts reads it.
     const record = simulator.truth().find((o) => o.orderNo === review.evidence.orderNo);
-    const verdict = record?.status === 'SUCCESS' ? 'executed' : record?.status === 'PROCESSING' && record.pending !== undefined ? 'not_final' : 'not_executed';
+    const verdict =
+      record?.status === 'SUCCESS'
+        ? 'executed'
+        : record?.status === 'PROCESSING' && record.pending !== undefined
+          ? 'not_final'
+          : 'not_executed';
     if (verdict === 'not_final') continue; // the gateway's own record will say soon; never guess on it
     // Wrong only where the evidence allows reconciliation to catch it: the gateway has an answer for
     // the order (executed, failed or unknown to it). One it still holds PROCESSING for good has no
@@ -35,17 +47,30 @@ export async function resolveReviews(state: RunState, wrongRate: number, raceRat
     const truthful = verdict === 'executed' ? 'paid' : 'not_paid';
     const decision = wrong ? (truthful === 'paid' ? 'not_paid' : 'paid') : truthful;
     const race = raceRate > 0 && state.operatorRng.chance(raceRate);
-    const decided = api.call<{ state?: string; error?: { code: string } }>('POST', `/v1/reviews/${review.workflowId}/resolve`, {
-      key: state.operatorKey, body: { decision, reason: `chaos operator: the gateway's record says ${verdict}${wrong ? ' (decided against it)' : ''}` },
-    });
-    const [r, notice] = await Promise.all([decided, race ? sendGatewayNotice(state, review.evidence.orderNo) : undefined]);
+    const decided = api.call<{ state?: string; error?: { code: string } }>(
+      'POST',
+      `/v1/reviews/${review.workflowId}/resolve`,
+      {
+        key: state.operatorKey,
+        body: {
+          decision,
+          reason: `chaos operator: the gateway's record says ${verdict}${wrong ? ' (decided against it)' : ''}`,
+        },
+      },
+    );
+    const [r, notice] = await Promise.all([
+      decided,
+      race ? sendGatewayNotice(state, review.evidence.orderNo) : undefined,
+    ]);
     if (race) count(state, 'operator:race-notice');
     if (r.status === 200) {
       state.decisions.push({ kind: 'review', subject: review.workflowId, decision, wrong });
       if (wrong) count(state, 'operator:wrong-review');
       count(state, 'operator:review');
     }
-    done.push(`${review.workflowId} ${decision}${wrong ? ' (WRONG)' : ''} → ${r.status}${notice ? ` racing ${notice}` : ''}`);
+    done.push(
+      `${review.workflowId} ${decision}${wrong ? ' (WRONG)' : ''} → ${r.status}${notice ? ` racing ${notice}` : ''}`,
+    );
   }
   return done.length ? `reviews: ${done.join(', ')}` : 'reviews: none pending';
 }
@@ -54,27 +79,56 @@ export interface DayView {
   state: string;
   openExceptions: number;
   pendingLines: number;
-  exceptions: { id: string; class: string; orderNo: string; kind: string | null; partyId: string | null; status: string }[];
+  exceptions: {
+    id: string;
+    class: string;
+    orderNo: string;
+    kind: string | null;
+    partyId: string | null;
+    status: string;
+  }[];
 }
 
 export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** Starts (or re-runs) a day's reconciliation and waits for its matching to end. */
-export async function reconcile(state: RunState, date: string, timeoutMs = 120_000): Promise<DayView> {
+export async function reconcile(
+  state: RunState,
+  date: string,
+  timeoutMs = 120_000,
+): Promise<DayView> {
   const { api } = state.stack;
-  await api.must('POST', '/v1/reconciliations', { key: state.operatorKey, body: { channel: 'default', date, rerun: true } });
+  await api.must('POST', '/v1/reconciliations', {
+    key: state.operatorKey,
+    body: { channel: 'default', date, rerun: true },
+  });
   count(state, 'workload:reconciliation');
   await new Promise((r) => setTimeout(r, 1_000));
-  return until(state, `the reconciliation of ${date}`, async () => {
-    const r = await api.call<DayView>('GET', `/v1/reconciliations/default/${date}`, { key: state.operatorKey });
-    return r.status === 200 && ['CLEAN', 'EXCEPTIONS', 'PENDING'].includes(r.body.state) ? r.body : undefined;
-  }, timeoutMs, 1_000);
+  return until(
+    state,
+    `the reconciliation of ${date}`,
+    async () => {
+      const r = await api.call<DayView>('GET', `/v1/reconciliations/default/${date}`, {
+        key: state.operatorKey,
+      });
+      return r.status === 200 && ['CLEAN', 'EXCEPTIONS', 'PENDING'].includes(r.body.state)
+        ? r.body
+        : undefined;
+    },
+    timeoutMs,
+    1_000,
+  );
 }
 
 type DayException = DayView['exceptions'][number];
 
 /** The right decision by the gateway's record, and the wrong ones an operator could take on the same evidence. */
-interface Judgement { right: ExceptionAction; investorId?: string; wrong: ExceptionAction[]; why: string }
+interface Judgement {
+  right: ExceptionAction;
+  investorId?: string;
+  wrong: ExceptionAction[];
+  why: string;
+}
 
 /**
  * Judged from the gateway's record (its truth) against what the ledger posted for the order on
@@ -100,12 +154,19 @@ async function judgeException(state: RunState, e: DayException): Promise<Judgeme
   const ledger = (await clearingNets(state, [e.orderNo])).get(e.orderNo) ?? 0n;
   if (gateway === ledger) {
     const falsified = state.tampered.get(e.orderNo)?.startsWith('statement-') ?? false;
-    return { right: 'accept', wrong: falsified ? [] : ['adjust', 'recover'], why: `ledger = gateway = ${ledger}` };
+    return {
+      right: 'accept',
+      wrong: falsified ? [] : ['adjust', 'recover'],
+      why: `ledger = gateway = ${ledger}`,
+    };
   }
   const why = `ledger ${ledger}, gateway ${gateway}`;
   if (e.kind === 'PAYOUT' && gateway > ledger) {
     // Money out that the platform did not book: recover it from the investor it reached.
-    const { rows } = await state.stack.db.query<{ party_id: string }>(`SELECT party_id FROM payouts WHERE order_no = $1 AND purpose <> 'disbursement'`, [e.orderNo]);
+    const { rows } = await state.stack.db.query<{ party_id: string }>(
+      `SELECT party_id FROM payouts WHERE order_no = $1 AND purpose <> 'disbursement'`,
+      [e.orderNo],
+    );
     const investorId = rows[0]?.party_id ?? secondChannelVictim(state, e.orderNo);
     // No wrong choice here: `adjust` would book the money to platform:suspense instead of asking the
     // investor for it. The ledger then equals the gateway, so no reconciliation can catch it (the
@@ -126,7 +187,12 @@ export interface ResolveOptions {
 }
 
 /** Each open exception decided from the gateway's record (or wrongly, where allowed), through the API. */
-export async function resolveExceptions(state: RunState, date: string, day: DayView, options: ResolveOptions = {}): Promise<string> {
+export async function resolveExceptions(
+  state: RunState,
+  date: string,
+  day: DayView,
+  options: ResolveOptions = {},
+): Promise<string> {
   const { api, db } = state.stack;
   const lines: string[] = [];
   for (const e of day.exceptions.filter((x) => x.status === 'OPEN')) {
@@ -138,11 +204,29 @@ export async function resolveExceptions(state: RunState, date: string, day: DayV
     const wrong = judged.wrong.length > 0 && state.operatorRng.chance(options.wrongRate ?? 0);
     const action = wrong ? state.operatorRng.pick(judged.wrong) : judged.right;
     const investorId = action === 'recover' ? judged.investorId : undefined;
-    const body = { action, reason: `chaos operator: ${e.class} of ${e.orderNo} (${judged.why})${wrong ? `, against the record (${judged.right} was right)` : ''}`, ...(investorId ? { investorId } : {}) };
-    const resolve = () => api.call<{ status?: string; error?: { code: string; message: string } }>('POST', `/v1/reconciliations/default/${date}/exceptions/${e.id}/resolve`, { key: state.operatorKey, body });
+    const body = {
+      action,
+      reason: `chaos operator: ${e.class} of ${e.orderNo} (${judged.why})${wrong ? `, against the record (${judged.right} was right)` : ''}`,
+      ...(investorId ? { investorId } : {}),
+    };
+    const resolve = () =>
+      api.call<{ status?: string; error?: { code: string; message: string } }>(
+        'POST',
+        `/v1/reconciliations/default/${date}/exceptions/${e.id}/resolve`,
+        { key: state.operatorKey, body },
+      );
     let r = await resolve();
     // The day's state is read from Postgres, the workflow learns it a moment later: not racing, the operator tries again.
-    for (let retry = 0; !options.racing && r.status === 409 && /nothing to resolve: the day is (FETCHED|MATCHED|not matched)/.test(r.body.error?.message ?? '') && retry < 3; retry++) {
+    for (
+      let retry = 0;
+      !options.racing &&
+      r.status === 409 &&
+      /nothing to resolve: the day is (FETCHED|MATCHED|not matched)/.test(
+        r.body.error?.message ?? '',
+      ) &&
+      retry < 3;
+      retry++
+    ) {
       await sleep(1_000);
       r = await resolve();
     }
@@ -150,15 +234,29 @@ export async function resolveExceptions(state: RunState, date: string, day: DayV
     if (wrong && (r.status === 200 || r.status === 409)) count(state, 'operator:wrong-exception');
     let followUp = '';
     if (r.status === 200) {
-      const { rows: [run] } = await db.query<{ run_id: string; recovery_id: string | null }>('SELECT run_id, recovery_id FROM recon_exceptions WHERE id = $1', [e.id]);
-      state.decisions.push({ kind: 'exception', subject: `${run.run_id}#${e.id}`, decision: action, wrong });
+      const {
+        rows: [run],
+      } = await db.query<{ run_id: string; recovery_id: string | null }>(
+        'SELECT run_id, recovery_id FROM recon_exceptions WHERE id = $1',
+        [e.id],
+      );
+      state.decisions.push({
+        kind: 'exception',
+        subject: `${run.run_id}#${e.id}`,
+        decision: action,
+        wrong,
+      });
       count(state, 'operator:exception');
       // Half the time the operator who opened a recovery acts on it at once, before its workflow may have started.
-      if (run.recovery_id && state.recoveryRng.chance(RECOVERY_FOLLOW_UP_RATE)) followUp = `, then ${await actOn(state, run.recovery_id, state.recoveryRng.chance(0.5))}`;
+      if (run.recovery_id && state.recoveryRng.chance(RECOVERY_FOLLOW_UP_RATE))
+        followUp = `, then ${await actOn(state, run.recovery_id, state.recoveryRng.chance(0.5))}`;
     }
-    lines.push(`${e.class} ${e.orderNo} ${action}${wrong ? ' (WRONG)' : ''} → ${r.status}${r.status === 200 ? ` ${r.body.status ?? ''}` : ` ${r.body.error?.message ?? ''}`}${followUp}`);
+    lines.push(
+      `${e.class} ${e.orderNo} ${action}${wrong ? ' (WRONG)' : ''} → ${r.status}${r.status === 200 ? ` ${r.body.status ?? ''}` : ` ${r.body.error?.message ?? ''}`}${followUp}`,
+    );
   }
-  return lines.length ? `exceptions of ${date}${options.racing ? ' (racing a re-match)' : ''}: ${lines.join(', ')}`
+  return lines.length
+    ? `exceptions of ${date}${options.racing ? ' (racing a re-match)' : ''}: ${lines.join(', ')}`
     : `exceptions of ${date}: none open (${day.state}, ${day.pendingLines} pending)`;
 }
 
@@ -167,10 +265,22 @@ export async function resolveExceptions(state: RunState, date: string, day: DayV
  * asked for and the decisions sent without waiting for it. A decision the re-match got to first
  * is refused (409: cleared, or the day not matched yet); one that committed first is matched.
  */
-export async function resolveRacingRematch(state: RunState, date: string, day: DayView, wrongRate: number): Promise<string> {
-  if (!day.exceptions.some((x) => x.status === 'OPEN')) return resolveExceptions(state, date, day, { wrongRate });
-  const rerun = state.stack.api.must('POST', '/v1/reconciliations', { key: state.operatorKey, body: { channel: 'default', date, rerun: true } });
-  const [, decided] = await Promise.all([rerun, resolveExceptions(state, date, day, { wrongRate, racing: true })]);
+export async function resolveRacingRematch(
+  state: RunState,
+  date: string,
+  day: DayView,
+  wrongRate: number,
+): Promise<string> {
+  if (!day.exceptions.some((x) => x.status === 'OPEN'))
+    return resolveExceptions(state, date, day, { wrongRate });
+  const rerun = state.stack.api.must('POST', '/v1/reconciliations', {
+    key: state.operatorKey,
+    body: { channel: 'default', date, rerun: true },
+  });
+  const [, decided] = await Promise.all([
+    rerun,
+    resolveExceptions(state, date, day, { wrongRate, racing: true }),
+  ]);
   count(state, 'workload:reconciliation');
   return decided;
 }
@@ -186,18 +296,30 @@ function secondChannelVictim(state: RunState, orderNo: string): string | undefin
  * recovery ends RECOVERED, WRITTEN_OFF or open with what is still owed.
  */
 export async function actOnRecovery(state: RunState, writeOff: boolean): Promise<string> {
-  const { rows } = await state.stack.db.query<{ id: string }>(`SELECT id FROM recoveries WHERE state IN ('OPEN', 'OFFSETTING') ORDER BY id`);
+  const { rows } = await state.stack.db.query<{ id: string }>(
+    `SELECT id FROM recoveries WHERE state IN ('OPEN', 'OFFSETTING') ORDER BY id`,
+  );
   if (rows.length === 0) return 'no open recovery';
   return actOn(state, rows[state.operatorRng.int(0, rows.length - 1)].id, writeOff);
 }
 
 async function actOn(state: RunState, id: string, writeOff: boolean): Promise<string> {
   const action = writeOff ? 'write-off' : 'request-collection';
-  const r = await state.stack.api.call<{ error?: { message: string } }>('POST', `/v1/recoveries/${id}/${action}`, {
-    key: state.operatorKey, body: { reason: `chaos operator: ${action}` },
-  });
+  const r = await state.stack.api.call<{ error?: { message: string } }>(
+    'POST',
+    `/v1/recoveries/${id}/${action}`,
+    {
+      key: state.operatorKey,
+      body: { reason: `chaos operator: ${action}` },
+    },
+  );
   if (r.status < 300) {
-    state.decisions.push({ kind: writeOff ? 'write-off' : 'collection-request', subject: id, decision: action, wrong: false });
+    state.decisions.push({
+      kind: writeOff ? 'write-off' : 'collection-request',
+      subject: id,
+      decision: action,
+      wrong: false,
+    });
     count(state, `operator:recovery-${action}`);
   }
   return `${action} ${id} → ${r.status}${r.status < 300 ? '' : ` ${r.body.error?.message ?? ''}`}`;
@@ -209,10 +331,16 @@ async function actOn(state: RunState, id: string, writeOff: boolean): Promise<st
  * off too), or is left offsetting (15 %), as the operators' stream draws.
  */
 export async function actOnRecoveries(state: RunState): Promise<string> {
-  const { rows } = await state.stack.db.query<{ id: string }>(`SELECT id FROM recoveries WHERE state IN ('OPEN', 'OFFSETTING') ORDER BY id`);
+  const { rows } = await state.stack.db.query<{ id: string }>(
+    `SELECT id FROM recoveries WHERE state IN ('OPEN', 'OFFSETTING') ORDER BY id`,
+  );
   const out: string[] = [];
   for (const { id } of rows) {
-    const choice = state.operatorRng.weighted({ 'request-collection': 5, 'write-off': 3.5, leave: 1.5 } as const);
+    const choice = state.operatorRng.weighted({
+      'request-collection': 5,
+      'write-off': 3.5,
+      leave: 1.5,
+    } as const);
     if (choice === 'leave') {
       out.push(`${id} left`);
       continue;

@@ -5,7 +5,16 @@
 // a free port of its own on 127.0.0.1, without a Unix socket, trust auth (loopback only). The
 // application role may log in to it: the system's processes use that login, as in production.
 import { execFile, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { allowAppRoleLogin, APP_ROLE } from '../db/app-role';
@@ -35,7 +44,12 @@ async function asPgUser(bin: string, args: string[], timeoutMs = 120_000): Promi
     return stdout + stderr;
   } catch (err) {
     const e = err as Error & { stdout?: string; stderr?: string };
-    throw new Error(`${bin.split('/').pop()} ${args.join(' ')} failed: ${e.message} ${e.stdout ?? ''} ${e.stderr ?? ''}`.slice(0, 2_000));
+    throw new Error(
+      `${bin.split('/').pop()} ${args.join(' ')} failed: ${e.message} ${e.stdout ?? ''} ${e.stderr ?? ''}`.slice(
+        0,
+        2_000,
+      ),
+    );
   }
 }
 
@@ -71,16 +85,30 @@ function claim(slotDir: string): boolean {
 export class ChaosPostgres {
   private stopped = false;
 
-  private constructor(readonly slotDir: string, readonly port: number, private readonly log: (line: string) => void) {}
+  private constructor(
+    readonly slotDir: string,
+    readonly port: number,
+    private readonly log: (line: string) => void,
+  ) {}
 
-  get dataDir(): string { return join(this.slotDir, 'data'); }
-  get logFile(): string { return join(this.slotDir, 'postgres.log'); }
+  get dataDir(): string {
+    return join(this.slotDir, 'data');
+  }
+  get logFile(): string {
+    return join(this.slotDir, 'postgres.log');
+  }
   /** The server-level URL (database `postgres`). */
-  get adminUrl(): string { return `postgres://postgres@127.0.0.1:${this.port}/postgres`; }
+  get adminUrl(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
   /** The chaos database, where each seed has a schema of its own: the owner's login (migrations, the chaos process's own reads). */
-  get url(): string { return `postgres://postgres@127.0.0.1:${this.port}/${CHAOS_DATABASE}`; }
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${CHAOS_DATABASE}`;
+  }
   /** The same database as the application role's own login: the API's, the worker's and the dispatcher's. */
-  get appUrl(): string { return `postgres://${APP_ROLE}@127.0.0.1:${this.port}/${CHAOS_DATABASE}`; }
+  get appUrl(): string {
+    return `postgres://${APP_ROLE}@127.0.0.1:${this.port}/${CHAOS_DATABASE}`;
+  }
 
   /** A free slot, initdb'd if new, started on a free port, with the chaos database. */
   static async start(log: (line: string) => void): Promise<ChaosPostgres> {
@@ -108,14 +136,24 @@ export class ChaosPostgres {
   /** initdb once; a server a dead owner left running is stopped first. */
   private async prepare(): Promise<void> {
     if (IS_ROOT) await run('chown', ['postgres:', this.slotDir]);
-    if (existsSync(join(this.dataDir, 'postmaster.pid')) && await this.running()) {
+    if (existsSync(join(this.dataDir, 'postmaster.pid')) && (await this.running())) {
       this.log(`chaos postgres: stopping the server a dead chaos process left on ${this.dataDir}`);
       await this.ctl(['-m', 'immediate', 'stop']);
     }
     if (existsSync(join(this.dataDir, 'PG_VERSION'))) return;
     rmSync(this.dataDir, { recursive: true, force: true }); // an initdb that did not finish
     const started = Date.now();
-    await asPgUser(join(pgBinDir(), 'initdb'), ['-D', this.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+    await asPgUser(join(pgBinDir(), 'initdb'), [
+      '-D',
+      this.dataDir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--locale=C.UTF-8',
+      '--no-sync',
+    ]);
     this.log(`chaos postgres: initdb ${this.dataDir} (${Date.now() - started} ms)`);
   }
 
@@ -124,7 +162,10 @@ export class ChaosPostgres {
   }
 
   async running(): Promise<boolean> {
-    return this.ctl(['status']).then(() => true, () => false);
+    return this.ctl(['status']).then(
+      () => true,
+      () => false,
+    );
   }
 
   /**
@@ -133,8 +174,13 @@ export class ChaosPostgres {
    */
   private async startServer(): Promise<void> {
     const options = [
-      `-p ${this.port}`, '-c listen_addresses=127.0.0.1', "-c unix_socket_directories=''", '-c max_connections=200',
-      '-c shared_buffers=128MB', '-c fsync=off', '-c jit=off',
+      `-p ${this.port}`,
+      '-c listen_addresses=127.0.0.1',
+      "-c unix_socket_directories=''",
+      '-c max_connections=200',
+      '-c shared_buffers=128MB',
+      '-c fsync=off',
+      '-c jit=off',
     ].join(' ');
     await this.ctl(['-l', this.logFile, '-w', '-t', '120', '-o', options, 'start']);
   }
@@ -142,7 +188,9 @@ export class ChaosPostgres {
   private async ensureDatabase(): Promise<void> {
     const admin = createPool({ connectionString: this.adminUrl, max: 1 });
     try {
-      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [CHAOS_DATABASE]);
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+        CHAOS_DATABASE,
+      ]);
       if (rowCount === 0) await admin.query(`CREATE DATABASE ${CHAOS_DATABASE}`);
       await allowAppRoleLogin(admin);
     } finally {
@@ -161,7 +209,10 @@ export class ChaosPostgres {
   async release(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (await this.running()) await this.ctl(['-m', 'fast', '-w', 'stop']).catch((err: Error) => this.log(`chaos postgres: stop failed: ${err.message}`));
+    if (await this.running())
+      await this.ctl(['-m', 'fast', '-w', 'stop']).catch((err: Error) =>
+        this.log(`chaos postgres: stop failed: ${err.message}`),
+      );
     rmSync(join(this.slotDir, 'owner'), { force: true });
   }
 
@@ -172,7 +223,11 @@ export class ChaosPostgres {
     const args = ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop'];
     const ctl = join(pgBinDir(), 'pg_ctl');
     try {
-      execFileSync(IS_ROOT ? 'runuser' : ctl, IS_ROOT ? ['-u', 'postgres', '--', ctl, ...args] : args, { stdio: 'ignore', timeout: 30_000 });
+      execFileSync(
+        IS_ROOT ? 'runuser' : ctl,
+        IS_ROOT ? ['-u', 'postgres', '--', ctl, ...args] : args,
+        { stdio: 'ignore', timeout: 30_000 },
+      );
     } catch {
       // not running
     }
@@ -191,7 +246,9 @@ let shared: Promise<ChaosPostgres> | undefined;
 /** This process's chaos cluster, started at the first call and reused by every later seed. */
 export function chaosPostgres(log: (line: string) => void): Promise<ChaosPostgres> {
   shared ??= ChaosPostgres.start(log);
-  shared.catch(() => { shared = undefined; });
+  shared.catch(() => {
+    shared = undefined;
+  });
   return shared;
 }
 

@@ -7,7 +7,7 @@ export class Prng {
 
   constructor(seed: number) {
     // Mix the seed once so seeds 1, 2, 3 do not start on neighbouring states.
-    this.state = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 1;
+    this.state = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0 || 1;
   }
 
   /** A uniform number in [0, 1). */

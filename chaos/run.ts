@@ -4,7 +4,14 @@
 // settle again, then check the invariants. Bounded by steps and by a wall-clock deadline.
 import { Prng } from './prng';
 import { checkInvariants, silentWorkflows, type Violation } from './invariants';
-import { actOnRecoveries, reconcile, resolveExceptions, resolveRacingRematch, resolveReviews, utcDay } from './operators';
+import {
+  actOnRecoveries,
+  reconcile,
+  resolveExceptions,
+  resolveRacingRematch,
+  resolveReviews,
+  utcDay,
+} from './operators';
 import { drawSchedule, runSchedule, type WeightOverrides } from './schedule';
 import { ChaosStack, PROCESS_KINDS } from './stack';
 import { calendarPhase, depositPhase, drawWorkload, rushPhase, withdraw } from './workload';
@@ -45,7 +52,9 @@ const LAST_LOAN_MARGIN_MS = 6 * 60_000;
 export const runningStacks = new Set<ChaosStack>();
 
 export const reproduce = (seed: number, steps: number, weights: WeightOverrides = {}) =>
-  `npm run chaos -- --seed ${seed} --steps ${steps}${Object.entries(weights).map(([k, n]) => ` --weight ${k}=${n}`).join('')}`;
+  `npm run chaos -- --seed ${seed} --steps ${steps}${Object.entries(weights)
+    .map(([k, n]) => ` --weight ${k}=${n}`)
+    .join('')}`;
 
 export async function runSeed(options: RunOptions): Promise<RunResult> {
   const startedAt = Date.now();
@@ -56,10 +65,18 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   const operatorRng = new Prng(master.int(1, 2 ** 31 - 1));
   const recoveryRng = new Prng(master.int(1, 2 ** 31 - 1));
   const plan = drawWorkload(workloadRng);
-  const withdrawals = workloadRng.some(Array.from({ length: plan.investors }, (_, i) => i), 0.5).map((i) => ({ i, fraction: workloadRng.int(10, 90) / 100 }));
+  const withdrawals = workloadRng
+    .some(
+      Array.from({ length: plan.investors }, (_, i) => i),
+      0.5,
+    )
+    .map((i) => ({ i, fraction: workloadRng.int(10, 90) / 100 }));
   const schedule = drawSchedule(scheduleRng, options.steps, options.weights);
-  const say = (line: string) => options.say(`[seed ${options.seed} ${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${line}`);
-  say(`plan: ${plan.investors} investors, ${plan.months} months of ${plan.monthSeconds} s, ${plan.cancels.length} cancels; ${schedule.length} chaos steps`);
+  const say = (line: string) =>
+    options.say(`[seed ${options.seed} ${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${line}`);
+  say(
+    `plan: ${plan.investors} investors, ${plan.months} months of ${plan.monthSeconds} s, ${plan.cancels.length} cancels; ${schedule.length} chaos steps`,
+  );
 
   const stack = await ChaosStack.start({ seed: options.seed, log: say });
   runningStacks.add(stack);
@@ -67,20 +84,40 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   let violated = false;
   let state: RunState | undefined;
   try {
-    const { key: operatorKey } = await stack.api.must<{ key: string }>('POST', '/v1/api-keys', { body: { role: 'operator' } });
+    const { key: operatorKey } = await stack.api.must<{ key: string }>('POST', '/v1/api-keys', {
+      body: { role: 'operator' },
+    });
     state = {
-      stack, seed: options.seed, operatorRng, recoveryRng, operatorKey, runId: `c${options.seed}`, phase: 'deposits', investors: [], loanIds: [],
-      faults: {}, decisions: [], secondChannel: new Map(), tampered: new Map(), alarms: [], deadlineMs: startedAt + options.maxMs, say,
+      stack,
+      seed: options.seed,
+      operatorRng,
+      recoveryRng,
+      operatorKey,
+      runId: `c${options.seed}`,
+      phase: 'deposits',
+      investors: [],
+      loanIds: [],
+      faults: {},
+      decisions: [],
+      secondChannel: new Map(),
+      tampered: new Map(),
+      alarms: [],
+      deadlineMs: startedAt + options.maxMs,
+      say,
     };
     const s = state;
     let scheduleDone = false;
     let workloadDone = false;
-    const chaos = runSchedule(s, schedule).finally(() => { scheduleDone = true; });
+    const chaos = runSchedule(s, schedule).finally(() => {
+      scheduleDone = true;
+    });
     // Once the schedule is over, operators keep deciding reviews while the workload finishes: a
     // repayment waiting in review would otherwise hold the loan's calendar until its budget ran out.
     const lateOperators = chaos.then(async () => {
       while (!workloadDone) {
-        const said = await resolveReviews(s, SETTLE_WRONG_RATE, SETTLE_RACE_RATE).catch((err: Error) => `reviews: ${err.message}`);
+        const said = await resolveReviews(s, SETTLE_WRONG_RATE, SETTLE_RACE_RATE).catch(
+          (err: Error) => `reviews: ${err.message}`,
+        );
         if (said !== 'reviews: none pending') say(`  after the schedule: ${said}`);
         await sleep(2_000);
       }
@@ -89,7 +126,12 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
       say('phase deposits');
       const borrowerId = await depositPhase(s, plan);
       // Loans one after another while the schedule still has faults to inject (bounded: MAX_LOANS, and time for the rest).
-      for (let k = 0; k === 0 || (k < MAX_LOANS && !scheduleDone && Date.now() < s.deadlineMs - LAST_LOAN_MARGIN_MS); k++) {
+      for (
+        let k = 0;
+        k === 0 ||
+        (k < MAX_LOANS && !scheduleDone && Date.now() < s.deadlineMs - LAST_LOAN_MARGIN_MS);
+        k++
+      ) {
         s.phase = 'rush';
         say(`phase rush (loan ${k + 1})`);
         const loanId = await rushPhase(s, plan, borrowerId, k);
@@ -111,43 +153,84 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     await chaos;
     await lateOperators;
     s.phase = 'settle';
-    say('phase settle: the schedule is over; waiting for every workflow to finish or wait for an operator');
+    say(
+      'phase settle: the schedule is over; waiting for every workflow to finish or wait for an operator',
+    );
     await settle(s, errors, SETTLE_WRONG_RATE, SETTLE_RACE_RATE);
     s.phase = 'reconcile';
-    for (const date of new Set([utcDay(startedAt), utcDay(Date.now())])) await reconcileDay(s, date, errors);
+    for (const date of new Set([utcDay(startedAt), utcDay(Date.now())]))
+      await reconcileDay(s, date, errors);
     say(`  ${await actOnRecoveries(s)}`);
     await settle(s, errors, 0); // nothing reconciles after this one: its decisions are the gateway's record
 
     s.phase = 'invariants';
     // What the gateway's submits really met, as the simulator counted them (not what the rates promised).
-    for (const [fault, n] of Object.entries(stack.simulator.faultHits())) count(s, `gateway:${fault}`, n);
+    for (const [fault, n] of Object.entries(stack.simulator.faultHits()))
+      count(s, `gateway:${fault}`, n);
     // What the system answered while Postgres was down: requests the API refused with a 503 (clients retry them).
-    const unavailable = stack.outputOf('api').split('\n').filter((l) => l.includes('"msg":"database unavailable"')).length;
+    const unavailable = stack
+      .outputOf('api')
+      .split('\n')
+      .filter((l) => l.includes('"msg":"database unavailable"')).length;
     if (unavailable > 0) count(s, 'api:503-database-unavailable', unavailable);
-    count(s, 'workload:gateway-orders', stack.simulator.truth().filter((o) => !s.secondChannel.has(o.orderNo)).length);
-    const violations = [...s.alarms, ...await checkInvariants(s)];
+    count(
+      s,
+      'workload:gateway-orders',
+      stack.simulator.truth().filter((o) => !s.secondChannel.has(o.orderNo)).length,
+    );
+    const violations = [...s.alarms, ...(await checkInvariants(s))];
     violated = violations.length > 0;
-    return { seed: options.seed, steps: options.steps, ms: Date.now() - startedAt, faults: s.faults, violations, errors };
+    return {
+      seed: options.seed,
+      steps: options.steps,
+      ms: Date.now() - startedAt,
+      faults: s.faults,
+      violations,
+      errors,
+    };
   } catch (err) {
     errors.push(`run: ${(err as Error).stack ?? (err as Error).message}`);
-    return { seed: options.seed, steps: options.steps, ms: Date.now() - startedAt, faults: state?.faults ?? {}, violations: [], errors };
+    return {
+      seed: options.seed,
+      steps: options.steps,
+      ms: Date.now() - startedAt,
+      faults: state?.faults ?? {},
+      violations: [],
+      errors,
+    };
   } finally {
-    if (errors.length) for (const kind of PROCESS_KINDS) say(`--- ${kind} said last:\n${stack.tail(kind, 1_500)}`);
+    if (errors.length)
+      for (const kind of PROCESS_KINDS) say(`--- ${kind} said last:\n${stack.tail(kind, 1_500)}`);
     runningStacks.delete(stack);
     await stack.stop({ keep: options.keep || errors.length > 0 || violated }); // a failing seed's schema and files stay for a look
   }
 }
 
 /** Until every running workflow waits in a named operator state and the outbox has nothing due; reviews decided meanwhile. */
-async function settle(state: RunState, errors: string[], wrongRate: number, raceRate = 0): Promise<void> {
+async function settle(
+  state: RunState,
+  errors: string[],
+  wrongRate: number,
+  raceRate = 0,
+): Promise<void> {
   try {
-    await until(state, 'the system to settle', async () => {
-      state.say(`  ${await resolveReviews(state, wrongRate, raceRate)}`);
-      const silent = await silentWorkflows(state);
-      const { rows } = await state.stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE not_before <= now()');
-      state.say(`  settling: ${silent.length} workflow(s) still working${silent.length ? ` (${silent.slice(0, 4).join(', ')}${silent.length > 4 ? ', ...' : ''})` : ''}, ${rows[0].n} outbox row(s) due`);
-      return silent.length === 0 && rows[0].n === 0 ? true : undefined;
-    }, SETTLE_MS, 2_000);
+    await until(
+      state,
+      'the system to settle',
+      async () => {
+        state.say(`  ${await resolveReviews(state, wrongRate, raceRate)}`);
+        const silent = await silentWorkflows(state);
+        const { rows } = await state.stack.db.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM outbox WHERE not_before <= now()',
+        );
+        state.say(
+          `  settling: ${silent.length} workflow(s) still working${silent.length ? ` (${silent.slice(0, 4).join(', ')}${silent.length > 4 ? ', ...' : ''})` : ''}, ${rows[0].n} outbox row(s) due`,
+        );
+        return silent.length === 0 && rows[0].n === 0 ? true : undefined;
+      },
+      SETTLE_MS,
+      2_000,
+    );
   } catch (err) {
     errors.push(`settle: ${(err as Error).message}`);
   }
@@ -163,11 +246,15 @@ async function reconcileDay(state: RunState, date: string, errors: string[]): Pr
   try {
     for (let round = 0; round < 5; round++) {
       const day = await reconcile(state, date);
-      state.say(`  reconciliation ${date} round ${round + 1}: ${day.state}, ${day.openExceptions} open, ${day.pendingLines} pending`);
+      state.say(
+        `  reconciliation ${date} round ${round + 1}: ${day.state}, ${day.openExceptions} open, ${day.pendingLines} pending`,
+      );
       if (day.state === 'CLEAN') return;
       const wrongRate = round === 0 ? SETTLE_WRONG_RATE : 0;
-      if (day.openExceptions === 0) await sleep(3_000); // pending lines: the orders' own decisions come first
-      else if (round === 0 && state.operatorRng.chance(SETTLE_RACE_RATE)) state.say(`  ${await resolveRacingRematch(state, date, day, wrongRate)}`);
+      if (day.openExceptions === 0)
+        await sleep(3_000); // pending lines: the orders' own decisions come first
+      else if (round === 0 && state.operatorRng.chance(SETTLE_RACE_RATE))
+        state.say(`  ${await resolveRacingRematch(state, date, day, wrongRate)}`);
       else state.say(`  ${await resolveExceptions(state, date, day, { wrongRate })}`);
     }
     errors.push(`reconciliation of ${date} is not CLEAN after 5 rounds`);

@@ -15,17 +15,48 @@ import { signNotification, unixSeconds } from '../gateway/signing';
 import { formatAmount } from '../ledger/money';
 import { PROCESS_KINDS, type ProcessKind } from './stack';
 import type { Prng } from './prng';
-import { contradictingNotice, latestOrders, mismatchingNotices, resendNotices, statementError, type ContradictionVariant, type StatementErrorVariant } from './gateway-faults';
-import { actOnRecovery, reconcile, resolveExceptions, resolveRacingRematch, resolveReviews, utcDay } from './operators';
+import {
+  contradictingNotice,
+  latestOrders,
+  mismatchingNotices,
+  resendNotices,
+  statementError,
+  type ContradictionVariant,
+  type StatementErrorVariant,
+} from './gateway-faults';
+import {
+  actOnRecovery,
+  reconcile,
+  resolveExceptions,
+  resolveRacingRematch,
+  resolveReviews,
+  utcDay,
+} from './operators';
 import { overlappingRuns, withdraw } from './workload';
 import { count, sleep, type RunState } from './world';
 
 /** Gateway call faults and notification faults (gateway/README.md), all resolvable by query or review. */
 export const GATEWAY_FAULTS = [
-  'timeout-then-execute', 'timeout-no-execute', 'lie-failed', 'lie-failed:INVALID_ACCOUNT', 'processing-then-success',
-  'processing-then-fail', 'processing-stuck', 'error-5xx-after-execute', 'error-5xx-before-execute', 'reset-after-execute', 'reset-before-execute',
-  'fail:INSUFFICIENT_FUNDS', 'fail:SYSTEM_BUSY', 'notify-duplicate', 'notify-late', 'notify-out-of-order', 'notify-wrong-amount',
-  'notify-bad-signature', 'notify-status-0', 'notify-none',
+  'timeout-then-execute',
+  'timeout-no-execute',
+  'lie-failed',
+  'lie-failed:INVALID_ACCOUNT',
+  'processing-then-success',
+  'processing-then-fail',
+  'processing-stuck',
+  'error-5xx-after-execute',
+  'error-5xx-before-execute',
+  'reset-after-execute',
+  'reset-before-execute',
+  'fail:INSUFFICIENT_FUNDS',
+  'fail:SYSTEM_BUSY',
+  'notify-duplicate',
+  'notify-late',
+  'notify-out-of-order',
+  'notify-wrong-amount',
+  'notify-bad-signature',
+  'notify-status-0',
+  'notify-none',
 ] as const;
 const NOTIFY = (spec: string) => spec.startsWith('notify-');
 /**
@@ -48,23 +79,48 @@ export type Step =
   | { kind: 'contradicting-notice'; variant: ContradictionVariant; pick: number }
   | { kind: 'reviews'; wrongRate: number; raceRate: number }
   /** `statement`: an error put in today's statement first; `race`: exceptions decided while a re-match runs. */
-  | { kind: 'recon'; statement?: StatementErrorVariant; pick: number; race: boolean; wrongRate: number }
+  | {
+      kind: 'recon';
+      statement?: StatementErrorVariant;
+      pick: number;
+      race: boolean;
+      wrongRate: number;
+    }
   | { kind: 'recovery'; writeOff: boolean }
   | { kind: 'withdraw'; investor: number; fraction: number }
   | { kind: 'payout-run-again' };
 
-export interface ScheduledStep { pauseMs: number; step: Step }
+export interface ScheduledStep {
+  pauseMs: number;
+  step: Step;
+}
 
 /** Weights out of 100, sized so 200 seeds of 40 steps inject every kind 50 times (docs/reliability.md, "Coverage"). */
 export const STEP_WEIGHTS = {
-  kill: 12, 'temporal-restart': 2, 'pg-restart': 3, 'gateway-rates': 20, outage: 5, 'second-channel': 3, 'forged-notice': 3, 'mismatching-notices': 4,
-  'contradicting-notice': 5, reviews: 19, recon: 9, recovery: 3, withdraw: 10, 'payout-run-again': 5,
+  kill: 12,
+  'temporal-restart': 2,
+  'pg-restart': 3,
+  'gateway-rates': 20,
+  outage: 5,
+  'second-channel': 3,
+  'forged-notice': 3,
+  'mismatching-notices': 4,
+  'contradicting-notice': 5,
+  reviews: 19,
+  recon: 9,
+  recovery: 3,
+  withdraw: 10,
+  'payout-run-again': 5,
 } as const;
 export type StepKind = keyof typeof STEP_WEIGHTS;
 /** Weights changed for a run (`--weight pg-restart=30`): a seed's schedule is the seed's and these. */
 export type WeightOverrides = Partial<Record<StepKind, number>>;
 
-export function drawSchedule(rng: Prng, steps: number, overrides: WeightOverrides = {}): ScheduledStep[] {
+export function drawSchedule(
+  rng: Prng,
+  steps: number,
+  overrides: WeightOverrides = {},
+): ScheduledStep[] {
   const weights = { ...STEP_WEIGHTS, ...overrides };
   const out: ScheduledStep[] = [];
   for (let i = 0; i < steps; i++) {
@@ -73,30 +129,78 @@ export function drawSchedule(rng: Prng, steps: number, overrides: WeightOverride
     const pauseMs = rng.int(300, 2_500);
     let step: Step;
     switch (kind) {
-      case 'kill': step = { kind, target: rng.pick(PROCESS_KINDS), downMs: rng.int(0, 1_500), resend: rng.int(0, 3), pick: rng.int(0, 1_000) }; break;
-      case 'pg-restart': step = { kind, downMs: rng.int(0, 1_500) }; break;
+      case 'kill':
+        step = {
+          kind,
+          target: rng.pick(PROCESS_KINDS),
+          downMs: rng.int(0, 1_500),
+          resend: rng.int(0, 3),
+          pick: rng.int(0, 1_000),
+        };
+        break;
+      case 'pg-restart':
+        step = { kind, downMs: rng.int(0, 1_500) };
+        break;
       case 'gateway-rates': {
         // A fault counts only when a submit meets it, and a seed has some 30-50 submits under faults:
         // each call fault is in 45 % of the tables at 5-15 %, each notification fault in 35 % at 15-45 %.
-        const call = shuffled(rng, rng.some(GATEWAY_FAULTS.filter((f) => !NOTIFY(f)), 0.45)).map((spec) => ({ spec, rate: rng.int(5, 15) / 100 }));
-        const notify = rng.some(GATEWAY_FAULTS.filter(NOTIFY), 0.35).map((spec) => ({ spec, rate: rng.int(15, 45) / 100 }));
+        const call = shuffled(
+          rng,
+          rng.some(
+            GATEWAY_FAULTS.filter((f) => !NOTIFY(f)),
+            0.45,
+          ),
+        ).map((spec) => ({ spec, rate: rng.int(5, 15) / 100 }));
+        const notify = rng
+          .some(GATEWAY_FAULTS.filter(NOTIFY), 0.35)
+          .map((spec) => ({ spec, rate: rng.int(15, 45) / 100 }));
         step = { kind, rates: [...withinOne(call), ...notify] };
         break;
       }
       // Some outages outlast a loan payout's query window (about 10 s): those orders wait for an operator
       // (the reviews an operator may decide wrongly come mostly from these).
-      case 'outage': step = { kind, mode: rng.pick(['refuse', '503'] as const), ms: rng.chance(0.4) ? rng.int(10_000, 16_000) : rng.int(500, 3_000) }; break;
-      case 'forged-notice': case 'mismatching-notices': step = { kind, pick: rng.int(0, 1_000) }; break;
-      case 'contradicting-notice': step = { kind, variant: rng.pick(['says-success', 'says-failed'] as const), pick: rng.int(0, 1_000) }; break;
-      case 'reviews': step = { kind, wrongRate: rng.pick([0.3, 0.6]), raceRate: rng.pick([0.2, 0.5]) }; break;
+      case 'outage':
+        step = {
+          kind,
+          mode: rng.pick(['refuse', '503'] as const),
+          ms: rng.chance(0.4) ? rng.int(10_000, 16_000) : rng.int(500, 3_000),
+        };
+        break;
+      case 'forged-notice':
+      case 'mismatching-notices':
+        step = { kind, pick: rng.int(0, 1_000) };
+        break;
+      case 'contradicting-notice':
+        step = {
+          kind,
+          variant: rng.pick(['says-success', 'says-failed'] as const),
+          pick: rng.int(0, 1_000),
+        };
+        break;
+      case 'reviews':
+        step = { kind, wrongRate: rng.pick([0.3, 0.6]), raceRate: rng.pick([0.2, 0.5]) };
+        break;
       case 'recon': {
-        const statement = rng.chance(0.8) ? rng.pick(['amount', 'fee', 'duplicate'] as const) : undefined;
-        step = { kind, ...(statement ? { statement } : {}), pick: rng.int(0, 1_000), race: rng.chance(0.5), wrongRate: rng.pick([0.2, 0.5]) };
+        const statement = rng.chance(0.8)
+          ? rng.pick(['amount', 'fee', 'duplicate'] as const)
+          : undefined;
+        step = {
+          kind,
+          ...(statement ? { statement } : {}),
+          pick: rng.int(0, 1_000),
+          race: rng.chance(0.5),
+          wrongRate: rng.pick([0.2, 0.5]),
+        };
         break;
       }
-      case 'recovery': step = { kind, writeOff: rng.chance(0.5) }; break;
-      case 'withdraw': step = { kind, investor: rng.int(0, 1_000), fraction: rng.int(5, 60) / 100 }; break;
-      default: step = { kind };
+      case 'recovery':
+        step = { kind, writeOff: rng.chance(0.5) };
+        break;
+      case 'withdraw':
+        step = { kind, investor: rng.int(0, 1_000), fraction: rng.int(5, 60) / 100 };
+        break;
+      default:
+        step = { kind };
     }
     out.push({ pauseMs, step });
   }
@@ -116,21 +220,31 @@ function shuffled<T>(rng: Prng, items: T[]): T[] {
 /** Call faults exclude each other (one draw per submit picks at most one): their rates must add up to at most 1. */
 function withinOne(rates: { spec: string; rate: number }[]): { spec: string; rate: number }[] {
   let total = 0;
-  return rates.filter((r) => (total + r.rate <= 1 ? (total += r.rate, true) : false));
+  return rates.filter((r) => (total + r.rate <= 1 ? ((total += r.rate), true) : false));
 }
 
 export function describe(step: Step): string {
   switch (step.kind) {
-    case 'kill': return `SIGKILL ${step.target}, down ${step.downMs} ms${step.resend ? `, then ${step.resend} notice(s) re-sent` : ''}`;
-    case 'pg-restart': return `postgres immediate shutdown, down ${step.downMs} ms`;
-    case 'gateway-rates': return `gateway rates ${step.rates.map((r) => `${r.spec}=${r.rate}`).join(',') || '(none)'}`;
-    case 'outage': return `gateway outage ${step.mode} ${step.ms} ms`;
-    case 'reviews': return `operator resolves reviews (wrong ${step.wrongRate * 100}%, racing a notice ${step.raceRate * 100}%)`;
-    case 'contradicting-notice': return `a notice that ${step.variant.slice(5)}, contradicting the gateway, with its own key`;
-    case 'recon': return `reconciliation${step.statement ? ` after a statement error (${step.statement})` : ''}, exceptions decided${step.race ? ' racing a re-match' : ''} (wrong ${step.wrongRate * 100}%)`;
-    case 'recovery': return `operator ${step.writeOff ? 'writes off' : 'requests the collection of'} a recovery`;
-    case 'withdraw': return `withdrawal of ${step.fraction * 100}% by investor #${step.investor}`;
-    default: return step.kind;
+    case 'kill':
+      return `SIGKILL ${step.target}, down ${step.downMs} ms${step.resend ? `, then ${step.resend} notice(s) re-sent` : ''}`;
+    case 'pg-restart':
+      return `postgres immediate shutdown, down ${step.downMs} ms`;
+    case 'gateway-rates':
+      return `gateway rates ${step.rates.map((r) => `${r.spec}=${r.rate}`).join(',') || '(none)'}`;
+    case 'outage':
+      return `gateway outage ${step.mode} ${step.ms} ms`;
+    case 'reviews':
+      return `operator resolves reviews (wrong ${step.wrongRate * 100}%, racing a notice ${step.raceRate * 100}%)`;
+    case 'contradicting-notice':
+      return `a notice that ${step.variant.slice(5)}, contradicting the gateway, with its own key`;
+    case 'recon':
+      return `reconciliation${step.statement ? ` after a statement error (${step.statement})` : ''}, exceptions decided${step.race ? ' racing a re-match' : ''} (wrong ${step.wrongRate * 100}%)`;
+    case 'recovery':
+      return `operator ${step.writeOff ? 'writes off' : 'requests the collection of'} a recovery`;
+    case 'withdraw':
+      return `withdrawal of ${step.fraction * 100}% by investor #${step.investor}`;
+    default:
+      return step.kind;
   }
 }
 
@@ -142,20 +256,48 @@ export function describe(step: Step): string {
  */
 export function planned(schedule: ScheduledStep[]): Record<string, number> {
   const out: Record<string, number> = {};
-  const add = (kind: string, n = 1) => { out[kind] = (out[kind] ?? 0) + n; };
+  const add = (kind: string, n = 1) => {
+    out[kind] = (out[kind] ?? 0) + n;
+  };
   for (const { step } of schedule) {
     switch (step.kind) {
-      case 'kill': add(`kill:${step.target}`); add('gateway:notice-duplicate-after-restart', step.resend); break;
-      case 'temporal-restart': add('temporal:restart'); break;
-      case 'pg-restart': add('postgres:immediate-restart'); break;
-      case 'gateway-rates': add('gateway:rates-changed'); for (const r of step.rates) add(`rates:${r.spec}`); break;
-      case 'outage': add(`gateway:outage-${step.mode}`); break;
-      case 'second-channel': add('gateway:second-channel'); break;
-      case 'forged-notice': add('gateway:forged-notice'); break;
-      case 'mismatching-notices': for (const v of ['wrong-amount', 'wrong-currency', 'wrong-kind']) add(`gateway:notice-${v}`); break;
-      case 'contradicting-notice': add(`gateway:notice-${step.variant}`); break;
-      case 'recon': add('step:recon'); if (step.statement) add(`gateway:statement-${step.statement}`); if (step.race) add('step:recon-racing-rematch'); break;
-      default: add(`step:${step.kind}`);
+      case 'kill':
+        add(`kill:${step.target}`);
+        add('gateway:notice-duplicate-after-restart', step.resend);
+        break;
+      case 'temporal-restart':
+        add('temporal:restart');
+        break;
+      case 'pg-restart':
+        add('postgres:immediate-restart');
+        break;
+      case 'gateway-rates':
+        add('gateway:rates-changed');
+        for (const r of step.rates) add(`rates:${r.spec}`);
+        break;
+      case 'outage':
+        add(`gateway:outage-${step.mode}`);
+        break;
+      case 'second-channel':
+        add('gateway:second-channel');
+        break;
+      case 'forged-notice':
+        add('gateway:forged-notice');
+        break;
+      case 'mismatching-notices':
+        for (const v of ['wrong-amount', 'wrong-currency', 'wrong-kind'])
+          add(`gateway:notice-${v}`);
+        break;
+      case 'contradicting-notice':
+        add(`gateway:notice-${step.variant}`);
+        break;
+      case 'recon':
+        add('step:recon');
+        if (step.statement) add(`gateway:statement-${step.statement}`);
+        if (step.race) add('step:recon-racing-rematch');
+        break;
+      default:
+        add(`step:${step.kind}`);
     }
   }
   return out;
@@ -173,12 +315,18 @@ export async function runSchedule(state: RunState, schedule: ScheduledStep[]): P
     } catch (err) {
       outcome = `failed: ${(err as Error).message.slice(0, 300)}`;
     }
-    state.say(`step ${i + 1}/${schedule.length} [${state.phase}] ${describe(step)}: ${outcome} (${Date.now() - started} ms)`);
+    state.say(
+      `step ${i + 1}/${schedule.length} [${state.phase}] ${describe(step)}: ${outcome} (${Date.now() - started} ms)`,
+    );
   }
   // The schedule's faults end with it: what remains is the system settling. Its first step set a
   // rate table, so every order the gateway received so far was sent while faults were drawn.
   state.stack.simulator.setFaultRates([]);
-  count(state, 'workload:orders-under-faults', state.stack.simulator.truth().filter((o) => !state.secondChannel.has(o.orderNo)).length);
+  count(
+    state,
+    'workload:orders-under-faults',
+    state.stack.simulator.truth().filter((o) => !state.secondChannel.has(o.orderNo)).length,
+  );
   await state.stack.simulator.endOutage();
 }
 
@@ -202,7 +350,9 @@ async function apply(state: RunState, step: Step): Promise<string> {
     case 'gateway-rates': {
       const slow = state.phase === 'deposits' || state.phase === 'withdrawals';
       const rates = step.rates.filter((r) => !(slow && SLOW_FOR_DEPOSITS.has(r.spec)));
-      stack.simulator.setFaultRates(rates.map((r) => ({ spec: r.spec, fault: parseFault(r.spec), rate: r.rate })));
+      stack.simulator.setFaultRates(
+        rates.map((r) => ({ spec: r.spec, fault: parseFault(r.spec), rate: r.rate })),
+      );
       count(state, 'gateway:rates-changed');
       return `${rates.length} fault(s) active`;
     }
@@ -210,27 +360,48 @@ async function apply(state: RunState, step: Step): Promise<string> {
       await stack.simulator.startOutage(step.mode, step.ms);
       count(state, `gateway:outage-${step.mode}`);
       return 'started';
-    case 'second-channel': return secondChannel(state);
-    case 'forged-notice': return forgedNotice(state, step.pick);
-    case 'mismatching-notices': return mismatchingNotices(state, step.pick);
-    case 'contradicting-notice': return contradictingNotice(state, step.variant, step.pick);
-    case 'reviews': return resolveReviews(state, step.wrongRate, step.raceRate);
+    case 'second-channel':
+      return secondChannel(state);
+    case 'forged-notice':
+      return forgedNotice(state, step.pick);
+    case 'mismatching-notices':
+      return mismatchingNotices(state, step.pick);
+    case 'contradicting-notice':
+      return contradictingNotice(state, step.variant, step.pick);
+    case 'reviews':
+      return resolveReviews(state, step.wrongRate, step.raceRate);
     case 'recon': {
       const date = utcDay(Date.now());
-      const tampered = step.statement ? `${await statementError(state, step.statement, step.pick)}; ` : '';
+      const tampered = step.statement
+        ? `${await statementError(state, step.statement, step.pick)}; `
+        : '';
       const day = await reconcile(state, date, 60_000);
-      return tampered + (step.race ? await resolveRacingRematch(state, date, day, step.wrongRate) : await resolveExceptions(state, date, day, { wrongRate: step.wrongRate }));
+      return (
+        tampered +
+        (step.race
+          ? await resolveRacingRematch(state, date, day, step.wrongRate)
+          : await resolveExceptions(state, date, day, { wrongRate: step.wrongRate }))
+      );
     }
-    case 'recovery': return actOnRecovery(state, step.writeOff);
+    case 'recovery':
+      return actOnRecovery(state, step.writeOff);
     case 'withdraw': {
       if (state.investors.length === 0) return 'no investors yet';
       count(state, 'workload:withdrawal');
-      return withdraw(state, state.investors[step.investor % state.investors.length], step.fraction, `s${state.faults['workload:withdrawal']}`);
+      return withdraw(
+        state,
+        state.investors[step.investor % state.investors.length],
+        step.fraction,
+        `s${state.faults['workload:withdrawal']}`,
+      );
     }
     case 'payout-run-again': {
       const loanId = state.loanIds[state.loanIds.length - 1];
       if (!loanId) return 'no loan yet';
-      const { rows } = await stack.db.query<{ n: number }>(`SELECT max(n)::int AS n FROM loan_installments WHERE loan_id = $1 AND status IN ('DISTRIBUTED', 'PAID_OUT')`, [loanId]);
+      const { rows } = await stack.db.query<{ n: number }>(
+        `SELECT max(n)::int AS n FROM loan_installments WHERE loan_id = $1 AND status IN ('DISTRIBUTED', 'PAID_OUT')`,
+        [loanId],
+      );
       if (rows[0].n === null) return 'nothing distributed yet';
       await overlappingRuns(state, loanId, rows[0].n, false);
       count(state, 'workload:payout-run-again');
@@ -241,15 +412,32 @@ async function apply(state: RunState, step: Step): Promise<string> {
 
 /** The incident: the gateway pays a succeeded scheduled payout (or, before any, a withdrawal) a second time through another channel. */
 async function secondChannel(state: RunState): Promise<string> {
-  const { rows } = await state.stack.db.query<{ party_id: string; amount_minor: string; order_no: string }>(
+  const { rows } = await state.stack.db.query<{
+    party_id: string;
+    amount_minor: string;
+    order_no: string;
+  }>(
     `SELECT party_id, amount_minor::text, order_no FROM payouts WHERE purpose <> 'disbursement' AND status = 'SUCCEEDED'
-     ORDER BY purpose = 'scheduled' DESC, settled_at DESC, id LIMIT 10`);
-  const victim = rows.find((r) => !state.secondChannel.has(`${r.order_no}-ch2`.slice(0, 64)) && !state.tampered.has(r.order_no));
-  if (!victim) return rows.length ? 'the latest payouts were paid twice already' : 'no payout to an investor succeeded yet';
+     ORDER BY purpose = 'scheduled' DESC, settled_at DESC, id LIMIT 10`,
+  );
+  const victim = rows.find(
+    (r) =>
+      !state.secondChannel.has(`${r.order_no}-ch2`.slice(0, 64)) && !state.tampered.has(r.order_no),
+  );
+  if (!victim)
+    return rows.length
+      ? 'the latest payouts were paid twice already'
+      : 'no payout to an investor succeeded yet';
   const orderNo = `${victim.order_no}-ch2`.slice(0, 64);
   const res = await fetch(`${state.stack.simulator.url}/_sim/executed`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ kind: 'PAYOUT', orderNo, amount: formatAmount(BigInt(victim.amount_minor), 'CNY'), currency: 'CNY' }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      kind: 'PAYOUT',
+      orderNo,
+      amount: formatAmount(BigInt(victim.amount_minor), 'CNY'),
+      currency: 'CNY',
+    }),
   });
   if (!res.ok) return `refused by the simulator: HTTP ${res.status} ${await res.text()}`;
   state.secondChannel.set(orderNo, victim.party_id);
@@ -267,15 +455,32 @@ async function forgedNotice(state: RunState, pick: number): Promise<string> {
   if (rows.length === 0) return 'no order yet';
   const order = rows[pick % rows.length];
   const raw = JSON.stringify({
-    notifyId: `forged-${order.order_no.slice(0, 40)}-${pick}`, orderNo: order.order_no, kind: order.kind, status: 'SUCCESS',
-    amount: formatAmount(BigInt(order.amount_minor), 'CNY'), currency: 'CNY', gatewayTradeNo: `forged-${pick}`, eventSeq: 2, eventTime: new Date().toISOString(),
+    notifyId: `forged-${order.order_no.slice(0, 40)}-${pick}`,
+    orderNo: order.order_no,
+    kind: order.kind,
+    status: 'SUCCESS',
+    amount: formatAmount(BigInt(order.amount_minor), 'CNY'),
+    currency: 'CNY',
+    gatewayTradeNo: `forged-${pick}`,
+    eventSeq: 2,
+    eventTime: new Date().toISOString(),
   });
   const timestamp = unixSeconds(Date.now());
   const res = await fetch(`${state.stack.api.baseUrl}/v1/gateway/notifications`, {
-    method: 'POST', body: raw, signal: AbortSignal.timeout(10_000),
-    headers: { 'content-type': 'application/json', 'x-gateway-timestamp': timestamp, 'x-gateway-signature': signNotification('not-the-gateways-secret-0123456789', timestamp, raw) },
+    method: 'POST',
+    body: raw,
+    signal: AbortSignal.timeout(10_000),
+    headers: {
+      'content-type': 'application/json',
+      'x-gateway-timestamp': timestamp,
+      'x-gateway-signature': signNotification('not-the-gateways-secret-0123456789', timestamp, raw),
+    },
   });
   count(state, 'gateway:forged-notice');
-  if (res.status !== 401) state.alarms.push({ invariant: 'notices-verified', detail: `a notice signed with another key for ${order.order_no} was answered ${res.status}, not 401` });
+  if (res.status !== 401)
+    state.alarms.push({
+      invariant: 'notices-verified',
+      detail: `a notice signed with another key for ${order.order_no} was answered ${res.status}, not 401`,
+    });
   return `SUCCESS for ${order.order_no}, signed with another key → ${res.status}${res.status === 401 ? '' : ' (NOT REFUSED)'}`;
 }

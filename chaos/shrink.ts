@@ -14,7 +14,11 @@ export interface ShrinkResult {
   tried: number[];
 }
 
-export async function fewestFailingSteps(steps: number, fails: (steps: number) => Promise<boolean>, maxRuns: number): Promise<ShrinkResult> {
+export async function fewestFailingSteps(
+  steps: number,
+  fails: (steps: number) => Promise<boolean>,
+  maxRuns: number,
+): Promise<ShrinkResult> {
   let fewest = steps;
   let passed = -1;
   const tried: number[] = [];

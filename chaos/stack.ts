@@ -18,7 +18,12 @@ import { isDatabaseUnavailable } from '../db/errors';
 import { recordEnvironment } from '../db/environment';
 import { migrate } from '../db/migrate';
 import { FAST_TIMINGS, SECRET, startTestSimulator } from '../test/gateway/helpers';
-import { freePort, startProcess, withSearchPath, type RunningProcess } from '../test/helpers/processes';
+import {
+  freePort,
+  startProcess,
+  withSearchPath,
+  type RunningProcess,
+} from '../test/helpers/processes';
 import { TEMPORAL_BIN } from '../test/helpers/settings';
 import { SearchAttributes } from '../workflows/contracts/common';
 import { CHAOS_DATABASE, chaosPostgres, type ChaosPostgres } from './postgres';
@@ -75,7 +80,9 @@ export class ChaosStack {
     } finally {
       await admin.end();
     }
-    const db = waitsOutRestarts(createPool({ connectionString: postgres.url, schema, max: 4, applicationName: 'chaos' }));
+    const db = waitsOutRestarts(
+      createPool({ connectionString: postgres.url, schema, max: 4, applicationName: 'chaos' }),
+    );
     await migrate(db);
     await recordEnvironment(db, 'test');
 
@@ -84,18 +91,39 @@ export class ChaosStack {
     const temporalPort = await freePort();
     const webUiPort = options.webUi ? await freePort() : undefined;
     const simulator = await startTestSimulator({
-      dataDir: dir, seed: `chaos-${options.seed}`, notifyUrl: `http://127.0.0.1:${apiPort}/v1/gateway/notifications`,
-      ...FAST_TIMINGS, timeoutHoldMs: TIMEOUT_HOLD_MS, processingMs: 1_500, lateNotifyMs: 3_000,
+      dataDir: dir,
+      seed: `chaos-${options.seed}`,
+      notifyUrl: `http://127.0.0.1:${apiPort}/v1/gateway/notifications`,
+      ...FAST_TIMINGS,
+      timeoutHoldMs: TIMEOUT_HOLD_MS,
+      processingMs: 1_500,
+      lateNotifyMs: 3_000,
     });
     const adminKey = randomBytes(24).toString('hex');
     const env = {
       APP_ENV: 'test',
       DATABASE_URL: withSearchPath(postgres.appUrl, schema), // the application role's own login
-      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_NAMESPACE: 'default', ADMIN_API_KEY: adminKey,
-      API_PORT: String(apiPort), GATEWAY_URL: simulator.url, GATEWAY_SECRET: SECRET,
-      API_RATE_LIMIT_PER_MINUTE: '100000', LOG_LEVEL: 'warn',
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      TEMPORAL_NAMESPACE: 'default',
+      ADMIN_API_KEY: adminKey,
+      API_PORT: String(apiPort),
+      GATEWAY_URL: simulator.url,
+      GATEWAY_SECRET: SECRET,
+      API_RATE_LIMIT_PER_MINUTE: '100000',
+      LOG_LEVEL: 'warn',
     };
-    const stack = new ChaosStack(postgres, schema, db, dir, env.TEMPORAL_ADDRESS, simulator, new DemoApi(`http://127.0.0.1:${apiPort}`, adminKey), env, options.log, webUiPort);
+    const stack = new ChaosStack(
+      postgres,
+      schema,
+      db,
+      dir,
+      env.TEMPORAL_ADDRESS,
+      simulator,
+      new DemoApi(`http://127.0.0.1:${apiPort}`, adminKey),
+      env,
+      options.log,
+      webUiPort,
+    );
     await stack.startTemporal();
     for (const kind of PROCESS_KINDS) await stack.startKind(kind);
     return stack;
@@ -104,25 +132,50 @@ export class ChaosStack {
   /** The dev server on its own database file: a restart keeps every workflow and timer. */
   async startTemporal(): Promise<void> {
     const [host, port] = this.temporalAddress.split(':');
-    const ui = this.webUiPort === undefined ? ['--headless'] : ['--ui-port', String(this.webUiPort)];
-    const args = ['server', 'start-dev', '--ip', host, '--port', port, ...ui, '--db-filename', join(this.dir, 'temporal.db'),
-      '--namespace', 'default', '--log-level', 'error', ...Object.values(SearchAttributes).flatMap((a) => ['--search-attribute', `${a.name}=Keyword`])];
+    const ui =
+      this.webUiPort === undefined ? ['--headless'] : ['--ui-port', String(this.webUiPort)];
+    const args = [
+      'server',
+      'start-dev',
+      '--ip',
+      host,
+      '--port',
+      port,
+      ...ui,
+      '--db-filename',
+      join(this.dir, 'temporal.db'),
+      '--namespace',
+      'default',
+      '--log-level',
+      'error',
+      ...Object.values(SearchAttributes).flatMap((a) => [
+        '--search-attribute',
+        `${a.name}=Keyword`,
+      ]),
+    ];
     const child = spawn(TEMPORAL_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4_000); });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4_000);
+    });
     this.temporalChild = child;
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`temporal exited with ${child.exitCode}: ${stderr}`);
+      if (child.exitCode !== null)
+        throw new Error(`temporal exited with ${child.exitCode}: ${stderr}`);
       try {
-        const connection = await Connection.connect({ address: this.temporalAddress, connectTimeout: 1_000 });
+        const connection = await Connection.connect({
+          address: this.temporalAddress,
+          connectTimeout: 1_000,
+        });
         await connection.workflowService.getSystemInfo({});
         await this.connection?.close().catch(() => undefined);
         this.connection = connection;
         this.clientValue = new Client({ connection, namespace: 'default' });
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`temporal not ready after 60 s: ${(err as Error).message} ${stderr}`);
+        if (Date.now() > deadline)
+          throw new Error(`temporal not ready after 60 s: ${(err as Error).message} ${stderr}`);
         await new Promise((r) => setTimeout(r, 250));
       }
     }
@@ -149,7 +202,10 @@ export class ChaosStack {
   async startKind(kind: ProcessKind): Promise<void> {
     const p = await startProcess(kind, this.env, 90_000);
     p.child.once('exit', (code, signal) => {
-      if (!this.ended.has(p.child)) this.unexpectedExits.push(`${kind} exited by itself (${signal ?? `exit code ${code}`}); it said last: ${p.output().slice(-1_500)}`);
+      if (!this.ended.has(p.child))
+        this.unexpectedExits.push(
+          `${kind} exited by itself (${signal ?? `exit code ${code}`}); it said last: ${p.output().slice(-1_500)}`,
+        );
     });
     this.processes.set(kind, p);
   }
@@ -187,7 +243,9 @@ export class ChaosStack {
     await this.simulator.close().catch(() => undefined);
     await this.db.end().catch(() => undefined);
     if (options.keep) {
-      this.log(`kept: schema ${this.schema} in database ${CHAOS_DATABASE} of the chaos cluster ${this.postgres.dataDir} (stopped at the end of the run; to look: ${this.postgres.howToStart()}), data in ${this.dir}`);
+      this.log(
+        `kept: schema ${this.schema} in database ${CHAOS_DATABASE} of the chaos cluster ${this.postgres.dataDir} (stopped at the end of the run; to look: ${this.postgres.howToStart()}), data in ${this.dir}`,
+      );
       return;
     }
     const admin = createPool({ connectionString: this.postgres.url, max: 1 });

@@ -37,22 +37,42 @@ export function drawWorkload(rng: Prng): WorkloadPlan {
   };
 }
 
-const bankAccount = (i: number, name: string) => ({ bankCode: 'ICBC', accountNo: `62220202${String(i).padStart(8, '0')}`, accountName: name });
+const bankAccount = (i: number, name: string) => ({
+  bankCode: 'ICBC',
+  accountNo: `62220202${String(i).padStart(8, '0')}`,
+  accountName: name,
+});
 
 /** The borrower, the investors with a bank account and key each, and their deposits, settled. */
 export async function depositPhase(state: RunState, plan: WorkloadPlan): Promise<string> {
   const { api } = state.stack;
   const borrowerId = `${state.runId}-bor`;
-  await api.must('POST', '/v1/borrowers', { body: { id: borrowerId, name: 'Borrower Co.', bankAccount: bankAccount(99_999_999, 'Borrower Co.') }, idempotencyKey: `${borrowerId}-create` });
+  await api.must('POST', '/v1/borrowers', {
+    body: {
+      id: borrowerId,
+      name: 'Borrower Co.',
+      bankAccount: bankAccount(99_999_999, 'Borrower Co.'),
+    },
+    idempotencyKey: `${borrowerId}-create`,
+  });
   for (let i = 0; i < plan.investors; i++) {
     const id = `${state.runId}-inv${i}`;
     const account = bankAccount(i, `Investor ${i}`);
-    await api.must('POST', '/v1/investors', { body: { id, name: `Investor ${i}`, bankAccount: account }, idempotencyKey: `${id}-create` });
-    const { key } = await api.must<{ key: string }>('POST', '/v1/api-keys', { body: { role: `investor:${id}` } });
+    await api.must('POST', '/v1/investors', {
+      body: { id, name: `Investor ${i}`, bankAccount: account },
+      idempotencyKey: `${id}-create`,
+    });
+    const { key } = await api.must<{ key: string }>('POST', '/v1/api-keys', {
+      body: { role: `investor:${id}` },
+    });
     state.investors.push({ id, key, account });
   }
   await inParallel(state.investors, 4, async (inv, i) => {
-    await api.must('POST', `/v1/investors/${inv.id}/deposits`, { key: inv.key, body: { amount: formatAmount(plan.depositMinor[i], 'CNY'), account: inv.account }, idempotencyKey: `${inv.id}-dep0` });
+    await api.must('POST', `/v1/investors/${inv.id}/deposits`, {
+      key: inv.key,
+      body: { amount: formatAmount(plan.depositMinor[i], 'CNY'), account: inv.account },
+      idempotencyKey: `${inv.id}-dep0`,
+    });
   });
   await settledDeposits(state, 240_000);
   return borrowerId;
@@ -60,15 +80,27 @@ export async function depositPhase(state: RunState, plan: WorkloadPlan): Promise
 
 /** Every deposit SUCCEEDED, FAILED or waiting for an operator (MANUAL_REVIEW: the schedule's operators decide it). */
 export async function settledDeposits(state: RunState, timeoutMs: number): Promise<void> {
-  await until(state, 'the deposits to settle', async () => {
-    const { rows } = await state.stack.db.query<{ open: number }>(`SELECT count(*)::int AS open FROM deposits WHERE status = 'PENDING'`);
-    state.say(`  deposits: ${rows[0].open} still open`);
-    return rows[0].open === 0 ? true : undefined;
-  }, timeoutMs, 2_000);
+  await until(
+    state,
+    'the deposits to settle',
+    async () => {
+      const { rows } = await state.stack.db.query<{ open: number }>(
+        `SELECT count(*)::int AS open FROM deposits WHERE status = 'PENDING'`,
+      );
+      state.say(`  deposits: ${rows[0].open} still open`);
+      return rows[0].open === 0 ? true : undefined;
+    },
+    timeoutMs,
+    2_000,
+  );
 }
 
 async function available(state: RunState, inv: Investor): Promise<bigint> {
-  const b = await state.stack.api.must<{ available: string }>('GET', `/v1/investors/${inv.id}/balance`, { key: inv.key });
+  const b = await state.stack.api.must<{ available: string }>(
+    'GET',
+    `/v1/investors/${inv.id}/balance`,
+    { key: inv.key },
+  );
   return parseAmount(b.available, 'CNY', { allowZero: true });
 }
 
@@ -77,111 +109,210 @@ async function available(state: RunState, inv: Investor): Promise<bigint> {
  * hold), every investor at once, cancels racing the subscriptions; then whoever still has money
  * takes what remains, so the loan fills exactly (or the run says why it could not).
  */
-export async function rushPhase(state: RunState, plan: WorkloadPlan, borrowerId: string, k: number): Promise<string | undefined> {
+export async function rushPhase(
+  state: RunState,
+  plan: WorkloadPlan,
+  borrowerId: string,
+  k: number,
+): Promise<string | undefined> {
   const { api } = state.stack;
   const balances = await Promise.all(state.investors.map((inv) => available(state, inv)));
-  const asks = state.investors.map((_, i) => (plan.wantMinor[i] < balances[i] ? plan.wantMinor[i] : balances[i]));
+  const asks = state.investors.map((_, i) =>
+    plan.wantMinor[i] < balances[i] ? plan.wantMinor[i] : balances[i],
+  );
   const demand = asks.reduce((a, b) => a + b, 0n);
   const principalMinor = ((demand * 3n) / 4n / 10_000n) * 10_000n;
   if (principalMinor < 10_000n) {
-    state.say(`  the investors hold too little for another loan (demand ${formatAmount(demand, 'CNY')})`);
+    state.say(
+      `  the investors hold too little for another loan (demand ${formatAmount(demand, 'CNY')})`,
+    );
     return undefined;
   }
   const loanId = `${state.runId}-loan${k}`;
   await api.must('POST', '/v1/loans', {
     idempotencyKey: `${loanId}-create`,
     body: {
-      id: loanId, borrowerId, principal: formatAmount(principalMinor, 'CNY'), annualRate: '0.12', termMonths: plan.months,
-      repaymentMethod: plan.repaymentMethod, subscriptionDeadline: new Date(Date.now() + 20 * 60_000).toISOString(),
-      feeRate: '0.01', interestFeeRate: '0.1', installmentIntervalSeconds: plan.monthSeconds,
+      id: loanId,
+      borrowerId,
+      principal: formatAmount(principalMinor, 'CNY'),
+      annualRate: '0.12',
+      termMonths: plan.months,
+      repaymentMethod: plan.repaymentMethod,
+      subscriptionDeadline: new Date(Date.now() + 20 * 60_000).toISOString(),
+      feeRate: '0.01',
+      interestFeeRate: '0.1',
+      installmentIntervalSeconds: plan.monthSeconds,
     },
   });
   state.loanIds.push(loanId);
-  state.say(`  loan ${loanId}: ${formatAmount(principalMinor, 'CNY')}, ${plan.months} months of ${plan.monthSeconds} s (${plan.repaymentMethod}); demand ${formatAmount(demand, 'CNY')}`);
+  state.say(
+    `  loan ${loanId}: ${formatAmount(principalMinor, 'CNY')}, ${plan.months} months of ${plan.monthSeconds} s (${plan.repaymentMethod}); demand ${formatAmount(demand, 'CNY')}`,
+  );
   const subscriptionOf = new Map<number, string>();
   let loanFull = 0;
   const cancelledIds: string[] = [];
-  await inParallel(state.investors.map((inv, i) => ({ inv, i })), 16, async ({ inv, i }) => {
-    if (asks[i] <= 0n) return;
-    const res = await api.call<{ subscriptionId?: string; error?: { code: string } }>('POST', `/v1/loans/${loanId}/subscriptions`, {
-      key: inv.key, body: { investorId: inv.id, amount: formatAmount(asks[i], 'CNY') }, idempotencyKey: `${inv.id}-l${k}-sub`,
-    });
-    if (res.status === 201 && res.body.subscriptionId) subscriptionOf.set(i, res.body.subscriptionId);
-    else if (res.body.error?.code === 'LOAN_FULL') loanFull += 1;
-    if (plan.cancels.includes(i) && res.body.subscriptionId) {
-      const c = await api.call('POST', `/v1/subscriptions/${res.body.subscriptionId}/cancel`, { key: inv.key, idempotencyKey: `${inv.id}-l${k}-cancel` });
-      if (c.status < 300) cancelledIds.push(res.body.subscriptionId);
-    }
-  });
-  state.say(`  rush: ${subscriptionOf.size} reserved, ${loanFull} LOAN_FULL, ${cancelledIds.length} cancelled during the rush`);
+  await inParallel(
+    state.investors.map((inv, i) => ({ inv, i })),
+    16,
+    async ({ inv, i }) => {
+      if (asks[i] <= 0n) return;
+      const res = await api.call<{ subscriptionId?: string; error?: { code: string } }>(
+        'POST',
+        `/v1/loans/${loanId}/subscriptions`,
+        {
+          key: inv.key,
+          body: { investorId: inv.id, amount: formatAmount(asks[i], 'CNY') },
+          idempotencyKey: `${inv.id}-l${k}-sub`,
+        },
+      );
+      if (res.status === 201 && res.body.subscriptionId)
+        subscriptionOf.set(i, res.body.subscriptionId);
+      else if (res.body.error?.code === 'LOAN_FULL') loanFull += 1;
+      if (plan.cancels.includes(i) && res.body.subscriptionId) {
+        const c = await api.call('POST', `/v1/subscriptions/${res.body.subscriptionId}/cancel`, {
+          key: inv.key,
+          idempotencyKey: `${inv.id}-l${k}-cancel`,
+        });
+        if (c.status < 300) cancelledIds.push(res.body.subscriptionId);
+      }
+    },
+  );
+  state.say(
+    `  rush: ${subscriptionOf.size} reserved, ${loanFull} LOAN_FULL, ${cancelledIds.length} cancelled during the rush`,
+  );
   // A cancel gives the room back when its workflow has run: wait for that before filling the rest.
-  await until(state, 'the cancels to settle', async () => {
-    const { rows } = await state.stack.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM subscriptions WHERE loan_id = $1 AND id = ANY($2) AND status <> 'CANCELLED'`,
-      [loanId, cancelledIds]);
-    return rows[0].n === 0 ? true : undefined;
-  }, 60_000, 500).catch((err: Error) => state.say(`  ${err.message}: filling what is free now`));
+  await until(
+    state,
+    'the cancels to settle',
+    async () => {
+      const { rows } = await state.stack.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM subscriptions WHERE loan_id = $1 AND id = ANY($2) AND status <> 'CANCELLED'`,
+        [loanId, cancelledIds],
+      );
+      return rows[0].n === 0 ? true : undefined;
+    },
+    60_000,
+    500,
+  ).catch((err: Error) => state.say(`  ${err.message}: filling what is free now`));
   // Fill what the cancels and refusals left, investor by investor (bounded: one try each, three rounds).
   for (let round = 0; round < 3; round++) {
     for (const inv of state.investors) {
-      const loan = await api.must<{ status: string; remaining: string }>('GET', `/v1/loans/${loanId}`);
+      const loan = await api.must<{ status: string; remaining: string }>(
+        'GET',
+        `/v1/loans/${loanId}`,
+      );
       const remaining = parseAmount(loan.remaining, 'CNY', { allowZero: true });
       if (loan.status !== 'OPEN' || remaining === 0n) return loanId;
       const free = await available(state, inv);
       const take = free < remaining ? free : remaining;
       if (take <= 0n) continue;
-      await api.call('POST', `/v1/loans/${loanId}/subscriptions`, { key: inv.key, body: { investorId: inv.id, amount: formatAmount(take, 'CNY') }, idempotencyKey: `${inv.id}-l${k}-fill${round}` });
+      await api.call('POST', `/v1/loans/${loanId}/subscriptions`, {
+        key: inv.key,
+        body: { investorId: inv.id, amount: formatAmount(take, 'CNY') },
+        idempotencyKey: `${inv.id}-l${k}-fill${round}`,
+      });
     }
   }
   return loanId;
 }
 
-interface Installment { n: number; status: string }
+interface Installment {
+  n: number;
+  status: string;
+}
 
 /**
  * The calendar: waits for the loan to be REPAYING and then CLOSED; each installment, once
  * distributed, gets its payout run started twice at the same moment (and the last one a
  * "maturity" run besides). Operators and faults act meanwhile, from the chaos schedule.
  */
-export async function calendarPhase(state: RunState, loanId: string, plan: WorkloadPlan): Promise<string> {
+export async function calendarPhase(
+  state: RunState,
+  loanId: string,
+  plan: WorkloadPlan,
+): Promise<string> {
   const { api } = state.stack;
   const started = new Set<number>();
   let lastLine = '';
   const budgetMs = (plan.months * plan.monthSeconds + 240) * 1_000;
-  return until(state, `loan ${loanId} to close`, async () => {
-    const loan = await api.must<{ status: string; schedule: Installment[] }>('GET', `/v1/loans/${loanId}`);
-    const line = `  loan ${loanId}: ${loan.status}; ${loan.schedule.map((i) => `${i.n}:${i.status}`).join(' ')}`;
-    if (line !== lastLine) state.say(line);
-    lastLine = line;
-    for (const inst of loan.schedule) {
-      if (started.has(inst.n) || !['DISTRIBUTED', 'PAID_OUT'].includes(inst.status)) continue;
-      started.add(inst.n);
-      await overlappingRuns(state, loanId, inst.n, inst.n === plan.months);
-    }
-    return ['CLOSED', 'EXPIRED', 'DEFAULTED', 'CHARGED_OFF'].includes(loan.status) ? loan.status : undefined;
-  }, budgetMs, 1_000);
+  return until(
+    state,
+    `loan ${loanId} to close`,
+    async () => {
+      const loan = await api.must<{ status: string; schedule: Installment[] }>(
+        'GET',
+        `/v1/loans/${loanId}`,
+      );
+      const line = `  loan ${loanId}: ${loan.status}; ${loan.schedule.map((i) => `${i.n}:${i.status}`).join(' ')}`;
+      if (line !== lastLine) state.say(line);
+      lastLine = line;
+      for (const inst of loan.schedule) {
+        if (started.has(inst.n) || !['DISTRIBUTED', 'PAID_OUT'].includes(inst.status)) continue;
+        started.add(inst.n);
+        await overlappingRuns(state, loanId, inst.n, inst.n === plan.months);
+      }
+      return ['CLOSED', 'EXPIRED', 'DEFAULTED', 'CHARGED_OFF'].includes(loan.status)
+        ? loan.status
+        : undefined;
+    },
+    budgetMs,
+    1_000,
+  );
 }
 
 /** Two runs of one installment at once through the API, and the maturity run beside them. */
-export async function overlappingRuns(state: RunState, loanId: string, n: number, maturity: boolean): Promise<void> {
+export async function overlappingRuns(
+  state: RunState,
+  loanId: string,
+  n: number,
+  maturity: boolean,
+): Promise<void> {
   const input: PayoutRunInput = { loanId, installment: n };
   const runs: Promise<unknown>[] = [
-    state.stack.api.must('POST', '/v1/payout-runs', { key: state.operatorKey, body: { loanId, installment: n } }),
-    state.stack.api.must('POST', '/v1/payout-runs', { key: state.operatorKey, body: { loanId, installment: n } }),
+    state.stack.api.must('POST', '/v1/payout-runs', {
+      key: state.operatorKey,
+      body: { loanId, installment: n },
+    }),
+    state.stack.api.must('POST', '/v1/payout-runs', {
+      key: state.operatorKey,
+      body: { loanId, installment: n },
+    }),
   ];
-  if (maturity) runs.push(startPayoutRunAsJob(state.stack.db, state.stack.temporal, { workflowId: `${workflowIds.payoutRun(loanId, n)}-maturity`, input, job: 'maturity' }));
+  if (maturity)
+    runs.push(
+      startPayoutRunAsJob(state.stack.db, state.stack.temporal, {
+        workflowId: `${workflowIds.payoutRun(loanId, n)}-maturity`,
+        input,
+        job: 'maturity',
+      }),
+    );
   const results = await Promise.allSettled(runs);
-  const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason).slice(0, 200));
-  state.say(`  installment ${n}: ${runs.length} payout runs started at once${failed.length ? ` (${failed.length} refused: ${failed.join('; ')})` : ''}`);
+  const failed = results
+    .filter((r) => r.status === 'rejected')
+    .map((r) => String((r as PromiseRejectedResult).reason).slice(0, 200));
+  state.say(
+    `  installment ${n}: ${runs.length} payout runs started at once${failed.length ? ` (${failed.length} refused: ${failed.join('; ')})` : ''}`,
+  );
 }
 
 /** A withdrawal of part of what an investor has (a refusal for lack of money is an answer, not an error). */
-export async function withdraw(state: RunState, inv: Investor, fraction: number, tag: string): Promise<string> {
+export async function withdraw(
+  state: RunState,
+  inv: Investor,
+  fraction: number,
+  tag: string,
+): Promise<string> {
   const free = await available(state, inv);
   const amount = (free * BigInt(Math.round(fraction * 100))) / 100n;
   if (amount < 100n) return 'nothing to withdraw';
-  const res = await state.stack.api.call<{ status?: string; error?: { code: string } }>('POST', `/v1/investors/${inv.id}/withdrawals`, {
-    key: inv.key, body: { amount: formatAmount(amount, 'CNY'), account: inv.account }, idempotencyKey: `${inv.id}-wd-${tag}`,
-  });
+  const res = await state.stack.api.call<{ status?: string; error?: { code: string } }>(
+    'POST',
+    `/v1/investors/${inv.id}/withdrawals`,
+    {
+      key: inv.key,
+      body: { amount: formatAmount(amount, 'CNY'), account: inv.account },
+      idempotencyKey: `${inv.id}-wd-${tag}`,
+    },
+  );
   return `${inv.id} withdraws ${formatAmount(amount, 'CNY')}: ${res.status} ${res.body.status ?? res.body.error?.code ?? ''}`;
 }

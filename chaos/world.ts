@@ -57,12 +57,17 @@ export function gatewayNet(state: RunState, orderNo: string): bigint {
 }
 
 /** Signed the same way: what the ledger posted for each order on `gateway:default:clearing`. */
-export async function clearingNets(state: RunState, orderNos: string[]): Promise<Map<string, bigint>> {
+export async function clearingNets(
+  state: RunState,
+  orderNos: string[],
+): Promise<Map<string, bigint>> {
   const { rows } = await state.stack.db.query<{ order_no: string; net: string }>(
     `SELECT t.metadata->>'orderNo' AS order_no, sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END)::text AS net
      FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id AND NOT p.pending
      JOIN ledger_accounts a ON a.id = p.account_id AND a.path = 'gateway:default:clearing'
-     WHERE t.metadata->>'orderNo' = ANY($1) GROUP BY 1`, [orderNos]);
+     WHERE t.metadata->>'orderNo' = ANY($1) GROUP BY 1`,
+    [orderNos],
+  );
   return new Map(rows.map((r) => [r.order_no, BigInt(r.net)]));
 }
 
@@ -71,7 +76,13 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until `done` returns a value, within the run's wall-clock bound and `timeoutMs`. */
-export async function until<T>(state: RunState, what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 500): Promise<T> {
+export async function until<T>(
+  state: RunState,
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  everyMs = 500,
+): Promise<T> {
   const deadline = Math.min(Date.now() + timeoutMs, state.deadlineMs);
   for (;;) {
     const value = await probe();

@@ -23,34 +23,57 @@ export interface AutoResolveResult {
  * record, failed, or stuck in PROCESSING for good), or not final yet (PROCESSING with an outcome
  * still to come: deciding now could void a payout the gateway is about to execute).
  */
-export async function simulatorVerdict(simulatorUrl: string, orderNo: string): Promise<'executed' | 'not_executed' | 'not_final'> {
+export async function simulatorVerdict(
+  simulatorUrl: string,
+  orderNo: string,
+): Promise<'executed' | 'not_executed' | 'not_final'> {
   const res = await fetch(`${simulatorUrl}/_sim/truth?orderNo=${encodeURIComponent(orderNo)}`);
   if (!res.ok) throw new Error(`simulator truth for ${orderNo}: HTTP ${res.status}`);
-  const order = ((await res.json()) as { orders: { status: string; pending?: unknown }[] }).orders[0];
+  const order = ((await res.json()) as { orders: { status: string; pending?: unknown }[] })
+    .orders[0];
   if (order?.status === 'SUCCESS') return 'executed';
   if (order?.status === 'PROCESSING' && order.pending !== undefined) return 'not_final';
   return 'not_executed';
 }
 
 /** Decides one review; false when it was refused (resolved by someone else meanwhile). */
-export type ReviewDecider = (workflowId: string, decision: 'paid' | 'not_paid', reason: string) => Promise<boolean>;
+export type ReviewDecider = (
+  workflowId: string,
+  decision: 'paid' | 'not_paid',
+  reason: string,
+) => Promise<boolean>;
 
 /** Through the API, as an operator would (the demo). */
 export function apiDecider(api: DemoApi): ReviewDecider {
   return async (workflowId, decision, reason) => {
-    const res = await api.call('POST', `/v1/reviews/${encodeURIComponent(workflowId)}/resolve`, { body: { decision, reason } });
+    const res = await api.call('POST', `/v1/reviews/${encodeURIComponent(workflowId)}/resolve`, {
+      body: { decision, reason },
+    });
     if (res.status === 409) return false;
-    if (res.status !== 200) throw new Error(`resolve ${workflowId}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 200)
+      throw new Error(`resolve ${workflowId}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
     return true;
   };
 }
 
 /** Recorded in the database as the API records it, then the Update (benchmarks, which hold the database's credentials). */
-export function databaseDecider(pool: Pool, client: Client, actor: `operator:${string}`): ReviewDecider {
+export function databaseDecider(
+  pool: Pool,
+  client: Client,
+  actor: `operator:${string}`,
+): ReviewDecider {
   return async (workflowId, decision, reason) => {
-    const decisionId = await recordDecision(pool, { workflowId, kind: 'review.resolve', actor, payload: { decision }, reason });
+    const decisionId = await recordDecision(pool, {
+      workflowId,
+      kind: 'review.resolve',
+      actor,
+      payload: { decision },
+      reason,
+    });
     try {
-      await client.workflow.getHandle(workflowId).executeUpdate(resolveReviewUpdate, { args: [{ decisionId }] });
+      await client.workflow
+        .getHandle(workflowId)
+        .executeUpdate(resolveReviewUpdate, { args: [{ decisionId }] });
       return true;
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) return false;
@@ -62,14 +85,23 @@ export function databaseDecider(pool: Pool, client: Client, actor: `operator:${s
 /** It trusts a simulator's record as the truth: nowhere but development and test. */
 export function refuseOutsideDevelopment(appEnv: string | undefined): void {
   if (!isDevelopmentOrTest(appEnv)) {
-    throw new Error(`auto-resolve decides reviews from the gateway simulator's record: refused with APP_ENV=${appEnv ?? '(unset)'} (development or test only)`);
+    throw new Error(
+      `auto-resolve decides reviews from the gateway simulator's record: refused with APP_ENV=${appEnv ?? '(unset)'} (development or test only)`,
+    );
   }
 }
 
-export async function resolveReviewsFromSimulatorTruth(client: Client, simulatorUrl: string, decide: ReviewDecider, query = ''): Promise<AutoResolveResult> {
+export async function resolveReviewsFromSimulatorTruth(
+  client: Client,
+  simulatorUrl: string,
+  decide: ReviewDecider,
+  query = '',
+): Promise<AutoResolveResult> {
   refuseOutsideDevelopment(process.env.APP_ENV);
   const result: AutoResolveResult = { paid: 0, notPaid: 0, waiting: 0, skipped: 0 };
-  const listed = client.workflow.list({ query: `ReviewState = 'Pending' AND ExecutionStatus = 'Running'${query ? ` AND ${query}` : ''}` });
+  const listed = client.workflow.list({
+    query: `ReviewState = 'Pending' AND ExecutionStatus = 'Running'${query ? ` AND ${query}` : ''}`,
+  });
   for await (const wf of listed) {
     const handle = client.workflow.getHandle(wf.workflowId);
     const evidence = await handle.query(reviewEvidenceQuery);
@@ -80,7 +112,13 @@ export async function resolveReviewsFromSimulatorTruth(client: Client, simulator
       continue;
     }
     const paid = verdict === 'executed';
-    if (!(await decide(wf.workflowId, paid ? 'paid' : 'not_paid', `the gateway's record of order ${evidence.orderNo}`))) {
+    if (
+      !(await decide(
+        wf.workflowId,
+        paid ? 'paid' : 'not_paid',
+        `the gateway's record of order ${evidence.orderNo}`,
+      ))
+    ) {
       result.skipped += 1;
     } else if (paid) {
       result.paid += 1;

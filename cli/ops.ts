@@ -23,19 +23,39 @@ function connection(opts: { apiUrl: string; keyFile?: string }): Connection {
   const fromEnv = process.env.OPS_API_KEY;
   const file = opts.keyFile ?? DEFAULT_KEY_FILE;
   if (fromEnv) return { apiUrl: opts.apiUrl, key: fromEnv };
-  if (!existsSync(file)) throw new CommanderError(2, 'ops.nokey', `no API key: set OPS_API_KEY or pass --key-file (looked in ${file})`);
+  if (!existsSync(file))
+    throw new CommanderError(
+      2,
+      'ops.nokey',
+      `no API key: set OPS_API_KEY or pass --key-file (looked in ${file})`,
+    );
   return { apiUrl: opts.apiUrl, key: readFileSync(file, 'utf8').trim() };
 }
 
-async function call(c: Connection, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+async function call(
+  c: Connection,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
   const res = await fetch(c.apiUrl + path, {
     method,
-    headers: { authorization: `Bearer ${c.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${c.key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });
-  const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-  if (!res.ok) throw new CommanderError(1, 'ops.api', `${res.status} ${json.error?.code ?? ''}: ${json.error?.message ?? 'request failed'}`);
+  const json = (await res.json().catch(() => ({}))) as {
+    error?: { code: string; message: string };
+  };
+  if (!res.ok)
+    throw new CommanderError(
+      1,
+      'ops.api',
+      `${res.status} ${json.error?.code ?? ''}: ${json.error?.message ?? 'request failed'}`,
+    );
   return json;
 }
 
@@ -46,7 +66,11 @@ interface Review {
   evidence: {
     state: string;
     orderNo: string;
-    attempts: { at: string; action: string; outcome: { kind: string; code?: string; reason?: string } }[];
+    attempts: {
+      at: string;
+      action: string;
+      outcome: { kind: string; code?: string; reason?: string };
+    }[];
     /** The gateway's verified notices: evidence that settles the review, and refuses a decision against it. */
     notices?: { notifyId: string; outcome: string; code?: string }[];
     /** How to decide it: this CLI's command and the API route. */
@@ -58,10 +82,16 @@ export function buildProgram(io: Io): Command {
   const program = new Command('ops')
     .description('Operate the lending money core through its API')
     .option('--api-url <url>', 'the API', localApiUrl())
-    .option('--key-file <path>', 'file holding an operator or admin API key (default .data/admin-api-key; or set OPS_API_KEY)')
+    .option(
+      '--key-file <path>',
+      'file holding an operator or admin API key (default .data/admin-api-key; or set OPS_API_KEY)',
+    )
     .option('--json', 'print JSON instead of text')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+    });
   const conn = () => connection(program.opts());
   const json = () => Boolean(program.opts().json);
   const print = (value: unknown, text: () => string[]) => {
@@ -70,51 +100,137 @@ export function buildProgram(io: Io): Command {
   };
 
   const reviews = program.command('reviews').description('payments stuck in MANUAL_REVIEW');
-  reviews.command('list').description('open reviews, oldest first').action(async () => {
-    const list = (await call(conn(), 'GET', '/v1/reviews')) as Review[];
-    print(list, () => (list.length === 0 ? ['no open reviews'] : list.map((r) =>
-      `${r.workflowId}  ${r.kind}  order ${r.evidence.orderNo}  since ${r.since}  ${r.evidence.attempts.length} attempts${r.evidence.notices?.length ? `  ${r.evidence.notices.length} verified notice(s)` : ''}`)));
-  });
-  reviews.command('show <workflowId>').description('the evidence: every attempt and gateway answer').action(async (workflowId: string) => {
-    const list = (await call(conn(), 'GET', '/v1/reviews')) as Review[];
-    const review = list.find((r) => r.workflowId === workflowId);
-    if (!review) throw new CommanderError(1, 'ops.notfound', `${workflowId} is not waiting for review`);
-    print(review, () => [
-      `${review.workflowId} (${review.kind}), order ${review.evidence.orderNo}, ${review.evidence.state} since ${review.since}`,
-      ...review.evidence.attempts.map((a) => `  ${a.at}  ${a.action.padEnd(6)}  ${a.outcome.kind}${a.outcome.code ? ` ${a.outcome.code}` : ''}${a.outcome.reason ? ` (${a.outcome.reason})` : ''}`),
-      ...(review.evidence.notices ?? []).map((n) => `  verified notice ${n.notifyId}  ${n.outcome}${n.code ? ` ${n.code}` : ''}`),
-      ...(review.evidence.decide ? ['decide:', `  ${review.evidence.decide.cli}`, `  ${review.evidence.decide.api}`] : []),
-    ]);
-  });
-  reviews.command('resolve <workflowId>')
-    .description('decide: paid (post) or not_paid (void); your key and the reason are recorded in the ledger')
+  reviews
+    .command('list')
+    .description('open reviews, oldest first')
+    .action(async () => {
+      const list = (await call(conn(), 'GET', '/v1/reviews')) as Review[];
+      print(list, () =>
+        list.length === 0
+          ? ['no open reviews']
+          : list.map(
+              (r) =>
+                `${r.workflowId}  ${r.kind}  order ${r.evidence.orderNo}  since ${r.since}  ${r.evidence.attempts.length} attempts${r.evidence.notices?.length ? `  ${r.evidence.notices.length} verified notice(s)` : ''}`,
+            ),
+      );
+    });
+  reviews
+    .command('show <workflowId>')
+    .description('the evidence: every attempt and gateway answer')
+    .action(async (workflowId: string) => {
+      const list = (await call(conn(), 'GET', '/v1/reviews')) as Review[];
+      const review = list.find((r) => r.workflowId === workflowId);
+      if (!review)
+        throw new CommanderError(1, 'ops.notfound', `${workflowId} is not waiting for review`);
+      print(review, () => [
+        `${review.workflowId} (${review.kind}), order ${review.evidence.orderNo}, ${review.evidence.state} since ${review.since}`,
+        ...review.evidence.attempts.map(
+          (a) =>
+            `  ${a.at}  ${a.action.padEnd(6)}  ${a.outcome.kind}${a.outcome.code ? ` ${a.outcome.code}` : ''}${a.outcome.reason ? ` (${a.outcome.reason})` : ''}`,
+        ),
+        ...(review.evidence.notices ?? []).map(
+          (n) => `  verified notice ${n.notifyId}  ${n.outcome}${n.code ? ` ${n.code}` : ''}`,
+        ),
+        ...(review.evidence.decide
+          ? ['decide:', `  ${review.evidence.decide.cli}`, `  ${review.evidence.decide.api}`]
+          : []),
+      ]);
+    });
+  reviews
+    .command('resolve <workflowId>')
+    .description(
+      'decide: paid (post) or not_paid (void); your key and the reason are recorded in the ledger',
+    )
     .requiredOption('--decision <decision>', 'paid | not_paid')
     .requiredOption('--reason <text>', 'why (at least 3 characters)')
-    .option('--resubmit', 'with not_paid (payouts, deposits): send the same order number again instead of releasing it')
-    .action(async (workflowId: string, opts: { decision: string; reason: string; resubmit?: boolean }) => {
-      if (opts.decision !== 'paid' && opts.decision !== 'not_paid') throw new CommanderError(2, 'ops.decision', '--decision must be paid or not_paid');
-      if (opts.resubmit && opts.decision !== 'not_paid') throw new CommanderError(2, 'ops.resubmit', '--resubmit goes with --decision not_paid');
-      const body = { decision: opts.decision, reason: opts.reason, ...(opts.resubmit ? { resubmit: true } : {}) };
-      const result = (await call(conn(), 'POST', `/v1/reviews/${encodeURIComponent(workflowId)}/resolve`, body)) as { state: string };
-      print(result, () => [`${workflowId}: ${result.state}`]);
-    });
+    .option(
+      '--resubmit',
+      'with not_paid (payouts, deposits): send the same order number again instead of releasing it',
+    )
+    .action(
+      async (
+        workflowId: string,
+        opts: { decision: string; reason: string; resubmit?: boolean },
+      ) => {
+        if (opts.decision !== 'paid' && opts.decision !== 'not_paid')
+          throw new CommanderError(2, 'ops.decision', '--decision must be paid or not_paid');
+        if (opts.resubmit && opts.decision !== 'not_paid')
+          throw new CommanderError(2, 'ops.resubmit', '--resubmit goes with --decision not_paid');
+        const body = {
+          decision: opts.decision,
+          reason: opts.reason,
+          ...(opts.resubmit ? { resubmit: true } : {}),
+        };
+        const result = (await call(
+          conn(),
+          'POST',
+          `/v1/reviews/${encodeURIComponent(workflowId)}/resolve`,
+          body,
+        )) as { state: string };
+        print(result, () => [`${workflowId}: ${result.state}`]);
+      },
+    );
 
-  program.command('trial-balance').description('per-currency totals; balanced or not').action(async () => {
-    const tb = (await call(conn(), 'GET', '/v1/ledger/trial-balance')) as { balanced: boolean; currencies: { currency: string; debits: string; credits: string }[] };
-    print(tb, () => [...tb.currencies.map((c) => `${c.currency}  debits ${c.debits}  credits ${c.credits}`), tb.balanced ? 'balanced' : 'NOT BALANCED']);
-  });
-  program.command('balance <investorId>').description("an investor's balance").action(async (id: string) => {
-    const b = (await call(conn(), 'GET', `/v1/investors/${encodeURIComponent(id)}/balance`)) as Record<string, string>;
-    print(b, () => [`${id}: available ${b.available} ${b.currency}, held ${b.pending}`]);
-  });
-  program.command('statement <investorId>').description("an investor's entries with running balance")
-    .option('--after <cursor>', 'next page after this entry id').option('--limit <n>', 'entries per page', '50')
-    .action(async (id: string, opts: { after?: string; limit: string }) => {
-      const query = new URLSearchParams({ limit: opts.limit, ...(opts.after ? { after: opts.after } : {}) });
-      const page = (await call(conn(), 'GET', `/v1/investors/${encodeURIComponent(id)}/statement?${query}`)) as { entries: { id: string; createdAt: string; direction: string; amount: string; balanceAfter: string }[]; nextCursor: string | null };
-      print(page, () => [...page.entries.map((e) => `${e.id}  ${e.createdAt}  ${e.direction.padEnd(6)}  ${e.amount.padStart(14)}  ${e.balanceAfter.padStart(14)}`), page.nextCursor ? `more: --after ${page.nextCursor}` : 'end']);
+  program
+    .command('trial-balance')
+    .description('per-currency totals; balanced or not')
+    .action(async () => {
+      const tb = (await call(conn(), 'GET', '/v1/ledger/trial-balance')) as {
+        balanced: boolean;
+        currencies: { currency: string; debits: string; credits: string }[];
+      };
+      print(tb, () => [
+        ...tb.currencies.map((c) => `${c.currency}  debits ${c.debits}  credits ${c.credits}`),
+        tb.balanced ? 'balanced' : 'NOT BALANCED',
+      ]);
     });
-  addReconCommands(program, { call: (method, path, body) => call(conn(), method, path, body), print });
+  program
+    .command('balance <investorId>')
+    .description("an investor's balance")
+    .action(async (id: string) => {
+      const b = (await call(
+        conn(),
+        'GET',
+        `/v1/investors/${encodeURIComponent(id)}/balance`,
+      )) as Record<string, string>;
+      print(b, () => [`${id}: available ${b.available} ${b.currency}, held ${b.pending}`]);
+    });
+  program
+    .command('statement <investorId>')
+    .description("an investor's entries with running balance")
+    .option('--after <cursor>', 'next page after this entry id')
+    .option('--limit <n>', 'entries per page', '50')
+    .action(async (id: string, opts: { after?: string; limit: string }) => {
+      const query = new URLSearchParams({
+        limit: opts.limit,
+        ...(opts.after ? { after: opts.after } : {}),
+      });
+      const page = (await call(
+        conn(),
+        'GET',
+        `/v1/investors/${encodeURIComponent(id)}/statement?${query}`,
+      )) as {
+        entries: {
+          id: string;
+          createdAt: string;
+          direction: string;
+          amount: string;
+          balanceAfter: string;
+        }[];
+        nextCursor: string | null;
+      };
+      print(page, () => [
+        ...page.entries.map(
+          (e) =>
+            `${e.id}  ${e.createdAt}  ${e.direction.padEnd(6)}  ${e.amount.padStart(14)}  ${e.balanceAfter.padStart(14)}`,
+        ),
+        page.nextCursor ? `more: --after ${page.nextCursor}` : 'end',
+      ]);
+    });
+  addReconCommands(program, {
+    call: (method, path, body) => call(conn(), method, path, body),
+    print,
+  });
   return program;
 }
 
@@ -135,5 +251,8 @@ export async function runOps(argv: string[], io: Io): Promise<number> {
 }
 
 if (require.main === module) {
-  void runOps(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l) }).then((code) => process.exit(code));
+  void runOps(process.argv.slice(2), {
+    out: (l) => console.log(l),
+    err: (l) => console.error(l),
+  }).then((code) => process.exit(code));
 }

@@ -8,10 +8,21 @@ import { recordDecision } from '../decisions/operator-decisions';
 import { TASK_QUEUE } from '../workflows/contracts/common';
 import type { PayoutRunInput } from '../workflows/contracts/payout-run';
 
-export async function startPayoutRunAsJob(pool: Pool, client: Client, run: { workflowId: string; input: PayoutRunInput; job: string }): Promise<WorkflowHandle> {
+export async function startPayoutRunAsJob(
+  pool: Pool,
+  client: Client,
+  run: { workflowId: string; input: PayoutRunInput; job: string },
+): Promise<WorkflowHandle> {
   const decisionId = await recordDecision(pool, {
-    workflowId: run.workflowId, kind: 'payout_run.start', actor: `operator:${run.job}`, reason: `started by the ${run.job} job`,
+    workflowId: run.workflowId,
+    kind: 'payout_run.start',
+    actor: `operator:${run.job}`,
+    reason: `started by the ${run.job} job`,
     payload: { loanId: run.input.loanId, installment: run.input.installment },
   });
-  return client.workflow.start('payoutRunWorkflow', { workflowId: run.workflowId, taskQueue: TASK_QUEUE, args: [{ ...run.input, decisionId }] });
+  return client.workflow.start('payoutRunWorkflow', {
+    workflowId: run.workflowId,
+    taskQueue: TASK_QUEUE,
+    args: [{ ...run.input, decisionId }],
+  });
 }

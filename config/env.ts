@@ -8,11 +8,18 @@ export const APP_ENVS = ['development', 'test', 'staging', 'production'] as cons
 export type AppEnv = (typeof APP_ENVS)[number];
 
 /** Where test doubles and tools that trust them (the gateway simulator, auto-resolve) may run: exactly these. */
-export const isDevelopmentOrTest = (appEnv: string | undefined): boolean => appEnv === 'development' || appEnv === 'test';
+export const isDevelopmentOrTest = (appEnv: string | undefined): boolean =>
+  appEnv === 'development' || appEnv === 'test';
 export type Component = 'api' | 'worker' | 'dispatcher' | 'migrate';
 
 /** Secrets that were ever written down as examples or defaults: never accepted where it matters. */
-const KNOWN_SECRETS = ['dev-only-gateway-secret-change-me', 'test-secret-0123456789abcdef', 'unused-in-this-test-0123456789', 'changeme', 'secret'];
+const KNOWN_SECRETS = [
+  'dev-only-gateway-secret-change-me',
+  'test-secret-0123456789abcdef',
+  'unused-in-this-test-0123456789',
+  'changeme',
+  'secret',
+];
 const KNOWN_ADMIN_KEYS = ['test-admin-key-0123456789abcdef0123456789'];
 
 const port = z.coerce.number().int().min(0).max(65_535);
@@ -20,20 +27,31 @@ const positiveInt = z.coerce.number().int().positive();
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
 
 const schema = z.object({
-  APP_ENV: z.enum(APP_ENVS, { errorMap: () => ({ message: `must be one of ${APP_ENVS.join(', ')}` }) }),
+  APP_ENV: z.enum(APP_ENVS, {
+    errorMap: () => ({ message: `must be one of ${APP_ENVS.join(', ')}` }),
+  }),
   /** The API's, the worker's and the dispatcher's login: the application role itself (db/app-role.ts), never the owner. */
   DATABASE_URL: postgresUrl.optional(),
   /** The schema owner's login: what migrations run as, and nothing else. */
   MIGRATION_DATABASE_URL: postgresUrl.optional(),
-  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).default('default'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, 'must be host:port')
+    .default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/)
+    .default('default'),
   TEMPORAL_TLS_CERT: z.string().optional(),
   TEMPORAL_TLS_KEY: z.string().optional(),
   TEMPORAL_TLS_CA: z.string().optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
   TEMPORAL_API_KEY: z.string().optional(),
   GATEWAY_URL: z.string().url().optional(),
-  GATEWAY_MERCHANT_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('lending-core'),
+  GATEWAY_MERCHANT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('lending-core'),
   GATEWAY_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** During a rotation of the gateway's secret: the old one, still accepted on notices until the gateway signs with the new (api). */
   GATEWAY_SECRET_PREVIOUS: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -45,7 +63,10 @@ const schema = z.object({
   /** Every API key expires within this many days of issue; default 90 in staging and production, no cap elsewhere (api/key-policy.ts). */
   API_KEY_MAX_LIFETIME_DAYS: positiveInt.max(3_650).optional(),
   /** Stored Idempotency-Key responses are pruned after this many hours (the worker's hourly schedule); a retry after that runs again. */
-  IDEMPOTENCY_RETENTION_HOURS: positiveInt.min(1).max(24 * 365).optional(),
+  IDEMPOTENCY_RETENTION_HOURS: positiveInt
+    .min(1)
+    .max(24 * 365)
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 
@@ -74,19 +95,31 @@ function environmentOf(name: string): AppEnv | undefined {
 export function loadConfig(component: Component, env: NodeJS.ProcessEnv = process.env): AppConfig {
   const problems: string[] = [];
   const known = new Set(Object.keys(schema.shape));
-  for (const name of Object.keys(env)) if (name.startsWith('APP_') && !known.has(name)) problems.push(`${name} is not a setting of this system (a typo?)`);
+  for (const name of Object.keys(env))
+    if (name.startsWith('APP_') && !known.has(name))
+      problems.push(`${name} is not a setting of this system (a typo?)`);
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    for (const issue of parsed.error.issues)
+      problems.push(`${issue.path.join('.') || 'environment'}: ${issue.message}`);
     throw new ConfigError(problems);
   }
   const c = parsed.data;
-  for (const name of REQUIRED[component]) if (c[name] === undefined) problems.push(`${name} is required by the ${component}`);
+  for (const name of REQUIRED[component])
+    if (c[name] === undefined) problems.push(`${name} is required by the ${component}`);
   // The processes used to log in as the owner and take this role, which SET ROLE NONE undid.
-  if (env.DATABASE_ROLE !== undefined) problems.push('DATABASE_ROLE is no longer read: DATABASE_URL must log in as the application role itself (README, "Running in production")');
-  if (Boolean(c.TEMPORAL_TLS_CERT) !== Boolean(c.TEMPORAL_TLS_KEY)) problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
-  if (component === 'api' && c.ADMIN_API_KEY && c.ADMIN_API_KEY.length < 32) problems.push('ADMIN_API_KEY must be at least 32 random characters');
-  if (c.GATEWAY_SECRET_PREVIOUS !== undefined && c.GATEWAY_SECRET_PREVIOUS === c.GATEWAY_SECRET) problems.push('GATEWAY_SECRET_PREVIOUS is the same as GATEWAY_SECRET: set it to the secret being retired, or unset it');
+  if (env.DATABASE_ROLE !== undefined)
+    problems.push(
+      'DATABASE_ROLE is no longer read: DATABASE_URL must log in as the application role itself (README, "Running in production")',
+    );
+  if (Boolean(c.TEMPORAL_TLS_CERT) !== Boolean(c.TEMPORAL_TLS_KEY))
+    problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
+  if (component === 'api' && c.ADMIN_API_KEY && c.ADMIN_API_KEY.length < 32)
+    problems.push('ADMIN_API_KEY must be at least 32 random characters');
+  if (c.GATEWAY_SECRET_PREVIOUS !== undefined && c.GATEWAY_SECRET_PREVIOUS === c.GATEWAY_SECRET)
+    problems.push(
+      'GATEWAY_SECRET_PREVIOUS is the same as GATEWAY_SECRET: set it to the secret being retired, or unset it',
+    );
 
   // Names that carry an environment must carry this one: a staging worker never talks to production.
   // A Temporal Cloud namespace id is `<name>.<account id>`: the environment is in the name.
@@ -95,20 +128,42 @@ export function loadConfig(component: Component, env: NodeJS.ProcessEnv = proces
     ['GATEWAY_MERCHANT_ID', c.GATEWAY_MERCHANT_ID, c.GATEWAY_MERCHANT_ID],
   ] as const) {
     const carried = environmentOf(named);
-    if (carried && carried !== c.APP_ENV) problems.push(`${name} ${value} belongs to ${carried}, but APP_ENV is ${c.APP_ENV}`);
-    if (!carried && (c.APP_ENV === 'staging' || c.APP_ENV === 'production')) problems.push(`${name} must end with -${c.APP_ENV} in ${c.APP_ENV} (it is ${value})`);
+    if (carried && carried !== c.APP_ENV)
+      problems.push(`${name} ${value} belongs to ${carried}, but APP_ENV is ${c.APP_ENV}`);
+    if (!carried && (c.APP_ENV === 'staging' || c.APP_ENV === 'production'))
+      problems.push(`${name} must end with -${c.APP_ENV} in ${c.APP_ENV} (it is ${value})`);
   }
   if (c.APP_ENV === 'staging' || c.APP_ENV === 'production') {
-    if (c.GATEWAY_SECRET && (KNOWN_SECRETS.includes(c.GATEWAY_SECRET) || c.GATEWAY_SECRET.length < 32)) problems.push('GATEWAY_SECRET is a default or example secret, or shorter than 32 characters');
-    if (c.GATEWAY_SECRET_PREVIOUS && (KNOWN_SECRETS.includes(c.GATEWAY_SECRET_PREVIOUS) || c.GATEWAY_SECRET_PREVIOUS.length < 32)) problems.push('GATEWAY_SECRET_PREVIOUS is a default or example secret, or shorter than 32 characters');
-    if (component === 'api' && c.ADMIN_API_KEY && (KNOWN_ADMIN_KEYS.includes(c.ADMIN_API_KEY) || new Set(c.ADMIN_API_KEY).size < 10)) {
+    if (
+      c.GATEWAY_SECRET &&
+      (KNOWN_SECRETS.includes(c.GATEWAY_SECRET) || c.GATEWAY_SECRET.length < 32)
+    )
+      problems.push('GATEWAY_SECRET is a default or example secret, or shorter than 32 characters');
+    if (
+      c.GATEWAY_SECRET_PREVIOUS &&
+      (KNOWN_SECRETS.includes(c.GATEWAY_SECRET_PREVIOUS) || c.GATEWAY_SECRET_PREVIOUS.length < 32)
+    )
+      problems.push(
+        'GATEWAY_SECRET_PREVIOUS is a default or example secret, or shorter than 32 characters',
+      );
+    if (
+      component === 'api' &&
+      c.ADMIN_API_KEY &&
+      (KNOWN_ADMIN_KEYS.includes(c.ADMIN_API_KEY) || new Set(c.ADMIN_API_KEY).size < 10)
+    ) {
       problems.push('ADMIN_API_KEY is an example key or not random: set a strong one explicitly');
     }
     // The owner's login stays with the migrations: a process that does not run them never holds it.
     if (component !== 'migrate' && c.MIGRATION_DATABASE_URL !== undefined) {
-      problems.push(`MIGRATION_DATABASE_URL (the owner's login) must not be given to the ${component}: only migrations use it`);
+      problems.push(
+        `MIGRATION_DATABASE_URL (the owner's login) must not be given to the ${component}: only migrations use it`,
+      );
     }
-    if (c.GATEWAY_URL?.startsWith('http://') && !/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(c.GATEWAY_URL)) problems.push('GATEWAY_URL must be https');
+    if (
+      c.GATEWAY_URL?.startsWith('http://') &&
+      !/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(c.GATEWAY_URL)
+    )
+      problems.push('GATEWAY_URL must be https');
   }
   if (c.APP_ENV === 'production') problems.push(...tlsProblems(component, c));
   if (problems.length > 0) throw new ConfigError(problems);
@@ -125,16 +180,27 @@ const VERIFIED_SSLMODES = ['verify-ca', 'verify-full'];
  */
 function tlsProblems(component: Component, c: AppConfig): string[] {
   const problems: string[] = [];
-  const urls = component === 'migrate' ? [['MIGRATION_DATABASE_URL', c.MIGRATION_DATABASE_URL]] : [['DATABASE_URL', c.DATABASE_URL]];
+  const urls =
+    component === 'migrate'
+      ? [['MIGRATION_DATABASE_URL', c.MIGRATION_DATABASE_URL]]
+      : [['DATABASE_URL', c.DATABASE_URL]];
   for (const [name, url] of urls) {
     if (url === undefined) continue;
     const sslmode = new URL(url).searchParams.get('sslmode');
     if (!sslmode || !VERIFIED_SSLMODES.includes(sslmode)) {
-      problems.push(`${name} must use TLS with the server verified in production: add sslmode=verify-full (and sslrootcert=<file> for a private CA); it has ${sslmode ? `sslmode=${sslmode}` : 'no sslmode'}`);
+      problems.push(
+        `${name} must use TLS with the server verified in production: add sslmode=verify-full (and sslrootcert=<file> for a private CA); it has ${sslmode ? `sslmode=${sslmode}` : 'no sslmode'}`,
+      );
     }
   }
-  if (component !== 'migrate' && !(c.TEMPORAL_TLS_CERT && c.TEMPORAL_TLS_KEY) && !c.TEMPORAL_API_KEY) {
-    problems.push('Temporal must be reached over TLS in production: set TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (mutual TLS, with TEMPORAL_TLS_CA for a private CA) or TEMPORAL_API_KEY');
+  if (
+    component !== 'migrate' &&
+    !(c.TEMPORAL_TLS_CERT && c.TEMPORAL_TLS_KEY) &&
+    !c.TEMPORAL_API_KEY
+  ) {
+    problems.push(
+      'Temporal must be reached over TLS in production: set TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (mutual TLS, with TEMPORAL_TLS_CA for a private CA) or TEMPORAL_API_KEY',
+    );
   }
   return problems;
 }

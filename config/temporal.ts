@@ -21,11 +21,14 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): T
   };
   const cert = env.TEMPORAL_TLS_CERT;
   const key = env.TEMPORAL_TLS_KEY;
-  if (Boolean(cert) !== Boolean(key)) throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
+  if (Boolean(cert) !== Boolean(key))
+    throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
   if (cert && key) {
     settings.tls = {
       clientCertPair: { crt: readFileSync(cert), key: readFileSync(key) },
-      ...(env.TEMPORAL_TLS_CA ? { serverRootCACertificate: readFileSync(env.TEMPORAL_TLS_CA) } : {}),
+      ...(env.TEMPORAL_TLS_CA
+        ? { serverRootCACertificate: readFileSync(env.TEMPORAL_TLS_CA) }
+        : {}),
       ...(env.TEMPORAL_TLS_SERVER_NAME ? { serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME } : {}),
     };
   }

@@ -14,7 +14,14 @@ export const APP_ROLE = 'lending_app';
  * Records that are written once and never changed or removed by the application: a login that may
  * update, delete or truncate them is not the application's. Tables not in the schema are skipped.
  */
-const HISTORY_TABLES = ['ledger_transactions', 'ledger_postings', 'ledger_balances', 'audit_log', 'app_environment', 'schema_migrations'];
+const HISTORY_TABLES = [
+  'ledger_transactions',
+  'ledger_postings',
+  'ledger_balances',
+  'audit_log',
+  'app_environment',
+  'schema_migrations',
+];
 
 /** The application role may log in: for the development and test clusters only (trust on loopback). */
 const ALLOW_APP_LOGIN = `DO $$
@@ -66,7 +73,10 @@ interface LoginFacts {
 const USER_SCHEMA = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
 
 /** At most a few names, and how many more. */
-const some = (names: string[]): string => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
+const some = (names: string[]): string =>
+  names.length <= 3
+    ? names.join(', ')
+    : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 
 /**
  * What the session's login (session_user: what `SET ROLE NONE` returns to, whatever role the
@@ -76,8 +86,12 @@ const some = (names: string[]): string => (names.length <= 3 ? names.join(', ') 
  * it. The whole database is looked at, not the search_path: a schema the login cannot use is
  * missing from it, yet a role it can take could use it.
  */
-export async function loginRoleProblems(db: Queryable): Promise<{ login: string; problems: string[] }> {
-  const { rows: [facts] } = await db.query<LoginFacts>(`
+export async function loginRoleProblems(
+  db: Queryable,
+): Promise<{ login: string; problems: string[] }> {
+  const {
+    rows: [facts],
+  } = await db.query<LoginFacts>(`
     SELECT l.rolname AS login, l.rolsuper AS superuser, l.rolcreaterole AS createrole, current_database() AS database,
       ARRAY(SELECT s.rolname::text FROM pg_roles s WHERE s.rolsuper AND s.oid <> l.oid AND pg_has_role(l.oid, s.oid, 'MEMBER') ORDER BY 1) AS superuser_roles,
       has_database_privilege(l.oid, current_database(), 'CREATE') AS create_in_database,
@@ -85,8 +99,10 @@ export async function loginRoleProblems(db: Queryable): Promise<{ login: string;
     FROM pg_roles l WHERE l.rolname = session_user`);
   if (facts.superuser) return { login: facts.login, problems: [`${facts.login} is a superuser`] };
   const problems: string[] = [];
-  if (facts.superuser_roles.length > 0) problems.push(`${facts.login} can act as the superuser ${facts.superuser_roles.join(', ')}`);
-  if (facts.createrole) problems.push(`${facts.login} has CREATEROLE, so it can grant itself the owner's role`);
+  if (facts.superuser_roles.length > 0)
+    problems.push(`${facts.login} can act as the superuser ${facts.superuser_roles.join(', ')}`);
+  if (facts.createrole)
+    problems.push(`${facts.login} has CREATEROLE, so it can grant itself the owner's role`);
   // Owners of schemas, tables, sequences, views and functions (a session's temporary tables aside).
   const { rows: owners } = await db.query<{ owner: string; schemas: string[] }>(`
     WITH owned AS (
@@ -98,11 +114,18 @@ export async function loginRoleProblems(db: Queryable): Promise<{ login: string;
     FROM owned WHERE pg_has_role(session_user, owner, 'MEMBER') GROUP BY owner ORDER BY 1`);
   for (const { owner, schemas } of owners) {
     const what = `schema ${some(schemas)} or objects in it`;
-    problems.push(owner === facts.login ? `${facts.login} owns ${what}` : `${facts.login} can act as ${owner}, which owns ${what}`);
+    problems.push(
+      owner === facts.login
+        ? `${facts.login} owns ${what}`
+        : `${facts.login} can act as ${owner}, which owns ${what}`,
+    );
   }
-  if (facts.create_in.length > 0) problems.push(`${facts.login} may CREATE in schema ${some(facts.create_in)}`);
-  if (facts.create_in_database) problems.push(`${facts.login} may CREATE schemas in database ${facts.database}`);
-  const { rows: rights } = await db.query<{ name: string; rights: string[]; schemas: string[] }>(`
+  if (facts.create_in.length > 0)
+    problems.push(`${facts.login} may CREATE in schema ${some(facts.create_in)}`);
+  if (facts.create_in_database)
+    problems.push(`${facts.login} may CREATE schemas in database ${facts.database}`);
+  const { rows: rights } = await db.query<{ name: string; rights: string[]; schemas: string[] }>(
+    `
     SELECT t.name, t.rights, array_agg(t.schema ORDER BY t.schema) AS schemas FROM (
       SELECT c.relname::text AS name, n.nspname::text AS schema,
         ARRAY(SELECT p FROM unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) WITH ORDINALITY AS u(p, i)
@@ -111,8 +134,13 @@ export async function loginRoleProblems(db: Queryable): Promise<{ login: string;
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE ${USER_SCHEMA} AND c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p')) t
     WHERE cardinality(t.rights) > 0
-    GROUP BY t.name, t.rights ORDER BY array_position($1::text[], t.name), t.rights`, [HISTORY_TABLES]);
-  for (const r of rights) problems.push(`${facts.login} may ${r.rights.join(', ')} ${r.name} (schema ${some(r.schemas)})`);
+    GROUP BY t.name, t.rights ORDER BY array_position($1::text[], t.name), t.rights`,
+    [HISTORY_TABLES],
+  );
+  for (const r of rights)
+    problems.push(
+      `${facts.login} may ${r.rights.join(', ')} ${r.name} (schema ${some(r.schemas)})`,
+    );
   return { login: facts.login, problems };
 }
 
@@ -121,11 +149,16 @@ export async function loginRoleProblems(db: Queryable): Promise<{ login: string;
  * in as the owner, a superuser or anything that can become one is refused; in development and
  * test it is said (`warn`) and allowed, so a developer's ad-hoc run still works.
  */
-export async function assertLeastPrivilegedLogin(db: Queryable, appEnv: string, warn: (message: string) => void): Promise<void> {
+export async function assertLeastPrivilegedLogin(
+  db: Queryable,
+  appEnv: string,
+  warn: (message: string) => void,
+): Promise<void> {
   const { login, problems } = await loginRoleProblems(db);
   if (problems.length === 0) return;
-  const message = `DATABASE_URL logs in as ${login}, which the application must not: ${problems.join('; ')}. `
-    + `Log in as ${APP_ROLE} (or a login that is a member of it) and keep the owner's login for the migrations (MIGRATION_DATABASE_URL): README, "Running in production"`;
+  const message =
+    `DATABASE_URL logs in as ${login}, which the application must not: ${problems.join('; ')}. ` +
+    `Log in as ${APP_ROLE} (or a login that is a member of it) and keep the owner's login for the migrations (MIGRATION_DATABASE_URL): README, "Running in production"`;
   if (isDevelopmentOrTest(appEnv)) {
     warn(`warning: ${message} (allowed in ${appEnv} only)`);
     return;

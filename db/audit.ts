@@ -24,11 +24,24 @@ export interface AuditEntry {
  * is there already (ON CONFLICT DO NOTHING: no update, the table stays append-only). The key may be
  * given in the entry or as the third argument.
  */
-export async function writeAudit(tx: Queryable, e: AuditEntry, idempotencyKey: string | undefined = e.idempotencyKey): Promise<boolean> {
+export async function writeAudit(
+  tx: Queryable,
+  e: AuditEntry,
+  idempotencyKey: string | undefined = e.idempotencyKey,
+): Promise<boolean> {
   const { rowCount } = await tx.query(
     `INSERT INTO audit_log (actor, action, subject, reason, request_id, details, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (idempotency_key) DO NOTHING`,
-    [e.actor, e.action, e.subject, e.reason ?? null, e.requestId ?? null, JSON.stringify(e.details ?? {}), idempotencyKey ?? null]);
+    [
+      e.actor,
+      e.action,
+      e.subject,
+      e.reason ?? null,
+      e.requestId ?? null,
+      JSON.stringify(e.details ?? {}),
+      idempotencyKey ?? null,
+    ],
+  );
   return rowCount === 1;
 }
 
@@ -38,9 +51,24 @@ export interface AuditRow extends AuditEntry {
 }
 
 /** Newest first, `before` an id (paging). */
-export async function readAudit(db: Queryable, before: string | undefined, limit: number): Promise<AuditRow[]> {
+export async function readAudit(
+  db: Queryable,
+  before: string | undefined,
+  limit: number,
+): Promise<AuditRow[]> {
   const { rows } = await db.query(
     `SELECT id::text, at, actor, action, subject, reason, request_id, details FROM audit_log
-     WHERE ($1::bigint IS NULL OR id < $1::bigint) ORDER BY id DESC LIMIT $2`, [before ?? null, limit]);
-  return rows.map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, subject: r.subject, reason: r.reason ?? undefined, requestId: r.request_id ?? undefined, details: r.details }));
+     WHERE ($1::bigint IS NULL OR id < $1::bigint) ORDER BY id DESC LIMIT $2`,
+    [before ?? null, limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    at: r.at,
+    actor: r.actor,
+    action: r.action,
+    subject: r.subject,
+    reason: r.reason ?? undefined,
+    requestId: r.request_id ?? undefined,
+    details: r.details,
+  }));
 }

@@ -12,8 +12,18 @@ export function isRetryable(err: unknown): boolean {
 }
 
 /** The messages pg gives a connection that ended or never opened (they carry no SQLSTATE). */
-const LOST_CONNECTION = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)/;
-const NETWORK_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const LOST_CONNECTION =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)/;
+const NETWORK_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /**
  * The database cannot be reached or is not serving right now (down, restarting, in crash recovery,
@@ -24,7 +34,13 @@ const NETWORK_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown; cause?: unknown } | null;
   if (!e || typeof e !== 'object') return false;
-  if (typeof e.code === 'string' && (e.code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(e.code) || NETWORK_ERRNO.has(e.code))) return true;
+  if (
+    typeof e.code === 'string' &&
+    (e.code.startsWith('08') ||
+      ['57P01', '57P02', '57P03'].includes(e.code) ||
+      NETWORK_ERRNO.has(e.code))
+  )
+    return true;
   if (typeof e.message === 'string' && LOST_CONNECTION.test(e.message)) return true;
   return e.cause !== undefined && e.cause !== err && isDatabaseUnavailable(e.cause);
 }

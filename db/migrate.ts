@@ -24,11 +24,19 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
       const match = FILE_NAME.exec(file);
       if (!match) throw new Error(`migration file name must look like 0001-name.sql: ${file}`);
       const sql = readFileSync(join(dir, file), 'utf8');
-      return { version: Number(match[1]), name: match[2], sql, checksum: createHash('sha256').update(sql).digest('hex') };
+      return {
+        version: Number(match[1]),
+        name: match[2],
+        sql,
+        checksum: createHash('sha256').update(sql).digest('hex'),
+      };
     })
     .sort((a, b) => a.version - b.version);
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration versions must be 1..n without gaps: found ${m.version} at position ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(
+        `migration versions must be 1..n without gaps: found ${m.version} at position ${i + 1}`,
+      );
   });
   return migrations;
 }
@@ -42,7 +50,10 @@ export interface MigrateResult {
  * Applies the migrations not yet applied, each in its own transaction. Safe to run twice
  * and concurrently. Refuses to run if an applied migration's file has changed: history is never edited.
  */
-export async function migrate(pool: Pool, migrations: Migration[] = loadMigrations()): Promise<MigrateResult> {
+export async function migrate(
+  pool: Pool,
+  migrations: Migration[] = loadMigrations(),
+): Promise<MigrateResult> {
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -57,9 +68,14 @@ export async function migrate(pool: Pool, migrations: Migration[] = loadMigratio
     const known = new Map(rows.map((r) => [r.version, r]));
     for (const row of rows) {
       const file = migrations.find((m) => m.version === row.version);
-      if (!file) throw new Error(`database has migration ${row.version}-${row.name}, which is not in this code: refusing to run an older build`);
+      if (!file)
+        throw new Error(
+          `database has migration ${row.version}-${row.name}, which is not in this code: refusing to run an older build`,
+        );
       if (file.checksum !== row.checksum) {
-        throw new Error(`migration ${row.version}-${row.name} was edited after it was applied: add a new migration instead`);
+        throw new Error(
+          `migration ${row.version}-${row.name} was edited after it was applied: add a new migration instead`,
+        );
       }
     }
     const applied: Migration[] = [];
@@ -68,7 +84,10 @@ export async function migrate(pool: Pool, migrations: Migration[] = loadMigratio
       await client.query('BEGIN');
       try {
         await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
+        await client.query(
+          'INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)',
+          [m.version, m.name, m.checksum],
+        );
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
@@ -78,7 +97,9 @@ export async function migrate(pool: Pool, migrations: Migration[] = loadMigratio
     }
     return { applied, alreadyApplied: known.size };
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await client
+      .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
+      .catch(() => undefined);
     client.release();
   }
 }

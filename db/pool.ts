@@ -39,7 +39,10 @@ export function createPool(options: PoolOptions): Pool {
   };
   // Startup options cannot be bind parameters; the names are checked against a strict pattern instead.
   // Days are UTC everywhere: pinned on every connection, over any server, database or role default.
-  const startup: string[] = [...(connection.options ? [connection.options] : []), '-c TimeZone=UTC'];
+  const startup: string[] = [
+    ...(connection.options ? [connection.options] : []),
+    '-c TimeZone=UTC',
+  ];
   if (options.schema !== undefined) {
     if (!SQL_NAME.test(options.schema)) throw new Error(`invalid schema name: ${options.schema}`);
     startup.push(`-c search_path=${options.schema}`);
@@ -63,14 +66,25 @@ export function createPool(options: PoolOptions): Pool {
 function survivesLostConnections(pool: Pool, name: string): void {
   pool.on('connect', (client) => {
     client.on('error', (err: Error & { code?: string }) => {
-      console.warn(JSON.stringify({ level: 'warn', msg: 'postgres connection lost', pool: name, code: err.code, error: err.message }));
+      console.warn(
+        JSON.stringify({
+          level: 'warn',
+          msg: 'postgres connection lost',
+          pool: name,
+          code: err.code,
+          error: err.message,
+        }),
+      );
     });
   });
   pool.on('error', () => undefined); // an idle client's error: its own listener above has said it
 }
 
 /** Runs `work` in one Postgres transaction on a client of its own: committed if it returns, rolled back if it throws. */
-export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  pool: Pool,
+  work: (tx: PoolClient) => Promise<T>,
+): Promise<T> {
   const tx = await pool.connect();
   try {
     await tx.query('BEGIN');

@@ -16,16 +16,30 @@ const RETRIES = 20;
 const UNREACHABLE_BUDGET_MS = 60_000;
 
 export class DemoApi {
-  constructor(readonly baseUrl: string, readonly adminKey: string) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly adminKey: string,
+  ) {}
 
-  async call<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, opts: { key?: string; body?: unknown; idempotencyKey?: string } = {}): Promise<ApiResponse<T>> {
-    const headers: Record<string, string> = { authorization: `Bearer ${opts.key ?? this.adminKey}` };
+  async call<T = Record<string, unknown>>(
+    method: 'GET' | 'POST',
+    path: string,
+    opts: { key?: string; body?: unknown; idempotencyKey?: string } = {},
+  ): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${opts.key ?? this.adminKey}`,
+    };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
     const giveUpAt = Date.now() + UNREACHABLE_BUDGET_MS;
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await fetch(this.baseUrl + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: AbortSignal.timeout(30_000) });
+        const res = await fetch(this.baseUrl + path, {
+          method,
+          headers,
+          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          signal: AbortSignal.timeout(30_000),
+        });
         const body = (await res.json().catch(() => ({}))) as T;
         if ((res.status === 429 || res.status === 503) && attempt < RETRIES) {
           await sleep(Number(res.headers.get('retry-after') ?? '1') * 1000);
@@ -40,7 +54,11 @@ export class DemoApi {
   }
 
   /** A call that must succeed (2xx). */
-  async must<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, opts: { key?: string; body?: unknown; idempotencyKey?: string } = {}): Promise<T> {
+  async must<T = Record<string, unknown>>(
+    method: 'GET' | 'POST',
+    path: string,
+    opts: { key?: string; body?: unknown; idempotencyKey?: string } = {},
+  ): Promise<T> {
     const res = await this.call<T>(method, path, opts);
     if (res.status >= 300) throw apiErrorFromResponse(res.status, res.body, `${method} ${path}`);
     return res.body;
@@ -52,12 +70,18 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Runs `fn` over `items` with at most `parallel` at once. */
-export async function inParallel<T>(items: readonly T[], parallel: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function inParallel<T>(
+  items: readonly T[],
+  parallel: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(parallel, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
 }

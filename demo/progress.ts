@@ -11,9 +11,19 @@ export class Phase {
   private value = 0;
   private detail = '';
 
-  constructor(private readonly name: string, private readonly total: number, private readonly unit: string) {
+  constructor(
+    private readonly name: string,
+    private readonly total: number,
+    private readonly unit: string,
+  ) {
     if (process.stdout.isTTY) {
-      this.bar = new SingleBar({ format: `  ${name.padEnd(12)} [{bar}] {value}/{total} ${unit} {detail}`, hideCursor: true }, Presets.shades_classic);
+      this.bar = new SingleBar(
+        {
+          format: `  ${name.padEnd(12)} [{bar}] {value}/{total} ${unit} {detail}`,
+          hideCursor: true,
+        },
+        Presets.shades_classic,
+      );
       this.bar.start(total, 0, { detail: '' });
     }
   }

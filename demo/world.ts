@@ -22,8 +22,13 @@ export class Simulator {
   constructor(readonly url: string) {}
 
   async setFaults(rates: Record<string, number>): Promise<void> {
-    const res = await fetch(`${this.url}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rates }) });
-    if (!res.ok) throw new Error(`the simulator refused the faults: HTTP ${res.status} ${await res.text()}`);
+    const res = await fetch(`${this.url}/_sim/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rates }),
+    });
+    if (!res.ok)
+      throw new Error(`the simulator refused the faults: HTTP ${res.status} ${await res.text()}`);
   }
 
   async truth(): Promise<SimulatorOrder[]> {
@@ -45,9 +50,15 @@ export interface World {
 
 export async function connectWorld(): Promise<World> {
   const root = join(__dirname, '..');
-  const adminKey = process.env.ADMIN_API_KEY ?? readFileSync(process.env.ADMIN_KEY_FILE ?? join(root, '.data', 'admin-api-key'), 'utf8').trim();
+  const adminKey =
+    process.env.ADMIN_API_KEY ??
+    readFileSync(process.env.ADMIN_KEY_FILE ?? join(root, '.data', 'admin-api-key'), 'utf8').trim();
   const settings = temporalSettingsFromEnv();
-  const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
+  const connection = await Connection.connect({
+    address: settings.address,
+    tls: settings.tls,
+    apiKey: settings.apiKey,
+  });
   // Reads (and a payout run started as a job) as the application does: its own login (scripts/env.sh).
   const db = createPool({ connectionString: localDatabaseUrl(), max: 4, applicationName: 'demo' });
   return {

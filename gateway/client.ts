@@ -6,10 +6,21 @@
 import { Readable } from 'node:stream';
 import { exchange, type ExchangeResult } from './http-exchange';
 import { formatWireAmount } from '../ledger/money';
-import { classifyQuery, classifySubmit, type ExpectedOrder, type QueryOutcome, type SubmitOutcome } from './outcomes';
 import {
-  MERCHANT_ID_HEADER, REQUEST_SIGNATURE_HEADER, REQUEST_TIMESTAMP_HEADER, SIM_FAULT_HEADER,
-  type BankAccount, type OrderKind, type SubmitOrderBody,
+  classifyQuery,
+  classifySubmit,
+  type ExpectedOrder,
+  type QueryOutcome,
+  type SubmitOutcome,
+} from './outcomes';
+import {
+  MERCHANT_ID_HEADER,
+  REQUEST_SIGNATURE_HEADER,
+  REQUEST_TIMESTAMP_HEADER,
+  SIM_FAULT_HEADER,
+  type BankAccount,
+  type OrderKind,
+  type SubmitOrderBody,
 } from './protocol';
 import { signRequest, unixSeconds } from './signing';
 
@@ -49,9 +60,15 @@ export class GatewayClient {
 
   constructor(options: GatewayClientOptions) {
     for (const key of ['connectTimeoutMs', 'requestTimeoutMs'] as const) {
-      if (!Number.isInteger(options[key]) || options[key] <= 0) throw new Error(`GatewayClient: ${key} must be a positive integer of ms`);
+      if (!Number.isInteger(options[key]) || options[key] <= 0)
+        throw new Error(`GatewayClient: ${key} must be a positive integer of ms`);
     }
-    this.options = { maxResponseBytes: 1 << 20, now: Date.now, ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
+    this.options = {
+      maxResponseBytes: 1 << 20,
+      now: Date.now,
+      ...options,
+      baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    };
   }
 
   payout(request: SubmitRequest): Promise<SubmitOutcome> {
@@ -76,8 +93,16 @@ export class GatewayClient {
       account: request.account,
       ...(request.memo === undefined ? {} : { memo: request.memo }),
     };
-    const expected: ExpectedOrder = { orderNo: request.orderNo, kind, amountMinor: request.amountMinor, currency: request.currency };
-    return classifySubmit(await this.call('POST', PATHS[kind], JSON.stringify(body), request.simFault), expected);
+    const expected: ExpectedOrder = {
+      orderNo: request.orderNo,
+      kind,
+      amountMinor: request.amountMinor,
+      currency: request.currency,
+    };
+    return classifySubmit(
+      await this.call('POST', PATHS[kind], JSON.stringify(body), request.simFault),
+      expected,
+    );
   }
 
   /**
@@ -86,12 +111,19 @@ export class GatewayClient {
    */
   async statement(date: string): Promise<Readable> {
     const path = `/v1/statements/${encodeURIComponent(date)}`;
-    const res = await fetch(this.options.baseUrl + path, { headers: this.signedHeaders('GET', path, ''), signal: AbortSignal.timeout(STATEMENT_TIMEOUT_MS) });
+    const res = await fetch(this.options.baseUrl + path, {
+      headers: this.signedHeaders('GET', path, ''),
+      signal: AbortSignal.timeout(STATEMENT_TIMEOUT_MS),
+    });
     if (res.status !== 200 || !res.body) throw new Error(`statement ${date}: HTTP ${res.status}`);
     return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
   }
 
-  private signedHeaders(method: 'GET' | 'POST', path: string, body: string): Record<string, string> {
+  private signedHeaders(
+    method: 'GET' | 'POST',
+    path: string,
+    body: string,
+  ): Record<string, string> {
     const timestamp = unixSeconds(this.options.now());
     return {
       [MERCHANT_ID_HEADER]: this.options.merchantId,
@@ -100,8 +132,16 @@ export class GatewayClient {
     };
   }
 
-  private call(method: 'GET' | 'POST', path: string, body: string, simFault: string | undefined): Promise<ExchangeResult> {
-    const headers: Record<string, string> = { ...this.signedHeaders(method, path, body), accept: 'application/json' };
+  private call(
+    method: 'GET' | 'POST',
+    path: string,
+    body: string,
+    simFault: string | undefined,
+  ): Promise<ExchangeResult> {
+    const headers: Record<string, string> = {
+      ...this.signedHeaders(method, path, body),
+      accept: 'application/json',
+    };
     if (method === 'POST') headers['content-type'] = 'application/json';
     if (simFault !== undefined) headers[SIM_FAULT_HEADER] = simFault;
     return exchange({

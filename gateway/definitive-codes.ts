@@ -11,7 +11,7 @@ export const DEFINITIVE_FAILURE_CODES = Object.freeze({
   ACCOUNT_CLOSED: 'the account has been closed',
   ACCOUNT_NAME_MISMATCH: 'the account holder name does not match the account',
   LIMIT_EXCEEDED: 'a single or daily limit of the account or channel was exceeded',
-  REJECTED: 'refused by the gateway\'s or the bank\'s risk control',
+  REJECTED: "refused by the gateway's or the bank's risk control",
 } as const);
 
 export type DefinitiveFailureCode = keyof typeof DEFINITIVE_FAILURE_CODES;
@@ -24,4 +24,8 @@ export function isDefinitiveFailureCode(code: string): code is DefinitiveFailure
  * Codes the simulator can answer that are deliberately NOT definitive: a real PSP returns them
  * for transfers that may still complete (or that already did). Listed for tests and docs only.
  */
-export const AMBIGUOUS_FAILURE_CODES = Object.freeze(['SYSTEM_BUSY', 'BANK_TIMEOUT', 'UNKNOWN_ERROR'] as const);
+export const AMBIGUOUS_FAILURE_CODES = Object.freeze([
+  'SYSTEM_BUSY',
+  'BANK_TIMEOUT',
+  'UNKNOWN_ERROR',
+] as const);

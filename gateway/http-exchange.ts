@@ -52,8 +52,17 @@ export function exchange(request: ExchangeRequest): Promise<ExchangeResult> {
       req.destroy();
     };
 
-    timers.push(setTimeout(() => { if (!connected) fail(`connect timeout after ${request.connectTimeoutMs} ms`); }, request.connectTimeoutMs));
-    timers.push(setTimeout(() => fail(`no complete answer within ${request.requestTimeoutMs} ms`), request.requestTimeoutMs));
+    timers.push(
+      setTimeout(() => {
+        if (!connected) fail(`connect timeout after ${request.connectTimeoutMs} ms`);
+      }, request.connectTimeoutMs),
+    );
+    timers.push(
+      setTimeout(
+        () => fail(`no complete answer within ${request.requestTimeoutMs} ms`),
+        request.requestTimeoutMs,
+      ),
+    );
 
     if (request.signal) {
       const signal = request.signal;
@@ -63,7 +72,9 @@ export function exchange(request: ExchangeRequest): Promise<ExchangeResult> {
       req.once('close', () => signal.removeEventListener('abort', onAbort));
     }
     req.on('socket', (socket) => {
-      const onConnected = (): void => { connected = true; };
+      const onConnected = (): void => {
+        connected = true;
+      };
       if (request.url.protocol === 'https:') socket.once('secureConnect', onConnected);
       else if (socket.connecting) socket.once('connect', onConnected);
       else connected = true;
@@ -74,10 +85,17 @@ export function exchange(request: ExchangeRequest): Promise<ExchangeResult> {
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > request.maxResponseBytes) fail(`answer longer than ${request.maxResponseBytes} bytes`);
+        if (size > request.maxResponseBytes)
+          fail(`answer longer than ${request.maxResponseBytes} bytes`);
         else chunks.push(chunk);
       });
-      res.on('end', () => finish({ kind: 'response', httpStatus: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        finish({
+          kind: 'response',
+          httpStatus: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
       res.on('aborted', () => fail('answer cut off'));
       res.on('error', (err) => fail(`answer broken: ${err.message}`));
     });

@@ -60,7 +60,8 @@ function readReply(body: string): OrderReply | undefined {
   } catch {
     return undefined;
   }
-  if (!isRecord(json) || typeof json.orderNo !== 'string' || typeof json.status !== 'string') return undefined;
+  if (!isRecord(json) || typeof json.orderNo !== 'string' || typeof json.status !== 'string')
+    return undefined;
   for (const key of ['code', 'message', 'amount', 'currency', 'fee', 'gatewayTradeNo', 'kind']) {
     if (json[key] !== undefined && typeof json[key] !== 'string') return undefined;
   }
@@ -79,37 +80,79 @@ function errorCode(body: string): string {
 
 /** SUCCESS is believed only for exactly the order, kind, amount and currency we asked about. */
 function succeededIfMatching(reply: OrderReply, expected: ExpectedOrder): Succeeded | Unknown {
-  if (reply.kind !== expected.kind) return { kind: 'unknown', reason: `answer is for a ${reply.kind ?? 'missing'} kind`, httpStatus: 200 };
+  if (reply.kind !== expected.kind)
+    return {
+      kind: 'unknown',
+      reason: `answer is for a ${reply.kind ?? 'missing'} kind`,
+      httpStatus: 200,
+    };
   if (reply.currency !== expected.currency || reply.amount === undefined) {
-    return { kind: 'unknown', reason: `answer is in ${reply.currency ?? 'no currency'}, expected ${expected.currency}`, httpStatus: 200 };
+    return {
+      kind: 'unknown',
+      reason: `answer is in ${reply.currency ?? 'no currency'}, expected ${expected.currency}`,
+      httpStatus: 200,
+    };
   }
   try {
     const amountMinor = parseWireAmount(reply.amount, reply.currency);
-    if (amountMinor !== expected.amountMinor) return { kind: 'unknown', reason: `answer is for ${reply.amount}, not our amount`, httpStatus: 200 };
-    const feeMinor = reply.fee === undefined ? undefined : parseWireAmount(reply.fee, reply.currency);
+    if (amountMinor !== expected.amountMinor)
+      return {
+        kind: 'unknown',
+        reason: `answer is for ${reply.amount}, not our amount`,
+        httpStatus: 200,
+      };
+    const feeMinor =
+      reply.fee === undefined ? undefined : parseWireAmount(reply.fee, reply.currency);
     return {
       kind: 'succeeded',
-      order: { orderNo: reply.orderNo, kind: expected.kind, amountMinor, currency: reply.currency, feeMinor, gatewayTradeNo: reply.gatewayTradeNo },
+      order: {
+        orderNo: reply.orderNo,
+        kind: expected.kind,
+        amountMinor,
+        currency: reply.currency,
+        feeMinor,
+        gatewayTradeNo: reply.gatewayTradeNo,
+      },
     };
   } catch (err) {
-    if (err instanceof MoneyError) return { kind: 'unknown', reason: `unreadable amount: ${err.message}`, httpStatus: 200 };
+    if (err instanceof MoneyError)
+      return { kind: 'unknown', reason: `unreadable amount: ${err.message}`, httpStatus: 200 };
     throw err;
   }
 }
 
 function failedIfDefinitive(reply: OrderReply): Failed | Unknown {
   const code = reply.code ?? '';
-  if (isDefinitiveFailureCode(code)) return { kind: 'failed', code, ...(reply.message === undefined ? {} : { message: reply.message }) };
-  return { kind: 'unknown', reason: `failure code '${code}' is not definitive`, httpStatus: 200, failedCode: code };
+  if (isDefinitiveFailureCode(code))
+    return {
+      kind: 'failed',
+      code,
+      ...(reply.message === undefined ? {} : { message: reply.message }),
+    };
+  return {
+    kind: 'unknown',
+    reason: `failure code '${code}' is not definitive`,
+    httpStatus: 200,
+    failedCode: code,
+  };
 }
 
 /** A 200 answer we can read and that is about our order number, or why not. */
-function replyFor(result: ExchangeResult, expected: ExpectedOrder): { reply: OrderReply } | NotSent | Unknown {
+function replyFor(
+  result: ExchangeResult,
+  expected: ExpectedOrder,
+): { reply: OrderReply } | NotSent | Unknown {
   if (result.kind !== 'response') return result;
-  if (result.httpStatus !== 200) return { kind: 'unknown', reason: `HTTP ${result.httpStatus} (${errorCode(result.body)})`, httpStatus: result.httpStatus };
+  if (result.httpStatus !== 200)
+    return {
+      kind: 'unknown',
+      reason: `HTTP ${result.httpStatus} (${errorCode(result.body)})`,
+      httpStatus: result.httpStatus,
+    };
   const reply = readReply(result.body);
   if (!reply) return { kind: 'unknown', reason: 'unreadable answer', httpStatus: 200 };
-  if (reply.orderNo !== expected.orderNo) return { kind: 'unknown', reason: `answer is for order ${reply.orderNo}`, httpStatus: 200 };
+  if (reply.orderNo !== expected.orderNo)
+    return { kind: 'unknown', reason: `answer is for order ${reply.orderNo}`, httpStatus: 200 };
   return { reply };
 }
 
@@ -118,10 +161,14 @@ export function classifySubmit(result: ExchangeResult, expected: ExpectedOrder):
   if (!('reply' in read)) return read;
   const order = read.reply;
   switch (order.status) {
-    case 'SUCCESS': return succeededIfMatching(order, expected);
-    case 'FAILED': return failedIfDefinitive(order);
-    case 'PROCESSING': return { kind: 'unknown', reason: 'gateway says PROCESSING', httpStatus: 200 };
-    default: return { kind: 'unknown', reason: `unrecognised status '${order.status}'`, httpStatus: 200 };
+    case 'SUCCESS':
+      return succeededIfMatching(order, expected);
+    case 'FAILED':
+      return failedIfDefinitive(order);
+    case 'PROCESSING':
+      return { kind: 'unknown', reason: 'gateway says PROCESSING', httpStatus: 200 };
+    default:
+      return { kind: 'unknown', reason: `unrecognised status '${order.status}'`, httpStatus: 200 };
   }
 }
 
@@ -130,10 +177,15 @@ export function classifyQuery(result: ExchangeResult, expected: ExpectedOrder): 
   if (!('reply' in read)) return read;
   const order = read.reply;
   switch (order.status) {
-    case 'SUCCESS': return succeededIfMatching(order, expected);
-    case 'FAILED': return failedIfDefinitive(order);
-    case 'PROCESSING': return { kind: 'processing' };
-    case 'NOT_FOUND': return { kind: 'not_found' };
-    default: return { kind: 'unknown', reason: `unrecognised status '${order.status}'`, httpStatus: 200 };
+    case 'SUCCESS':
+      return succeededIfMatching(order, expected);
+    case 'FAILED':
+      return failedIfDefinitive(order);
+    case 'PROCESSING':
+      return { kind: 'processing' };
+    case 'NOT_FOUND':
+      return { kind: 'not_found' };
+    default:
+      return { kind: 'unknown', reason: `unrecognised status '${order.status}'`, httpStatus: 200 };
   }
 }

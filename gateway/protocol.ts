@@ -28,7 +28,10 @@ export const MEMO_MAX_LENGTH = 128;
  * An order's memo: what it is for and its order number, the number the gateway and its statement
  * show. Built from the order number, never from a business id, so it always fits.
  */
-export function orderMemo(purpose: 'withdrawal' | 'disbursement' | 'scheduled' | 'deposit' | 'repayment' | 'recovery', orderNo: string): string {
+export function orderMemo(
+  purpose: 'withdrawal' | 'disbursement' | 'scheduled' | 'deposit' | 'repayment' | 'recovery',
+  orderNo: string,
+): string {
   if (!ORDER_NO_PATTERN.test(orderNo)) throw new RangeError(`not an order number: ${orderNo}`);
   return `${purpose} ${orderNo}`;
 }
@@ -102,4 +105,13 @@ export interface NotificationBody {
   eventTime: string;
 }
 
-export const STATEMENT_COLUMNS = ['order_no', 'gateway_trade_no', 'kind', 'status', 'amount', 'currency', 'fee', 'executed_at'] as const;
+export const STATEMENT_COLUMNS = [
+  'order_no',
+  'gateway_trade_no',
+  'kind',
+  'status',
+  'amount',
+  'currency',
+  'fee',
+  'executed_at',
+] as const;

@@ -2,7 +2,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Hex HMAC-SHA256 of `${timestamp}.${raw body}` (notifications). */
-export function signNotification(secret: string, timestamp: string, rawBody: Buffer | string): string {
+export function signNotification(
+  secret: string,
+  timestamp: string,
+  rawBody: Buffer | string,
+): string {
   return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex');
 }
 
@@ -10,8 +14,17 @@ export function signNotification(secret: string, timestamp: string, rawBody: Buf
  * Hex HMAC-SHA256 of `${timestamp}.${METHOD}.${path}.${raw body}` (merchant requests). The method
  * and path are signed so a signature for a query cannot be replayed as a payout.
  */
-export function signRequest(secret: string, timestamp: string, method: string, path: string, rawBody: Buffer | string): string {
-  return createHmac('sha256', secret).update(`${timestamp}.${method.toUpperCase()}.${path}.`).update(rawBody).digest('hex');
+export function signRequest(
+  secret: string,
+  timestamp: string,
+  method: string,
+  path: string,
+  rawBody: Buffer | string,
+): string {
+  return createHmac('sha256', secret)
+    .update(`${timestamp}.${method.toUpperCase()}.${path}.`)
+    .update(rawBody)
+    .digest('hex');
 }
 
 /** Constant-time comparison of two hex signatures; false for anything not 64 hex digits. */

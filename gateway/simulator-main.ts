@@ -32,39 +32,129 @@ const ms = (flag: string, description: string, fallback: number): Option =>
 
 const program = new Command()
   .name('gateway-simulator')
-  .description('A payment-gateway (PSP) simulator: payouts, collections, queries, signed notifications, daily statements, fault injection.\nControl endpoints live under /_sim/ (see gateway/README.md).')
-  .addOption(new Option('-p, --port <port>', 'TCP port (0 = any free port)').argParser(integer).default(DEFAULT_OPTIONS.port).env('GATEWAY_PORT'))
-  .addOption(new Option('--host <host>', 'address to bind (keep it on loopback: /_sim/ is unauthenticated)').default(DEFAULT_OPTIONS.host).env('GATEWAY_HOST'))
-  .addOption(new Option('-d, --data-dir <dir>', 'directory of the truth journal (truth.jsonl)').default('.data/gateway').env('GATEWAY_DATA_DIR'))
-  .addOption(new Option('--notify-url <url>', 'where async notifications are POSTed (none without it)').env('GATEWAY_NOTIFY_URL'))
-  .addOption(new Option('--merchant-id <id>', 'the one merchant accepted').default(DEFAULT_OPTIONS.merchantId).env('GATEWAY_MERCHANT_ID'))
-  .addOption(new Option('--secret <secret>', 'HMAC secret for requests and notifications (min 16 chars)').default(DEV_SECRET).env('GATEWAY_SECRET'))
-  .addOption(new Option('--seed <seed>', 'seed of the fault draws: the same seed and order numbers give the same faults').default(DEFAULT_OPTIONS.seed).env('GATEWAY_SEED'))
-  .addOption(new Option('--fault-rates <list>', 'fault=rate,... e.g. "timeout-then-execute=0.05,fail:REJECTED=0.01,notify-duplicate=0.2"').argParser(rates).env('GATEWAY_FAULT_RATES'))
-  .addOption(ms('--timeout-hold-ms', 'how long timeout faults hold the answer', DEFAULT_OPTIONS.timeoutHoldMs))
-  .addOption(ms('--processing-ms', 'how long processing-then-* orders stay PROCESSING', DEFAULT_OPTIONS.processingMs))
+  .description(
+    'A payment-gateway (PSP) simulator: payouts, collections, queries, signed notifications, daily statements, fault injection.\nControl endpoints live under /_sim/ (see gateway/README.md).',
+  )
+  .addOption(
+    new Option('-p, --port <port>', 'TCP port (0 = any free port)')
+      .argParser(integer)
+      .default(DEFAULT_OPTIONS.port)
+      .env('GATEWAY_PORT'),
+  )
+  .addOption(
+    new Option('--host <host>', 'address to bind (keep it on loopback: /_sim/ is unauthenticated)')
+      .default(DEFAULT_OPTIONS.host)
+      .env('GATEWAY_HOST'),
+  )
+  .addOption(
+    new Option('-d, --data-dir <dir>', 'directory of the truth journal (truth.jsonl)')
+      .default('.data/gateway')
+      .env('GATEWAY_DATA_DIR'),
+  )
+  .addOption(
+    new Option('--notify-url <url>', 'where async notifications are POSTed (none without it)').env(
+      'GATEWAY_NOTIFY_URL',
+    ),
+  )
+  .addOption(
+    new Option('--merchant-id <id>', 'the one merchant accepted')
+      .default(DEFAULT_OPTIONS.merchantId)
+      .env('GATEWAY_MERCHANT_ID'),
+  )
+  .addOption(
+    new Option('--secret <secret>', 'HMAC secret for requests and notifications (min 16 chars)')
+      .default(DEV_SECRET)
+      .env('GATEWAY_SECRET'),
+  )
+  .addOption(
+    new Option(
+      '--seed <seed>',
+      'seed of the fault draws: the same seed and order numbers give the same faults',
+    )
+      .default(DEFAULT_OPTIONS.seed)
+      .env('GATEWAY_SEED'),
+  )
+  .addOption(
+    new Option(
+      '--fault-rates <list>',
+      'fault=rate,... e.g. "timeout-then-execute=0.05,fail:REJECTED=0.01,notify-duplicate=0.2"',
+    )
+      .argParser(rates)
+      .env('GATEWAY_FAULT_RATES'),
+  )
+  .addOption(
+    ms(
+      '--timeout-hold-ms',
+      'how long timeout faults hold the answer',
+      DEFAULT_OPTIONS.timeoutHoldMs,
+    ),
+  )
+  .addOption(
+    ms(
+      '--processing-ms',
+      'how long processing-then-* orders stay PROCESSING',
+      DEFAULT_OPTIONS.processingMs,
+    ),
+  )
   .addOption(ms('--late-notify-ms', 'delay of a late notification', DEFAULT_OPTIONS.lateNotifyMs))
-  .addOption(ms('--notify-gap-ms', 'gap before a duplicate or out-of-order notification', DEFAULT_OPTIONS.notifyGapMs))
-  .addOption(new Option('--notify-max-attempts <n>', 'delivery attempts per notification').argParser(integer).default(DEFAULT_OPTIONS.notifyMaxAttempts))
-  .addOption(ms('--notify-backoff-ms', 'first retry delay, doubled each attempt', DEFAULT_OPTIONS.notifyBackoffMs))
+  .addOption(
+    ms(
+      '--notify-gap-ms',
+      'gap before a duplicate or out-of-order notification',
+      DEFAULT_OPTIONS.notifyGapMs,
+    ),
+  )
+  .addOption(
+    new Option('--notify-max-attempts <n>', 'delivery attempts per notification')
+      .argParser(integer)
+      .default(DEFAULT_OPTIONS.notifyMaxAttempts),
+  )
+  .addOption(
+    ms(
+      '--notify-backoff-ms',
+      'first retry delay, doubled each attempt',
+      DEFAULT_OPTIONS.notifyBackoffMs,
+    ),
+  )
   .addOption(ms('--notify-backoff-max-ms', 'retry delay cap', DEFAULT_OPTIONS.notifyBackoffMaxMs))
-  .addOption(ms('--notify-timeout-ms', 'timeout of one delivery attempt', DEFAULT_OPTIONS.notifyTimeoutMs))
-  .option('--no-fsync', 'do not fdatasync journal appends (benchmarks only: a crash may lose truth)')
+  .addOption(
+    ms('--notify-timeout-ms', 'timeout of one delivery attempt', DEFAULT_OPTIONS.notifyTimeoutMs),
+  )
+  .option(
+    '--no-fsync',
+    'do not fdatasync journal appends (benchmarks only: a crash may lose truth)',
+  )
   .option('--log', 'log every request (JSON, pino)', false)
   .showHelpAfterError();
 
 interface CliOptions {
-  port: number; host: string; dataDir: string; notifyUrl?: string; merchantId: string; secret: string; seed: string;
-  faultRates?: ReturnType<typeof parseFaultRates>; timeoutHoldMs: number; processingMs: number; lateNotifyMs: number;
-  notifyGapMs: number; notifyMaxAttempts: number; notifyBackoffMs: number; notifyBackoffMaxMs: number; notifyTimeoutMs: number;
-  fsync: boolean; log: boolean;
+  port: number;
+  host: string;
+  dataDir: string;
+  notifyUrl?: string;
+  merchantId: string;
+  secret: string;
+  seed: string;
+  faultRates?: ReturnType<typeof parseFaultRates>;
+  timeoutHoldMs: number;
+  processingMs: number;
+  lateNotifyMs: number;
+  notifyGapMs: number;
+  notifyMaxAttempts: number;
+  notifyBackoffMs: number;
+  notifyBackoffMaxMs: number;
+  notifyTimeoutMs: number;
+  fsync: boolean;
+  log: boolean;
 }
 
 /** A test double: it runs only where APP_ENV says development or test, exactly (unset, a typo or staging: refused). */
 function refuseOutsideDevelopment(): void {
   const appEnv = process.env.APP_ENV;
   if (!isDevelopmentOrTest(appEnv)) {
-    console.error(`gateway simulator: refusing to run with APP_ENV=${appEnv ?? '(unset)'}: it is a test double with unauthenticated fault-injection routes; set APP_ENV=development or test`);
+    console.error(
+      `gateway simulator: refusing to run with APP_ENV=${appEnv ?? '(unset)'}: it is a test double with unauthenticated fault-injection routes; set APP_ENV=development or test`,
+    );
     process.exit(78);
   }
 }
@@ -73,15 +163,25 @@ async function main(): Promise<void> {
   refuseOutsideDevelopment();
   program.parse();
   const cli = program.opts<CliOptions>();
-  const sim = await startSimulator({ ...cli, dataDir: resolve(cli.dataDir), faultRates: cli.faultRates ?? [] });
-  if (cli.secret === DEV_SECRET) console.warn('gateway simulator: using the development secret (set GATEWAY_SECRET)');
-  console.log(`gateway simulator listening on ${sim.url} (truth journal ${resolve(cli.dataDir)}/truth.jsonl, notify ${cli.notifyUrl ?? 'off'})`);
+  const sim = await startSimulator({
+    ...cli,
+    dataDir: resolve(cli.dataDir),
+    faultRates: cli.faultRates ?? [],
+  });
+  if (cli.secret === DEV_SECRET)
+    console.warn('gateway simulator: using the development secret (set GATEWAY_SECRET)');
+  console.log(
+    `gateway simulator listening on ${sim.url} (truth journal ${resolve(cli.dataDir)}/truth.jsonl, notify ${cli.notifyUrl ?? 'off'})`,
+  );
   const stop = (signal: string): void => {
     console.log(`gateway simulator: ${signal}, closing`);
-    sim.close().then(() => process.exit(0), (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    });
+    sim.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

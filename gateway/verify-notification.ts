@@ -7,7 +7,14 @@
  */
 import { isDefinitiveFailureCode } from './definitive-codes';
 import { MoneyError, parseWireAmount } from '../ledger/money';
-import { NOTIFY_SIGNATURE_HEADER, NOTIFY_TIMESTAMP_HEADER, ORDER_NO_PATTERN, SIGNATURE_TOLERANCE_MS, type NotificationBody, type OrderKind } from './protocol';
+import {
+  NOTIFY_SIGNATURE_HEADER,
+  NOTIFY_TIMESTAMP_HEADER,
+  ORDER_NO_PATTERN,
+  SIGNATURE_TOLERANCE_MS,
+  type NotificationBody,
+  type OrderKind,
+} from './protocol';
 import { signNotification, signaturesEqual } from './signing';
 
 /** What we expect for an order number, from our own records. */
@@ -17,7 +24,9 @@ export interface ExpectedOrder {
   kind: OrderKind;
 }
 
-export type ExpectedOrderLookup = (orderNo: string) => ExpectedOrder | undefined | Promise<ExpectedOrder | undefined>;
+export type ExpectedOrderLookup = (
+  orderNo: string,
+) => ExpectedOrder | undefined | Promise<ExpectedOrder | undefined>;
 
 export interface VerifyNotificationInput {
   rawBody: Buffer | string;
@@ -61,7 +70,13 @@ export type VerifyNotificationResult =
    * Authentic and matching, status FAILED. Never success. `definitive` says whether the code is
    * on the list (definitive-codes.ts); a non-definitive failure is an unknown outcome to query.
    */
-  | { ok: false; reason: 'REPORTED_FAILED'; code: string; definitive: boolean; notification: VerifiedNotification }
+  | {
+      ok: false;
+      reason: 'REPORTED_FAILED';
+      code: string;
+      definitive: boolean;
+      notification: VerifiedNotification;
+    }
   | { ok: false; reason: NotificationRejection; detail: string };
 
 function header(headers: VerifyNotificationInput['headers'], name: string): string | undefined {
@@ -91,7 +106,19 @@ function parseBody(raw: string): NotificationBody | undefined {
   }
   if (!isRecord(json)) return undefined;
   const str = (k: string): boolean => typeof json[k] === 'string';
-  if (!['notifyId', 'orderNo', 'kind', 'status', 'amount', 'currency', 'gatewayTradeNo', 'eventTime'].every(str)) return undefined;
+  if (
+    ![
+      'notifyId',
+      'orderNo',
+      'kind',
+      'status',
+      'amount',
+      'currency',
+      'gatewayTradeNo',
+      'eventTime',
+    ].every(str)
+  )
+    return undefined;
   if (json.code !== undefined && typeof json.code !== 'string') return undefined;
   if (json.fee !== undefined && typeof json.fee !== 'string') return undefined;
   if (typeof json.eventSeq !== 'number' || !Number.isSafeInteger(json.eventSeq)) return undefined;
@@ -99,27 +126,41 @@ function parseBody(raw: string): NotificationBody | undefined {
   return json as unknown as NotificationBody;
 }
 
-export async function verifyNotification(input: VerifyNotificationInput): Promise<VerifyNotificationResult> {
+export async function verifyNotification(
+  input: VerifyNotificationInput,
+): Promise<VerifyNotificationResult> {
   const timestamp = header(input.headers, NOTIFY_TIMESTAMP_HEADER);
   const signature = header(input.headers, NOTIFY_SIGNATURE_HEADER);
-  if (timestamp === undefined || signature === undefined) return reject('MALFORMED', 'signature or timestamp header missing');
+  if (timestamp === undefined || signature === undefined)
+    return reject('MALFORMED', 'signature or timestamp header missing');
 
   // Authenticity first: nothing in an unsigned body is read, not even its JSON.
-  const signedBy = [input.secret, ...(input.previousSecret ? [input.previousSecret] : [])]
-    .some((secret) => signaturesEqual(signNotification(secret, timestamp, input.rawBody), signature));
+  const signedBy = [input.secret, ...(input.previousSecret ? [input.previousSecret] : [])].some(
+    (secret) => signaturesEqual(signNotification(secret, timestamp, input.rawBody), signature),
+  );
   if (!signedBy) return reject('BAD_SIGNATURE', 'signature does not match the body and timestamp');
 
-  if (!/^[0-9]{1,12}$/.test(timestamp)) return reject('MALFORMED', `timestamp '${timestamp}' is not unix seconds`);
+  if (!/^[0-9]{1,12}$/.test(timestamp))
+    return reject('MALFORMED', `timestamp '${timestamp}' is not unix seconds`);
   const skewMs = Math.abs(input.nowMs - Number(timestamp) * 1000);
-  if (skewMs > (input.toleranceMs ?? SIGNATURE_TOLERANCE_MS)) return reject('STALE_TIMESTAMP', `timestamp is ${Math.round(skewMs / 1000)} s from now`);
+  if (skewMs > (input.toleranceMs ?? SIGNATURE_TOLERANCE_MS))
+    return reject('STALE_TIMESTAMP', `timestamp is ${Math.round(skewMs / 1000)} s from now`);
 
-  const body = parseBody(typeof input.rawBody === 'string' ? input.rawBody : input.rawBody.toString('utf8'));
-  if (!body || !ORDER_NO_PATTERN.test(body.orderNo)) return reject('MALFORMED', 'body is not a notification');
+  const body = parseBody(
+    typeof input.rawBody === 'string' ? input.rawBody : input.rawBody.toString('utf8'),
+  );
+  if (!body || !ORDER_NO_PATTERN.test(body.orderNo))
+    return reject('MALFORMED', 'body is not a notification');
 
   const expected = await input.lookupOrder(body.orderNo);
   if (!expected) return reject('UNKNOWN_ORDER', `no order ${body.orderNo}`);
-  if (body.kind !== expected.kind) return reject('KIND_MISMATCH', `order ${body.orderNo} is a ${expected.kind}, notification says ${body.kind}`);
-  if (body.currency !== expected.currency) return reject('CURRENCY_MISMATCH', `expected ${expected.currency}, got ${body.currency}`);
+  if (body.kind !== expected.kind)
+    return reject(
+      'KIND_MISMATCH',
+      `order ${body.orderNo} is a ${expected.kind}, notification says ${body.kind}`,
+    );
+  if (body.currency !== expected.currency)
+    return reject('CURRENCY_MISMATCH', `expected ${expected.currency}, got ${body.currency}`);
 
   let amountMinor: bigint;
   let feeMinor: bigint | undefined;
@@ -130,18 +171,34 @@ export async function verifyNotification(input: VerifyNotificationInput): Promis
     if (err instanceof MoneyError) return reject('MALFORMED', err.message);
     throw err;
   }
-  if (amountMinor !== expected.amountMinor) return reject('AMOUNT_MISMATCH', `expected ${expected.amountMinor} minor units, got ${amountMinor}`);
+  if (amountMinor !== expected.amountMinor)
+    return reject(
+      'AMOUNT_MISMATCH',
+      `expected ${expected.amountMinor} minor units, got ${amountMinor}`,
+    );
 
   const notification: VerifiedNotification = {
-    notifyId: body.notifyId, orderNo: body.orderNo, kind: body.kind, amountMinor, currency: body.currency,
-    gatewayTradeNo: body.gatewayTradeNo, eventSeq: body.eventSeq, eventTime: body.eventTime,
+    notifyId: body.notifyId,
+    orderNo: body.orderNo,
+    kind: body.kind,
+    amountMinor,
+    currency: body.currency,
+    gatewayTradeNo: body.gatewayTradeNo,
+    eventSeq: body.eventSeq,
+    eventTime: body.eventTime,
     ...(feeMinor === undefined ? {} : { feeMinor }),
   };
   // Each condition above returned on its own; success is reached only when all of them held.
   if (body.status === 'SUCCESS') return { ok: true, status: 'SUCCESS', notification };
   if (body.status === 'FAILED') {
     const code = body.code ?? '';
-    return { ok: false, reason: 'REPORTED_FAILED', code, definitive: isDefinitiveFailureCode(code), notification };
+    return {
+      ok: false,
+      reason: 'REPORTED_FAILED',
+      code,
+      definitive: isDefinitiveFailureCode(code),
+      notification,
+    };
   }
   return reject('STATUS_NOT_SUCCESS', `status is '${body.status}'`);
 }

@@ -17,12 +17,15 @@ export const PAYOUT_ID_MAX = 190;
 const RESERVED_LOAN_IDS = new Set(['disb']);
 
 function positive(what: string, n: number): void {
-  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`${what} must be a positive integer: ${n}`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new RangeError(`${what} must be a positive integer: ${n}`);
 }
 
 /** How every scheduled payout id of the loan begins (its order numbers too, when short enough to be the id). */
 export function scheduledPayoutIdPrefix(loanId: string): string {
-  return loanId.includes('-') || RESERVED_LOAN_IDS.has(loanId) ? `-${loanId.length}-${loanId}-` : `${loanId}-`;
+  return loanId.includes('-') || RESERVED_LOAN_IDS.has(loanId)
+    ? `-${loanId.length}-${loanId}-`
+    : `${loanId}-`;
 }
 
 /**
@@ -36,16 +39,31 @@ export function scheduledPayoutIdPrefix(loanId: string): string {
  * `-{length}-{loanId}-{n}-{investorId}-{part}`. Ids of loans without a dash stay as they were, so
  * payouts made before keep being found by their id.
  */
-export function scheduledPayoutId(loanId: string, n: number, investorId: string, part: PayoutPart): string {
+export function scheduledPayoutId(
+  loanId: string,
+  n: number,
+  investorId: string,
+  part: PayoutPart,
+): string {
   positive('installment', n);
   const id = `${scheduledPayoutIdPrefix(loanId)}${n}-${investorId}-${part}`;
-  if (id.length > PAYOUT_ID_MAX) throw new RangeError(`payout id of ${loanId} #${n} ${investorId} is longer than ${PAYOUT_ID_MAX}`);
+  if (id.length > PAYOUT_ID_MAX)
+    throw new RangeError(
+      `payout id of ${loanId} #${n} ${investorId} is longer than ${PAYOUT_ID_MAX}`,
+    );
   return id;
 }
 
 /** What the id was before loan ids with a dash (or reserved ones) got their length in front: payouts made then are still theirs. */
-export function legacyScheduledPayoutId(loanId: string, n: number, investorId: string, part: PayoutPart): string | undefined {
-  return loanId.includes('-') || RESERVED_LOAN_IDS.has(loanId) ? `${loanId}-${n}-${investorId}-${part}` : undefined;
+export function legacyScheduledPayoutId(
+  loanId: string,
+  n: number,
+  investorId: string,
+  part: PayoutPart,
+): string | undefined {
+  return loanId.includes('-') || RESERVED_LOAN_IDS.has(loanId)
+    ? `${loanId}-${n}-${investorId}-${part}`
+    : undefined;
 }
 
 /** The payout of a funded loan's net amount to its borrower: one per loan. */
@@ -54,7 +72,11 @@ export function disbursementPayoutId(loanId: string): string {
 }
 
 /** The business id of a repayment collection's attempt; its gateway order number is derived from it once (payments/order-numbers.ts). */
-export function repaymentCollectionId(loanId: string, installment: number, attempt: number): string {
+export function repaymentCollectionId(
+  loanId: string,
+  installment: number,
+  attempt: number,
+): string {
   positive('installment', installment);
   positive('attempt', attempt);
   return `rp-${loanId}-${installment}-${attempt}`;
@@ -68,6 +90,7 @@ export function recoveryCollectionId(recoveryId: string, attempt: number): strin
 
 /** The recovery an operator opens from a reconciliation exception: one per exception. */
 export function exceptionRecoveryId(exceptionId: string): string {
-  if (!/^[0-9]{1,18}$/.test(exceptionId)) throw new RangeError(`exception id must be a number: ${exceptionId}`);
+  if (!/^[0-9]{1,18}$/.test(exceptionId))
+    throw new RangeError(`exception id must be a number: ${exceptionId}`);
   return `rc-${exceptionId}`;
 }

@@ -30,7 +30,10 @@ export interface AccountSpec {
 
 export function validateAccountPath(path: string): void {
   if (typeof path !== 'string' || path.length > 200 || !ACCOUNT_PATH.test(path)) {
-    throw new LedgerError('INVALID_INPUT', `invalid account path: ${JSON.stringify(path).slice(0, 80)}`);
+    throw new LedgerError(
+      'INVALID_INPUT',
+      `invalid account path: ${JSON.stringify(path).slice(0, 80)}`,
+    );
   }
 }
 
@@ -40,14 +43,19 @@ export async function createAccount(db: Queryable, spec: AccountSpec): Promise<s
   currencyScale(spec.currency);
   const allowNegative = spec.allowNegative ?? false;
   if (allowNegative && USER_ACCOUNT_TYPES.has(spec.path.split(':')[0])) {
-    throw new LedgerError('INVALID_INPUT', `user account ${spec.path} can never be allowed to go negative`);
+    throw new LedgerError(
+      'INVALID_INPUT',
+      `user account ${spec.path} can never be allowed to go negative`,
+    );
   }
   const slots = spec.balanceSlots ?? 1;
-  if (!Number.isInteger(slots) || slots < 1 || slots > 64) throw new LedgerError('INVALID_INPUT', `balanceSlots must be 1..64, got ${slots}`);
+  if (!Number.isInteger(slots) || slots < 1 || slots > 64)
+    throw new LedgerError('INVALID_INPUT', `balanceSlots must be 1..64, got ${slots}`);
   try {
-    const { rows } = await db.query<{ id: string }>('SELECT ledger_create_account($1, $2, $3, $4, $5) AS id', [
-      spec.path, spec.currency, allowNegative, slots, JSON.stringify(spec.metadata ?? {}),
-    ]);
+    const { rows } = await db.query<{ id: string }>(
+      'SELECT ledger_create_account($1, $2, $3, $4, $5) AS id',
+      [spec.path, spec.currency, allowNegative, slots, JSON.stringify(spec.metadata ?? {})],
+    );
     return rows[0].id;
   } catch (err) {
     throw toLedgerError(err);

@@ -4,7 +4,13 @@
 import type { Pool } from 'pg';
 import { isRetryable } from '../db/errors';
 import { toLedgerError } from './errors';
-import { preparePost, transferLegs, type PostInput, type PreparedPost, type TransferInput } from './transactions';
+import {
+  preparePost,
+  transferLegs,
+  type PostInput,
+  type PreparedPost,
+  type TransferInput,
+} from './transactions';
 import type { TransactionResult } from './types';
 
 export interface BatcherOptions {
@@ -43,7 +49,10 @@ export class LedgerBatcher {
   /** Batches sent, and posts carried: their ratio is the mean batch size. */
   readonly stats = { batches: 0, posts: 0, retries: 0 };
 
-  constructor(private readonly pool: Pool, options: BatcherOptions = {}) {
+  constructor(
+    private readonly pool: Pool,
+    options: BatcherOptions = {},
+  ) {
     this.maxBatch = options.maxBatch ?? 200;
     this.maxInFlight = options.maxInFlight ?? 4;
   }
@@ -58,7 +67,11 @@ export class LedgerBatcher {
   }
 
   transfer(input: TransferInput): Promise<TransactionResult> {
-    return this.post({ idempotencyKey: input.idempotencyKey, legs: transferLegs(input), metadata: input.metadata });
+    return this.post({
+      idempotencyKey: input.idempotencyKey,
+      legs: transferLegs(input),
+      metadata: input.metadata,
+    });
   }
 
   private pump(): void {
@@ -75,14 +88,32 @@ export class LedgerBatcher {
   private async send(batch: Waiting[]): Promise<void> {
     this.stats.batches += 1;
     this.stats.posts += batch.length;
-    const items = JSON.stringify(batch.map(({ post }) => ({ key: post.key, hash: post.hash, legs: JSON.parse(post.legs), metadata: post.metadata })));
+    const items = JSON.stringify(
+      batch.map(({ post }) => ({
+        key: post.key,
+        hash: post.hash,
+        legs: JSON.parse(post.legs),
+        metadata: post.metadata,
+      })),
+    );
     for (let attempt = 1; ; attempt++) {
       try {
-        const { rows } = await this.pool.query<BatchRow>('SELECT * FROM ledger_post_batch($1)', [items]);
+        const { rows } = await this.pool.query<BatchRow>('SELECT * FROM ledger_post_batch($1)', [
+          items,
+        ]);
         for (const row of rows) {
           const waiting = batch[row.o_index];
-          if (row.o_sqlstate === null && row.o_id !== null) waiting.resolve({ transactionId: row.o_id, replayed: row.o_replayed === true });
-          else waiting.reject(toLedgerError(Object.assign(new Error(row.o_message ?? 'post failed'), { code: row.o_sqlstate, constraint: row.o_constraint ?? undefined })));
+          if (row.o_sqlstate === null && row.o_id !== null)
+            waiting.resolve({ transactionId: row.o_id, replayed: row.o_replayed === true });
+          else
+            waiting.reject(
+              toLedgerError(
+                Object.assign(new Error(row.o_message ?? 'post failed'), {
+                  code: row.o_sqlstate,
+                  constraint: row.o_constraint ?? undefined,
+                }),
+              ),
+            );
         }
         return;
       } catch (err) {

@@ -12,7 +12,8 @@ export const DEFAULT_CURRENCY = 'CNY';
 export function currencyScale(currency: string): number {
   // hasOwn, not an index: "constructor" and its kin are not currencies.
   const scale = Object.hasOwn(CURRENCY_SCALES, currency) ? CURRENCY_SCALES[currency] : undefined;
-  if (scale === undefined) throw new MoneyError('CURRENCY_UNKNOWN', `unknown currency: ${JSON.stringify(currency)}`);
+  if (scale === undefined)
+    throw new MoneyError('CURRENCY_UNKNOWN', `unknown currency: ${JSON.stringify(currency)}`);
   return scale;
 }
 
@@ -31,7 +32,10 @@ export type MoneyErrorCode =
 
 /** A money value was refused; `code` says why, for a 4xx at the edge. */
 export class MoneyError extends Error {
-  constructor(readonly code: MoneyErrorCode, message: string) {
+  constructor(
+    readonly code: MoneyErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'MoneyError';
   }

@@ -20,7 +20,11 @@ export type LedgerErrorCode =
 export class LedgerError extends Error {
   /** Final for an activity's retry policy (workflows/retry-policies.ts reads this literal). */
   override readonly name = 'LedgerError';
-  constructor(readonly code: LedgerErrorCode, message: string, readonly details: Record<string, unknown> = {}) {
+  constructor(
+    readonly code: LedgerErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
     super(message);
   }
 }

@@ -11,7 +11,14 @@ export { MoneyError, type MoneyErrorCode, CURRENCY_SCALES, DEFAULT_CURRENCY } fr
 export * from './money';
 export type { Balance, Leg, Metadata, Queryable, TransactionResult } from './types';
 export type { StatementEntry, StatementPage, TrialBalanceLine, Drift } from './reads';
-export type { PostInput, TransferInput, HoldInput, PostPendingInput, ClosePendingInput, ReverseInput } from './transactions';
+export type {
+  PostInput,
+  TransferInput,
+  HoldInput,
+  PostPendingInput,
+  ClosePendingInput,
+  ReverseInput,
+} from './transactions';
 
 export class Ledger {
   constructor(readonly db: Queryable) {}
@@ -29,7 +36,8 @@ export class Ledger {
   reverse = (input: tx.ReverseInput) => tx.reverse(this.db, input);
   expirePending = (now?: Date) => tx.expirePending(this.db, now);
   balance = (account: string) => reads.balance(this.db, account);
-  statement = (account: string, options?: { after?: string; limit?: number }) => reads.statement(this.db, account, options);
+  statement = (account: string, options?: { after?: string; limit?: number }) =>
+    reads.statement(this.db, account, options);
   trialBalance = () => reads.trialBalance(this.db);
   verify = () => reads.verify(this.db);
 }

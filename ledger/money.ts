@@ -22,22 +22,39 @@ const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
  * decimals than the scale, negatives and zero (unless allowed), and values beyond BIGINT.
  */
 export function parseAmount(input: unknown, currency: string, options: ParseOptions = {}): bigint {
-  if (typeof input !== 'string') throw new MoneyError('AMOUNT_NOT_A_STRING', `amount must be a decimal string, got ${typeof input}`);
+  if (typeof input !== 'string')
+    throw new MoneyError(
+      'AMOUNT_NOT_A_STRING',
+      `amount must be a decimal string, got ${typeof input}`,
+    );
   const scale = currencyScale(currency);
   const text = input.trim();
   if (text === '') throw new MoneyError('AMOUNT_EMPTY', 'amount is empty');
-  if (/^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$/.test(text)) throw new MoneyError('AMOUNT_EXPONENT', `amount must not use an exponent: ${input}`);
+  if (/^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$/.test(text))
+    throw new MoneyError('AMOUNT_EXPONENT', `amount must not use an exponent: ${input}`);
   const match = DECIMAL.exec(text);
-  if (!match || text !== input) throw new MoneyError('AMOUNT_NOT_A_NUMBER', `amount is not a plain decimal number: ${JSON.stringify(input).slice(0, 40)}`);
+  if (!match || text !== input)
+    throw new MoneyError(
+      'AMOUNT_NOT_A_NUMBER',
+      `amount is not a plain decimal number: ${JSON.stringify(input).slice(0, 40)}`,
+    );
   const [, minus, whole, fraction = ''] = match;
-  if (fraction.length > scale) throw new MoneyError('AMOUNT_TOO_MANY_DECIMALS', `${currency} has ${scale} decimals at most: ${input}`);
+  if (fraction.length > scale)
+    throw new MoneyError(
+      'AMOUNT_TOO_MANY_DECIMALS',
+      `${currency} has ${scale} decimals at most: ${input}`,
+    );
   const digits = whole + fraction.padEnd(scale, '0');
-  if (digits.replace(/^0+/, '').length > 19) throw new MoneyError('AMOUNT_OUT_OF_RANGE', `amount is too large: ${input}`);
+  if (digits.replace(/^0+/, '').length > 19)
+    throw new MoneyError('AMOUNT_OUT_OF_RANGE', `amount is too large: ${input}`);
   const magnitude = BigInt(digits);
-  if (magnitude > MAX_MINOR) throw new MoneyError('AMOUNT_OUT_OF_RANGE', `amount is too large: ${input}`);
+  if (magnitude > MAX_MINOR)
+    throw new MoneyError('AMOUNT_OUT_OF_RANGE', `amount is too large: ${input}`);
   const minor = minus ? -magnitude : magnitude;
-  if (minor < 0n && !options.allowNegative) throw new MoneyError('AMOUNT_NEGATIVE', `amount must not be negative: ${input}`);
-  if (minor === 0n && !options.allowZero) throw new MoneyError('AMOUNT_ZERO', 'amount must be greater than zero');
+  if (minor < 0n && !options.allowNegative)
+    throw new MoneyError('AMOUNT_NEGATIVE', `amount must not be negative: ${input}`);
+  if (minor === 0n && !options.allowZero)
+    throw new MoneyError('AMOUNT_ZERO', 'amount must be greater than zero');
   return minor;
 }
 
@@ -61,7 +78,8 @@ export function parseWireAmount(input: unknown, currency: string): bigint {
 
 /** Minor units as the gateway wire carries them; a negative amount is refused, never sent. */
 export function formatWireAmount(minor: bigint, currency: string): string {
-  if (minor < 0n) throw new MoneyError('AMOUNT_NEGATIVE', 'negative amounts never go on the gateway wire');
+  if (minor < 0n)
+    throw new MoneyError('AMOUNT_NEGATIVE', 'negative amounts never go on the gateway wire');
   return formatAmount(minor, currency);
 }
 
@@ -76,15 +94,19 @@ export function sum(amounts: readonly bigint[]): bigint {
  * the parts always add up exactly to the total and no part differs from its exact share by a unit or more.
  */
 export function allocate(total: bigint, weights: readonly bigint[]): bigint[] {
-  if (weights.length === 0) throw new MoneyError('ALLOCATION_INVALID', 'cannot allocate among no parts');
+  if (weights.length === 0)
+    throw new MoneyError('ALLOCATION_INVALID', 'cannot allocate among no parts');
   if (total < 0n) throw new MoneyError('ALLOCATION_INVALID', 'cannot allocate a negative total');
-  if (weights.some((w) => w < 0n)) throw new MoneyError('ALLOCATION_INVALID', 'weights must not be negative');
+  if (weights.some((w) => w < 0n))
+    throw new MoneyError('ALLOCATION_INVALID', 'weights must not be negative');
   const weightSum = sum(weights);
   if (weightSum === 0n) throw new MoneyError('ALLOCATION_INVALID', 'weights must not all be zero');
   const parts = weights.map((w) => (total * w) / weightSum);
   const remainders = weights.map((w, index) => ({ index, remainder: (total * w) % weightSum }));
   let left = total - sum(parts);
-  remainders.sort((a, b) => (a.remainder === b.remainder ? a.index - b.index : a.remainder > b.remainder ? -1 : 1));
+  remainders.sort((a, b) =>
+    a.remainder === b.remainder ? a.index - b.index : a.remainder > b.remainder ? -1 : 1,
+  );
   for (const { index } of remainders) {
     if (left === 0n) break;
     parts[index] += 1n;
@@ -116,13 +138,21 @@ export interface CumulativeSplit {
  */
 export function allocateCumulative(split: CumulativeSplit): bigint[] {
   const { amountMinor, weights, paidMinor, lifeTotalMinor } = split;
-  if (paidMinor.length !== weights.length) throw new MoneyError('ALLOCATION_INVALID', 'one paid amount per weight');
-  if (amountMinor < 0n || paidMinor.some((p) => p < 0n)) throw new MoneyError('ALLOCATION_INVALID', 'amounts must not be negative');
+  if (paidMinor.length !== weights.length)
+    throw new MoneyError('ALLOCATION_INVALID', 'one paid amount per weight');
+  if (amountMinor < 0n || paidMinor.some((p) => p < 0n))
+    throw new MoneyError('ALLOCATION_INVALID', 'amounts must not be negative');
   const cumulative = sum(paidMinor) + amountMinor;
-  if (lifeTotalMinor < cumulative) throw new MoneyError('ALLOCATION_INVALID', `the life total ${lifeTotalMinor} is below what is split so far, ${cumulative}`);
+  if (lifeTotalMinor < cumulative)
+    throw new MoneyError(
+      'ALLOCATION_INVALID',
+      `the life total ${lifeTotalMinor} is below what is split so far, ${cumulative}`,
+    );
   const target = allocate(cumulative, weights);
   // A part paid past its life share by an older rule keeps what it has: the cap cannot be below it.
-  const cap = allocate(lifeTotalMinor, weights).map((f, k) => (f > paidMinor[k] ? f : paidMinor[k]));
+  const cap = allocate(lifeTotalMinor, weights).map((f, k) =>
+    f > paidMinor[k] ? f : paidMinor[k],
+  );
   const reached = target.map((t, k) => (t < paidMinor[k] ? paidMinor[k] : t > cap[k] ? cap[k] : t));
   const short = cumulative - sum(reached);
   if (short !== 0n) {
@@ -130,10 +160,13 @@ export function allocateCumulative(split: CumulativeSplit): bigint[] {
     // Their room always covers it (sum(cap) >= life total >= cumulative >= sum(paid)).
     const room = reached.map((r, k) => (short > 0n ? cap[k] - r : r - paidMinor[k]));
     const moved = allocate(short > 0n ? short : -short, room); // each part <= its room: largest remainder never rounds past a whole weight
-    moved.forEach((m, k) => { reached[k] += short > 0n ? m : -m; });
+    moved.forEach((m, k) => {
+      reached[k] += short > 0n ? m : -m;
+    });
   }
   const parts = reached.map((r, k) => r - paidMinor[k]);
-  if (parts.some((p) => p < 0n) || sum(parts) !== amountMinor) throw new Error('allocateCumulative: parts do not add up'); // cannot happen
+  if (parts.some((p) => p < 0n) || sum(parts) !== amountMinor)
+    throw new Error('allocateCumulative: parts do not add up'); // cannot happen
   return parts;
 }
 
@@ -146,7 +179,8 @@ export const MONEY_ROUNDING = Decimal.ROUND_HALF_UP;
 
 /** Rounds a decimal amount in minor units (e.g. 1234.5 minor) to a whole minor unit, half up. */
 export function roundMinor(value: Decimal, rounding: Decimal.Rounding = MONEY_ROUNDING): bigint {
-  if (!value.isFinite()) throw new MoneyError('AMOUNT_NOT_A_NUMBER', 'computed amount is not finite');
+  if (!value.isFinite())
+    throw new MoneyError('AMOUNT_NOT_A_NUMBER', 'computed amount is not finite');
   return BigInt(value.toDecimalPlaces(0, rounding).toFixed(0));
 }
 
@@ -157,7 +191,11 @@ const RATE = /^\d{1,3}(\.\d{1,10})?$/;
 
 /** Parses an annual rate given as a decimal string ("0.08" = 8%), between 0 and 10 (1,000%). */
 export function parseRate(input: unknown): Decimal {
-  if (typeof input !== 'string' || !RATE.test(input)) throw new MoneyError('RATE_INVALID', `rate must be a decimal string such as "0.08": ${String(input).slice(0, 40)}`);
+  if (typeof input !== 'string' || !RATE.test(input))
+    throw new MoneyError(
+      'RATE_INVALID',
+      `rate must be a decimal string such as "0.08": ${String(input).slice(0, 40)}`,
+    );
   const rate = new MoneyDecimal(input);
   if (rate.gt(10)) throw new MoneyError('RATE_INVALID', `rate is implausibly high: ${input}`);
   return rate;

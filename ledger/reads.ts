@@ -5,17 +5,30 @@ import type { Balance, Metadata, Queryable } from './types';
 
 export async function balance(db: Queryable, account: string): Promise<Balance> {
   validateAccountPath(account);
-  const { rows } = await db.query<{ currency: string; posted: string; pending_debits: string; pending_credits: string }>(
+  const { rows } = await db.query<{
+    currency: string;
+    posted: string;
+    pending_debits: string;
+    pending_credits: string;
+  }>(
     `SELECT a.currency, sum(b.posted) AS posted, sum(b.pending_debits) AS pending_debits, sum(b.pending_credits) AS pending_credits
      FROM ledger_accounts a JOIN ledger_balances b ON b.account_id = a.id
      WHERE a.path = $1 GROUP BY a.id, a.currency`,
     [account],
   );
-  if (rows.length === 0) throw new LedgerError('ACCOUNT_NOT_FOUND', `account ${account} does not exist`);
+  if (rows.length === 0)
+    throw new LedgerError('ACCOUNT_NOT_FOUND', `account ${account} does not exist`);
   const row = rows[0];
   const posted = BigInt(row.posted);
   const pendingDebits = BigInt(row.pending_debits);
-  return { account, currency: row.currency, posted, pendingDebits, pendingCredits: BigInt(row.pending_credits), available: posted - pendingDebits };
+  return {
+    account,
+    currency: row.currency,
+    posted,
+    pendingDebits,
+    pendingCredits: BigInt(row.pending_credits),
+    available: posted - pendingDebits,
+  };
 }
 
 export interface StatementEntry {
@@ -41,18 +54,34 @@ export interface StatementPage {
 const STATEMENT_LIMIT_MAX = 1000;
 
 /** Posted entries of an account, oldest first, with a running balance, paged by cursor. */
-export async function statement(db: Queryable, account: string, options: { after?: string; limit?: number } = {}): Promise<StatementPage> {
+export async function statement(
+  db: Queryable,
+  account: string,
+  options: { after?: string; limit?: number } = {},
+): Promise<StatementPage> {
   validateAccountPath(account);
   const limit = options.limit ?? 100;
-  if (!Number.isInteger(limit) || limit < 1 || limit > STATEMENT_LIMIT_MAX) throw new LedgerError('INVALID_INPUT', `limit must be 1..${STATEMENT_LIMIT_MAX}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > STATEMENT_LIMIT_MAX)
+    throw new LedgerError('INVALID_INPUT', `limit must be 1..${STATEMENT_LIMIT_MAX}`);
   const after = options.after ?? '0';
   if (!/^\d{1,19}$/.test(after)) throw new LedgerError('INVALID_INPUT', 'invalid cursor');
-  const { rows: accounts } = await db.query<{ id: string; currency: string }>('SELECT id, currency FROM ledger_accounts WHERE path = $1', [account]);
-  if (accounts.length === 0) throw new LedgerError('ACCOUNT_NOT_FOUND', `account ${account} does not exist`);
+  const { rows: accounts } = await db.query<{ id: string; currency: string }>(
+    'SELECT id, currency FROM ledger_accounts WHERE path = $1',
+    [account],
+  );
+  if (accounts.length === 0)
+    throw new LedgerError('ACCOUNT_NOT_FOUND', `account ${account} does not exist`);
   const { id, currency } = accounts[0];
   // The running balance starts from everything before the cursor, then accumulates over the page.
   const { rows } = await db.query<{
-    id: string; transaction_id: string; kind: string; direction: 'D' | 'C'; amount: string; balance_after: string; created_at: Date; metadata: Metadata;
+    id: string;
+    transaction_id: string;
+    kind: string;
+    direction: 'D' | 'C';
+    amount: string;
+    balance_after: string;
+    created_at: Date;
+    metadata: Metadata;
   }>(
     `WITH base AS (
        SELECT coalesce(sum(CASE direction WHEN 'C' THEN amount ELSE -amount END), 0) AS before
@@ -73,13 +102,18 @@ export async function statement(db: Queryable, account: string, options: { after
     postingId: r.id,
     transactionId: r.transaction_id,
     kind: r.kind,
-    direction: r.direction === 'D' ? 'debit' as const : 'credit' as const,
+    direction: r.direction === 'D' ? ('debit' as const) : ('credit' as const),
     amount: BigInt(r.amount),
     balanceAfter: BigInt(r.balance_after),
     createdAt: r.created_at,
     metadata: r.metadata,
   }));
-  return { account, currency, entries, nextCursor: more ? entries[entries.length - 1].postingId : null };
+  return {
+    account,
+    currency,
+    entries,
+    nextCursor: more ? entries[entries.length - 1].postingId : null,
+  };
 }
 
 export interface TrialBalanceLine {
@@ -92,8 +126,15 @@ export interface TrialBalanceLine {
 }
 
 /** Per currency: posted debits and credits over all postings, and the sum of all balances. */
-export async function trialBalance(db: Queryable): Promise<{ balanced: boolean; lines: TrialBalanceLine[] }> {
-  const { rows } = await db.query<{ currency: string; debits: string; credits: string; balance_sum: string }>(
+export async function trialBalance(
+  db: Queryable,
+): Promise<{ balanced: boolean; lines: TrialBalanceLine[] }> {
+  const { rows } = await db.query<{
+    currency: string;
+    debits: string;
+    credits: string;
+    balance_sum: string;
+  }>(
     `WITH p AS (
        SELECT currency, sum(amount) FILTER (WHERE direction = 'D') AS debits, sum(amount) FILTER (WHERE direction = 'C') AS credits
        FROM ledger_postings WHERE NOT pending GROUP BY currency
@@ -109,7 +150,13 @@ export async function trialBalance(db: Queryable): Promise<{ balanced: boolean; 
     const debits = BigInt(r.debits);
     const credits = BigInt(r.credits);
     const balanceSum = BigInt(r.balance_sum);
-    return { currency: r.currency, debits, credits, balanceSum, balanced: debits === credits && balanceSum === 0n };
+    return {
+      currency: r.currency,
+      debits,
+      credits,
+      balanceSum,
+      balanced: debits === credits && balanceSum === 0n,
+    };
   });
   return { balanced: lines.every((l) => l.balanced), lines };
 }
@@ -126,8 +173,18 @@ export interface Drift {
  * balances: posted from posted postings, pending from the postings of pending transfers not yet
  * posted or voided. Also checks every transaction balances per currency. Empty lists mean clean.
  */
-export async function verify(db: Queryable): Promise<{ clean: boolean; drifts: Drift[]; unbalancedTransactions: string[] }> {
-  const { rows } = await db.query<{ path: string; stored_posted: string; posted: string; stored_pd: string; pd: string; stored_pc: string; pc: string }>(
+export async function verify(
+  db: Queryable,
+): Promise<{ clean: boolean; drifts: Drift[]; unbalancedTransactions: string[] }> {
+  const { rows } = await db.query<{
+    path: string;
+    stored_posted: string;
+    posted: string;
+    stored_pd: string;
+    pd: string;
+    stored_pc: string;
+    pc: string;
+  }>(
     `WITH open_pending AS (
        SELECT t.id FROM ledger_transactions t
        WHERE t.kind = 'pending' AND NOT EXISTS (SELECT 1 FROM ledger_transactions c WHERE c.pending_id = t.id)
@@ -150,9 +207,19 @@ export async function verify(db: Queryable): Promise<{ clean: boolean; drifts: D
   );
   const drifts: Drift[] = [];
   for (const r of rows) {
-    const pairs: [Drift['field'], string, string][] = [['posted', r.stored_posted, r.posted], ['pending_debits', r.stored_pd, r.pd], ['pending_credits', r.stored_pc, r.pc]];
+    const pairs: [Drift['field'], string, string][] = [
+      ['posted', r.stored_posted, r.posted],
+      ['pending_debits', r.stored_pd, r.pd],
+      ['pending_credits', r.stored_pc, r.pc],
+    ];
     for (const [field, stored, recomputed] of pairs) {
-      if (stored !== recomputed) drifts.push({ account: r.path, field, stored: BigInt(stored), recomputed: BigInt(recomputed) });
+      if (stored !== recomputed)
+        drifts.push({
+          account: r.path,
+          field,
+          stored: BigInt(stored),
+          recomputed: BigInt(recomputed),
+        });
     }
   }
   const { rows: unbalanced } = await db.query<{ transaction_id: string }>(
@@ -160,5 +227,9 @@ export async function verify(db: Queryable): Promise<{ clean: boolean; drifts: D
      HAVING sum(CASE direction WHEN 'D' THEN amount ELSE -amount END) <> 0 ORDER BY 1 LIMIT 100`,
   );
   const unbalancedTransactions = unbalanced.map((u) => u.transaction_id);
-  return { clean: drifts.length === 0 && unbalancedTransactions.length === 0, drifts, unbalancedTransactions };
+  return {
+    clean: drifts.length === 0 && unbalancedTransactions.length === 0,
+    drifts,
+    unbalancedTransactions,
+  };
 }

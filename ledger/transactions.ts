@@ -72,17 +72,31 @@ export function preparePost(input: PostInput): PreparedPost {
   const legs = validateLegs(input.legs);
   validateKey(input.idempotencyKey);
   const metadata = input.metadata ?? {};
-  return { key: input.idempotencyKey, hash: contentHash({ op: 'post', legs: input.legs, metadata }), legs, metadata };
+  return {
+    key: input.idempotencyKey,
+    hash: contentHash({ op: 'post', legs: input.legs, metadata }),
+    legs,
+    metadata,
+  };
 }
 
 /** Posts a balanced transaction of any number of legs. */
 export function post(db: Queryable, input: PostInput): Promise<TransactionResult> {
   const p = preparePost(input);
-  return call(db, 'SELECT o_id, o_replayed FROM ledger_post($1, $2, $3, $4)', [p.key, p.hash, p.legs, JSON.stringify(p.metadata)]);
+  return call(db, 'SELECT o_id, o_replayed FROM ledger_post($1, $2, $3, $4)', [
+    p.key,
+    p.hash,
+    p.legs,
+    JSON.stringify(p.metadata),
+  ]);
 }
 
 export function transfer(db: Queryable, input: TransferInput): Promise<TransactionResult> {
-  return post(db, { idempotencyKey: input.idempotencyKey, legs: transferLegs(input), metadata: input.metadata });
+  return post(db, {
+    idempotencyKey: input.idempotencyKey,
+    legs: transferLegs(input),
+    metadata: input.metadata,
+  });
 }
 
 /** Creates a pending transfer: the amount is held on `from` (not spendable) until posted or voided. */
@@ -93,17 +107,31 @@ export function hold(db: Queryable, input: HoldInput): Promise<TransactionResult
   const metadata = input.metadata ?? {};
   const expiresAt = input.expiresAt?.toISOString() ?? null;
   const hash = contentHash({ op: 'hold', legs, metadata, expiresAt });
-  return call(db, 'SELECT o_id, o_replayed FROM ledger_hold($1, $2, $3, $4, $5)', [input.idempotencyKey, hash, legsJson, JSON.stringify(metadata), expiresAt]);
+  return call(db, 'SELECT o_id, o_replayed FROM ledger_hold($1, $2, $3, $4, $5)', [
+    input.idempotencyKey,
+    hash,
+    legsJson,
+    JSON.stringify(metadata),
+    expiresAt,
+  ]);
 }
 
 /** Posts a pending transfer, fully or partially. `now` decides expiry (defaults to the clock). */
-export function postPending(db: Queryable, input: PostPendingInput, now: Date = new Date()): Promise<TransactionResult> {
+export function postPending(
+  db: Queryable,
+  input: PostPendingInput,
+  now: Date = new Date(),
+): Promise<TransactionResult> {
   if (input.amount !== undefined) validateAmount(input.amount);
   return closePending(db, input, true, input.amount, now);
 }
 
 /** Voids a pending transfer: the held amount is released, nothing is posted. */
-export function voidPending(db: Queryable, input: ClosePendingInput, now: Date = new Date()): Promise<TransactionResult> {
+export function voidPending(
+  db: Queryable,
+  input: ClosePendingInput,
+  now: Date = new Date(),
+): Promise<TransactionResult> {
   return closePending(db, input, false, undefined, now);
 }
 
@@ -113,7 +141,12 @@ export function reverse(db: Queryable, input: ReverseInput): Promise<Transaction
   validateId(input.transactionId);
   const metadata = input.metadata ?? {};
   const hash = contentHash({ op: 'reverse', transactionId: input.transactionId, metadata });
-  return call(db, 'SELECT o_id, o_replayed FROM ledger_reverse($1, $2, $3, $4)', [input.idempotencyKey, hash, input.transactionId, JSON.stringify(metadata)]);
+  return call(db, 'SELECT o_id, o_replayed FROM ledger_reverse($1, $2, $3, $4)', [
+    input.idempotencyKey,
+    hash,
+    input.transactionId,
+    JSON.stringify(metadata),
+  ]);
 }
 
 /** Voids every pending transfer whose expiry has passed. Returns how many were voided. */
@@ -128,7 +161,11 @@ export async function expirePending(db: Queryable, now: Date = new Date()): Prom
   let voided = 0;
   for (const { id } of rows) {
     try {
-      const result = await voidPending(db, { idempotencyKey: `expire:${id}`, pendingId: id, metadata: { reason: 'expired' } }, now);
+      const result = await voidPending(
+        db,
+        { idempotencyKey: `expire:${id}`, pendingId: id, metadata: { reason: 'expired' } },
+        now,
+      );
       if (!result.replayed) voided += 1;
     } catch (err) {
       // Posted or voided by its owner since the scan: nothing left to expire.
@@ -138,13 +175,30 @@ export async function expirePending(db: Queryable, now: Date = new Date()): Prom
   return voided;
 }
 
-function closePending(db: Queryable, input: ClosePendingInput, postIt: boolean, amount: bigint | undefined, now: Date): Promise<TransactionResult> {
+function closePending(
+  db: Queryable,
+  input: ClosePendingInput,
+  postIt: boolean,
+  amount: bigint | undefined,
+  now: Date,
+): Promise<TransactionResult> {
   validateKey(input.idempotencyKey);
   validateId(input.pendingId);
   const metadata = input.metadata ?? {};
-  const hash = contentHash({ op: postIt ? 'post_pending' : 'void_pending', pendingId: input.pendingId, amount, metadata });
+  const hash = contentHash({
+    op: postIt ? 'post_pending' : 'void_pending',
+    pendingId: input.pendingId,
+    amount,
+    metadata,
+  });
   return call(db, 'SELECT o_id, o_replayed FROM ledger_close_pending($1, $2, $3, $4, $5, $6, $7)', [
-    input.idempotencyKey, hash, input.pendingId, postIt, amount?.toString() ?? null, JSON.stringify(metadata), now.toISOString(),
+    input.idempotencyKey,
+    hash,
+    input.pendingId,
+    postIt,
+    amount?.toString() ?? null,
+    JSON.stringify(metadata),
+    now.toISOString(),
   ]);
 }
 
@@ -165,36 +219,54 @@ async function call(db: Queryable, sql: string, params: unknown[]): Promise<Tran
 
 function validateKey(key: string): void {
   if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
-    throw new LedgerError('INVALID_INPUT', 'idempotency key must be 1-200 characters of [A-Za-z0-9_.:-]');
+    throw new LedgerError(
+      'INVALID_INPUT',
+      'idempotency key must be 1-200 characters of [A-Za-z0-9_.:-]',
+    );
   }
 }
 
 function validateId(id: string): void {
-  if (typeof id !== 'string' || !/^[1-9]\d{0,18}$/.test(id)) throw new LedgerError('INVALID_INPUT', `invalid transaction id: ${String(id).slice(0, 40)}`);
+  if (typeof id !== 'string' || !/^[1-9]\d{0,18}$/.test(id))
+    throw new LedgerError('INVALID_INPUT', `invalid transaction id: ${String(id).slice(0, 40)}`);
 }
 
 function validateAmount(amount: bigint): void {
   if (typeof amount !== 'bigint' || amount <= 0n || amount > MAX_MINOR) {
-    throw new LedgerError('INVALID_INPUT', `amount must be a positive bigint of minor units, got ${String(amount)}`);
+    throw new LedgerError(
+      'INVALID_INPUT',
+      `amount must be a positive bigint of minor units, got ${String(amount)}`,
+    );
   }
 }
 
 /** Checks legs before they reach the database (which checks again) and serialises them for it. */
 function validateLegs(legs: readonly Leg[]): string {
-  if (!Array.isArray(legs) || legs.length < 2) throw new LedgerError('INVALID_INPUT', 'a transaction needs at least two legs');
+  if (!Array.isArray(legs) || legs.length < 2)
+    throw new LedgerError('INVALID_INPUT', 'a transaction needs at least two legs');
   const net = new Map<string, bigint>();
   for (const leg of legs) {
     validateAccountPath(leg.account);
     validateAmount(leg.amount);
     currencyScale(leg.currency);
-    if (leg.direction !== 'debit' && leg.direction !== 'credit') throw new LedgerError('INVALID_INPUT', `invalid direction: ${String(leg.direction)}`);
+    if (leg.direction !== 'debit' && leg.direction !== 'credit')
+      throw new LedgerError('INVALID_INPUT', `invalid direction: ${String(leg.direction)}`);
     const signed = leg.direction === 'debit' ? leg.amount : -leg.amount;
     net.set(leg.currency, (net.get(leg.currency) ?? 0n) + signed);
   }
   for (const [currency, difference] of net) {
-    if (difference !== 0n) throw new LedgerError('UNBALANCED', `debits and credits differ by ${difference} minor units in ${currency}`);
+    if (difference !== 0n)
+      throw new LedgerError(
+        'UNBALANCED',
+        `debits and credits differ by ${difference} minor units in ${currency}`,
+      );
   }
-  return JSON.stringify(legs.map((l) => ({
-    account: l.account, direction: l.direction === 'debit' ? 'D' : 'C', amount: l.amount.toString(), currency: l.currency,
-  })));
+  return JSON.stringify(
+    legs.map((l) => ({
+      account: l.account,
+      direction: l.direction === 'debit' ? 'D' : 'C',
+      amount: l.amount.toString(),
+      currency: l.currency,
+    })),
+  );
 }

@@ -42,7 +42,9 @@ export interface GatewayQueryPolicy {
  * about ten seconds instead of four minutes, so a month of 20 s is not outlived by one payout.
  * Undefined: the workflows' default (real calendar).
  */
-export function queryPolicyFor(installmentIntervalSeconds: number | null): GatewayQueryPolicy | undefined {
+export function queryPolicyFor(
+  installmentIntervalSeconds: number | null,
+): GatewayQueryPolicy | undefined {
   if (installmentIntervalSeconds === null) return undefined;
   return { attempts: 4, initialIntervalMs: 1_000, maxIntervalMs: 4_000 };
 }

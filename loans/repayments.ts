@@ -11,19 +11,37 @@ import type { Leg, Metadata, Queryable } from '../ledger/types';
 import { DEFAULT_CHANNEL } from '../payments/channels';
 import { orderNoFor } from '../payments/order-numbers';
 import { foundCollectionSource, lockReconOrder } from '../reconciliation/order-lock';
-import { interestFee, lateFee, loanDayMs, queryPolicyFor, type GatewayQueryPolicy } from './repayment-rules';
+import {
+  interestFee,
+  lateFee,
+  loanDayMs,
+  queryPolicyFor,
+  type GatewayQueryPolicy,
+} from './repayment-rules';
 import { dueDate } from './schedule';
 import { workflowIds } from '../ids/workflow-ids';
 import { repaymentCollectionId } from '../ids/derived';
 
-export type RepaymentStatus = 'SCHEDULED' | 'DUE' | 'COLLECTING' | 'OVERDUE' | 'MANUAL_REVIEW' | 'COLLECTED' | 'DISTRIBUTED' | 'PAID_OUT';
+export type RepaymentStatus =
+  | 'SCHEDULED'
+  | 'DUE'
+  | 'COLLECTING'
+  | 'OVERDUE'
+  | 'MANUAL_REVIEW'
+  | 'COLLECTED'
+  | 'DISTRIBUTED'
+  | 'PAID_OUT';
 export type CollectionStatus = 'SUBMITTED' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
 
 /** Refusals a caller can act on (the API maps them to 404/409). */
 export class RepaymentError extends Error {
   /** Final for an activity's retry policy (workflows/retry-policies.ts reads this literal). */
   override readonly name = 'RepaymentError';
-  constructor(readonly code: 'LOAN_NOT_FOUND' | 'INSTALLMENT_NOT_FOUND' | 'LOAN_NOT_REPAYING' | 'NOT_DISTRIBUTED', message: string) {
+  constructor(
+    readonly code:
+      'LOAN_NOT_FOUND' | 'INSTALLMENT_NOT_FOUND' | 'LOAN_NOT_REPAYING' | 'NOT_DISTRIBUTED',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -57,32 +75,59 @@ const REPAYABLE_LOAN = ['DISBURSED', 'REPAYING', 'CLOSED'];
 const COLLECTIBLE = ['DUE', 'COLLECTING', 'OVERDUE', 'MANUAL_REVIEW'];
 
 /** Checks the installment can be repaid and moves it from SCHEDULED to DUE (once). */
-export async function openRepayment(db: Queryable, loanId: string, n: number): Promise<RepaymentTerms> {
+export async function openRepayment(
+  db: Queryable,
+  loanId: string,
+  n: number,
+): Promise<RepaymentTerms> {
   const { rows } = await db.query(
     `SELECT l.status AS loan_status, l.borrower_id, l.funded_at, l.subscription_deadline, l.installment_interval_seconds, i.status
-     FROM loans l LEFT JOIN loan_installments i ON i.loan_id = l.id AND i.n = $2 WHERE l.id = $1`, [loanId, n]);
+     FROM loans l LEFT JOIN loan_installments i ON i.loan_id = l.id AND i.n = $2 WHERE l.id = $1`,
+    [loanId, n],
+  );
   const r = rows[0];
   if (!r) throw new RepaymentError('LOAN_NOT_FOUND', `loan ${loanId} does not exist`);
-  if (!r.status) throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
-  if (!REPAYABLE_LOAN.includes(r.loan_status)) throw new RepaymentError('LOAN_NOT_REPAYING', `loan ${loanId} is ${r.loan_status}`);
-  await db.query(`UPDATE loan_installments SET status = 'DUE' WHERE loan_id = $1 AND n = $2 AND status = 'SCHEDULED'`, [loanId, n]);
+  if (!r.status)
+    throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
+  if (!REPAYABLE_LOAN.includes(r.loan_status))
+    throw new RepaymentError('LOAN_NOT_REPAYING', `loan ${loanId} is ${r.loan_status}`);
+  await db.query(
+    `UPDATE loan_installments SET status = 'DUE' WHERE loan_id = $1 AND n = $2 AND status = 'SCHEDULED'`,
+    [loanId, n],
+  );
   const interval: number | null = r.installment_interval_seconds;
   return {
-    loanId, n, borrowerId: r.borrower_id, dueAt: dueDate(r.funded_at ?? r.subscription_deadline, n, interval ?? undefined).toISOString(),
-    dayMs: loanDayMs(interval), status: r.status === 'SCHEDULED' ? 'DUE' : r.status,
+    loanId,
+    n,
+    borrowerId: r.borrower_id,
+    dueAt: dueDate(r.funded_at ?? r.subscription_deadline, n, interval ?? undefined).toISOString(),
+    dayMs: loanDayMs(interval),
+    status: r.status === 'SCHEDULED' ? 'DUE' : r.status,
     ...(queryPolicyFor(interval) ? { queryPolicy: queryPolicyFor(interval) } : {}),
   };
 }
 
 function toCollection(r: Record<string, never>): Collection {
   return {
-    orderNo: r.order_no, loanId: r.loan_id, n: r.n, attempt: r.attempt, amountMinor: BigInt(r.amount_minor), currency: r.currency,
-    channel: r.channel, bankAccount: r.bank_account, status: r.status,
+    orderNo: r.order_no,
+    loanId: r.loan_id,
+    n: r.n,
+    attempt: r.attempt,
+    amountMinor: BigInt(r.amount_minor),
+    currency: r.currency,
+    channel: r.channel,
+    bankAccount: r.bank_account,
+    status: r.status,
   };
 }
 
-export async function getCollection(db: Queryable, orderNo: string): Promise<Collection | undefined> {
-  const { rows } = await db.query('SELECT * FROM repayment_collections WHERE order_no = $1', [orderNo]);
+export async function getCollection(
+  db: Queryable,
+  orderNo: string,
+): Promise<Collection | undefined> {
+  const { rows } = await db.query('SELECT * FROM repayment_collections WHERE order_no = $1', [
+    orderNo,
+  ]);
   return rows[0] ? toCollection(rows[0]) : undefined;
 }
 
@@ -90,14 +135,22 @@ export async function getCollection(db: Queryable, orderNo: string): Promise<Col
  * Collection attempt `attempt` of the installment: its order (principal + interest + any late
  * fee, from the borrower's bank account on file), created once. Returns it as first created.
  */
-export async function openCollection(pool: Pool, loanId: string, n: number, attempt: number): Promise<Collection> {
+export async function openCollection(
+  pool: Pool,
+  loanId: string,
+  n: number,
+  attempt: number,
+): Promise<Collection> {
   return inTransaction(pool, async (tx) => {
     const { rows } = await tx.query(
       `SELECT i.principal_minor, i.interest_minor, i.late_fee_minor, i.status, l.currency, p.bank_account
        FROM loan_installments i JOIN loans l ON l.id = i.loan_id JOIN parties p ON p.id = l.borrower_id
-       WHERE i.loan_id = $1 AND i.n = $2 FOR UPDATE OF i`, [loanId, n]);
+       WHERE i.loan_id = $1 AND i.n = $2 FOR UPDATE OF i`,
+      [loanId, n],
+    );
     const i = rows[0];
-    if (!i) throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
+    if (!i)
+      throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
     const orderNo = orderNoFor(repaymentCollectionId(loanId, n, attempt), 'rp');
     const existing = await getCollection(tx, orderNo);
     if (existing) return existing;
@@ -105,20 +158,42 @@ export async function openCollection(pool: Pool, loanId: string, n: number, atte
     await tx.query(
       `INSERT INTO repayment_collections (order_no, loan_id, n, attempt, amount_minor, currency, channel, bank_account, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'SUBMITTED')`,
-      [orderNo, loanId, n, attempt, amount.toString(), i.currency, DEFAULT_CHANNEL, i.bank_account === null ? null : JSON.stringify(i.bank_account)]);
-    await tx.query(`UPDATE loan_installments SET status = 'COLLECTING' WHERE loan_id = $1 AND n = $2 AND status = ANY($3)`, [loanId, n, COLLECTIBLE]);
+      [
+        orderNo,
+        loanId,
+        n,
+        attempt,
+        amount.toString(),
+        i.currency,
+        DEFAULT_CHANNEL,
+        i.bank_account === null ? null : JSON.stringify(i.bank_account),
+      ],
+    );
+    await tx.query(
+      `UPDATE loan_installments SET status = 'COLLECTING' WHERE loan_id = $1 AND n = $2 AND status = ANY($3)`,
+      [loanId, n, COLLECTIBLE],
+    );
     return (await getCollection(tx, orderNo)) as Collection;
   });
 }
 
 /** A collection the gateway did not execute (or an operator says so), or one waiting for an operator. */
-export async function setCollectionStatus(db: Queryable, orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW'): Promise<void> {
+export async function setCollectionStatus(
+  db: Queryable,
+  orderNo: string,
+  status: 'FAILED' | 'MANUAL_REVIEW',
+): Promise<void> {
   const c = await getCollection(db, orderNo);
   if (!c) throw new Error(`collection ${orderNo} does not exist`);
-  await db.query(`UPDATE repayment_collections SET status = $2, settled_at = CASE WHEN $2 = 'FAILED' THEN now() END
-                  WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW')`, [orderNo, status]);
-  await db.query(`UPDATE loan_installments SET status = $3 WHERE loan_id = $1 AND n = $2 AND status = ANY($4)`,
-    [c.loanId, c.n, status === 'FAILED' ? 'DUE' : 'MANUAL_REVIEW', COLLECTIBLE]);
+  await db.query(
+    `UPDATE repayment_collections SET status = $2, settled_at = CASE WHEN $2 = 'FAILED' THEN now() END
+                  WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW')`,
+    [orderNo, status],
+  );
+  await db.query(
+    `UPDATE loan_installments SET status = $3 WHERE loan_id = $1 AND n = $2 AND status = ANY($4)`,
+    [c.loanId, c.n, status === 'FAILED' ? 'DUE' : 'MANUAL_REVIEW', COLLECTIBLE],
+  );
 }
 
 /**
@@ -126,12 +201,18 @@ export async function setCollectionStatus(db: Queryable, orderNo: string, status
  * attempt asks for it too). Returns the late fee in minor units.
  */
 export async function markOverdue(db: Queryable, loanId: string, n: number): Promise<bigint> {
-  const { rows } = await db.query(`SELECT principal_minor, interest_minor FROM loan_installments WHERE loan_id = $1 AND n = $2`, [loanId, n]);
-  if (!rows[0]) throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
+  const { rows } = await db.query(
+    `SELECT principal_minor, interest_minor FROM loan_installments WHERE loan_id = $1 AND n = $2`,
+    [loanId, n],
+  );
+  if (!rows[0])
+    throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
   const fee = lateFee(BigInt(rows[0].principal_minor) + BigInt(rows[0].interest_minor));
   const { rows: updated } = await db.query(
     `UPDATE loan_installments SET status = 'OVERDUE', late_fee_minor = CASE WHEN late_fee_minor = 0 THEN $3 ELSE late_fee_minor END
-     WHERE loan_id = $1 AND n = $2 AND status = ANY($4) RETURNING late_fee_minor`, [loanId, n, fee.toString(), COLLECTIBLE]);
+     WHERE loan_id = $1 AND n = $2 AND status = ANY($4) RETURNING late_fee_minor`,
+    [loanId, n, fee.toString(), COLLECTIBLE],
+  );
   return updated[0] ? BigInt(updated[0].late_fee_minor) : 0n;
 }
 
@@ -139,7 +220,11 @@ export async function markOverdue(db: Queryable, loanId: string, n: number): Pro
  * The borrower's money arrived (verified by the gateway, or an operator says so): gateway clearing
  * → loan:{id}:repayment, once, and the installment is COLLECTED. Run it in a transaction.
  */
-export async function recordCollection(tx: Queryable, orderNo: string, evidence: Metadata): Promise<string> {
+export async function recordCollection(
+  tx: Queryable,
+  orderNo: string,
+  evidence: Metadata,
+): Promise<string> {
   const c = await getCollection(tx, orderNo);
   if (!c) throw new Error(`collection ${orderNo} does not exist`);
   return book(tx, c, accountPath.gatewayClearing(c.channel), evidence);
@@ -148,17 +233,36 @@ export async function recordCollection(tx: Queryable, orderNo: string, evidence:
 /** The ledger key of attempt `attempt`'s collection: one per attempt, whoever books it. */
 const collectKey = (c: Collection) => `repayment:${c.loanId}:${c.n}:collect:${c.attempt}`;
 
-async function book(tx: Queryable, c: Collection, from: string, evidence: Metadata): Promise<string> {
+async function book(
+  tx: Queryable,
+  c: Collection,
+  from: string,
+  evidence: Metadata,
+): Promise<string> {
   await createAccount(tx, { path: accountPath.loanRepayment(c.loanId), currency: c.currency });
   const result = await transfer(tx, {
     idempotencyKey: collectKey(c),
-    from, to: accountPath.loanRepayment(c.loanId), amount: c.amountMinor, currency: c.currency,
-    metadata: { loanId: c.loanId, installment: c.n, orderNo: c.orderNo, workflowId: workflowIds.repayment(c.loanId, c.n), ...evidence },
+    from,
+    to: accountPath.loanRepayment(c.loanId),
+    amount: c.amountMinor,
+    currency: c.currency,
+    metadata: {
+      loanId: c.loanId,
+      installment: c.n,
+      orderNo: c.orderNo,
+      workflowId: workflowIds.repayment(c.loanId, c.n),
+      ...evidence,
+    },
   });
-  await tx.query(`UPDATE repayment_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1 AND status <> 'SUCCEEDED'`, [c.orderNo]);
+  await tx.query(
+    `UPDATE repayment_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1 AND status <> 'SUCCEEDED'`,
+    [c.orderNo],
+  );
   await tx.query(
     `UPDATE loan_installments SET status = 'COLLECTED', collected_minor = $3, collection_transaction_id = $4
-     WHERE loan_id = $1 AND n = $2 AND status = ANY($5)`, [c.loanId, c.n, c.amountMinor.toString(), result.transactionId, COLLECTIBLE]);
+     WHERE loan_id = $1 AND n = $2 AND status = ANY($5)`,
+    [c.loanId, c.n, c.amountMinor.toString(), result.transactionId, COLLECTIBLE],
+  );
   return result.transactionId;
 }
 
@@ -179,25 +283,57 @@ export interface FoundCollection {
  * collecting order carried: one charged for this attempt's own failure is taken back, since the
  * borrower paid on time (docs/repayments.md). Run it in a transaction; safe to run twice.
  */
-export async function recordFoundCollection(tx: Queryable, orderNo: string, evidence: Metadata): Promise<FoundCollection> {
+export async function recordFoundCollection(
+  tx: Queryable,
+  orderNo: string,
+  evidence: Metadata,
+): Promise<FoundCollection> {
   await lockReconOrder(tx, orderNo);
-  const { rows } = await tx.query('SELECT * FROM repayment_collections WHERE order_no = $1 FOR UPDATE', [orderNo]);
+  const { rows } = await tx.query(
+    'SELECT * FROM repayment_collections WHERE order_no = $1 FOR UPDATE',
+    [orderNo],
+  );
   if (!rows[0]) throw new Error(`collection ${orderNo} does not exist`);
   const c = toCollection(rows[0]);
-  const from = await foundCollectionSource(tx, { orderNo, channel: c.channel, amountMinor: c.amountMinor, currency: c.currency, ownKey: collectKey(c) });
-  const { rows: [i] } = await tx.query(
-    'SELECT principal_minor, interest_minor, late_fee_minor, status FROM loan_installments WHERE loan_id = $1 AND n = $2 FOR UPDATE', [c.loanId, c.n]);
+  const from = await foundCollectionSource(tx, {
+    orderNo,
+    channel: c.channel,
+    amountMinor: c.amountMinor,
+    currency: c.currency,
+    ownKey: collectKey(c),
+  });
+  const {
+    rows: [i],
+  } = await tx.query(
+    'SELECT principal_minor, interest_minor, late_fee_minor, status FROM loan_installments WHERE loan_id = $1 AND n = $2 FOR UPDATE',
+    [c.loanId, c.n],
+  );
   const carried = c.amountMinor - BigInt(i.principal_minor) - BigInt(i.interest_minor);
   const lateFee = carried > 0n ? carried : 0n;
   const collectible = COLLECTIBLE.includes(i.status);
-  const waived = collectible && BigInt(i.late_fee_minor) > lateFee ? BigInt(i.late_fee_minor) - lateFee : 0n;
+  const waived =
+    collectible && BigInt(i.late_fee_minor) > lateFee ? BigInt(i.late_fee_minor) - lateFee : 0n;
   const transactionId = await book(tx, c, from, evidence);
-  if (collectible) await tx.query('UPDATE loan_installments SET late_fee_minor = $3 WHERE loan_id = $1 AND n = $2', [c.loanId, c.n, lateFee.toString()]);
+  if (collectible)
+    await tx.query(
+      'UPDATE loan_installments SET late_fee_minor = $3 WHERE loan_id = $1 AND n = $2',
+      [c.loanId, c.n, lateFee.toString()],
+    );
   const workflowId = workflowIds.repayment(c.loanId, c.n);
   await writeAudit(tx, {
-    actor: 'system:repayment', action: 'repayment.collection_found', subject: workflowId,
-    reason: 'the gateway answered FAILED with a definitive code, and asked again before a new attempt, says it executed the order',
-    details: { orderNo, attempt: c.attempt, amountMinor: c.amountMinor.toString(), from, lateFeeWaivedMinor: waived.toString(), transactionId },
+    actor: 'system:repayment',
+    action: 'repayment.collection_found',
+    subject: workflowId,
+    reason:
+      'the gateway answered FAILED with a definitive code, and asked again before a new attempt, says it executed the order',
+    details: {
+      orderNo,
+      attempt: c.attempt,
+      amountMinor: c.amountMinor.toString(),
+      from,
+      lateFeeWaivedMinor: waived.toString(),
+      transactionId,
+    },
     idempotencyKey: `repayment.collection_found:${orderNo}`,
   });
   return { transactionId, from, lateFeeWaivedMinor: waived };
@@ -220,17 +356,31 @@ export interface DistributionTotals {
  * principal and their interest to within a minor unit. The shares are recorded for the payout run.
  * Safe to run twice: the second run returns the first's totals.
  */
-export async function distributeRepayment(pool: Pool, loanId: string, n: number): Promise<DistributionTotals> {
+export async function distributeRepayment(
+  pool: Pool,
+  loanId: string,
+  n: number,
+): Promise<DistributionTotals> {
   return inTransaction(pool, async (tx) => {
     // One distribution of a loan at a time: each reads what the others recorded.
-    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`distribute:${loanId}`]);
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `distribute:${loanId}`,
+    ]);
     const { rows } = await tx.query(
       `SELECT i.principal_minor, i.interest_minor, i.late_fee_minor, i.collected_minor, i.status, l.currency, l.interest_fee_rate::text
-       FROM loan_installments i JOIN loans l ON l.id = i.loan_id WHERE i.loan_id = $1 AND i.n = $2 FOR UPDATE OF i`, [loanId, n]);
+       FROM loan_installments i JOIN loans l ON l.id = i.loan_id WHERE i.loan_id = $1 AND i.n = $2 FOR UPDATE OF i`,
+      [loanId, n],
+    );
     const i = rows[0];
-    if (!i) throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
-    if (i.status === 'DISTRIBUTED' || i.status === 'PAID_OUT') return distributionTotals(tx, loanId, n);
-    if (i.status !== 'COLLECTED') throw new RepaymentError('NOT_DISTRIBUTED', `installment ${n} of ${loanId} is ${i.status}, not COLLECTED`);
+    if (!i)
+      throw new RepaymentError('INSTALLMENT_NOT_FOUND', `loan ${loanId} has no installment ${n}`);
+    if (i.status === 'DISTRIBUTED' || i.status === 'PAID_OUT')
+      return distributionTotals(tx, loanId, n);
+    if (i.status !== 'COLLECTED')
+      throw new RepaymentError(
+        'NOT_DISTRIBUTED',
+        `installment ${n} of ${loanId} is ${i.status}, not COLLECTED`,
+      );
 
     const principal = BigInt(i.principal_minor);
     const interest = BigInt(i.interest_minor);
@@ -240,28 +390,71 @@ export async function distributeRepayment(pool: Pool, loanId: string, n: number)
     const weights = holdings.map((h) => h.holdingMinor);
     const life = await lifeTotals(tx, loanId, i.interest_fee_rate);
     const interestParts = allocateCumulative({
-      amountMinor: interest - platformFee, weights, paidMinor: holdings.map((h) => h.paidInterestMinor), lifeTotalMinor: life.investorsInterestMinor,
+      amountMinor: interest - platformFee,
+      weights,
+      paidMinor: holdings.map((h) => h.paidInterestMinor),
+      lifeTotalMinor: life.investorsInterestMinor,
     });
     const principalParts = allocateCumulative({
-      amountMinor: principal, weights, paidMinor: holdings.map((h) => h.paidPrincipalMinor), lifeTotalMinor: life.principalMinor,
+      amountMinor: principal,
+      weights,
+      paidMinor: holdings.map((h) => h.paidPrincipalMinor),
+      lifeTotalMinor: life.principalMinor,
     });
 
-    const legs: Leg[] = [{ account: accountPath.loanRepayment(loanId), direction: 'debit', amount: BigInt(i.collected_minor), currency: i.currency }];
-    if (platformFee + late > 0n) legs.push({ account: accountPath.platformFees(), direction: 'credit', amount: platformFee + late, currency: i.currency });
+    const legs: Leg[] = [
+      {
+        account: accountPath.loanRepayment(loanId),
+        direction: 'debit',
+        amount: BigInt(i.collected_minor),
+        currency: i.currency,
+      },
+    ];
+    if (platformFee + late > 0n)
+      legs.push({
+        account: accountPath.platformFees(),
+        direction: 'credit',
+        amount: platformFee + late,
+        currency: i.currency,
+      });
     holdings.forEach((h, k) => {
       const amount = interestParts[k] + principalParts[k];
-      if (amount > 0n) legs.push({ account: accountPath.investorAvailable(h.investorId), direction: 'credit', amount, currency: i.currency });
+      if (amount > 0n)
+        legs.push({
+          account: accountPath.investorAvailable(h.investorId),
+          direction: 'credit',
+          amount,
+          currency: i.currency,
+        });
     });
     const result = await post(tx, {
-      idempotencyKey: `repayment:${loanId}:${n}:distribute`, legs,
-      metadata: { loanId, installment: n, workflowId: workflowIds.repayment(loanId, n), investors: holdings.length, platformFeeMinor: platformFee.toString(), lateFeeMinor: late.toString() },
+      idempotencyKey: `repayment:${loanId}:${n}:distribute`,
+      legs,
+      metadata: {
+        loanId,
+        installment: n,
+        workflowId: workflowIds.repayment(loanId, n),
+        investors: holdings.length,
+        platformFeeMinor: platformFee.toString(),
+        lateFeeMinor: late.toString(),
+      },
     });
     await tx.query(
       `INSERT INTO repayment_shares (loan_id, n, investor_id, holding_minor, interest_minor, principal_minor)
        SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`,
-      [loanId, n, holdings.map((h) => h.investorId), weights.map(String), interestParts.map(String), principalParts.map(String)]);
-    await tx.query(`UPDATE loan_installments SET status = 'DISTRIBUTED', distribution_transaction_id = $3 WHERE loan_id = $1 AND n = $2`,
-      [loanId, n, result.transactionId]);
+      [
+        loanId,
+        n,
+        holdings.map((h) => h.investorId),
+        weights.map(String),
+        interestParts.map(String),
+        principalParts.map(String),
+      ],
+    );
+    await tx.query(
+      `UPDATE loan_installments SET status = 'DISTRIBUTED', distribution_transaction_id = $3 WHERE loan_id = $1 AND n = $2`,
+      [loanId, n, result.transactionId],
+    );
     return distributionTotals(tx, loanId, n);
   });
 }
@@ -281,33 +474,68 @@ async function investorsOf(db: Queryable, loanId: string): Promise<Investor[]> {
      FROM (SELECT investor_id, sum(amount_minor) AS holding FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED' GROUP BY investor_id) h
      LEFT JOIN (SELECT investor_id, sum(principal_minor) AS principal, sum(interest_minor) AS interest FROM repayment_shares
                 WHERE loan_id = $1 GROUP BY investor_id) p ON p.investor_id = h.investor_id
-     ORDER BY h.investor_id`, [loanId]);
+     ORDER BY h.investor_id`,
+    [loanId],
+  );
   if (rows.length === 0) throw new Error(`loan ${loanId} has no confirmed subscriptions`);
-  return rows.map((r) => ({ investorId: r.investor_id, holdingMinor: BigInt(r.holding), paidPrincipalMinor: BigInt(r.principal), paidInterestMinor: BigInt(r.interest) }));
+  return rows.map((r) => ({
+    investorId: r.investor_id,
+    holdingMinor: BigInt(r.holding),
+    paidPrincipalMinor: BigInt(r.principal),
+    paidInterestMinor: BigInt(r.interest),
+  }));
 }
 
 /** What the loan's schedule distributes over its life: all the principal, and the interest less the platform's fee on each installment. */
-async function lifeTotals(db: Queryable, loanId: string, interestFeeRate: string): Promise<{ principalMinor: bigint; investorsInterestMinor: bigint }> {
+async function lifeTotals(
+  db: Queryable,
+  loanId: string,
+  interestFeeRate: string,
+): Promise<{ principalMinor: bigint; investorsInterestMinor: bigint }> {
   const { rows } = await db.query<{ principal_minor: string; interest_minor: string }>(
-    'SELECT principal_minor::text, interest_minor::text FROM loan_installments WHERE loan_id = $1', [loanId]);
+    'SELECT principal_minor::text, interest_minor::text FROM loan_installments WHERE loan_id = $1',
+    [loanId],
+  );
   return {
     principalMinor: sum(rows.map((r) => BigInt(r.principal_minor))),
-    investorsInterestMinor: sum(rows.map((r) => BigInt(r.interest_minor) - interestFee(BigInt(r.interest_minor), interestFeeRate))),
+    investorsInterestMinor: sum(
+      rows.map(
+        (r) => BigInt(r.interest_minor) - interestFee(BigInt(r.interest_minor), interestFeeRate),
+      ),
+    ),
   };
 }
 
-async function distributionTotals(db: Queryable, loanId: string, n: number): Promise<DistributionTotals> {
+async function distributionTotals(
+  db: Queryable,
+  loanId: string,
+  n: number,
+): Promise<DistributionTotals> {
   const { rows } = await db.query(
     `SELECT count(*)::int AS investors, coalesce(sum(s.interest_minor), 0)::text AS interest, coalesce(sum(s.principal_minor), 0)::text AS principal,
             (SELECT metadata FROM ledger_transactions WHERE idempotency_key = $3) AS metadata
-     FROM repayment_shares s WHERE s.loan_id = $1 AND s.n = $2`, [loanId, n, `repayment:${loanId}:${n}:distribute`]);
+     FROM repayment_shares s WHERE s.loan_id = $1 AND s.n = $2`,
+    [loanId, n, `repayment:${loanId}:${n}:distribute`],
+  );
   const r = rows[0];
   return {
-    investors: r.investors, interestMinor: r.interest, principalMinor: r.principal,
-    platformFeeMinor: r.metadata?.platformFeeMinor ?? '0', lateFeeMinor: r.metadata?.lateFeeMinor ?? '0',
+    investors: r.investors,
+    interestMinor: r.interest,
+    principalMinor: r.principal,
+    platformFeeMinor: r.metadata?.platformFeeMinor ?? '0',
+    lateFeeMinor: r.metadata?.lateFeeMinor ?? '0',
   };
 }
 
-export async function setInstallmentStatus(db: Queryable, loanId: string, n: number, from: RepaymentStatus, to: RepaymentStatus): Promise<void> {
-  await db.query('UPDATE loan_installments SET status = $4 WHERE loan_id = $1 AND n = $2 AND status = $3', [loanId, n, from, to]);
+export async function setInstallmentStatus(
+  db: Queryable,
+  loanId: string,
+  n: number,
+  from: RepaymentStatus,
+  to: RepaymentStatus,
+): Promise<void> {
+  await db.query(
+    'UPDATE loan_installments SET status = $4 WHERE loan_id = $1 AND n = $2 AND status = $3',
+    [loanId, n, from, to],
+  );
 }

@@ -22,13 +22,27 @@ export interface Deposit {
 }
 
 /** Records the deposit with its order number (minted here, once) and asks for its workflow, in the caller's transaction. */
-export async function createDeposit(tx: Queryable, d: Omit<Deposit, 'status' | 'orderNo' | 'channel'>): Promise<void> {
+export async function createDeposit(
+  tx: Queryable,
+  d: Omit<Deposit, 'status' | 'orderNo' | 'channel'>,
+): Promise<void> {
   await tx.query(
     `INSERT INTO deposits (id, investor_id, amount_minor, currency, channel, order_no, bank_account, status)
      VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING')`,
-    [d.id, d.investorId, d.amountMinor.toString(), d.currency, DEFAULT_CHANNEL, orderNoFor(d.id, 'dp'), JSON.stringify(d.bankAccount)],
+    [
+      d.id,
+      d.investorId,
+      d.amountMinor.toString(),
+      d.currency,
+      DEFAULT_CHANNEL,
+      orderNoFor(d.id, 'dp'),
+      JSON.stringify(d.bankAccount),
+    ],
   );
-  await enqueueStart(tx, 'depositWorkflow', workflowIds.deposit(d.id), { depositId: d.id, investorId: d.investorId });
+  await enqueueStart(tx, 'depositWorkflow', workflowIds.deposit(d.id), {
+    depositId: d.id,
+    investorId: d.investorId,
+  });
 }
 
 export async function getDeposit(db: Queryable, id: string): Promise<Deposit | undefined> {
@@ -36,28 +50,50 @@ export async function getDeposit(db: Queryable, id: string): Promise<Deposit | u
   const r = rows[0];
   if (!r) return undefined;
   return {
-    id: r.id, investorId: r.investor_id, amountMinor: BigInt(r.amount_minor), currency: r.currency, channel: r.channel,
-    orderNo: r.order_no, bankAccount: r.bank_account, status: r.status,
+    id: r.id,
+    investorId: r.investor_id,
+    amountMinor: BigInt(r.amount_minor),
+    currency: r.currency,
+    channel: r.channel,
+    orderNo: r.order_no,
+    bankAccount: r.bank_account,
+    status: r.status,
   };
 }
 
-export async function setDepositStatus(db: Queryable, id: string, status: DepositStatus): Promise<void> {
-  await db.query(`UPDATE deposits SET status = $2, settled_at = CASE WHEN $2 IN ('SUCCEEDED', 'FAILED') THEN now() END
-                  WHERE id = $1 AND status IN ('PENDING', 'MANUAL_REVIEW')`, [id, status]);
+export async function setDepositStatus(
+  db: Queryable,
+  id: string,
+  status: DepositStatus,
+): Promise<void> {
+  await db.query(
+    `UPDATE deposits SET status = $2, settled_at = CASE WHEN $2 IN ('SUCCEEDED', 'FAILED') THEN now() END
+                  WHERE id = $1 AND status IN ('PENDING', 'MANUAL_REVIEW')`,
+    [id, status],
+  );
 }
 
 /**
  * The money arrives: gateway clearing → investor, once (ledger key per deposit). Called only on a
  * verified success: the gateway's answer for our exact order, amount and currency, or an operator.
  */
-export async function creditDeposit(db: Queryable, deposit: Deposit, evidence: Record<string, unknown>): Promise<string> {
+export async function creditDeposit(
+  db: Queryable,
+  deposit: Deposit,
+  evidence: Record<string, unknown>,
+): Promise<string> {
   const result = await transfer(db, {
     idempotencyKey: `deposit:${deposit.id}:credit`,
     from: accountPath.gatewayClearing(deposit.channel),
     to: accountPath.investorAvailable(deposit.investorId),
     amount: deposit.amountMinor,
     currency: deposit.currency,
-    metadata: { depositId: deposit.id, orderNo: deposit.orderNo, workflowId: workflowIds.deposit(deposit.id), ...evidence },
+    metadata: {
+      depositId: deposit.id,
+      orderNo: deposit.orderNo,
+      workflowId: workflowIds.deposit(deposit.id),
+      ...evidence,
+    },
   });
   await setDepositStatus(db, deposit.id, 'SUCCEEDED');
   return result.transactionId;

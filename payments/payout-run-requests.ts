@@ -19,14 +19,27 @@ export interface PayoutRunRequest {
   requestId?: string;
 }
 
-export async function requestPayoutRun(pool: Pool, r: PayoutRunRequest): Promise<{ workflowId: string; decisionId: string }> {
+export async function requestPayoutRun(
+  pool: Pool,
+  r: PayoutRunRequest,
+): Promise<{ workflowId: string; decisionId: string }> {
   const workflowId = workflowIds.payoutRun(r.loanId, r.installment);
   return inTransaction(pool, async (tx) => {
     const decisionId = await recordDecisionIn(tx, {
-      workflowId, kind: 'payout_run.start', actor: r.actor, requestId: r.requestId, reason: 'payout run started through the API',
+      workflowId,
+      kind: 'payout_run.start',
+      actor: r.actor,
+      requestId: r.requestId,
+      reason: 'payout run started through the API',
       payload: { loanId: r.loanId, installment: r.installment },
     });
-    await writeAudit(tx, { actor: r.actor, action: 'payout_run.started', subject: workflowId, requestId: r.requestId, details: { decisionId } });
+    await writeAudit(tx, {
+      actor: r.actor,
+      action: 'payout_run.started',
+      subject: workflowId,
+      requestId: r.requestId,
+      details: { decisionId },
+    });
     const input: PayoutRunInput = { loanId: r.loanId, installment: r.installment, decisionId };
     await enqueueStart(tx, 'payoutRunWorkflow', workflowId, input);
     return { workflowId, decisionId };

@@ -34,63 +34,119 @@ const PARALLEL = 8;
  * The payouts of the next `limit` investors' shares after `after`: held and recorded now if they
  * are new, returned as they are if a run (this one before a crash, or another) made them already.
  */
-export async function preparePayoutPage(pool: Pool, loanId: string, n: number, after: string, limit: number): Promise<PayoutPage> {
+export async function preparePayoutPage(
+  pool: Pool,
+  loanId: string,
+  n: number,
+  after: string,
+  limit: number,
+): Promise<PayoutPage> {
   const { rows } = await pool.query(
     `SELECT s.investor_id, s.interest_minor, s.principal_minor, l.currency, l.installment_interval_seconds, p.bank_account
      FROM repayment_shares s JOIN loans l ON l.id = s.loan_id JOIN parties p ON p.id = s.investor_id
-     WHERE s.loan_id = $1 AND s.n = $2 AND s.investor_id > $3 ORDER BY s.investor_id LIMIT $4`, [loanId, n, after, limit]);
-  const wanted = rows.flatMap((r) => (['interest', 'principal'] as const)
-    .map((part) => ({ part, investorId: r.investor_id as string, amountMinor: BigInt(r[`${part}_minor`]), currency: r.currency as string, bankAccount: r.bank_account }))
-    .filter((w) => w.amountMinor > 0n));
+     WHERE s.loan_id = $1 AND s.n = $2 AND s.investor_id > $3 ORDER BY s.investor_id LIMIT $4`,
+    [loanId, n, after, limit],
+  );
+  const wanted = rows.flatMap((r) =>
+    (['interest', 'principal'] as const)
+      .map((part) => ({
+        part,
+        investorId: r.investor_id as string,
+        amountMinor: BigInt(r[`${part}_minor`]),
+        currency: r.currency as string,
+        bankAccount: r.bank_account,
+      }))
+      .filter((w) => w.amountMinor > 0n),
+  );
 
   const payouts: RunPayout[] = [];
   let skipped = 0;
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, wanted.length) }, async () => {
-    while (next < wanted.length) {
-      const w = wanted[next++];
-      const payoutId = (await legacyPayoutOf(pool, loanId, n, w.investorId, w.part)) ?? scheduledPayoutId(loanId, n, w.investorId, w.part);
-      const outcome = await ensurePayout(pool, payoutId, loanId, n, w);
-      if (outcome === 'start') payouts.push({ payoutId, partyId: w.investorId });
-      else if (outcome === 'skipped') skipped += 1;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(PARALLEL, wanted.length) }, async () => {
+      while (next < wanted.length) {
+        const w = wanted[next++];
+        const payoutId =
+          (await legacyPayoutOf(pool, loanId, n, w.investorId, w.part)) ??
+          scheduledPayoutId(loanId, n, w.investorId, w.part);
+        const outcome = await ensurePayout(pool, payoutId, loanId, n, w);
+        if (outcome === 'start') payouts.push({ payoutId, partyId: w.investorId });
+        else if (outcome === 'skipped') skipped += 1;
+      }
+    }),
+  );
   payouts.sort((a, b) => a.payoutId.localeCompare(b.payoutId)); // the same order on a retry
-  const queryPolicy = rows.length > 0 ? queryPolicyFor(rows[0].installment_interval_seconds) : undefined;
-  return { payouts, next: rows.length === limit ? rows[rows.length - 1].investor_id : null, skipped, ...(queryPolicy ? { queryPolicy } : {}) };
+  const queryPolicy =
+    rows.length > 0 ? queryPolicyFor(rows[0].installment_interval_seconds) : undefined;
+  return {
+    payouts,
+    next: rows.length === limit ? rows[rows.length - 1].investor_id : null,
+    skipped,
+    ...(queryPolicy ? { queryPolicy } : {}),
+  };
 }
 
 /** The share's payout under its old id, if one was made before the ids changed (it is this share's: same loan, installment and investor). */
-async function legacyPayoutOf(db: Queryable, loanId: string, n: number, investorId: string, part: PayoutPart): Promise<string | undefined> {
+async function legacyPayoutOf(
+  db: Queryable,
+  loanId: string,
+  n: number,
+  investorId: string,
+  part: PayoutPart,
+): Promise<string | undefined> {
   const legacy = legacyScheduledPayoutId(loanId, n, investorId, part);
   if (!legacy) return undefined;
-  const { rows } = await db.query('SELECT id FROM payouts WHERE id = $1 AND loan_id = $2 AND installment = $3 AND party_id = $4', [legacy, loanId, n, investorId]);
+  const { rows } = await db.query(
+    'SELECT id FROM payouts WHERE id = $1 AND loan_id = $2 AND installment = $3 AND party_id = $4',
+    [legacy, loanId, n, investorId],
+  );
   return rows[0]?.id;
 }
 
-async function ensurePayout(pool: Pool, payoutId: string, loanId: string, n: number,
-  w: { investorId: string; amountMinor: bigint; currency: string; bankAccount: unknown }): Promise<'start' | 'settled' | 'skipped'> {
+async function ensurePayout(
+  pool: Pool,
+  payoutId: string,
+  loanId: string,
+  n: number,
+  w: { investorId: string; amountMinor: bigint; currency: string; bankAccount: unknown },
+): Promise<'start' | 'settled' | 'skipped'> {
   // A payout still HELD may never have been started (a crash between here and the start): start it.
   const settledOrStart = (status: string) => (status === 'HELD' ? 'start' : 'settled');
   const existing = await getPayout(pool, payoutId);
   if (existing) {
     // Another share's payout under this id would leave this share unpaid: stop, never skip it.
-    if (existing.partyId !== w.investorId) throw new Error(`payout ${payoutId} belongs to ${existing.partyId}, not to ${w.investorId} of ${loanId} #${n}`);
+    if (existing.partyId !== w.investorId)
+      throw new Error(
+        `payout ${payoutId} belongs to ${existing.partyId}, not to ${w.investorId} of ${loanId} #${n}`,
+      );
     return settledOrStart(existing.status);
   }
   if (!w.bankAccount) return 'skipped'; // nowhere to send it: the money stays in the investor's balance
   try {
     return await inTransaction(pool, async (tx) => {
       // Two runs at the same moment: the second waits here, then finds the first's payout.
-      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`payout:${payoutId}`]);
+      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `payout:${payoutId}`,
+      ]);
       const made = await getPayout(tx, payoutId);
       if (made) return settledOrStart(made.status);
       // What the investor owes back from an earlier overpayment is taken first (payments/recoveries.ts).
-      const owedBack = await offsetFromPayout(tx, { investorId: w.investorId, currency: w.currency, payoutId, availableMinor: w.amountMinor });
+      const owedBack = await offsetFromPayout(tx, {
+        investorId: w.investorId,
+        currency: w.currency,
+        payoutId,
+        availableMinor: w.amountMinor,
+      });
       if (owedBack === w.amountMinor) return 'skipped';
       await createPayout(tx, {
-        id: payoutId, purpose: 'scheduled', partyId: w.investorId, sourceAccount: accountPath.investorAvailable(w.investorId),
-        amountMinor: w.amountMinor - owedBack, currency: w.currency, bankAccount: w.bankAccount as never, run: { loanId, installment: n },
+        id: payoutId,
+        purpose: 'scheduled',
+        partyId: w.investorId,
+        sourceAccount: accountPath.investorAvailable(w.investorId),
+        amountMinor: w.amountMinor - owedBack,
+        currency: w.currency,
+        bankAccount: w.bankAccount as never,
+        run: { loanId, installment: n },
       });
       return 'start' as const;
     });
@@ -113,10 +169,17 @@ export interface PayoutRunSummary {
 
 /** Records that every share of the installment has its payout. */
 export async function markFannedOut(db: Queryable, loanId: string, n: number): Promise<void> {
-  await db.query('UPDATE loan_installments SET payouts_fanned_out_at = coalesce(payouts_fanned_out_at, now()) WHERE loan_id = $1 AND n = $2', [loanId, n]);
+  await db.query(
+    'UPDATE loan_installments SET payouts_fanned_out_at = coalesce(payouts_fanned_out_at, now()) WHERE loan_id = $1 AND n = $2',
+    [loanId, n],
+  );
 }
 
-export async function payoutRunSummary(db: Queryable, loanId: string, n: number): Promise<PayoutRunSummary> {
+export async function payoutRunSummary(
+  db: Queryable,
+  loanId: string,
+  n: number,
+): Promise<PayoutRunSummary> {
   const { rows } = await db.query(
     `SELECT count(*)::int AS payouts,
             count(*) FILTER (WHERE status = 'SUCCEEDED')::int AS succeeded,
@@ -125,10 +188,17 @@ export async function payoutRunSummary(db: Queryable, loanId: string, n: number)
             count(*) FILTER (WHERE status = 'HELD')::int AS in_flight,
             coalesce(sum(amount_minor) FILTER (WHERE status = 'SUCCEEDED'), 0)::text AS paid,
             (SELECT payouts_fanned_out_at IS NOT NULL FROM loan_installments WHERE loan_id = $1 AND n = $2) AS fanned_out
-     FROM payouts WHERE loan_id = $1 AND installment = $2`, [loanId, n]);
+     FROM payouts WHERE loan_id = $1 AND installment = $2`,
+    [loanId, n],
+  );
   const r = rows[0];
   return {
-    payouts: r.payouts, succeeded: r.succeeded, failed: r.failed, manualReview: r.manual_review, inFlight: r.in_flight,
-    paidMinor: r.paid, fannedOut: r.fanned_out === true,
+    payouts: r.payouts,
+    succeeded: r.succeeded,
+    failed: r.failed,
+    manualReview: r.manual_review,
+    inFlight: r.in_flight,
+    paidMinor: r.paid,
+    fannedOut: r.fanned_out === true,
   };
 }

@@ -33,7 +33,9 @@ export interface PayoutRunRef {
   installment: number;
 }
 
-export type NewPayout = Omit<Payout, 'status' | 'orderNo' | 'channel' | 'holdTransactionId'> & { run?: PayoutRunRef };
+export type NewPayout = Omit<Payout, 'status' | 'orderNo' | 'channel' | 'holdTransactionId'> & {
+  run?: PayoutRunRef;
+};
 
 /**
  * Holds the amount on the source account, records the payout and, unless a payout run starts it,
@@ -42,18 +44,37 @@ export type NewPayout = Omit<Payout, 'status' | 'orderNo' | 'channel' | 'holdTra
  */
 export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
   const held = await hold(tx, {
-    idempotencyKey: `payout:${p.id}:hold`, from: p.sourceAccount, to: accountPath.gatewayClearing(DEFAULT_CHANNEL),
-    amount: p.amountMinor, currency: p.currency, metadata: { payoutId: p.id, workflowId: workflowIds.payout(p.id), purpose: p.purpose },
+    idempotencyKey: `payout:${p.id}:hold`,
+    from: p.sourceAccount,
+    to: accountPath.gatewayClearing(DEFAULT_CHANNEL),
+    amount: p.amountMinor,
+    currency: p.currency,
+    metadata: { payoutId: p.id, workflowId: workflowIds.payout(p.id), purpose: p.purpose },
   });
   await tx.query(
     `INSERT INTO payouts (id, purpose, party_id, source_account, amount_minor, currency, channel, order_no, bank_account, status,
                           hold_transaction_id, loan_id, installment)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'HELD', $10, $11, $12)`,
-    [p.id, p.purpose, p.partyId, p.sourceAccount, p.amountMinor.toString(), p.currency, DEFAULT_CHANNEL, orderNoFor(p.id, 'po'),
-      JSON.stringify(p.bankAccount), held.transactionId, p.run?.loanId ?? null, p.run?.installment ?? null],
+    [
+      p.id,
+      p.purpose,
+      p.partyId,
+      p.sourceAccount,
+      p.amountMinor.toString(),
+      p.currency,
+      DEFAULT_CHANNEL,
+      orderNoFor(p.id, 'po'),
+      JSON.stringify(p.bankAccount),
+      held.transactionId,
+      p.run?.loanId ?? null,
+      p.run?.installment ?? null,
+    ],
   );
   if (p.run) return;
-  await enqueueStart(tx, 'payoutWorkflow', workflowIds.payout(p.id), { payoutId: p.id, partyId: p.partyId });
+  await enqueueStart(tx, 'payoutWorkflow', workflowIds.payout(p.id), {
+    payoutId: p.id,
+    partyId: p.partyId,
+  });
 }
 
 /** A withdrawal after what its investor owes back: the offset, and the payout of the rest (null when nothing is left). */
@@ -69,8 +90,16 @@ export interface Withdrawal {
  * does, and only the rest is held and sent. Refused with INSUFFICIENT_FUNDS when the balance does
  * not hold the whole amount (the caller's transaction then rolls the offset back too).
  */
-export async function createWithdrawal(tx: Queryable, p: Omit<NewPayout, 'purpose' | 'run'>): Promise<Withdrawal> {
-  const offsetMinor = await offsetFromPayout(tx, { investorId: p.partyId, currency: p.currency, payoutId: p.id, availableMinor: p.amountMinor });
+export async function createWithdrawal(
+  tx: Queryable,
+  p: Omit<NewPayout, 'purpose' | 'run'>,
+): Promise<Withdrawal> {
+  const offsetMinor = await offsetFromPayout(tx, {
+    investorId: p.partyId,
+    currency: p.currency,
+    payoutId: p.id,
+    availableMinor: p.amountMinor,
+  });
   const payoutMinor = p.amountMinor - offsetMinor;
   if (payoutMinor === 0n) return { offsetMinor, payoutMinor, payoutId: null };
   await createPayout(tx, { ...p, purpose: 'withdrawal', amountMinor: payoutMinor });
@@ -82,25 +111,48 @@ export async function getPayout(db: Queryable, id: string): Promise<Payout | und
   const r = rows[0];
   if (!r) return undefined;
   return {
-    id: r.id, purpose: r.purpose, partyId: r.party_id, sourceAccount: r.source_account, amountMinor: BigInt(r.amount_minor),
-    currency: r.currency, channel: r.channel, orderNo: r.order_no, bankAccount: r.bank_account, status: r.status,
+    id: r.id,
+    purpose: r.purpose,
+    partyId: r.party_id,
+    sourceAccount: r.source_account,
+    amountMinor: BigInt(r.amount_minor),
+    currency: r.currency,
+    channel: r.channel,
+    orderNo: r.order_no,
+    bankAccount: r.bank_account,
+    status: r.status,
     holdTransactionId: String(r.hold_transaction_id),
   };
 }
 
-export async function setPayoutStatus(db: Queryable, id: string, status: PayoutStatus): Promise<void> {
-  await db.query(`UPDATE payouts SET status = $2, settled_at = CASE WHEN $2 IN ('SUCCEEDED', 'FAILED') THEN now() END
-                  WHERE id = $1 AND status IN ('HELD', 'MANUAL_REVIEW')`, [id, status]);
+export async function setPayoutStatus(
+  db: Queryable,
+  id: string,
+  status: PayoutStatus,
+): Promise<void> {
+  await db.query(
+    `UPDATE payouts SET status = $2, settled_at = CASE WHEN $2 IN ('SUCCEEDED', 'FAILED') THEN now() END
+                  WHERE id = $1 AND status IN ('HELD', 'MANUAL_REVIEW')`,
+    [id, status],
+  );
 }
 
 /** The gateway paid (verified, or an operator says so): post the hold, once. */
 export async function postPayout(db: Queryable, payout: Payout, evidence: Metadata): Promise<void> {
-  await postPending(db, { idempotencyKey: `payout:${payout.id}:post`, pendingId: payout.holdTransactionId, metadata: { payoutId: payout.id, orderNo: payout.orderNo, ...evidence } });
+  await postPending(db, {
+    idempotencyKey: `payout:${payout.id}:post`,
+    pendingId: payout.holdTransactionId,
+    metadata: { payoutId: payout.id, orderNo: payout.orderNo, ...evidence },
+  });
   await setPayoutStatus(db, payout.id, 'SUCCEEDED');
 }
 
 /** The gateway did not pay: release the hold, once. */
 export async function voidPayout(db: Queryable, payout: Payout, evidence: Metadata): Promise<void> {
-  await voidPending(db, { idempotencyKey: `payout:${payout.id}:void`, pendingId: payout.holdTransactionId, metadata: { payoutId: payout.id, orderNo: payout.orderNo, ...evidence } });
+  await voidPending(db, {
+    idempotencyKey: `payout:${payout.id}:void`,
+    pendingId: payout.holdTransactionId,
+    metadata: { payoutId: payout.id, orderNo: payout.orderNo, ...evidence },
+  });
   await setPayoutStatus(db, payout.id, 'FAILED');
 }

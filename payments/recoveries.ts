@@ -30,9 +30,18 @@ export interface Recovery {
 
 function toRecovery(r: Record<string, never>): Recovery {
   return {
-    id: r.id, investorId: r.investor_id, currency: r.currency, amountMinor: BigInt(r.amount_minor), recoveredMinor: BigInt(r.recovered_minor),
-    writtenOffMinor: BigInt(r.written_off_minor), state: r.state, exceptionId: r.exception_id === null ? null : String(r.exception_id),
-    reason: r.reason, openedBy: r.opened_by, createdAt: r.created_at, closedAt: r.closed_at,
+    id: r.id,
+    investorId: r.investor_id,
+    currency: r.currency,
+    amountMinor: BigInt(r.amount_minor),
+    recoveredMinor: BigInt(r.recovered_minor),
+    writtenOffMinor: BigInt(r.written_off_minor),
+    state: r.state,
+    exceptionId: r.exception_id === null ? null : String(r.exception_id),
+    reason: r.reason,
+    openedBy: r.opened_by,
+    createdAt: r.created_at,
+    closedAt: r.closed_at,
   };
 }
 
@@ -41,11 +50,17 @@ export async function getRecovery(db: Queryable, id: string): Promise<Recovery |
   return rows[0] ? toRecovery(rows[0]) : undefined;
 }
 
-export async function listRecoveries(db: Queryable, filter: { investorId?: string; open?: boolean }, limit: number): Promise<Recovery[]> {
+export async function listRecoveries(
+  db: Queryable,
+  filter: { investorId?: string; open?: boolean },
+  limit: number,
+): Promise<Recovery[]> {
   const { rows } = await db.query(
     `SELECT * FROM recoveries WHERE ($1::text IS NULL OR investor_id = $1)
        AND ($2::boolean IS NULL OR (state IN ('OPEN', 'OFFSETTING', 'REQUESTED')) = $2)
-     ORDER BY created_at DESC LIMIT $3`, [filter.investorId ?? null, filter.open ?? null, limit]);
+     ORDER BY created_at DESC LIMIT $3`,
+    [filter.investorId ?? null, filter.open ?? null, limit],
+  );
   return rows.map(toRecovery);
 }
 
@@ -53,12 +68,37 @@ export async function listRecoveries(db: Queryable, filter: { investorId?: strin
  * Opens a recovery in the caller's transaction (the receivable is already posted by the caller,
  * e.g. a reconciliation's adjustment): OFFSETTING, and its workflow asked for through the outbox.
  */
-export async function openRecovery(tx: Queryable, r: { id: string; investorId: string; currency: string; amountMinor: bigint; exceptionId?: string; reason: string; openedBy: string; decisionId?: string }): Promise<void> {
+export async function openRecovery(
+  tx: Queryable,
+  r: {
+    id: string;
+    investorId: string;
+    currency: string;
+    amountMinor: bigint;
+    exceptionId?: string;
+    reason: string;
+    openedBy: string;
+    decisionId?: string;
+  },
+): Promise<void> {
   await tx.query(
     `INSERT INTO recoveries (id, investor_id, currency, amount_minor, state, exception_id, reason, opened_by)
      VALUES ($1, $2, $3, $4, 'OFFSETTING', $5, $6, $7)`,
-    [r.id, r.investorId, r.currency, r.amountMinor.toString(), r.exceptionId ?? null, r.reason, r.openedBy]);
-  await enqueueStart(tx, 'recoveryWorkflow', workflowIds.recovery(r.id), { recoveryId: r.id, investorId: r.investorId, ...(r.decisionId ? { decisionId: r.decisionId } : {}) });
+    [
+      r.id,
+      r.investorId,
+      r.currency,
+      r.amountMinor.toString(),
+      r.exceptionId ?? null,
+      r.reason,
+      r.openedBy,
+    ],
+  );
+  await enqueueStart(tx, 'recoveryWorkflow', workflowIds.recovery(r.id), {
+    recoveryId: r.id,
+    investorId: r.investorId,
+    ...(r.decisionId ? { decisionId: r.decisionId } : {}),
+  });
 }
 
 /**
@@ -67,22 +107,62 @@ export async function openRecovery(tx: Queryable, r: { id: string; investorId: s
  * back, the operator's decision row (the recovery's workflow takes it when it starts), the
  * recovery and its start, and the audit row, all in the caller's transaction. Returns its id.
  */
-export async function openRecoveryByHand(tx: Queryable, r: { investorId: string; amountMinor: bigint; currency: string; amount: string; reason: string; actor: string; requestId?: string }): Promise<string> {
+export async function openRecoveryByHand(
+  tx: Queryable,
+  r: {
+    investorId: string;
+    amountMinor: bigint;
+    currency: string;
+    amount: string;
+    reason: string;
+    actor: string;
+    requestId?: string;
+  },
+): Promise<string> {
   const id = newIds.manualRecovery();
   await post(tx, {
     idempotencyKey: `recovery:${id}:open`,
     legs: [
-      { account: accountPath.platformRecoveryReceivable(), direction: 'debit', amount: r.amountMinor, currency: r.currency },
-      { account: accountPath.platformSuspense(), direction: 'credit', amount: r.amountMinor, currency: r.currency },
+      {
+        account: accountPath.platformRecoveryReceivable(),
+        direction: 'debit',
+        amount: r.amountMinor,
+        currency: r.currency,
+      },
+      {
+        account: accountPath.platformSuspense(),
+        direction: 'credit',
+        amount: r.amountMinor,
+        currency: r.currency,
+      },
     ],
     metadata: { recoveryId: id, decidedBy: r.actor, reason: r.reason, decision: 'open_recovery' },
   });
   const decisionId = await recordDecisionIn(tx, {
-    workflowId: workflowIds.recovery(id), kind: 'recovery.open', actor: r.actor, reason: r.reason, requestId: r.requestId,
+    workflowId: workflowIds.recovery(id),
+    kind: 'recovery.open',
+    actor: r.actor,
+    reason: r.reason,
+    requestId: r.requestId,
     payload: { investorId: r.investorId, amount: r.amount },
   });
-  await openRecovery(tx, { id, investorId: r.investorId, currency: r.currency, amountMinor: r.amountMinor, reason: r.reason, openedBy: r.actor, decisionId });
-  await writeAudit(tx, { actor: r.actor, action: 'recovery.opened', subject: id, reason: r.reason, requestId: r.requestId, details: { investorId: r.investorId, amount: r.amount } });
+  await openRecovery(tx, {
+    id,
+    investorId: r.investorId,
+    currency: r.currency,
+    amountMinor: r.amountMinor,
+    reason: r.reason,
+    openedBy: r.actor,
+    decisionId,
+  });
+  await writeAudit(tx, {
+    actor: r.actor,
+    action: 'recovery.opened',
+    subject: id,
+    reason: r.reason,
+    requestId: r.requestId,
+    details: { investorId: r.investorId, amount: r.amount },
+  });
   return id;
 }
 
@@ -97,17 +177,26 @@ export async function openRecoveryByHand(tx: Queryable, r: { investorId: string;
  * id, whatever its recovery's state now: an offset that cleared a recovery closed it, and a lookup
  * by open recoveries would no longer see it and hold the whole amount again.
  */
-export async function offsetFromPayout(tx: Queryable, input: { investorId: string; currency: string; payoutId: string; availableMinor: bigint }): Promise<bigint> {
+export async function offsetFromPayout(
+  tx: Queryable,
+  input: { investorId: string; currency: string; payoutId: string; availableMinor: bigint },
+): Promise<bigint> {
   const { rows: earlier } = await tx.query<{ recovery_id: string; amount_minor: string }>(
     `SELECT o.recovery_id, o.amount_minor::text FROM recovery_offsets o JOIN recoveries r ON r.id = o.recovery_id
-     WHERE o.payout_id = $1 AND r.investor_id = $2 AND r.currency = $3 ORDER BY o.recovery_id`, [input.payoutId, input.investorId, input.currency]);
+     WHERE o.payout_id = $1 AND r.investor_id = $2 AND r.currency = $3 ORDER BY o.recovery_id`,
+    [input.payoutId, input.investorId, input.currency],
+  );
   let taken = earlier.reduce((acc, o) => acc + BigInt(o.amount_minor), 0n);
-  if (taken > input.availableMinor) throw new Error(`payout ${input.payoutId} already offset ${taken}, more than its ${input.availableMinor}`);
+  if (taken > input.availableMinor)
+    throw new Error(
+      `payout ${input.payoutId} already offset ${taken}, more than its ${input.availableMinor}`,
+    );
   let left = input.availableMinor - taken;
   const offsetAlready = new Set(earlier.map((o) => o.recovery_id));
   const { rows } = await tx.query(
     `SELECT * FROM recoveries WHERE investor_id = $1 AND currency = $2 AND state = 'OFFSETTING' ORDER BY created_at, id FOR UPDATE`,
-    [input.investorId, input.currency]);
+    [input.investorId, input.currency],
+  );
   for (const recovery of rows.map(toRecovery)) {
     if (left === 0n) break;
     if (offsetAlready.has(recovery.id)) continue; // this payout took its part already
@@ -116,15 +205,27 @@ export async function offsetFromPayout(tx: Queryable, input: { investorId: strin
     if (take <= 0n) continue;
     const result = await transfer(tx, {
       idempotencyKey: `recovery:${recovery.id}:offset:${input.payoutId}`,
-      from: accountPath.investorAvailable(input.investorId), to: accountPath.platformRecoveryReceivable(), amount: take, currency: input.currency,
-      metadata: { recoveryId: recovery.id, payoutId: input.payoutId, workflowId: workflowIds.recovery(recovery.id), reason: 'offset against the investor\'s payout' },
+      from: accountPath.investorAvailable(input.investorId),
+      to: accountPath.platformRecoveryReceivable(),
+      amount: take,
+      currency: input.currency,
+      metadata: {
+        recoveryId: recovery.id,
+        payoutId: input.payoutId,
+        workflowId: workflowIds.recovery(recovery.id),
+        reason: "offset against the investor's payout",
+      },
     });
-    await tx.query('INSERT INTO recovery_offsets (recovery_id, payout_id, amount_minor, transaction_id) VALUES ($1, $2, $3, $4)',
-      [recovery.id, input.payoutId, take.toString(), result.transactionId]);
+    await tx.query(
+      'INSERT INTO recovery_offsets (recovery_id, payout_id, amount_minor, transaction_id) VALUES ($1, $2, $3, $4)',
+      [recovery.id, input.payoutId, take.toString(), result.transactionId],
+    );
     const cleared = take === owed;
     await tx.query(
       `UPDATE recoveries SET recovered_minor = recovered_minor + $2, state = CASE WHEN $3 THEN 'RECOVERED' ELSE state END,
-              closed_at = CASE WHEN $3 THEN now() ELSE closed_at END WHERE id = $1`, [recovery.id, take.toString(), cleared]);
+              closed_at = CASE WHEN $3 THEN now() ELSE closed_at END WHERE id = $1`,
+      [recovery.id, take.toString(), cleared],
+    );
     if (cleared) {
       await enqueueSignal(tx, workflowIds.recovery(recovery.id), recoveryClosedSignal);
     }
@@ -135,7 +236,11 @@ export async function offsetFromPayout(tx: Queryable, input: { investorId: strin
 }
 
 /** An operator gives up the rest of a recovery: platform:write-offs ← receivable, WRITTEN_OFF. */
-export async function writeOffRecovery(tx: Queryable, id: string, decision: { operator: string; reason: string; requestId?: string }): Promise<Recovery> {
+export async function writeOffRecovery(
+  tx: Queryable,
+  id: string,
+  decision: { operator: string; reason: string; requestId?: string },
+): Promise<Recovery> {
   const { rows } = await tx.query('SELECT * FROM recoveries WHERE id = $1 FOR UPDATE', [id]);
   if (!rows[0]) throw new Error(`recovery ${id} does not exist`);
   const recovery = toRecovery(rows[0]);
@@ -144,16 +249,40 @@ export async function writeOffRecovery(tx: Queryable, id: string, decision: { op
   await post(tx, {
     idempotencyKey: `recovery:${id}:write-off`,
     legs: [
-      { account: 'platform:write-offs', direction: 'debit', amount: rest, currency: recovery.currency },
-      { account: accountPath.platformRecoveryReceivable(), direction: 'credit', amount: rest, currency: recovery.currency },
+      {
+        account: 'platform:write-offs',
+        direction: 'debit',
+        amount: rest,
+        currency: recovery.currency,
+      },
+      {
+        account: accountPath.platformRecoveryReceivable(),
+        direction: 'credit',
+        amount: rest,
+        currency: recovery.currency,
+      },
     ],
-    metadata: { recoveryId: id, workflowId: workflowIds.recovery(id), decidedBy: decision.operator, reason: decision.reason, decision: 'write_off' },
+    metadata: {
+      recoveryId: id,
+      workflowId: workflowIds.recovery(id),
+      decidedBy: decision.operator,
+      reason: decision.reason,
+      decision: 'write_off',
+    },
   });
-  await tx.query(`UPDATE recoveries SET written_off_minor = $2, state = 'WRITTEN_OFF', closed_at = now() WHERE id = $1`, [id, rest.toString()]);
+  await tx.query(
+    `UPDATE recoveries SET written_off_minor = $2, state = 'WRITTEN_OFF', closed_at = now() WHERE id = $1`,
+    [id, rest.toString()],
+  );
   // A recovery is written off once: its audit row too, whoever asks again.
   await writeAudit(tx, {
-    actor: decision.operator, action: 'recovery.written_off', subject: id, reason: decision.reason, requestId: decision.requestId,
-    details: { writtenOffMinor: rest.toString() }, idempotencyKey: `recovery.written_off:${id}`,
+    actor: decision.operator,
+    action: 'recovery.written_off',
+    subject: id,
+    reason: decision.reason,
+    requestId: decision.requestId,
+    details: { writtenOffMinor: rest.toString() },
+    idempotencyKey: `recovery.written_off:${id}`,
   });
   return (await getRecovery(tx, id)) as Recovery;
 }

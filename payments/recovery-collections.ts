@@ -23,48 +23,103 @@ export interface RecoveryCollection {
   status: string;
 }
 
-export async function getRecoveryCollection(db: Queryable, orderNo: string): Promise<RecoveryCollection | undefined> {
-  const { rows } = await db.query('SELECT * FROM recovery_collections WHERE order_no = $1', [orderNo]);
+export async function getRecoveryCollection(
+  db: Queryable,
+  orderNo: string,
+): Promise<RecoveryCollection | undefined> {
+  const { rows } = await db.query('SELECT * FROM recovery_collections WHERE order_no = $1', [
+    orderNo,
+  ]);
   const r = rows[0];
-  return r && { orderNo: r.order_no, recoveryId: r.recovery_id, amountMinor: BigInt(r.amount_minor), currency: r.currency, bankAccount: r.bank_account, status: r.status };
+  return (
+    r && {
+      orderNo: r.order_no,
+      recoveryId: r.recovery_id,
+      amountMinor: BigInt(r.amount_minor),
+      currency: r.currency,
+      bankAccount: r.bank_account,
+      status: r.status,
+    }
+  );
 }
 
 /**
  * Attempt `attempt`: an order for what is still owed, from the bank account on file; the recovery
  * is REQUESTED. Null when there is nothing to ask (no account on file, nothing owed, closed).
  */
-export async function openRecoveryCollection(pool: Pool, recoveryId: string, attempt: number): Promise<RecoveryCollection | null> {
+export async function openRecoveryCollection(
+  pool: Pool,
+  recoveryId: string,
+  attempt: number,
+): Promise<RecoveryCollection | null> {
   return inTransaction(pool, async (tx) => {
     const orderNo = orderNoFor(recoveryCollectionId(recoveryId, attempt), 'rq');
     const existing = await getRecoveryCollection(tx, orderNo);
     if (existing) return existing;
-    const { rows: [r] } = await tx.query(
-      `SELECT r.*, p.bank_account FROM recoveries r JOIN parties p ON p.id = r.investor_id WHERE r.id = $1 FOR UPDATE OF r`, [recoveryId]);
-    const owed = r ? BigInt(r.amount_minor) - BigInt(r.recovered_minor) - BigInt(r.written_off_minor) : 0n;
-    if (!r || !r.bank_account || owed <= 0n || (r.state !== 'OFFSETTING' && r.state !== 'REQUESTED')) return null;
+    const {
+      rows: [r],
+    } = await tx.query(
+      `SELECT r.*, p.bank_account FROM recoveries r JOIN parties p ON p.id = r.investor_id WHERE r.id = $1 FOR UPDATE OF r`,
+      [recoveryId],
+    );
+    const owed = r
+      ? BigInt(r.amount_minor) - BigInt(r.recovered_minor) - BigInt(r.written_off_minor)
+      : 0n;
+    if (
+      !r ||
+      !r.bank_account ||
+      owed <= 0n ||
+      (r.state !== 'OFFSETTING' && r.state !== 'REQUESTED')
+    )
+      return null;
     await tx.query(
       `INSERT INTO recovery_collections (order_no, recovery_id, attempt, amount_minor, currency, channel, bank_account, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'SUBMITTED')`,
-      [orderNo, recoveryId, attempt, owed.toString(), r.currency, DEFAULT_CHANNEL, JSON.stringify(r.bank_account)]);
+      [
+        orderNo,
+        recoveryId,
+        attempt,
+        owed.toString(),
+        r.currency,
+        DEFAULT_CHANNEL,
+        JSON.stringify(r.bank_account),
+      ],
+    );
     await tx.query(`UPDATE recoveries SET state = 'REQUESTED' WHERE id = $1`, [recoveryId]);
     return (await getRecoveryCollection(tx, orderNo)) as RecoveryCollection;
   });
 }
 
 /** The investor paid it back (verified, or an operator says so): clearing ← receivable, RECOVERED. Run it in a transaction. */
-export async function recordRecoveryCollection(tx: Queryable, orderNo: string, evidence: Metadata): Promise<void> {
+export async function recordRecoveryCollection(
+  tx: Queryable,
+  orderNo: string,
+  evidence: Metadata,
+): Promise<void> {
   {
     const c = await getRecoveryCollection(tx, orderNo);
     if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
     await transfer(tx, {
       idempotencyKey: `recovery:${c.recoveryId}:collect:${orderNo}`,
-      from: accountPath.gatewayClearing(DEFAULT_CHANNEL), to: accountPath.platformRecoveryReceivable(), amount: c.amountMinor, currency: c.currency,
-      metadata: { recoveryId: c.recoveryId, orderNo, workflowId: workflowIds.recovery(c.recoveryId), ...evidence },
+      from: accountPath.gatewayClearing(DEFAULT_CHANNEL),
+      to: accountPath.platformRecoveryReceivable(),
+      amount: c.amountMinor,
+      currency: c.currency,
+      metadata: {
+        recoveryId: c.recoveryId,
+        orderNo,
+        workflowId: workflowIds.recovery(c.recoveryId),
+        ...evidence,
+      },
     });
-    await tx.query(`UPDATE recovery_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1`, [orderNo]);
+    await tx.query(
+      `UPDATE recovery_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1`,
+      [orderNo],
+    );
     await tx.query(
       `UPDATE recoveries SET recovered_minor = recovered_minor + $2, state = 'RECOVERED', closed_at = now() WHERE id = $1 AND state = 'REQUESTED'`,
-      [c.recoveryId, c.amountMinor.toString()]);
+      [c.recoveryId, c.amountMinor.toString()],
+    );
   }
 }
 
@@ -87,57 +142,128 @@ export interface FoundRecoveryCollection {
  * money goes back to the investor's balance; the recovery is RECOVERED. Run it in a transaction;
  * safe to run twice.
  */
-export async function recordFoundRecoveryCollection(tx: Queryable, orderNo: string, evidence: Metadata): Promise<FoundRecoveryCollection> {
+export async function recordFoundRecoveryCollection(
+  tx: Queryable,
+  orderNo: string,
+  evidence: Metadata,
+): Promise<FoundRecoveryCollection> {
   await lockReconOrder(tx, orderNo);
   const c = await getRecoveryCollection(tx, orderNo);
   if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
   const key = `recovery:${c.recoveryId}:collect:${orderNo}`;
-  const { rows: [r] } = await tx.query(
+  const {
+    rows: [r],
+  } = await tx.query(
     `SELECT r.investor_id, r.state, r.amount_minor, r.recovered_minor, r.written_off_minor, c.channel FROM recoveries r
-     JOIN recovery_collections c ON c.recovery_id = r.id AND c.order_no = $2 WHERE r.id = $1 FOR UPDATE OF r, c`, [c.recoveryId, orderNo]);
-  const { rows: done } = await tx.query<{ metadata: Record<string, string> }>('SELECT metadata FROM ledger_transactions WHERE idempotency_key = $1', [key]);
+     JOIN recovery_collections c ON c.recovery_id = r.id AND c.order_no = $2 WHERE r.id = $1 FOR UPDATE OF r, c`,
+    [c.recoveryId, orderNo],
+  );
+  const { rows: done } = await tx.query<{ metadata: Record<string, string> }>(
+    'SELECT metadata FROM ledger_transactions WHERE idempotency_key = $1',
+    [key],
+  );
   if (done[0]) {
     // Booked already (an activity retried after it committed): the same answer, nothing new.
     const m = done[0].metadata;
-    return { recoveredMinor: BigInt(m.recoveredMinor), refundedMinor: BigInt(m.refundedMinor), from: m.from, state: r.state };
+    return {
+      recoveredMinor: BigInt(m.recoveredMinor),
+      refundedMinor: BigInt(m.refundedMinor),
+      from: m.from,
+      state: r.state,
+    };
   }
-  const from = await foundCollectionSource(tx, { orderNo, channel: r.channel, amountMinor: c.amountMinor, currency: c.currency, ownKey: key });
+  const from = await foundCollectionSource(tx, {
+    orderNo,
+    channel: r.channel,
+    amountMinor: c.amountMinor,
+    currency: c.currency,
+    ownKey: key,
+  });
   const owed = BigInt(r.amount_minor) - BigInt(r.recovered_minor) - BigInt(r.written_off_minor);
   const recovered = owed <= 0n ? 0n : owed < c.amountMinor ? owed : c.amountMinor;
   const refunded = c.amountMinor - recovered;
-  const legs: Leg[] = [{ account: from, direction: 'debit', amount: c.amountMinor, currency: c.currency }];
-  if (recovered > 0n) legs.push({ account: accountPath.platformRecoveryReceivable(), direction: 'credit', amount: recovered, currency: c.currency });
-  if (refunded > 0n) legs.push({ account: accountPath.investorAvailable(r.investor_id), direction: 'credit', amount: refunded, currency: c.currency });
+  const legs: Leg[] = [
+    { account: from, direction: 'debit', amount: c.amountMinor, currency: c.currency },
+  ];
+  if (recovered > 0n)
+    legs.push({
+      account: accountPath.platformRecoveryReceivable(),
+      direction: 'credit',
+      amount: recovered,
+      currency: c.currency,
+    });
+  if (refunded > 0n)
+    legs.push({
+      account: accountPath.investorAvailable(r.investor_id),
+      direction: 'credit',
+      amount: refunded,
+      currency: c.currency,
+    });
   const posted = await post(tx, {
-    idempotencyKey: key, legs,
+    idempotencyKey: key,
+    legs,
     metadata: {
-      recoveryId: c.recoveryId, orderNo, workflowId: workflowIds.recovery(c.recoveryId), ...evidence,
-      from, recoveredMinor: recovered.toString(), refundedMinor: refunded.toString(),
+      recoveryId: c.recoveryId,
+      orderNo,
+      workflowId: workflowIds.recovery(c.recoveryId),
+      ...evidence,
+      from,
+      recoveredMinor: recovered.toString(),
+      refundedMinor: refunded.toString(),
     },
   });
-  await tx.query(`UPDATE recovery_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1`, [orderNo]);
+  await tx.query(
+    `UPDATE recovery_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1`,
+    [orderNo],
+  );
   const cleared = recovered === owed && recovered > 0n;
   await tx.query(
     `UPDATE recoveries SET recovered_minor = recovered_minor + $2, state = CASE WHEN $3 THEN 'RECOVERED' ELSE state END,
             closed_at = CASE WHEN $3 THEN now() ELSE closed_at END WHERE id = $1 AND state IN ('OFFSETTING', 'REQUESTED')`,
-    [c.recoveryId, recovered.toString(), cleared]);
+    [c.recoveryId, recovered.toString(), cleared],
+  );
   await writeAudit(tx, {
-    actor: 'system:recovery', action: 'recovery.collection_found', subject: c.recoveryId,
-    reason: 'the gateway answered FAILED with a definitive code, and asked again before a new request, says it executed the order',
-    details: { orderNo, amountMinor: c.amountMinor.toString(), recoveredMinor: recovered.toString(), refundedMinor: refunded.toString(), from, transactionId: posted.transactionId },
+    actor: 'system:recovery',
+    action: 'recovery.collection_found',
+    subject: c.recoveryId,
+    reason:
+      'the gateway answered FAILED with a definitive code, and asked again before a new request, says it executed the order',
+    details: {
+      orderNo,
+      amountMinor: c.amountMinor.toString(),
+      recoveredMinor: recovered.toString(),
+      refundedMinor: refunded.toString(),
+      from,
+      transactionId: posted.transactionId,
+    },
     idempotencyKey: `recovery.collection_found:${orderNo}`,
   });
-  const { rows: [after] } = await tx.query<{ state: string }>('SELECT state FROM recoveries WHERE id = $1', [c.recoveryId]);
+  const {
+    rows: [after],
+  } = await tx.query<{ state: string }>('SELECT state FROM recoveries WHERE id = $1', [
+    c.recoveryId,
+  ]);
   return { recoveredMinor: recovered, refundedMinor: refunded, from, state: after.state };
 }
 
 /** Not collected (a listed failure, or an operator's not_paid): back to OFFSETTING. Or waiting for an operator. Run it in a transaction. */
-export async function setRecoveryCollectionStatus(tx: Queryable, orderNo: string, status: 'FAILED' | 'MANUAL_REVIEW'): Promise<void> {
+export async function setRecoveryCollectionStatus(
+  tx: Queryable,
+  orderNo: string,
+  status: 'FAILED' | 'MANUAL_REVIEW',
+): Promise<void> {
   {
     const c = await getRecoveryCollection(tx, orderNo);
     if (!c) throw new Error(`recovery collection ${orderNo} does not exist`);
-    await tx.query(`UPDATE recovery_collections SET status = $2, settled_at = CASE WHEN $2 = 'FAILED' THEN now() END
-                    WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW')`, [orderNo, status]);
-    if (status === 'FAILED') await tx.query(`UPDATE recoveries SET state = 'OFFSETTING' WHERE id = $1 AND state = 'REQUESTED'`, [c.recoveryId]);
+    await tx.query(
+      `UPDATE recovery_collections SET status = $2, settled_at = CASE WHEN $2 = 'FAILED' THEN now() END
+                    WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW')`,
+      [orderNo, status],
+    );
+    if (status === 'FAILED')
+      await tx.query(
+        `UPDATE recoveries SET state = 'OFFSETTING' WHERE id = $1 AND state = 'REQUESTED'`,
+        [c.recoveryId],
+      );
   }
 }

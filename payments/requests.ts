@@ -9,12 +9,26 @@ import type { Queryable } from '../ledger/types';
 import { createDeposit } from './deposits';
 import { createWithdrawal } from './payouts';
 
-export interface MoneyRequest { investorId: string; amountMinor: bigint; currency: string; bankAccount: BankAccount }
+export interface MoneyRequest {
+  investorId: string;
+  amountMinor: bigint;
+  currency: string;
+  bankAccount: BankAccount;
+}
 
 /** A collection from the investor's bank account; its workflow starts from the outbox. */
-export async function requestDeposit(tx: Queryable, r: MoneyRequest): Promise<{ depositId: string; workflowId: string; status: 'PENDING' }> {
+export async function requestDeposit(
+  tx: Queryable,
+  r: MoneyRequest,
+): Promise<{ depositId: string; workflowId: string; status: 'PENDING' }> {
   const depositId = newIds.deposit();
-  await createDeposit(tx, { id: depositId, investorId: r.investorId, amountMinor: r.amountMinor, currency: r.currency, bankAccount: r.bankAccount });
+  await createDeposit(tx, {
+    id: depositId,
+    investorId: r.investorId,
+    amountMinor: r.amountMinor,
+    currency: r.currency,
+    bankAccount: r.bankAccount,
+  });
   return { depositId, workflowId: workflowIds.deposit(depositId), status: 'PENDING' };
 }
 
@@ -25,7 +39,12 @@ export async function requestDeposit(tx: Queryable, r: MoneyRequest): Promise<{ 
 export async function requestWithdrawal(tx: Queryable, r: MoneyRequest) {
   const payoutId = newIds.withdrawal();
   const w = await createWithdrawal(tx, {
-    id: payoutId, partyId: r.investorId, sourceAccount: accountPath.investorAvailable(r.investorId), amountMinor: r.amountMinor, currency: r.currency, bankAccount: r.bankAccount,
+    id: payoutId,
+    partyId: r.investorId,
+    sourceAccount: accountPath.investorAvailable(r.investorId),
+    amountMinor: r.amountMinor,
+    currency: r.currency,
+    bankAccount: r.bankAccount,
   });
   return w.payoutId === null
     ? { ...w, payoutId: null, workflowId: null }

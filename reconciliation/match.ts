@@ -11,7 +11,13 @@ import { inTransaction } from '../db/pool';
 import type { Queryable } from '../ledger/types';
 import type { ReconRunRef } from './statement';
 
-export type ExceptionClass = 'OURS_ONLY' | 'THEIRS_ONLY' | 'AMOUNT_MISMATCH' | 'STATUS_MISMATCH' | 'DUPLICATE_AT_GATEWAY' | 'FEE_MISMATCH';
+export type ExceptionClass =
+  | 'OURS_ONLY'
+  | 'THEIRS_ONLY'
+  | 'AMOUNT_MISMATCH'
+  | 'STATUS_MISMATCH'
+  | 'DUPLICATE_AT_GATEWAY'
+  | 'FEE_MISMATCH';
 /** Lines that are not exceptions yet: our order is in flight, or the gateway could not say. Never resolvable. */
 export type PendingClass = 'IN_FLIGHT' | 'UNKNOWN';
 /** OPEN: an operator's work item. PENDING: looked at again on the next run. CLEARED: no longer applies. */
@@ -54,7 +60,9 @@ const ours = (channel: string, day: string) => `
 const OURS = ours('$2', '$3');
 
 /** Who an order of ours concerns: the investor or borrower on the other side of it. */
-export const partyOf = (orderNo: string) => `(SELECT party_id FROM payouts WHERE order_no = ${orderNo}
+export const partyOf = (
+  orderNo: string,
+) => `(SELECT party_id FROM payouts WHERE order_no = ${orderNo}
    UNION ALL SELECT investor_id FROM deposits WHERE order_no = ${orderNo}
    UNION ALL SELECT l.borrower_id FROM repayment_collections c JOIN loans l ON l.id = c.loan_id WHERE c.order_no = ${orderNo}
    UNION ALL SELECT r.investor_id FROM recovery_collections c JOIN recoveries r ON r.id = c.recovery_id WHERE c.order_no = ${orderNo}
@@ -67,7 +75,9 @@ const WE_SAID_FAILED = `(EXISTS (SELECT 1 FROM payouts WHERE order_no = x.order_
    OR EXISTS (SELECT 1 FROM recovery_collections WHERE order_no = x.order_no AND status = 'FAILED'))`;
 
 /** Our workflow for the order has not settled yet (submitted, querying, in manual review). */
-export const inFlight = (orderNo: string) => `(EXISTS (SELECT 1 FROM payouts WHERE order_no = ${orderNo} AND status IN ('HELD', 'MANUAL_REVIEW'))
+export const inFlight = (
+  orderNo: string,
+) => `(EXISTS (SELECT 1 FROM payouts WHERE order_no = ${orderNo} AND status IN ('HELD', 'MANUAL_REVIEW'))
    OR EXISTS (SELECT 1 FROM deposits WHERE order_no = ${orderNo} AND status IN ('PENDING', 'MANUAL_REVIEW'))
    OR EXISTS (SELECT 1 FROM repayment_collections WHERE order_no = ${orderNo} AND status IN ('SUBMITTED', 'MANUAL_REVIEW'))
    OR EXISTS (SELECT 1 FROM recovery_collections WHERE order_no = ${orderNo} AND status IN ('SUBMITTED', 'MANUAL_REVIEW')))`;
@@ -144,10 +154,18 @@ interface ClearedRow {
 }
 
 /** Each line that no longer applies is CLEARED with an audit row, in the caller's transaction. */
-async function auditCleared(tx: Queryable, run: ReconRunRef, rows: ClearedRow[], why: string): Promise<void> {
+async function auditCleared(
+  tx: Queryable,
+  run: ReconRunRef,
+  rows: ClearedRow[],
+  why: string,
+): Promise<void> {
   for (const r of rows) {
     await writeAudit(tx, {
-      actor: RECON_ACTOR, action: 'exception.cleared', subject: `${run.runId}#${r.id}`, reason: why,
+      actor: RECON_ACTOR,
+      action: 'exception.cleared',
+      subject: `${run.runId}#${r.id}`,
+      reason: why,
       details: { orderNo: r.order_no, class: r.class, now: r.now_class },
     });
   }
@@ -157,9 +175,15 @@ export async function matchRun(pool: Pool, run: ReconRunRef): Promise<MatchResul
   const params = [run.runId, run.channel, run.date];
   return inTransaction(pool, async (tx) => {
     // One matching of a day at a time; a resolution of one of its exceptions waits on the row locks.
-    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`recon-run:${run.runId}`]);
-    const { rows: [totals] } = await tx.query<{ n: number; total: string }>(
-      `SELECT count(*)::int AS n, coalesce(sum(abs(net)), 0)::text AS total FROM (${ours('$1', '$2')}) o`, [run.channel, run.date]);
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `recon-run:${run.runId}`,
+    ]);
+    const {
+      rows: [totals],
+    } = await tx.query<{ n: number; total: string }>(
+      `SELECT count(*)::int AS n, coalesce(sum(abs(net)), 0)::text AS total FROM (${ours('$1', '$2')}) o`,
+      [run.channel, run.date],
+    );
     await tx.query(CLASSIFY, params);
 
     // What no longer applies: the order's class on this run changed (settled, posted, matched),
@@ -173,7 +197,9 @@ export async function matchRun(pool: Pool, run: ReconRunRef): Promise<MatchResul
        WHERE e.id = c.id AND e.status IN ('OPEN', 'PENDING')
          AND c.class IS DISTINCT FROM e.class AND c.class IS DISTINCT FROM 'OURS_ONLY_CANDIDATE'
          AND NOT (c.class IS NULL AND e.detail->>'source' = 'notice')
-       RETURNING e.id::text, e.class, e.order_no, coalesce(c.class, 'ABSENT') AS now_class`, [run.runId]);
+       RETURNING e.id::text, e.class, e.order_no, coalesce(c.class, 'ABSENT') AS now_class`,
+      [run.runId],
+    );
     await auditCleared(tx, run, cleared, 'no longer applies on a re-match of the day');
 
     // New exceptions and pending lines, once per (day, class, order); an order that already has
@@ -182,18 +208,37 @@ export async function matchRun(pool: Pool, run: ReconRunRef): Promise<MatchResul
       `INSERT INTO recon_exceptions (run_id, class, order_no, kind, ours_minor, theirs_minor, party_id, detail, status)
        SELECT $1, class, order_no, kind, ours_minor, theirs_minor, party_id, detail, CASE class WHEN 'IN_FLIGHT' THEN 'PENDING' ELSE 'OPEN' END
        FROM recon_classified WHERE class NOT IN ('MATCHED', 'OURS_ONLY_CANDIDATE')
-       ON CONFLICT DO NOTHING`, [run.runId]);
+       ON CONFLICT DO NOTHING`,
+      [run.runId],
+    );
 
-    const { rows: candidates } = await tx.query<{ order_no: string; net: string; currency: string }>(
+    const { rows: candidates } = await tx.query<{
+      order_no: string;
+      net: string;
+      currency: string;
+    }>(
       `SELECT c.order_no, o.net::text, o.currency
        FROM recon_classified c JOIN (${ours('$1', '$2')}) o ON o.order_no = c.order_no
-       WHERE c.class = 'OURS_ONLY_CANDIDATE' ORDER BY c.order_no COLLATE "C"`, [run.channel, run.date]);
-    const { rows: [m] } = await tx.query<{ n: number }>(
+       WHERE c.class = 'OURS_ONLY_CANDIDATE' ORDER BY c.order_no COLLATE "C"`,
+      [run.channel, run.date],
+    );
+    const {
+      rows: [m],
+    } = await tx.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM recon_classified c WHERE c.class = 'MATCHED' AND c.has_ours
-       AND NOT EXISTS (SELECT 1 FROM recon_exceptions e WHERE e.run_id = $1 AND e.order_no = c.order_no AND e.status <> 'CLEARED')`, [run.runId]);
+       AND NOT EXISTS (SELECT 1 FROM recon_exceptions e WHERE e.run_id = $1 AND e.order_no = c.order_no AND e.status <> 'CLEARED')`,
+      [run.runId],
+    );
     return {
-      oursCount: totals.n, oursMinor: totals.total, matched: m.n,
-      candidates: candidates.map((c) => ({ orderNo: c.order_no, kind: BigInt(c.net) > 0n ? 'PAYOUT' : 'COLLECTION', amountMinor: (BigInt(c.net) < 0n ? -BigInt(c.net) : BigInt(c.net)).toString(), currency: c.currency })),
+      oursCount: totals.n,
+      oursMinor: totals.total,
+      matched: m.n,
+      candidates: candidates.map((c) => ({
+        orderNo: c.order_no,
+        kind: BigInt(c.net) > 0n ? 'PAYOUT' : 'COLLECTION',
+        amountMinor: (BigInt(c.net) < 0n ? -BigInt(c.net) : BigInt(c.net)).toString(),
+        currency: c.currency,
+      })),
     };
   });
 }
@@ -207,26 +252,63 @@ export type CandidateAnswer = 'executed' | 'failed' | 'not_found' | 'unknown';
  * OURS_ONLY; unknown → a PENDING UNKNOWN line asked again next run (an exception already open
  * for it stays: an unknown answer is not evidence either way). Earlier lines it replaces are CLEARED.
  */
-export async function recordCandidate(pool: Pool, run: ReconRunRef, c: OursOnlyCandidate, answer: CandidateAnswer, gatewaySays: string): Promise<void> {
+export async function recordCandidate(
+  pool: Pool,
+  run: ReconRunRef,
+  c: OursOnlyCandidate,
+  answer: CandidateAnswer,
+  gatewaySays: string,
+): Promise<void> {
   await inTransaction(pool, async (tx) => {
     const { rows: current } = await tx.query<{ id: string; class: string }>(
-      `SELECT id::text, class FROM recon_exceptions WHERE run_id = $1 AND order_no = $2 AND status IN ('OPEN', 'PENDING') FOR UPDATE`, [run.runId, c.orderNo]);
+      `SELECT id::text, class FROM recon_exceptions WHERE run_id = $1 AND order_no = $2 AND status IN ('OPEN', 'PENDING') FOR UPDATE`,
+      [run.runId, c.orderNo],
+    );
     // An exception already open stays on an unknown answer; an in-flight line gives way to it.
     if (answer === 'unknown' && current.some((e) => e.class !== 'IN_FLIGHT')) return;
-    const cls = answer === 'failed' ? 'STATUS_MISMATCH' : answer === 'not_found' ? 'OURS_ONLY' : answer === 'unknown' ? 'UNKNOWN' : undefined;
+    const cls =
+      answer === 'failed'
+        ? 'STATUS_MISMATCH'
+        : answer === 'not_found'
+          ? 'OURS_ONLY'
+          : answer === 'unknown'
+            ? 'UNKNOWN'
+            : undefined;
     const stale = current.filter((e) => e.class !== cls);
     if (stale.length > 0) {
       await tx.query(
         `UPDATE recon_exceptions SET status = 'CLEARED', cleared_at = now(), detail = detail || jsonb_build_object('clearedBy', 'rematch', 'now', $2::text)
-         WHERE id = ANY($1::bigint[])`, [stale.map((e) => e.id), cls ?? 'EXECUTED']);
-      await auditCleared(tx, run, stale.map((e) => ({ id: e.id, class: e.class, order_no: c.orderNo, now_class: cls ?? 'EXECUTED' })), `the gateway says ${gatewaySays}`);
+         WHERE id = ANY($1::bigint[])`,
+        [stale.map((e) => e.id), cls ?? 'EXECUTED'],
+      );
+      await auditCleared(
+        tx,
+        run,
+        stale.map((e) => ({
+          id: e.id,
+          class: e.class,
+          order_no: c.orderNo,
+          now_class: cls ?? 'EXECUTED',
+        })),
+        `the gateway says ${gatewaySays}`,
+      );
     }
     if (!cls) return;
     await tx.query(
       `INSERT INTO recon_exceptions (run_id, class, order_no, kind, ours_minor, party_id, detail, status)
        SELECT $1, $2, $3, $4, $5, ${partyOf('$3')}, jsonb_build_object('gatewaySays', $6::text, 'oursCurrency', $7::text), $8
        ON CONFLICT DO NOTHING`,
-      [run.runId, cls, c.orderNo, c.kind, c.amountMinor, gatewaySays, c.currency, cls === 'UNKNOWN' ? 'PENDING' : 'OPEN']);
+      [
+        run.runId,
+        cls,
+        c.orderNo,
+        c.kind,
+        c.amountMinor,
+        gatewaySays,
+        c.currency,
+        cls === 'UNKNOWN' ? 'PENDING' : 'OPEN',
+      ],
+    );
   });
 }
 
@@ -237,8 +319,14 @@ export interface RunTotals {
 }
 
 /** After matching: EXCEPTIONS while any is open, PENDING while a line waits for its order, else CLEAN (the day closes). */
-export async function settleRun(db: Queryable, run: ReconRunRef, match: Pick<MatchResult, 'oursCount' | 'oursMinor' | 'matched'>): Promise<RunTotals> {
-  const { rows: [r] } = await db.query<{ state: RunTotals['state']; open: number; pending: number }>(
+export async function settleRun(
+  db: Queryable,
+  run: ReconRunRef,
+  match: Pick<MatchResult, 'oursCount' | 'oursMinor' | 'matched'>,
+): Promise<RunTotals> {
+  const {
+    rows: [r],
+  } = await db.query<{ state: RunTotals['state']; open: number; pending: number }>(
     `WITH n AS (SELECT count(*) FILTER (WHERE status = 'OPEN')::int AS open, count(*) FILTER (WHERE status = 'PENDING')::int AS pending
                 FROM recon_exceptions WHERE run_id = $1)
      UPDATE recon_runs SET ours_count = $2, ours_minor = $3, matched = $4, matched_at = now(),
@@ -246,6 +334,7 @@ export async function settleRun(db: Queryable, run: ReconRunRef, match: Pick<Mat
             closed_at = CASE WHEN n.open + n.pending > 0 THEN NULL ELSE coalesce(closed_at, now()) END
      FROM n WHERE id = $1
      RETURNING state, n.open, n.pending`,
-    [run.runId, match.oursCount, match.oursMinor, match.matched]);
+    [run.runId, match.oursCount, match.oursMinor, match.matched],
+  );
   return { state: r.state, openExceptions: r.open, pendingLines: r.pending };
 }

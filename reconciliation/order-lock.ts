@@ -7,18 +7,26 @@ import type { Queryable } from '../ledger/types';
 
 /** Held until the caller's transaction ends. */
 export async function lockReconOrder(tx: Queryable, orderNo: string): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`recon-order:${orderNo}`]);
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+    `recon-order:${orderNo}`,
+  ]);
 }
 
 /** The order's net on the channel's clearing account per currency (credits minus debits: positive, money out), posted only. */
-export async function clearingNets(tx: Queryable, channel: string, orderNo: string, excludingKey?: string): Promise<Map<string, bigint>> {
+export async function clearingNets(
+  tx: Queryable,
+  channel: string,
+  orderNo: string,
+  excludingKey?: string,
+): Promise<Map<string, bigint>> {
   const { rows } = await tx.query<{ currency: string; net: string }>(
     `SELECT p.currency, sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END)::text AS net
      FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id AND NOT p.pending
      JOIN ledger_accounts a ON a.id = p.account_id AND a.path = $2
      WHERE t.metadata ? 'orderNo' AND t.metadata->>'orderNo' = $1 AND t.kind IN ('posted', 'post_pending')
        AND ($3::text IS NULL OR t.idempotency_key <> $3) GROUP BY 1`,
-    [orderNo, accountPath.gatewayClearing(channel), excludingKey ?? null]);
+    [orderNo, accountPath.gatewayClearing(channel), excludingKey ?? null],
+  );
   return new Map(rows.map((r) => [r.currency, BigInt(r.net)]));
 }
 
@@ -31,12 +39,17 @@ export async function clearingNets(tx: Queryable, channel: string, orderNo: stri
  * idempotency key, left out so that a retried booking finds the same source. Anything else on
  * the order is not settled here: an error, retried until an operator has looked.
  */
-export async function foundCollectionSource(tx: Queryable, c: { orderNo: string; channel: string; amountMinor: bigint; currency: string; ownKey: string }): Promise<string> {
+export async function foundCollectionSource(
+  tx: Queryable,
+  c: { orderNo: string; channel: string; amountMinor: bigint; currency: string; ownKey: string },
+): Promise<string> {
   const nets = await clearingNets(tx, c.channel, c.orderNo, c.ownKey);
   const others = [...nets].filter(([currency, net]) => currency !== c.currency && net !== 0n);
   const net = nets.get(c.currency) ?? 0n;
   if (others.length === 0 && net === 0n) return accountPath.gatewayClearing(c.channel);
   if (others.length === 0 && net === -c.amountMinor) return accountPath.platformSuspense();
-  throw new Error(`collection ${c.orderNo} already moved ${JSON.stringify(Object.fromEntries([...nets].map(([k, v]) => [k, v.toString()])))} on the clearing account, `
-    + `not 0 or the order's -${c.amountMinor} ${c.currency}: an operator must settle it before it is booked`);
+  throw new Error(
+    `collection ${c.orderNo} already moved ${JSON.stringify(Object.fromEntries([...nets].map(([k, v]) => [k, v.toString()])))} on the clearing account, ` +
+      `not 0 or the order's -${c.amountMinor} ${c.currency}: an operator must settle it before it is booked`,
+  );
 }

@@ -49,8 +49,16 @@ export interface ResolvedException {
 }
 
 /** The gateway's answer now about an order no loaded statement lists. */
-export type GatewayNow = { executed: true; amountMinor: bigint; currency: string } | { executed: false } | { unknown: string };
-export type AskGateway = (order: { orderNo: string; kind: 'PAYOUT' | 'COLLECTION'; amountMinor: bigint; currency: string }) => Promise<GatewayNow>;
+export type GatewayNow =
+  | { executed: true; amountMinor: bigint; currency: string }
+  | { executed: false }
+  | { unknown: string };
+export type AskGateway = (order: {
+  orderNo: string;
+  kind: 'PAYOUT' | 'COLLECTION';
+  amountMinor: bigint;
+  currency: string;
+}) => Promise<GatewayNow>;
 
 /** Signed like the clearing account's credits (money out: positive), per currency. */
 type Nets = Map<string, bigint>;
@@ -63,53 +71,101 @@ async function lockOrder(tx: PoolClient, orderNo: string): Promise<string | unde
        SELECT status FROM payouts WHERE order_no = $1 AND status IN ('HELD', 'MANUAL_REVIEW') FOR UPDATE
      ) p UNION ALL SELECT status FROM (SELECT status FROM deposits WHERE order_no = $1 AND status IN ('PENDING', 'MANUAL_REVIEW') FOR UPDATE) d
      UNION ALL SELECT status FROM (SELECT status FROM repayment_collections WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW') FOR UPDATE) r
-     UNION ALL SELECT status FROM (SELECT status FROM recovery_collections WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW') FOR UPDATE) c`, [orderNo]);
+     UNION ALL SELECT status FROM (SELECT status FROM recovery_collections WHERE order_no = $1 AND status IN ('SUBMITTED', 'MANUAL_REVIEW') FOR UPDATE) c`,
+    [orderNo],
+  );
   return rows[0]?.status;
 }
 
-async function statementNets(tx: PoolClient, channel: string, orderNo: string): Promise<Nets | undefined> {
+async function statementNets(
+  tx: PoolClient,
+  channel: string,
+  orderNo: string,
+): Promise<Nets | undefined> {
   const { rows } = await tx.query<{ currency: string; net: string }>(
     `SELECT l.currency, sum(CASE l.kind WHEN 'PAYOUT' THEN l.amount_minor ELSE -l.amount_minor END)::text AS net
-     FROM recon_statement_lines l JOIN recon_runs r ON r.id = l.run_id WHERE l.order_no = $1 AND r.channel = $2 GROUP BY 1`, [orderNo, channel]);
+     FROM recon_statement_lines l JOIN recon_runs r ON r.id = l.run_id WHERE l.order_no = $1 AND r.channel = $2 GROUP BY 1`,
+    [orderNo, channel],
+  );
   return rows.length === 0 ? undefined : new Map(rows.map((r) => [r.currency, BigInt(r.net)]));
 }
 
 /** What the gateway moved minus what the ledger recorded, in the one currency involved (positive: more left, or less came in). */
 function difference(gateway: Nets, ledger: Nets): { currency: string; delta: bigint } | undefined {
-  const currencies = [...new Set([...gateway.keys(), ...ledger.keys()])].filter((c) => (gateway.get(c) ?? 0n) !== (ledger.get(c) ?? 0n));
+  const currencies = [...new Set([...gateway.keys(), ...ledger.keys()])].filter(
+    (c) => (gateway.get(c) ?? 0n) !== (ledger.get(c) ?? 0n),
+  );
   if (currencies.length === 0) return undefined;
-  if (currencies.length > 1) throw new ExceptionRefused(`the order moved ${currencies.join(' and ')}: a currency mismatch is settled with the gateway, or accepted`);
+  if (currencies.length > 1)
+    throw new ExceptionRefused(
+      `the order moved ${currencies.join(' and ')}: a currency mismatch is settled with the gateway, or accepted`,
+    );
   const [currency] = currencies;
   return { currency, delta: (gateway.get(currency) ?? 0n) - (ledger.get(currency) ?? 0n) };
 }
 
 const asText = (nets: Nets) => Object.fromEntries([...nets].map(([c, v]) => [c, v.toString()]));
 
-export async function resolveException(pool: Pool, runId: string, decision: ExceptionDecision, askGateway: AskGateway): Promise<ResolvedException> {
+export async function resolveException(
+  pool: Pool,
+  runId: string,
+  decision: ExceptionDecision,
+  askGateway: AskGateway,
+): Promise<ResolvedException> {
   return inTransaction(pool, async (tx) => {
     const { rows } = await tx.query(
       `SELECT e.*, r.channel, r.day::text AS day FROM recon_exceptions e JOIN recon_runs r ON r.id = e.run_id
-       WHERE e.id = $1 AND e.run_id = $2 FOR UPDATE OF e`, [decision.exceptionId, runId]);
+       WHERE e.id = $1 AND e.run_id = $2 FOR UPDATE OF e`,
+      [decision.exceptionId, runId],
+    );
     const e = rows[0];
     if (!e) throw new ExceptionRefused(`no exception ${decision.exceptionId} in ${runId}`);
-    if (e.status === 'PENDING') throw new ExceptionRefused(`line ${e.id} is not an exception yet (${e.class}): it is looked at again on the next run of the day`);
-    if (e.status !== 'OPEN') throw new ExceptionRefused(`exception ${e.id} is already ${e.status === 'CLEARED' ? 'cleared' : `resolved (${e.resolution})`}`);
+    if (e.status === 'PENDING')
+      throw new ExceptionRefused(
+        `line ${e.id} is not an exception yet (${e.class}): it is looked at again on the next run of the day`,
+      );
+    if (e.status !== 'OPEN')
+      throw new ExceptionRefused(
+        `exception ${e.id} is already ${e.status === 'CLEARED' ? 'cleared' : `resolved (${e.resolution})`}`,
+      );
     const cls = e.class as ExceptionClass;
-    const result: ResolvedException = { exceptionId: String(e.id), action: decision.action, status: 'RESOLVED' };
+    const result: ResolvedException = {
+      exceptionId: String(e.id),
+      action: decision.action,
+      status: 'RESOLVED',
+    };
     let figures: Record<string, unknown> = {};
 
     if (decision.action !== 'accept') {
-      if (cls === 'FEE_MISMATCH') throw new ExceptionRefused('fees are not booked per order: a fee mismatch is disputed with the gateway or accepted');
+      if (cls === 'FEE_MISMATCH')
+        throw new ExceptionRefused(
+          'fees are not booked per order: a fee mismatch is disputed with the gateway or accepted',
+        );
       const inFlight = await lockOrder(tx, e.order_no);
-      if (inFlight) throw new ExceptionRefused(`order ${e.order_no} is still in flight (${inFlight}): its own workflow settles it first`);
+      if (inFlight)
+        throw new ExceptionRefused(
+          `order ${e.order_no} is still in flight (${inFlight}): its own workflow settles it first`,
+        );
       const ledger = await clearingNets(tx, e.channel, e.order_no);
       let gateway = await statementNets(tx, e.channel, e.order_no);
       if (!gateway) {
         const kind: 'PAYOUT' | 'COLLECTION' = e.kind === 'COLLECTION' ? 'COLLECTION' : 'PAYOUT';
         const currency: string = e.detail?.oursCurrency ?? [...ledger.keys()][0] ?? 'CNY';
-        const now = await askGateway({ orderNo: e.order_no, kind, amountMinor: BigInt(e.ours_minor ?? 0), currency });
-        if ('unknown' in now) throw new ExceptionRefused(`the gateway cannot say now what became of ${e.order_no} (${now.unknown}): try again later`);
-        gateway = new Map(now.executed ? [[now.currency, kind === 'PAYOUT' ? now.amountMinor : -now.amountMinor]] : []);
+        const now = await askGateway({
+          orderNo: e.order_no,
+          kind,
+          amountMinor: BigInt(e.ours_minor ?? 0),
+          currency,
+        });
+        if ('unknown' in now)
+          throw new ExceptionRefused(
+            `the gateway cannot say now what became of ${e.order_no} (${now.unknown}): try again later`,
+          );
+        gateway = new Map(
+          now.executed
+            ? [[now.currency, kind === 'PAYOUT' ? now.amountMinor : -now.amountMinor]]
+            : [],
+        );
       }
       figures = { ledgerMinor: asText(ledger), gatewayMinor: asText(gateway) };
       const diff = difference(gateway, ledger);
@@ -118,23 +174,44 @@ export async function resolveException(pool: Pool, runId: string, decision: Exce
         await tx.query(
           `UPDATE recon_exceptions SET status = 'CLEARED', cleared_at = now(), resolved_by = $2, reason = $3, resolved_at = now(),
                   detail = detail || jsonb_build_object('clearedBy', 'resolution', 'requested', $4::text, 'figures', $5::jsonb) WHERE id = $1`,
-          [e.id, decision.operator, decision.reason, decision.action, JSON.stringify(figures)]);
+          [e.id, decision.operator, decision.reason, decision.action, JSON.stringify(figures)],
+        );
         await writeAudit(tx, {
-          actor: decision.operator, action: 'exception.cleared', subject: `${runId}#${e.id}`, reason: decision.reason, requestId: decision.requestId,
-          details: { requested: decision.action, class: cls, orderNo: e.order_no, why: 'the order is already accounted for: nothing posted', ...figures },
+          actor: decision.operator,
+          action: 'exception.cleared',
+          subject: `${runId}#${e.id}`,
+          reason: decision.reason,
+          requestId: decision.requestId,
+          details: {
+            requested: decision.action,
+            class: cls,
+            orderNo: e.order_no,
+            why: 'the order is already accounted for: nothing posted',
+            ...figures,
+          },
         });
         return { ...result, status: 'CLEARED' };
       }
       const { currency, delta } = diff;
       const investorId: string | undefined = decision.investorId ?? e.party_id ?? undefined;
       if (decision.action === 'recover') {
-        if (e.kind !== 'PAYOUT' || delta < 0n) throw new ExceptionRefused('only money paid out that was not owed can be recovered');
-        if (!investorId) throw new ExceptionRefused('say which investor was paid (investorId): the platform never made this order');
-        const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [investorId]);
+        if (e.kind !== 'PAYOUT' || delta < 0n)
+          throw new ExceptionRefused('only money paid out that was not owed can be recovered');
+        if (!investorId)
+          throw new ExceptionRefused(
+            'say which investor was paid (investorId): the platform never made this order',
+          );
+        const { rowCount } = await tx.query(
+          `SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`,
+          [investorId],
+        );
         if (rowCount === 0) throw new ExceptionRefused(`no investor ${investorId}`);
       }
       const clearing = accountPath.gatewayClearing(e.channel);
-      const other = decision.action === 'recover' ? accountPath.platformRecoveryReceivable() : accountPath.platformSuspense();
+      const other =
+        decision.action === 'recover'
+          ? accountPath.platformRecoveryReceivable()
+          : accountPath.platformSuspense();
       const amount = delta < 0n ? -delta : delta;
       // More left the gateway than recorded: the clearing account is credited (it holds less).
       const legs: Leg[] = [
@@ -142,28 +219,60 @@ export async function resolveException(pool: Pool, runId: string, decision: Exce
         { account: other, direction: delta > 0n ? 'debit' : 'credit', amount, currency },
       ];
       const posted = await post(tx, {
-        idempotencyKey: `recon:${runId}:exception:${e.id}:${decision.action}`, legs,
+        idempotencyKey: `recon:${runId}:exception:${e.id}:${decision.action}`,
+        legs,
         metadata: {
-          orderNo: e.order_no, reconDay: e.day, reconRunId: runId, exceptionId: String(e.id), exceptionClass: cls,
-          decision: decision.action, decidedBy: decision.operator, reason: decision.reason,
+          orderNo: e.order_no,
+          reconDay: e.day,
+          reconRunId: runId,
+          exceptionId: String(e.id),
+          exceptionClass: cls,
+          decision: decision.action,
+          decidedBy: decision.operator,
+          reason: decision.reason,
         },
       });
       result.transactionId = posted.transactionId;
       if (decision.action === 'recover') {
         result.recoveryId = exceptionRecoveryId(String(e.id));
         await openRecovery(tx, {
-          id: result.recoveryId, investorId: investorId as string, currency, amountMinor: amount, exceptionId: String(e.id),
-          reason: decision.reason, openedBy: decision.operator,
+          id: result.recoveryId,
+          investorId: investorId as string,
+          currency,
+          amountMinor: amount,
+          exceptionId: String(e.id),
+          reason: decision.reason,
+          openedBy: decision.operator,
         });
       }
     }
     await tx.query(
       `UPDATE recon_exceptions SET status = 'RESOLVED', resolution = $2, resolved_by = $3, reason = $4, transaction_id = $5, recovery_id = $6,
               party_id = coalesce(party_id, $7), resolved_at = now() WHERE id = $1`,
-      [e.id, decision.action, decision.operator, decision.reason, result.transactionId ?? null, result.recoveryId ?? null, decision.investorId ?? null]);
+      [
+        e.id,
+        decision.action,
+        decision.operator,
+        decision.reason,
+        result.transactionId ?? null,
+        result.recoveryId ?? null,
+        decision.investorId ?? null,
+      ],
+    );
     await writeAudit(tx, {
-      actor: decision.operator, action: 'exception.resolved', subject: `${runId}#${e.id}`, reason: decision.reason, requestId: decision.requestId,
-      details: { action: decision.action, class: cls, orderNo: e.order_no, transactionId: result.transactionId ?? null, recoveryId: result.recoveryId ?? null, ...figures },
+      actor: decision.operator,
+      action: 'exception.resolved',
+      subject: `${runId}#${e.id}`,
+      reason: decision.reason,
+      requestId: decision.requestId,
+      details: {
+        action: decision.action,
+        class: cls,
+        orderNo: e.order_no,
+        transactionId: result.transactionId ?? null,
+        recoveryId: result.recoveryId ?? null,
+        ...figures,
+      },
     });
     return result;
   });

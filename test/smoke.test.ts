@@ -16,15 +16,25 @@ async function runSmoke(env: TestWorkflowEnvironment, workflowId: string, wait: 
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ pool: db.pool, temporal: env.client, gateway: unreachableGateway() }),
+    activities: createActivities({
+      pool: db.pool,
+      temporal: env.client,
+      gateway: unreachableGateway(),
+    }),
   });
   return worker.runUntil(
-    env.client.workflow.execute(smokeWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ message: `hello from ${workflowId}`, wait }] }),
+    env.client.workflow.execute(smokeWorkflow, {
+      workflowId,
+      taskQueue: TASK_QUEUE,
+      args: [{ message: `hello from ${workflowId}`, wait }],
+    }),
   );
 }
 
 async function storedRow(workflowId: string) {
-  const { rows } = await db.pool.query('SELECT message FROM smoke_runs WHERE workflow_id = $1', [workflowId]);
+  const { rows } = await db.pool.query('SELECT message FROM smoke_runs WHERE workflow_id = $1', [
+    workflowId,
+  ]);
   return rows;
 }
 
@@ -43,7 +53,9 @@ describe('smoke workflow on the time-skipping server', () => {
     const result = await runSmoke(env, 'smoke-time-skipping', '30 days');
 
     expect(result.message).toBe('hello from smoke-time-skipping');
-    expect(await storedRow('smoke-time-skipping')).toEqual([{ message: 'hello from smoke-time-skipping' }]);
+    expect(await storedRow('smoke-time-skipping')).toEqual([
+      { message: 'hello from smoke-time-skipping' },
+    ]);
     expect((await env.currentTimeMs()) - startedAtMs).toBeGreaterThanOrEqual(30 * 24 * 3600 * 1000);
     expect(Date.now() - wallStartMs).toBeLessThan(60_000);
   });
@@ -65,7 +77,9 @@ describe('smoke workflow on the dev server', () => {
 
     await expect(
       env.client.workflow.start(smokeWorkflow, {
-        workflowId: 'smoke-dev-server', taskQueue: TASK_QUEUE, args: [{ message: 'again', wait: '1 second' }],
+        workflowId: 'smoke-dev-server',
+        taskQueue: TASK_QUEUE,
+        args: [{ message: 'again', wait: '1 second' }],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
       }),
     ).rejects.toThrow(/already started/i);

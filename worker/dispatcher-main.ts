@@ -11,16 +11,30 @@ async function main(): Promise<void> {
   const config = configOrExit('dispatcher');
   const settings = temporalSettingsFromEnv();
   // The application role's own login (db/app-role.ts): refused in staging and production if it is the owner's.
-  const pool = createPool({ connectionString: config.DATABASE_URL as string, max: 4, applicationName: 'dispatcher' });
+  const pool = createPool({
+    connectionString: config.DATABASE_URL as string,
+    max: 4,
+    applicationName: 'dispatcher',
+  });
   await assertLeastPrivilegedLogin(pool, config.APP_ENV, (m) => console.warn(`[dispatcher] ${m}`));
   await assertEnvironment(pool, config.APP_ENV);
-  const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
-  const dispatcher = new OutboxDispatcher(pool, new Client({ connection, namespace: settings.namespace }));
+  const connection = await Connection.connect({
+    address: settings.address,
+    tls: settings.tls,
+    apiKey: settings.apiKey,
+  });
+  const dispatcher = new OutboxDispatcher(
+    pool,
+    new Client({ connection, namespace: settings.namespace }),
+  );
   const stop = new AbortController();
   process.once('SIGTERM', () => stop.abort());
   process.once('SIGINT', () => stop.abort());
   console.log(`[dispatcher] draining the outbox into ${settings.address}`);
-  const report = setInterval(() => console.log(`[dispatcher] ${JSON.stringify(dispatcher.stats)}`), 10_000);
+  const report = setInterval(
+    () => console.log(`[dispatcher] ${JSON.stringify(dispatcher.stats)}`),
+    10_000,
+  );
   try {
     await dispatcher.run(stop.signal);
   } finally {

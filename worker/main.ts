@@ -17,16 +17,31 @@ async function main(): Promise<void> {
   const config = configOrExit('worker');
   const temporal = temporalSettingsFromEnv();
   const gateway = new GatewayClient({
-    baseUrl: config.GATEWAY_URL as string, merchantId: config.GATEWAY_MERCHANT_ID, secret: config.GATEWAY_SECRET as string,
-    connectTimeoutMs: 3_000, requestTimeoutMs: 10_000,
+    baseUrl: config.GATEWAY_URL as string,
+    merchantId: config.GATEWAY_MERCHANT_ID,
+    secret: config.GATEWAY_SECRET as string,
+    connectTimeoutMs: 3_000,
+    requestTimeoutMs: 10_000,
   });
   // The application role's own login (db/app-role.ts): refused in staging and production if it is the owner's.
-  const pool = createPool({ connectionString: config.DATABASE_URL as string, max: 20, applicationName: 'worker' });
+  const pool = createPool({
+    connectionString: config.DATABASE_URL as string,
+    max: 20,
+    applicationName: 'worker',
+  });
   await assertLeastPrivilegedLogin(pool, config.APP_ENV, (m) => console.warn(`[worker] ${m}`));
   await assertEnvironment(pool, config.APP_ENV);
-  const connection = await NativeConnection.connect({ address: temporal.address, tls: temporal.tls, apiKey: temporal.apiKey });
+  const connection = await NativeConnection.connect({
+    address: temporal.address,
+    tls: temporal.tls,
+    apiKey: temporal.apiKey,
+  });
   // Activities that signal other workflows use a client of their own.
-  const clientConnection = await Connection.connect({ address: temporal.address, tls: temporal.tls, apiKey: temporal.apiKey });
+  const clientConnection = await Connection.connect({
+    address: temporal.address,
+    tls: temporal.tls,
+    apiKey: temporal.apiKey,
+  });
   const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
   try {
     const worker = await Worker.create({
@@ -34,12 +49,23 @@ async function main(): Promise<void> {
       namespace: temporal.namespace,
       taskQueue: TASK_QUEUE,
       workflowsPath: require.resolve('../workflows'),
-      activities: createActivities({ pool, temporal: client, gateway, idempotencyRetentionHours: config.IDEMPOTENCY_RETENTION_HOURS }),
+      activities: createActivities({
+        pool,
+        temporal: client,
+        gateway,
+        idempotencyRetentionHours: config.IDEMPOTENCY_RETENTION_HOURS,
+      }),
     });
     const schedule = await ensureDailyReconciliation(client, DEFAULT_CHANNEL);
-    console.log(`[worker] daily reconciliation schedule ${workflowIds.reconciliationSchedule(DEFAULT_CHANNEL)}: ${schedule}`);
-    console.log(`[worker] hourly idempotency pruning schedule ${workflowIds.idempotencyPruneSchedule()}: ${await ensureIdempotencyPruning(client)}`);
-    console.log(`[worker] polling task queue ${TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`);
+    console.log(
+      `[worker] daily reconciliation schedule ${workflowIds.reconciliationSchedule(DEFAULT_CHANNEL)}: ${schedule}`,
+    );
+    console.log(
+      `[worker] hourly idempotency pruning schedule ${workflowIds.idempotencyPruneSchedule()}: ${await ensureIdempotencyPruning(client)}`,
+    );
+    console.log(
+      `[worker] polling task queue ${TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`,
+    );
     // Worker.run() resolves after SIGINT/SIGTERM once in-flight tasks are done (the SDK installs the handlers).
     await worker.run();
   } finally {

@@ -3,7 +3,11 @@
 // is harmless) or a signal, and is deleted only once Temporal has it. A crash anywhere leaves
 // the row for the next pass, never an orphan. A row that can never be delivered (a signal to a
 // workflow that already finished) is moved to outbox_dead_letters with an alert, not retried forever.
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
 import type { Pool } from 'pg';
 import { SearchAttributes, TASK_QUEUE } from '../workflows/contracts/common';
 
@@ -33,7 +37,11 @@ export class OutboxDispatcher {
   private readonly batchSize: number;
   private readonly parallel: number;
 
-  constructor(private readonly pool: Pool, private readonly temporal: Client, options: DispatcherOptions = {}) {
+  constructor(
+    private readonly pool: Pool,
+    private readonly temporal: Client,
+    options: DispatcherOptions = {},
+  ) {
     this.batchSize = options.batchSize ?? 200;
     this.parallel = options.parallel ?? 16;
   }
@@ -45,40 +53,63 @@ export class OutboxDispatcher {
       await tx.query('BEGIN');
       const { rows } = await tx.query<OutboxRow>(
         `SELECT id, action, workflow_type, workflow_id, signal_name, payload, attempts FROM outbox
-         WHERE not_before <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, [this.batchSize]);
+         WHERE not_before <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.batchSize],
+      );
       const done: string[] = [];
       const failed: { id: string; error: string; attempts: number }[] = [];
       const dead: { row: OutboxRow; reason: string }[] = [];
       let next = 0;
-      await Promise.all(Array.from({ length: Math.min(this.parallel, rows.length) }, async () => {
-        while (next < rows.length) {
-          const row = rows[next++];
-          try {
-            await this.send(row);
-            done.push(row.id);
-          } catch (err) {
-            if (err instanceof Undeliverable) dead.push({ row, reason: err.message });
-            else failed.push({ id: row.id, error: (err as Error).message.slice(0, 500), attempts: row.attempts + 1 });
+      await Promise.all(
+        Array.from({ length: Math.min(this.parallel, rows.length) }, async () => {
+          while (next < rows.length) {
+            const row = rows[next++];
+            try {
+              await this.send(row);
+              done.push(row.id);
+            } catch (err) {
+              if (err instanceof Undeliverable) dead.push({ row, reason: err.message });
+              else
+                failed.push({
+                  id: row.id,
+                  error: (err as Error).message.slice(0, 500),
+                  attempts: row.attempts + 1,
+                });
+            }
           }
-        }
-      }));
+        }),
+      );
       if (done.length) await tx.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [done]);
       for (const d of dead) {
         await tx.query(
           `WITH moved AS (DELETE FROM outbox WHERE id = $1 RETURNING *)
            INSERT INTO outbox_dead_letters (id, action, workflow_type, workflow_id, signal_name, payload, created_at, attempts, reason)
-           SELECT id, action, workflow_type, workflow_id, signal_name, payload, created_at, attempts + 1, $2 FROM moved`, [d.row.id, d.reason]);
+           SELECT id, action, workflow_type, workflow_id, signal_name, payload, created_at, attempts + 1, $2 FROM moved`,
+          [d.row.id, d.reason],
+        );
       }
       for (const f of failed) {
         // Back off: 1 s, 2 s, 4 s ... at most a minute. A signal to a workflow not started yet lands here.
-        await tx.query(`UPDATE outbox SET attempts = $2, last_error = $3, not_before = now() + make_interval(secs => least(60, power(2, $2 - 1)))
-                        WHERE id = $1`, [f.id, f.attempts, f.error]);
+        await tx.query(
+          `UPDATE outbox SET attempts = $2, last_error = $3, not_before = now() + make_interval(secs => least(60, power(2, $2 - 1)))
+                        WHERE id = $1`,
+          [f.id, f.attempts, f.error],
+        );
       }
       await tx.query('COMMIT');
       this.stats.failed += failed.length;
       this.stats.deadLettered += dead.length;
       for (const d of dead) {
-        console.error(JSON.stringify({ level: 'alert', msg: 'outbox row dead-lettered', outboxId: d.row.id, workflowId: d.row.workflow_id, signal: d.row.signal_name, reason: d.reason }));
+        console.error(
+          JSON.stringify({
+            level: 'alert',
+            msg: 'outbox row dead-lettered',
+            outboxId: d.row.id,
+            workflowId: d.row.workflow_id,
+            signal: d.row.signal_name,
+            reason: d.reason,
+          }),
+        );
       }
       return rows.length;
     } catch (err) {
@@ -98,14 +129,19 @@ export class OutboxDispatcher {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
         // Not found is either "not started yet" (its start row is still queued: retry) or "already closed".
         const status = await this.closedStatus(row.workflow_id);
-        if (status) throw new Undeliverable(`${row.workflow_id} already ${status}: signal ${row.signal_name} can never be delivered`);
+        if (status)
+          throw new Undeliverable(
+            `${row.workflow_id} already ${status}: signal ${row.signal_name} can never be delivered`,
+          );
         throw new Error(`${row.workflow_id} not started yet`);
       }
       return;
     }
     const attributes = [
       ...(row.payload.loanId ? [{ key: SearchAttributes.LoanId, value: row.payload.loanId }] : []),
-      ...(row.payload.investorId ? [{ key: SearchAttributes.InvestorId, value: row.payload.investorId }] : []),
+      ...(row.payload.investorId
+        ? [{ key: SearchAttributes.InvestorId, value: row.payload.investorId }]
+        : []),
     ];
     try {
       await this.temporal.workflow.start(row.workflow_type as string, {

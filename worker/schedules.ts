@@ -6,13 +6,24 @@ import type { ReconciliationInput } from '../workflows/contracts/reconciliation'
 import { workflowIds } from '../ids/workflow-ids';
 
 /** Every day at 00:30 UTC, reconcile the channel's previous day (the workflow picks the date). */
-export async function ensureDailyReconciliation(client: Client, channel: string): Promise<'created' | 'exists'> {
+export async function ensureDailyReconciliation(
+  client: Client,
+  channel: string,
+): Promise<'created' | 'exists'> {
   const input: ReconciliationInput = { channel };
   try {
     await client.schedule.create({
       scheduleId: workflowIds.reconciliationSchedule(channel),
-      spec: { calendars: [{ hour: 0, minute: 30, comment: "yesterday's statement is final by then" }] },
-      action: { type: 'startWorkflow', workflowType: 'reconciliationWorkflow', args: [input], taskQueue: TASK_QUEUE, workflowId: workflowIds.reconciliationSchedule(channel) },
+      spec: {
+        calendars: [{ hour: 0, minute: 30, comment: "yesterday's statement is final by then" }],
+      },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'reconciliationWorkflow',
+        args: [input],
+        taskQueue: TASK_QUEUE,
+        workflowId: workflowIds.reconciliationSchedule(channel),
+      },
       memo: { purpose: `reconcile gateway channel ${channel} against the ledger, daily` },
     });
     return 'created';
@@ -28,8 +39,17 @@ export async function ensureIdempotencyPruning(client: Client): Promise<'created
     await client.schedule.create({
       scheduleId: workflowIds.idempotencyPruneSchedule(),
       spec: { intervals: [{ every: '1 hour' }] },
-      action: { type: 'startWorkflow', workflowType: 'idempotencyPruneWorkflow', args: [], taskQueue: TASK_QUEUE, workflowId: workflowIds.idempotencyPruneSchedule() },
-      memo: { purpose: 'delete stored Idempotency-Key responses older than IDEMPOTENCY_RETENTION_HOURS, hourly' },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'idempotencyPruneWorkflow',
+        args: [],
+        taskQueue: TASK_QUEUE,
+        workflowId: workflowIds.idempotencyPruneSchedule(),
+      },
+      memo: {
+        purpose:
+          'delete stored Idempotency-Key responses older than IDEMPOTENCY_RETENTION_HOURS, hourly',
+      },
     });
     return 'created';
   } catch (err) {

@@ -44,8 +44,19 @@ export class DecisionGate {
     const seenInRun = this.seen.has(key);
     this.seen.add(key); // before the activity: two Updates racing with one id are one use
     const { workflowId, runId } = workflowInfo();
-    const taken = await decisions.takeOperatorDecision({ decisionId, workflowId, runId, kind, seenInRun });
-    if (!taken.ok) throw ApplicationFailure.create({ type: 'DecisionRefused', message: taken.why, nonRetryable: true });
+    const taken = await decisions.takeOperatorDecision({
+      decisionId,
+      workflowId,
+      runId,
+      kind,
+      seenInRun,
+    });
+    if (!taken.ok)
+      throw ApplicationFailure.create({
+        type: 'DecisionRefused',
+        message: taken.why,
+        nonRetryable: true,
+      });
     return taken;
   }
 
@@ -61,7 +72,13 @@ export class DecisionGate {
 
   /** The stored, verified notice a gatewayNotice signal names, or undefined (refused, recorded). */
   async notice(notifyId: unknown, orderNo: string) {
-    return (await decisions.storedGatewayNotice({ notifyId, orderNo, workflowId: workflowInfo().workflowId })) ?? undefined;
+    return (
+      (await decisions.storedGatewayNotice({
+        notifyId,
+        orderNo,
+        workflowId: workflowInfo().workflowId,
+      })) ?? undefined
+    );
   }
 }
 

@@ -15,15 +15,24 @@ const ledger = proxyActivities<DepositActivities>(LEDGER_WRITE_OPTIONS);
  * in MANUAL_REVIEW for an operator's resolveReview update.
  */
 export async function depositWorkflow(input: DepositWorkflowInput): Promise<DepositState> {
-  const review = new OrderReview<DepositState>('SUBMITTED', input.depositId, 'MANUAL_REVIEW', { resubmit: true });
+  const review = new OrderReview<DepositState>('SUBMITTED', input.depositId, 'MANUAL_REVIEW', {
+    resubmit: true,
+  });
   // Named by the order number stored with the deposit, never one derived here. Older histories used the id.
-  if (patched('deposit-order-no-from-row')) review.orderNo = await ledger.depositOrderNo(input.depositId);
+  if (patched('deposit-order-no-from-row'))
+    review.orderNo = await ledger.depositOrderNo(input.depositId);
   upsertSearchAttributes([{ key: SearchAttributes.InvestorId, value: input.investorId }]);
 
-  const settle = () => settleGatewayOrder({
-    submit: () => gateway.submitCollection(input.depositId),
-    query: () => gateway.queryCollection(input.depositId),
-  }, input.queryPolicy ?? DEFAULT_QUERY_POLICY, review, 'QUERYING');
+  const settle = () =>
+    settleGatewayOrder(
+      {
+        submit: () => gateway.submitCollection(input.depositId),
+        query: () => gateway.queryCollection(input.depositId),
+      },
+      input.queryPolicy ?? DEFAULT_QUERY_POLICY,
+      review,
+      'QUERYING',
+    );
 
   // Bounded by the operator: each round is one decision to re-submit.
   for (let settled = await settle(); ; settled = await settle()) {
@@ -35,7 +44,9 @@ export async function depositWorkflow(input: DepositWorkflowInput): Promise<Depo
       await ledger.setDepositStatus(input.depositId, 'FAILED');
       return (review.state = 'FAILED');
     }
-    const decision = await review.awaitDecision(() => ledger.setDepositStatus(input.depositId, 'MANUAL_REVIEW'));
+    const decision = await review.awaitDecision(() =>
+      ledger.setDepositStatus(input.depositId, 'MANUAL_REVIEW'),
+    );
     if (decision.decision === 'not_paid' && decision.resubmit) {
       // The same collection, same order number, goes out again by the outcome table.
       await ledger.setDepositStatus(input.depositId, 'PENDING', decision);

@@ -2,10 +2,28 @@
 // gateway (deposits, payouts): send; resend only what provably never arrived, same order number;
 // query anything else with bounded backoff; hand what stays unknown to an operator; and before a
 // failed order is replaced by a new one (collections), ask about it once more.
-import { condition, patched, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  patched,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import { SearchAttributes } from './contracts/common';
-import { gatewayNoticeSignal, resolveReviewUpdate, reviewEvidenceQuery, type GatewayAttempt, type GatewayOutcome, type QueryPolicy, type ResolveReviewInput, type ReviewDecision, type ReviewDecisionHelp, type VerifiedGatewayNotice } from './contracts/gateway-order';
+import {
+  gatewayNoticeSignal,
+  resolveReviewUpdate,
+  reviewEvidenceQuery,
+  type GatewayAttempt,
+  type GatewayOutcome,
+  type QueryPolicy,
+  type ResolveReviewInput,
+  type ReviewDecision,
+  type ReviewDecisionHelp,
+  type VerifiedGatewayNotice,
+} from './contracts/gateway-order';
 
 /** What the evidence tells an operator to run: the CLI command and the API route that decide it. */
 function howToDecide(workflowId: string, resubmit: boolean): ReviewDecisionHelp {
@@ -28,7 +46,9 @@ const NOTICE_DECISION = { succeeded: 'paid', failed: 'not_paid' } as const;
 function decisionOfNotice(notice: VerifiedGatewayNotice): ResolveReviewInput {
   const said = notice.outcome === 'succeeded' ? 'SUCCESS' : `FAILED ${notice.code ?? ''}`.trim();
   return {
-    decision: NOTICE_DECISION[notice.outcome], operator: `gateway:notice:${notice.notifyId}`, notifyId: notice.notifyId,
+    decision: NOTICE_DECISION[notice.outcome],
+    operator: `gateway:notice:${notice.notifyId}`,
+    notifyId: notice.notifyId,
     reason: `the gateway's signed notice ${notice.notifyId} says ${said}`,
   };
 }
@@ -52,7 +72,12 @@ export class OrderReview<S extends string> {
    * `orderNo`: the number the gateway knows the order by. A workflow that reads it from its row
    * after construction (payouts) sets it with `orderNo =` before the first submit.
    */
-  constructor(initial: S, public orderNo: string, private readonly reviewState: S, private readonly options: { resubmit?: boolean } = {}) {
+  constructor(
+    initial: S,
+    public orderNo: string,
+    private readonly reviewState: S,
+    private readonly options: { resubmit?: boolean } = {},
+  ) {
     this.state = initial;
     // Marks a new execution at once (histories recorded since carry the marker here); each handler
     // asks again, so a workflow from before this code takes decision rows from its next message.
@@ -61,14 +86,22 @@ export class OrderReview<S extends string> {
     setHandler(gatewayNoticeSignal, async (signalled) => {
       if (signalled.orderNo !== undefined && signalled.orderNo !== this.orderNo) return; // about an earlier attempt's order
       // What the gateway said is read from the notice the API verified and stored, never from the signal.
-      const notice = decisionRows() ? await gate.notice(signalled.notifyId, this.orderNo) : signalled;
+      const notice = decisionRows()
+        ? await gate.notice(signalled.notifyId, this.orderNo)
+        : signalled;
       if (!notice) return;
       if (!this.notices.some((n) => n.notifyId === notice.notifyId)) this.notices.push(notice);
       this.notice ??= notice;
     });
     setHandler(reviewEvidenceQuery, () => ({
-      state: this.state, orderNo: this.orderNo, attempts: this.attempts, since: this.since, notices: this.notices,
-      ...(this.state === this.reviewState ? { decide: howToDecide(workflowInfo().workflowId, this.options.resubmit === true) } : {}),
+      state: this.state,
+      orderNo: this.orderNo,
+      attempts: this.attempts,
+      since: this.since,
+      notices: this.notices,
+      ...(this.state === this.reviewState
+        ? { decide: howToDecide(workflowInfo().workflowId, this.options.resubmit === true) }
+        : {}),
     }));
     // No validator: every Update reaches the handler, so a forged one is refused and counted there.
     setHandler(resolveReviewUpdate, async (input) => {
@@ -76,8 +109,11 @@ export class OrderReview<S extends string> {
       if (decisionRows()) {
         const taken = await gate.take('review.resolve', input);
         decision = {
-          decision: taken.payload.decision as ReviewDecision, reason: taken.reason, operator: taken.actor,
-          ...(taken.requestId ? { requestId: taken.requestId } : {}), ...(taken.payload.resubmit === true ? { resubmit: true } : {}),
+          decision: taken.payload.decision as ReviewDecision,
+          reason: taken.reason,
+          operator: taken.actor,
+          ...(taken.requestId ? { requestId: taken.requestId } : {}),
+          ...(taken.payload.resubmit === true ? { resubmit: true } : {}),
         };
         // Checked once the row is read, with no await before it is used (a notice may have settled it meanwhile).
         const why = this.refusal(decision);
@@ -95,12 +131,18 @@ export class OrderReview<S extends string> {
     if (this.notice && NOTICE_DECISION[this.notice.outcome] !== decision.decision) {
       return `the gateway's verified notice ${this.notice.notifyId} says ${this.notice.outcome}: ${decision.decision} contradicts it`;
     }
-    if (this.state !== this.reviewState || this.resolution) return `nothing to resolve: the order is ${this.state}`;
-    if (decision.decision !== 'paid' && decision.decision !== 'not_paid') return 'decision must be paid or not_paid';
-    if (!decision.reason?.trim() || !decision.operator?.trim()) return 'an operator and a reason are required';
-    if (decision.operator.startsWith('gateway:')) return 'only the gateway\'s verified notice decides as the gateway';
-    if (decision.resubmit && decision.decision !== 'not_paid') return 'only a not_paid decision can re-submit';
-    if (decision.resubmit && !this.options.resubmit) return 'this order is not re-submitted: a new attempt gets its own order';
+    if (this.state !== this.reviewState || this.resolution)
+      return `nothing to resolve: the order is ${this.state}`;
+    if (decision.decision !== 'paid' && decision.decision !== 'not_paid')
+      return 'decision must be paid or not_paid';
+    if (!decision.reason?.trim() || !decision.operator?.trim())
+      return 'an operator and a reason are required';
+    if (decision.operator.startsWith('gateway:'))
+      return "only the gateway's verified notice decides as the gateway";
+    if (decision.resubmit && decision.decision !== 'not_paid')
+      return 'only a not_paid decision can re-submit';
+    if (decision.resubmit && !this.options.resubmit)
+      return 'this order is not re-submitted: a new attempt gets its own order';
     return undefined;
   }
 
@@ -122,10 +164,22 @@ export class OrderReview<S extends string> {
     // Histories from before this change waited for the operator only.
     const noticeSettles = patched('review-settled-by-verified-notice');
     await onEnter();
-    await condition(() => this.resolution !== undefined || (noticeSettles && this.notice !== undefined));
+    await condition(
+      () => this.resolution !== undefined || (noticeSettles && this.notice !== undefined),
+    );
     const notice = this.notice;
-    if (noticeSettles && notice && (this.resolution === undefined || this.resolution.decision !== NOTICE_DECISION[notice.outcome])) {
-      this.record('notice', notice.outcome === 'succeeded' ? { kind: 'succeeded' } : { kind: 'failed', code: notice.code ?? 'UNSPECIFIED' });
+    if (
+      noticeSettles &&
+      notice &&
+      (this.resolution === undefined ||
+        this.resolution.decision !== NOTICE_DECISION[notice.outcome])
+    ) {
+      this.record(
+        'notice',
+        notice.outcome === 'succeeded'
+          ? { kind: 'succeeded' }
+          : { kind: 'failed', code: notice.code ?? 'UNSPECIFIED' },
+      );
       this.resolution = decisionOfNotice(notice); // the handler refuses any decision from here on
     }
     return this.resolution as ResolveReviewInput;
@@ -166,14 +220,25 @@ export async function settleGatewayOrder<S extends string>(
       if (await condition(() => review.notice !== undefined, interval)) break;
       interval = Math.min(interval * 2, policy.maxIntervalMs);
       outcome = review.record('query', await steps.query());
-      if (outcome.kind === 'succeeded' || outcome.kind === 'failed' || outcome.kind === 'not_found') break;
+      if (outcome.kind === 'succeeded' || outcome.kind === 'failed' || outcome.kind === 'not_found')
+        break;
     }
   }
   // A verified notice beats anything short of a definitive answer, "not found" included: a query
   // can race the gateway's own booking, its signed notice cannot.
-  if (review.notice && outcome.kind !== 'succeeded' && outcome.kind !== 'failed' && (outcome.kind !== 'not_found' || patched('verified-notice-beats-not-found'))) {
+  if (
+    review.notice &&
+    outcome.kind !== 'succeeded' &&
+    outcome.kind !== 'failed' &&
+    (outcome.kind !== 'not_found' || patched('verified-notice-beats-not-found'))
+  ) {
     const n = review.notice;
-    outcome = review.record('notice', n.outcome === 'succeeded' ? { kind: 'succeeded' } : { kind: 'failed', code: n.code ?? 'UNSPECIFIED' });
+    outcome = review.record(
+      'notice',
+      n.outcome === 'succeeded'
+        ? { kind: 'succeeded' }
+        : { kind: 'failed', code: n.code ?? 'UNSPECIFIED' },
+    );
   }
   if (outcome.kind === 'succeeded') return 'succeeded';
   // A listed failure, or the gateway confirming it never received the order: not executed.
@@ -199,9 +264,16 @@ const ASK_AGAIN_TIMES = 3;
  * order's evidence (`query` rows). Anything else (FAILED, NOT_FOUND, PROCESSING, still no answer
  * after a few tries) is false, and the caller goes on as before: a new order.
  */
-export async function executedAfterAll<S extends string>(review: OrderReview<S>, query: () => Promise<GatewayOutcome>): Promise<boolean> {
+export async function executedAfterAll<S extends string>(
+  review: OrderReview<S>,
+  query: () => Promise<GatewayOutcome>,
+): Promise<boolean> {
   let outcome = review.record('query', await query());
-  for (let i = 1; i < ASK_AGAIN_TIMES && (outcome.kind === 'unknown' || outcome.kind === 'not_sent'); i++) {
+  for (
+    let i = 1;
+    i < ASK_AGAIN_TIMES && (outcome.kind === 'unknown' || outcome.kind === 'not_sent');
+    i++
+  ) {
     await sleep(1000 * 2 ** (i - 1));
     outcome = review.record('query', await query());
   }

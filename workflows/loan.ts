@@ -1,12 +1,31 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
-import { condition, ParentClosePolicy, patched, proxyActivities, setHandler, sleep, startChild, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  condition,
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { LoanActivities } from '../activities/loans';
 import { payoutWorkflow } from './payout';
 import { repaymentWorkflow } from './repayment';
 import { SearchAttributes } from './contracts/common';
-import { installmentPaidOutSignal, loanFullyReservedSignal, loanStateQuery, type LoanState, type LoanWorkflowInput } from './contracts/loan';
+import {
+  installmentPaidOutSignal,
+  loanFullyReservedSignal,
+  loanStateQuery,
+  type LoanState,
+  type LoanWorkflowInput,
+} from './contracts/loan';
 import { workflowIds } from '../ids/workflow-ids';
-import { LOAN_LONG_RUNNING_OPTIONS, LOAN_WRITE_OPTIONS, WAIT_FOR_REFUNDS_OPTIONS } from './retry-policies';
+import {
+  LOAN_LONG_RUNNING_OPTIONS,
+  LOAN_WRITE_OPTIONS,
+  WAIT_FOR_REFUNDS_OPTIONS,
+} from './retry-policies';
 
 const db = proxyActivities<LoanActivities>(LOAN_WRITE_OPTIONS);
 const longRunning = proxyActivities<LoanActivities>(LOAN_LONG_RUNNING_OPTIONS);

@@ -1,11 +1,25 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
-import { continueAsNew, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { DECISION_ROWS_PATCH, DecisionGate, refuse } from './decision-gate';
 import type { RepaymentActivities } from '../activities/repayments';
 import { payoutWorkflow } from './payout';
 import { SearchAttributes } from './contracts/common';
 import type { QueryPolicy } from './contracts/gateway-order';
-import { payoutRunStateQuery, type PayoutRunInput, type PayoutRunResult, type PayoutRunState } from './contracts/payout-run';
+import {
+  payoutRunStateQuery,
+  type PayoutRunInput,
+  type PayoutRunResult,
+  type PayoutRunState,
+} from './contracts/payout-run';
 import { workflowIds } from '../ids/workflow-ids';
 import { AWAIT_SETTLED_OPTIONS, LEDGER_WRITE_OPTIONS } from './retry-policies';
 
@@ -23,7 +37,11 @@ const PAGES_PER_EXECUTION = 3;
  * is the payout's own, never reused: a payout another run (or this one, before a crash) started
  * is left to that workflow.
  */
-export async function startScheduledPayout(payoutId: string, partyId: string, queryPolicy: QueryPolicy | undefined): Promise<void> {
+export async function startScheduledPayout(
+  payoutId: string,
+  partyId: string,
+  queryPolicy: QueryPolicy | undefined,
+): Promise<void> {
   try {
     await startChild(payoutWorkflow, {
       workflowId: workflowIds.payout(payoutId),
@@ -54,15 +72,25 @@ export async function payoutRunWorkflow(input: PayoutRunInput): Promise<PayoutRu
   const info = workflowInfo();
   if (patched(DECISION_ROWS_PATCH) && !info.parent && !info.continuedFromExecutionRunId) {
     const taken = await new DecisionGate().take('payout_run.start', input);
-    if (taken.payload.loanId !== input.loanId || taken.payload.installment !== input.installment) refuse(`decision ${taken.decisionId} is for another installment`);
+    if (taken.payload.loanId !== input.loanId || taken.payload.installment !== input.installment)
+      refuse(`decision ${taken.decisionId} is for another installment`);
   }
 
   for (let page = 0; ; page++) {
     if (page === (input.paging?.pagesPerExecution ?? PAGES_PER_EXECUTION)) {
       await continueAsNew<typeof payoutRunWorkflow>({ ...input, after, started, skipped });
     }
-    const p = await db.preparePayoutPage(input.loanId, input.installment, after, input.paging?.pageSize ?? PAGE_SIZE);
-    await Promise.all(p.payouts.map((payout) => startScheduledPayout(payout.payoutId, payout.partyId, input.queryPolicy ?? p.queryPolicy)));
+    const p = await db.preparePayoutPage(
+      input.loanId,
+      input.installment,
+      after,
+      input.paging?.pageSize ?? PAGE_SIZE,
+    );
+    await Promise.all(
+      p.payouts.map((payout) =>
+        startScheduledPayout(payout.payoutId, payout.partyId, input.queryPolicy ?? p.queryPolicy),
+      ),
+    );
     started += p.payouts.length;
     skipped += p.skipped;
     if (p.next === null) break;
@@ -74,7 +102,11 @@ export async function payoutRunWorkflow(input: PayoutRunInput): Promise<PayoutRu
   const summary = await poll.awaitPayoutsSettled(input.loanId, input.installment);
   state = 'DONE';
   return {
-    payouts: summary.payouts, succeeded: summary.succeeded, failed: summary.failed, manualReview: summary.manualReview,
-    paidMinor: summary.paidMinor, skipped,
+    payouts: summary.payouts,
+    succeeded: summary.succeeded,
+    failed: summary.failed,
+    manualReview: summary.manualReview,
+    paidMinor: summary.paidMinor,
+    skipped,
   };
 }

@@ -16,20 +16,29 @@ const ledger = proxyActivities<PayoutActivities>(LEDGER_WRITE_OPTIONS);
  * an operator decides not_paid and asks for it (resubmit: the same order number again).
  */
 export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<PayoutState> {
-  const review = new OrderReview<PayoutState>('HELD', input.payoutId, 'MANUAL_REVIEW', { resubmit: true });
+  const review = new OrderReview<PayoutState>('HELD', input.payoutId, 'MANUAL_REVIEW', {
+    resubmit: true,
+  });
   // The gateway knows the order by the number stored with the payout (a digest for long ids), not
   // by its id: the evidence and the notices must name that one. Older histories used the id.
-  if (patched('payout-order-no-from-row')) review.orderNo = await ledger.payoutOrderNo(input.payoutId);
+  if (patched('payout-order-no-from-row'))
+    review.orderNo = await ledger.payoutOrderNo(input.payoutId);
   upsertSearchAttributes([
     { key: SearchAttributes.InvestorId, value: input.partyId },
     { key: SearchAttributes.PayoutStatus, value: 'SUBMITTED' },
   ]);
   review.state = 'SUBMITTED';
 
-  const settle = () => settleGatewayOrder({
-    submit: () => gateway.submitPayout(input.payoutId),
-    query: () => gateway.queryPayout(input.payoutId),
-  }, input.queryPolicy ?? DEFAULT_QUERY_POLICY, review, 'QUERYING');
+  const settle = () =>
+    settleGatewayOrder(
+      {
+        submit: () => gateway.submitPayout(input.payoutId),
+        query: () => gateway.queryPayout(input.payoutId),
+      },
+      input.queryPolicy ?? DEFAULT_QUERY_POLICY,
+      review,
+      'QUERYING',
+    );
   const finish = (state: PayoutState) => {
     upsertSearchAttributes([{ key: SearchAttributes.PayoutStatus, value: state }]);
     return state;
@@ -46,7 +55,9 @@ export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<Payout
       return finish((review.state = 'FAILED'));
     }
     upsertSearchAttributes([{ key: SearchAttributes.PayoutStatus, value: 'MANUAL_REVIEW' }]);
-    const decision = await review.awaitDecision(() => ledger.setPayoutStatus(input.payoutId, 'MANUAL_REVIEW'));
+    const decision = await review.awaitDecision(() =>
+      ledger.setPayoutStatus(input.payoutId, 'MANUAL_REVIEW'),
+    );
     if (decision.decision === 'not_paid' && decision.resubmit) {
       // Still held: the same order, same order number, goes out again by the outcome table.
       await ledger.resubmitPayout(input.payoutId, decision);

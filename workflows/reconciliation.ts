@@ -1,11 +1,27 @@
-import { condition, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  patched,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ReconciliationActivities } from '../activities/reconciliation';
 import { SearchAttributes } from './contracts/common';
-import { rematchSignal, reconSummaryQuery, resolveExceptionUpdate, type ExceptionAction, type ReconciliationInput, type ReconState, type ReconSummary, type ResolveExceptionInput } from './contracts/reconciliation';
+import {
+  rematchSignal,
+  reconSummaryQuery,
+  resolveExceptionUpdate,
+  type ExceptionAction,
+  type ReconciliationInput,
+  type ReconState,
+  type ReconSummary,
+  type ResolveExceptionInput,
+} from './contracts/reconciliation';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import { workflowIds } from '../ids/workflow-ids';
 import { RECON_MATCHING_OPTIONS, RECON_OPTIONS } from './retry-policies';
-
 
 const recon = proxyActivities<ReconciliationActivities>(RECON_OPTIONS);
 // Matching asks the gateway about each order of ours missing from the statement: it heartbeats
@@ -22,8 +38,10 @@ const ACTIONS = ['adjust', 'recover', 'accept'];
 /** Why an exception decision cannot be taken, if it cannot. */
 function refusal(decision: ResolveExceptionInput): string | undefined {
   if (!ACTIONS.includes(decision.action)) return 'action must be adjust, recover or accept';
-  if (!/^\d{1,18}$/.test(decision.exceptionId ?? '')) return 'exceptionId must be an exception number';
-  if (!decision.reason?.trim() || !decision.operator?.trim()) return 'an operator and a reason are required';
+  if (!/^\d{1,18}$/.test(decision.exceptionId ?? ''))
+    return 'exceptionId must be an exception number';
+  if (!decision.reason?.trim() || !decision.operator?.trim())
+    return 'an operator and a reason are required';
   return undefined;
 }
 
@@ -40,11 +58,17 @@ function dayBefore(ms: number): string {
  * never statement lines. Started by the daily Schedule without a date, it starts yesterday's run
  * and ends.
  */
-export async function reconciliationWorkflow(input: ReconciliationInput): Promise<ReconSummary | string> {
+export async function reconciliationWorkflow(
+  input: ReconciliationInput,
+): Promise<ReconSummary | string> {
   if (!input.date) {
     const date = dayBefore(workflowInfo().startTime.getTime());
     const workflowId = workflowIds.reconciliation(input.channel, date);
-    await startChild(reconciliationWorkflow, { workflowId, args: [{ channel: input.channel, date }], parentClosePolicy: 'ABANDON' });
+    await startChild(reconciliationWorkflow, {
+      workflowId,
+      args: [{ channel: input.channel, date }],
+      parentClosePolicy: 'ABANDON',
+    });
     return workflowId;
   }
   const { channel, date } = input;
@@ -52,7 +76,14 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
   let resolving = 0;
   let rematch = false;
   const setState = (state: ReconState) => {
-    const value = state === 'EXCEPTIONS' ? 'Exceptions' : state === 'CLEAN' ? 'Clean' : state === 'PENDING' ? 'Pending' : 'Running';
+    const value =
+      state === 'EXCEPTIONS'
+        ? 'Exceptions'
+        : state === 'CLEAN'
+          ? 'Clean'
+          : state === 'PENDING'
+            ? 'Pending'
+            : 'Running';
     upsertSearchAttributes([{ key: SearchAttributes.ReconState, value }]);
   };
   // Runs recorded before pending lines existed wait without a timer; new runs re-examine them.
@@ -73,12 +104,21 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
       let decision = input as unknown as ResolveExceptionInput;
       if (decisionRows()) {
         const taken = await gate.take('exception.resolve', input);
-        const p = taken.payload as { exceptionId?: string; action?: ExceptionAction; investorId?: string };
-        decision = {
-          exceptionId: String(p.exceptionId), action: p.action as ExceptionAction, reason: taken.reason, operator: taken.actor,
-          ...(p.investorId ? { investorId: p.investorId } : {}), ...(taken.requestId ? { requestId: taken.requestId } : {}),
+        const p = taken.payload as {
+          exceptionId?: string;
+          action?: ExceptionAction;
+          investorId?: string;
         };
-        if (summary?.state !== 'EXCEPTIONS') refuse(`nothing to resolve: the day is ${summary?.state ?? 'not matched yet'}`);
+        decision = {
+          exceptionId: String(p.exceptionId),
+          action: p.action as ExceptionAction,
+          reason: taken.reason,
+          operator: taken.actor,
+          ...(p.investorId ? { investorId: p.investorId } : {}),
+          ...(taken.requestId ? { requestId: taken.requestId } : {}),
+        };
+        if (summary?.state !== 'EXCEPTIONS')
+          refuse(`nothing to resolve: the day is ${summary?.state ?? 'not matched yet'}`);
         const why = refusal(decision);
         if (why) refuse(why);
       }
@@ -97,7 +137,8 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
     setState(summary.state);
     // EXCEPTIONS: the day closes only when no exception is open (or it is matched again first).
     // PENDING: nothing for an operator yet; the day is matched again after a while.
-    const done = () => (summary?.state === 'CLEAN' && resolving === 0) || (rematch && resolving === 0);
+    const done = () =>
+      (summary?.state === 'CLEAN' && resolving === 0) || (rematch && resolving === 0);
     const pending = () => recheckPending && summary?.state === 'PENDING';
     while (!done()) {
       if (!pending()) {

@@ -1,10 +1,34 @@
-import { allHandlersFinished, condition, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  patched,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import type { RecoveryActivities } from '../activities/recoveries';
-import { ASK_BEFORE_REPLACING_PATCH, executedAfterAll, OrderReview, settleGatewayOrder } from './gateway-order';
+import {
+  ASK_BEFORE_REPLACING_PATCH,
+  executedAfterAll,
+  OrderReview,
+  settleGatewayOrder,
+} from './gateway-order';
 import { SearchAttributes } from './contracts/common';
-import { DEFAULT_QUERY_POLICY, type QueryPolicy, type ResolveReviewInput } from './contracts/gateway-order';
-import { recoveryClosedSignal, recoveryStateQuery, requestCollectionUpdate, writeOffUpdate, type RecoveryInput, type RecoveryWorkflowState, type WriteOffInput } from './contracts/recovery';
+import {
+  DEFAULT_QUERY_POLICY,
+  type QueryPolicy,
+  type ResolveReviewInput,
+} from './contracts/gateway-order';
+import {
+  recoveryClosedSignal,
+  recoveryStateQuery,
+  requestCollectionUpdate,
+  writeOffUpdate,
+  type RecoveryInput,
+  type RecoveryWorkflowState,
+  type WriteOffInput,
+} from './contracts/recovery';
 import { GATEWAY_CALL_OPTIONS, RECOVERY_WRITE_OPTIONS } from './retry-policies';
 
 const db = proxyActivities<RecoveryActivities>(RECOVERY_WRITE_OPTIONS);
@@ -12,7 +36,11 @@ const db = proxyActivities<RecoveryActivities>(RECOVERY_WRITE_OPTIONS);
 const gateway = proxyActivities<RecoveryActivities>(GATEWAY_CALL_OPTIONS);
 
 const SEARCH_VALUE: Record<RecoveryWorkflowState, string> = {
-  OFFSETTING: 'Offsetting', REQUESTED: 'Requested', MANUAL_REVIEW: 'Requested', RECOVERED: 'Recovered', WRITTEN_OFF: 'WrittenOff',
+  OFFSETTING: 'Offsetting',
+  REQUESTED: 'Requested',
+  MANUAL_REVIEW: 'Requested',
+  RECOVERED: 'Recovered',
+  WRITTEN_OFF: 'WrittenOff',
 };
 
 /**
@@ -37,7 +65,10 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
   let failed: FailedCollection | undefined;
   const show = (s: RecoveryWorkflowState) => {
     state = s;
-    upsertSearchAttributes([{ key: SearchAttributes.RecoveryState, value: SEARCH_VALUE[s] }, { key: SearchAttributes.InvestorId, value: input.investorId }]);
+    upsertSearchAttributes([
+      { key: SearchAttributes.RecoveryState, value: SEARCH_VALUE[s] },
+      { key: SearchAttributes.InvestorId, value: input.investorId },
+    ]);
   };
   setHandler(recoveryStateQuery, () => state);
   setHandler(recoveryClosedSignal, () => {
@@ -52,17 +83,30 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
    * before) and hands it to `use` in the same synchronous step as the state check: two Updates
    * racing cannot both pass it.
    */
-  const decide = async (kind: 'recovery.write_off' | 'recovery.request_collection', input: unknown, use: (d: WriteOffInput) => void): Promise<void> => {
+  const decide = async (
+    kind: 'recovery.write_off' | 'recovery.request_collection',
+    input: unknown,
+    use: (d: WriteOffInput) => void,
+  ): Promise<void> => {
     if (!decisionRows()) return use(input as WriteOffInput);
     const taken = await gate.take(kind, input);
-    const closed = state !== 'OFFSETTING' || writeOff || requested ? `nothing to decide: the recovery is ${state}` : undefined;
+    const closed =
+      state !== 'OFFSETTING' || writeOff || requested
+        ? `nothing to decide: the recovery is ${state}`
+        : undefined;
     if (closed) refuse(closed);
-    use({ reason: taken.reason, operator: taken.actor, ...(taken.requestId ? { requestId: taken.requestId } : {}) });
+    use({
+      reason: taken.reason,
+      operator: taken.actor,
+      ...(taken.requestId ? { requestId: taken.requestId } : {}),
+    });
   };
 
   // No validators: every Update reaches its handler, so a forged one is refused and counted there.
   setHandler(writeOffUpdate, async (input) => {
-    await decide('recovery.write_off', input, (d) => { writeOff = d; });
+    await decide('recovery.write_off', input, (d) => {
+      writeOff = d;
+    });
     await condition(() => state !== 'OFFSETTING');
     return state;
   });
@@ -88,11 +132,20 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
       // The last request's order ended as not collected: a new order would take the money twice if
       // that answer was a lie. Asked now, the gateway says SUCCESS: that order recovered it.
       const last = failed;
-      if (last && patched(ASK_BEFORE_REPLACING_PATCH) && await executedAfterAll(last.review, () => gateway.queryRecoveryCollection(last.orderNo))) {
+      if (
+        last &&
+        patched(ASK_BEFORE_REPLACING_PATCH) &&
+        (await executedAfterAll(last.review, () => gateway.queryRecoveryCollection(last.orderNo)))
+      ) {
         collected = (await db.recordFoundRecoveryCollection(last.orderNo)).state === 'RECOVERED';
         failed = undefined;
       } else {
-        const tried = await collect(input.recoveryId, ++attempt, show, input.queryPolicy ?? DEFAULT_QUERY_POLICY);
+        const tried = await collect(
+          input.recoveryId,
+          ++attempt,
+          show,
+          input.queryPolicy ?? DEFAULT_QUERY_POLICY,
+        );
         collected = tried.collected;
         if (tried.failed) failed = tried.failed;
       }
@@ -123,18 +176,30 @@ interface FailedCollection {
 }
 
 /** One collection attempt by the gateway outcome table: whether the money came back, and the order if it ended not collected. */
-async function collect(recoveryId: string, attempt: number, show: (s: RecoveryWorkflowState) => void, queryPolicy: QueryPolicy): Promise<{ collected: boolean; failed?: FailedCollection }> {
+async function collect(
+  recoveryId: string,
+  attempt: number,
+  show: (s: RecoveryWorkflowState) => void,
+  queryPolicy: QueryPolicy,
+): Promise<{ collected: boolean; failed?: FailedCollection }> {
   const orderNo = await db.openRecoveryCollection(recoveryId, attempt);
   if (!orderNo) return { collected: false }; // no bank account on file, or nothing owed any more
   show('REQUESTED');
   const review = new OrderReview<RecoveryWorkflowState>('REQUESTED', orderNo, 'MANUAL_REVIEW');
-  const settled = await settleGatewayOrder({
-    submit: () => gateway.submitRecoveryCollection(orderNo),
-    query: () => gateway.queryRecoveryCollection(orderNo),
-  }, queryPolicy, review, 'REQUESTED');
+  const settled = await settleGatewayOrder(
+    {
+      submit: () => gateway.submitRecoveryCollection(orderNo),
+      query: () => gateway.queryRecoveryCollection(orderNo),
+    },
+    queryPolicy,
+    review,
+    'REQUESTED',
+  );
   let resolution: ResolveReviewInput | undefined;
   if (settled === 'unknown') {
-    resolution = await review.awaitDecision(() => db.setRecoveryCollectionStatus(orderNo, 'MANUAL_REVIEW'));
+    resolution = await review.awaitDecision(() =>
+      db.setRecoveryCollectionStatus(orderNo, 'MANUAL_REVIEW'),
+    );
     review.resolved(resolution.decision === 'paid' ? 'RECOVERED' : 'OFFSETTING');
   }
   if (settled === 'succeeded' || resolution?.decision === 'paid') {

@@ -1,19 +1,38 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
-  condition, getExternalWorkflowHandle, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes,
+  condition,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RepaymentActivities } from '../activities/repayments';
 import {
-  ASK_BEFORE_REPLACING_PATCH, executedAfterAll, OrderReview, settleGatewayOrder,
+  ASK_BEFORE_REPLACING_PATCH,
+  executedAfterAll,
+  OrderReview,
+  settleGatewayOrder,
 } from './gateway-order';
 import { payoutRunWorkflow } from './payout-run';
 import { SearchAttributes } from './contracts/common';
 import { DEFAULT_QUERY_POLICY, type ResolveReviewInput } from './contracts/gateway-order';
 import { installmentPaidOutSignal } from './contracts/loan';
-import { collectNowSignal, repaymentStateQuery, type RepaymentState, type RepaymentWorkflowInput } from './contracts/repayment';
+import {
+  collectNowSignal,
+  repaymentStateQuery,
+  type RepaymentState,
+  type RepaymentWorkflowInput,
+} from './contracts/repayment';
 import { workflowIds } from '../ids/workflow-ids';
 import { decisionGate, partyDecisionRows } from './decision-gate';
-import { AWAIT_SETTLED_OPTIONS, GATEWAY_CALL_OPTIONS, REPAYMENT_WRITE_OPTIONS } from './retry-policies';
+import {
+  AWAIT_SETTLED_OPTIONS,
+  GATEWAY_CALL_OPTIONS,
+  REPAYMENT_WRITE_OPTIONS,
+} from './retry-policies';
 
 const gateway = proxyActivities<RepaymentActivities>(GATEWAY_CALL_OPTIONS);
 const db = proxyActivities<RepaymentActivities>(REPAYMENT_WRITE_OPTIONS);
@@ -37,7 +56,8 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   setHandler(repaymentStateQuery, () => state);
   setHandler(collectNowSignal, async (ref) => {
     // Only a request the API recorded (the borrower's or an operator's key) collects early.
-    if (partyDecisionRows() && !(await decisionGate().tryTake('repayment.collect_now', ref))) return;
+    if (partyDecisionRows() && !(await decisionGate().tryTake('repayment.collect_now', ref)))
+      return;
     collectNow = true;
   });
   upsertSearchAttributes([{ key: SearchAttributes.LoanId, value: loanId }]);
@@ -56,7 +76,9 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
     // the installment twice. Asked now, the gateway says SUCCESS: that attempt collected it.
     if (failed && patched(ASK_BEFORE_REPLACING_PATCH)) {
       const last = failed;
-      if (await executedAfterAll(last.review, () => gateway.queryRepaymentCollection(last.orderNo))) {
+      if (
+        await executedAfterAll(last.review, () => gateway.queryRepaymentCollection(last.orderNo))
+      ) {
         await db.recordFoundCollection(last.orderNo);
         state = 'COLLECTED';
         break;
@@ -65,15 +87,22 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
     const order = await db.openCollection(loanId, n, attempt);
     state = 'COLLECTING';
     const review = new OrderReview<RepaymentState>('COLLECTING', order.orderNo, 'MANUAL_REVIEW');
-    const settled = await settleGatewayOrder({
-      submit: () => gateway.submitRepaymentCollection(order.orderNo),
-      query: () => gateway.queryRepaymentCollection(order.orderNo),
-    }, queryPolicy ?? DEFAULT_QUERY_POLICY, review, 'COLLECTING');
+    const settled = await settleGatewayOrder(
+      {
+        submit: () => gateway.submitRepaymentCollection(order.orderNo),
+        query: () => gateway.queryRepaymentCollection(order.orderNo),
+      },
+      queryPolicy ?? DEFAULT_QUERY_POLICY,
+      review,
+      'COLLECTING',
+    );
 
     let resolution: ResolveReviewInput | undefined;
     if (settled === 'unknown') {
       state = 'MANUAL_REVIEW';
-      resolution = await review.awaitDecision(() => db.setCollectionStatus(order.orderNo, 'MANUAL_REVIEW'));
+      resolution = await review.awaitDecision(() =>
+        db.setCollectionStatus(order.orderNo, 'MANUAL_REVIEW'),
+      );
       review.resolved(resolution.decision === 'paid' ? 'COLLECTED' : 'DUE');
     }
     if (settled === 'succeeded' || resolution?.decision === 'paid') {
@@ -102,7 +131,14 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   try {
     await startChild(payoutRunWorkflow, {
       workflowId: workflowIds.payoutRun(loanId, n),
-      args: [{ loanId, installment: n, queryPolicy, ...(input.payoutPaging ? { paging: input.payoutPaging } : {}) }],
+      args: [
+        {
+          loanId,
+          installment: n,
+          queryPolicy,
+          ...(input.payoutPaging ? { paging: input.payoutPaging } : {}),
+        },
+      ],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     });

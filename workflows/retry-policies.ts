@@ -17,13 +17,23 @@ export const RECOVERY_MISSING = 'RecoveryMissing';
 /** Gateway calls: longer than the gateway client's own timeout, so the client classifies a slow answer, not Temporal. */
 export const GATEWAY_CALL_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+  },
 };
 
 /** Ledger writes: idempotent by key, retried; a LedgerError (a refusal) is final. */
 export const LEDGER_WRITE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [LEDGER_ERROR] },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [LEDGER_ERROR],
+  },
 };
 
 /** The repayment's writes: a missing or not-repaying loan is final too. */
@@ -35,9 +45,17 @@ export const REPAYMENT_WRITE_OPTIONS: ActivityOptions = {
 /** The loan's and the subscription's own writes. */
 export const LOAN_WRITE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [LEDGER_ERROR] },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [LEDGER_ERROR],
+  },
 };
-export const SUBSCRIPTION_WRITE_OPTIONS: ActivityOptions = { ...LOAN_WRITE_OPTIONS, startToCloseTimeout: '30 seconds' };
+export const SUBSCRIPTION_WRITE_OPTIONS: ActivityOptions = {
+  ...LOAN_WRITE_OPTIONS,
+  startToCloseTimeout: '30 seconds',
+};
 
 /** Work over a whole loan (every subscription), heartbeating. */
 export const LOAN_LONG_RUNNING_OPTIONS: ActivityOptions = {
@@ -61,14 +79,28 @@ export const AWAIT_SETTLED_OPTIONS: ActivityOptions = {
 /** Reconciliation: a day's statement is streamed, but it can be long; a refused resolution is final. */
 export const RECON_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: [EXCEPTION_REFUSED] },
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: [EXCEPTION_REFUSED],
+  },
 };
-export const RECON_MATCHING_OPTIONS: ActivityOptions = { ...RECON_OPTIONS, startToCloseTimeout: '1 hour', heartbeatTimeout: '5 minutes' };
+export const RECON_MATCHING_OPTIONS: ActivityOptions = {
+  ...RECON_OPTIONS,
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '5 minutes',
+};
 
 /** A recovery's writes: a recovery that does not exist is final. */
 export const RECOVERY_WRITE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [RECOVERY_MISSING] },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [RECOVERY_MISSING],
+  },
 };
 
 /** Taking an operator decision (a refusal is a result, not an error). */
@@ -77,5 +109,11 @@ export const DECISION_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 
-export const SMOKE_OPTIONS: ActivityOptions = { startToCloseTimeout: '10 seconds', retry: { initialInterval: '1 second', maximumAttempts: 5 } };
-export const PRUNE_OPTIONS: ActivityOptions = { startToCloseTimeout: '10 minutes', retry: { initialInterval: '10 seconds', maximumInterval: '5 minutes', maximumAttempts: 5 } };
+export const SMOKE_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 5 },
+};
+export const PRUNE_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '10 seconds', maximumInterval: '5 minutes', maximumAttempts: 5 },
+};

@@ -1,7 +1,14 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { LoanActivities } from '../activities/loans';
 import { decisionGate, partyDecisionRows } from './decision-gate';
-import { cancelSubscriptionSignal, loanDecidedSignal, subscriptionStateQuery, type LoanDecision, type SubscriptionState, type SubscriptionWorkflowInput } from './contracts/subscription';
+import {
+  cancelSubscriptionSignal,
+  loanDecidedSignal,
+  subscriptionStateQuery,
+  type LoanDecision,
+  type SubscriptionState,
+  type SubscriptionWorkflowInput,
+} from './contracts/subscription';
 import { SUBSCRIPTION_WRITE_OPTIONS } from './retry-policies';
 
 const { settleSubscription } = proxyActivities<LoanActivities>(SUBSCRIPTION_WRITE_OPTIONS);
@@ -11,7 +18,9 @@ const { settleSubscription } = proxyActivities<LoanActivities>(SUBSCRIPTION_WRIT
  * REFUNDED (hold voided); or CANCELLED when the investor takes it back while the loan is still
  * open. Only this workflow releases its reservation, so a decided loan's progress never jumps back.
  */
-export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Promise<SubscriptionState> {
+export async function subscriptionWorkflow(
+  input: SubscriptionWorkflowInput,
+): Promise<SubscriptionState> {
   let state: SubscriptionState = 'RESERVED';
   // Every decision signalled, in order: one the loan's status does not show (a forged signal) is
   // refused by the activity, and the next one is taken.
@@ -32,13 +41,17 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     await condition(() => decisions.length > 0 || cancelRequested);
     const decision = decisions.shift();
     if (decision !== undefined) {
-      const settled = await settleSubscription(input.subscriptionId, decision === 'funded' ? 'confirm' : 'refund');
+      const settled = await settleSubscription(
+        input.subscriptionId,
+        decision === 'funded' ? 'confirm' : 'refund',
+      );
       // Still RESERVED: not the loan's decision. Histories from before never met one.
       if (settled !== 'RESERVED' || !partyDecisionRows()) return (state = settled);
       continue;
     }
     cancelRequested = false;
     // Refused (still RESERVED) when the loan decided first: then its decision is on its way.
-    if ((await settleSubscription(input.subscriptionId, 'cancel')) === 'CANCELLED') return (state = 'CANCELLED');
+    if ((await settleSubscription(input.subscriptionId, 'cancel')) === 'CANCELLED')
+      return (state = 'CANCELLED');
   }
 }

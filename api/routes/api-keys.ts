@@ -17,72 +17,137 @@ import { requireParty } from '../require-party';
 const ROLE = /^(admin|operator|investor:([A-Za-z0-9_-]{1,64})|borrower:([A-Za-z0-9_-]{1,64}))$/;
 
 export function registerApiKeyRoutes(app: FastifyInstance, { pool, keyPolicy }: AppContext): void {
-  app.post<{ Body: { role: string; expiresAt?: string } }>('/v1/api-keys', {
-    schema: {
-      summary: 'issue an API key (shown once)',
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['role'],
-        properties: {
-          role: { type: 'string', pattern: ROLE.source },
-          expiresAt: { type: 'string', format: 'date-time' },
-        },
-      },
-      response: {
-        201: {
+  app.post<{ Body: { role: string; expiresAt?: string } }>(
+    '/v1/api-keys',
+    {
+      schema: {
+        summary: 'issue an API key (shown once)',
+        body: {
           type: 'object',
-          properties: { id: { type: 'string' }, key: { type: 'string' }, role: { type: 'string' }, expiresAt: { type: ['string', 'null'] } },
-          required: ['id', 'key', 'role', 'expiresAt'],
+          additionalProperties: false,
+          required: ['role'],
+          properties: {
+            role: { type: 'string', pattern: ROLE.source },
+            expiresAt: { type: 'string', format: 'date-time' },
+          },
         },
-        ...AUTH_ERRORS,
+        response: {
+          201: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' },
+              key: { type: 'string' },
+              role: { type: 'string' },
+              expiresAt: { type: ['string', 'null'] },
+            },
+            required: ['id', 'key', 'role', 'expiresAt'],
+          },
+          ...AUTH_ERRORS,
+        },
       },
     },
-  }, async (request, reply) => {
-    requireRole(request.principal, ['admin']);
-    const match = ROLE.exec(request.body.role);
-    if (!match) throw new ApiError(400, 'INVALID_ROLE', 'role must be admin, operator, investor:<id> or borrower:<id>');
-    const role = match[1] === 'operator' || match[1] === 'admin' ? match[1] : match[2] ? 'investor' : 'borrower';
-    const partyId = match[2] ?? match[3];
-    if (partyId) {
-      await requireParty(pool, partyId, role as 'investor' | 'borrower');
-    }
-    const expiresAt = expiryFor(keyPolicy, request.body.expiresAt ? new Date(request.body.expiresAt) : undefined, new Date());
-    const bootstrapLimited = keyPolicy.bootstrapIssuesFirstAdminOnly && request.principal.bootstrap === true;
-    if (bootstrapLimited && role !== 'admin') throw bootstrapRefusal();
-    const { keyId, key, secretHash } = generateApiKey();
-    await inTransaction(pool, async (tx) => {
-      if (bootstrapLimited) await refuseIfAnAdminKeyIsActive(tx);
-      await tx.query('INSERT INTO api_keys (id, secret_hash, role, party_id, expires_at, issued_by) VALUES ($1, $2, $3, $4, $5, $6)',
-        [keyId, secretHash, role, partyId ?? null, expiresAt, actorOf(request.principal)]);
-      await writeAudit(tx, {
-        actor: actorOf(request.principal), action: 'api_key.issued', subject: keyId, requestId: request.id,
-        details: { role: request.body.role, expiresAt: expiresAt?.toISOString() ?? null, ...bootstrapDetail(request.principal) },
+    async (request, reply) => {
+      requireRole(request.principal, ['admin']);
+      const match = ROLE.exec(request.body.role);
+      if (!match)
+        throw new ApiError(
+          400,
+          'INVALID_ROLE',
+          'role must be admin, operator, investor:<id> or borrower:<id>',
+        );
+      const role =
+        match[1] === 'operator' || match[1] === 'admin'
+          ? match[1]
+          : match[2]
+            ? 'investor'
+            : 'borrower';
+      const partyId = match[2] ?? match[3];
+      if (partyId) {
+        await requireParty(pool, partyId, role as 'investor' | 'borrower');
+      }
+      const expiresAt = expiryFor(
+        keyPolicy,
+        request.body.expiresAt ? new Date(request.body.expiresAt) : undefined,
+        new Date(),
+      );
+      const bootstrapLimited =
+        keyPolicy.bootstrapIssuesFirstAdminOnly && request.principal.bootstrap === true;
+      if (bootstrapLimited && role !== 'admin') throw bootstrapRefusal();
+      const { keyId, key, secretHash } = generateApiKey();
+      await inTransaction(pool, async (tx) => {
+        if (bootstrapLimited) await refuseIfAnAdminKeyIsActive(tx);
+        await tx.query(
+          'INSERT INTO api_keys (id, secret_hash, role, party_id, expires_at, issued_by) VALUES ($1, $2, $3, $4, $5, $6)',
+          [keyId, secretHash, role, partyId ?? null, expiresAt, actorOf(request.principal)],
+        );
+        await writeAudit(tx, {
+          actor: actorOf(request.principal),
+          action: 'api_key.issued',
+          subject: keyId,
+          requestId: request.id,
+          details: {
+            role: request.body.role,
+            expiresAt: expiresAt?.toISOString() ?? null,
+            ...bootstrapDetail(request.principal),
+          },
+        });
       });
-    });
-    return reply.status(201).send({ id: keyId, key, role: request.body.role, expiresAt: expiresAt?.toISOString() ?? null });
-  });
-
-  app.delete<{ Params: { id: string } }>('/v1/api-keys/:id', {
-    schema: {
-      summary: 'revoke an API key: refused from the next request on',
-      params: { type: 'object', properties: { id: { type: 'string', pattern: '^[a-f0-9]{16}$' } }, required: ['id'] },
-      response: { 200: { type: 'object', properties: { id: { type: 'string' }, revokedAt: { type: 'string' } } }, ...AUTH_ERRORS },
+      return reply
+        .status(201)
+        .send({
+          id: keyId,
+          key,
+          role: request.body.role,
+          expiresAt: expiresAt?.toISOString() ?? null,
+        });
     },
-  }, async (request) => {
-    requireRole(request.principal, ['admin']);
-    return inTransaction(pool, async (tx) => {
-      const { rows } = await tx.query<{ revoked_at: Date }>(
-        'UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING revoked_at', [request.params.id]);
-      if (!rows[0]) throw new ApiError(404, 'NOT_FOUND', 'no such key');
-      await writeAudit(tx, { actor: actorOf(request.principal), action: 'api_key.revoked', subject: request.params.id, requestId: request.id });
-      return { id: request.params.id, revokedAt: rows[0].revoked_at.toISOString() };
-    });
-  });
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/api-keys/:id',
+    {
+      schema: {
+        summary: 'revoke an API key: refused from the next request on',
+        params: {
+          type: 'object',
+          properties: { id: { type: 'string', pattern: '^[a-f0-9]{16}$' } },
+          required: ['id'],
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { id: { type: 'string' }, revokedAt: { type: 'string' } },
+          },
+          ...AUTH_ERRORS,
+        },
+      },
+    },
+    async (request) => {
+      requireRole(request.principal, ['admin']);
+      return inTransaction(pool, async (tx) => {
+        const { rows } = await tx.query<{ revoked_at: Date }>(
+          'UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING revoked_at',
+          [request.params.id],
+        );
+        if (!rows[0]) throw new ApiError(404, 'NOT_FOUND', 'no such key');
+        await writeAudit(tx, {
+          actor: actorOf(request.principal),
+          action: 'api_key.revoked',
+          subject: request.params.id,
+          requestId: request.id,
+        });
+        return { id: request.params.id, revokedAt: rows[0].revoked_at.toISOString() };
+      });
+    },
+  );
 }
 
 function bootstrapRefusal(): ApiError {
-  return new ApiError(403, 'BOOTSTRAP_KEY_LIMITED', 'the bootstrap ADMIN_API_KEY only issues the first admin key here, while no admin key is active: issue other keys with an admin key');
+  return new ApiError(
+    403,
+    'BOOTSTRAP_KEY_LIMITED',
+    'the bootstrap ADMIN_API_KEY only issues the first admin key here, while no admin key is active: issue other keys with an admin key',
+  );
 }
 
 /**
@@ -93,8 +158,10 @@ function bootstrapRefusal(): ApiError {
 async function refuseIfAnAdminKeyIsActive(tx: Queryable): Promise<void> {
   await tx.query(`SELECT pg_advisory_xact_lock(hashtext('api_keys:bootstrap-admin'))`);
   const { rowCount } = await tx.query(
-    `SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`);
+    `SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`,
+  );
   if (rowCount) throw bootstrapRefusal();
 }
 
-const bootstrapDetail = (principal: Principal) => (principal.bootstrap ? { byBootstrapKey: true } : {});
+const bootstrapDetail = (principal: Principal) =>
+  principal.bootstrap ? { byBootstrapKey: true } : {};

@@ -18,29 +18,53 @@ interface DepositBody {
 }
 
 export function registerDepositRoutes(app: FastifyInstance, context: AppContext): void {
-  app.post<{ Params: { id: string }; Body: DepositBody }>('/v1/investors/:id/deposits', {
-    schema: {
-      summary: "collect money from the investor's bank account into their balance",
-      params: { type: 'object', properties: { id: PARTY_ID }, required: ['id'] },
-      headers: IDEMPOTENCY_HEADERS,
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['amount', 'account'],
-        properties: {
-          amount: AMOUNT,
-          account: BANK_ACCOUNT_SCHEMA,
+  app.post<{ Params: { id: string }; Body: DepositBody }>(
+    '/v1/investors/:id/deposits',
+    {
+      schema: {
+        summary: "collect money from the investor's bank account into their balance",
+        params: { type: 'object', properties: { id: PARTY_ID }, required: ['id'] },
+        headers: IDEMPOTENCY_HEADERS,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['amount', 'account'],
+          properties: {
+            amount: AMOUNT,
+            account: BANK_ACCOUNT_SCHEMA,
+          },
+        },
+        response: {
+          202: {
+            type: 'object',
+            properties: {
+              depositId: { type: 'string' },
+              workflowId: { type: 'string' },
+              status: { type: 'string' },
+            },
+          },
+          ...AUTH_ERRORS,
+          409: ERROR_RESPONSE,
+          422: ERROR_RESPONSE,
         },
       },
-      response: { 202: { type: 'object', properties: { depositId: { type: 'string' }, workflowId: { type: 'string' }, status: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },
     },
-  }, async (request, reply) => {
-    requireRole(request.principal, ['investor', 'admin']);
-    requireOwner(request.principal, request.params.id);
-    const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
-    return replyIdempotent(context, request, reply, async (tx) => {
-      await requireParty(tx, request.params.id, 'investor');
-      return { statusCode: 202, body: await requestDeposit(tx, { investorId: request.params.id, amountMinor, currency: DEFAULT_CURRENCY, bankAccount: request.body.account }) };
-    });
-  });
+    async (request, reply) => {
+      requireRole(request.principal, ['investor', 'admin']);
+      requireOwner(request.principal, request.params.id);
+      const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
+      return replyIdempotent(context, request, reply, async (tx) => {
+        await requireParty(tx, request.params.id, 'investor');
+        return {
+          statusCode: 202,
+          body: await requestDeposit(tx, {
+            investorId: request.params.id,
+            amountMinor,
+            currency: DEFAULT_CURRENCY,
+            bankAccount: request.body.account,
+          }),
+        };
+      });
+    },
+  );
 }

@@ -11,7 +11,9 @@ export function registerHealthRoutes(app: FastifyInstance, { pool, metrics }: Ap
     help: 'outbox rows that could never be delivered (a signal to a finished workflow): each needs an operator',
     registers: [metrics.registry],
     async collect() {
-      const { rows: [r] } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox_dead_letters');
+      const {
+        rows: [r],
+      } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox_dead_letters');
       this.set(r.n);
     },
   });
@@ -22,7 +24,11 @@ export function registerHealthRoutes(app: FastifyInstance, { pool, metrics }: Ap
     help: 'open reconciliation exceptions raised by a verified gateway notice contradicting our record: each is money to check now',
     registers: [metrics.registry],
     async collect() {
-      const { rows: [r] } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM recon_exceptions WHERE status = 'OPEN' AND detail->>'source' = 'notice'`);
+      const {
+        rows: [r],
+      } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM recon_exceptions WHERE status = 'OPEN' AND detail->>'source' = 'notice'`,
+      );
       this.set(r.n);
     },
   });
@@ -34,21 +40,52 @@ export function registerHealthRoutes(app: FastifyInstance, { pool, metrics }: Ap
     labelNames: ['kind'],
     registers: [metrics.registry],
     async collect() {
-      const { rows } = await pool.query<{ kind: string; n: number }>('SELECT kind, count(*)::int AS n FROM operator_decision_refusals GROUP BY kind');
+      const { rows } = await pool.query<{ kind: string; n: number }>(
+        'SELECT kind, count(*)::int AS n FROM operator_decision_refusals GROUP BY kind',
+      );
       this.reset();
       for (const r of rows) this.set({ kind: r.kind }, r.n);
     },
   });
-  app.get('/healthz', { schema: { security: [], response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } }, 503: ERROR_RESPONSE } } }, async (_request, reply) => {
-    try {
-      await pool.query('SELECT 1');
-      return { ok: true };
-    } catch {
-      return reply.status(503).send(errorBody('DATABASE_UNAVAILABLE', 'the database does not answer'));
-    }
-  });
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)', security: [], response: { 200: { description: 'the metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } } }, async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        security: [],
+        response: {
+          200: { type: 'object', properties: { ok: { type: 'boolean' } } },
+          503: ERROR_RESPONSE,
+        },
+      },
+    },
+    async (_request, reply) => {
+      try {
+        await pool.query('SELECT 1');
+        return { ok: true };
+      } catch {
+        return reply
+          .status(503)
+          .send(errorBody('DATABASE_UNAVAILABLE', 'the database does not answer'));
+      }
+    },
+  );
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics (text exposition format)',
+        security: [],
+        response: {
+          200: {
+            description: 'the metrics',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
 }

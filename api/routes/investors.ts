@@ -20,40 +20,83 @@ export function registerInvestorRoutes(app: FastifyInstance, { pool }: AppContex
     return accountPath.investorAvailable(id);
   }
 
-  app.get<{ Params: { id: string } }>('/v1/investors/:id/balance', {
-    schema: {
-      summary: "an investor's balance",
-      params: PARAMS,
-      response: { 200: { type: 'object', properties: { available: { type: 'string' }, pending: { type: 'string' }, posted: { type: 'string' }, currency: { type: 'string' } } }, ...AUTH_ERRORS },
-    },
-  }, async (request) => {
-    const account = await readableInvestorAccount(request.principal, request.params.id);
-    const b = await ledger.balance(account);
-    return { available: formatAmount(b.available, b.currency), pending: formatAmount(b.pendingDebits, b.currency), posted: formatAmount(b.posted, b.currency), currency: b.currency };
-  });
-
-  app.get<{ Params: { id: string }; Querystring: { after?: string; limit?: string } }>('/v1/investors/:id/statement', {
-    schema: {
-      summary: "an investor's posted entries with running balance, paged",
-      params: PARAMS,
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { after: { type: 'string', pattern: '^[0-9]{1,18}$' }, limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } },
+  app.get<{ Params: { id: string } }>(
+    '/v1/investors/:id/balance',
+    {
+      schema: {
+        summary: "an investor's balance",
+        params: PARAMS,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              available: { type: 'string' },
+              pending: { type: 'string' },
+              posted: { type: 'string' },
+              currency: { type: 'string' },
+            },
+          },
+          ...AUTH_ERRORS,
+        },
       },
-      response: { 200: documentedObject('a page of posted entries, oldest first', { currency: 'ISO 4217', entries: '[{id, transactionId, kind, direction, amount, balanceAfter, createdAt, memo}]', nextCursor: 'the cursor of the next page, or null' }), ...AUTH_ERRORS },
     },
-  }, async (request) => {
-    const account = await readableInvestorAccount(request.principal, request.params.id);
-    const page = await ledger.statement(account, { after: request.query.after, limit: request.query.limit ? Number(request.query.limit) : 50 });
-    return {
-      currency: page.currency,
-      entries: page.entries.map((e) => ({
-        id: e.postingId, transactionId: e.transactionId, kind: e.kind, direction: e.direction,
-        amount: formatAmount(e.amount, page.currency), balanceAfter: formatAmount(e.balanceAfter, page.currency),
-        createdAt: e.createdAt.toISOString(), memo: typeof e.metadata.memo === 'string' ? e.metadata.memo : undefined,
-      })),
-      nextCursor: page.nextCursor,
-    };
-  });
+    async (request) => {
+      const account = await readableInvestorAccount(request.principal, request.params.id);
+      const b = await ledger.balance(account);
+      return {
+        available: formatAmount(b.available, b.currency),
+        pending: formatAmount(b.pendingDebits, b.currency),
+        posted: formatAmount(b.posted, b.currency),
+        currency: b.currency,
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { after?: string; limit?: string } }>(
+    '/v1/investors/:id/statement',
+    {
+      schema: {
+        summary: "an investor's posted entries with running balance, paged",
+        params: PARAMS,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            after: { type: 'string', pattern: '^[0-9]{1,18}$' },
+            limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
+          },
+        },
+        response: {
+          200: documentedObject('a page of posted entries, oldest first', {
+            currency: 'ISO 4217',
+            entries:
+              '[{id, transactionId, kind, direction, amount, balanceAfter, createdAt, memo}]',
+            nextCursor: 'the cursor of the next page, or null',
+          }),
+          ...AUTH_ERRORS,
+        },
+      },
+    },
+    async (request) => {
+      const account = await readableInvestorAccount(request.principal, request.params.id);
+      const page = await ledger.statement(account, {
+        after: request.query.after,
+        limit: request.query.limit ? Number(request.query.limit) : 50,
+      });
+      return {
+        currency: page.currency,
+        entries: page.entries.map((e) => ({
+          id: e.postingId,
+          transactionId: e.transactionId,
+          kind: e.kind,
+          direction: e.direction,
+          amount: formatAmount(e.amount, page.currency),
+          balanceAfter: formatAmount(e.balanceAfter, page.currency),
+          createdAt: e.createdAt.toISOString(),
+          memo: typeof e.metadata.memo === 'string' ? e.metadata.memo : undefined,
+        })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
 }

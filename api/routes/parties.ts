@@ -20,30 +20,59 @@ interface CreatePartyBody {
 
 export function registerPartyRoutes(app: FastifyInstance, context: AppContext): void {
   for (const kind of ['investor', 'borrower'] as const) {
-    app.post<{ Body: CreatePartyBody }>(`/v1/${kind}s`, {
-      schema: {
-        summary: `create an ${kind}`,
-        headers: IDEMPOTENCY_HEADERS,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name'],
-          properties: { id: PARTY_ID, name: { type: 'string', minLength: 1, maxLength: 200 }, bankAccount: BANK_ACCOUNT_SCHEMA },
+    app.post<{ Body: CreatePartyBody }>(
+      `/v1/${kind}s`,
+      {
+        schema: {
+          summary: `create an ${kind}`,
+          headers: IDEMPOTENCY_HEADERS,
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name'],
+            properties: {
+              id: PARTY_ID,
+              name: { type: 'string', minLength: 1, maxLength: 200 },
+              bankAccount: BANK_ACCOUNT_SCHEMA,
+            },
+          },
+          response: {
+            201: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+            ...AUTH_ERRORS,
+            409: ERROR_RESPONSE,
+            422: ERROR_RESPONSE,
+          },
         },
-        response: { 201: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },
       },
-    }, async (request, reply) => {
-      requireRole(request.principal, ['admin']);
-      return replyIdempotent(context, request, reply, async (tx) => {
-        const id = request.body.id ?? newIds.party(kind);
-        const inserted = await tx.query('INSERT INTO parties (id, kind, name, bank_account) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING',
-          [id, kind, request.body.name, request.body.bankAccount ? JSON.stringify(request.body.bankAccount) : null]);
-        if (inserted.rowCount === 0) throw new ApiError(409, 'ALREADY_EXISTS', `${id} already exists`);
-        const path = kind === 'investor' ? accountPath.investorAvailable(id) : accountPath.borrowerAvailable(id);
-        await new Ledger(tx).createAccount({ path, currency: DEFAULT_CURRENCY });
-        await writeAudit(tx, { actor: actorOf(request.principal), action: `${kind}.created`, subject: id, requestId: request.id });
-        return { statusCode: 201, body: { id } };
-      });
-    });
+      async (request, reply) => {
+        requireRole(request.principal, ['admin']);
+        return replyIdempotent(context, request, reply, async (tx) => {
+          const id = request.body.id ?? newIds.party(kind);
+          const inserted = await tx.query(
+            'INSERT INTO parties (id, kind, name, bank_account) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING',
+            [
+              id,
+              kind,
+              request.body.name,
+              request.body.bankAccount ? JSON.stringify(request.body.bankAccount) : null,
+            ],
+          );
+          if (inserted.rowCount === 0)
+            throw new ApiError(409, 'ALREADY_EXISTS', `${id} already exists`);
+          const path =
+            kind === 'investor'
+              ? accountPath.investorAvailable(id)
+              : accountPath.borrowerAvailable(id);
+          await new Ledger(tx).createAccount({ path, currency: DEFAULT_CURRENCY });
+          await writeAudit(tx, {
+            actor: actorOf(request.principal),
+            action: `${kind}.created`,
+            subject: id,
+            requestId: request.id,
+          });
+          return { statusCode: 201, body: { id } };
+        });
+      },
+    );
   }
 }

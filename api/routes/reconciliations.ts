@@ -1,13 +1,22 @@
 // Reconciliation (API.md): start or re-run a day, read it, and resolve its exceptions one by one
 // through the workflow's resolveException update (the same the CLI and the Web UI use).
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { documentedObject } from '../contract';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { formatAmount } from '../../ledger/money';
 import { reconRunId } from '../../reconciliation/statement';
 import { TASK_QUEUE } from '../../workflows/contracts/common';
-import { rematchSignal, resolveExceptionUpdate, type ExceptionAction, type ReconciliationInput } from '../../workflows/contracts/reconciliation';
+import {
+  rematchSignal,
+  resolveExceptionUpdate,
+  type ExceptionAction,
+  type ReconciliationInput,
+} from '../../workflows/contracts/reconciliation';
 import type { AppContext } from '../app';
 import { requireRole } from '../auth';
 import { decide, replyKeyedDecision } from '../decisions';
@@ -18,116 +27,249 @@ import { workflowIds } from '../../ids/workflow-ids';
 
 const CHANNEL = { type: 'string', pattern: '^[a-z0-9-]{1,32}$' } as const;
 const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
-const DAY_PARAMS = { type: 'object', properties: { channel: CHANNEL, date: DATE }, required: ['channel', 'date'] } as const;
+const DAY_PARAMS = {
+  type: 'object',
+  properties: { channel: CHANNEL, date: DATE },
+  required: ['channel', 'date'],
+} as const;
 
 function validDate(date: string): void {
   const parsed = new Date(`${date}T00:00:00Z`);
-  if (Number.isNaN(parsed.getTime()) || !parsed.toISOString().startsWith(date)) throw new ApiError(400, 'INVALID_DATE', `no such day: ${date}`);
-  if (parsed.getTime() > Date.now()) throw new ApiError(400, 'INVALID_DATE', 'a day in the future has no statement yet');
+  if (Number.isNaN(parsed.getTime()) || !parsed.toISOString().startsWith(date))
+    throw new ApiError(400, 'INVALID_DATE', `no such day: ${date}`);
+  if (parsed.getTime() > Date.now())
+    throw new ApiError(400, 'INVALID_DATE', 'a day in the future has no statement yet');
 }
 
 export function registerReconciliationRoutes(app: FastifyInstance, context: AppContext): void {
   const { pool } = context;
 
-  app.post<{ Body: { channel: string; date: string; rerun?: boolean } }>('/v1/reconciliations', {
-    schema: {
-      summary: "reconcile a channel's day; a repeat returns the same run; `rerun: true` fetches and matches the day again (same exceptions, no copies)",
-      body: { type: 'object', additionalProperties: false, required: ['channel', 'date'], properties: { channel: CHANNEL, date: DATE, rerun: { type: 'boolean' } } },
-      response: { 202: { type: 'object', properties: { workflowId: { type: 'string' }, started: { type: 'boolean' } } }, ...AUTH_ERRORS, 503: ERROR_RESPONSE },
+  app.post<{ Body: { channel: string; date: string; rerun?: boolean } }>(
+    '/v1/reconciliations',
+    {
+      schema: {
+        summary:
+          "reconcile a channel's day; a repeat returns the same run; `rerun: true` fetches and matches the day again (same exceptions, no copies)",
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['channel', 'date'],
+          properties: { channel: CHANNEL, date: DATE, rerun: { type: 'boolean' } },
+        },
+        response: {
+          202: {
+            type: 'object',
+            properties: { workflowId: { type: 'string' }, started: { type: 'boolean' } },
+          },
+          ...AUTH_ERRORS,
+          503: ERROR_RESPONSE,
+        },
+      },
     },
-  }, async (request, reply) => {
-    requireRole(request.principal, ['operator', 'admin']);
-    validDate(request.body.date);
-    const workflowId = workflowIds.reconciliation(request.body.channel, request.body.date);
-    const input: ReconciliationInput = { channel: request.body.channel, date: request.body.date };
-    let started = true;
-    try {
-      await temporalOf(context).workflow.start('reconciliationWorkflow', {
-        workflowId, taskQueue: TASK_QUEUE, args: [input],
-        workflowIdReusePolicy: request.body.rerun ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      started = false;
-      // Still open: a re-run fetches and matches the day again in the same run.
-      if (request.body.rerun) await temporalOf(context).workflow.getHandle(workflowId).signal(rematchSignal);
-    }
-    return reply.status(202).send({ workflowId, started });
-  });
+    async (request, reply) => {
+      requireRole(request.principal, ['operator', 'admin']);
+      validDate(request.body.date);
+      const workflowId = workflowIds.reconciliation(request.body.channel, request.body.date);
+      const input: ReconciliationInput = { channel: request.body.channel, date: request.body.date };
+      let started = true;
+      try {
+        await temporalOf(context).workflow.start('reconciliationWorkflow', {
+          workflowId,
+          taskQueue: TASK_QUEUE,
+          args: [input],
+          workflowIdReusePolicy: request.body.rerun
+            ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
+            : WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        started = false;
+        // Still open: a re-run fetches and matches the day again in the same run.
+        if (request.body.rerun)
+          await temporalOf(context).workflow.getHandle(workflowId).signal(rematchSignal);
+      }
+      return reply.status(202).send({ workflowId, started });
+    },
+  );
 
-  app.get<{ Params: { channel: string; date: string } }>('/v1/reconciliations/:channel/:date', {
-    schema: {
-      summary: 'a reconciled day: state, counts and amounts both ways, exceptions by class',
-      description: 'state: FETCHED, MATCHED, PENDING (no exception open, but a line waits), EXCEPTIONS or CLEAN. Each line of `exceptions` has a status: '
-        + 'OPEN (an operator\'s work item), PENDING (not an exception yet: class IN_FLIGHT, our order is still being settled, or UNKNOWN, the gateway could not say; '
-        + 'looked at again on the next run of the day, never resolvable), RESOLVED (an operator\'s decision) or CLEARED (no longer applies: found accounted for '
-        + 'by a re-match or at resolution; audited, nothing posted).',
-      params: DAY_PARAMS, response: { 200: documentedObject('a reconciled day', { workflowId: 'recon-{channel}-{date}', channel: 'the gateway channel', date: 'YYYY-MM-DD (UTC)', state: 'FETCHED, MATCHED, PENDING, EXCEPTIONS or CLEAN', matched: 'lines matched', matchedAt: 'ISO time', exceptionsByClass: '{class: count}', openExceptions: 'count', pendingLines: 'count', exceptions: '[{id, class, orderNo, kind, partyId, status, ...}]' }), ...AUTH_ERRORS },
+  app.get<{ Params: { channel: string; date: string } }>(
+    '/v1/reconciliations/:channel/:date',
+    {
+      schema: {
+        summary: 'a reconciled day: state, counts and amounts both ways, exceptions by class',
+        description:
+          'state: FETCHED, MATCHED, PENDING (no exception open, but a line waits), EXCEPTIONS or CLEAN. Each line of `exceptions` has a status: ' +
+          "OPEN (an operator's work item), PENDING (not an exception yet: class IN_FLIGHT, our order is still being settled, or UNKNOWN, the gateway could not say; " +
+          "looked at again on the next run of the day, never resolvable), RESOLVED (an operator's decision) or CLEARED (no longer applies: found accounted for " +
+          'by a re-match or at resolution; audited, nothing posted).',
+        params: DAY_PARAMS,
+        response: {
+          200: documentedObject('a reconciled day', {
+            workflowId: 'recon-{channel}-{date}',
+            channel: 'the gateway channel',
+            date: 'YYYY-MM-DD (UTC)',
+            state: 'FETCHED, MATCHED, PENDING, EXCEPTIONS or CLEAN',
+            matched: 'lines matched',
+            matchedAt: 'ISO time',
+            exceptionsByClass: '{class: count}',
+            openExceptions: 'count',
+            pendingLines: 'count',
+            exceptions: '[{id, class, orderNo, kind, partyId, status, ...}]',
+          }),
+          ...AUTH_ERRORS,
+        },
+      },
     },
-  }, async (request) => {
-    requireRole(request.principal, ['operator', 'admin']);
-    const id = reconRunId(request.params.channel, request.params.date);
-    const { rows: [run] } = await pool.query('SELECT * FROM recon_runs WHERE id = $1', [id]);
-    if (!run) throw new ApiError(404, 'NOT_FOUND', 'this day has not been reconciled');
-    const { rows: exceptions } = await pool.query(
-      `SELECT e.id::text, e.class, e.order_no, e.kind, e.ours_minor::text, e.theirs_minor::text, e.party_id, e.detail, e.status, e.resolution,
+    async (request) => {
+      requireRole(request.principal, ['operator', 'admin']);
+      const id = reconRunId(request.params.channel, request.params.date);
+      const {
+        rows: [run],
+      } = await pool.query('SELECT * FROM recon_runs WHERE id = $1', [id]);
+      if (!run) throw new ApiError(404, 'NOT_FOUND', 'this day has not been reconciled');
+      const { rows: exceptions } = await pool.query(
+        `SELECT e.id::text, e.class, e.order_no, e.kind, e.ours_minor::text, e.theirs_minor::text, e.party_id, e.detail, e.status, e.resolution,
               e.resolved_by, e.reason, e.recovery_id, e.resolved_at, e.cleared_at, coalesce(l.currency, e.detail->>'oursCurrency', 'CNY') AS currency
        FROM recon_exceptions e LEFT JOIN LATERAL (SELECT currency FROM recon_statement_lines WHERE run_id = e.run_id AND order_no = e.order_no LIMIT 1) l ON true
-       WHERE e.run_id = $1 ORDER BY e.id`, [id]);
-    const fmt = (minor: string | null, currency: string) => (minor === null ? null : formatAmount(BigInt(minor), currency));
-    const byClass: Record<string, { count: number; open: number; pending: number }> = {};
-    for (const e of exceptions) {
-      byClass[e.class] ??= { count: 0, open: 0, pending: 0 };
-      byClass[e.class].count += 1;
-      if (e.status === 'OPEN') byClass[e.class].open += 1;
-      if (e.status === 'PENDING') byClass[e.class].pending += 1;
-    }
-    return {
-      workflowId: workflowIds.reconciliation(run.channel, request.params.date), channel: run.channel, date: request.params.date, state: run.state,
-      ours: { count: run.ours_count, amount: formatAmount(BigInt(run.ours_minor), 'CNY') },
-      theirs: { count: run.theirs_count, amount: formatAmount(BigInt(run.theirs_minor), 'CNY') },
-      matched: run.matched, matchedAt: run.matched_at, exceptionsByClass: byClass,
-      openExceptions: exceptions.filter((e) => e.status === 'OPEN').length, pendingLines: exceptions.filter((e) => e.status === 'PENDING').length,
-      exceptions: exceptions.map((e) => ({
-        id: e.id, class: e.class, orderNo: e.order_no, kind: e.kind, ours: fmt(e.ours_minor, e.currency), theirs: fmt(e.theirs_minor, e.currency),
-        partyId: e.party_id, detail: e.detail, status: e.status, resolution: e.resolution, resolvedBy: e.resolved_by, reason: e.reason,
-        recoveryId: e.recovery_id, resolvedAt: e.resolved_at, clearedAt: e.cleared_at,
-      })),
-    };
-  });
+       WHERE e.run_id = $1 ORDER BY e.id`,
+        [id],
+      );
+      const fmt = (minor: string | null, currency: string) =>
+        minor === null ? null : formatAmount(BigInt(minor), currency);
+      const byClass: Record<string, { count: number; open: number; pending: number }> = {};
+      for (const e of exceptions) {
+        byClass[e.class] ??= { count: 0, open: 0, pending: 0 };
+        byClass[e.class].count += 1;
+        if (e.status === 'OPEN') byClass[e.class].open += 1;
+        if (e.status === 'PENDING') byClass[e.class].pending += 1;
+      }
+      return {
+        workflowId: workflowIds.reconciliation(run.channel, request.params.date),
+        channel: run.channel,
+        date: request.params.date,
+        state: run.state,
+        ours: { count: run.ours_count, amount: formatAmount(BigInt(run.ours_minor), 'CNY') },
+        theirs: { count: run.theirs_count, amount: formatAmount(BigInt(run.theirs_minor), 'CNY') },
+        matched: run.matched,
+        matchedAt: run.matched_at,
+        exceptionsByClass: byClass,
+        openExceptions: exceptions.filter((e) => e.status === 'OPEN').length,
+        pendingLines: exceptions.filter((e) => e.status === 'PENDING').length,
+        exceptions: exceptions.map((e) => ({
+          id: e.id,
+          class: e.class,
+          orderNo: e.order_no,
+          kind: e.kind,
+          ours: fmt(e.ours_minor, e.currency),
+          theirs: fmt(e.theirs_minor, e.currency),
+          partyId: e.party_id,
+          detail: e.detail,
+          status: e.status,
+          resolution: e.resolution,
+          resolvedBy: e.resolved_by,
+          reason: e.reason,
+          recoveryId: e.recovery_id,
+          resolvedAt: e.resolved_at,
+          clearedAt: e.cleared_at,
+        })),
+      };
+    },
+  );
 
-  app.post<{ Params: { channel: string; date: string; id: string }; Body: { action: ExceptionAction; reason: string; investorId?: string } }>(
-    '/v1/reconciliations/:channel/:date/exceptions/:id/resolve', {
+  app.post<{
+    Params: { channel: string; date: string; id: string };
+    Body: { action: ExceptionAction; reason: string; investorId?: string };
+  }>(
+    '/v1/reconciliations/:channel/:date/exceptions/:id/resolve',
+    {
       schema: {
-        summary: 'resolve one exception: adjust (correct the clearing account), recover (open a recovery), or accept (the gateway\'s error)',
-        description: 'What adjust and recover post is re-derived from the ledger and the gateway when the decision commits. An order already accounted for '
-          + 'posts nothing: the exception is CLEARED (status in the answer), audited. A PENDING line, an order still in flight, or an exception no longer open is refused (409).',
-        params: { type: 'object', properties: { channel: CHANNEL, date: DATE, id: { type: 'string', pattern: '^[0-9]{1,18}$' } }, required: ['channel', 'date', 'id'] },
+        summary:
+          "resolve one exception: adjust (correct the clearing account), recover (open a recovery), or accept (the gateway's error)",
+        description:
+          'What adjust and recover post is re-derived from the ledger and the gateway when the decision commits. An order already accounted for ' +
+          'posts nothing: the exception is CLEARED (status in the answer), audited. A PENDING line, an order still in flight, or an exception no longer open is refused (409).',
+        params: {
+          type: 'object',
+          properties: {
+            channel: CHANNEL,
+            date: DATE,
+            id: { type: 'string', pattern: '^[0-9]{1,18}$' },
+          },
+          required: ['channel', 'date', 'id'],
+        },
         headers: DECISION_IDEMPOTENCY_HEADERS,
         body: {
-          type: 'object', additionalProperties: false, required: ['action', 'reason'],
-          properties: { action: { type: 'string', enum: ['adjust', 'recover', 'accept'] }, reason: { type: 'string', minLength: 3, maxLength: 500 }, investorId: PARTY_ID },
+          type: 'object',
+          additionalProperties: false,
+          required: ['action', 'reason'],
+          properties: {
+            action: { type: 'string', enum: ['adjust', 'recover', 'accept'] },
+            reason: { type: 'string', minLength: 3, maxLength: 500 },
+            investorId: PARTY_ID,
+          },
         },
-        response: { 200: documentedObject('the resolved exception and its day', { exceptionId: 'its id', action: 'adjust, recover or accept', status: 'RESOLVED or CLEARED', day: "the day's summary after it" }), ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
+        response: {
+          200: documentedObject('the resolved exception and its day', {
+            exceptionId: 'its id',
+            action: 'adjust, recover or accept',
+            status: 'RESOLVED or CLEARED',
+            day: "the day's summary after it",
+          }),
+          ...AUTH_ERRORS,
+          409: ERROR_RESPONSE,
+          503: ERROR_RESPONSE,
+        },
       },
-    }, async (request, reply) => {
+    },
+    async (request, reply) => {
       requireRole(request.principal, ['operator', 'admin']);
       return replyKeyedDecision(context, request, reply, async () => {
-        const handle = temporalOf(context).workflow.getHandle(workflowIds.reconciliation(request.params.channel, request.params.date));
+        const handle = temporalOf(context).workflow.getHandle(
+          workflowIds.reconciliation(request.params.channel, request.params.date),
+        );
         try {
           const { action, reason, investorId } = request.body;
           // Recorded with this key first; the workflow reads it by its id. The effect's audit row is
           // written with it, in its transaction (reconciliation/resolve.ts).
-          const summary = await decide(context, request, {
-            workflowId: handle.workflowId, kind: 'exception.resolve', reason, payload: { exceptionId: request.params.id, action, ...(investorId ? { investorId } : {}) },
-          }, (ref) => handle.executeUpdate(resolveExceptionUpdate, { args: [ref], updateId: ref.decisionId }));
-          const { rows: [e] } = await pool.query<{ status: string }>('SELECT status FROM recon_exceptions WHERE id = $1', [request.params.id]);
-          return { exceptionId: request.params.id, action: request.body.action, status: e?.status, day: summary };
+          const summary = await decide(
+            context,
+            request,
+            {
+              workflowId: handle.workflowId,
+              kind: 'exception.resolve',
+              reason,
+              payload: {
+                exceptionId: request.params.id,
+                action,
+                ...(investorId ? { investorId } : {}),
+              },
+            },
+            (ref) =>
+              handle.executeUpdate(resolveExceptionUpdate, {
+                args: [ref],
+                updateId: ref.decisionId,
+              }),
+          );
+          const {
+            rows: [e],
+          } = await pool.query<{ status: string }>(
+            'SELECT status FROM recon_exceptions WHERE id = $1',
+            [request.params.id],
+          );
+          return {
+            exceptionId: request.params.id,
+            action: request.body.action,
+            status: e?.status,
+            day: summary,
+          };
         } catch (err) {
-          if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'this day has no reconciliation running');
-          if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'EXCEPTION_REFUSED', refusalMessage(err));
+          if (err instanceof WorkflowNotFoundError)
+            throw new ApiError(404, 'NOT_FOUND', 'this day has no reconciliation running');
+          if (err instanceof WorkflowUpdateFailedError)
+            throw new ApiError(409, 'EXCEPTION_REFUSED', refusalMessage(err));
           throw err;
         }
       });
-    });
+    },
+  );
 }

@@ -6,14 +6,26 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { formatAmount } from '../../ledger/money';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { parseAmount } from '../../ledger/money';
-import { getRecovery, listRecoveries, openRecoveryByHand, type Recovery } from '../../payments/recoveries';
+import {
+  getRecovery,
+  listRecoveries,
+  openRecoveryByHand,
+  type Recovery,
+} from '../../payments/recoveries';
 import { requestCollectionUpdate, writeOffUpdate } from '../../workflows/contracts/recovery';
 import type { AppContext } from '../app';
 import { actorOf, requireOwner, requireRole } from '../auth';
 import { decide, replyKeyedDecision } from '../decisions';
 import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
-import { AMOUNT, AUTH_ERRORS, DECISION_IDEMPOTENCY_HEADERS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+import {
+  AMOUNT,
+  AUTH_ERRORS,
+  DECISION_IDEMPOTENCY_HEADERS,
+  ERROR_RESPONSE,
+  IDEMPOTENCY_HEADERS,
+  PARTY_ID,
+} from '../schemas';
 import { refusalMessage, temporalOf } from '../temporal';
 import { workflowIds } from '../../ids/workflow-ids';
 import { requireParty } from '../require-party';
@@ -23,103 +35,236 @@ const ID_PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id
 const DECISION_SCHEMA = {
   params: ID_PARAMS,
   headers: DECISION_IDEMPOTENCY_HEADERS,
-  body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 3, maxLength: 500 } } },
-  response: { 200: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['reason'],
+    properties: { reason: { type: 'string', minLength: 3, maxLength: 500 } },
+  },
+  response: {
+    200: { type: 'object', additionalProperties: true },
+    ...AUTH_ERRORS,
+    409: ERROR_RESPONSE,
+    503: ERROR_RESPONSE,
+  },
 } as const;
 
-const RECOVERY_FIELDS = { id: 'rc-…', investorId: 'who owes it', state: 'OFFSETTING, REQUESTED, RECOVERED, WRITTEN_OFF', currency: 'ISO 4217', owed: 'amount', recovered: 'amount', writtenOff: 'amount', outstanding: 'amount', exceptionId: 'the exception it came from, or null', reason: 'why', openedBy: 'who opened it', createdAt: 'ISO time', closedAt: 'ISO time or null', workflowId: 'recovery-{id}' };
+const RECOVERY_FIELDS = {
+  id: 'rc-…',
+  investorId: 'who owes it',
+  state: 'OFFSETTING, REQUESTED, RECOVERED, WRITTEN_OFF',
+  currency: 'ISO 4217',
+  owed: 'amount',
+  recovered: 'amount',
+  writtenOff: 'amount',
+  outstanding: 'amount',
+  exceptionId: 'the exception it came from, or null',
+  reason: 'why',
+  openedBy: 'who opened it',
+  createdAt: 'ISO time',
+  closedAt: 'ISO time or null',
+  workflowId: 'recovery-{id}',
+};
 
 function view(r: Recovery) {
   const fmt = (minor: bigint) => formatAmount(minor, r.currency);
   return {
-    id: r.id, investorId: r.investorId, state: r.state, currency: r.currency, owed: fmt(r.amountMinor), recovered: fmt(r.recoveredMinor),
-    writtenOff: fmt(r.writtenOffMinor), outstanding: fmt(r.amountMinor - r.recoveredMinor - r.writtenOffMinor), exceptionId: r.exceptionId,
-    reason: r.reason, openedBy: r.openedBy, createdAt: r.createdAt.toISOString(), closedAt: r.closedAt?.toISOString() ?? null, workflowId: workflowIds.recovery(r.id),
+    id: r.id,
+    investorId: r.investorId,
+    state: r.state,
+    currency: r.currency,
+    owed: fmt(r.amountMinor),
+    recovered: fmt(r.recoveredMinor),
+    writtenOff: fmt(r.writtenOffMinor),
+    outstanding: fmt(r.amountMinor - r.recoveredMinor - r.writtenOffMinor),
+    exceptionId: r.exceptionId,
+    reason: r.reason,
+    openedBy: r.openedBy,
+    createdAt: r.createdAt.toISOString(),
+    closedAt: r.closedAt?.toISOString() ?? null,
+    workflowId: workflowIds.recovery(r.id),
   };
 }
 
 export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext): void {
   const { pool } = context;
 
-  app.post<{ Body: { investorId: string; amount: string; reason: string } }>('/v1/recoveries', {
-    schema: {
-      summary: 'open a recovery by hand (money paid that was not owed, found other than by reconciliation)',
-      headers: IDEMPOTENCY_HEADERS,
-      body: {
-        type: 'object', additionalProperties: false, required: ['investorId', 'amount', 'reason'],
-        properties: { investorId: PARTY_ID, amount: AMOUNT, reason: { type: 'string', minLength: 3, maxLength: 500 } },
+  app.post<{ Body: { investorId: string; amount: string; reason: string } }>(
+    '/v1/recoveries',
+    {
+      schema: {
+        summary:
+          'open a recovery by hand (money paid that was not owed, found other than by reconciliation)',
+        headers: IDEMPOTENCY_HEADERS,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['investorId', 'amount', 'reason'],
+          properties: {
+            investorId: PARTY_ID,
+            amount: AMOUNT,
+            reason: { type: 'string', minLength: 3, maxLength: 500 },
+          },
+        },
+        response: {
+          201: { type: 'object', additionalProperties: true },
+          ...AUTH_ERRORS,
+          409: ERROR_RESPONSE,
+          422: ERROR_RESPONSE,
+        },
       },
-      response: { 201: { type: 'object', additionalProperties: true }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },
     },
-  }, async (request, reply) => {
-    requireRole(request.principal, ['operator', 'admin']);
-    const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
-    return replyIdempotent(context, request, reply, async (tx) => {
-      await requireParty(tx, request.body.investorId, 'investor');
-      const id = await openRecoveryByHand(tx, {
-        investorId: request.body.investorId, amountMinor, currency: DEFAULT_CURRENCY, amount: request.body.amount,
-        reason: request.body.reason, actor: actorOf(request.principal), requestId: request.id,
+    async (request, reply) => {
+      requireRole(request.principal, ['operator', 'admin']);
+      const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
+      return replyIdempotent(context, request, reply, async (tx) => {
+        await requireParty(tx, request.body.investorId, 'investor');
+        const id = await openRecoveryByHand(tx, {
+          investorId: request.body.investorId,
+          amountMinor,
+          currency: DEFAULT_CURRENCY,
+          amount: request.body.amount,
+          reason: request.body.reason,
+          actor: actorOf(request.principal),
+          requestId: request.id,
+        });
+        return { statusCode: 201, body: view((await getRecovery(tx, id)) as Recovery) };
       });
-      return { statusCode: 201, body: view((await getRecovery(tx, id)) as Recovery) };
-    });
-  });
-
-  app.get<{ Querystring: { open?: boolean } }>('/v1/recoveries', {
-    schema: {
-      summary: 'recoveries, newest first: all for operators, their own for an investor',
-      querystring: { type: 'object', additionalProperties: false, properties: { open: { type: 'string', enum: ['true', 'false'] } } },
-      response: { 200: documentedList('recoveries', RECOVERY_FIELDS), ...AUTH_ERRORS },
     },
-  }, async (request) => {
-    requireRole(request.principal, ['investor', 'operator', 'admin']);
-    const investorId = request.principal.role === 'investor' ? request.principal.partyId : undefined;
-    const open = request.query.open === undefined ? undefined : String(request.query.open) === 'true';
-    return (await listRecoveries(pool, { investorId, open }, 200)).map(view);
-  });
+  );
 
-  app.get<{ Params: { id: string } }>('/v1/recoveries/:id', {
-    schema: { summary: 'a recovery: owed, recovered, state', params: ID_PARAMS, response: { 200: documentedObject('a recovery', RECOVERY_FIELDS), ...AUTH_ERRORS } },
-  }, async (request) => {
-    requireRole(request.principal, ['investor', 'operator', 'admin']);
-    const r = await getRecovery(pool, request.params.id);
-    if (!r) throw new ApiError(404, 'NOT_FOUND', 'not found');
-    requireOwner(request.principal, r.investorId);
-    return view(r);
-  });
+  app.get<{ Querystring: { open?: boolean } }>(
+    '/v1/recoveries',
+    {
+      schema: {
+        summary: 'recoveries, newest first: all for operators, their own for an investor',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { open: { type: 'string', enum: ['true', 'false'] } },
+        },
+        response: { 200: documentedList('recoveries', RECOVERY_FIELDS), ...AUTH_ERRORS },
+      },
+    },
+    async (request) => {
+      requireRole(request.principal, ['investor', 'operator', 'admin']);
+      const investorId =
+        request.principal.role === 'investor' ? request.principal.partyId : undefined;
+      const open =
+        request.query.open === undefined ? undefined : String(request.query.open) === 'true';
+      return (await listRecoveries(pool, { investorId, open }, 200)).map(view);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/recoveries/:id',
+    {
+      schema: {
+        summary: 'a recovery: owed, recovered, state',
+        params: ID_PARAMS,
+        response: { 200: documentedObject('a recovery', RECOVERY_FIELDS), ...AUTH_ERRORS },
+      },
+    },
+    async (request) => {
+      requireRole(request.principal, ['investor', 'operator', 'admin']);
+      const r = await getRecovery(pool, request.params.id);
+      if (!r) throw new ApiError(404, 'NOT_FOUND', 'not found');
+      requireOwner(request.principal, r.investorId);
+      return view(r);
+    },
+  );
 
   /** Records the decision, then runs the recovery workflow's update with its id; refusals become 409s. */
-  async function decideRecovery(request: FastifyRequest, id: string, kind: 'recovery.write_off' | 'recovery.request_collection', update: typeof requestCollectionUpdate, reason: string): Promise<string> {
+  async function decideRecovery(
+    request: FastifyRequest,
+    id: string,
+    kind: 'recovery.write_off' | 'recovery.request_collection',
+    update: typeof requestCollectionUpdate,
+    reason: string,
+  ): Promise<string> {
     const handle = temporalOf(context).workflow.getHandle(workflowIds.recovery(id));
     // A write-off's audit row commits with the write-off itself (payments/recoveries.ts); a collection request's with the request.
-    const intent = kind === 'recovery.request_collection' ? { action: 'recovery.collection_requested', subject: id } : undefined;
+    const intent =
+      kind === 'recovery.request_collection'
+        ? { action: 'recovery.collection_requested', subject: id }
+        : undefined;
     try {
-      return await decide(context, request, { workflowId: handle.workflowId, kind, reason, payload: {}, intent }, (ref) => handle.executeUpdate(update, { args: [ref], updateId: ref.decisionId }));
+      return await decide(
+        context,
+        request,
+        { workflowId: handle.workflowId, kind, reason, payload: {}, intent },
+        (ref) => handle.executeUpdate(update, { args: [ref], updateId: ref.decisionId }),
+      );
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'RECOVERY_NOT_STARTED', 'its workflow has not started yet: try again in a moment');
-      if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REFUSED', refusalMessage(err));
+      if (err instanceof WorkflowNotFoundError)
+        throw new ApiError(
+          409,
+          'RECOVERY_NOT_STARTED',
+          'its workflow has not started yet: try again in a moment',
+        );
+      if (err instanceof WorkflowUpdateFailedError)
+        throw new ApiError(409, 'REFUSED', refusalMessage(err));
       throw err;
     }
   }
 
-  app.post<{ Params: { id: string }; Body: { reason: string } }>('/v1/recoveries/:id/request-collection', {
-    schema: { summary: 'ask the investor to pay it back: a collection from their bank account through the gateway (REQUESTED)', ...DECISION_SCHEMA },
-  }, async (request, reply) => replyKeyedDecision(context, request, reply, async () => {
-    requireRole(request.principal, ['operator', 'admin']);
-    const recovery = await getRecovery(pool, request.params.id);
-    if (!recovery) throw new ApiError(404, 'NOT_FOUND', 'not found');
-    const { rows } = await pool.query('SELECT bank_account IS NOT NULL AS has FROM parties WHERE id = $1', [recovery.investorId]);
-    if (!rows[0]?.has) throw new ApiError(409, 'NO_BANK_ACCOUNT', `${recovery.investorId} has no bank account on file to collect from`);
-    const state = await decideRecovery(request, request.params.id, 'recovery.request_collection', requestCollectionUpdate, request.body.reason);
-    return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
-  }));
+  app.post<{ Params: { id: string }; Body: { reason: string } }>(
+    '/v1/recoveries/:id/request-collection',
+    {
+      schema: {
+        summary:
+          'ask the investor to pay it back: a collection from their bank account through the gateway (REQUESTED)',
+        ...DECISION_SCHEMA,
+      },
+    },
+    async (request, reply) =>
+      replyKeyedDecision(context, request, reply, async () => {
+        requireRole(request.principal, ['operator', 'admin']);
+        const recovery = await getRecovery(pool, request.params.id);
+        if (!recovery) throw new ApiError(404, 'NOT_FOUND', 'not found');
+        const { rows } = await pool.query(
+          'SELECT bank_account IS NOT NULL AS has FROM parties WHERE id = $1',
+          [recovery.investorId],
+        );
+        if (!rows[0]?.has)
+          throw new ApiError(
+            409,
+            'NO_BANK_ACCOUNT',
+            `${recovery.investorId} has no bank account on file to collect from`,
+          );
+        const state = await decideRecovery(
+          request,
+          request.params.id,
+          'recovery.request_collection',
+          requestCollectionUpdate,
+          request.body.reason,
+        );
+        return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
+      }),
+  );
 
-  app.post<{ Params: { id: string }; Body: { reason: string } }>('/v1/recoveries/:id/write-off', {
-    schema: { summary: 'give up what is still owed, with a reason (posted to platform:write-offs)', ...DECISION_SCHEMA },
-  }, async (request, reply) => replyKeyedDecision(context, request, reply, async () => {
-    requireRole(request.principal, ['operator', 'admin']);
-    if (!(await getRecovery(pool, request.params.id))) throw new ApiError(404, 'NOT_FOUND', 'not found');
-    // The audit row is written with the write-off, in its transaction (payments/recoveries.ts).
-    const state = await decideRecovery(request, request.params.id, 'recovery.write_off', writeOffUpdate, request.body.reason);
-    return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
-  }));
+  app.post<{ Params: { id: string }; Body: { reason: string } }>(
+    '/v1/recoveries/:id/write-off',
+    {
+      schema: {
+        summary: 'give up what is still owed, with a reason (posted to platform:write-offs)',
+        ...DECISION_SCHEMA,
+      },
+    },
+    async (request, reply) =>
+      replyKeyedDecision(context, request, reply, async () => {
+        requireRole(request.principal, ['operator', 'admin']);
+        if (!(await getRecovery(pool, request.params.id)))
+          throw new ApiError(404, 'NOT_FOUND', 'not found');
+        // The audit row is written with the write-off, in its transaction (payments/recoveries.ts).
+        const state = await decideRecovery(
+          request,
+          request.params.id,
+          'recovery.write_off',
+          writeOffUpdate,
+          request.body.reason,
+        );
+        return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
+      }),
+  );
 }

@@ -18,7 +18,15 @@ import { workflowIds } from '../../ids/workflow-ids';
 const INSTALLMENT = { type: 'integer', minimum: 1, maximum: 360 } as const;
 /** Path parameters are strings (no type coercion at the edge): 1..360 as digits. */
 const INSTALLMENT_PARAM = { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } as const;
-const ACCEPTED = { 202: { type: 'object', properties: { workflowId: { type: 'string' }, status: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE };
+const ACCEPTED = {
+  202: {
+    type: 'object',
+    properties: { workflowId: { type: 'string' }, status: { type: 'string' } },
+  },
+  ...AUTH_ERRORS,
+  409: ERROR_RESPONSE,
+  503: ERROR_RESPONSE,
+};
 const REPAYABLE = ['DISBURSED', 'REPAYING', 'CLOSED'];
 
 /** Runs a start; one that already exists (running or closed) is the answer, not an error. */
@@ -40,46 +48,92 @@ export function registerRepaymentRoutes(app: FastifyInstance, context: AppContex
     return { loan, row };
   }
 
-  app.post<{ Params: { id: string; n: string } }>('/v1/loans/:id/installments/:n/repayments', {
-    schema: {
-      summary: "collect installment n from the borrower now (it is collected at its due date anyway)",
-      params: { type: 'object', properties: { id: PARTY_ID, n: INSTALLMENT_PARAM }, required: ['id', 'n'] },
-      response: ACCEPTED,
+  app.post<{ Params: { id: string; n: string } }>(
+    '/v1/loans/:id/installments/:n/repayments',
+    {
+      schema: {
+        summary:
+          'collect installment n from the borrower now (it is collected at its due date anyway)',
+        params: {
+          type: 'object',
+          properties: { id: PARTY_ID, n: INSTALLMENT_PARAM },
+          required: ['id', 'n'],
+        },
+        response: ACCEPTED,
+      },
     },
-  }, async (request, reply) => {
-    requireRole(request.principal, ['borrower', 'operator', 'admin']);
-    const found = await installment(request.params.id, Number(request.params.n));
-    if (!found) throw new ApiError(404, 'NOT_FOUND', 'not found');
-    requireOwner(request.principal, found.loan.borrowerId);
-    if (!REPAYABLE.includes(found.loan.status)) throw new ApiError(409, 'LOAN_NOT_REPAYING', `the loan is ${found.loan.status}`);
-    const workflowId = workflowIds.repayment(found.loan.id, found.row.n);
-    const input: RepaymentWorkflowInput = { loanId: found.loan.id, installment: found.row.n };
-    // Recorded with the caller's key first; the workflow takes it by id. Starts it now, or tells the
-    // running one to collect now; a finished one is left alone.
-    await decide(context, request, { workflowId, kind: 'repayment.collect_now', reason: 'collect now, asked through the API', payload: { loanId: found.loan.id, installment: found.row.n } },
-      (ref) => once(() => temporalOf(context).workflow.signalWithStart('repaymentWorkflow', {
-        workflowId, taskQueue: TASK_QUEUE, args: [input], signal: collectNowSignal, signalArgs: [ref],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      })));
-    const after = await installment(found.loan.id, found.row.n);
-    return reply.status(202).send({ workflowId, status: after?.row.status ?? found.row.status });
-  });
+    async (request, reply) => {
+      requireRole(request.principal, ['borrower', 'operator', 'admin']);
+      const found = await installment(request.params.id, Number(request.params.n));
+      if (!found) throw new ApiError(404, 'NOT_FOUND', 'not found');
+      requireOwner(request.principal, found.loan.borrowerId);
+      if (!REPAYABLE.includes(found.loan.status))
+        throw new ApiError(409, 'LOAN_NOT_REPAYING', `the loan is ${found.loan.status}`);
+      const workflowId = workflowIds.repayment(found.loan.id, found.row.n);
+      const input: RepaymentWorkflowInput = { loanId: found.loan.id, installment: found.row.n };
+      // Recorded with the caller's key first; the workflow takes it by id. Starts it now, or tells the
+      // running one to collect now; a finished one is left alone.
+      await decide(
+        context,
+        request,
+        {
+          workflowId,
+          kind: 'repayment.collect_now',
+          reason: 'collect now, asked through the API',
+          payload: { loanId: found.loan.id, installment: found.row.n },
+        },
+        (ref) =>
+          once(() =>
+            temporalOf(context).workflow.signalWithStart('repaymentWorkflow', {
+              workflowId,
+              taskQueue: TASK_QUEUE,
+              args: [input],
+              signal: collectNowSignal,
+              signalArgs: [ref],
+              workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+            }),
+          ),
+      );
+      const after = await installment(found.loan.id, found.row.n);
+      return reply.status(202).send({ workflowId, status: after?.row.status ?? found.row.status });
+    },
+  );
 
-  app.post<{ Body: { loanId: string; installment: number } }>('/v1/payout-runs', {
-    schema: {
-      summary: "pay every investor's share of a distributed installment; a repeat returns the same run",
-      body: { type: 'object', additionalProperties: false, required: ['loanId', 'installment'], properties: { loanId: PARTY_ID, installment: INSTALLMENT } },
-      response: ACCEPTED,
+  app.post<{ Body: { loanId: string; installment: number } }>(
+    '/v1/payout-runs',
+    {
+      schema: {
+        summary:
+          "pay every investor's share of a distributed installment; a repeat returns the same run",
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['loanId', 'installment'],
+          properties: { loanId: PARTY_ID, installment: INSTALLMENT },
+        },
+        response: ACCEPTED,
+      },
     },
-  }, async (request, reply) => {
-    requireRole(request.principal, ['operator', 'admin']);
-    const found = await installment(request.body.loanId, request.body.installment);
-    if (!found) throw new ApiError(404, 'NOT_FOUND', 'no such loan installment');
-    if (found.row.status !== 'DISTRIBUTED' && found.row.status !== 'PAID_OUT') {
-      throw new ApiError(409, 'NOT_DISTRIBUTED', `installment ${found.row.n} is ${found.row.status}: nothing to pay out yet`, { status: found.row.status });
-    }
-    // The decision, its audit row and the run's start (an outbox row) in one transaction.
-    const { workflowId } = await requestPayoutRun(pool, { loanId: found.loan.id, installment: found.row.n, actor: actorOf(request.principal), requestId: request.id });
-    return reply.status(202).send({ workflowId, status: found.row.status });
-  });
+    async (request, reply) => {
+      requireRole(request.principal, ['operator', 'admin']);
+      const found = await installment(request.body.loanId, request.body.installment);
+      if (!found) throw new ApiError(404, 'NOT_FOUND', 'no such loan installment');
+      if (found.row.status !== 'DISTRIBUTED' && found.row.status !== 'PAID_OUT') {
+        throw new ApiError(
+          409,
+          'NOT_DISTRIBUTED',
+          `installment ${found.row.n} is ${found.row.status}: nothing to pay out yet`,
+          { status: found.row.status },
+        );
+      }
+      // The decision, its audit row and the run's start (an outbox row) in one transaction.
+      const { workflowId } = await requestPayoutRun(pool, {
+        loanId: found.loan.id,
+        installment: found.row.n,
+        actor: actorOf(request.principal),
+        requestId: request.id,
+      });
+      return reply.status(202).send({ workflowId, status: found.row.status });
+    },
+  );
 }

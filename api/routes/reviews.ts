@@ -4,62 +4,132 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { documentedList } from '../contract';
 import type { FastifyInstance } from 'fastify';
-import { resolveReviewUpdate, reviewEvidenceQuery, type ReviewDecision } from '../../workflows/contracts/gateway-order';
+import {
+  resolveReviewUpdate,
+  reviewEvidenceQuery,
+  type ReviewDecision,
+} from '../../workflows/contracts/gateway-order';
 import type { AppContext } from '../app';
 import { requireRole } from '../auth';
 import { decide, replyKeyedDecision } from '../decisions';
 import { ApiError } from '../errors';
 import { temporalOf } from '../temporal';
-import { AUTH_ERRORS, DECISION_IDEMPOTENCY_HEADERS, ERROR_RESPONSE, REVIEWABLE_WORKFLOW_ID } from '../schemas';
+import {
+  AUTH_ERRORS,
+  DECISION_IDEMPOTENCY_HEADERS,
+  ERROR_RESPONSE,
+  REVIEWABLE_WORKFLOW_ID,
+} from '../schemas';
 
 // Every workflow with a gateway order that can wait for review, recovery collections included.
 const LIST_LIMIT = 100;
 
 export function registerReviewRoutes(app: FastifyInstance, context: AppContext): void {
-  app.get('/v1/reviews', { schema: { summary: 'open manual reviews, oldest first', response: { 200: documentedList('open manual reviews, oldest first', { workflowId: 'the waiting workflow', kind: 'its workflow type', since: 'ISO time', evidence: 'every attempt and answer, the order, the amount' }), ...AUTH_ERRORS, 503: ERROR_RESPONSE } } }, async (request) => {
-    requireRole(request.principal, ['operator', 'admin']);
-    const temporal = temporalOf(context);
-    const reviews = [];
-    for await (const wf of temporal.workflow.list({ query: `ReviewState = 'Pending' AND ExecutionStatus = 'Running'` })) {
-      const evidence = await temporal.workflow.getHandle(wf.workflowId).query(reviewEvidenceQuery);
-      reviews.push({ workflowId: wf.workflowId, kind: wf.type, since: evidence.since ?? wf.startTime.toISOString(), evidence });
-      if (reviews.length >= LIST_LIMIT) break;
-    }
-    return reviews.sort((a, b) => a.since.localeCompare(b.since));
-  });
-
-  app.post<{ Params: { workflowId: string }; Body: { decision: ReviewDecision; reason: string; resubmit?: boolean } }>('/v1/reviews/:workflowId/resolve', {
-    schema: {
-      summary: "resolve a manual review: paid (post) or not_paid (void); the operator's key and the reason go into the ledger",
-      params: { type: 'object', properties: { workflowId: REVIEWABLE_WORKFLOW_ID }, required: ['workflowId'] },
-      headers: DECISION_IDEMPOTENCY_HEADERS,
-      body: {
-        type: 'object', additionalProperties: false, required: ['decision', 'reason'],
-        properties: {
-          decision: { type: 'string', enum: ['paid', 'not_paid'] }, reason: { type: 'string', minLength: 3, maxLength: 500 },
-          // not_paid only, payouts and deposits: the same order number is sent again instead of releasing it.
-          resubmit: { type: 'boolean' },
+  app.get(
+    '/v1/reviews',
+    {
+      schema: {
+        summary: 'open manual reviews, oldest first',
+        response: {
+          200: documentedList('open manual reviews, oldest first', {
+            workflowId: 'the waiting workflow',
+            kind: 'its workflow type',
+            since: 'ISO time',
+            evidence: 'every attempt and answer, the order, the amount',
+          }),
+          ...AUTH_ERRORS,
+          503: ERROR_RESPONSE,
         },
       },
-      response: { 200: { type: 'object', properties: { workflowId: { type: 'string' }, state: { type: 'string' } } }, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
     },
-  }, async (request, reply) => {
-    requireRole(request.principal, ['operator', 'admin']);
-    return replyKeyedDecision(context, request, reply, async () => {
-      const handle = temporalOf(context).workflow.getHandle(request.params.workflowId);
-      try {
-        const { decision, reason, resubmit } = request.body;
-        // Recorded with this key first; the workflow reads it by its id (the actor is never the Update's).
-        const state = await decide(context, request, {
-          workflowId: request.params.workflowId, kind: 'review.resolve', reason, payload: { decision, ...(resubmit ? { resubmit: true } : {}) },
-        }, (ref) => handle.executeUpdate(resolveReviewUpdate, { args: [ref], updateId: ref.decisionId }));
-        return { workflowId: request.params.workflowId, state };
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw new ApiError(404, 'NOT_FOUND', 'no such workflow');
-        // The workflow refused: no such decision, nothing to resolve, or a decision the state does not allow.
-        if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'REVIEW_REFUSED', err.cause?.message ?? err.message);
-        throw err;
+    async (request) => {
+      requireRole(request.principal, ['operator', 'admin']);
+      const temporal = temporalOf(context);
+      const reviews = [];
+      for await (const wf of temporal.workflow.list({
+        query: `ReviewState = 'Pending' AND ExecutionStatus = 'Running'`,
+      })) {
+        const evidence = await temporal.workflow
+          .getHandle(wf.workflowId)
+          .query(reviewEvidenceQuery);
+        reviews.push({
+          workflowId: wf.workflowId,
+          kind: wf.type,
+          since: evidence.since ?? wf.startTime.toISOString(),
+          evidence,
+        });
+        if (reviews.length >= LIST_LIMIT) break;
       }
-    });
-  });
+      return reviews.sort((a, b) => a.since.localeCompare(b.since));
+    },
+  );
+
+  app.post<{
+    Params: { workflowId: string };
+    Body: { decision: ReviewDecision; reason: string; resubmit?: boolean };
+  }>(
+    '/v1/reviews/:workflowId/resolve',
+    {
+      schema: {
+        summary:
+          "resolve a manual review: paid (post) or not_paid (void); the operator's key and the reason go into the ledger",
+        params: {
+          type: 'object',
+          properties: { workflowId: REVIEWABLE_WORKFLOW_ID },
+          required: ['workflowId'],
+        },
+        headers: DECISION_IDEMPOTENCY_HEADERS,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['decision', 'reason'],
+          properties: {
+            decision: { type: 'string', enum: ['paid', 'not_paid'] },
+            reason: { type: 'string', minLength: 3, maxLength: 500 },
+            // not_paid only, payouts and deposits: the same order number is sent again instead of releasing it.
+            resubmit: { type: 'boolean' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { workflowId: { type: 'string' }, state: { type: 'string' } },
+          },
+          ...AUTH_ERRORS,
+          409: ERROR_RESPONSE,
+          503: ERROR_RESPONSE,
+        },
+      },
+    },
+    async (request, reply) => {
+      requireRole(request.principal, ['operator', 'admin']);
+      return replyKeyedDecision(context, request, reply, async () => {
+        const handle = temporalOf(context).workflow.getHandle(request.params.workflowId);
+        try {
+          const { decision, reason, resubmit } = request.body;
+          // Recorded with this key first; the workflow reads it by its id (the actor is never the Update's).
+          const state = await decide(
+            context,
+            request,
+            {
+              workflowId: request.params.workflowId,
+              kind: 'review.resolve',
+              reason,
+              payload: { decision, ...(resubmit ? { resubmit: true } : {}) },
+            },
+            (ref) =>
+              handle.executeUpdate(resolveReviewUpdate, { args: [ref], updateId: ref.decisionId }),
+          );
+          return { workflowId: request.params.workflowId, state };
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError)
+            throw new ApiError(404, 'NOT_FOUND', 'no such workflow');
+          // The workflow refused: no such decision, nothing to resolve, or a decision the state does not allow.
+          if (err instanceof WorkflowUpdateFailedError)
+            throw new ApiError(409, 'REVIEW_REFUSED', err.cause?.message ?? err.message);
+          throw err;
+        }
+      });
+    },
+  );
 }

@@ -16,31 +16,64 @@ import { requireParty } from '../require-party';
 const WITHDRAWAL_RESPONSE = {
   type: 'object',
   properties: {
-    payoutId: { type: ['string', 'null'] }, workflowId: { type: ['string', 'null'] }, status: { type: 'string', enum: ['HELD', 'OFFSET'] },
-    amount: { ...AMOUNT, description: 'sent to the bank account' }, offset: { ...AMOUNT, description: 'taken to clear what the investor owes back' },
+    payoutId: { type: ['string', 'null'] },
+    workflowId: { type: ['string', 'null'] },
+    status: { type: 'string', enum: ['HELD', 'OFFSET'] },
+    amount: { ...AMOUNT, description: 'sent to the bank account' },
+    offset: { ...AMOUNT, description: 'taken to clear what the investor owes back' },
   },
 } as const;
 
 export function registerWithdrawalRoutes(app: FastifyInstance, context: AppContext): void {
-  app.post<{ Params: { id: string }; Body: { amount: string; account: BankAccount } }>('/v1/investors/:id/withdrawals', {
-    schema: {
-      summary: "pay money out of the investor's balance to their bank account",
-      params: { type: 'object', properties: { id: PARTY_ID }, required: ['id'] },
-      headers: IDEMPOTENCY_HEADERS,
-      body: { type: 'object', additionalProperties: false, required: ['amount', 'account'], properties: { amount: AMOUNT, account: BANK_ACCOUNT_SCHEMA } },
-      response: { 200: WITHDRAWAL_RESPONSE, 202: WITHDRAWAL_RESPONSE, ...AUTH_ERRORS, 409: ERROR_RESPONSE, 422: ERROR_RESPONSE },
+  app.post<{ Params: { id: string }; Body: { amount: string; account: BankAccount } }>(
+    '/v1/investors/:id/withdrawals',
+    {
+      schema: {
+        summary: "pay money out of the investor's balance to their bank account",
+        params: { type: 'object', properties: { id: PARTY_ID }, required: ['id'] },
+        headers: IDEMPOTENCY_HEADERS,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['amount', 'account'],
+          properties: { amount: AMOUNT, account: BANK_ACCOUNT_SCHEMA },
+        },
+        response: {
+          200: WITHDRAWAL_RESPONSE,
+          202: WITHDRAWAL_RESPONSE,
+          ...AUTH_ERRORS,
+          409: ERROR_RESPONSE,
+          422: ERROR_RESPONSE,
+        },
+      },
     },
-  }, async (request, reply) => {
-    requireRole(request.principal, ['investor']);
-    requireOwner(request.principal, request.params.id);
-    const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
-    return replyIdempotent(context, request, reply, async (tx) => {
-      await requireParty(tx, request.params.id, 'investor');
-      // What the investor owes back is taken first, as from a scheduled payout (payments/requests.ts).
-      const w = await requestWithdrawal(tx, { investorId: request.params.id, amountMinor, currency: DEFAULT_CURRENCY, bankAccount: request.body.account });
-      const amounts = { amount: formatAmount(w.payoutMinor, DEFAULT_CURRENCY), offset: formatAmount(w.offsetMinor, DEFAULT_CURRENCY) };
-      if (w.payoutId === null) return { statusCode: 200, body: { payoutId: null, workflowId: null, status: 'OFFSET', ...amounts } };
-      return { statusCode: 202, body: { payoutId: w.payoutId, workflowId: w.workflowId, status: 'HELD', ...amounts } };
-    });
-  });
+    async (request, reply) => {
+      requireRole(request.principal, ['investor']);
+      requireOwner(request.principal, request.params.id);
+      const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
+      return replyIdempotent(context, request, reply, async (tx) => {
+        await requireParty(tx, request.params.id, 'investor');
+        // What the investor owes back is taken first, as from a scheduled payout (payments/requests.ts).
+        const w = await requestWithdrawal(tx, {
+          investorId: request.params.id,
+          amountMinor,
+          currency: DEFAULT_CURRENCY,
+          bankAccount: request.body.account,
+        });
+        const amounts = {
+          amount: formatAmount(w.payoutMinor, DEFAULT_CURRENCY),
+          offset: formatAmount(w.offsetMinor, DEFAULT_CURRENCY),
+        };
+        if (w.payoutId === null)
+          return {
+            statusCode: 200,
+            body: { payoutId: null, workflowId: null, status: 'OFFSET', ...amounts },
+          };
+        return {
+          statusCode: 202,
+          body: { payoutId: w.payoutId, workflowId: w.workflowId, status: 'HELD', ...amounts },
+        };
+      });
+    },
+  );
 }

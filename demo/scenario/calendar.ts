@@ -14,7 +14,11 @@ import { workflowIds } from '../../ids/workflow-ids';
 import { startPayoutRunAsJob } from '../../cli/payout-run-job';
 
 /** The gateway's bad day, during payouts and collections. */
-export const PAYOUT_FAULTS = { 'lie-failed': 0.03, 'processing-stuck': 0.01, 'fail:INVALID_ACCOUNT': 0.01 };
+export const PAYOUT_FAULTS = {
+  'lie-failed': 0.03,
+  'processing-stuck': 0.01,
+  'fail:INVALID_ACCOUNT': 0.01,
+};
 
 interface Installment {
   n: number;
@@ -33,22 +37,37 @@ export interface CalendarHooks {
   whilePayingOut?: (n: number) => Promise<void>;
 }
 
-export async function liveTheLoan(world: World, loanId: string, months: number, desk: ReviewDesk, hooks: CalendarHooks = {}): Promise<CalendarResult> {
+export async function liveTheLoan(
+  world: World,
+  loanId: string,
+  months: number,
+  desk: ReviewDesk,
+  hooks: CalendarHooks = {},
+): Promise<CalendarResult> {
   await world.simulator.setFaults(PAYOUT_FAULTS);
-  console.log(`  the gateway now answers "failed" for ${PAYOUT_FAULTS['lie-failed'] * 100}% of orders it executed, leaves ${PAYOUT_FAULTS['processing-stuck'] * 100}% stuck, refuses ${PAYOUT_FAULTS['fail:INVALID_ACCOUNT'] * 100}%`);
+  console.log(
+    `  the gateway now answers "failed" for ${PAYOUT_FAULTS['lie-failed'] * 100}% of orders it executed, leaves ${PAYOUT_FAULTS['processing-stuck'] * 100}% stuck, refuses ${PAYOUT_FAULTS['fail:INVALID_ACCOUNT'] * 100}%`,
+  );
   const phase = new Phase('calendar', months, 'months');
   const reported = new Set<number>();
   const hooked = new Set<number>();
   const overlappingRuns: string[] = [];
   try {
     for (;;) {
-      const loan = await world.api.must<{ status: string; schedule: Installment[] }>('GET', `/v1/loans/${loanId}`);
+      const loan = await world.api.must<{ status: string; schedule: Installment[] }>(
+        'GET',
+        `/v1/loans/${loanId}`,
+      );
       const paidOut = loan.schedule.filter((i) => i.status === 'PAID_OUT').length;
       const current = loan.schedule.find((i) => i.status !== 'PAID_OUT');
       phase.update(paidOut, current ? `month ${current.n}: ${current.status}` : 'all paid out');
 
       const last = loan.schedule[loan.schedule.length - 1];
-      if (overlappingRuns.length === 0 && (last.status === 'DISTRIBUTED' || last.status === 'PAID_OUT')) overlappingRuns.push(...await overlapRuns(world, loanId, last.n));
+      if (
+        overlappingRuns.length === 0 &&
+        (last.status === 'DISTRIBUTED' || last.status === 'PAID_OUT')
+      )
+        overlappingRuns.push(...(await overlapRuns(world, loanId, last.n)));
 
       for (const inst of loan.schedule) {
         if ((inst.status === 'DISTRIBUTED' || inst.status === 'PAID_OUT') && !hooked.has(inst.n)) {
@@ -66,7 +85,10 @@ export async function liveTheLoan(world: World, loanId: string, months: number, 
   } finally {
     await world.simulator.setFaults({});
   }
-  const { rows } = await world.db.query<{ fees: string }>('SELECT coalesce(sum(late_fee_minor), 0)::text AS fees FROM loan_installments WHERE loan_id = $1', [loanId]);
+  const { rows } = await world.db.query<{ fees: string }>(
+    'SELECT coalesce(sum(late_fee_minor), 0)::text AS fees FROM loan_installments WHERE loan_id = $1',
+    [loanId],
+  );
   phase.done(`${months} installments collected, distributed and paid out; the loan is CLOSED`);
   return { overlappingRuns, lateFeesMinor: BigInt(rows[0].fees) };
 }
@@ -77,22 +99,42 @@ async function overlapRuns(world: World, loanId: string, n: number): Promise<str
   const maturityRunId = `${workflowIds.payoutRun(loanId, n)}-maturity`;
   const input: PayoutRunInput = { loanId, installment: n };
   const [regular] = await Promise.all([
-    world.api.must<{ workflowId: string }>('POST', '/v1/payout-runs', { body: { loanId, installment: n } }),
-    startPayoutRunAsJob(world.db, world.temporal, { workflowId: maturityRunId, input, job: 'maturity' }),
+    world.api.must<{ workflowId: string }>('POST', '/v1/payout-runs', {
+      body: { loanId, installment: n },
+    }),
+    startPayoutRunAsJob(world.db, world.temporal, {
+      workflowId: maturityRunId,
+      input,
+      job: 'maturity',
+    }),
   ]);
-  console.log(`  month ${n}: the interest run (${regular.workflowId}) and a maturity run (${maturityRunId}) started at the same moment, as in the incident`);
+  console.log(
+    `  month ${n}: the interest run (${regular.workflowId}) and a maturity run (${maturityRunId}) started at the same moment, as in the incident`,
+  );
   return [regular.workflowId, maturityRunId];
 }
 
 async function monthLine(world: World, loanId: string, n: number): Promise<string> {
-  const { rows: [i] } = await world.db.query(
+  const {
+    rows: [i],
+  } = await world.db.query(
     `SELECT i.collected_minor::text AS collected, i.late_fee_minor::text AS late_fee,
             (SELECT count(*)::int FROM repayment_collections c WHERE c.loan_id = i.loan_id AND c.n = i.n) AS attempts,
             (SELECT count(*)::int FROM repayment_shares s WHERE s.loan_id = i.loan_id AND s.n = i.n) AS investors
-     FROM loan_installments i WHERE i.loan_id = $1 AND i.n = $2`, [loanId, n]);
-  const { rows } = await world.db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM payouts WHERE loan_id = $1 AND installment = $2 GROUP BY status', [loanId, n]);
+     FROM loan_installments i WHERE i.loan_id = $1 AND i.n = $2`,
+    [loanId, n],
+  );
+  const { rows } = await world.db.query<{ status: string; n: number }>(
+    'SELECT status, count(*)::int AS n FROM payouts WHERE loan_id = $1 AND installment = $2 GROUP BY status',
+    [loanId, n],
+  );
   const by = Object.fromEntries(rows.map((r) => [r.status, r.n]));
-  const late = BigInt(i.late_fee) > 0n ? ` (overdue: late fee ${formatAmount(BigInt(i.late_fee), 'CNY')})` : '';
-  return `collected ${formatAmount(BigInt(i.collected), 'CNY')} in ${i.attempts} attempt(s)${late} → split among ${i.investors} investors → ` +
-    `payouts: ${by.SUCCEEDED ?? 0} paid, ${by.FAILED ?? 0} refused by the bank, ${by.MANUAL_REVIEW ?? 0} with an operator`;
+  const late =
+    BigInt(i.late_fee) > 0n
+      ? ` (overdue: late fee ${formatAmount(BigInt(i.late_fee), 'CNY')})`
+      : '';
+  return (
+    `collected ${formatAmount(BigInt(i.collected), 'CNY')} in ${i.attempts} attempt(s)${late} → split among ${i.investors} investors → ` +
+    `payouts: ${by.SUCCEEDED ?? 0} paid, ${by.FAILED ?? 0} refused by the bank, ${by.MANUAL_REVIEW ?? 0} with an operator`
+  );
 }

@@ -17,31 +17,52 @@ export interface IncidentResult {
 
 interface DayView {
   state: string;
-  exceptions: { id: string; class: string; orderNo: string; status: string; recoveryId: string | null }[];
+  exceptions: {
+    id: string;
+    class: string;
+    orderNo: string;
+    status: string;
+    recoveryId: string | null;
+  }[];
 }
 
 /** Installment n's interest payouts are going out: the first one paid is paid a second time. */
-export async function doublePayment(world: World, loanId: string, n: number): Promise<IncidentResult> {
+export async function doublePayment(
+  world: World,
+  loanId: string,
+  n: number,
+): Promise<IncidentResult> {
   type Paid = { party_id: string; amount_minor: string; order_no: string };
   let victim: Paid | undefined;
   for (let i = 0; i < 120 && !victim; i++) {
-    ({ rows: [victim] } = await world.db.query<Paid>(
+    ({
+      rows: [victim],
+    } = await world.db.query<Paid>(
       `SELECT party_id, amount_minor::text, order_no FROM payouts WHERE loan_id = $1 AND installment = $2 AND status = 'SUCCEEDED' AND id LIKE '%-interest'
-       ORDER BY settled_at, id LIMIT 1`, [loanId, n]));
+       ORDER BY settled_at, id LIMIT 1`,
+      [loanId, n],
+    ));
     if (!victim) await sleep(250);
   }
   if (!victim) throw new Error(`no interest payout of installment ${n} succeeded`);
   const orderNo = `${victim.order_no}-ch2`.slice(0, 64);
   const amount = formatAmount(BigInt(victim.amount_minor), 'CNY');
   const res = await fetch(`${world.simulator.url}/_sim/executed`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'PAYOUT', orderNo, amount, currency: 'CNY' }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'PAYOUT', orderNo, amount, currency: 'CNY' }),
   });
-  if (!res.ok) throw new Error(`injecting the double payment: HTTP ${res.status} ${await res.text()}`);
-  console.log(`  ⚠ the gateway pays ${victim.party_id}'s ${amount} of interest again, through a second channel (order ${orderNo}): the platform never asked for it`);
+  if (!res.ok)
+    throw new Error(`injecting the double payment: HTTP ${res.status} ${await res.text()}`);
+  console.log(
+    `  ⚠ the gateway pays ${victim.party_id}'s ${amount} of interest again, through a second channel (order ${orderNo}): the platform never asked for it`,
+  );
 
   // The next day's reconciliation (on this compressed calendar: today's statement, right away).
   const date = new Date().toISOString().slice(0, 10);
-  await world.api.must('POST', '/v1/reconciliations', { body: { channel: 'default', date, rerun: true } });
+  await world.api.must('POST', '/v1/reconciliations', {
+    body: { channel: 'default', date, rerun: true },
+  });
   let day: DayView | undefined;
   for (let i = 0; i < 120; i++) {
     const r = await world.api.call<DayView>('GET', `/v1/reconciliations/default/${date}`);
@@ -52,26 +73,70 @@ export async function doublePayment(world: World, loanId: string, n: number): Pr
     await sleep(500);
   }
   if (!day) throw new Error('the reconciliation did not report the double payment');
-  const exception = day.exceptions.find((e) => e.orderNo === orderNo) as DayView['exceptions'][number];
-  console.log(`  reconciliation ${date}: ${exception.class} ${orderNo} (${amount}), found among ${day.exceptions.length} exception(s) of the day; in the Web UI: ${uiSearchLink(world, "ReconState = 'Exceptions'")}`);
+  const exception = day.exceptions.find(
+    (e) => e.orderNo === orderNo,
+  ) as DayView['exceptions'][number];
+  console.log(
+    `  reconciliation ${date}: ${exception.class} ${orderNo} (${amount}), found among ${day.exceptions.length} exception(s) of the day; in the Web UI: ${uiSearchLink(world, "ReconState = 'Exceptions'")}`,
+  );
   // The listing can show the exception a moment before the run has finished matching: the
   // workflow then refuses the decision (409, "the day is FETCHED"), and the operator tries again.
-  const resolve = () => world.api.call<{ error?: { message: string } }>('POST', `/v1/reconciliations/default/${date}/exceptions/${exception.id}/resolve`, {
-    body: { action: 'recover', investorId: victim.party_id, reason: `second-channel double payment of ${victim.order_no}` },
-  });
+  const resolve = () =>
+    world.api.call<{ error?: { message: string } }>(
+      'POST',
+      `/v1/reconciliations/default/${date}/exceptions/${exception.id}/resolve`,
+      {
+        body: {
+          action: 'recover',
+          investorId: victim.party_id,
+          reason: `second-channel double payment of ${victim.order_no}`,
+        },
+      },
+    );
   let resolved = await resolve();
-  for (let i = 0; i < 60 && resolved.status === 409 && /the day is (FETCHED|MATCHED)/.test(resolved.body.error?.message ?? ''); i++) {
+  for (
+    let i = 0;
+    i < 60 &&
+    resolved.status === 409 &&
+    /the day is (FETCHED|MATCHED)/.test(resolved.body.error?.message ?? '');
+    i++
+  ) {
     await sleep(500);
     resolved = await resolve();
   }
-  if (resolved.status !== 200) throw new Error(`resolving the exception: HTTP ${resolved.status} ${JSON.stringify(resolved.body)}`);
-  const { rows: [e] } = await world.db.query<{ recovery_id: string }>('SELECT recovery_id FROM recon_exceptions WHERE id = $1', [exception.id]);
-  console.log(`  recovery ${e.recovery_id} opened against ${victim.party_id} for ${amount}: their next payouts are offset until it is repaid`);
-  return { orderNo, investorId: victim.party_id, amountMinor: BigInt(victim.amount_minor), exceptionsFound: day.exceptions.length, resolution: 'recover', recoveryId: e.recovery_id };
+  if (resolved.status !== 200)
+    throw new Error(
+      `resolving the exception: HTTP ${resolved.status} ${JSON.stringify(resolved.body)}`,
+    );
+  const {
+    rows: [e],
+  } = await world.db.query<{ recovery_id: string }>(
+    'SELECT recovery_id FROM recon_exceptions WHERE id = $1',
+    [exception.id],
+  );
+  console.log(
+    `  recovery ${e.recovery_id} opened against ${victim.party_id} for ${amount}: their next payouts are offset until it is repaid`,
+  );
+  return {
+    orderNo,
+    investorId: victim.party_id,
+    amountMinor: BigInt(victim.amount_minor),
+    exceptionsFound: day.exceptions.length,
+    resolution: 'recover',
+    recoveryId: e.recovery_id,
+  };
 }
 
 /** How much of the recovery came back, and its state, at the end. */
-export async function recoveryOutcome(world: World, recoveryId: string): Promise<{ state: string; recoveredMinor: bigint }> {
-  const { rows: [r] } = await world.db.query<{ state: string; recovered: string }>('SELECT state, recovered_minor::text AS recovered FROM recoveries WHERE id = $1', [recoveryId]);
+export async function recoveryOutcome(
+  world: World,
+  recoveryId: string,
+): Promise<{ state: string; recoveredMinor: bigint }> {
+  const {
+    rows: [r],
+  } = await world.db.query<{ state: string; recovered: string }>(
+    'SELECT state, recovered_minor::text AS recovered FROM recoveries WHERE id = $1',
+    [recoveryId],
+  );
   return { state: r.state, recoveredMinor: BigInt(r.recovered) };
 }

@@ -16,7 +16,12 @@ export interface RushResult {
   confirmedMinor: bigint;
 }
 
-export async function rush(world: World, cast: Cast, months: number, monthSeconds: number): Promise<RushResult> {
+export async function rush(
+  world: World,
+  cast: Cast,
+  months: number,
+  monthSeconds: number,
+): Promise<RushResult> {
   const { api } = world;
   const wanted = cast.investors.reduce((a, i) => a + i.wantMinor, 0n);
   const principalMinor = ((wanted * 3n) / 4n / 10_000n) * 10_000n; // three quarters of the demand, in whole hundreds
@@ -24,12 +29,21 @@ export async function rush(world: World, cast: Cast, months: number, monthSecond
   await api.must('POST', '/v1/loans', {
     idempotencyKey: `${loanId}-create`,
     body: {
-      id: loanId, borrowerId: cast.borrowerId, principal: formatAmount(principalMinor, 'CNY'), annualRate: '0.12', termMonths: months,
-      repaymentMethod: 'interest_then_principal', subscriptionDeadline: new Date(Date.now() + 15 * 60_000).toISOString(),
-      feeRate: '0.01', interestFeeRate: '0.1', installmentIntervalSeconds: monthSeconds,
+      id: loanId,
+      borrowerId: cast.borrowerId,
+      principal: formatAmount(principalMinor, 'CNY'),
+      annualRate: '0.12',
+      termMonths: months,
+      repaymentMethod: 'interest_then_principal',
+      subscriptionDeadline: new Date(Date.now() + 15 * 60_000).toISOString(),
+      feeRate: '0.01',
+      interestFeeRate: '0.1',
+      installmentIntervalSeconds: monthSeconds,
     },
   });
-  console.log(`  loan ${loanId}: ${formatAmount(principalMinor, 'CNY')} at 12%, ${months} months of ${monthSeconds} s, interest monthly and principal at maturity; ${cast.investors.length} investors want ${formatAmount(wanted, 'CNY')}`);
+  console.log(
+    `  loan ${loanId}: ${formatAmount(principalMinor, 'CNY')} at 12%, ${months} months of ${monthSeconds} s, interest monthly and principal at maturity; ${cast.investors.length} investors want ${formatAmount(wanted, 'CNY')}`,
+  );
 
   const phase = new Phase('rush', cast.investors.length, 'investors');
   let accepted = 0;
@@ -39,9 +53,15 @@ export async function rush(world: World, cast: Cast, months: number, monthSecond
   await inParallel(cast.investors, 50, async (inv) => {
     let amount = inv.wantMinor;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const res = await api.call<{ error?: { code: string; details?: { remaining?: string } } }>('POST', `/v1/loans/${loanId}/subscriptions`, {
-        key: inv.key, body: { investorId: inv.id, amount: formatAmount(amount, 'CNY') }, idempotencyKey: `${inv.id}-sub-${attempt}`,
-      });
+      const res = await api.call<{ error?: { code: string; details?: { remaining?: string } } }>(
+        'POST',
+        `/v1/loans/${loanId}/subscriptions`,
+        {
+          key: inv.key,
+          body: { investorId: inv.id, amount: formatAmount(amount, 'CNY') },
+          idempotencyKey: `${inv.id}-sub-${attempt}`,
+        },
+      );
       if (res.status === 201) {
         accepted += 1;
         break;
@@ -51,25 +71,37 @@ export async function rush(world: World, cast: Cast, months: number, monthSecond
         break;
       }
       loanFullAnswers += 1;
-      const remaining = parseAmount(res.body.error.details?.remaining ?? '0.00', 'CNY', { allowZero: true });
+      const remaining = parseAmount(res.body.error.details?.remaining ?? '0.00', 'CNY', {
+        allowZero: true,
+      });
       if (remaining === 0n) break;
       amount = remaining < amount ? remaining : amount; // take what is left, once
     }
     answered += 1;
     phase.update(answered, `${accepted} accepted, ${loanFullAnswers} LOAN_FULL`);
   });
-  phase.done(`${accepted} subscriptions accepted, ${loanFullAnswers} LOAN_FULL answers, ${otherRefusals} other refusals`);
+  phase.done(
+    `${accepted} subscriptions accepted, ${loanFullAnswers} LOAN_FULL answers, ${otherRefusals} other refusals`,
+  );
 
   const confirming = new Phase('confirming', accepted, 'subscriptions');
   for (;;) {
     const loan = await api.must<{ status: string }>('GET', `/v1/loans/${loanId}`);
-    const { rows } = await world.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`, [loanId]);
+    const { rows } = await world.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`,
+      [loanId],
+    );
     confirming.update(rows[0].n, `loan ${loan.status}`);
     if (loan.status === 'REPAYING' || loan.status === 'EXPIRED' || loan.status === 'CLOSED') break;
     await sleep(500);
   }
-  const { rows } = await world.db.query<{ total: string }>(`SELECT coalesce(sum(amount_minor), 0)::text AS total FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`, [loanId]);
+  const { rows } = await world.db.query<{ total: string }>(
+    `SELECT coalesce(sum(amount_minor), 0)::text AS total FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`,
+    [loanId],
+  );
   const confirmedMinor = BigInt(rows[0].total);
-  confirming.done(`filled ${formatAmount(confirmedMinor, 'CNY')} of ${formatAmount(principalMinor, 'CNY')}: oversold ${formatAmount(confirmedMinor > principalMinor ? confirmedMinor - principalMinor : 0n, 'CNY')}; disbursed to the borrower less 1%`);
+  confirming.done(
+    `filled ${formatAmount(confirmedMinor, 'CNY')} of ${formatAmount(principalMinor, 'CNY')}: oversold ${formatAmount(confirmedMinor > principalMinor ? confirmedMinor - principalMinor : 0n, 'CNY')}; disbursed to the borrower less 1%`,
+  );
   return { loanId, principalMinor, accepted, loanFullAnswers, otherRefusals, confirmedMinor };
 }

@@ -21,40 +21,78 @@ export interface Cast {
 
 export const DEPOSIT_MINOR = 200_000n; // 2,000.00 each: more than anyone asks for in the rush
 
-const bankAccount = (i: number, name: string) => ({ bankCode: 'ICBC', accountNo: `62220202${String(i).padStart(8, '0')}`, accountName: name });
+const bankAccount = (i: number, name: string) => ({
+  bankCode: 'ICBC',
+  accountNo: `62220202${String(i).padStart(8, '0')}`,
+  accountName: name,
+});
 
-export async function setUpCast(world: World, run: string, count: number, seed: string): Promise<Cast> {
+export async function setUpCast(
+  world: World,
+  run: string,
+  count: number,
+  seed: string,
+): Promise<Cast> {
   const { api } = world;
   const borrowerId = `${run}-borrower`;
-  await api.must('POST', '/v1/borrowers', { body: { id: borrowerId, name: 'Borrower Co.', bankAccount: bankAccount(99_999_999, 'Borrower Co.') }, idempotencyKey: `${run}-borrower` });
+  await api.must('POST', '/v1/borrowers', {
+    body: {
+      id: borrowerId,
+      name: 'Borrower Co.',
+      bankAccount: bankAccount(99_999_999, 'Borrower Co.'),
+    },
+    idempotencyKey: `${run}-borrower`,
+  });
 
   const people = new Phase('investors', count, 'investors');
   const investors: Investor[] = [];
-  await inParallel(Array.from({ length: count }, (_, i) => i), 8, async (i) => {
-    const id = `${run}-inv${String(i).padStart(4, '0')}`;
-    await api.must('POST', '/v1/investors', { body: { id, name: `Investor ${i}`, bankAccount: bankAccount(i, `Investor ${i}`) }, idempotencyKey: `${id}-create` });
-    const { key } = await api.must<{ key: string }>('POST', '/v1/api-keys', { body: { role: `investor:${id}` } });
-    investors.push({ id, key, wantMinor: 10_000n + BigInt(Math.floor(uniform(seed, 'want', String(i)) * 91)) * 1_000n }); // 100.00 .. 1,000.00
-    people.update(investors.length);
-  });
+  await inParallel(
+    Array.from({ length: count }, (_, i) => i),
+    8,
+    async (i) => {
+      const id = `${run}-inv${String(i).padStart(4, '0')}`;
+      await api.must('POST', '/v1/investors', {
+        body: { id, name: `Investor ${i}`, bankAccount: bankAccount(i, `Investor ${i}`) },
+        idempotencyKey: `${id}-create`,
+      });
+      const { key } = await api.must<{ key: string }>('POST', '/v1/api-keys', {
+        body: { role: `investor:${id}` },
+      });
+      investors.push({
+        id,
+        key,
+        wantMinor: 10_000n + BigInt(Math.floor(uniform(seed, 'want', String(i)) * 91)) * 1_000n,
+      }); // 100.00 .. 1,000.00
+      people.update(investors.length);
+    },
+  );
   investors.sort((a, b) => a.id.localeCompare(b.id));
   people.done(`${count} investors, each with a bank account on file and an API key of their own`);
 
   const deposits = new Phase('deposits', count, 'deposits');
   await inParallel(investors, 16, async (inv, i) => {
     await api.must('POST', `/v1/investors/${inv.id}/deposits`, {
-      key: inv.key, body: { amount: formatAmount(DEPOSIT_MINOR, 'CNY'), account: bankAccount(i, `Investor ${i}`) }, idempotencyKey: `${inv.id}-deposit`,
+      key: inv.key,
+      body: {
+        amount: formatAmount(DEPOSIT_MINOR, 'CNY'),
+        account: bankAccount(i, `Investor ${i}`),
+      },
+      idempotencyKey: `${inv.id}-deposit`,
     });
   });
   for (;;) {
     const { rows } = await world.db.query<{ status: string; n: number }>(
-      `SELECT status, count(*)::int AS n FROM deposits WHERE investor_id LIKE $1 GROUP BY status`, [`${run}-%`]);
+      `SELECT status, count(*)::int AS n FROM deposits WHERE investor_id LIKE $1 GROUP BY status`,
+      [`${run}-%`],
+    );
     const by = Object.fromEntries(rows.map((r) => [r.status, r.n]));
     const settled = (by.SUCCEEDED ?? 0) + (by.FAILED ?? 0);
     deposits.update(settled, `(${by.SUCCEEDED ?? 0} credited)`);
     if (settled >= count) break;
     await sleep(500);
   }
-  deposits.done(`${count} × ${formatAmount(DEPOSIT_MINOR, 'CNY')} collected through the gateway and credited once each`);
+  deposits.done(
+    `${count} × ${formatAmount(DEPOSIT_MINOR, 'CNY')} collected through the gateway and credited once each`,
+  );
   return { run, borrowerId, investors };
 }

@@ -24,15 +24,32 @@ async function ledgerVsGateway(world: World, cast: Cast, loanId: string): Promis
   const { rows: mine } = await world.db.query<{ order_no: string }>(
     `SELECT order_no FROM deposits WHERE investor_id LIKE $1
      UNION SELECT order_no FROM payouts WHERE loan_id = $2 OR id = $3 OR party_id LIKE $1
-     UNION SELECT order_no FROM repayment_collections WHERE loan_id = $2`, [`${cast.run}-%`, loanId, disbursementPayoutId(loanId)]);
+     UNION SELECT order_no FROM repayment_collections WHERE loan_id = $2`,
+    [`${cast.run}-%`, loanId, disbursementPayoutId(loanId)],
+  );
   const truth = await world.simulator.truth();
-  const orders = new Set([...mine.map((r) => r.order_no), ...truth.filter((o) => o.orderNo.startsWith(`${loanId}-`) || o.orderNo.startsWith(scheduledPayoutIdPrefix(loanId))).map((o) => o.orderNo)]);
-  const gateway = new Map(truth.filter((o) => o.status === 'SUCCESS').map((o) => [o.orderNo, (o.kind === 'PAYOUT' ? 1n : -1n) * BigInt(o.amountMinor)]));
+  const orders = new Set([
+    ...mine.map((r) => r.order_no),
+    ...truth
+      .filter(
+        (o) =>
+          o.orderNo.startsWith(`${loanId}-`) ||
+          o.orderNo.startsWith(scheduledPayoutIdPrefix(loanId)),
+      )
+      .map((o) => o.orderNo),
+  ]);
+  const gateway = new Map(
+    truth
+      .filter((o) => o.status === 'SUCCESS')
+      .map((o) => [o.orderNo, (o.kind === 'PAYOUT' ? 1n : -1n) * BigInt(o.amountMinor)]),
+  );
   const { rows } = await world.db.query<{ order_no: string; net: string }>(
     `SELECT t.metadata->>'orderNo' AS order_no, sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END)::text AS net
      FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id AND NOT p.pending
      JOIN ledger_accounts a ON a.id = p.account_id AND a.path = 'gateway:default:clearing'
-     WHERE t.metadata->>'orderNo' = ANY($1) GROUP BY 1`, [[...orders]]);
+     WHERE t.metadata->>'orderNo' = ANY($1) GROUP BY 1`,
+    [[...orders]],
+  );
   const ledger = new Map(rows.map((r) => [r.order_no, BigInt(r.net)]));
   return [...orders].filter((o) => (gateway.get(o) ?? 0n) !== (ledger.get(o) ?? 0n)).length;
 }
@@ -46,37 +63,83 @@ export interface IncidentSummary {
   recoveredMinor: bigint;
 }
 
-export async function summarize(world: World, cast: Cast, rush: RushResult, calendar: CalendarResult, desk: ReviewDesk, incident?: IncidentSummary): Promise<Checks> {
+export async function summarize(
+  world: World,
+  cast: Cast,
+  rush: RushResult,
+  calendar: CalendarResult,
+  desk: ReviewDesk,
+  incident?: IncidentSummary,
+): Promise<Checks> {
   const { loanId } = rush;
   const fmt = (minor: bigint) => formatAmount(minor, 'CNY');
   const { rows: payouts } = await world.db.query<{ status: string; n: number; total: string }>(
-    `SELECT status, count(*)::int AS n, sum(amount_minor)::text AS total FROM payouts WHERE loan_id = $1 GROUP BY status ORDER BY status`, [loanId]);
+    `SELECT status, count(*)::int AS n, sum(amount_minor)::text AS total FROM payouts WHERE loan_id = $1 GROUP BY status ORDER BY status`,
+    [loanId],
+  );
   const by = Object.fromEntries(payouts.map((r) => [r.status, r]));
   const { rows: dup } = await world.db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM (SELECT p.id FROM payouts p JOIN ledger_transactions t ON t.idempotency_key = 'payout:' || p.id || ':post'
-     WHERE p.loan_id = $1 GROUP BY p.id HAVING count(*) > 1) d`, [loanId]);
+     WHERE p.loan_id = $1 GROUP BY p.id HAVING count(*) > 1) d`,
+    [loanId],
+  );
   const truth = await world.simulator.truth();
-  const { rows: ids } = await world.db.query<{ order_no: string }>('SELECT order_no FROM payouts WHERE loan_id = $1', [loanId]);
+  const { rows: ids } = await world.db.query<{ order_no: string }>(
+    'SELECT order_no FROM payouts WHERE loan_id = $1',
+    [loanId],
+  );
   const ours = new Set(ids.map((r) => r.order_no));
-  const executedTwice = truth.filter((o) => ours.has(o.orderNo) && o.status === 'SUCCESS').length - new Set(truth.filter((o) => ours.has(o.orderNo) && o.status === 'SUCCESS').map((o) => o.orderNo)).size;
+  const executedTwice =
+    truth.filter((o) => ours.has(o.orderNo) && o.status === 'SUCCESS').length -
+    new Set(
+      truth.filter((o) => ours.has(o.orderNo) && o.status === 'SUCCESS').map((o) => o.orderNo),
+    ).size;
   const trial = await world.api.must<{ balanced: boolean }>('GET', '/v1/ledger/trial-balance');
   const mismatches = await ledgerVsGateway(world, cast, loanId);
-  const checks: Checks = { duplicates: dup[0].n + executedTwice, ledgerVsGateway: mismatches, trialBalanced: trial.balanced };
+  const checks: Checks = {
+    duplicates: dup[0].n + executedTwice,
+    ledgerVsGateway: mismatches,
+    trialBalanced: trial.balanced,
+  };
 
   const table = new Table({ head: ['', 'result'], style: { head: [], border: [] } });
   table.push(
-    ['investors / subscriptions accepted', `${cast.investors.length} / ${rush.accepted} (${rush.loanFullAnswers} LOAN_FULL answers)`],
+    [
+      'investors / subscriptions accepted',
+      `${cast.investors.length} / ${rush.accepted} (${rush.loanFullAnswers} LOAN_FULL answers)`,
+    ],
     ['loan / confirmed', `${fmt(rush.principalMinor)} / ${fmt(rush.confirmedMinor)}`],
-    ['oversold / undersold', `${fmt(rush.confirmedMinor > rush.principalMinor ? rush.confirmedMinor - rush.principalMinor : 0n)} / ${fmt(rush.confirmedMinor < rush.principalMinor ? rush.principalMinor - rush.confirmedMinor : 0n)}`],
+    [
+      'oversold / undersold',
+      `${fmt(rush.confirmedMinor > rush.principalMinor ? rush.confirmedMinor - rush.principalMinor : 0n)} / ${fmt(rush.confirmedMinor < rush.principalMinor ? rush.principalMinor - rush.confirmedMinor : 0n)}`,
+    ],
     ['late fees charged', fmt(calendar.lateFeesMinor)],
     ['payouts paid', `${by.SUCCEEDED?.n ?? 0} (${fmt(BigInt(by.SUCCEEDED?.total ?? '0'))})`],
     ['payouts refused by the bank (hold released)', String(by.FAILED?.n ?? 0)],
     ['payouts still with an operator', String(by.MANUAL_REVIEW?.n ?? 0)],
-    ['manual reviews resolved', `${desk.counts.byOperator} by you, ${desk.counts.paid} paid + ${desk.counts.notPaid} not paid from the gateway's record`],
-    ['overlapping payout runs', calendar.overlappingRuns.length ? `${calendar.overlappingRuns.join(' + ')}: each investor paid once` : '-'],
+    [
+      'manual reviews resolved',
+      `${desk.counts.byOperator} by you, ${desk.counts.paid} paid + ${desk.counts.notPaid} not paid from the gateway's record`,
+    ],
+    [
+      'overlapping payout runs',
+      calendar.overlappingRuns.length
+        ? `${calendar.overlappingRuns.join(' + ')}: each investor paid once`
+        : '-',
+    ],
     ['duplicate payouts by the platform', String(checks.duplicates)],
-    ['second-channel double payment', incident ? `${incident.orderNo}: found by reconciliation (${incident.exceptionsFound} exception(s) that day), resolved: ${incident.resolution}` : '-'],
-    ['recovered', incident ? `${fmt(incident.recoveredMinor)} of ${fmt(incident.amountMinor)} (recovery ${incident.state})` : '-'],
+    [
+      'second-channel double payment',
+      incident
+        ? `${incident.orderNo}: found by reconciliation (${incident.exceptionsFound} exception(s) that day), resolved: ${incident.resolution}`
+        : '-',
+    ],
+    [
+      'recovered',
+      incident
+        ? `${fmt(incident.recoveredMinor)} of ${fmt(incident.amountMinor)} (recovery ${incident.state})`
+        : '-',
+    ],
     ['trial balance', checks.trialBalanced ? '0 (balanced)' : 'NOT BALANCED'],
     ['ledger vs gateway truth', `${checks.ledgerVsGateway} orders differ`],
   );

@@ -28,22 +28,35 @@ export function truthJson(record: OrderRecord): Record<string, unknown> {
   return {
     ...recordToJson(record),
     amount: formatWireAmount(record.amountMinor, record.currency),
-    ...(record.feeMinor === undefined ? {} : { fee: formatWireAmount(record.feeMinor, record.currency) }),
+    ...(record.feeMinor === undefined
+      ? {}
+      : { fee: formatWireAmount(record.feeMinor, record.currency) }),
   };
 }
 
 export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): void {
-  app.get('/_sim/health', async () => ({ ok: true, orders: deps.store.all().length, outage: deps.outage.mode }));
+  app.get('/_sim/health', async () => ({
+    ok: true,
+    orders: deps.store.all().length,
+    outage: deps.outage.mode,
+  }));
 
   app.get<{ Querystring: { orderNo?: string } }>('/_sim/truth', async (request) => {
     const { orderNo } = request.query;
-    const records = orderNo === undefined ? deps.store.all() : [deps.store.get(orderNo)].filter((r): r is OrderRecord => r !== undefined);
+    const records =
+      orderNo === undefined
+        ? deps.store.all()
+        : [deps.store.get(orderNo)].filter((r): r is OrderRecord => r !== undefined);
     return { orders: records.map(truthJson) };
   });
 
   app.get<{ Querystring: { orderNo?: string } }>('/_sim/notifications', async (request) => {
     const { orderNo } = request.query;
-    return { attempts: deps.notifier.attempts().filter((a) => orderNo === undefined || a.orderNo === orderNo) };
+    return {
+      attempts: deps.notifier
+        .attempts()
+        .filter((a) => orderNo === undefined || a.orderNo === orderNo),
+    };
   });
 
   const faultState = (): Record<string, unknown> => ({
@@ -56,78 +69,143 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   app.get('/_sim/faults', async () => faultState());
 
   // An order the gateway executes without us having sent it: the incident's second-channel payment.
-  app.post<{ Body: { kind: 'PAYOUT' | 'COLLECTION'; orderNo: string; amount: string; currency: string } }>('/_sim/executed', {
-    schema: {
-      body: {
-        type: 'object', additionalProperties: false, required: ['kind', 'orderNo', 'amount', 'currency'],
-        properties: { kind: { enum: ['PAYOUT', 'COLLECTION'] }, orderNo: { type: 'string', pattern: ORDER_NO_PATTERN.source }, amount: { type: 'string' }, currency: { type: 'string', pattern: '^[A-Z]{3}$' } },
-      },
-    },
-  }, async (request, reply) => {
-    const { kind, orderNo, amount, currency } = request.body;
-    if (deps.store.get(orderNo)) return reply.code(409).send({ code: 'ORDER_EXISTS', message: `order ${orderNo} exists` });
-    const record = deps.book.create({
-      kind, orderNo, amountMinor: parseWireAmount(amount, currency), currency,
-      account: { bankCode: 'OTHER', accountNo: '000000', accountName: 'second channel' }, memo: 'injected', requestHash: 'injected',
-    }, { notify: ['notify-none'] });
-    return truthJson(record);
-  });
-
-  // Errors in the statement file for an order: another amount or fee, or the order listed twice.
-  app.post<{ Body: { orderNo: string; currency: string; amount?: string; fee?: string; duplicate?: boolean } }>('/_sim/statement-adjustments', {
-    schema: {
-      body: {
-        type: 'object', additionalProperties: false, required: ['orderNo', 'currency'],
-        properties: {
-          orderNo: { type: 'string', pattern: ORDER_NO_PATTERN.source }, currency: { type: 'string', pattern: '^[A-Z]{3}$' },
-          amount: { type: 'string' }, fee: { type: 'string' }, duplicate: { type: 'boolean' },
+  app.post<{
+    Body: { kind: 'PAYOUT' | 'COLLECTION'; orderNo: string; amount: string; currency: string };
+  }>(
+    '/_sim/executed',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kind', 'orderNo', 'amount', 'currency'],
+          properties: {
+            kind: { enum: ['PAYOUT', 'COLLECTION'] },
+            orderNo: { type: 'string', pattern: ORDER_NO_PATTERN.source },
+            amount: { type: 'string' },
+            currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+          },
         },
       },
     },
-  }, async (request) => {
-    const { orderNo, currency, amount, fee, duplicate } = request.body;
-    // parseWireAmount refuses a malformed amount with an error: the request fails and nothing is set.
-    deps.adjustments.set(orderNo, {
-      ...(amount === undefined ? {} : { amountMinor: parseWireAmount(amount, currency) }),
-      ...(fee === undefined ? {} : { feeMinor: parseWireAmount(fee, currency) }),
-      ...(duplicate === undefined ? {} : { duplicate }),
-    });
-    return request.body;
-  });
+    async (request, reply) => {
+      const { kind, orderNo, amount, currency } = request.body;
+      if (deps.store.get(orderNo))
+        return reply.code(409).send({ code: 'ORDER_EXISTS', message: `order ${orderNo} exists` });
+      const record = deps.book.create(
+        {
+          kind,
+          orderNo,
+          amountMinor: parseWireAmount(amount, currency),
+          currency,
+          account: { bankCode: 'OTHER', accountNo: '000000', accountName: 'second channel' },
+          memo: 'injected',
+          requestHash: 'injected',
+        },
+        { notify: ['notify-none'] },
+      );
+      return truthJson(record);
+    },
+  );
 
-  // Replaces the whole rate table: {"rates": {"timeout-then-execute": 0.1, "notify-duplicate": 0.5}}.
-  app.post<{ Body: { rates: Record<string, number> } }>('/_sim/faults', {
-    schema: { body: { type: 'object', additionalProperties: false, required: ['rates'], properties: { rates: { type: 'object', additionalProperties: { type: 'number' } } } } },
-  }, async (request, reply) => {
-    try {
-      const rates = validateRates(Object.entries(request.body.rates).map(([spec, rate]) => ({ spec, fault: parseFault(spec), rate })));
-      deps.setRates(rates);
-      return faultState();
-    } catch (err) {
-      if (err instanceof FaultSpecError) return reply.code(400).send({ code: 'INVALID_FAULT', message: err.message });
-      throw err;
-    }
-  });
-
-  // {"mode": "refuse" | "503" | "none", "durationMs": 2000}; refuse needs a duration, or nothing could end it.
-  app.post<{ Body: { mode: 'refuse' | '503' | 'none'; durationMs?: number } }>('/_sim/outage', {
-    schema: {
-      body: {
-        type: 'object', additionalProperties: false, required: ['mode'],
-        properties: { mode: { enum: ['refuse', '503', 'none'] }, durationMs: { type: 'integer', minimum: 1, maximum: 3_600_000 } },
+  // Errors in the statement file for an order: another amount or fee, or the order listed twice.
+  app.post<{
+    Body: { orderNo: string; currency: string; amount?: string; fee?: string; duplicate?: boolean };
+  }>(
+    '/_sim/statement-adjustments',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['orderNo', 'currency'],
+          properties: {
+            orderNo: { type: 'string', pattern: ORDER_NO_PATTERN.source },
+            currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+            amount: { type: 'string' },
+            fee: { type: 'string' },
+            duplicate: { type: 'boolean' },
+          },
+        },
       },
     },
-  }, async (request, reply) => {
-    const { mode, durationMs } = request.body;
-    if (mode === 'none') {
-      await deps.outage.end();
-      return { outage: 'none' };
-    }
-    if (mode === 'refuse' && durationMs === undefined) return reply.code(400).send({ code: 'INVALID_REQUEST', message: 'refuse needs durationMs' });
-    // Answer first: a refuse outage drops this very connection.
-    reply.raw.once('finish', () => {
-      deps.outage.start(mode, durationMs).catch((err: unknown) => { deps.outage.lastError = String(err); });
-    });
-    return { outage: mode, durationMs };
-  });
+    async (request) => {
+      const { orderNo, currency, amount, fee, duplicate } = request.body;
+      // parseWireAmount refuses a malformed amount with an error: the request fails and nothing is set.
+      deps.adjustments.set(orderNo, {
+        ...(amount === undefined ? {} : { amountMinor: parseWireAmount(amount, currency) }),
+        ...(fee === undefined ? {} : { feeMinor: parseWireAmount(fee, currency) }),
+        ...(duplicate === undefined ? {} : { duplicate }),
+      });
+      return request.body;
+    },
+  );
+
+  // Replaces the whole rate table: {"rates": {"timeout-then-execute": 0.1, "notify-duplicate": 0.5}}.
+  app.post<{ Body: { rates: Record<string, number> } }>(
+    '/_sim/faults',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['rates'],
+          properties: { rates: { type: 'object', additionalProperties: { type: 'number' } } },
+        },
+      },
+    },
+    async (request, reply) => {
+      try {
+        const rates = validateRates(
+          Object.entries(request.body.rates).map(([spec, rate]) => ({
+            spec,
+            fault: parseFault(spec),
+            rate,
+          })),
+        );
+        deps.setRates(rates);
+        return faultState();
+      } catch (err) {
+        if (err instanceof FaultSpecError)
+          return reply.code(400).send({ code: 'INVALID_FAULT', message: err.message });
+        throw err;
+      }
+    },
+  );
+
+  // {"mode": "refuse" | "503" | "none", "durationMs": 2000}; refuse needs a duration, or nothing could end it.
+  app.post<{ Body: { mode: 'refuse' | '503' | 'none'; durationMs?: number } }>(
+    '/_sim/outage',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['mode'],
+          properties: {
+            mode: { enum: ['refuse', '503', 'none'] },
+            durationMs: { type: 'integer', minimum: 1, maximum: 3_600_000 },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { mode, durationMs } = request.body;
+      if (mode === 'none') {
+        await deps.outage.end();
+        return { outage: 'none' };
+      }
+      if (mode === 'refuse' && durationMs === undefined)
+        return reply
+          .code(400)
+          .send({ code: 'INVALID_REQUEST', message: 'refuse needs durationMs' });
+      // Answer first: a refuse outage drops this very connection.
+      reply.raw.once('finish', () => {
+        deps.outage.start(mode, durationMs).catch((err: unknown) => {
+          deps.outage.lastError = String(err);
+        });
+      });
+      return { outage: mode, durationMs };
+    },
+  );
 }

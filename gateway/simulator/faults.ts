@@ -19,7 +19,13 @@ export type CallFault =
   | { type: 'reset-after-execute' };
 
 export const NOTIFY_FAULTS = [
-  'notify-late', 'notify-duplicate', 'notify-out-of-order', 'notify-wrong-amount', 'notify-status-0', 'notify-bad-signature', 'notify-none',
+  'notify-late',
+  'notify-duplicate',
+  'notify-out-of-order',
+  'notify-wrong-amount',
+  'notify-status-0',
+  'notify-bad-signature',
+  'notify-none',
 ] as const;
 export type NotifyFault = (typeof NOTIFY_FAULTS)[number];
 
@@ -32,19 +38,33 @@ export class FaultSpecError extends Error {
   override readonly name = 'FaultSpecError';
 }
 
-const DEFAULT_CODES = { 'fail': 'INSUFFICIENT_FUNDS', 'processing-then-fail': 'INSUFFICIENT_FUNDS', 'lie-failed': 'SYSTEM_BUSY' } as const;
+const DEFAULT_CODES = {
+  fail: 'INSUFFICIENT_FUNDS',
+  'processing-then-fail': 'INSUFFICIENT_FUNDS',
+  'lie-failed': 'SYSTEM_BUSY',
+} as const;
 const PLAIN_CALL_FAULTS = [
-  'processing-then-success', 'processing-stuck', 'timeout-then-execute', 'timeout-no-execute',
-  'error-5xx-before-execute', 'error-5xx-after-execute', 'reset-before-execute', 'reset-after-execute',
+  'processing-then-success',
+  'processing-stuck',
+  'timeout-then-execute',
+  'timeout-no-execute',
+  'error-5xx-before-execute',
+  'error-5xx-after-execute',
+  'reset-before-execute',
+  'reset-after-execute',
 ] as const;
 
 /** One token: `fail:INVALID_ACCOUNT`, `timeout-then-execute`, `notify-duplicate`, ... */
 export function parseFault(token: string): CallFault | NotifyFault {
   const [name, code, extra] = token.trim().split(':');
-  if (extra !== undefined || (code !== undefined && !/^[A-Z0-9_]{1,40}$/.test(code))) throw new FaultSpecError(`bad fault '${token}'`);
-  if ((NOTIFY_FAULTS as readonly string[]).includes(name) && code === undefined) return name as NotifyFault;
-  if ((PLAIN_CALL_FAULTS as readonly string[]).includes(name) && code === undefined) return { type: name as (typeof PLAIN_CALL_FAULTS)[number] };
-  if (name === 'fail' || name === 'processing-then-fail' || name === 'lie-failed') return { type: name, code: code ?? DEFAULT_CODES[name] };
+  if (extra !== undefined || (code !== undefined && !/^[A-Z0-9_]{1,40}$/.test(code)))
+    throw new FaultSpecError(`bad fault '${token}'`);
+  if ((NOTIFY_FAULTS as readonly string[]).includes(name) && code === undefined)
+    return name as NotifyFault;
+  if ((PLAIN_CALL_FAULTS as readonly string[]).includes(name) && code === undefined)
+    return { type: name as (typeof PLAIN_CALL_FAULTS)[number] };
+  if (name === 'fail' || name === 'processing-then-fail' || name === 'lie-failed')
+    return { type: name, code: code ?? DEFAULT_CODES[name] };
   throw new FaultSpecError(`unknown fault '${token}'`);
 }
 
@@ -83,11 +103,13 @@ export function parseFaultRates(text: string): FaultRate[] {
 export function validateRates(rates: FaultRate[]): FaultRate[] {
   let callTotal = 0;
   for (const r of rates) {
-    if (!(r.rate >= 0 && r.rate <= 1)) throw new FaultSpecError(`rate of '${r.spec}' must be within 0..1`);
+    if (!(r.rate >= 0 && r.rate <= 1))
+      throw new FaultSpecError(`rate of '${r.spec}' must be within 0..1`);
     if (!isNotifyFault(r.fault)) callTotal += r.rate;
   }
   // Call faults exclude each other: one draw picks at most one, so they must fit in 1.
-  if (callTotal > 1 + 1e-9) throw new FaultSpecError(`call fault rates add up to ${callTotal}, more than 1`);
+  if (callTotal > 1 + 1e-9)
+    throw new FaultSpecError(`call fault rates add up to ${callTotal}, more than 1`);
   return rates;
 }
 
@@ -95,7 +117,12 @@ export function validateRates(rates: FaultRate[]): FaultRate[] {
  * The plan for a call without a header: one draw for the call fault (cumulative over the call
  * rates), one independent draw per notification fault.
  */
-export function drawFaultPlan(rates: readonly FaultRate[], seed: string, orderNo: string, callIndex: number): FaultPlan {
+export function drawFaultPlan(
+  rates: readonly FaultRate[],
+  seed: string,
+  orderNo: string,
+  callIndex: number,
+): FaultPlan {
   const plan: FaultPlan = { notify: [] };
   const callDraw = uniform(seed, orderNo, String(callIndex), 'call');
   let cumulative = 0;

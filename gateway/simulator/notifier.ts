@@ -5,7 +5,13 @@
  * The queue lives in memory: notifications pending at a restart are not resent.
  */
 import { exchange } from '../http-exchange';
-import { NOTIFY_ATTEMPT_HEADER, NOTIFY_ID_HEADER, NOTIFY_SIGNATURE_HEADER, NOTIFY_TIMESTAMP_HEADER, type NotificationBody } from '../protocol';
+import {
+  NOTIFY_ATTEMPT_HEADER,
+  NOTIFY_ID_HEADER,
+  NOTIFY_SIGNATURE_HEADER,
+  NOTIFY_TIMESTAMP_HEADER,
+  type NotificationBody,
+} from '../protocol';
 import { signNotification, unixSeconds } from '../signing';
 import type { Timers } from './timers';
 
@@ -48,7 +54,9 @@ export class Notifier {
   /** Schedules one delivery (with its retries) after delayMs. */
   send(body: NotificationBody, delayMs: number, badSignature: boolean): void {
     if (!this.enabled) return;
-    this.options.timers.schedule(delayMs, () => this.start(JSON.stringify(body), body, 1, badSignature));
+    this.options.timers.schedule(delayMs, () =>
+      this.start(JSON.stringify(body), body, 1, badSignature),
+    );
   }
 
   /** Cuts deliveries in flight (their retries die with the timers). */
@@ -63,11 +71,22 @@ export class Notifier {
     });
   }
 
-  private record(body: NotificationBody, attempt: number, result: string, badSignature: boolean): void {
+  private record(
+    body: NotificationBody,
+    attempt: number,
+    result: string,
+    badSignature: boolean,
+  ): void {
     if (this.log.length >= MAX_LOG_ENTRIES) this.log.shift();
     this.log.push({
-      notifyId: body.notifyId, orderNo: body.orderNo, status: body.status, eventSeq: body.eventSeq,
-      attempt, at: new Date(this.options.now()).toISOString(), result, badSignature,
+      notifyId: body.notifyId,
+      orderNo: body.orderNo,
+      status: body.status,
+      eventSeq: body.eventSeq,
+      attempt,
+      at: new Date(this.options.now()).toISOString(),
+      result,
+      badSignature,
     });
   }
 
@@ -75,7 +94,12 @@ export class Notifier {
     return [...this.log];
   }
 
-  private async attempt(raw: string, body: NotificationBody, attempt: number, badSignature: boolean): Promise<void> {
+  private async attempt(
+    raw: string,
+    body: NotificationBody,
+    attempt: number,
+    badSignature: boolean,
+  ): Promise<void> {
     const url = this.options.url;
     if (url === undefined || this.options.timers.isClosed) return;
     const timestamp = unixSeconds(this.options.now());
@@ -99,10 +123,14 @@ export class Notifier {
     });
     if (this.options.timers.isClosed) return;
     const acked = result.kind === 'response' && result.httpStatus >= 200 && result.httpStatus < 300;
-    const outcome = result.kind === 'response' ? (acked ? 'acked' : `http ${result.httpStatus}`) : result.reason;
+    const outcome =
+      result.kind === 'response' ? (acked ? 'acked' : `http ${result.httpStatus}`) : result.reason;
     this.record(body, attempt, outcome, badSignature);
     if (acked || attempt >= this.options.maxAttempts) return;
-    const backoffMs = Math.min(this.options.backoffMs * 2 ** (attempt - 1), this.options.backoffMaxMs);
+    const backoffMs = Math.min(
+      this.options.backoffMs * 2 ** (attempt - 1),
+      this.options.backoffMaxMs,
+    );
     this.options.timers.schedule(backoffMs, () => this.start(raw, body, attempt + 1, badSignature));
   }
 }

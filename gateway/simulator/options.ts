@@ -48,18 +48,35 @@ export const DEFAULT_OPTIONS: Omit<SimulatorOptions, 'dataDir' | 'secret'> = {
   now: Date.now,
 };
 
-export type SimulatorInput = Partial<SimulatorOptions> & Pick<SimulatorOptions, 'dataDir' | 'secret'>;
+export type SimulatorInput = Partial<SimulatorOptions> &
+  Pick<SimulatorOptions, 'dataDir' | 'secret'>;
 
 export function resolveOptions(input: SimulatorInput): SimulatorOptions {
   const options: SimulatorOptions = { ...DEFAULT_OPTIONS, ...input };
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) throw new Error(`port ${options.port} is not a TCP port`);
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535)
+    throw new Error(`port ${options.port} is not a TCP port`);
   if (options.secret.length < 16) throw new Error('the secret must have at least 16 characters');
-  if (!isAbsolute(options.dataDir)) throw new Error(`dataDir must be an absolute path, got '${options.dataDir}'`);
-  if (options.notifyUrl !== undefined && !/^https?:$/.test(new URL(options.notifyUrl).protocol)) throw new Error('notifyUrl must be http(s)');
-  for (const key of ['timeoutHoldMs', 'processingMs', 'lateNotifyMs', 'notifyGapMs', 'notifyBackoffMs', 'notifyBackoffMaxMs', 'notifyTimeoutMs'] as const) {
-    if (!Number.isInteger(options[key]) || options[key] < 0) throw new Error(`${key} must be a non-negative integer of ms`);
+  if (!isAbsolute(options.dataDir))
+    throw new Error(`dataDir must be an absolute path, got '${options.dataDir}'`);
+  if (options.notifyUrl !== undefined && !/^https?:$/.test(new URL(options.notifyUrl).protocol))
+    throw new Error('notifyUrl must be http(s)');
+  for (const key of [
+    'timeoutHoldMs',
+    'processingMs',
+    'lateNotifyMs',
+    'notifyGapMs',
+    'notifyBackoffMs',
+    'notifyBackoffMaxMs',
+    'notifyTimeoutMs',
+  ] as const) {
+    if (!Number.isInteger(options[key]) || options[key] < 0)
+      throw new Error(`${key} must be a non-negative integer of ms`);
   }
-  if (!Number.isInteger(options.notifyMaxAttempts) || options.notifyMaxAttempts < 1 || options.notifyMaxAttempts > 50) {
+  if (
+    !Number.isInteger(options.notifyMaxAttempts) ||
+    options.notifyMaxAttempts < 1 ||
+    options.notifyMaxAttempts > 50
+  ) {
     throw new Error('notifyMaxAttempts must be within 1..50');
   }
   validateRates(options.faultRates);

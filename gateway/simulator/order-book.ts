@@ -73,10 +73,30 @@ export class OrderBook {
       notifyFaults: [...plan.notify],
     };
     if (call?.type === 'fail') record = { ...record, status: 'FAILED', code: call.code };
-    else if (call?.type === 'processing-then-success') record = { ...record, status: 'PROCESSING', pending: { resolveAtMs: now + this.options.processingMs, outcome: 'SUCCESS' } };
-    else if (call?.type === 'processing-then-fail') record = { ...record, status: 'PROCESSING', pending: { resolveAtMs: now + this.options.processingMs, outcome: 'FAILED', code: call.code } };
-    else if (call?.type === 'processing-stuck') record = { ...record, status: 'PROCESSING' }; // never resolves: a permanent unknown
-    else if (call?.type === 'timeout-then-execute') record = { ...record, status: 'PROCESSING', pending: { resolveAtMs: now + this.options.timeoutHoldMs, outcome: 'SUCCESS' } };
+    else if (call?.type === 'processing-then-success')
+      record = {
+        ...record,
+        status: 'PROCESSING',
+        pending: { resolveAtMs: now + this.options.processingMs, outcome: 'SUCCESS' },
+      };
+    else if (call?.type === 'processing-then-fail')
+      record = {
+        ...record,
+        status: 'PROCESSING',
+        pending: {
+          resolveAtMs: now + this.options.processingMs,
+          outcome: 'FAILED',
+          code: call.code,
+        },
+      };
+    else if (call?.type === 'processing-stuck')
+      record = { ...record, status: 'PROCESSING' }; // never resolves: a permanent unknown
+    else if (call?.type === 'timeout-then-execute')
+      record = {
+        ...record,
+        status: 'PROCESSING',
+        pending: { resolveAtMs: now + this.options.timeoutHoldMs, outcome: 'SUCCESS' },
+      };
     else record = this.executed(record, now);
     if (call?.type === 'lie-failed') record.answeredAs = `FAILED:${call.code}`;
 
@@ -91,9 +111,10 @@ export class OrderBook {
     const record = this.find(orderNo);
     if (!record?.pending || record.pending.resolveAtMs > this.options.now()) return record;
     const { outcome, code } = record.pending;
-    const settled: OrderRecord = outcome === 'SUCCESS'
-      ? this.executed({ ...record, pending: undefined }, this.options.now())
-      : { ...record, pending: undefined, status: 'FAILED', code: code ?? 'INSUFFICIENT_FUNDS' };
+    const settled: OrderRecord =
+      outcome === 'SUCCESS'
+        ? this.executed({ ...record, pending: undefined }, this.options.now())
+        : { ...record, pending: undefined, status: 'FAILED', code: code ?? 'INSUFFICIENT_FUNDS' };
     this.options.store.put(settled);
     this.notifyFinal(settled);
     return settled;
@@ -107,20 +128,34 @@ export class OrderBook {
       ...(record.code === undefined ? {} : { code: record.code }),
       amount: formatWireAmount(record.amountMinor, record.currency),
       currency: record.currency,
-      ...(record.feeMinor === undefined ? {} : { fee: formatWireAmount(record.feeMinor, record.currency) }),
+      ...(record.feeMinor === undefined
+        ? {}
+        : { fee: formatWireAmount(record.feeMinor, record.currency) }),
       gatewayTradeNo: record.gatewayTradeNo,
     };
   }
 
   private executed(record: OrderRecord, nowMs: number): OrderRecord {
-    return { ...record, status: 'SUCCESS', feeMinor: feeMinor(record.kind, record.amountMinor, record.currency), executedAt: new Date(nowMs).toISOString() };
+    return {
+      ...record,
+      status: 'SUCCESS',
+      feeMinor: feeMinor(record.kind, record.amountMinor, record.currency),
+      executedAt: new Date(nowMs).toISOString(),
+    };
   }
 
   private scheduleResolve(orderNo: string, resolveAtMs: number): void {
-    this.options.timers.schedule(resolveAtMs - this.options.now(), () => { this.settleIfDue(orderNo); });
+    this.options.timers.schedule(resolveAtMs - this.options.now(), () => {
+      this.settleIfDue(orderNo);
+    });
   }
 
-  private notification(record: OrderRecord, status: string, eventSeq: number, amountMinor: bigint): NotificationBody {
+  private notification(
+    record: OrderRecord,
+    status: string,
+    eventSeq: number,
+    amountMinor: bigint,
+  ): NotificationBody {
     return {
       notifyId: `${record.gatewayTradeNo}-${eventSeq}`,
       orderNo: record.orderNo,
@@ -129,7 +164,9 @@ export class OrderBook {
       ...(status === 'FAILED' && record.code !== undefined ? { code: record.code } : {}),
       amount: formatWireAmount(amountMinor, record.currency),
       currency: record.currency,
-      ...(status === 'SUCCESS' && record.feeMinor !== undefined ? { fee: formatWireAmount(record.feeMinor, record.currency) } : {}),
+      ...(status === 'SUCCESS' && record.feeMinor !== undefined
+        ? { fee: formatWireAmount(record.feeMinor, record.currency) }
+        : {}),
       gatewayTradeNo: record.gatewayTradeNo,
       eventSeq,
       eventTime: new Date(this.options.now()).toISOString(),
@@ -148,7 +185,11 @@ export class OrderBook {
     if (this.has(record, 'notify-none')) return;
     // The incident's channel polled "status 0" (unpaid) with the right amount before paying.
     if (this.has(record, 'notify-status-0')) {
-      this.options.notifier.send(this.notification(record, '0', EARLY_SEQ, record.amountMinor), this.delay(record), this.has(record, 'notify-bad-signature'));
+      this.options.notifier.send(
+        this.notification(record, '0', EARLY_SEQ, record.amountMinor),
+        this.delay(record),
+        this.has(record, 'notify-bad-signature'),
+      );
     }
     if (record.status !== 'PROCESSING') this.notifyFinal(record);
   }
@@ -158,14 +199,23 @@ export class OrderBook {
     const bad = this.has(record, 'notify-bad-signature');
     const gap = this.options.notifyGapMs;
     // Off by one minor unit: the smallest difference, the one a tolerant compare would miss.
-    const amount = this.has(record, 'notify-wrong-amount') ? (record.amountMinor > 1n ? record.amountMinor - 1n : record.amountMinor + 1n) : record.amountMinor;
+    const amount = this.has(record, 'notify-wrong-amount')
+      ? record.amountMinor > 1n
+        ? record.amountMinor - 1n
+        : record.amountMinor + 1n
+      : record.amountMinor;
     const final = this.notification(record, record.status, FINAL_SEQ, amount);
     const delay = this.delay(record) + (this.has(record, 'notify-status-0') ? gap : 0);
     this.options.notifier.send(final, delay, bad);
     let extra = 1;
-    if (this.has(record, 'notify-duplicate')) this.options.notifier.send(final, delay + gap * extra++, bad);
+    if (this.has(record, 'notify-duplicate'))
+      this.options.notifier.send(final, delay + gap * extra++, bad);
     if (this.has(record, 'notify-out-of-order')) {
-      this.options.notifier.send(this.notification(record, 'PROCESSING', EARLY_SEQ, record.amountMinor), delay + gap * extra, bad);
+      this.options.notifier.send(
+        this.notification(record, 'PROCESSING', EARLY_SEQ, record.amountMinor),
+        delay + gap * extra,
+        bad,
+      );
     }
   }
 }

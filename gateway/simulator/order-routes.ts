@@ -6,8 +6,22 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MoneyError, parseWireAmount } from '../../ledger/money';
-import { BANK_ACCOUNT_SCHEMA, MEMO_MAX_LENGTH, ORDER_NO_PATTERN, SIM_FAULT_HEADER, type OrderKind, type OrderReply, type SubmitOrderBody } from '../protocol';
-import { drawFaultPlan, FaultSpecError, parseFaultHeader, type FaultPlan, type FaultRate } from './faults';
+import {
+  BANK_ACCOUNT_SCHEMA,
+  MEMO_MAX_LENGTH,
+  ORDER_NO_PATTERN,
+  SIM_FAULT_HEADER,
+  type OrderKind,
+  type OrderReply,
+  type SubmitOrderBody,
+} from '../protocol';
+import {
+  drawFaultPlan,
+  FaultSpecError,
+  parseFaultHeader,
+  type FaultPlan,
+  type FaultRate,
+} from './faults';
 import type { NewOrder, OrderBook } from './order-book';
 import type { Timers } from './timers';
 
@@ -20,7 +34,10 @@ export interface OrderRouteDeps {
   faultRates: () => readonly FaultRate[];
   /** Told of every fault a submit meets (drawn or by header), for the chaos suite's counts. */
   onFaults?: (plan: FaultPlan) => void;
-  preValidation: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+  preValidation: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) => Promise<FastifyReply | undefined>;
 }
 
 const accountSchema = BANK_ACCOUNT_SCHEMA;
@@ -41,7 +58,16 @@ const submitSchema = {
 } as const;
 
 function requestHash(order: Omit<NewOrder, 'requestHash'>): string {
-  const canonical = [order.kind, order.orderNo, order.amountMinor.toString(), order.currency, order.account.bankCode, order.account.accountNo, order.account.accountName, order.memo ?? ''];
+  const canonical = [
+    order.kind,
+    order.orderNo,
+    order.amountMinor.toString(),
+    order.currency,
+    order.account.bankCode,
+    order.account.accountNo,
+    order.account.accountName,
+    order.memo ?? '',
+  ];
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 
@@ -64,79 +90,129 @@ function headerPlan(request: FastifyRequest): FaultPlan | undefined {
 export function registerOrderRoutes(app: FastifyInstance, deps: OrderRouteDeps): void {
   const { book, timers } = deps;
 
-  const submit = (kind: OrderKind) => async (request: FastifyRequest, reply: FastifyReply): Promise<OrderReply | FastifyReply> => {
-    const body = request.body as SubmitOrderBody;
-    let amountMinor: bigint;
-    try {
-      amountMinor = parseWireAmount(body.amount, body.currency);
-    } catch (err) {
-      if (err instanceof MoneyError) return reply.code(400).send({ code: 'INVALID_AMOUNT', message: err.message });
-      throw err;
-    }
-    if (amountMinor <= 0n) return reply.code(400).send({ code: 'INVALID_AMOUNT', message: 'amount must be positive' });
+  const submit =
+    (kind: OrderKind) =>
+    async (request: FastifyRequest, reply: FastifyReply): Promise<OrderReply | FastifyReply> => {
+      const body = request.body as SubmitOrderBody;
+      let amountMinor: bigint;
+      try {
+        amountMinor = parseWireAmount(body.amount, body.currency);
+      } catch (err) {
+        if (err instanceof MoneyError)
+          return reply.code(400).send({ code: 'INVALID_AMOUNT', message: err.message });
+        throw err;
+      }
+      if (amountMinor <= 0n)
+        return reply.code(400).send({ code: 'INVALID_AMOUNT', message: 'amount must be positive' });
 
-    const callIndex = book.nextCallIndex(body.orderNo);
-    let plan: FaultPlan;
-    try {
-      plan = headerPlan(request) ?? drawFaultPlan(deps.faultRates(), deps.seed, body.orderNo, callIndex);
-    } catch (err) {
-      if (err instanceof FaultSpecError) return reply.code(400).send({ code: 'INVALID_FAULT', message: err.message });
-      throw err;
-    }
-    deps.onFaults?.(plan);
-    const call = plan.call?.type;
+      const callIndex = book.nextCallIndex(body.orderNo);
+      let plan: FaultPlan;
+      try {
+        plan =
+          headerPlan(request) ??
+          drawFaultPlan(deps.faultRates(), deps.seed, body.orderNo, callIndex);
+      } catch (err) {
+        if (err instanceof FaultSpecError)
+          return reply.code(400).send({ code: 'INVALID_FAULT', message: err.message });
+        throw err;
+      }
+      deps.onFaults?.(plan);
+      const call = plan.call?.type;
 
-    // Faults that strike before the gateway records anything.
-    if (call === 'error-5xx-before-execute') return reply.code(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'try again later' });
-    if (call === 'reset-before-execute') return resetConnection(request, reply);
-    if (call === 'timeout-no-execute') {
-      await timers.sleep(deps.timeoutHoldMs);
-      if (timers.isClosed) return resetConnection(request, reply);
-      return reply.code(504).send({ code: 'GATEWAY_TIMEOUT', message: 'upstream bank did not answer' });
-    }
+      // Faults that strike before the gateway records anything.
+      if (call === 'error-5xx-before-execute')
+        return reply.code(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'try again later' });
+      if (call === 'reset-before-execute') return resetConnection(request, reply);
+      if (call === 'timeout-no-execute') {
+        await timers.sleep(deps.timeoutHoldMs);
+        if (timers.isClosed) return resetConnection(request, reply);
+        return reply
+          .code(504)
+          .send({ code: 'GATEWAY_TIMEOUT', message: 'upstream bank did not answer' });
+      }
 
-    const order = { kind, orderNo: body.orderNo, amountMinor, currency: body.currency, account: body.account, ...(body.memo === undefined ? {} : { memo: body.memo }) };
-    const hash = requestHash(order);
-    let record = book.find(body.orderNo);
-    if (record && record.requestHash !== hash) {
-      // The same order number with other content: never executed, never merged.
-      return reply.code(409).send({ code: 'ORDER_CONFLICT', message: `order ${body.orderNo} exists with different content` });
-    }
-    record ??= book.create({ ...order, requestHash: hash }, plan);
+      const order = {
+        kind,
+        orderNo: body.orderNo,
+        amountMinor,
+        currency: body.currency,
+        account: body.account,
+        ...(body.memo === undefined ? {} : { memo: body.memo }),
+      };
+      const hash = requestHash(order);
+      let record = book.find(body.orderNo);
+      if (record && record.requestHash !== hash) {
+        // The same order number with other content: never executed, never merged.
+        return reply
+          .code(409)
+          .send({
+            code: 'ORDER_CONFLICT',
+            message: `order ${body.orderNo} exists with different content`,
+          });
+      }
+      record ??= book.create({ ...order, requestHash: hash }, plan);
 
-    // Faults that strike after the order is recorded (and maybe executed).
-    if (call === 'timeout-then-execute') {
-      await timers.sleep(deps.timeoutHoldMs);
-      if (timers.isClosed) return resetConnection(request, reply);
-      record = book.settleIfDue(body.orderNo) ?? record;
-    }
-    if (call === 'error-5xx-after-execute') return reply.code(500).send({ code: 'SYSTEM_ERROR', message: 'internal error' });
-    if (call === 'reset-after-execute') return resetConnection(request, reply);
-    const answer = book.reply(record);
-    if (plan.call?.type === 'lie-failed' && record.status === 'SUCCESS') {
-      // The double-payout incident: "failed" for money that moved.
-      return { orderNo: answer.orderNo, kind: answer.kind, status: 'FAILED', code: plan.call.code, amount: answer.amount, currency: answer.currency, gatewayTradeNo: answer.gatewayTradeNo };
-    }
-    return answer;
-  };
+      // Faults that strike after the order is recorded (and maybe executed).
+      if (call === 'timeout-then-execute') {
+        await timers.sleep(deps.timeoutHoldMs);
+        if (timers.isClosed) return resetConnection(request, reply);
+        record = book.settleIfDue(body.orderNo) ?? record;
+      }
+      if (call === 'error-5xx-after-execute')
+        return reply.code(500).send({ code: 'SYSTEM_ERROR', message: 'internal error' });
+      if (call === 'reset-after-execute') return resetConnection(request, reply);
+      const answer = book.reply(record);
+      if (plan.call?.type === 'lie-failed' && record.status === 'SUCCESS') {
+        // The double-payout incident: "failed" for money that moved.
+        return {
+          orderNo: answer.orderNo,
+          kind: answer.kind,
+          status: 'FAILED',
+          code: plan.call.code,
+          amount: answer.amount,
+          currency: answer.currency,
+          gatewayTradeNo: answer.gatewayTradeNo,
+        };
+      }
+      return answer;
+    };
 
-  app.post('/v1/payouts', { schema: submitSchema, preValidation: deps.preValidation }, submit('PAYOUT'));
-  app.post('/v1/collections', { schema: submitSchema, preValidation: deps.preValidation }, submit('COLLECTION'));
+  app.post(
+    '/v1/payouts',
+    { schema: submitSchema, preValidation: deps.preValidation },
+    submit('PAYOUT'),
+  );
+  app.post(
+    '/v1/collections',
+    { schema: submitSchema, preValidation: deps.preValidation },
+    submit('COLLECTION'),
+  );
 
   app.get<{ Params: { orderNo: string } }>(
     '/v1/orders/:orderNo',
-    { preValidation: deps.preValidation, schema: { params: { type: 'object', properties: { orderNo: { type: 'string', pattern: ORDER_NO_PATTERN.source } } } } },
+    {
+      preValidation: deps.preValidation,
+      schema: {
+        params: {
+          type: 'object',
+          properties: { orderNo: { type: 'string', pattern: ORDER_NO_PATTERN.source } },
+        },
+      },
+    },
     async (request, reply): Promise<OrderReply | FastifyReply> => {
       let plan: FaultPlan | undefined;
       try {
         plan = headerPlan(request);
       } catch (err) {
-        if (err instanceof FaultSpecError) return reply.code(400).send({ code: 'INVALID_FAULT', message: err.message });
+        if (err instanceof FaultSpecError)
+          return reply.code(400).send({ code: 'INVALID_FAULT', message: err.message });
         throw err;
       }
       const call = plan?.call?.type;
-      if (call === 'error-5xx-before-execute' || call === 'error-5xx-after-execute') return reply.code(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'try again later' });
-      if (call === 'reset-before-execute' || call === 'reset-after-execute') return resetConnection(request, reply);
+      if (call === 'error-5xx-before-execute' || call === 'error-5xx-after-execute')
+        return reply.code(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'try again later' });
+      if (call === 'reset-before-execute' || call === 'reset-after-execute')
+        return resetConnection(request, reply);
       if (call === 'timeout-no-execute' || call === 'timeout-then-execute') {
         await timers.sleep(deps.timeoutHoldMs);
         if (timers.isClosed) return resetConnection(request, reply);
@@ -145,7 +221,9 @@ export function registerOrderRoutes(app: FastifyInstance, deps: OrderRouteDeps):
       const record = book.settleIfDue(request.params.orderNo);
       // NOT_FOUND is a 200 answer on purpose: a 404 from a misrouted proxy must never read as
       // "the gateway confirms it never received this order".
-      return record ? book.reply(record) : { orderNo: request.params.orderNo, status: 'NOT_FOUND' } as OrderReply;
+      return record
+        ? book.reply(record)
+        : ({ orderNo: request.params.orderNo, status: 'NOT_FOUND' } as OrderReply);
     },
   );
 }

@@ -16,7 +16,11 @@ export class Outage {
   lastError: string | undefined;
 
   /** address() is read when reopening: the port is known only after the first listen (port 0). */
-  constructor(private readonly server: Server, private readonly address: () => { port: number; host: string }, private readonly timers: Timers) {}
+  constructor(
+    private readonly server: Server,
+    private readonly address: () => { port: number; host: string },
+    private readonly timers: Timers,
+  ) {}
 
   get mode(): OutageMode {
     return this.current;
@@ -34,7 +38,9 @@ export class Outage {
     if (durationMs !== undefined) {
       this.timers.schedule(durationMs, () => {
         if (this.generation !== generation) return;
-        this.end().catch((err: unknown) => { this.lastError = String(err); });
+        this.end().catch((err: unknown) => {
+          this.lastError = String(err);
+        });
       });
     }
   }

@@ -5,7 +5,12 @@
  * The raw body is kept from the JSON parser because a re-serialised body would not match.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { MERCHANT_ID_HEADER, REQUEST_SIGNATURE_HEADER, REQUEST_TIMESTAMP_HEADER, SIGNATURE_TOLERANCE_MS } from '../protocol';
+import {
+  MERCHANT_ID_HEADER,
+  REQUEST_SIGNATURE_HEADER,
+  REQUEST_TIMESTAMP_HEADER,
+  SIGNATURE_TOLERANCE_MS,
+} from '../protocol';
 import { signRequest, signaturesEqual } from '../signing';
 
 const rawBodies = new WeakMap<FastifyRequest, Buffer>();
@@ -36,18 +41,31 @@ export interface Merchant {
 /** A preValidation hook: 401 AUTH_FAILED unless the request is signed by the merchant. */
 export function merchantAuth(merchant: Merchant, now: () => number) {
   // Fastify stops the chain when an async hook returns the reply it answered.
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+  return async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | undefined> => {
     const merchantId = single(request.headers[MERCHANT_ID_HEADER]);
     const timestamp = single(request.headers[REQUEST_TIMESTAMP_HEADER]);
     const signature = single(request.headers[REQUEST_SIGNATURE_HEADER]);
-    const deny = (message: string): FastifyReply => reply.code(401).send({ code: 'AUTH_FAILED', message });
+    const deny = (message: string): FastifyReply =>
+      reply.code(401).send({ code: 'AUTH_FAILED', message });
     if (merchantId !== merchant.merchantId || timestamp === undefined || signature === undefined) {
       return deny('unknown merchant or missing signature headers');
     }
-    if (!/^[0-9]{1,12}$/.test(timestamp) || Math.abs(now() - Number(timestamp) * 1000) > SIGNATURE_TOLERANCE_MS) {
+    if (
+      !/^[0-9]{1,12}$/.test(timestamp) ||
+      Math.abs(now() - Number(timestamp) * 1000) > SIGNATURE_TOLERANCE_MS
+    ) {
       return deny('timestamp outside the allowed window');
     }
-    const expected = signRequest(merchant.secret, timestamp, request.method, request.url, rawBodies.get(request) ?? '');
+    const expected = signRequest(
+      merchant.secret,
+      timestamp,
+      request.method,
+      request.url,
+      rawBodies.get(request) ?? '',
+    );
     if (!signaturesEqual(expected, signature)) return deny('bad signature');
     return undefined;
   };

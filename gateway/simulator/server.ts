@@ -41,7 +41,12 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
   let rates = options.faultRates;
   const hits: Record<string, number> = {};
   const countFaults = (plan: FaultPlan) => {
-    const names = [...(plan.call ? ['code' in plan.call ? `${plan.call.type}:${plan.call.code}` : plan.call.type] : []), ...plan.notify];
+    const names = [
+      ...(plan.call
+        ? ['code' in plan.call ? `${plan.call.type}:${plan.call.code}` : plan.call.type]
+        : []),
+      ...plan.notify,
+    ];
     for (const name of names) hits[name] = (hits[name] ?? 0) + 1;
   };
 
@@ -53,28 +58,57 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,
     // Money input: reject unknown fields and wrong types instead of dropping or coercing them.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: false,
+        allErrors: false,
+      },
+    },
   });
   installRawJsonParser(app);
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.validation || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)) {
-      return reply.code(error.statusCode ?? 400).send({ code: 'INVALID_REQUEST', message: error.message });
+    if (
+      error.validation ||
+      (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
+    ) {
+      return reply
+        .code(error.statusCode ?? 400)
+        .send({ code: 'INVALID_REQUEST', message: error.message });
     }
     request.log.error({ err: error }, 'simulator error');
     return reply.code(500).send({ code: 'SYSTEM_ERROR', message: 'internal error' });
   });
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ code: 'NO_SUCH_ROUTE', message: 'no such route' }));
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send({ code: 'NO_SUCH_ROUTE', message: 'no such route' }),
+  );
 
   const notifier = new Notifier({
-    url: options.notifyUrl, secret: options.secret, maxAttempts: options.notifyMaxAttempts,
-    backoffMs: options.notifyBackoffMs, backoffMaxMs: options.notifyBackoffMaxMs, timeoutMs: options.notifyTimeoutMs,
-    now: options.now, timers,
+    url: options.notifyUrl,
+    secret: options.secret,
+    maxAttempts: options.notifyMaxAttempts,
+    backoffMs: options.notifyBackoffMs,
+    backoffMaxMs: options.notifyBackoffMaxMs,
+    timeoutMs: options.notifyTimeoutMs,
+    now: options.now,
+    timers,
   });
   const book = new OrderBook({
-    seed: options.seed, processingMs: options.processingMs, timeoutHoldMs: options.timeoutHoldMs,
-    lateNotifyMs: options.lateNotifyMs, notifyGapMs: options.notifyGapMs, now: options.now, timers, store, notifier,
+    seed: options.seed,
+    processingMs: options.processingMs,
+    timeoutHoldMs: options.timeoutHoldMs,
+    lateNotifyMs: options.lateNotifyMs,
+    notifyGapMs: options.notifyGapMs,
+    now: options.now,
+    timers,
+    store,
+    notifier,
   });
-  const preValidation = merchantAuth({ merchantId: options.merchantId, secret: options.secret }, options.now);
+  const preValidation = merchantAuth(
+    { merchantId: options.merchantId, secret: options.secret },
+    options.now,
+  );
 
   let port = options.port;
   const outage = new Outage(app.server, () => ({ port, host: options.host }), timers);
@@ -84,10 +118,29 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
     }
     return undefined;
   });
-  registerOrderRoutes(app, { book, timers, seed: options.seed, timeoutHoldMs: options.timeoutHoldMs, faultRates: () => rates, onFaults: countFaults, preValidation });
+  registerOrderRoutes(app, {
+    book,
+    timers,
+    seed: options.seed,
+    timeoutHoldMs: options.timeoutHoldMs,
+    faultRates: () => rates,
+    onFaults: countFaults,
+    preValidation,
+  });
   const adjustments = new StatementAdjustments();
   registerStatementRoute(app, { journalPath: store.journalPath, adjustments, preValidation });
-  registerControlRoutes(app, { store, book, adjustments, notifier, outage, seed: options.seed, getRates: () => rates, setRates: (r) => { rates = r; } });
+  registerControlRoutes(app, {
+    store,
+    book,
+    adjustments,
+    notifier,
+    outage,
+    seed: options.seed,
+    getRates: () => rates,
+    setRates: (r) => {
+      rates = r;
+    },
+  });
 
   try {
     await app.listen({ port: options.port, host: options.host });
@@ -106,7 +159,9 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
     options,
     truth: () => store.all(),
     notifications: () => notifier.attempts(),
-    setFaultRates: (r) => { rates = r; },
+    setFaultRates: (r) => {
+      rates = r;
+    },
     faultHits: () => ({ ...hits }),
     startOutage: (mode, durationMs) => outage.start(mode, durationMs),
     endOutage: () => outage.end(),

@@ -5,13 +5,28 @@ import type { StatementAdjustments } from './statement-adjustments';
 
 export function registerStatementRoute(
   app: FastifyInstance,
-  deps: { journalPath: string; adjustments: StatementAdjustments; preValidation: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> },
+  deps: {
+    journalPath: string;
+    adjustments: StatementAdjustments;
+    preValidation: (
+      request: FastifyRequest,
+      reply: FastifyReply,
+    ) => Promise<FastifyReply | undefined>;
+  },
 ): void {
-  app.get<{ Params: { date: string } }>('/v1/statements/:date', { preValidation: deps.preValidation }, async (request, reply) => {
-    if (!isStatementDate(request.params.date)) return reply.code(400).send({ code: 'INVALID_DATE', message: 'date must be YYYY-MM-DD' });
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="statement-${request.params.date}.csv"`)
-      .send(statementStream(deps.journalPath, request.params.date, deps.adjustments));
-  });
+  app.get<{ Params: { date: string } }>(
+    '/v1/statements/:date',
+    { preValidation: deps.preValidation },
+    async (request, reply) => {
+      if (!isStatementDate(request.params.date))
+        return reply.code(400).send({ code: 'INVALID_DATE', message: 'date must be YYYY-MM-DD' });
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header(
+          'content-disposition',
+          `attachment; filename="statement-${request.params.date}.csv"`,
+        )
+        .send(statementStream(deps.journalPath, request.params.date, deps.adjustments));
+    },
+  );
 }

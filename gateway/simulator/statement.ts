@@ -38,18 +38,30 @@ function parseLine(line: string): JournalLine | undefined {
   }
 }
 
-export function statementStream(journalPath: string, date: string, adjustments?: StatementAdjustments): Readable {
+export function statementStream(
+  journalPath: string,
+  date: string,
+  adjustments?: StatementAdjustments,
+): Readable {
   const csv = stringify({ header: true, columns: [...STATEMENT_COLUMNS] });
   const produce = async (): Promise<void> => {
-    const lines = createInterface({ input: createReadStream(journalPath, { encoding: 'utf8' }), crlfDelay: Infinity });
+    const lines = createInterface({
+      input: createReadStream(journalPath, { encoding: 'utf8' }),
+      crlfDelay: Infinity,
+    });
     for await (const line of lines) {
       const entry = parseLine(line);
       if (entry?.status !== 'SUCCESS' || !entry.executedAt?.startsWith(date)) continue;
       const adjusted = adjustments?.get(entry.orderNo);
       const row = [
-        entry.orderNo, entry.gatewayTradeNo, entry.kind, entry.status,
-        formatWireAmount(adjusted?.amountMinor ?? BigInt(entry.amountMinor), entry.currency), entry.currency,
-        formatWireAmount(adjusted?.feeMinor ?? BigInt(entry.feeMinor ?? '0'), entry.currency), entry.executedAt,
+        entry.orderNo,
+        entry.gatewayTradeNo,
+        entry.kind,
+        entry.status,
+        formatWireAmount(adjusted?.amountMinor ?? BigInt(entry.amountMinor), entry.currency),
+        entry.currency,
+        formatWireAmount(adjusted?.feeMinor ?? BigInt(entry.feeMinor ?? '0'), entry.currency),
+        entry.executedAt,
       ];
       // Respect back-pressure: a slow reader must not make us buffer the whole day.
       for (let copies = adjusted?.duplicate ? 2 : 1; copies > 0; copies--) {
@@ -58,6 +70,8 @@ export function statementStream(journalPath: string, date: string, adjustments?:
     }
     csv.end();
   };
-  produce().catch((err: unknown) => csv.destroy(err instanceof Error ? err : new Error(String(err))));
+  produce().catch((err: unknown) =>
+    csv.destroy(err instanceof Error ? err : new Error(String(err))),
+  );
   return csv;
 }

@@ -9,10 +9,13 @@ export class Timers {
   /** Runs fn after ms unless closed first. */
   schedule(ms: number, fn: () => void): void {
     if (this.closed) return;
-    const timer = setTimeout(() => {
-      this.pending.delete(timer);
-      fn();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        this.pending.delete(timer);
+        fn();
+      },
+      Math.max(0, ms),
+    );
     this.pending.set(timer, () => undefined);
   }
 
@@ -20,10 +23,13 @@ export class Timers {
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.closed) return resolve();
-      const timer = setTimeout(() => {
-        this.pending.delete(timer);
-        resolve();
-      }, Math.max(0, ms));
+      const timer = setTimeout(
+        () => {
+          this.pending.delete(timer);
+          resolve();
+        },
+        Math.max(0, ms),
+      );
       this.pending.set(timer, resolve);
     });
   }

@@ -4,7 +4,16 @@
  * order's answer leaves. Reloaded on start: the last snapshot per order wins. This is the truth
  * chaos tests compare the ledger with, whatever the gateway *answered*.
  */
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { BankAccount, OrderKind, OrderStatus } from '../protocol';
 import type { NotifyFault } from './faults';
@@ -35,7 +44,11 @@ export interface OrderRecord {
 export const JOURNAL_FILE = 'truth.jsonl';
 
 export function recordToJson(record: OrderRecord): Record<string, unknown> {
-  return { ...record, amountMinor: record.amountMinor.toString(), feeMinor: record.feeMinor?.toString() };
+  return {
+    ...record,
+    amountMinor: record.amountMinor.toString(),
+    feeMinor: record.feeMinor?.toString(),
+  };
 }
 
 function recordFromJson(json: Record<string, unknown>): OrderRecord {
@@ -51,7 +64,10 @@ export class TruthStore {
   private readonly orders = new Map<string, OrderRecord>();
   private readonly fd: number;
 
-  private constructor(readonly journalPath: string, private readonly fsync: boolean) {
+  private constructor(
+    readonly journalPath: string,
+    private readonly fsync: boolean,
+  ) {
     let existing = existsSync(journalPath) ? readFileSync(journalPath, 'utf8') : '';
     const lines = existing.split('\n');
     let offset = 0;
@@ -64,7 +80,8 @@ export class TruthStore {
         this.orders.set(record.orderNo, record);
       } catch (err) {
         // Only the last line can be torn (a crash mid-append); anything else is corruption.
-        if (i !== lines.length - 1) throw new Error(`${journalPath}:${i + 1} is corrupt: ${(err as Error).message}`);
+        if (i !== lines.length - 1)
+          throw new Error(`${journalPath}:${i + 1} is corrupt: ${(err as Error).message}`);
         // Cut the torn tail off, as a write-ahead log does: it was never acknowledged to anyone.
         truncateSync(journalPath, start);
         existing = existing.slice(0, start);

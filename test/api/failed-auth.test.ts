@@ -11,9 +11,16 @@ const db = useTestDatabase();
 let app: FastifyInstance;
 const logged: string[] = [];
 beforeAll(async () => {
-  const stream = new Writable({ write(chunk, _enc, done) { logged.push(String(chunk)); done(); } });
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      logged.push(String(chunk));
+      done();
+    },
+  });
   app = await buildApp({
-    pool: db.pool, adminApiKey: ADMIN_KEY, failedAuthLimits: { maxFailures: 5, windowMs: 60_000, alertAt: 8, maxAddresses: 100 },
+    pool: db.pool,
+    adminApiKey: ADMIN_KEY,
+    failedAuthLimits: { maxFailures: 5, windowMs: 60_000, alertAt: 8, maxAddresses: 100 },
     logger: { level: 'warn', stream },
   });
   await app.ready();
@@ -21,7 +28,8 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 const bad = { authorization: `Bearer lck_0123456789abcdef_${'A'.repeat(43)}` };
-const from = (remoteAddress: string, headers: Record<string, string>) => app.inject({ method: 'GET', url: '/v1/ledger/trial-balance', headers, remoteAddress });
+const from = (remoteAddress: string, headers: Record<string, string>) =>
+  app.inject({ method: 'GET', url: '/v1/ledger/trial-balance', headers, remoteAddress });
 
 it('refuses an address that keeps failing with 429 before any key lookup, alerts once, and leaves other addresses alone', async () => {
   for (let i = 0; i < 5; i++) expect((await from('10.0.0.1', bad)).statusCode).toBe(401);
@@ -29,7 +37,10 @@ it('refuses an address that keeps failing with 429 before any key lookup, alerts
   try {
     for (let i = 0; i < 5; i++) {
       const res = await from('10.0.0.1', bad);
-      expect([res.statusCode, res.json().error.code]).toEqual([429, 'TOO_MANY_FAILED_AUTHENTICATIONS']);
+      expect([res.statusCode, res.json().error.code]).toEqual([
+        429,
+        'TOO_MANY_FAILED_AUTHENTICATIONS',
+      ]);
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     }
     expect(query).not.toHaveBeenCalled(); // the flood costs no database work

@@ -11,18 +11,26 @@ it('limits per key with 429 and Retry-After', async () => {
   const statuses: number[] = [];
   let limited;
   for (let i = 0; i < 25; i++) {
-    const res = await api.app.inject({ method: 'GET', url: '/v1/ledger/trial-balance', headers: flooder });
+    const res = await api.app.inject({
+      method: 'GET',
+      url: '/v1/ledger/trial-balance',
+      headers: flooder,
+    });
     statuses.push(res.statusCode);
     if (res.statusCode === 429) limited = res;
   }
   expect(statuses.filter((s) => s === 200)).toHaveLength(20);
   expect(limited?.headers['retry-after']).toBeDefined();
   expect(limited?.json().error.code).toBe('RATE_LIMITED');
-  expect((await api.app.inject({ method: 'GET', url: '/v1/ledger/trial-balance', headers: other })).statusCode).toBe(200);
+  expect(
+    (await api.app.inject({ method: 'GET', url: '/v1/ledger/trial-balance', headers: other }))
+      .statusCode,
+  ).toBe(200);
 });
 
 it('limits what comes without a key per address: a flood on a public route from one address is 429, another address is served', async () => {
-  const from = (ip: string) => api.app.inject({ method: 'GET', url: '/healthz', remoteAddress: ip });
+  const from = (ip: string) =>
+    api.app.inject({ method: 'GET', url: '/healthz', remoteAddress: ip });
   const statuses: number[] = [];
   for (let i = 0; i < 25; i++) statuses.push((await from('10.0.0.7')).statusCode);
   expect(statuses.filter((s) => s === 200)).toHaveLength(20);

@@ -16,7 +16,12 @@ beforeAll(async () => {
   app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY });
   await app.listen({ host: '127.0.0.1', port: 0 });
   apiUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const res = await app.inject({ method: 'POST', url: '/v1/investors', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': 'c1' }, payload: { id: 'cli-ann', name: 'Ann' } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': 'c1' },
+    payload: { id: 'cli-ann', name: 'Ann' },
+  });
   expect(res.statusCode).toBe(201);
   await fundInvestor(db, 'cli-ann', 12_345n);
 });
@@ -41,13 +46,24 @@ it('says why it refused, with exit codes 1 (refused) and 2 (bad usage), and neve
   const reviews = await ops('reviews', 'list');
   expect(reviews.code).toBe(1);
   expect(reviews.err).toMatch(/503 TEMPORAL_UNAVAILABLE/);
-  const badDecision = await ops('reviews', 'resolve', 'payout-x', '--decision', 'maybe', '--reason', 'why not');
+  const badDecision = await ops(
+    'reviews',
+    'resolve',
+    'payout-x',
+    '--decision',
+    'maybe',
+    '--reason',
+    'why not',
+  );
   expect(badDecision.code).toBe(2);
   expect(badDecision.err).toMatch(/--decision must be paid or not_paid/);
   const missing = await ops('balance', 'nobody');
   expect(missing).toMatchObject({ code: 1 });
   expect(missing.err).toMatch(/404 NOT_FOUND/);
-  const noKey = await runOps(['--api-url', apiUrl, '--key-file', '/nonexistent', 'trial-balance'], { out: () => undefined, err: () => undefined });
+  const noKey = await runOps(['--api-url', apiUrl, '--key-file', '/nonexistent', 'trial-balance'], {
+    out: () => undefined,
+    err: () => undefined,
+  });
   expect(noKey).toBe(2);
   for (const r of [reviews, badDecision, missing]) expect(r.out + r.err).not.toContain(ADMIN_KEY);
 });
@@ -57,11 +73,24 @@ it('reads reconciliations and recoveries, and refuses a bad action before callin
   expect(missing.code).toBe(1);
   expect(missing.err).toMatch(/404 NOT_FOUND/);
   expect(await ops('recoveries', 'list')).toMatchObject({ code: 0, out: 'no recoveries' });
-  const bad = await ops('recon', 'resolve', '2026-01-01', '1', '--action', 'delete', '--reason', 'x');
+  const bad = await ops(
+    'recon',
+    'resolve',
+    '2026-01-01',
+    '1',
+    '--action',
+    'delete',
+    '--reason',
+    'x',
+  );
   expect(bad.code).toBe(2);
   expect(bad.err).toMatch(/adjust, recover or accept/);
   // A recovery opened by hand (as the reconciliation's resolve does) is listed and shown.
-  await db.pool.query(`INSERT INTO recoveries (id, investor_id, currency, amount_minor, state, reason, opened_by) VALUES ('rc-cli', 'cli-ann', 'CNY', 5000, 'OFFSETTING', 'paid twice', 'op')`);
+  await db.pool.query(
+    `INSERT INTO recoveries (id, investor_id, currency, amount_minor, state, reason, opened_by) VALUES ('rc-cli', 'cli-ann', 'CNY', 5000, 'OFFSETTING', 'paid twice', 'op')`,
+  );
   const listed = await ops('recoveries', 'list', '--open');
-  expect(listed.out).toMatch(/rc-cli\s+cli-ann\s+OFFSETTING\s+owed 50\.00\s+recovered 0\.00\s+outstanding 50\.00/);
+  expect(listed.out).toMatch(
+    /rc-cli\s+cli-ann\s+OFFSETTING\s+owed 50\.00\s+recovered 0\.00\s+outstanding 50\.00/,
+  );
 });

@@ -8,12 +8,16 @@ it('is a no-op the second time, and concurrent runs apply nothing twice', async 
   const all = loadMigrations();
   const again = await Promise.all([migrate(db.pool), migrate(db.pool)]);
   expect(again.map((r) => r.applied.length)).toEqual([0, 0]);
-  const { rows } = await db.pool.query('SELECT version, name FROM schema_migrations ORDER BY version');
+  const { rows } = await db.pool.query(
+    'SELECT version, name FROM schema_migrations ORDER BY version',
+  );
   expect(rows).toEqual(all.map((m) => ({ version: m.version, name: m.name })));
 });
 
 it('refuses to run when an applied migration was edited', async () => {
-  const edited = loadMigrations().map((m, i) => (i === 0 ? { ...m, sql: m.sql + '\n-- edited', checksum: 'different' } : m));
+  const edited = loadMigrations().map((m, i) =>
+    i === 0 ? { ...m, sql: m.sql + '\n-- edited', checksum: 'different' } : m,
+  );
   await expect(migrate(db.pool, edited)).rejects.toThrow(/was edited after it was applied/);
 });
 

@@ -29,8 +29,14 @@ afterEach(async () => {
   await world.reset();
   await expectLedgerConsistent(db.pool);
   // The ledger equals the gateway's truth: every executed collection credited exactly once, nothing else.
-  const executed = world.simulator.truth().filter((o) => o.kind === 'COLLECTION' && o.status === 'SUCCESS').map((o) => o.orderNo).sort();
-  const { rows } = await db.pool.query(`SELECT metadata->>'orderNo' AS order_no FROM ledger_transactions WHERE idempotency_key LIKE 'deposit:%' ORDER BY 1`);
+  const executed = world.simulator
+    .truth()
+    .filter((o) => o.kind === 'COLLECTION' && o.status === 'SUCCESS')
+    .map((o) => o.orderNo)
+    .sort();
+  const { rows } = await db.pool.query(
+    `SELECT metadata->>'orderNo' AS order_no FROM ledger_transactions WHERE idempotency_key LIKE 'deposit:%' ORDER BY 1`,
+  );
   expect(rows.map((r) => r.order_no)).toEqual(executed);
 });
 
@@ -42,10 +48,17 @@ const FAST_QUERIES = { attempts: 3, initialIntervalMs: 200, maxIntervalMs: 400 }
 async function deposit(amountMinor: bigint, queryPolicy = FAST_QUERIES) {
   n += 1;
   const id = `dep-${n}-${Date.now().toString(36)}`;
-  await createDeposit(db.pool, { id, investorId: 'ann', amountMinor, currency: 'CNY', bankAccount: ACCOUNT });
+  await createDeposit(db.pool, {
+    id,
+    investorId: 'ann',
+    amountMinor,
+    currency: 'CNY',
+    bankAccount: ACCOUNT,
+  });
   await db.pool.query('DELETE FROM outbox'); // started here with a short query policy instead of by the dispatcher
   const handle = await world.env.client.workflow.start(depositWorkflow, {
-    workflowId: workflowIds.deposit(id), taskQueue: TASK_QUEUE,
+    workflowId: workflowIds.deposit(id),
+    taskQueue: TASK_QUEUE,
     args: [{ depositId: id, investorId: 'ann', queryPolicy }],
   });
   return { id, handle };
@@ -69,7 +82,9 @@ it('ends FAILED on a listed definitive failure and credits nothing', async () =>
   expect(await handle.result()).toBe('FAILED');
   expect(await balance()).toBe(before);
   const evidence = await handle.query(reviewEvidenceQuery);
-  expect(evidence.attempts.map((a) => a.outcome)).toEqual([{ kind: 'failed', code: 'INSUFFICIENT_FUNDS' }]);
+  expect(evidence.attempts.map((a) => a.outcome)).toEqual([
+    { kind: 'failed', code: 'INSUFFICIENT_FUNDS' },
+  ]);
 });
 
 it('queries after a timeout instead of resending, finds the money arrived, credits once', async () => {
@@ -96,7 +111,11 @@ it('stops in MANUAL_REVIEW while the outcome stays unknown; an operator resolves
   // The gateway takes the money but answers 5xx, then every query meets an outage.
   fault('error-5xx-after-execute');
   const before = await balance();
-  const { handle } = await deposit(40_000n, { attempts: 3, initialIntervalMs: 1_000, maxIntervalMs: 1_000 });
+  const { handle } = await deposit(40_000n, {
+    attempts: 3,
+    initialIntervalMs: 1_000,
+    maxIntervalMs: 1_000,
+  });
   await untilEvidence(handle, (e) => e.attempts.length >= 1);
   await world.simulator.startOutage('503');
   await untilEvidence(handle, (e) => e.state === 'MANUAL_REVIEW');
@@ -104,38 +123,68 @@ it('stops in MANUAL_REVIEW while the outcome stays unknown; an operator resolves
   expect(evidence.state).toBe('MANUAL_REVIEW');
   expect(evidence.attempts.length).toBe(4); // one submit, three queries
   // Operators find it in the Web UI with: ReviewState = "Pending".
-  const reviewState = async () => (await handle.describe()).typedSearchAttributes.get(SearchAttributes.ReviewState);
-  for (let i = 0; i < 50 && (await reviewState()) !== 'Pending'; i++) await new Promise((r) => setTimeout(r, 50));
+  const reviewState = async () =>
+    (await handle.describe()).typedSearchAttributes.get(SearchAttributes.ReviewState);
+  for (let i = 0; i < 50 && (await reviewState()) !== 'Pending'; i++)
+    await new Promise((r) => setTimeout(r, 50));
   expect(await reviewState()).toBe('Pending');
   // The workflow refuses a decision without a reason (once it has read it); nothing changes.
   await expect(resolveReview(db.pool, handle, { decision: 'paid', reason: ' ' })).rejects.toThrow();
   expect(await balance()).toBe(before);
   // The operator checked with the bank: the money is there.
-  await expect(resolveReview(db.pool, handle, { decision: 'paid', reason: 'bank statement shows the debit', operator: 'op-1' })).resolves.toBe('SUCCEEDED');
+  await expect(
+    resolveReview(db.pool, handle, {
+      decision: 'paid',
+      reason: 'bank statement shows the debit',
+      operator: 'op-1',
+    }),
+  ).resolves.toBe('SUCCEEDED');
   expect(await handle.result()).toBe('SUCCEEDED');
   expect(await balance()).toBe(before + 40_000n);
-  const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key LIKE 'deposit:%' ORDER BY id DESC LIMIT 1`);
-  expect(rows[0].metadata).toMatchObject({ decidedBy: 'operator:op-1', reason: 'bank statement shows the debit', decision: 'paid' });
+  const { rows } = await db.pool.query(
+    `SELECT metadata FROM ledger_transactions WHERE idempotency_key LIKE 'deposit:%' ORDER BY id DESC LIMIT 1`,
+  );
+  expect(rows[0].metadata).toMatchObject({
+    decidedBy: 'operator:op-1',
+    reason: 'bank statement shows the debit',
+    decision: 'paid',
+  });
   expect(await reviewState()).toBe('Resolved');
   // A second decision is refused: there is nothing left to resolve.
-  await expect(resolveReview(db.pool, handle, { decision: 'not_paid', reason: 'again' })).rejects.toThrow();
+  await expect(
+    resolveReview(db.pool, handle, { decision: 'not_paid', reason: 'again' }),
+  ).rejects.toThrow();
   await maybeRecordHistory(handle, 'depositWorkflow-manual-review');
 }, 60_000);
 
 it('POST /v1/investors/{id}/deposits records the deposit and its workflow start together', async () => {
   const key = await api.partyKey('investor', 'bea');
   const res = await api.app.inject({
-    method: 'POST', url: '/v1/investors/bea/deposits', headers: { authorization: `Bearer ${key}`, 'idempotency-key': 'dep-1' },
+    method: 'POST',
+    url: '/v1/investors/bea/deposits',
+    headers: { authorization: `Bearer ${key}`, 'idempotency-key': 'dep-1' },
     payload: { amount: '100.00', account: ACCOUNT },
   });
   expect(res.statusCode).toBe(202);
   const { depositId, workflowId } = res.json();
-  const { rows } = await db.pool.query('SELECT workflow_type FROM outbox WHERE workflow_id = $1', [workflowId]);
+  const { rows } = await db.pool.query('SELECT workflow_type FROM outbox WHERE workflow_id = $1', [
+    workflowId,
+  ]);
   expect(rows).toEqual([{ workflow_type: 'depositWorkflow' }]);
   expect((await getDeposit(db.pool, depositId))?.amountMinor).toBe(10_000n);
-  const other = await api.app.inject({ method: 'POST', url: '/v1/investors/ann/deposits', headers: { authorization: `Bearer ${key}`, 'idempotency-key': 'dep-2' }, payload: { amount: '1.00', account: ACCOUNT } });
+  const other = await api.app.inject({
+    method: 'POST',
+    url: '/v1/investors/ann/deposits',
+    headers: { authorization: `Bearer ${key}`, 'idempotency-key': 'dep-2' },
+    payload: { amount: '1.00', account: ACCOUNT },
+  });
   expect(other.statusCode).toBe(404);
-  const bad = await api.app.inject({ method: 'POST', url: '/v1/investors/bea/deposits', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': 'dep-3' }, payload: { amount: '1e3', account: ACCOUNT } });
+  const bad = await api.app.inject({
+    method: 'POST',
+    url: '/v1/investors/bea/deposits',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': 'dep-3' },
+    payload: { amount: '1e3', account: ACCOUNT },
+  });
   expect(bad.json().error.code).toBe('AMOUNT_EXPONENT');
   await db.pool.query('DELETE FROM outbox');
 });

@@ -31,11 +31,27 @@ let operator: { authorization: string };
 
 beforeAll(async () => {
   await world.start(db);
-  const sink = new Writable({ write(chunk, _enc, done) { logLines.push(chunk.toString()); done(); } });
-  app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: world.env.client, gatewaySecret: SECRET, logger: { level: 'warn', redact: LOG_REDACTIONS, stream: sink } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(chunk.toString());
+      done();
+    },
+  });
+  app = await buildApp({
+    pool: db.pool,
+    adminApiKey: ADMIN_KEY,
+    temporal: world.env.client,
+    gatewaySecret: SECRET,
+    logger: { level: 'warn', redact: LOG_REDACTIONS, stream: sink },
+  });
   await app.ready();
   operator = await operatorHeaders(api());
-  await api().inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'nia' }, payload: { id: 'nia', name: 'Nia' } });
+  await api().inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': 'nia' },
+    payload: { id: 'nia', name: 'Nia' },
+  });
   await fundInvestor(db, 'nia', 10_000_000n);
 });
 afterEach(async () => {
@@ -49,25 +65,51 @@ function api(): FastifyInstance {
 }
 
 let seq = 0;
-const notice = (orderNo: string, kind: 'PAYOUT' | 'COLLECTION', amount: string, fields: Record<string, unknown> = {}) => ({
-  notifyId: `n-${orderNo}-${(seq += 1)}`, orderNo, kind, status: 'SUCCESS', amount, currency: 'CNY', gatewayTradeNo: `gt-${orderNo}`, eventSeq: 2,
-  eventTime: new Date().toISOString(), ...fields,
+const notice = (
+  orderNo: string,
+  kind: 'PAYOUT' | 'COLLECTION',
+  amount: string,
+  fields: Record<string, unknown> = {},
+) => ({
+  notifyId: `n-${orderNo}-${(seq += 1)}`,
+  orderNo,
+  kind,
+  status: 'SUCCESS',
+  amount,
+  currency: 'CNY',
+  gatewayTradeNo: `gt-${orderNo}`,
+  eventSeq: 2,
+  eventTime: new Date().toISOString(),
+  ...fields,
 });
 const post = (body: object) => {
   const raw = JSON.stringify(body);
   const timestamp = unixSeconds(Date.now());
   return api().inject({
-    method: 'POST', url: '/v1/gateway/notifications', payload: raw,
-    headers: { 'content-type': 'application/json', 'x-gateway-timestamp': timestamp, 'x-gateway-signature': signNotification(SECRET, timestamp, raw) },
+    method: 'POST',
+    url: '/v1/gateway/notifications',
+    payload: raw,
+    headers: {
+      'content-type': 'application/json',
+      'x-gateway-timestamp': timestamp,
+      'x-gateway-signature': signNotification(SECRET, timestamp, raw),
+    },
   });
 };
 const metric = async (result: string): Promise<number> => {
   const body = (await api().inject({ method: 'GET', url: '/metrics' })).body;
-  const m = new RegExp(`^gateway_notifications_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(body);
+  const m = new RegExp(`^gateway_notifications_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(
+    body,
+  );
   return m ? Number(m[1]) : 0;
 };
 const exceptionsOf = async (orderNo: string) =>
-  (await db.pool.query(`SELECT id::text, run_id, class, status, kind, ours_minor::text, theirs_minor::text, party_id FROM recon_exceptions WHERE order_no = $1 ORDER BY id`, [orderNo])).rows;
+  (
+    await db.pool.query(
+      `SELECT id::text, run_id, class, status, kind, ours_minor::text, theirs_minor::text, party_id FROM recon_exceptions WHERE order_no = $1 ORDER BY id`,
+      [orderNo],
+    )
+  ).rows;
 
 it('a SUCCESS notice for a payout we voided raises an alert and opens a reconciliation exception at once', async () => {
   world.fault('lie-failed:INVALID_ACCOUNT'); // executed, answered with a listed failure: we void it
@@ -84,52 +126,105 @@ it('a SUCCESS notice for a payout we voided raises an alert and opens a reconcil
   // At once, before the day's statement: an exception an operator sees.
   const run = `default:${today()}`;
   expect(await exceptionsOf('nt-voided')).toEqual([
-    expect.objectContaining({ run_id: run, class: 'STATUS_MISMATCH', status: 'OPEN', kind: 'PAYOUT', theirs_minor: '7000', party_id: 'nia' }),
+    expect.objectContaining({
+      run_id: run,
+      class: 'STATUS_MISMATCH',
+      status: 'OPEN',
+      kind: 'PAYOUT',
+      theirs_minor: '7000',
+      party_id: 'nia',
+    }),
   ]);
-  const seen = await api().inject({ method: 'GET', url: `/v1/reconciliations/default/${today()}`, headers: operator });
+  const seen = await api().inject({
+    method: 'GET',
+    url: `/v1/reconciliations/default/${today()}`,
+    headers: operator,
+  });
   expect(seen.statusCode).toBe(200);
-  expect(seen.json().exceptions.map((e: { orderNo: string; status: string }) => [e.orderNo, e.status])).toEqual([['nt-voided', 'OPEN']]);
+  expect(
+    seen.json().exceptions.map((e: { orderNo: string; status: string }) => [e.orderNo, e.status]),
+  ).toEqual([['nt-voided', 'OPEN']]);
   // The gateway resends it: counted as a duplicate, no second alert, no second exception.
-  expect((await post({ ...notice('nt-voided', 'PAYOUT', '70.00'), notifyId: 'n-nt-voided-1' })).statusCode).toBe(200);
+  expect(
+    (await post({ ...notice('nt-voided', 'PAYOUT', '70.00'), notifyId: 'n-nt-voided-1' }))
+      .statusCode,
+  ).toBe(200);
   expect(await metric('DUPLICATE')).toBe(1);
   expect(await metric('CONTRADICTS_RECORD')).toBe(1);
 
   // The day's reconciliation finds the same order: the same exception, not a second one.
   const day = await reconcile(api(), operator, today());
-  expect(day.exceptions.filter((e) => e.orderNo === 'nt-voided').map((e) => [e.class, e.status])).toEqual([['STATUS_MISMATCH', 'OPEN']]);
+  expect(
+    day.exceptions.filter((e) => e.orderNo === 'nt-voided').map((e) => [e.class, e.status]),
+  ).toEqual([['STATUS_MISMATCH', 'OPEN']]);
   const [open] = await exceptionsOf('nt-voided');
-  const recovered = await api().inject({ method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${open.id}/resolve`, headers: operator, payload: { action: 'recover', reason: 'executed although answered INVALID_ACCOUNT' } });
+  const recovered = await api().inject({
+    method: 'POST',
+    url: `/v1/reconciliations/default/${today()}/exceptions/${open.id}/resolve`,
+    headers: operator,
+    payload: { action: 'recover', reason: 'executed although answered INVALID_ACCOUNT' },
+  });
   expect(recovered.statusCode).toBe(200);
   expect(await clearingNet(db.pool, 'nt-voided')).toBe(7_000n); // as at the gateway
 }, 90_000);
 
 it('a SUCCESS notice for a deposit we recorded FAILED raises an alert and opens a reconciliation exception at once', async () => {
-  await createDeposit(db.pool, { id: 'nt-dep', investorId: 'nia', amountMinor: 4_000n, currency: 'CNY', bankAccount: ACCOUNT });
+  await createDeposit(db.pool, {
+    id: 'nt-dep',
+    investorId: 'nia',
+    amountMinor: 4_000n,
+    currency: 'CNY',
+    bankAccount: ACCOUNT,
+  });
   await db.pool.query(`DELETE FROM outbox WHERE workflow_id = 'deposit-nt-dep'`); // no workflow: its record says FAILED
   await setDepositStatus(db.pool, 'nt-dep', 'FAILED');
   expect((await post(notice('nt-dep', 'COLLECTION', '40.00'))).statusCode).toBe(200);
   expect(await metric('CONTRADICTS_RECORD')).toBe(2);
-  expect((await api().inject({ method: 'GET', url: '/metrics' })).body).toMatch(/gateway_notice_contradictions_total\{kind="COLLECTION",recorded="FAILED"\} 1/);
+  expect((await api().inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+    /gateway_notice_contradictions_total\{kind="COLLECTION",recorded="FAILED"\} 1/,
+  );
   expect(await exceptionsOf('nt-dep')).toEqual([
-    expect.objectContaining({ class: 'STATUS_MISMATCH', status: 'OPEN', kind: 'COLLECTION', theirs_minor: '4000', party_id: 'nia' }),
+    expect.objectContaining({
+      class: 'STATUS_MISMATCH',
+      status: 'OPEN',
+      kind: 'COLLECTION',
+      theirs_minor: '4000',
+      party_id: 'nia',
+    }),
   ]);
 });
 
 it('a SUCCESS notice for a recovery collection we recorded FAILED raises an alert and opens a reconciliation exception at once', async () => {
-  await db.pool.query(`INSERT INTO recoveries (id, investor_id, currency, amount_minor, state, reason, opened_by) VALUES ('nt-rc', 'nia', 'CNY', 2500, 'OFFSETTING', 'test', 'op-1')`);
+  await db.pool.query(
+    `INSERT INTO recoveries (id, investor_id, currency, amount_minor, state, reason, opened_by) VALUES ('nt-rc', 'nia', 'CNY', 2500, 'OFFSETTING', 'test', 'op-1')`,
+  );
   await db.pool.query(
     `INSERT INTO recovery_collections (order_no, recovery_id, attempt, amount_minor, currency, channel, bank_account, status)
-     VALUES ('rq-nt-rc-1', 'nt-rc', 1, 2500, 'CNY', 'default', $1, 'FAILED')`, [JSON.stringify(ACCOUNT)]);
+     VALUES ('rq-nt-rc-1', 'nt-rc', 1, 2500, 'CNY', 'default', $1, 'FAILED')`,
+    [JSON.stringify(ACCOUNT)],
+  );
   expect((await post(notice('rq-nt-rc-1', 'COLLECTION', '25.00'))).statusCode).toBe(200);
   expect(await exceptionsOf('rq-nt-rc-1')).toEqual([
-    expect.objectContaining({ class: 'STATUS_MISMATCH', status: 'OPEN', kind: 'COLLECTION', theirs_minor: '2500', party_id: 'nia' }),
+    expect.objectContaining({
+      class: 'STATUS_MISMATCH',
+      status: 'OPEN',
+      kind: 'COLLECTION',
+      theirs_minor: '2500',
+      party_id: 'nia',
+    }),
   ]);
-  expect((await api().inject({ method: 'GET', url: '/metrics' })).body).toMatch(/gateway_notice_contradictions_total\{kind="COLLECTION",recorded="FAILED"\} 2/);
+  expect((await api().inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+    /gateway_notice_contradictions_total\{kind="COLLECTION",recorded="FAILED"\} 2/,
+  );
 });
 
 it('duplicate and late notices are counted as DUPLICATE and LATE, not SUCCESS', async () => {
   expect(await payOut(world, db.pool, 'nt-paid', 'nia', 3_000n)).toBe('SUCCEEDED');
-  const before = { success: await metric('SUCCESS'), late: await metric('LATE'), duplicate: await metric('DUPLICATE') };
+  const before = {
+    success: await metric('SUCCESS'),
+    late: await metric('LATE'),
+    duplicate: await metric('DUPLICATE'),
+  };
   const late = notice('nt-paid', 'PAYOUT', '30.00');
   expect((await post(late)).statusCode).toBe(200); // the workflow finished on its query: late, and it agrees
   expect((await post(late)).statusCode).toBe(200); // the same notice again
@@ -142,13 +237,31 @@ it('duplicate and late notices are counted as DUPLICATE and LATE, not SUCCESS', 
 it('a definitive FAILED notice for a payout we posted raises an alert and opens a reconciliation exception at once', async () => {
   expect(await payOut(world, db.pool, 'nt-posted', 'nia', 2_000n)).toBe('SUCCEEDED');
   const before = await metric('CONTRADICTS_RECORD');
-  expect((await post(notice('nt-posted', 'PAYOUT', '20.00', { status: 'FAILED', code: 'INVALID_ACCOUNT' }))).statusCode).toBe(200);
+  expect(
+    (
+      await post(
+        notice('nt-posted', 'PAYOUT', '20.00', { status: 'FAILED', code: 'INVALID_ACCOUNT' }),
+      )
+    ).statusCode,
+  ).toBe(200);
   expect(await metric('CONTRADICTS_RECORD')).toBe(before + 1);
-  expect((await api().inject({ method: 'GET', url: '/metrics' })).body).toMatch(/gateway_notice_contradictions_total\{kind="PAYOUT",recorded="SUCCEEDED"\} 1/);
+  expect((await api().inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+    /gateway_notice_contradictions_total\{kind="PAYOUT",recorded="SUCCEEDED"\} 1/,
+  );
   expect(await exceptionsOf('nt-posted')).toEqual([
-    expect.objectContaining({ class: 'STATUS_MISMATCH', status: 'OPEN', kind: 'PAYOUT', ours_minor: '2000', theirs_minor: null, party_id: 'nia' }),
+    expect.objectContaining({
+      class: 'STATUS_MISMATCH',
+      status: 'OPEN',
+      kind: 'PAYOUT',
+      ours_minor: '2000',
+      theirs_minor: null,
+      party_id: 'nia',
+    }),
   ]);
   // A failure code not on the list is no evidence either way: late, no alert.
-  expect((await post(notice('nt-posted', 'PAYOUT', '20.00', { status: 'FAILED', code: 'SYSTEM_BUSY' }))).statusCode).toBe(200);
+  expect(
+    (await post(notice('nt-posted', 'PAYOUT', '20.00', { status: 'FAILED', code: 'SYSTEM_BUSY' })))
+      .statusCode,
+  ).toBe(200);
   expect(await metric('CONTRADICTS_RECORD')).toBe(before + 1);
 });

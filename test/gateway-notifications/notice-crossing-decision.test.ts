@@ -9,7 +9,11 @@ import { inTransaction } from '../../db/pool';
 import { createPayout, getPayout, voidPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
 import { TASK_QUEUE } from '../../workflows/contracts/common';
-import { reviewEvidenceQuery, type QueryPolicy, type ReviewEvidence } from '../../workflows/contracts/gateway-order';
+import {
+  reviewEvidenceQuery,
+  type QueryPolicy,
+  type ReviewEvidence,
+} from '../../workflows/contracts/gateway-order';
 import { ADMIN_KEY } from '../api/helpers';
 import { ACCOUNT, SECRET } from '../gateway/helpers';
 import { fundInvestor } from '../helpers/stack';
@@ -20,7 +24,7 @@ const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
 const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
 
-it('a SUCCESS notice crossing an operator\'s not_paid (arriving while the void is written) is an alert and an exception at once', async () => {
+it("a SUCCESS notice crossing an operator's not_paid (arriving while the void is written) is an alert and an exception at once", async () => {
   const id = 'cx-payout-1';
   const { wf, evidence } = await payoutInReview('cx', id);
 
@@ -29,11 +33,33 @@ it('a SUCCESS notice crossing an operator\'s not_paid (arriving while the void i
   try {
     await lock.query('BEGIN');
     await lock.query('SELECT 1 FROM payouts WHERE id = $1 FOR UPDATE', [id]);
-    const { rows: [{ holder }] } = await lock.query<{ holder: number }>('SELECT pg_backend_pid() AS holder');
-    const decided = world.app.inject({ method: 'POST', url: `/v1/reviews/${wf.workflowId}/resolve`, headers: await operatorHeaders(world.app), payload: { decision: 'not_paid', reason: 'nothing on the statement' } });
+    const {
+      rows: [{ holder }],
+    } = await lock.query<{ holder: number }>('SELECT pg_backend_pid() AS holder');
+    const decided = world.app.inject({
+      method: 'POST',
+      url: `/v1/reviews/${wf.workflowId}/resolve`,
+      headers: await operatorHeaders(world.app),
+      payload: { decision: 'not_paid', reason: 'nothing on the statement' },
+    });
     // Blocked by this lock exactly (pg_stat_activity is the whole cluster's: another test file's wait is not ours).
-    await until(async () => (await db.pool.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [holder])).rowCount ?? 0, (n) => n > 0, 30_000);
-    const notice = await postNotice(world.app, { orderNo: evidence.orderNo, kind: 'PAYOUT', amountMinor: 9_900n, status: 'SUCCESS' });
+    await until(
+      async () =>
+        (
+          await db.pool.query(
+            'SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))',
+            [holder],
+          )
+        ).rowCount ?? 0,
+      (n) => n > 0,
+      30_000,
+    );
+    const notice = await postNotice(world.app, {
+      orderNo: evidence.orderNo,
+      kind: 'PAYOUT',
+      amountMinor: 9_900n,
+      status: 'SUCCESS',
+    });
     expect(notice.statusCode).toBe(200);
     await lock.query('COMMIT');
     expect((await decided).statusCode).toBe(200);
@@ -43,23 +69,72 @@ it('a SUCCESS notice crossing an operator\'s not_paid (arriving while the void i
   expect(await wf.result()).toBe('FAILED'); // the operator's decision stands: the money is back with the investor...
 
   // ...and the gateway's word against it is an exception an operator sees now, not tomorrow.
-  const exceptions = await until(() => db.pool.query('SELECT class, status, detail FROM recon_exceptions WHERE order_no = $1', [evidence.orderNo]).then((r) => r.rows),
-    (rows) => rows.length > 0, 10_000);
-  expect(exceptions).toEqual([expect.objectContaining({ class: 'STATUS_MISMATCH', status: 'OPEN', detail: expect.objectContaining({ source: 'notice', gatewaySays: 'SUCCESS', recorded: 'FAILED' }) })]);
-  expect(world.simulator.truth().filter((o) => o.orderNo === evidence.orderNo).map((o) => o.status)).toEqual(['SUCCESS']);
+  const exceptions = await until(
+    () =>
+      db.pool
+        .query('SELECT class, status, detail FROM recon_exceptions WHERE order_no = $1', [
+          evidence.orderNo,
+        ])
+        .then((r) => r.rows),
+    (rows) => rows.length > 0,
+    10_000,
+  );
+  expect(exceptions).toEqual([
+    expect.objectContaining({
+      class: 'STATUS_MISMATCH',
+      status: 'OPEN',
+      detail: expect.objectContaining({
+        source: 'notice',
+        gatewaySays: 'SUCCESS',
+        recorded: 'FAILED',
+      }),
+    }),
+  ]);
+  expect(
+    world.simulator
+      .truth()
+      .filter((o) => o.orderNo === evidence.orderNo)
+      .map((o) => o.status),
+  ).toEqual(['SUCCESS']);
   const metrics = (await world.app.inject({ method: 'GET', url: '/metrics' })).body;
   expect(metrics).toMatch(/^gateway_notice_exceptions_open 1$/m);
 }, 120_000);
 
 /** A payout of `id` for investor `who`, executed at the gateway but answered 500, every query 503: in MANUAL_REVIEW. */
 async function payoutInReview(who: string, id: string) {
-  await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': `inv-${who}` }, payload: { id: who, name: who, bankAccount: ACCOUNT } });
+  await world.app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': `inv-${who}` },
+    payload: { id: who, name: who, bankAccount: ACCOUNT },
+  });
   await fundInvestor(db, who, 1_000_000n);
-  await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: who, sourceAccount: `investor:${who}:available`, amountMinor: 9_900n, currency: 'CNY', bankAccount: ACCOUNT });
+  await createPayout(db.pool, {
+    id,
+    purpose: 'withdrawal',
+    partyId: who,
+    sourceAccount: `investor:${who}:available`,
+    amountMinor: 9_900n,
+    currency: 'CNY',
+    bankAccount: ACCOUNT,
+  });
   await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
-  world.gateway.rule = (call) => (call.memo !== `withdrawal ${id}` ? undefined : call.op === 'submit' ? 'error-5xx-after-execute' : 'error-5xx-before-execute');
-  const wf = await world.env.client.workflow.start(payoutWorkflow, { workflowId: workflowIds.payout(id), taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: who, queryPolicy: FAST }] });
-  const evidence = await until(() => wf.query(reviewEvidenceQuery).catch(() => undefined), (e) => e?.state === 'MANUAL_REVIEW', 60_000) as ReviewEvidence;
+  world.gateway.rule = (call) =>
+    call.memo !== `withdrawal ${id}`
+      ? undefined
+      : call.op === 'submit'
+        ? 'error-5xx-after-execute'
+        : 'error-5xx-before-execute';
+  const wf = await world.env.client.workflow.start(payoutWorkflow, {
+    workflowId: workflowIds.payout(id),
+    taskQueue: TASK_QUEUE,
+    args: [{ payoutId: id, partyId: who, queryPolicy: FAST }],
+  });
+  const evidence = (await until(
+    () => wf.query(reviewEvidenceQuery).catch(() => undefined),
+    (e) => e?.state === 'MANUAL_REVIEW',
+    60_000,
+  )) as ReviewEvidence;
   return { wf, evidence };
 }
 
@@ -67,36 +142,87 @@ it('a notice stored by a delivery that died before acting on it is acted on when
   const { wf, evidence } = await payoutInReview('rcv', 'rcv-payout-1');
   // The API stored the notice and died before signalling it: the row is left RECEIVED.
   const notifyId = 'nt-died-half-way';
-  await db.pool.query(`INSERT INTO gateway_notices (notify_id, order_no, status, definitive, result) VALUES ($1, $2, 'SUCCESS', true, 'RECEIVED')`, [notifyId, evidence.orderNo]);
-  const resent = await postNotice(world.app, { orderNo: evidence.orderNo, kind: 'PAYOUT', amountMinor: 9_900n, status: 'SUCCESS', notifyId });
+  await db.pool.query(
+    `INSERT INTO gateway_notices (notify_id, order_no, status, definitive, result) VALUES ($1, $2, 'SUCCESS', true, 'RECEIVED')`,
+    [notifyId, evidence.orderNo],
+  );
+  const resent = await postNotice(world.app, {
+    orderNo: evidence.orderNo,
+    kind: 'PAYOUT',
+    amountMinor: 9_900n,
+    status: 'SUCCESS',
+    notifyId,
+  });
   expect(resent.statusCode).toBe(200);
   expect(await wf.result()).toBe('SUCCEEDED'); // the resend settled the review
-  const { rows } = await db.pool.query('SELECT result FROM gateway_notices WHERE notify_id = $1', [notifyId]);
+  const { rows } = await db.pool.query('SELECT result FROM gateway_notices WHERE notify_id = $1', [
+    notifyId,
+  ]);
   expect(rows).toEqual([{ result: 'SUCCESS' }]);
 }, 120_000);
 
 it('the route judges a notice again after signalling it: an order that became final the other way meanwhile is an alert and an exception', async () => {
   // The one ordering the worker's own check cannot see: the decision's write commits between the
   // route's lookup and its check after the signal. A Temporal client whose signal lands exactly then.
-  await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'inv-rj' }, payload: { id: 'rj', name: 'rj', bankAccount: ACCOUNT } });
+  await world.app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': 'inv-rj' },
+    payload: { id: 'rj', name: 'rj', bankAccount: ACCOUNT },
+  });
   await fundInvestor(db, 'rj', 1_000_000n);
   const id = 'rj-payout-1';
-  await createPayout(db.pool, { id, purpose: 'withdrawal', partyId: 'rj', sourceAccount: 'investor:rj:available', amountMinor: 9_900n, currency: 'CNY', bankAccount: ACCOUNT });
+  await createPayout(db.pool, {
+    id,
+    purpose: 'withdrawal',
+    partyId: 'rj',
+    sourceAccount: 'investor:rj:available',
+    amountMinor: 9_900n,
+    currency: 'CNY',
+    bankAccount: ACCOUNT,
+  });
   const payout = (await getPayout(db.pool, id))!;
   let voided = false;
-  const temporal = { workflow: { getHandle: () => ({ signal: async () => {
-    if (voided) return;
-    voided = true; // the operator's not_paid, written as the notice is delivered
-    await inTransaction(db.pool, (tx) => voidPayout(tx, payout, { decidedBy: 'operator:x', reason: 'nothing on the statement', decision: 'not_paid' }));
-  } }) } } as unknown as Client;
-  const app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal, gatewaySecret: SECRET });
+  const temporal = {
+    workflow: {
+      getHandle: () => ({
+        signal: async () => {
+          if (voided) return;
+          voided = true; // the operator's not_paid, written as the notice is delivered
+          await inTransaction(db.pool, (tx) =>
+            voidPayout(tx, payout, {
+              decidedBy: 'operator:x',
+              reason: 'nothing on the statement',
+              decision: 'not_paid',
+            }),
+          );
+        },
+      }),
+    },
+  } as unknown as Client;
+  const app = await buildApp({
+    pool: db.pool,
+    adminApiKey: ADMIN_KEY,
+    temporal,
+    gatewaySecret: SECRET,
+  });
   try {
-    const notice = await postNotice(app, { orderNo: payout.orderNo, kind: 'PAYOUT', amountMinor: 9_900n, status: 'SUCCESS' });
+    const notice = await postNotice(app, {
+      orderNo: payout.orderNo,
+      kind: 'PAYOUT',
+      amountMinor: 9_900n,
+      status: 'SUCCESS',
+    });
     expect(notice.statusCode).toBe(200);
     expect(voided).toBe(true);
-    const { rows } = await db.pool.query(`SELECT class, status, detail->>'source' AS source FROM recon_exceptions WHERE order_no = $1`, [payout.orderNo]);
+    const { rows } = await db.pool.query(
+      `SELECT class, status, detail->>'source' AS source FROM recon_exceptions WHERE order_no = $1`,
+      [payout.orderNo],
+    );
     expect(rows).toEqual([{ class: 'STATUS_MISMATCH', status: 'OPEN', source: 'notice' }]);
-    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^gateway_notifications_total\{result="CONTRADICTS_RECORD"\} 1$/m);
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+      /^gateway_notifications_total\{result="CONTRADICTS_RECORD"\} 1$/m,
+    );
   } finally {
     await app.close();
   }

@@ -9,14 +9,22 @@ import { join } from 'node:path';
 import { GatewayClient, type GatewayClientOptions } from '../../gateway/client';
 import { exchange, type ExchangeResult } from '../../gateway/http-exchange';
 import type { BankAccount } from '../../gateway/protocol';
-import { MERCHANT_ID_HEADER, REQUEST_SIGNATURE_HEADER, REQUEST_TIMESTAMP_HEADER } from '../../gateway/protocol';
+import {
+  MERCHANT_ID_HEADER,
+  REQUEST_SIGNATURE_HEADER,
+  REQUEST_TIMESTAMP_HEADER,
+} from '../../gateway/protocol';
 import { signRequest, unixSeconds } from '../../gateway/signing';
 import { startSimulator, type RunningSimulator } from '../../gateway/simulator/server';
 import type { SimulatorInput } from '../../gateway/simulator/options';
 
 export const SECRET = 'test-secret-0123456789abcdef';
 export const MERCHANT_ID = 'lending-core';
-export const ACCOUNT: BankAccount = { bankCode: 'ICBC', accountNo: '6222020200112233', accountName: '张三' };
+export const ACCOUNT: BankAccount = {
+  bankCode: 'ICBC',
+  accountNo: '6222020200112233',
+  accountName: '张三',
+};
 
 /** Short enough for a fast suite, long enough to be past CLIENT_TIMEOUT_MS. */
 export const FAST_TIMINGS = {
@@ -44,21 +52,47 @@ export function tempDir(): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export function startTestSimulator(overrides: Partial<SimulatorInput> & { dataDir: string }): Promise<RunningSimulator> {
-  return startSimulator({ port: 0, secret: SECRET, merchantId: MERCHANT_ID, ...FAST_TIMINGS, ...overrides });
+export function startTestSimulator(
+  overrides: Partial<SimulatorInput> & { dataDir: string },
+): Promise<RunningSimulator> {
+  return startSimulator({
+    port: 0,
+    secret: SECRET,
+    merchantId: MERCHANT_ID,
+    ...FAST_TIMINGS,
+    ...overrides,
+  });
 }
 
-export function clientFor(url: string, overrides: Partial<GatewayClientOptions> = {}): GatewayClient {
-  return new GatewayClient({ baseUrl: url, merchantId: MERCHANT_ID, secret: SECRET, connectTimeoutMs: 200, requestTimeoutMs: CLIENT_TIMEOUT_MS, ...overrides });
+export function clientFor(
+  url: string,
+  overrides: Partial<GatewayClientOptions> = {},
+): GatewayClient {
+  return new GatewayClient({
+    baseUrl: url,
+    merchantId: MERCHANT_ID,
+    secret: SECRET,
+    connectTimeoutMs: 200,
+    requestTimeoutMs: CLIENT_TIMEOUT_MS,
+    ...overrides,
+  });
 }
 
 /** A merchant-signed GET (for routes the client does not wrap, e.g. statements). */
-export function signedGet(baseUrl: string, path: string, timeoutMs = 2_000): Promise<ExchangeResult> {
+export function signedGet(
+  baseUrl: string,
+  path: string,
+  timeoutMs = 2_000,
+): Promise<ExchangeResult> {
   const timestamp = unixSeconds(Date.now());
   return exchange({
     url: new URL(baseUrl + path),
     method: 'GET',
-    headers: { [MERCHANT_ID_HEADER]: MERCHANT_ID, [REQUEST_TIMESTAMP_HEADER]: timestamp, [REQUEST_SIGNATURE_HEADER]: signRequest(SECRET, timestamp, 'GET', path, '') },
+    headers: {
+      [MERCHANT_ID_HEADER]: MERCHANT_ID,
+      [REQUEST_TIMESTAMP_HEADER]: timestamp,
+      [REQUEST_SIGNATURE_HEADER]: signRequest(SECRET, timestamp, 'GET', path, ''),
+    },
     connectTimeoutMs: timeoutMs,
     requestTimeoutMs: timeoutMs,
     maxResponseBytes: 10 << 20,
@@ -66,14 +100,22 @@ export function signedGet(baseUrl: string, path: string, timeoutMs = 2_000): Pro
 }
 
 /** A merchant-signed POST with a raw body (for malformed-input tests). */
-export function signedPost(baseUrl: string, path: string, body: string, headers: Record<string, string> = {}): Promise<ExchangeResult> {
+export function signedPost(
+  baseUrl: string,
+  path: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<ExchangeResult> {
   const timestamp = unixSeconds(Date.now());
   return exchange({
     url: new URL(baseUrl + path),
     method: 'POST',
     headers: {
-      'content-type': 'application/json', [MERCHANT_ID_HEADER]: MERCHANT_ID, [REQUEST_TIMESTAMP_HEADER]: timestamp,
-      [REQUEST_SIGNATURE_HEADER]: signRequest(SECRET, timestamp, 'POST', path, body), ...headers,
+      'content-type': 'application/json',
+      [MERCHANT_ID_HEADER]: MERCHANT_ID,
+      [REQUEST_TIMESTAMP_HEADER]: timestamp,
+      [REQUEST_SIGNATURE_HEADER]: signRequest(SECRET, timestamp, 'POST', path, body),
+      ...headers,
     },
     body,
     connectTimeoutMs: 2_000,
@@ -83,7 +125,12 @@ export function signedPost(baseUrl: string, path: string, body: string, headers:
 }
 
 /** Unauthenticated JSON call to a /_sim/ control endpoint. */
-export async function control(baseUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ httpStatus: number; json: unknown }> {
+export async function control(
+  baseUrl: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ httpStatus: number; json: unknown }> {
   const result = await exchange({
     url: new URL(baseUrl + path),
     method,
@@ -97,7 +144,11 @@ export async function control(baseUrl: string, method: 'GET' | 'POST', path: str
   return { httpStatus: result.httpStatus, json: JSON.parse(result.body) as unknown };
 }
 
-export async function waitUntil<T>(what: string, probe: () => T | undefined | false, timeoutMs = 5_000): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  probe: () => T | undefined | false,
+  timeoutMs = 5_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
@@ -131,8 +182,16 @@ export class NotificationReceiver {
       const body = JSON.parse(rawBody.toString('utf8')) as Record<string, unknown>;
       const seen = this.received.filter((n) => n.body.notifyId === body.notifyId).length;
       const answered = seen < this.failFirst ? 500 : 200;
-      this.received.push({ headers: req.headers, rawBody, body, receivedAtMs: Date.now(), answered });
-      res.writeHead(answered, { 'content-type': 'text/plain', connection: 'close' }).end(answered === 200 ? 'success' : 'error');
+      this.received.push({
+        headers: req.headers,
+        rawBody,
+        body,
+        receivedAtMs: Date.now(),
+        answered,
+      });
+      res
+        .writeHead(answered, { 'content-type': 'text/plain', connection: 'close' })
+        .end(answered === 200 ? 'success' : 'error');
     });
   });
 

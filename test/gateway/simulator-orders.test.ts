@@ -3,7 +3,15 @@
 import type { GatewayClient } from '../../gateway/client';
 import { parseFaultRates } from '../../gateway/simulator/faults';
 import type { RunningSimulator } from '../../gateway/simulator/server';
-import { ACCOUNT, clientFor, control, orderNo, signedPost, startTestSimulator, tempDir } from './helpers';
+import {
+  ACCOUNT,
+  clientFor,
+  control,
+  orderNo,
+  signedPost,
+  startTestSimulator,
+  tempDir,
+} from './helpers';
 
 const dir = tempDir();
 let sim: RunningSimulator;
@@ -18,7 +26,12 @@ afterAll(async () => {
   dir.remove();
 });
 
-const request = (no: string, amountMinor = 10_000n) => ({ orderNo: no, amountMinor, currency: 'CNY', account: ACCOUNT });
+const request = (no: string, amountMinor = 10_000n) => ({
+  orderNo: no,
+  amountMinor,
+  currency: 'CNY',
+  account: ACCOUNT,
+});
 const recordsOf = (no: string) => sim.truth().filter((r) => r.orderNo === no);
 
 describe('idempotency by order number', () => {
@@ -32,14 +45,19 @@ describe('idempotency by order number', () => {
 
   it('a repeat of a failed order stays failed, even when the repeat asks for nothing special', async () => {
     const no = orderNo();
-    expect(await client.payout({ ...request(no), simFault: 'fail:INVALID_ACCOUNT' })).toEqual({ kind: 'failed', code: 'INVALID_ACCOUNT' });
+    expect(await client.payout({ ...request(no), simFault: 'fail:INVALID_ACCOUNT' })).toEqual({
+      kind: 'failed',
+      code: 'INVALID_ACCOUNT',
+    });
     expect(await client.payout(request(no))).toEqual({ kind: 'failed', code: 'INVALID_ACCOUNT' });
     expect(recordsOf(no)[0]).toMatchObject({ status: 'FAILED' });
   });
 
   it('a retry after an unknown outcome (reset after execute) gets the executed state, once', async () => {
     const no = orderNo();
-    expect((await client.payout({ ...request(no), simFault: 'reset-after-execute' })).kind).toBe('unknown');
+    expect((await client.payout({ ...request(no), simFault: 'reset-after-execute' })).kind).toBe(
+      'unknown',
+    );
     expect(await client.payout(request(no))).toMatchObject({ kind: 'succeeded' });
     expect(recordsOf(no)).toHaveLength(1);
   });
@@ -48,7 +66,9 @@ describe('idempotency by order number', () => {
     const no = orderNo();
     // Generous timeouts: the claim is "executed once", not how fast 30 connections open on a loaded machine.
     const patient = clientFor(sim.url, { connectTimeoutMs: 5_000, requestTimeoutMs: 15_000 });
-    const outcomes = await Promise.all(Array.from({ length: 30 }, () => patient.payout(request(no))));
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, () => patient.payout(request(no))),
+    );
     expect(new Set(outcomes.map((o) => o.kind))).toEqual(new Set(['succeeded']));
     expect(recordsOf(no)).toHaveLength(1);
   });
@@ -56,9 +76,15 @@ describe('idempotency by order number', () => {
   it('the same order number with another amount is a conflict (unknown), not a second execution', async () => {
     const no = orderNo();
     await client.payout(request(no));
-    expect(await client.payout(request(no, 10_001n))).toMatchObject({ kind: 'unknown', httpStatus: 409, reason: expect.stringContaining('ORDER_CONFLICT') });
+    expect(await client.payout(request(no, 10_001n))).toMatchObject({
+      kind: 'unknown',
+      httpStatus: 409,
+      reason: expect.stringContaining('ORDER_CONFLICT'),
+    });
     expect(await client.collect(request(no))).toMatchObject({ kind: 'unknown', httpStatus: 409 });
-    expect(recordsOf(no)).toEqual([expect.objectContaining({ amountMinor: 10_000n, kind: 'PAYOUT' })]);
+    expect(recordsOf(no)).toEqual([
+      expect.objectContaining({ amountMinor: 10_000n, kind: 'PAYOUT' }),
+    ]);
   });
 });
 
@@ -72,24 +98,42 @@ describe('strict input', () => {
     ['a negative amount', { ...valid, amount: '-1.00' }, 'INVALID_AMOUNT'],
     ['a zero amount', { ...valid, amount: '0.00' }, 'INVALID_AMOUNT'],
     ['an unsupported currency', { ...valid, currency: 'XXX' }, 'INVALID_AMOUNT'],
-    ['a bad account number', { ...valid, account: { ...ACCOUNT, accountNo: '12ab' } }, 'INVALID_REQUEST'],
+    [
+      'a bad account number',
+      { ...valid, account: { ...ACCOUNT, accountNo: '12ab' } },
+      'INVALID_REQUEST',
+    ],
     ['a bad order number', { ...valid, orderNo: 'a b' }, 'INVALID_REQUEST'],
   ])('rejects %s with 400 and records nothing', async (_what, body, code) => {
     const before = sim.truth().length;
-    const result = await signedPost(sim.url, '/v1/payouts', JSON.stringify({ ...body, orderNo: body.orderNo === 'X' ? orderNo() : body.orderNo }));
+    const result = await signedPost(
+      sim.url,
+      '/v1/payouts',
+      JSON.stringify({ ...body, orderNo: body.orderNo === 'X' ? orderNo() : body.orderNo }),
+    );
     expect(result).toMatchObject({ kind: 'response', httpStatus: 400 });
     if (result.kind === 'response') expect(JSON.parse(result.body)).toMatchObject({ code });
     expect(sim.truth().length).toBe(before);
   });
 
   it('rejects a body that does not match its signature (401)', async () => {
-    const body = JSON.stringify({ orderNo: orderNo(), amount: '10.00', currency: 'CNY', account: ACCOUNT });
-    const result = await signedPost(sim.url, '/v1/payouts', body, { 'x-request-signature': '0'.repeat(64) });
+    const body = JSON.stringify({
+      orderNo: orderNo(),
+      amount: '10.00',
+      currency: 'CNY',
+      account: ACCOUNT,
+    });
+    const result = await signedPost(sim.url, '/v1/payouts', body, {
+      'x-request-signature': '0'.repeat(64),
+    });
     expect(result).toMatchObject({ kind: 'response', httpStatus: 401 });
   });
 
   it('rejects an unknown fault name in X-Sim-Fault (400)', async () => {
-    expect(await client.payout({ ...request(orderNo()), simFault: 'explode' })).toMatchObject({ kind: 'unknown', httpStatus: 400 });
+    expect(await client.payout({ ...request(orderNo()), simFault: 'explode' })).toMatchObject({
+      kind: 'unknown',
+      httpStatus: 400,
+    });
   });
 });
 
@@ -114,13 +158,30 @@ describe('fault rates', () => {
   });
 
   it('POST /_sim/faults sets the rates, GET shows them, bad ones are refused', async () => {
-    expect(await control(sim.url, 'POST', '/_sim/faults', { rates: { 'fail:ACCOUNT_FROZEN': 1 } })).toMatchObject({ httpStatus: 200 });
-    expect((await control(sim.url, 'GET', '/_sim/faults')).json).toMatchObject({ rates: { 'fail:ACCOUNT_FROZEN': 1 } });
-    expect(await client.payout(request(orderNo()))).toEqual({ kind: 'failed', code: 'ACCOUNT_FROZEN' });
+    expect(
+      await control(sim.url, 'POST', '/_sim/faults', { rates: { 'fail:ACCOUNT_FROZEN': 1 } }),
+    ).toMatchObject({ httpStatus: 200 });
+    expect((await control(sim.url, 'GET', '/_sim/faults')).json).toMatchObject({
+      rates: { 'fail:ACCOUNT_FROZEN': 1 },
+    });
+    expect(await client.payout(request(orderNo()))).toEqual({
+      kind: 'failed',
+      code: 'ACCOUNT_FROZEN',
+    });
     // A header overrides the rates for its call.
-    expect(await client.payout({ ...request(orderNo()), simFault: 'notify-none' })).toMatchObject({ kind: 'succeeded' });
-    expect((await control(sim.url, 'POST', '/_sim/faults', { rates: { 'fail:X': 0.7, 'timeout-no-execute': 0.7 } })).httpStatus).toBe(400);
-    expect((await control(sim.url, 'POST', '/_sim/faults', { rates: { nonsense: 0.1 } })).httpStatus).toBe(400);
+    expect(await client.payout({ ...request(orderNo()), simFault: 'notify-none' })).toMatchObject({
+      kind: 'succeeded',
+    });
+    expect(
+      (
+        await control(sim.url, 'POST', '/_sim/faults', {
+          rates: { 'fail:X': 0.7, 'timeout-no-execute': 0.7 },
+        })
+      ).httpStatus,
+    ).toBe(400);
+    expect(
+      (await control(sim.url, 'POST', '/_sim/faults', { rates: { nonsense: 0.1 } })).httpStatus,
+    ).toBe(400);
     await control(sim.url, 'POST', '/_sim/faults', { rates: {} });
     expect(await client.payout(request(orderNo()))).toMatchObject({ kind: 'succeeded' });
   });

@@ -13,12 +13,21 @@ afterAll(async () => {
   dir.remove();
 });
 
-const payout = (no = orderNo('O')) => clientFor(sim.url).payout({ orderNo: no, amountMinor: 4_200n, currency: 'CNY', account: ACCOUNT });
+const payout = (no = orderNo('O')) =>
+  clientFor(sim.url).payout({
+    orderNo: no,
+    amountMinor: 4_200n,
+    currency: 'CNY',
+    account: ACCOUNT,
+  });
 
 it('refuse: connections are refused (not_sent, nothing recorded), then it comes back on the same port', async () => {
   await sim.startOutage('refuse');
   const no = orderNo('O');
-  expect(await payout(no)).toMatchObject({ kind: 'not_sent', reason: expect.stringContaining('ECONNREFUSED') });
+  expect(await payout(no)).toMatchObject({
+    kind: 'not_sent',
+    reason: expect.stringContaining('ECONNREFUSED'),
+  });
   expect(sim.truth().find((r) => r.orderNo === no)).toBeUndefined();
   await sim.endOutage();
   // The same request, same order number, is now safe to send again.
@@ -26,7 +35,10 @@ it('refuse: connections are refused (not_sent, nothing recorded), then it comes 
 });
 
 it('refuse over HTTP ends by itself after durationMs', async () => {
-  expect((await control(sim.url, 'POST', '/_sim/outage', { mode: 'refuse', durationMs: 300 })).httpStatus).toBe(200);
+  expect(
+    (await control(sim.url, 'POST', '/_sim/outage', { mode: 'refuse', durationMs: 300 }))
+      .httpStatus,
+  ).toBe(200);
   // The listener closes once the control answer has been written.
   await new Promise((r) => setTimeout(r, 30));
   expect((await payout()).kind).toBe('not_sent');
@@ -40,8 +52,18 @@ it('503: every merchant call is unknown, control endpoints still answer, nothing
   await new Promise((r) => setTimeout(r, 20));
   const no = orderNo('O');
   expect(await payout(no)).toMatchObject({ kind: 'unknown', httpStatus: 503 });
-  expect(await clientFor(sim.url).query({ orderNo: no, kind: 'PAYOUT', amountMinor: 4_200n, currency: 'CNY' })).toMatchObject({ kind: 'unknown', httpStatus: 503 });
-  expect((await control(sim.url, 'GET', '/_sim/health')).json).toMatchObject({ ok: true, outage: '503' });
+  expect(
+    await clientFor(sim.url).query({
+      orderNo: no,
+      kind: 'PAYOUT',
+      amountMinor: 4_200n,
+      currency: 'CNY',
+    }),
+  ).toMatchObject({ kind: 'unknown', httpStatus: 503 });
+  expect((await control(sim.url, 'GET', '/_sim/health')).json).toMatchObject({
+    ok: true,
+    outage: '503',
+  });
   expect(sim.truth().find((r) => r.orderNo === no)).toBeUndefined();
   await control(sim.url, 'POST', '/_sim/outage', { mode: 'none' });
   expect(await payout(no)).toMatchObject({ kind: 'succeeded' });

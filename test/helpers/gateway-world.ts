@@ -34,7 +34,11 @@ export class GatewayWorld {
   async start(db: TestDatabase): Promise<void> {
     this.simulatorValue = await startTestSimulator({ dataDir: this.dir.path });
     this.envValue = await createDevServerEnv();
-    this.worker = await createWorker(this.envValue, db, clientFor(this.simulatorValue.url, { requestTimeoutMs: 300 }));
+    this.worker = await createWorker(
+      this.envValue,
+      db,
+      clientFor(this.simulatorValue.url, { requestTimeoutMs: 300 }),
+    );
     this.workerRun = this.worker.run();
   }
 
@@ -59,7 +63,10 @@ export class GatewayWorld {
 }
 
 /** Polls a gateway-order workflow's evidence until `check` holds (bounded: 6 s). */
-export async function untilEvidence(handle: WorkflowHandle, check: (e: ReviewEvidence) => boolean): Promise<ReviewEvidence> {
+export async function untilEvidence(
+  handle: WorkflowHandle,
+  check: (e: ReviewEvidence) => boolean,
+): Promise<ReviewEvidence> {
   for (let i = 0; i < 300; i++) {
     const evidence = await handle.query(reviewEvidenceQuery);
     if (check(evidence)) return evidence;
@@ -72,7 +79,11 @@ export async function untilEvidence(handle: WorkflowHandle, check: (e: ReviewEvi
  * A gateway world and the API (with its Temporal client) on a test file's own database, with the
  * hooks in the order jest needs: the API and the worker stop before the database's pool closes.
  */
-export function useGatewayApp(options: { poolSize?: number } = {}): { world: GatewayWorld; db: TestDatabase; readonly app: FastifyInstance } {
+export function useGatewayApp(options: { poolSize?: number } = {}): {
+  world: GatewayWorld;
+  db: TestDatabase;
+  readonly app: FastifyInstance;
+} {
   const world = new GatewayWorld();
   let app: FastifyInstance | undefined;
   afterAll(async () => {
@@ -86,7 +97,8 @@ export function useGatewayApp(options: { poolSize?: number } = {}): { world: Gat
     await app.ready();
   });
   return {
-    world, db,
+    world,
+    db,
     get app(): FastifyInstance {
       if (!app) throw new Error('the API is ready only inside tests');
       return app;

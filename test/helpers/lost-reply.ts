@@ -2,7 +2,11 @@
 // committed, its reply never reached the workflow, as a crash between commit and reply would.
 // Temporal then retries it, which is what idempotent activities must survive.
 import type { Context } from '@temporalio/activity';
-import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
+import type {
+  ActivityExecuteInput,
+  ActivityInboundCallsInterceptor,
+  Next,
+} from '@temporalio/worker';
 
 export interface LostReplies {
   /** Where a first attempt's reply was lost: the workflow id of each. */
@@ -12,11 +16,16 @@ export interface LostReplies {
 }
 
 /** Loses the first attempt's reply of the activities `lose` picks (by type and arguments). */
-export function loseFirstReply(lose: (activityType: string, args: unknown[]) => boolean): LostReplies {
+export function loseFirstReply(
+  lose: (activityType: string, args: unknown[]) => boolean,
+): LostReplies {
   const lost: string[] = [];
   const factory = (ctx: Context) => ({
     inbound: {
-      async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+      async execute(
+        input: ActivityExecuteInput,
+        next: Next<ActivityInboundCallsInterceptor, 'execute'>,
+      ): Promise<unknown> {
         const result = await next(input);
         if (ctx.info.attempt === 1 && lose(ctx.info.activityType, input.args)) {
           lost.push(ctx.info.workflowExecution?.workflowId ?? '?');

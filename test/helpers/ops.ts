@@ -2,12 +2,18 @@
 import { runOps } from '../../cli/ops';
 import { ADMIN_KEY } from '../api/helpers';
 
-export async function runOpsAt(apiUrl: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+export async function runOpsAt(
+  apiUrl: string,
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
   process.env.OPS_API_KEY = ADMIN_KEY;
   try {
-    const code = await runOps(['--api-url', apiUrl, ...args], { out: (l) => out.push(l), err: (l) => err.push(l) });
+    const code = await runOps(['--api-url', apiUrl, ...args], {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+    });
     return { code, out: out.join('\n'), err: err.join('\n') };
   } finally {
     delete process.env.OPS_API_KEY;

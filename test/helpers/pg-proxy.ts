@@ -9,7 +9,10 @@ export class PgProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
 
-  private constructor(private readonly target: { host: string; port: number }, readonly port: number) {}
+  private constructor(
+    private readonly target: { host: string; port: number },
+    readonly port: number,
+  ) {}
 
   /** Forwards 127.0.0.1:<a free port> to the Postgres of `url`. */
   static async start(url: string): Promise<PgProxy> {

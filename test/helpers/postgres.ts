@@ -38,7 +38,12 @@ export function useTestDatabase(options: { poolSize?: number } = {}): TestDataba
     } finally {
       await admin.end();
     }
-    pool = createPool({ connectionString: TEST_DATABASE_URL, schema, max: options.poolSize ?? 10, applicationName: 'jest' });
+    pool = createPool({
+      connectionString: TEST_DATABASE_URL,
+      schema,
+      max: options.poolSize ?? 10,
+      applicationName: 'jest',
+    });
     await migrate(pool);
     await recordEnvironment(pool, 'test');
   });

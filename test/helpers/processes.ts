@@ -20,17 +20,32 @@ export const ENTRY_POINTS = {
  */
 const tsNode = (script: string, args: string[], env: Record<string, string>) => {
   const { MIGRATION_DATABASE_URL: _ownersLogin, ...inherited } = process.env;
-  return spawn(join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--transpile-only', join(ROOT, script), ...args], {
-    cwd: ROOT, env: { ...inherited, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawn(
+    join(ROOT, 'node_modules', '.bin', 'ts-node'),
+    ['--transpile-only', join(ROOT, script), ...args],
+    {
+      cwd: ROOT,
+      env: { ...inherited, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
 };
 
 /** Runs a command-line entry point (e.g. demo/main.ts) to its end: its exit code and everything it printed. */
-export async function runToEnd(script: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+export async function runToEnd(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string }> {
   const child = tsNode(script, args, env);
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
@@ -75,15 +90,24 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startProcess(kind: keyof typeof ENTRY_POINTS, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<RunningProcess> {
+export async function startProcess(
+  kind: keyof typeof ENTRY_POINTS,
+  env: Record<string, string>,
+  readyTimeoutMs = 60_000,
+): Promise<RunningProcess> {
   const child = tsNode(ENTRY_POINTS[kind], [], env);
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   const exited = once(child, 'exit');
   const deadline = Date.now() + readyTimeoutMs;
   while (!READY[kind].test(output)) {
-    if (child.exitCode !== null) throw new Error(`${kind} exited with ${child.exitCode}: ${output}`);
+    if (child.exitCode !== null)
+      throw new Error(`${kind} exited with ${child.exitCode}: ${output}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${kind} not ready after ${readyTimeoutMs} ms: ${output}`);

@@ -13,13 +13,25 @@ export async function errorCode(fn: () => Promise<unknown>): Promise<string> {
 }
 
 /** Opens user accounts with money in them, funded from a gateway clearing account. */
-export async function fundedInvestors(ledger: Ledger, ids: string[], amount: bigint, currency = 'CNY'): Promise<string[]> {
+export async function fundedInvestors(
+  ledger: Ledger,
+  ids: string[],
+  amount: bigint,
+  currency = 'CNY',
+): Promise<string[]> {
   await ledger.createAccount({ path: 'gateway:test:clearing', currency, allowNegative: true });
   const paths: string[] = [];
   for (const id of ids) {
     const path = `investor:${id}:available`;
     await ledger.createAccount({ path, currency });
-    if (amount > 0n) await ledger.transfer({ idempotencyKey: `fund:${id}`, from: 'gateway:test:clearing', to: path, amount, currency });
+    if (amount > 0n)
+      await ledger.transfer({
+        idempotencyKey: `fund:${id}`,
+        from: 'gateway:test:clearing',
+        to: path,
+        amount,
+        currency,
+      });
     paths.push(path);
   }
   return paths;

@@ -1,6 +1,19 @@
 // Money parsing, formatting, allocation and rounding: pure functions, plus properties.
 import fc from 'fast-check';
-import { allocate, allocateCumulative, formatAmount, formatWireAmount, MAX_MINOR, MoneyDecimal, monthlyInterest, parseAmount, parseRate, parseWireAmount, roundMinor, sum } from '../../ledger/money';
+import {
+  allocate,
+  allocateCumulative,
+  formatAmount,
+  formatWireAmount,
+  MAX_MINOR,
+  MoneyDecimal,
+  monthlyInterest,
+  parseAmount,
+  parseRate,
+  parseWireAmount,
+  roundMinor,
+  sum,
+} from '../../ledger/money';
 import { currencyScale, MoneyError } from '../../ledger/currency';
 
 function codeOf(fn: () => unknown): string {
@@ -43,7 +56,7 @@ describe('parseAmount', () => {
     ['+10', 'AMOUNT_NOT_A_NUMBER'],
     ['.5', 'AMOUNT_NOT_A_NUMBER'],
     ['5.', 'AMOUNT_NOT_A_NUMBER'],
-    ["1; DROP TABLE ledger_postings", 'AMOUNT_NOT_A_NUMBER'],
+    ['1; DROP TABLE ledger_postings', 'AMOUNT_NOT_A_NUMBER'],
     ['0.001', 'AMOUNT_TOO_MANY_DECIMALS'],
     ['-1', 'AMOUNT_NEGATIVE'],
     ['-0.01', 'AMOUNT_NEGATIVE'],
@@ -60,10 +73,13 @@ describe('parseAmount', () => {
     expect(codeOf(() => parseAmount('10', 'XXX'))).toBe('CURRENCY_UNKNOWN');
   });
 
-  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('refuses %s, a property every object has, as a currency', (currency) => {
-    expect(codeOf(() => currencyScale(currency))).toBe('CURRENCY_UNKNOWN');
-    expect(codeOf(() => parseAmount('10.00', currency))).toBe('CURRENCY_UNKNOWN');
-  });
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'refuses %s, a property every object has, as a currency',
+    (currency) => {
+      expect(codeOf(() => currencyScale(currency))).toBe('CURRENCY_UNKNOWN');
+      expect(codeOf(() => parseAmount('10.00', currency))).toBe('CURRENCY_UNKNOWN');
+    },
+  );
 
   it('accepts negatives and zero only when asked', () => {
     expect(parseAmount('-12.30', 'CNY', { allowNegative: true })).toBe(-1230n);
@@ -71,10 +87,16 @@ describe('parseAmount', () => {
   });
 
   it('round-trips with formatAmount for every representable amount (property)', () => {
-    fc.assert(fc.property(fc.bigInt({ min: -MAX_MINOR, max: MAX_MINOR }), fc.constantFrom('CNY', 'JPY'), (minor, currency) => {
-      const text = formatAmount(minor, currency);
-      expect(parseAmount(text, currency, { allowNegative: true, allowZero: true })).toBe(minor);
-    }));
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: -MAX_MINOR, max: MAX_MINOR }),
+        fc.constantFrom('CNY', 'JPY'),
+        (minor, currency) => {
+          const text = formatAmount(minor, currency);
+          expect(parseAmount(text, currency, { allowNegative: true, allowZero: true })).toBe(minor);
+        },
+      ),
+    );
   });
 });
 
@@ -122,18 +144,23 @@ describe('allocate (largest remainder)', () => {
   });
 
   it('parts always sum to the whole and stay within one unit of the exact share (property)', () => {
-    const weights = fc.array(fc.bigInt({ min: 0n, max: 10n ** 12n }), { minLength: 1, maxLength: 200 }).filter((w) => w.some((x) => x > 0n));
-    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 10n ** 15n }), weights, (total, ws) => {
-      const parts = allocate(total, ws);
-      expect(sum(parts)).toBe(total);
-      const weightSum = sum(ws);
-      parts.forEach((part, i) => {
-        expect(part).toBeGreaterThanOrEqual(0n);
-        // |part * W - total * w| < W  <=>  part is within one unit of the exact share
-        const error = part * weightSum - total * ws[i];
-        expect(error < weightSum && error > -weightSum).toBe(true);
-      });
-    }), { numRuns: 300 });
+    const weights = fc
+      .array(fc.bigInt({ min: 0n, max: 10n ** 12n }), { minLength: 1, maxLength: 200 })
+      .filter((w) => w.some((x) => x > 0n));
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 15n }), weights, (total, ws) => {
+        const parts = allocate(total, ws);
+        expect(sum(parts)).toBe(total);
+        const weightSum = sum(ws);
+        parts.forEach((part, i) => {
+          expect(part).toBeGreaterThanOrEqual(0n);
+          // |part * W - total * w| < W  <=>  part is within one unit of the exact share
+          const error = part * weightSum - total * ws[i];
+          expect(error < weightSum && error > -weightSum).toBe(true);
+        });
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -144,13 +171,18 @@ describe('allocateCumulative (a series split so that it adds up)', () => {
     const paid = weights.map(() => 0n);
     return amounts.map((amountMinor) => {
       const parts = allocateCumulative({ amountMinor, weights, paidMinor: paid, lifeTotalMinor });
-      parts.forEach((p, k) => { paid[k] += p; });
+      parts.forEach((p, k) => {
+        paid[k] += p;
+      });
       return parts;
     });
   }
 
   it('returns three holders of 4.00 their 4.00 from twelve installments of 1.00, where splitting each alone gives 4.08 / 3.96 / 3.96', () => {
-    const steps = splitSeries(Array.from({ length: 12 }, () => 100n), [400n, 400n, 400n]);
+    const steps = splitSeries(
+      Array.from({ length: 12 }, () => 100n),
+      [400n, 400n, 400n],
+    );
     expect([0, 1, 2].map((k) => sum(steps.map((s) => s[k])))).toEqual([400n, 400n, 400n]);
   });
 
@@ -159,35 +191,62 @@ describe('allocateCumulative (a series split so that it adds up)', () => {
     const weights = [2n, 2n, 2n, 27n, 27n];
     const paid = allocate(48n, weights);
     expect(paid).toEqual([2n, 2n, 2n, 21n, 21n]);
-    const parts = allocateCumulative({ amountMinor: 1n, weights, paidMinor: paid, lifeTotalMinor: 60n });
+    const parts = allocateCumulative({
+      amountMinor: 1n,
+      weights,
+      paidMinor: paid,
+      lifeTotalMinor: 60n,
+    });
     expect(parts.every((p) => p >= 0n)).toBe(true);
     expect(sum(parts)).toBe(1n);
   });
 
   it('refuses a life total below what is split so far, and paid amounts that do not match the weights', () => {
-    expect(codeOf(() => allocateCumulative({ amountMinor: 5n, weights: [1n], paidMinor: [6n], lifeTotalMinor: 10n }))).toBe('ALLOCATION_INVALID');
-    expect(codeOf(() => allocateCumulative({ amountMinor: 5n, weights: [1n, 1n], paidMinor: [0n], lifeTotalMinor: 10n }))).toBe('ALLOCATION_INVALID');
+    expect(
+      codeOf(() =>
+        allocateCumulative({
+          amountMinor: 5n,
+          weights: [1n],
+          paidMinor: [6n],
+          lifeTotalMinor: 10n,
+        }),
+      ),
+    ).toBe('ALLOCATION_INVALID');
+    expect(
+      codeOf(() =>
+        allocateCumulative({
+          amountMinor: 5n,
+          weights: [1n, 1n],
+          paidMinor: [0n],
+          lifeTotalMinor: 10n,
+        }),
+      ),
+    ).toBe('ALLOCATION_INVALID');
   });
 
   it('never gives a negative part, adds up at every step, and ends within one unit of every exact share; exactly when the shares are whole (property)', () => {
-    fc.assert(fc.property(
-      fc.array(fc.bigInt({ min: 1n, max: 1_000_000n }), { minLength: 1, maxLength: 12 }),
-      fc.array(fc.bigInt({ min: 0n, max: 5_000n }), { minLength: 1, maxLength: 40 }),
-      (weights, amounts) => {
-        const W = sum(weights);
-        const total = sum(amounts);
-        const steps = splitSeries(amounts, weights);
-        steps.forEach((parts, n) => {
-          expect(parts.every((p) => p >= 0n)).toBe(true);
-          expect(sum(parts)).toBe(amounts[n]);
-        });
-        weights.forEach((w, k) => {
-          const got = sum(steps.map((s) => s[k]));
-          const error = got * W - total * w; // |got - total * w / W| < 1, in integers
-          expect(error < 0n ? -error : error).toBeLessThan(W);
-          if ((total * w) % W === 0n) expect(got * W).toBe(total * w);
-        });
-      }), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.bigInt({ min: 1n, max: 1_000_000n }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.bigInt({ min: 0n, max: 5_000n }), { minLength: 1, maxLength: 40 }),
+        (weights, amounts) => {
+          const W = sum(weights);
+          const total = sum(amounts);
+          const steps = splitSeries(amounts, weights);
+          steps.forEach((parts, n) => {
+            expect(parts.every((p) => p >= 0n)).toBe(true);
+            expect(sum(parts)).toBe(amounts[n]);
+          });
+          weights.forEach((w, k) => {
+            const got = sum(steps.map((s) => s[k]));
+            const error = got * W - total * w; // |got - total * w / W| < 1, in integers
+            expect(error < 0n ? -error : error).toBeLessThan(W);
+            if ((total * w) % W === 0n) expect(got * W).toBe(total * w);
+          });
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
@@ -203,11 +262,14 @@ describe('rounding and interest', () => {
     // 10,000.00 at 8%: 66.666.. -> 66.67
     expect(monthlyInterest(1_000_000n, parseRate('0.08'))).toBe(6667n);
     // exact for principals far beyond a double's 2^53
-    expect(monthlyInterest(9_000_000_000_000_000_000n, parseRate('0.12'))).toBe(90_000_000_000_000_000n);
+    expect(monthlyInterest(9_000_000_000_000_000_000n, parseRate('0.12'))).toBe(
+      90_000_000_000_000_000n,
+    );
   });
 
   it('refuses malformed rates', () => {
-    for (const bad of ['8%', '-0.1', '1e-2', 'NaN', '', '0.08 ', '11']) expect(codeOf(() => parseRate(bad))).toBe('RATE_INVALID');
+    for (const bad of ['8%', '-0.1', '1e-2', 'NaN', '', '0.08 ', '11'])
+      expect(codeOf(() => parseRate(bad))).toBe('RATE_INVALID');
     expect(codeOf(() => parseRate(0.08))).toBe('RATE_INVALID');
   });
 });

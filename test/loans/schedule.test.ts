@@ -30,23 +30,27 @@ describe('buildSchedule', () => {
   });
 
   it('sums principal exactly, never schedules a negative part, and charges interest only on what is owed (property)', () => {
-    fc.assert(fc.property(
-      fc.bigInt({ min: 1n, max: 10n ** 13n }),
-      fc.integer({ min: 0, max: 3600 }).map((bp) => parseRate((bp / 10_000).toFixed(4))),
-      fc.integer({ min: 1, max: 60 }),
-      fc.constantFrom(...REPAYMENT_METHODS),
-      (principal, rate, term, method) => {
-        const s = buildSchedule(principal, rate, term, method);
-        expect(s).toHaveLength(term);
-        expect(scheduleTotals(s).principalMinor).toBe(principal);
-        for (const i of s) {
-          expect(i.principalMinor >= 0n && i.interestMinor >= 0n).toBe(true);
-        }
-        // Interest of a month never exceeds a month's interest on the whole principal (+1 for rounding).
-        const ceiling = (principal * BigInt(Math.round(rate.toNumber() * 10_000))) / 120_000n + 1n;
-        for (const i of s) expect(i.interestMinor <= ceiling).toBe(true);
-      },
-    ), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 1n, max: 10n ** 13n }),
+        fc.integer({ min: 0, max: 3600 }).map((bp) => parseRate((bp / 10_000).toFixed(4))),
+        fc.integer({ min: 1, max: 60 }),
+        fc.constantFrom(...REPAYMENT_METHODS),
+        (principal, rate, term, method) => {
+          const s = buildSchedule(principal, rate, term, method);
+          expect(s).toHaveLength(term);
+          expect(scheduleTotals(s).principalMinor).toBe(principal);
+          for (const i of s) {
+            expect(i.principalMinor >= 0n && i.interestMinor >= 0n).toBe(true);
+          }
+          // Interest of a month never exceeds a month's interest on the whole principal (+1 for rounding).
+          const ceiling =
+            (principal * BigInt(Math.round(rate.toNumber() * 10_000))) / 120_000n + 1n;
+          for (const i of s) expect(i.interestMinor <= ceiling).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -59,6 +63,8 @@ describe('dueDate', () => {
   });
 
   it('uses a fixed interval for compressed calendars', () => {
-    expect(dueDate(new Date('2026-01-01T00:00:00Z'), 3, 20).toISOString()).toBe('2026-01-01T00:01:00.000Z');
+    expect(dueDate(new Date('2026-01-01T00:00:00Z'), 3, 20).toISOString()).toBe(
+      '2026-01-01T00:01:00.000Z',
+    );
   });
 });

@@ -43,8 +43,14 @@ beforeAll(async () => {
   simulator = await startTestSimulator({ dataDir: dir.path });
   env = await createDevServerEnv();
   worker = await Worker.create({
-    connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(),
-    activities: createActivities({ pool: db.pool, temporal: env.client, gateway: clientFor(simulator.url, { requestTimeoutMs: 300 }) }),
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({
+      pool: db.pool,
+      temporal: env.client,
+      gateway: clientFor(simulator.url, { requestTimeoutMs: 300 }),
+    }),
     interceptors: { activity: [replies.factory] },
   });
   running = worker.run();
@@ -55,33 +61,69 @@ beforeAll(async () => {
 
 afterEach(() => expectLedgerConsistent(db.pool));
 
-const auditRows = async (subject: string) => (await readAudit(db.pool, undefined, 100)).filter((r) => r.subject === subject);
+const auditRows = async (subject: string) =>
+  (await readAudit(db.pool, undefined, 100)).filter((r) => r.subject === subject);
 
 it('writes an audited decision once when its activity is retried after it committed', async () => {
-  await createPayout(db.pool, { id: 'aud-1', purpose: 'withdrawal', partyId: 'aud', sourceAccount: 'investor:aud:available', amountMinor: 5_000n, currency: 'CNY', bankAccount: ACCOUNT });
-  simulator.setFaultRates([{ spec: 'error-5xx-after-execute', fault: parseFault('error-5xx-after-execute'), rate: 1 }]);
+  await createPayout(db.pool, {
+    id: 'aud-1',
+    purpose: 'withdrawal',
+    partyId: 'aud',
+    sourceAccount: 'investor:aud:available',
+    amountMinor: 5_000n,
+    currency: 'CNY',
+    bankAccount: ACCOUNT,
+  });
+  simulator.setFaultRates([
+    { spec: 'error-5xx-after-execute', fault: parseFault('error-5xx-after-execute'), rate: 1 },
+  ]);
   const handle = await env.client.workflow.start(payoutWorkflow, {
-    workflowId: 'payout-aud-1', taskQueue: TASK_QUEUE, args: [{ payoutId: 'aud-1', partyId: 'aud', queryPolicy: { attempts: 2, initialIntervalMs: 500, maxIntervalMs: 500 } }],
+    workflowId: 'payout-aud-1',
+    taskQueue: TASK_QUEUE,
+    args: [
+      {
+        payoutId: 'aud-1',
+        partyId: 'aud',
+        queryPolicy: { attempts: 2, initialIntervalMs: 500, maxIntervalMs: 500 },
+      },
+    ],
   });
   await untilEvidence(handle, (e) => e.attempts.length >= 1);
   await simulator.startOutage('503');
   await untilEvidence(handle, (e) => e.state === 'MANUAL_REVIEW');
-  await expect(resolveReview(db.pool, handle, { decision: 'paid', reason: 'bank confirms the credit', operator: 'op-9', requestId: 'req-1' }))
-    .resolves.toBe('SUCCEEDED');
+  await expect(
+    resolveReview(db.pool, handle, {
+      decision: 'paid',
+      reason: 'bank confirms the credit',
+      operator: 'op-9',
+      requestId: 'req-1',
+    }),
+  ).resolves.toBe('SUCCEEDED');
   await simulator.endOutage();
   simulator.setFaultRates([]);
 
   expect(replies.lost).toEqual(['payout-aud-1']); // the activity did run twice
   const rows = await auditRows('payout-aud-1');
   expect(rows.map((r) => ({ action: r.action, actor: r.actor, requestId: r.requestId }))).toEqual([
-    { action: 'review.resolved', actor: 'operator:op-9', requestId: 'req-1' }, { action: 'decision.recorded', actor: 'operator:op-9', requestId: 'req-1' }, // newest first
+    { action: 'review.resolved', actor: 'operator:op-9', requestId: 'req-1' },
+    { action: 'decision.recorded', actor: 'operator:op-9', requestId: 'req-1' }, // newest first
   ]);
 }, 60_000);
 
 it('keeps one row for one idempotency key, and writes rows without a key as before', async () => {
-  const entry = { actor: 'operator:k1', action: 'recovery.written_off', subject: 'rc-x', reason: 'gone', requestId: 'req-9' };
-  expect(await writeAudit(db.pool, { ...entry, idempotencyKey: 'recovery.written_off:rc-x' })).toBe(true);
-  expect(await writeAudit(db.pool, { ...entry, idempotencyKey: 'recovery.written_off:rc-x' })).toBe(false);
+  const entry = {
+    actor: 'operator:k1',
+    action: 'recovery.written_off',
+    subject: 'rc-x',
+    reason: 'gone',
+    requestId: 'req-9',
+  };
+  expect(await writeAudit(db.pool, { ...entry, idempotencyKey: 'recovery.written_off:rc-x' })).toBe(
+    true,
+  );
+  expect(await writeAudit(db.pool, { ...entry, idempotencyKey: 'recovery.written_off:rc-x' })).toBe(
+    false,
+  );
   expect(await writeAudit(db.pool, entry, 'recovery.written_off:rc-x')).toBe(false); // the key as a parameter: the same key
   expect(await auditRows('rc-x')).toHaveLength(1);
   await writeAudit(db.pool, { ...entry, subject: 'rc-y' });

@@ -42,8 +42,14 @@ beforeAll(async () => {
   simulator = await startTestSimulator({ dataDir: dir.path });
   env = await createDevServerEnv();
   worker = await Worker.create({
-    connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(),
-    activities: createActivities({ pool: db.pool, temporal: env.client, gateway: clientFor(simulator.url) }),
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({
+      pool: db.pool,
+      temporal: env.client,
+      gateway: clientFor(simulator.url),
+    }),
     interceptors: { activity: [replies.factory] },
   });
   running = worker.run();
@@ -52,14 +58,30 @@ beforeAll(async () => {
 it('a payout run whose page is prepared twice sends the share less the offset, and offsets the recovery once', async () => {
   const loanId = 'ros1';
   const investor = `${loanId}-a`;
-  await createRepayingLoan(db.pool, { id: loanId, holdings: [{ investorId: investor, holdingMinor: 100_000n }], termMonths: 1, repaymentMethod: 'interest_then_principal' });
+  await createRepayingLoan(db.pool, {
+    id: loanId,
+    holdings: [{ investorId: investor, holdingMinor: 100_000n }],
+    termMonths: 1,
+    repaymentMethod: 'interest_then_principal',
+  });
   await collectAndDistribute(db.pool, loanId, 1);
-  const { rows: [share] } = await db.pool.query('SELECT interest_minor::text, principal_minor::text FROM repayment_shares WHERE loan_id = $1', [loanId]);
+  const {
+    rows: [share],
+  } = await db.pool.query(
+    'SELECT interest_minor::text, principal_minor::text FROM repayment_shares WHERE loan_id = $1',
+    [loanId],
+  );
   const interest = BigInt(share.interest_minor);
   await openOwedRecovery(db.pool, 'rc-ros1', investor, interest);
 
   const run = await startPayoutRunAsJob(db.pool, env.client, {
-    workflowId: workflowIds.payoutRun(loanId, 1), job: 'test', input: { loanId, installment: 1, queryPolicy: { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 } },
+    workflowId: workflowIds.payoutRun(loanId, 1),
+    job: 'test',
+    input: {
+      loanId,
+      installment: 1,
+      queryPolicy: { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 },
+    },
   });
   const result: PayoutRunResult = await run.result();
   expect(replies.lost).toEqual([workflowIds.payoutRun(loanId, 1)]); // the page really was prepared twice
@@ -67,11 +89,26 @@ it('a payout run whose page is prepared twice sends the share less the offset, a
   // The gateway paid the principal once and never heard of the interest (offset whole).
   const executed = simulator.truth().filter((o) => o.kind === 'PAYOUT');
   expect(executed.map((o) => [o.orderNo, o.status, o.amountMinor.toString()])).toEqual([
-    [orderNoFor(scheduledPayoutId(loanId, 1, investor, 'principal'), 'po'), 'SUCCESS', share.principal_minor],
+    [
+      orderNoFor(scheduledPayoutId(loanId, 1, investor, 'principal'), 'po'),
+      'SUCCESS',
+      share.principal_minor,
+    ],
   ]);
   expect(result).toMatchObject({ payouts: 1, succeeded: 1, failed: 0, manualReview: 0 });
-  const { rows: offsets } = await db.pool.query('SELECT payout_id, amount_minor::text FROM recovery_offsets WHERE recovery_id = $1', ['rc-ros1']);
-  expect(offsets).toEqual([{ payout_id: scheduledPayoutId(loanId, 1, investor, 'interest'), amount_minor: interest.toString() }]);
-  expect(await getRecovery(db.pool, 'rc-ros1')).toMatchObject({ state: 'RECOVERED', recoveredMinor: interest });
+  const { rows: offsets } = await db.pool.query(
+    'SELECT payout_id, amount_minor::text FROM recovery_offsets WHERE recovery_id = $1',
+    ['rc-ros1'],
+  );
+  expect(offsets).toEqual([
+    {
+      payout_id: scheduledPayoutId(loanId, 1, investor, 'interest'),
+      amount_minor: interest.toString(),
+    },
+  ]);
+  expect(await getRecovery(db.pool, 'rc-ros1')).toMatchObject({
+    state: 'RECOVERED',
+    recoveredMinor: interest,
+  });
   await expectLedgerConsistent(db.pool);
 }, 120_000);

@@ -16,25 +16,49 @@ afterEach(() => expectLedgerConsistent(db.pool));
 it('a retried payout page holds the share less the offset again, and offsets a recovery the offset closed only once', async () => {
   const loanId = 'ro1';
   const investor = `${loanId}-a`;
-  await createRepayingLoan(db.pool, { id: loanId, holdings: [{ investorId: investor, holdingMinor: 100_000n }], termMonths: 1, repaymentMethod: 'interest_then_principal' });
+  await createRepayingLoan(db.pool, {
+    id: loanId,
+    holdings: [{ investorId: investor, holdingMinor: 100_000n }],
+    termMonths: 1,
+    repaymentMethod: 'interest_then_principal',
+  });
   await collectAndDistribute(db.pool, loanId, 1);
-  const { rows: [share] } = await db.pool.query('SELECT interest_minor::text, principal_minor::text FROM repayment_shares WHERE loan_id = $1', [loanId]);
+  const {
+    rows: [share],
+  } = await db.pool.query(
+    'SELECT interest_minor::text, principal_minor::text FROM repayment_shares WHERE loan_id = $1',
+    [loanId],
+  );
   const interest = BigInt(share.interest_minor);
   const principal = BigInt(share.principal_minor);
   // The investor owes exactly the interest part: that payout is offset whole, the principal part is paid.
   await openOwedRecovery(db.pool, 'rc-ro1', investor, interest);
 
-  const pending = async () => (await new Ledger(db.pool).balance(`investor:${investor}:available`)).pendingDebits;
+  const pending = async () =>
+    (await new Ledger(db.pool).balance(`investor:${investor}:available`)).pendingDebits;
   const first = await preparePayoutPage(db.pool, loanId, 1, '', 100);
-  expect(first.payouts.map((p) => p.payoutId)).toEqual([scheduledPayoutId(loanId, 1, investor, 'principal')]);
+  expect(first.payouts.map((p) => p.payoutId)).toEqual([
+    scheduledPayoutId(loanId, 1, investor, 'principal'),
+  ]);
   expect(await pending()).toBe(principal);
 
   const retried = await preparePayoutPage(db.pool, loanId, 1, '', 100); // the activity again, after its first attempt committed
   expect(retried.payouts).toEqual(first.payouts);
   expect(await pending()).toBe(principal); // share (interest + principal) less the offset (interest), as the first time
 
-  const { rows: offsets } = await db.pool.query('SELECT payout_id, amount_minor::text FROM recovery_offsets WHERE recovery_id = $1', ['rc-ro1']);
-  expect(offsets).toEqual([{ payout_id: scheduledPayoutId(loanId, 1, investor, 'interest'), amount_minor: interest.toString() }]);
-  expect(await getRecovery(db.pool, 'rc-ro1')).toMatchObject({ state: 'RECOVERED', recoveredMinor: interest });
+  const { rows: offsets } = await db.pool.query(
+    'SELECT payout_id, amount_minor::text FROM recovery_offsets WHERE recovery_id = $1',
+    ['rc-ro1'],
+  );
+  expect(offsets).toEqual([
+    {
+      payout_id: scheduledPayoutId(loanId, 1, investor, 'interest'),
+      amount_minor: interest.toString(),
+    },
+  ]);
+  expect(await getRecovery(db.pool, 'rc-ro1')).toMatchObject({
+    state: 'RECOVERED',
+    recoveredMinor: interest,
+  });
   expect((await new Ledger(db.pool).balance('platform:recovery-receivable')).posted).toBe(0n);
 });

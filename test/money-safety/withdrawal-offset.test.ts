@@ -29,11 +29,31 @@ afterEach(async () => {
   await expectLedgerEqualsGateway(db.pool, world.simulator);
 });
 
-async function investorOwing(id: string, owed: string): Promise<{ auth: { authorization: string }; recoveryId: string }> {
-  await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': `inv-${id}` }, payload: { id, name: id, bankAccount: ACCOUNT } });
-  const key = (await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: `investor:${id}` } })).json().key as string;
+async function investorOwing(
+  id: string,
+  owed: string,
+): Promise<{ auth: { authorization: string }; recoveryId: string }> {
+  await app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': `inv-${id}` },
+    payload: { id, name: id, bankAccount: ACCOUNT },
+  });
+  const key = (
+    await app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: admin,
+      payload: { role: `investor:${id}` },
+    })
+  ).json().key as string;
   await fundInvestor(db, id, 100_000n);
-  const opened = await app.inject({ method: 'POST', url: '/v1/recoveries', headers: { ...operator, 'idempotency-key': `rc-${id}` }, payload: { investorId: id, amount: owed, reason: 'paid twice by hand' } });
+  const opened = await app.inject({
+    method: 'POST',
+    url: '/v1/recoveries',
+    headers: { ...operator, 'idempotency-key': `rc-${id}` },
+    payload: { investorId: id, amount: owed, reason: 'paid twice by hand' },
+  });
   expect(opened.statusCode).toBe(201);
   await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
   return { auth: { authorization: `Bearer ${key}` }, recoveryId: opened.json().id as string };
@@ -41,28 +61,74 @@ async function investorOwing(id: string, owed: string): Promise<{ auth: { author
 
 it('a withdrawal offsets the open recovery first and sends only the rest', async () => {
   const { auth, recoveryId } = await investorOwing('wo-ann', '30.00');
-  const res = await app.inject({ method: 'POST', url: '/v1/investors/wo-ann/withdrawals', headers: { ...auth, 'idempotency-key': 'wd-ann' }, payload: { amount: '100.00', account: ACCOUNT } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/investors/wo-ann/withdrawals',
+    headers: { ...auth, 'idempotency-key': 'wd-ann' },
+    payload: { amount: '100.00', account: ACCOUNT },
+  });
   expect(res.statusCode).toBe(202);
   const { payoutId } = res.json();
-  expect((await db.pool.query('SELECT amount_minor::text FROM payouts WHERE id = $1', [payoutId])).rows[0].amount_minor).toBe('7000');
+  expect(
+    (await db.pool.query('SELECT amount_minor::text FROM payouts WHERE id = $1', [payoutId]))
+      .rows[0].amount_minor,
+  ).toBe('7000');
   expect(res.json()).toMatchObject({ status: 'HELD', amount: '70.00', offset: '30.00' });
-  expect((await db.pool.query('SELECT payout_id, amount_minor::text FROM recovery_offsets WHERE recovery_id = $1', [recoveryId])).rows)
-    .toEqual([{ payout_id: payoutId, amount_minor: '3000' }]);
+  expect(
+    (
+      await db.pool.query(
+        'SELECT payout_id, amount_minor::text FROM recovery_offsets WHERE recovery_id = $1',
+        [recoveryId],
+      )
+    ).rows,
+  ).toEqual([{ payout_id: payoutId, amount_minor: '3000' }]);
 
   await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
-  expect(await world.env.client.workflow.getHandle(workflowIds.payout(payoutId)).result()).toBe('SUCCEEDED');
-  expect(await world.env.client.workflow.getHandle(workflowIds.recovery(recoveryId)).result()).toBe('RECOVERED');
-  expect(world.simulator.truth().filter((o) => o.kind === 'PAYOUT').map((o) => o.amountMinor)).toEqual([7_000n]);
-  expect((await new Ledger(db.pool).balance('investor:wo-ann:available')).posted).toBe(100_000n - 10_000n);
-  expect(await getRecovery(db.pool, recoveryId)).toMatchObject({ state: 'RECOVERED', recoveredMinor: 3_000n });
+  expect(await world.env.client.workflow.getHandle(workflowIds.payout(payoutId)).result()).toBe(
+    'SUCCEEDED',
+  );
+  expect(await world.env.client.workflow.getHandle(workflowIds.recovery(recoveryId)).result()).toBe(
+    'RECOVERED',
+  );
+  expect(
+    world.simulator
+      .truth()
+      .filter((o) => o.kind === 'PAYOUT')
+      .map((o) => o.amountMinor),
+  ).toEqual([7_000n]);
+  expect((await new Ledger(db.pool).balance('investor:wo-ann:available')).posted).toBe(
+    100_000n - 10_000n,
+  );
+  expect(await getRecovery(db.pool, recoveryId)).toMatchObject({
+    state: 'RECOVERED',
+    recoveredMinor: 3_000n,
+  });
 });
 
 it('a withdrawal no larger than what is owed clears that much of the recovery and sends nothing', async () => {
   const { auth, recoveryId } = await investorOwing('wo-ben', '30.00');
-  const res = await app.inject({ method: 'POST', url: '/v1/investors/wo-ben/withdrawals', headers: { ...auth, 'idempotency-key': 'wd-ben' }, payload: { amount: '20.00', account: ACCOUNT } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/investors/wo-ben/withdrawals',
+    headers: { ...auth, 'idempotency-key': 'wd-ben' },
+    payload: { amount: '20.00', account: ACCOUNT },
+  });
   expect(res.statusCode).toBe(200);
-  expect(res.json()).toMatchObject({ payoutId: null, status: 'OFFSET', amount: '0.00', offset: '20.00' });
-  expect((await db.pool.query('SELECT count(*)::int AS n FROM payouts WHERE party_id = $1', ['wo-ben'])).rows[0].n).toBe(0);
-  expect(await getRecovery(db.pool, recoveryId)).toMatchObject({ state: 'OFFSETTING', recoveredMinor: 2_000n });
-  expect((await new Ledger(db.pool).balance('investor:wo-ben:available')).posted).toBe(100_000n - 2_000n);
+  expect(res.json()).toMatchObject({
+    payoutId: null,
+    status: 'OFFSET',
+    amount: '0.00',
+    offset: '20.00',
+  });
+  expect(
+    (await db.pool.query('SELECT count(*)::int AS n FROM payouts WHERE party_id = $1', ['wo-ben']))
+      .rows[0].n,
+  ).toBe(0);
+  expect(await getRecovery(db.pool, recoveryId)).toMatchObject({
+    state: 'OFFSETTING',
+    recoveredMinor: 2_000n,
+  });
+  expect((await new Ledger(db.pool).balance('investor:wo-ben:available')).posted).toBe(
+    100_000n - 2_000n,
+  );
 });

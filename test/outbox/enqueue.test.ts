@@ -8,16 +8,36 @@ import { useTestDatabase } from '../helpers/postgres';
 const db = useTestDatabase();
 
 it('writes a start and a signal row as the dispatcher reads them, and refuses at compile time what no workflow takes', async () => {
-  await enqueueStart(db.pool, 'depositWorkflow', 'deposit-e1', { depositId: 'e1', investorId: 'ann' });
+  await enqueueStart(db.pool, 'depositWorkflow', 'deposit-e1', {
+    depositId: 'e1',
+    investorId: 'ann',
+  });
   await enqueueSignal(db.pool, 'recovery-rc-1', recoveryClosedSignal);
-  const { rows } = await db.pool.query('SELECT action, workflow_type, workflow_id, signal_name, payload FROM outbox ORDER BY id');
+  const { rows } = await db.pool.query(
+    'SELECT action, workflow_type, workflow_id, signal_name, payload FROM outbox ORDER BY id',
+  );
   expect(rows).toEqual([
-    { action: 'start', workflow_type: 'depositWorkflow', workflow_id: 'deposit-e1', signal_name: null, payload: { depositId: 'e1', investorId: 'ann' } },
-    { action: 'signal', workflow_type: null, workflow_id: 'recovery-rc-1', signal_name: 'recoveryClosed', payload: {} },
+    {
+      action: 'start',
+      workflow_type: 'depositWorkflow',
+      workflow_id: 'deposit-e1',
+      signal_name: null,
+      payload: { depositId: 'e1', investorId: 'ann' },
+    },
+    {
+      action: 'signal',
+      workflow_type: null,
+      workflow_id: 'recovery-rc-1',
+      signal_name: 'recoveryClosed',
+      payload: {},
+    },
   ]);
   const typeErrors = () => {
     // @ts-expect-error a workflow type that does not exist (a renamed workflow)
-    void enqueueStart(db.pool, 'depositWorkflowV2', 'deposit-x', { depositId: 'x', investorId: 'y' });
+    void enqueueStart(db.pool, 'depositWorkflowV2', 'deposit-x', {
+      depositId: 'x',
+      investorId: 'y',
+    });
     // @ts-expect-error an input the workflow does not take
     void enqueueStart(db.pool, 'depositWorkflow', 'deposit-x', { payoutId: 'x' });
   };

@@ -16,7 +16,13 @@ import type { RunningSimulator } from '../../gateway/simulator/server';
 import { formatWireAmount } from '../../ledger/money';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { ADMIN_KEY } from '../api/helpers';
-import { CLIENT_TIMEOUT_MS, MERCHANT_ID, SECRET, startTestSimulator, tempDir } from '../gateway/helpers';
+import {
+  CLIENT_TIMEOUT_MS,
+  MERCHANT_ID,
+  SECRET,
+  startTestSimulator,
+  tempDir,
+} from '../gateway/helpers';
 import { useTestDatabase, type TestDatabase } from '../helpers/postgres';
 import { createWorker } from '../helpers/stack';
 import { createDevServerEnv } from '../helpers/temporal';
@@ -46,21 +52,39 @@ export class FaultingGateway extends GatewayClient {
   private readonly closedPort: GatewayClient;
 
   constructor(url: string) {
-    const options = { baseUrl: url, merchantId: MERCHANT_ID, secret: SECRET, connectTimeoutMs: 200, requestTimeoutMs: CLIENT_TIMEOUT_MS };
+    const options = {
+      baseUrl: url,
+      merchantId: MERCHANT_ID,
+      secret: SECRET,
+      connectTimeoutMs: 200,
+      requestTimeoutMs: CLIENT_TIMEOUT_MS,
+    };
     super(options);
     this.closedPort = new GatewayClient({ ...options, baseUrl: 'http://127.0.0.1:9' }); // discard port: nothing listens
   }
 
   override payout(request: SubmitRequest): Promise<SubmitOutcome> {
-    return this.submitWith(request, (r) => super.payout(r), (r) => this.closedPort.payout(r));
+    return this.submitWith(
+      request,
+      (r) => super.payout(r),
+      (r) => this.closedPort.payout(r),
+    );
   }
 
   override collect(request: SubmitRequest): Promise<SubmitOutcome> {
-    return this.submitWith(request, (r) => super.collect(r), (r) => this.closedPort.collect(r));
+    return this.submitWith(
+      request,
+      (r) => super.collect(r),
+      (r) => this.closedPort.collect(r),
+    );
   }
 
   override query(request: QueryRequest): Promise<QueryOutcome> {
-    const call: GatewayCall = { op: 'query', orderNo: request.orderNo, memo: this.memos.get(request.orderNo) };
+    const call: GatewayCall = {
+      op: 'query',
+      orderNo: request.orderNo,
+      memo: this.memos.get(request.orderNo),
+    };
     this.calls.push(call);
     const fault = this.rule(call);
     if (fault === 'refuse') return this.closedPort.query(request);
@@ -72,7 +96,11 @@ export class FaultingGateway extends GatewayClient {
     return this.calls.filter((c) => c.orderNo === orderNo);
   }
 
-  private submitWith(request: SubmitRequest, real: (r: SubmitRequest) => Promise<SubmitOutcome>, refused: (r: SubmitRequest) => Promise<SubmitOutcome>): Promise<SubmitOutcome> {
+  private submitWith(
+    request: SubmitRequest,
+    real: (r: SubmitRequest) => Promise<SubmitOutcome>,
+    refused: (r: SubmitRequest) => Promise<SubmitOutcome>,
+  ): Promise<SubmitOutcome> {
     if (request.memo) this.memos.set(request.orderNo, request.memo);
     const call: GatewayCall = { op: 'submit', orderNo: request.orderNo, memo: request.memo };
     this.calls.push(call);
@@ -119,7 +147,12 @@ export function useOutcomeWorld(options: { poolSize?: number } = {}): OutcomeWor
     gateway = new FaultingGateway(simulator.url);
     worker = await createWorker(env, db, gateway);
     workerRun = worker.run();
-    app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, temporal: env.client, gatewaySecret: SECRET });
+    app = await buildApp({
+      pool: db.pool,
+      adminApiKey: ADMIN_KEY,
+      temporal: env.client,
+      gatewaySecret: SECRET,
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     apiUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     dispatcher = new OutboxDispatcher(db.pool, env.client);
@@ -130,12 +163,24 @@ export function useOutcomeWorld(options: { poolSize?: number } = {}): OutcomeWor
   };
   return {
     db,
-    get env() { return ready(env); },
-    get simulator() { return ready(simulator); },
-    get gateway() { return ready(gateway); },
-    get app() { return ready(app); },
-    get dispatcher() { return ready(dispatcher); },
-    get apiUrl() { return apiUrl; },
+    get env() {
+      return ready(env);
+    },
+    get simulator() {
+      return ready(simulator);
+    },
+    get gateway() {
+      return ready(gateway);
+    },
+    get app() {
+      return ready(app);
+    },
+    get dispatcher() {
+      return ready(dispatcher);
+    },
+    get apiUrl() {
+      return apiUrl;
+    },
   };
 }
 
@@ -147,17 +192,41 @@ export { operatorHeaders };
  * The gateway's signed notice for an order, as the simulator would send it, POSTed to our API.
  * The amount and currency are the order's own (read from `amountOf`), so it passes verification.
  */
-export async function postNotice(app: FastifyInstance, n: { orderNo: string; kind: 'PAYOUT' | 'COLLECTION'; amountMinor: bigint; status: 'SUCCESS' | 'FAILED'; code?: string; notifyId?: string }) {
+export async function postNotice(
+  app: FastifyInstance,
+  n: {
+    orderNo: string;
+    kind: 'PAYOUT' | 'COLLECTION';
+    amountMinor: bigint;
+    status: 'SUCCESS' | 'FAILED';
+    code?: string;
+    notifyId?: string;
+  },
+) {
   const body = {
-    notifyId: n.notifyId ?? `nt-${n.orderNo.slice(0, 20)}-${Math.random().toString(36).slice(2, 10)}`, orderNo: n.orderNo, kind: n.kind, status: n.status,
-    ...(n.code ? { code: n.code } : {}), amount: formatWireAmount(n.amountMinor, 'CNY'), currency: 'CNY', gatewayTradeNo: `gt-${n.orderNo.slice(0, 40)}`,
-    eventSeq: 2, eventTime: new Date().toISOString(),
+    notifyId:
+      n.notifyId ?? `nt-${n.orderNo.slice(0, 20)}-${Math.random().toString(36).slice(2, 10)}`,
+    orderNo: n.orderNo,
+    kind: n.kind,
+    status: n.status,
+    ...(n.code ? { code: n.code } : {}),
+    amount: formatWireAmount(n.amountMinor, 'CNY'),
+    currency: 'CNY',
+    gatewayTradeNo: `gt-${n.orderNo.slice(0, 40)}`,
+    eventSeq: 2,
+    eventTime: new Date().toISOString(),
   };
   const raw = JSON.stringify(body);
   const timestamp = unixSeconds(Date.now());
   const res = await app.inject({
-    method: 'POST', url: '/v1/gateway/notifications', payload: raw,
-    headers: { 'content-type': 'application/json', 'x-gateway-timestamp': timestamp, 'x-gateway-signature': signNotification(SECRET, timestamp, raw) },
+    method: 'POST',
+    url: '/v1/gateway/notifications',
+    payload: raw,
+    headers: {
+      'content-type': 'application/json',
+      'x-gateway-timestamp': timestamp,
+      'x-gateway-signature': signNotification(SECRET, timestamp, raw),
+    },
   });
   return { notifyId: body.notifyId, statusCode: res.statusCode, body: res.body };
 }
@@ -168,16 +237,26 @@ export { runOpsAt as ops } from '../helpers/ops';
  * The ledger equals the gateway's truth, for every kind of order: each payout the gateway executed
  * is posted once, each collection (deposit, repayment, recovery) credited once, and nothing else.
  */
-export async function expectLedgerEqualsTruth(pool: Pool, simulator: RunningSimulator): Promise<void> {
-  const executed = (kind: string) => simulator.truth().filter((o) => o.kind === kind && o.status === 'SUCCESS').map((o) => `${o.orderNo}:${o.amountMinor}`).sort();
+export async function expectLedgerEqualsTruth(
+  pool: Pool,
+  simulator: RunningSimulator,
+): Promise<void> {
+  const executed = (kind: string) =>
+    simulator
+      .truth()
+      .filter((o) => o.kind === kind && o.status === 'SUCCESS')
+      .map((o) => `${o.orderNo}:${o.amountMinor}`)
+      .sort();
   const { rows: paid } = await pool.query(
     `SELECT p.order_no || ':' || p.amount_minor AS k FROM ledger_transactions t JOIN payouts p ON p.id = t.metadata->>'payoutId'
-     WHERE t.idempotency_key LIKE 'payout:%:post' ORDER BY 1`);
+     WHERE t.idempotency_key LIKE 'payout:%:post' ORDER BY 1`,
+  );
   expect(paid.map((r) => r.k)).toEqual(executed('PAYOUT'));
   const { rows: collected } = await pool.query(
     `SELECT t.metadata->>'orderNo' || ':' || sum(e.amount) AS k FROM ledger_transactions t JOIN ledger_postings e ON e.transaction_id = t.id AND e.direction = 'D'
      WHERE t.idempotency_key LIKE 'deposit:%:credit' OR t.idempotency_key LIKE 'repayment:%:collect:%' OR t.idempotency_key LIKE 'recovery:%:collect:%'
-     GROUP BY t.id, t.metadata ORDER BY 1`);
+     GROUP BY t.id, t.metadata ORDER BY 1`,
+  );
   expect(collected.map((r) => r.k)).toEqual(executed('COLLECTION'));
 }
 
@@ -188,16 +267,35 @@ export { until };
  * A recovery opened by hand through the API, its workflow started here with a short query policy
  * instead of by the dispatcher (the outbox row is dropped); returns once it is OFFSETTING.
  */
-export async function openRecoveryByHand(world: OutcomeWorld, r: { investorId: string; amount: string; reason: string; idempotencyKey: string; queryPolicy: QueryPolicy }) {
+export async function openRecoveryByHand(
+  world: OutcomeWorld,
+  r: {
+    investorId: string;
+    amount: string;
+    reason: string;
+    idempotencyKey: string;
+    queryPolicy: QueryPolicy;
+  },
+) {
   const opened = await world.app.inject({
-    method: 'POST', url: '/v1/recoveries', headers: { ...(await operatorHeaders(world.app)), 'idempotency-key': r.idempotencyKey },
+    method: 'POST',
+    url: '/v1/recoveries',
+    headers: { ...(await operatorHeaders(world.app)), 'idempotency-key': r.idempotencyKey },
     payload: { investorId: r.investorId, amount: r.amount, reason: r.reason },
   });
-  if (opened.statusCode !== 201) throw new Error(`POST /v1/recoveries: ${opened.statusCode} ${opened.body}`);
+  if (opened.statusCode !== 201)
+    throw new Error(`POST /v1/recoveries: ${opened.statusCode} ${opened.body}`);
   const recoveryId = opened.json<{ id: string }>().id;
   const workflowId = workflowIds.recovery(recoveryId);
   await world.db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);
-  const wf = await world.env.client.workflow.start(recoveryWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [{ recoveryId, investorId: r.investorId, queryPolicy: r.queryPolicy }] });
-  await until(() => wf.query(recoveryStateQuery), (x) => x === 'OFFSETTING');
+  const wf = await world.env.client.workflow.start(recoveryWorkflow, {
+    workflowId,
+    taskQueue: TASK_QUEUE,
+    args: [{ recoveryId, investorId: r.investorId, queryPolicy: r.queryPolicy }],
+  });
+  await until(
+    () => wf.query(recoveryStateQuery),
+    (x) => x === 'OFFSETTING',
+  );
   return { recoveryId, workflowId, wf };
 }

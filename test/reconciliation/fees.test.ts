@@ -7,13 +7,19 @@ import { useTestDatabase } from '../helpers/postgres';
 const db = useTestDatabase();
 
 it('gateway_expected_fee in SQL equals gateway/fees.ts', async () => {
-  await fc.assert(fc.asyncProperty(
-    fc.constantFrom('PAYOUT' as const, 'COLLECTION' as const),
-    fc.bigInt({ min: 1n, max: 10n ** 15n }),
-    fc.constantFrom(['CNY', 2], ['JPY', 0]) as fc.Arbitrary<[string, number]>,
-    async (kind, amount, [currency, scale]) => {
-      const { rows } = await db.pool.query<{ fee: string }>('SELECT gateway_expected_fee($1, $2, $3::smallint)::text AS fee', [kind, amount.toString(), scale]);
-      expect(BigInt(rows[0].fee)).toBe(feeMinor(kind, amount, currency));
-    },
-  ), { numRuns: 300 });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('PAYOUT' as const, 'COLLECTION' as const),
+      fc.bigInt({ min: 1n, max: 10n ** 15n }),
+      fc.constantFrom(['CNY', 2], ['JPY', 0]) as fc.Arbitrary<[string, number]>,
+      async (kind, amount, [currency, scale]) => {
+        const { rows } = await db.pool.query<{ fee: string }>(
+          'SELECT gateway_expected_fee($1, $2, $3::smallint)::text AS fee',
+          [kind, amount.toString(), scale],
+        );
+        expect(BigInt(rows[0].fee)).toBe(feeMinor(kind, amount, currency));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

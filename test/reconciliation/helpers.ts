@@ -15,19 +15,52 @@ export const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxInter
 export const today = () => new Date().toISOString().slice(0, 10);
 
 /** A withdrawal paid through the Payout workflow (started here, with a short query policy); its final state. */
-export async function payOut(world: GatewayWorld, pool: Pool, id: string, investorId: string, amountMinor: bigint): Promise<string> {
+export async function payOut(
+  world: GatewayWorld,
+  pool: Pool,
+  id: string,
+  investorId: string,
+  amountMinor: bigint,
+): Promise<string> {
   return (await startPayOut(world, pool, id, investorId, amountMinor)).result();
 }
 
 /** The same, without waiting for the end: the workflow's handle. */
-export async function startPayOut(world: GatewayWorld, pool: Pool, id: string, investorId: string, amountMinor: bigint, queryPolicy: QueryPolicy = FAST) {
-  await createPayout(pool, { id, purpose: 'withdrawal', partyId: investorId, sourceAccount: `investor:${investorId}:available`, amountMinor, currency: 'CNY', bankAccount: ACCOUNT });
+export async function startPayOut(
+  world: GatewayWorld,
+  pool: Pool,
+  id: string,
+  investorId: string,
+  amountMinor: bigint,
+  queryPolicy: QueryPolicy = FAST,
+) {
+  await createPayout(pool, {
+    id,
+    purpose: 'withdrawal',
+    partyId: investorId,
+    sourceAccount: `investor:${investorId}:available`,
+    amountMinor,
+    currency: 'CNY',
+    bankAccount: ACCOUNT,
+  });
   await pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
-  return world.env.client.workflow.start(payoutWorkflow, { workflowId: workflowIds.payout(id), taskQueue: TASK_QUEUE, args: [{ payoutId: id, partyId: investorId, queryPolicy }] });
+  return world.env.client.workflow.start(payoutWorkflow, {
+    workflowId: workflowIds.payout(id),
+    taskQueue: TASK_QUEUE,
+    args: [{ payoutId: id, partyId: investorId, queryPolicy }],
+  });
 }
 
-export async function simulatorControl(world: GatewayWorld, path: string, body: object): Promise<void> {
-  const res = await fetch(`${world.simulator.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+export async function simulatorControl(
+  world: GatewayWorld,
+  path: string,
+  body: object,
+): Promise<void> {
+  const res = await fetch(`${world.simulator.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
 }
 
@@ -37,31 +70,62 @@ export interface DayView {
   ours: { count: number; amount: string };
   theirs: { count: number; amount: string };
   exceptionsByClass: Record<string, { count: number; open: number }>;
-  exceptions: { id: string; class: string; orderNo: string; status: string; ours: string | null; theirs: string | null; partyId: string | null; recoveryId: string | null }[];
+  exceptions: {
+    id: string;
+    class: string;
+    orderNo: string;
+    status: string;
+    ours: string | null;
+    theirs: string | null;
+    partyId: string | null;
+    recoveryId: string | null;
+  }[];
 }
 
 /** Starts (or re-runs) the day through the API and waits until it has matched. */
-export async function reconcile(app: FastifyInstance, operator: Record<string, string>, date: string, rerun = false): Promise<DayView> {
+export async function reconcile(
+  app: FastifyInstance,
+  operator: Record<string, string>,
+  date: string,
+  rerun = false,
+): Promise<DayView> {
   const asked = Date.now();
-  const res = await app.inject({ method: 'POST', url: '/v1/reconciliations', headers: operator, payload: { channel: 'default', date, ...(rerun ? { rerun } : {}) } });
-  if (res.statusCode !== 202) throw new Error(`POST /v1/reconciliations: ${res.statusCode} ${res.body}`);
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/reconciliations',
+    headers: operator,
+    payload: { channel: 'default', date, ...(rerun ? { rerun } : {}) },
+  });
+  if (res.statusCode !== 202)
+    throw new Error(`POST /v1/reconciliations: ${res.statusCode} ${res.body}`);
   const fresh = rerun || res.json<{ started: boolean }>().started;
   const read = async () => {
-    const day = await app.inject({ method: 'GET', url: `/v1/reconciliations/default/${date}`, headers: operator });
+    const day = await app.inject({
+      method: 'GET',
+      url: `/v1/reconciliations/default/${date}`,
+      headers: operator,
+    });
     return day.statusCode === 200 ? day.json<DayView & { matchedAt?: string | null }>() : undefined;
   };
   // Wait for the verdict of this run: a re-run first goes back to FETCHED and matches anew.
-  const verdict = (d: (DayView & { matchedAt?: string | null }) | undefined) => d !== undefined && ['EXCEPTIONS', 'CLEAN', 'PENDING'].includes(d.state)
-    && !!d.matchedAt && (!fresh || Date.parse(d.matchedAt) >= asked - 5);
+  const verdict = (d: (DayView & { matchedAt?: string | null }) | undefined) =>
+    d !== undefined &&
+    ['EXCEPTIONS', 'CLEAN', 'PENDING'].includes(d.state) &&
+    !!d.matchedAt &&
+    (!fresh || Date.parse(d.matchedAt) >= asked - 5);
   return (await until(read, verdict, 30_000)) as DayView;
 }
 
 /** What the ledger moved through the channel's clearing account for one order, all days together (payouts positive). */
 export async function clearingNet(pool: Pool, orderNo: string): Promise<bigint> {
-  const { rows: [r] } = await pool.query<{ net: string }>(
+  const {
+    rows: [r],
+  } = await pool.query<{ net: string }>(
     `SELECT coalesce(sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END), 0)::text AS net
      FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id AND NOT p.pending
      JOIN ledger_accounts a ON a.id = p.account_id AND a.path = 'gateway:default:clearing'
-     WHERE t.metadata->>'orderNo' = $1`, [orderNo]);
+     WHERE t.metadata->>'orderNo' = $1`,
+    [orderNo],
+  );
   return BigInt(r.net);
 }

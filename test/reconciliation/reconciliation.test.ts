@@ -21,7 +21,12 @@ let operator: { authorization: string };
 beforeAll(async () => {
   app = gatewayApp.app;
   operator = await operatorHeaders(app);
-  await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'rita' }, payload: { id: 'rita', name: 'Rita' } });
+  await app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': 'rita' },
+    payload: { id: 'rita', name: 'Rita' },
+  });
   await fundInvestor(db, 'rita', 10_000_000n);
 });
 afterEach(() => expectLedgerConsistent(db.pool));
@@ -37,58 +42,137 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
   // Never reaches the bank, then every query meets an outage; an operator wrongly says it was paid.
   // (The gateway must be able to say it never saw the order: an unknown answer is no OURS_ONLY.)
   world.fault('timeout-no-execute');
-  const handle = await startPayOut(world, db.pool, 'rc-ours', 'rita', 15_000n, { attempts: 2, initialIntervalMs: 1_000, maxIntervalMs: 1_000 });
+  const handle = await startPayOut(world, db.pool, 'rc-ours', 'rita', 15_000n, {
+    attempts: 2,
+    initialIntervalMs: 1_000,
+    maxIntervalMs: 1_000,
+  });
   await untilEvidence(handle, (e) => e.attempts.length >= 1);
   await world.simulator.startOutage('503');
-  for (let i = 0; i < 100 && (await handle.query('reviewEvidence').then((e) => (e as { state: string }).state, () => '')) !== 'MANUAL_REVIEW'; i++) await new Promise((r) => setTimeout(r, 100));
+  for (
+    let i = 0;
+    i < 100 &&
+    (await handle.query('reviewEvidence').then(
+      (e) => (e as { state: string }).state,
+      () => '',
+    )) !== 'MANUAL_REVIEW';
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
   await world.reset();
   await resolveReview(db.pool, handle, { decision: 'paid', reason: 'misread the bank screen' });
   expect(await handle.result()).toBe('SUCCEEDED');
-  await simulatorControl(world, '/_sim/executed', { kind: 'PAYOUT', orderNo: 'second-channel-1', amount: '160.00', currency: 'CNY' });
-  await simulatorControl(world, '/_sim/statement-adjustments', { orderNo: 'rc-amount', currency: 'CNY', amount: '111.00' });
-  await simulatorControl(world, '/_sim/statement-adjustments', { orderNo: 'rc-fee', currency: 'CNY', fee: '2.00' });
-  await simulatorControl(world, '/_sim/statement-adjustments', { orderNo: 'rc-dup', currency: 'CNY', duplicate: true });
+  await simulatorControl(world, '/_sim/executed', {
+    kind: 'PAYOUT',
+    orderNo: 'second-channel-1',
+    amount: '160.00',
+    currency: 'CNY',
+  });
+  await simulatorControl(world, '/_sim/statement-adjustments', {
+    orderNo: 'rc-amount',
+    currency: 'CNY',
+    amount: '111.00',
+  });
+  await simulatorControl(world, '/_sim/statement-adjustments', {
+    orderNo: 'rc-fee',
+    currency: 'CNY',
+    fee: '2.00',
+  });
+  await simulatorControl(world, '/_sim/statement-adjustments', {
+    orderNo: 'rc-dup',
+    currency: 'CNY',
+    duplicate: true,
+  });
 
   const day = await reconcile(app, operator, today());
   expect(day.state).toBe('EXCEPTIONS');
   const found = day.exceptions.map((e) => [e.class, e.orderNo]).sort();
-  expect(found).toEqual([
-    ['AMOUNT_MISMATCH', 'rc-amount'], ['DUPLICATE_AT_GATEWAY', 'rc-dup'], ['FEE_MISMATCH', 'rc-fee'],
-    ['OURS_ONLY', 'rc-ours'], ['STATUS_MISMATCH', 'rc-status'], ['THEIRS_ONLY', 'second-channel-1'],
-  ].sort());
+  expect(found).toEqual(
+    [
+      ['AMOUNT_MISMATCH', 'rc-amount'],
+      ['DUPLICATE_AT_GATEWAY', 'rc-dup'],
+      ['FEE_MISMATCH', 'rc-fee'],
+      ['OURS_ONLY', 'rc-ours'],
+      ['STATUS_MISMATCH', 'rc-status'],
+      ['THEIRS_ONLY', 'second-channel-1'],
+    ].sort(),
+  );
   expect(day.matched).toBe(1); // rc-ok
   expect(day.ours.count).toBe(5); // ok, amount, fee, dup, ours (the voided one moved nothing in our books)
   expect(day.theirs.count).toBe(7); // ok, amount, fee, dup twice, status, second channel
   const workflowId = `recon-default-${today()}`;
   const recon = world.env.client.workflow.getHandle(workflowId);
   // The verdict is in Postgres a moment before the workflow upserts its search attribute.
-  await until(async () => (await recon.describe()).typedSearchAttributes.get(SearchAttributes.ReconState), (state) => state === 'Exceptions', 30_000);
+  await until(
+    async () => (await recon.describe()).typedSearchAttributes.get(SearchAttributes.ReconState),
+    (state) => state === 'Exceptions',
+    30_000,
+  );
 
   // Refused decisions change nothing: a fee is not adjusted, a recovery needs an investor.
   const byOrder = Object.fromEntries(day.exceptions.map((e) => [e.orderNo, e]));
-  const resolve = (id: string, payload: object) => app.inject({ method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${id}/resolve`, headers: operator, payload });
-  expect((await resolve(byOrder['rc-fee'].id, { action: 'adjust', reason: 'try' })).statusCode).toBe(409);
-  const noInvestor = await resolve(byOrder['second-channel-1'].id, { action: 'recover', reason: 'paid twice' });
+  const resolve = (id: string, payload: object) =>
+    app.inject({
+      method: 'POST',
+      url: `/v1/reconciliations/default/${today()}/exceptions/${id}/resolve`,
+      headers: operator,
+      payload,
+    });
+  expect(
+    (await resolve(byOrder['rc-fee'].id, { action: 'adjust', reason: 'try' })).statusCode,
+  ).toBe(409);
+  const noInvestor = await resolve(byOrder['second-channel-1'].id, {
+    action: 'recover',
+    reason: 'paid twice',
+  });
   expect(noInvestor.statusCode).toBe(409);
   expect(noInvestor.json().error.message).toMatch(/investorId/);
 
   // A re-run while the day is open is the same run; one after it closed finds the same items.
-  expect((await app.inject({ method: 'POST', url: '/v1/reconciliations', headers: operator, payload: { channel: 'default', date: today() } })).json()).toEqual({ workflowId, started: false });
+  expect(
+    (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/reconciliations',
+        headers: operator,
+        payload: { channel: 'default', date: today() },
+      })
+    ).json(),
+  ).toEqual({ workflowId, started: false });
   for (const e of day.exceptions) {
-    const res = await resolve(e.id, { action: e.class === 'FEE_MISMATCH' ? 'accept' : 'adjust', reason: `checked ${e.orderNo} with the bank` });
+    const res = await resolve(e.id, {
+      action: e.class === 'FEE_MISMATCH' ? 'accept' : 'adjust',
+      reason: `checked ${e.orderNo} with the bank`,
+    });
     expect(res.statusCode).toBe(200);
   }
   expect(await recon.result()).toMatchObject({ state: 'CLEAN', openExceptions: 0 });
-  expect((await recon.describe()).typedSearchAttributes.get(SearchAttributes.ReconState)).toBe('Clean');
-  const { rows: adjustments } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE metadata->>'reconRunId' = $1`, [`default:${today()}`]);
+  expect((await recon.describe()).typedSearchAttributes.get(SearchAttributes.ReconState)).toBe(
+    'Clean',
+  );
+  const { rows: adjustments } = await db.pool.query(
+    `SELECT metadata FROM ledger_transactions WHERE metadata->>'reconRunId' = $1`,
+    [`default:${today()}`],
+  );
   expect(adjustments).toHaveLength(5);
-  expect(adjustments[0].metadata).toMatchObject({ decision: 'adjust', decidedBy: expect.stringMatching(/^operator:/) });
+  expect(adjustments[0].metadata).toMatchObject({
+    decision: 'adjust',
+    decidedBy: expect.stringMatching(/^operator:/),
+  });
   await maybeRecordHistory(recon, 'reconciliationWorkflow-exceptions-resolved');
 
   const again = await reconcile(app, operator, today(), true);
   expect(again.state).toBe('CLEAN');
   expect(again.exceptions).toHaveLength(6); // the same six, resolved; no copies
   expect(again.exceptions.every((e) => e.status === 'RESOLVED')).toBe(true);
-  await expect(world.env.client.workflow.getHandle(workflowId).query(reconSummaryQuery)).resolves.toMatchObject({ state: 'CLEAN' });
-  await expect(resolveException(db.pool, recon, { exceptionId: byOrder['rc-ok']?.id ?? '1', action: 'accept', reason: 'x' })).rejects.toThrow();
+  await expect(
+    world.env.client.workflow.getHandle(workflowId).query(reconSummaryQuery),
+  ).resolves.toMatchObject({ state: 'CLEAN' });
+  await expect(
+    resolveException(db.pool, recon, {
+      exceptionId: byOrder['rc-ok']?.id ?? '1',
+      action: 'accept',
+      reason: 'x',
+    }),
+  ).rejects.toThrow();
 }, 120_000);

@@ -8,7 +8,14 @@ import { useGatewayApp, untilEvidence } from '../helpers/gateway-world';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin } from '../repayments/helpers';
-import { clearingNet, reconcile, simulatorControl, startPayOut, today, type DayView } from './helpers';
+import {
+  clearingNet,
+  reconcile,
+  simulatorControl,
+  startPayOut,
+  today,
+  type DayView,
+} from './helpers';
 import { operatorHeaders } from '../api/helpers';
 import { resolveReview } from '../helpers/decisions';
 
@@ -20,7 +27,12 @@ let operator: { authorization: string };
 beforeAll(async () => {
   app = gatewayApp.app;
   operator = await operatorHeaders(app);
-  await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'sam' }, payload: { id: 'sam', name: 'Sam' } });
+  await app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': 'sam' },
+    payload: { id: 'sam', name: 'Sam' },
+  });
   await fundInvestor(db, 'sam', 10_000_000n);
 });
 afterEach(async () => {
@@ -31,18 +43,39 @@ afterEach(async () => {
 /** A payout the gateway executed, answered 5xx, then unreachable for every query: MANUAL_REVIEW. */
 async function executedButInReview(id: string, amountMinor: bigint): Promise<WorkflowHandle> {
   world.fault('error-5xx-after-execute');
-  const handle = await startPayOut(world, db.pool, id, 'sam', amountMinor, { attempts: 2, initialIntervalMs: 1_000, maxIntervalMs: 1_000 });
+  const handle = await startPayOut(world, db.pool, id, 'sam', amountMinor, {
+    attempts: 2,
+    initialIntervalMs: 1_000,
+    maxIntervalMs: 1_000,
+  });
   await untilEvidence(handle, (e) => e.attempts.length >= 1);
   await world.simulator.startOutage('503');
-  for (let i = 0; i < 100 && (await handle.query('reviewEvidence').then((e) => (e as { state: string }).state)) !== 'MANUAL_REVIEW'; i++) await new Promise((r) => setTimeout(r, 100));
+  for (
+    let i = 0;
+    i < 100 &&
+    (await handle.query('reviewEvidence').then((e) => (e as { state: string }).state)) !==
+      'MANUAL_REVIEW';
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
   await world.reset();
   return handle;
 }
 
 const resolve = (id: string, payload: object) =>
-  app.inject({ method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${id}/resolve`, headers: operator, payload });
+  app.inject({
+    method: 'POST',
+    url: `/v1/reconciliations/default/${today()}/exceptions/${id}/resolve`,
+    headers: operator,
+    payload,
+  });
 const recoveries = async (orderNo: string) =>
-  (await db.pool.query(`SELECT r.id FROM recoveries r JOIN recon_exceptions e ON e.id = r.exception_id WHERE e.order_no = $1`, [orderNo])).rows;
+  (
+    await db.pool.query(
+      `SELECT r.id FROM recoveries r JOIN recon_exceptions e ON e.id = r.exception_id WHERE e.order_no = $1`,
+      [orderNo],
+    )
+  ).rows;
 
 it('a stale exception does not double-post after the review is decided paid', async () => {
   const review = await executedButInReview('st-review', 20_000n);
@@ -55,25 +88,41 @@ it('a stale exception does not double-post after the review is decided paid', as
   expect(await review.result()).toBe('SUCCEEDED');
 
   // A second operator acts on whatever the day shows for the order: refused, nothing posted.
-  for (const e of lines) expect((await resolve(e.id, { action: 'recover', reason: 'paid twice?' })).statusCode).toBe(409);
+  for (const e of lines)
+    expect((await resolve(e.id, { action: 'recover', reason: 'paid twice?' })).statusCode).toBe(
+      409,
+    );
   expect(await clearingNet(db.pool, 'st-review')).toBe(20_000n);
 
   // The next run: the line no longer applies, it is CLEARED (audited), the day closes.
   const again = await reconcile(app, operator, today(), true);
-  expect(again.exceptions.filter((e) => e.orderNo === 'st-review').map((e) => e.status)).toEqual(['CLEARED']);
+  expect(again.exceptions.filter((e) => e.orderNo === 'st-review').map((e) => e.status)).toEqual([
+    'CLEARED',
+  ]);
   expect(again.state).toBe('CLEAN');
-  const { rows: audit } = await db.pool.query(`SELECT actor, details FROM audit_log WHERE action = 'exception.cleared' AND details->>'orderNo' = 'st-review'`);
+  const { rows: audit } = await db.pool.query(
+    `SELECT actor, details FROM audit_log WHERE action = 'exception.cleared' AND details->>'orderNo' = 'st-review'`,
+  );
   expect(audit).toHaveLength(1);
   expect(await clearingNet(db.pool, 'st-review')).toBe(20_000n); // once, as at the gateway
   expect(await recoveries('st-review')).toEqual([]);
   const recon = world.env.client.workflow.getHandle(`recon-default-${today()}`);
-  expect(await recon.result()).toMatchObject({ state: 'CLEAN', openExceptions: 0, pendingLines: 0 });
+  expect(await recon.result()).toMatchObject({
+    state: 'CLEAN',
+    openExceptions: 0,
+    pendingLines: 0,
+  });
   await maybeRecordHistory(recon, 'reconciliationWorkflow-pending-rechecked');
 }, 90_000);
 
 it('a resolution re-derives the order when it commits: an exception found before the review was decided posts nothing again', async () => {
   // Something real keeps the day open (a second-channel payment) ...
-  await simulatorControl(world, '/_sim/executed', { kind: 'PAYOUT', orderNo: 'st-second-channel', amount: '10.00', currency: 'CNY' });
+  await simulatorControl(world, '/_sim/executed', {
+    kind: 'PAYOUT',
+    orderNo: 'st-second-channel',
+    amount: '10.00',
+    currency: 'CNY',
+  });
   const review = await executedButInReview('st-race', 30_000n);
   let day: DayView = await reconcile(app, operator, today(), true);
   expect(day.state).toBe('EXCEPTIONS');
@@ -81,11 +130,20 @@ it('a resolution re-derives the order when it commits: an exception found before
   // order as THEIRS_ONLY with the gateway's amount frozen in it.
   await db.pool.query(
     `INSERT INTO recon_exceptions (run_id, class, order_no, kind, theirs_minor, party_id)
-     VALUES ($1, 'THEIRS_ONLY', 'st-race', 'PAYOUT', 30000, 'sam') ON CONFLICT DO NOTHING`, [`default:${today()}`]);
-  const { rows: [stale] } = await db.pool.query(`SELECT id::text FROM recon_exceptions WHERE order_no = 'st-race' AND class = 'THEIRS_ONLY'`);
+     VALUES ($1, 'THEIRS_ONLY', 'st-race', 'PAYOUT', 30000, 'sam') ON CONFLICT DO NOTHING`,
+    [`default:${today()}`],
+  );
+  const {
+    rows: [stale],
+  } = await db.pool.query(
+    `SELECT id::text FROM recon_exceptions WHERE order_no = 'st-race' AND class = 'THEIRS_ONLY'`,
+  );
 
   // While the order is in review, its own workflow decides first: refused, nothing posted.
-  const early = await resolve(stale.id, { action: 'recover', reason: 'gateway paid, we did not record it' });
+  const early = await resolve(stale.id, {
+    action: 'recover',
+    reason: 'gateway paid, we did not record it',
+  });
   expect(early.statusCode).toBe(409);
   expect(early.json().error.message).toMatch(/still in flight \(MANUAL_REVIEW\)/);
   expect(await clearingNet(db.pool, 'st-race')).toBe(0n);
@@ -98,34 +156,60 @@ it('a resolution re-derives the order when it commits: an exception found before
   expect(decided).toBe('SUCCEEDED');
   expect([200, 409]).toContain(recovered.statusCode);
   // Still open after a refusal (the order was in flight): a resolution now finds it accounted for.
-  const { rows: [row] } = await db.pool.query(`SELECT status FROM recon_exceptions WHERE id = $1`, [stale.id]);
-  if (row.status === 'OPEN') expect((await resolve(stale.id, { action: 'recover', reason: 'gateway paid, we did not record it' })).statusCode).toBe(200);
-  const { rows: [after] } = await db.pool.query(`SELECT status, transaction_id, recovery_id FROM recon_exceptions WHERE id = $1`, [stale.id]);
+  const {
+    rows: [row],
+  } = await db.pool.query(`SELECT status FROM recon_exceptions WHERE id = $1`, [stale.id]);
+  if (row.status === 'OPEN')
+    expect(
+      (await resolve(stale.id, { action: 'recover', reason: 'gateway paid, we did not record it' }))
+        .statusCode,
+    ).toBe(200);
+  const {
+    rows: [after],
+  } = await db.pool.query(
+    `SELECT status, transaction_id, recovery_id FROM recon_exceptions WHERE id = $1`,
+    [stale.id],
+  );
   expect(after).toEqual({ status: 'CLEARED', transaction_id: null, recovery_id: null }); // a no-op, recorded
   expect(await clearingNet(db.pool, 'st-race')).toBe(30_000n);
   expect(await recoveries('st-race')).toEqual([]);
-  const { rows: audit } = await db.pool.query(`SELECT details FROM audit_log WHERE action = 'exception.cleared' AND subject = $1`, [`default:${today()}#${stale.id}`]);
+  const { rows: audit } = await db.pool.query(
+    `SELECT details FROM audit_log WHERE action = 'exception.cleared' AND subject = $1`,
+    [`default:${today()}#${stale.id}`],
+  );
   expect(audit).toHaveLength(1);
 
   // The real exception still resolves normally, and the day closes.
   day = await reconcile(app, operator, today(), true);
   const open = day.exceptions.filter((e) => e.status === 'OPEN');
   expect(open.map((e) => [e.class, e.orderNo])).toEqual([['THEIRS_ONLY', 'st-second-channel']]);
-  expect((await resolve(open[0].id, { action: 'adjust', reason: 'second channel, under investigation' })).statusCode).toBe(200);
+  expect(
+    (await resolve(open[0].id, { action: 'adjust', reason: 'second channel, under investigation' }))
+      .statusCode,
+  ).toBe(200);
   expect(await clearingNet(db.pool, 'st-second-channel')).toBe(1_000n);
 }, 90_000);
 
 it('a payout still QUERYING when its day is matched is a pending line, cleared once its own query posts it', async () => {
   world.fault('error-5xx-after-execute'); // executed; the answer is a 5xx; the first query comes in 6 s
-  const querying = await startPayOut(world, db.pool, 'st-querying', 'sam', 40_000n, { attempts: 2, initialIntervalMs: 6_000, maxIntervalMs: 6_000 });
+  const querying = await startPayOut(world, db.pool, 'st-querying', 'sam', 40_000n, {
+    attempts: 2,
+    initialIntervalMs: 6_000,
+    maxIntervalMs: 6_000,
+  });
   await untilEvidence(querying, (e) => e.state === 'QUERYING');
   await world.reset();
   const day = await reconcile(app, operator, today(), true);
   const lines = day.exceptions.filter((e) => e.orderNo === 'st-querying');
   expect(lines.map((e) => [e.class, e.status])).toEqual([['IN_FLIGHT', 'PENDING']]);
-  for (const e of lines) expect((await resolve(e.id, { action: 'adjust', reason: 'theirs only?' })).statusCode).toBe(409);
+  for (const e of lines)
+    expect((await resolve(e.id, { action: 'adjust', reason: 'theirs only?' })).statusCode).toBe(
+      409,
+    );
   expect(await querying.result()).toBe('SUCCEEDED'); // its query found it paid and posted it
   const again = await reconcile(app, operator, today(), true);
-  expect(again.exceptions.filter((e) => e.orderNo === 'st-querying').map((e) => e.status)).toEqual(['CLEARED']);
+  expect(again.exceptions.filter((e) => e.orderNo === 'st-querying').map((e) => e.status)).toEqual([
+    'CLEARED',
+  ]);
   expect(await clearingNet(db.pool, 'st-querying')).toBe(40_000n);
 }, 90_000);

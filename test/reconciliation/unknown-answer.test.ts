@@ -30,7 +30,12 @@ let operator: { authorization: string };
 beforeAll(async () => {
   app = gatewayApp.app;
   operator = await operatorHeaders(app);
-  await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'una' }, payload: { id: 'una', name: 'Una' } });
+  await app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': 'una' },
+    payload: { id: 'una', name: 'Una' },
+  });
   await fundInvestor(db, 'una', 10_000_000n);
 });
 afterEach(async () => {
@@ -41,7 +46,16 @@ afterEach(async () => {
 it('an unknown gateway answer is a pending UNKNOWN line, never an OURS_ONLY an operator can adjust into a phantom amount', async () => {
   world.fault('processing-stuck'); // the gateway keeps answering "processing": unknown, every time
   const handle = await startPayOut(world, db.pool, 'un-stuck', 'una', 15_000n);
-  for (let i = 0; i < 100 && (await handle.query('reviewEvidence').then((e) => (e as { state: string }).state, () => '')) !== 'MANUAL_REVIEW'; i++) await new Promise((r) => setTimeout(r, 100));
+  for (
+    let i = 0;
+    i < 100 &&
+    (await handle.query('reviewEvidence').then(
+      (e) => (e as { state: string }).state,
+      () => '',
+    )) !== 'MANUAL_REVIEW';
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
   await resolveReview(db.pool, handle, { decision: 'paid', reason: 'looked paid' });
   expect(await handle.result()).toBe('SUCCEEDED');
   await world.reset();
@@ -51,18 +65,34 @@ it('an unknown gateway answer is a pending UNKNOWN line, never an OURS_ONLY an o
   expect(lines.map((e) => [e.class, e.status])).toEqual([['UNKNOWN', 'PENDING']]);
   expect(day.state).toBe('PENDING'); // asked again on the next run; the day does not close
   for (const e of lines) {
-    const res = await app.inject({ method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${e.id}/resolve`, headers: operator, payload: { action: 'adjust', reason: 'not at the gateway' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/reconciliations/default/${today()}/exceptions/${e.id}/resolve`,
+      headers: operator,
+      payload: { action: 'adjust', reason: 'not at the gateway' },
+    });
     expect(res.statusCode).toBe(409);
   }
   expect(await clearingNet(db.pool, 'un-stuck')).toBe(15_000n); // no phantom reversal against suspense
-  const { rows } = await db.pool.query(`SELECT 1 FROM ledger_transactions WHERE metadata->>'orderNo' = 'un-stuck' AND metadata ? 'exceptionId'`);
+  const { rows } = await db.pool.query(
+    `SELECT 1 FROM ledger_transactions WHERE metadata->>'orderNo' = 'un-stuck' AND metadata ? 'exceptionId'`,
+  );
   expect(rows).toEqual([]);
 }, 90_000);
 
 it('a payout the gateway refused with an unlisted code, decided paid by an operator, is a STATUS_MISMATCH that an adjustment corrects (chaos seed 6)', async () => {
   world.fault('fail:SYSTEM_BUSY'); // FAILED, nothing executed, with a code that is not definitive: the payout waits in review
   const handle = await startPayOut(world, db.pool, 'un-busy', 'una', 12_000n);
-  for (let i = 0; i < 100 && (await handle.query('reviewEvidence').then((e) => (e as { state: string }).state, () => '')) !== 'MANUAL_REVIEW'; i++) await new Promise((r) => setTimeout(r, 100));
+  for (
+    let i = 0;
+    i < 100 &&
+    (await handle.query('reviewEvidence').then(
+      (e) => (e as { state: string }).state,
+      () => '',
+    )) !== 'MANUAL_REVIEW';
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
   await resolveReview(db.pool, handle, { decision: 'paid', reason: 'looked paid' }); // wrong, and allowed by the evidence
   expect(await handle.result()).toBe('SUCCEEDED');
   await world.reset();
@@ -72,11 +102,18 @@ it('a payout the gateway refused with an unlisted code, decided paid by an opera
   const day = await reconcile(app, operator, today(), true); // the day may have run already in this file
   const lines = day.exceptions.filter((e) => e.orderNo === 'un-busy');
   expect(lines.map((e) => [e.class, e.status])).toEqual([['STATUS_MISMATCH', 'OPEN']]);
-  const res = await app.inject({ method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${lines[0].id}/resolve`, headers: operator, payload: { action: 'adjust', reason: 'the gateway refused it' } });
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/reconciliations/default/${today()}/exceptions/${lines[0].id}/resolve`,
+    headers: operator,
+    payload: { action: 'adjust', reason: 'the gateway refused it' },
+  });
   expect(res.statusCode).toBe(200);
   expect(await clearingNet(db.pool, 'un-busy')).toBe(0n); // the ledger now says what the gateway did
   const again = await reconcile(app, operator, today(), true);
-  expect(again.exceptions.filter((e) => e.orderNo === 'un-busy' && e.status === 'OPEN')).toEqual([]);
+  expect(again.exceptions.filter((e) => e.orderNo === 'un-busy' && e.status === 'OPEN')).toEqual(
+    [],
+  );
 }, 90_000);
 
 it('matching heartbeats the order it reached and a retried attempt resumes after it', async () => {
@@ -85,7 +122,12 @@ it('matching heartbeats the order it reached and a retried attempt resumes after
   // Three orders of ours (collections) the day's statement does not list.
   for (const orderNo of ['hb-1', 'hb-2', 'hb-3']) {
     await new Ledger(db.pool).transfer({
-      idempotencyKey: `hb:${orderNo}`, from: 'gateway:default:clearing', to: 'investor:una:available', amount: 1_000n, currency: 'CNY', metadata: { orderNo, reconDay: date },
+      idempotencyKey: `hb:${orderNo}`,
+      from: 'gateway:default:clearing',
+      to: 'investor:una:available',
+      amount: 1_000n,
+      currency: 'CNY',
+      metadata: { orderNo, reconDay: date },
     });
   }
   await loadStatement(db.pool, ref, Readable.from([`${STATEMENT_COLUMNS.join(',')}\n`]));
@@ -104,18 +146,36 @@ it('matching heartbeats the order it reached and a retried attempt resumes after
   const first = new MockActivityEnvironment({ attempt: 1 });
   const beats: unknown[] = [];
   first.on('heartbeat', (d: unknown) => beats.push(d));
-  const activities1 = createReconciliationActivities({ pool: db.pool, gateway: gatewayAnswering((o) => (o === 'hb-3' ? { kind: 'not_sent', reason: 'ECONNREFUSED' } : { kind: 'not_found' })) });
-  await expect(first.run(activities1.matchStatement, 'default', date)).rejects.toThrow(/unreachable/);
+  const activities1 = createReconciliationActivities({
+    pool: db.pool,
+    gateway: gatewayAnswering((o) =>
+      o === 'hb-3' ? { kind: 'not_sent', reason: 'ECONNREFUSED' } : { kind: 'not_found' },
+    ),
+  });
+  await expect(first.run(activities1.matchStatement, 'default', date)).rejects.toThrow(
+    /unreachable/,
+  );
   expect(asked).toEqual(['hb-1', 'hb-2', 'hb-3']);
   expect(beats.length).toBeGreaterThan(0);
 
   // The retry carries the last heartbeat: it does not ask about hb-1 and hb-2 again.
   asked.length = 0;
-  const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: beats[beats.length - 1] });
-  const activities2 = createReconciliationActivities({ pool: db.pool, gateway: gatewayAnswering(() => ({ kind: 'not_found' })) });
+  const retry = new MockActivityEnvironment({
+    attempt: 2,
+    heartbeatDetails: beats[beats.length - 1],
+  });
+  const activities2 = createReconciliationActivities({
+    pool: db.pool,
+    gateway: gatewayAnswering(() => ({ kind: 'not_found' })),
+  });
   const summary = (await retry.run(activities2.matchStatement, 'default', date)) as ReconSummary;
   expect(asked).toEqual(['hb-3']);
   expect(summary.openExceptions).toBe(3); // each asked once, each an OURS_ONLY
-  const { rows } = await db.pool.query(`SELECT order_no, class, status FROM recon_exceptions WHERE run_id = $1 ORDER BY order_no`, [ref.runId]);
-  expect(rows).toEqual(['hb-1', 'hb-2', 'hb-3'].map((o) => ({ order_no: o, class: 'OURS_ONLY', status: 'OPEN' })));
+  const { rows } = await db.pool.query(
+    `SELECT order_no, class, status FROM recon_exceptions WHERE run_id = $1 ORDER BY order_no`,
+    [ref.runId],
+  );
+  expect(rows).toEqual(
+    ['hb-1', 'hb-2', 'hb-3'].map((o) => ({ order_no: o, class: 'OURS_ONLY', status: 'OPEN' })),
+  );
 });

@@ -44,19 +44,30 @@ beforeAll(async () => {
 const D = '2026-03-10';
 const NEXT = '2026-03-11';
 const run = (date: string) => ({ runId: reconRunId('default', date), channel: 'default', date });
-const csv = (date: string, ...lines: [string, string][]) => Readable.from([
-  `${STATEMENT_COLUMNS.join(',')}\n${lines.map(([o, amount]) => `${o},gt-${o},PAYOUT,SUCCESS,${amount},CNY,1.00,${date}T12:00:00Z\n`).join('')}`,
-]);
+const csv = (date: string, ...lines: [string, string][]) =>
+  Readable.from([
+    `${STATEMENT_COLUMNS.join(',')}\n${lines.map(([o, amount]) => `${o},gt-${o},PAYOUT,SUCCESS,${amount},CNY,1.00,${date}T12:00:00Z\n`).join('')}`,
+  ]);
 
 /** A payout-like posting of ours through the clearing account, at an exact instant. */
 async function postedAt(orderNo: string, amountMinor: bigint, at: string): Promise<void> {
-  await new Ledger(db.pool).transfer({ idempotencyKey: `tz:${orderNo}`, from: 'investor:tz-inv:available', to: 'gateway:default:clearing', amount: amountMinor, currency: 'CNY', metadata: { orderNo } });
+  await new Ledger(db.pool).transfer({
+    idempotencyKey: `tz:${orderNo}`,
+    from: 'investor:tz-inv:available',
+    to: 'gateway:default:clearing',
+    amount: amountMinor,
+    currency: 'CNY',
+    metadata: { orderNo },
+  });
   const client = await db.pool.connect();
   try {
     // The ledger is append-only; a fixture may move its clock, as superuser, with triggers off.
     await client.query('BEGIN');
     await client.query(`SET LOCAL session_replication_role = replica`);
-    await client.query(`UPDATE ledger_transactions SET created_at = $2 WHERE idempotency_key = $1`, [`tz:${orderNo}`, at]);
+    await client.query(
+      `UPDATE ledger_transactions SET created_at = $2 WHERE idempotency_key = $1`,
+      [`tz:${orderNo}`, at],
+    );
     await client.query('COMMIT');
   } finally {
     client.release();
@@ -68,7 +79,12 @@ it('reconciliation days are UTC on a connection whose session defaults to Asia/S
   const unpinned = new Client({ connectionString: url() });
   await unpinned.connect();
   try {
-    const { rows: [r] } = await unpinned.query(`SELECT current_setting('TimeZone') AS tz, ($1::date)::timestamptz = $2::timestamptz AS utc_midnight`, [D, `${D}T00:00:00Z`]);
+    const {
+      rows: [r],
+    } = await unpinned.query(
+      `SELECT current_setting('TimeZone') AS tz, ($1::date)::timestamptz = $2::timestamptz AS utc_midnight`,
+      [D, `${D}T00:00:00Z`],
+    );
     expect(r).toEqual({ tz: 'Asia/Shanghai', utc_midnight: false });
   } finally {
     await unpinned.end();
@@ -77,9 +93,17 @@ it('reconciliation days are UTC on a connection whose session defaults to Asia/S
   // Settings in the connection string's own options are kept, but never over the pin.
   const withOptions = new URL(url());
   withOptions.searchParams.set('options', '-c TimeZone=Asia/Shanghai -c statement_timeout=12345');
-  const urlPool = createPool({ connectionString: withOptions.toString(), schema: db.schema, max: 1 });
+  const urlPool = createPool({
+    connectionString: withOptions.toString(),
+    schema: db.schema,
+    max: 1,
+  });
   try {
-    const { rows: [s] } = await urlPool.query(`SELECT current_setting('TimeZone') AS tz, current_setting('statement_timeout') AS st, current_schema() AS schema`);
+    const {
+      rows: [s],
+    } = await urlPool.query(
+      `SELECT current_setting('TimeZone') AS tz, current_setting('statement_timeout') AS st, current_schema() AS schema`,
+    );
     expect(s).toEqual({ tz: 'UTC', st: '12345ms', schema: db.schema });
   } finally {
     await urlPool.end();
@@ -90,24 +114,44 @@ it('reconciliation days are UTC on a connection whose session defaults to Asia/S
   await loadStatement(db.pool, run(D), csv(D, ['tz-evening', '120.00']));
   await loadStatement(db.pool, run(NEXT), csv(NEXT));
   const day = await matchRun(pinned(), run(D));
-  expect({ ours: day.oursCount, matched: day.matched, candidates: day.candidates }).toEqual({ ours: 1, matched: 1, candidates: [] });
+  expect({ ours: day.oursCount, matched: day.matched, candidates: day.candidates }).toEqual({
+    ours: 1,
+    matched: 1,
+    candidates: [],
+  });
   const next = await matchRun(pinned(), run(NEXT));
-  expect({ ours: next.oursCount, candidates: next.candidates }).toEqual({ ours: 0, candidates: [] }); // not an order of D+1 to ask about
-  expect((await db.pool.query(`SELECT count(*)::int AS n FROM recon_exceptions WHERE run_id IN ($1, $2)`, [run(D).runId, run(NEXT).runId])).rows[0].n).toBe(0);
+  expect({ ours: next.oursCount, candidates: next.candidates }).toEqual({
+    ours: 0,
+    candidates: [],
+  }); // not an order of D+1 to ask about
+  expect(
+    (
+      await db.pool.query(
+        `SELECT count(*)::int AS n FROM recon_exceptions WHERE run_id IN ($1, $2)`,
+        [run(D).runId, run(NEXT).runId],
+      )
+    ).rows[0].n,
+  ).toBe(0);
 });
 
-it('a cross-day duplicate payment is an exception, not MATCHED, and another day\'s posting matches only its own amount', async () => {
+it("a cross-day duplicate payment is an exception, not MATCHED, and another day's posting matches only its own amount", async () => {
   const [d, next] = ['2026-04-01', '2026-04-02'];
   await postedAt('tz-dup', 5_000n, `${d}T09:00:00Z`); // paid once by us, listed on both days by the gateway
   await postedAt('tz-cross', 7_000n, `${next}T00:00:01Z`); // executed 23:59:59 on d, posted just after midnight
   await postedAt('tz-amount', 8_000n, `${next}T00:00:02Z`); // executed on d for another amount
   // Day by day, as the daily runs do.
-  await loadStatement(db.pool, run(d), csv(d, ['tz-dup', '50.00'], ['tz-cross', '70.00'], ['tz-amount', '90.00']));
+  await loadStatement(
+    db.pool,
+    run(d),
+    csv(d, ['tz-dup', '50.00'], ['tz-cross', '70.00'], ['tz-amount', '90.00']),
+  );
   await matchRun(db.pool, run(d));
   await loadStatement(db.pool, run(next), csv(next, ['tz-dup', '50.00']));
   const second = await matchRun(db.pool, run(next));
   const { rows } = await db.pool.query(
-    `SELECT run_id, class, order_no, status FROM recon_exceptions WHERE run_id IN ($1, $2) ORDER BY order_no`, [run(d).runId, run(next).runId]);
+    `SELECT run_id, class, order_no, status FROM recon_exceptions WHERE run_id IN ($1, $2) ORDER BY order_no`,
+    [run(d).runId, run(next).runId],
+  );
   expect(rows).toEqual([
     { run_id: run(d).runId, class: 'AMOUNT_MISMATCH', order_no: 'tz-amount', status: 'OPEN' },
     { run_id: run(next).runId, class: 'DUPLICATE_AT_GATEWAY', order_no: 'tz-dup', status: 'OPEN' },
@@ -115,7 +159,9 @@ it('a cross-day duplicate payment is an exception, not MATCHED, and another day\
   expect(second.candidates.map((c) => c.orderNo)).toEqual(['tz-amount', 'tz-cross']); // ours on d+1: asked at the gateway
   // A re-run of d now sees d+1's listing too: still one open exception for the order, not two.
   await matchRun(db.pool, run(d));
-  const { rows: dup } = await db.pool.query(`SELECT run_id FROM recon_exceptions WHERE order_no = 'tz-dup' AND status = 'OPEN'`);
+  const { rows: dup } = await db.pool.query(
+    `SELECT run_id FROM recon_exceptions WHERE order_no = 'tz-dup' AND status = 'OPEN'`,
+  );
   expect(dup).toEqual([{ run_id: run(next).runId }]);
 });
 
@@ -124,12 +170,19 @@ it('an order adjusted away as not executed, that a later statement lists after a
   await postedAt('tz-late', 4_000n, `${D}T09:00:00Z`);
   // A reconciliation of D adjusted it back (the gateway said FAILED, the statement was silent).
   await new Ledger(db.pool).transfer({
-    idempotencyKey: 'tz:tz-late:adjust', from: 'gateway:default:clearing', to: 'platform:suspense', amount: 4_000n, currency: 'CNY',
+    idempotencyKey: 'tz:tz-late:adjust',
+    from: 'gateway:default:clearing',
+    to: 'platform:suspense',
+    amount: 4_000n,
+    currency: 'CNY',
     metadata: { orderNo: 'tz-late', reconDay: D, exceptionId: 'fixture' },
   });
   await loadStatement(db.pool, run(D), csv(D));
   await loadStatement(db.pool, run(LATER), csv(LATER, ['tz-late', '40.00'])); // it executed after all
   await matchRun(db.pool, run(LATER));
-  const { rows } = await db.pool.query(`SELECT class, status FROM recon_exceptions WHERE run_id = $1 AND order_no = 'tz-late'`, [run(LATER).runId]);
+  const { rows } = await db.pool.query(
+    `SELECT class, status FROM recon_exceptions WHERE run_id = $1 AND order_no = 'tz-late'`,
+    [run(LATER).runId],
+  );
   expect(rows).toEqual([{ class: 'AMOUNT_MISMATCH', status: 'OPEN' }]);
 });

@@ -20,67 +20,157 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   app = gatewayApp.app;
-  await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'wo' }, payload: { id: 'wendy', name: 'Wendy' } });
+  await app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': 'wo' },
+    payload: { id: 'wendy', name: 'Wendy' },
+  });
 });
 
 it('writes off what is still owed, once, with the operator and the reason on record', async () => {
   const operator = await operatorHeaders(app);
-  await simulatorControl(world, '/_sim/executed', { kind: 'PAYOUT', orderNo: 'manual-transfer-7', amount: '30.00', currency: 'CNY' });
+  await simulatorControl(world, '/_sim/executed', {
+    kind: 'PAYOUT',
+    orderNo: 'manual-transfer-7',
+    amount: '30.00',
+    currency: 'CNY',
+  });
   const day = await reconcile(app, operator, today());
   const [exception] = day.exceptions;
   expect(exception).toMatchObject({ class: 'THEIRS_ONLY', orderNo: 'manual-transfer-7' });
   const recover = await app.inject({
-    method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${exception.id}/resolve`, headers: operator,
+    method: 'POST',
+    url: `/v1/reconciliations/default/${today()}/exceptions/${exception.id}/resolve`,
+    headers: operator,
     payload: { action: 'recover', investorId: 'wendy', reason: 'sent to Wendy by hand, twice' },
   });
   expect(recover.statusCode).toBe(200);
   await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
   const recoveryId = `rc-${exception.id}`;
   const handle = world.env.client.workflow.getHandle(workflowIds.recovery(recoveryId));
-  await until(() => handle.query(recoveryStateQuery).catch(() => 'NOT_STARTED'), (s) => s === 'OFFSETTING', 30_000);
+  await until(
+    () => handle.query(recoveryStateQuery).catch(() => 'NOT_STARTED'),
+    (s) => s === 'OFFSETTING',
+    30_000,
+  );
   expect((await new Ledger(db.pool).balance('platform:recovery-receivable')).posted).toBe(-3_000n); // owed to the platform
 
-  expect((await app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/write-off`, headers: operator, payload: {} })).statusCode).toBe(400);
-  const written = await app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/write-off`, headers: operator, payload: { reason: 'Wendy emigrated; not worth a lawsuit' } });
+  expect(
+    (
+      await app.inject({
+        method: 'POST',
+        url: `/v1/recoveries/${recoveryId}/write-off`,
+        headers: operator,
+        payload: {},
+      })
+    ).statusCode,
+  ).toBe(400);
+  const written = await app.inject({
+    method: 'POST',
+    url: `/v1/recoveries/${recoveryId}/write-off`,
+    headers: operator,
+    payload: { reason: 'Wendy emigrated; not worth a lawsuit' },
+  });
   expect(written.statusCode).toBe(200);
-  expect(written.json()).toMatchObject({ state: 'WRITTEN_OFF', writtenOff: '30.00', outstanding: '0.00' });
+  expect(written.json()).toMatchObject({
+    state: 'WRITTEN_OFF',
+    writtenOff: '30.00',
+    outstanding: '0.00',
+  });
   expect(await handle.result()).toBe('WRITTEN_OFF');
-  expect((await handle.describe()).typedSearchAttributes.get(SearchAttributes.RecoveryState)).toBe('WrittenOff');
-  const again = await app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/write-off`, headers: operator, payload: { reason: 'again' } });
+  expect((await handle.describe()).typedSearchAttributes.get(SearchAttributes.RecoveryState)).toBe(
+    'WrittenOff',
+  );
+  const again = await app.inject({
+    method: 'POST',
+    url: `/v1/recoveries/${recoveryId}/write-off`,
+    headers: operator,
+    payload: { reason: 'again' },
+  });
   expect(again.statusCode).toBe(409);
 
   const ledger = new Ledger(db.pool);
   expect((await ledger.balance('platform:recovery-receivable')).posted).toBe(0n);
   expect((await ledger.balance('platform:write-offs')).posted).toBe(-3_000n);
-  const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key = $1`, [`recovery:${recoveryId}:write-off`]);
-  expect(rows[0].metadata).toMatchObject({ decision: 'write_off', reason: 'Wendy emigrated; not worth a lawsuit', decidedBy: expect.stringMatching(/^operator:/) });
-  const audit = (await app.inject({ method: 'GET', url: '/v1/audit', headers: admin })).json<{ entries: { action: string; subject: string }[] }>();
-  expect(audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['recovery.written_off', 'exception.resolved']));
+  const { rows } = await db.pool.query(
+    `SELECT metadata FROM ledger_transactions WHERE idempotency_key = $1`,
+    [`recovery:${recoveryId}:write-off`],
+  );
+  expect(rows[0].metadata).toMatchObject({
+    decision: 'write_off',
+    reason: 'Wendy emigrated; not worth a lawsuit',
+    decidedBy: expect.stringMatching(/^operator:/),
+  });
+  const audit = (await app.inject({ method: 'GET', url: '/v1/audit', headers: admin })).json<{
+    entries: { action: string; subject: string }[];
+  }>();
+  expect(audit.entries.map((e) => e.action)).toEqual(
+    expect.arrayContaining(['recovery.written_off', 'exception.resolved']),
+  );
   await expectLedgerConsistent(db.pool);
   await maybeRecordHistory(handle, 'recoveryWorkflow-written-off');
 }, 60_000);
 
 it('REQUESTED: the investor is asked to pay it back through the gateway; a refused collection goes back to OFFSETTING, a paid one closes it', async () => {
-  await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'rq' }, payload: { id: 'rick', name: 'Rick', bankAccount: ACCOUNT } });
+  await app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': 'rq' },
+    payload: { id: 'rick', name: 'Rick', bankAccount: ACCOUNT },
+  });
   const operator = await operatorHeaders(app);
-  await simulatorControl(world, '/_sim/executed', { kind: 'PAYOUT', orderNo: 'manual-transfer-8', amount: '45.00', currency: 'CNY' });
+  await simulatorControl(world, '/_sim/executed', {
+    kind: 'PAYOUT',
+    orderNo: 'manual-transfer-8',
+    amount: '45.00',
+    currency: 'CNY',
+  });
   const day = await reconcile(app, operator, today(), true);
   const exception = day.exceptions.find((e) => e.orderNo === 'manual-transfer-8');
-  await app.inject({ method: 'POST', url: `/v1/reconciliations/default/${today()}/exceptions/${exception?.id}/resolve`, headers: operator, payload: { action: 'recover', investorId: 'rick', reason: 'paid to Rick by hand' } });
+  await app.inject({
+    method: 'POST',
+    url: `/v1/reconciliations/default/${today()}/exceptions/${exception?.id}/resolve`,
+    headers: operator,
+    payload: { action: 'recover', investorId: 'rick', reason: 'paid to Rick by hand' },
+  });
   await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
   const recoveryId = `rc-${exception?.id}`;
   const handle = world.env.client.workflow.getHandle(workflowIds.recovery(recoveryId));
-  await until(() => handle.query(recoveryStateQuery).catch(() => 'NOT_STARTED'), (s) => s === 'OFFSETTING', 30_000);
+  await until(
+    () => handle.query(recoveryStateQuery).catch(() => 'NOT_STARTED'),
+    (s) => s === 'OFFSETTING',
+    30_000,
+  );
 
   world.fault('fail:INSUFFICIENT_FUNDS'); // Rick's bank refuses the first collection
-  const refused = await app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/request-collection`, headers: operator, payload: { reason: 'asked Rick by phone' } });
+  const refused = await app.inject({
+    method: 'POST',
+    url: `/v1/recoveries/${recoveryId}/request-collection`,
+    headers: operator,
+    payload: { reason: 'asked Rick by phone' },
+  });
   expect(refused.json()).toMatchObject({ state: 'OFFSETTING', outstanding: '45.00' });
   await world.reset();
-  const paid = await app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/request-collection`, headers: operator, payload: { reason: 'Rick topped up his account' } });
-  expect(paid.json()).toMatchObject({ state: 'RECOVERED', recovered: '45.00', outstanding: '0.00' });
+  const paid = await app.inject({
+    method: 'POST',
+    url: `/v1/recoveries/${recoveryId}/request-collection`,
+    headers: operator,
+    payload: { reason: 'Rick topped up his account' },
+  });
+  expect(paid.json()).toMatchObject({
+    state: 'RECOVERED',
+    recovered: '45.00',
+    outstanding: '0.00',
+  });
   expect(await handle.result()).toBe('RECOVERED');
-  const collected = world.simulator.truth().filter((o) => o.kind === 'COLLECTION' && o.orderNo.startsWith(`rq-${recoveryId}-`));
-  expect(collected.map((o) => [o.orderNo, o.status])).toEqual([[`rq-${recoveryId}-1`, 'FAILED'], [`rq-${recoveryId}-2`, 'SUCCESS']]);
+  const collected = world.simulator
+    .truth()
+    .filter((o) => o.kind === 'COLLECTION' && o.orderNo.startsWith(`rq-${recoveryId}-`));
+  expect(collected.map((o) => [o.orderNo, o.status])).toEqual([
+    [`rq-${recoveryId}-1`, 'FAILED'],
+    [`rq-${recoveryId}-2`, 'SUCCESS'],
+  ]);
   expect((await new Ledger(db.pool).balance('platform:recovery-receivable')).posted).toBe(0n);
   await expectLedgerConsistent(db.pool);
   await maybeRecordHistory(handle, 'recoveryWorkflow-requested');
@@ -89,14 +179,36 @@ it('REQUESTED: the investor is asked to pay it back through the gateway; a refus
 it('an operator opens a recovery by hand: the loss goes to suspense, the investor owes it, once per Idempotency-Key', async () => {
   const operator = { ...(await operatorHeaders(app)), 'idempotency-key': 'open-rc-1' };
   const before = await new Ledger(db.pool).balance('platform:suspense');
-  const opened = await app.inject({ method: 'POST', url: '/v1/recoveries', headers: operator, payload: { investorId: 'wendy', amount: '12.50', reason: 'interest computed twice in March' } });
+  const opened = await app.inject({
+    method: 'POST',
+    url: '/v1/recoveries',
+    headers: operator,
+    payload: { investorId: 'wendy', amount: '12.50', reason: 'interest computed twice in March' },
+  });
   expect(opened.statusCode).toBe(201);
-  expect(opened.json()).toMatchObject({ investorId: 'wendy', state: 'OFFSETTING', owed: '12.50', outstanding: '12.50' });
-  const again = await app.inject({ method: 'POST', url: '/v1/recoveries', headers: operator, payload: { investorId: 'wendy', amount: '12.50', reason: 'interest computed twice in March' } });
+  expect(opened.json()).toMatchObject({
+    investorId: 'wendy',
+    state: 'OFFSETTING',
+    owed: '12.50',
+    outstanding: '12.50',
+  });
+  const again = await app.inject({
+    method: 'POST',
+    url: '/v1/recoveries',
+    headers: operator,
+    payload: { investorId: 'wendy', amount: '12.50', reason: 'interest computed twice in March' },
+  });
   expect(again.headers['idempotency-replayed']).toBe('true');
   expect(again.json().id).toBe(opened.json().id);
-  expect((await new Ledger(db.pool).balance('platform:suspense')).posted - before.posted).toBe(1_250n);
-  const bad = await app.inject({ method: 'POST', url: '/v1/recoveries', headers: { ...operator, 'idempotency-key': 'open-rc-2' }, payload: { investorId: 'wendy', amount: '-1', reason: 'negative' } });
+  expect((await new Ledger(db.pool).balance('platform:suspense')).posted - before.posted).toBe(
+    1_250n,
+  );
+  const bad = await app.inject({
+    method: 'POST',
+    url: '/v1/recoveries',
+    headers: { ...operator, 'idempotency-key': 'open-rc-2' },
+    payload: { investorId: 'wendy', amount: '-1', reason: 'negative' },
+  });
   expect(bad.statusCode).toBe(400);
   await expectLedgerConsistent(db.pool);
 });

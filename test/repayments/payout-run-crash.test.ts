@@ -15,7 +15,14 @@ import { drainOutbox } from '../helpers/stack';
 import { processDatabaseUrl, startProcess, type RunningProcess } from '../helpers/processes';
 import { createDevServerEnv } from '../helpers/temporal';
 import { expectLedgerConsistent } from '../ledger/helpers';
-import { expectLedgerEqualsGateway, INVESTOR_FUNDS, investorId, openAndFillLoan, until, type LoanPlan } from './helpers';
+import {
+  expectLedgerEqualsGateway,
+  INVESTOR_FUNDS,
+  investorId,
+  openAndFillLoan,
+  until,
+  type LoanPlan,
+} from './helpers';
 import { startPayoutRunAsJob } from '../../cli/payout-run-job';
 
 const simulatorDir = tempDir();
@@ -40,29 +47,59 @@ beforeAll(async () => {
 });
 
 /** The real worker process (npm run worker), on this file's schema, the test server and the simulator. */
-const startWorkerProcess = () => startProcess('worker', {
-  DATABASE_URL: processDatabaseUrl(db), TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', GATEWAY_URL: simulator.url, GATEWAY_SECRET: SECRET,
-});
+const startWorkerProcess = () =>
+  startProcess('worker', {
+    DATABASE_URL: processDatabaseUrl(db),
+    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_NAMESPACE: 'default',
+    GATEWAY_URL: simulator.url,
+    GATEWAY_SECRET: SECRET,
+  });
 
 const scheduledPaid = async (loanId: string) =>
-  (await db.pool.query(`SELECT count(*)::int AS n FROM payouts WHERE loan_id = $1 AND status = 'SUCCEEDED'`, [loanId])).rows[0].n as number;
+  (
+    await db.pool.query(
+      `SELECT count(*)::int AS n FROM payouts WHERE loan_id = $1 AND status = 'SUCCEEDED'`,
+      [loanId],
+    )
+  ).rows[0].n as number;
 
 it('pays every investor once when the worker is killed mid-run and overlapping runs start at the same moment', async () => {
   const plan: LoanPlan = {
-    id: 'kr1', holdings: Array.from({ length: 40 }, () => 25_000n), termMonths: 1, repaymentMethod: 'interest_then_principal', intervalSeconds: 4,
+    id: 'kr1',
+    holdings: Array.from({ length: 40 }, () => 25_000n),
+    termMonths: 1,
+    repaymentMethod: 'interest_then_principal',
+    intervalSeconds: 4,
   };
   await openAndFillLoan(app, db, plan);
   workers.push(await startWorkerProcess());
   await drainOutbox(new OutboxDispatcher(db.pool, env.client), db);
 
   // As soon as the installment is distributed: two API requests and a second run under another id, at once.
-  await until(async () => (await db.pool.query(`SELECT status FROM loan_installments WHERE loan_id = 'kr1'`)).rows[0].status as string,
-    (s) => s === 'DISTRIBUTED' || s === 'PAID_OUT', 60_000);
+  await until(
+    async () =>
+      (await db.pool.query(`SELECT status FROM loan_installments WHERE loan_id = 'kr1'`)).rows[0]
+        .status as string,
+    (s) => s === 'DISTRIBUTED' || s === 'PAID_OUT',
+    60_000,
+  );
   const operator = await operatorHeaders(app);
-  const runRequest = () => app.inject({ method: 'POST', url: '/v1/payout-runs', headers: operator, payload: { loanId: 'kr1', installment: 1 } });
+  const runRequest = () =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/payout-runs',
+      headers: operator,
+      payload: { loanId: 'kr1', installment: 1 },
+    });
   const [a, b] = await Promise.all([
-    runRequest(), runRequest(),
-    startPayoutRunAsJob(db.pool, env.client, { workflowId: 'payout-run-kr1-1-maturity', input: { loanId: 'kr1', installment: 1 }, job: 'maturity' }),
+    runRequest(),
+    runRequest(),
+    startPayoutRunAsJob(db.pool, env.client, {
+      workflowId: 'payout-run-kr1-1-maturity',
+      input: { loanId: 'kr1', installment: 1 },
+      job: 'maturity',
+    }),
   ]);
   expect([a.statusCode, b.statusCode]).toEqual([202, 202]);
   expect(a.json().workflowId).toBe('payout-run-kr1-1');
@@ -70,7 +107,11 @@ it('pays every investor once when the worker is killed mid-run and overlapping r
   await drainOutbox(new OutboxDispatcher(db.pool, env.client), db); // the API's run starts from its outbox row
 
   // Kill the worker with some payouts done and others not.
-  await until(() => scheduledPaid('kr1'), (n) => n >= 10, 60_000);
+  await until(
+    () => scheduledPaid('kr1'),
+    (n) => n >= 10,
+    60_000,
+  );
   await workers[0].kill();
   const paidAtKill = await scheduledPaid('kr1');
   expect(paidAtKill).toBeLessThan(80);
@@ -80,11 +121,15 @@ it('pays every investor once when the worker is killed mid-run and overlapping r
   const rogue = await env.client.workflow.getHandle('payout-run-kr1-1-maturity').result();
   expect(rogue.payouts).toBe(80);
 
-  const executed = simulator.truth().filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS' && o.orderNo.startsWith('kr1-1-'));
+  const executed = simulator
+    .truth()
+    .filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS' && o.orderNo.startsWith('kr1-1-'));
   expect(executed).toHaveLength(80); // 40 investors, interest and principal
   expect(new Set(executed.map((o) => o.orderNo)).size).toBe(80);
   for (let i = 0; i < 40; i++) {
-    expect((await new Ledger(db.pool).balance(`investor:${investorId(plan, i)}:available`)).posted).toBe(INVESTOR_FUNDS - 25_000n);
+    expect(
+      (await new Ledger(db.pool).balance(`investor:${investorId(plan, i)}:available`)).posted,
+    ).toBe(INVESTOR_FUNDS - 25_000n);
   }
   await expectLedgerConsistent(db.pool);
   await expectLedgerEqualsGateway(db.pool, simulator);

@@ -16,7 +16,15 @@ import { repaymentStateQuery } from '../../workflows/contracts/repayment';
 import { useGatewayApp } from '../helpers/gateway-world';
 import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
-import { admin, expectLedgerEqualsGateway, INVESTOR_FUNDS, investorId, openAndFillLoan, until, type LoanPlan } from './helpers';
+import {
+  admin,
+  expectLedgerEqualsGateway,
+  INVESTOR_FUNDS,
+  investorId,
+  openAndFillLoan,
+  until,
+  type LoanPlan,
+} from './helpers';
 import { resolveReview } from '../helpers/decisions';
 
 const gatewayApp = useGatewayApp({ poolSize: 20 });
@@ -38,17 +46,35 @@ afterEach(async () => {
 /** The result of a workflow that some other workflow starts in a moment. */
 async function resultOf(workflowId: string): Promise<unknown> {
   const handle = world.env.client.workflow.getHandle(workflowId);
-  await until(() => handle.describe().then(() => true, () => false), (exists) => exists, 30_000);
+  await until(
+    () =>
+      handle.describe().then(
+        () => true,
+        () => false,
+      ),
+    (exists) => exists,
+    30_000,
+  );
   return handle.result();
 }
 const balance = (path: string) => new Ledger(db.pool).balance(path);
 const installments = async (loanId: string) =>
-  (await db.pool.query('SELECT n, status, late_fee_minor::text, collected_minor::text FROM loan_installments WHERE loan_id = $1 ORDER BY n', [loanId])).rows;
+  (
+    await db.pool.query(
+      'SELECT n, status, late_fee_minor::text, collected_minor::text FROM loan_installments WHERE loan_id = $1 ORDER BY n',
+      [loanId],
+    )
+  ).rows;
 
 it('runs a loan from funding to CLOSED: every installment collected, split exactly by holding less the fee, paid out once', async () => {
   const plan: LoanPlan = {
-    id: 'lc1', holdings: [100_000n, 200_000n, 333_333n, 366_667n], termMonths: 3, repaymentMethod: 'interest_then_principal',
-    intervalSeconds: 3, interestFeeRate: '0.1', noBankAccount: [3],
+    id: 'lc1',
+    holdings: [100_000n, 200_000n, 333_333n, 366_667n],
+    termMonths: 3,
+    repaymentMethod: 'interest_then_principal',
+    intervalSeconds: 3,
+    interestFeeRate: '0.1',
+    noBankAccount: [3],
   };
   await openAndFillLoan(app, db, plan);
   await drainOutbox(dispatcher, db);
@@ -56,8 +82,15 @@ it('runs a loan from funding to CLOSED: every installment collected, split exact
   expect(await loan.result()).toBe('CLOSED');
 
   const schedule = buildSchedule(1_000_000n, parseRate('0.12'), 3, 'interest_then_principal');
-  expect((await installments('lc1')).map((i) => i.status)).toEqual(['PAID_OUT', 'PAID_OUT', 'PAID_OUT']);
-  const { rows: shares } = await db.pool.query('SELECT n, investor_id, interest_minor, principal_minor FROM repayment_shares WHERE loan_id = $1 ORDER BY n, investor_id', ['lc1']);
+  expect((await installments('lc1')).map((i) => i.status)).toEqual([
+    'PAID_OUT',
+    'PAID_OUT',
+    'PAID_OUT',
+  ]);
+  const { rows: shares } = await db.pool.query(
+    'SELECT n, investor_id, interest_minor, principal_minor FROM repayment_shares WHERE loan_id = $1 ORDER BY n, investor_id',
+    ['lc1'],
+  );
   let cumulativeInterest = 0n;
   for (const inst of schedule) {
     const fee = (inst.interestMinor + 5n) / 10n; // 10% of the interest, half up
@@ -67,7 +100,11 @@ it('runs a loan from funding to CLOSED: every installment collected, split exact
     expect(sum(mine.map((s) => BigInt(s.principal_minor)))).toBe(inst.principalMinor);
     // Pro rata, cumulatively: what each investor got so far is within one minor unit of their exact share of it.
     plan.holdings.forEach((holding, i) => {
-      const got = sum(shares.filter((s) => s.n <= inst.n && s.investor_id === investorId(plan, i)).map((s) => BigInt(s.interest_minor)));
+      const got = sum(
+        shares
+          .filter((s) => s.n <= inst.n && s.investor_id === investorId(plan, i))
+          .map((s) => BigInt(s.interest_minor)),
+      );
       const error = got * 1_000_000n - cumulativeInterest * holding;
       expect(error < 0n ? -error : error).toBeLessThan(1_000_000n);
     });
@@ -75,131 +112,316 @@ it('runs a loan from funding to CLOSED: every installment collected, split exact
   expect((await balance('loan:lc1:repayment')).posted).toBe(0n);
   // Investors with a bank account got everything paid out; the one without keeps it in the balance.
   const totalInterest = sum(schedule.map((i) => i.interestMinor));
-  for (let i = 0; i < 3; i++) expect((await balance(`investor:${investorId(plan, i)}:available`)).posted).toBe(INVESTOR_FUNDS - plan.holdings[i]);
-  const kept = shares.filter((s) => s.investor_id === investorId(plan, 3)).reduce((a, s) => a + BigInt(s.interest_minor) + BigInt(s.principal_minor), 0n);
-  expect((await balance(`investor:${investorId(plan, 3)}:available`)).posted).toBe(INVESTOR_FUNDS - plan.holdings[3] + kept);
-  const payouts = world.simulator.truth().filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS' && o.orderNo.startsWith('lc1-'));
+  for (let i = 0; i < 3; i++)
+    expect((await balance(`investor:${investorId(plan, i)}:available`)).posted).toBe(
+      INVESTOR_FUNDS - plan.holdings[i],
+    );
+  const kept = shares
+    .filter((s) => s.investor_id === investorId(plan, 3))
+    .reduce((a, s) => a + BigInt(s.interest_minor) + BigInt(s.principal_minor), 0n);
+  expect((await balance(`investor:${investorId(plan, 3)}:available`)).posted).toBe(
+    INVESTOR_FUNDS - plan.holdings[3] + kept,
+  );
+  const payouts = world.simulator
+    .truth()
+    .filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS' && o.orderNo.startsWith('lc1-'));
   expect(payouts).toHaveLength(3 * 3 + 3); // interest each month to 3 investors, principal once to 3
   expect(totalInterest).toBeGreaterThan(0n);
 
-  const run: PayoutRunResult = await world.env.client.workflow.getHandle('payout-run-lc1-3').result();
+  const run: PayoutRunResult = await world.env.client.workflow
+    .getHandle('payout-run-lc1-3')
+    .result();
   expect(run).toMatchObject({ payouts: 6, succeeded: 6, failed: 0, manualReview: 0, skipped: 2 });
   await maybeRecordHistory(loan, 'loanWorkflow-closed');
-  await maybeRecordHistory(world.env.client.workflow.getHandle('repayment-lc1-3'), 'repaymentWorkflow-paid-out');
-  await maybeRecordHistory(world.env.client.workflow.getHandle('payout-run-lc1-3'), 'payoutRunWorkflow-done');
+  await maybeRecordHistory(
+    world.env.client.workflow.getHandle('repayment-lc1-3'),
+    'repaymentWorkflow-paid-out',
+  );
+  await maybeRecordHistory(
+    world.env.client.workflow.getHandle('payout-run-lc1-3'),
+    'payoutRunWorkflow-done',
+  );
 }, 90_000);
 
 it('an installment the borrower cannot pay goes OVERDUE with the late fee, and is collected with it a day later', async () => {
-  const plan: LoanPlan = { id: 'od1', holdings: [300_000n, 700_000n], termMonths: 1, repaymentMethod: 'equal_installment', intervalSeconds: 8 };
+  const plan: LoanPlan = {
+    id: 'od1',
+    holdings: [300_000n, 700_000n],
+    termMonths: 1,
+    repaymentMethod: 'equal_installment',
+    intervalSeconds: 8,
+  };
   await openAndFillLoan(app, db, plan);
   await drainOutbox(dispatcher, db);
   // The disbursement is paid out first; then the borrower's bank refuses the collection.
   expect(await resultOf('payout-disb-od1')).toBe('SUCCEEDED');
   world.fault('fail:INSUFFICIENT_FUNDS');
   const repayment = world.env.client.workflow.getHandle('repayment-od1-1');
-  await until(() => repayment.query(repaymentStateQuery).catch(() => 'NOT_STARTED'), (s) => s === 'OVERDUE', 30_000);
+  await until(
+    () => repayment.query(repaymentStateQuery).catch(() => 'NOT_STARTED'),
+    (s) => s === 'OVERDUE',
+    30_000,
+  );
   await world.reset();
   expect(await world.env.client.workflow.getHandle('loan-od1').result()).toBe('CLOSED');
 
   const [inst] = await installments('od1');
   const due = 1_000_000n + 10_000n; // principal + one month at 12% a year
   const fee = 10_100n; // 1% of the 10,100.00 installment
-  expect(inst).toMatchObject({ status: 'PAID_OUT', late_fee_minor: String(fee), collected_minor: String(due + fee) });
-  const { rows: orders } = await db.pool.query('SELECT attempt, amount_minor::text, status FROM repayment_collections WHERE loan_id = $1 ORDER BY attempt', ['od1']);
+  expect(inst).toMatchObject({
+    status: 'PAID_OUT',
+    late_fee_minor: String(fee),
+    collected_minor: String(due + fee),
+  });
+  const { rows: orders } = await db.pool.query(
+    'SELECT attempt, amount_minor::text, status FROM repayment_collections WHERE loan_id = $1 ORDER BY attempt',
+    ['od1'],
+  );
   expect(orders).toEqual([
     { attempt: 1, amount_minor: String(due), status: 'FAILED' },
     { attempt: 2, amount_minor: String(due + fee), status: 'SUCCEEDED' },
   ]);
   // The late fee went to the platform with its 10% cut of the interest; the investors got the rest.
-  const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key = 'repayment:od1:1:distribute'`);
-  expect(rows[0].metadata).toMatchObject({ lateFeeMinor: String(fee), platformFeeMinor: '1000', investors: 2 });
-  const { rows: shares } = await db.pool.query(`SELECT sum(interest_minor + principal_minor)::text AS total FROM repayment_shares WHERE loan_id = 'od1'`);
+  const { rows } = await db.pool.query(
+    `SELECT metadata FROM ledger_transactions WHERE idempotency_key = 'repayment:od1:1:distribute'`,
+  );
+  expect(rows[0].metadata).toMatchObject({
+    lateFeeMinor: String(fee),
+    platformFeeMinor: '1000',
+    investors: 2,
+  });
+  const { rows: shares } = await db.pool.query(
+    `SELECT sum(interest_minor + principal_minor)::text AS total FROM repayment_shares WHERE loan_id = 'od1'`,
+  );
   expect(shares[0].total).toBe(String(due - 1_000n));
 }, 90_000);
 
-it('a collection the gateway answered with a listed failure but executed is the installment\'s collection: asked again before a new order, the borrower pays once', async () => {
+it("a collection the gateway answered with a listed failure but executed is the installment's collection: asked again before a new order, the borrower pays once", async () => {
   // Chaos seed 26 (docs/reliability.md, violation 2): lie-failed:INVALID_ACCOUNT on a collection,
   // then the next attempt's new order debited the borrower a second time.
-  const plan: LoanPlan = { id: 'lf1', holdings: [400_000n, 600_000n], termMonths: 1, repaymentMethod: 'equal_installment', intervalSeconds: 3_600 };
+  const plan: LoanPlan = {
+    id: 'lf1',
+    holdings: [400_000n, 600_000n],
+    termMonths: 1,
+    repaymentMethod: 'equal_installment',
+    intervalSeconds: 3_600,
+  };
   await openAndFillLoan(app, db, plan);
   await drainOutbox(dispatcher, db);
   expect(await resultOf('payout-disb-lf1')).toBe('SUCCEEDED');
-  const borrower = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'borrower:lf1-bor' } })).json().key}` };
-  const collections = async () => (await db.pool.query('SELECT attempt, status FROM repayment_collections WHERE loan_id = $1 ORDER BY attempt', ['lf1'])).rows;
+  const borrower = {
+    authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'borrower:lf1-bor' } })).json().key}`,
+  };
+  const collections = async () =>
+    (
+      await db.pool.query(
+        'SELECT attempt, status FROM repayment_collections WHERE loan_id = $1 ORDER BY attempt',
+        ['lf1'],
+      )
+    ).rows;
 
   // The borrower repays early: the gateway debits the account but answers INVALID_ACCOUNT, a listed failure.
   world.fault('lie-failed:INVALID_ACCOUNT');
-  expect((await app.inject({ method: 'POST', url: '/v1/loans/lf1/installments/1/repayments', headers: borrower })).statusCode).toBe(202);
+  expect(
+    (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/loans/lf1/installments/1/repayments',
+        headers: borrower,
+      })
+    ).statusCode,
+  ).toBe(202);
   await until(collections, (rows) => rows.length === 1 && rows[0].status === 'FAILED', 30_000);
   const repayment = world.env.client.workflow.getHandle('repayment-lf1-1');
   expect(await repayment.query(repaymentStateQuery)).toBe('DUE'); // not past its due date: no late fee
   await world.reset();
 
   // Asked to collect again: the gateway, asked about the first order, says it executed. No second order.
-  expect((await app.inject({ method: 'POST', url: '/v1/loans/lf1/installments/1/repayments', headers: borrower })).statusCode).toBe(202);
+  expect(
+    (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/loans/lf1/installments/1/repayments',
+        headers: borrower,
+      })
+    ).statusCode,
+  ).toBe(202);
   expect(await repayment.result()).toBe('PAID_OUT');
   expect(await collections()).toEqual([{ attempt: 1, status: 'SUCCEEDED' }]);
-  const executed = world.simulator.truth().filter((o) => o.kind === 'COLLECTION' && o.status === 'SUCCESS' && o.orderNo.startsWith('rp-lf1-'));
+  const executed = world.simulator
+    .truth()
+    .filter(
+      (o) => o.kind === 'COLLECTION' && o.status === 'SUCCESS' && o.orderNo.startsWith('rp-lf1-'),
+    );
   expect(executed.map((o) => o.orderNo)).toEqual(['rp-lf1-1-1']);
   const [inst] = await installments('lf1');
-  expect(inst).toMatchObject({ status: 'PAID_OUT', late_fee_minor: '0', collected_minor: String(1_000_000n + 10_000n) });
-  const { rows: audit } = await db.pool.query(`SELECT actor, details FROM audit_log WHERE action = 'repayment.collection_found' AND subject = 'repayment-lf1-1'`);
-  expect(audit).toEqual([{ actor: 'system:repayment', details: expect.objectContaining({ orderNo: 'rp-lf1-1-1', attempt: 1, from: expect.any(String) }) }]);
-  const { rows: [collected] } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key = 'repayment:lf1:1:collect:1'`);
+  expect(inst).toMatchObject({
+    status: 'PAID_OUT',
+    late_fee_minor: '0',
+    collected_minor: String(1_000_000n + 10_000n),
+  });
+  const { rows: audit } = await db.pool.query(
+    `SELECT actor, details FROM audit_log WHERE action = 'repayment.collection_found' AND subject = 'repayment-lf1-1'`,
+  );
+  expect(audit).toEqual([
+    {
+      actor: 'system:repayment',
+      details: expect.objectContaining({
+        orderNo: 'rp-lf1-1-1',
+        attempt: 1,
+        from: expect.any(String),
+      }),
+    },
+  ]);
+  const {
+    rows: [collected],
+  } = await db.pool.query(
+    `SELECT metadata FROM ledger_transactions WHERE idempotency_key = 'repayment:lf1:1:collect:1'`,
+  );
   expect(collected.metadata).toMatchObject({ orderNo: 'rp-lf1-1-1', verifiedBy: 'gateway' });
 }, 120_000);
 
 it('a collection whose outcome stays unknown waits in MANUAL_REVIEW until an operator decides, through the API', async () => {
-  const plan: LoanPlan = { id: 'mr1', holdings: [500_000n, 500_000n], termMonths: 1, repaymentMethod: 'equal_principal', intervalSeconds: 3_600 };
+  const plan: LoanPlan = {
+    id: 'mr1',
+    holdings: [500_000n, 500_000n],
+    termMonths: 1,
+    repaymentMethod: 'equal_principal',
+    intervalSeconds: 3_600,
+  };
   await openAndFillLoan(app, db, plan);
   await drainOutbox(dispatcher, db);
   expect(await resultOf('payout-disb-mr1')).toBe('SUCCEEDED');
 
   // The borrower repays early through the API; the gateway executes it but answers 5xx, then goes down.
   world.fault('error-5xx-after-execute');
-  const borrowerKey = (await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'borrower:mr1-bor' } })).json().key;
+  const borrowerKey = (
+    await app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: admin,
+      payload: { role: 'borrower:mr1-bor' },
+    })
+  ).json().key;
   const borrower = { authorization: `Bearer ${borrowerKey}` };
   // Started here first with a short query policy; the API's request then tells it to collect now.
   await world.env.client.workflow.start(repaymentWorkflow, {
-    workflowId: 'repayment-mr1-1', taskQueue: TASK_QUEUE, args: [{ loanId: 'mr1', installment: 1, queryPolicy: { attempts: 2, initialIntervalMs: 500, maxIntervalMs: 500 } }],
+    workflowId: 'repayment-mr1-1',
+    taskQueue: TASK_QUEUE,
+    args: [
+      {
+        loanId: 'mr1',
+        installment: 1,
+        queryPolicy: { attempts: 2, initialIntervalMs: 500, maxIntervalMs: 500 },
+      },
+    ],
   });
-  expect(await world.env.client.workflow.getHandle('repayment-mr1-1').query(repaymentStateQuery)).toBe('DUE'); // its due date is an hour away
-  const started = await app.inject({ method: 'POST', url: '/v1/loans/mr1/installments/1/repayments', headers: borrower });
+  expect(
+    await world.env.client.workflow.getHandle('repayment-mr1-1').query(repaymentStateQuery),
+  ).toBe('DUE'); // its due date is an hour away
+  const started = await app.inject({
+    method: 'POST',
+    url: '/v1/loans/mr1/installments/1/repayments',
+    headers: borrower,
+  });
   expect(started.json()).toMatchObject({ workflowId: 'repayment-mr1-1' });
   expect(started.statusCode).toBe(202);
   expect(started.json().workflowId).toBe('repayment-mr1-1');
-  await app.inject({ method: 'POST', url: '/v1/borrowers', headers: { ...admin, 'idempotency-key': 'other-borrower' }, payload: { id: 'mr1-other', name: 'Another borrower' } });
-  const stranger = { authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'borrower:mr1-other' } })).json().key}` };
-  expect((await app.inject({ method: 'POST', url: '/v1/loans/mr1/installments/1/repayments', headers: stranger })).statusCode).toBe(404);
-  expect((await app.inject({ method: 'POST', url: '/v1/loans/mr1/installments/2/repayments', headers: borrower })).statusCode).toBe(404);
+  await app.inject({
+    method: 'POST',
+    url: '/v1/borrowers',
+    headers: { ...admin, 'idempotency-key': 'other-borrower' },
+    payload: { id: 'mr1-other', name: 'Another borrower' },
+  });
+  const stranger = {
+    authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'borrower:mr1-other' } })).json().key}`,
+  };
+  expect(
+    (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/loans/mr1/installments/1/repayments',
+        headers: stranger,
+      })
+    ).statusCode,
+  ).toBe(404);
+  expect(
+    (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/loans/mr1/installments/2/repayments',
+        headers: borrower,
+      })
+    ).statusCode,
+  ).toBe(404);
 
   const repayment = world.env.client.workflow.getHandle('repayment-mr1-1');
-  await until(() => repayment.query(reviewEvidenceQuery).catch(() => ({ attempts: [] })), (e) => e.attempts.length >= 1, 30_000);
+  await until(
+    () => repayment.query(reviewEvidenceQuery).catch(() => ({ attempts: [] })),
+    (e) => e.attempts.length >= 1,
+    30_000,
+  );
   await world.simulator.startOutage('503');
-  await until(() => repayment.query(repaymentStateQuery), (s) => s === 'MANUAL_REVIEW', 60_000);
-  const notYet = await app.inject({ method: 'POST', url: '/v1/payout-runs', headers: { authorization: `Bearer ${await operatorKey()}` }, payload: { loanId: 'mr1', installment: 1 } });
+  await until(
+    () => repayment.query(repaymentStateQuery),
+    (s) => s === 'MANUAL_REVIEW',
+    60_000,
+  );
+  const notYet = await app.inject({
+    method: 'POST',
+    url: '/v1/payout-runs',
+    headers: { authorization: `Bearer ${await operatorKey()}` },
+    payload: { loanId: 'mr1', installment: 1 },
+  });
   expect(notYet.statusCode).toBe(409);
   expect(notYet.json().error.code).toBe('NOT_DISTRIBUTED');
 
   await world.reset();
   const operator = { authorization: `Bearer ${await operatorKey()}` };
-  const resolved = await app.inject({ method: 'POST', url: '/v1/reviews/repayment-mr1-1/resolve', headers: operator, payload: { decision: 'paid', reason: 'bank statement shows the debit' } });
+  const resolved = await app.inject({
+    method: 'POST',
+    url: '/v1/reviews/repayment-mr1-1/resolve',
+    headers: operator,
+    payload: { decision: 'paid', reason: 'bank statement shows the debit' },
+  });
   expect(resolved.statusCode).toBe(200);
-  await expect(resolveReview(db.pool, repayment, { decision: 'not_paid', reason: 'again' })).rejects.toThrow();
+  await expect(
+    resolveReview(db.pool, repayment, { decision: 'not_paid', reason: 'again' }),
+  ).rejects.toThrow();
   expect(await repayment.result()).toBe('PAID_OUT');
-  const { rows } = await db.pool.query(`SELECT metadata FROM ledger_transactions WHERE idempotency_key = 'repayment:mr1:1:collect:1'`);
-  expect(rows[0].metadata).toMatchObject({ decision: 'paid', reason: 'bank statement shows the debit' });
+  const { rows } = await db.pool.query(
+    `SELECT metadata FROM ledger_transactions WHERE idempotency_key = 'repayment:mr1:1:collect:1'`,
+  );
+  expect(rows[0].metadata).toMatchObject({
+    decision: 'paid',
+    reason: 'bank statement shows the debit',
+  });
   expect(rows[0].metadata.decidedBy).toMatch(/^operator:/);
   // A repeated run request returns the same run, never a second.
-  const again = await app.inject({ method: 'POST', url: '/v1/payout-runs', headers: operator, payload: { loanId: 'mr1', installment: 1 } });
+  const again = await app.inject({
+    method: 'POST',
+    url: '/v1/payout-runs',
+    headers: operator,
+    payload: { loanId: 'mr1', installment: 1 },
+  });
   expect(again.json()).toMatchObject({ workflowId: 'payout-run-mr1-1' });
   await drainOutbox(dispatcher, db);
   const runs = [];
-  for await (const w of world.env.client.workflow.list({ query: `WorkflowId = 'payout-run-mr1-1'` })) runs.push(w.runId);
+  for await (const w of world.env.client.workflow.list({
+    query: `WorkflowId = 'payout-run-mr1-1'`,
+  }))
+    runs.push(w.runId);
   expect(runs).toHaveLength(1);
   await maybeRecordHistory(repayment, 'repaymentWorkflow-manual-review');
 }, 120_000);
 
 async function operatorKey(): Promise<string> {
-  return (await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json().key;
+  return (
+    await app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: admin,
+      payload: { role: 'operator' },
+    })
+  ).json().key;
 }

@@ -14,16 +14,23 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const settings = temporalSettingsFromEnv();
-  const connection = await Connection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
+  const connection = await Connection.connect({
+    address: settings.address,
+    tls: settings.tls,
+    apiKey: settings.apiKey,
+  });
   try {
     const client = new Client({ connection, namespace: settings.namespace });
     const handle = client.workflow.getHandle(workflowId);
     const { status } = await handle.describe();
-    if (status.name === 'RUNNING') throw new Error(`${workflowId} is still running: record a closed workflow`);
+    if (status.name === 'RUNNING')
+      throw new Error(`${workflowId} is still running: record a closed workflow`);
     const history = await handle.fetchHistory();
     const file = join(HISTORIES_DIR, `${name ?? workflowId}.json`);
     writeFileSync(file, historyToJSON(history) + '\n');
-    console.log(`[record-history] ${history.events?.length ?? 0} events of ${workflowId} (${status.name}) -> ${file}`);
+    console.log(
+      `[record-history] ${history.events?.length ?? 0} events of ${workflowId} (${status.name}) -> ${file}`,
+    );
   } finally {
     await connection.close();
   }

@@ -12,6 +12,13 @@ it('has at least one recorded history for every workflow type', () => {
   expect(missing).toEqual([]);
 });
 
-it.each(histories.map((h) => [h.file, h] as const))('replays %s without nondeterminism', async (_file, recorded) => {
-  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, recorded.history, recorded.workflowId);
-});
+it.each(histories.map((h) => [h.file, h] as const))(
+  'replays %s without nondeterminism',
+  async (_file, recorded) => {
+    await Worker.runReplayHistory(
+      { workflowBundle: await workflowBundle() },
+      recorded.history,
+      recorded.workflowId,
+    );
+  },
+);

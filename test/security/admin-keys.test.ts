@@ -15,55 +15,123 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   app = await buildApp({
-    pool: db.pool, adminApiKey: ADMIN_KEY, keyPolicy: keyPolicyFor('production', undefined),
-    failedAuthLimits: { maxFailures: 100_000, windowMs: 60_000, alertAt: 100_000, maxAddresses: 100 },
+    pool: db.pool,
+    adminApiKey: ADMIN_KEY,
+    keyPolicy: keyPolicyFor('production', undefined),
+    failedAuthLimits: {
+      maxFailures: 100_000,
+      windowMs: 60_000,
+      alertAt: 100_000,
+      maxAddresses: 100,
+    },
   });
   await app.ready();
 });
 afterAll(() => app.close());
 
-const issue = (headers: Record<string, string>, payload: object) => app.inject({ method: 'POST', url: '/v1/api-keys', headers, payload });
+const issue = (headers: Record<string, string>, payload: object) =>
+  app.inject({ method: 'POST', url: '/v1/api-keys', headers, payload });
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const auditOf = async (subject: string) => (await db.pool.query<{ action: string; actor: string; details: Record<string, unknown> }>(
-  'SELECT action, actor, details FROM audit_log WHERE subject = $1 ORDER BY id', [subject])).rows;
+const auditOf = async (subject: string) =>
+  (
+    await db.pool.query<{ action: string; actor: string; details: Record<string, unknown> }>(
+      'SELECT action, actor, details FROM audit_log WHERE subject = $1 ORDER BY id',
+      [subject],
+    )
+  ).rows;
 
 it('the bootstrap key issues the first admin key and nothing else; that key acts, is attributed, and can be revoked', async () => {
   // Before any admin key: the bootstrap key reaches nothing but issuing an admin key.
-  const party = await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...bootstrap, 'idempotency-key': 'inv-a' }, payload: { id: 'inv-a', name: 'A' } });
-  expect({ status: party.statusCode, code: party.json().error.code }).toEqual({ status: 403, code: 'BOOTSTRAP_KEY_LIMITED' });
+  const party = await app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...bootstrap, 'idempotency-key': 'inv-a' },
+    payload: { id: 'inv-a', name: 'A' },
+  });
+  expect({ status: party.statusCode, code: party.json().error.code }).toEqual({
+    status: 403,
+    code: 'BOOTSTRAP_KEY_LIMITED',
+  });
   const operatorByBootstrap = await issue(bootstrap, { role: 'operator' });
-  expect({ status: operatorByBootstrap.statusCode, code: operatorByBootstrap.json().error.code }).toEqual({ status: 403, code: 'BOOTSTRAP_KEY_LIMITED' });
+  expect({
+    status: operatorByBootstrap.statusCode,
+    code: operatorByBootstrap.json().error.code,
+  }).toEqual({ status: 403, code: 'BOOTSTRAP_KEY_LIMITED' });
   expect((await db.pool.query('SELECT 1 FROM parties')).rowCount).toBe(0); // nothing written
   expect((await db.pool.query('SELECT 1 FROM api_keys')).rowCount).toBe(0);
 
   // Two at once: exactly one first admin key.
-  const both = await Promise.all([issue(bootstrap, { role: 'admin' }), issue(bootstrap, { role: 'admin' })]);
+  const both = await Promise.all([
+    issue(bootstrap, { role: 'admin' }),
+    issue(bootstrap, { role: 'admin' }),
+  ]);
   expect(both.map((r) => r.statusCode).sort()).toEqual([201, 403]);
-  const first = both.find((r) => r.statusCode === 201)!.json<{ id: string; key: string; expiresAt: string }>();
+  const first = both
+    .find((r) => r.statusCode === 201)!
+    .json<{ id: string; key: string; expiresAt: string }>();
   expect((await issue(bootstrap, { role: 'admin' })).statusCode).toBe(403); // an admin key is active now
-  expect(await auditOf(first.id)).toEqual([expect.objectContaining({ action: 'api_key.issued', actor: 'admin:admin-env', details: expect.objectContaining({ role: 'admin', byBootstrapKey: true }) })]);
+  expect(await auditOf(first.id)).toEqual([
+    expect.objectContaining({
+      action: 'api_key.issued',
+      actor: 'admin:admin-env',
+      details: expect.objectContaining({ role: 'admin', byBootstrapKey: true }),
+    }),
+  ]);
 
   // The admin key acts, under its own name.
   const admin = bearer(first.key);
-  const created = await app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'inv-b' }, payload: { id: 'inv-b', name: 'B' } });
+  const created = await app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': 'inv-b' },
+    payload: { id: 'inv-b', name: 'B' },
+  });
   expect(created.statusCode).toBe(201);
   const second = (await issue(admin, { role: 'admin' })).json<{ id: string; key: string }>();
   const operator = (await issue(admin, { role: 'operator' })).json<{ id: string }>();
   expect((await auditOf(operator.id))[0]).toMatchObject({ actor: `admin:${first.id}` });
-  expect((await auditOf('inv-b'))[0]).toMatchObject({ action: 'investor.created', actor: `admin:${first.id}` });
-  const issuedBy = await db.pool.query<{ id: string; issued_by: string }>('SELECT id, issued_by FROM api_keys ORDER BY created_at, id');
+  expect((await auditOf('inv-b'))[0]).toMatchObject({
+    action: 'investor.created',
+    actor: `admin:${first.id}`,
+  });
+  const issuedBy = await db.pool.query<{ id: string; issued_by: string }>(
+    'SELECT id, issued_by FROM api_keys ORDER BY created_at, id',
+  );
   expect(Object.fromEntries(issuedBy.rows.map((r) => [r.id, r.issued_by]))).toEqual({
-    [first.id]: 'admin:admin-env', [second.id]: `admin:${first.id}`, [operator.id]: `admin:${first.id}`,
+    [first.id]: 'admin:admin-env',
+    [second.id]: `admin:${first.id}`,
+    [operator.id]: `admin:${first.id}`,
   });
 
   // Revoked by another admin key: refused from the next request on; the bootstrap key is still limited while the other is active.
-  expect((await app.inject({ method: 'DELETE', url: `/v1/api-keys/${first.id}`, headers: bearer(second.key) })).statusCode).toBe(200);
-  expect((await app.inject({ method: 'GET', url: '/v1/audit', headers: admin })).statusCode).toBe(401);
-  expect((await auditOf(first.id)).map((r) => [r.action, r.actor])).toEqual([['api_key.issued', 'admin:admin-env'], ['api_key.revoked', `admin:${second.id}`]]);
+  expect(
+    (
+      await app.inject({
+        method: 'DELETE',
+        url: `/v1/api-keys/${first.id}`,
+        headers: bearer(second.key),
+      })
+    ).statusCode,
+  ).toBe(200);
+  expect((await app.inject({ method: 'GET', url: '/v1/audit', headers: admin })).statusCode).toBe(
+    401,
+  );
+  expect((await auditOf(first.id)).map((r) => [r.action, r.actor])).toEqual([
+    ['api_key.issued', 'admin:admin-env'],
+    ['api_key.revoked', `admin:${second.id}`],
+  ]);
   expect((await issue(bootstrap, { role: 'admin' })).statusCode).toBe(403);
 
   // Once no admin key is active (the last one revoked), the bootstrap key can issue one again: a deployment can always recover.
-  expect((await app.inject({ method: 'DELETE', url: `/v1/api-keys/${second.id}`, headers: bearer(second.key) })).statusCode).toBe(200);
+  expect(
+    (
+      await app.inject({
+        method: 'DELETE',
+        url: `/v1/api-keys/${second.id}`,
+        headers: bearer(second.key),
+      })
+    ).statusCode,
+  ).toBe(200);
   expect((await issue(bootstrap, { role: 'admin' })).statusCode).toBe(201);
 });
 
@@ -71,20 +139,47 @@ it('every key expires within the maximum lifetime: the maximum by default, a lat
   await db.pool.query(`UPDATE api_keys SET revoked_at = now() WHERE revoked_at IS NULL`);
   const admin = bearer((await issue(bootstrap, { role: 'admin' })).json<{ key: string }>().key);
   const before = Date.now();
-  const byDefault = (await issue(admin, { role: 'operator' })).json<{ id: string; key: string; expiresAt: string }>();
+  const byDefault = (await issue(admin, { role: 'operator' })).json<{
+    id: string;
+    key: string;
+    expiresAt: string;
+  }>();
   const expiresAt = new Date(byDefault.expiresAt).getTime();
   expect(expiresAt).toBeGreaterThanOrEqual(before + DEFAULT_MAX_LIFETIME_DAYS * DAY_MS);
   expect(expiresAt).toBeLessThanOrEqual(Date.now() + DEFAULT_MAX_LIFETIME_DAYS * DAY_MS);
-  const stored = await db.pool.query<{ expires_at: Date }>('SELECT expires_at FROM api_keys WHERE id = $1', [byDefault.id]);
+  const stored = await db.pool.query<{ expires_at: Date }>(
+    'SELECT expires_at FROM api_keys WHERE id = $1',
+    [byDefault.id],
+  );
   expect(stored.rows[0].expires_at.getTime()).toBe(expiresAt);
 
-  const tooLate = await issue(admin, { role: 'operator', expiresAt: new Date(Date.now() + (DEFAULT_MAX_LIFETIME_DAYS + 1) * DAY_MS).toISOString() });
-  expect({ status: tooLate.statusCode, code: tooLate.json().error.code }).toEqual({ status: 400, code: 'INVALID_EXPIRY' });
-  const sooner = await issue(admin, { role: 'operator', expiresAt: new Date(Date.now() + DAY_MS).toISOString() });
+  const tooLate = await issue(admin, {
+    role: 'operator',
+    expiresAt: new Date(Date.now() + (DEFAULT_MAX_LIFETIME_DAYS + 1) * DAY_MS).toISOString(),
+  });
+  expect({ status: tooLate.statusCode, code: tooLate.json().error.code }).toEqual({
+    status: 400,
+    code: 'INVALID_EXPIRY',
+  });
+  const sooner = await issue(admin, {
+    role: 'operator',
+    expiresAt: new Date(Date.now() + DAY_MS).toISOString(),
+  });
   expect(sooner.statusCode).toBe(201);
 
-  await db.pool.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [byDefault.id]); // the clock moves on
-  expect((await app.inject({ method: 'GET', url: '/v1/ledger/trial-balance', headers: bearer(byDefault.key) })).statusCode).toBe(401);
+  await db.pool.query(
+    `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`,
+    [byDefault.id],
+  ); // the clock moves on
+  expect(
+    (
+      await app.inject({
+        method: 'GET',
+        url: '/v1/ledger/trial-balance',
+        headers: bearer(byDefault.key),
+      })
+    ).statusCode,
+  ).toBe(401);
 });
 
 it('the app role cannot change a key after issue, except to revoke it', async () => {
@@ -92,11 +187,15 @@ it('the app role cannot change a key after issue, except to revoke it', async ()
   try {
     await client.query('BEGIN');
     await client.query('SET LOCAL ROLE lending_app');
-    await expect(client.query(`UPDATE api_keys SET expires_at = NULL`)).rejects.toThrow(/permission denied/);
+    await expect(client.query(`UPDATE api_keys SET expires_at = NULL`)).rejects.toThrow(
+      /permission denied/,
+    );
     await client.query('ROLLBACK');
     await client.query('BEGIN');
     await client.query('SET LOCAL ROLE lending_app');
-    await expect(client.query(`UPDATE api_keys SET role = 'admin'`)).rejects.toThrow(/permission denied/);
+    await expect(client.query(`UPDATE api_keys SET role = 'admin'`)).rejects.toThrow(
+      /permission denied/,
+    );
     await client.query('ROLLBACK');
     await client.query('BEGIN');
     await client.query('SET LOCAL ROLE lending_app');
@@ -109,7 +208,16 @@ it('the app role cannot change a key after issue, except to revoke it', async ()
 
 it('development and test keep the bootstrap key whole and keys without a cap; staging caps like production', () => {
   expect(keyPolicyFor('development', undefined)).toEqual({ bootstrapIssuesFirstAdminOnly: false });
-  expect(keyPolicyFor('test', 7)).toEqual({ bootstrapIssuesFirstAdminOnly: false, maxLifetimeDays: 7 });
-  expect(keyPolicyFor('staging', undefined)).toEqual({ bootstrapIssuesFirstAdminOnly: true, maxLifetimeDays: DEFAULT_MAX_LIFETIME_DAYS });
-  expect(keyPolicyFor('production', 30)).toEqual({ bootstrapIssuesFirstAdminOnly: true, maxLifetimeDays: 30 });
+  expect(keyPolicyFor('test', 7)).toEqual({
+    bootstrapIssuesFirstAdminOnly: false,
+    maxLifetimeDays: 7,
+  });
+  expect(keyPolicyFor('staging', undefined)).toEqual({
+    bootstrapIssuesFirstAdminOnly: true,
+    maxLifetimeDays: DEFAULT_MAX_LIFETIME_DAYS,
+  });
+  expect(keyPolicyFor('production', 30)).toEqual({
+    bootstrapIssuesFirstAdminOnly: true,
+    maxLifetimeDays: 30,
+  });
 });

@@ -6,7 +6,12 @@
 // check that refuses an owner's login in staging and production is shown what it must refuse.
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { APP_ROLE, assertLeastPrivilegedLogin, loginRoleProblems, OwnerLoginRefused } from '../../db/app-role';
+import {
+  APP_ROLE,
+  assertLeastPrivilegedLogin,
+  loginRoleProblems,
+  OwnerLoginRefused,
+} from '../../db/app-role';
 import { writeAudit } from '../../db/audit';
 import { createPool } from '../../db/pool';
 import { Ledger } from '../../ledger';
@@ -62,11 +67,20 @@ beforeAll(async () => {
   app = pool(processDatabaseUrl(db));
   const ledger = new Ledger(app);
   await ledger.createAccount({ path: 'investor:ivy:available', currency: 'CNY' });
-  await ledger.transfer({ idempotencyKey: 'login-1', from: 'gateway:default:clearing', to: 'investor:ivy:available', amount: 700n, currency: 'CNY' });
+  await ledger.transfer({
+    idempotencyKey: 'login-1',
+    from: 'gateway:default:clearing',
+    to: 'investor:ivy:available',
+    amount: 700n,
+    currency: 'CNY',
+  });
   await writeAudit(app, { actor: 'test', action: 'test.wrote', subject: 'login-1' });
   session = await app.connect();
-  ({ rows: [{ owner }] } = await db.pool.query<{ owner: string }>(
-    'SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = current_schema()'));
+  ({
+    rows: [{ owner }],
+  } = await db.pool.query<{ owner: string }>(
+    'SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = current_schema()',
+  ));
 });
 
 const on = (): PoolClient => {
@@ -75,14 +89,23 @@ const on = (): PoolClient => {
 };
 
 /** Who the session is, and whether it has any of the owner's rights. */
-const whoAmI = async () => (await on().query<{ current: string; session: string; superuser: boolean; owner: boolean }>(
-  `SELECT current_user AS current, session_user AS session, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
-          pg_has_role(current_user, $1, 'MEMBER') OR pg_has_role(session_user, $1, 'MEMBER') AS owner`, [owner])).rows[0];
+const whoAmI = async () =>
+  (
+    await on().query<{ current: string; session: string; superuser: boolean; owner: boolean }>(
+      `SELECT current_user AS current, session_user AS session, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+          pg_has_role(current_user, $1, 'MEMBER') OR pg_has_role(session_user, $1, 'MEMBER') AS owner`,
+      [owner],
+    )
+  ).rows[0];
 const asApp = { current: APP_ROLE, session: APP_ROLE, superuser: false, owner: false };
 
 it("logs in as lending_app through the process's URL, on the file's schema (search_path from the URL's options), with the UTC pin", async () => {
   expect(await whoAmI()).toEqual(asApp);
-  const { rows: [s] } = await on().query<{ schema: string; tz: string }>(`SELECT current_schema() AS schema, current_setting('TimeZone') AS tz`);
+  const {
+    rows: [s],
+  } = await on().query<{ schema: string; tz: string }>(
+    `SELECT current_schema() AS schema, current_setting('TimeZone') AS tz`,
+  );
   expect(s).toEqual({ schema: db.schema, tz: 'UTC' });
   expect(owner).not.toBe(APP_ROLE);
 });
@@ -96,18 +119,28 @@ it('RESET ROLE, SET ROLE NONE and RESET SESSION AUTHORIZATION leave it lending_a
   expect(await whoAmI()).toEqual(asApp);
   for (const target of new Set([owner, 'postgres'])) {
     await expect(on().query(`SET ROLE ${target}`)).rejects.toThrow(/permission denied to set role/);
-    await expect(on().query(`SET SESSION AUTHORIZATION ${target}`)).rejects.toThrow(/permission denied to set session authorization/);
+    await expect(on().query(`SET SESSION AUTHORIZATION ${target}`)).rejects.toThrow(
+      /permission denied to set session authorization/,
+    );
     await on().query('BEGIN');
-    await expect(on().query(`SET LOCAL ROLE ${target}`)).rejects.toThrow(/permission denied to set role/);
+    await expect(on().query(`SET LOCAL ROLE ${target}`)).rejects.toThrow(
+      /permission denied to set role/,
+    );
     await on().query('ROLLBACK');
   }
-  await expect(on().query(`SELECT set_config('role', $1, false)`, [owner])).rejects.toThrow(/permission denied to set role/);
+  await expect(on().query(`SELECT set_config('role', $1, false)`, [owner])).rejects.toThrow(
+    /permission denied to set role/,
+  );
   // Nor can it switch the triggers that keep history append-only off for itself.
-  await expect(on().query('SET session_replication_role = replica')).rejects.toThrow(/permission denied to set parameter/);
+  await expect(on().query('SET session_replication_role = replica')).rejects.toThrow(
+    /permission denied to set parameter/,
+  );
   expect(await whoAmI()).toEqual(asApp);
 
   // What this replaces, for contrast: logged in as the owner with the role taken at connection start.
-  const taken = await pool(`${db.url}?options=${encodeURIComponent(`-c search_path=${db.schema} -c role=${APP_ROLE}`)}`).connect();
+  const taken = await pool(
+    `${db.url}?options=${encodeURIComponent(`-c search_path=${db.schema} -c role=${APP_ROLE}`)}`,
+  ).connect();
   try {
     expect((await taken.query('SELECT current_user AS r')).rows[0].r).toBe(APP_ROLE);
     // RESET ROLE returns to the connection's start value (the role taken), but SET ROLE NONE and
@@ -143,7 +176,8 @@ it('cannot change the schema, even after RESET ROLE and SET ROLE NONE', async ()
     await expect(on().query(sql)).rejects.toThrow(/permission denied|must be owner/);
   }
   const { rows } = await db.pool.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'ledger_postings' AND column_name = 'sneaky'`);
+    `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'ledger_postings' AND column_name = 'sneaky'`,
+  );
   expect(rows[0].n).toBe(0);
 });
 
@@ -163,10 +197,13 @@ it('cannot update or delete postings, transactions or the audit log, even after 
   ]) {
     await expect(on().query(sql)).rejects.toThrow(/permission denied/);
   }
-  const { rows: [kept] } = await db.pool.query<{ postings: number; sum: string; forged: number; audit: number }>(
+  const {
+    rows: [kept],
+  } = await db.pool.query<{ postings: number; sum: string; forged: number; audit: number }>(
     `SELECT (SELECT count(*)::int FROM ledger_postings) AS postings, (SELECT sum(amount)::text FROM ledger_postings) AS sum,
             (SELECT count(*)::int FROM ledger_transactions WHERE metadata ? 'forged') AS forged,
-            (SELECT count(*)::int FROM audit_log WHERE actor = 'test') AS audit`);
+            (SELECT count(*)::int FROM audit_log WHERE actor = 'test') AS audit`,
+  );
   expect(kept).toEqual({ postings: 2, sum: '1400', forged: 0, audit: 1 });
 });
 
@@ -174,23 +211,39 @@ describe('the start-up check (assertLeastPrivilegedLogin): what a process logs i
   it('accepts lending_app and a plain login that is a member of it (a login per process, each with its own password)', async () => {
     expect(await loginRoleProblems(app)).toEqual({ login: APP_ROLE, problems: [] });
     const member = await role('l_member', `LOGIN IN ROLE ${APP_ROLE}`);
-    expect(await loginRoleProblems(pool(loginUrl(member)))).toEqual({ login: member, problems: [] });
-    await expect(assertLeastPrivilegedLogin(app, 'production', () => undefined)).resolves.toBeUndefined();
+    expect(await loginRoleProblems(pool(loginUrl(member)))).toEqual({
+      login: member,
+      problems: [],
+    });
+    await expect(
+      assertLeastPrivilegedLogin(app, 'production', () => undefined),
+    ).resolves.toBeUndefined();
   });
 
   it('refuses the owner in staging and production, even when its URL takes the application role (SET ROLE NONE would undo it); says so and goes on in development and test', async () => {
-    const taken = pool(`${db.url}?options=${encodeURIComponent(`-c search_path=${db.schema} -c role=${APP_ROLE}`)}`);
+    const taken = pool(
+      `${db.url}?options=${encodeURIComponent(`-c search_path=${db.schema} -c role=${APP_ROLE}`)}`,
+    );
     expect((await taken.query('SELECT current_user AS r')).rows[0].r).toBe(APP_ROLE);
     for (const ownerLogin of [db.pool, taken]) {
       expect((await loginRoleProblems(ownerLogin)).problems).toEqual(['postgres is a superuser']);
       for (const env of ['production', 'staging']) {
-        const refused = await assertLeastPrivilegedLogin(ownerLogin, env, () => undefined).then(() => undefined, (e: unknown) => e);
+        const refused = await assertLeastPrivilegedLogin(ownerLogin, env, () => undefined).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(refused).toBeInstanceOf(OwnerLoginRefused);
-        expect((refused as Error).message).toMatch(/^refusing to start: DATABASE_URL logs in as postgres, which the application must not: postgres is a superuser\. Log in as lending_app .*MIGRATION_DATABASE_URL/);
+        expect((refused as Error).message).toMatch(
+          /^refusing to start: DATABASE_URL logs in as postgres, which the application must not: postgres is a superuser\. Log in as lending_app .*MIGRATION_DATABASE_URL/,
+        );
       }
       const warned: string[] = [];
       await assertLeastPrivilegedLogin(ownerLogin, 'test', (m) => warned.push(m));
-      expect(warned).toEqual([expect.stringMatching(/^warning: DATABASE_URL logs in as postgres, .*\(allowed in test only\)$/)]);
+      expect(warned).toEqual([
+        expect.stringMatching(
+          /^warning: DATABASE_URL logs in as postgres, .*\(allowed in test only\)$/,
+        ),
+      ]);
     }
   });
 
@@ -201,22 +254,34 @@ describe('the start-up check (assertLeastPrivilegedLogin): what a process logs i
     // An owner that is not a superuser (a DBA's usual setup): the audit log is its table here.
     const tableOwner = await role('own', 'NOLOGIN');
     await db.pool.query(`ALTER TABLE audit_log OWNER TO ${tableOwner}`);
-    const viaOwner = await role('l_via_owner', `LOGIN NOINHERIT IN ROLE ${APP_ROLE}, ${tableOwner}`);
+    const viaOwner = await role(
+      'l_via_owner',
+      `LOGIN NOINHERIT IN ROLE ${APP_ROLE}, ${tableOwner}`,
+    );
     const granted = await role('l_granted', `LOGIN IN ROLE ${APP_ROLE}`);
     await db.pool.query(`GRANT UPDATE (metadata) ON ledger_transactions TO ${granted}`);
     await db.pool.query(`GRANT DELETE ON audit_log TO ${granted}`);
     await db.pool.query(`GRANT CREATE ON SCHEMA ${db.schema} TO ${granted}`);
     try {
-      const problemsOf = async (login: string) => (await loginRoleProblems(pool(loginUrl(login)))).problems;
-      expect(await problemsOf(viaSuperuser)).toEqual([`${viaSuperuser} can act as the superuser ${su}`]);
-      expect(await problemsOf(createrole)).toEqual([`${createrole} has CREATEROLE, so it can grant itself the owner's role`]);
-      expect(await problemsOf(viaOwner)).toEqual([`${viaOwner} can act as ${tableOwner}, which owns schema ${db.schema} or objects in it`]);
+      const problemsOf = async (login: string) =>
+        (await loginRoleProblems(pool(loginUrl(login)))).problems;
+      expect(await problemsOf(viaSuperuser)).toEqual([
+        `${viaSuperuser} can act as the superuser ${su}`,
+      ]);
+      expect(await problemsOf(createrole)).toEqual([
+        `${createrole} has CREATEROLE, so it can grant itself the owner's role`,
+      ]);
+      expect(await problemsOf(viaOwner)).toEqual([
+        `${viaOwner} can act as ${tableOwner}, which owns schema ${db.schema} or objects in it`,
+      ]);
       expect(await problemsOf(granted)).toEqual([
         `${granted} may CREATE in schema ${db.schema}`,
         `${granted} may UPDATE ledger_transactions (schema ${db.schema})`,
         `${granted} may DELETE audit_log (schema ${db.schema})`,
       ]);
-      await expect(assertLeastPrivilegedLogin(pool(loginUrl(viaOwner)), 'production', () => undefined)).rejects.toThrow(/refusing to start: .* can act as own_/);
+      await expect(
+        assertLeastPrivilegedLogin(pool(loginUrl(viaOwner)), 'production', () => undefined),
+      ).rejects.toThrow(/refusing to start: .* can act as own_/);
     } finally {
       // At once, not after the file: a superuser role (NOLOGIN) and a login that may become it stay no longer than this test.
       await db.pool.query(`ALTER TABLE audit_log OWNER TO ${owner}`);

@@ -13,21 +13,46 @@ const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
 const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
 
-const audit = async (action: string, subject: string) => (await db.pool.query<{ actor: string; details: { decisionId?: string } }>(
-  'SELECT actor, details FROM audit_log WHERE action = $1 AND subject = $2 ORDER BY id', [action, subject])).rows;
-const decisions = async (workflowId: string) => (await db.pool.query<{ id: string; actor: string; taken_by: string | null }>(
-  'SELECT id, actor, taken_by FROM operator_decisions WHERE workflow_id = $1 ORDER BY created_at', [workflowId])).rows;
+const audit = async (action: string, subject: string) =>
+  (
+    await db.pool.query<{ actor: string; details: { decisionId?: string } }>(
+      'SELECT actor, details FROM audit_log WHERE action = $1 AND subject = $2 ORDER BY id',
+      [action, subject],
+    )
+  ).rows;
+const decisions = async (workflowId: string) =>
+  (
+    await db.pool.query<{ id: string; actor: string; taken_by: string | null }>(
+      'SELECT id, actor, taken_by FROM operator_decisions WHERE workflow_id = $1 ORDER BY created_at',
+      [workflowId],
+    )
+  ).rows;
 
 it('a payout run asked for through the API is its decision, audit row and start in one transaction: none without the others, and it starts after a crash', async () => {
-  await createRepayingLoan(db.pool, { id: 'ai-loan', holdings: [{ investorId: 'ai-inv', holdingMinor: 100_000n }], termMonths: 1, repaymentMethod: 'interest_then_principal' });
+  await createRepayingLoan(db.pool, {
+    id: 'ai-loan',
+    holdings: [{ investorId: 'ai-inv', holdingMinor: 100_000n }],
+    termMonths: 1,
+    repaymentMethod: 'interest_then_principal',
+  });
   await collectAndDistribute(db.pool, 'ai-loan', 1);
   const operator = await operatorHeaders(world.app);
   const workflowId = 'payout-run-ai-loan-1';
-  const ask = () => world.app.inject({ method: 'POST', url: '/v1/payout-runs', headers: operator, payload: { loanId: 'ai-loan', installment: 1 } });
+  const ask = () =>
+    world.app.inject({
+      method: 'POST',
+      url: '/v1/payout-runs',
+      headers: operator,
+      payload: { loanId: 'ai-loan', installment: 1 },
+    });
 
   // The outbox insert fails: nothing of the request is left, no decision and no audit row.
-  await db.pool.query(`CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'outbox refused by the test'; END $$`);
-  await db.pool.query(`CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_outbox()`);
+  await db.pool.query(
+    `CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'outbox refused by the test'; END $$`,
+  );
+  await db.pool.query(
+    `CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_outbox()`,
+  );
   expect((await ask()).statusCode).toBe(500);
   await db.pool.query('DROP TRIGGER refuse_outbox ON outbox');
   expect(await decisions(workflowId)).toEqual([]);
@@ -37,33 +62,76 @@ it('a payout run asked for through the API is its decision, audit row and start 
   const res = await ask();
   expect(res.statusCode).toBe(202);
   const [decision] = await decisions(workflowId);
-  expect(decision).toMatchObject({ actor: expect.stringMatching(/^operator:[0-9a-f]{16}$/), taken_by: null });
-  expect(await audit('payout_run.started', workflowId)).toEqual([{ actor: decision.actor, details: { decisionId: decision.id } }]);
-  const { rows: outbox } = await db.pool.query(`SELECT workflow_type, payload FROM outbox WHERE workflow_id = $1`, [workflowId]);
-  expect(outbox).toEqual([{ workflow_type: 'payoutRunWorkflow', payload: { loanId: 'ai-loan', installment: 1, decisionId: decision.id } }]);
-  await expect(world.env.client.workflow.getHandle(workflowId).describe()).rejects.toThrow(WorkflowNotFoundError);
+  expect(decision).toMatchObject({
+    actor: expect.stringMatching(/^operator:[0-9a-f]{16}$/),
+    taken_by: null,
+  });
+  expect(await audit('payout_run.started', workflowId)).toEqual([
+    { actor: decision.actor, details: { decisionId: decision.id } },
+  ]);
+  const { rows: outbox } = await db.pool.query(
+    `SELECT workflow_type, payload FROM outbox WHERE workflow_id = $1`,
+    [workflowId],
+  );
+  expect(outbox).toEqual([
+    {
+      workflow_type: 'payoutRunWorkflow',
+      payload: { loanId: 'ai-loan', installment: 1, decisionId: decision.id },
+    },
+  ]);
+  await expect(world.env.client.workflow.getHandle(workflowId).describe()).rejects.toThrow(
+    WorkflowNotFoundError,
+  );
 
   // The dispatcher (a restarted one, as after a crash) starts it; the run takes that decision and pays once. A repeat reaches the same run.
   await drainOutbox(world.dispatcher, db);
-  expect(await world.env.client.workflow.getHandle(workflowId).result()).toMatchObject({ payouts: 2, failed: 0, manualReview: 0 });
+  expect(await world.env.client.workflow.getHandle(workflowId).result()).toMatchObject({
+    payouts: 2,
+    failed: 0,
+    manualReview: 0,
+  });
   expect((await decisions(workflowId))[0].taken_by).toMatch(new RegExp(`^${workflowId}/`));
   expect((await ask()).statusCode).toBe(202);
   await drainOutbox(world.dispatcher, db);
   const runs = [];
-  for await (const w of world.env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(w.runId);
+  for await (const w of world.env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+    runs.push(w.runId);
   expect(runs).toHaveLength(1);
-  const { rows: [{ n }] } = await db.pool.query(`SELECT count(*)::int AS n FROM payouts WHERE loan_id = 'ai-loan'`);
+  const {
+    rows: [{ n }],
+  } = await db.pool.query(`SELECT count(*)::int AS n FROM payouts WHERE loan_id = 'ai-loan'`);
   expect(n).toBe(2);
 }, 120_000);
 
 it("a collection request's audit row commits with its decision, before the workflow is told", async () => {
-  await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': 'ai-inv-2' }, payload: { id: 'ai-ida', name: 'Ida', bankAccount: ACCOUNT } });
-  const { recoveryId, workflowId } = await openRecoveryByHand(world, { investorId: 'ai-ida', amount: '9.00', reason: 'paid twice', idempotencyKey: 'ai-open', queryPolicy: FAST });
+  await world.app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': 'ai-inv-2' },
+    payload: { id: 'ai-ida', name: 'Ida', bankAccount: ACCOUNT },
+  });
+  const { recoveryId, workflowId } = await openRecoveryByHand(world, {
+    investorId: 'ai-ida',
+    amount: '9.00',
+    reason: 'paid twice',
+    idempotencyKey: 'ai-open',
+    queryPolicy: FAST,
+  });
   // The decision's transaction fails after the audit row would be written: neither is left.
-  await db.pool.query(`CREATE FUNCTION refuse_intent() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.action = 'recovery.collection_requested' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
-  await db.pool.query(`CREATE TRIGGER refuse_intent BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_intent()`);
+  await db.pool.query(
+    `CREATE FUNCTION refuse_intent() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.action = 'recovery.collection_requested' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`,
+  );
+  await db.pool.query(
+    `CREATE TRIGGER refuse_intent BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_intent()`,
+  );
   const operator = await operatorHeaders(world.app);
-  const request = () => world.app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/request-collection`, headers: operator, payload: { reason: 'asked the investor' } });
+  const request = () =>
+    world.app.inject({
+      method: 'POST',
+      url: `/v1/recoveries/${recoveryId}/request-collection`,
+      headers: operator,
+      payload: { reason: 'asked the investor' },
+    });
   const recordedBefore = (await decisions(workflowId)).length; // the opening's own decision
   expect((await request()).statusCode).toBe(500);
   await db.pool.query('DROP TRIGGER refuse_intent ON audit_log');
@@ -75,5 +143,7 @@ it("a collection request's audit row commits with its decision, before the workf
   const mine = (await decisions(workflowId)).slice(recordedBefore);
   expect(mine).toHaveLength(1);
   expect(mine[0].taken_by).toMatch(new RegExp(`^${workflowId}/`));
-  expect(await audit('recovery.collection_requested', recoveryId)).toEqual([{ actor: mine[0].actor, details: { decisionId: mine[0].id } }]);
+  expect(await audit('recovery.collection_requested', recoveryId)).toEqual([
+    { actor: mine[0].actor, details: { decisionId: mine[0].id } },
+  ]);
 }, 120_000);

@@ -19,18 +19,36 @@ const ROLES: Role[] = ['admin', 'operator', 'investor', 'borrower'];
 
 /** Who may call each route: the contract this walk holds the code to (API.md's "who" column). */
 const ALLOWED: Record<string, Role[] | 'public' | 'any'> = {
-  'GET /healthz': 'public', 'GET /metrics': 'public', 'POST /v1/gateway/notifications': 'public',
-  'POST /v1/investors': ['admin'], 'POST /v1/borrowers': ['admin'], 'POST /v1/api-keys': ['admin'], 'DELETE /v1/api-keys/{id}': ['admin'],
-  'GET /v1/investors/{id}/balance': ['admin', 'operator', 'investor'], 'GET /v1/investors/{id}/statement': ['admin', 'operator', 'investor'],
-  'GET /v1/ledger/trial-balance': ['admin', 'operator'], 'POST /v1/loans': ['admin'], 'GET /v1/loans/{id}': 'any',
-  'POST /v1/loans/{id}/subscriptions': ['investor'], 'GET /v1/subscriptions/{id}': ['admin', 'operator', 'investor'],
-  'POST /v1/subscriptions/{id}/cancel': ['investor'], 'POST /v1/investors/{id}/deposits': ['admin', 'investor'],
-  'POST /v1/investors/{id}/withdrawals': ['investor'], 'GET /v1/reviews': ['admin', 'operator'], 'POST /v1/reviews/{workflowId}/resolve': ['admin', 'operator'],
-  'GET /v1/payouts/{id}': ['admin', 'operator', 'investor', 'borrower'], 'POST /v1/loans/{id}/installments/{n}/repayments': ['admin', 'operator', 'borrower'],
-  'POST /v1/payout-runs': ['admin', 'operator'], 'POST /v1/reconciliations': ['admin', 'operator'], 'GET /v1/reconciliations/{channel}/{date}': ['admin', 'operator'],
-  'POST /v1/reconciliations/{channel}/{date}/exceptions/{id}/resolve': ['admin', 'operator'], 'POST /v1/recoveries': ['admin', 'operator'],
-  'GET /v1/recoveries': ['admin', 'operator', 'investor'], 'GET /v1/recoveries/{id}': ['admin', 'operator', 'investor'],
-  'POST /v1/recoveries/{id}/request-collection': ['admin', 'operator'], 'POST /v1/recoveries/{id}/write-off': ['admin', 'operator'],
+  'GET /healthz': 'public',
+  'GET /metrics': 'public',
+  'POST /v1/gateway/notifications': 'public',
+  'POST /v1/investors': ['admin'],
+  'POST /v1/borrowers': ['admin'],
+  'POST /v1/api-keys': ['admin'],
+  'DELETE /v1/api-keys/{id}': ['admin'],
+  'GET /v1/investors/{id}/balance': ['admin', 'operator', 'investor'],
+  'GET /v1/investors/{id}/statement': ['admin', 'operator', 'investor'],
+  'GET /v1/ledger/trial-balance': ['admin', 'operator'],
+  'POST /v1/loans': ['admin'],
+  'GET /v1/loans/{id}': 'any',
+  'POST /v1/loans/{id}/subscriptions': ['investor'],
+  'GET /v1/subscriptions/{id}': ['admin', 'operator', 'investor'],
+  'POST /v1/subscriptions/{id}/cancel': ['investor'],
+  'POST /v1/investors/{id}/deposits': ['admin', 'investor'],
+  'POST /v1/investors/{id}/withdrawals': ['investor'],
+  'GET /v1/reviews': ['admin', 'operator'],
+  'POST /v1/reviews/{workflowId}/resolve': ['admin', 'operator'],
+  'GET /v1/payouts/{id}': ['admin', 'operator', 'investor', 'borrower'],
+  'POST /v1/loans/{id}/installments/{n}/repayments': ['admin', 'operator', 'borrower'],
+  'POST /v1/payout-runs': ['admin', 'operator'],
+  'POST /v1/reconciliations': ['admin', 'operator'],
+  'GET /v1/reconciliations/{channel}/{date}': ['admin', 'operator'],
+  'POST /v1/reconciliations/{channel}/{date}/exceptions/{id}/resolve': ['admin', 'operator'],
+  'POST /v1/recoveries': ['admin', 'operator'],
+  'GET /v1/recoveries': ['admin', 'operator', 'investor'],
+  'GET /v1/recoveries/{id}': ['admin', 'operator', 'investor'],
+  'POST /v1/recoveries/{id}/request-collection': ['admin', 'operator'],
+  'POST /v1/recoveries/{id}/write-off': ['admin', 'operator'],
   'GET /v1/audit': ['admin'],
 };
 
@@ -40,35 +58,106 @@ let env: TestWorkflowEnvironment;
 const keys = {} as Record<Role | 'otherInvestor' | 'otherBorrower', string>;
 /** Resources owned by aw-inv and aw-bor, for the other party's key to try. */
 const owned: Record<string, string> = {};
-let doc: { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Schema }> } }>> };
+let doc: {
+  paths: Record<
+    string,
+    Record<string, { requestBody?: { content: Record<string, { schema: Schema }> } }>
+  >;
+};
 
-interface Schema { type?: string; properties?: Record<string, Schema>; required?: string[]; enum?: string[]; pattern?: string }
+interface Schema {
+  type?: string;
+  properties?: Record<string, Schema>;
+  required?: string[];
+  enum?: string[];
+  pattern?: string;
+}
 
 beforeAll(async () => {
   env = await createDevServerEnv(); // a real Temporal (no worker): decisions reach it and are answered there
   app = await buildApp({
-    pool: db.pool, adminApiKey: ADMIN_KEY, gatewaySecret: SECRET, rateLimitPerMinute: 1_000_000, temporal: env.client,
-    failedAuthLimits: { maxFailures: 1_000_000, windowMs: 60_000, alertAt: 1_000_000, maxAddresses: 100 },
+    pool: db.pool,
+    adminApiKey: ADMIN_KEY,
+    gatewaySecret: SECRET,
+    rateLimitPerMinute: 1_000_000,
+    temporal: env.client,
+    failedAuthLimits: {
+      maxFailures: 1_000_000,
+      windowMs: 60_000,
+      alertAt: 1_000_000,
+      maxAddresses: 100,
+    },
   });
   await app.ready();
   const admin = { authorization: `Bearer ${ADMIN_KEY}` };
-  for (const [kind, id] of [['investors', 'aw-inv'], ['investors', 'aw-inv2'], ['borrowers', 'aw-bor'], ['borrowers', 'aw-bor2']] as const) {
-    await app.inject({ method: 'POST', url: `/v1/${kind}`, headers: { ...admin, 'idempotency-key': `aw-${id}` }, payload: { id, name: id, bankAccount: ACCOUNT } });
+  for (const [kind, id] of [
+    ['investors', 'aw-inv'],
+    ['investors', 'aw-inv2'],
+    ['borrowers', 'aw-bor'],
+    ['borrowers', 'aw-bor2'],
+  ] as const) {
+    await app.inject({
+      method: 'POST',
+      url: `/v1/${kind}`,
+      headers: { ...admin, 'idempotency-key': `aw-${id}` },
+      payload: { id, name: id, bankAccount: ACCOUNT },
+    });
   }
-  const issue = async (role: string) => (await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role } })).json<{ key: string }>().key;
+  const issue = async (role: string) =>
+    (
+      await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role } })
+    ).json<{ key: string }>().key;
   Object.assign(keys, {
-    admin: ADMIN_KEY, operator: await issue('operator'), investor: await issue('investor:aw-inv'), borrower: await issue('borrower:aw-bor'),
-    otherInvestor: await issue('investor:aw-inv2'), otherBorrower: await issue('borrower:aw-bor2'),
+    admin: ADMIN_KEY,
+    operator: await issue('operator'),
+    investor: await issue('investor:aw-inv'),
+    borrower: await issue('borrower:aw-bor'),
+    otherInvestor: await issue('investor:aw-inv2'),
+    otherBorrower: await issue('borrower:aw-bor2'),
   });
   await fundInvestor(db, 'aw-inv', 500_00n);
   await app.inject({
-    method: 'POST', url: '/v1/loans', headers: { ...admin, 'idempotency-key': 'aw-loan' },
-    payload: { id: 'aw-loan', borrowerId: 'aw-bor', principal: '1000.00', annualRate: '0.10', termMonths: 3, repaymentMethod: 'equal_installment', subscriptionDeadline: new Date(Date.now() + 3_600_000).toISOString() },
+    method: 'POST',
+    url: '/v1/loans',
+    headers: { ...admin, 'idempotency-key': 'aw-loan' },
+    payload: {
+      id: 'aw-loan',
+      borrowerId: 'aw-bor',
+      principal: '1000.00',
+      annualRate: '0.10',
+      termMonths: 3,
+      repaymentMethod: 'equal_installment',
+      subscriptionDeadline: new Date(Date.now() + 3_600_000).toISOString(),
+    },
   });
-  const as = (key: string, idem: string) => ({ authorization: `Bearer ${key}`, 'idempotency-key': idem });
-  owned.subscription = (await app.inject({ method: 'POST', url: '/v1/loans/aw-loan/subscriptions', headers: as(keys.investor, 'aw-sub'), payload: { investorId: 'aw-inv', amount: '10.00' } })).json<{ subscriptionId: string }>().subscriptionId;
-  owned.payout = (await app.inject({ method: 'POST', url: '/v1/investors/aw-inv/withdrawals', headers: as(keys.investor, 'aw-wd'), payload: { amount: '5.00', account: ACCOUNT } })).json<{ payoutId: string }>().payoutId;
-  owned.recovery = (await app.inject({ method: 'POST', url: '/v1/recoveries', headers: as(keys.operator, 'aw-rc'), payload: { investorId: 'aw-inv', amount: '1.00', reason: 'paid twice' } })).json<{ id: string }>().id;
+  const as = (key: string, idem: string) => ({
+    authorization: `Bearer ${key}`,
+    'idempotency-key': idem,
+  });
+  owned.subscription = (
+    await app.inject({
+      method: 'POST',
+      url: '/v1/loans/aw-loan/subscriptions',
+      headers: as(keys.investor, 'aw-sub'),
+      payload: { investorId: 'aw-inv', amount: '10.00' },
+    })
+  ).json<{ subscriptionId: string }>().subscriptionId;
+  owned.payout = (
+    await app.inject({
+      method: 'POST',
+      url: '/v1/investors/aw-inv/withdrawals',
+      headers: as(keys.investor, 'aw-wd'),
+      payload: { amount: '5.00', account: ACCOUNT },
+    })
+  ).json<{ payoutId: string }>().payoutId;
+  owned.recovery = (
+    await app.inject({
+      method: 'POST',
+      url: '/v1/recoveries',
+      headers: as(keys.operator, 'aw-rc'),
+      payload: { investorId: 'aw-inv', amount: '1.00', reason: 'paid twice' },
+    })
+  ).json<{ id: string }>().id;
   expect(Object.values(owned).every(Boolean)).toBe(true);
   doc = (await app.inject({ method: 'GET', url: '/v1/openapi.json' })).json();
 }, 120_000);
@@ -80,14 +169,33 @@ afterAll(async () => {
 /** A value the schema accepts, by the field's name where the shape alone does not say (ids that exist, amounts, reasons). */
 function example(schema: Schema | undefined, name: string): unknown {
   const known: Record<string, unknown> = {
-    id: 'aw-new', investorId: 'aw-inv', borrowerId: 'aw-bor', loanId: 'aw-loan', amount: '1.00', principal: '100.00', annualRate: '0.10', termMonths: 3,
-    installment: 1, reason: 'because of the walk', decision: 'paid', action: 'accept', role: 'operator', channel: 'default', date: '2026-01-01', name: 'A name',
-    subscriptionDeadline: new Date(Date.now() + 3_600_000).toISOString(), bankCode: ACCOUNT.bankCode, accountNo: ACCOUNT.accountNo, accountName: ACCOUNT.accountName,
+    id: 'aw-new',
+    investorId: 'aw-inv',
+    borrowerId: 'aw-bor',
+    loanId: 'aw-loan',
+    amount: '1.00',
+    principal: '100.00',
+    annualRate: '0.10',
+    termMonths: 3,
+    installment: 1,
+    reason: 'because of the walk',
+    decision: 'paid',
+    action: 'accept',
+    role: 'operator',
+    channel: 'default',
+    date: '2026-01-01',
+    name: 'A name',
+    subscriptionDeadline: new Date(Date.now() + 3_600_000).toISOString(),
+    bankCode: ACCOUNT.bankCode,
+    accountNo: ACCOUNT.accountNo,
+    accountName: ACCOUNT.accountName,
   };
   if (schema?.enum) return schema.enum[0];
   if (name in known && schema?.type !== 'object') return known[name];
   if (schema?.type === 'object' || schema?.properties) {
-    return Object.fromEntries((schema.required ?? []).map((field) => [field, example(schema.properties?.[field], field)]));
+    return Object.fromEntries(
+      (schema.required ?? []).map((field) => [field, example(schema.properties?.[field], field)]),
+    );
   }
   if (schema?.type === 'integer' || schema?.type === 'number') return 1;
   if (schema?.type === 'boolean') return false;
@@ -96,29 +204,63 @@ function example(schema: Schema | undefined, name: string): unknown {
 
 /** Path parameters of a resource that exists and belongs to aw-inv or aw-bor. */
 function ownedUrl(path: string): string {
-  const resource = path.startsWith('/v1/subscriptions') ? owned.subscription : path.startsWith('/v1/payouts') ? owned.payout
-    : path.startsWith('/v1/recoveries/') ? owned.recovery : path.startsWith('/v1/loans') ? 'aw-loan' : path.startsWith('/v1/api-keys') ? '0123456789abcdef'
-      : path.startsWith('/v1/reconciliations') ? '1' : 'aw-inv';
-  return path.replace('{id}', resource).replace('{n}', '1').replace('{workflowId}', 'payout-aw-x').replace('{channel}', 'default').replace('{date}', '2026-01-01');
+  const resource = path.startsWith('/v1/subscriptions')
+    ? owned.subscription
+    : path.startsWith('/v1/payouts')
+      ? owned.payout
+      : path.startsWith('/v1/recoveries/')
+        ? owned.recovery
+        : path.startsWith('/v1/loans')
+          ? 'aw-loan'
+          : path.startsWith('/v1/api-keys')
+            ? '0123456789abcdef'
+            : path.startsWith('/v1/reconciliations')
+              ? '1'
+              : 'aw-inv';
+  return path
+    .replace('{id}', resource)
+    .replace('{n}', '1')
+    .replace('{workflowId}', 'payout-aw-x')
+    .replace('{channel}', 'default')
+    .replace('{date}', '2026-01-01');
 }
 
-const operations = () => Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method: method.toUpperCase(), op })));
+const operations = () =>
+  Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ path, method: method.toUpperCase(), op })),
+  );
 
-function call(o: ReturnType<typeof operations>[number], key: string | undefined, url = ownedUrl(o.path), body?: unknown) {
+function call(
+  o: ReturnType<typeof operations>[number],
+  key: string | undefined,
+  url = ownedUrl(o.path),
+  body?: unknown,
+) {
   const schema = o.op.requestBody?.content['application/json']?.schema;
   const payload = body ?? (schema ? example(schema, '') : undefined);
   return app.inject({
-    method: o.method as 'GET', url,
-    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'idempotency-key': `aw-${Math.random().toString(36).slice(2)}` },
+    method: o.method as 'GET',
+    url,
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      'idempotency-key': `aw-${Math.random().toString(36).slice(2)}`,
+    },
     ...(payload === undefined ? {} : { payload: payload as object }),
   });
 }
 
 it('the document lists every registered route, /metrics included, and the walk knows who may call each', () => {
-  const documented = operations().map((o) => `${o.method} ${o.path}`).sort();
+  const documented = operations()
+    .map((o) => `${o.method} ${o.path}`)
+    .sort();
   const registered = [...registeredRoutes(app)]
-    .flatMap(([url, methods]) => [...methods].filter((m) => m !== 'HEAD').map((m) => `${m} ${url.replace(/:([A-Za-z]+)/g, '{$1}')}`))
-    .filter((r) => r !== 'GET /v1/openapi.json').sort();
+    .flatMap(([url, methods]) =>
+      [...methods]
+        .filter((m) => m !== 'HEAD')
+        .map((m) => `${m} ${url.replace(/:([A-Za-z]+)/g, '{$1}')}`),
+    )
+    .filter((r) => r !== 'GET /v1/openapi.json')
+    .sort();
   expect(documented).toEqual(registered);
   expect(documented).toContain('GET /metrics');
   expect(Object.keys(ALLOWED).sort()).toEqual(documented);
@@ -131,11 +273,19 @@ it('without a key every non-public route is 401; with a key of a role it does no
     if (allowed === 'public') continue;
     const none = await call(o, undefined);
     seen.push(`${o.method} ${o.path} none ${none.statusCode}`);
-    expect({ route: `${o.method} ${o.path}`, status: none.statusCode }).toEqual({ route: `${o.method} ${o.path}`, status: 401 });
+    expect({ route: `${o.method} ${o.path}`, status: none.statusCode }).toEqual({
+      route: `${o.method} ${o.path}`,
+      status: 401,
+    });
     if (allowed === 'any') continue;
     for (const role of ROLES.filter((r) => !allowed.includes(r))) {
       const res = await call(o, keys[role]);
-      expect({ route: `${o.method} ${o.path}`, role, status: res.statusCode, code: res.json().error?.code }).toEqual({ route: `${o.method} ${o.path}`, role, status: 403, code: 'FORBIDDEN' });
+      expect({
+        route: `${o.method} ${o.path}`,
+        role,
+        status: res.statusCode,
+        code: res.json().error?.code,
+      }).toEqual({ route: `${o.method} ${o.path}`, role, status: 403, code: 'FORBIDDEN' });
       seen.push(`${o.method} ${o.path} ${role}`);
     }
   }
@@ -146,14 +296,25 @@ it("an investor's or borrower's key on another party's resource is 404, as a mis
   let checked = 0;
   for (const o of operations()) {
     const allowed = ALLOWED[`${o.method} ${o.path}`];
-    if (!Array.isArray(allowed) || !o.path.includes('{') && !o.op.requestBody) continue;
-    for (const [role, other] of [['investor', keys.otherInvestor], ['borrower', keys.otherBorrower]] as const) {
+    if (!Array.isArray(allowed) || (!o.path.includes('{') && !o.op.requestBody)) continue;
+    for (const [role, other] of [
+      ['investor', keys.otherInvestor],
+      ['borrower', keys.otherBorrower],
+    ] as const) {
       if (!allowed.includes(role)) continue;
       if (o.path.startsWith('/v1/payouts') && role === 'borrower') continue; // the payout is an investor's withdrawal
       const stranger = await call(o, other);
-      expect({ route: `${o.method} ${o.path}`, role, status: stranger.statusCode }).toEqual({ route: `${o.method} ${o.path}`, role, status: 404 });
+      expect({ route: `${o.method} ${o.path}`, role, status: stranger.statusCode }).toEqual({
+        route: `${o.method} ${o.path}`,
+        role,
+        status: 404,
+      });
       const owner = await call(o, keys[role]);
-      expect({ route: `${o.method} ${o.path}`, role, owner: owner.statusCode === 404 || owner.statusCode === 403 }).toEqual({ route: `${o.method} ${o.path}`, role, owner: false });
+      expect({
+        route: `${o.method} ${o.path}`,
+        role,
+        owner: owner.statusCode === 404 || owner.statusCode === 403,
+      }).toEqual({ route: `${o.method} ${o.path}`, role, owner: false });
       checked += 1;
     }
   }
@@ -161,26 +322,51 @@ it("an investor's or borrower's key on another party's resource is 404, as a mis
 });
 
 it('SQL injection in every path parameter and body field is refused or taken as data: no 5xx, no table touched', async () => {
-  const INJECTIONS = ["' OR '1'='1", "aw'); DELETE FROM api_keys; --", '1 UNION SELECT secret_hash FROM api_keys'];
-  const counts = async () => (await db.pool.query<{ k: number; p: number; a: number }>(
-    'SELECT (SELECT count(*) FROM api_keys)::int AS k, (SELECT count(*) FROM ledger_postings)::int AS p, (SELECT count(*) FROM audit_log)::int AS a')).rows[0];
+  const INJECTIONS = [
+    "' OR '1'='1",
+    "aw'); DELETE FROM api_keys; --",
+    '1 UNION SELECT secret_hash FROM api_keys',
+  ];
+  const counts = async () =>
+    (
+      await db.pool.query<{ k: number; p: number; a: number }>(
+        'SELECT (SELECT count(*) FROM api_keys)::int AS k, (SELECT count(*) FROM ledger_postings)::int AS p, (SELECT count(*) FROM audit_log)::int AS a',
+      )
+    ).rows[0];
   const before = await counts();
   let sent = 0;
   for (const o of operations()) {
     const allowed = ALLOWED[`${o.method} ${o.path}`];
-    const key = allowed === 'public' ? undefined : allowed === 'any' || allowed.includes('admin') ? keys.admin : keys[allowed[0]];
+    const key =
+      allowed === 'public'
+        ? undefined
+        : allowed === 'any' || allowed.includes('admin')
+          ? keys.admin
+          : keys[allowed[0]];
     const schema = o.op.requestBody?.content['application/json']?.schema;
     const params = [...o.path.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => m[1]);
     for (const injection of INJECTIONS) {
       for (const param of params) {
-        const res = await call(o, key, ownedUrl(o.path.replace(`{${param}}`, encodeURIComponent(injection))));
-        expect({ route: `${o.method} ${o.path}`, param, status: res.statusCode < 500 }).toEqual({ route: `${o.method} ${o.path}`, param, status: true });
+        const res = await call(
+          o,
+          key,
+          ownedUrl(o.path.replace(`{${param}}`, encodeURIComponent(injection))),
+        );
+        expect({ route: `${o.method} ${o.path}`, param, status: res.statusCode < 500 }).toEqual({
+          route: `${o.method} ${o.path}`,
+          param,
+          status: true,
+        });
         sent += 1;
       }
       for (const field of Object.keys(schema?.properties ?? {})) {
         const body = { ...(example(schema, '') as object), [field]: injection };
         const res = await call(o, key, undefined, body);
-        expect({ route: `${o.method} ${o.path}`, field, status: res.statusCode < 500 }).toEqual({ route: `${o.method} ${o.path}`, field, status: true });
+        expect({ route: `${o.method} ${o.path}`, field, status: res.statusCode < 500 }).toEqual({
+          route: `${o.method} ${o.path}`,
+          field,
+          status: true,
+        });
         sent += 1;
       }
     }
@@ -190,6 +376,8 @@ it('SQL injection in every path parameter and body field is refused or taken as 
   expect(after.k).toBeGreaterThanOrEqual(before.k); // nothing deleted (an accepted key issue may add one)
   expect(after.p).toBeGreaterThanOrEqual(before.p);
   expect(after.a).toBeGreaterThanOrEqual(before.a);
-  const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE role = 'operator'`);
+  const { rows } = await db.pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM api_keys WHERE role = 'operator'`,
+  );
   expect(rows[0].n).toBeGreaterThanOrEqual(1);
 }, 120_000);

@@ -12,38 +12,82 @@ const { db } = world;
 const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
 
 async function openRecovery(investorId: string, key: string) {
-  await world.app.inject({ method: 'POST', url: '/v1/investors', headers: { ...admin, 'idempotency-key': `kd-${investorId}` }, payload: { id: investorId, name: investorId, bankAccount: ACCOUNT } });
-  return openRecoveryByHand(world, { investorId, amount: '15.00', reason: 'paid twice', idempotencyKey: key, queryPolicy: FAST });
+  await world.app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': `kd-${investorId}` },
+    payload: { id: investorId, name: investorId, bankAccount: ACCOUNT },
+  });
+  return openRecoveryByHand(world, {
+    investorId,
+    amount: '15.00',
+    reason: 'paid twice',
+    idempotencyKey: key,
+    queryPolicy: FAST,
+  });
 }
-const decisionsOf = async (workflowId: string, kind: string) => (await db.pool.query(
-  'SELECT id FROM operator_decisions WHERE workflow_id = $1 AND kind = $2', [workflowId, kind])).rowCount;
-const refusalsOf = async (workflowId: string) => (await db.pool.query('SELECT 1 FROM operator_decision_refusals WHERE workflow_id = $1', [workflowId])).rowCount;
-const writeOffPostings = async (recoveryId: string) => (await db.pool.query(
-  `SELECT 1 FROM ledger_transactions WHERE idempotency_key LIKE $1`, [`recovery:${recoveryId}:%write%`])).rowCount;
+const decisionsOf = async (workflowId: string, kind: string) =>
+  (
+    await db.pool.query('SELECT id FROM operator_decisions WHERE workflow_id = $1 AND kind = $2', [
+      workflowId,
+      kind,
+    ])
+  ).rowCount;
+const refusalsOf = async (workflowId: string) =>
+  (
+    await db.pool.query('SELECT 1 FROM operator_decision_refusals WHERE workflow_id = $1', [
+      workflowId,
+    ])
+  ).rowCount;
+const writeOffPostings = async (recoveryId: string) =>
+  (
+    await db.pool.query(`SELECT 1 FROM ledger_transactions WHERE idempotency_key LIKE $1`, [
+      `recovery:${recoveryId}:%write%`,
+    ])
+  ).rowCount;
 
 it('a repeated keyed write-off replays the first answer; after a lost answer the retry gets it too, with one decision and one write-off', async () => {
   const { recoveryId, workflowId } = await openRecovery('kd-ana', 'kd-open-1');
   const headers = { ...(await operatorHeaders(world.app)), 'idempotency-key': 'wo-1' };
-  const writeOff = (h: Record<string, string> = headers, reason = 'the investor cannot be reached') =>
-    world.app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/write-off`, headers: h, payload: { reason } });
+  const writeOff = (
+    h: Record<string, string> = headers,
+    reason = 'the investor cannot be reached',
+  ) =>
+    world.app.inject({
+      method: 'POST',
+      url: `/v1/recoveries/${recoveryId}/write-off`,
+      headers: h,
+      payload: { reason },
+    });
 
   const first = await writeOff();
   expect(first.statusCode).toBe(200);
   expect(first.json().state).toBe('WRITTEN_OFF');
   const again = await writeOff();
-  expect({ status: again.statusCode, body: again.json(), replayed: again.headers['idempotency-replayed'] }).toEqual({ status: 200, body: first.json(), replayed: 'true' });
+  expect({
+    status: again.statusCode,
+    body: again.json(),
+    replayed: again.headers['idempotency-replayed'],
+  }).toEqual({ status: 200, body: first.json(), replayed: 'true' });
 
   // The answer was lost before it was stored (the API died after the workflow answered): only the keyed decision is left.
   await db.pool.query(`DELETE FROM api_idempotency WHERE key = 'wo-1'`);
   const retried = await writeOff();
-  expect({ status: retried.statusCode, state: retried.json().state, replayed: retried.headers['idempotency-replayed'] }).toEqual({ status: 200, state: 'WRITTEN_OFF', replayed: undefined });
+  expect({
+    status: retried.statusCode,
+    state: retried.json().state,
+    replayed: retried.headers['idempotency-replayed'],
+  }).toEqual({ status: 200, state: 'WRITTEN_OFF', replayed: undefined });
   expect(await decisionsOf(workflowId, 'recovery.write_off')).toBe(1);
   expect(await refusalsOf(workflowId)).toBe(0); // the same decision, not a used one sent again
   expect(await writeOffPostings(recoveryId)).toBe(1);
 
   // The same key with another request is refused; without a key a second write-off is refused by the workflow, as before.
   const reused = await writeOff(headers, 'another reason');
-  expect({ status: reused.statusCode, code: reused.json().error.code }).toEqual({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
+  expect({ status: reused.statusCode, code: reused.json().error.code }).toEqual({
+    status: 422,
+    code: 'IDEMPOTENCY_KEY_REUSED',
+  });
   const { 'idempotency-key': _unused, ...unkeyed } = headers;
   expect((await writeOff(unkeyed)).statusCode).toBe(409);
   expect(await writeOffPostings(recoveryId)).toBe(1);
@@ -53,9 +97,19 @@ it(`a burst of ${POOL * 4} identical keyed decisions on a pool of ${POOL} all ge
   const { recoveryId, workflowId } = await openRecovery('kd-ben', 'kd-open-2');
   const headers = { ...(await operatorHeaders(world.app)), 'idempotency-key': 'wo-burst' };
   const started = Date.now();
-  const answers = await Promise.all(Array.from({ length: POOL * 4 }, () =>
-    world.app.inject({ method: 'POST', url: `/v1/recoveries/${recoveryId}/write-off`, headers, payload: { reason: 'written off once' } })));
-  expect(new Set(answers.map((a) => `${a.statusCode} ${a.json().state}`))).toEqual(new Set(['200 WRITTEN_OFF']));
+  const answers = await Promise.all(
+    Array.from({ length: POOL * 4 }, () =>
+      world.app.inject({
+        method: 'POST',
+        url: `/v1/recoveries/${recoveryId}/write-off`,
+        headers,
+        payload: { reason: 'written off once' },
+      }),
+    ),
+  );
+  expect(new Set(answers.map((a) => `${a.statusCode} ${a.json().state}`))).toEqual(
+    new Set(['200 WRITTEN_OFF']),
+  );
   expect(Date.now() - started).toBeLessThan(10_000); // no request waited out the pool's 10 s timeout
   expect(await decisionsOf(workflowId, 'recovery.write_off')).toBe(1);
   expect(await writeOffPostings(recoveryId)).toBe(1);

@@ -20,7 +20,13 @@ it('the application role moves money and writes the audit log, but cannot rewrit
   expect(rows[0].r).toBe('lending_app');
   const ledger = new Ledger(app);
   await ledger.createAccount({ path: 'investor:ada:available', currency: 'CNY' });
-  const t = await ledger.transfer({ idempotencyKey: 'role-1', from: 'gateway:default:clearing', to: 'investor:ada:available', amount: 100n, currency: 'CNY' });
+  const t = await ledger.transfer({
+    idempotencyKey: 'role-1',
+    from: 'gateway:default:clearing',
+    to: 'investor:ada:available',
+    amount: 100n,
+    currency: 'CNY',
+  });
   await writeAudit(app, { actor: 'test', action: 'test.wrote', subject: 'x' });
 
   for (const sql of [
@@ -38,7 +44,10 @@ it('the application role moves money and writes the audit log, but cannot rewrit
     await expect(app.query(sql)).rejects.toThrow(/permission denied|must be owner/);
   }
   // The owner (the migrations' role) is the one that could, and the rows are untouched.
-  const { rows: kept } = await db.pool.query('SELECT count(*)::int AS n FROM ledger_postings WHERE transaction_id = $1', [t.transactionId]);
+  const { rows: kept } = await db.pool.query(
+    'SELECT count(*)::int AS n FROM ledger_postings WHERE transaction_id = $1',
+    [t.transactionId],
+  );
   expect(kept[0].n).toBe(2);
 });
 
@@ -47,7 +56,13 @@ it('the application role moves money and writes the audit log, but cannot rewrit
 it('the application role cannot write balance rows except through the ledger functions', async () => {
   const ledger = new Ledger(app);
   await ledger.createAccount({ path: 'investor:bea:available', currency: 'CNY' });
-  await ledger.transfer({ idempotencyKey: 'role-bal-1', from: 'gateway:default:clearing', to: 'investor:bea:available', amount: 500n, currency: 'CNY' });
+  await ledger.transfer({
+    idempotencyKey: 'role-bal-1',
+    from: 'gateway:default:clearing',
+    to: 'investor:bea:available',
+    amount: 500n,
+    currency: 'CNY',
+  });
   for (const sql of [
     'UPDATE ledger_balances SET allow_negative = true',
     'UPDATE ledger_balances SET posted = posted + 1000000',
@@ -66,14 +81,34 @@ it('the application role cannot write balance rows except through the ledger fun
     await expect(app.query(sql)).rejects.toThrow(/permission denied/);
   }
   // The ledger's own paths still work as the application role: hold, post, batch, overdraft refused.
-  const held = await ledger.hold({ idempotencyKey: 'role-bal-2', from: 'investor:bea:available', to: 'gateway:default:clearing', amount: 200n, currency: 'CNY' });
+  const held = await ledger.hold({
+    idempotencyKey: 'role-bal-2',
+    from: 'investor:bea:available',
+    to: 'gateway:default:clearing',
+    amount: 200n,
+    currency: 'CNY',
+  });
   await ledger.postPending({ idempotencyKey: 'role-bal-3', pendingId: held.transactionId });
   const batcher = new LedgerBatcher(app);
-  await batcher.transfer({ idempotencyKey: 'role-bal-4', from: 'investor:bea:available', to: 'gateway:default:clearing', amount: 300n, currency: 'CNY' });
-  await expect(ledger.transfer({ idempotencyKey: 'role-bal-5', from: 'investor:bea:available', to: 'gateway:default:clearing', amount: 1n, currency: 'CNY' }))
-    .rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS' });
+  await batcher.transfer({
+    idempotencyKey: 'role-bal-4',
+    from: 'investor:bea:available',
+    to: 'gateway:default:clearing',
+    amount: 300n,
+    currency: 'CNY',
+  });
+  await expect(
+    ledger.transfer({
+      idempotencyKey: 'role-bal-5',
+      from: 'investor:bea:available',
+      to: 'gateway:default:clearing',
+      amount: 1n,
+      currency: 'CNY',
+    }),
+  ).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS' });
   const { rows } = await db.pool.query<{ posted: string; allow_negative: boolean }>(
     `SELECT sum(b.posted)::text AS posted, bool_or(b.allow_negative) AS allow_negative FROM ledger_balances b
-     JOIN ledger_accounts a ON a.id = b.account_id WHERE a.path = 'investor:bea:available'`);
+     JOIN ledger_accounts a ON a.id = b.account_id WHERE a.path = 'investor:bea:available'`,
+  );
   expect(rows[0]).toEqual({ posted: '0', allow_negative: false });
 });

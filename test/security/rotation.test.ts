@@ -15,7 +15,10 @@ const NEW = 'new-gateway-secret-0123456789abcdef-current';
 const OTHER = 'not-the-gateways-secret-0123456789abcdef';
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 
-async function withApi<T>(secrets: { gatewaySecret: string; previousGatewaySecret?: string }, run: (app: FastifyInstance) => Promise<T>): Promise<T> {
+async function withApi<T>(
+  secrets: { gatewaySecret: string; previousGatewaySecret?: string },
+  run: (app: FastifyInstance) => Promise<T>,
+): Promise<T> {
   const app = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY, ...secrets });
   try {
     return await run(app);
@@ -25,41 +28,106 @@ async function withApi<T>(secrets: { gatewaySecret: string; previousGatewaySecre
 }
 
 /** A notice for an order nobody knows, signed with `secret`: authentic ones get past the signature (to 422, unknown order); forged ones are 401. */
-async function notice(app: FastifyInstance, secret: string): Promise<{ status: number; code: string }> {
-  const raw = JSON.stringify({ notifyId: `n-${Math.random()}`, orderNo: 'no-such-order', kind: 'PAYOUT', status: 'SUCCESS', amount: '1.00', currency: 'CNY', gatewayTradeNo: 'g1', eventSeq: 1, eventTime: new Date().toISOString() });
+async function notice(
+  app: FastifyInstance,
+  secret: string,
+): Promise<{ status: number; code: string }> {
+  const raw = JSON.stringify({
+    notifyId: `n-${Math.random()}`,
+    orderNo: 'no-such-order',
+    kind: 'PAYOUT',
+    status: 'SUCCESS',
+    amount: '1.00',
+    currency: 'CNY',
+    gatewayTradeNo: 'g1',
+    eventSeq: 1,
+    eventTime: new Date().toISOString(),
+  });
   const ts = unixSeconds(Date.now());
-  const res = await app.inject({ method: 'POST', url: '/v1/gateway/notifications', payload: raw, headers: { 'content-type': 'application/json', 'x-gateway-timestamp': ts, 'x-gateway-signature': signNotification(secret, ts, raw) } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/gateway/notifications',
+    payload: raw,
+    headers: {
+      'content-type': 'application/json',
+      'x-gateway-timestamp': ts,
+      'x-gateway-signature': signNotification(secret, ts, raw),
+    },
+  });
   return { status: res.statusCode, code: res.json().error?.code ?? 'OK' };
 }
 
 it('during a gateway secret rotation notices signed with either secret verify; after it, only the new one', async () => {
-  const before = await withApi({ gatewaySecret: OLD }, async (app) => [await notice(app, OLD), await notice(app, NEW)]);
+  const before = await withApi({ gatewaySecret: OLD }, async (app) => [
+    await notice(app, OLD),
+    await notice(app, NEW),
+  ]);
   expect(before.map((r) => r.status)).toEqual([422, 401]);
-  const during = await withApi({ gatewaySecret: NEW, previousGatewaySecret: OLD }, async (app) => [await notice(app, OLD), await notice(app, NEW), await notice(app, OTHER)]);
+  const during = await withApi({ gatewaySecret: NEW, previousGatewaySecret: OLD }, async (app) => [
+    await notice(app, OLD),
+    await notice(app, NEW),
+    await notice(app, OTHER),
+  ]);
   expect(during.map((r) => r.status)).toEqual([422, 422, 401]);
   expect(during[0].code).not.toBe('NOTIFICATION_BAD_SIGNATURE');
-  const after = await withApi({ gatewaySecret: NEW }, async (app) => [await notice(app, OLD), await notice(app, NEW)]);
+  const after = await withApi({ gatewaySecret: NEW }, async (app) => [
+    await notice(app, OLD),
+    await notice(app, NEW),
+  ]);
   expect(after.map((r) => r.status)).toEqual([401, 422]);
 });
 
 it('the previous gateway secret is checked like the current one: strong in production, never the same', () => {
   const production = {
-    APP_ENV: 'production', DATABASE_URL: 'postgres://lending_app@db:5432/lending?sslmode=verify-full', TEMPORAL_NAMESPACE: 'lending-production', GATEWAY_MERCHANT_ID: 'lending-production',
-    GATEWAY_URL: 'https://psp.example', GATEWAY_SECRET: NEW, ADMIN_API_KEY: 'Zx8#qL2!vN7$wR4@tY6%uI1&oP3*aS5^', TEMPORAL_API_KEY: 'a-temporal-cloud-api-key',
+    APP_ENV: 'production',
+    DATABASE_URL: 'postgres://lending_app@db:5432/lending?sslmode=verify-full',
+    TEMPORAL_NAMESPACE: 'lending-production',
+    GATEWAY_MERCHANT_ID: 'lending-production',
+    GATEWAY_URL: 'https://psp.example',
+    GATEWAY_SECRET: NEW,
+    ADMIN_API_KEY: 'Zx8#qL2!vN7$wR4@tY6%uI1&oP3*aS5^',
+    TEMPORAL_API_KEY: 'a-temporal-cloud-api-key',
   };
-  expect(loadConfig('api', { ...production, GATEWAY_SECRET_PREVIOUS: OLD }).GATEWAY_SECRET_PREVIOUS).toBe(OLD);
-  expect(() => loadConfig('api', { ...production, GATEWAY_SECRET_PREVIOUS: 'dev-only-gateway-secret-change-me' })).toThrow(/GATEWAY_SECRET_PREVIOUS is a default or example secret/);
-  expect(() => loadConfig('api', { ...production, GATEWAY_SECRET_PREVIOUS: NEW })).toThrow(/the same as GATEWAY_SECRET/);
+  expect(
+    loadConfig('api', { ...production, GATEWAY_SECRET_PREVIOUS: OLD }).GATEWAY_SECRET_PREVIOUS,
+  ).toBe(OLD);
+  expect(() =>
+    loadConfig('api', {
+      ...production,
+      GATEWAY_SECRET_PREVIOUS: 'dev-only-gateway-secret-change-me',
+    }),
+  ).toThrow(/GATEWAY_SECRET_PREVIOUS is a default or example secret/);
+  expect(() => loadConfig('api', { ...production, GATEWAY_SECRET_PREVIOUS: NEW })).toThrow(
+    /the same as GATEWAY_SECRET/,
+  );
 });
 
 it('an API key rotates without downtime: the new key works alongside the old, then the old is revoked', async () => {
   await withApi({ gatewaySecret: NEW }, async (app) => {
-    const issue = async () => (await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'operator' } })).json<{ id: string; key: string }>();
-    const read = async (key: string) => (await app.inject({ method: 'GET', url: '/v1/ledger/trial-balance', headers: { authorization: `Bearer ${key}` } })).statusCode;
+    const issue = async () =>
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/api-keys',
+          headers: admin,
+          payload: { role: 'operator' },
+        })
+      ).json<{ id: string; key: string }>();
+    const read = async (key: string) =>
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/v1/ledger/trial-balance',
+          headers: { authorization: `Bearer ${key}` },
+        })
+      ).statusCode;
     const old = await issue();
     const next = await issue();
     expect([await read(old.key), await read(next.key)]).toEqual([200, 200]); // the window: both valid
-    expect((await app.inject({ method: 'DELETE', url: `/v1/api-keys/${old.id}`, headers: admin })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'DELETE', url: `/v1/api-keys/${old.id}`, headers: admin }))
+        .statusCode,
+    ).toBe(200);
     expect([await read(old.key), await read(next.key)]).toEqual([401, 200]);
   });
 });

@@ -35,9 +35,15 @@ function scripted(submits: GatewayOutcome[], queries: GatewayOutcome[]) {
     payoutOrderNo: async () => 'po-table',
     submitPayout: async () => next(submits, 'submit'),
     queryPayout: async () => next(queries, 'query'),
-    postPayout: async () => { calls.push('post'); },
-    voidPayout: async () => { calls.push('void'); },
-    setPayoutStatus: async (_id: string, status: string) => { calls.push(`status ${status}`); },
+    postPayout: async () => {
+      calls.push('post');
+    },
+    voidPayout: async () => {
+      calls.push('void');
+    },
+    setPayoutStatus: async (_id: string, status: string) => {
+      calls.push(`status ${status}`);
+    },
   };
   return { calls, activities };
 }
@@ -48,31 +54,72 @@ const POLICY = { attempts: 3, initialIntervalMs: 100, maxIntervalMs: 200 };
 const TABLE: [string, GatewayOutcome[], GatewayOutcome[], PayoutState, string[]][] = [
   ['executed', [ok], [], 'SUCCEEDED', ['submit', 'post']],
   ['refused with a definitive code', [refused], [], 'FAILED', ['submit', 'void']],
-  ['not sent, then sent and executed (only a request that never left is sent again)', [notSent, ok], [], 'SUCCEEDED', ['submit', 'submit', 'post']],
-  ['timed out, then found executed by a query (never sent again)', [timeout], [processing, ok], 'SUCCEEDED', ['submit', 'query', 'query', 'post']],
-  ['timed out, then unknown to the gateway (it never got it)', [timeout], [notFound], 'FAILED', ['submit', 'query', 'void']],
-  ['timed out, then refused by a query', [timeout], [refused], 'FAILED', ['submit', 'query', 'void']],
+  [
+    'not sent, then sent and executed (only a request that never left is sent again)',
+    [notSent, ok],
+    [],
+    'SUCCEEDED',
+    ['submit', 'submit', 'post'],
+  ],
+  [
+    'timed out, then found executed by a query (never sent again)',
+    [timeout],
+    [processing, ok],
+    'SUCCEEDED',
+    ['submit', 'query', 'query', 'post'],
+  ],
+  [
+    'timed out, then unknown to the gateway (it never got it)',
+    [timeout],
+    [notFound],
+    'FAILED',
+    ['submit', 'query', 'void'],
+  ],
+  [
+    'timed out, then refused by a query',
+    [timeout],
+    [refused],
+    'FAILED',
+    ['submit', 'query', 'void'],
+  ],
 ];
 
 it.each(TABLE)('%s', async (_row, submits, queries, state, calls) => {
   const script = scripted([...submits], [...queries]);
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(), activities: script.activities });
-  const result = await worker.runUntil(env.client.workflow.execute(payoutWorkflow, {
-    taskQueue: TASK_QUEUE, workflowId: `table-${Math.random()}`, args: [{ payoutId: 'p-table', partyId: 'inv', queryPolicy: POLICY }],
-  }));
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: script.activities,
+  });
+  const result = await worker.runUntil(
+    env.client.workflow.execute(payoutWorkflow, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `table-${Math.random()}`,
+      args: [{ payoutId: 'p-table', partyId: 'inv', queryPolicy: POLICY }],
+    }),
+  );
   expect({ state: result, calls: script.calls }).toEqual({ state, calls });
 });
 
 it('unknown after every query: waits for an operator in MANUAL_REVIEW, with nothing posted, voided or sent again', async () => {
   const script = scripted([timeout], [processing]);
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(), activities: script.activities });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: script.activities,
+  });
   await worker.runUntil(async () => {
     const handle = await env.client.workflow.start(payoutWorkflow, {
-      taskQueue: TASK_QUEUE, workflowId: `table-review-${Math.random()}`, args: [{ payoutId: 'p-review', partyId: 'inv', queryPolicy: POLICY }],
+      taskQueue: TASK_QUEUE,
+      workflowId: `table-review-${Math.random()}`,
+      args: [{ payoutId: 'p-review', partyId: 'inv', queryPolicy: POLICY }],
     });
     const deadline = Date.now() + 30_000;
     while (!script.calls.includes('status MANUAL_REVIEW')) {
-      if (Date.now() > deadline) throw new Error(`never reached MANUAL_REVIEW: ${script.calls.join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(`never reached MANUAL_REVIEW: ${script.calls.join(', ')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(script.calls).toEqual(['submit', 'query', 'query', 'query', 'status MANUAL_REVIEW']);

@@ -60,7 +60,11 @@ export interface QueryPolicy {
   maxIntervalMs: number;
 }
 
-export const DEFAULT_QUERY_POLICY: QueryPolicy = { attempts: 8, initialIntervalMs: 2_000, maxIntervalMs: 60_000 };
+export const DEFAULT_QUERY_POLICY: QueryPolicy = {
+  attempts: 8,
+  initialIntervalMs: 2_000,
+  maxIntervalMs: 60_000,
+};
 
 /** The operator's decision on a payment stuck in MANUAL_REVIEW (Web UI, CLI or API). */
 export const resolveReviewUpdate = defineUpdate<string, [DecisionRef]>('resolveReview');

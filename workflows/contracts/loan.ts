@@ -2,7 +2,8 @@
 // Plain names only (no workflow code): workflows, activities, the API and tests import them.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 
-export type LoanState = 'OPEN' | 'FUNDED' | 'DISBURSED' | 'REPAYING' | 'CLOSED' | 'EXPIRED' | 'DEFAULTED';
+export type LoanState =
+  'OPEN' | 'FUNDED' | 'DISBURSED' | 'REPAYING' | 'CLOSED' | 'EXPIRED' | 'DEFAULTED';
 
 export interface LoanWorkflowInput {
   loanId: string;

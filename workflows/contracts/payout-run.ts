@@ -36,4 +36,8 @@ export interface PayoutRunResult {
   skipped: number;
 }
 
-export const payoutRunStateQuery = defineQuery<{ state: PayoutRunState; started: number; skipped: number }>('payoutRunState');
+export const payoutRunStateQuery = defineQuery<{
+  state: PayoutRunState;
+  started: number;
+  skipped: number;
+}>('payoutRunState');

@@ -4,7 +4,8 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DecisionRef } from '../../decisions/operator-decisions';
 import type { QueryPolicy } from './gateway-order';
 
-export type RecoveryWorkflowState = 'OFFSETTING' | 'REQUESTED' | 'MANUAL_REVIEW' | 'RECOVERED' | 'WRITTEN_OFF';
+export type RecoveryWorkflowState =
+  'OFFSETTING' | 'REQUESTED' | 'MANUAL_REVIEW' | 'RECOVERED' | 'WRITTEN_OFF';
 
 export interface RecoveryInput {
   recoveryId: string;
@@ -30,4 +31,6 @@ export const recoveryClosedSignal = defineSignal('recoveryClosed');
 export const writeOffUpdate = defineUpdate<RecoveryWorkflowState, [DecisionRef]>('writeOff');
 
 /** Ask the investor to pay it back: a collection from their bank account through the gateway (REQUESTED). */
-export const requestCollectionUpdate = defineUpdate<RecoveryWorkflowState, [DecisionRef]>('requestCollection');
+export const requestCollectionUpdate = defineUpdate<RecoveryWorkflowState, [DecisionRef]>(
+  'requestCollection',
+);

@@ -5,7 +5,8 @@ import type { DecisionRef } from '../../decisions/operator-decisions';
 import type { QueryPolicy } from './gateway-order';
 import type { PayoutPaging } from './payout-run';
 
-export type RepaymentState = 'DUE' | 'COLLECTING' | 'OVERDUE' | 'MANUAL_REVIEW' | 'COLLECTED' | 'DISTRIBUTED' | 'PAID_OUT';
+export type RepaymentState =
+  'DUE' | 'COLLECTING' | 'OVERDUE' | 'MANUAL_REVIEW' | 'COLLECTED' | 'DISTRIBUTED' | 'PAID_OUT';
 
 export interface RepaymentWorkflowInput {
   loanId: string;
