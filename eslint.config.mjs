@@ -22,6 +22,18 @@ export default tseslint.config(
       // An unawaited promise in money code is a lost write or a swallowed failure.
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
+      // Prettier prints code at 100 columns (.prettierrc.json) but leaves comments and strings as
+      // they are: comments are held to the same width here; a string or a URL may run past it.
+      'max-len': [
+        'error',
+        {
+          code: 100,
+          ignoreStrings: true,
+          ignoreTemplateLiterals: true,
+          ignoreRegExpLiterals: true,
+          ignoreUrls: true,
+        },
+      ],
       '@typescript-eslint/no-unused-vars': [
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
@@ -31,9 +43,10 @@ export default tseslint.config(
   },
   {
     // The workflow fence, as an allow-list: workflow code imports values only from Temporal's
-    // workflow-safe packages, other workflow files (and their contracts/) and the pure id builders; from anywhere else
-    // only types (an activity's interface, a decision's shape). Anything that reaches pg, the
-    // gateway, Node or a clock (payments/, loans/, reconciliation/, config/, ledger/ ...) stays out.
+    // workflow-safe packages, other workflow files (and their contracts/) and the pure id builders;
+    // from anywhere else only types (an activity's interface, a decision's shape). Anything that
+    // reaches pg, the gateway, Node or a clock (payments/, loans/, reconciliation/, config/,
+    // ledger/ ...) stays out.
     files: ['workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
@@ -52,8 +65,9 @@ export default tseslint.config(
     },
   },
   {
-    // No money decisions in the HTTP layer: api/** validates, authorises and calls payments/, loans/,
-    // reconciliation/; it never posts to the ledger itself (reads and account creation are fine).
+    // No money decisions in the HTTP layer: api/** validates, authorises and calls payments/,
+    // loans/, reconciliation/; it never posts to the ledger itself (reads and account creation are
+    // fine).
     files: ['api/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [

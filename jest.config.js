@@ -37,7 +37,8 @@ const common = {
 module.exports = {
   testTimeout: 120_000,
   maxWorkers: 2,
-  // test/chaos/seeds.test.ts runs its six seeds at once (it.concurrent); nothing else is concurrent.
+  // test/chaos/seeds.test.ts runs its six seeds at once (it.concurrent); nothing else is
+  // concurrent.
   maxConcurrency: 6,
   projects: [
     { ...common, displayName: 'unit', testMatch: UNIT.map((f) => `<rootDir>/${f}`) },

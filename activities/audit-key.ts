@@ -4,7 +4,10 @@
 // is a row of its own.
 import { asyncLocalStorage } from '@temporalio/activity';
 
-/** `{action}:{workflowId}:{runId}:{activityId}` inside an activity; undefined outside one (a direct call writes as before). */
+/**
+ * `{action}:{workflowId}:{runId}:{activityId}` inside an activity; undefined outside one (a direct
+ * call writes as before).
+ */
 export function activityAuditKey(action: string): string | undefined {
   const info = asyncLocalStorage.getStore()?.info;
   if (!info?.workflowExecution) return undefined;

@@ -2,9 +2,13 @@
 // retention period (a client retrying within it gets the first response back), then pruned.
 import type { ActivityDeps } from '.';
 
-/** Stored responses are kept this long by default: longer than any client's retry after an outage. */
+/**
+ * Stored responses are kept this long by default: longer than any client's retry after an outage.
+ */
 export const DEFAULT_IDEMPOTENCY_RETENTION_HOURS = 7 * 24;
-/** Rows deleted per statement: short transactions, so a large backlog never holds locks for long. */
+/**
+ * Rows deleted per statement: short transactions, so a large backlog never holds locks for long.
+ */
 const PRUNE_BATCH = 5_000;
 
 const PRUNE_STATEMENTS = [
@@ -23,7 +27,10 @@ export interface PruneResult {
 export function createHousekeepingActivities({ pool, idempotencyRetentionHours }: ActivityDeps) {
   const retentionHours = idempotencyRetentionHours ?? DEFAULT_IDEMPOTENCY_RETENTION_HOURS;
   return {
-    /** Deletes stored Idempotency-Key responses (and keyed decisions) older than the retention period, in batches. Safe to re-run. */
+    /**
+     * Deletes stored Idempotency-Key responses (and keyed decisions) older than the retention
+     * period, in batches. Safe to re-run.
+     */
     async pruneIdempotencyKeys(): Promise<PruneResult> {
       const {
         rows: [{ cutoff }],
@@ -32,7 +39,8 @@ export function createHousekeepingActivities({ pool, idempotencyRetentionHours }
         [retentionHours],
       );
       let deleted = 0;
-      // The stored responses, and the decisions recorded under a key (api/decisions.ts): the same retention.
+      // The stored responses, and the decisions recorded under a key (api/decisions.ts): the same
+      // retention.
       for (const statement of PRUNE_STATEMENTS) {
         for (;;) {
           const { rowCount } = await pool.query(statement, [cutoff, PRUNE_BATCH]);

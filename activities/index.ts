@@ -16,11 +16,16 @@ export interface ActivityDeps {
   /** For activities that signal or start other workflows. */
   temporal: Client;
   gateway: GatewayClient;
-  /** How long stored Idempotency-Key responses are kept (IDEMPOTENCY_RETENTION_HOURS); default 7 days. */
+  /**
+   * How long stored Idempotency-Key responses are kept (IDEMPOTENCY_RETENTION_HOURS); default 7
+   * days.
+   */
   idempotencyRetentionHours?: number;
 }
 
-/** Every activity, built from its dependencies: the worker passes real clients, tests pass theirs. */
+/**
+ * Every activity, built from its dependencies: the worker passes real clients, tests pass theirs.
+ */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),

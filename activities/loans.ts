@@ -87,8 +87,8 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
     },
 
     /**
-     * Tells every subscription of the loan the decision, starting its workflow if the dispatcher has
-     * not yet (signal-with-start on the same deterministic id). Resumes from its heartbeat.
+     * Tells every subscription of the loan the decision, starting its workflow if the dispatcher
+     * has not yet (signal-with-start on the same deterministic id). Resumes from its heartbeat.
      */
     async notifySubscriptions(loanId: string, decision: LoanDecision): Promise<number> {
       const statuses: SubscriptionStatus[] =
@@ -181,7 +181,8 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
 
     /**
      * Holds the borrower's disbursed money for a payout to their bank account, once. Returns the
-     * payout id, or null when the borrower has no bank account on file (the money stays in their balance).
+     * payout id, or null when the borrower has no bank account on file (the money stays in their
+     * balance).
      */
     async requestDisbursementPayout(loanId: string, netMinor: string): Promise<string | null> {
       const loan = await getLoan(pool, loanId);
@@ -189,8 +190,8 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
       const payoutId = disbursementPayoutId(loanId);
       const existing = await getPayout(pool, payoutId);
       if (existing) {
-        // Ours from an earlier attempt of this step. Anything else under the id would be a broken id
-        // contract: stop loudly rather than count another payout as the borrower's disbursement.
+        // Ours from an earlier attempt of this step. Anything else under the id would be a broken
+        // id contract: stop loudly rather than count another payout as the borrower's disbursement.
         if (existing.purpose !== 'disbursement' || existing.partyId !== loan.borrowerId) {
           throw ApplicationFailure.create({
             type: 'PayoutIdTaken',
@@ -229,7 +230,9 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
       return payoutId;
     },
 
-    /** Installment numbers and due dates (counted from funding), for the loan's repayment timers. */
+    /**
+     * Installment numbers and due dates (counted from funding), for the loan's repayment timers.
+     */
     async getRepaymentSchedule(loanId: string): Promise<{ n: number; dueDate: string }[]> {
       const loan = await getLoan(pool, loanId);
       if (!loan) throw new Error(`loan ${loanId} does not exist`);

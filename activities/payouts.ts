@@ -81,7 +81,10 @@ export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClien
       );
     },
 
-    /** An operator's not_paid with resubmit: the payout is HELD again for the same order, audited with it. */
+    /**
+     * An operator's not_paid with resubmit: the payout is HELD again for the same order, audited
+     * with it.
+     */
     async resubmitPayout(payoutId: string, resolution: ResolveReviewInput): Promise<void> {
       await withReviewAudit(pool, workflowIds.payout(payoutId), resolution, (tx) =>
         setPayoutStatus(tx, payoutId, 'HELD'),

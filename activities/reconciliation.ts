@@ -1,5 +1,6 @@
 // Activities of the Reconciliation workflow. The heavy work (the statement, the matching) happens
-// here against Postgres; workflows carry ids and totals only. The Recovery workflow's: recoveries.ts.
+// here against Postgres; workflows carry ids and totals only. The Recovery workflow's:
+// recoveries.ts.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
@@ -27,7 +28,9 @@ const run = (channel: string, date: string): ReconRunRef => ({
   date,
 });
 
-/** matchStatement's heartbeat: the last candidate answered, so a retried attempt resumes after it. */
+/**
+ * matchStatement's heartbeat: the last candidate answered, so a retried attempt resumes after it.
+ */
 export interface MatchProgress {
   after: string;
   done: number;

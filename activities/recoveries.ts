@@ -38,7 +38,10 @@ export function createRecoveryActivities(deps: { pool: Pool; gateway: GatewayCli
       return (await inTransaction(pool, (tx) => writeOffRecovery(tx, recoveryId, decision))).state;
     },
 
-    /** REQUESTED: the order for what is still owed (created once per attempt); null when there is nothing to ask. */
+    /**
+     * REQUESTED: the order for what is still owed (created once per attempt); null when there is
+     * nothing to ask.
+     */
     async openRecoveryCollection(recoveryId: string, attempt: number): Promise<string | null> {
       return (await openRecoveryCollection(pool, recoveryId, attempt))?.orderNo ?? null;
     },
@@ -86,7 +89,10 @@ export function createRecoveryActivities(deps: { pool: Pool; gateway: GatewayCli
       );
     },
 
-    /** A recovery collection recorded FAILED that the gateway, asked again, says it executed: booked once; what offsets took meanwhile goes back. */
+    /**
+     * A recovery collection recorded FAILED that the gateway, asked again, says it executed: booked
+     * once; what offsets took meanwhile goes back.
+     */
     async recordFoundRecoveryCollection(
       orderNo: string,
     ): Promise<{ state: string; recoveredMinor: string; refundedMinor: string; from: string }> {

@@ -99,7 +99,9 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
       );
     },
 
-    /** Credits loan:{id}:repayment once; `resolution` records the operator when a person decided. */
+    /**
+     * Credits loan:{id}:repayment once; `resolution` records the operator when a person decided.
+     */
     async recordCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<string> {
       const evidence = reviewEvidence(resolution);
       const c = await load(orderNo);
@@ -114,7 +116,8 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
 
     /**
      * A collection recorded FAILED that the gateway, asked again, says it executed: booked as its
-     * success would have been, from where its money sits now; the late fee of its own failure taken back.
+     * success would have been, from where its money sits now; the late fee of its own failure taken
+     * back.
      */
     async recordFoundCollection(
       orderNo: string,

@@ -10,7 +10,8 @@ import type { ResolveReviewInput } from '../workflows/contracts/gateway-order';
 /**
  * Runs an order's status change with its audit row in one transaction. Given the order's number,
  * then checks the verified notices stored for it against the record just committed: one that
- * arrived while a decision was being written is raised at once (reconciliation/notice-exception.ts).
+ * arrived while a decision was being written is raised at once
+ * (reconciliation/notice-exception.ts).
  */
 export async function withReviewAudit<T>(
   pool: Pool,
@@ -42,7 +43,10 @@ export async function withReviewAudit<T>(
   return result;
 }
 
-/** What the ledger transaction records of who decided: a person, the gateway's notice, or the gateway's answer. */
+/**
+ * What the ledger transaction records of who decided: a person, the gateway's notice, or the
+ * gateway's answer.
+ */
 export function reviewEvidence(resolution: ResolveReviewInput | undefined): Record<string, string> {
   if (!resolution) return { verifiedBy: 'gateway' };
   return {

@@ -8,7 +8,9 @@ export interface SmokeRun {
 
 export function createSmokeActivities(deps: { pool: Pool }) {
   return {
-    /** Idempotent: a retry after a lost response finds the first row instead of writing a second. */
+    /**
+     * Idempotent: a retry after a lost response finds the first row instead of writing a second.
+     */
     async recordSmokeRun(input: { workflowId: string; message: string }): Promise<SmokeRun> {
       await deps.pool.query(
         'INSERT INTO smoke_runs (workflow_id, message) VALUES ($1, $2) ON CONFLICT (workflow_id) DO NOTHING',

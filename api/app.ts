@@ -53,7 +53,9 @@ export interface AppDeps {
   pool: Pool;
   /** For the routes that talk to workflows (manual reviews); without it they answer 503. */
   temporal?: Client;
-  /** Verifies the gateway's notification signatures; without it the notification route answers 503. */
+  /**
+   * Verifies the gateway's notification signatures; without it the notification route answers 503.
+   */
   gatewaySecret?: string;
   /** The gateway secret being retired during a rotation: notices signed with it still verify. */
   previousGatewaySecret?: string;
@@ -63,7 +65,10 @@ export interface AppDeps {
   /** Failed authentication per address (api/failed-auth-limiter.ts); tests shorten it. */
   failedAuthLimits?: FailedAuthLimits;
   logger?: FastifyServerOptions['logger'];
-  /** How keys are issued (api/key-policy.ts); without it, development's: the bootstrap key does everything, no lifetime cap. */
+  /**
+   * How keys are issued (api/key-policy.ts); without it, development's: the bootstrap key does
+   * everything, no lifetime cap.
+   */
   keyPolicy?: KeyPolicy;
 }
 
@@ -74,7 +79,10 @@ export interface AppContext {
   keyPolicy: KeyPolicy;
 }
 
-/** Routes that need no API key (the notification route checks the gateway's HMAC instead); everything else is authenticated before its handler runs. */
+/**
+ * Routes that need no API key (the notification route checks the gateway's HMAC instead);
+ * everything else is authenticated before its handler runs.
+ */
 const PUBLIC_ROUTES = new Set([
   '/healthz',
   '/metrics',
@@ -85,7 +93,8 @@ const PUBLIC_ROUTES = new Set([
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
-    // One log line per request would cost more than the request on the rush path; errors are logged.
+    // One log line per request would cost more than the request on the rush path; errors are
+    // logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     // Every id the platform derives must be reachable in a path (the default, 100, is shorter).
@@ -93,7 +102,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Refusals before routing in the API's own shape: a path id past every id's limit is a bad id.
     frameworkErrors: (error, _request, frameworkReply) => {
       const id = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      const reply = frameworkReply as unknown as FastifyReply; // typed for a route schema it does not have
+      // typed for a route schema it does not have
+      const reply = frameworkReply as unknown as FastifyReply;
       void reply
         .code(id ? 422 : 400)
         .send(
@@ -192,7 +202,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // Postgres text cannot hold U+0000: a NUL anywhere in the parsed input is refused at the edge,
-  // before any handler runs (a raw body, such as a gateway notice's, is checked where it is parsed).
+  // before any handler runs (a raw body, such as a gateway notice's, is checked where it is
+  // parsed).
   app.addHook('preValidation', async (request) => {
     const where =
       nulAt(request.body, 'body') ?? nulAt(request.query, 'query') ?? nulAt(request.params, 'path');
@@ -258,7 +269,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
 }
 
-/** Where in a parsed input a string holds a NUL character (`body.bankAccount.accountName`), if anywhere. */
+/**
+ * Where in a parsed input a string holds a NUL character (`body.bankAccount.accountName`), if
+ * anywhere.
+ */
 function nulAt(value: unknown, path: string): string | undefined {
   if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return undefined;

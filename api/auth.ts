@@ -10,7 +10,10 @@ export interface Principal {
   role: Role;
   /** The investor or borrower the key acts for. */
   partyId?: string;
-  /** The environment's ADMIN_API_KEY, not an issued key: in staging and production it only issues the first admin key. */
+  /**
+   * The environment's ADMIN_API_KEY, not an issued key: in staging and production it only issues
+   * the first admin key.
+   */
   bootstrap?: true;
 }
 
@@ -32,7 +35,10 @@ export interface Authenticator {
   authenticate(authorization: string | undefined): Promise<Principal>;
 }
 
-/** Resolves the Authorization header to a principal, or 401. The admin key comes from the environment. */
+/**
+ * Resolves the Authorization header to a principal, or 401. The admin key comes from the
+ * environment.
+ */
 export function createAuthenticator(db: Queryable, adminApiKey: string | undefined): Authenticator {
   const adminHash = adminApiKey ? sha256(adminApiKey) : undefined;
   return {

@@ -27,7 +27,9 @@ export interface DecisionRequest {
   kind: DecisionKind;
   payload: Record<string, unknown>;
   reason: string;
-  /** The intent's own audit row (with the decision's id in its details), written with the decision. */
+  /**
+   * The intent's own audit row (with the decision's id in its details), written with the decision.
+   */
   intent?: { action: string; subject: string };
 }
 
@@ -37,7 +39,10 @@ interface Keyed {
   hash: string;
 }
 
-/** The requests replyKeyedDecision runs under a key: only their decide() records the decision under it (an Update route's). */
+/**
+ * The requests replyKeyedDecision runs under a key: only their decide() records the decision under
+ * it (an Update route's).
+ */
 const underKey = new WeakMap<FastifyRequest, Keyed>();
 
 /** The request's Idempotency-Key, if it sent one (checked: 400 when malformed). */
@@ -85,7 +90,10 @@ export async function decide<T>(
   return tell({ decisionId });
 }
 
-/** The decision a first request with this key recorded (concurrent duplicates wait for its transaction), or 422 for another request under it. */
+/**
+ * The decision a first request with this key recorded (concurrent duplicates wait for its
+ * transaction), or 422 for another request under it.
+ */
 async function decisionUnderKey(tx: Queryable, k: Keyed): Promise<string | undefined> {
   await tx.query(
     `SELECT pg_advisory_xact_lock(hashtextextended('decision ' || $1 || ' ' || $2, 0))`,
@@ -109,7 +117,8 @@ async function decisionUnderKey(tx: Queryable, k: Keyed): Promise<string | undef
 /**
  * Runs a decision route's handler and, when the request sent an Idempotency-Key, replays a stored
  * answer instead, or stores this one (success or refusal; a 5xx stores nothing, so a retry runs
- * again with the same decision). The handler's decide() holds no connection while the workflow answers.
+ * again with the same decision). The handler's decide() holds no connection while the workflow
+ * answers.
  */
 export async function replyKeyedDecision(
   context: AppContext,

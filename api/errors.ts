@@ -19,7 +19,9 @@ export interface ErrorBody {
   error: { code: string; message: string; details: Record<string, unknown> };
 }
 
-/** A refusal as a client reads it back from a response (the demo's and the chaos workload's client). */
+/**
+ * A refusal as a client reads it back from a response (the demo's and the chaos workload's client).
+ */
 export function apiErrorFromResponse(status: number, body: unknown, what: string): ApiError {
   const error = (body as Partial<ErrorBody> | null | undefined)?.error;
   const code = typeof error?.code === 'string' ? error.code : `HTTP_${status}`;
@@ -61,7 +63,8 @@ export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof MoneyError) return new ApiError(400, err.code, err.message);
   if (err instanceof LedgerError)
     return new ApiError(LEDGER_STATUS[err.code] ?? 422, err.code, err.message);
-  // Text Postgres cannot store (a NUL, U+0000, that slipped past the edge's check): the input's fault.
+  // Text Postgres cannot store (a NUL, U+0000, that slipped past the edge's check): the input's
+  // fault.
   if (
     (err as { code?: string } | undefined)?.code === '22021' ||
     (err as { code?: string } | undefined)?.code === '22P05'

@@ -42,7 +42,10 @@ export class FailedAuthLimiter {
       : undefined;
   }
 
-  /** A failed authentication from the address (refusals while it is limited count too: the alert sees the flood). */
+  /**
+   * A failed authentication from the address (refusals while it is limited count too: the alert
+   * sees the flood).
+   */
   failed(address: string, nowMs: number): void {
     let w = this.current(address, nowMs);
     if (!w) {

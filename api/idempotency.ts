@@ -140,7 +140,10 @@ async function claim(
   return undefined;
 }
 
-/** The response stored under the key (a replay), none, or 422 when the key was used with another request. */
+/**
+ * The response stored under the key (a replay), none, or 422 when the key was used with another
+ * request.
+ */
 export async function storedResponse(
   db: Queryable,
   scope: string,
@@ -169,7 +172,10 @@ const STORE =
   'INSERT INTO api_idempotency (scope, key, request_hash, response_status, response_body) VALUES ($1, $2, $3, $4, $5)';
 const STORE_IF_ABSENT = `${STORE} ON CONFLICT (scope, key) DO NOTHING`;
 
-/** Stores the response under the key; with `ifAbsent`, a response stored first by a concurrent duplicate wins (false). */
+/**
+ * Stores the response under the key; with `ifAbsent`, a response stored first by a concurrent
+ * duplicate wins (false).
+ */
 export async function storeResponse(
   db: Queryable,
   scope: string,

@@ -3,7 +3,10 @@ import type { PoolClient } from 'pg';
 import type { AppContext } from './app';
 import { runIdempotent, type StoredResponse } from './idempotency';
 
-/** Runs a money-moving handler under the request's Idempotency-Key and sends its (possibly replayed) response. */
+/**
+ * Runs a money-moving handler under the request's Idempotency-Key and sends its (possibly replayed)
+ * response.
+ */
 export async function replyIdempotent(
   { pool, metrics }: AppContext,
   request: FastifyRequest,
@@ -25,7 +28,10 @@ export async function replyIdempotent(
   return sendStored({ metrics }, reply, result);
 }
 
-/** Sends a response that may be a replay of the one stored under the Idempotency-Key (counted and marked so). */
+/**
+ * Sends a response that may be a replay of the one stored under the Idempotency-Key (counted and
+ * marked so).
+ */
 export function sendStored(
   { metrics }: Pick<AppContext, 'metrics'>,
   reply: FastifyReply,

@@ -1,7 +1,8 @@
 // How API keys are issued in each environment (issue 16, item 3). In staging and production the
 // bootstrap ADMIN_API_KEY only issues the first admin key (it is a shared secret in a deployment's
 // configuration, so nothing else is attributed to it), and every key expires within a maximum
-// lifetime. In development and test the bootstrap key does everything, as the demo and the tests use it.
+// lifetime. In development and test the bootstrap key does everything, as the demo and the tests
+// use it.
 import type { AppEnv } from '../config/env';
 import type { Principal } from './auth';
 import { ApiError } from './errors';
@@ -9,7 +10,10 @@ import { ApiError } from './errors';
 export interface KeyPolicy {
   /** The bootstrap key may only issue an admin key, and only while no admin key is active. */
   bootstrapIssuesFirstAdminOnly: boolean;
-  /** Every key expires within this many days of issue (a key asked for without `expiresAt` gets the maximum). */
+  /**
+   * Every key expires within this many days of issue (a key asked for without `expiresAt` gets the
+   * maximum).
+   */
   maxLifetimeDays?: number;
 }
 
@@ -28,7 +32,10 @@ export function keyPolicyFor(appEnv: AppEnv, maxLifetimeDays: number | undefined
 
 const ISSUE_ROUTE = '/v1/api-keys';
 
-/** Before any handler: the bootstrap key reaches nothing but key issuing where the policy limits it (the route checks the rest). */
+/**
+ * Before any handler: the bootstrap key reaches nothing but key issuing where the policy limits it
+ * (the route checks the rest).
+ */
 export function refuseBootstrapBeyondFirstAdmin(
   policy: KeyPolicy,
   principal: Principal,
@@ -44,7 +51,10 @@ export function refuseBootstrapBeyondFirstAdmin(
   );
 }
 
-/** When a key asked for now expires: the asked time (never past the maximum), or the maximum, or never. */
+/**
+ * When a key asked for now expires: the asked time (never past the maximum), or the maximum, or
+ * never.
+ */
 export function expiryFor(policy: KeyPolicy, asked: Date | undefined, now: Date): Date | null {
   if (asked && !(asked.getTime() > now.getTime()))
     throw new ApiError(400, 'INVALID_EXPIRY', 'expiresAt must be in the future');

@@ -15,7 +15,10 @@ const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE',
 
 const registered = new WeakMap<FastifyInstance, Map<string, Set<string>>>();
 
-/** Every route the app registered, path to methods (HEAD included where fastify adds it): what the OpenAPI document must list. */
+/**
+ * Every route the app registered, path to methods (HEAD included where fastify adds it): what the
+ * OpenAPI document must list.
+ */
 export function registeredRoutes(app: FastifyInstance): ReadonlyMap<string, ReadonlySet<string>> {
   return registered.get(app) ?? new Map();
 }

@@ -9,14 +9,19 @@ export const PARTY_ID = {
   description: `1–${CLIENT_ID_MAX} characters of [A-Za-z0-9_-]`,
 } as const;
 
-/** A payout id as the platform derives it (ids/derived.ts): scheduled, withdrawal or disbursement. */
+/**
+ * A payout id as the platform derives it (ids/derived.ts): scheduled, withdrawal or disbursement.
+ */
 export const PAYOUT_ID = {
   type: 'string',
   pattern: `^[A-Za-z0-9_-]{1,${PAYOUT_ID_MAX}}$`,
   description: `a payout id: 1–${PAYOUT_ID_MAX} characters of [A-Za-z0-9_-]`,
 } as const;
 
-/** The workflow of a payment that can wait for review: its kind's prefix and its id (ids/workflow-ids.ts). */
+/**
+ * The workflow of a payment that can wait for review: its kind's prefix and its id
+ * (ids/workflow-ids.ts).
+ */
 export const REVIEWABLE_WORKFLOW_ID = {
   type: 'string',
   pattern: `^(deposit|payout|repayment|recovery)-[A-Za-z0-9_-]{1,${PAYOUT_ID_MAX}}$`,
@@ -70,7 +75,9 @@ interface AjvError {
   params?: { pattern?: string };
 }
 
-/** The contract a refused id breaks, in words: from its pattern when it is a plain `^[chars]{1,N}$`. */
+/**
+ * The contract a refused id breaks, in words: from its pattern when it is a plain `^[chars]{1,N}$`.
+ */
 function contractOf(pattern: string | undefined): string {
   const plain = pattern ? /^\^\[([^\]]+)\]\{1,(\d+)\}\$$/.exec(pattern) : null;
   if (plain) return `1 to ${plain[2]} characters of [${plain[1]}]`;
@@ -115,7 +122,10 @@ export const ERROR_RESPONSE = {
   required: ['error'],
 } as const;
 
-/** The error responses every authenticated route can give, for the OpenAPI document (422: an id that breaks its contract). */
+/**
+ * The error responses every authenticated route can give, for the OpenAPI document (422: an id that
+ * breaks its contract).
+ */
 export const AUTH_ERRORS = {
   400: ERROR_RESPONSE,
   401: ERROR_RESPONSE,
@@ -131,7 +141,10 @@ export const IDEMPOTENCY_HEADERS = {
   required: ['idempotency-key'],
 } as const;
 
-/** An operator's decision: honoured when sent (a retry replays the first answer, api/decisions.ts), not required. */
+/**
+ * An operator's decision: honoured when sent (a retry replays the first answer, api/decisions.ts),
+ * not required.
+ */
 export const DECISION_IDEMPOTENCY_HEADERS = {
   type: 'object',
   properties: { 'idempotency-key': IDEMPOTENCY_HEADERS.properties['idempotency-key'] },

@@ -11,7 +11,8 @@ import { LOG_REDACTIONS } from './log-redaction';
 
 async function main(): Promise<void> {
   const config = configOrExit('api');
-  // The application role's own login (db/app-role.ts): refused in staging and production if it is the owner's.
+  // The application role's own login (db/app-role.ts): refused in staging and production if it is
+  // the owner's.
   const pool = createPool({
     connectionString: config.DATABASE_URL as string,
     max: config.API_DB_POOL,

@@ -55,7 +55,9 @@ function percentile(sorted: number[], p: number): number {
   );
 }
 
-/** Runs `op` in `clients` parallel loops for the configured time; each loop has its own connection. */
+/**
+ * Runs `op` in `clients` parallel loops for the configured time; each loop has its own connection.
+ */
 async function measure(
   name: string,
   clients: number,

@@ -1,4 +1,5 @@
-// The command-line options every benchmark shares, with the local stack's defaults (config/local.ts).
+// The command-line options every benchmark shares, with the local stack's defaults
+// (config/local.ts).
 import { Option } from 'commander';
 import {
   localApiUrl,

@@ -1,7 +1,9 @@
 // The payout run under the gateway's faults (issue #6): one installment's interest paid to N
 // investors, each its own Payout workflow, while the simulator fails some definitively, answers
-// ambiguously for others and leaves some stuck for good. Needs the stack (`npm start -- --no-demo`).
-//   npm run bench:payouts -- [--investors 10000] [--definitive 0.05] [--ambiguous 0.05] [--stuck 0.01]
+// ambiguously for others and leaves some stuck for good. Needs the stack
+// (`npm start -- --no-demo`).
+//   npm run bench:payouts -- [--investors 10000] [--definitive 0.05] [--ambiguous 0.05]
+//     [--stuck 0.01]
 // Prints progress, then a final JSON line: payouts/s against the bare Temporal ceiling measured in
 // the same run, outcomes, reviews resolved from the gateway's truth, and duplicates (must be 0).
 import { Client, Connection } from '@temporalio/client';
@@ -112,7 +114,8 @@ async function main(): Promise<void> {
       subscriptionDeadline: new Date(Date.now() + 60_000),
       feeRate: new MoneyDecimal(0),
     });
-    await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.loan(loanId)]); // no Loan workflow: the installment is set up by hand
+    // no Loan workflow: the installment is set up by hand
+    await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.loan(loanId)]);
     await tx.query(
       `UPDATE loans SET status = 'REPAYING', remaining_minor = 0, funded_at = now() WHERE id = $1`,
       [loanId],

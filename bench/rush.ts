@@ -2,7 +2,8 @@
 // the HTTP API with C concurrent clients. Needs the stack running (`npm start -- --no-demo`).
 //   npm run bench:rush -- [--investors 10000] [--principal 10000000.00] [--clients 200] [--seed 7]
 // Prints progress, then a final JSON line with the figures and, measured in the same run, the bare
-// ceilings: Temporal completions/s (empty workflow + one no-op activity) and Postgres hot-row UPDATEs/s.
+// ceilings: Temporal completions/s (empty workflow + one no-op activity) and Postgres hot-row
+// UPDATEs/s.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';

@@ -6,7 +6,8 @@
 //   evidence; an order in flight may settle on one, a finished one opens a reconciliation
 //   exception at once (reconciliation/notice-exception.ts). Reconciliation must then bring the
 //   ledger back to what the gateway really moved;
-// - notices the gateway delivered before, re-sent after a process restart: duplicates (200, no effect);
+// - notices the gateway delivered before, re-sent after a process restart: duplicates (200, no
+//   effect);
 // - errors in the day's statement file (another amount or fee, a line listed twice) before a
 //   reconciliation run: the ledger is right, the statement is not.
 import { isDefinitiveFailureCode } from '../gateway/definitive-codes';
@@ -97,7 +98,10 @@ export function gatewayNotice(record: OrderRecord, eventSeq = 2): Notice {
   };
 }
 
-/** The gateway's truthful final notice for an order, POSTed now (an operator's decision may be racing it). */
+/**
+ * The gateway's truthful final notice for an order, POSTed now (an operator's decision may be
+ * racing it).
+ */
 export async function sendGatewayNotice(state: RunState, orderNo: string): Promise<string> {
   const record = truthOf(state).get(orderNo);
   if (!record || (record.status !== 'SUCCESS' && record.status !== 'FAILED'))
@@ -108,7 +112,8 @@ export async function sendGatewayNotice(state: RunState, orderNo: string): Promi
 /**
  * Three notices for one of our latest orders, each claiming SUCCESS and signed with the gateway's
  * own key, each wrong in one field: the amount (one minor unit more, or less), the currency, the
- * kind. The incident's `&&` would have let them through; each must be answered 422 and move nothing.
+ * kind. The incident's `&&` would have let them through; each must be answered 422 and move
+ * nothing.
  */
 export async function mismatchingNotices(state: RunState, pick: number): Promise<string> {
   const rows = await latestOrders(state, 20);

@@ -50,7 +50,10 @@ const executedOnce: Check = async ({ stack, secondChannel }) => {
   return out;
 };
 
-/** Order by order, the money the ledger moved through the clearing account equals what the gateway moved. */
+/**
+ * Order by order, the money the ledger moved through the clearing account equals what the gateway
+ * moved.
+ */
 const ledgerEqualsTruth: Check = async ({ stack }) => {
   const truth = stack.simulator.truth();
   const gateway = new Map(
@@ -74,7 +77,9 @@ const ledgerEqualsTruth: Check = async ({ stack }) => {
     );
 };
 
-/** The trial balance is zero, stored balances equal their recomputation, no user account below zero. */
+/**
+ * The trial balance is zero, stored balances equal their recomputation, no user account below zero.
+ */
 const ledgerSound: Check = async ({ stack }) => {
   const ledger = new Ledger(stack.db);
   const out: string[] = [];
@@ -100,7 +105,10 @@ const ledgerSound: Check = async ({ stack }) => {
   return out;
 };
 
-/** Every loan that funded is subscribed exactly; a CLOSED loan's schedule returned each investor's principal exactly. */
+/**
+ * Every loan that funded is subscribed exactly; a CLOSED loan's schedule returned each investor's
+ * principal exactly.
+ */
 const loansExact: Check = async ({ stack }) => {
   const out: string[] = [];
   const { rows: loans } = await stack.db.query<{
@@ -157,14 +165,20 @@ const recoveriesAccounted: Check = async ({ stack }) => {
   );
 };
 
-/** Named operator states a running workflow may wait in, by search attribute: an operator finds each in the Web UI. */
+/**
+ * Named operator states a running workflow may wait in, by search attribute: an operator finds each
+ * in the Web UI.
+ */
 const FINDABLE: Record<string, readonly string[]> = {
   ReviewState: ['Pending'],
   ReconState: ['Exceptions', 'Pending'],
   RecoveryState: ['Offsetting', 'Requested'],
 };
 
-/** Nothing waits silently: every running workflow is in a findable operator state; the outbox has nothing due. */
+/**
+ * Nothing waits silently: every running workflow is in a findable operator state; the outbox has
+ * nothing due.
+ */
 const nothingSilent: Check = async (state) => {
   const out = (await silentWorkflows(state)).map(
     (w) => `workflow ${w} is running in no state an operator can find`,
@@ -210,7 +224,10 @@ const decisionsAudited: Check = async ({ stack, decisions }) => {
     .map((d) => `the operator's ${d.decision} on ${d.kind} ${d.subject} is not in audit_log`);
 };
 
-/** No process of the system ended unless chaos ended it (a Postgres restart, a lost connection, a refused call must not kill one). */
+/**
+ * No process of the system ended unless chaos ended it (a Postgres restart, a lost connection, a
+ * refused call must not kill one).
+ */
 const processesSurvive: Check = async ({ stack }) => [...stack.unexpectedExits];
 
 /**

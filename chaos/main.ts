@@ -1,8 +1,13 @@
-// npm run chaos -- --seed 42 --steps 300        one seeded schedule over the real processes
-// npm run chaos -- --seeds 200 [--seed 1]       seeds 1..200 (or from --seed), one after another
-// npm run chaos -- --seed 6 --steps 60 --shrink  a failing seed re-run with fewer steps, down to the fewest that still fail
-// npm run chaos -- --seeds 200 --plan            what the schedules of those seeds would inject (nothing runs)
-// npm run chaos -- --seed 15 --steps 50 --weight pg-restart=30   a step kind weighted otherwise (part of the replay command)
+// npm run chaos -- --seed 42 --steps 300
+//   one seeded schedule over the real processes
+// npm run chaos -- --seeds 200 [--seed 1]
+//   seeds 1..200 (or from --seed), one after another
+// npm run chaos -- --seed 6 --steps 60 --shrink
+//   a failing seed re-run with fewer steps, down to the fewest that still fail
+// npm run chaos -- --seeds 200 --plan
+//   what the schedules of those seeds would inject (nothing runs)
+// npm run chaos -- --seed 15 --steps 50 --weight pg-restart=30
+//   a step kind weighted otherwise (part of the replay command)
 // A failing seed prints what broke and the command that replays its schedule; exit code 1.
 import { appendFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
@@ -87,14 +92,20 @@ const replay = (seed: number, steps: number) => reproduce(seed, steps, weights);
 
 const failedRun = (r: RunResult) => r.violations.length + r.errors.length > 0;
 
-/** The same failure, as far as a re-run can tell: one of the invariants broken before, or an error when there were only errors. */
+/**
+ * The same failure, as far as a re-run can tell: one of the invariants broken before, or an error
+ * when there were only errors.
+ */
 function sameFailure(first: RunResult, again: RunResult): boolean {
   const broken = new Set(first.violations.map((v) => v.invariant));
   if (broken.size === 0) return again.errors.length > 0;
   return again.violations.some((v) => broken.has(v.invariant));
 }
 
-/** Re-runs a failing seed with fewer steps (chaos/shrink.ts); the fewest steps seen failing the same way. */
+/**
+ * Re-runs a failing seed with fewer steps (chaos/shrink.ts); the fewest steps seen failing the same
+ * way.
+ */
 async function shrink(first: RunResult): Promise<number> {
   const found = await fewestFailingSteps(
     first.steps,
@@ -118,12 +129,16 @@ async function shrink(first: RunResult): Promise<number> {
   return found.fewest;
 }
 
-/** The kinds the seeds' schedules would inject (steps that find nothing to act on yet count too: an upper bound for those). */
+/**
+ * The kinds the seeds' schedules would inject (steps that find nothing to act on yet count too: an
+ * upper bound for those).
+ */
 function plan(seeds: number[]): void {
   const totals: Record<string, number> = {};
   for (const seed of seeds) {
     const master = new Prng(seed);
-    master.int(1, 2 ** 31 - 1); // the workload's stream, then the schedule's (chaos/run.ts forks them in this order)
+    // the workload's stream, then the schedule's (chaos/run.ts forks them in this order)
+    master.int(1, 2 ** 31 - 1);
     for (const [kind, n] of Object.entries(
       planned(drawSchedule(new Prng(master.int(1, 2 ** 31 - 1)), opts.steps, weights)),
     ))
@@ -135,7 +150,10 @@ function plan(seeds: number[]): void {
   for (const [kind, n] of Object.entries(totals).sort()) console.log(`  ${kind.padEnd(44)} ${n}`);
 }
 
-/** One seed, bounded by --max-minutes; the run bounds its own waits by it, this is the backstop if something hangs outside them. */
+/**
+ * One seed, bounded by --max-minutes; the run bounds its own waits by it, this is the backstop if
+ * something hangs outside them.
+ */
 async function runBounded(seed: number, steps: number, keep: boolean): Promise<RunResult> {
   const maxMs = opts.maxMinutes * 60_000;
   const backstop = setTimeout(

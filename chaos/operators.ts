@@ -31,7 +31,8 @@ export async function resolveReviews(
   const done: string[] = [];
   for (const review of res.body) {
     if (review.evidence.state !== 'MANUAL_REVIEW') continue;
-    // The gateway's record, read in-process (its HTTP control routes close with a refuse outage), as cli/auto-resolve.ts reads it.
+    // The gateway's record, read in-process (its HTTP control routes close with a refuse outage),
+    // as cli/auto-resolve.ts reads it.
     const record = simulator.truth().find((o) => o.orderNo === review.evidence.orderNo);
     const verdict =
       record?.status === 'SUCCESS'
@@ -39,10 +40,11 @@ export async function resolveReviews(
         : record?.status === 'PROCESSING' && record.pending !== undefined
           ? 'not_final'
           : 'not_executed';
-    if (verdict === 'not_final') continue; // the gateway's own record will say soon; never guess on it
-    // Wrong only where the evidence allows reconciliation to catch it: the gateway has an answer for
-    // the order (executed, failed or unknown to it). One it still holds PROCESSING for good has no
-    // answer anyone could reconcile against.
+    // the gateway's own record will say soon; never guess on it
+    if (verdict === 'not_final') continue;
+    // Wrong only where the evidence allows reconciliation to catch it: the gateway has an answer
+    // for the order (executed, failed or unknown to it). One it still holds PROCESSING for good has
+    // no answer anyone could reconcile against.
     const wrong = state.operatorRng.chance(wrongRate) && record?.status !== 'PROCESSING';
     const truthful = verdict === 'executed' ? 'paid' : 'not_paid';
     const decision = wrong ? (truthful === 'paid' ? 'not_paid' : 'paid') : truthful;
@@ -122,7 +124,10 @@ export async function reconcile(
 
 type DayException = DayView['exceptions'][number];
 
-/** The right decision by the gateway's record, and the wrong ones an operator could take on the same evidence. */
+/**
+ * The right decision by the gateway's record, and the wrong ones an operator could take on the same
+ * evidence.
+ */
 interface Judgement {
   right: ExceptionAction;
   investorId?: string;
@@ -141,8 +146,10 @@ interface Judgement {
  *   would book its error, and nothing could catch that (no re-run re-opens a resolved exception).
  *   That choice is not made;
  * - money paid out that the ledger did not book, to a known investor: recover. No wrong choice is
- *   taken: an `adjust` would book it to platform:suspense, which no reconciliation can tell from right;
- * - anything else: adjust. The wrong `recover` is refused (money that came in, or was never paid out).
+ *   taken: an `adjust` would book it to platform:suspense, which no reconciliation can tell from
+ *   right;
+ * - anything else: adjust. The wrong `recover` is refused (money that came in, or was never paid
+ *   out).
  * `accept` of a real money difference is never chosen: it is the operator declaring the gateway's
  * figure wrong, which would leave ledger ≠ gateway by decision, and nothing re-opens it.
  */
@@ -168,15 +175,19 @@ async function judgeException(state: RunState, e: DayException): Promise<Judgeme
       [e.orderNo],
     );
     const investorId = rows[0]?.party_id ?? secondChannelVictim(state, e.orderNo);
-    // No wrong choice here: `adjust` would book the money to platform:suspense instead of asking the
-    // investor for it. The ledger then equals the gateway, so no reconciliation can catch it (the
-    // loss is the platform's, by decision), and the suite only injects mistakes something must catch.
+    // No wrong choice here: `adjust` would book the money to platform:suspense instead of asking
+    // the investor for it. The ledger then equals the gateway, so no reconciliation can catch it
+    // (the loss is the platform's, by decision), and the suite only injects mistakes something must
+    // catch.
     if (investorId) return { right: 'recover', investorId, wrong: [], why };
   }
   return { right: 'adjust', wrong: ['recover'], why };
 }
 
-/** How often a recovery just opened by an exception's `recover` is acted on at once (collection or write-off, half each). */
+/**
+ * How often a recovery just opened by an exception's `recover` is acted on at once (collection or
+ * write-off, half each).
+ */
 const RECOVERY_FOLLOW_UP_RATE = 0.5;
 
 export interface ResolveOptions {
@@ -186,7 +197,10 @@ export interface ResolveOptions {
   racing?: boolean;
 }
 
-/** Each open exception decided from the gateway's record (or wrongly, where allowed), through the API. */
+/**
+ * Each open exception decided from the gateway's record (or wrongly, where allowed), through the
+ * API.
+ */
 export async function resolveExceptions(
   state: RunState,
   date: string,
@@ -216,7 +230,8 @@ export async function resolveExceptions(
         { key: state.operatorKey, body },
       );
     let r = await resolve();
-    // The day's state is read from Postgres, the workflow learns it a moment later: not racing, the operator tries again.
+    // The day's state is read from Postgres, the workflow learns it a moment later: not racing, the
+    // operator tries again.
     for (
       let retry = 0;
       !options.racing &&
@@ -247,7 +262,8 @@ export async function resolveExceptions(
         wrong,
       });
       count(state, 'operator:exception');
-      // Half the time the operator who opened a recovery acts on it at once, before its workflow may have started.
+      // Half the time the operator who opened a recovery acts on it at once, before its workflow
+      // may have started.
       if (run.recovery_id && state.recoveryRng.chance(RECOVERY_FOLLOW_UP_RATE))
         followUp = `, then ${await actOn(state, run.recovery_id, state.recoveryRng.chance(0.5))}`;
     }

@@ -1,9 +1,10 @@
-// The chaos suite's own Postgres cluster: a throwaway cluster it may stop with `pg_ctl -m immediate`
-// (the project's shared cluster must never be). One per chaos process, reused across its seeds, in
-// a slot directory `.data/chaos-pg/<n>` (data/, postgres.log, owner): initdb'd once and reused by
-// later runs; a second chaos process at the same time takes the next slot. The cluster listens on
-// a free port of its own on 127.0.0.1, without a Unix socket, trust auth (loopback only). The
-// application role may log in to it: the system's processes use that login, as in production.
+// The chaos suite's own Postgres cluster: a throwaway cluster it may stop with
+// `pg_ctl -m immediate` (the project's shared cluster must never be). One per chaos process, reused
+// across its seeds, in a slot directory `.data/chaos-pg/<n>` (data/, postgres.log, owner): initdb'd
+// once and reused by later runs; a second chaos process at the same time takes the next slot. The
+// cluster listens on a free port of its own on 127.0.0.1, without a Unix socket, trust auth
+// (loopback only). The application role may log in to it: the system's processes use that login, as
+// in production.
 import { execFile, execFileSync } from 'node:child_process';
 import {
   closeSync,
@@ -36,7 +37,10 @@ function pgBinDir(): string {
 
 const IS_ROOT = process.getuid?.() === 0;
 
-/** Postgres refuses to run as root: as scripts/env.sh's as_pg_user, its binaries run as the postgres user then. */
+/**
+ * Postgres refuses to run as root: as scripts/env.sh's as_pg_user, its binaries run as the postgres
+ * user then.
+ */
 async function asPgUser(bin: string, args: string[], timeoutMs = 120_000): Promise<string> {
   const [file, argv] = IS_ROOT ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
   try {
@@ -62,7 +66,10 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Takes the slot for this process (an `owner` file created exclusively), or says it is someone else's. */
+/**
+ * Takes the slot for this process (an `owner` file created exclusively), or says it is someone
+ * else's.
+ */
 function claim(slotDir: string): boolean {
   mkdirSync(slotDir, { recursive: true });
   const owner = join(slotDir, 'owner');
@@ -101,11 +108,17 @@ export class ChaosPostgres {
   get adminUrl(): string {
     return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
   }
-  /** The chaos database, where each seed has a schema of its own: the owner's login (migrations, the chaos process's own reads). */
+  /**
+   * The chaos database, where each seed has a schema of its own: the owner's login (migrations, the
+   * chaos process's own reads).
+   */
   get url(): string {
     return `postgres://postgres@127.0.0.1:${this.port}/${CHAOS_DATABASE}`;
   }
-  /** The same database as the application role's own login: the API's, the worker's and the dispatcher's. */
+  /**
+   * The same database as the application role's own login: the API's, the worker's and the
+   * dispatcher's.
+   */
   get appUrl(): string {
     return `postgres://${APP_ROLE}@127.0.0.1:${this.port}/${CHAOS_DATABASE}`;
   }
@@ -198,14 +211,20 @@ export class ChaosPostgres {
     }
   }
 
-  /** The fault: every backend killed at once, no checkpoint (crash recovery at the next start); down `downMs`; started again. */
+  /**
+   * The fault: every backend killed at once, no checkpoint (crash recovery at the next start); down
+   * `downMs`; started again.
+   */
   async restartImmediate(downMs: number): Promise<void> {
     await this.ctl(['-m', 'immediate', '-w', 'stop']);
     await new Promise((r) => setTimeout(r, downMs));
     await this.startServer();
   }
 
-  /** Stops the server (fast: a clean shutdown) and gives the slot back; its data directory stays for the next run. */
+  /**
+   * Stops the server (fast: a clean shutdown) and gives the slot back; its data directory stays for
+   * the next run.
+   */
   async release(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

@@ -39,13 +39,25 @@ export interface RunResult {
 }
 
 const MAX_LOANS = 4;
-/** A withdrawal or deposit on the default query policy is queried for about four minutes before it waits for an operator. */
+/**
+ * A withdrawal or deposit on the default query policy is queried for about four minutes before it
+ * waits for an operator.
+ */
 const SETTLE_MS = 6 * 60_000;
-/** Operators settling the last reviews are wrong this often too: the reconciliation after them must catch it. */
+/**
+ * Operators settling the last reviews are wrong this often too: the reconciliation after them must
+ * catch it.
+ */
 const SETTLE_WRONG_RATE = 0.4;
-/** How often a review decided while settling races the gateway's own notice for it, and the first round of exceptions a re-match. */
+/**
+ * How often a review decided while settling races the gateway's own notice for it, and the first
+ * round of exceptions a re-match.
+ */
 const SETTLE_RACE_RATE = 0.3;
-/** A loan is started only with this much of the run's time left (its calendar, settling, reconciliation). */
+/**
+ * A loan is started only with this much of the run's time left (its calendar, settling,
+ * reconciliation).
+ */
 const LAST_LOAN_MARGIN_MS = 6 * 60_000;
 
 /** The stacks running now, so an interrupted run still stops the processes it started. */
@@ -59,7 +71,8 @@ export const reproduce = (seed: number, steps: number, weights: WeightOverrides 
 export async function runSeed(options: RunOptions): Promise<RunResult> {
   const startedAt = Date.now();
   const master = new Prng(options.seed);
-  // Each consumer gets its own stream, forked in a fixed order, so one consumer's timing never shifts another's draws.
+  // Each consumer gets its own stream, forked in a fixed order, so one consumer's timing never
+  // shifts another's draws.
   const workloadRng = new Prng(master.int(1, 2 ** 31 - 1));
   const scheduleRng = new Prng(master.int(1, 2 ** 31 - 1));
   const operatorRng = new Prng(master.int(1, 2 ** 31 - 1));
@@ -112,7 +125,8 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
       scheduleDone = true;
     });
     // Once the schedule is over, operators keep deciding reviews while the workload finishes: a
-    // repayment waiting in review would otherwise hold the loan's calendar until its budget ran out.
+    // repayment waiting in review would otherwise hold the loan's calendar until its budget ran
+    // out.
     const lateOperators = chaos.then(async () => {
       while (!workloadDone) {
         const said = await resolveReviews(s, SETTLE_WRONG_RATE, SETTLE_RACE_RATE).catch(
@@ -125,7 +139,8 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     try {
       say('phase deposits');
       const borrowerId = await depositPhase(s, plan);
-      // Loans one after another while the schedule still has faults to inject (bounded: MAX_LOANS, and time for the rest).
+      // Loans one after another while the schedule still has faults to inject (bounded: MAX_LOANS,
+      // and time for the rest).
       for (
         let k = 0;
         k === 0 ||
@@ -161,13 +176,16 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     for (const date of new Set([utcDay(startedAt), utcDay(Date.now())]))
       await reconcileDay(s, date, errors);
     say(`  ${await actOnRecoveries(s)}`);
-    await settle(s, errors, 0); // nothing reconciles after this one: its decisions are the gateway's record
+    // nothing reconciles after this one: its decisions are the gateway's record
+    await settle(s, errors, 0);
 
     s.phase = 'invariants';
-    // What the gateway's submits really met, as the simulator counted them (not what the rates promised).
+    // What the gateway's submits really met, as the simulator counted them (not what the rates
+    // promised).
     for (const [fault, n] of Object.entries(stack.simulator.faultHits()))
       count(s, `gateway:${fault}`, n);
-    // What the system answered while Postgres was down: requests the API refused with a 503 (clients retry them).
+    // What the system answered while Postgres was down: requests the API refused with a 503
+    // (clients retry them).
     const unavailable = stack
       .outputOf('api')
       .split('\n')
@@ -202,11 +220,15 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     if (errors.length)
       for (const kind of PROCESS_KINDS) say(`--- ${kind} said last:\n${stack.tail(kind, 1_500)}`);
     runningStacks.delete(stack);
-    await stack.stop({ keep: options.keep || errors.length > 0 || violated }); // a failing seed's schema and files stay for a look
+    // a failing seed's schema and files stay for a look
+    await stack.stop({ keep: options.keep || errors.length > 0 || violated });
   }
 }
 
-/** Until every running workflow waits in a named operator state and the outbox has nothing due; reviews decided meanwhile. */
+/**
+ * Until every running workflow waits in a named operator state and the outbox has nothing due;
+ * reviews decided meanwhile.
+ */
 async function settle(
   state: RunState,
   errors: string[],

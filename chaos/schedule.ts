@@ -35,7 +35,10 @@ import {
 import { overlappingRuns, withdraw } from './workload';
 import { count, sleep, type RunState } from './world';
 
-/** Gateway call faults and notification faults (gateway/README.md), all resolvable by query or review. */
+/**
+ * Gateway call faults and notification faults (gateway/README.md), all resolvable by query or
+ * review.
+ */
 export const GATEWAY_FAULTS = [
   'timeout-then-execute',
   'timeout-no-execute',
@@ -78,7 +81,10 @@ export type Step =
   | { kind: 'mismatching-notices'; pick: number }
   | { kind: 'contradicting-notice'; variant: ContradictionVariant; pick: number }
   | { kind: 'reviews'; wrongRate: number; raceRate: number }
-  /** `statement`: an error put in today's statement first; `race`: exceptions decided while a re-match runs. */
+  /**
+   * `statement`: an error put in today's statement first; `race`: exceptions decided while a
+   * re-match runs.
+   */
   | {
       kind: 'recon';
       statement?: StatementErrorVariant;
@@ -95,7 +101,10 @@ export interface ScheduledStep {
   step: Step;
 }
 
-/** Weights out of 100, sized so 200 seeds of 40 steps inject every kind 50 times (docs/reliability.md, "Coverage"). */
+/**
+ * Weights out of 100, sized so 200 seeds of 40 steps inject every kind 50 times
+ * (docs/reliability.md, "Coverage").
+ */
 export const STEP_WEIGHTS = {
   kill: 12,
   'temporal-restart': 2,
@@ -113,7 +122,9 @@ export const STEP_WEIGHTS = {
   'payout-run-again': 5,
 } as const;
 export type StepKind = keyof typeof STEP_WEIGHTS;
-/** Weights changed for a run (`--weight pg-restart=30`): a seed's schedule is the seed's and these. */
+/**
+ * Weights changed for a run (`--weight pg-restart=30`): a seed's schedule is the seed's and these.
+ */
 export type WeightOverrides = Partial<Record<StepKind, number>>;
 
 export function drawSchedule(
@@ -142,8 +153,9 @@ export function drawSchedule(
         step = { kind, downMs: rng.int(0, 1_500) };
         break;
       case 'gateway-rates': {
-        // A fault counts only when a submit meets it, and a seed has some 30-50 submits under faults:
-        // each call fault is in 45 % of the tables at 5-15 %, each notification fault in 35 % at 15-45 %.
+        // A fault counts only when a submit meets it, and a seed has some 30-50 submits under
+        // faults: each call fault is in 45 % of the tables at 5-15 %, each notification fault in 35
+        // % at 15-45 %.
         const call = shuffled(
           rng,
           rng.some(
@@ -157,8 +169,8 @@ export function drawSchedule(
         step = { kind, rates: [...withinOne(call), ...notify] };
         break;
       }
-      // Some outages outlast a loan payout's query window (about 10 s): those orders wait for an operator
-      // (the reviews an operator may decide wrongly come mostly from these).
+      // Some outages outlast a loan payout's query window (about 10 s): those orders wait for an
+      // operator (the reviews an operator may decide wrongly come mostly from these).
       case 'outage':
         step = {
           kind,
@@ -207,7 +219,9 @@ export function drawSchedule(
   return out;
 }
 
-/** Seeded order, so a table that cannot hold every drawn fault drops none more often than another. */
+/**
+ * Seeded order, so a table that cannot hold every drawn fault drops none more often than another.
+ */
 function shuffled<T>(rng: Prng, items: T[]): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
@@ -217,7 +231,10 @@ function shuffled<T>(rng: Prng, items: T[]): T[] {
   return out;
 }
 
-/** Call faults exclude each other (one draw per submit picks at most one): their rates must add up to at most 1. */
+/**
+ * Call faults exclude each other (one draw per submit picks at most one): their rates must add up
+ * to at most 1.
+ */
 function withinOne(rates: { spec: string; rate: number }[]): { spec: string; rate: number }[] {
   let total = 0;
   return rates.filter((r) => (total + r.rate <= 1 ? ((total += r.rate), true) : false));
@@ -410,7 +427,10 @@ async function apply(state: RunState, step: Step): Promise<string> {
   }
 }
 
-/** The incident: the gateway pays a succeeded scheduled payout (or, before any, a withdrawal) a second time through another channel. */
+/**
+ * The incident: the gateway pays a succeeded scheduled payout (or, before any, a withdrawal) a
+ * second time through another channel.
+ */
 async function secondChannel(state: RunState): Promise<string> {
   const { rows } = await state.stack.db.query<{
     party_id: string;
@@ -446,9 +466,9 @@ async function secondChannel(state: RunState): Promise<string> {
 }
 
 /**
- * A notice claiming SUCCESS for one of our latest orders, with its exact amount, signed with a key that is
- * not the gateway's: it must be refused (401) and change nothing (the invariants would see a
- * payout posted that the gateway never executed).
+ * A notice claiming SUCCESS for one of our latest orders, with its exact amount, signed with a key
+ * that is not the gateway's: it must be refused (401) and change nothing (the invariants would see
+ * a payout posted that the gateway never executed).
  */
 async function forgedNotice(state: RunState, pick: number): Promise<string> {
   const rows = await latestOrders(state, 20);

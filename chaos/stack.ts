@@ -194,7 +194,10 @@ export class ChaosStack {
     await this.startTemporal();
   }
 
-  /** `pg_ctl -m immediate stop` of the run's cluster (every backend killed, no checkpoint), down `downMs`, `pg_ctl start -w`. */
+  /**
+   * `pg_ctl -m immediate stop` of the run's cluster (every backend killed, no checkpoint), down
+   * `downMs`, `pg_ctl start -w`.
+   */
   async restartPostgres(downMs: number): Promise<void> {
     await this.postgres.restartImmediate(downMs);
   }

@@ -78,7 +78,10 @@ export async function depositPhase(state: RunState, plan: WorkloadPlan): Promise
   return borrowerId;
 }
 
-/** Every deposit SUCCEEDED, FAILED or waiting for an operator (MANUAL_REVIEW: the schedule's operators decide it). */
+/**
+ * Every deposit SUCCEEDED, FAILED or waiting for an operator (MANUAL_REVIEW: the schedule's
+ * operators decide it).
+ */
 export async function settledDeposits(state: RunState, timeoutMs: number): Promise<void> {
   await until(
     state,
@@ -194,7 +197,8 @@ export async function rushPhase(
     60_000,
     500,
   ).catch((err: Error) => state.say(`  ${err.message}: filling what is free now`));
-  // Fill what the cancels and refusals left, investor by investor (bounded: one try each, three rounds).
+  // Fill what the cancels and refusals left, investor by investor (bounded: one try each, three
+  // rounds).
   for (let round = 0; round < 3; round++) {
     for (const inv of state.investors) {
       const loan = await api.must<{ status: string; remaining: string }>(
@@ -295,7 +299,10 @@ export async function overlappingRuns(
   );
 }
 
-/** A withdrawal of part of what an investor has (a refusal for lack of money is an answer, not an error). */
+/**
+ * A withdrawal of part of what an investor has (a refusal for lack of money is an answer, not an
+ * error).
+ */
 export async function withdraw(
   state: RunState,
   inv: Investor,

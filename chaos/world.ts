@@ -10,7 +10,9 @@ export interface Investor {
 
 export interface OperatorDecision {
   kind: 'review' | 'exception' | 'write-off' | 'collection-request';
-  /** What audit_log's subject names: the workflow id, `{runId}#{exceptionId}`, or the recovery id. */
+  /**
+   * What audit_log's subject names: the workflow id, `{runId}#{exceptionId}`, or the recovery id.
+   */
   subject: string;
   decision: string;
   /** Against the gateway's record, on purpose (the evidence allowed it). */
@@ -20,9 +22,15 @@ export interface OperatorDecision {
 export interface RunState {
   readonly stack: ChaosStack;
   readonly seed: number;
-  /** Operators' decisions, drawn as they happen (a stream of its own, so workload timing does not shift the schedule). */
+  /**
+   * Operators' decisions, drawn as they happen (a stream of its own, so workload timing does not
+   * shift the schedule).
+   */
   readonly operatorRng: Prng;
-  /** Whether an operator acts at once on a recovery they just opened (a stream of its own, forked last, so adding it shifted no other draw). */
+  /**
+   * Whether an operator acts at once on a recovery they just opened (a stream of its own, forked
+   * last, so adding it shifted no other draw).
+   */
   readonly recoveryRng: Prng;
   readonly operatorKey: string;
   readonly runId: string;
@@ -31,7 +39,9 @@ export interface RunState {
   loanIds: string[];
   readonly faults: Record<string, number>;
   readonly decisions: OperatorDecision[];
-  /** Second-channel payments chaos injected at the gateway: order number → the investor it reached. */
+  /**
+   * Second-channel payments chaos injected at the gateway: order number → the investor it reached.
+   */
   readonly secondChannel: Map<string, string>;
   /**
    * Orders chaos tampered with at the gateway by hand (an error in their statement line, a notice
@@ -39,7 +49,10 @@ export interface RunState {
    * and no operator adjusts an order whose statement line chaos falsified (chaos/operators.ts).
    */
   readonly tampered: Map<string, string>;
-  /** What a step saw that must never happen (a forged notice accepted): reported with the invariants. */
+  /**
+   * What a step saw that must never happen (a forged notice accepted): reported with the
+   * invariants.
+   */
   readonly alarms: { invariant: string; detail: string }[];
   readonly deadlineMs: number;
   say(line: string): void;
@@ -49,7 +62,10 @@ export function count(state: RunState, kind: string, n = 1): void {
   state.faults[kind] = (state.faults[kind] ?? 0) + n;
 }
 
-/** Signed like the clearing account's credits (money out positive): what the gateway moved for the order (its truth). */
+/**
+ * Signed like the clearing account's credits (money out positive): what the gateway moved for the
+ * order (its truth).
+ */
 export function gatewayNet(state: RunState, orderNo: string): bigint {
   const o = state.stack.simulator.truth().find((r) => r.orderNo === orderNo);
   if (o?.status !== 'SUCCESS') return 0n;

@@ -1,6 +1,6 @@
-// Resolves pending manual reviews from the gateway simulator's own record of what it executed,
-// as a recorded decision (through the API, or as the API records it). For the demo and benchmarks only: in
-// production the truth is the bank's statement and the decision is a person's.
+// Resolves pending manual reviews from the gateway simulator's own record of what it executed, as a
+// recorded decision (through the API, or as the API records it). For the demo and benchmarks only:
+// in production the truth is the bank's statement and the decision is a person's.
 import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Pool } from 'pg';
@@ -56,7 +56,10 @@ export function apiDecider(api: DemoApi): ReviewDecider {
   };
 }
 
-/** Recorded in the database as the API records it, then the Update (benchmarks, which hold the database's credentials). */
+/**
+ * Recorded in the database as the API records it, then the Update (benchmarks, which hold the
+ * database's credentials).
+ */
 export function databaseDecider(
   pool: Pool,
   client: Client,
@@ -105,7 +108,8 @@ export async function resolveReviewsFromSimulatorTruth(
   for await (const wf of listed) {
     const handle = client.workflow.getHandle(wf.workflowId);
     const evidence = await handle.query(reviewEvidenceQuery);
-    if (evidence.state !== 'MANUAL_REVIEW') continue; // the search attribute lags the state a little
+    // the search attribute lags the state a little
+    if (evidence.state !== 'MANUAL_REVIEW') continue;
     const verdict = await simulatorVerdict(simulatorUrl, evidence.orderNo);
     if (verdict === 'not_final') {
       result.waiting += 1;

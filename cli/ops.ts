@@ -1,5 +1,6 @@
-// The operator's command line: reviews, reconciliation, recoveries, balances, statements and the trial balance, through the
-// HTTP API (so every action is authenticated and authorised like any other client).
+// The operator's command line: reviews, reconciliation, recoveries, balances, statements and the
+// trial balance, through the HTTP API (so every action is authenticated and authorised like any
+// other client).
 //   npm run ops -- --help
 import { localApiUrl } from '../config/local';
 import { existsSync, readFileSync } from 'node:fs';
@@ -71,7 +72,10 @@ interface Review {
       action: string;
       outcome: { kind: string; code?: string; reason?: string };
     }[];
-    /** The gateway's verified notices: evidence that settles the review, and refuses a decision against it. */
+    /**
+     * The gateway's verified notices: evidence that settles the review, and refuses a decision
+     * against it.
+     */
     notices?: { notifyId: string; outcome: string; code?: string }[];
     /** How to decide it: this CLI's command and the API route. */
     decide?: { cli: string; api: string };

@@ -16,7 +16,10 @@ interface DayView {
   theirs: { count: number; amount: string };
   openExceptions?: number;
   pendingLines?: number;
-  /** status: OPEN, PENDING (IN_FLIGHT / UNKNOWN: looked at again on the next run, not resolvable), RESOLVED, CLEARED (no longer applies). */
+  /**
+   * status: OPEN, PENDING (IN_FLIGHT / UNKNOWN: looked at again on the next run, not resolvable),
+   * RESOLVED, CLEARED (no longer applies).
+   */
   exceptions: {
     id: string;
     class: string;

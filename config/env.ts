@@ -7,7 +7,10 @@ import { z } from 'zod';
 export const APP_ENVS = ['development', 'test', 'staging', 'production'] as const;
 export type AppEnv = (typeof APP_ENVS)[number];
 
-/** Where test doubles and tools that trust them (the gateway simulator, auto-resolve) may run: exactly these. */
+/**
+ * Where test doubles and tools that trust them (the gateway simulator, auto-resolve) may run:
+ * exactly these.
+ */
 export const isDevelopmentOrTest = (appEnv: string | undefined): boolean =>
   appEnv === 'development' || appEnv === 'test';
 export type Component = 'api' | 'worker' | 'dispatcher' | 'migrate';
@@ -30,7 +33,10 @@ const schema = z.object({
   APP_ENV: z.enum(APP_ENVS, {
     errorMap: () => ({ message: `must be one of ${APP_ENVS.join(', ')}` }),
   }),
-  /** The API's, the worker's and the dispatcher's login: the application role itself (db/app-role.ts), never the owner. */
+  /**
+   * The API's, the worker's and the dispatcher's login: the application role itself
+   * (db/app-role.ts), never the owner.
+   */
   DATABASE_URL: postgresUrl.optional(),
   /** The schema owner's login: what migrations run as, and nothing else. */
   MIGRATION_DATABASE_URL: postgresUrl.optional(),
@@ -53,16 +59,25 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,64}$/)
     .default('lending-core'),
   GATEWAY_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** During a rotation of the gateway's secret: the old one, still accepted on notices until the gateway signs with the new (api). */
+  /**
+   * During a rotation of the gateway's secret: the old one, still accepted on notices until the
+   * gateway signs with the new (api).
+   */
   GATEWAY_SECRET_PREVIOUS: z.string().min(16, 'must be at least 16 characters').optional(),
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
   API_DB_POOL: positiveInt.max(200).default(20),
   API_RATE_LIMIT_PER_MINUTE: positiveInt.optional(),
-  /** Every API key expires within this many days of issue; default 90 in staging and production, no cap elsewhere (api/key-policy.ts). */
+  /**
+   * Every API key expires within this many days of issue; default 90 in staging and production, no
+   * cap elsewhere (api/key-policy.ts).
+   */
   API_KEY_MAX_LIFETIME_DAYS: positiveInt.max(3_650).optional(),
-  /** Stored Idempotency-Key responses are pruned after this many hours (the worker's hourly schedule); a retry after that runs again. */
+  /**
+   * Stored Idempotency-Key responses are pruned after this many hours (the worker's hourly
+   * schedule); a retry after that runs again.
+   */
   IDEMPOTENCY_RETENTION_HOURS: positiveInt
     .min(1)
     .max(24 * 365)
@@ -121,8 +136,9 @@ export function loadConfig(component: Component, env: NodeJS.ProcessEnv = proces
       'GATEWAY_SECRET_PREVIOUS is the same as GATEWAY_SECRET: set it to the secret being retired, or unset it',
     );
 
-  // Names that carry an environment must carry this one: a staging worker never talks to production.
-  // A Temporal Cloud namespace id is `<name>.<account id>`: the environment is in the name.
+  // Names that carry an environment must carry this one: a staging worker never talks to
+  // production. A Temporal Cloud namespace id is `<name>.<account id>`: the environment is in the
+  // name.
   for (const [name, value, named] of [
     ['TEMPORAL_NAMESPACE', c.TEMPORAL_NAMESPACE, c.TEMPORAL_NAMESPACE.split('.')[0]],
     ['GATEWAY_MERCHANT_ID', c.GATEWAY_MERCHANT_ID, c.GATEWAY_MERCHANT_ID],
@@ -170,7 +186,10 @@ export function loadConfig(component: Component, env: NodeJS.ProcessEnv = proces
   return c;
 }
 
-/** Postgres connections whose certificate is checked: sslmode=require encrypts but would talk to anyone who answers. */
+/**
+ * Postgres connections whose certificate is checked: sslmode=require encrypts but would talk to
+ * anyone who answers.
+ */
 const VERIFIED_SSLMODES = ['verify-ca', 'verify-full'];
 
 /**

@@ -1,6 +1,7 @@
 // Where the local stack's parts are when the environment does not say (scripts/env.sh sets the
 // same): the development cluster on its own port, the dev server, the simulator, the API. For the
-// demo, the benchmarks and the tests; the processes themselves take their settings from config/env.ts.
+// demo, the benchmarks and the tests; the processes themselves take their settings from
+// config/env.ts.
 const PG_HOST = process.env.PG_HOST ?? '127.0.0.1';
 export const LOCAL_PG_PORT = process.env.PG_PORT ?? '55432';
 const database = (user: string) =>

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
 
-/** Where the Temporal service is: the local dev server by default, any cluster or Temporal Cloud by env. */
+/**
+ * Where the Temporal service is: the local dev server by default, any cluster or Temporal Cloud by
+ * env.
+ */
 export interface TemporalSettings {
   address: string;
   namespace: string;
@@ -12,7 +15,8 @@ export interface TemporalSettings {
 
 /**
  * TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE; mutual TLS with TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY
- * (file paths), optional TEMPORAL_TLS_CA and TEMPORAL_TLS_SERVER_NAME; or TEMPORAL_API_KEY (Temporal Cloud).
+ * (file paths), optional TEMPORAL_TLS_CA and TEMPORAL_TLS_SERVER_NAME; or TEMPORAL_API_KEY
+ * (Temporal Cloud).
  */
 export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
   const settings: TemporalSettings = {

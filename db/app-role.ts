@@ -2,12 +2,15 @@
 // They log in as that role itself (DATABASE_URL), not as the schema's owner taking the role for a
 // session: a session that logged in as the owner gets the owner back with a plain `SET ROLE NONE`
 // (or `SET ROLE <owner>`), so any SQL run through the application (an injection, a compromised
-// process) could rewrite history. Logged in as the role, RESET ROLE and SET ROLE NONE leave it itself.
-// Migrations run as the owner (MIGRATION_DATABASE_URL); nothing else needs that login.
+// process) could rewrite history. Logged in as the role, RESET ROLE and SET ROLE NONE leave it
+// itself. Migrations run as the owner (MIGRATION_DATABASE_URL); nothing else needs that login.
 import { isDevelopmentOrTest } from '../config/env';
 import type { Queryable } from '../ledger/types';
 
-/** Created NOLOGIN by migration 0015 if missing; a DBA may create it (or logins that are members of it) beforehand. */
+/**
+ * Created NOLOGIN by migration 0015 if missing; a DBA may create it (or logins that are members of
+ * it) beforehand.
+ */
 export const APP_ROLE = 'lending_app';
 
 /**
@@ -23,7 +26,9 @@ const HISTORY_TABLES = [
   'schema_migrations',
 ];
 
-/** The application role may log in: for the development and test clusters only (trust on loopback). */
+/**
+ * The application role may log in: for the development and test clusters only (trust on loopback).
+ */
 const ALLOW_APP_LOGIN = `DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lending_app') THEN
@@ -34,7 +39,8 @@ BEGIN
 END $$`;
 
 /** Another run on the same cluster created or altered the role at the same moment: look again. */
-const CONCURRENT = new Set(['42710', '23505', 'XX000']); // duplicate_object, unique_violation, "tuple concurrently updated"
+// duplicate_object, unique_violation, "tuple concurrently updated"
+const CONCURRENT = new Set(['42710', '23505', 'XX000']);
 
 /**
  * Lets the application role log in, creating it if no migration has run on the cluster yet (roles

@@ -26,7 +26,8 @@ async function main(): Promise<void> {
         `[migrate] ${result.applied.length} applied, ${result.alreadyApplied} already there (as ${login}); the database is ${config.APP_ENV}'s`,
       );
     } catch (err) {
-      // The application's login given by mistake: say which login it was, not only what it could not do.
+      // The application's login given by mistake: say which login it was, not only what it could
+      // not do.
       if (
         (err as { code?: string }).code === '42501' ||
         /permission denied|must be owner/.test((err as Error).message)

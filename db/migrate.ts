@@ -47,8 +47,8 @@ export interface MigrateResult {
 }
 
 /**
- * Applies the migrations not yet applied, each in its own transaction. Safe to run twice
- * and concurrently. Refuses to run if an applied migration's file has changed: history is never edited.
+ * Applies the migrations not yet applied, each in its own transaction. Safe to run twice and
+ * concurrently. Refuses to run if an applied migration's file has changed: history is never edited.
  */
 export async function migrate(
   pool: Pool,

@@ -37,8 +37,9 @@ export function createPool(options: PoolOptions): Pool {
     connectionTimeoutMillis: 10_000,
     application_name: options.applicationName ?? 'lending-core',
   };
-  // Startup options cannot be bind parameters; the names are checked against a strict pattern instead.
-  // Days are UTC everywhere: pinned on every connection, over any server, database or role default.
+  // Startup options cannot be bind parameters; the names are checked against a strict pattern
+  // instead. Days are UTC everywhere: pinned on every connection, over any server, database or role
+  // default.
   const startup: string[] = [
     ...(connection.options ? [connection.options] : []),
     '-c TimeZone=UTC',
@@ -60,8 +61,8 @@ export function createPool(options: PoolOptions): Pool {
  * 'error' event nobody listens to is thrown, and ends the process. With these listeners the process
  * goes on: the pool drops an idle client at once and a checked-out one at its release (it is no
  * longer queryable); the statement in flight fails with the error, for its caller to handle (an
- * activity is retried by Temporal, a request is answered 503, a dispatcher pass is tried again), and
- * the next checkout opens a new connection.
+ * activity is retried by Temporal, a request is answered 503, a dispatcher pass is tried again),
+ * and the next checkout opens a new connection.
  */
 function survivesLostConnections(pool: Pool, name: string): void {
   pool.on('connect', (client) => {
@@ -80,7 +81,10 @@ function survivesLostConnections(pool: Pool, name: string): void {
   pool.on('error', () => undefined); // an idle client's error: its own listener above has said it
 }
 
-/** Runs `work` in one Postgres transaction on a client of its own: committed if it returns, rolled back if it throws. */
+/**
+ * Runs `work` in one Postgres transaction on a client of its own: committed if it returns, rolled
+ * back if it throws.
+ */
 export async function inTransaction<T>(
   pool: Pool,
   work: (tx: PoolClient) => Promise<T>,

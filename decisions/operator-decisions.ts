@@ -15,14 +15,20 @@ export type DecisionKind =
   | 'recovery.request_collection'
   | 'recovery.open'
   | 'payout_run.start'
-  /** A party's own requests that move their money: an investor's cancel, a borrower's (or an operator's) collect-now. */
+  /**
+   * A party's own requests that move their money: an investor's cancel, a borrower's (or an
+   * operator's) collect-now.
+   */
   | 'subscription.cancel'
   | 'repayment.collect_now';
 
 export interface NewDecision {
   workflowId: string;
   kind: DecisionKind;
-  /** `operator:<key id>`, `admin:<key id>` (or the investor's or borrower's key for their own requests): the key that made it. */
+  /**
+   * `operator:<key id>`, `admin:<key id>` (or the investor's or borrower's key for their own
+   * requests): the key that made it.
+   */
   actor: string;
   /** What was decided (the Update's old fields, without the actor). */
   payload: Record<string, unknown>;
@@ -61,7 +67,9 @@ export async function recordDecision(pool: Pool, d: NewDecision): Promise<string
   return inTransaction(pool, (tx) => recordDecisionIn(tx, d));
 }
 
-/** The same, in the caller's transaction (with the booking it goes with: a recovery opened by hand). */
+/**
+ * The same, in the caller's transaction (with the booking it goes with: a recovery opened by hand).
+ */
 export async function recordDecisionIn(tx: Queryable, d: NewDecision): Promise<string> {
   const id = `dec-${randomUUID()}`;
   await tx.query(
@@ -165,7 +173,10 @@ async function refuse(
   );
 }
 
-/** A refusal the workflow itself found (e.g. a notice signal naming no stored notice): recorded the same way. */
+/**
+ * A refusal the workflow itself found (e.g. a notice signal naming no stored notice): recorded the
+ * same way.
+ */
 export async function recordRefusal(
   pool: Pool,
   workflowId: string,

@@ -59,7 +59,8 @@ export async function connectWorld(): Promise<World> {
     tls: settings.tls,
     apiKey: settings.apiKey,
   });
-  // Reads (and a payout run started as a job) as the application does: its own login (scripts/env.sh).
+  // Reads (and a payout run started as a job) as the application does: its own login
+  // (scripts/env.sh).
   const db = createPool({ connectionString: localDatabaseUrl(), max: 4, applicationName: 'demo' });
   return {
     api: new DemoApi(localApiUrl(), adminKey),

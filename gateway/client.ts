@@ -79,7 +79,9 @@ export class GatewayClient {
     return this.submit('COLLECTION', request);
   }
 
-  /** Asks what became of an order we sent; the expected fields guard against a mismatched answer. */
+  /**
+   * Asks what became of an order we sent; the expected fields guard against a mismatched answer.
+   */
   async query(request: QueryRequest): Promise<QueryOutcome> {
     const path = `/v1/orders/${encodeURIComponent(request.orderNo)}`;
     return classifyQuery(await this.call('GET', path, '', request.simFault), request);

@@ -21,7 +21,10 @@ export const SIM_FAULT_HEADER = 'x-sim-fault';
 export const SIGNATURE_TOLERANCE_MS = 5 * 60_000;
 
 export const ORDER_NO_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-/** The longest memo the gateway takes; a longer one is refused (and a refused submit reads as unknown). */
+/**
+ * The longest memo the gateway takes; a longer one is refused (and a refused submit reads as
+ * unknown).
+ */
 export const MEMO_MAX_LENGTH = 128;
 
 /**

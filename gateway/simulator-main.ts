@@ -148,7 +148,10 @@ interface CliOptions {
   log: boolean;
 }
 
-/** A test double: it runs only where APP_ENV says development or test, exactly (unset, a typo or staging: refused). */
+/**
+ * A test double: it runs only where APP_ENV says development or test, exactly (unset, a typo or
+ * staging: refused).
+ */
 function refuseOutsideDevelopment(): void {
   const appEnv = process.env.APP_ENV;
   if (!isDevelopmentOrTest(appEnv)) {

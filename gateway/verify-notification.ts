@@ -33,7 +33,10 @@ export interface VerifyNotificationInput {
   /** Request headers as node gives them (names in any case). */
   headers: Readonly<Record<string, string | string[] | undefined>>;
   secret: string;
-  /** During a rotation, the secret being retired: a notice signed with it is still authentic (GATEWAY_SECRET_PREVIOUS). */
+  /**
+   * During a rotation, the secret being retired: a notice signed with it is still authentic
+   * (GATEWAY_SECRET_PREVIOUS).
+   */
   previousSecret?: string;
   nowMs: number;
   lookupOrder: ExpectedOrderLookup;

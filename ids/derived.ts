@@ -21,7 +21,10 @@ function positive(what: string, n: number): void {
     throw new RangeError(`${what} must be a positive integer: ${n}`);
 }
 
-/** How every scheduled payout id of the loan begins (its order numbers too, when short enough to be the id). */
+/**
+ * How every scheduled payout id of the loan begins (its order numbers too, when short enough to be
+ * the id).
+ */
 export function scheduledPayoutIdPrefix(loanId: string): string {
   return loanId.includes('-') || RESERVED_LOAN_IDS.has(loanId)
     ? `-${loanId.length}-${loanId}-`
@@ -54,7 +57,10 @@ export function scheduledPayoutId(
   return id;
 }
 
-/** What the id was before loan ids with a dash (or reserved ones) got their length in front: payouts made then are still theirs. */
+/**
+ * What the id was before loan ids with a dash (or reserved ones) got their length in front: payouts
+ * made then are still theirs.
+ */
 export function legacyScheduledPayoutId(
   loanId: string,
   n: number,
@@ -71,7 +77,10 @@ export function disbursementPayoutId(loanId: string): string {
   return `disb-${loanId}`;
 }
 
-/** The business id of a repayment collection's attempt; its gateway order number is derived from it once (payments/order-numbers.ts). */
+/**
+ * The business id of a repayment collection's attempt; its gateway order number is derived from it
+ * once (payments/order-numbers.ts).
+ */
 export function repaymentCollectionId(
   loanId: string,
   installment: number,

@@ -7,7 +7,9 @@ export const CLIENT_ID_CHARS = 'A-Za-z0-9_-';
 export const CLIENT_ID_PATTERN = `^[${CLIENT_ID_CHARS}]{1,${CLIENT_ID_MAX}}$`;
 export const CLIENT_ID_RE = new RegExp(CLIENT_ID_PATTERN);
 
-/** The gateway's order number (gateway/protocol.ts ORDER_NO_PATTERN) and memo (its order routes). */
+/**
+ * The gateway's order number (gateway/protocol.ts ORDER_NO_PATTERN) and memo (its order routes).
+ */
 export const GATEWAY_ORDER_NO_MAX = 64;
 export const GATEWAY_MEMO_MAX = 128;
 

@@ -37,7 +37,9 @@ export function validateAccountPath(path: string): void {
   }
 }
 
-/** Creates the account, or confirms an identical one exists (safe to call twice). Returns its id. */
+/**
+ * Creates the account, or confirms an identical one exists (safe to call twice). Returns its id.
+ */
 export async function createAccount(db: Queryable, spec: AccountSpec): Promise<string> {
   validateAccountPath(spec.path);
   currencyScale(spec.currency);

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 
-/** JSON with object keys sorted, so equal content always hashes equal; bigints as decimal strings. */
+/**
+ * JSON with object keys sorted, so equal content always hashes equal; bigints as decimal strings.
+ */
 export function canonicalJson(value: unknown): string {
   if (typeof value === 'bigint') return JSON.stringify(value.toString());
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';

@@ -1,4 +1,7 @@
-/** Currencies the platform books, with their minor-unit scale. Mirrors ledger_currencies in Postgres. */
+/**
+ * Currencies the platform books, with their minor-unit scale. Mirrors ledger_currencies in
+ * Postgres.
+ */
 export const CURRENCY_SCALES: Readonly<Record<string, number>> = Object.freeze({
   CNY: 2,
   USD: 2,

@@ -90,8 +90,9 @@ export function sum(amounts: readonly bigint[]): bigint {
 
 /**
  * Splits `total` by `weights` with the largest-remainder method: every part is floor(total * w / W)
- * plus one minor unit for the parts with the largest remainders (ties to the earlier index), so
- * the parts always add up exactly to the total and no part differs from its exact share by a unit or more.
+ * plus one minor unit for the parts with the largest remainders (ties to the earlier index), so the
+ * parts always add up exactly to the total and no part differs from its exact share by a unit or
+ * more.
  */
 export function allocate(total: bigint, weights: readonly bigint[]): bigint[] {
   if (weights.length === 0)
@@ -121,7 +122,10 @@ export interface CumulativeSplit {
   weights: readonly bigint[];
   /** What each part already received of the earlier amounts, in the order of `weights`. */
   paidMinor: readonly bigint[];
-  /** All that will ever be split this way, earlier, now and later: no part is given more than its share of it. */
+  /**
+   * All that will ever be split this way, earlier, now and later: no part is given more than its
+   * share of it.
+   */
   lifeTotalMinor: bigint;
 }
 
@@ -159,7 +163,8 @@ export function allocateCumulative(split: CumulativeSplit): bigint[] {
     // More to give: to the parts below their cap; less: from the parts above what they were paid.
     // Their room always covers it (sum(cap) >= life total >= cumulative >= sum(paid)).
     const room = reached.map((r, k) => (short > 0n ? cap[k] - r : r - paidMinor[k]));
-    const moved = allocate(short > 0n ? short : -short, room); // each part <= its room: largest remainder never rounds past a whole weight
+    // each part <= its room: largest remainder never rounds past a whole weight
+    const moved = allocate(short > 0n ? short : -short, room);
     moved.forEach((m, k) => {
       reached[k] += short > 0n ? m : -m;
     });
@@ -201,7 +206,9 @@ export function parseRate(input: unknown): Decimal {
   return rate;
 }
 
-/** Monthly interest on `principalMinor` at an annual rate: principal * rate / 12, rounded half up. */
+/**
+ * Monthly interest on `principalMinor` at an annual rate: principal * rate / 12, rounded half up.
+ */
 export function monthlyInterest(principalMinor: bigint, annualRate: Decimal): bigint {
   return roundMinor(new MoneyDecimal(principalMinor.toString()).mul(annualRate).div(12));
 }

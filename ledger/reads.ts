@@ -1,4 +1,5 @@
-// Reads: balances, statements, the trial balance, and verify() which recomputes balances from postings.
+// Reads: balances, statements, the trial balance, and verify() which recomputes balances from
+// postings.
 import { validateAccountPath } from './accounts';
 import { LedgerError } from './errors';
 import type { Balance, Metadata, Queryable } from './types';

@@ -8,9 +8,15 @@ import { MAX_MINOR } from './money';
 import type { Leg, Metadata, Queryable, TransactionResult } from './types';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,200}$/;
-/** Deadlocks cannot happen with ordered locking, but if Postgres ever reports one, retry a bounded number of times. */
+/**
+ * Deadlocks cannot happen with ordered locking, but if Postgres ever reports one, retry a bounded
+ * number of times.
+ */
 const RETRIES_MAX = 3;
-/** How often a write was retried after a deadlock or serialization failure: should stay 0, and tests check it. */
+/**
+ * How often a write was retried after a deadlock or serialization failure: should stay 0, and tests
+ * check it.
+ */
 export const writeStats = { retries: 0 };
 
 export interface PostInput {
@@ -99,7 +105,9 @@ export function transfer(db: Queryable, input: TransferInput): Promise<Transacti
   });
 }
 
-/** Creates a pending transfer: the amount is held on `from` (not spendable) until posted or voided. */
+/**
+ * Creates a pending transfer: the amount is held on `from` (not spendable) until posted or voided.
+ */
 export function hold(db: Queryable, input: HoldInput): Promise<TransactionResult> {
   const legs = transferLegs(input);
   const legsJson = validateLegs(legs);

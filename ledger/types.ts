@@ -18,7 +18,9 @@ export type Metadata = Record<string, unknown>;
 
 export interface TransactionResult {
   transactionId: string;
-  /** True when the idempotency key was seen before with the same content: nothing new was written. */
+  /**
+   * True when the idempotency key was seen before with the same content: nothing new was written.
+   */
   replayed: boolean;
 }
 

@@ -1,11 +1,15 @@
-// The late-fee and interest-fee rules, the collection calendar and how long an unknown gateway outcome is queried
-// (documented in docs/repayments.md).
+// The late-fee and interest-fee rules, the collection calendar and how long an unknown gateway
+// outcome is queried (documented in docs/repayments.md).
 import { MoneyDecimal, roundMinor } from '../ledger/money';
 
-/** 1% of the installment (principal + interest), charged once, when the installment becomes OVERDUE. */
+/**
+ * 1% of the installment (principal + interest), charged once, when the installment becomes OVERDUE.
+ */
 export const LATE_FEE_RATE = new MoneyDecimal('0.01');
 
-/** The late fee of an installment: rounded half up, at least one minor unit. Goes to platform:fees. */
+/**
+ * The late fee of an installment: rounded half up, at least one minor unit. Goes to platform:fees.
+ */
 export function lateFee(installmentMinor: bigint): bigint {
   const fee = roundMinor(new MoneyDecimal(installmentMinor.toString()).mul(LATE_FEE_RATE));
   return fee > 0n ? fee : 1n;
@@ -30,7 +34,10 @@ export function loanDayMs(installmentIntervalSeconds: number | null): number {
   return Math.max(1_000, Math.round((installmentIntervalSeconds * 1_000) / 30));
 }
 
-/** How long an unknown gateway outcome is queried before an operator decides (same shape as the workflows' QueryPolicy). */
+/**
+ * How long an unknown gateway outcome is queried before an operator decides (same shape as the
+ * workflows' QueryPolicy).
+ */
 export interface GatewayQueryPolicy {
   attempts: number;
   initialIntervalMs: number;

@@ -1,5 +1,6 @@
 // Repayments in Postgres: an installment's collection attempts, its late fee, and its pro-rata
-// distribution to the investors (cumulative over the loan's life) in one ledger transaction. No Temporal here.
+// distribution to the investors (cumulative over the loan's life) in one ledger transaction. No
+// Temporal here.
 import type { Pool } from 'pg';
 import type { BankAccount } from '../gateway/protocol';
 import { accountPath, createAccount } from '../ledger/accounts';
@@ -52,7 +53,9 @@ export interface RepaymentTerms {
   n: number;
   borrowerId: string;
   dueAt: string;
-  /** A day of the loan's calendar, in ms: how long a failed collection waits before the next try. */
+  /**
+   * A day of the loan's calendar, in ms: how long a failed collection waits before the next try.
+   */
   dayMs: number;
   status: RepaymentStatus;
   /** For the collection and the payouts of a loan on a compressed calendar; else the default. */
@@ -177,7 +180,10 @@ export async function openCollection(
   });
 }
 
-/** A collection the gateway did not execute (or an operator says so), or one waiting for an operator. */
+/**
+ * A collection the gateway did not execute (or an operator says so), or one waiting for an
+ * operator.
+ */
 export async function setCollectionStatus(
   db: Queryable,
   orderNo: string,
@@ -268,7 +274,10 @@ async function book(
 
 export interface FoundCollection {
   transactionId: string;
-  /** Where the money was taken from: gateway:{channel}:clearing, or platform:suspense when a reconciliation had parked it there. */
+  /**
+   * Where the money was taken from: gateway:{channel}:clearing, or platform:suspense when a
+   * reconciliation had parked it there.
+   */
   from: string;
   /** The late fee charged for this attempt's failure and taken back (0 when none was). */
   lateFeeWaivedMinor: bigint;
@@ -384,7 +393,8 @@ export async function distributeRepayment(
 
     const principal = BigInt(i.principal_minor);
     const interest = BigInt(i.interest_minor);
-    const late = BigInt(i.collected_minor) - principal - interest; // the late fee the collected order carried
+    // the late fee the collected order carried
+    const late = BigInt(i.collected_minor) - principal - interest;
     const platformFee = interestFee(interest, i.interest_fee_rate);
     const holdings = await investorsOf(tx, loanId);
     const weights = holdings.map((h) => h.holdingMinor);
@@ -486,7 +496,10 @@ async function investorsOf(db: Queryable, loanId: string): Promise<Investor[]> {
   }));
 }
 
-/** What the loan's schedule distributes over its life: all the principal, and the interest less the platform's fee on each installment. */
+/**
+ * What the loan's schedule distributes over its life: all the principal, and the interest less the
+ * platform's fee on each installment.
+ */
 async function lifeTotals(
   db: Queryable,
   loanId: string,

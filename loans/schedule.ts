@@ -85,7 +85,10 @@ export function scheduleTotals(schedule: readonly Installment[]): {
   };
 }
 
-/** Due date of installment n: n calendar months after `start` (day clamped to the month's end), or n intervals. */
+/**
+ * Due date of installment n: n calendar months after `start` (day clamped to the month's end), or n
+ * intervals.
+ */
 export function dueDate(start: Date, n: number, intervalSeconds?: number): Date {
   if (intervalSeconds !== undefined) return new Date(start.getTime() + n * intervalSeconds * 1000);
   const year = start.getUTCFullYear();

@@ -15,7 +15,10 @@ import { workflowIds } from '../ids/workflow-ids';
 import type { LoanState as LoanStatus } from '../workflows/contracts/loan';
 import type { SubscriptionState as SubscriptionStatus } from '../workflows/contracts/subscription';
 
-/** A loan's and a subscription's status in Postgres are the states their workflows report: declared once, in workflows/contracts/. */
+/**
+ * A loan's and a subscription's status in Postgres are the states their workflows report: declared
+ * once, in workflows/contracts/.
+ */
 export type { LoanState as LoanStatus } from '../workflows/contracts/loan';
 export type { SubscriptionState as SubscriptionStatus } from '../workflows/contracts/subscription';
 
@@ -47,7 +50,10 @@ export interface NewLoan {
   interestFeeRate?: Decimal;
 }
 
-/** Inserts the loan, its schedule and escrow account, and asks for its workflow. Run inside a transaction. */
+/**
+ * Inserts the loan, its schedule and escrow account, and asks for its workflow. Run inside a
+ * transaction.
+ */
 export async function createLoan(tx: Queryable, loan: NewLoan): Promise<void> {
   const schedule = buildSchedule(
     loan.principalMinor,
@@ -161,7 +167,10 @@ export interface Reservation {
   currency: string;
 }
 
-/** The ledger hold a reservation writes: key, content hash (as ledger hold() computes it) and legs, as the SQL functions take them. */
+/**
+ * The ledger hold a reservation writes: key, content hash (as ledger hold() computes it) and legs,
+ * as the SQL functions take them.
+ */
 function reservationHold(r: Reservation) {
   const legs = transferLegs({
     from: accountPath.investorAvailable(r.investorId),

@@ -21,7 +21,10 @@ export interface Deposit {
   status: DepositStatus;
 }
 
-/** Records the deposit with its order number (minted here, once) and asks for its workflow, in the caller's transaction. */
+/**
+ * Records the deposit with its order number (minted here, once) and asks for its workflow, in the
+ * caller's transaction.
+ */
 export async function createDeposit(
   tx: Queryable,
   d: Omit<Deposit, 'status' | 'orderNo' | 'channel'>,

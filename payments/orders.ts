@@ -27,7 +27,10 @@ function workflowOf(owner: OrderOwner, id: string, installment: number | null): 
   }
 }
 
-/** The order with this number, its expected amount, currency and kind, its owner's workflow and what we recorded so far. */
+/**
+ * The order with this number, its expected amount, currency and kind, its owner's workflow and what
+ * we recorded so far.
+ */
 export async function findOrder(db: Queryable, orderNo: string): Promise<KnownOrder | undefined> {
   const { rows } = await db.query<{
     amount_minor: string;

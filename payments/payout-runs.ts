@@ -86,7 +86,10 @@ export async function preparePayoutPage(
   };
 }
 
-/** The share's payout under its old id, if one was made before the ids changed (it is this share's: same loan, installment and investor). */
+/**
+ * The share's payout under its old id, if one was made before the ids changed (it is this share's:
+ * same loan, installment and investor).
+ */
 async function legacyPayoutOf(
   db: Queryable,
   loanId: string,
@@ -121,7 +124,8 @@ async function ensurePayout(
       );
     return settledOrStart(existing.status);
   }
-  if (!w.bankAccount) return 'skipped'; // nowhere to send it: the money stays in the investor's balance
+  // nowhere to send it: the money stays in the investor's balance
+  if (!w.bankAccount) return 'skipped';
   try {
     return await inTransaction(pool, async (tx) => {
       // Two runs at the same moment: the second waits here, then finds the first's payout.
@@ -130,7 +134,8 @@ async function ensurePayout(
       ]);
       const made = await getPayout(tx, payoutId);
       if (made) return settledOrStart(made.status);
-      // What the investor owes back from an earlier overpayment is taken first (payments/recoveries.ts).
+      // What the investor owes back from an earlier overpayment is taken first
+      // (payments/recoveries.ts).
       const owedBack = await offsetFromPayout(tx, {
         investorId: w.investorId,
         currency: w.currency,

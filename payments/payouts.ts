@@ -27,7 +27,10 @@ export interface Payout {
   holdTransactionId: string;
 }
 
-/** A scheduled payout's installment: its payout run starts the workflow (as a child), not the outbox. */
+/**
+ * A scheduled payout's installment: its payout run starts the workflow (as a child), not the
+ * outbox.
+ */
 export interface PayoutRunRef {
   loanId: string;
   installment: number;
@@ -77,7 +80,10 @@ export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
   });
 }
 
-/** A withdrawal after what its investor owes back: the offset, and the payout of the rest (null when nothing is left). */
+/**
+ * A withdrawal after what its investor owes back: the offset, and the payout of the rest (null when
+ * nothing is left).
+ */
 export interface Withdrawal {
   offsetMinor: bigint;
   payoutMinor: bigint;

@@ -244,7 +244,8 @@ export async function writeOffRecovery(
   const { rows } = await tx.query('SELECT * FROM recoveries WHERE id = $1 FOR UPDATE', [id]);
   if (!rows[0]) throw new Error(`recovery ${id} does not exist`);
   const recovery = toRecovery(rows[0]);
-  if (recovery.state === 'WRITTEN_OFF' || recovery.state === 'RECOVERED') return recovery; // closed: nothing left to write off
+  // closed: nothing left to write off
+  if (recovery.state === 'WRITTEN_OFF' || recovery.state === 'RECOVERED') return recovery;
   const rest = recovery.amountMinor - recovery.recoveredMinor;
   await post(tx, {
     idempotencyKey: `recovery:${id}:write-off`,

@@ -90,7 +90,10 @@ export async function openRecoveryCollection(
   });
 }
 
-/** The investor paid it back (verified, or an operator says so): clearing ← receivable, RECOVERED. Run it in a transaction. */
+/**
+ * The investor paid it back (verified, or an operator says so): clearing ← receivable, RECOVERED.
+ * Run it in a transaction.
+ */
 export async function recordRecoveryCollection(
   tx: Queryable,
   orderNo: string,
@@ -246,7 +249,10 @@ export async function recordFoundRecoveryCollection(
   return { recoveredMinor: recovered, refundedMinor: refunded, from, state: after.state };
 }
 
-/** Not collected (a listed failure, or an operator's not_paid): back to OFFSETTING. Or waiting for an operator. Run it in a transaction. */
+/**
+ * Not collected (a listed failure, or an operator's not_paid): back to OFFSETTING. Or waiting for
+ * an operator. Run it in a transaction.
+ */
 export async function setRecoveryCollectionStatus(
   tx: Queryable,
   orderNo: string,

@@ -34,7 +34,8 @@ export async function requestDeposit(
 
 /**
  * A payout of the investor's balance to their bank account, after what they owe back
- * (payments/payouts.ts createWithdrawal): all of it may go to offsets (no payout), or the rest is held and sent.
+ * (payments/payouts.ts createWithdrawal): all of it may go to offsets (no payout), or the rest is
+ * held and sent.
  */
 export async function requestWithdrawal(tx: Queryable, r: MoneyRequest) {
   const payoutId = newIds.withdrawal();

@@ -18,15 +18,24 @@ export type ExceptionClass =
   | 'STATUS_MISMATCH'
   | 'DUPLICATE_AT_GATEWAY'
   | 'FEE_MISMATCH';
-/** Lines that are not exceptions yet: our order is in flight, or the gateway could not say. Never resolvable. */
+/**
+ * Lines that are not exceptions yet: our order is in flight, or the gateway could not say. Never
+ * resolvable.
+ */
 export type PendingClass = 'IN_FLIGHT' | 'UNKNOWN';
-/** OPEN: an operator's work item. PENDING: looked at again on the next run. CLEARED: no longer applies. */
+/**
+ * OPEN: an operator's work item. PENDING: looked at again on the next run. CLEARED: no longer
+ * applies.
+ */
 export type LineStatus = 'OPEN' | 'PENDING' | 'RESOLVED' | 'CLEARED';
 
 /** Who clears lines that no longer apply, in the audit log. */
 export const RECON_ACTOR = 'system:reconciliation';
 
-/** An order we posted that the statement does not list: the gateway is asked before it is called an exception. */
+/**
+ * An order we posted that the statement does not list: the gateway is asked before it is called an
+ * exception.
+ */
 export interface OursOnlyCandidate {
   orderNo: string;
   kind: 'PAYOUT' | 'COLLECTION';
@@ -38,7 +47,9 @@ export interface MatchResult {
   oursCount: number;
   oursMinor: string;
   matched: number;
-  /** In order-number order (bytewise), so an interrupted pass can resume after the last one asked. */
+  /**
+   * In order-number order (bytewise), so an interrupted pass can resume after the last one asked.
+   */
   candidates: OursOnlyCandidate[];
 }
 
@@ -86,7 +97,10 @@ export const inFlight = (
 const LISTED_ELSEWHERE = `EXISTS (SELECT 1 FROM recon_statement_lines l2 JOIN recon_runs r2 ON r2.id = l2.run_id
    WHERE l2.order_no = x.order_no AND l2.run_id <> $1 AND r2.channel = $2)`;
 
-/** Signed like our net (payouts positive): what every loaded statement of the channel lists for the order. */
+/**
+ * Signed like our net (payouts positive): what every loaded statement of the channel lists for the
+ * order.
+ */
 const THEIRS_ALL_DAYS = `(SELECT coalesce(sum(CASE l2.kind WHEN 'PAYOUT' THEN l2.amount_minor ELSE -l2.amount_minor END), 0)
    FROM recon_statement_lines l2 JOIN recon_runs r2 ON r2.id = l2.run_id WHERE l2.order_no = x.order_no AND r2.channel = $2)`;
 
@@ -174,7 +188,8 @@ async function auditCleared(
 export async function matchRun(pool: Pool, run: ReconRunRef): Promise<MatchResult> {
   const params = [run.runId, run.channel, run.date];
   return inTransaction(pool, async (tx) => {
-    // One matching of a day at a time; a resolution of one of its exceptions waits on the row locks.
+    // One matching of a day at a time; a resolution of one of its exceptions waits on the row
+    // locks.
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
       `recon-run:${run.runId}`,
     ]);
@@ -248,9 +263,10 @@ export type CandidateAnswer = 'executed' | 'failed' | 'not_found' | 'unknown';
 
 /**
  * An order of ours the statement does not list, after asking the gateway, in one transaction:
- * executed → nothing to see (another day's statement); failed (any code) → STATUS_MISMATCH; never seen →
- * OURS_ONLY; unknown → a PENDING UNKNOWN line asked again next run (an exception already open
- * for it stays: an unknown answer is not evidence either way). Earlier lines it replaces are CLEARED.
+ * executed → nothing to see (another day's statement); failed (any code) → STATUS_MISMATCH; never
+ * seen → OURS_ONLY; unknown → a PENDING UNKNOWN line asked again next run (an exception already
+ * open for it stays: an unknown answer is not evidence either way). Earlier lines it replaces are
+ * CLEARED.
  */
 export async function recordCandidate(
   pool: Pool,
@@ -318,7 +334,10 @@ export interface RunTotals {
   pendingLines: number;
 }
 
-/** After matching: EXCEPTIONS while any is open, PENDING while a line waits for its order, else CLEAN (the day closes). */
+/**
+ * After matching: EXCEPTIONS while any is open, PENDING while a line waits for its order, else
+ * CLEAN (the day closes).
+ */
 export async function settleRun(
   db: Queryable,
   run: ReconRunRef,

@@ -24,7 +24,9 @@ export interface ContradictingNotice {
   eventTime: string;
 }
 
-/** The UTC day of the gateway's event, never after today (a statement of the future does not exist). */
+/**
+ * The UTC day of the gateway's event, never after today (a statement of the future does not exist).
+ */
 export function noticeDay(eventTime: string, nowMs: number): string {
   const today = new Date(nowMs).toISOString().slice(0, 10);
   const at = Date.parse(eventTime);
@@ -33,7 +35,10 @@ export function noticeDay(eventTime: string, nowMs: number): string {
   return day > today ? today : day;
 }
 
-/** Opens (once) the STATUS_MISMATCH exception for the order; its id, or undefined when the order already has an open one. */
+/**
+ * Opens (once) the STATUS_MISMATCH exception for the order; its id, or undefined when the order
+ * already has an open one.
+ */
 export async function openNoticeException(
   pool: Pool,
   n: ContradictingNotice,
@@ -42,7 +47,8 @@ export async function openNoticeException(
   const day = noticeDay(n.eventTime, nowMs);
   const runId = reconRunId(n.channel, day);
   return inTransaction(pool, async (tx) => {
-    // The day may not be reconciled yet (or be closed already): it is open again, with this exception.
+    // The day may not be reconciled yet (or be closed already): it is open again, with this
+    // exception.
     await tx.query(
       `INSERT INTO recon_runs (id, channel, day, state) VALUES ($1, $2, $3, 'EXCEPTIONS')
        ON CONFLICT (id) DO UPDATE SET state = CASE WHEN recon_runs.state = 'FETCHED' THEN 'FETCHED' ELSE 'EXCEPTIONS' END, closed_at = NULL`,

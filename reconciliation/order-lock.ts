@@ -1,7 +1,7 @@
 // One order's reconciliation lock, and where the money of a collection found executed after all
-// sits in the ledger. A resolution (resolve.ts) takes the lock before it re-derives the order's net;
-// so does a workflow that books an order late (a collection answered FAILED that the gateway, asked
-// again, says it executed): the two never both correct the same order.
+// sits in the ledger. A resolution (resolve.ts) takes the lock before it re-derives the order's
+// net; so does a workflow that books an order late (a collection answered FAILED that the gateway,
+// asked again, says it executed): the two never both correct the same order.
 import { accountPath } from '../ledger/accounts';
 import type { Queryable } from '../ledger/types';
 
@@ -12,7 +12,10 @@ export async function lockReconOrder(tx: Queryable, orderNo: string): Promise<vo
   ]);
 }
 
-/** The order's net on the channel's clearing account per currency (credits minus debits: positive, money out), posted only. */
+/**
+ * The order's net on the channel's clearing account per currency (credits minus debits: positive,
+ * money out), posted only.
+ */
 export async function clearingNets(
   tx: Queryable,
   channel: string,

@@ -63,7 +63,10 @@ export type AskGateway = (order: {
 /** Signed like the clearing account's credits (money out: positive), per currency. */
 type Nets = Map<string, bigint>;
 
-/** Locks every record of the order (so a review decision waits, or we see its effect) and says whether it is still in flight. */
+/**
+ * Locks every record of the order (so a review decision waits, or we see its effect) and says
+ * whether it is still in flight.
+ */
 async function lockOrder(tx: PoolClient, orderNo: string): Promise<string | undefined> {
   await lockReconOrder(tx, orderNo);
   const { rows } = await tx.query<{ status: string }>(
@@ -90,7 +93,10 @@ async function statementNets(
   return rows.length === 0 ? undefined : new Map(rows.map((r) => [r.currency, BigInt(r.net)]));
 }
 
-/** What the gateway moved minus what the ledger recorded, in the one currency involved (positive: more left, or less came in). */
+/**
+ * What the gateway moved minus what the ledger recorded, in the one currency involved (positive:
+ * more left, or less came in).
+ */
 function difference(gateway: Nets, ledger: Nets): { currency: string; delta: bigint } | undefined {
   const currencies = [...new Set([...gateway.keys(), ...ledger.keys()])].filter(
     (c) => (gateway.get(c) ?? 0n) !== (ledger.get(c) ?? 0n),
@@ -170,7 +176,8 @@ export async function resolveException(
       figures = { ledgerMinor: asText(ledger), gatewayMinor: asText(gateway) };
       const diff = difference(gateway, ledger);
       if (!diff) {
-        // Accounted for since the exception was found (a review decided, a notice, another exception's resolution).
+        // Accounted for since the exception was found (a review decided, a notice, another
+        // exception's resolution).
         await tx.query(
           `UPDATE recon_exceptions SET status = 'CLEARED', cleared_at = now(), resolved_by = $2, reason = $3, resolved_at = now(),
                   detail = detail || jsonb_build_object('clearedBy', 'resolution', 'requested', $4::text, 'figures', $5::jsonb) WHERE id = $1`,

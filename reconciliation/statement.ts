@@ -26,7 +26,10 @@ export class StatementRefused extends Error {
   override readonly name = 'StatementRefused';
 }
 
-/** Plain decimals only: digits, an optional fraction, no sign, no exponent, at most 15 integer digits (fits a bigint at any scale we use). */
+/**
+ * Plain decimals only: digits, an optional fraction, no sign, no exponent, at most 15 integer
+ * digits (fits a bigint at any scale we use).
+ */
 const DECIMAL = '^[0-9]{1,15}([.][0-9]+)?$';
 const LINES_SHOWN_MAX = 5;
 

@@ -26,6 +26,8 @@ trap cleanup EXIT
 if [ "$unit_only" = 0 ]; then
   say "lint"
   node_modules/.bin/eslint .
+  say "format (prettier --check; npm run format writes it)"
+  node_modules/.bin/prettier --check --log-level warn .
   say "type check"
   node_modules/.bin/tsc --noEmit -p tsconfig.json
 fi

@@ -1,4 +1,5 @@
-// The foundation proven end to end: a workflow's timer, its activity, and a row in the real Postgres.
+// The foundation proven end to end: a workflow's timer, its activity, and a row in the real
+// Postgres.
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Duration } from '@temporalio/common';

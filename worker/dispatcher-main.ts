@@ -10,7 +10,8 @@ import { OutboxDispatcher } from './outbox-dispatcher';
 async function main(): Promise<void> {
   const config = configOrExit('dispatcher');
   const settings = temporalSettingsFromEnv();
-  // The application role's own login (db/app-role.ts): refused in staging and production if it is the owner's.
+  // The application role's own login (db/app-role.ts): refused in staging and production if it is
+  // the owner's.
   const pool = createPool({
     connectionString: config.DATABASE_URL as string,
     max: 4,

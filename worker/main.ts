@@ -23,7 +23,8 @@ async function main(): Promise<void> {
     connectTimeoutMs: 3_000,
     requestTimeoutMs: 10_000,
   });
-  // The application role's own login (db/app-role.ts): refused in staging and production if it is the owner's.
+  // The application role's own login (db/app-role.ts): refused in staging and production if it is
+  // the owner's.
   const pool = createPool({
     connectionString: config.DATABASE_URL as string,
     max: 20,
@@ -66,7 +67,8 @@ async function main(): Promise<void> {
     console.log(
       `[worker] polling task queue ${TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`,
     );
-    // Worker.run() resolves after SIGINT/SIGTERM once in-flight tasks are done (the SDK installs the handlers).
+    // Worker.run() resolves after SIGINT/SIGTERM once in-flight tasks are done (the SDK installs
+    // the handlers).
     await worker.run();
   } finally {
     await clientConnection.close();

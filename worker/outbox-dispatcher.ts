@@ -1,8 +1,8 @@
 // Drains the outbox into Temporal at Temporal's pace. The API committed the business fact and an
-// outbox row together; here each row becomes a workflow start (deterministic id: a second start
-// is harmless) or a signal, and is deleted only once Temporal has it. A crash anywhere leaves
-// the row for the next pass, never an orphan. A row that can never be delivered (a signal to a
-// workflow that already finished) is moved to outbox_dead_letters with an alert, not retried forever.
+// outbox row together; here each row becomes a workflow start (deterministic id: a second start is
+// harmless) or a signal, and is deleted only once Temporal has it. A crash anywhere leaves the row
+// for the next pass, never an orphan. A row that can never be delivered (a signal to a workflow
+// that already finished) is moved to outbox_dead_letters with an alert, not retried forever.
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -46,7 +46,10 @@ export class OutboxDispatcher {
     this.parallel = options.parallel ?? 16;
   }
 
-  /** One pass: claims due rows (SKIP LOCKED, so dispatchers can run side by side), sends them, returns how many. */
+  /**
+   * One pass: claims due rows (SKIP LOCKED, so dispatchers can run side by side), sends them,
+   * returns how many.
+   */
   async drainOnce(): Promise<number> {
     const tx = await this.pool.connect();
     try {
@@ -89,7 +92,8 @@ export class OutboxDispatcher {
         );
       }
       for (const f of failed) {
-        // Back off: 1 s, 2 s, 4 s ... at most a minute. A signal to a workflow not started yet lands here.
+        // Back off: 1 s, 2 s, 4 s ... at most a minute. A signal to a workflow not started yet
+        // lands here.
         await tx.query(
           `UPDATE outbox SET attempts = $2, last_error = $3, not_before = now() + make_interval(secs => least(60, power(2, $2 - 1)))
                         WHERE id = $1`,
@@ -127,7 +131,8 @@ export class OutboxDispatcher {
         this.stats.signalled += 1;
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
-        // Not found is either "not started yet" (its start row is still queued: retry) or "already closed".
+        // Not found is either "not started yet" (its start row is still queued: retry) or "already
+        // closed".
         const status = await this.closedStatus(row.workflow_id);
         if (status)
           throw new Undeliverable(
@@ -148,17 +153,22 @@ export class OutboxDispatcher {
         workflowId: row.workflow_id,
         taskQueue: TASK_QUEUE,
         args: [row.payload],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE', // a finished workflow is never run again by a late row
+        // a finished workflow is never run again by a late row
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: attributes,
       });
       this.stats.started += 1;
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      this.stats.alreadyStarted += 1; // started before (a retry, or signal-with-start): nothing to do
+      // started before (a retry, or signal-with-start): nothing to do
+      this.stats.alreadyStarted += 1;
     }
   }
 
-  /** The workflow's final status if it exists and has closed; undefined if it does not exist or still runs. */
+  /**
+   * The workflow's final status if it exists and has closed; undefined if it does not exist or
+   * still runs.
+   */
   private async closedStatus(workflowId: string): Promise<string | undefined> {
     try {
       const { status } = await this.temporal.workflow.getHandle(workflowId).describe();

@@ -33,7 +33,10 @@ export async function ensureDailyReconciliation(
   }
 }
 
-/** Every hour, prune the stored Idempotency-Key responses past their retention (activities/housekeeping.ts). */
+/**
+ * Every hour, prune the stored Idempotency-Key responses past their retention
+ * (activities/housekeeping.ts).
+ */
 export async function ensureIdempotencyPruning(client: Client): Promise<'created' | 'exists'> {
   try {
     await client.schedule.create({

@@ -9,12 +9,21 @@ import { DECISION_OPTIONS } from './retry-policies';
 
 const decisions = proxyActivities<DecisionActivities>(DECISION_OPTIONS);
 
-/** The patch that moved operator decisions to rows: histories from before it carry the decision in the Update. */
+/**
+ * The patch that moved operator decisions to rows: histories from before it carry the decision in
+ * the Update.
+ */
 export const DECISION_ROWS_PATCH = 'operator-decision-rows';
-/** The later patch that moved a party's own signals (cancel, collect now) and the loan's decision check to rows. */
+/**
+ * The later patch that moved a party's own signals (cancel, collect now) and the loan's decision
+ * check to rows.
+ */
 export const PARTY_DECISION_ROWS_PATCH = 'party-decision-rows';
 
-/** One gate per workflow execution (module state is the execution's own), so every attempt's review shares what was seen. */
+/**
+ * One gate per workflow execution (module state is the execution's own), so every attempt's review
+ * shares what was seen.
+ */
 let gate: DecisionGate | undefined;
 export function decisionGate(): DecisionGate {
   return (gate ??= new DecisionGate());
@@ -60,7 +69,9 @@ export class DecisionGate {
     return taken;
   }
 
-  /** For a Signal (which cannot fail): the decision, or undefined when refused (recorded, alerted). */
+  /**
+   * For a Signal (which cannot fail): the decision, or undefined when refused (recorded, alerted).
+   */
   async tryTake(kind: DecisionKind, input: unknown): Promise<TakenDecision | undefined> {
     try {
       return await this.take(kind, input);
@@ -82,7 +93,10 @@ export class DecisionGate {
   }
 }
 
-/** A refusal found in the workflow after the decision was taken (the state moved on): the Update fails. */
+/**
+ * A refusal found in the workflow after the decision was taken (the state moved on): the Update
+ * fails.
+ */
 export function refuse(message: string): never {
   throw ApplicationFailure.create({ type: 'DecisionRefused', message, nonRetryable: true });
 }

@@ -18,7 +18,8 @@ export async function depositWorkflow(input: DepositWorkflowInput): Promise<Depo
   const review = new OrderReview<DepositState>('SUBMITTED', input.depositId, 'MANUAL_REVIEW', {
     resubmit: true,
   });
-  // Named by the order number stored with the deposit, never one derived here. Older histories used the id.
+  // Named by the order number stored with the deposit, never one derived here. Older histories used
+  // the id.
   if (patched('deposit-order-no-from-row'))
     review.orderNo = await ledger.depositOrderNo(input.depositId);
   upsertSearchAttributes([{ key: SearchAttributes.InvestorId, value: input.investorId }]);

@@ -34,7 +34,9 @@ function howToDecide(workflowId: string, resubmit: boolean): ReviewDecisionHelp 
   };
 }
 
-/** A request that provably never reached the gateway is resent, same order number, this many times. */
+/**
+ * A request that provably never reached the gateway is resent, same order number, this many times.
+ */
 const NOT_SENT_RESENDS_MAX = 5;
 
 export type Settled = 'succeeded' | 'failed' | 'unknown';
@@ -65,7 +67,10 @@ export class OrderReview<S extends string> {
   readonly notices: VerifiedGatewayNotice[] = [];
   private since: string | undefined = undefined;
   private resolution: ResolveReviewInput | undefined = undefined;
-  /** The first verified notification from the gateway; later ones (duplicates, reorders) change nothing. */
+  /**
+   * The first verified notification from the gateway; later ones (duplicates, reorders) change
+   * nothing.
+   */
   notice: VerifiedGatewayNotice | undefined = undefined;
 
   /**
@@ -84,8 +89,10 @@ export class OrderReview<S extends string> {
     patched(DECISION_ROWS_PATCH);
     const gate = decisionGate();
     setHandler(gatewayNoticeSignal, async (signalled) => {
-      if (signalled.orderNo !== undefined && signalled.orderNo !== this.orderNo) return; // about an earlier attempt's order
-      // What the gateway said is read from the notice the API verified and stored, never from the signal.
+      // about an earlier attempt's order
+      if (signalled.orderNo !== undefined && signalled.orderNo !== this.orderNo) return;
+      // What the gateway said is read from the notice the API verified and stored, never from the
+      // signal.
       const notice = decisionRows()
         ? await gate.notice(signalled.notifyId, this.orderNo)
         : signalled;
@@ -105,7 +112,8 @@ export class OrderReview<S extends string> {
     }));
     // No validator: every Update reaches the handler, so a forged one is refused and counted there.
     setHandler(resolveReviewUpdate, async (input) => {
-      let decision = input as unknown as ResolveReviewInput; // a history from before: accepted by the old validator
+      // a history from before: accepted by the old validator
+      let decision = input as unknown as ResolveReviewInput;
       if (decisionRows()) {
         const taken = await gate.take('review.resolve', input);
         decision = {
@@ -115,7 +123,8 @@ export class OrderReview<S extends string> {
           ...(taken.requestId ? { requestId: taken.requestId } : {}),
           ...(taken.payload.resubmit === true ? { resubmit: true } : {}),
         };
-        // Checked once the row is read, with no await before it is used (a notice may have settled it meanwhile).
+        // Checked once the row is read, with no await before it is used (a notice may have settled
+        // it meanwhile).
         const why = this.refusal(decision);
         if (why) refuse(why);
       }
@@ -185,7 +194,10 @@ export class OrderReview<S extends string> {
     return this.resolution as ResolveReviewInput;
   }
 
-  /** Leaves review to send the same order again (a not_paid with resubmit): back in `state`, a later review waits anew. */
+  /**
+   * Leaves review to send the same order again (a not_paid with resubmit): back in `state`, a later
+   * review waits anew.
+   */
   reopen(state: S): void {
     upsertSearchAttributes([{ key: SearchAttributes.ReviewState, value: 'Resolved' }]);
     this.resolution = undefined;

@@ -29,7 +29,10 @@ const poll = proxyActivities<RepaymentActivities>(AWAIT_SETTLED_OPTIONS);
 
 /** Investors per page; a page's payouts are started together. */
 const PAGE_SIZE = 100;
-/** Pages per execution before continue-as-new: about 3 events per payout keeps each history near 1,000. */
+/**
+ * Pages per execution before continue-as-new: about 3 events per payout keeps each history near
+ * 1,000.
+ */
 const PAGES_PER_EXECUTION = 3;
 
 /**
@@ -68,7 +71,8 @@ export async function payoutRunWorkflow(input: PayoutRunInput): Promise<PayoutRu
   setHandler(payoutRunStateQuery, () => ({ state, started, skipped }));
   upsertSearchAttributes([{ key: SearchAttributes.LoanId, value: input.loanId }]);
   // A run its repayment starts (a child) or one continued as new goes on; one started by anyone
-  // else pays nobody without an operator's recorded decision for it (histories from before: no check).
+  // else pays nobody without an operator's recorded decision for it (histories from before: no
+  // check).
   const info = workflowInfo();
   if (patched(DECISION_ROWS_PATCH) && !info.parent && !info.continuedFromExecutionRunId) {
     const taken = await new DecisionGate().take('payout_run.start', input);

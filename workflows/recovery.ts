@@ -61,7 +61,10 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
   let attempt = 0;
   let requestsMade = 0;
   let requestsDone = 0;
-  /** The last collection's order, once it ended as not collected: asked about before a new one replaces it. */
+  /**
+   * The last collection's order, once it ended as not collected: asked about before a new one
+   * replaces it.
+   */
   let failed: FailedCollection | undefined;
   const show = (s: RecoveryWorkflowState) => {
     state = s;
@@ -121,7 +124,8 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
     return state;
   });
 
-  // Opened by hand: the decision recorded with the booking is taken first (a made-up one fails the run, nothing done).
+  // Opened by hand: the decision recorded with the booking is taken first (a made-up one fails the
+  // run, nothing done).
   if (rows && input.decisionId !== undefined) await gate.take('recovery.open', input);
   show('OFFSETTING');
   // Cleared already (offsets can run before this workflow starts), or when told.
@@ -175,7 +179,10 @@ interface FailedCollection {
   review: OrderReview<RecoveryWorkflowState>;
 }
 
-/** One collection attempt by the gateway outcome table: whether the money came back, and the order if it ended not collected. */
+/**
+ * One collection attempt by the gateway outcome table: whether the money came back, and the order
+ * if it ended not collected.
+ */
 async function collect(
   recoveryId: string,
   attempt: number,

@@ -38,7 +38,9 @@ const gateway = proxyActivities<RepaymentActivities>(GATEWAY_CALL_OPTIONS);
 const db = proxyActivities<RepaymentActivities>(REPAYMENT_WRITE_OPTIONS);
 const poll = proxyActivities<RepaymentActivities>(AWAIT_SETTLED_OPTIONS);
 
-/** Collections tried by the calendar (the due date, then a day apart); after that only when asked. */
+/**
+ * Collections tried by the calendar (the due date, then a day apart); after that only when asked.
+ */
 export const SCHEDULED_COLLECTION_ATTEMPTS = 5;
 
 /**
@@ -66,9 +68,11 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   const queryPolicy = input.queryPolicy ?? terms.queryPolicy;
   const dueAtMs = Date.parse(terms.dueAt);
   const untilDue = () => dueAtMs - Date.now();
-  if (untilDue() > 0) await condition(() => collectNow, untilDue()); // the due date, or earlier when asked
+  // the due date, or earlier when asked
+  if (untilDue() > 0) await condition(() => collectNow, untilDue());
 
-  // The last attempt's order, once it ended as not collected: asked about before a new one replaces it.
+  // The last attempt's order, once it ended as not collected: asked about before a new one replaces
+  // it.
   let failed: { orderNo: string; review: OrderReview<RepaymentState> } | undefined;
   for (let attempt = 1; ; attempt++) {
     collectNow = false;
@@ -111,7 +115,8 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
       break;
     }
 
-    // Not collected. Past the due date the installment is OVERDUE and the late fee is charged (once).
+    // Not collected. Past the due date the installment is OVERDUE and the late fee is charged
+    // (once).
     await db.setCollectionStatus(order.orderNo, 'FAILED', resolution);
     failed = { orderNo: order.orderNo, review };
     if (untilDue() <= 0) {
@@ -127,7 +132,8 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   await db.distributeRepayment(loanId, n);
   state = 'DISTRIBUTED';
 
-  // The payout run may already have been started by an operator (POST /v1/payout-runs): then it is that one.
+  // The payout run may already have been started by an operator (POST /v1/payout-runs): then it is
+  // that one.
   try {
     await startChild(payoutRunWorkflow, {
       workflowId: workflowIds.payoutRun(loanId, n),
@@ -152,7 +158,8 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   try {
     await getExternalWorkflowHandle(workflowIds.loan(loanId)).signal(installmentPaidOutSignal, n);
   } catch {
-    // The loan's workflow is gone (finished before repayments existed): the installment's row says it all.
+    // The loan's workflow is gone (finished before repayments existed): the installment's row says
+    // it all.
   }
   return state;
 }

@@ -11,10 +11,16 @@ import type { ExceptionRefused } from '../reconciliation/resolve';
 const LEDGER_ERROR: LedgerError['name'] = 'LedgerError';
 const REPAYMENT_ERROR: RepaymentError['name'] = 'RepaymentError';
 const EXCEPTION_REFUSED: ExceptionRefused['name'] = 'ExceptionRefused';
-/** The ApplicationFailure type the recovery activities raise for a recovery that does not exist (activities/reconciliation.ts). */
+/**
+ * The ApplicationFailure type the recovery activities raise for a recovery that does not exist
+ * (activities/reconciliation.ts).
+ */
 export const RECOVERY_MISSING = 'RecoveryMissing';
 
-/** Gateway calls: longer than the gateway client's own timeout, so the client classifies a slow answer, not Temporal. */
+/**
+ * Gateway calls: longer than the gateway client's own timeout, so the client classifies a slow
+ * answer, not Temporal.
+ */
 export const GATEWAY_CALL_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: {
@@ -76,7 +82,9 @@ export const AWAIT_SETTLED_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds' },
 };
 
-/** Reconciliation: a day's statement is streamed, but it can be long; a refused resolution is final. */
+/**
+ * Reconciliation: a day's statement is streamed, but it can be long; a refused resolution is final.
+ */
 export const RECON_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   retry: {

@@ -92,14 +92,12 @@ export function registerApiKeyRoutes(app: FastifyInstance, { pool, keyPolicy }: 
           },
         });
       });
-      return reply
-        .status(201)
-        .send({
-          id: keyId,
-          key,
-          role: request.body.role,
-          expiresAt: expiresAt?.toISOString() ?? null,
-        });
+      return reply.status(201).send({
+        id: keyId,
+        key,
+        role: request.body.role,
+        expiresAt: expiresAt?.toISOString() ?? null,
+      });
     },
   );
 

@@ -69,7 +69,8 @@ export function registerGatewayNotificationRoutes(
     definitive: boolean,
     code: string | undefined,
   ): Promise<boolean> {
-    // The workflow signalled reads the notice from this row (activities/decisions.ts), never from the signal.
+    // The workflow signalled reads the notice from this row (activities/decisions.ts), never from
+    // the signal.
     const { rowCount } = await pool.query(
       `INSERT INTO gateway_notices (notify_id, order_no, status, definitive, code, result) VALUES ($1, $2, $3, $4, $5, 'RECEIVED')
        ON CONFLICT (notify_id) DO UPDATE SET received_at = gateway_notices.received_at WHERE gateway_notices.result = 'RECEIVED'`,
@@ -196,7 +197,8 @@ export function registerGatewayNotificationRoutes(
               definitive,
             );
           } catch (err) {
-            // Not acted on: forgotten, so the gateway's resend is handled, not taken for a duplicate.
+            // Not acted on: forgotten, so the gateway's resend is handled, not taken for a
+            // duplicate.
             await pool.query('DELETE FROM gateway_notices WHERE notify_id = $1', [n.notifyId]);
             throw err;
           }

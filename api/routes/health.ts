@@ -32,8 +32,8 @@ export function registerHealthRoutes(app: FastifyInstance, { pool, metrics }: Ap
       this.set(r.n);
     },
   });
-  // The worker's activities record these (activities/decisions.ts): an Update or Signal that named no
-  // recorded decision, another workflow's, or one used already (e.g. sent from the Web UI).
+  // The worker's activities record these (activities/decisions.ts): an Update or Signal that named
+  // no recorded decision, another workflow's, or one used already (e.g. sent from the Web UI).
   new Gauge({
     name: 'operator_decisions_refused',
     help: 'money decisions and gateway notices a workflow refused, by kind, since the start: each is someone acting outside the API',

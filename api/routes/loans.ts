@@ -52,7 +52,10 @@ interface CreateLoanBody {
   installmentIntervalSeconds?: number;
 }
 
-/** The scale of loans.fee_rate and loans.interest_fee_rate (numeric(8, 6)): Postgres would round a finer rate silently. */
+/**
+ * The scale of loans.fee_rate and loans.interest_fee_rate (numeric(8, 6)): Postgres would round a
+ * finer rate silently.
+ */
 const FEE_RATE_DECIMALS = 6;
 
 /** A fee rate below 1 that the column keeps exactly; absent is 0. */
@@ -149,8 +152,9 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
       requireRole(request.principal, ['admin']);
       const b = request.body;
       const currency = b.currency ?? DEFAULT_CURRENCY;
-      // Investors' accounts, the escrow, the gateway's channel and the payouts are in the platform's
-      // currency only: a loan in another would take subscriptions it cannot settle. Refused up front.
+      // Investors' accounts, the escrow, the gateway's channel and the payouts are in the
+      // platform's currency only: a loan in another would take subscriptions it cannot settle.
+      // Refused up front.
       if (currency !== DEFAULT_CURRENCY) {
         throw new ApiError(
           422,
@@ -269,7 +273,8 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
       const key = request.headers['idempotency-key'];
       const idempotencyKey = validIdempotencyKey(typeof key === 'string' ? key : undefined);
       const subscriptionId = newIds.subscription();
-      // One SQL statement: key check, stored response and reservation commit together (the rush path).
+      // One SQL statement: key check, stored response and reservation commit together (the rush
+      // path).
       const result = await reserveSubscriptionIdempotently(pool, {
         scope: request.principal.keyId,
         idempotencyKey,
@@ -379,8 +384,9 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
         loanId: sub.loanId,
         investorId: sub.investorId,
       };
-      // Recorded with the investor's key first; the workflow takes it by id. Its workflow may not have
-      // started yet (the rush defers starts): signal-with-start either way. Repeats are harmless.
+      // Recorded with the investor's key first; the workflow takes it by id. Its workflow may not
+      // have started yet (the rush defers starts): signal-with-start either way. Repeats are
+      // harmless.
       await decide(
         context,
         request,

@@ -1,4 +1,5 @@
-// POST /v1/investors, POST /v1/borrowers (admin): a party and its ledger account, in one transaction.
+// POST /v1/investors, POST /v1/borrowers (admin): a party and its ledger account, in one
+// transaction.
 import type { FastifyInstance } from 'fastify';
 import { BANK_ACCOUNT_SCHEMA, type BankAccount } from '../../gateway/protocol';
 import { accountPath, Ledger } from '../../ledger';

@@ -1,4 +1,5 @@
-// GET /v1/payouts/{id}: a payout's status, and, from its workflow, every attempt and gateway answer.
+// GET /v1/payouts/{id}: a payout's status, and, from its workflow, every attempt and gateway
+// answer.
 import type { FastifyInstance } from 'fastify';
 import { documentedObject } from '../contract';
 import { formatAmount } from '../../ledger/money';
@@ -39,7 +40,8 @@ export function registerPayoutRoutes(app: FastifyInstance, context: AppContext):
       if (!payout) throw new ApiError(404, 'NOT_FOUND', 'not found');
       requireOwner(request.principal, payout.partyId);
       const workflowId = workflowIds.payout(payout.id);
-      // The attempts live in the workflow; without Temporal (or before it started) the status still answers.
+      // The attempts live in the workflow; without Temporal (or before it started) the status still
+      // answers.
       const evidence = context.temporal
         ? await context.temporal.workflow
             .getHandle(workflowId)

@@ -229,8 +229,8 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
         );
         try {
           const { action, reason, investorId } = request.body;
-          // Recorded with this key first; the workflow reads it by its id. The effect's audit row is
-          // written with it, in its transaction (reconciliation/resolve.ts).
+          // Recorded with this key first; the workflow reads it by its id. The effect's audit row
+          // is written with it, in its transaction (reconciliation/resolve.ts).
           const summary = await decide(
             context,
             request,

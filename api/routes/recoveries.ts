@@ -174,7 +174,10 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     },
   );
 
-  /** Records the decision, then runs the recovery workflow's update with its id; refusals become 409s. */
+  /**
+   * Records the decision, then runs the recovery workflow's update with its id; refusals become
+   * 409s.
+   */
   async function decideRecovery(
     request: FastifyRequest,
     id: string,
@@ -183,7 +186,8 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
     reason: string,
   ): Promise<string> {
     const handle = temporalOf(context).workflow.getHandle(workflowIds.recovery(id));
-    // A write-off's audit row commits with the write-off itself (payments/recoveries.ts); a collection request's with the request.
+    // A write-off's audit row commits with the write-off itself (payments/recoveries.ts); a
+    // collection request's with the request.
     const intent =
       kind === 'recovery.request_collection'
         ? { action: 'recovery.collection_requested', subject: id }

@@ -71,8 +71,8 @@ export function registerRepaymentRoutes(app: FastifyInstance, context: AppContex
         throw new ApiError(409, 'LOAN_NOT_REPAYING', `the loan is ${found.loan.status}`);
       const workflowId = workflowIds.repayment(found.loan.id, found.row.n);
       const input: RepaymentWorkflowInput = { loanId: found.loan.id, installment: found.row.n };
-      // Recorded with the caller's key first; the workflow takes it by id. Starts it now, or tells the
-      // running one to collect now; a finished one is left alone.
+      // Recorded with the caller's key first; the workflow takes it by id. Starts it now, or tells
+      // the running one to collect now; a finished one is left alone.
       await decide(
         context,
         request,

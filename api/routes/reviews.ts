@@ -86,7 +86,8 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
           properties: {
             decision: { type: 'string', enum: ['paid', 'not_paid'] },
             reason: { type: 'string', minLength: 3, maxLength: 500 },
-            // not_paid only, payouts and deposits: the same order number is sent again instead of releasing it.
+            // not_paid only, payouts and deposits: the same order number is sent again instead of
+            // releasing it.
             resubmit: { type: 'boolean' },
           },
         },
@@ -107,7 +108,8 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
         const handle = temporalOf(context).workflow.getHandle(request.params.workflowId);
         try {
           const { decision, reason, resubmit } = request.body;
-          // Recorded with this key first; the workflow reads it by its id (the actor is never the Update's).
+          // Recorded with this key first; the workflow reads it by its id (the actor is never the
+          // Update's).
           const state = await decide(
             context,
             request,
@@ -124,7 +126,8 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
         } catch (err) {
           if (err instanceof WorkflowNotFoundError)
             throw new ApiError(404, 'NOT_FOUND', 'no such workflow');
-          // The workflow refused: no such decision, nothing to resolve, or a decision the state does not allow.
+          // The workflow refused: no such decision, nothing to resolve, or a decision the state
+          // does not allow.
           if (err instanceof WorkflowUpdateFailedError)
             throw new ApiError(409, 'REVIEW_REFUSED', err.cause?.message ?? err.message);
           throw err;

@@ -12,7 +12,10 @@ import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { requireParty } from '../require-party';
 
-/** 202: the rest after any recovery offset is held and its Payout started; 200: the offset took it all, nothing is sent. */
+/**
+ * 202: the rest after any recovery offset is held and its Payout started; 200: the offset took it
+ * all, nothing is sent.
+ */
 const WITHDRAWAL_RESPONSE = {
   type: 'object',
   properties: {
@@ -53,7 +56,8 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: AppConte
       const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
       return replyIdempotent(context, request, reply, async (tx) => {
         await requireParty(tx, request.params.id, 'investor');
-        // What the investor owes back is taken first, as from a scheduled payout (payments/requests.ts).
+        // What the investor owes back is taken first, as from a scheduled payout
+        // (payments/requests.ts).
         const w = await requestWithdrawal(tx, {
           investorId: request.params.id,
           amountMinor,

@@ -33,7 +33,10 @@ export interface CalendarResult {
 }
 
 export interface CalendarHooks {
-  /** Called once when installment n has been distributed and its payouts are going out (the incident plugs in here). */
+  /**
+   * Called once when installment n has been distributed and its payouts are going out (the incident
+   * plugs in here).
+   */
   whilePayingOut?: (n: number) => Promise<void>;
 }
 
@@ -93,9 +96,12 @@ export async function liveTheLoan(
   return { overlappingRuns, lateFeesMinor: BigInt(rows[0].fees) };
 }
 
-/** The incident's overlap: the interest run (through the API) and a separate maturity run, at once. */
+/**
+ * The incident's overlap: the interest run (through the API) and a separate maturity run, at once.
+ */
 async function overlapRuns(world: World, loanId: string, n: number): Promise<string[]> {
-  // Not a platform id on purpose: the incident's second run came from another job under its own name.
+  // Not a platform id on purpose: the incident's second run came from another job under its own
+  // name.
   const maturityRunId = `${workflowIds.payoutRun(loanId, n)}-maturity`;
   const input: PayoutRunInput = { loanId, installment: n };
   const [regular] = await Promise.all([

@@ -24,7 +24,8 @@ export async function rush(
 ): Promise<RushResult> {
   const { api } = world;
   const wanted = cast.investors.reduce((a, i) => a + i.wantMinor, 0n);
-  const principalMinor = ((wanted * 3n) / 4n / 10_000n) * 10_000n; // three quarters of the demand, in whole hundreds
+  // three quarters of the demand, in whole hundreds
+  const principalMinor = ((wanted * 3n) / 4n / 10_000n) * 10_000n;
   const loanId = `${cast.run}-loan`;
   await api.must('POST', '/v1/loans', {
     idempotencyKey: `${loanId}-create`,

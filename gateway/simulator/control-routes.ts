@@ -131,7 +131,8 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     },
     async (request) => {
       const { orderNo, currency, amount, fee, duplicate } = request.body;
-      // parseWireAmount refuses a malformed amount with an error: the request fails and nothing is set.
+      // parseWireAmount refuses a malformed amount with an error: the request fails and nothing is
+      // set.
       deps.adjustments.set(orderNo, {
         ...(amount === undefined ? {} : { amountMinor: parseWireAmount(amount, currency) }),
         ...(fee === undefined ? {} : { feeMinor: parseWireAmount(fee, currency) }),
@@ -141,7 +142,8 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     },
   );
 
-  // Replaces the whole rate table: {"rates": {"timeout-then-execute": 0.1, "notify-duplicate": 0.5}}.
+  // Replaces the whole rate table: {"rates": {"timeout-then-execute": 0.1, "notify-duplicate":
+  // 0.5}}.
   app.post<{ Body: { rates: Record<string, number> } }>(
     '/_sim/faults',
     {
@@ -173,7 +175,8 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     },
   );
 
-  // {"mode": "refuse" | "503" | "none", "durationMs": 2000}; refuse needs a duration, or nothing could end it.
+  // {"mode": "refuse" | "503" | "none", "durationMs": 2000}; refuse needs a duration, or nothing
+  // could end it.
   app.post<{ Body: { mode: 'refuse' | '503' | 'none'; durationMs?: number } }>(
     '/_sim/outage',
     {

@@ -55,7 +55,9 @@ export class OrderBook {
     return this.options.store.get(orderNo);
   }
 
-  /** 0 for the first submit of this order number in this run, then 1, 2... (seeds the fault draw). */
+  /**
+   * 0 for the first submit of this order number in this run, then 1, 2... (seeds the fault draw).
+   */
   nextCallIndex(orderNo: string): number {
     const index = this.calls.get(orderNo) ?? 0;
     this.calls.set(orderNo, index + 1);

@@ -143,12 +143,10 @@ export function registerOrderRoutes(app: FastifyInstance, deps: OrderRouteDeps):
       let record = book.find(body.orderNo);
       if (record && record.requestHash !== hash) {
         // The same order number with other content: never executed, never merged.
-        return reply
-          .code(409)
-          .send({
-            code: 'ORDER_CONFLICT',
-            message: `order ${body.orderNo} exists with different content`,
-          });
+        return reply.code(409).send({
+          code: 'ORDER_CONFLICT',
+          message: `order ${body.orderNo} exists with different content`,
+        });
       }
       record ??= book.create({ ...order, requestHash: hash }, plan);
 

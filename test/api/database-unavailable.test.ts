@@ -66,7 +66,8 @@ it('answers 503 DATABASE_UNAVAILABLE with Retry-After while the database is down
     });
   for (const res of [
     await create(), // the route's own transaction
-    await app.inject({ method: 'GET', url: '/v1/investors/ana/balance', headers: ana }), // authentication reads the key
+    // authentication reads the key
+    await app.inject({ method: 'GET', url: '/v1/investors/ana/balance', headers: ana }),
     await app.inject({ method: 'GET', url: '/healthz' }),
   ]) {
     expect({
@@ -78,7 +79,8 @@ it('answers 503 DATABASE_UNAVAILABLE with Retry-After while the database is down
 
   await proxy.resume();
   const res = await create();
-  expect(res.statusCode).toBe(201); // nothing was stored for the refused attempts: not a replay of a 503
+  // nothing was stored for the refused attempts: not a replay of a 503
+  expect(res.statusCode).toBe(201);
   expect(res.headers['idempotent-replayed']).not.toBe('true');
   expect(
     (await app.inject({ method: 'GET', url: '/v1/investors/ana/balance', headers: ana }))

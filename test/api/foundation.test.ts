@@ -214,7 +214,8 @@ describe('Idempotency-Key', () => {
       ).toHaveLength(1);
     }
     expect([...statuses.keys()].sort()).toEqual(expect.arrayContaining([201]));
-    expect([...statuses.keys()].filter((s) => s !== 201 && s !== 409)).toEqual([]); // no 500 from the primary key
+    // no 500 from the primary key
+    expect([...statuses.keys()].filter((s) => s !== 201 && s !== 409)).toEqual([]);
   });
 
   it('replays a refusal too: the same request refused twice does not run twice', async () => {

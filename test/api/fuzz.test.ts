@@ -2,9 +2,9 @@
 // and sends it with path, query, headers and body drawn from the document's own schemas, then
 // broken: wrong types, missing and extra fields, SQL injection, NUL and control characters, huge
 // numbers, long strings, keys of every role and none. On the real API with a real Postgres and a
-// real Temporal dev server (no worker: workflows are started or asked, never run). Every answer must
-// be below 500, with a status the operation declares and a body its schema for that status accepts.
-// Fixed seed and a bounded number of cases (FUZZ_SEED, FUZZ_RUNS to explore further).
+// real Temporal dev server (no worker: workflows are started or asked, never run). Every answer
+// must be below 500, with a status the operation declares and a body its schema for that status
+// accepts. Fixed seed and a bounded number of cases (FUZZ_SEED, FUZZ_RUNS to explore further).
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import Ajv from 'ajv';
 import fc from 'fast-check';
@@ -65,7 +65,8 @@ beforeAll(async () => {
   });
   await app.ready();
   const admin = { authorization: `Bearer ${ADMIN_KEY}` };
-  // A little world for requests to reach past their lookups: two investors (one funded), a borrower, an open loan.
+  // A little world for requests to reach past their lookups: two investors (one funded), a
+  // borrower, an open loan.
   for (const [kind, id] of [
     ['investors', 'fz-inv'],
     ['investors', 'fz-other'],

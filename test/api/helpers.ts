@@ -23,7 +23,8 @@ export function useTestApi(
       adminApiKey: ADMIN_KEY,
       rateLimitPerMinute: options.rateLimitPerMinute,
       gatewaySecret: options.gatewaySecret,
-      // The authorisation walks fail on purpose from one address; test/api/failed-auth.test.ts tests the limit.
+      // The authorisation walks fail on purpose from one address; test/api/failed-auth.test.ts
+      // tests the limit.
       failedAuthLimits: {
         maxFailures: 100_000,
         windowMs: 60_000,

@@ -40,7 +40,8 @@ it('every path of the OpenAPI document answers each method it does not declare w
   expect((await db.pool.query('SELECT count(*)::int AS n FROM audit_log')).rows[0].n).toBe(
     auditBefore,
   );
-  expect(doc.paths).not.toHaveProperty(['/v1/loans', 'put']); // the 405 routes are not in the document
+  // the 405 routes are not in the document
+  expect(doc.paths).not.toHaveProperty(['/v1/loans', 'put']);
 });
 
 it('a declared method still needs its key, and an unknown path is still 404', async () => {

@@ -1,4 +1,5 @@
-// A flood from one key, or without a key from one address, is answered 429 with Retry-After, without starving the others.
+// A flood from one key, or without a key from one address, is answered 429 with Retry-After,
+// without starving the others.
 import { useTestDatabase } from '../helpers/postgres';
 import { useTestApi } from './helpers';
 

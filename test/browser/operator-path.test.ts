@@ -75,7 +75,8 @@ async function openFromSearch(link: string, workflowId: string): Promise<void> {
 /** The Queries tab: picks the query by name, runs it, returns what the UI shows. */
 async function runQuery(queryType: string, showing: string): Promise<string> {
   await page.getByRole('tab', { name: /^Queries/ }).click();
-  // The query picker is a menu button (its label points at a disabled input): its test id is the stable handle.
+  // The query picker is a menu button (its label points at a disabled input): its test id is the
+  // stable handle.
   await page.getByTestId('query-select-button').click();
   await page.getByRole('option', { name: queryType, exact: true }).click();
   await page.getByRole('button', { name: 'Run Query' }).click();
@@ -84,7 +85,10 @@ async function runQuery(queryType: string, showing: string): Promise<string> {
   return page.locator('main').innerText();
 }
 
-/** Reloads the workflow's page until its status badge says COMPLETED (visibility is eventually consistent). */
+/**
+ * Reloads the workflow's page until its status badge says COMPLETED (visibility is eventually
+ * consistent).
+ */
 async function seeCompleted(workflowId: string): Promise<void> {
   await until(
     `${workflowId} shown as completed`,
@@ -178,7 +182,8 @@ it(
     expect(evidence).toContain(`"orderNo": "${review.evidence.orderNo}"`);
     expect(evidence).toContain("failure code 'SYSTEM_BUSY' is not definitive");
 
-    // The gateway's own record says FAILED: the operator decides not paid, through the CLI (the API).
+    // The gateway's own record says FAILED: the operator decides not paid, through the CLI (the
+    // API).
     const listed = await npmRunOps(s, who.operatorKey, ['reviews', 'list']);
     expect(listed.out).toContain(review.workflowId);
     const decided = await npmRunOps(s, who.operatorKey, [

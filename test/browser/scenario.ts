@@ -151,7 +151,10 @@ export async function secondChannelPayment(stack: ChaosStack, orderNo: string): 
   return executedAt.slice(0, 10);
 }
 
-/** `npm run ops -- ...` as a real process against the stack's API with the operator's key: its exit code and output. */
+/**
+ * `npm run ops -- ...` as a real process against the stack's API with the operator's key: its exit
+ * code and output.
+ */
 export async function npmRunOps(
   stack: ChaosStack,
   operatorKey: string,

@@ -130,7 +130,8 @@ it('reports a user account below zero (the ledger and a CHECK refuse one, so bot
   const client = await db.pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query('SET LOCAL session_replication_role = replica'); // triggers off, as only a broken world would have them
+    // triggers off, as only a broken world would have them
+    await client.query('SET LOCAL session_replication_role = replica');
     await client.query('ALTER TABLE ledger_balances DROP CONSTRAINT ledger_balances_non_negative');
     await client.query(
       `UPDATE ledger_balances SET posted = -700 WHERE account_id = (SELECT id FROM ledger_accounts WHERE path = 'investor:sunk:available')`,

@@ -48,7 +48,8 @@ it('200 seeds of 40 steps draw every step-driven fault kind at least 50 times (w
       names.map((k) => [k, totals[k] ?? 0]).filter(([, n]) => (n as number) < min),
     );
   expect(short(kinds, 100)).toEqual({});
-  // Every gateway fault sits in enough rate tables for submits to meet it (arithmetic in docs/reliability.md).
+  // Every gateway fault sits in enough rate tables for submits to meet it (arithmetic in
+  // docs/reliability.md).
   expect(
     short(
       GATEWAY_FAULTS.map((spec) => `rates:${spec}`),

@@ -1,4 +1,5 @@
-// The operator CLI against a real API on a real Postgres (reviews need Temporal: covered in the payout tests' API path).
+// The operator CLI against a real API on a real Postgres (reviews need Temporal: covered in the
+// payout tests' API path).
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';

@@ -60,8 +60,10 @@ it('runs the scenario end to end and every check holds', async () => {
     for (const p of running)
       console.log(`--- ${p.child.spawnargs.slice(-1)[0]}\n${p.output().slice(-4_000)}`);
   }
-  expect(output).toContain('reviews resolved automatically'); // no terminal here: decided from the gateway's record
-  expect(output).toMatch(/rush: \d+ subscriptions accepted, [1-9]\d* LOAN_FULL answers/); // more demand than the loan
+  // no terminal here: decided from the gateway's record
+  expect(output).toContain('reviews resolved automatically');
+  // more demand than the loan
+  expect(output).toMatch(/rush: \d+ subscriptions accepted, [1-9]\d* LOAN_FULL answers/);
   expect(output).toMatch(/oversold \/ undersold\s+│ 0\.00 \/ 0\.00/);
   expect(output).toMatch(
     /overlapping payout runs\s+│ payout-run-\S+-2 \+ payout-run-\S+-2-maturity: each investor paid once/,

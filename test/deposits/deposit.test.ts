@@ -16,7 +16,8 @@ import { resolveReview } from '../helpers/decisions';
 import { workflowIds } from '../../ids/workflow-ids';
 
 const world = new GatewayWorld();
-afterAll(() => world.stop()); // before the database's hooks: the worker stops before its pool closes
+// before the database's hooks: the worker stops before its pool closes
+afterAll(() => world.stop());
 const db = useTestDatabase();
 const api = useTestApi(db);
 
@@ -28,7 +29,8 @@ beforeAll(async () => {
 afterEach(async () => {
   await world.reset();
   await expectLedgerConsistent(db.pool);
-  // The ledger equals the gateway's truth: every executed collection credited exactly once, nothing else.
+  // The ledger equals the gateway's truth: every executed collection credited exactly once, nothing
+  // else.
   const executed = world.simulator
     .truth()
     .filter((o) => o.kind === 'COLLECTION' && o.status === 'SUCCESS')
@@ -55,7 +57,8 @@ async function deposit(amountMinor: bigint, queryPolicy = FAST_QUERIES) {
     currency: 'CNY',
     bankAccount: ACCOUNT,
   });
-  await db.pool.query('DELETE FROM outbox'); // started here with a short query policy instead of by the dispatcher
+  // started here with a short query policy instead of by the dispatcher
+  await db.pool.query('DELETE FROM outbox');
   const handle = await world.env.client.workflow.start(depositWorkflow, {
     workflowId: workflowIds.deposit(id),
     taskQueue: TASK_QUEUE,

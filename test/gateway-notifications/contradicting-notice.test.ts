@@ -176,7 +176,8 @@ it('a SUCCESS notice for a deposit we recorded FAILED raises an alert and opens 
     currency: 'CNY',
     bankAccount: ACCOUNT,
   });
-  await db.pool.query(`DELETE FROM outbox WHERE workflow_id = 'deposit-nt-dep'`); // no workflow: its record says FAILED
+  // no workflow: its record says FAILED
+  await db.pool.query(`DELETE FROM outbox WHERE workflow_id = 'deposit-nt-dep'`);
   await setDepositStatus(db.pool, 'nt-dep', 'FAILED');
   expect((await post(notice('nt-dep', 'COLLECTION', '40.00'))).statusCode).toBe(200);
   expect(await metric('CONTRADICTS_RECORD')).toBe(2);
@@ -226,12 +227,14 @@ it('duplicate and late notices are counted as DUPLICATE and LATE, not SUCCESS', 
     duplicate: await metric('DUPLICATE'),
   };
   const late = notice('nt-paid', 'PAYOUT', '30.00');
-  expect((await post(late)).statusCode).toBe(200); // the workflow finished on its query: late, and it agrees
+  // the workflow finished on its query: late, and it agrees
+  expect((await post(late)).statusCode).toBe(200);
   expect((await post(late)).statusCode).toBe(200); // the same notice again
   expect(await metric('LATE')).toBe(before.late + 1);
   expect(await metric('DUPLICATE')).toBe(before.duplicate + 1);
   expect(await metric('SUCCESS')).toBe(before.success);
-  expect(await exceptionsOf('nt-paid')).toEqual([]); // agreeing with the record: no alert, no exception
+  // agreeing with the record: no alert, no exception
+  expect(await exceptionsOf('nt-paid')).toEqual([]);
 });
 
 it('a definitive FAILED notice for a payout we posted raises an alert and opens a reconciliation exception at once', async () => {

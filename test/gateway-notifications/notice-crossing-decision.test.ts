@@ -28,7 +28,8 @@ it("a SUCCESS notice crossing an operator's not_paid (arriving while the void is
   const id = 'cx-payout-1';
   const { wf, evidence } = await payoutInReview('cx', id);
 
-  // The worst ordering: the void's status update is held on the payout's row while the notice comes in.
+  // The worst ordering: the void's status update is held on the payout's row while the notice comes
+  // in.
   const lock = await db.pool.connect();
   try {
     await lock.query('BEGIN');
@@ -42,7 +43,8 @@ it("a SUCCESS notice crossing an operator's not_paid (arriving while the void is
       headers: await operatorHeaders(world.app),
       payload: { decision: 'not_paid', reason: 'nothing on the statement' },
     });
-    // Blocked by this lock exactly (pg_stat_activity is the whole cluster's: another test file's wait is not ours).
+    // Blocked by this lock exactly (pg_stat_activity is the whole cluster's: another test file's
+    // wait is not ours).
     await until(
       async () =>
         (
@@ -66,7 +68,8 @@ it("a SUCCESS notice crossing an operator's not_paid (arriving while the void is
   } finally {
     lock.release();
   }
-  expect(await wf.result()).toBe('FAILED'); // the operator's decision stands: the money is back with the investor...
+  // the operator's decision stands: the money is back with the investor...
+  expect(await wf.result()).toBe('FAILED');
 
   // ...and the gateway's word against it is an exception an operator sees now, not tomorrow.
   const exceptions = await until(
@@ -100,7 +103,10 @@ it("a SUCCESS notice crossing an operator's not_paid (arriving while the void is
   expect(metrics).toMatch(/^gateway_notice_exceptions_open 1$/m);
 }, 120_000);
 
-/** A payout of `id` for investor `who`, executed at the gateway but answered 500, every query 503: in MANUAL_REVIEW. */
+/**
+ * A payout of `id` for investor `who`, executed at the gateway but answered 500, every query 503:
+ * in MANUAL_REVIEW.
+ */
 async function payoutInReview(who: string, id: string) {
   await world.app.inject({
     method: 'POST',
@@ -163,7 +169,8 @@ it('a notice stored by a delivery that died before acting on it is acted on when
 
 it('the route judges a notice again after signalling it: an order that became final the other way meanwhile is an alert and an exception', async () => {
   // The one ordering the worker's own check cannot see: the decision's write commits between the
-  // route's lookup and its check after the signal. A Temporal client whose signal lands exactly then.
+  // route's lookup and its check after the signal. A Temporal client whose signal lands exactly
+  // then.
   await world.app.inject({
     method: 'POST',
     url: '/v1/investors',

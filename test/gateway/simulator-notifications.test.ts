@@ -91,7 +91,8 @@ it('is retried with backoff until acknowledged with 2xx', async () => {
   );
   // Each attempt is signed afresh and verifies.
   for (const n of got) expect((await verify(n)).ok).toBe(true);
-  // The simulator records the acknowledgement once it has read the answer, a moment after the receiver sent it.
+  // The simulator records the acknowledgement once it has read the answer, a moment after the
+  // receiver sent it.
   const results = await waitUntil('the simulator records the ack', () => {
     const r = sim
       .notifications()

@@ -64,7 +64,8 @@ describe('idempotency by order number', () => {
 
   it('30 concurrent submissions of one order number execute exactly once', async () => {
     const no = orderNo();
-    // Generous timeouts: the claim is "executed once", not how fast 30 connections open on a loaded machine.
+    // Generous timeouts: the claim is "executed once", not how fast 30 connections open on a loaded
+    // machine.
     const patient = clientFor(sim.url, { connectTimeoutMs: 5_000, requestTimeoutMs: 15_000 });
     const outcomes = await Promise.all(
       Array.from({ length: 30 }, () => patient.payout(request(no))),

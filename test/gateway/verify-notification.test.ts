@@ -209,7 +209,8 @@ it('property: ok only when status is SUCCESS and amount and currency both match'
   await fc.assert(
     fc.asyncProperty(
       fc.constantFrom('SUCCESS', 'FAILED', '0', '1', 'PROCESSING', ''),
-      // Half the runs use the expected amount, so the status and currency checks are exercised alone.
+      // Half the runs use the expected amount, so the status and currency checks are exercised
+      // alone.
       fc.oneof(fc.constant(123_456n), fc.bigInt({ min: 0n, max: 300_000n })),
       fc.constantFrom('CNY', 'USD'),
       async (status, amountMinor, currency) => {

@@ -82,7 +82,10 @@ export async function resolveException(
   return handle.executeUpdate(UPDATES['exception.resolve'], { args: [ref] });
 }
 
-/** Collect now, as the API asks it (a recorded request); `signal` is the handle's signal or a signal-with-start. */
+/**
+ * Collect now, as the API asks it (a recorded request); `signal` is the handle's signal or a
+ * signal-with-start.
+ */
 export async function collectNow(
   pool: Pool,
   handle: WorkflowHandle,

@@ -42,7 +42,10 @@ export class GatewayWorld {
     this.workerRun = this.worker.run();
   }
 
-  /** Register with afterAll before the database's hooks: the worker must stop before its pool closes. */
+  /**
+   * Register with afterAll before the database's hooks: the worker must stop before its pool
+   * closes.
+   */
   async stop(): Promise<void> {
     this.worker?.shutdown();
     await this.workerRun;

@@ -1,4 +1,5 @@
-// `npm run ops -- ...` in-process against an API on a real port, with the admin key: its exit code and output.
+// `npm run ops -- ...` in-process against an API on a real port, with the admin key: its exit code
+// and output.
 import { runOps } from '../../cli/ops';
 import { ADMIN_KEY } from '../api/helpers';
 

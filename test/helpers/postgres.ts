@@ -6,18 +6,25 @@ import { migrate } from '../../db/migrate';
 import { TEST_APP_DATABASE_URL, TEST_DATABASE_URL } from './settings';
 
 export interface TestDatabase {
-  /** A pool whose search_path is this file's own schema, with every migration applied, logged in as the owner. */
+  /**
+   * A pool whose search_path is this file's own schema, with every migration applied, logged in as
+   * the owner.
+   */
   readonly pool: Pool;
   readonly schema: string;
   /** The owner's login (the pool's): fixtures may do what the application cannot. */
   readonly url: string;
-  /** The application role's own login, as the processes use it (pass `schema`, or see processDatabaseUrl). */
+  /**
+   * The application role's own login, as the processes use it (pass `schema`, or see
+   * processDatabaseUrl).
+   */
   readonly appUrl: string;
 }
 
 /**
- * Gives the calling test file a fresh schema on the real Postgres, migrated, and drops it afterwards.
- * Call at the top level of a test file; use the result inside tests (the pool exists after beforeAll).
+ * Gives the calling test file a fresh schema on the real Postgres, migrated, and drops it
+ * afterwards. Call at the top level of a test file; use the result inside tests (the pool exists
+ * after beforeAll).
  */
 export function useTestDatabase(options: { poolSize?: number } = {}): TestDatabase {
   const schema = `t_${randomBytes(6).toString('hex')}`;

@@ -31,7 +31,10 @@ const tsNode = (script: string, args: string[], env: Record<string, string>) => 
   );
 };
 
-/** Runs a command-line entry point (e.g. demo/main.ts) to its end: its exit code and everything it printed. */
+/**
+ * Runs a command-line entry point (e.g. demo/main.ts) to its end: its exit code and everything it
+ * printed.
+ */
 export async function runToEnd(
   script: string,
   args: string[],
@@ -75,7 +78,10 @@ export function processDatabaseUrl(db: TestDatabase, login: 'app' | 'owner' = 'a
   return withSearchPath(login === 'app' ? db.appUrl : db.url, db.schema);
 }
 
-/** `url` with the session's search_path set to `schema` (libpq's `options`: the processes take no schema setting). */
+/**
+ * `url` with the session's search_path set to `schema` (libpq's `options`: the processes take no
+ * schema setting).
+ */
 export function withSearchPath(url: string, schema: string): string {
   return `${url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 }

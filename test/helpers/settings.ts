@@ -15,10 +15,15 @@ export const TEST_DATABASE = 'lending_test';
 /** The server-level URL (database `postgres`) used to create the test database. */
 export const ADMIN_DATABASE_URL =
   process.env.TEST_ADMIN_DATABASE_URL ?? `postgres://postgres@${PG_HOST}:${PG_PORT}/postgres`;
-/** The owner's login: creates each file's schema and migrates it, as MIGRATION_DATABASE_URL does. */
+/**
+ * The owner's login: creates each file's schema and migrates it, as MIGRATION_DATABASE_URL does.
+ */
 export const TEST_DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? `postgres://postgres@${PG_HOST}:${PG_PORT}/${TEST_DATABASE}`;
-/** The application role's own login (db/app-role.ts), as the processes' DATABASE_URL: trust on loopback here. */
+/**
+ * The application role's own login (db/app-role.ts), as the processes' DATABASE_URL: trust on
+ * loopback here.
+ */
 export const TEST_APP_DATABASE_URL =
   process.env.TEST_APP_DATABASE_URL ?? withUser(TEST_DATABASE_URL, APP_ROLE);
 

@@ -57,7 +57,10 @@ export async function drainOutbox(
   }
 }
 
-/** Funds investors' accounts straight from the gateway clearing account (deposits are tested on their own). */
+/**
+ * Funds investors' accounts straight from the gateway clearing account (deposits are tested on
+ * their own).
+ */
 export async function fundInvestor(
   db: TestDatabase,
   investorId: string,

@@ -18,7 +18,9 @@ export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   });
 }
 
-/** A real Temporal dev server (in memory, its own free port), with the project's search attributes. */
+/**
+ * A real Temporal dev server (in memory, its own free port), with the project's search attributes.
+ */
 export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {

@@ -32,7 +32,8 @@ it('prunes the stored responses older than the retention, keeps the newer, and i
   for (let i = 0; i < 7; i++) await store('k1', `old-${i}`, 61 + i);
   await store('k1', 'recent', 59);
   await store('k2', 'recent', 1);
-  // A decision recorded under a key (api/decisions.ts), past the retention: pruned with the responses.
+  // A decision recorded under a key (api/decisions.ts), past the retention: pruned with the
+  // responses.
   await db.pool.query(
     `INSERT INTO operator_decisions (id, workflow_id, kind, actor, payload, reason) VALUES ('dec-00000000-0000-4000-8000-000000000001', 'payout-x', 'review.resolve', 'operator:t', '{}', 'test')`,
   );

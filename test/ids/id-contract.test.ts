@@ -58,7 +58,10 @@ const EXCEPTION = '9'.repeat(18);
 const RECOVERY = exceptionRecoveryId(EXCEPTION);
 const CHANNEL = 'c'.repeat(32);
 
-/** Each kind of order the platform sends, from the longest inputs: business id, order-number prefix, memo purpose. */
+/**
+ * Each kind of order the platform sends, from the longest inputs: business id, order-number prefix,
+ * memo purpose.
+ */
 const ORDERS = [
   {
     kind: 'scheduled payout',
@@ -107,7 +110,8 @@ it.each(ORDERS)(
   async ({ id, prefix, purpose }) => {
     const orderNo = orderNoFor(id, prefix);
     expect(orderNo).toMatch(ORDER_NO_PATTERN);
-    expect(orderNoFor(id, prefix)).toBe(orderNo); // a function of the id: a retry mints the same one
+    // a function of the id: a retry mints the same one
+    expect(orderNoFor(id, prefix)).toBe(orderNo);
     const memo = orderMemo(purpose, orderNo);
     expect(memo.length).toBeLessThanOrEqual(GATEWAY_MEMO_MAX);
     const gateway = clientFor(simulator.url);
@@ -131,7 +135,8 @@ it('every workflow id from the longest inputs fits Temporal, and a real server s
         workflowId.length <= TEMPORAL_WORKFLOW_ID_MAX && workflowId.length <= API_PATH_PARAM_MAX,
     }).toEqual({ kind, fits: true });
   }
-  // No worker: the start is what is checked (Temporal refuses ids over its limit), then it is terminated.
+  // No worker: the start is what is checked (Temporal refuses ids over its limit), then it is
+  // terminated.
   const handle = await env.client.workflow.start('payoutWorkflow', {
     workflowId: WORKFLOW_IDS.payout,
     taskQueue: TASK_QUEUE,
@@ -221,7 +226,8 @@ it('no two different orders get the same id or order number, whatever the client
     }),
     { seed: 25, numRuns: 5_000 },
   );
-  // The case that collided: a loan named "disb" paying investor "inv" vs the disbursement of loan "1-inv-interest".
+  // The case that collided: a loan named "disb" paying investor "inv" vs the disbursement of loan
+  // "1-inv-interest".
   expect(scheduledPayoutId('disb', 1, 'inv', 'interest')).not.toBe(
     disbursementPayoutId('1-inv-interest'),
   );
@@ -271,7 +277,8 @@ it("the workflow ids the rush path's SQL builds (migrations 0005, 0006) are the 
   const { rows } = await db.pool.query<{ action: string; workflow_id: string }>(
     'SELECT action, workflow_id FROM outbox ORDER BY id',
   );
-  // The loan's start (TS), the subscription's start and the loan's "fully reserved" signal (SQL): the same forms.
+  // The loan's start (TS), the subscription's start and the loan's "fully reserved" signal (SQL):
+  // the same forms.
   expect(rows).toEqual([
     { action: 'start', workflow_id: workflowIds.loan(loanId) },
     { action: 'start', workflow_id: workflowIds.subscription(subscriptionId) },
@@ -287,10 +294,12 @@ describe('the API reaches everything it creates', () => {
     if (name === 'date') return '2026-12-31';
     if (name === 'channel') return CHANNEL;
     if (name === 'workflowId') return WORKFLOW_IDS.payout;
-    if (path.startsWith('/v1/payouts/')) return 'p'.repeat(PAYOUT_ID_MAX); // the contract's bound, above the longest derived one
+    // the contract's bound, above the longest derived one
+    if (path.startsWith('/v1/payouts/')) return 'p'.repeat(PAYOUT_ID_MAX);
     if (path.startsWith('/v1/api-keys/')) return '0123456789abcdef';
     if (path.includes('/exceptions/')) return EXCEPTION;
-    return 'x'.repeat(CLIENT_ID_MAX); // loans, parties, subscriptions, recoveries: client ids and shorter platform ids
+    // loans, parties, subscriptions, recoveries: client ids and shorter platform ids
+    return 'x'.repeat(CLIENT_ID_MAX);
   }
 
   it('every route whose path carries an id accepts the longest id: never 414, never a refused parameter', async () => {

@@ -198,7 +198,8 @@ it('the longest ids: rushed, disbursed, repaid, paid out once each, a review res
     (await noticedWorkflow.query(reviewEvidenceQuery)).attempts.map((a) => a.action),
   ).toContain('notice');
 
-  // The review names the order number the gateway saw, and the gateway's record under it is SUCCESS.
+  // The review names the order number the gateway saw, and the gateway's record under it is
+  // SUCCESS.
   const workflowId = workflowIds.payout(reviewed);
   expect(workflowId.length).toBeGreaterThan(150);
   const evidence = (await until(
@@ -265,7 +266,8 @@ it('the longest ids: rushed, disbursed, repaid, paid out once each, a review res
     ).toEqual(['SUCCESS']);
   }
 
-  // The recovery was offset from the third holder's payout, keyed by that payout's 147-character id.
+  // The recovery was offset from the third holder's payout, keyed by that payout's 147-character
+  // id.
   const { rows: offsets } = await db.pool.query<{ idempotency_key: string }>(
     `SELECT idempotency_key FROM ledger_transactions WHERE idempotency_key LIKE $1`,
     [`recovery:${recoveryId}:offset:%`],
@@ -279,7 +281,8 @@ it('the longest ids: rushed, disbursed, repaid, paid out once each, a review res
   ]);
   expect(recovery.state).toBe('RECOVERED');
 
-  // A verified late notice for a finished payout is matched to its order: LATE, no alert, no exception.
+  // A verified late notice for a finished payout is matched to its order: LATE, no alert, no
+  // exception.
   const late = payouts.find((p) => p.id !== reviewed && p.id !== noticed)!;
   const {
     rows: [amount],
@@ -299,7 +302,8 @@ it('the longest ids: rushed, disbursed, repaid, paid out once each, a review res
   ).toBe(200);
   const metrics = (await world.app.inject({ method: 'GET', url: '/metrics' })).body;
   expect(metrics).toMatch(/^gateway_notifications_total\{result="LATE"\} 1$/m);
-  expect(metrics).toMatch(/^gateway_notifications_total\{result="SUCCESS"\} 1$/m); // the one that reached the querying payout
+  // the one that reached the querying payout
+  expect(metrics).toMatch(/^gateway_notifications_total\{result="SUCCESS"\} 1$/m);
   expect(metrics).not.toMatch(/^gateway_notice_contradictions_total\{/m);
 
   // The day reconciles with nothing to explain.

@@ -1,4 +1,5 @@
-// Many writers at once on the real Postgres: nothing lost, no deadlock, no overdraft, no double post.
+// Many writers at once on the real Postgres: nothing lost, no deadlock, no overdraft, no double
+// post.
 import { Ledger, LedgerError } from '../../ledger';
 import { writeStats } from '../../ledger/transactions';
 import { useTestDatabase } from '../helpers/postgres';

@@ -187,7 +187,8 @@ describe('allocateCumulative (a series split so that it adds up)', () => {
   });
 
   it('never gives a part a negative amount where a larger total would round it down (the Alabama paradox)', () => {
-    // Cumulative 48 rounds to 2,2,2,21,21; cumulative 49 to 2,2,1,22,22: the third part would give one back.
+    // Cumulative 48 rounds to 2,2,2,21,21; cumulative 49 to 2,2,1,22,22: the third part would give
+    // one back.
     const weights = [2n, 2n, 2n, 27n, 27n];
     const paid = allocate(48n, weights);
     expect(paid).toEqual([2n, 2n, 2n, 21n, 21n]);

@@ -1,6 +1,6 @@
-// Money invariants as properties over random operation sequences on the real Postgres:
-// the trial balance is zero, stored balances equal their recomputation, no user account goes
-// below zero, balances equal a simple model of the accepted operations, and a key never posts twice.
+// Money invariants as properties over random operation sequences on the real Postgres: the trial
+// balance is zero, stored balances equal their recomputation, no user account goes below zero,
+// balances equal a simple model of the accepted operations, and a key never posts twice.
 import fc from 'fast-check';
 import { Ledger, LedgerError } from '../../ledger';
 import { useTestDatabase } from '../helpers/postgres';
@@ -17,7 +17,8 @@ type Op =
 const ACCOUNTS = 4; // 0..2 investors (never negative), 3 = gateway clearing (may go negative)
 const amount = fc.bigInt({ min: 1n, max: 5_000n });
 const account = fc.integer({ min: 0, max: ACCOUNTS - 1 });
-const key = fc.integer({ min: 0, max: 12 }); // small range: keys repeat, sometimes with other content
+// small range: keys repeat, sometimes with other content
+const key = fc.integer({ min: 0, max: 12 });
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('transfer' as const), from: account, to: account, amount, key }),
   fc.record({ kind: fc.constant('hold' as const), from: account, to: account, amount, key }),
@@ -42,7 +43,8 @@ it('keeps every invariant over random sequences of transfers, holds, closes, rev
         .concat(`gateway:p${run}:clearing`);
       for (const [i, path] of paths.entries())
         await ledger.createAccount({ path, currency: 'CNY', allowNegative: i === 3 });
-      // Model: expected posted balance and held amount per account, from the operations the ledger accepted.
+      // Model: expected posted balance and held amount per account, from the operations the ledger
+      // accepted.
       const posted = paths.map(() => 0n);
       const held = paths.map(() => 0n);
       const keyContent = new Map<string, string>();

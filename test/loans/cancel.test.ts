@@ -128,7 +128,8 @@ it("returns the money and the loan's room together, and the loan then fills with
   expect(again.statusCode).toBe(409);
   expect(again.json().error.code).toBe('SUBSCRIPTION_NOT_CANCELLABLE');
 
-  // The loan was signalled "fully reserved" before the cancel; it finds room again and waits for Carol.
+  // The loan was signalled "fully reserved" before the cancel; it finds room again and waits for
+  // Carol.
   const dispatcher = new OutboxDispatcher(db.pool, env.client);
   await drainOutbox(dispatcher, db);
   const loan = env.client.workflow.getHandle('loan-cx1');

@@ -133,7 +133,8 @@ it('kills the API, the dispatcher and the worker mid-rush: every reservation ans
     await fundInvestor(db, `inv${i}`, 100_000n);
   }
 
-  // The rush: 30 investors × 100.00 for a 2,000.00 loan; the API and the dispatcher die in the middle.
+  // The rush: 30 investors × 100.00 for a 2,000.00 loan; the API and the dispatcher die in the
+  // middle.
   const answers = new Map<string, string>();
   unanswered = 0;
   const rush = Promise.all(

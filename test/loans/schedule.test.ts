@@ -43,7 +43,8 @@ describe('buildSchedule', () => {
           for (const i of s) {
             expect(i.principalMinor >= 0n && i.interestMinor >= 0n).toBe(true);
           }
-          // Interest of a month never exceeds a month's interest on the whole principal (+1 for rounding).
+          // Interest of a month never exceeds a month's interest on the whole principal (+1 for
+          // rounding).
           const ceiling =
             (principal * BigInt(Math.round(rate.toNumber() * 10_000))) / 120_000n + 1n;
           for (const i of s) expect(i.interestMinor <= ceiling).toBe(true);

@@ -27,7 +27,10 @@ let env: TestWorkflowEnvironment;
 let simulator: RunningSimulator;
 let worker: Worker;
 let running: Promise<void>;
-/** postPayout with an operator's decision (its second argument) loses its first reply after committing. */
+/**
+ * postPayout with an operator's decision (its second argument) loses its first reply after
+ * committing.
+ */
 const replies = loseFirstReply((type, args) => type === 'postPayout' && args[1] !== undefined);
 
 const db = useTestDatabase();
@@ -124,7 +127,8 @@ it('keeps one row for one idempotency key, and writes rows without a key as befo
   expect(await writeAudit(db.pool, { ...entry, idempotencyKey: 'recovery.written_off:rc-x' })).toBe(
     false,
   );
-  expect(await writeAudit(db.pool, entry, 'recovery.written_off:rc-x')).toBe(false); // the key as a parameter: the same key
+  // the key as a parameter: the same key
+  expect(await writeAudit(db.pool, entry, 'recovery.written_off:rc-x')).toBe(false);
   expect(await auditRows('rc-x')).toHaveLength(1);
   await writeAudit(db.pool, { ...entry, subject: 'rc-y' });
   await writeAudit(db.pool, { ...entry, subject: 'rc-y' });

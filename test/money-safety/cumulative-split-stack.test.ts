@@ -53,7 +53,8 @@ it("three investors holding 4.00 each get back exactly 4.00 of principal through
   const investors = [...new Set(rows.map((r) => r.party_id))];
   expect(investors).toHaveLength(3);
   expect(investors.map((i) => paid(i, 'principal'))).toEqual([400n, 400n, 400n]);
-  // Interest: equal holdings, so equal shares of what the borrower paid, each within one minor unit.
+  // Interest: equal holdings, so equal shares of what the borrower paid, each within one minor
+  // unit.
   const interest = investors.map((i) => paid(i, 'interest'));
   const total = interest.reduce((a, b) => a + b, 0n);
   for (const x of interest) expect(x * 3n - total <= 3n && total - x * 3n <= 3n).toBe(true);

@@ -20,7 +20,10 @@ const db = useTestDatabase();
 
 afterEach(() => expectLedgerConsistent(db.pool));
 
-/** Every installment collected and distributed, in order, or in `order` (a late installment is distributed after later ones). */
+/**
+ * Every installment collected and distributed, in order, or in `order` (a late installment is
+ * distributed after later ones).
+ */
 async function repayWholeLife(loan: RepayingLoan, order?: number[]): Promise<void> {
   await createRepayingLoan(db.pool, loan);
   for (const n of order ?? Array.from({ length: loan.termMonths }, (_, k) => k + 1))
@@ -62,7 +65,8 @@ it.each(['equal_principal', 'equal_installment'] as const)(
       1_000_000n,
       1_000_000n,
     ]);
-    // Every investor's balance: what they had, plus exactly what the shares say (the ledger agrees with the record).
+    // Every investor's balance: what they had, plus exactly what the shares say (the ledger agrees
+    // with the record).
     for (const [investorId, r] of received) {
       expect((await new Ledger(db.pool).balance(`investor:${investorId}:available`)).posted).toBe(
         FUNDS_MINOR + r.principalMinor + r.interestMinor,
@@ -72,7 +76,10 @@ it.each(['equal_principal', 'equal_installment'] as const)(
   60_000,
 );
 
-/** What the investors are owed in interest over the loan's life: each installment's interest less the platform's fee on it (half up). */
+/**
+ * What the investors are owed in interest over the loan's life: each installment's interest less
+ * the platform's fee on it (half up).
+ */
 function investorsInterestMinor(
   principalMinor: bigint,
   termMonths: number,
@@ -105,7 +112,8 @@ it('returns every investor exactly their principal and their pro-rata interest w
           holdingMinor,
         }));
         const order = Array.from({ length: termMonths }, (_, k) => k + 1);
-        if (shuffled) order.sort((a, b) => keys[a - 1] - keys[b - 1]); // installments distributed out of order (some paid late)
+        // installments distributed out of order (some paid late)
+        if (shuffled) order.sort((a, b) => keys[a - 1] - keys[b - 1]);
         await repayWholeLife(
           { id, holdings, termMonths, repaymentMethod: method, interestFeeRate: feeRate },
           order,

@@ -67,12 +67,14 @@ export async function createRepayingLoan(pool: Pool, loan: RepayingLoan): Promis
       feeRate: new MoneyDecimal(0),
       interestFeeRate: new MoneyDecimal(loan.interestFeeRate ?? '0'),
     });
-    await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.loan(loan.id)]); // no Loan workflow here
+    // no Loan workflow here
+    await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.loan(loan.id)]);
     await tx.query(
       `UPDATE loans SET status = 'REPAYING', remaining_minor = 0, funded_at = now() WHERE id = $1`,
       [loan.id],
     );
-    // The subscription's hold is not what these tests are about: any ledger transaction satisfies the reference.
+    // The subscription's hold is not what these tests are about: any ledger transaction satisfies
+    // the reference.
     const { rows } = await tx.query<{ id: string }>(
       'SELECT min(id)::text AS id FROM ledger_transactions',
     );
@@ -86,7 +88,10 @@ export async function createRepayingLoan(pool: Pool, loan: RepayingLoan): Promis
   });
 }
 
-/** The borrower's installment `n` arrives through the gateway and is distributed, as the Repayment workflow does it. */
+/**
+ * The borrower's installment `n` arrives through the gateway and is distributed, as the Repayment
+ * workflow does it.
+ */
 export async function collectAndDistribute(
   pool: Pool,
   loanId: string,
@@ -100,7 +105,10 @@ export async function collectAndDistribute(
   return distributeRepayment(pool, loanId, n);
 }
 
-/** What each investor received over the installments distributed so far: principal and interest, by investor id. */
+/**
+ * What each investor received over the installments distributed so far: principal and interest, by
+ * investor id.
+ */
 export async function receivedByInvestor(
   pool: Pool,
   loanId: string,
@@ -118,7 +126,10 @@ export async function receivedByInvestor(
   );
 }
 
-/** An investor owes `amountMinor` back, as the manual recovery route books it: receivable against suspense, OFFSETTING. */
+/**
+ * An investor owes `amountMinor` back, as the manual recovery route books it: receivable against
+ * suspense, OFFSETTING.
+ */
 export async function openOwedRecovery(
   pool: Pool,
   id: string,

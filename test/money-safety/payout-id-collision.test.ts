@@ -1,7 +1,8 @@
-// Issue 15, item 12(b): a scheduled payout's id names one share only. `{loanId}-{n}-{investorId}-{part}`
-// made loan "pc-1" installment 2 investor "pcx" and loan "pc" installment 1 investor "2-pcx" the
-// same payout, so the second run found the first's payout and never paid its own investor.
-// Payout runs on a real Temporal dev server through the real gateway simulator.
+// Issue 15, item 12(b): a scheduled payout's id names one share only.
+// `{loanId}-{n}-{investorId}-{part}` made loan "pc-1" installment 2 investor "pcx" and loan "pc"
+// installment 1 investor "2-pcx" the same payout, so the second run found the first's payout and
+// never paid its own investor. Payout runs on a real Temporal dev server through the real gateway
+// simulator.
 import fc from 'fast-check';
 import { Ledger } from '../../ledger';
 import { ORDER_NO_PATTERN } from '../../gateway/protocol';
@@ -113,7 +114,8 @@ it('pays both investors of a colliding pair: loan "pc-1" #2 to "pcx", and loan "
     manualReview: 0,
   });
 
-  // Each investor's whole share went out to their bank account: their balance is back where it started.
+  // Each investor's whole share went out to their bank account: their balance is back where it
+  // started.
   for (const loanId of ['pc-1', 'pc']) {
     for (const [investorId, r] of await receivedByInvestor(db.pool, loanId)) {
       expect(r.principalMinor).toBeGreaterThan(0n);

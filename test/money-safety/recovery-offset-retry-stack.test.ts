@@ -27,7 +27,9 @@ let env: TestWorkflowEnvironment;
 let simulator: RunningSimulator;
 let worker: Worker;
 let running: Promise<void>;
-/** The first preparePayoutPage attempt commits, then "dies" before its reply reaches the workflow. */
+/**
+ * The first preparePayoutPage attempt commits, then "dies" before its reply reaches the workflow.
+ */
 const replies = loseFirstReply((type) => type === 'preparePayoutPage');
 
 const db = useTestDatabase();
@@ -84,7 +86,8 @@ it('a payout run whose page is prepared twice sends the share less the offset, a
     },
   });
   const result: PayoutRunResult = await run.result();
-  expect(replies.lost).toEqual([workflowIds.payoutRun(loanId, 1)]); // the page really was prepared twice
+  // the page really was prepared twice
+  expect(replies.lost).toEqual([workflowIds.payoutRun(loanId, 1)]);
 
   // The gateway paid the principal once and never heard of the interest (offset whole).
   const executed = simulator.truth().filter((o) => o.kind === 'PAYOUT');

@@ -31,7 +31,8 @@ it('a retried payout page holds the share less the offset again, and offsets a r
   );
   const interest = BigInt(share.interest_minor);
   const principal = BigInt(share.principal_minor);
-  // The investor owes exactly the interest part: that payout is offset whole, the principal part is paid.
+  // The investor owes exactly the interest part: that payout is offset whole, the principal part is
+  // paid.
   await openOwedRecovery(db.pool, 'rc-ro1', investor, interest);
 
   const pending = async () =>
@@ -42,9 +43,11 @@ it('a retried payout page holds the share less the offset again, and offsets a r
   ]);
   expect(await pending()).toBe(principal);
 
-  const retried = await preparePayoutPage(db.pool, loanId, 1, '', 100); // the activity again, after its first attempt committed
+  // the activity again, after its first attempt committed
+  const retried = await preparePayoutPage(db.pool, loanId, 1, '', 100);
   expect(retried.payouts).toEqual(first.payouts);
-  expect(await pending()).toBe(principal); // share (interest + principal) less the offset (interest), as the first time
+  // share (interest + principal) less the offset (interest), as the first time
+  expect(await pending()).toBe(principal);
 
   const { rows: offsets } = await db.pool.query(
     'SELECT payout_id, amount_minor::text FROM recovery_offsets WHERE recovery_id = $1',

@@ -41,5 +41,6 @@ it('writes a start and a signal row as the dispatcher reads them, and refuses at
     // @ts-expect-error an input the workflow does not take
     void enqueueStart(db.pool, 'depositWorkflow', 'deposit-x', { payoutId: 'x' });
   };
-  expect(typeof typeErrors).toBe('function'); // never called: the checks above are the type checker's
+  // never called: the checks above are the type checker's
+  expect(typeof typeErrors).toBe('function');
 });

@@ -1,8 +1,8 @@
-// The world of the outcome-table tests: the real gateway simulator, a real Temporal dev server,
-// a worker and the API (with the gateway's secret, so signed notices reach workflows), on the test
+// The world of the outcome-table tests: the real gateway simulator, a real Temporal dev server, a
+// worker and the API (with the gateway's secret, so signed notices reach workflows), on the test
 // file's own database. The worker's gateway client picks faults per order (X-Sim-Fault), so a test
-// faults exactly the order it is about and nothing else (the loan's disbursement, the payouts after a
-// collection); a "refuse" sends that one call to a closed port: a real ECONNREFUSED, never sent.
+// faults exactly the order it is about and nothing else (the loan's disbursement, the payouts after
+// a collection); a "refuse" sends that one call to a closed port: a real ECONNREFUSED, never sent.
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -37,7 +37,10 @@ import { until } from '../repayments/helpers';
 export interface GatewayCall {
   op: 'submit' | 'query';
   orderNo: string;
-  /** The submit's memo (e.g. `scheduled <payoutId>`); for a query, the memo its order was submitted with. */
+  /**
+   * The submit's memo (e.g. `scheduled <payoutId>`); for a query, the memo its order was submitted
+   * with.
+   */
   memo?: string;
 }
 
@@ -60,7 +63,8 @@ export class FaultingGateway extends GatewayClient {
       requestTimeoutMs: CLIENT_TIMEOUT_MS,
     };
     super(options);
-    this.closedPort = new GatewayClient({ ...options, baseUrl: 'http://127.0.0.1:9' }); // discard port: nothing listens
+    // discard port: nothing listens
+    this.closedPort = new GatewayClient({ ...options, baseUrl: 'http://127.0.0.1:9' });
   }
 
   override payout(request: SubmitRequest): Promise<SubmitOutcome> {
@@ -121,7 +125,10 @@ export interface OutcomeWorld {
   readonly apiUrl: string;
 }
 
-/** Call at the top level of a test file. The API and the worker stop before the database's pool closes. */
+/**
+ * Call at the top level of a test file. The API and the worker stop before the database's pool
+ * closes.
+ */
 export function useOutcomeWorld(options: { poolSize?: number } = {}): OutcomeWorld {
   const dir = tempDir();
   let env: TestWorkflowEnvironment | undefined;

@@ -60,7 +60,10 @@ afterEach(async () => {
 /** One gateway order of some kind, prepared (nothing sent yet). */
 interface Order {
   workflowId: string;
-  /** The memo the order is submitted with (its purpose and order number): how the gateway rule recognises its calls. */
+  /**
+   * The memo the order is submitted with (its purpose and order number): how the gateway rule
+   * recognises its calls.
+   */
   memo: string;
   gatewayKind: 'PAYOUT' | 'COLLECTION';
   /** Starts the workflow's gateway part. */
@@ -210,7 +213,8 @@ const KINDS: Kind[] = [
             paid ? [`repayment:${loanId}:1:collect:1`] : [],
           );
           if (paid)
-            expect(await handle(workflowId).result()).toBe('PAID_OUT'); // and its payouts are settled before the ledger check
+            // and its payouts are settled before the ledger check
+            expect(await handle(workflowId).result()).toBe('PAID_OUT');
           else
             expect(
               await until(
@@ -280,7 +284,8 @@ const KINDS: Kind[] = [
           const { rows } = await db.pool.query('SELECT state FROM recoveries WHERE id = $1', [
             recoveryId,
           ]);
-          expect(rows[0].state).toBe(paid ? 'RECOVERED' : 'OFFSETTING'); // not collected: offsets go on
+          // not collected: offsets go on
+          expect(rows[0].state).toBe(paid ? 'RECOVERED' : 'OFFSETTING');
           if (paid) expect(await wf.result()).toBe('RECOVERED');
           return paid ? 'paid' : 'not_paid';
         },
@@ -289,7 +294,10 @@ const KINDS: Kind[] = [
   },
 ];
 
-/** Faults for one order's calls: `submit` per submit call in turn (the last repeats), `query` for every query. */
+/**
+ * Faults for one order's calls: `submit` per submit call in turn (the last repeats), `query` for
+ * every query.
+ */
 function faultOrder(memo: string, faults: { submit?: CallFault[]; query?: CallFault }): void {
   let submits = 0;
   world.gateway.rule = (call: GatewayCall) => {
@@ -331,7 +339,8 @@ const nextTag = () => `${++tags}${Date.now().toString(36).slice(-4)}`;
 describe.each(KINDS.map((k) => [k.name, k] as const))('%s', (_name, kind) => {
   it("review: an operator's not_paid through the API is accepted, nothing was executed, nothing is booked", async () => {
     const order = await kind.prepare(nextTag());
-    // Not executed, and every answer unknown: a 503 before the gateway recorded anything, queries 503 too.
+    // Not executed, and every answer unknown: a 503 before the gateway recorded anything, queries
+    // 503 too.
     faultOrder(order.memo, {
       submit: ['error-5xx-before-execute'],
       query: 'error-5xx-before-execute',
@@ -377,7 +386,8 @@ describe.each(KINDS.map((k) => [k.name, k] as const))('%s', (_name, kind) => {
       : 'review: not_paid with resubmit is refused (a new attempt gets its own order number); plain not_paid is accepted',
     async () => {
       const order = await kind.prepare(nextTag());
-      // The first submit never reached the bank (a 503 before anything was recorded); the one after the decision does.
+      // The first submit never reached the bank (a 503 before anything was recorded); the one after
+      // the decision does.
       faultOrder(order.memo, {
         submit: ['error-5xx-before-execute', undefined],
         query: 'error-5xx-before-execute',
@@ -587,7 +597,8 @@ describe.each(KINDS.map((k) => [k.name, k] as const))('%s', (_name, kind) => {
       headers: await operatorHeaders(world.app),
       payload: { decision: 'not_paid', reason: 'nothing on the statement yet' },
     });
-    expect([404, 409]).toContain(refused.statusCode); // finished (404), or still leaving review (409): never accepted
+    // finished (404), or still leaving review (409): never accepted
+    expect([404, 409]).toContain(refused.statusCode);
     expect(truthOf(order.memo).map((o) => o.status)).toEqual(['SUCCESS']);
     if (kind.name === 'deposit' || kind.name === 'repayment')
       await maybeRecordHistory(
@@ -604,7 +615,8 @@ describe.each(KINDS.map((k) => [k.name, k] as const))('%s', (_name, kind) => {
     });
     await order.go();
     const evidence = await untilReview(order.workflowId);
-    // Hold the order's row: the notice's settling effect waits on it, so the review stays open with the notice in.
+    // Hold the order's row: the notice's settling effect waits on it, so the review stays open with
+    // the notice in.
     const lock = await db.pool.connect();
     try {
       await lock.query('BEGIN');

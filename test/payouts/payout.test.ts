@@ -19,7 +19,8 @@ import { resolveReview } from '../helpers/decisions';
 import { workflowIds } from '../../ids/workflow-ids';
 
 const world = new GatewayWorld();
-afterAll(() => world.stop()); // before the database's hooks: the worker stops before its pool closes
+// before the database's hooks: the worker stops before its pool closes
+afterAll(() => world.stop());
 const db = useTestDatabase();
 const api = useTestApi(db);
 let investorKey: string;
@@ -64,7 +65,8 @@ async function payout(amountMinor: bigint, queryPolicy = FAST) {
     currency: 'CNY',
     bankAccount: ACCOUNT,
   });
-  await db.pool.query('DELETE FROM outbox'); // started here with a short query policy instead of by the dispatcher
+  // started here with a short query policy instead of by the dispatcher
+  await db.pool.query('DELETE FROM outbox');
   const handle = await world.env.client.workflow.start(payoutWorkflow, {
     workflowId: workflowIds.payout(id),
     taskQueue: TASK_QUEUE,
@@ -131,7 +133,8 @@ it("stops in MANUAL_REVIEW when it stays unknown, and an operator's decision pos
   await untilEvidence(handle, (e) => e.attempts.length >= 1);
   await world.simulator.startOutage('503');
   await untilEvidence(handle, (e) => e.state === 'MANUAL_REVIEW');
-  expect((await balance()).pendingDebits - before.pendingDebits).toBe(50_000n); // still held, not paid twice, not released
+  // still held, not paid twice, not released
+  expect((await balance()).pendingDebits - before.pendingDebits).toBe(50_000n);
   await expect(
     resolveReview(db.pool, handle, {
       decision: 'paid',
@@ -369,7 +372,8 @@ describe('gateway notifications', () => {
         );
       }
       expect(metrics).toMatch(/gateway_notifications_total\{result="SUCCESS"\} 1/);
-      expect(metrics).toMatch(/gateway_notifications_total\{result="DUPLICATE"\} 1/); // counted as such, not as SUCCESS
+      // counted as such, not as SUCCESS
+      expect(metrics).toMatch(/gateway_notifications_total\{result="DUPLICATE"\} 1/);
     } finally {
       await app.close();
     }

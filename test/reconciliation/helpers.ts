@@ -14,7 +14,10 @@ import { workflowIds } from '../../ids/workflow-ids';
 export const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
 export const today = () => new Date().toISOString().slice(0, 10);
 
-/** A withdrawal paid through the Payout workflow (started here, with a short query policy); its final state. */
+/**
+ * A withdrawal paid through the Payout workflow (started here, with a short query policy); its
+ * final state.
+ */
 export async function payOut(
   world: GatewayWorld,
   pool: Pool,
@@ -116,7 +119,10 @@ export async function reconcile(
   return (await until(read, verdict, 30_000)) as DayView;
 }
 
-/** What the ledger moved through the channel's clearing account for one order, all days together (payouts positive). */
+/**
+ * What the ledger moved through the channel's clearing account for one order, all days together
+ * (payouts positive).
+ */
 export async function clearingNet(pool: Pool, orderNo: string): Promise<bigint> {
   const {
     rows: [r],

@@ -30,7 +30,10 @@ beforeAll(() => {
   app = gatewayApp.app;
 });
 
-/** For every order the gateway executed: what it moved, against what the ledger moved through the clearing account. */
+/**
+ * For every order the gateway executed: what it moved, against what the ledger moved through the
+ * clearing account.
+ */
 async function ledgerAgainstGateway(): Promise<
   { orderNo: string; gateway: string; ledger: string }[]
 > {
@@ -72,7 +75,8 @@ it('re-enacts the double payout: caught the next day, recovered from the next in
     30_000,
   );
 
-  // The incident: the gateway pays 50.00 but answers INVALID_ACCOUNT; the platform voids it and pays again.
+  // The incident: the gateway pays 50.00 but answers INVALID_ACCOUNT; the platform voids it and
+  // pays again.
   world.fault('lie-failed:INVALID_ACCOUNT');
   expect(await payOut(world, db.pool, 'wd-first', vic, 5_000n)).toBe('FAILED');
   await world.reset();
@@ -80,9 +84,11 @@ it('re-enacts the double payout: caught the next day, recovered from the next in
   const paid = world.simulator
     .truth()
     .filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS' && o.orderNo.startsWith('wd-'));
-  expect(paid.map((o) => o.orderNo).sort()).toEqual(['wd-again', 'wd-first']); // paid twice at the gateway
+  // paid twice at the gateway
+  expect(paid.map((o) => o.orderNo).sort()).toEqual(['wd-again', 'wd-first']);
 
-  // The next day's reconciliation (here: today's statement) finds it; the operator opens a recovery.
+  // The next day's reconciliation (here: today's statement) finds it; the operator opens a
+  // recovery.
   const operator = await operatorHeaders(app);
   const day = await reconcile(app, operator, today());
   expect(day.exceptions.map((e) => [e.class, e.orderNo, e.partyId])).toEqual([
@@ -156,7 +162,8 @@ it('re-enacts the double payout: caught the next day, recovered from the next in
   expect(await world.env.client.workflow.getHandle('repayment-inc1-1').result()).toBe('PAID_OUT');
   const interest = world.simulator.truth().find((o) => o.orderNo === `inc1-1-${vic}-interest`);
   expect(interest?.amountMinor).toBe(4_000n); // 90.00 - 50.00
-  await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db); // the recoveryClosed signal
+  // the recoveryClosed signal
+  await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
   expect(await recovery.result()).toBe('RECOVERED');
   const closed = await app.inject({
     method: 'GET',

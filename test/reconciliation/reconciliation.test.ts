@@ -37,7 +37,8 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
   expect(await payOut(world, db.pool, 'rc-amount', 'rita', 11_000n)).toBe('SUCCEEDED');
   expect(await payOut(world, db.pool, 'rc-fee', 'rita', 12_000n)).toBe('SUCCEEDED');
   expect(await payOut(world, db.pool, 'rc-dup', 'rita', 13_000n)).toBe('SUCCEEDED');
-  world.fault('lie-failed:INVALID_ACCOUNT'); // executed, but answered with a listed failure: we void it
+  // executed, but answered with a listed failure: we void it
+  world.fault('lie-failed:INVALID_ACCOUNT');
   expect(await payOut(world, db.pool, 'rc-status', 'rita', 14_000n)).toBe('FAILED');
   // Never reaches the bank, then every query meets an outage; an operator wrongly says it was paid.
   // (The gateway must be able to say it never saw the order: an unknown answer is no OURS_ONLY.)
@@ -98,7 +99,8 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
     ].sort(),
   );
   expect(day.matched).toBe(1); // rc-ok
-  expect(day.ours.count).toBe(5); // ok, amount, fee, dup, ours (the voided one moved nothing in our books)
+  // ok, amount, fee, dup, ours (the voided one moved nothing in our books)
+  expect(day.ours.count).toBe(5);
   expect(day.theirs.count).toBe(7); // ok, amount, fee, dup twice, status, second channel
   const workflowId = `recon-default-${today()}`;
   const recon = world.env.client.workflow.getHandle(workflowId);

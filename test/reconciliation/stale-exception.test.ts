@@ -80,7 +80,8 @@ const recoveries = async (orderNo: string) =>
 it('a stale exception does not double-post after the review is decided paid', async () => {
   const review = await executedButInReview('st-review', 20_000n);
   const day = await reconcile(app, operator, today());
-  // In flight: a pending line, re-examined on the next run, not an exception an operator can act on.
+  // In flight: a pending line, re-examined on the next run, not an exception an operator can act
+  // on.
   const lines = day.exceptions.filter((e) => e.orderNo === 'st-review');
   expect(lines.map((e) => e.status)).toEqual(['PENDING']);
   expect(day.state).toBe('PENDING'); // not CLEAN: the day has a line still in flight
@@ -170,7 +171,8 @@ it('a resolution re-derives the order when it commits: an exception found before
     `SELECT status, transaction_id, recovery_id FROM recon_exceptions WHERE id = $1`,
     [stale.id],
   );
-  expect(after).toEqual({ status: 'CLEARED', transaction_id: null, recovery_id: null }); // a no-op, recorded
+  // a no-op, recorded
+  expect(after).toEqual({ status: 'CLEARED', transaction_id: null, recovery_id: null });
   expect(await clearingNet(db.pool, 'st-race')).toBe(30_000n);
   expect(await recoveries('st-race')).toEqual([]);
   const { rows: audit } = await db.pool.query(
@@ -191,7 +193,8 @@ it('a resolution re-derives the order when it commits: an exception found before
 }, 90_000);
 
 it('a payout still QUERYING when its day is matched is a pending line, cleared once its own query posts it', async () => {
-  world.fault('error-5xx-after-execute'); // executed; the answer is a 5xx; the first query comes in 6 s
+  // executed; the answer is a 5xx; the first query comes in 6 s
+  world.fault('error-5xx-after-execute');
   const querying = await startPayOut(world, db.pool, 'st-querying', 'sam', 40_000n, {
     attempts: 2,
     initialIntervalMs: 6_000,

@@ -47,7 +47,8 @@ it('a statement line with more decimals than the currency allows fails the load 
     /ex-neg/,
   );
   await expect(loadStatement(db.pool, ref, csv(line('ex-exp', '1e3')))).rejects.toThrow(/ex-exp/);
-  expect(await loaded()).toEqual([{ order_no: 'ex-ok', amount_minor: '1000', fee_minor: '100' }]); // the earlier load stands
+  // the earlier load stands
+  expect(await loaded()).toEqual([{ order_no: 'ex-ok', amount_minor: '1000', fee_minor: '100' }]);
   const {
     rows: [run],
   } = await db.pool.query(`SELECT theirs_count, theirs_minor::text FROM recon_runs WHERE id = $1`, [

@@ -1,8 +1,8 @@
-// Issue 15 item 10: matching asks the gateway about each order of ours the statement does not
-// list. An unknown answer is not evidence: it is a pending UNKNOWN line asked again on the next
-// run, never an OURS_ONLY an operator can adjust (a phantom amount). A FAILED answer is evidence
-// even with a code that is not definitive: with the statement silent, nothing moved. A long day heartbeats its
-// progress and a retried attempt resumes where the last one stopped.
+// Issue 15 item 10: matching asks the gateway about each order of ours the statement does not list.
+// An unknown answer is not evidence: it is a pending UNKNOWN line asked again on the next run,
+// never an OURS_ONLY an operator can adjust (a phantom amount). A FAILED answer is evidence even
+// with a code that is not definitive: with the statement silent, nothing moved. A long day
+// heartbeats its progress and a retried attempt resumes where the last one stopped.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -73,7 +73,8 @@ it('an unknown gateway answer is a pending UNKNOWN line, never an OURS_ONLY an o
     });
     expect(res.statusCode).toBe(409);
   }
-  expect(await clearingNet(db.pool, 'un-stuck')).toBe(15_000n); // no phantom reversal against suspense
+  // no phantom reversal against suspense
+  expect(await clearingNet(db.pool, 'un-stuck')).toBe(15_000n);
   const { rows } = await db.pool.query(
     `SELECT 1 FROM ledger_transactions WHERE metadata->>'orderNo' = 'un-stuck' AND metadata ? 'exceptionId'`,
   );
@@ -81,7 +82,8 @@ it('an unknown gateway answer is a pending UNKNOWN line, never an OURS_ONLY an o
 }, 90_000);
 
 it('a payout the gateway refused with an unlisted code, decided paid by an operator, is a STATUS_MISMATCH that an adjustment corrects (chaos seed 6)', async () => {
-  world.fault('fail:SYSTEM_BUSY'); // FAILED, nothing executed, with a code that is not definitive: the payout waits in review
+  // FAILED, nothing executed, with a code that is not definitive: the payout waits in review
+  world.fault('fail:SYSTEM_BUSY');
   const handle = await startPayOut(world, db.pool, 'un-busy', 'una', 12_000n);
   for (
     let i = 0;
@@ -93,13 +95,15 @@ it('a payout the gateway refused with an unlisted code, decided paid by an opera
     i++
   )
     await new Promise((r) => setTimeout(r, 100));
-  await resolveReview(db.pool, handle, { decision: 'paid', reason: 'looked paid' }); // wrong, and allowed by the evidence
+  // wrong, and allowed by the evidence
+  await resolveReview(db.pool, handle, { decision: 'paid', reason: 'looked paid' });
   expect(await handle.result()).toBe('SUCCEEDED');
   await world.reset();
   expect(await clearingNet(db.pool, 'un-busy')).toBe(12_000n);
 
-  // The statement does not list it and the gateway, asked, still says FAILED SYSTEM_BUSY: nothing moved.
-  const day = await reconcile(app, operator, today(), true); // the day may have run already in this file
+  // The statement does not list it and the gateway, asked, still says FAILED SYSTEM_BUSY: nothing
+  // moved. the day may have run already in this file
+  const day = await reconcile(app, operator, today(), true);
   const lines = day.exceptions.filter((e) => e.orderNo === 'un-busy');
   expect(lines.map((e) => [e.class, e.status])).toEqual([['STATUS_MISMATCH', 'OPEN']]);
   const res = await app.inject({
@@ -109,7 +113,8 @@ it('a payout the gateway refused with an unlisted code, decided paid by an opera
     payload: { action: 'adjust', reason: 'the gateway refused it' },
   });
   expect(res.statusCode).toBe(200);
-  expect(await clearingNet(db.pool, 'un-busy')).toBe(0n); // the ledger now says what the gateway did
+  // the ledger now says what the gateway did
+  expect(await clearingNet(db.pool, 'un-busy')).toBe(0n);
   const again = await reconcile(app, operator, today(), true);
   expect(again.exceptions.filter((e) => e.orderNo === 'un-busy' && e.status === 'OPEN')).toEqual(
     [],

@@ -36,7 +36,8 @@ const pinned = () => {
 beforeAll(async () => {
   await db.pool.query(`CREATE ROLE ${role} LOGIN IN ROLE lending_app`);
   await db.pool.query(`ALTER ROLE ${role} SET TimeZone = 'Asia/Shanghai'`);
-  shanghai = createPool({ connectionString: url(), schema: db.schema, max: 2 }); // a member of lending_app: its rights
+  // a member of lending_app: its rights
+  shanghai = createPool({ connectionString: url(), schema: db.schema, max: 2 });
   await new Ledger(db.pool).createAccount({ path: 'investor:tz-inv:available', currency: 'CNY' });
   await fundInvestor(db, 'tz-inv', 1_000_000n);
 });
@@ -75,7 +76,8 @@ async function postedAt(orderNo: string, amountMinor: bigint, at: string): Promi
 }
 
 it('reconciliation days are UTC on a connection whose session defaults to Asia/Shanghai', async () => {
-  // The role's sessions really are Shanghai unless pinned: an unpinned connection's "day" starts 8 h early.
+  // The role's sessions really are Shanghai unless pinned: an unpinned connection's "day" starts 8
+  // h early.
   const unpinned = new Client({ connectionString: url() });
   await unpinned.connect();
   try {
@@ -136,8 +138,10 @@ it('reconciliation days are UTC on a connection whose session defaults to Asia/S
 
 it("a cross-day duplicate payment is an exception, not MATCHED, and another day's posting matches only its own amount", async () => {
   const [d, next] = ['2026-04-01', '2026-04-02'];
-  await postedAt('tz-dup', 5_000n, `${d}T09:00:00Z`); // paid once by us, listed on both days by the gateway
-  await postedAt('tz-cross', 7_000n, `${next}T00:00:01Z`); // executed 23:59:59 on d, posted just after midnight
+  // paid once by us, listed on both days by the gateway
+  await postedAt('tz-dup', 5_000n, `${d}T09:00:00Z`);
+  // executed 23:59:59 on d, posted just after midnight
+  await postedAt('tz-cross', 7_000n, `${next}T00:00:01Z`);
   await postedAt('tz-amount', 8_000n, `${next}T00:00:02Z`); // executed on d for another amount
   // Day by day, as the daily runs do.
   await loadStatement(
@@ -156,7 +160,8 @@ it("a cross-day duplicate payment is an exception, not MATCHED, and another day'
     { run_id: run(d).runId, class: 'AMOUNT_MISMATCH', order_no: 'tz-amount', status: 'OPEN' },
     { run_id: run(next).runId, class: 'DUPLICATE_AT_GATEWAY', order_no: 'tz-dup', status: 'OPEN' },
   ]);
-  expect(second.candidates.map((c) => c.orderNo)).toEqual(['tz-amount', 'tz-cross']); // ours on d+1: asked at the gateway
+  // ours on d+1: asked at the gateway
+  expect(second.candidates.map((c) => c.orderNo)).toEqual(['tz-amount', 'tz-cross']);
   // A re-run of d now sees d+1's listing too: still one open exception for the order, not two.
   await matchRun(db.pool, run(d));
   const { rows: dup } = await db.pool.query(
@@ -178,7 +183,8 @@ it('an order adjusted away as not executed, that a later statement lists after a
     metadata: { orderNo: 'tz-late', reconDay: D, exceptionId: 'fixture' },
   });
   await loadStatement(db.pool, run(D), csv(D));
-  await loadStatement(db.pool, run(LATER), csv(LATER, ['tz-late', '40.00'])); // it executed after all
+  // it executed after all
+  await loadStatement(db.pool, run(LATER), csv(LATER, ['tz-late', '40.00']));
   await matchRun(db.pool, run(LATER));
   const { rows } = await db.pool.query(
     `SELECT class, status FROM recon_exceptions WHERE run_id = $1 AND order_no = 'tz-late'`,

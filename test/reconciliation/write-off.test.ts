@@ -54,7 +54,8 @@ it('writes off what is still owed, once, with the operator and the reason on rec
     (s) => s === 'OFFSETTING',
     30_000,
   );
-  expect((await new Ledger(db.pool).balance('platform:recovery-receivable')).posted).toBe(-3_000n); // owed to the platform
+  // owed to the platform
+  expect((await new Ledger(db.pool).balance('platform:recovery-receivable')).posted).toBe(-3_000n);
 
   expect(
     (

@@ -13,14 +13,20 @@ export const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 
 export interface LoanPlan {
   id: string;
-  /** Each investor's holding in minor units; those listed in `noBankAccount` keep their repayments in their balance. */
+  /**
+   * Each investor's holding in minor units; those listed in `noBankAccount` keep their repayments
+   * in their balance.
+   */
   holdings: bigint[];
   termMonths: number;
   repaymentMethod: 'equal_installment' | 'equal_principal' | 'interest_then_principal';
   intervalSeconds: number;
   interestFeeRate?: string;
   noBankAccount?: number[];
-  /** Ids of the investors (default `{id}-inv000`, ...) and of the borrower (default `{id}-bor`), e.g. 64 characters long. */
+  /**
+   * Ids of the investors (default `{id}-inv000`, ...) and of the borrower (default `{id}-bor`),
+   * e.g. 64 characters long.
+   */
   investorIds?: string[];
   borrowerId?: string;
 }
@@ -33,7 +39,10 @@ export const INVESTOR_FUNDS = 10_000_000n;
 const minorToAmount = (minor: bigint) =>
   `${minor / 100n}.${(minor % 100n).toString().padStart(2, '0')}`;
 
-/** Creates the borrower, the investors (funded) and the loan, and subscribes it full. The dispatcher does the rest. */
+/**
+ * Creates the borrower, the investors (funded) and the loan, and subscribes it full. The dispatcher
+ * does the rest.
+ */
 export async function openAndFillLoan(
   app: FastifyInstance,
   db: TestDatabase,

@@ -71,7 +71,8 @@ const attemptsOf = async (workflowId: string) =>
   );
 
 it('a collection executed but answered FAILED INVALID_ACCOUNT (a lie) is found by the query before attempt 2: collected once, no late fee left', async () => {
-  // Due 8 s after funding; a day of this calendar is a second: attempt 1 at the due date, attempt 2 a second later.
+  // Due 8 s after funding; a day of this calendar is a second: attempt 1 at the due date, attempt 2
+  // a second later.
   const loanId = 'lie1';
   await openAndFillLoan(world.app, db, {
     id: loanId,
@@ -152,7 +153,8 @@ it('a collection executed but answered FAILED INVALID_ACCOUNT (a lie) is found b
 }, 120_000);
 
 it('the same lie, already adjusted to platform:suspense by reconciliation before the query: the installment is collected from suspense, never again', async () => {
-  // Due in an hour; the borrower asks to pay now, so attempt 1 fails before the due date (no late fee).
+  // Due in an hour; the borrower asks to pay now, so attempt 1 fails before the due date (no late
+  // fee).
   const loanId = 'lie2';
   await openAndFillLoan(world.app, db, {
     id: loanId,
@@ -190,7 +192,8 @@ it('the same lie, already adjusted to platform:suspense by reconciliation before
     30_000,
   );
 
-  // The gateway's signed SUCCESS notice contradicts the FAILED record: an exception, adjusted against suspense.
+  // The gateway's signed SUCCESS notice contradicts the FAILED record: an exception, adjusted
+  // against suspense.
   const amountMinor = 1_000_000n + 10_000n;
   const notice = await postNotice(world.app, {
     orderNo,
@@ -230,7 +233,8 @@ it('the same lie, already adjusted to platform:suspense by reconciliation before
   );
   expect((await balance('platform:suspense')).posted).not.toBe(suspenseBefore);
 
-  // The borrower asks again: the query finds attempt 1 executed; its money is taken back from suspense.
+  // The borrower asks again: the query finds attempt 1 executed; its money is taken back from
+  // suspense.
   await collectNow(db.pool, repayment);
   expect(await repayment.result()).toBe('PAID_OUT');
   expect(executed(`rp-${loanId}-`)).toEqual([[orderNo, String(amountMinor)]]);
@@ -329,7 +333,8 @@ it('a recovery collection executed but answered FAILED (a lie) is found before t
     recoveryId,
   ]);
   expect(rec).toEqual({ state: 'RECOVERED', recovered_minor: '3000' });
-  // 30.00 came in for 20.00 still owed: the receivable is cleared, the 10.00 returned to the investor's balance.
+  // 30.00 came in for 20.00 still owed: the receivable is cleared, the 10.00 returned to the
+  // investor's balance.
   expect((await balance('platform:recovery-receivable')).posted).toBe(0n);
   expect((await balance(`investor:${investorId}:available`)).posted).toBe(5_000n);
   expect(await attemptsOf(workflowId)).toEqual(['submit:failed', 'query:succeeded']);

@@ -46,7 +46,10 @@ beforeAll(async () => {
   await app.ready();
 });
 
-/** The real worker process (npm run worker), on this file's schema, the test server and the simulator. */
+/**
+ * The real worker process (npm run worker), on this file's schema, the test server and the
+ * simulator.
+ */
 const startWorkerProcess = () =>
   startProcess('worker', {
     DATABASE_URL: processDatabaseUrl(db),
@@ -76,7 +79,8 @@ it('pays every investor once when the worker is killed mid-run and overlapping r
   workers.push(await startWorkerProcess());
   await drainOutbox(new OutboxDispatcher(db.pool, env.client), db);
 
-  // As soon as the installment is distributed: two API requests and a second run under another id, at once.
+  // As soon as the installment is distributed: two API requests and a second run under another id,
+  // at once.
   await until(
     async () =>
       (await db.pool.query(`SELECT status FROM loan_installments WHERE loan_id = 'kr1'`)).rows[0]
@@ -104,7 +108,8 @@ it('pays every investor once when the worker is killed mid-run and overlapping r
   expect([a.statusCode, b.statusCode]).toEqual([202, 202]);
   expect(a.json().workflowId).toBe('payout-run-kr1-1');
   expect(b.json().workflowId).toBe('payout-run-kr1-1');
-  await drainOutbox(new OutboxDispatcher(db.pool, env.client), db); // the API's run starts from its outbox row
+  // the API's run starts from its outbox row
+  await drainOutbox(new OutboxDispatcher(db.pool, env.client), db);
 
   // Kill the worker with some payouts done and others not.
   await until(

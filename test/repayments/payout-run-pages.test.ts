@@ -93,7 +93,8 @@ it('payout run: five investors on pages of two, one page per execution, continue
       .sort(),
   );
   for (let i = 0; i < plan.holdings.length; i++) {
-    // Everything the installment gave each investor went out to their bank: the balance is back where the subscription left it.
+    // Everything the installment gave each investor went out to their bank: the balance is back
+    // where the subscription left it.
     expect(
       (await new Ledger(db.pool).balance(`investor:${investorId(plan, i)}:available`)).posted,
     ).toBe(INVESTOR_FUNDS - plan.holdings[i]);

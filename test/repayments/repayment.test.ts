@@ -96,9 +96,11 @@ it('runs a loan from funding to CLOSED: every installment collected, split exact
     const fee = (inst.interestMinor + 5n) / 10n; // 10% of the interest, half up
     cumulativeInterest += inst.interestMinor - fee;
     const mine = shares.filter((s) => s.n === inst.n);
-    expect(sum(mine.map((s) => BigInt(s.interest_minor)))).toBe(inst.interestMinor - fee); // parts sum exactly to the whole
+    // parts sum exactly to the whole
+    expect(sum(mine.map((s) => BigInt(s.interest_minor)))).toBe(inst.interestMinor - fee);
     expect(sum(mine.map((s) => BigInt(s.principal_minor)))).toBe(inst.principalMinor);
-    // Pro rata, cumulatively: what each investor got so far is within one minor unit of their exact share of it.
+    // Pro rata, cumulatively: what each investor got so far is within one minor unit of their exact
+    // share of it.
     plan.holdings.forEach((holding, i) => {
       const got = sum(
         shares
@@ -125,7 +127,8 @@ it('runs a loan from funding to CLOSED: every installment collected, split exact
   const payouts = world.simulator
     .truth()
     .filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS' && o.orderNo.startsWith('lc1-'));
-  expect(payouts).toHaveLength(3 * 3 + 3); // interest each month to 3 investors, principal once to 3
+  // interest each month to 3 investors, principal once to 3
+  expect(payouts).toHaveLength(3 * 3 + 3);
   expect(totalInterest).toBeGreaterThan(0n);
 
   const run: PayoutRunResult = await world.env.client.workflow
@@ -220,7 +223,8 @@ it("a collection the gateway answered with a listed failure but executed is the 
       )
     ).rows;
 
-  // The borrower repays early: the gateway debits the account but answers INVALID_ACCOUNT, a listed failure.
+  // The borrower repays early: the gateway debits the account but answers INVALID_ACCOUNT, a listed
+  // failure.
   world.fault('lie-failed:INVALID_ACCOUNT');
   expect(
     (
@@ -233,10 +237,12 @@ it("a collection the gateway answered with a listed failure but executed is the 
   ).toBe(202);
   await until(collections, (rows) => rows.length === 1 && rows[0].status === 'FAILED', 30_000);
   const repayment = world.env.client.workflow.getHandle('repayment-lf1-1');
-  expect(await repayment.query(repaymentStateQuery)).toBe('DUE'); // not past its due date: no late fee
+  // not past its due date: no late fee
+  expect(await repayment.query(repaymentStateQuery)).toBe('DUE');
   await world.reset();
 
-  // Asked to collect again: the gateway, asked about the first order, says it executed. No second order.
+  // Asked to collect again: the gateway, asked about the first order, says it executed. No second
+  // order.
   expect(
     (
       await app.inject({
@@ -293,7 +299,8 @@ it('a collection whose outcome stays unknown waits in MANUAL_REVIEW until an ope
   await drainOutbox(dispatcher, db);
   expect(await resultOf('payout-disb-mr1')).toBe('SUCCEEDED');
 
-  // The borrower repays early through the API; the gateway executes it but answers 5xx, then goes down.
+  // The borrower repays early through the API; the gateway executes it but answers 5xx, then goes
+  // down.
   world.fault('error-5xx-after-execute');
   const borrowerKey = (
     await app.inject({

@@ -1,4 +1,5 @@
-// Records a workflow's history from a running Temporal server into test/replay/histories/<name>.json.
+// Records a workflow's history from a running Temporal server into
+// test/replay/histories/<name>.json.
 //   npm run record-history -- <workflowId> [name]
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

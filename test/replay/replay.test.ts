@@ -1,4 +1,5 @@
-// Replays every committed history against today's workflow code: a nondeterministic change fails here.
+// Replays every committed history against today's workflow code: a nondeterministic change fails
+// here.
 import { Worker } from '@temporalio/worker';
 import * as workflows from '../../workflows';
 import { workflowBundle } from '../helpers/temporal';

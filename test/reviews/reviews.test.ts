@@ -49,7 +49,10 @@ const untilReview = (workflowId: string) =>
     (e) => e?.state === 'MANUAL_REVIEW',
     60_000,
   ) as Promise<ReviewEvidence>;
-/** Executed at the gateway, but answered 500, and every query 503: only a notice or an operator can tell. */
+/**
+ * Executed at the gateway, but answered 500, and every query 503: only a notice or an operator can
+ * tell.
+ */
 const executedButUnknown = (match: (memo: string | undefined) => boolean) => {
   world.gateway.rule = (call) =>
     !match(call.memo)
@@ -201,7 +204,8 @@ it('payout order number: with 64-character loan and investor ids the review show
     intervalSeconds: 3_600,
   };
   await openAndFillLoan(world.app, db, plan);
-  executedButUnknown((memo) => memo?.startsWith('scheduled po-') === true); // the memo names the order number: the ids do not fit
+  // the memo names the order number: the ids do not fit
+  executedButUnknown((memo) => memo?.startsWith('scheduled po-') === true);
   await drainOutbox(world.dispatcher, db);
   await until(
     () =>
@@ -218,7 +222,8 @@ it('payout order number: with 64-character loan and investor ids the review show
   });
   await collectNow(db.pool, repayment);
 
-  // Interest and principal: two payouts, ids of 140 characters; the gateway knows them by po-<digest>.
+  // Interest and principal: two payouts, ids of 140 characters; the gateway knows them by
+  // po-<digest>.
   const ids = [`${loanId}-1-${investor}-interest`, `${loanId}-1-${investor}-principal`];
   const reviews = await Promise.all(ids.map((id) => untilReview(workflowIds.payout(id))));
   const rows = await Promise.all(ids.map(async (id) => (await getPayout(db.pool, id))!));
@@ -228,7 +233,8 @@ it('payout order number: with 64-character loan and investor ids the review show
     const truth = (await (
       await fetch(`${world.simulator.url}/_sim/truth?orderNo=${encodeURIComponent(e.orderNo)}`)
     ).json()) as { orders: { status: string }[] };
-    expect(truth.orders.map((o) => o.status)).toEqual(['SUCCESS']); // an operator looking it up finds it
+    // an operator looking it up finds it
+    expect(truth.orders.map((o) => o.status)).toEqual(['SUCCESS']);
     expect((await listed(workflowIds.payout(ids[i]))).evidence.orderNo).toBe(rows[i].orderNo);
   }
   const shown = await ops(world.apiUrl, 'reviews', 'show', workflowIds.payout(ids[0]));
@@ -338,10 +344,12 @@ it("repayment: a notice for an earlier attempt's order does not settle the revie
     (s) => s === 'SUCCEEDED',
     60_000,
   );
-  // Attempt 1 is refused by the borrower's bank; attempt 2 is executed but answered 500, and every query 503.
+  // Attempt 1 is refused by the borrower's bank; attempt 2 is executed but answered 500, and every
+  // query 503.
   let submits = 0;
   world.gateway.rule = (call) => {
-    if (!call.memo?.startsWith(`repayment rp-${loanId}-1-`)) return undefined; // both attempts of installment 1
+    // both attempts of installment 1
+    if (!call.memo?.startsWith(`repayment rp-${loanId}-1-`)) return undefined;
     if (call.op === 'query') return 'error-5xx-before-execute';
     return ++submits === 1 ? 'fail:INSUFFICIENT_FUNDS' : 'error-5xx-after-execute';
   };
@@ -363,7 +371,8 @@ it("repayment: a notice for an earlier attempt's order does not settle the revie
   const evidence = await untilReview(wf.workflowId);
   expect(evidence.orderNo).not.toBe(first.rows[0].order_no);
 
-  // A signed SUCCESS naming attempt 1's order (late, or out of order): another order, so this review ignores it.
+  // A signed SUCCESS naming attempt 1's order (late, or out of order): another order, so this
+  // review ignores it.
   const stale = await postNotice(world.app, {
     orderNo: first.rows[0].order_no,
     kind: 'COLLECTION',

@@ -69,7 +69,8 @@ it('the bootstrap key issues the first admin key and nothing else; that key acts
   const first = both
     .find((r) => r.statusCode === 201)!
     .json<{ id: string; key: string; expiresAt: string }>();
-  expect((await issue(bootstrap, { role: 'admin' })).statusCode).toBe(403); // an admin key is active now
+  // an admin key is active now
+  expect((await issue(bootstrap, { role: 'admin' })).statusCode).toBe(403);
   expect(await auditOf(first.id)).toEqual([
     expect.objectContaining({
       action: 'api_key.issued',
@@ -103,7 +104,8 @@ it('the bootstrap key issues the first admin key and nothing else; that key acts
     [operator.id]: `admin:${first.id}`,
   });
 
-  // Revoked by another admin key: refused from the next request on; the bootstrap key is still limited while the other is active.
+  // Revoked by another admin key: refused from the next request on; the bootstrap key is still
+  // limited while the other is active.
   expect(
     (
       await app.inject({
@@ -122,7 +124,8 @@ it('the bootstrap key issues the first admin key and nothing else; that key acts
   ]);
   expect((await issue(bootstrap, { role: 'admin' })).statusCode).toBe(403);
 
-  // Once no admin key is active (the last one revoked), the bootstrap key can issue one again: a deployment can always recover.
+  // Once no admin key is active (the last one revoked), the bootstrap key can issue one again: a
+  // deployment can always recover.
   expect(
     (
       await app.inject({

@@ -1,9 +1,10 @@
 // Least privilege for real: the API, the worker and the dispatcher log in as the application role
 // itself (DATABASE_URL), so no statement they run can get the schema's owner back. A session that
 // had logged in as the owner and taken the role (the old `-c role=`) was one `SET ROLE NONE` away
-// from it. Here a session logs in with the URL a process gets (its search_path in the URL's options)
-// and tries every way back to the owner, every change of the schema and of history; then the start-up
-// check that refuses an owner's login in staging and production is shown what it must refuse.
+// from it. Here a session logs in with the URL a process gets (its search_path in the URL's
+// options) and tries every way back to the owner, every change of the schema and of history; then
+// the start-up check that refuses an owner's login in staging and production is shown what it must
+// refuse.
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import {
@@ -18,18 +19,23 @@ import { Ledger } from '../../ledger';
 import { useTestDatabase } from '../helpers/postgres';
 import { processDatabaseUrl, withSearchPath } from '../helpers/processes';
 
-// Logins of this file's own (roles are cluster-wide): dropped afterwards, with what was granted to them.
+// Logins of this file's own (roles are cluster-wide): dropped afterwards, with what was granted to
+// them.
 const tag = randomBytes(4).toString('hex');
 const made: string[] = [];
 const pools: Pool[] = [];
 let session: PoolClient | undefined;
-// Before the database's hooks (registered first, run first): the pools and the roles go before the schema.
+// Before the database's hooks (registered first, run first): the pools and the roles go before the
+// schema.
 afterAll(async () => {
   session?.release();
   for (const p of pools.splice(0)) await p.end();
   await dropRoles();
 });
-/** Ends the pools (their sessions log in as the roles), then drops the roles with what they own or were granted. */
+/**
+ * Ends the pools (their sessions log in as the roles), then drops the roles with what they own or
+ * were granted.
+ */
 async function dropRoles(): Promise<void> {
   const theirs = pools.filter((p) => p !== app);
   pools.splice(0, pools.length, ...pools.filter((p) => p === app));
@@ -137,7 +143,8 @@ it('RESET ROLE, SET ROLE NONE and RESET SESSION AUTHORIZATION leave it lending_a
   );
   expect(await whoAmI()).toEqual(asApp);
 
-  // What this replaces, for contrast: logged in as the owner with the role taken at connection start.
+  // What this replaces, for contrast: logged in as the owner with the role taken at connection
+  // start.
   const taken = await pool(
     `${db.url}?options=${encodeURIComponent(`-c search_path=${db.schema} -c role=${APP_ROLE}`)}`,
   ).connect();
@@ -283,7 +290,8 @@ describe('the start-up check (assertLeastPrivilegedLogin): what a process logs i
         assertLeastPrivilegedLogin(pool(loginUrl(viaOwner)), 'production', () => undefined),
       ).rejects.toThrow(/refusing to start: .* can act as own_/);
     } finally {
-      // At once, not after the file: a superuser role (NOLOGIN) and a login that may become it stay no longer than this test.
+      // At once, not after the file: a superuser role (NOLOGIN) and a login that may become it stay
+      // no longer than this test.
       await db.pool.query(`ALTER TABLE audit_log OWNER TO ${owner}`);
       await dropRoles();
     }

@@ -1,7 +1,8 @@
 // Issue 16, item 11: an operator's audit row commits with its effect's intent, in one transaction,
 // so no crash between the API and Temporal loses it. A payout run asked for through the API is its
 // decision, its `payout_run.started` row and an outbox start together (the dispatcher starts it, as
-// after a crash); a collection request's `recovery.collection_requested` row commits with its decision.
+// after a crash); a collection request's `recovery.collection_requested` row commits with its
+// decision.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
 import { ACCOUNT } from '../gateway/helpers';
@@ -58,7 +59,8 @@ it('a payout run asked for through the API is its decision, audit row and start 
   expect(await decisions(workflowId)).toEqual([]);
   expect(await audit('payout_run.started', workflowId)).toEqual([]);
 
-  // Committed: the decision, its audit row and the start are there before Temporal has heard of the run (the API may die now).
+  // Committed: the decision, its audit row and the start are there before Temporal has heard of the
+  // run (the API may die now).
   const res = await ask();
   expect(res.statusCode).toBe(202);
   const [decision] = await decisions(workflowId);
@@ -83,7 +85,8 @@ it('a payout run asked for through the API is its decision, audit row and start 
     WorkflowNotFoundError,
   );
 
-  // The dispatcher (a restarted one, as after a crash) starts it; the run takes that decision and pays once. A repeat reaches the same run.
+  // The dispatcher (a restarted one, as after a crash) starts it; the run takes that decision and
+  // pays once. A repeat reaches the same run.
   await drainOutbox(world.dispatcher, db);
   expect(await world.env.client.workflow.getHandle(workflowId).result()).toMatchObject({
     payouts: 2,

@@ -1,9 +1,9 @@
 // Issue 16, item 10: the authorisation walk over every route of the OpenAPI document, each called
 // with a request its schema accepts: without a key (401), with a key of each role it does not allow
 // (403), and, where investors or borrowers may call it, with another party's key on a resource that
-// exists (404, the same as a missing one; the owner's key gets past it). Then SQL injection in every
-// path parameter and body field, which must give a coded 4xx (or a success that took the text as
-// data) and change nothing it should not. And the document lists every registered route.
+// exists (404, the same as a missing one; the owner's key gets past it). Then SQL injection in
+// every path parameter and body field, which must give a coded 4xx (or a success that took the text
+// as data) and change nothing it should not. And the document lists every registered route.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
@@ -74,7 +74,8 @@ interface Schema {
 }
 
 beforeAll(async () => {
-  env = await createDevServerEnv(); // a real Temporal (no worker): decisions reach it and are answered there
+  // a real Temporal (no worker): decisions reach it and are answered there
+  env = await createDevServerEnv();
   app = await buildApp({
     pool: db.pool,
     adminApiKey: ADMIN_KEY,
@@ -166,7 +167,10 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-/** A value the schema accepts, by the field's name where the shape alone does not say (ids that exist, amounts, reasons). */
+/**
+ * A value the schema accepts, by the field's name where the shape alone does not say (ids that
+ * exist, amounts, reasons).
+ */
 function example(schema: Schema | undefined, name: string): unknown {
   const known: Record<string, unknown> = {
     id: 'aw-new',
@@ -302,7 +306,8 @@ it("an investor's or borrower's key on another party's resource is 404, as a mis
       ['borrower', keys.otherBorrower],
     ] as const) {
       if (!allowed.includes(role)) continue;
-      if (o.path.startsWith('/v1/payouts') && role === 'borrower') continue; // the payout is an investor's withdrawal
+      // the payout is an investor's withdrawal
+      if (o.path.startsWith('/v1/payouts') && role === 'borrower') continue;
       const stranger = await call(o, other);
       expect({ route: `${o.method} ${o.path}`, role, status: stranger.statusCode }).toEqual({
         route: `${o.method} ${o.path}`,
@@ -373,7 +378,8 @@ it('SQL injection in every path parameter and body field is refused or taken as 
   }
   expect(sent).toBeGreaterThan(100);
   const after = await counts();
-  expect(after.k).toBeGreaterThanOrEqual(before.k); // nothing deleted (an accepted key issue may add one)
+  // nothing deleted (an accepted key issue may add one)
+  expect(after.k).toBeGreaterThanOrEqual(before.k);
   expect(after.p).toBeGreaterThanOrEqual(before.p);
   expect(after.a).toBeGreaterThanOrEqual(before.a);
   const { rows } = await db.pool.query<{ n: number }>(

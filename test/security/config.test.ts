@@ -27,7 +27,10 @@ const production = {
   ADMIN_API_KEY: STRONG,
   TEMPORAL_API_KEY: 'a-temporal-cloud-api-key',
 };
-/** Staging: the same rules but TLS, so a process can be started against the test cluster (no TLS here). */
+/**
+ * Staging: the same rules but TLS, so a process can be started against the test cluster (no TLS
+ * here).
+ */
 const { TEMPORAL_API_KEY: _cloudKey, ...productionWithoutTemporalKey } = production;
 const staging = {
   ...productionWithoutTemporalKey,
@@ -57,7 +60,8 @@ it('accepts a development and a well-formed production configuration, typed', ()
     loadConfig('worker', { ...production, TEMPORAL_NAMESPACE: 'lending-production.a2dd6' })
       .TEMPORAL_NAMESPACE,
   ).toBe('lending-production.a2dd6');
-  // Migrations need the owner's login and nothing else; the development stack gives both URLs to everything.
+  // Migrations need the owner's login and nothing else; the development stack gives both URLs to
+  // everything.
   const { DATABASE_URL: _app, ...withoutAppLogin } = production;
   expect(
     loadConfig('migrate', {
@@ -291,7 +295,8 @@ it('a process in staging refuses a DATABASE_URL that logs in as the owner (a sup
   );
   expect(api.output).not.toMatch(/belongs to test/);
   expect(api.code).not.toBe(0);
-  // A test process on the owner's login: warned, then on to the environment check (passed) and to Temporal (none on port 1).
+  // A test process on the owner's login: warned, then on to the environment check (passed) and to
+  // Temporal (none on port 1).
   const dispatcher = await runToEnd(
     'worker/dispatcher-main.ts',
     [],

@@ -46,7 +46,8 @@ it('is recorded with its audit row, taken once per run, and never given back', a
     actor: 'operator:k1',
     reason: 'the bank shows it',
   });
-  expect(await takeDecision(db.pool, claim(id, 'review.resolve'))).toMatchObject({ ok: true }); // the same run's retried activity
+  // the same run's retried activity
+  expect(await takeDecision(db.pool, claim(id, 'review.resolve'))).toMatchObject({ ok: true });
   expect(await takeDecision(db.pool, claim(id, 'review.resolve', 'run-2'))).toEqual({
     ok: false,
     why: `decision ${id} was used already`,

@@ -212,7 +212,8 @@ it('the logs of a run never contain a key, a signature or an account number', as
       },
     });
     const log = lines.join('');
-    expect(log).toContain('gateway notification refused'); // the run did log (errors and alerts; no per-request lines)
+    // the run did log (errors and alerts; no per-request lines)
+    expect(log).toContain('gateway notification refused');
     for (const secret of [ADMIN_KEY, key, key.split('_')[2], signature, ACCOUNT.accountNo, SECRET])
       expect(log).not.toContain(secret);
   } finally {
@@ -220,7 +221,10 @@ it('the logs of a run never contain a key, a signature or an account number', as
   }
 });
 
-/** Every `.query(...)` whose SQL text is built from values: a template with substitutions or a concatenation. */
+/**
+ * Every `.query(...)` whose SQL text is built from values: a template with substitutions or a
+ * concatenation.
+ */
 function stringBuiltSql(file: string): string[] {
   const source = ts.createSourceFile(
     file,
@@ -229,7 +233,8 @@ function stringBuiltSql(file: string): string[] {
     true,
   );
   const found: string[] = [];
-  // Composing constant SQL fragments (ALL_CAPS constants, or a fragment function called with literal placeholders) is allowed.
+  // Composing constant SQL fragments (ALL_CAPS constants, or a fragment function called with
+  // literal placeholders) is allowed.
   const constantFragment = (e: ts.Expression): boolean =>
     (ts.isIdentifier(e) && /^[A-Z][A-Z0-9_]*$/.test(e.text)) ||
     (ts.isCallExpression(e) &&

@@ -70,7 +70,8 @@ it('a repeated keyed write-off replays the first answer; after a lost answer the
     replayed: again.headers['idempotency-replayed'],
   }).toEqual({ status: 200, body: first.json(), replayed: 'true' });
 
-  // The answer was lost before it was stored (the API died after the workflow answered): only the keyed decision is left.
+  // The answer was lost before it was stored (the API died after the workflow answered): only the
+  // keyed decision is left.
   await db.pool.query(`DELETE FROM api_idempotency WHERE key = 'wo-1'`);
   const retried = await writeOff();
   expect({
@@ -82,7 +83,8 @@ it('a repeated keyed write-off replays the first answer; after a lost answer the
   expect(await refusalsOf(workflowId)).toBe(0); // the same decision, not a used one sent again
   expect(await writeOffPostings(recoveryId)).toBe(1);
 
-  // The same key with another request is refused; without a key a second write-off is refused by the workflow, as before.
+  // The same key with another request is refused; without a key a second write-off is refused by
+  // the workflow, as before.
   const reused = await writeOff(headers, 'another reason');
   expect({ status: reused.statusCode, code: reused.json().error.code }).toEqual({
     status: 422,
@@ -110,7 +112,8 @@ it(`a burst of ${POOL * 4} identical keyed decisions on a pool of ${POOL} all ge
   expect(new Set(answers.map((a) => `${a.statusCode} ${a.json().state}`))).toEqual(
     new Set(['200 WRITTEN_OFF']),
   );
-  expect(Date.now() - started).toBeLessThan(10_000); // no request waited out the pool's 10 s timeout
+  // no request waited out the pool's 10 s timeout
+  expect(Date.now() - started).toBeLessThan(10_000);
   expect(await decisionsOf(workflowId, 'recovery.write_off')).toBe(1);
   expect(await writeOffPostings(recoveryId)).toBe(1);
 }, 120_000);

@@ -1,6 +1,7 @@
 // Least privilege: the role the API, worker and dispatcher log in as (lending_app, their
 // DATABASE_URL) writes rows but cannot alter the schema, nor update or delete history. What its own
-// login cannot regain (RESET ROLE, SET ROLE) and the refusal of an owner's login: app-login.test.ts.
+// login cannot regain (RESET ROLE, SET ROLE) and the refusal of an owner's login:
+// app-login.test.ts.
 import type { Pool } from 'pg';
 import { Ledger } from '../../ledger';
 import { LedgerBatcher } from '../../ledger/batcher';
@@ -70,7 +71,8 @@ it('the application role cannot write balance rows except through the ledger fun
     'INSERT INTO ledger_balances (account_id, slot, allow_negative) SELECT id, 99, true FROM ledger_accounts LIMIT 1',
     'TRUNCATE ledger_balances',
     'SELECT * FROM ledger_balances FOR UPDATE',
-    // The steps the entry points are made of: alone, ledger_apply could release a posted hold again.
+    // The steps the entry points are made of: alone, ledger_apply could release a posted hold
+    // again.
     `SELECT ledger_apply((SELECT max(id) FROM ledger_transactions), '[]'::jsonb, false, (SELECT max(id) FROM ledger_transactions))`,
     `SELECT ledger_open_transaction('k', 'h', 'posted', '{}'::jsonb, NULL, NULL, NULL)`,
     // Postings and transactions written by hand would leave the balances behind.
@@ -80,7 +82,8 @@ it('the application role cannot write balance rows except through the ledger fun
   ]) {
     await expect(app.query(sql)).rejects.toThrow(/permission denied/);
   }
-  // The ledger's own paths still work as the application role: hold, post, batch, overdraft refused.
+  // The ledger's own paths still work as the application role: hold, post, batch, overdraft
+  // refused.
   const held = await ledger.hold({
     idempotencyKey: 'role-bal-2',
     from: 'investor:bea:available',

@@ -27,7 +27,10 @@ async function withApi<T>(
   }
 }
 
-/** A notice for an order nobody knows, signed with `secret`: authentic ones get past the signature (to 422, unknown order); forged ones are 401. */
+/**
+ * A notice for an order nobody knows, signed with `secret`: authentic ones get past the signature
+ * (to 422, unknown order); forged ones are 401.
+ */
 async function notice(
   app: FastifyInstance,
   secret: string,
@@ -123,7 +126,8 @@ it('an API key rotates without downtime: the new key works alongside the old, th
       ).statusCode;
     const old = await issue();
     const next = await issue();
-    expect([await read(old.key), await read(next.key)]).toEqual([200, 200]); // the window: both valid
+    // the window: both valid
+    expect([await read(old.key), await read(next.key)]).toEqual([200, 200]);
     expect(
       (await app.inject({ method: 'DELETE', url: `/v1/api-keys/${old.id}`, headers: admin }))
         .statusCode,

@@ -44,7 +44,10 @@ const { db } = world;
 const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
 const MADE_UP = 'dec-00000000-0000-4000-8000-000000000000';
 
-/** Off where a test's money did not all go through the gateway (second-channel payments, a collection booked by a fixture). */
+/**
+ * Off where a test's money did not all go through the gateway (second-channel payments, a
+ * collection booked by a fixture).
+ */
 let paymentsOnly = true;
 afterEach(async () => {
   world.gateway.rule = () => undefined;
@@ -192,7 +195,8 @@ it('a payout in review: forged resolveReview Updates and a forged gatewayNotice 
   const now = await wf.query(reviewEvidenceQuery);
   expect(now).toMatchObject({ state: 'MANUAL_REVIEW', notices: [] });
   expect(await searchAttribute(wf, 'ReviewState')).toBe('Pending');
-  expect(await postings(`payout:${id}:%`)).toEqual(before.postings); // nothing posted, nothing voided
+  // nothing posted, nothing voided
+  expect(await postings(`payout:${id}:%`)).toEqual(before.postings);
   expect(world.gateway.callsFor(orderNo)).toHaveLength(before.calls); // nothing sent
   expect(await refusedMetric('review.resolve')).toBe(before.metric + 4);
   expect(await refusedMetric('gateway.notice')).toBeGreaterThanOrEqual(1);
@@ -428,7 +432,8 @@ it('starts by hand: a payout run started straight to Temporal without a recorded
     payload: { loanId: 'st-loan', installment: 1 },
   });
   expect(res.statusCode).toBe(202);
-  await drainOutbox(world.dispatcher, world.db); // the run's start is an outbox row, committed with its decision and audit row
+  // the run's start is an outbox row, committed with its decision and audit row
+  await drainOutbox(world.dispatcher, world.db);
   const result = await world.env.client.workflow.getHandle(res.json().workflowId).result();
   expect(result).toMatchObject({ payouts: 2, failed: 0, manualReview: 0 });
 
@@ -456,7 +461,8 @@ it("a recovery's second collection in review: the first review's decision, repla
     idempotencyKey: 'st-open-3',
     queryPolicy: FAST,
   });
-  // Attempt 1 is not executed but answered 500 and queried 503: review, decided not paid. Attempt 2 executes, same answers: review.
+  // Attempt 1 is not executed but answered 500 and queried 503: review, decided not paid. Attempt 2
+  // executes, same answers: review.
   const memo = (n: number) => `recovery rq-${recoveryId}-${n}`;
   world.gateway.rule = (call) =>
     call.memo === memo(1)

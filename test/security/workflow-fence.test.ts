@@ -1,6 +1,7 @@
-// Issue 17, items 5 and 3: the workflow lint fence is an allow-list, and api/ may not post to the ledger. Workflow code imports values only from
-// @temporalio/workflow, @temporalio/common, other workflow files and ids/workflow-ids; types from
-// anywhere. A probe file in workflows/ with each kind of import is linted by the repo's own config.
+// Issue 17, items 5 and 3: the workflow lint fence is an allow-list, and api/ may not post to the
+// ledger. Workflow code imports values only from @temporalio/workflow, @temporalio/common, other
+// workflow files and ids/workflow-ids; types from anywhere. A probe file in workflows/ with each
+// kind of import is linted by the repo's own config.
 import { execFile } from 'node:child_process';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -24,7 +24,10 @@ const notSent: GatewayOutcome = { kind: 'not_sent', reason: 'connection refused'
 const processing: GatewayOutcome = { kind: 'processing' };
 const notFound: GatewayOutcome = { kind: 'not_found' };
 
-/** Activities that answer from a script and record what the workflow asked of the ledger and the gateway. */
+/**
+ * Activities that answer from a script and record what the workflow asked of the ledger and the
+ * gateway.
+ */
 function scripted(submits: GatewayOutcome[], queries: GatewayOutcome[]) {
   const calls: string[] = [];
   const next = (list: GatewayOutcome[], what: string) => {

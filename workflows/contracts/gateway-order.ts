@@ -1,5 +1,6 @@
-// What every workflow that sends a gateway order shares: outcomes, the query policy, manual review and verified notices.
-// Plain names only (no workflow code): workflows, activities, the API and tests import them.
+// What every workflow that sends a gateway order shares: outcomes, the query policy, manual review
+// and verified notices. Plain names only (no workflow code): workflows, activities, the API and
+// tests import them.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DecisionRef } from '../../decisions/operator-decisions';
 
@@ -26,18 +27,24 @@ export interface ResolveReviewInput {
   operator: string;
   /** The API request that carried the decision, for the audit log. */
   requestId?: string;
-  /** Set when the gateway's verified notice decided it (operator `gateway:notice:<notifyId>`), not a person. */
+  /**
+   * Set when the gateway's verified notice decided it (operator `gateway:notice:<notifyId>`), not a
+   * person.
+   */
   notifyId?: string;
   /**
    * With not_paid, for payouts and deposits: send the same order again, same order number, instead
-   * of releasing it (the gateway deduplicates on the number: an order it did have is not executed twice).
+   * of releasing it (the gateway deduplicates on the number: an order it did have is not executed
+   * twice).
    */
   resubmit?: boolean;
 }
 
 export interface ReviewEvidence {
   state: string;
-  /** The order number the gateway knows the order by (the one stored when the order was created). */
+  /**
+   * The order number the gateway knows the order by (the one stored when the order was created).
+   */
   orderNo: string;
   attempts: GatewayAttempt[];
   since?: string;
@@ -71,10 +78,16 @@ export const resolveReviewUpdate = defineUpdate<string, [DecisionRef]>('resolveR
 
 export const reviewEvidenceQuery = defineQuery<ReviewEvidence>('reviewEvidence');
 
-/** A gateway notification the API verified (signature, order, status, amount and currency all match). */
+/**
+ * A gateway notification the API verified (signature, order, status, amount and currency all
+ * match).
+ */
 export interface VerifiedGatewayNotice {
   notifyId: string;
-  /** The order it is about: a workflow with several orders (a repayment's attempts) ignores the others'. */
+  /**
+   * The order it is about: a workflow with several orders (a repayment's attempts) ignores the
+   * others'.
+   */
   orderNo?: string;
   outcome: 'succeeded' | 'failed';
   code?: string;

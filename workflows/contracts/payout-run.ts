@@ -18,9 +18,14 @@ export interface PayoutRunInput {
   installment: number;
   queryPolicy?: QueryPolicy;
   paging?: PayoutPaging;
-  /** Started by hand: the operator decision the API recorded (a run its repayment starts has none). */
+  /**
+   * Started by hand: the operator decision the API recorded (a run its repayment starts has none).
+   */
   decisionId?: string;
-  /** Carried across continue-as-new: the last investor whose payouts were started, and the counts so far. */
+  /**
+   * Carried across continue-as-new: the last investor whose payouts were started, and the counts so
+   * far.
+   */
   after?: string;
   started?: number;
   skipped?: number;
@@ -32,7 +37,10 @@ export interface PayoutRunResult {
   failed: number;
   manualReview: number;
   paidMinor: string;
-  /** Shares with nothing to send (no bank account on file, or already spent): the money stays in the investor's balance. */
+  /**
+   * Shares with nothing to send (no bank account on file, or already spent): the money stays in the
+   * investor's balance.
+   */
   skipped: number;
 }
 

@@ -3,12 +3,17 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DecisionRef } from '../../decisions/operator-decisions';
 
-/** PENDING: no exception open, but a line waits for an order still in flight (or an unknown gateway answer). */
+/**
+ * PENDING: no exception open, but a line waits for an order still in flight (or an unknown gateway
+ * answer).
+ */
 export type ReconState = 'FETCHED' | 'MATCHED' | 'PENDING' | 'EXCEPTIONS' | 'CLEAN';
 
 export interface ReconciliationInput {
   channel: string;
-  /** YYYY-MM-DD (UTC). Absent when the daily Schedule starts it: then yesterday's run is started. */
+  /**
+   * YYYY-MM-DD (UTC). Absent when the daily Schedule starts it: then yesterday's run is started.
+   */
   date?: string;
 }
 
@@ -20,7 +25,9 @@ export interface ReconSummary {
   oursMinor: string;
   matched: number;
   openExceptions: number;
-  /** Lines not exceptions yet (IN_FLIGHT, UNKNOWN); absent in histories from before they existed. */
+  /**
+   * Lines not exceptions yet (IN_FLIGHT, UNKNOWN); absent in histories from before they existed.
+   */
   pendingLines?: number;
 }
 
@@ -38,8 +45,14 @@ export interface ResolveExceptionInput {
 
 export const reconSummaryQuery = defineQuery<ReconSummary | undefined>('reconSummary');
 
-/** Fetch and match the day again while it is open (a statement re-issued, a late order): same exceptions, new ones added. */
+/**
+ * Fetch and match the day again while it is open (a statement re-issued, a late order): same
+ * exceptions, new ones added.
+ */
 export const rematchSignal = defineSignal('rematch');
 
-/** One exception, one decision (by its id): the handler checks the day's state once it has read it; the activity the exception itself. */
+/**
+ * One exception, one decision (by its id): the handler checks the day's state once it has read it;
+ * the activity the exception itself.
+ */
 export const resolveExceptionUpdate = defineUpdate<ReconSummary, [DecisionRef]>('resolveException');

@@ -10,7 +10,10 @@ export type RecoveryWorkflowState =
 export interface RecoveryInput {
   recoveryId: string;
   investorId: string;
-  /** Opened by hand: the operator decision the API recorded with the booking (one from reconciliation has none). */
+  /**
+   * Opened by hand: the operator decision the API recorded with the booking (one from
+   * reconciliation has none).
+   */
   decisionId?: string;
   /** For a requested collection's unknown outcomes (compressed in tests); the default otherwise. */
   queryPolicy?: QueryPolicy;
@@ -30,7 +33,10 @@ export const recoveryClosedSignal = defineSignal('recoveryClosed');
 
 export const writeOffUpdate = defineUpdate<RecoveryWorkflowState, [DecisionRef]>('writeOff');
 
-/** Ask the investor to pay it back: a collection from their bank account through the gateway (REQUESTED). */
+/**
+ * Ask the investor to pay it back: a collection from their bank account through the gateway
+ * (REQUESTED).
+ */
 export const requestCollectionUpdate = defineUpdate<RecoveryWorkflowState, [DecisionRef]>(
   'requestCollection',
 );
