@@ -1,62 +1,67 @@
 // CI's chaos seeds (docs/reliability.md): `npm run chaos` over its own real processes, for a fixed
 // small set of seeds with few steps. Every invariant must hold after each seed settles; a failure
 // prints the seed and the command that replays it. Add a seed here for every violation fixed.
+//
+// The seeds run at once (it.concurrent): each has its own processes, ports and Postgres slot, and
+// most of a seed's time is its compressed calendar waiting, so together they take about as long
+// as the longest one alone instead of the sum of all six.
 import { runToEnd } from '../helpers/processes';
 
-/** Seed 2 draws a Temporal restart and seed 9 an immediate Postgres restart (`npm run chaos -- --seed N --steps 12 --plan`). */
-const CI_SEEDS = { seeds: [2, 9], steps: 12 };
+interface CiSeed {
+  seed: number;
+  steps: number;
+  /** Why the seed is here: a fault it draws, or the violation it found once. */
+  why: string;
+  weights: string[];
+  /** What the seed's schedule must have injected (`npm run chaos -- --seed N --steps S --plan`). */
+  injects: RegExp[];
+}
 
-it.each(CI_SEEDS.seeds)(
-  `chaos seed %d (${CI_SEEDS.steps} steps): every invariant holds`,
-  async (seed) => {
-    const { code, output } = await runToEnd(
-      'chaos/main.ts',
-      ['--seed', String(seed), '--steps', String(CI_SEEDS.steps), '--max-minutes', '4'],
-      {},
-      420_000,
-    );
-    // The seed's verdict, time and what it injected, for the CI log (docs/reliability.md keeps the figures).
-    console.log(
-      code === 0
-        ? output
-            .split('\n')
-            .filter((l) => /^(== seed| {3}injected|\d+ seed\(s\)|injected:)/.test(l))
-            .join('\n')
-        : output.slice(-20_000),
-    );
-    expect(output).toContain(`== seed ${seed}: every invariant holds`);
-    expect(output).toMatch(/injected: .*kill:/); // the schedule did inject faults
-    if (seed === 9) expect(output).toMatch(/injected: .*postgres:immediate-restart=/); // the processes live through it
-    if (seed === 2) expect(output).toMatch(/injected: .*temporal:restart=/);
-    expect(code).toBe(0);
+const CI_SEEDS: CiSeed[] = [
+  {
+    seed: 2,
+    steps: 12,
+    why: 'draws a Temporal restart',
+    weights: [],
+    injects: [/kill:/, /temporal:restart=/],
   },
-  480_000,
-);
-
-/**
- * Seeds that found a violation, once it was fixed (docs/reliability.md, "Violations found"), with
- * the step weights they were found with: violations 3 and 4 came from Postgres restarts weighted 30.
- */
-const REGRESSION_SEEDS = [
-  { seed: 6, steps: 60, violation: '1', weights: [] },
-  { seed: 26, steps: 40, violation: '2', weights: [] },
-  { seed: 11, steps: 15, violation: '3', weights: ['pg-restart=30'] },
-  { seed: 15, steps: 50, violation: '4', weights: ['pg-restart=30'] },
+  {
+    seed: 9,
+    steps: 12,
+    why: 'draws an immediate Postgres restart',
+    weights: [],
+    injects: [/kill:/, /postgres:immediate-restart=/],
+  },
+  // The seeds that found a violation, once it was fixed (docs/reliability.md, "Violations found"),
+  // with the step weights they were found with: violations 3 and 4 came from Postgres restarts
+  // weighted 30.
+  { seed: 6, steps: 60, why: 'violation 1', weights: [], injects: [] },
+  { seed: 26, steps: 40, why: 'violation 2', weights: [], injects: [] },
+  { seed: 11, steps: 15, why: 'violation 3', weights: ['pg-restart=30'], injects: [] },
+  { seed: 15, steps: 50, why: 'violation 4', weights: ['pg-restart=30'], injects: [] },
 ];
 
-it.each(REGRESSION_SEEDS)(
-  'chaos seed $seed ($steps steps $weights, violation $violation once): every invariant holds',
-  async ({ seed, steps, weights }) => {
+/**
+ * A seed alone takes 50-190 s here; six at once on two cores, beside the other test files, up to
+ * about three times that.
+ */
+const SEED_MINUTES = 12;
+
+it.concurrent.each(CI_SEEDS)(
+  'chaos seed $seed ($steps steps $weights, $why): every invariant holds',
+  async ({ seed, steps, weights, injects }) => {
     const args = [
       '--seed',
       String(seed),
       '--steps',
       String(steps),
       '--max-minutes',
-      '8',
+      String(SEED_MINUTES),
       ...weights.flatMap((w) => ['--weight', w]),
     ];
-    const { code, output } = await runToEnd('chaos/main.ts', args, {}, 780_000);
+    const { code, output } = await runToEnd('chaos/main.ts', args, {}, (SEED_MINUTES + 2) * 60_000);
+    // The seed's verdict, time and what it injected, for the CI log (docs/reliability.md keeps the
+    // figures).
     console.log(
       code === 0
         ? output
@@ -66,7 +71,9 @@ it.each(REGRESSION_SEEDS)(
         : output.slice(-20_000),
     );
     expect(output).toContain(`== seed ${seed}: every invariant holds`);
+    // the processes lived through it
+    for (const kind of injects) expect(output).toMatch(new RegExp(`injected: .*${kind.source}`));
     expect(code).toBe(0);
   },
-  840_000,
+  (SEED_MINUTES + 3) * 60_000,
 );
