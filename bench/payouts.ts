@@ -7,6 +7,7 @@
 // Prints progress, then a final JSON line: payouts/s against the bare Temporal ceiling measured in
 // the same run, outcomes, reviews resolved from the gateway's truth, and duplicates (must be 0).
 import { Client, Connection } from '@temporalio/client';
+import type { Pool } from 'pg';
 import { Command } from 'commander';
 import { databaseDecider, resolveReviewsFromSimulatorTruth } from '../cli/auto-resolve';
 import { Ledger } from '../ledger';
@@ -81,15 +82,12 @@ async function setFaults(rates: Record<string, number>): Promise<void> {
     throw new Error(`setting the simulator's faults: HTTP ${res.status} ${await res.text()}`);
 }
 
-async function main(): Promise<void> {
-  const db = createPool({ connectionString: opts.databaseUrl, max: 8 });
-  console.log(
-    `[payouts] run ${run}: ${investors} investors, faults definitive ${opts.definitive}, ambiguous ${opts.ambiguous}, stuck ${opts.stuck}`,
-  );
-
-  // Setup straight into Postgres: a loan whose first installment is distributed, as the Repayment
-  // workflow leaves it (the shares recorded, the money in the investors' balances). What is
-  // measured is the payout run, not the thousands of subscriptions before it.
+/**
+ * Setup straight into Postgres: a loan whose first installment is distributed, as the Repayment
+ * workflow leaves it (the shares recorded, the money in the investors' balances). What is
+ * measured is the payout run, not the thousands of subscriptions before it.
+ */
+async function setUpDistributedInstallment(db: Pool): Promise<void> {
   const ids = Array.from({ length: investors }, (_, i) => `${run}-i${String(i).padStart(6, '0')}`);
   await db.query(
     `INSERT INTO parties (id, kind, name, bank_account) SELECT id, 'investor', id, $2 FROM unnest($1::text[]) AS id`,
@@ -143,58 +141,12 @@ async function main(): Promise<void> {
     ),
   );
   console.log(`[payouts] setup: ${investors} shares of 10.00 distributed`);
+}
 
-  const ambiguous = Number(opts.ambiguous) / 3;
-  await setFaults({
-    'fail:INVALID_ACCOUNT': Number(opts.definitive),
-    'lie-failed': ambiguous,
-    'timeout-then-execute': ambiguous,
-    'error-5xx-after-execute': ambiguous,
-    'processing-stuck': Number(opts.stuck),
-  });
-
-  const connection = await Connection.connect({ address: opts.temporalAddress });
-  const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
-  const input: PayoutRunInput = {
-    loanId,
-    installment: 1,
-    queryPolicy: {
-      attempts: Number(opts.queryAttempts),
-      initialIntervalMs: 1_000,
-      maxIntervalMs: 4_000,
-    },
-  };
-  const started = Date.now();
-  const handle = await startPayoutRunAsJob(db, client, {
-    workflowId: workflowIds.payoutRun(loanId, 1),
-    input,
-    job: 'bench',
-  });
-  const counts = async () =>
-    (
-      await db.query<{ status: string; n: number }>(
-        'SELECT status, count(*)::int AS n FROM payouts WHERE loan_id = $1 GROUP BY status',
-        [loanId],
-      )
-    ).rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: r.n }), {});
-  const progress = setInterval(() => {
-    void counts().then((c) => {
-      const s = (Date.now() - started) / 1000;
-      const settled = (c.SUCCEEDED ?? 0) + (c.FAILED ?? 0) + (c.MANUAL_REVIEW ?? 0);
-      console.log(
-        `[payouts] ${s.toFixed(0)}s: ${JSON.stringify(c)}, ${(settled / s).toFixed(1)} settled/s`,
-      );
-    });
-  }, 5_000);
-  const result: PayoutRunResult = await handle.result();
-  const runSeconds = (Date.now() - started) / 1000;
-  clearInterval(progress);
-  await setFaults({});
-  console.log(`[payouts] run done in ${runSeconds.toFixed(1)} s: ${JSON.stringify(result)}`);
-
-  // Manual reviews, decided from the gateway's truth through the operators' update.
+/** Manual reviews, decided from the gateway's truth through the operators' update. */
+async function resolveReviews(db: Pool, client: Client, manualReview: number) {
   let resolved = { paid: 0, notPaid: 0, skipped: 0 };
-  for (let pass = 0; pass < 60 && resolved.paid + resolved.notPaid < result.manualReview; pass++) {
+  for (let pass = 0; pass < 60 && resolved.paid + resolved.notPaid < manualReview; pass++) {
     const r = await resolveReviewsFromSimulatorTruth(
       client,
       opts.gatewayUrl,
@@ -206,12 +158,14 @@ async function main(): Promise<void> {
       notPaid: resolved.notPaid + r.notPaid,
       skipped: resolved.skipped + r.skipped,
     };
-    if (resolved.paid + resolved.notPaid < result.manualReview)
+    if (resolved.paid + resolved.notPaid < manualReview)
       await new Promise((r2) => setTimeout(r2, 2_000)); // visibility lags
   }
-  await until(async () => ((await counts()).MANUAL_REVIEW ?? 0) === 0, 180_000);
+  return resolved;
+}
 
-  // Exactness: every payout the gateway executed is posted once, and nothing else.
+/** Exactness: every payout the gateway executed is posted once, and nothing else. */
+async function checkExactness(db: Pool) {
   const truthRes = await fetch(`${opts.gatewayUrl}/_sim/truth`);
   const truth = (
     (await truthRes.json()) as { orders: { orderNo: string; kind: string; status: string }[] }
@@ -243,8 +197,79 @@ async function main(): Promise<void> {
   const duplicates = posted.filter((r) => r.n > 1).length;
   const executedNotPosted = [...executed].filter((o) => !postedSet.has(o)).length;
   const postedNotExecuted = [...postedSet].filter((o) => !executed.has(o)).length;
+  return { duplicates, executedNotPosted, postedNotExecuted };
+}
+
+/** Payouts by status, for progress and the final figures. */
+async function countPayouts(db: Pool): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ status: string; n: number }>(
+    'SELECT status, count(*)::int AS n FROM payouts WHERE loan_id = $1 GROUP BY status',
+    [loanId],
+  );
+  return rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: r.n }), {});
+}
+
+/** The measured part: the payout run started as the operators' job starts it, to its end. */
+async function runPayouts(db: Pool, client: Client) {
+  const input: PayoutRunInput = {
+    loanId,
+    installment: 1,
+    queryPolicy: {
+      attempts: Number(opts.queryAttempts),
+      initialIntervalMs: 1_000,
+      maxIntervalMs: 4_000,
+    },
+  };
+  const started = Date.now();
+  const handle = await startPayoutRunAsJob(db, client, {
+    workflowId: workflowIds.payoutRun(loanId, 1),
+    input,
+    job: 'bench',
+  });
+  const progress = setInterval(() => {
+    void countPayouts(db).then((c) => {
+      const s = (Date.now() - started) / 1000;
+      const settled = (c.SUCCEEDED ?? 0) + (c.FAILED ?? 0) + (c.MANUAL_REVIEW ?? 0);
+      console.log(
+        `[payouts] ${s.toFixed(0)}s: ${JSON.stringify(c)}, ${(settled / s).toFixed(1)} settled/s`,
+      );
+    });
+  }, 5_000);
+  const result: PayoutRunResult = await handle.result();
+  const runSeconds = (Date.now() - started) / 1000;
+  clearInterval(progress);
+  return { result, runSeconds };
+}
+
+async function main(): Promise<void> {
+  const db = createPool({ connectionString: opts.databaseUrl, max: 8 });
+  console.log(
+    `[payouts] run ${run}: ${investors} investors, faults definitive ${opts.definitive}, ambiguous ${opts.ambiguous}, stuck ${opts.stuck}`,
+  );
+
+  await setUpDistributedInstallment(db);
+
+  const ambiguous = Number(opts.ambiguous) / 3;
+  await setFaults({
+    'fail:INVALID_ACCOUNT': Number(opts.definitive),
+    'lie-failed': ambiguous,
+    'timeout-then-execute': ambiguous,
+    'error-5xx-after-execute': ambiguous,
+    'processing-stuck': Number(opts.stuck),
+  });
+
+  const connection = await Connection.connect({ address: opts.temporalAddress });
+  const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  const { result, runSeconds } = await runPayouts(db, client);
+  await setFaults({});
+  console.log(`[payouts] run done in ${runSeconds.toFixed(1)} s: ${JSON.stringify(result)}`);
+
+  const resolved = await resolveReviews(db, client, result.manualReview);
+  await until(async () => ((await countPayouts(db)).MANUAL_REVIEW ?? 0) === 0, 180_000);
+
+  const { duplicates, executedNotPosted, postedNotExecuted } = await checkExactness(db);
   const trial = await new Ledger(db).trialBalance();
-  const final = await counts();
+  const final = await countPayouts(db);
 
   console.log('[payouts] measuring the bare Temporal ceiling in this run');
   const ceiling = await temporalCeiling(

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import { Ledger } from '../ledger';
+import type { Pool } from 'pg';
 import { createPool } from '../db/pool';
 import { formatAmount, parseAmount } from '../ledger/money';
 import { LedgerBatcher } from '../ledger/batcher';
@@ -102,22 +103,12 @@ async function must(
   return res.body as Record<string, unknown>;
 }
 
-async function main(): Promise<void> {
-  const db = createPool({ connectionString: opts.databaseUrl, max: 8 });
-  const ledger = new Ledger(db);
-  console.log(
-    `[rush] run ${run}: ${investors} investors, loan ${opts.principal}, ${clients} clients`,
-  );
-
-  // Setup: the borrower and the loan through the API; the investors, their keys and their money
-  // straight into Postgres (the admin API's rate limit would make setup the slow part, and it is
-  // not what this measures). Keys are made and hashed exactly as POST /v1/api-keys does.
-  await must(
-    'POST',
-    '/v1/borrowers',
-    { id: `${run}-borrower`, name: 'Rush borrower' },
-    { ...admin, 'idempotency-key': `${run}-b` },
-  );
+/**
+ * The investors, their keys and their money straight into Postgres (the admin API's rate limit
+ * would make setup the slow part, and it is not what this measures). Keys are made and hashed
+ * exactly as POST /v1/api-keys does. Returns each investor's key.
+ */
+async function setUpInvestors(db: Pool): Promise<Map<string, string>> {
   const ids = Array.from({ length: investors }, (_, i) => `${run}-i${i}`);
   const keys = new Map<string, string>();
   const keyRows = ids.map((id) => {
@@ -150,6 +141,17 @@ async function main(): Promise<void> {
     ),
   );
   console.log(`[rush] setup: funded ${investors} investors with ${opts.max} each`);
+  return keys;
+}
+
+/** The borrower and the loan, through the API. */
+async function openLoan(): Promise<string> {
+  await must(
+    'POST',
+    '/v1/borrowers',
+    { id: `${run}-borrower`, name: 'Rush borrower' },
+    { ...admin, 'idempotency-key': `${run}-b` },
+  );
   const loan = await must(
     'POST',
     '/v1/loans',
@@ -164,64 +166,92 @@ async function main(): Promise<void> {
     },
     { ...admin, 'idempotency-key': `${run}-loan` },
   );
-  const loanId = loan.loanId as string;
+  return loan.loanId as string;
+}
 
-  // The rush.
+/** What the rush saw, from the clients' side. */
+interface RushFigures {
+  latencies: number[];
+  accepted: number;
+  acceptedMinor: bigint;
+  full: number;
+  otherRefusals: number;
+  attempts: number;
+  lastAcceptedAt: number;
+  rushStart: number;
+  rushSeconds: number;
+}
+
+/**
+ * One investor's subscription: its amount, then (told LOAN_FULL with some left) what is left,
+ * once, as a real app would offer.
+ */
+async function subscribe(loanId: string, id: string, key: string, wanted: bigint, f: RushFigures) {
+  let amount = wanted;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    f.attempts += 1;
+    const res = await http.request(
+      'POST',
+      `/v1/loans/${loanId}/subscriptions`,
+      { authorization: `Bearer ${key}`, 'idempotency-key': `${run}-${id}-${attempt}` },
+      { investorId: id, amount: formatAmount(amount, 'CNY') },
+    );
+    f.latencies.push(res.ms);
+    if (res.status === 201) {
+      f.accepted += 1;
+      f.acceptedMinor += amount;
+      f.lastAcceptedAt = Date.now();
+      return;
+    }
+    const error = (res.body as { error?: { code: string; details?: { remaining?: string } } })
+      .error;
+    if (error?.code !== 'LOAN_FULL') {
+      f.otherRefusals += 1;
+      return;
+    }
+    f.full += 1;
+    const remaining = parseAmount(error.details?.remaining ?? '0.00', 'CNY', { allowZero: true });
+    if (remaining === 0n) return;
+    amount = remaining < amount ? remaining : amount;
+  }
+}
+
+/** The rush: every investor once, `clients` at a time, with progress each second. */
+async function rushLoan(loanId: string, keys: Map<string, string>): Promise<RushFigures> {
+  const ids = [...keys.keys()];
   const random = prng(Number(opts.seed));
   const span = Number(maxMinor - minMinor);
   const wanted = ids.map(() => minMinor + BigInt(Math.floor(random() * (span + 1))));
-  const latencies: number[] = [];
-  let accepted = 0;
-  let acceptedMinor = 0n;
-  let full = 0;
-  let otherRefusals = 0;
-  let attempts = 0;
-  let lastAcceptedAt = 0;
-  const rushStart = Date.now();
+  const f: RushFigures = {
+    latencies: [],
+    accepted: 0,
+    acceptedMinor: 0n,
+    full: 0,
+    otherRefusals: 0,
+    attempts: 0,
+    lastAcceptedAt: 0,
+    rushStart: Date.now(),
+    rushSeconds: 0,
+  };
   const progress = setInterval(() => {
-    const s = (Date.now() - rushStart) / 1000;
+    const s = (Date.now() - f.rushStart) / 1000;
     console.log(
-      `[rush] ${s.toFixed(0)}s: ${attempts} requests, ${accepted} accepted (${(accepted / s).toFixed(0)}/s), ${full} LOAN_FULL, ${otherRefusals} other`,
+      `[rush] ${s.toFixed(0)}s: ${f.attempts} requests, ${f.accepted} accepted (${(f.accepted / s).toFixed(0)}/s), ${f.full} LOAN_FULL, ${f.otherRefusals} other`,
     );
   }, 1000);
-  await pool(ids, clients, async (id, i) => {
-    let amount = wanted[i];
-    for (let attempt = 0; attempt < 2; attempt++) {
-      attempts += 1;
-      const res = await http.request(
-        'POST',
-        `/v1/loans/${loanId}/subscriptions`,
-        { authorization: `Bearer ${keys.get(id)}`, 'idempotency-key': `${run}-${id}-${attempt}` },
-        { investorId: id, amount: formatAmount(amount, 'CNY') },
-      );
-      latencies.push(res.ms);
-      if (res.status === 201) {
-        accepted += 1;
-        acceptedMinor += amount;
-        lastAcceptedAt = Date.now();
-        return;
-      }
-      const error = (res.body as { error?: { code: string; details?: { remaining?: string } } })
-        .error;
-      if (error?.code !== 'LOAN_FULL') {
-        otherRefusals += 1;
-        return;
-      }
-      full += 1;
-      // A client told how much is left asks for that instead, once (as a real app would offer).
-      const remaining = parseAmount(error.details?.remaining ?? '0.00', 'CNY', { allowZero: true });
-      if (remaining === 0n) return;
-      amount = remaining < amount ? remaining : amount;
-    }
-  });
-  const rushSeconds = (Date.now() - rushStart) / 1000;
+  await pool(ids, clients, (id, i) => subscribe(loanId, id, keys.get(id)!, wanted[i], f));
+  f.rushSeconds = (Date.now() - f.rushStart) / 1000;
   clearInterval(progress);
-  latencies.sort((a, b) => a - b);
+  f.latencies.sort((a, b) => a - b);
   console.log(
-    `[rush] rush over in ${rushSeconds.toFixed(1)} s: ${accepted} accepted, ${full} LOAN_FULL answers`,
+    `[rush] rush over in ${f.rushSeconds.toFixed(1)} s: ${f.accepted} accepted, ${f.full} LOAN_FULL answers`,
   );
+  return f;
+}
 
-  // Until every accepted subscription's workflow has completed CONFIRMED (Temporal's own count).
+/** Until every accepted subscription's workflow has completed CONFIRMED (Temporal's own count). */
+async function awaitConfirmed(db: Pool, loanId: string, rush: RushFigures): Promise<number> {
+  const { accepted, rushStart } = rush;
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const temporalClient = new Client({
     connection,
@@ -242,19 +272,41 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2000));
   }
   await connection.close();
+  return confirmed;
+}
+
+/** The loan as Postgres and the API hold it once the workflows are done. */
+async function checkLoan(db: Pool, loanId: string) {
   // Every completed one must be CONFIRMED in Postgres too (a refund would be a failure of the run).
   const { rows: states } = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`,
     [loanId],
   );
-  const secondsUntilConfirmed = (Date.now() - rushStart) / 1000;
   const view = await must('GET', `/v1/loans/${loanId}`, undefined, admin);
   const { rows: sums } = await db.query<{ confirmed: string }>(
     `SELECT coalesce(sum(amount_minor), 0)::text AS confirmed FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`,
     [loanId],
   );
-  const confirmedMinor = BigInt(sums[0].confirmed);
-  const trial = await ledger.trialBalance();
+  const trial = await new Ledger(db).trialBalance();
+  return {
+    confirmedInPostgres: states[0].n,
+    view,
+    confirmedMinor: BigInt(sums[0].confirmed),
+    trial,
+  };
+}
+
+async function main(): Promise<void> {
+  const db = createPool({ connectionString: opts.databaseUrl, max: 8 });
+  console.log(
+    `[rush] run ${run}: ${investors} investors, loan ${opts.principal}, ${clients} clients`,
+  );
+  const keys = await setUpInvestors(db);
+  const loanId = await openLoan();
+  const rush = await rushLoan(loanId, keys);
+  const confirmed = await awaitConfirmed(db, loanId, rush);
+  const secondsUntilConfirmed = (Date.now() - rush.rushStart) / 1000;
+  const loan = await checkLoan(db, loanId);
 
   console.log('[rush] measuring the bare ceilings in this run');
   const temporal = await temporalCeiling(
@@ -263,8 +315,27 @@ async function main(): Promise<void> {
     Number(opts.ceilingWorkflows),
   );
   const postgres = await postgresHotRowCeiling(opts.databaseUrl, 5);
-  const confirmedPerS = accepted / secondsUntilConfirmed;
+  report(rush, loan, { confirmed, secondsUntilConfirmed, temporal, postgres });
+  http.close();
+  await db.end();
+}
 
+/** The final JSON line. */
+function report(
+  rush: RushFigures,
+  loan: Awaited<ReturnType<typeof checkLoan>>,
+  m: {
+    confirmed: number;
+    secondsUntilConfirmed: number;
+    temporal: { completed_per_s: number };
+    postgres: { updates_per_s: number };
+  },
+): void {
+  const { latencies, accepted, acceptedMinor, full, otherRefusals, attempts } = rush;
+  const { lastAcceptedAt, rushStart, rushSeconds } = rush;
+  const { confirmed, secondsUntilConfirmed, temporal, postgres } = m;
+  const { view, confirmedMinor, trial } = loan;
+  const confirmedPerS = accepted / secondsUntilConfirmed;
   console.log(
     JSON.stringify({
       bench: 'rush',
@@ -288,7 +359,7 @@ async function main(): Promise<void> {
       other_refusals: otherRefusals,
       seconds_until_all_confirmed: Math.round(secondsUntilConfirmed * 10) / 10,
       completed_subscription_workflows: confirmed,
-      confirmed_in_postgres: states[0].n,
+      confirmed_in_postgres: loan.confirmedInPostgres,
       confirmed_per_s: Math.round(confirmedPerS),
       ratio_confirmed_to_temporal_ceiling:
         Math.round((confirmedPerS / temporal.completed_per_s) * 100) / 100,
@@ -310,8 +381,6 @@ async function main(): Promise<void> {
       },
     }),
   );
-  http.close();
-  await db.end();
 }
 
 main().catch((err: Error) => {
