@@ -196,77 +196,76 @@ function randomAccount(): string {
   return `investor:b${Math.floor(Math.random() * accountCount)}:available`;
 }
 
-async function main(): Promise<void> {
-  await setUp();
-  const result: Record<string, Record<string, Cell>> = {
-    ceiling_hot_row_update: {},
-    random_pairs: {},
-    hot_account_16_slots: {},
-    hot_account_1_slot: {},
-    random_pairs_batched: {},
-    hot_account_16_slots_batched: {},
-  };
-  for (const clients of levels) {
-    console.log(`[bench] ${clients} client(s), ${seconds} s each`);
-    result.ceiling_hot_row_update[clients] = await measure('ceiling (bare UPDATE)', clients, (c) =>
-      c.query('UPDATE bench_counter SET n = n + 1 WHERE id = 1'),
+type Results = Record<string, Record<string, Cell>>;
+
+/** Two distinct random investor accounts. */
+function randomPair(): { from: string; to: string } {
+  const from = randomAccount();
+  let to = randomAccount();
+  while (to === from) to = randomAccount();
+  return { from, to };
+}
+
+/** Every cell of one concurrency level, in the order the summary lists them. */
+async function measureLevel(result: Results, clients: number): Promise<void> {
+  console.log(`[bench] ${clients} client(s), ${seconds} s each`);
+  result.ceiling_hot_row_update[clients] = await measure('ceiling (bare UPDATE)', clients, (c) =>
+    c.query('UPDATE bench_counter SET n = n + 1 WHERE id = 1'),
+  );
+  result.random_pairs[clients] = await measure('random pairs', clients, (c, loop, i) => {
+    const { from, to } = randomPair();
+    return transfer(c, {
+      idempotencyKey: `pair:${clients}:${loop}:${i}`,
+      from,
+      to,
+      amount: 1n + BigInt(i % 100),
+      currency: 'CNY',
+    });
+  });
+  for (const [label, hot] of [
+    ['hot_account_16_slots', 'loan:hot16:escrow'],
+    ['hot_account_1_slot', 'loan:hot1:escrow'],
+  ] as const) {
+    result[label][clients] = await measure(label.replace(/_/g, ' '), clients, (c, loop, i) =>
+      transfer(c, {
+        idempotencyKey: `${label}:${clients}:${loop}:${i}`,
+        from: randomAccount(),
+        to: hot,
+        amount: 1n + BigInt(i % 100),
+        currency: 'CNY',
+      }),
     );
-    result.random_pairs[clients] = await measure('random pairs', clients, (c, loop, i) => {
-      const from = randomAccount();
-      let to = randomAccount();
-      while (to === from) to = randomAccount();
-      return transfer(c, {
-        idempotencyKey: `pair:${clients}:${loop}:${i}`,
+  }
+  result.random_pairs_batched[clients] = await measureBatched(
+    'random pairs, batched',
+    clients,
+    (b, loop, i) => {
+      const { from, to } = randomPair();
+      return b.transfer({
+        idempotencyKey: `bpair:${clients}:${loop}:${i}`,
         from,
         to,
         amount: 1n + BigInt(i % 100),
         currency: 'CNY',
       });
-    });
-    for (const [label, hot] of [
-      ['hot_account_16_slots', 'loan:hot16:escrow'],
-      ['hot_account_1_slot', 'loan:hot1:escrow'],
-    ] as const) {
-      result[label][clients] = await measure(label.replace(/_/g, ' '), clients, (c, loop, i) =>
-        transfer(c, {
-          idempotencyKey: `${label}:${clients}:${loop}:${i}`,
-          from: randomAccount(),
-          to: hot,
-          amount: 1n + BigInt(i % 100),
-          currency: 'CNY',
-        }),
-      );
-    }
-    result.random_pairs_batched[clients] = await measureBatched(
-      'random pairs, batched',
-      clients,
-      (b, loop, i) => {
-        const from = randomAccount();
-        let to = randomAccount();
-        while (to === from) to = randomAccount();
-        return b.transfer({
-          idempotencyKey: `bpair:${clients}:${loop}:${i}`,
-          from,
-          to,
-          amount: 1n + BigInt(i % 100),
-          currency: 'CNY',
-        });
-      },
-    );
-    result.hot_account_16_slots_batched[clients] = await measureBatched(
-      'hot 16 slots, batched',
-      clients,
-      (b, loop, i) =>
-        b.transfer({
-          idempotencyKey: `bhot:${clients}:${loop}:${i}`,
-          from: randomAccount(),
-          to: 'loan:hot16:escrow',
-          amount: 1n + BigInt(i % 100),
-          currency: 'CNY',
-        }),
-    );
-  }
+    },
+  );
+  result.hot_account_16_slots_batched[clients] = await measureBatched(
+    'hot 16 slots, batched',
+    clients,
+    (b, loop, i) =>
+      b.transfer({
+        idempotencyKey: `bhot:${clients}:${loop}:${i}`,
+        from: randomAccount(),
+        to: 'loan:hot16:escrow',
+        amount: 1n + BigInt(i % 100),
+        currency: 'CNY',
+      }),
+  );
+}
 
+/** What the run left in the ledger: every balance recomputed, the trial balance, the count. */
+async function checkLedger(): Promise<{ clean: boolean; balanced: boolean; transactions: number }> {
   const pool = createPool({ connectionString: opts.databaseUrl, schema: SCHEMA, max: 1 });
   const ledger = new Ledger(pool);
   console.log('[bench] verify(): recomputing every balance from its postings');
@@ -274,7 +273,15 @@ async function main(): Promise<void> {
   const trial = await ledger.trialBalance();
   const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM ledger_transactions');
   await pool.end();
+  return { clean: check.clean, balanced: trial.balanced, transactions: Number(rows[0].n) };
+}
 
+/** One figure of a measurement, by concurrency level. */
+const byLevel = (result: Results, label: string, field: 'rate_per_s' | 'p99_ms') =>
+  Object.fromEntries(levels.map((n) => [n, result[label][n][field]]));
+
+/** The final JSON line: rates, ratios to the bare-UPDATE ceiling of the same level, p99s. */
+function summarize(result: Results, ledger: Awaited<ReturnType<typeof checkLedger>>) {
   const ratio = (label: string) =>
     Object.fromEntries(
       levels.map((n) => [
@@ -284,48 +291,37 @@ async function main(): Promise<void> {
         ) / 100,
       ]),
     );
-  const summary = {
+  const measured = Object.keys(result).filter((k) => k !== 'ceiling_hot_row_update');
+  return {
     bench: 'ledger',
     seconds_per_cell: seconds,
     accounts: accountCount,
-    transfers_per_s: {
-      random_pairs: Object.fromEntries(levels.map((n) => [n, result.random_pairs[n].rate_per_s])),
-      hot_account_16_slots: Object.fromEntries(
-        levels.map((n) => [n, result.hot_account_16_slots[n].rate_per_s]),
-      ),
-      hot_account_1_slot: Object.fromEntries(
-        levels.map((n) => [n, result.hot_account_1_slot[n].rate_per_s]),
-      ),
-      random_pairs_batched: Object.fromEntries(
-        levels.map((n) => [n, result.random_pairs_batched[n].rate_per_s]),
-      ),
-      hot_account_16_slots_batched: Object.fromEntries(
-        levels.map((n) => [n, result.hot_account_16_slots_batched[n].rate_per_s]),
-      ),
-    },
-    ceiling_updates_per_s: Object.fromEntries(
-      levels.map((n) => [n, result.ceiling_hot_row_update[n].rate_per_s]),
-    ),
-    ratio_to_ceiling: Object.fromEntries(
-      Object.keys(result)
-        .filter((k) => k !== 'ceiling_hot_row_update')
-        .map((k) => [k, ratio(k)]),
-    ),
-    p99_ms: Object.fromEntries(
-      Object.entries(result).map(([k, v]) => [
-        k,
-        Object.fromEntries(levels.map((n) => [n, v[n].p99_ms])),
-      ]),
-    ),
+    transfers_per_s: Object.fromEntries(measured.map((k) => [k, byLevel(result, k, 'rate_per_s')])),
+    ceiling_updates_per_s: byLevel(result, 'ceiling_hot_row_update', 'rate_per_s'),
+    ratio_to_ceiling: Object.fromEntries(measured.map((k) => [k, ratio(k)])),
+    p99_ms: Object.fromEntries(Object.keys(result).map((k) => [k, byLevel(result, k, 'p99_ms')])),
     errors: Object.values(result).reduce(
       (s, v) => s + levels.reduce((t, n) => t + v[n].errors, 0),
       0,
     ),
-    transactions_written: Number(rows[0].n),
-    verify_clean: check.clean,
-    trial_balance_zero: trial.balanced,
+    transactions_written: ledger.transactions,
+    verify_clean: ledger.clean,
+    trial_balance_zero: ledger.balanced,
   };
-  console.log(JSON.stringify(summary));
+}
+
+async function main(): Promise<void> {
+  await setUp();
+  const result: Results = {
+    ceiling_hot_row_update: {},
+    random_pairs: {},
+    hot_account_16_slots: {},
+    hot_account_1_slot: {},
+    random_pairs_batched: {},
+    hot_account_16_slots_batched: {},
+  };
+  for (const clients of levels) await measureLevel(result, clients);
+  console.log(JSON.stringify(summarize(result, await checkLedger())));
 }
 
 main().catch((err: Error) => {
