@@ -5,8 +5,10 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, {
   LogController,
+  type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
 import type { Client } from '@temporalio/client';
@@ -91,7 +93,58 @@ const PUBLIC_ROUTES = new Set([
 ]);
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({
+  const app = createFastify(deps);
+  const metrics = createMetrics();
+  const keyPolicy = deps.keyPolicy ?? DEVELOPMENT_KEY_POLICY;
+  const context: AppContext = { pool: deps.pool, metrics, temporal: deps.temporal, keyPolicy };
+
+  await app.register(helmet, { contentSecurityPolicy: false });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Lending money core API', version: '1.0.0' },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+        schemas: ID_COMPONENT_SCHEMAS,
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+  app.decorateRequest('principal', null as unknown as Principal);
+  const declared = declaredMethods(app);
+  declareCommonResponses(app);
+
+  authenticateRequests(app, deps, context);
+  await app.register(rateLimit, {
+    max: deps.rateLimitPerMinute ?? 6000,
+    timeWindow: 60_000,
+    hook: 'preHandler', // after authentication: limit per key, not only per address
+    keyGenerator: (request) =>
+      request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      ...errorBody(
+        'RATE_LIMITED',
+        `too many requests: retry in ${Math.ceil(context.ttl / 1000)} s`,
+      ),
+    }),
+  });
+  refuseNulCharacters(app);
+  countRequests(app, metrics);
+  app.setErrorHandler(replyWithError);
+  app.setNotFoundHandler((_request, reply) =>
+    reply.status(404).send(errorBody('NOT_FOUND', 'no such route')),
+  );
+
+  registerRoutes(app, context, deps);
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Last, as a plugin: it runs after the routes that plugins register (the gateway notice's).
+  await app.register(async (instance) => registerMethodNotAllowed(instance, declared));
+  return app;
+}
+
+/** The server's limits, its framework refusals in the API's shape, and strict validation. */
+function createFastify(deps: AppDeps): FastifyInstance {
+  return Fastify({
     logger: deps.logger ?? false,
     // One log line per request would cost more than the request on the rush path; errors are
     // logged.
@@ -129,26 +182,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
   });
-  const metrics = createMetrics();
-  const keyPolicy = deps.keyPolicy ?? DEVELOPMENT_KEY_POLICY;
-  const context: AppContext = { pool: deps.pool, metrics, temporal: deps.temporal, keyPolicy };
+}
+
+/**
+ * Every route but the public ones gets its principal from the bearer key before its handler runs.
+ */
+function authenticateRequests(app: FastifyInstance, deps: AppDeps, context: AppContext): void {
+  const { metrics, keyPolicy } = context;
   const authenticator = createAuthenticator(deps.pool, deps.adminApiKey);
-
-  await app.register(helmet, { contentSecurityPolicy: false });
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Lending money core API', version: '1.0.0' },
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-        schemas: ID_COMPONENT_SCHEMAS,
-      },
-      security: [{ bearer: [] }],
-    },
-  });
-  app.decorateRequest('principal', null as unknown as Principal);
-  const declared = declaredMethods(app);
-  declareCommonResponses(app);
-
   const failedAuth = new FailedAuthLimiter(
     deps.failedAuthLimits ?? DEFAULT_FAILED_AUTH_LIMITS,
     (address, failures) => {
@@ -186,68 +227,63 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     refuseBootstrapBeyondFirstAdmin(keyPolicy, request.principal, request.method, route);
   });
-  await app.register(rateLimit, {
-    max: deps.rateLimitPerMinute ?? 6000,
-    timeWindow: 60_000,
-    hook: 'preHandler', // after authentication: limit per key, not only per address
-    keyGenerator: (request) =>
-      request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      ...errorBody(
-        'RATE_LIMITED',
-        `too many requests: retry in ${Math.ceil(context.ttl / 1000)} s`,
-      ),
-    }),
-  });
+}
 
-  // Postgres text cannot hold U+0000: a NUL anywhere in the parsed input is refused at the edge,
-  // before any handler runs (a raw body, such as a gateway notice's, is checked where it is
-  // parsed).
+/**
+ * Postgres text cannot hold U+0000: a NUL anywhere in the parsed input is refused at the edge,
+ * before any handler runs (a raw body, such as a gateway notice's, is checked where it is parsed).
+ */
+function refuseNulCharacters(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
     const where =
       nulAt(request.body, 'body') ?? nulAt(request.query, 'query') ?? nulAt(request.params, 'path');
     if (where !== undefined)
       throw new ApiError(400, 'INVALID_REQUEST', `${where} contains a NUL character`);
   });
+}
 
+/** Every answer counted and timed by route, method and status. */
+function countRequests(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
     metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
   });
+}
 
-  app.setErrorHandler((err, request, reply) => {
-    const known = toApiError(err);
-    if (known?.code === 'DATABASE_UNAVAILABLE') {
-      request.log.warn({ err }, 'database unavailable');
-      reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
-    }
-    if (known)
+/** Every error in the one error shape: known refusals as they are, internals never shown. */
+function replyWithError(
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const known = toApiError(err);
+  if (known?.code === 'DATABASE_UNAVAILABLE') {
+    request.log.warn({ err }, 'database unavailable');
+    reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+  }
+  if (known)
+    return reply.status(known.statusCode).send(errorBody(known.code, known.message, known.details));
+  const e = err as { validation?: unknown; statusCode?: number; code?: string; message: string };
+  if (e.validation) {
+    const id = invalidIdField(e.validation);
+    if (id)
       return reply
-        .status(known.statusCode)
-        .send(errorBody(known.code, known.message, known.details));
-    const e = err as { validation?: unknown; statusCode?: number; code?: string; message: string };
-    if (e.validation) {
-      const id = invalidIdField(e.validation);
-      if (id)
-        return reply
-          .status(422)
-          .send(errorBody('INVALID_ID', `${id.field} must be ${id.contract}`, { field: id.field }));
-      return reply.status(400).send(errorBody('INVALID_REQUEST', e.message));
-    }
-    if (e.statusCode === 429) return reply.status(429).send(err);
-    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-      return reply.status(e.statusCode).send(errorBody(e.code ?? 'BAD_REQUEST', e.message));
-    }
-    // Internals stay in the log, never in the response.
-    request.log.error({ err }, 'unhandled error');
-    return reply.status(500).send(errorBody('INTERNAL', 'internal error'));
-  });
-  app.setNotFoundHandler((_request, reply) =>
-    reply.status(404).send(errorBody('NOT_FOUND', 'no such route')),
-  );
+        .status(422)
+        .send(errorBody('INVALID_ID', `${id.field} must be ${id.contract}`, { field: id.field }));
+    return reply.status(400).send(errorBody('INVALID_REQUEST', e.message));
+  }
+  if (e.statusCode === 429) return reply.status(429).send(err);
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return reply.status(e.statusCode).send(errorBody(e.code ?? 'BAD_REQUEST', e.message));
+  }
+  // Internals stay in the log, never in the response.
+  request.log.error({ err }, 'unhandled error');
+  return reply.status(500).send(errorBody('INTERNAL', 'internal error'));
+}
 
+/** Every resource's routes, in this order (the OpenAPI document lists them so). */
+function registerRoutes(app: FastifyInstance, context: AppContext, deps: AppDeps): void {
   registerHealthRoutes(app, context);
   registerPartyRoutes(app, context);
   registerApiKeyRoutes(app, context);
@@ -263,10 +299,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerRecoveryRoutes(app, context);
   registerAuditRoutes(app, context);
   registerGatewayNotificationRoutes(app, context, deps.gatewaySecret, deps.previousGatewaySecret);
-  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  // Last, as a plugin: it runs after the routes that plugins register (the gateway notice's).
-  await app.register(async (instance) => registerMethodNotAllowed(instance, declared));
-  return app;
 }
 
 /**

@@ -16,52 +16,44 @@ import { requireParty } from '../require-party';
 
 const ROLE = /^(admin|operator|investor:([A-Za-z0-9_-]{1,64})|borrower:([A-Za-z0-9_-]{1,64}))$/;
 
-export function registerApiKeyRoutes(app: FastifyInstance, { pool, keyPolicy }: AppContext): void {
+export function registerApiKeyRoutes(app: FastifyInstance, context: AppContext): void {
+  registerIssueApiKeyRoute(app, context);
+  registerRevokeApiKeyRoute(app, context);
+}
+
+const ISSUE_API_KEY_SCHEMA = {
+  summary: 'issue an API key (shown once)',
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['role'],
+    properties: {
+      role: { type: 'string', pattern: ROLE.source },
+      expiresAt: { type: 'string', format: 'date-time' },
+    },
+  },
+  response: {
+    201: {
+      type: 'object',
+      properties: {
+        id: { type: 'string' },
+        key: { type: 'string' },
+        role: { type: 'string' },
+        expiresAt: { type: ['string', 'null'] },
+      },
+      required: ['id', 'key', 'role', 'expiresAt'],
+    },
+    ...AUTH_ERRORS,
+  },
+};
+
+function registerIssueApiKeyRoute(app: FastifyInstance, { pool, keyPolicy }: AppContext): void {
   app.post<{ Body: { role: string; expiresAt?: string } }>(
     '/v1/api-keys',
-    {
-      schema: {
-        summary: 'issue an API key (shown once)',
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['role'],
-          properties: {
-            role: { type: 'string', pattern: ROLE.source },
-            expiresAt: { type: 'string', format: 'date-time' },
-          },
-        },
-        response: {
-          201: {
-            type: 'object',
-            properties: {
-              id: { type: 'string' },
-              key: { type: 'string' },
-              role: { type: 'string' },
-              expiresAt: { type: ['string', 'null'] },
-            },
-            required: ['id', 'key', 'role', 'expiresAt'],
-          },
-          ...AUTH_ERRORS,
-        },
-      },
-    },
+    { schema: ISSUE_API_KEY_SCHEMA },
     async (request, reply) => {
       requireRole(request.principal, ['admin']);
-      const match = ROLE.exec(request.body.role);
-      if (!match)
-        throw new ApiError(
-          400,
-          'INVALID_ROLE',
-          'role must be admin, operator, investor:<id> or borrower:<id>',
-        );
-      const role =
-        match[1] === 'operator' || match[1] === 'admin'
-          ? match[1]
-          : match[2]
-            ? 'investor'
-            : 'borrower';
-      const partyId = match[2] ?? match[3];
+      const { role, partyId } = parseRole(request.body.role);
       if (partyId) {
         await requireParty(pool, partyId, role as 'investor' | 'borrower');
       }
@@ -100,7 +92,23 @@ export function registerApiKeyRoutes(app: FastifyInstance, { pool, keyPolicy }: 
       });
     },
   );
+}
 
+/** The role a requested one names (`investor:inv-1` is an investor's) and its party, if any. */
+function parseRole(requested: string): { role: string; partyId: string | undefined } {
+  const match = ROLE.exec(requested);
+  if (!match)
+    throw new ApiError(
+      400,
+      'INVALID_ROLE',
+      'role must be admin, operator, investor:<id> or borrower:<id>',
+    );
+  const role =
+    match[1] === 'operator' || match[1] === 'admin' ? match[1] : match[2] ? 'investor' : 'borrower';
+  return { role, partyId: match[2] ?? match[3] };
+}
+
+function registerRevokeApiKeyRoute(app: FastifyInstance, { pool }: AppContext): void {
   app.delete<{ Params: { id: string } }>(
     '/v1/api-keys/:id',
     {

@@ -4,7 +4,14 @@ import type { AppContext } from '../app';
 import { errorBody } from '../errors';
 import { ERROR_RESPONSE } from '../schemas';
 
-export function registerHealthRoutes(app: FastifyInstance, { pool, metrics }: AppContext): void {
+export function registerHealthRoutes(app: FastifyInstance, context: AppContext): void {
+  registerWorkGauges(context);
+  registerHealthzRoute(app, context);
+  registerMetricsRoute(app, context);
+}
+
+/** The gauges an operator is alerted on, counted from the database at each scrape. */
+function registerWorkGauges({ pool, metrics }: AppContext): void {
   // Read at scrape time: the dispatcher that dead-letters a row is another process.
   new Gauge({
     name: 'outbox_dead_letters',
@@ -47,6 +54,9 @@ export function registerHealthRoutes(app: FastifyInstance, { pool, metrics }: Ap
       for (const r of rows) this.set({ kind: r.kind }, r.n);
     },
   });
+}
+
+function registerHealthzRoute(app: FastifyInstance, { pool }: AppContext): void {
   app.get(
     '/healthz',
     {
@@ -69,6 +79,9 @@ export function registerHealthRoutes(app: FastifyInstance, { pool, metrics }: Ap
       }
     },
   );
+}
+
+function registerMetricsRoute(app: FastifyInstance, { metrics }: AppContext): void {
   app.get(
     '/metrics',
     {

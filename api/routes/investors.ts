@@ -1,5 +1,6 @@
 // An investor's money: GET balance and statement (the investor, or an operator).
 import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
 import { documentedObject } from '../contract';
 import { accountPath, formatAmount, Ledger } from '../../ledger';
 import type { AppContext } from '../app';
@@ -11,15 +12,23 @@ const PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] 
 
 export function registerInvestorRoutes(app: FastifyInstance, { pool }: AppContext): void {
   const ledger = new Ledger(pool);
+  registerBalanceRoute(app, pool, ledger);
+  registerStatementRoute(app, pool, ledger);
+}
 
-  /** The investor's account, for the investor themself or an operator; anyone else gets 404. */
-  async function readableInvestorAccount(principal: Principal, id: string): Promise<string> {
-    requireRole(principal, ['investor', 'operator', 'admin']);
-    requireOwner(principal, id);
-    await requireParty(pool, id, 'investor');
-    return accountPath.investorAvailable(id);
-  }
+/** The investor's account, for the investor themself or an operator; anyone else gets 404. */
+async function readableInvestorAccount(
+  pool: Pool,
+  principal: Principal,
+  id: string,
+): Promise<string> {
+  requireRole(principal, ['investor', 'operator', 'admin']);
+  requireOwner(principal, id);
+  await requireParty(pool, id, 'investor');
+  return accountPath.investorAvailable(id);
+}
 
+function registerBalanceRoute(app: FastifyInstance, pool: Pool, ledger: Ledger): void {
   app.get<{ Params: { id: string } }>(
     '/v1/investors/:id/balance',
     {
@@ -41,7 +50,7 @@ export function registerInvestorRoutes(app: FastifyInstance, { pool }: AppContex
       },
     },
     async (request) => {
-      const account = await readableInvestorAccount(request.principal, request.params.id);
+      const account = await readableInvestorAccount(pool, request.principal, request.params.id);
       const b = await ledger.balance(account);
       return {
         available: formatAmount(b.available, b.currency),
@@ -51,7 +60,9 @@ export function registerInvestorRoutes(app: FastifyInstance, { pool }: AppContex
       };
     },
   );
+}
 
+function registerStatementRoute(app: FastifyInstance, pool: Pool, ledger: Ledger): void {
   app.get<{ Params: { id: string }; Querystring: { after?: string; limit?: string } }>(
     '/v1/investors/:id/statement',
     {
@@ -78,7 +89,7 @@ export function registerInvestorRoutes(app: FastifyInstance, { pool }: AppContex
       },
     },
     async (request) => {
-      const account = await readableInvestorAccount(request.principal, request.params.id);
+      const account = await readableInvestorAccount(pool, request.principal, request.params.id);
       const page = await ledger.statement(account, {
         after: request.query.after,
         limit: request.query.limit ? Number(request.query.limit) : 50,

@@ -3,6 +3,7 @@
 import type Decimal from 'decimal.js';
 import { documentedObject } from '../contract';
 import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { formatAmount, MoneyDecimal, parseAmount, parseRate } from '../../ledger/money';
 import { REPAYMENT_METHODS, type RepaymentMethod } from '../../loans/schedule';
@@ -14,7 +15,7 @@ import {
   type LoanView,
 } from '../../loans/store';
 import type { AppContext } from '../app';
-import { actorOf, requireOwner, requireRole } from '../auth';
+import { actorOf, requireOwner, requireRole, type Principal } from '../auth';
 import { writeAudit } from '../../db/audit';
 import { decide } from '../decisions';
 import { ApiError } from '../errors';
@@ -101,75 +102,89 @@ function loanBody(loan: LoanView) {
 }
 
 export function registerLoanRoutes(app: FastifyInstance, context: AppContext): void {
-  const { pool } = context;
+  registerCreateLoanRoute(app, context);
+  registerLoanReadRoute(app, context);
+  registerSubscribeRoute(app, context);
+  registerSubscriptionReadRoute(app, context);
+  registerCancelSubscriptionRoute(app, context);
+}
+
+const CREATE_LOAN_SCHEMA = {
+  summary: 'open a loan for subscription',
+  headers: IDEMPOTENCY_HEADERS,
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: [
+      'borrowerId',
+      'principal',
+      'annualRate',
+      'termMonths',
+      'repaymentMethod',
+      'subscriptionDeadline',
+    ],
+    properties: {
+      id: PARTY_ID,
+      borrowerId: PARTY_ID,
+      principal: AMOUNT,
+      currency: CURRENCY,
+      annualRate: { type: 'string', maxLength: 20 },
+      termMonths: { type: 'integer', minimum: 1, maximum: 360 },
+      repaymentMethod: { type: 'string', enum: [...REPAYMENT_METHODS] },
+      subscriptionDeadline: { type: 'string', format: 'date-time' },
+      feeRate: { type: 'string', maxLength: 20 },
+      interestFeeRate: {
+        type: 'string',
+        maxLength: 20,
+        description: "the platform's share of each installment's interest",
+      },
+      installmentIntervalSeconds: { type: 'integer', minimum: 1, maximum: 31_622_400 },
+    },
+  },
+  response: {
+    201: {
+      type: 'object',
+      properties: { loanId: { type: 'string' }, workflowId: { type: 'string' } },
+    },
+    ...AUTH_ERRORS,
+    409: ERROR_RESPONSE,
+    422: ERROR_RESPONSE,
+  },
+};
+
+/** A new loan's amounts, rates and deadline, read and checked before anything is written. */
+function parseLoanTerms(b: CreateLoanBody) {
+  const currency = b.currency ?? DEFAULT_CURRENCY;
+  // Investors' accounts, the escrow, the gateway's channel and the payouts are in the
+  // platform's currency only: a loan in another would take subscriptions it cannot settle.
+  // Refused up front.
+  if (currency !== DEFAULT_CURRENCY) {
+    throw new ApiError(
+      422,
+      'CURRENCY_NOT_SETTLED',
+      `the platform settles ${DEFAULT_CURRENCY} only: a loan in ${currency} could not be subscribed or paid out`,
+      { currency },
+    );
+  }
+  const principalMinor = parseAmount(b.principal, currency);
+  const annualRate = parseRate(b.annualRate);
+  const feeRate = parseFeeRate(b.feeRate, 'feeRate');
+  const interestFeeRate = parseFeeRate(b.interestFeeRate, 'interestFeeRate');
+  const subscriptionDeadline = new Date(b.subscriptionDeadline);
+  if (!(subscriptionDeadline.getTime() > Date.now()))
+    throw new ApiError(400, 'DEADLINE_IN_PAST', 'subscriptionDeadline must be in the future');
+  return { currency, principalMinor, annualRate, feeRate, interestFeeRate, subscriptionDeadline };
+}
+
+function registerCreateLoanRoute(app: FastifyInstance, context: AppContext): void {
   app.post<{ Body: CreateLoanBody }>(
     '/v1/loans',
-    {
-      schema: {
-        summary: 'open a loan for subscription',
-        headers: IDEMPOTENCY_HEADERS,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: [
-            'borrowerId',
-            'principal',
-            'annualRate',
-            'termMonths',
-            'repaymentMethod',
-            'subscriptionDeadline',
-          ],
-          properties: {
-            id: PARTY_ID,
-            borrowerId: PARTY_ID,
-            principal: AMOUNT,
-            currency: CURRENCY,
-            annualRate: { type: 'string', maxLength: 20 },
-            termMonths: { type: 'integer', minimum: 1, maximum: 360 },
-            repaymentMethod: { type: 'string', enum: [...REPAYMENT_METHODS] },
-            subscriptionDeadline: { type: 'string', format: 'date-time' },
-            feeRate: { type: 'string', maxLength: 20 },
-            interestFeeRate: {
-              type: 'string',
-              maxLength: 20,
-              description: "the platform's share of each installment's interest",
-            },
-            installmentIntervalSeconds: { type: 'integer', minimum: 1, maximum: 31_622_400 },
-          },
-        },
-        response: {
-          201: {
-            type: 'object',
-            properties: { loanId: { type: 'string' }, workflowId: { type: 'string' } },
-          },
-          ...AUTH_ERRORS,
-          409: ERROR_RESPONSE,
-          422: ERROR_RESPONSE,
-        },
-      },
-    },
+    { schema: CREATE_LOAN_SCHEMA },
     async (request, reply) => {
       requireRole(request.principal, ['admin']);
       const b = request.body;
-      const currency = b.currency ?? DEFAULT_CURRENCY;
-      // Investors' accounts, the escrow, the gateway's channel and the payouts are in the
-      // platform's currency only: a loan in another would take subscriptions it cannot settle.
-      // Refused up front.
-      if (currency !== DEFAULT_CURRENCY) {
-        throw new ApiError(
-          422,
-          'CURRENCY_NOT_SETTLED',
-          `the platform settles ${DEFAULT_CURRENCY} only: a loan in ${currency} could not be subscribed or paid out`,
-          { currency },
-        );
-      }
-      const principalMinor = parseAmount(b.principal, currency);
-      const annualRate = parseRate(b.annualRate);
-      const feeRate = parseFeeRate(b.feeRate, 'feeRate');
-      const interestFeeRate = parseFeeRate(b.interestFeeRate, 'interestFeeRate');
-      const subscriptionDeadline = new Date(b.subscriptionDeadline);
-      if (!(subscriptionDeadline.getTime() > Date.now()))
-        throw new ApiError(400, 'DEADLINE_IN_PAST', 'subscriptionDeadline must be in the future');
+      const terms = parseLoanTerms(b);
+      const { currency } = terms;
       return replyIdempotent(context, request, reply, async (tx) => {
         await requireParty(tx, b.borrowerId, 'borrower');
         const loanId = b.id ?? newIds.loan();
@@ -179,14 +194,14 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
           id: loanId,
           borrowerId: b.borrowerId,
           currency,
-          principalMinor,
-          annualRate,
+          principalMinor: terms.principalMinor,
+          annualRate: terms.annualRate,
           termMonths: b.termMonths,
           repaymentMethod: b.repaymentMethod,
-          subscriptionDeadline,
+          subscriptionDeadline: terms.subscriptionDeadline,
           installmentIntervalSeconds: b.installmentIntervalSeconds,
-          feeRate,
-          interestFeeRate,
+          feeRate: terms.feeRate,
+          interestFeeRate: terms.interestFeeRate,
         });
         await writeAudit(tx, {
           actor: actorOf(request.principal),
@@ -204,7 +219,9 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
       });
     },
   );
+}
 
+function registerLoanReadRoute(app: FastifyInstance, { pool }: AppContext): void {
   app.get<{ Params: { id: string } }>(
     '/v1/loans/:id',
     {
@@ -237,7 +254,10 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
       return loanBody(loan);
     },
   );
+}
 
+function registerSubscribeRoute(app: FastifyInstance, context: AppContext): void {
+  const { pool } = context;
   app.post<{ Params: { id: string }; Body: { investorId: string; amount: string } }>(
     '/v1/loans/:id/subscriptions',
     {
@@ -297,7 +317,9 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
       return reply.status(result.statusCode).send(result.body);
     },
   );
+}
 
+function registerSubscriptionReadRoute(app: FastifyInstance, { pool }: AppContext): void {
   app.get<{ Params: { id: string } }>(
     '/v1/subscriptions/:id',
     {
@@ -336,7 +358,27 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
       };
     },
   );
+}
 
+/**
+ * The caller's own reservation on a loan still open: none (or another's) is 404; one already
+ * decided, or on a loan past its subscription, is 409.
+ */
+async function cancellableSubscription(pool: Pool, principal: Principal, id: string) {
+  const sub = await getSubscription(pool, id);
+  if (!sub) throw new ApiError(404, 'NOT_FOUND', 'not found');
+  requireOwner(principal, sub.investorId);
+  if (sub.status !== 'RESERVED')
+    throw new ApiError(409, 'SUBSCRIPTION_NOT_CANCELLABLE', `the subscription is ${sub.status}`, {
+      status: sub.status,
+    });
+  const loan = await getLoan(pool, sub.loanId);
+  if (loan?.status !== 'OPEN')
+    throw new ApiError(409, 'LOAN_NOT_OPEN', `the loan is ${loan?.status}: its decision stands`);
+  return sub;
+}
+
+function registerCancelSubscriptionRoute(app: FastifyInstance, context: AppContext): void {
   app.post<{ Params: { id: string } }>(
     '/v1/subscriptions/:id/cancel',
     {
@@ -361,23 +403,7 @@ export function registerLoanRoutes(app: FastifyInstance, context: AppContext): v
     },
     async (request, reply) => {
       requireRole(request.principal, ['investor']);
-      const sub = await getSubscription(pool, request.params.id);
-      if (!sub) throw new ApiError(404, 'NOT_FOUND', 'not found');
-      requireOwner(request.principal, sub.investorId);
-      if (sub.status !== 'RESERVED')
-        throw new ApiError(
-          409,
-          'SUBSCRIPTION_NOT_CANCELLABLE',
-          `the subscription is ${sub.status}`,
-          { status: sub.status },
-        );
-      const loan = await getLoan(pool, sub.loanId);
-      if (loan?.status !== 'OPEN')
-        throw new ApiError(
-          409,
-          'LOAN_NOT_OPEN',
-          `the loan is ${loan?.status}: its decision stands`,
-        );
+      const sub = await cancellableSubscription(context.pool, request.principal, request.params.id);
       const workflowId = workflowIds.subscription(sub.id);
       const input: SubscriptionWorkflowInput = {
         subscriptionId: sub.id,

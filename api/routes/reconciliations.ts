@@ -8,6 +8,7 @@ import {
 import { documentedObject } from '../contract';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
 import { formatAmount } from '../../ledger/money';
 import { reconRunId } from '../../reconciliation/statement';
 import { TASK_QUEUE } from '../../workflows/contracts/common';
@@ -42,8 +43,12 @@ function validDate(date: string): void {
 }
 
 export function registerReconciliationRoutes(app: FastifyInstance, context: AppContext): void {
-  const { pool } = context;
+  registerStartReconciliationRoute(app, context);
+  registerReconciledDayRoute(app, context);
+  registerResolveExceptionRoute(app, context);
+}
 
+function registerStartReconciliationRoute(app: FastifyInstance, context: AppContext): void {
   app.post<{ Body: { channel: string; date: string; rerun?: boolean } }>(
     '/v1/reconciliations',
     {
@@ -91,7 +96,9 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
       return reply.status(202).send({ workflowId, started });
     },
   );
+}
 
+function registerReconciledDayRoute(app: FastifyInstance, { pool }: AppContext): void {
   app.get<{ Params: { channel: string; date: string } }>(
     '/v1/reconciliations/:channel/:date',
     {
@@ -122,104 +129,119 @@ export function registerReconciliationRoutes(app: FastifyInstance, context: AppC
     },
     async (request) => {
       requireRole(request.principal, ['operator', 'admin']);
-      const id = reconRunId(request.params.channel, request.params.date);
-      const {
-        rows: [run],
-      } = await pool.query('SELECT * FROM recon_runs WHERE id = $1', [id]);
-      if (!run) throw new ApiError(404, 'NOT_FOUND', 'this day has not been reconciled');
-      const { rows: exceptions } = await pool.query(
-        `SELECT e.id::text, e.class, e.order_no, e.kind, e.ours_minor::text, e.theirs_minor::text, e.party_id, e.detail, e.status, e.resolution,
-              e.resolved_by, e.reason, e.recovery_id, e.resolved_at, e.cleared_at, coalesce(l.currency, e.detail->>'oursCurrency', 'CNY') AS currency
-       FROM recon_exceptions e LEFT JOIN LATERAL (SELECT currency FROM recon_statement_lines WHERE run_id = e.run_id AND order_no = e.order_no LIMIT 1) l ON true
-       WHERE e.run_id = $1 ORDER BY e.id`,
-        [id],
-      );
-      const fmt = (minor: string | null, currency: string) =>
-        minor === null ? null : formatAmount(BigInt(minor), currency);
-      const byClass: Record<string, { count: number; open: number; pending: number }> = {};
-      for (const e of exceptions) {
-        byClass[e.class] ??= { count: 0, open: 0, pending: 0 };
-        byClass[e.class].count += 1;
-        if (e.status === 'OPEN') byClass[e.class].open += 1;
-        if (e.status === 'PENDING') byClass[e.class].pending += 1;
-      }
-      return {
-        workflowId: workflowIds.reconciliation(run.channel, request.params.date),
-        channel: run.channel,
-        date: request.params.date,
-        state: run.state,
-        ours: { count: run.ours_count, amount: formatAmount(BigInt(run.ours_minor), 'CNY') },
-        theirs: { count: run.theirs_count, amount: formatAmount(BigInt(run.theirs_minor), 'CNY') },
-        matched: run.matched,
-        matchedAt: run.matched_at,
-        exceptionsByClass: byClass,
-        openExceptions: exceptions.filter((e) => e.status === 'OPEN').length,
-        pendingLines: exceptions.filter((e) => e.status === 'PENDING').length,
-        exceptions: exceptions.map((e) => ({
-          id: e.id,
-          class: e.class,
-          orderNo: e.order_no,
-          kind: e.kind,
-          ours: fmt(e.ours_minor, e.currency),
-          theirs: fmt(e.theirs_minor, e.currency),
-          partyId: e.party_id,
-          detail: e.detail,
-          status: e.status,
-          resolution: e.resolution,
-          resolvedBy: e.resolved_by,
-          reason: e.reason,
-          recoveryId: e.recovery_id,
-          resolvedAt: e.resolved_at,
-          clearedAt: e.cleared_at,
-        })),
-      };
+      return readReconciledDay(pool, request.params.channel, request.params.date);
     },
   );
+}
 
+/** A reconciled day: its run's counts and amounts, and every exception line, formatted. */
+async function readReconciledDay(pool: Pool, channel: string, date: string) {
+  const id = reconRunId(channel, date);
+  const {
+    rows: [run],
+  } = await pool.query('SELECT * FROM recon_runs WHERE id = $1', [id]);
+  if (!run) throw new ApiError(404, 'NOT_FOUND', 'this day has not been reconciled');
+  const { rows: exceptions } = await pool.query(
+    `SELECT e.id::text, e.class, e.order_no, e.kind, e.ours_minor::text, e.theirs_minor::text, e.party_id, e.detail, e.status, e.resolution,
+          e.resolved_by, e.reason, e.recovery_id, e.resolved_at, e.cleared_at, coalesce(l.currency, e.detail->>'oursCurrency', 'CNY') AS currency
+   FROM recon_exceptions e LEFT JOIN LATERAL (SELECT currency FROM recon_statement_lines WHERE run_id = e.run_id AND order_no = e.order_no LIMIT 1) l ON true
+   WHERE e.run_id = $1 ORDER BY e.id`,
+    [id],
+  );
+  const fmt = (minor: string | null, currency: string) =>
+    minor === null ? null : formatAmount(BigInt(minor), currency);
+  return {
+    workflowId: workflowIds.reconciliation(run.channel, date),
+    channel: run.channel,
+    date,
+    state: run.state,
+    ours: { count: run.ours_count, amount: formatAmount(BigInt(run.ours_minor), 'CNY') },
+    theirs: { count: run.theirs_count, amount: formatAmount(BigInt(run.theirs_minor), 'CNY') },
+    matched: run.matched,
+    matchedAt: run.matched_at,
+    exceptionsByClass: countByClass(exceptions),
+    openExceptions: exceptions.filter((e) => e.status === 'OPEN').length,
+    pendingLines: exceptions.filter((e) => e.status === 'PENDING').length,
+    exceptions: exceptions.map((e) => ({
+      id: e.id,
+      class: e.class,
+      orderNo: e.order_no,
+      kind: e.kind,
+      ours: fmt(e.ours_minor, e.currency),
+      theirs: fmt(e.theirs_minor, e.currency),
+      partyId: e.party_id,
+      detail: e.detail,
+      status: e.status,
+      resolution: e.resolution,
+      resolvedBy: e.resolved_by,
+      reason: e.reason,
+      recoveryId: e.recovery_id,
+      resolvedAt: e.resolved_at,
+      clearedAt: e.cleared_at,
+    })),
+  };
+}
+
+/** Each exception class's lines: all of them, the open ones and the pending ones. */
+function countByClass(exceptions: { class: string; status: string }[]) {
+  const byClass: Record<string, { count: number; open: number; pending: number }> = {};
+  for (const e of exceptions) {
+    byClass[e.class] ??= { count: 0, open: 0, pending: 0 };
+    byClass[e.class].count += 1;
+    if (e.status === 'OPEN') byClass[e.class].open += 1;
+    if (e.status === 'PENDING') byClass[e.class].pending += 1;
+  }
+  return byClass;
+}
+
+const RESOLVE_EXCEPTION_SCHEMA = {
+  summary:
+    "resolve one exception: adjust (correct the clearing account), recover (open a recovery), or accept (the gateway's error)",
+  description:
+    'What adjust and recover post is re-derived from the ledger and the gateway when the decision commits. An order already accounted for ' +
+    'posts nothing: the exception is CLEARED (status in the answer), audited. A PENDING line, an order still in flight, or an exception no longer open is refused (409).',
+  params: {
+    type: 'object',
+    properties: {
+      channel: CHANNEL,
+      date: DATE,
+      id: { type: 'string', pattern: '^[0-9]{1,18}$' },
+    },
+    required: ['channel', 'date', 'id'],
+  },
+  headers: DECISION_IDEMPOTENCY_HEADERS,
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['action', 'reason'],
+    properties: {
+      action: { type: 'string', enum: ['adjust', 'recover', 'accept'] },
+      reason: { type: 'string', minLength: 3, maxLength: 500 },
+      investorId: PARTY_ID,
+    },
+  },
+  response: {
+    200: documentedObject('the resolved exception and its day', {
+      exceptionId: 'its id',
+      action: 'adjust, recover or accept',
+      status: 'RESOLVED or CLEARED',
+      day: "the day's summary after it",
+    }),
+    ...AUTH_ERRORS,
+    409: ERROR_RESPONSE,
+    503: ERROR_RESPONSE,
+  },
+};
+
+function registerResolveExceptionRoute(app: FastifyInstance, context: AppContext): void {
+  const { pool } = context;
   app.post<{
     Params: { channel: string; date: string; id: string };
     Body: { action: ExceptionAction; reason: string; investorId?: string };
   }>(
     '/v1/reconciliations/:channel/:date/exceptions/:id/resolve',
     {
-      schema: {
-        summary:
-          "resolve one exception: adjust (correct the clearing account), recover (open a recovery), or accept (the gateway's error)",
-        description:
-          'What adjust and recover post is re-derived from the ledger and the gateway when the decision commits. An order already accounted for ' +
-          'posts nothing: the exception is CLEARED (status in the answer), audited. A PENDING line, an order still in flight, or an exception no longer open is refused (409).',
-        params: {
-          type: 'object',
-          properties: {
-            channel: CHANNEL,
-            date: DATE,
-            id: { type: 'string', pattern: '^[0-9]{1,18}$' },
-          },
-          required: ['channel', 'date', 'id'],
-        },
-        headers: DECISION_IDEMPOTENCY_HEADERS,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['action', 'reason'],
-          properties: {
-            action: { type: 'string', enum: ['adjust', 'recover', 'accept'] },
-            reason: { type: 'string', minLength: 3, maxLength: 500 },
-            investorId: PARTY_ID,
-          },
-        },
-        response: {
-          200: documentedObject('the resolved exception and its day', {
-            exceptionId: 'its id',
-            action: 'adjust, recover or accept',
-            status: 'RESOLVED or CLEARED',
-            day: "the day's summary after it",
-          }),
-          ...AUTH_ERRORS,
-          409: ERROR_RESPONSE,
-          503: ERROR_RESPONSE,
-        },
-      },
+      schema: RESOLVE_EXCEPTION_SCHEMA,
     },
     async (request, reply) => {
       requireRole(request.principal, ['operator', 'admin']);

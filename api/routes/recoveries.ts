@@ -87,8 +87,14 @@ function view(r: Recovery) {
 }
 
 export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext): void {
-  const { pool } = context;
+  registerOpenRecoveryRoute(app, context);
+  registerRecoveryListRoute(app, context);
+  registerRecoveryReadRoute(app, context);
+  registerRequestCollectionRoute(app, context);
+  registerWriteOffRoute(app, context);
+}
 
+function registerOpenRecoveryRoute(app: FastifyInstance, context: AppContext): void {
   app.post<{ Body: { investorId: string; amount: string; reason: string } }>(
     '/v1/recoveries',
     {
@@ -132,7 +138,9 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
       });
     },
   );
+}
 
+function registerRecoveryListRoute(app: FastifyInstance, { pool }: AppContext): void {
   app.get<{ Querystring: { open?: boolean } }>(
     '/v1/recoveries',
     {
@@ -155,7 +163,9 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
       return (await listRecoveries(pool, { investorId, open }, 200)).map(view);
     },
   );
+}
 
+function registerRecoveryReadRoute(app: FastifyInstance, { pool }: AppContext): void {
   app.get<{ Params: { id: string } }>(
     '/v1/recoveries/:id',
     {
@@ -173,45 +183,49 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
       return view(r);
     },
   );
+}
 
-  /**
-   * Records the decision, then runs the recovery workflow's update with its id; refusals become
-   * 409s.
-   */
-  async function decideRecovery(
-    request: FastifyRequest,
-    id: string,
-    kind: 'recovery.write_off' | 'recovery.request_collection',
-    update: typeof requestCollectionUpdate,
-    reason: string,
-  ): Promise<string> {
-    const handle = temporalOf(context).workflow.getHandle(workflowIds.recovery(id));
-    // A write-off's audit row commits with the write-off itself (payments/recoveries.ts); a
-    // collection request's with the request.
-    const intent =
-      kind === 'recovery.request_collection'
-        ? { action: 'recovery.collection_requested', subject: id }
-        : undefined;
-    try {
-      return await decide(
-        context,
-        request,
-        { workflowId: handle.workflowId, kind, reason, payload: {}, intent },
-        (ref) => handle.executeUpdate(update, { args: [ref], updateId: ref.decisionId }),
+/**
+ * Records the decision, then runs the recovery workflow's update with its id; refusals become
+ * 409s.
+ */
+async function decideRecovery(
+  context: AppContext,
+  request: FastifyRequest,
+  id: string,
+  kind: 'recovery.write_off' | 'recovery.request_collection',
+  update: typeof requestCollectionUpdate,
+  reason: string,
+): Promise<string> {
+  const handle = temporalOf(context).workflow.getHandle(workflowIds.recovery(id));
+  // A write-off's audit row commits with the write-off itself (payments/recoveries.ts); a
+  // collection request's with the request.
+  const intent =
+    kind === 'recovery.request_collection'
+      ? { action: 'recovery.collection_requested', subject: id }
+      : undefined;
+  try {
+    return await decide(
+      context,
+      request,
+      { workflowId: handle.workflowId, kind, reason, payload: {}, intent },
+      (ref) => handle.executeUpdate(update, { args: [ref], updateId: ref.decisionId }),
+    );
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw new ApiError(
+        409,
+        'RECOVERY_NOT_STARTED',
+        'its workflow has not started yet: try again in a moment',
       );
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        throw new ApiError(
-          409,
-          'RECOVERY_NOT_STARTED',
-          'its workflow has not started yet: try again in a moment',
-        );
-      if (err instanceof WorkflowUpdateFailedError)
-        throw new ApiError(409, 'REFUSED', refusalMessage(err));
-      throw err;
-    }
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new ApiError(409, 'REFUSED', refusalMessage(err));
+    throw err;
   }
+}
 
+function registerRequestCollectionRoute(app: FastifyInstance, context: AppContext): void {
+  const { pool } = context;
   app.post<{ Params: { id: string }; Body: { reason: string } }>(
     '/v1/recoveries/:id/request-collection',
     {
@@ -237,6 +251,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
             `${recovery.investorId} has no bank account on file to collect from`,
           );
         const state = await decideRecovery(
+          context,
           request,
           request.params.id,
           'recovery.request_collection',
@@ -246,7 +261,10 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
         return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
       }),
   );
+}
 
+function registerWriteOffRoute(app: FastifyInstance, context: AppContext): void {
+  const { pool } = context;
   app.post<{ Params: { id: string }; Body: { reason: string } }>(
     '/v1/recoveries/:id/write-off',
     {
@@ -262,6 +280,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, context: AppContext
           throw new ApiError(404, 'NOT_FOUND', 'not found');
         // The audit row is written with the write-off, in its transaction (payments/recoveries.ts).
         const state = await decideRecovery(
+          context,
           request,
           request.params.id,
           'recovery.write_off',

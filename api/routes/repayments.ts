@@ -2,6 +2,7 @@
 // at once; a repeat reaches the same workflow, never a second one, so no Idempotency-Key is needed.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { getLoan } from '../../loans/store';
 import { requestPayoutRun } from '../../payments/payout-run-requests';
@@ -39,15 +40,20 @@ async function once(start: () => Promise<unknown>): Promise<void> {
 }
 
 export function registerRepaymentRoutes(app: FastifyInstance, context: AppContext): void {
+  registerCollectNowRoute(app, context);
+  registerPayoutRunRoute(app, context);
+}
+
+/** A loan and its installment n, if both exist. */
+async function findInstallment(pool: Pool, loanId: string, n: number) {
+  const loan = await getLoan(pool, loanId);
+  const row = loan?.schedule.find((i) => i.n === n);
+  if (!loan || !row) return undefined;
+  return { loan, row };
+}
+
+function registerCollectNowRoute(app: FastifyInstance, context: AppContext): void {
   const { pool } = context;
-
-  async function installment(loanId: string, n: number) {
-    const loan = await getLoan(pool, loanId);
-    const row = loan?.schedule.find((i) => i.n === n);
-    if (!loan || !row) return undefined;
-    return { loan, row };
-  }
-
   app.post<{ Params: { id: string; n: string } }>(
     '/v1/loans/:id/installments/:n/repayments',
     {
@@ -64,7 +70,7 @@ export function registerRepaymentRoutes(app: FastifyInstance, context: AppContex
     },
     async (request, reply) => {
       requireRole(request.principal, ['borrower', 'operator', 'admin']);
-      const found = await installment(request.params.id, Number(request.params.n));
+      const found = await findInstallment(pool, request.params.id, Number(request.params.n));
       if (!found) throw new ApiError(404, 'NOT_FOUND', 'not found');
       requireOwner(request.principal, found.loan.borrowerId);
       if (!REPAYABLE.includes(found.loan.status))
@@ -94,11 +100,14 @@ export function registerRepaymentRoutes(app: FastifyInstance, context: AppContex
             }),
           ),
       );
-      const after = await installment(found.loan.id, found.row.n);
+      const after = await findInstallment(pool, found.loan.id, found.row.n);
       return reply.status(202).send({ workflowId, status: after?.row.status ?? found.row.status });
     },
   );
+}
 
+function registerPayoutRunRoute(app: FastifyInstance, context: AppContext): void {
+  const { pool } = context;
   app.post<{ Body: { loanId: string; installment: number } }>(
     '/v1/payout-runs',
     {
@@ -116,7 +125,7 @@ export function registerRepaymentRoutes(app: FastifyInstance, context: AppContex
     },
     async (request, reply) => {
       requireRole(request.principal, ['operator', 'admin']);
-      const found = await installment(request.body.loanId, request.body.installment);
+      const found = await findInstallment(pool, request.body.loanId, request.body.installment);
       if (!found) throw new ApiError(404, 'NOT_FOUND', 'no such loan installment');
       if (found.row.status !== 'DISTRIBUTED' && found.row.status !== 'PAID_OUT') {
         throw new ApiError(

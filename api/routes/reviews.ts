@@ -25,6 +25,11 @@ import {
 const LIST_LIMIT = 100;
 
 export function registerReviewRoutes(app: FastifyInstance, context: AppContext): void {
+  registerOpenReviewsRoute(app, context);
+  registerResolveReviewRoute(app, context);
+}
+
+function registerOpenReviewsRoute(app: FastifyInstance, context: AppContext): void {
   app.get(
     '/v1/reviews',
     {
@@ -63,44 +68,48 @@ export function registerReviewRoutes(app: FastifyInstance, context: AppContext):
       return reviews.sort((a, b) => a.since.localeCompare(b.since));
     },
   );
+}
 
+const RESOLVE_REVIEW_SCHEMA = {
+  summary:
+    "resolve a manual review: paid (post) or not_paid (void); the operator's key and the reason go into the ledger",
+  params: {
+    type: 'object',
+    properties: { workflowId: REVIEWABLE_WORKFLOW_ID },
+    required: ['workflowId'],
+  },
+  headers: DECISION_IDEMPOTENCY_HEADERS,
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['decision', 'reason'],
+    properties: {
+      decision: { type: 'string', enum: ['paid', 'not_paid'] },
+      reason: { type: 'string', minLength: 3, maxLength: 500 },
+      // not_paid only, payouts and deposits: the same order number is sent again instead of
+      // releasing it.
+      resubmit: { type: 'boolean' },
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: { workflowId: { type: 'string' }, state: { type: 'string' } },
+    },
+    ...AUTH_ERRORS,
+    409: ERROR_RESPONSE,
+    503: ERROR_RESPONSE,
+  },
+};
+
+function registerResolveReviewRoute(app: FastifyInstance, context: AppContext): void {
   app.post<{
     Params: { workflowId: string };
     Body: { decision: ReviewDecision; reason: string; resubmit?: boolean };
   }>(
     '/v1/reviews/:workflowId/resolve',
     {
-      schema: {
-        summary:
-          "resolve a manual review: paid (post) or not_paid (void); the operator's key and the reason go into the ledger",
-        params: {
-          type: 'object',
-          properties: { workflowId: REVIEWABLE_WORKFLOW_ID },
-          required: ['workflowId'],
-        },
-        headers: DECISION_IDEMPOTENCY_HEADERS,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['decision', 'reason'],
-          properties: {
-            decision: { type: 'string', enum: ['paid', 'not_paid'] },
-            reason: { type: 'string', minLength: 3, maxLength: 500 },
-            // not_paid only, payouts and deposits: the same order number is sent again instead of
-            // releasing it.
-            resubmit: { type: 'boolean' },
-          },
-        },
-        response: {
-          200: {
-            type: 'object',
-            properties: { workflowId: { type: 'string' }, state: { type: 'string' } },
-          },
-          ...AUTH_ERRORS,
-          409: ERROR_RESPONSE,
-          503: ERROR_RESPONSE,
-        },
-      },
+      schema: RESOLVE_REVIEW_SCHEMA,
     },
     async (request, reply) => {
       requireRole(request.principal, ['operator', 'admin']);

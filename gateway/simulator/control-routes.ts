@@ -35,6 +35,25 @@ export function truthJson(record: OrderRecord): Record<string, unknown> {
 }
 
 export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): void {
+  registerReadRoutes(app, deps);
+  registerExecutedRoute(app, deps);
+  registerStatementAdjustmentRoute(app, deps);
+  registerFaultRatesRoute(app, deps);
+  registerOutageRoute(app, deps);
+}
+
+/** The seed, the rate table and the outage, as GET and POST /_sim/faults answer. */
+function faultState(deps: ControlDeps): Record<string, unknown> {
+  return {
+    seed: deps.seed,
+    rates: Object.fromEntries(deps.getRates().map((r) => [r.spec, r.rate])),
+    outage: deps.outage.mode,
+    ...(deps.outage.lastError === undefined ? {} : { outageError: deps.outage.lastError }),
+  };
+}
+
+/** What the simulator holds: its health, the truth, the notices it sent, its faults. */
+function registerReadRoutes(app: FastifyInstance, deps: ControlDeps): void {
   app.get('/_sim/health', async () => ({
     ok: true,
     orders: deps.store.all().length,
@@ -59,16 +78,13 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     };
   });
 
-  const faultState = (): Record<string, unknown> => ({
-    seed: deps.seed,
-    rates: Object.fromEntries(deps.getRates().map((r) => [r.spec, r.rate])),
-    outage: deps.outage.mode,
-    ...(deps.outage.lastError === undefined ? {} : { outageError: deps.outage.lastError }),
-  });
+  app.get('/_sim/faults', async () => faultState(deps));
+}
 
-  app.get('/_sim/faults', async () => faultState());
-
-  // An order the gateway executes without us having sent it: the incident's second-channel payment.
+/**
+ * An order the gateway executes without us having sent it: the incident's second-channel payment.
+ */
+function registerExecutedRoute(app: FastifyInstance, deps: ControlDeps): void {
   app.post<{
     Body: { kind: 'PAYOUT' | 'COLLECTION'; orderNo: string; amount: string; currency: string };
   }>(
@@ -107,8 +123,10 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
       return truthJson(record);
     },
   );
+}
 
-  // Errors in the statement file for an order: another amount or fee, or the order listed twice.
+/** Errors in the statement file for an order: another amount or fee, or the order listed twice. */
+function registerStatementAdjustmentRoute(app: FastifyInstance, deps: ControlDeps): void {
   app.post<{
     Body: { orderNo: string; currency: string; amount?: string; fee?: string; duplicate?: boolean };
   }>(
@@ -141,9 +159,12 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
       return request.body;
     },
   );
+}
 
-  // Replaces the whole rate table: {"rates": {"timeout-then-execute": 0.1, "notify-duplicate":
-  // 0.5}}.
+/**
+ * Replaces the whole rate table: {"rates": {"timeout-then-execute": 0.1, "notify-duplicate": 0.5}}.
+ */
+function registerFaultRatesRoute(app: FastifyInstance, deps: ControlDeps): void {
   app.post<{ Body: { rates: Record<string, number> } }>(
     '/_sim/faults',
     {
@@ -166,7 +187,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
           })),
         );
         deps.setRates(rates);
-        return faultState();
+        return faultState(deps);
       } catch (err) {
         if (err instanceof FaultSpecError)
           return reply.code(400).send({ code: 'INVALID_FAULT', message: err.message });
@@ -174,9 +195,13 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
       }
     },
   );
+}
 
-  // {"mode": "refuse" | "503" | "none", "durationMs": 2000}; refuse needs a duration, or nothing
-  // could end it.
+/**
+ * {"mode": "refuse" | "503" | "none", "durationMs": 2000}; refuse needs a duration, or nothing
+ * could end it.
+ */
+function registerOutageRoute(app: FastifyInstance, deps: ControlDeps): void {
   app.post<{ Body: { mode: 'refuse' | '503' | 'none'; durationMs?: number } }>(
     '/_sim/outage',
     {

@@ -23,6 +23,7 @@ import {
   type FaultRate,
 } from './faults';
 import type { NewOrder, OrderBook } from './order-book';
+import type { OrderRecord } from './truth-store';
 import type { Timers } from './timers';
 
 export interface OrderRouteDeps {
@@ -88,104 +89,137 @@ function headerPlan(request: FastifyRequest): FaultPlan | undefined {
 }
 
 export function registerOrderRoutes(app: FastifyInstance, deps: OrderRouteDeps): void {
-  const { book, timers } = deps;
-
-  const submit =
-    (kind: OrderKind) =>
-    async (request: FastifyRequest, reply: FastifyReply): Promise<OrderReply | FastifyReply> => {
-      const body = request.body as SubmitOrderBody;
-      let amountMinor: bigint;
-      try {
-        amountMinor = parseWireAmount(body.amount, body.currency);
-      } catch (err) {
-        if (err instanceof MoneyError)
-          return reply.code(400).send({ code: 'INVALID_AMOUNT', message: err.message });
-        throw err;
-      }
-      if (amountMinor <= 0n)
-        return reply.code(400).send({ code: 'INVALID_AMOUNT', message: 'amount must be positive' });
-
-      const callIndex = book.nextCallIndex(body.orderNo);
-      let plan: FaultPlan;
-      try {
-        plan =
-          headerPlan(request) ??
-          drawFaultPlan(deps.faultRates(), deps.seed, body.orderNo, callIndex);
-      } catch (err) {
-        if (err instanceof FaultSpecError)
-          return reply.code(400).send({ code: 'INVALID_FAULT', message: err.message });
-        throw err;
-      }
-      deps.onFaults?.(plan);
-      const call = plan.call?.type;
-
-      // Faults that strike before the gateway records anything.
-      if (call === 'error-5xx-before-execute')
-        return reply.code(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'try again later' });
-      if (call === 'reset-before-execute') return resetConnection(request, reply);
-      if (call === 'timeout-no-execute') {
-        await timers.sleep(deps.timeoutHoldMs);
-        if (timers.isClosed) return resetConnection(request, reply);
-        return reply
-          .code(504)
-          .send({ code: 'GATEWAY_TIMEOUT', message: 'upstream bank did not answer' });
-      }
-
-      const order = {
-        kind,
-        orderNo: body.orderNo,
-        amountMinor,
-        currency: body.currency,
-        account: body.account,
-        ...(body.memo === undefined ? {} : { memo: body.memo }),
-      };
-      const hash = requestHash(order);
-      let record = book.find(body.orderNo);
-      if (record && record.requestHash !== hash) {
-        // The same order number with other content: never executed, never merged.
-        return reply.code(409).send({
-          code: 'ORDER_CONFLICT',
-          message: `order ${body.orderNo} exists with different content`,
-        });
-      }
-      record ??= book.create({ ...order, requestHash: hash }, plan);
-
-      // Faults that strike after the order is recorded (and maybe executed).
-      if (call === 'timeout-then-execute') {
-        await timers.sleep(deps.timeoutHoldMs);
-        if (timers.isClosed) return resetConnection(request, reply);
-        record = book.settleIfDue(body.orderNo) ?? record;
-      }
-      if (call === 'error-5xx-after-execute')
-        return reply.code(500).send({ code: 'SYSTEM_ERROR', message: 'internal error' });
-      if (call === 'reset-after-execute') return resetConnection(request, reply);
-      const answer = book.reply(record);
-      if (plan.call?.type === 'lie-failed' && record.status === 'SUCCESS') {
-        // The double-payout incident: "failed" for money that moved.
-        return {
-          orderNo: answer.orderNo,
-          kind: answer.kind,
-          status: 'FAILED',
-          code: plan.call.code,
-          amount: answer.amount,
-          currency: answer.currency,
-          gatewayTradeNo: answer.gatewayTradeNo,
-        };
-      }
-      return answer;
-    };
-
   app.post(
     '/v1/payouts',
     { schema: submitSchema, preValidation: deps.preValidation },
-    submit('PAYOUT'),
+    submitOrder(deps, 'PAYOUT'),
   );
   app.post(
     '/v1/collections',
     { schema: submitSchema, preValidation: deps.preValidation },
-    submit('COLLECTION'),
+    submitOrder(deps, 'COLLECTION'),
   );
+  registerOrderQueryRoute(app, deps);
+}
 
+/** A refusal of a submit before any fault or record: its code and message, answered with 400. */
+interface SubmitRefusal {
+  code: 'INVALID_AMOUNT' | 'INVALID_FAULT';
+  message: string;
+}
+
+/**
+ * A submit's amount and the faults its call meets (by header, else drawn), or why it is refused.
+ * The call is counted only once the amount is valid.
+ */
+function readSubmission(
+  deps: OrderRouteDeps,
+  request: FastifyRequest,
+  body: SubmitOrderBody,
+): { amountMinor: bigint; plan: FaultPlan } | SubmitRefusal {
+  let amountMinor: bigint;
+  try {
+    amountMinor = parseWireAmount(body.amount, body.currency);
+  } catch (err) {
+    if (err instanceof MoneyError) return { code: 'INVALID_AMOUNT', message: err.message };
+    throw err;
+  }
+  if (amountMinor <= 0n) return { code: 'INVALID_AMOUNT', message: 'amount must be positive' };
+
+  const callIndex = deps.book.nextCallIndex(body.orderNo);
+  try {
+    const plan =
+      headerPlan(request) ?? drawFaultPlan(deps.faultRates(), deps.seed, body.orderNo, callIndex);
+    return { amountMinor, plan };
+  } catch (err) {
+    if (err instanceof FaultSpecError) return { code: 'INVALID_FAULT', message: err.message };
+    throw err;
+  }
+}
+
+/** POST /v1/payouts and /v1/collections: the order recorded once, its faults acted out. */
+function submitOrder(deps: OrderRouteDeps, kind: OrderKind) {
+  return async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<OrderReply | FastifyReply> => {
+    const body = request.body as SubmitOrderBody;
+    const submission = readSubmission(deps, request, body);
+    if ('code' in submission) return reply.code(400).send(submission);
+    const { amountMinor, plan } = submission;
+    deps.onFaults?.(plan);
+    const call = plan.call?.type;
+
+    // Faults that strike before the gateway records anything.
+    if (call === 'error-5xx-before-execute')
+      return reply.code(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'try again later' });
+    if (call === 'reset-before-execute') return resetConnection(request, reply);
+    if (call === 'timeout-no-execute') {
+      await deps.timers.sleep(deps.timeoutHoldMs);
+      if (deps.timers.isClosed) return resetConnection(request, reply);
+      return reply
+        .code(504)
+        .send({ code: 'GATEWAY_TIMEOUT', message: 'upstream bank did not answer' });
+    }
+
+    const order = {
+      kind,
+      orderNo: body.orderNo,
+      amountMinor,
+      currency: body.currency,
+      account: body.account,
+      ...(body.memo === undefined ? {} : { memo: body.memo }),
+    };
+    const hash = requestHash(order);
+    const found = deps.book.find(body.orderNo);
+    if (found && found.requestHash !== hash) {
+      // The same order number with other content: never executed, never merged.
+      return reply.code(409).send({
+        code: 'ORDER_CONFLICT',
+        message: `order ${body.orderNo} exists with different content`,
+      });
+    }
+    const record = found ?? deps.book.create({ ...order, requestHash: hash }, plan);
+    return answerRecorded(deps, request, reply, plan, record);
+  };
+}
+
+/** The answer to a recorded order, after the faults that strike once it is (maybe) executed. */
+async function answerRecorded(
+  deps: OrderRouteDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  plan: FaultPlan,
+  recorded: OrderRecord,
+): Promise<OrderReply | FastifyReply> {
+  let record = recorded;
+  const call = plan.call?.type;
+  if (call === 'timeout-then-execute') {
+    await deps.timers.sleep(deps.timeoutHoldMs);
+    if (deps.timers.isClosed) return resetConnection(request, reply);
+    record = deps.book.settleIfDue(record.orderNo) ?? record;
+  }
+  if (call === 'error-5xx-after-execute')
+    return reply.code(500).send({ code: 'SYSTEM_ERROR', message: 'internal error' });
+  if (call === 'reset-after-execute') return resetConnection(request, reply);
+  const answer = deps.book.reply(record);
+  if (plan.call?.type === 'lie-failed' && record.status === 'SUCCESS') {
+    // The double-payout incident: "failed" for money that moved.
+    return {
+      orderNo: answer.orderNo,
+      kind: answer.kind,
+      status: 'FAILED',
+      code: plan.call.code,
+      amount: answer.amount,
+      currency: answer.currency,
+      gatewayTradeNo: answer.gatewayTradeNo,
+    };
+  }
+  return answer;
+}
+
+/** GET /v1/orders/{orderNo}: the order's state, or a query-time fault. */
+function registerOrderQueryRoute(app: FastifyInstance, deps: OrderRouteDeps): void {
   app.get<{ Params: { orderNo: string } }>(
     '/v1/orders/:orderNo',
     {
@@ -212,15 +246,15 @@ export function registerOrderRoutes(app: FastifyInstance, deps: OrderRouteDeps):
       if (call === 'reset-before-execute' || call === 'reset-after-execute')
         return resetConnection(request, reply);
       if (call === 'timeout-no-execute' || call === 'timeout-then-execute') {
-        await timers.sleep(deps.timeoutHoldMs);
-        if (timers.isClosed) return resetConnection(request, reply);
+        await deps.timers.sleep(deps.timeoutHoldMs);
+        if (deps.timers.isClosed) return resetConnection(request, reply);
         return reply.code(504).send({ code: 'GATEWAY_TIMEOUT', message: 'query timed out' });
       }
-      const record = book.settleIfDue(request.params.orderNo);
+      const record = deps.book.settleIfDue(request.params.orderNo);
       // NOT_FOUND is a 200 answer on purpose: a 404 from a misrouted proxy must never read as
       // "the gateway confirms it never received this order".
       return record
-        ? book.reply(record)
+        ? deps.book.reply(record)
         : ({ orderNo: request.params.orderNo, status: 'NOT_FOUND' } as OrderReply);
     },
   );

@@ -3,7 +3,7 @@
  * the notifier, faults and outages wired together. Usable in-process (tests: port 0) and from
  * the CLI (gateway/simulator-main.ts).
  */
-import Fastify, { type FastifyError } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { FaultPlan, FaultRate } from './faults';
 import { Notifier, type DeliveryAttempt } from './notifier';
@@ -38,18 +38,81 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
   const options = resolveOptions(input);
   const timers = new Timers();
   const store = TruthStore.open(options.dataDir, { fsync: options.fsync });
-  let rates = options.faultRates;
-  const hits: Record<string, number> = {};
-  const countFaults = (plan: FaultPlan) => {
-    const names = [
-      ...(plan.call
-        ? ['code' in plan.call ? `${plan.call.type}:${plan.call.code}` : plan.call.type]
-        : []),
-      ...plan.notify,
-    ];
-    for (const name of names) hits[name] = (hits[name] ?? 0) + 1;
-  };
+  const faults = faultTable(options.faultRates);
+  const app = createSimulatorApp(options);
+  const notifier = new Notifier({
+    url: options.notifyUrl,
+    secret: options.secret,
+    maxAttempts: options.notifyMaxAttempts,
+    backoffMs: options.notifyBackoffMs,
+    backoffMaxMs: options.notifyBackoffMaxMs,
+    timeoutMs: options.notifyTimeoutMs,
+    now: options.now,
+    timers,
+  });
+  const book = new OrderBook({
+    seed: options.seed,
+    processingMs: options.processingMs,
+    timeoutHoldMs: options.timeoutHoldMs,
+    lateNotifyMs: options.lateNotifyMs,
+    notifyGapMs: options.notifyGapMs,
+    now: options.now,
+    timers,
+    store,
+    notifier,
+  });
 
+  let port = options.port;
+  const outage = new Outage(app.server, () => ({ port, host: options.host }), timers);
+  app.addHook('onRequest', async (request, reply) => {
+    if (outage.mode === '503' && !request.url.startsWith('/_sim/')) {
+      return reply.code(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'gateway outage' });
+    }
+    return undefined;
+  });
+  const parts = { options, timers, store, book, notifier, outage, faults };
+  registerSimulatorRoutes(app, parts);
+
+  try {
+    await app.listen({ port: options.port, host: options.host });
+  } catch (err) {
+    timers.close();
+    store.close();
+    throw err;
+  }
+  port = (app.server.address() as AddressInfo).port;
+  return runningSimulator(app, port, parts);
+}
+
+/**
+ * The fault rates in force (the control endpoint replaces them) and how many submits met each
+ * fault.
+ */
+function faultTable(initial: FaultRate[]) {
+  let rates = initial;
+  const hits: Record<string, number> = {};
+  return {
+    rates: () => rates,
+    setRates: (r: FaultRate[]) => {
+      rates = r;
+    },
+    count: (plan: FaultPlan) => {
+      const names = [
+        ...(plan.call
+          ? ['code' in plan.call ? `${plan.call.type}:${plan.call.code}` : plan.call.type]
+          : []),
+        ...plan.notify,
+      ];
+      for (const name of names) hits[name] = (hits[name] ?? 0) + 1;
+    },
+    hits: () => ({ ...hits }),
+  };
+}
+
+type FaultTable = ReturnType<typeof faultTable>;
+
+/** Fastify with strict schemas, the raw JSON parser, and errors in the gateway's own shape. */
+function createSimulatorApp(options: SimulatorOptions): FastifyInstance {
   const app = Fastify({
     logger: options.log ? { level: 'info' } : false,
     // Held answers (timeout faults) must not keep close() waiting.
@@ -83,48 +146,33 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
   app.setNotFoundHandler((_request, reply) =>
     reply.code(404).send({ code: 'NO_SUCH_ROUTE', message: 'no such route' }),
   );
+  return app;
+}
 
-  const notifier = new Notifier({
-    url: options.notifyUrl,
-    secret: options.secret,
-    maxAttempts: options.notifyMaxAttempts,
-    backoffMs: options.notifyBackoffMs,
-    backoffMaxMs: options.notifyBackoffMaxMs,
-    timeoutMs: options.notifyTimeoutMs,
-    now: options.now,
-    timers,
-  });
-  const book = new OrderBook({
-    seed: options.seed,
-    processingMs: options.processingMs,
-    timeoutHoldMs: options.timeoutHoldMs,
-    lateNotifyMs: options.lateNotifyMs,
-    notifyGapMs: options.notifyGapMs,
-    now: options.now,
-    timers,
-    store,
-    notifier,
-  });
+interface SimulatorParts {
+  options: SimulatorOptions;
+  timers: Timers;
+  store: TruthStore;
+  book: OrderBook;
+  notifier: Notifier;
+  outage: Outage;
+  faults: FaultTable;
+}
+
+/** The merchant routes (signed), the statement file, and the /_sim/ control endpoints. */
+function registerSimulatorRoutes(app: FastifyInstance, parts: SimulatorParts): void {
+  const { options, timers, store, book, notifier, outage, faults } = parts;
   const preValidation = merchantAuth(
     { merchantId: options.merchantId, secret: options.secret },
     options.now,
   );
-
-  let port = options.port;
-  const outage = new Outage(app.server, () => ({ port, host: options.host }), timers);
-  app.addHook('onRequest', async (request, reply) => {
-    if (outage.mode === '503' && !request.url.startsWith('/_sim/')) {
-      return reply.code(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'gateway outage' });
-    }
-    return undefined;
-  });
   registerOrderRoutes(app, {
     book,
     timers,
     seed: options.seed,
     timeoutHoldMs: options.timeoutHoldMs,
-    faultRates: () => rates,
-    onFaults: countFaults,
+    faultRates: faults.rates,
+    onFaults: faults.count,
     preValidation,
   });
   const adjustments = new StatementAdjustments();
@@ -136,21 +184,18 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
     notifier,
     outage,
     seed: options.seed,
-    getRates: () => rates,
-    setRates: (r) => {
-      rates = r;
-    },
+    getRates: faults.rates,
+    setRates: faults.setRates,
   });
+}
 
-  try {
-    await app.listen({ port: options.port, host: options.host });
-  } catch (err) {
-    timers.close();
-    store.close();
-    throw err;
-  }
-  port = (app.server.address() as AddressInfo).port;
-
+/** The handle a test or the CLI holds: the address, the truth, faults and outages, close(). */
+function runningSimulator(
+  app: FastifyInstance,
+  port: number,
+  parts: SimulatorParts,
+): RunningSimulator {
+  const { options, timers, store, notifier, outage, faults } = parts;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   let closed: Promise<void> | undefined;
   return {
@@ -159,10 +204,8 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
     options,
     truth: () => store.all(),
     notifications: () => notifier.attempts(),
-    setFaultRates: (r) => {
-      rates = r;
-    },
-    faultHits: () => ({ ...hits }),
+    setFaultRates: faults.setRates,
+    faultHits: faults.hits,
     startOutage: (mode, durationMs) => outage.start(mode, durationMs),
     endOutage: () => outage.end(),
     close: () => {
