@@ -18,6 +18,8 @@ import {
   setLoanStatus,
   settleSubscription,
   type LoanStatus,
+  type LoanView,
+  type SubscriptionRow,
   type SubscriptionStatus,
 } from '../loans/store';
 import { SearchAttributes, TASK_QUEUE } from '../workflows/contracts/common';
@@ -54,8 +56,8 @@ async function inParallel<T>(
   );
 }
 
-export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
-  const { pool, temporal } = deps;
+/** The loan's own row: its terms, its decision, its schedule and its status moves. */
+function loanStateActivities(pool: Pool) {
   return {
     async getLoanTerms(loanId: string): Promise<LoanTerms> {
       const loan = await getLoan(pool, loanId);
@@ -74,6 +76,47 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
       return decideLoan(pool, loanId, deadlinePassed);
     },
 
+    /**
+     * Installment numbers and due dates (counted from funding), for the loan's repayment timers.
+     */
+    async getRepaymentSchedule(loanId: string): Promise<{ n: number; dueDate: string }[]> {
+      const loan = await getLoan(pool, loanId);
+      if (!loan) throw new Error(`loan ${loanId} does not exist`);
+      return loan.schedule.map((i) => ({ n: i.n, dueDate: i.dueDate.toISOString() }));
+    },
+
+    setLoanStatus(loanId: string, from: LoanStatus, to: LoanStatus): Promise<void> {
+      return setLoanStatus(pool, loanId, from, to);
+    },
+  };
+}
+
+/**
+ * Tells one subscription the loan's decision, starting its workflow if the dispatcher has not yet
+ * (signal-with-start on the same deterministic id).
+ */
+function signalLoanDecided(temporal: Client, s: SubscriptionRow, decision: LoanDecision) {
+  const input: SubscriptionWorkflowInput = {
+    subscriptionId: s.id,
+    loanId: s.loanId,
+    investorId: s.investorId,
+  };
+  return temporal.workflow.signalWithStart('subscriptionWorkflow', {
+    workflowId: workflowIds.subscription(s.id),
+    taskQueue: TASK_QUEUE,
+    args: [input],
+    signal: loanDecidedSignal,
+    signalArgs: [decision],
+    typedSearchAttributes: [
+      { key: SearchAttributes.LoanId, value: s.loanId },
+      { key: SearchAttributes.InvestorId, value: s.investorId },
+    ],
+  });
+}
+
+/** The loan's subscriptions: confirmed into escrow, told the decision, settled one by one. */
+function subscriptionActivities(pool: Pool, temporal: Client) {
+  return {
     /** Posts every reserved hold into escrow (the money the loan needs before disbursing). */
     async confirmSubscriptions(loanId: string): Promise<number> {
       let confirmed = 0;
@@ -87,8 +130,8 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
     },
 
     /**
-     * Tells every subscription of the loan the decision, starting its workflow if the dispatcher
-     * has not yet (signal-with-start on the same deterministic id). Resumes from its heartbeat.
+     * Tells every subscription of the loan the decision (signalLoanDecided). Resumes from its
+     * heartbeat.
      */
     async notifySubscriptions(loanId: string, decision: LoanDecision): Promise<number> {
       const statuses: SubscriptionStatus[] =
@@ -99,24 +142,7 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
         for (;;) {
           const page = await listSubscriptions(pool, loanId, status, after, PAGE);
           if (page.length === 0) break;
-          await inParallel(page, PARALLEL, (s) => {
-            const input: SubscriptionWorkflowInput = {
-              subscriptionId: s.id,
-              loanId: s.loanId,
-              investorId: s.investorId,
-            };
-            return temporal.workflow.signalWithStart('subscriptionWorkflow', {
-              workflowId: workflowIds.subscription(s.id),
-              taskQueue: TASK_QUEUE,
-              args: [input],
-              signal: loanDecidedSignal,
-              signalArgs: [decision],
-              typedSearchAttributes: [
-                { key: SearchAttributes.LoanId, value: s.loanId },
-                { key: SearchAttributes.InvestorId, value: s.investorId },
-              ],
-            });
-          });
+          await inParallel(page, PARALLEL, (s) => signalLoanDecided(temporal, s, decision));
           after = page[page.length - 1].id;
           notified += page.length;
           Context.current().heartbeat(notified);
@@ -132,6 +158,89 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
         throw new Error(`${counts.RESERVED} reservations of ${loanId} are not yet settled`);
     },
 
+    async settleSubscription(
+      subscriptionId: string,
+      outcome: 'confirm' | 'refund' | 'cancel',
+    ): Promise<SubscriptionStatus> {
+      if (outcome === 'cancel') return cancelSubscription(pool, subscriptionId);
+      const settled = await settleSubscription(pool, subscriptionId, outcome);
+      if (settled === 'RESERVED') {
+        const why = `a loanDecided signal said ${outcome === 'confirm' ? 'funded' : 'expired'}, which the loan's status does not show`;
+        await recordRefusal(
+          pool,
+          workflowIds.subscription(subscriptionId),
+          'loan.decided',
+          subscriptionId,
+          why,
+        );
+        log.error('ALERT: loan decision signal refused', { subscriptionId, why });
+      }
+      return settled;
+    },
+  };
+}
+
+/** The disbursement's legs: escrow to the borrower, less the platform fee (when there is one). */
+function disbursementLegs(loanId: string, loan: LoanView, feeMinor: bigint, netMinor: bigint) {
+  return [
+    {
+      account: accountPath.loanEscrow(loanId),
+      direction: 'debit' as const,
+      amount: loan.principalMinor,
+      currency: loan.currency,
+    },
+    {
+      account: accountPath.borrowerAvailable(loan.borrowerId),
+      direction: 'credit' as const,
+      amount: netMinor,
+      currency: loan.currency,
+    },
+    ...(feeMinor > 0n
+      ? [
+          {
+            account: accountPath.platformFees(),
+            direction: 'credit' as const,
+            amount: feeMinor,
+            currency: loan.currency,
+          },
+        ]
+      : []),
+  ];
+}
+/** The disbursement payout's hold and the drop of its outbox row, in one transaction. */
+async function createDisbursementPayout(
+  pool: Pool,
+  loan: LoanView,
+  payoutId: string,
+  netMinor: string,
+  bankAccount: unknown,
+): Promise<void> {
+  const tx = await pool.connect();
+  try {
+    await tx.query('BEGIN');
+    await createPayout(tx, {
+      id: payoutId,
+      purpose: 'disbursement',
+      partyId: loan.borrowerId,
+      sourceAccount: accountPath.borrowerAvailable(loan.borrowerId),
+      amountMinor: BigInt(netMinor),
+      currency: loan.currency,
+      bankAccount: bankAccount as never,
+    });
+    // The loan's workflow starts this payout as its child; the outbox row is not needed.
+    await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(payoutId)]);
+    await tx.query('COMMIT');
+  } catch (err) {
+    await tx.query('ROLLBACK');
+    throw err;
+  } finally {
+    tx.release();
+  }
+}
+
+/** The money out of escrow: the disbursement posting and the payout to the borrower's bank. */
+function disbursementActivities(pool: Pool) {
+  return {
     /** Escrow to the borrower, less the platform fee (one balanced transaction), then DISBURSED. */
     async disburse(
       loanId: string,
@@ -142,30 +251,7 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
         new MoneyDecimal(loan.principalMinor.toString()).mul(loan.feeRate),
       );
       const netMinor = loan.principalMinor - feeMinor;
-      const legs = [
-        {
-          account: accountPath.loanEscrow(loanId),
-          direction: 'debit' as const,
-          amount: loan.principalMinor,
-          currency: loan.currency,
-        },
-        {
-          account: accountPath.borrowerAvailable(loan.borrowerId),
-          direction: 'credit' as const,
-          amount: netMinor,
-          currency: loan.currency,
-        },
-        ...(feeMinor > 0n
-          ? [
-              {
-                account: accountPath.platformFees(),
-                direction: 'credit' as const,
-                amount: feeMinor,
-                currency: loan.currency,
-              },
-            ]
-          : []),
-      ];
+      const legs = disbursementLegs(loanId, loan, feeMinor, netMinor);
       const result = await post(pool, {
         idempotencyKey: `loan:${loanId}:disburse`,
         legs,
@@ -206,62 +292,19 @@ export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
         [loan.borrowerId],
       );
       if (!rows[0]?.bank_account) return null;
-      const tx = await pool.connect();
-      try {
-        await tx.query('BEGIN');
-        await createPayout(tx, {
-          id: payoutId,
-          purpose: 'disbursement',
-          partyId: loan.borrowerId,
-          sourceAccount: accountPath.borrowerAvailable(loan.borrowerId),
-          amountMinor: BigInt(netMinor),
-          currency: loan.currency,
-          bankAccount: rows[0].bank_account as never,
-        });
-        // The loan's workflow starts this payout as its child; the outbox row is not needed.
-        await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(payoutId)]);
-        await tx.query('COMMIT');
-      } catch (err) {
-        await tx.query('ROLLBACK');
-        throw err;
-      } finally {
-        tx.release();
-      }
+      await createDisbursementPayout(pool, loan, payoutId, netMinor, rows[0].bank_account);
       return payoutId;
     },
+  };
+}
 
-    /**
-     * Installment numbers and due dates (counted from funding), for the loan's repayment timers.
-     */
-    async getRepaymentSchedule(loanId: string): Promise<{ n: number; dueDate: string }[]> {
-      const loan = await getLoan(pool, loanId);
-      if (!loan) throw new Error(`loan ${loanId} does not exist`);
-      return loan.schedule.map((i) => ({ n: i.n, dueDate: i.dueDate.toISOString() }));
-    },
-
-    setLoanStatus(loanId: string, from: LoanStatus, to: LoanStatus): Promise<void> {
-      return setLoanStatus(pool, loanId, from, to);
-    },
-
-    async settleSubscription(
-      subscriptionId: string,
-      outcome: 'confirm' | 'refund' | 'cancel',
-    ): Promise<SubscriptionStatus> {
-      if (outcome === 'cancel') return cancelSubscription(pool, subscriptionId);
-      const settled = await settleSubscription(pool, subscriptionId, outcome);
-      if (settled === 'RESERVED') {
-        const why = `a loanDecided signal said ${outcome === 'confirm' ? 'funded' : 'expired'}, which the loan's status does not show`;
-        await recordRefusal(
-          pool,
-          workflowIds.subscription(subscriptionId),
-          'loan.decided',
-          subscriptionId,
-          why,
-        );
-        log.error('ALERT: loan decision signal refused', { subscriptionId, why });
-      }
-      return settled;
-    },
+/** Every activity of the Loan and Subscription workflows; the keys are the activity types. */
+export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
+  const { pool, temporal } = deps;
+  return {
+    ...loanStateActivities(pool),
+    ...subscriptionActivities(pool, temporal),
+    ...disbursementActivities(pool),
   };
 }
 

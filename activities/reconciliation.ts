@@ -42,11 +42,9 @@ function resumeAfter(details: unknown): string | undefined {
   return typeof after === 'string' ? after : undefined;
 }
 
-export function createReconciliationActivities(deps: { pool: Pool; gateway: GatewayClient }) {
-  const { pool, gateway } = deps;
-
-  /** For a resolution of an order no statement lists: what the gateway says now. */
-  const askGateway: AskGateway = async (order) => {
+/** For a resolution of an order no statement lists: what the gateway says now. */
+function askGatewayOf(gateway: GatewayClient): AskGateway {
+  return async (order) => {
     const answer = await gateway.query(order);
     if (answer.kind === 'succeeded')
       return {
@@ -61,34 +59,61 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
         answer.kind === 'unknown' || answer.kind === 'not_sent' ? answer.reason : answer.kind,
     };
   };
+}
 
-  async function summary(channel: string, date: string): Promise<ReconSummary> {
-    const {
-      rows: [r],
-    } = await pool.query(
-      `SELECT state, theirs_count, theirs_minor::text, ours_count, ours_minor::text, matched,
+/** The run's totals and counts, as every activity of the workflow returns them. */
+async function summary(pool: Pool, channel: string, date: string): Promise<ReconSummary> {
+  const {
+    rows: [r],
+  } = await pool.query(
+    `SELECT state, theirs_count, theirs_minor::text, ours_count, ours_minor::text, matched,
               (SELECT count(*)::int FROM recon_exceptions WHERE run_id = $1 AND status = 'OPEN') AS open,
               (SELECT count(*)::int FROM recon_exceptions WHERE run_id = $1 AND status = 'PENDING') AS pending
        FROM recon_runs WHERE id = $1`,
-      [reconRunId(channel, date)],
-    );
-    return {
-      state: r.state,
-      statementLines: r.theirs_count,
-      theirsMinor: r.theirs_minor,
-      oursCount: r.ours_count,
-      oursMinor: r.ours_minor,
-      matched: r.matched,
-      openExceptions: r.open,
-      pendingLines: r.pending,
-    };
-  }
+    [reconRunId(channel, date)],
+  );
+  return {
+    state: r.state,
+    statementLines: r.theirs_count,
+    theirsMinor: r.theirs_minor,
+    oursCount: r.ours_count,
+    oursMinor: r.ours_minor,
+    matched: r.matched,
+    openExceptions: r.open,
+    pendingLines: r.pending,
+  };
+}
 
+/**
+ * What the gateway's answer about a candidate means (`said`) and how the exception words it
+ * (`says`). A FAILED answer, whatever its code, for an order the statement does not list: nothing
+ * moved (docs/reconciliation.md). Anything else not definite (processing, no answer, an answer
+ * about another order) is unknown: asked again on the next run, never OURS_ONLY.
+ */
+function candidateAnswer(answer: QueryOutcome): { said: CandidateAnswer; says: string } {
+  const said: CandidateAnswer =
+    answer.kind === 'succeeded'
+      ? 'executed'
+      : answer.kind === 'failed' || answer.kind === 'not_found'
+        ? answer.kind
+        : reportedFailed(answer)
+          ? 'failed'
+          : 'unknown';
+  const says = reportedFailed(answer)
+    ? `failed (${answer.failedCode}, not a definitive code)`
+    : answer.kind === 'unknown'
+      ? `unknown: ${answer.reason}`
+      : answer.kind;
+  return { said, says };
+}
+
+/** The day's statement: fetched into Postgres, then matched both ways. */
+function statementActivities(pool: Pool, gateway: GatewayClient) {
   return {
     /** FETCHED: the gateway's statement of the day streamed into Postgres. */
     async fetchStatement(channel: string, date: string): Promise<ReconSummary> {
       await loadStatement(pool, run(channel, date), await gateway.statement(date));
-      return summary(channel, date);
+      return summary(pool, channel, date);
     },
 
     /**
@@ -118,22 +143,7 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
         });
         if (answer.kind === 'not_sent')
           throw new Error(`the gateway is unreachable: ${answer.reason}`); // retried, from here
-        // A FAILED answer, whatever its code, for an order the statement does not list: nothing
-        // moved (docs/reconciliation.md). Anything else not definite (processing, no answer, an
-        // answer about another order) is unknown: asked again on the next run, never OURS_ONLY.
-        const said: CandidateAnswer =
-          answer.kind === 'succeeded'
-            ? 'executed'
-            : answer.kind === 'failed' || answer.kind === 'not_found'
-              ? answer.kind
-              : reportedFailed(answer)
-                ? 'failed'
-                : 'unknown';
-        const says = reportedFailed(answer)
-          ? `failed (${answer.failedCode}, not a definitive code)`
-          : answer.kind === 'unknown'
-            ? `unknown: ${answer.reason}`
-            : answer.kind;
+        const { said, says } = candidateAnswer(answer);
         await recordCandidate(pool, ref, c, said, says);
         context.heartbeat({
           after: c.orderNo,
@@ -142,9 +152,15 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
         } satisfies MatchProgress);
       }
       await settleRun(pool, ref, match);
-      return summary(channel, date);
+      return summary(pool, channel, date);
     },
+  };
+}
 
+/** The operator's decisions on the run's exceptions. */
+function exceptionActivities(pool: Pool, gateway: GatewayClient) {
+  const askGateway = askGatewayOf(gateway);
+  return {
     /** One operator decision; refusals are final (the update fails with the reason). */
     async resolveReconException(
       channel: string,
@@ -174,8 +190,17 @@ export function createReconciliationActivities(deps: { pool: Pool; gateway: Gate
         oursMinor: r.ours_minor,
         matched: r.matched,
       });
-      return summary(channel, date);
+      return summary(pool, channel, date);
     },
+  };
+}
+
+/** Every activity of the Reconciliation workflow; the keys are the activity types. */
+export function createReconciliationActivities(deps: { pool: Pool; gateway: GatewayClient }) {
+  const { pool, gateway } = deps;
+  return {
+    ...statementActivities(pool, gateway),
+    ...exceptionActivities(pool, gateway),
   };
 }
 

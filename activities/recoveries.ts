@@ -20,8 +20,8 @@ import type { WriteOffInput } from '../workflows/contracts/recovery';
 import { toPlainOutcome } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
 
-export function createRecoveryActivities(deps: { pool: Pool; gateway: GatewayClient }) {
-  const { pool, gateway } = deps;
+/** The recovery itself: its state, and its write-off by an operator. */
+function recoveryStateActivities(pool: Pool) {
   return {
     async recoveryState(recoveryId: string): Promise<string> {
       const recovery = await getRecovery(pool, recoveryId);
@@ -37,7 +37,12 @@ export function createRecoveryActivities(deps: { pool: Pool; gateway: GatewayCli
     async writeOffRecovery(recoveryId: string, decision: WriteOffInput): Promise<string> {
       return (await inTransaction(pool, (tx) => writeOffRecovery(tx, recoveryId, decision))).state;
     },
+  };
+}
 
+/** A collection's order at the gateway: opened once per attempt, submitted, asked about. */
+function collectionOrderActivities(pool: Pool, gateway: GatewayClient) {
+  return {
     /**
      * REQUESTED: the order for what is still owed (created once per attempt); null when there is
      * nothing to ask.
@@ -72,7 +77,12 @@ export function createRecoveryActivities(deps: { pool: Pool; gateway: GatewayCli
         }),
       );
     },
+  };
+}
 
+/** How a collection ended, recorded (with the operator's review audited, when one decided it). */
+function collectionOutcomeActivities(pool: Pool) {
+  return {
     async recordRecoveryCollection(
       orderNo: string,
       resolution?: ResolveReviewInput,
@@ -129,6 +139,16 @@ export function createRecoveryActivities(deps: { pool: Pool; gateway: GatewayCli
         orderNo,
       );
     },
+  };
+}
+
+/** Every activity of the Recovery workflow; the keys are the activity types. */
+export function createRecoveryActivities(deps: { pool: Pool; gateway: GatewayClient }) {
+  const { pool, gateway } = deps;
+  return {
+    ...recoveryStateActivities(pool),
+    ...collectionOrderActivities(pool, gateway),
+    ...collectionOutcomeActivities(pool),
   };
 }
 

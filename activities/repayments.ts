@@ -48,20 +48,41 @@ async function final<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayClient }) {
-  const { pool, gateway } = deps;
+async function loadCollection(pool: Pool, orderNo: string): Promise<Collection> {
+  const c = await getCollection(pool, orderNo);
+  if (!c) throw new Error(`collection ${orderNo} does not exist`);
+  return c;
+}
 
-  async function load(orderNo: string): Promise<Collection> {
-    const c = await getCollection(pool, orderNo);
-    if (!c) throw new Error(`collection ${orderNo} does not exist`);
-    return c;
-  }
-
+/** The installment itself: opened, marked overdue, distributed to its investors, moved on. */
+function installmentActivities(pool: Pool) {
   return {
     openRepayment(loanId: string, n: number): Promise<RepaymentTerms> {
       return final(() => openRepayment(pool, loanId, n));
     },
 
+    async markOverdue(loanId: string, n: number): Promise<string> {
+      return (await markOverdue(pool, loanId, n)).toString();
+    },
+
+    distributeRepayment(loanId: string, n: number): Promise<DistributionTotals> {
+      return final(() => distributeRepayment(pool, loanId, n));
+    },
+
+    setInstallmentStatus(
+      loanId: string,
+      n: number,
+      from: RepaymentStatus,
+      to: RepaymentStatus,
+    ): Promise<void> {
+      return setInstallmentStatus(pool, loanId, n, from, to);
+    },
+  };
+}
+
+/** A collection's order at the gateway: opened once per attempt, submitted, asked about. */
+function collectionOrderActivities(pool: Pool, gateway: GatewayClient) {
+  return {
     /** The order of collection attempt `attempt` (created once): its order number and amount. */
     async openCollection(
       loanId: string,
@@ -73,7 +94,7 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
     },
 
     async submitRepaymentCollection(orderNo: string): Promise<GatewayOutcome> {
-      const c = await load(orderNo);
+      const c = await loadCollection(pool, orderNo);
       // No account to collect from is a definitive "not executed": nothing was sent.
       if (!c.bankAccount) return { kind: 'failed', code: 'NO_BANK_ACCOUNT' };
       return toPlainOutcome(
@@ -88,7 +109,7 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
     },
 
     async queryRepaymentCollection(orderNo: string): Promise<GatewayOutcome> {
-      const c = await load(orderNo);
+      const c = await loadCollection(pool, orderNo);
       return toPlainOutcome(
         await gateway.query({
           orderNo,
@@ -98,13 +119,18 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
         }),
       );
     },
+  };
+}
 
+/** How a collection ended, recorded (with the operator's review audited, when one decided it). */
+function collectionOutcomeActivities(pool: Pool) {
+  return {
     /**
      * Credits loan:{id}:repayment once; `resolution` records the operator when a person decided.
      */
     async recordCollection(orderNo: string, resolution?: ResolveReviewInput): Promise<string> {
       const evidence = reviewEvidence(resolution);
-      const c = await load(orderNo);
+      const c = await loadCollection(pool, orderNo);
       return withReviewAudit(
         pool,
         workflowIds.repayment(c.loanId, c.n),
@@ -122,7 +148,7 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
     async recordFoundCollection(
       orderNo: string,
     ): Promise<{ transactionId: string; from: string; lateFeeWaivedMinor: string }> {
-      const c = await load(orderNo);
+      const c = await loadCollection(pool, orderNo);
       const found = await withReviewAudit(
         pool,
         workflowIds.repayment(c.loanId, c.n),
@@ -143,7 +169,7 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
       status: 'FAILED' | 'MANUAL_REVIEW',
       resolution?: ResolveReviewInput,
     ): Promise<void> {
-      const c = await load(orderNo);
+      const c = await loadCollection(pool, orderNo);
       await withReviewAudit(
         pool,
         workflowIds.repayment(c.loanId, c.n),
@@ -152,24 +178,12 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
         orderNo,
       );
     },
+  };
+}
 
-    async markOverdue(loanId: string, n: number): Promise<string> {
-      return (await markOverdue(pool, loanId, n)).toString();
-    },
-
-    distributeRepayment(loanId: string, n: number): Promise<DistributionTotals> {
-      return final(() => distributeRepayment(pool, loanId, n));
-    },
-
-    setInstallmentStatus(
-      loanId: string,
-      n: number,
-      from: RepaymentStatus,
-      to: RepaymentStatus,
-    ): Promise<void> {
-      return setInstallmentStatus(pool, loanId, n, from, to);
-    },
-
+/** The Payout run workflow's: the installment's payouts created page by page, then awaited. */
+function payoutRunActivities(pool: Pool) {
+  return {
     preparePayoutPage(
       loanId: string,
       n: number,
@@ -195,6 +209,17 @@ export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayCl
         throw new Error(`${summary.inFlight} payouts of ${loanId} #${n} are in flight`);
       return summary;
     },
+  };
+}
+
+/** Every activity of the Repayment and Payout run workflows; the keys are the activity types. */
+export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayClient }) {
+  const { pool, gateway } = deps;
+  return {
+    ...installmentActivities(pool),
+    ...collectionOrderActivities(pool, gateway),
+    ...collectionOutcomeActivities(pool),
+    ...payoutRunActivities(pool),
   };
 }
 

@@ -136,9 +136,21 @@ export function loadConfig(component: Component, env: NodeJS.ProcessEnv = proces
       'GATEWAY_SECRET_PREVIOUS is the same as GATEWAY_SECRET: set it to the secret being retired, or unset it',
     );
 
-  // Names that carry an environment must carry this one: a staging worker never talks to
-  // production. A Temporal Cloud namespace id is `<name>.<account id>`: the environment is in the
-  // name.
+  problems.push(...environmentNameProblems(c));
+  if (c.APP_ENV === 'staging' || c.APP_ENV === 'production')
+    problems.push(...deployedProblems(component, c));
+  if (c.APP_ENV === 'production') problems.push(...tlsProblems(component, c));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return c;
+}
+
+/**
+ * Names that carry an environment must carry this one: a staging worker never talks to
+ * production. A Temporal Cloud namespace id is `<name>.<account id>`: the environment is in the
+ * name.
+ */
+function environmentNameProblems(c: AppConfig): string[] {
+  const problems: string[] = [];
   for (const [name, value, named] of [
     ['TEMPORAL_NAMESPACE', c.TEMPORAL_NAMESPACE, c.TEMPORAL_NAMESPACE.split('.')[0]],
     ['GATEWAY_MERCHANT_ID', c.GATEWAY_MERCHANT_ID, c.GATEWAY_MERCHANT_ID],
@@ -149,41 +161,46 @@ export function loadConfig(component: Component, env: NodeJS.ProcessEnv = proces
     if (!carried && (c.APP_ENV === 'staging' || c.APP_ENV === 'production'))
       problems.push(`${name} must end with -${c.APP_ENV} in ${c.APP_ENV} (it is ${value})`);
   }
-  if (c.APP_ENV === 'staging' || c.APP_ENV === 'production') {
-    if (
-      c.GATEWAY_SECRET &&
-      (KNOWN_SECRETS.includes(c.GATEWAY_SECRET) || c.GATEWAY_SECRET.length < 32)
-    )
-      problems.push('GATEWAY_SECRET is a default or example secret, or shorter than 32 characters');
-    if (
-      c.GATEWAY_SECRET_PREVIOUS &&
-      (KNOWN_SECRETS.includes(c.GATEWAY_SECRET_PREVIOUS) || c.GATEWAY_SECRET_PREVIOUS.length < 32)
-    )
-      problems.push(
-        'GATEWAY_SECRET_PREVIOUS is a default or example secret, or shorter than 32 characters',
-      );
-    if (
-      component === 'api' &&
-      c.ADMIN_API_KEY &&
-      (KNOWN_ADMIN_KEYS.includes(c.ADMIN_API_KEY) || new Set(c.ADMIN_API_KEY).size < 10)
-    ) {
-      problems.push('ADMIN_API_KEY is an example key or not random: set a strong one explicitly');
-    }
-    // The owner's login stays with the migrations: a process that does not run them never holds it.
-    if (component !== 'migrate' && c.MIGRATION_DATABASE_URL !== undefined) {
-      problems.push(
-        `MIGRATION_DATABASE_URL (the owner's login) must not be given to the ${component}: only migrations use it`,
-      );
-    }
-    if (
-      c.GATEWAY_URL?.startsWith('http://') &&
-      !/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(c.GATEWAY_URL)
-    )
-      problems.push('GATEWAY_URL must be https');
+  return problems;
+}
+
+/**
+ * Staging and production: no example secrets or keys, the owner's login only for migrations, and
+ * the gateway over https.
+ */
+function deployedProblems(component: Component, c: AppConfig): string[] {
+  const problems: string[] = [];
+  if (
+    c.GATEWAY_SECRET &&
+    (KNOWN_SECRETS.includes(c.GATEWAY_SECRET) || c.GATEWAY_SECRET.length < 32)
+  )
+    problems.push('GATEWAY_SECRET is a default or example secret, or shorter than 32 characters');
+  if (
+    c.GATEWAY_SECRET_PREVIOUS &&
+    (KNOWN_SECRETS.includes(c.GATEWAY_SECRET_PREVIOUS) || c.GATEWAY_SECRET_PREVIOUS.length < 32)
+  )
+    problems.push(
+      'GATEWAY_SECRET_PREVIOUS is a default or example secret, or shorter than 32 characters',
+    );
+  if (
+    component === 'api' &&
+    c.ADMIN_API_KEY &&
+    (KNOWN_ADMIN_KEYS.includes(c.ADMIN_API_KEY) || new Set(c.ADMIN_API_KEY).size < 10)
+  ) {
+    problems.push('ADMIN_API_KEY is an example key or not random: set a strong one explicitly');
   }
-  if (c.APP_ENV === 'production') problems.push(...tlsProblems(component, c));
-  if (problems.length > 0) throw new ConfigError(problems);
-  return c;
+  // The owner's login stays with the migrations: a process that does not run them never holds it.
+  if (component !== 'migrate' && c.MIGRATION_DATABASE_URL !== undefined) {
+    problems.push(
+      `MIGRATION_DATABASE_URL (the owner's login) must not be given to the ${component}: only migrations use it`,
+    );
+  }
+  if (
+    c.GATEWAY_URL?.startsWith('http://') &&
+    !/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(c.GATEWAY_URL)
+  )
+    problems.push('GATEWAY_URL must be https');
+  return problems;
 }
 
 /**

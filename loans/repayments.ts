@@ -391,82 +391,139 @@ export async function distributeRepayment(
         `installment ${n} of ${loanId} is ${i.status}, not COLLECTED`,
       );
 
-    const principal = BigInt(i.principal_minor);
-    const interest = BigInt(i.interest_minor);
-    // the late fee the collected order carried
-    const late = BigInt(i.collected_minor) - principal - interest;
-    const platformFee = interestFee(interest, i.interest_fee_rate);
-    const holdings = await investorsOf(tx, loanId);
-    const weights = holdings.map((h) => h.holdingMinor);
-    const life = await lifeTotals(tx, loanId, i.interest_fee_rate);
-    const interestParts = allocateCumulative({
-      amountMinor: interest - platformFee,
-      weights,
-      paidMinor: holdings.map((h) => h.paidInterestMinor),
-      lifeTotalMinor: life.investorsInterestMinor,
-    });
-    const principalParts = allocateCumulative({
-      amountMinor: principal,
-      weights,
-      paidMinor: holdings.map((h) => h.paidPrincipalMinor),
-      lifeTotalMinor: life.principalMinor,
-    });
-
-    const legs: Leg[] = [
-      {
-        account: accountPath.loanRepayment(loanId),
-        direction: 'debit',
-        amount: BigInt(i.collected_minor),
-        currency: i.currency,
-      },
-    ];
-    if (platformFee + late > 0n)
-      legs.push({
-        account: accountPath.platformFees(),
-        direction: 'credit',
-        amount: platformFee + late,
-        currency: i.currency,
-      });
-    holdings.forEach((h, k) => {
-      const amount = interestParts[k] + principalParts[k];
-      if (amount > 0n)
-        legs.push({
-          account: accountPath.investorAvailable(h.investorId),
-          direction: 'credit',
-          amount,
-          currency: i.currency,
-        });
-    });
+    const split = await splitInstallment(tx, loanId, i);
     const result = await post(tx, {
       idempotencyKey: `repayment:${loanId}:${n}:distribute`,
-      legs,
+      legs: distributionLegs(loanId, i, split),
       metadata: {
         loanId,
         installment: n,
         workflowId: workflowIds.repayment(loanId, n),
-        investors: holdings.length,
-        platformFeeMinor: platformFee.toString(),
-        lateFeeMinor: late.toString(),
+        investors: split.holdings.length,
+        platformFeeMinor: split.platformFee.toString(),
+        lateFeeMinor: split.late.toString(),
       },
     });
-    await tx.query(
-      `INSERT INTO repayment_shares (loan_id, n, investor_id, holding_minor, interest_minor, principal_minor)
-       SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`,
-      [
-        loanId,
-        n,
-        holdings.map((h) => h.investorId),
-        weights.map(String),
-        interestParts.map(String),
-        principalParts.map(String),
-      ],
-    );
-    await tx.query(
-      `UPDATE loan_installments SET status = 'DISTRIBUTED', distribution_transaction_id = $3 WHERE loan_id = $1 AND n = $2`,
-      [loanId, n, result.transactionId],
-    );
+    await recordDistribution(tx, loanId, n, split, result.transactionId);
     return distributionTotals(tx, loanId, n);
   });
+}
+
+/** The installment row distributeRepayment reads (locked FOR UPDATE), once it is COLLECTED. */
+interface CollectedInstallment {
+  principal_minor: string;
+  interest_minor: string;
+  collected_minor: string;
+  currency: string;
+  interest_fee_rate: string;
+}
+
+/** How one collected installment divides: the platform's part and each investor's. */
+interface InstallmentSplit {
+  /** The late fee the collected order carried. */
+  late: bigint;
+  platformFee: bigint;
+  holdings: Investor[];
+  weights: bigint[];
+  /** Per investor, in the order of `holdings`. */
+  interestParts: bigint[];
+  principalParts: bigint[];
+}
+
+/**
+ * Splits the installment cumulatively (allocateCumulative) over the loan's investors by holding,
+ * from what repayment_shares recorded for them and what the loan distributes over its life.
+ */
+async function splitInstallment(
+  tx: Queryable,
+  loanId: string,
+  i: CollectedInstallment,
+): Promise<InstallmentSplit> {
+  const principal = BigInt(i.principal_minor);
+  const interest = BigInt(i.interest_minor);
+  // the late fee the collected order carried
+  const late = BigInt(i.collected_minor) - principal - interest;
+  const platformFee = interestFee(interest, i.interest_fee_rate);
+  const holdings = await investorsOf(tx, loanId);
+  const weights = holdings.map((h) => h.holdingMinor);
+  const life = await lifeTotals(tx, loanId, i.interest_fee_rate);
+  const interestParts = allocateCumulative({
+    amountMinor: interest - platformFee,
+    weights,
+    paidMinor: holdings.map((h) => h.paidInterestMinor),
+    lifeTotalMinor: life.investorsInterestMinor,
+  });
+  const principalParts = allocateCumulative({
+    amountMinor: principal,
+    weights,
+    paidMinor: holdings.map((h) => h.paidPrincipalMinor),
+    lifeTotalMinor: life.principalMinor,
+  });
+  return { late, platformFee, holdings, weights, interestParts, principalParts };
+}
+
+/**
+ * The distribution's legs: the collected amount out of loan:{id}:repayment, the fees to
+ * platform:fees, each investor's parts to their available balance (no zero legs).
+ */
+function distributionLegs(loanId: string, i: CollectedInstallment, split: InstallmentSplit): Leg[] {
+  const { late, platformFee, holdings, interestParts, principalParts } = split;
+  const legs: Leg[] = [
+    {
+      account: accountPath.loanRepayment(loanId),
+      direction: 'debit',
+      amount: BigInt(i.collected_minor),
+      currency: i.currency,
+    },
+  ];
+  if (platformFee + late > 0n)
+    legs.push({
+      account: accountPath.platformFees(),
+      direction: 'credit',
+      amount: platformFee + late,
+      currency: i.currency,
+    });
+  holdings.forEach((h, k) => {
+    const amount = interestParts[k] + principalParts[k];
+    if (amount > 0n)
+      legs.push({
+        account: accountPath.investorAvailable(h.investorId),
+        direction: 'credit',
+        amount,
+        currency: i.currency,
+      });
+  });
+  return legs;
+}
+
+/**
+ * After the posting, in the same transaction: each investor's shares for the payout run, and the
+ * installment DISTRIBUTED with its transaction.
+ */
+async function recordDistribution(
+  tx: Queryable,
+  loanId: string,
+  n: number,
+  split: InstallmentSplit,
+  transactionId: string,
+): Promise<void> {
+  const { holdings, weights, interestParts, principalParts } = split;
+  await tx.query(
+    `INSERT INTO repayment_shares (loan_id, n, investor_id, holding_minor, interest_minor, principal_minor)
+       SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`,
+    [
+      loanId,
+      n,
+      holdings.map((h) => h.investorId),
+      weights.map(String),
+      interestParts.map(String),
+      principalParts.map(String),
+    ],
+  );
+  await tx.query(
+    `UPDATE loan_installments SET status = 'DISTRIBUTED', distribution_transaction_id = $3 WHERE loan_id = $1 AND n = $2`,
+    [loanId, n, transactionId],
+  );
 }
 
 interface Investor {

@@ -161,20 +161,8 @@ export async function recordFoundRecoveryCollection(
      JOIN recovery_collections c ON c.recovery_id = r.id AND c.order_no = $2 WHERE r.id = $1 FOR UPDATE OF r, c`,
     [c.recoveryId, orderNo],
   );
-  const { rows: done } = await tx.query<{ metadata: Record<string, string> }>(
-    'SELECT metadata FROM ledger_transactions WHERE idempotency_key = $1',
-    [key],
-  );
-  if (done[0]) {
-    // Booked already (an activity retried after it committed): the same answer, nothing new.
-    const m = done[0].metadata;
-    return {
-      recoveredMinor: BigInt(m.recoveredMinor),
-      refundedMinor: BigInt(m.refundedMinor),
-      from: m.from,
-      state: r.state,
-    };
-  }
+  const booked = await bookedFoundCollection(tx, key, r.state);
+  if (booked) return booked;
   const from = await foundCollectionSource(tx, {
     orderNo,
     channel: r.channel,
@@ -185,26 +173,9 @@ export async function recordFoundRecoveryCollection(
   const owed = BigInt(r.amount_minor) - BigInt(r.recovered_minor) - BigInt(r.written_off_minor);
   const recovered = owed <= 0n ? 0n : owed < c.amountMinor ? owed : c.amountMinor;
   const refunded = c.amountMinor - recovered;
-  const legs: Leg[] = [
-    { account: from, direction: 'debit', amount: c.amountMinor, currency: c.currency },
-  ];
-  if (recovered > 0n)
-    legs.push({
-      account: accountPath.platformRecoveryReceivable(),
-      direction: 'credit',
-      amount: recovered,
-      currency: c.currency,
-    });
-  if (refunded > 0n)
-    legs.push({
-      account: accountPath.investorAvailable(r.investor_id),
-      direction: 'credit',
-      amount: refunded,
-      currency: c.currency,
-    });
   const posted = await post(tx, {
     idempotencyKey: key,
-    legs,
+    legs: foundCollectionLegs(c, from, r.investor_id, recovered, refunded),
     metadata: {
       recoveryId: c.recoveryId,
       orderNo,
@@ -215,16 +186,7 @@ export async function recordFoundRecoveryCollection(
       refundedMinor: refunded.toString(),
     },
   });
-  await tx.query(
-    `UPDATE recovery_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1`,
-    [orderNo],
-  );
-  const cleared = recovered === owed && recovered > 0n;
-  await tx.query(
-    `UPDATE recoveries SET recovered_minor = recovered_minor + $2, state = CASE WHEN $3 THEN 'RECOVERED' ELSE state END,
-            closed_at = CASE WHEN $3 THEN now() ELSE closed_at END WHERE id = $1 AND state IN ('OFFSETTING', 'REQUESTED')`,
-    [c.recoveryId, recovered.toString(), cleared],
-  );
+  await settleFoundCollection(tx, c.recoveryId, orderNo, recovered, owed);
   await writeAudit(tx, {
     actor: 'system:recovery',
     action: 'recovery.collection_found',
@@ -247,6 +209,83 @@ export async function recordFoundRecoveryCollection(
     c.recoveryId,
   ]);
   return { recoveredMinor: recovered, refundedMinor: refunded, from, state: after.state };
+}
+
+/**
+ * Booked already (an activity retried after it committed): the same answer from the posting's
+ * metadata, nothing new. Undefined when the found collection is not yet booked under `key`.
+ */
+async function bookedFoundCollection(
+  tx: Queryable,
+  key: string,
+  state: string,
+): Promise<FoundRecoveryCollection | undefined> {
+  const { rows: done } = await tx.query<{ metadata: Record<string, string> }>(
+    'SELECT metadata FROM ledger_transactions WHERE idempotency_key = $1',
+    [key],
+  );
+  if (!done[0]) return undefined;
+  const m = done[0].metadata;
+  return {
+    recoveredMinor: BigInt(m.recoveredMinor),
+    refundedMinor: BigInt(m.refundedMinor),
+    from: m.from,
+    state,
+  };
+}
+
+/**
+ * The found collection's legs: the order's amount out of `from`, what was still owed to the
+ * receivable, the rest back to the investor (no zero legs).
+ */
+function foundCollectionLegs(
+  c: RecoveryCollection,
+  from: string,
+  investorId: string,
+  recovered: bigint,
+  refunded: bigint,
+): Leg[] {
+  const legs: Leg[] = [
+    { account: from, direction: 'debit', amount: c.amountMinor, currency: c.currency },
+  ];
+  if (recovered > 0n)
+    legs.push({
+      account: accountPath.platformRecoveryReceivable(),
+      direction: 'credit',
+      amount: recovered,
+      currency: c.currency,
+    });
+  if (refunded > 0n)
+    legs.push({
+      account: accountPath.investorAvailable(investorId),
+      direction: 'credit',
+      amount: refunded,
+      currency: c.currency,
+    });
+  return legs;
+}
+
+/**
+ * After the posting: the collection SUCCEEDED, and the recovery credited with what it recovered,
+ * RECOVERED when that cleared what was owed.
+ */
+async function settleFoundCollection(
+  tx: Queryable,
+  recoveryId: string,
+  orderNo: string,
+  recovered: bigint,
+  owed: bigint,
+): Promise<void> {
+  await tx.query(
+    `UPDATE recovery_collections SET status = 'SUCCEEDED', settled_at = now() WHERE order_no = $1`,
+    [orderNo],
+  );
+  const cleared = recovered === owed && recovered > 0n;
+  await tx.query(
+    `UPDATE recoveries SET recovered_minor = recovered_minor + $2, state = CASE WHEN $3 THEN 'RECOVERED' ELSE state END,
+            closed_at = CASE WHEN $3 THEN now() ELSE closed_at END WHERE id = $1 AND state IN ('OFFSETTING', 'REQUESTED')`,
+    [recoveryId, recovered.toString(), cleared],
+  );
 }
 
 /**

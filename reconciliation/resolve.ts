@@ -112,6 +112,36 @@ function difference(gateway: Nets, ledger: Nets): { currency: string; delta: big
 
 const asText = (nets: Nets) => Object.fromEntries([...nets].map(([c, v]) => [c, v.toString()]));
 
+/** The exception's row with its run's channel and day, as resolveException locks it. */
+interface ExceptionRow {
+  /** bigint, as pg returns it. */
+  id: string;
+  class: string;
+  order_no: string;
+  kind: string | null;
+  ours_minor: string | null;
+  party_id: string | null;
+  detail: { oursCurrency?: string } | null;
+  status: string;
+  resolution: string | null;
+  channel: string;
+  day: string;
+}
+
+/** One decision being taken: its transaction, the locked exception and what was decided. */
+interface Resolving {
+  tx: PoolClient;
+  runId: string;
+  e: ExceptionRow;
+  cls: ExceptionClass;
+  decision: ExceptionDecision;
+}
+
+/** What a decision other than accept did: the order accounted for already, or a correction. */
+type Correction = { figures: Record<string, unknown> } & (
+  { cleared: true } | { cleared: false; transactionId: string; recoveryId?: string }
+);
+
 export async function resolveException(
   pool: Pool,
   runId: string,
@@ -119,22 +149,8 @@ export async function resolveException(
   askGateway: AskGateway,
 ): Promise<ResolvedException> {
   return inTransaction(pool, async (tx) => {
-    const { rows } = await tx.query(
-      `SELECT e.*, r.channel, r.day::text AS day FROM recon_exceptions e JOIN recon_runs r ON r.id = e.run_id
-       WHERE e.id = $1 AND e.run_id = $2 FOR UPDATE OF e`,
-      [decision.exceptionId, runId],
-    );
-    const e = rows[0];
-    if (!e) throw new ExceptionRefused(`no exception ${decision.exceptionId} in ${runId}`);
-    if (e.status === 'PENDING')
-      throw new ExceptionRefused(
-        `line ${e.id} is not an exception yet (${e.class}): it is looked at again on the next run of the day`,
-      );
-    if (e.status !== 'OPEN')
-      throw new ExceptionRefused(
-        `exception ${e.id} is already ${e.status === 'CLEARED' ? 'cleared' : `resolved (${e.resolution})`}`,
-      );
-    const cls = e.class as ExceptionClass;
+    const e = await lockOpenException(tx, runId, decision);
+    const r: Resolving = { tx, runId, e, cls: e.class as ExceptionClass, decision };
     const result: ResolvedException = {
       exceptionId: String(e.id),
       action: decision.action,
@@ -143,144 +159,228 @@ export async function resolveException(
     let figures: Record<string, unknown> = {};
 
     if (decision.action !== 'accept') {
-      if (cls === 'FEE_MISMATCH')
-        throw new ExceptionRefused(
-          'fees are not booked per order: a fee mismatch is disputed with the gateway or accepted',
-        );
-      const inFlight = await lockOrder(tx, e.order_no);
-      if (inFlight)
-        throw new ExceptionRefused(
-          `order ${e.order_no} is still in flight (${inFlight}): its own workflow settles it first`,
-        );
-      const ledger = await clearingNets(tx, e.channel, e.order_no);
-      let gateway = await statementNets(tx, e.channel, e.order_no);
-      if (!gateway) {
-        const kind: 'PAYOUT' | 'COLLECTION' = e.kind === 'COLLECTION' ? 'COLLECTION' : 'PAYOUT';
-        const currency: string = e.detail?.oursCurrency ?? [...ledger.keys()][0] ?? 'CNY';
-        const now = await askGateway({
-          orderNo: e.order_no,
-          kind,
-          amountMinor: BigInt(e.ours_minor ?? 0),
-          currency,
-        });
-        if ('unknown' in now)
-          throw new ExceptionRefused(
-            `the gateway cannot say now what became of ${e.order_no} (${now.unknown}): try again later`,
-          );
-        gateway = new Map(
-          now.executed
-            ? [[now.currency, kind === 'PAYOUT' ? now.amountMinor : -now.amountMinor]]
-            : [],
-        );
-      }
-      figures = { ledgerMinor: asText(ledger), gatewayMinor: asText(gateway) };
-      const diff = difference(gateway, ledger);
-      if (!diff) {
-        // Accounted for since the exception was found (a review decided, a notice, another
-        // exception's resolution).
-        await tx.query(
-          `UPDATE recon_exceptions SET status = 'CLEARED', cleared_at = now(), resolved_by = $2, reason = $3, resolved_at = now(),
-                  detail = detail || jsonb_build_object('clearedBy', 'resolution', 'requested', $4::text, 'figures', $5::jsonb) WHERE id = $1`,
-          [e.id, decision.operator, decision.reason, decision.action, JSON.stringify(figures)],
-        );
-        await writeAudit(tx, {
-          actor: decision.operator,
-          action: 'exception.cleared',
-          subject: `${runId}#${e.id}`,
-          reason: decision.reason,
-          requestId: decision.requestId,
-          details: {
-            requested: decision.action,
-            class: cls,
-            orderNo: e.order_no,
-            why: 'the order is already accounted for: nothing posted',
-            ...figures,
-          },
-        });
-        return { ...result, status: 'CLEARED' };
-      }
-      const { currency, delta } = diff;
-      const investorId: string | undefined = decision.investorId ?? e.party_id ?? undefined;
-      if (decision.action === 'recover') {
-        if (e.kind !== 'PAYOUT' || delta < 0n)
-          throw new ExceptionRefused('only money paid out that was not owed can be recovered');
-        if (!investorId)
-          throw new ExceptionRefused(
-            'say which investor was paid (investorId): the platform never made this order',
-          );
-        const { rowCount } = await tx.query(
-          `SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`,
-          [investorId],
-        );
-        if (rowCount === 0) throw new ExceptionRefused(`no investor ${investorId}`);
-      }
-      const clearing = accountPath.gatewayClearing(e.channel);
-      const other =
-        decision.action === 'recover'
-          ? accountPath.platformRecoveryReceivable()
-          : accountPath.platformSuspense();
-      const amount = delta < 0n ? -delta : delta;
-      // More left the gateway than recorded: the clearing account is credited (it holds less).
-      const legs: Leg[] = [
-        { account: clearing, direction: delta > 0n ? 'credit' : 'debit', amount, currency },
-        { account: other, direction: delta > 0n ? 'debit' : 'credit', amount, currency },
-      ];
-      const posted = await post(tx, {
-        idempotencyKey: `recon:${runId}:exception:${e.id}:${decision.action}`,
-        legs,
-        metadata: {
-          orderNo: e.order_no,
-          reconDay: e.day,
-          reconRunId: runId,
-          exceptionId: String(e.id),
-          exceptionClass: cls,
-          decision: decision.action,
-          decidedBy: decision.operator,
-          reason: decision.reason,
-        },
-      });
-      result.transactionId = posted.transactionId;
-      if (decision.action === 'recover') {
-        result.recoveryId = exceptionRecoveryId(String(e.id));
-        await openRecovery(tx, {
-          id: result.recoveryId,
-          investorId: investorId as string,
-          currency,
-          amountMinor: amount,
-          exceptionId: String(e.id),
-          reason: decision.reason,
-          openedBy: decision.operator,
-        });
-      }
+      const correction = await correctLedger(r, askGateway);
+      figures = correction.figures;
+      if (correction.cleared) return { ...result, status: 'CLEARED' };
+      result.transactionId = correction.transactionId;
+      if (correction.recoveryId !== undefined) result.recoveryId = correction.recoveryId;
     }
-    await tx.query(
-      `UPDATE recon_exceptions SET status = 'RESOLVED', resolution = $2, resolved_by = $3, reason = $4, transaction_id = $5, recovery_id = $6,
-              party_id = coalesce(party_id, $7), resolved_at = now() WHERE id = $1`,
-      [
-        e.id,
-        decision.action,
-        decision.operator,
-        decision.reason,
-        result.transactionId ?? null,
-        result.recoveryId ?? null,
-        decision.investorId ?? null,
-      ],
-    );
-    await writeAudit(tx, {
-      actor: decision.operator,
-      action: 'exception.resolved',
-      subject: `${runId}#${e.id}`,
-      reason: decision.reason,
-      requestId: decision.requestId,
-      details: {
-        action: decision.action,
-        class: cls,
-        orderNo: e.order_no,
-        transactionId: result.transactionId ?? null,
-        recoveryId: result.recoveryId ?? null,
-        ...figures,
-      },
-    });
+    await recordResolved(r, result, figures);
     return result;
+  });
+}
+
+/** The exception, locked FOR UPDATE; refused unless it is OPEN. */
+async function lockOpenException(
+  tx: PoolClient,
+  runId: string,
+  decision: ExceptionDecision,
+): Promise<ExceptionRow> {
+  const { rows } = await tx.query(
+    `SELECT e.*, r.channel, r.day::text AS day FROM recon_exceptions e JOIN recon_runs r ON r.id = e.run_id
+       WHERE e.id = $1 AND e.run_id = $2 FOR UPDATE OF e`,
+    [decision.exceptionId, runId],
+  );
+  const e = rows[0];
+  if (!e) throw new ExceptionRefused(`no exception ${decision.exceptionId} in ${runId}`);
+  if (e.status === 'PENDING')
+    throw new ExceptionRefused(
+      `line ${e.id} is not an exception yet (${e.class}): it is looked at again on the next run of the day`,
+    );
+  if (e.status !== 'OPEN')
+    throw new ExceptionRefused(
+      `exception ${e.id} is already ${e.status === 'CLEARED' ? 'cleared' : `resolved (${e.resolution})`}`,
+    );
+  return e;
+}
+
+/**
+ * adjust or recover: the order locked, both sides re-derived, and the difference posted (with
+ * the recovery it opens); or the exception CLEARED when there is no difference left.
+ */
+async function correctLedger(r: Resolving, askGateway: AskGateway): Promise<Correction> {
+  const { tx, e, cls, decision } = r;
+  if (cls === 'FEE_MISMATCH')
+    throw new ExceptionRefused(
+      'fees are not booked per order: a fee mismatch is disputed with the gateway or accepted',
+    );
+  const inFlight = await lockOrder(tx, e.order_no);
+  if (inFlight)
+    throw new ExceptionRefused(
+      `order ${e.order_no} is still in flight (${inFlight}): its own workflow settles it first`,
+    );
+  const ledger = await clearingNets(tx, e.channel, e.order_no);
+  const gateway = await gatewayNets(tx, e, ledger, askGateway);
+  const figures = { ledgerMinor: asText(ledger), gatewayMinor: asText(gateway) };
+  const diff = difference(gateway, ledger);
+  if (!diff) {
+    await clearAccountedFor(r, figures);
+    return { figures, cleared: true };
+  }
+  const { currency, delta } = diff;
+  const investorId: string | undefined = decision.investorId ?? e.party_id ?? undefined;
+  if (decision.action === 'recover') await checkRecoverable(tx, e, delta, investorId);
+  const { transactionId, amount } = await postCorrection(r, currency, delta);
+  if (decision.action !== 'recover') return { figures, cleared: false, transactionId };
+  const recoveryId = exceptionRecoveryId(String(e.id));
+  await openRecovery(tx, {
+    id: recoveryId,
+    investorId: investorId as string,
+    currency,
+    amountMinor: amount,
+    exceptionId: String(e.id),
+    reason: decision.reason,
+    openedBy: decision.operator,
+  });
+  return { figures, cleared: false, transactionId, recoveryId };
+}
+
+/**
+ * The gateway's side of the order: every loaded statement of the channel, or, for an order no
+ * statement lists, the gateway's answer now (refused while it cannot say).
+ */
+async function gatewayNets(
+  tx: PoolClient,
+  e: ExceptionRow,
+  ledger: Nets,
+  askGateway: AskGateway,
+): Promise<Nets> {
+  const listed = await statementNets(tx, e.channel, e.order_no);
+  if (listed) return listed;
+  const kind: 'PAYOUT' | 'COLLECTION' = e.kind === 'COLLECTION' ? 'COLLECTION' : 'PAYOUT';
+  const currency: string = e.detail?.oursCurrency ?? [...ledger.keys()][0] ?? 'CNY';
+  const now = await askGateway({
+    orderNo: e.order_no,
+    kind,
+    amountMinor: BigInt(e.ours_minor ?? 0),
+    currency,
+  });
+  if ('unknown' in now)
+    throw new ExceptionRefused(
+      `the gateway cannot say now what became of ${e.order_no} (${now.unknown}): try again later`,
+    );
+  return new Map(
+    now.executed ? [[now.currency, kind === 'PAYOUT' ? now.amountMinor : -now.amountMinor]] : [],
+  );
+}
+
+/**
+ * Accounted for since the exception was found (a review decided, a notice, another exception's
+ * resolution): CLEARED, audited, nothing posted.
+ */
+async function clearAccountedFor(r: Resolving, figures: Record<string, unknown>): Promise<void> {
+  const { tx, runId, e, cls, decision } = r;
+  await tx.query(
+    `UPDATE recon_exceptions SET status = 'CLEARED', cleared_at = now(), resolved_by = $2, reason = $3, resolved_at = now(),
+                  detail = detail || jsonb_build_object('clearedBy', 'resolution', 'requested', $4::text, 'figures', $5::jsonb) WHERE id = $1`,
+    [e.id, decision.operator, decision.reason, decision.action, JSON.stringify(figures)],
+  );
+  await writeAudit(tx, {
+    actor: decision.operator,
+    action: 'exception.cleared',
+    subject: `${runId}#${e.id}`,
+    reason: decision.reason,
+    requestId: decision.requestId,
+    details: {
+      requested: decision.action,
+      class: cls,
+      orderNo: e.order_no,
+      why: 'the order is already accounted for: nothing posted',
+      ...figures,
+    },
+  });
+}
+
+/** recover: only money paid out that was not owed, to an investor that exists. */
+async function checkRecoverable(
+  tx: PoolClient,
+  e: ExceptionRow,
+  delta: bigint,
+  investorId: string | undefined,
+): Promise<void> {
+  if (e.kind !== 'PAYOUT' || delta < 0n)
+    throw new ExceptionRefused('only money paid out that was not owed can be recovered');
+  if (!investorId)
+    throw new ExceptionRefused(
+      'say which investor was paid (investorId): the platform never made this order',
+    );
+  const { rowCount } = await tx.query(`SELECT 1 FROM parties WHERE id = $1 AND kind = 'investor'`, [
+    investorId,
+  ]);
+  if (rowCount === 0) throw new ExceptionRefused(`no investor ${investorId}`);
+}
+
+/**
+ * The clearing account corrected by the difference, against platform:suspense (adjust) or
+ * platform:recovery-receivable (recover).
+ */
+async function postCorrection(
+  r: Resolving,
+  currency: string,
+  delta: bigint,
+): Promise<{ transactionId: string; amount: bigint }> {
+  const { tx, runId, e, cls, decision } = r;
+  const clearing = accountPath.gatewayClearing(e.channel);
+  const other =
+    decision.action === 'recover'
+      ? accountPath.platformRecoveryReceivable()
+      : accountPath.platformSuspense();
+  const amount = delta < 0n ? -delta : delta;
+  // More left the gateway than recorded: the clearing account is credited (it holds less).
+  const legs: Leg[] = [
+    { account: clearing, direction: delta > 0n ? 'credit' : 'debit', amount, currency },
+    { account: other, direction: delta > 0n ? 'debit' : 'credit', amount, currency },
+  ];
+  const posted = await post(tx, {
+    idempotencyKey: `recon:${runId}:exception:${e.id}:${decision.action}`,
+    legs,
+    metadata: {
+      orderNo: e.order_no,
+      reconDay: e.day,
+      reconRunId: runId,
+      exceptionId: String(e.id),
+      exceptionClass: cls,
+      decision: decision.action,
+      decidedBy: decision.operator,
+      reason: decision.reason,
+    },
+  });
+  return { transactionId: posted.transactionId, amount };
+}
+
+/** The exception RESOLVED with what the decision posted and opened, audited. */
+async function recordResolved(
+  r: Resolving,
+  result: ResolvedException,
+  figures: Record<string, unknown>,
+): Promise<void> {
+  const { tx, runId, e, cls, decision } = r;
+  await tx.query(
+    `UPDATE recon_exceptions SET status = 'RESOLVED', resolution = $2, resolved_by = $3, reason = $4, transaction_id = $5, recovery_id = $6,
+              party_id = coalesce(party_id, $7), resolved_at = now() WHERE id = $1`,
+    [
+      e.id,
+      decision.action,
+      decision.operator,
+      decision.reason,
+      result.transactionId ?? null,
+      result.recoveryId ?? null,
+      decision.investorId ?? null,
+    ],
+  );
+  await writeAudit(tx, {
+    actor: decision.operator,
+    action: 'exception.resolved',
+    subject: `${runId}#${e.id}`,
+    reason: decision.reason,
+    requestId: decision.requestId,
+    details: {
+      action: decision.action,
+      class: cls,
+      orderNo: e.order_no,
+      transactionId: result.transactionId ?? null,
+      recoveryId: result.recoveryId ?? null,
+      ...figures,
+    },
   });
 }

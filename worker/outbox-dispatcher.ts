@@ -8,7 +8,7 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { SearchAttributes, TASK_QUEUE } from '../workflows/contracts/common';
 
 interface OutboxRow {
@@ -24,6 +24,70 @@ interface OutboxRow {
 /** The row can never be delivered: it is dead-lettered, not retried. */
 class Undeliverable extends Error {
   override readonly name = 'Undeliverable';
+}
+
+/** A row Temporal did not take this pass: retried after a backoff. */
+interface FailedRow {
+  id: string;
+  error: string;
+  attempts: number;
+}
+
+/** A row that can never be delivered, and why. */
+interface DeadRow {
+  row: OutboxRow;
+  reason: string;
+}
+
+interface SendOutcomes {
+  /** Ids of the rows Temporal has. */
+  done: string[];
+  failed: FailedRow[];
+  dead: DeadRow[];
+}
+
+/**
+ * In the pass's transaction: the delivered rows deleted, the undeliverable ones moved to
+ * outbox_dead_letters, the failed ones put off.
+ */
+async function settleRows(
+  tx: PoolClient,
+  done: string[],
+  failed: FailedRow[],
+  dead: DeadRow[],
+): Promise<void> {
+  if (done.length) await tx.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [done]);
+  for (const d of dead) {
+    await tx.query(
+      `WITH moved AS (DELETE FROM outbox WHERE id = $1 RETURNING *)
+           INSERT INTO outbox_dead_letters (id, action, workflow_type, workflow_id, signal_name, payload, created_at, attempts, reason)
+           SELECT id, action, workflow_type, workflow_id, signal_name, payload, created_at, attempts + 1, $2 FROM moved`,
+      [d.row.id, d.reason],
+    );
+  }
+  for (const f of failed) {
+    // Back off: 1 s, 2 s, 4 s ... at most a minute. A signal to a workflow not started yet
+    // lands here.
+    await tx.query(
+      `UPDATE outbox SET attempts = $2, last_error = $3, not_before = now() + make_interval(secs => least(60, power(2, $2 - 1)))
+                        WHERE id = $1`,
+      [f.id, f.attempts, f.error],
+    );
+  }
+}
+
+/** The alert for a dead-lettered row, once its move has committed. */
+function alertDeadLettered(d: DeadRow): void {
+  console.error(
+    JSON.stringify({
+      level: 'alert',
+      msg: 'outbox row dead-lettered',
+      outboxId: d.row.id,
+      workflowId: d.row.workflow_id,
+      signal: d.row.signal_name,
+      reason: d.reason,
+    }),
+  );
 }
 
 export interface DispatcherOptions {
@@ -59,62 +123,12 @@ export class OutboxDispatcher {
          WHERE not_before <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.batchSize],
       );
-      const done: string[] = [];
-      const failed: { id: string; error: string; attempts: number }[] = [];
-      const dead: { row: OutboxRow; reason: string }[] = [];
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(this.parallel, rows.length) }, async () => {
-          while (next < rows.length) {
-            const row = rows[next++];
-            try {
-              await this.send(row);
-              done.push(row.id);
-            } catch (err) {
-              if (err instanceof Undeliverable) dead.push({ row, reason: err.message });
-              else
-                failed.push({
-                  id: row.id,
-                  error: (err as Error).message.slice(0, 500),
-                  attempts: row.attempts + 1,
-                });
-            }
-          }
-        }),
-      );
-      if (done.length) await tx.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [done]);
-      for (const d of dead) {
-        await tx.query(
-          `WITH moved AS (DELETE FROM outbox WHERE id = $1 RETURNING *)
-           INSERT INTO outbox_dead_letters (id, action, workflow_type, workflow_id, signal_name, payload, created_at, attempts, reason)
-           SELECT id, action, workflow_type, workflow_id, signal_name, payload, created_at, attempts + 1, $2 FROM moved`,
-          [d.row.id, d.reason],
-        );
-      }
-      for (const f of failed) {
-        // Back off: 1 s, 2 s, 4 s ... at most a minute. A signal to a workflow not started yet
-        // lands here.
-        await tx.query(
-          `UPDATE outbox SET attempts = $2, last_error = $3, not_before = now() + make_interval(secs => least(60, power(2, $2 - 1)))
-                        WHERE id = $1`,
-          [f.id, f.attempts, f.error],
-        );
-      }
+      const { done, failed, dead } = await this.sendAll(rows);
+      await settleRows(tx, done, failed, dead);
       await tx.query('COMMIT');
       this.stats.failed += failed.length;
       this.stats.deadLettered += dead.length;
-      for (const d of dead) {
-        console.error(
-          JSON.stringify({
-            level: 'alert',
-            msg: 'outbox row dead-lettered',
-            outboxId: d.row.id,
-            workflowId: d.row.workflow_id,
-            signal: d.row.signal_name,
-            reason: d.reason,
-          }),
-        );
-      }
+      for (const d of dead) alertDeadLettered(d);
       return rows.length;
     } catch (err) {
       await tx.query('ROLLBACK').catch(() => undefined);
@@ -122,6 +136,34 @@ export class OutboxDispatcher {
     } finally {
       tx.release();
     }
+  }
+
+  /** Sends the claimed rows, `parallel` at a time, and sorts them by how their sending went. */
+  private async sendAll(rows: OutboxRow[]): Promise<SendOutcomes> {
+    const done: string[] = [];
+    const failed: FailedRow[] = [];
+    const dead: DeadRow[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(this.parallel, rows.length) }, async () => {
+        while (next < rows.length) {
+          const row = rows[next++];
+          try {
+            await this.send(row);
+            done.push(row.id);
+          } catch (err) {
+            if (err instanceof Undeliverable) dead.push({ row, reason: err.message });
+            else
+              failed.push({
+                id: row.id,
+                error: (err as Error).message.slice(0, 500),
+                attempts: row.attempts + 1,
+              });
+          }
+        }
+      }),
+    );
+    return { done, failed, dead };
   }
 
   private async send(row: OutboxRow): Promise<void> {

@@ -6,8 +6,11 @@ import {
   startChild,
   upsertSearchAttributes,
   workflowInfo,
+  type ChildWorkflowOptions,
 } from '@temporalio/workflow';
+import type { WithWorkflowArgs } from '@temporalio/common';
 import type { ReconciliationActivities } from '../activities/reconciliation';
+import type { TakenDecision } from '../decisions/operator-decisions';
 import { SearchAttributes } from './contracts/common';
 import {
   rematchSignal,
@@ -22,6 +25,9 @@ import {
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import { workflowIds } from '../ids/workflow-ids';
 import { RECON_MATCHING_OPTIONS, RECON_OPTIONS } from './retry-policies';
+
+/** startChild's options for a workflow function (it takes no typeInfo of its own). */
+type ChildOptions = Omit<ChildWorkflowOptions, 'typeInfo'>;
 
 const recon = proxyActivities<ReconciliationActivities>(RECON_OPTIONS);
 // Matching asks the gateway about each order of ours missing from the statement: it heartbeats
@@ -50,6 +56,56 @@ function dayBefore(ms: number): string {
   return new Date(ms - 86_400_000).toISOString().slice(0, 10);
 }
 
+/** The day's state as the ReconState search attribute shows it. */
+function setState(state: ReconState): void {
+  const value =
+    state === 'EXCEPTIONS'
+      ? 'Exceptions'
+      : state === 'CLEAN'
+        ? 'Clean'
+        : state === 'PENDING'
+          ? 'Pending'
+          : 'Running';
+  upsertSearchAttributes([{ key: SearchAttributes.ReconState, value }]);
+}
+
+/** The daily Schedule's run, without a date: yesterday's run, as an abandoned child. */
+function yesterdaysRun(
+  channel: string,
+): WithWorkflowArgs<typeof reconciliationWorkflow, ChildOptions> & { workflowId: string } {
+  const date = dayBefore(workflowInfo().startTime.getTime());
+  return {
+    workflowId: workflowIds.reconciliation(channel, date),
+    args: [{ channel, date }],
+    parentClosePolicy: 'ABANDON',
+  };
+}
+
+/** The decision an operator recorded, as the resolveReconException activity takes it. */
+function exceptionDecision(taken: TakenDecision): ResolveExceptionInput {
+  const p = taken.payload as {
+    exceptionId?: string;
+    action?: ExceptionAction;
+    investorId?: string;
+  };
+  return {
+    exceptionId: String(p.exceptionId),
+    action: p.action as ExceptionAction,
+    reason: taken.reason,
+    operator: taken.actor,
+    ...(p.investorId ? { investorId: p.investorId } : {}),
+    ...(taken.requestId ? { requestId: taken.requestId } : {}),
+  };
+}
+
+/** Refuses (fails the Update) a decision the day cannot take now, or a malformed one. */
+function checkResolvable(decision: ResolveExceptionInput, summary: ReconSummary | undefined): void {
+  if (summary?.state !== 'EXCEPTIONS')
+    refuse(`nothing to resolve: the day is ${summary?.state ?? 'not matched yet'}`);
+  const why = refusal(decision);
+  if (why) refuse(why);
+}
+
 /**
  * recon-{channel}-{date}: FETCHED (the statement in Postgres) → MATCHED (both ways by order
  * number) → CLEAN, or EXCEPTIONS until an operator has resolved each one (the resolveException
@@ -62,30 +118,14 @@ export async function reconciliationWorkflow(
   input: ReconciliationInput,
 ): Promise<ReconSummary | string> {
   if (!input.date) {
-    const date = dayBefore(workflowInfo().startTime.getTime());
-    const workflowId = workflowIds.reconciliation(input.channel, date);
-    await startChild(reconciliationWorkflow, {
-      workflowId,
-      args: [{ channel: input.channel, date }],
-      parentClosePolicy: 'ABANDON',
-    });
-    return workflowId;
+    const child = yesterdaysRun(input.channel);
+    await startChild(reconciliationWorkflow, child);
+    return child.workflowId;
   }
   const { channel, date } = input;
   let summary: ReconSummary | undefined;
   let resolving = 0;
   let rematch = false;
-  const setState = (state: ReconState) => {
-    const value =
-      state === 'EXCEPTIONS'
-        ? 'Exceptions'
-        : state === 'CLEAN'
-          ? 'Clean'
-          : state === 'PENDING'
-            ? 'Pending'
-            : 'Running';
-    upsertSearchAttributes([{ key: SearchAttributes.ReconState, value }]);
-  };
   // Runs recorded before pending lines existed wait without a timer; new runs re-examine them.
   const recheckPending = patched('recon-pending-recheck');
   let recheckMs = RECHECK_FIRST_MS;
@@ -103,24 +143,8 @@ export async function reconciliationWorkflow(
     try {
       let decision = input as unknown as ResolveExceptionInput;
       if (decisionRows()) {
-        const taken = await gate.take('exception.resolve', input);
-        const p = taken.payload as {
-          exceptionId?: string;
-          action?: ExceptionAction;
-          investorId?: string;
-        };
-        decision = {
-          exceptionId: String(p.exceptionId),
-          action: p.action as ExceptionAction,
-          reason: taken.reason,
-          operator: taken.actor,
-          ...(p.investorId ? { investorId: p.investorId } : {}),
-          ...(taken.requestId ? { requestId: taken.requestId } : {}),
-        };
-        if (summary?.state !== 'EXCEPTIONS')
-          refuse(`nothing to resolve: the day is ${summary?.state ?? 'not matched yet'}`);
-        const why = refusal(decision);
-        if (why) refuse(why);
+        decision = exceptionDecision(await gate.take('exception.resolve', input));
+        checkResolvable(decision, summary);
       }
       summary = await recon.resolveReconException(channel, date, decision);
       return summary;

@@ -6,7 +6,13 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
+import {
+  DECISION_ROWS_PATCH,
+  decisionGate,
+  decisionRows,
+  refuse,
+  type DecisionGate,
+} from './decision-gate';
 import type { RecoveryActivities } from '../activities/recoveries';
 import {
   ASK_BEFORE_REPLACING_PATCH,
@@ -43,44 +49,22 @@ const SEARCH_VALUE: Record<RecoveryWorkflowState, string> = {
   WRITTEN_OFF: 'WrittenOff',
 };
 
+/** What the main loop and the operator's Update handlers share. */
+interface RecoveryRun {
+  state: RecoveryWorkflowState;
+  /** An operator's write-off, for the main loop to book. */
+  writeOff?: WriteOffInput;
+  /** An operator's request for a collection, for the main loop to start. */
+  requested?: WriteOffInput;
+  requestsMade: number;
+  requestsDone: number;
+}
+
 /**
- * recovery-{recoveryId}: money paid that was not owed, owed back by an investor. OFFSETTING: their
- * next payouts are reduced until it is cleared (the payout run does it in Postgres and signals
- * here) → RECOVERED; or REQUESTED by an operator (the requestCollection update: a collection from
- * the investor's bank account by the gateway outcome table; not collected → OFFSETTING again);
- * or WRITTEN_OFF by an operator with a reason (the writeOff update). Before a new request's order,
- * the last one that ended not collected is asked about again: executed after all (a lie), it is the
- * collection, and what offsets took meanwhile goes back to the investor.
- * Findable in the Web UI by RecoveryState.
+ * Registers the writeOff and requestCollection updates. No validators: every Update reaches its
+ * handler, so a forged one is refused and counted there.
  */
-export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWorkflowState> {
-  let state: RecoveryWorkflowState = 'OFFSETTING';
-  let closedSignal = false;
-  let writeOff: WriteOffInput | undefined;
-  let requested: WriteOffInput | undefined;
-  let attempt = 0;
-  let requestsMade = 0;
-  let requestsDone = 0;
-  /**
-   * The last collection's order, once it ended as not collected: asked about before a new one
-   * replaces it.
-   */
-  let failed: FailedCollection | undefined;
-  const show = (s: RecoveryWorkflowState) => {
-    state = s;
-    upsertSearchAttributes([
-      { key: SearchAttributes.RecoveryState, value: SEARCH_VALUE[s] },
-      { key: SearchAttributes.InvestorId, value: input.investorId },
-    ]);
-  };
-  setHandler(recoveryStateQuery, () => state);
-  setHandler(recoveryClosedSignal, () => {
-    closedSignal = true;
-  });
-  // Marks a new execution at once; each handler asks again, so a recovery open when this code was
-  // deployed takes decision rows from its next Update (histories from before replay the old path).
-  const rows = patched(DECISION_ROWS_PATCH);
-  const gate = decisionGate();
+function handleOperatorUpdates(run: RecoveryRun, gate: DecisionGate): void {
   /**
    * Reads the decision an Update names from its row (or takes the Update itself, in a history from
    * before) and hands it to `use` in the same synchronous step as the state check: two Updates
@@ -94,8 +78,8 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
     if (!decisionRows()) return use(input as WriteOffInput);
     const taken = await gate.take(kind, input);
     const closed =
-      state !== 'OFFSETTING' || writeOff || requested
-        ? `nothing to decide: the recovery is ${state}`
+      run.state !== 'OFFSETTING' || run.writeOff || run.requested
+        ? `nothing to decide: the recovery is ${run.state}`
         : undefined;
     if (closed) refuse(closed);
     use({
@@ -105,24 +89,60 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
     });
   };
 
-  // No validators: every Update reaches its handler, so a forged one is refused and counted there.
   setHandler(writeOffUpdate, async (input) => {
     await decide('recovery.write_off', input, (d) => {
-      writeOff = d;
+      run.writeOff = d;
     });
-    await condition(() => state !== 'OFFSETTING');
-    return state;
+    await condition(() => run.state !== 'OFFSETTING');
+    return run.state;
   });
 
   setHandler(requestCollectionUpdate, async (input) => {
     let mine = 0;
     await decide('recovery.request_collection', input, (d) => {
-      requested = d; // the main loop starts the collection
-      mine = ++requestsMade;
+      run.requested = d; // the main loop starts the collection
+      mine = ++run.requestsMade;
     });
-    await condition(() => requestsDone >= mine); // collected, or back to OFFSETTING
-    return state;
+    await condition(() => run.requestsDone >= mine); // collected, or back to OFFSETTING
+    return run.state;
   });
+}
+
+/**
+ * recovery-{recoveryId}: money paid that was not owed, owed back by an investor. OFFSETTING: their
+ * next payouts are reduced until it is cleared (the payout run does it in Postgres and signals
+ * here) → RECOVERED; or REQUESTED by an operator (the requestCollection update: a collection from
+ * the investor's bank account by the gateway outcome table; not collected → OFFSETTING again);
+ * or WRITTEN_OFF by an operator with a reason (the writeOff update). Before a new request's order,
+ * the last one that ended not collected is asked about again: executed after all (a lie), it is the
+ * collection, and what offsets took meanwhile goes back to the investor.
+ * Findable in the Web UI by RecoveryState.
+ */
+export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWorkflowState> {
+  const run: RecoveryRun = { state: 'OFFSETTING', requestsMade: 0, requestsDone: 0 };
+  let closedSignal = false;
+  let attempt = 0;
+  /**
+   * The last collection's order, once it ended as not collected: asked about before a new one
+   * replaces it.
+   */
+  let failed: FailedCollection | undefined;
+  const show = (s: RecoveryWorkflowState) => {
+    run.state = s;
+    upsertSearchAttributes([
+      { key: SearchAttributes.RecoveryState, value: SEARCH_VALUE[s] },
+      { key: SearchAttributes.InvestorId, value: input.investorId },
+    ]);
+  };
+  setHandler(recoveryStateQuery, () => run.state);
+  setHandler(recoveryClosedSignal, () => {
+    closedSignal = true;
+  });
+  // Marks a new execution at once; each handler asks again, so a recovery open when this code was
+  // deployed takes decision rows from its next Update (histories from before replay the old path).
+  const rows = patched(DECISION_ROWS_PATCH);
+  const gate = decisionGate();
+  handleOperatorUpdates(run, gate);
 
   // Opened by hand: the decision recorded with the booking is taken first (a made-up one fails the
   // run, nothing done).
@@ -130,8 +150,10 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
   show('OFFSETTING');
   // Cleared already (offsets can run before this workflow starts), or when told.
   while ((await db.recoveryState(input.recoveryId)) !== 'RECOVERED') {
-    await condition(() => closedSignal || writeOff !== undefined || requested !== undefined);
-    if (requested) {
+    await condition(
+      () => closedSignal || run.writeOff !== undefined || run.requested !== undefined,
+    );
+    if (run.requested) {
       let collected: boolean;
       // The last request's order ended as not collected: a new order would take the money twice if
       // that answer was a lie. Asked now, the gateway says SUCCESS: that order recovered it.
@@ -154,24 +176,24 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
         if (tried.failed) failed = tried.failed;
       }
       show(collected ? 'RECOVERED' : 'OFFSETTING');
-      requested = undefined;
-      requestsDone += 1;
+      run.requested = undefined;
+      run.requestsDone += 1;
       if (collected) break;
       continue;
     }
-    if (writeOff) {
-      const after = await db.writeOffRecovery(input.recoveryId, writeOff);
+    if (run.writeOff) {
+      const after = await db.writeOffRecovery(input.recoveryId, run.writeOff);
       if (after === 'WRITTEN_OFF') {
         show('WRITTEN_OFF');
-        return state;
+        return run.state;
       }
-      writeOff = undefined; // recovered meanwhile: the write-off found nothing left
+      run.writeOff = undefined; // recovered meanwhile: the write-off found nothing left
     }
     closedSignal = false;
   }
   show('RECOVERED');
   await condition(allHandlersFinished); // an operator's update is answered before the workflow ends
-  return state;
+  return run.state;
 }
 
 interface FailedCollection {

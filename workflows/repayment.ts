@@ -1,4 +1,8 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  type WithWorkflowArgs,
+} from '@temporalio/common';
 import {
   condition,
   getExternalWorkflowHandle,
@@ -8,6 +12,7 @@ import {
   setHandler,
   startChild,
   upsertSearchAttributes,
+  type ChildWorkflowOptions,
 } from '@temporalio/workflow';
 import type { RepaymentActivities } from '../activities/repayments';
 import {
@@ -15,10 +20,15 @@ import {
   executedAfterAll,
   OrderReview,
   settleGatewayOrder,
+  type Settled,
 } from './gateway-order';
 import { payoutRunWorkflow } from './payout-run';
 import { SearchAttributes } from './contracts/common';
-import { DEFAULT_QUERY_POLICY, type ResolveReviewInput } from './contracts/gateway-order';
+import {
+  DEFAULT_QUERY_POLICY,
+  type QueryPolicy,
+  type ResolveReviewInput,
+} from './contracts/gateway-order';
 import { installmentPaidOutSignal } from './contracts/loan';
 import {
   collectNowSignal,
@@ -34,6 +44,9 @@ import {
   REPAYMENT_WRITE_OPTIONS,
 } from './retry-policies';
 
+/** startChild's options for a workflow function (it takes no typeInfo of its own). */
+type ChildOptions = Omit<ChildWorkflowOptions, 'typeInfo'>;
+
 const gateway = proxyActivities<RepaymentActivities>(GATEWAY_CALL_OPTIONS);
 const db = proxyActivities<RepaymentActivities>(REPAYMENT_WRITE_OPTIONS);
 const poll = proxyActivities<RepaymentActivities>(AWAIT_SETTLED_OPTIONS);
@@ -42,6 +55,70 @@ const poll = proxyActivities<RepaymentActivities>(AWAIT_SETTLED_OPTIONS);
  * Collections tried by the calendar (the due date, then a day apart); after that only when asked.
  */
 export const SCHEDULED_COLLECTION_ATTEMPTS = 5;
+
+/**
+ * Registers the collectNow signal: only a request the API recorded (the borrower's or an
+ * operator's key) collects early; `request` marks it for the main loop.
+ */
+function handleCollectNow(request: () => void): void {
+  setHandler(collectNowSignal, async (ref) => {
+    if (partyDecisionRows() && !(await decisionGate().tryTake('repayment.collect_now', ref)))
+      return;
+    request();
+  });
+}
+
+/**
+ * One attempt's order through the gateway outcome table. Not async, like askedAgain: the caller
+ * awaits settleGatewayOrder's own promise, so the workflow's steps interleave as they did inline.
+ */
+function settleCollection(
+  orderNo: string,
+  queryPolicy: QueryPolicy | undefined,
+  review: OrderReview<RepaymentState>,
+): Promise<Settled> {
+  return settleGatewayOrder(
+    {
+      submit: () => gateway.submitRepaymentCollection(orderNo),
+      query: () => gateway.queryRepaymentCollection(orderNo),
+    },
+    queryPolicy ?? DEFAULT_QUERY_POLICY,
+    review,
+    'COLLECTING',
+  );
+}
+
+/** Whether the failed order `last`, asked about again, was executed after all. */
+function askedAgain(last: FailedOrder): Promise<boolean> {
+  return executedAfterAll(last.review, () => gateway.queryRepaymentCollection(last.orderNo));
+}
+
+/** The last attempt's order, once it ended as not collected. */
+interface FailedOrder {
+  orderNo: string;
+  review: OrderReview<RepaymentState>;
+}
+
+/** The installment's payout run: an abandoned child, under the run's deterministic id. */
+function payoutRunOptions(
+  input: RepaymentWorkflowInput,
+  queryPolicy: QueryPolicy | undefined,
+): WithWorkflowArgs<typeof payoutRunWorkflow, ChildOptions> {
+  const { loanId, installment: n } = input;
+  return {
+    workflowId: workflowIds.payoutRun(loanId, n),
+    args: [
+      {
+        loanId,
+        installment: n,
+        queryPolicy,
+        ...(input.payoutPaging ? { paging: input.payoutPaging } : {}),
+      },
+    ],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+  };
+}
 
 /**
  * repayment-{loanId}-{n}: DUE → COLLECTING (from the borrower through the gateway, by the outcome
@@ -56,10 +133,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   let state: RepaymentState = 'DUE';
   let collectNow = false;
   setHandler(repaymentStateQuery, () => state);
-  setHandler(collectNowSignal, async (ref) => {
-    // Only a request the API recorded (the borrower's or an operator's key) collects early.
-    if (partyDecisionRows() && !(await decisionGate().tryTake('repayment.collect_now', ref)))
-      return;
+  handleCollectNow(() => {
     collectNow = true;
   });
   upsertSearchAttributes([{ key: SearchAttributes.LoanId, value: loanId }]);
@@ -73,16 +147,14 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
 
   // The last attempt's order, once it ended as not collected: asked about before a new one replaces
   // it.
-  let failed: { orderNo: string; review: OrderReview<RepaymentState> } | undefined;
+  let failed: FailedOrder | undefined;
   for (let attempt = 1; ; attempt++) {
     collectNow = false;
     // A definitive failure may have been a lie (the gateway executed it): a new order would collect
     // the installment twice. Asked now, the gateway says SUCCESS: that attempt collected it.
     if (failed && patched(ASK_BEFORE_REPLACING_PATCH)) {
       const last = failed;
-      if (
-        await executedAfterAll(last.review, () => gateway.queryRepaymentCollection(last.orderNo))
-      ) {
+      if (await askedAgain(last)) {
         await db.recordFoundCollection(last.orderNo);
         state = 'COLLECTED';
         break;
@@ -91,15 +163,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
     const order = await db.openCollection(loanId, n, attempt);
     state = 'COLLECTING';
     const review = new OrderReview<RepaymentState>('COLLECTING', order.orderNo, 'MANUAL_REVIEW');
-    const settled = await settleGatewayOrder(
-      {
-        submit: () => gateway.submitRepaymentCollection(order.orderNo),
-        query: () => gateway.queryRepaymentCollection(order.orderNo),
-      },
-      queryPolicy ?? DEFAULT_QUERY_POLICY,
-      review,
-      'COLLECTING',
-    );
+    const settled = await settleCollection(order.orderNo, queryPolicy, review);
 
     let resolution: ResolveReviewInput | undefined;
     if (settled === 'unknown') {
@@ -135,19 +199,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
   // The payout run may already have been started by an operator (POST /v1/payout-runs): then it is
   // that one.
   try {
-    await startChild(payoutRunWorkflow, {
-      workflowId: workflowIds.payoutRun(loanId, n),
-      args: [
-        {
-          loanId,
-          installment: n,
-          queryPolicy,
-          ...(input.payoutPaging ? { paging: input.payoutPaging } : {}),
-        },
-      ],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    });
+    await startChild(payoutRunWorkflow, payoutRunOptions(input, queryPolicy));
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
