@@ -12,9 +12,16 @@ import {
   resolveReviews,
   utcDay,
 } from './operators';
-import { drawSchedule, runSchedule, type WeightOverrides } from './schedule';
+import { drawSchedule, runSchedule, type ScheduledStep, type WeightOverrides } from './schedule';
 import { ChaosStack, PROCESS_KINDS } from './stack';
-import { calendarPhase, depositPhase, drawWorkload, rushPhase, withdraw } from './workload';
+import {
+  calendarPhase,
+  depositPhase,
+  drawWorkload,
+  rushPhase,
+  withdraw,
+  type WorkloadPlan,
+} from './workload';
 import { count, sleep, until, type RunState } from './world';
 
 export interface RunOptions {
@@ -70,6 +77,51 @@ export const reproduce = (seed: number, steps: number, weights: WeightOverrides 
 
 export async function runSeed(options: RunOptions): Promise<RunResult> {
   const startedAt = Date.now();
+  const drawn = drawRun(options);
+  const { plan, schedule } = drawn;
+  const say = (line: string) =>
+    options.say(`[seed ${options.seed} ${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${line}`);
+  say(
+    `plan: ${plan.investors} investors, ${plan.months} months of ${plan.monthSeconds} s, ${plan.cancels.length} cancels; ${schedule.length} chaos steps`,
+  );
+
+  const stack = await ChaosStack.start({ seed: options.seed, log: say });
+  runningStacks.add(stack);
+  const errors: string[] = [];
+  let violated = false;
+  let state: RunState | undefined;
+  try {
+    state = await startState(stack, options, drawn, startedAt, say);
+    await workloadUnderChaos(state, drawn, errors);
+    await settleAndReconcile(state, errors, startedAt);
+    state.phase = 'invariants';
+    countWhatHappened(state);
+    const violations = [...state.alarms, ...(await checkInvariants(state))];
+    violated = violations.length > 0;
+    return result(options, startedAt, state.faults, violations, errors);
+  } catch (err) {
+    errors.push(`run: ${(err as Error).stack ?? (err as Error).message}`);
+    return result(options, startedAt, state?.faults ?? {}, [], errors);
+  } finally {
+    if (errors.length)
+      for (const kind of PROCESS_KINDS) say(`--- ${kind} said last:\n${stack.tail(kind, 1_500)}`);
+    runningStacks.delete(stack);
+    // a failing seed's schema and files stay for a look
+    await stack.stop({ keep: options.keep || errors.length > 0 || violated });
+  }
+}
+
+/** Everything the seed decides before the stack starts. */
+interface DrawnRun {
+  plan: WorkloadPlan;
+  /** Investors who withdraw part of what they hold once the loans are over. */
+  withdrawals: { i: number; fraction: number }[];
+  schedule: ScheduledStep[];
+  operatorRng: Prng;
+  recoveryRng: Prng;
+}
+
+function drawRun(options: RunOptions): DrawnRun {
   const master = new Prng(options.seed);
   // Each consumer gets its own stream, forked in a fixed order, so one consumer's timing never
   // shifts another's draws.
@@ -85,144 +137,152 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     )
     .map((i) => ({ i, fraction: workloadRng.int(10, 90) / 100 }));
   const schedule = drawSchedule(scheduleRng, options.steps, options.weights);
-  const say = (line: string) =>
-    options.say(`[seed ${options.seed} ${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${line}`);
-  say(
-    `plan: ${plan.investors} investors, ${plan.months} months of ${plan.monthSeconds} s, ${plan.cancels.length} cancels; ${schedule.length} chaos steps`,
-  );
+  return { plan, withdrawals, schedule, operatorRng, recoveryRng };
+}
 
-  const stack = await ChaosStack.start({ seed: options.seed, log: say });
-  runningStacks.add(stack);
-  const errors: string[] = [];
-  let violated = false;
-  let state: RunState | undefined;
-  try {
-    const { key: operatorKey } = await stack.api.must<{ key: string }>('POST', '/v1/api-keys', {
-      body: { role: 'operator' },
-    });
-    state = {
-      stack,
-      seed: options.seed,
-      operatorRng,
-      recoveryRng,
-      operatorKey,
-      runId: `c${options.seed}`,
-      phase: 'deposits',
-      investors: [],
-      loanIds: [],
-      faults: {},
-      decisions: [],
-      secondChannel: new Map(),
-      tampered: new Map(),
-      alarms: [],
-      deadlineMs: startedAt + options.maxMs,
-      say,
-    };
-    const s = state;
-    let scheduleDone = false;
-    let workloadDone = false;
-    const chaos = runSchedule(s, schedule).finally(() => {
-      scheduleDone = true;
-    });
-    // Once the schedule is over, operators keep deciding reviews while the workload finishes: a
-    // repayment waiting in review would otherwise hold the loan's calendar until its budget ran
-    // out.
-    const lateOperators = chaos.then(async () => {
-      while (!workloadDone) {
-        const said = await resolveReviews(s, SETTLE_WRONG_RATE, SETTLE_RACE_RATE).catch(
-          (err: Error) => `reviews: ${err.message}`,
-        );
-        if (said !== 'reviews: none pending') say(`  after the schedule: ${said}`);
-        await sleep(2_000);
-      }
-    });
-    try {
-      say('phase deposits');
-      const borrowerId = await depositPhase(s, plan);
-      // Loans one after another while the schedule still has faults to inject (bounded: MAX_LOANS,
-      // and time for the rest).
-      for (
-        let k = 0;
-        k === 0 ||
-        (k < MAX_LOANS && !scheduleDone && Date.now() < s.deadlineMs - LAST_LOAN_MARGIN_MS);
-        k++
-      ) {
-        s.phase = 'rush';
-        say(`phase rush (loan ${k + 1})`);
-        const loanId = await rushPhase(s, plan, borrowerId, k);
-        if (loanId === undefined) break;
-        s.phase = 'calendar';
-        say('phase calendar');
-        say(`loan ${loanId} ended ${await calendarPhase(s, loanId, plan)}`);
-      }
-      s.phase = 'withdrawals';
-      say('phase withdrawals');
-      for (const w of withdrawals) {
-        count(s, 'workload:withdrawal');
-        say(`  ${await withdraw(s, s.investors[w.i], w.fraction, 'end')}`);
-      }
-    } catch (err) {
-      errors.push(`workload (${s.phase}): ${(err as Error).message}`);
+/** The run's shared state, with an operator's key of its own. */
+async function startState(
+  stack: ChaosStack,
+  options: RunOptions,
+  drawn: DrawnRun,
+  startedAt: number,
+  say: (line: string) => void,
+): Promise<RunState> {
+  const { key: operatorKey } = await stack.api.must<{ key: string }>('POST', '/v1/api-keys', {
+    body: { role: 'operator' },
+  });
+  return {
+    stack,
+    seed: options.seed,
+    operatorRng: drawn.operatorRng,
+    recoveryRng: drawn.recoveryRng,
+    operatorKey,
+    runId: `c${options.seed}`,
+    phase: 'deposits',
+    investors: [],
+    loanIds: [],
+    faults: {},
+    decisions: [],
+    secondChannel: new Map(),
+    tampered: new Map(),
+    alarms: [],
+    deadlineMs: startedAt + options.maxMs,
+    say,
+  };
+}
+
+/** The workload with the schedule running beside it, until both are over. */
+async function workloadUnderChaos(s: RunState, drawn: DrawnRun, errors: string[]): Promise<void> {
+  let scheduleDone = false;
+  let workloadDone = false;
+  const chaos = runSchedule(s, drawn.schedule).finally(() => {
+    scheduleDone = true;
+  });
+  // Once the schedule is over, operators keep deciding reviews while the workload finishes: a
+  // repayment waiting in review would otherwise hold the loan's calendar until its budget ran
+  // out.
+  const lateOperators = chaos.then(async () => {
+    while (!workloadDone) {
+      const said = await resolveReviews(s, SETTLE_WRONG_RATE, SETTLE_RACE_RATE).catch(
+        (err: Error) => `reviews: ${err.message}`,
+      );
+      if (said !== 'reviews: none pending') s.say(`  after the schedule: ${said}`);
+      await sleep(2_000);
     }
-    workloadDone = true;
-    await chaos;
-    await lateOperators;
-    s.phase = 'settle';
-    say(
-      'phase settle: the schedule is over; waiting for every workflow to finish or wait for an operator',
-    );
-    await settle(s, errors, SETTLE_WRONG_RATE, SETTLE_RACE_RATE);
-    s.phase = 'reconcile';
-    for (const date of new Set([utcDay(startedAt), utcDay(Date.now())]))
-      await reconcileDay(s, date, errors);
-    say(`  ${await actOnRecoveries(s)}`);
-    // nothing reconciles after this one: its decisions are the gateway's record
-    await settle(s, errors, 0);
-
-    s.phase = 'invariants';
-    // What the gateway's submits really met, as the simulator counted them (not what the rates
-    // promised).
-    for (const [fault, n] of Object.entries(stack.simulator.faultHits()))
-      count(s, `gateway:${fault}`, n);
-    // What the system answered while Postgres was down: requests the API refused with a 503
-    // (clients retry them).
-    const unavailable = stack
-      .outputOf('api')
-      .split('\n')
-      .filter((l) => l.includes('"msg":"database unavailable"')).length;
-    if (unavailable > 0) count(s, 'api:503-database-unavailable', unavailable);
-    count(
-      s,
-      'workload:gateway-orders',
-      stack.simulator.truth().filter((o) => !s.secondChannel.has(o.orderNo)).length,
-    );
-    const violations = [...s.alarms, ...(await checkInvariants(s))];
-    violated = violations.length > 0;
-    return {
-      seed: options.seed,
-      steps: options.steps,
-      ms: Date.now() - startedAt,
-      faults: s.faults,
-      violations,
-      errors,
-    };
+  });
+  try {
+    await workload(s, drawn, () => scheduleDone);
   } catch (err) {
-    errors.push(`run: ${(err as Error).stack ?? (err as Error).message}`);
-    return {
-      seed: options.seed,
-      steps: options.steps,
-      ms: Date.now() - startedAt,
-      faults: state?.faults ?? {},
-      violations: [],
-      errors,
-    };
-  } finally {
-    if (errors.length)
-      for (const kind of PROCESS_KINDS) say(`--- ${kind} said last:\n${stack.tail(kind, 1_500)}`);
-    runningStacks.delete(stack);
-    // a failing seed's schema and files stay for a look
-    await stack.stop({ keep: options.keep || errors.length > 0 || violated });
+    errors.push(`workload (${s.phase}): ${(err as Error).message}`);
   }
+  workloadDone = true;
+  await chaos;
+  await lateOperators;
+}
+
+/** Deposits, then loans while the schedule lasts, then the drawn withdrawals. */
+async function workload(s: RunState, drawn: DrawnRun, scheduleDone: () => boolean): Promise<void> {
+  const { plan } = drawn;
+  s.say('phase deposits');
+  const borrowerId = await depositPhase(s, plan);
+  // Loans one after another while the schedule still has faults to inject (bounded: MAX_LOANS,
+  // and time for the rest).
+  for (
+    let k = 0;
+    k === 0 ||
+    (k < MAX_LOANS && !scheduleDone() && Date.now() < s.deadlineMs - LAST_LOAN_MARGIN_MS);
+    k++
+  ) {
+    s.phase = 'rush';
+    s.say(`phase rush (loan ${k + 1})`);
+    const loanId = await rushPhase(s, plan, borrowerId, k);
+    if (loanId === undefined) break;
+    s.phase = 'calendar';
+    s.say('phase calendar');
+    s.say(`loan ${loanId} ended ${await calendarPhase(s, loanId, plan)}`);
+  }
+  s.phase = 'withdrawals';
+  s.say('phase withdrawals');
+  for (const w of drawn.withdrawals) {
+    count(s, 'workload:withdrawal');
+    s.say(`  ${await withdraw(s, s.investors[w.i], w.fraction, 'end')}`);
+  }
+}
+
+/**
+ * Settle, reconcile every day the run touched, act on the recoveries, and settle again with
+ * every decision from the gateway's record.
+ */
+async function settleAndReconcile(s: RunState, errors: string[], startedAt: number): Promise<void> {
+  s.phase = 'settle';
+  s.say(
+    'phase settle: the schedule is over; waiting for every workflow to finish or wait for an operator',
+  );
+  await settle(s, errors, SETTLE_WRONG_RATE, SETTLE_RACE_RATE);
+  s.phase = 'reconcile';
+  for (const date of new Set([utcDay(startedAt), utcDay(Date.now())]))
+    await reconcileDay(s, date, errors);
+  s.say(`  ${await actOnRecoveries(s)}`);
+  // nothing reconciles after this one: its decisions are the gateway's record
+  await settle(s, errors, 0);
+}
+
+/** The counters only the end of the run can read: the simulator's hits, the API's 503s, orders. */
+function countWhatHappened(s: RunState): void {
+  const { stack } = s;
+  // What the gateway's submits really met, as the simulator counted them (not what the rates
+  // promised).
+  for (const [fault, n] of Object.entries(stack.simulator.faultHits()))
+    count(s, `gateway:${fault}`, n);
+  // What the system answered while Postgres was down: requests the API refused with a 503
+  // (clients retry them).
+  const unavailable = stack
+    .outputOf('api')
+    .split('\n')
+    .filter((l) => l.includes('"msg":"database unavailable"')).length;
+  if (unavailable > 0) count(s, 'api:503-database-unavailable', unavailable);
+  count(
+    s,
+    'workload:gateway-orders',
+    stack.simulator.truth().filter((o) => !s.secondChannel.has(o.orderNo)).length,
+  );
+}
+
+function result(
+  options: RunOptions,
+  startedAt: number,
+  faults: Record<string, number>,
+  violations: Violation[],
+  errors: string[],
+): RunResult {
+  return {
+    seed: options.seed,
+    steps: options.steps,
+    ms: Date.now() - startedAt,
+    faults,
+    violations,
+    errors,
+  };
 }
 
 /**

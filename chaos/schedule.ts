@@ -122,6 +122,7 @@ export const STEP_WEIGHTS = {
   'payout-run-again': 5,
 } as const;
 export type StepKind = keyof typeof STEP_WEIGHTS;
+type StepOf<K extends StepKind> = Extract<Step, { kind: K }>;
 /**
  * Weights changed for a run (`--weight pg-restart=30`): a seed's schedule is the seed's and these.
  */
@@ -137,86 +138,87 @@ export function drawSchedule(
   for (let i = 0; i < steps; i++) {
     // The first step is a rate table, so the deposits meet the gateway's faults too.
     const kind = i === 0 ? 'gateway-rates' : rng.weighted(weights);
+    // The pause is drawn before the step's own draws: the order that replays a seed.
     const pauseMs = rng.int(300, 2_500);
-    let step: Step;
-    switch (kind) {
-      case 'kill':
-        step = {
-          kind,
-          target: rng.pick(PROCESS_KINDS),
-          downMs: rng.int(0, 1_500),
-          resend: rng.int(0, 3),
-          pick: rng.int(0, 1_000),
-        };
-        break;
-      case 'pg-restart':
-        step = { kind, downMs: rng.int(0, 1_500) };
-        break;
-      case 'gateway-rates': {
-        // A fault counts only when a submit meets it, and a seed has some 30-50 submits under
-        // faults: each call fault is in 45 % of the tables at 5-15 %, each notification fault in 35
-        // % at 15-45 %.
-        const call = shuffled(
-          rng,
-          rng.some(
-            GATEWAY_FAULTS.filter((f) => !NOTIFY(f)),
-            0.45,
-          ),
-        ).map((spec) => ({ spec, rate: rng.int(5, 15) / 100 }));
-        const notify = rng
-          .some(GATEWAY_FAULTS.filter(NOTIFY), 0.35)
-          .map((spec) => ({ spec, rate: rng.int(15, 45) / 100 }));
-        step = { kind, rates: [...withinOne(call), ...notify] };
-        break;
-      }
-      // Some outages outlast a loan payout's query window (about 10 s): those orders wait for an
-      // operator (the reviews an operator may decide wrongly come mostly from these).
-      case 'outage':
-        step = {
-          kind,
-          mode: rng.pick(['refuse', '503'] as const),
-          ms: rng.chance(0.4) ? rng.int(10_000, 16_000) : rng.int(500, 3_000),
-        };
-        break;
-      case 'forged-notice':
-      case 'mismatching-notices':
-        step = { kind, pick: rng.int(0, 1_000) };
-        break;
-      case 'contradicting-notice':
-        step = {
-          kind,
-          variant: rng.pick(['says-success', 'says-failed'] as const),
-          pick: rng.int(0, 1_000),
-        };
-        break;
-      case 'reviews':
-        step = { kind, wrongRate: rng.pick([0.3, 0.6]), raceRate: rng.pick([0.2, 0.5]) };
-        break;
-      case 'recon': {
-        const statement = rng.chance(0.8)
-          ? rng.pick(['amount', 'fee', 'duplicate'] as const)
-          : undefined;
-        step = {
-          kind,
-          ...(statement ? { statement } : {}),
-          pick: rng.int(0, 1_000),
-          race: rng.chance(0.5),
-          wrongRate: rng.pick([0.2, 0.5]),
-        };
-        break;
-      }
-      case 'recovery':
-        step = { kind, writeOff: rng.chance(0.5) };
-        break;
-      case 'withdraw':
-        step = { kind, investor: rng.int(0, 1_000), fraction: rng.int(5, 60) / 100 };
-        break;
-      default:
-        step = { kind };
-    }
-    out.push({ pauseMs, step });
+    out.push({ pauseMs, step: drawStep(rng, kind) });
   }
   return out;
+}
+
+/** One step of a drawn kind, with everything it needs drawn now. */
+function drawStep(rng: Prng, kind: StepKind): Step {
+  switch (kind) {
+    case 'kill':
+      return {
+        kind,
+        target: rng.pick(PROCESS_KINDS),
+        downMs: rng.int(0, 1_500),
+        resend: rng.int(0, 3),
+        pick: rng.int(0, 1_000),
+      };
+    case 'pg-restart':
+      return { kind, downMs: rng.int(0, 1_500) };
+    case 'gateway-rates':
+      return { kind, rates: drawRates(rng) };
+    // Some outages outlast a loan payout's query window (about 10 s): those orders wait for an
+    // operator (the reviews an operator may decide wrongly come mostly from these).
+    case 'outage':
+      return {
+        kind,
+        mode: rng.pick(['refuse', '503'] as const),
+        ms: rng.chance(0.4) ? rng.int(10_000, 16_000) : rng.int(500, 3_000),
+      };
+    case 'forged-notice':
+    case 'mismatching-notices':
+      return { kind, pick: rng.int(0, 1_000) };
+    case 'contradicting-notice':
+      return {
+        kind,
+        variant: rng.pick(['says-success', 'says-failed'] as const),
+        pick: rng.int(0, 1_000),
+      };
+    case 'reviews':
+      return { kind, wrongRate: rng.pick([0.3, 0.6]), raceRate: rng.pick([0.2, 0.5]) };
+    case 'recon':
+      return drawRecon(rng);
+    case 'recovery':
+      return { kind, writeOff: rng.chance(0.5) };
+    case 'withdraw':
+      return { kind, investor: rng.int(0, 1_000), fraction: rng.int(5, 60) / 100 };
+    default:
+      return { kind };
+  }
+}
+
+/**
+ * A fault table. A fault counts only when a submit meets it, and a seed has some 30-50 submits
+ * under faults: each call fault is in 45 % of the tables at 5-15 %, each notification fault in 35 %
+ * at 15-45 %.
+ */
+function drawRates(rng: Prng): { spec: string; rate: number }[] {
+  const call = shuffled(
+    rng,
+    rng.some(
+      GATEWAY_FAULTS.filter((f) => !NOTIFY(f)),
+      0.45,
+    ),
+  ).map((spec) => ({ spec, rate: rng.int(5, 15) / 100 }));
+  const notify = rng
+    .some(GATEWAY_FAULTS.filter(NOTIFY), 0.35)
+    .map((spec) => ({ spec, rate: rng.int(15, 45) / 100 }));
+  return [...withinOne(call), ...notify];
+}
+
+/** A reconciliation step: mostly after a statement error, sometimes racing a re-match. */
+function drawRecon(rng: Prng): StepOf<'recon'> {
+  const statement = rng.chance(0.8) ? rng.pick(['amount', 'fee', 'duplicate'] as const) : undefined;
+  return {
+    kind: 'recon',
+    ...(statement ? { statement } : {}),
+    pick: rng.int(0, 1_000),
+    race: rng.chance(0.5),
+    wrongRate: rng.pick([0.2, 0.5]),
+  };
 }
 
 /**
@@ -358,21 +360,10 @@ async function apply(state: RunState, step: Step): Promise<string> {
       await stack.restartTemporal();
       count(state, 'temporal:restart');
       return 'restarted on the same database file';
-    case 'pg-restart': {
-      const before = Date.now();
-      await stack.restartPostgres(step.downMs);
-      count(state, 'postgres:immediate-restart');
-      return `stopped -m immediate and started again (crash recovery included: ${Date.now() - before - step.downMs} ms)`;
-    }
-    case 'gateway-rates': {
-      const slow = state.phase === 'deposits' || state.phase === 'withdrawals';
-      const rates = step.rates.filter((r) => !(slow && SLOW_FOR_DEPOSITS.has(r.spec)));
-      stack.simulator.setFaultRates(
-        rates.map((r) => ({ spec: r.spec, fault: parseFault(r.spec), rate: r.rate })),
-      );
-      count(state, 'gateway:rates-changed');
-      return `${rates.length} fault(s) active`;
-    }
+    case 'pg-restart':
+      return restartPostgres(state, step);
+    case 'gateway-rates':
+      return setRates(state, step);
     case 'outage':
       await stack.simulator.startOutage(step.mode, step.ms);
       count(state, `gateway:outage-${step.mode}`);
@@ -387,44 +378,73 @@ async function apply(state: RunState, step: Step): Promise<string> {
       return contradictingNotice(state, step.variant, step.pick);
     case 'reviews':
       return resolveReviews(state, step.wrongRate, step.raceRate);
-    case 'recon': {
-      const date = utcDay(Date.now());
-      const tampered = step.statement
-        ? `${await statementError(state, step.statement, step.pick)}; `
-        : '';
-      const day = await reconcile(state, date, 60_000);
-      return (
-        tampered +
-        (step.race
-          ? await resolveRacingRematch(state, date, day, step.wrongRate)
-          : await resolveExceptions(state, date, day, { wrongRate: step.wrongRate }))
-      );
-    }
+    case 'recon':
+      return reconcileNow(state, step);
     case 'recovery':
       return actOnRecovery(state, step.writeOff);
-    case 'withdraw': {
-      if (state.investors.length === 0) return 'no investors yet';
-      count(state, 'workload:withdrawal');
-      return withdraw(
-        state,
-        state.investors[step.investor % state.investors.length],
-        step.fraction,
-        `s${state.faults['workload:withdrawal']}`,
-      );
-    }
-    case 'payout-run-again': {
-      const loanId = state.loanIds[state.loanIds.length - 1];
-      if (!loanId) return 'no loan yet';
-      const { rows } = await stack.db.query<{ n: number }>(
-        `SELECT max(n)::int AS n FROM loan_installments WHERE loan_id = $1 AND status IN ('DISTRIBUTED', 'PAID_OUT')`,
-        [loanId],
-      );
-      if (rows[0].n === null) return 'nothing distributed yet';
-      await overlappingRuns(state, loanId, rows[0].n, false);
-      count(state, 'workload:payout-run-again');
-      return `installment ${rows[0].n}`;
-    }
+    case 'withdraw':
+      return withdrawNow(state, step);
+    case 'payout-run-again':
+      return payoutRunAgain(state);
   }
+}
+
+async function restartPostgres(state: RunState, step: StepOf<'pg-restart'>): Promise<string> {
+  const before = Date.now();
+  await state.stack.restartPostgres(step.downMs);
+  count(state, 'postgres:immediate-restart');
+  return `stopped -m immediate and started again (crash recovery included: ${Date.now() - before - step.downMs} ms)`;
+}
+
+/** The drawn table, less the faults that would hold deposits and withdrawals for minutes. */
+function setRates(state: RunState, step: StepOf<'gateway-rates'>): string {
+  const slow = state.phase === 'deposits' || state.phase === 'withdrawals';
+  const rates = step.rates.filter((r) => !(slow && SLOW_FOR_DEPOSITS.has(r.spec)));
+  state.stack.simulator.setFaultRates(
+    rates.map((r) => ({ spec: r.spec, fault: parseFault(r.spec), rate: r.rate })),
+  );
+  count(state, 'gateway:rates-changed');
+  return `${rates.length} fault(s) active`;
+}
+
+/** Today's reconciliation (after the drawn statement error, if any) and its exceptions decided. */
+async function reconcileNow(state: RunState, step: StepOf<'recon'>): Promise<string> {
+  const date = utcDay(Date.now());
+  const tampered = step.statement
+    ? `${await statementError(state, step.statement, step.pick)}; `
+    : '';
+  const day = await reconcile(state, date, 60_000);
+  return (
+    tampered +
+    (step.race
+      ? await resolveRacingRematch(state, date, day, step.wrongRate)
+      : await resolveExceptions(state, date, day, { wrongRate: step.wrongRate }))
+  );
+}
+
+async function withdrawNow(state: RunState, step: StepOf<'withdraw'>): Promise<string> {
+  if (state.investors.length === 0) return 'no investors yet';
+  count(state, 'workload:withdrawal');
+  return withdraw(
+    state,
+    state.investors[step.investor % state.investors.length],
+    step.fraction,
+    `s${state.faults['workload:withdrawal']}`,
+  );
+}
+
+/** The latest loan's last distributed installment, its payout runs started again. */
+async function payoutRunAgain(state: RunState): Promise<string> {
+  const loanId = state.loanIds[state.loanIds.length - 1];
+  if (!loanId) return 'no loan yet';
+  const { rows } = await state.stack.db.query<{ n: number }>(
+    `SELECT max(n)::int AS n FROM loan_installments WHERE loan_id = $1 AND status IN ('DISTRIBUTED', 'PAID_OUT')`,
+    [loanId],
+  );
+  if (rows[0].n === null) return 'nothing distributed yet';
+  await overlappingRuns(state, loanId, rows[0].n, false);
+  count(state, 'workload:payout-run-again');
+  return `installment ${rows[0].n}`;
 }
 
 /**

@@ -118,13 +118,7 @@ export async function rushPhase(
   borrowerId: string,
   k: number,
 ): Promise<string | undefined> {
-  const { api } = state.stack;
-  const balances = await Promise.all(state.investors.map((inv) => available(state, inv)));
-  const asks = state.investors.map((_, i) =>
-    plan.wantMinor[i] < balances[i] ? plan.wantMinor[i] : balances[i],
-  );
-  const demand = asks.reduce((a, b) => a + b, 0n);
-  const principalMinor = ((demand * 3n) / 4n / 10_000n) * 10_000n;
+  const { asks, demand, principalMinor } = await sizeLoan(state, plan);
   if (principalMinor < 10_000n) {
     state.say(
       `  the investors hold too little for another loan (demand ${formatAmount(demand, 'CNY')})`,
@@ -132,7 +126,34 @@ export async function rushPhase(
     return undefined;
   }
   const loanId = `${state.runId}-loan${k}`;
-  await api.must('POST', '/v1/loans', {
+  await openLoan(state, plan, { loanId, borrowerId, principalMinor, demand });
+  const cancelledIds = await subscribeAtOnce(state, plan, loanId, asks, k);
+  await cancelsSettled(state, loanId, cancelledIds);
+  await fillWhatRemains(state, loanId, k);
+  return loanId;
+}
+
+/** What each investor asks for (capped by what they hold), and the loan that demand makes. */
+async function sizeLoan(
+  state: RunState,
+  plan: WorkloadPlan,
+): Promise<{ asks: bigint[]; demand: bigint; principalMinor: bigint }> {
+  const balances = await Promise.all(state.investors.map((inv) => available(state, inv)));
+  const asks = state.investors.map((_, i) =>
+    plan.wantMinor[i] < balances[i] ? plan.wantMinor[i] : balances[i],
+  );
+  const demand = asks.reduce((a, b) => a + b, 0n);
+  const principalMinor = ((demand * 3n) / 4n / 10_000n) * 10_000n;
+  return { asks, demand, principalMinor };
+}
+
+async function openLoan(
+  state: RunState,
+  plan: WorkloadPlan,
+  loan: { loanId: string; borrowerId: string; principalMinor: bigint; demand: bigint },
+): Promise<void> {
+  const { loanId, borrowerId, principalMinor, demand } = loan;
+  await state.stack.api.must('POST', '/v1/loans', {
     idempotencyKey: `${loanId}-create`,
     body: {
       id: loanId,
@@ -151,6 +172,20 @@ export async function rushPhase(
   state.say(
     `  loan ${loanId}: ${formatAmount(principalMinor, 'CNY')}, ${plan.months} months of ${plan.monthSeconds} s (${plan.repaymentMethod}); demand ${formatAmount(demand, 'CNY')}`,
   );
+}
+
+/**
+ * Every investor subscribes at once, and the planned cancels follow their own reservation while
+ * the others still arrive. Returns the subscriptions cancelled.
+ */
+async function subscribeAtOnce(
+  state: RunState,
+  plan: WorkloadPlan,
+  loanId: string,
+  asks: bigint[],
+  k: number,
+): Promise<string[]> {
+  const { api } = state.stack;
   const subscriptionOf = new Map<number, string>();
   let loanFull = 0;
   const cancelledIds: string[] = [];
@@ -183,7 +218,17 @@ export async function rushPhase(
   state.say(
     `  rush: ${subscriptionOf.size} reserved, ${loanFull} LOAN_FULL, ${cancelledIds.length} cancelled during the rush`,
   );
-  // A cancel gives the room back when its workflow has run: wait for that before filling the rest.
+  return cancelledIds;
+}
+
+/**
+ * A cancel gives the room back when its workflow has run: wait for that before filling the rest.
+ */
+async function cancelsSettled(
+  state: RunState,
+  loanId: string,
+  cancelledIds: string[],
+): Promise<void> {
   await until(
     state,
     'the cancels to settle',
@@ -197,8 +242,14 @@ export async function rushPhase(
     60_000,
     500,
   ).catch((err: Error) => state.say(`  ${err.message}: filling what is free now`));
-  // Fill what the cancels and refusals left, investor by investor (bounded: one try each, three
-  // rounds).
+}
+
+/**
+ * Fill what the cancels and refusals left, investor by investor (bounded: one try each, three
+ * rounds), until the loan is full or no longer open.
+ */
+async function fillWhatRemains(state: RunState, loanId: string, k: number): Promise<void> {
+  const { api } = state.stack;
   for (let round = 0; round < 3; round++) {
     for (const inv of state.investors) {
       const loan = await api.must<{ status: string; remaining: string }>(
@@ -206,7 +257,7 @@ export async function rushPhase(
         `/v1/loans/${loanId}`,
       );
       const remaining = parseAmount(loan.remaining, 'CNY', { allowZero: true });
-      if (loan.status !== 'OPEN' || remaining === 0n) return loanId;
+      if (loan.status !== 'OPEN' || remaining === 0n) return;
       const free = await available(state, inv);
       const take = free < remaining ? free : remaining;
       if (take <= 0n) continue;
@@ -217,7 +268,6 @@ export async function rushPhase(
       });
     }
   }
-  return loanId;
 }
 
 interface Installment {

@@ -6,7 +6,7 @@ import { localApiUrl } from '../config/local';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { addReconCommands } from './recon-commands';
+import { addReconCommands, type OpsContext } from './recon-commands';
 
 export interface Io {
   out: (line: string) => void;
@@ -96,20 +96,31 @@ export function buildProgram(io: Io): Command {
       writeOut: (s) => io.out(s.trimEnd()),
       writeErr: (s) => io.err(s.trimEnd()),
     });
+  // The connection is read when a command runs, so --help needs no key.
   const conn = () => connection(program.opts());
   const json = () => Boolean(program.opts().json);
-  const print = (value: unknown, text: () => string[]) => {
-    if (json()) io.out(JSON.stringify(value, null, 2));
-    else text().forEach((line) => io.out(line));
+  const ctx: OpsContext = {
+    call: (method, path, body) => call(conn(), method, path, body),
+    print: (value, text) => {
+      if (json()) io.out(JSON.stringify(value, null, 2));
+      else text().forEach((line) => io.out(line));
+    },
   };
+  addReviewCommands(program, ctx);
+  addLedgerCommands(program, ctx);
+  addReconCommands(program, ctx);
+  return program;
+}
 
+/** `ops reviews list` and `show`: what waits for an operator, and its evidence. */
+function addReviewCommands(program: Command, ctx: OpsContext): void {
   const reviews = program.command('reviews').description('payments stuck in MANUAL_REVIEW');
   reviews
     .command('list')
     .description('open reviews, oldest first')
     .action(async () => {
-      const list = (await call(conn(), 'GET', '/v1/reviews')) as Review[];
-      print(list, () =>
+      const list = (await ctx.call('GET', '/v1/reviews')) as Review[];
+      ctx.print(list, () =>
         list.length === 0
           ? ['no open reviews']
           : list.map(
@@ -122,11 +133,11 @@ export function buildProgram(io: Io): Command {
     .command('show <workflowId>')
     .description('the evidence: every attempt and gateway answer')
     .action(async (workflowId: string) => {
-      const list = (await call(conn(), 'GET', '/v1/reviews')) as Review[];
+      const list = (await ctx.call('GET', '/v1/reviews')) as Review[];
       const review = list.find((r) => r.workflowId === workflowId);
       if (!review)
         throw new CommanderError(1, 'ops.notfound', `${workflowId} is not waiting for review`);
-      print(review, () => [
+      ctx.print(review, () => [
         `${review.workflowId} (${review.kind}), order ${review.evidence.orderNo}, ${review.evidence.state} since ${review.since}`,
         ...review.evidence.attempts.map(
           (a) =>
@@ -140,6 +151,11 @@ export function buildProgram(io: Io): Command {
           : []),
       ]);
     });
+  addResolveReview(reviews, ctx);
+}
+
+/** `ops reviews resolve`: the operator's decision, checked here before the API records it. */
+function addResolveReview(reviews: Command, ctx: OpsContext): void {
   reviews
     .command('resolve <workflowId>')
     .description(
@@ -165,25 +181,27 @@ export function buildProgram(io: Io): Command {
           reason: opts.reason,
           ...(opts.resubmit ? { resubmit: true } : {}),
         };
-        const result = (await call(
-          conn(),
+        const result = (await ctx.call(
           'POST',
           `/v1/reviews/${encodeURIComponent(workflowId)}/resolve`,
           body,
         )) as { state: string };
-        print(result, () => [`${workflowId}: ${result.state}`]);
+        ctx.print(result, () => [`${workflowId}: ${result.state}`]);
       },
     );
+}
 
+/** `ops trial-balance`, `balance` and `statement`: reads of the ledger. */
+function addLedgerCommands(program: Command, ctx: OpsContext): void {
   program
     .command('trial-balance')
     .description('per-currency totals; balanced or not')
     .action(async () => {
-      const tb = (await call(conn(), 'GET', '/v1/ledger/trial-balance')) as {
+      const tb = (await ctx.call('GET', '/v1/ledger/trial-balance')) as {
         balanced: boolean;
         currencies: { currency: string; debits: string; credits: string }[];
       };
-      print(tb, () => [
+      ctx.print(tb, () => [
         ...tb.currencies.map((c) => `${c.currency}  debits ${c.debits}  credits ${c.credits}`),
         tb.balanced ? 'balanced' : 'NOT BALANCED',
       ]);
@@ -192,12 +210,11 @@ export function buildProgram(io: Io): Command {
     .command('balance <investorId>')
     .description("an investor's balance")
     .action(async (id: string) => {
-      const b = (await call(
-        conn(),
+      const b = (await ctx.call(
         'GET',
         `/v1/investors/${encodeURIComponent(id)}/balance`,
       )) as Record<string, string>;
-      print(b, () => [`${id}: available ${b.available} ${b.currency}, held ${b.pending}`]);
+      ctx.print(b, () => [`${id}: available ${b.available} ${b.currency}, held ${b.pending}`]);
     });
   program
     .command('statement <investorId>')
@@ -209,8 +226,7 @@ export function buildProgram(io: Io): Command {
         limit: opts.limit,
         ...(opts.after ? { after: opts.after } : {}),
       });
-      const page = (await call(
-        conn(),
+      const page = (await ctx.call(
         'GET',
         `/v1/investors/${encodeURIComponent(id)}/statement?${query}`,
       )) as {
@@ -223,7 +239,7 @@ export function buildProgram(io: Io): Command {
         }[];
         nextCursor: string | null;
       };
-      print(page, () => [
+      ctx.print(page, () => [
         ...page.entries.map(
           (e) =>
             `${e.id}  ${e.createdAt}  ${e.direction.padEnd(6)}  ${e.amount.padStart(14)}  ${e.balanceAfter.padStart(14)}`,
@@ -231,11 +247,6 @@ export function buildProgram(io: Io): Command {
         page.nextCursor ? `more: --after ${page.nextCursor}` : 'end',
       ]);
     });
-  addReconCommands(program, {
-    call: (method, path, body) => call(conn(), method, path, body),
-    print,
-  });
-  return program;
 }
 
 /** Runs the CLI; returns the exit code (0 ok, 1 refused or failed, 2 bad usage). */

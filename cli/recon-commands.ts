@@ -45,6 +45,7 @@ interface RecoveryView {
 const dayPath = (channel: string, date: string) =>
   `/v1/reconciliations/${encodeURIComponent(channel)}/${encodeURIComponent(date)}`;
 
+/** `ops recon run` and `show`; the exceptions' resolution and `ops recoveries` below. */
 export function addReconCommands(program: Command, ctx: OpsContext): void {
   const recon = program
     .command('recon')
@@ -79,6 +80,12 @@ export function addReconCommands(program: Command, ctx: OpsContext): void {
         ),
       ]);
     });
+  addResolveException(recon, ctx);
+  addRecoveryCommands(program, ctx);
+}
+
+/** `ops recon resolve`: an exception's resolution, checked here before the API records it. */
+function addResolveException(recon: Command, ctx: OpsContext): void {
   recon
     .command('resolve <date> <exceptionId>')
     .description(
@@ -113,7 +120,10 @@ export function addReconCommands(program: Command, ctx: OpsContext): void {
         ]);
       },
     );
+}
 
+/** `ops recoveries ...`: money owed back, read, asked for, or written off. */
+function addRecoveryCommands(program: Command, ctx: OpsContext): void {
   const recoveries = program
     .command('recoveries')
     .description('money paid in error, owed back by investors');

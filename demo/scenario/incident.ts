@@ -32,7 +32,39 @@ export async function doublePayment(
   loanId: string,
   n: number,
 ): Promise<IncidentResult> {
-  type Paid = { party_id: string; amount_minor: string; order_no: string };
+  const victim = await firstInterestPaid(world, loanId, n);
+  const { orderNo, amount } = await payAgain(world, victim);
+  // The next day's reconciliation (on this compressed calendar: today's statement, right away).
+  const date = new Date().toISOString().slice(0, 10);
+  const day = await reconcileUntilFound(world, date, orderNo);
+  const exception = day.exceptions.find(
+    (e) => e.orderNo === orderNo,
+  ) as DayView['exceptions'][number];
+  console.log(
+    `  reconciliation ${date}: ${exception.class} ${orderNo} (${amount}), found among ${day.exceptions.length} exception(s) of the day; in the Web UI: ${uiSearchLink(world, "ReconState = 'Exceptions'")}`,
+  );
+  const recoveryId = await recoverFrom(world, date, exception.id, victim);
+  console.log(
+    `  recovery ${recoveryId} opened against ${victim.party_id} for ${amount}: their next payouts are offset until it is repaid`,
+  );
+  return {
+    orderNo,
+    investorId: victim.party_id,
+    amountMinor: BigInt(victim.amount_minor),
+    exceptionsFound: day.exceptions.length,
+    resolution: 'recover',
+    recoveryId,
+  };
+}
+
+interface Paid {
+  party_id: string;
+  amount_minor: string;
+  order_no: string;
+}
+
+/** The first of installment n's interest payouts to succeed (waited for up to 30 s). */
+async function firstInterestPaid(world: World, loanId: string, n: number): Promise<Paid> {
   let victim: Paid | undefined;
   for (let i = 0; i < 120 && !victim; i++) {
     ({
@@ -45,6 +77,11 @@ export async function doublePayment(
     if (!victim) await sleep(250);
   }
   if (!victim) throw new Error(`no interest payout of installment ${n} succeeded`);
+  return victim;
+}
+
+/** The gateway executes the same payout again under an order number of its own. */
+async function payAgain(world: World, victim: Paid): Promise<{ orderNo: string; amount: string }> {
   const orderNo = `${victim.order_no}-ch2`.slice(0, 64);
   const amount = formatAmount(BigInt(victim.amount_minor), 'CNY');
   const res = await fetch(`${world.simulator.url}/_sim/executed`, {
@@ -57,34 +94,35 @@ export async function doublePayment(
   console.log(
     `  ⚠ the gateway pays ${victim.party_id}'s ${amount} of interest again, through a second channel (order ${orderNo}): the platform never asked for it`,
   );
+  return { orderNo, amount };
+}
 
-  // The next day's reconciliation (on this compressed calendar: today's statement, right away).
-  const date = new Date().toISOString().slice(0, 10);
+/** The day reconciled again, read until it reports the order as an exception. */
+async function reconcileUntilFound(world: World, date: string, orderNo: string): Promise<DayView> {
   await world.api.must('POST', '/v1/reconciliations', {
     body: { channel: 'default', date, rerun: true },
   });
-  let day: DayView | undefined;
   for (let i = 0; i < 120; i++) {
     const r = await world.api.call<DayView>('GET', `/v1/reconciliations/default/${date}`);
-    if (r.status === 200 && r.body.exceptions.some((e) => e.orderNo === orderNo)) {
-      day = r.body;
-      break;
-    }
+    if (r.status === 200 && r.body.exceptions.some((e) => e.orderNo === orderNo)) return r.body;
     await sleep(500);
   }
-  if (!day) throw new Error('the reconciliation did not report the double payment');
-  const exception = day.exceptions.find(
-    (e) => e.orderNo === orderNo,
-  ) as DayView['exceptions'][number];
-  console.log(
-    `  reconciliation ${date}: ${exception.class} ${orderNo} (${amount}), found among ${day.exceptions.length} exception(s) of the day; in the Web UI: ${uiSearchLink(world, "ReconState = 'Exceptions'")}`,
-  );
+  throw new Error('the reconciliation did not report the double payment');
+}
+
+/** The operator resolves the exception as a recovery from the investor: the recovery's id. */
+async function recoverFrom(
+  world: World,
+  date: string,
+  exceptionId: string,
+  victim: Paid,
+): Promise<string> {
   // The listing can show the exception a moment before the run has finished matching: the
   // workflow then refuses the decision (409, "the day is FETCHED"), and the operator tries again.
   const resolve = () =>
     world.api.call<{ error?: { message: string } }>(
       'POST',
-      `/v1/reconciliations/default/${date}/exceptions/${exception.id}/resolve`,
+      `/v1/reconciliations/default/${date}/exceptions/${exceptionId}/resolve`,
       {
         body: {
           action: 'recover',
@@ -112,19 +150,9 @@ export async function doublePayment(
     rows: [e],
   } = await world.db.query<{ recovery_id: string }>(
     'SELECT recovery_id FROM recon_exceptions WHERE id = $1',
-    [exception.id],
+    [exceptionId],
   );
-  console.log(
-    `  recovery ${e.recovery_id} opened against ${victim.party_id} for ${amount}: their next payouts are offset until it is repaid`,
-  );
-  return {
-    orderNo,
-    investorId: victim.party_id,
-    amountMinor: BigInt(victim.amount_minor),
-    exceptionsFound: day.exceptions.length,
-    resolution: 'recover',
-    recoveryId: e.recovery_id,
-  };
+  return e.recovery_id;
 }
 
 /** How much of the recovery came back, and its state, at the end. */

@@ -22,12 +22,24 @@ export async function rush(
   months: number,
   monthSeconds: number,
 ): Promise<RushResult> {
-  const { api } = world;
+  const { loanId, principalMinor } = await openLoan(world, cast, months, monthSeconds);
+  const answers = await subscribeAtOnce(world, cast, loanId);
+  const confirmedMinor = await untilConfirmed(world, loanId, answers.accepted, principalMinor);
+  return { loanId, principalMinor, ...answers, confirmedMinor };
+}
+
+/** The loan, sized to three quarters of what the investors want. */
+async function openLoan(
+  world: World,
+  cast: Cast,
+  months: number,
+  monthSeconds: number,
+): Promise<{ loanId: string; principalMinor: bigint }> {
   const wanted = cast.investors.reduce((a, i) => a + i.wantMinor, 0n);
   // three quarters of the demand, in whole hundreds
   const principalMinor = ((wanted * 3n) / 4n / 10_000n) * 10_000n;
   const loanId = `${cast.run}-loan`;
-  await api.must('POST', '/v1/loans', {
+  await world.api.must('POST', '/v1/loans', {
     idempotencyKey: `${loanId}-create`,
     body: {
       id: loanId,
@@ -45,7 +57,16 @@ export async function rush(
   console.log(
     `  loan ${loanId}: ${formatAmount(principalMinor, 'CNY')} at 12%, ${months} months of ${monthSeconds} s, interest monthly and principal at maturity; ${cast.investors.length} investors want ${formatAmount(wanted, 'CNY')}`,
   );
+  return { loanId, principalMinor };
+}
 
+/** Every investor at once; one told LOAN_FULL takes what remains, once. */
+async function subscribeAtOnce(
+  world: World,
+  cast: Cast,
+  loanId: string,
+): Promise<{ accepted: number; loanFullAnswers: number; otherRefusals: number }> {
+  const { api } = world;
   const phase = new Phase('rush', cast.investors.length, 'investors');
   let accepted = 0;
   let loanFullAnswers = 0;
@@ -84,10 +105,19 @@ export async function rush(
   phase.done(
     `${accepted} subscriptions accepted, ${loanFullAnswers} LOAN_FULL answers, ${otherRefusals} other refusals`,
   );
+  return { accepted, loanFullAnswers, otherRefusals };
+}
 
+/** Until the loan has decided (and disbursed): what it confirmed, against its principal. */
+async function untilConfirmed(
+  world: World,
+  loanId: string,
+  accepted: number,
+  principalMinor: bigint,
+): Promise<bigint> {
   const confirming = new Phase('confirming', accepted, 'subscriptions');
   for (;;) {
-    const loan = await api.must<{ status: string }>('GET', `/v1/loans/${loanId}`);
+    const loan = await world.api.must<{ status: string }>('GET', `/v1/loans/${loanId}`);
     const { rows } = await world.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM subscriptions WHERE loan_id = $1 AND status = 'CONFIRMED'`,
       [loanId],
@@ -104,5 +134,5 @@ export async function rush(
   confirming.done(
     `filled ${formatAmount(confirmedMinor, 'CNY')} of ${formatAmount(principalMinor, 'CNY')}: oversold ${formatAmount(confirmedMinor > principalMinor ? confirmedMinor - principalMinor : 0n, 'CNY')}; disbursed to the borrower less 1%`,
   );
-  return { loanId, principalMinor, accepted, loanFullAnswers, otherRefusals, confirmedMinor };
+  return confirmedMinor;
 }

@@ -72,36 +72,72 @@ export async function summarize(
   incident?: IncidentSummary,
 ): Promise<Checks> {
   const { loanId } = rush;
-  const fmt = (minor: bigint) => formatAmount(minor, 'CNY');
+  const by = await payoutsByStatus(world, loanId);
+  const checks = await runChecks(world, cast, loanId);
+  console.log(summaryTable({ cast, rush, calendar, desk, incident }, by, checks));
+  return checks;
+}
+
+type PayoutsByStatus = Record<string, { status: string; n: number; total: string } | undefined>;
+
+async function payoutsByStatus(world: World, loanId: string): Promise<PayoutsByStatus> {
   const { rows: payouts } = await world.db.query<{ status: string; n: number; total: string }>(
     `SELECT status, count(*)::int AS n, sum(amount_minor)::text AS total FROM payouts WHERE loan_id = $1 GROUP BY status ORDER BY status`,
     [loanId],
   );
-  const by = Object.fromEntries(payouts.map((r) => [r.status, r]));
+  return Object.fromEntries(payouts.map((r) => [r.status, r]));
+}
+
+/**
+ * The checks that matter: no payout posted twice by us or executed twice by the gateway, the
+ * ledger's money through the gateway equal to the gateway's, and the trial balance.
+ */
+async function runChecks(world: World, cast: Cast, loanId: string): Promise<Checks> {
   const { rows: dup } = await world.db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM (SELECT p.id FROM payouts p JOIN ledger_transactions t ON t.idempotency_key = 'payout:' || p.id || ':post'
      WHERE p.loan_id = $1 GROUP BY p.id HAVING count(*) > 1) d`,
     [loanId],
   );
+  const twice = await executedTwice(world, loanId);
+  const trial = await world.api.must<{ balanced: boolean }>('GET', '/v1/ledger/trial-balance');
+  const mismatches = await ledgerVsGateway(world, cast, loanId);
+  return {
+    duplicates: dup[0].n + twice,
+    ledgerVsGateway: mismatches,
+    trialBalanced: trial.balanced,
+  };
+}
+
+/** How many of the loan's payout orders the gateway executed more than once (its own record). */
+async function executedTwice(world: World, loanId: string): Promise<number> {
   const truth = await world.simulator.truth();
   const { rows: ids } = await world.db.query<{ order_no: string }>(
     'SELECT order_no FROM payouts WHERE loan_id = $1',
     [loanId],
   );
   const ours = new Set(ids.map((r) => r.order_no));
-  const executedTwice =
+  return (
     truth.filter((o) => ours.has(o.orderNo) && o.status === 'SUCCESS').length -
     new Set(
       truth.filter((o) => ours.has(o.orderNo) && o.status === 'SUCCESS').map((o) => o.orderNo),
-    ).size;
-  const trial = await world.api.must<{ balanced: boolean }>('GET', '/v1/ledger/trial-balance');
-  const mismatches = await ledgerVsGateway(world, cast, loanId);
-  const checks: Checks = {
-    duplicates: dup[0].n + executedTwice,
-    ledgerVsGateway: mismatches,
-    trialBalanced: trial.balanced,
-  };
+    ).size
+  );
+}
 
+/** The one table the scenario ends with. */
+function summaryTable(
+  run: {
+    cast: Cast;
+    rush: RushResult;
+    calendar: CalendarResult;
+    desk: ReviewDesk;
+    incident?: IncidentSummary;
+  },
+  by: PayoutsByStatus,
+  checks: Checks,
+): string {
+  const { cast, rush, calendar, desk, incident } = run;
+  const fmt = (minor: bigint) => formatAmount(minor, 'CNY');
   const table = new Table({ head: ['', 'result'], style: { head: [], border: [] } });
   table.push(
     [
@@ -143,6 +179,5 @@ export async function summarize(
     ['trial balance', checks.trialBalanced ? '0 (balanced)' : 'NOT BALANCED'],
     ['ledger vs gateway truth', `${checks.ledgerVsGateway} orders differ`],
   );
-  console.log(table.toString());
-  return checks;
+  return table.toString();
 }
