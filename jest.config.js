@@ -15,6 +15,7 @@ const UNIT = [
   'test/gateway/simulator-notifications.test.ts',
   'test/gateway/simulator-cli.test.ts',
   'test/chaos/plan.test.ts',
+  'test/chaos/summary.test.ts',
   'test/security/workflow-fence.test.ts',
   'test/api/errors.test.ts',
 ];
@@ -37,9 +38,9 @@ const common = {
 module.exports = {
   testTimeout: 120_000,
   maxWorkers: 2,
-  // test/chaos/seeds.test.ts runs its six seeds at once (it.concurrent); nothing else is
+  // test/chaos/seeds.test.ts runs its seven seeds at once (it.concurrent); nothing else is
   // concurrent.
-  maxConcurrency: 6,
+  maxConcurrency: 7,
   projects: [
     { ...common, displayName: 'unit', testMatch: UNIT.map((f) => `<rootDir>/${f}`) },
     {

@@ -244,8 +244,22 @@ export async function writeOffRecovery(
   const { rows } = await tx.query('SELECT * FROM recoveries WHERE id = $1 FOR UPDATE', [id]);
   if (!rows[0]) throw new Error(`recovery ${id} does not exist`);
   const recovery = toRecovery(rows[0]);
-  // closed: nothing left to write off
-  if (recovery.state === 'WRITTEN_OFF' || recovery.state === 'RECOVERED') return recovery;
+  // Written off before: that write-off's own audit row stands.
+  if (recovery.state === 'WRITTEN_OFF') return recovery;
+  // Recovered while the decision waited (an offset cleared it): the operator's write-off did
+  // nothing, and the audit log says so (chaos seed 53), once.
+  if (recovery.state === 'RECOVERED') {
+    await writeAudit(tx, {
+      actor: decision.operator,
+      action: 'recovery.write_off_found_nothing',
+      subject: id,
+      reason: decision.reason,
+      requestId: decision.requestId,
+      details: { state: recovery.state, recoveredMinor: recovery.recoveredMinor.toString() },
+      idempotencyKey: `recovery.write_off_found_nothing:${id}`,
+    });
+    return recovery;
+  }
   const rest = recovery.amountMinor - recovery.recoveredMinor;
   await post(tx, {
     idempotencyKey: `recovery:${id}:write-off`,
