@@ -13,10 +13,13 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-# Node packages: reinstall only when the lock file changed since the last install.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Node packages: reinstall only when the lock file's content changed since the last install (not
+# its mtime: a fresh checkout or worktree is newer without being different).
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat node_modules/.installed-lock-sha256 2>/dev/null)" != "$lock_hash" ]; then
   say "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.installed-lock-sha256
 else
   say "npm packages: up to date"
 fi
