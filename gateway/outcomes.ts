@@ -156,36 +156,34 @@ function replyFor(
   return { reply };
 }
 
-export function classifySubmit(result: ExchangeResult, expected: ExpectedOrder): SubmitOutcome {
+/**
+ * The outcome table for a reply to a submit or a query: SUCCESS and FAILED read the same for
+ * both; `waiting` holds the statuses whose meaning depends on which was asked; any other status is
+ * unknown.
+ */
+function classifyReply<T>(
+  result: ExchangeResult,
+  expected: ExpectedOrder,
+  waiting: Readonly<Record<string, T>>,
+): T | Succeeded | Failed | NotSent | Unknown {
   const read = replyFor(result, expected);
   if (!('reply' in read)) return read;
   const order = read.reply;
-  switch (order.status) {
-    case 'SUCCESS':
-      return succeededIfMatching(order, expected);
-    case 'FAILED':
-      return failedIfDefinitive(order);
-    case 'PROCESSING':
-      return { kind: 'unknown', reason: 'gateway says PROCESSING', httpStatus: 200 };
-    default:
-      return { kind: 'unknown', reason: `unrecognised status '${order.status}'`, httpStatus: 200 };
-  }
+  if (order.status === 'SUCCESS') return succeededIfMatching(order, expected);
+  if (order.status === 'FAILED') return failedIfDefinitive(order);
+  if (Object.hasOwn(waiting, order.status)) return waiting[order.status];
+  return { kind: 'unknown', reason: `unrecognised status '${order.status}'`, httpStatus: 200 };
+}
+
+export function classifySubmit(result: ExchangeResult, expected: ExpectedOrder): SubmitOutcome {
+  return classifyReply<Unknown>(result, expected, {
+    PROCESSING: { kind: 'unknown', reason: 'gateway says PROCESSING', httpStatus: 200 },
+  });
 }
 
 export function classifyQuery(result: ExchangeResult, expected: ExpectedOrder): QueryOutcome {
-  const read = replyFor(result, expected);
-  if (!('reply' in read)) return read;
-  const order = read.reply;
-  switch (order.status) {
-    case 'SUCCESS':
-      return succeededIfMatching(order, expected);
-    case 'FAILED':
-      return failedIfDefinitive(order);
-    case 'PROCESSING':
-      return { kind: 'processing' };
-    case 'NOT_FOUND':
-      return { kind: 'not_found' };
-    default:
-      return { kind: 'unknown', reason: `unrecognised status '${order.status}'`, httpStatus: 200 };
-  }
+  return classifyReply<QueryOutcome>(result, expected, {
+    PROCESSING: { kind: 'processing' },
+    NOT_FOUND: { kind: 'not_found' },
+  });
 }

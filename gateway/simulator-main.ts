@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseFaultRates } from './simulator/faults';
-import { DEFAULT_OPTIONS } from './simulator/options';
+import { DEFAULT_OPTIONS, type SimulatorOptions } from './simulator/options';
 import { startSimulator } from './simulator/server';
 import { isDevelopmentOrTest } from '../config/env';
 
@@ -127,26 +127,10 @@ const program = new Command()
   .option('--log', 'log every request (JSON, pino)', false)
   .showHelpAfterError();
 
-interface CliOptions {
-  port: number;
-  host: string;
-  dataDir: string;
-  notifyUrl?: string;
-  merchantId: string;
-  secret: string;
-  seed: string;
-  faultRates?: ReturnType<typeof parseFaultRates>;
-  timeoutHoldMs: number;
-  processingMs: number;
-  lateNotifyMs: number;
-  notifyGapMs: number;
-  notifyMaxAttempts: number;
-  notifyBackoffMs: number;
-  notifyBackoffMaxMs: number;
-  notifyTimeoutMs: number;
-  fsync: boolean;
-  log: boolean;
-}
+/** What commander parses: the simulator's settings less the clock, fault rates optional. */
+type CliOptions = Omit<SimulatorOptions, 'now' | 'faultRates'> & {
+  faultRates?: SimulatorOptions['faultRates'];
+};
 
 /**
  * A test double: it runs only where APP_ENV says development or test, exactly (unset, a typo or
