@@ -12,6 +12,7 @@
 //   reconciliation run: the ledger is right, the statement is not.
 import { isDefinitiveFailureCode } from '../gateway/definitive-codes';
 import { signNotification, unixSeconds } from '../gateway/signing';
+import type { NotificationBody } from '../gateway/protocol';
 import type { OrderRecord } from '../gateway/simulator/truth-store';
 import { formatAmount } from '../ledger/money';
 import { clearingNets, count, gatewayNet, type RunState } from './world';
@@ -42,19 +43,8 @@ export async function latestOrders(state: RunState, n: number): Promise<OurOrder
   return (await state.stack.db.query<OurOrder>(`${OUR_ORDERS} LIMIT $1`, [n])).rows;
 }
 
-interface Notice {
-  notifyId: string;
-  orderNo: string;
-  kind: string;
-  status: string;
-  code?: string;
-  amount: string;
-  currency: string;
-  fee?: string;
-  gatewayTradeNo: string;
-  eventSeq: number;
-  eventTime: string;
-}
+/** A notification as the gateway sends it, of any `kind`: a forged one may name a kind unknown. */
+type Notice = Omit<NotificationBody, 'kind'> & { kind: string };
 
 /** POSTs a notice to the API signed with the gateway's own key, as the gateway's notifier does. */
 async function postNotice(state: RunState, notice: Notice): Promise<number> {

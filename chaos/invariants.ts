@@ -1,6 +1,7 @@
 // The money invariants, checked once the system has settled. Each returns the violations it found
 // as sentences naming the orders, accounts or workflows concerned (empty: it holds).
 import { Ledger } from '../ledger';
+import { clearingNets, gatewayNets, ordersDisagreeing } from '../ledger/clearing-nets';
 import type { OperatorDecision, RunState } from './world';
 
 export interface Violation {
@@ -55,26 +56,12 @@ const executedOnce: Check = async ({ stack, secondChannel }) => {
  * moved.
  */
 const ledgerEqualsTruth: Check = async ({ stack }) => {
-  const truth = stack.simulator.truth();
-  const gateway = new Map(
-    truth
-      .filter((o) => o.status === 'SUCCESS')
-      .map((o) => [o.orderNo, (o.kind === 'PAYOUT' ? 1n : -1n) * BigInt(o.amountMinor)]),
+  const gateway = gatewayNets(stack.simulator.truth());
+  const ledger = await clearingNets(stack.db);
+  return ordersDisagreeing(new Set([...gateway.keys(), ...ledger.keys()]), gateway, ledger).map(
+    (o) =>
+      `order ${o}: the ledger moved ${ledger.get(o) ?? 0n}, the gateway ${gateway.get(o) ?? 0n} (minor units, + out)`,
   );
-  const { rows } = await stack.db.query<{ order_no: string; net: string }>(
-    `SELECT t.metadata->>'orderNo' AS order_no, sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END)::text AS net
-     FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id AND NOT p.pending
-     JOIN ledger_accounts a ON a.id = p.account_id AND a.path = 'gateway:default:clearing'
-     GROUP BY 1`,
-  );
-  const ledger = new Map(rows.map((r) => [r.order_no ?? '(no order number)', BigInt(r.net)]));
-  const orders = new Set([...gateway.keys(), ...ledger.keys()]);
-  return [...orders]
-    .filter((o) => (gateway.get(o) ?? 0n) !== (ledger.get(o) ?? 0n))
-    .map(
-      (o) =>
-        `order ${o}: the ledger moved ${ledger.get(o) ?? 0n}, the gateway ${gateway.get(o) ?? 0n} (minor units, + out)`,
-    );
 };
 
 /**

@@ -1,4 +1,5 @@
 // What every part of a chaos run shares: the stack, the seeded streams, the counters and the log.
+import { clearingNets as ledgerClearingNets, gatewayNets } from '../ledger/clearing-nets';
 import type { Prng } from './prng';
 import type { ChaosStack } from './stack';
 
@@ -67,24 +68,13 @@ export function count(state: RunState, kind: string, n = 1): void {
  * order (its truth).
  */
 export function gatewayNet(state: RunState, orderNo: string): bigint {
-  const o = state.stack.simulator.truth().find((r) => r.orderNo === orderNo);
-  if (o?.status !== 'SUCCESS') return 0n;
-  return o.kind === 'PAYOUT' ? o.amountMinor : -o.amountMinor;
+  const order = state.stack.simulator.truth().find((r) => r.orderNo === orderNo);
+  return order ? (gatewayNets([order]).get(orderNo) ?? 0n) : 0n;
 }
 
 /** Signed the same way: what the ledger posted for each order on `gateway:default:clearing`. */
-export async function clearingNets(
-  state: RunState,
-  orderNos: string[],
-): Promise<Map<string, bigint>> {
-  const { rows } = await state.stack.db.query<{ order_no: string; net: string }>(
-    `SELECT t.metadata->>'orderNo' AS order_no, sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END)::text AS net
-     FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id AND NOT p.pending
-     JOIN ledger_accounts a ON a.id = p.account_id AND a.path = 'gateway:default:clearing'
-     WHERE t.metadata->>'orderNo' = ANY($1) GROUP BY 1`,
-    [orderNos],
-  );
-  return new Map(rows.map((r) => [r.order_no, BigInt(r.net)]));
+export function clearingNets(state: RunState, orderNos: string[]): Promise<Map<string, bigint>> {
+  return ledgerClearingNets(state.stack.db, orderNos);
 }
 
 export function sleep(ms: number): Promise<void> {

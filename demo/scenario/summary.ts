@@ -1,6 +1,7 @@
 // The end of the scenario: one table of what happened and the checks that matter, computed from
 // the ledger, the platform's tables and the gateway's own record.
 import Table from 'cli-table3';
+import { clearingNets, gatewayNets, ordersDisagreeing } from '../../ledger/clearing-nets';
 import { formatAmount } from '../../ledger/money';
 import { scheduledPayoutIdPrefix } from '../../ids/derived';
 import type { World } from '../world';
@@ -38,20 +39,9 @@ async function ledgerVsGateway(world: World, cast: Cast, loanId: string): Promis
       )
       .map((o) => o.orderNo),
   ]);
-  const gateway = new Map(
-    truth
-      .filter((o) => o.status === 'SUCCESS')
-      .map((o) => [o.orderNo, (o.kind === 'PAYOUT' ? 1n : -1n) * BigInt(o.amountMinor)]),
-  );
-  const { rows } = await world.db.query<{ order_no: string; net: string }>(
-    `SELECT t.metadata->>'orderNo' AS order_no, sum(CASE p.direction WHEN 'C' THEN p.amount ELSE -p.amount END)::text AS net
-     FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id AND NOT p.pending
-     JOIN ledger_accounts a ON a.id = p.account_id AND a.path = 'gateway:default:clearing'
-     WHERE t.metadata->>'orderNo' = ANY($1) GROUP BY 1`,
-    [[...orders]],
-  );
-  const ledger = new Map(rows.map((r) => [r.order_no, BigInt(r.net)]));
-  return [...orders].filter((o) => (gateway.get(o) ?? 0n) !== (ledger.get(o) ?? 0n)).length;
+  const gateway = gatewayNets(truth);
+  const ledger = await clearingNets(world.db, [...orders]);
+  return ordersDisagreeing(orders, gateway, ledger).length;
 }
 
 export interface IncidentSummary {
