@@ -237,11 +237,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-main().then(
-  () => releaseChaosPostgres(),
-  async (err: Error) => {
-    console.error(`[chaos] ${err.stack ?? err.message}`);
-    await releaseChaosPostgres().catch(() => undefined);
-    process.exit(1);
-  },
-);
+// Whatever ends the run early stops its processes first: a run leaves no server behind.
+const fail = (err: Error): void => {
+  console.error(`[chaos] ${err.stack ?? err.message}`);
+  void stopEverything().then(() => process.exit(1));
+};
+process.once('uncaughtException', fail);
+main().then(() => releaseChaosPostgres(), fail);

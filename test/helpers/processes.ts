@@ -109,9 +109,16 @@ export async function startProcess(
   child.stderr?.on('data', (d: Buffer) => {
     output += d.toString();
   });
+  // A spawn that fails (its files gone, e.g. node_modules emptied under a run) is an 'error'
+  // event: unheard, it would end the whole test or chaos process and orphan its servers.
+  let spawnError: Error | undefined;
+  child.once('error', (err) => {
+    spawnError = err;
+  });
   const exited = once(child, 'exit');
   const deadline = Date.now() + readyTimeoutMs;
   while (!READY[kind].test(output)) {
+    if (spawnError) throw new Error(`${kind} could not start: ${spawnError.message}`);
     if (child.exitCode !== null)
       throw new Error(`${kind} exited with ${child.exitCode}: ${output}`);
     if (Date.now() > deadline) {
