@@ -160,6 +160,7 @@ const FINDABLE: Record<string, readonly string[]> = {
   ReviewState: ['Pending'],
   ReconState: ['Exceptions', 'Pending'],
   RecoveryState: ['Offsetting', 'Requested'],
+  CollectionState: ['Exhausted'],
 };
 
 /**
@@ -178,9 +179,13 @@ const nothingSilent: Check = async (state) => {
   return out;
 };
 
-/** Running workflows in no named operator state (still working, or waiting where nobody looks). */
+/**
+ * Running workflows in no named operator state (still working, or waiting where nobody looks). A
+ * parent waiting on a child that is in one (a loan on its installment's exhausted collection) is
+ * found through that child.
+ */
 export async function silentWorkflows(state: RunState): Promise<string[]> {
-  const ids: string[] = [];
+  const running: { id: string; type: string; parent?: string; findable: boolean }[] = [];
   for await (const wf of state.stack.temporal.workflow.list({
     query: `ExecutionStatus = 'Running'`,
   })) {
@@ -188,9 +193,19 @@ export async function silentWorkflows(state: RunState): Promise<string[]> {
     const findable = Object.entries(FINDABLE).some(([key, values]) =>
       values.includes(String(attrs[key]?.[0] ?? '')),
     );
-    if (!findable) ids.push(`${wf.workflowId} (${wf.type})`);
+    running.push({
+      id: wf.workflowId,
+      type: wf.type,
+      parent: wf.parentExecution?.workflowId ?? undefined,
+      findable,
+    });
   }
-  return ids;
+  const foundThroughChild = new Set(
+    running.filter((w) => w.findable && w.parent).map((w) => w.parent),
+  );
+  return running
+    .filter((w) => !w.findable && !foundThroughChild.has(w.id))
+    .map((w) => `${w.id} (${w.type})`);
 }
 
 /** Every decision an operator made (that the system accepted) is in the audit log. */

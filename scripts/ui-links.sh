@@ -12,3 +12,4 @@ ui_search() { # a Web UI link to a workflow search
 echo "    pending reviews    $(ui_search "ReviewState = 'Pending'")"
 echo "    recon exceptions   $(ui_search "ReconState = 'Exceptions'")"
 echo "    open recoveries    $(ui_search "RecoveryState = 'Offsetting' OR RecoveryState = 'Requested'")"
+echo "    unpaid installments $(ui_search "CollectionState = 'Exhausted'")"

@@ -120,6 +120,22 @@ function payoutRunOptions(
   };
 }
 
+/** Histories from before it waited in no state an operator could find (chaos seed 201). */
+export const FINDABLE_EXHAUSTED_PATCH = 'exhausted-collections-findable';
+
+/**
+ * The scheduled collections are used up: the installment waits for an operator's or the
+ * borrower's collect-now, findable meanwhile as `CollectionState = 'Exhausted'`.
+ */
+async function awaitCollectNow(asked: () => boolean): Promise<void> {
+  const findable = patched(FINDABLE_EXHAUSTED_PATCH);
+  if (findable)
+    upsertSearchAttributes([{ key: SearchAttributes.CollectionState, value: 'Exhausted' }]);
+  await condition(asked);
+  if (findable)
+    upsertSearchAttributes([{ key: SearchAttributes.CollectionState, value: 'Resumed' }]);
+}
+
 /**
  * repayment-{loanId}-{n}: DUE → COLLECTING (from the borrower through the gateway, by the outcome
  * table) → COLLECTED → DISTRIBUTED (one ledger transaction, pro rata) → PAID_OUT (the payout run
@@ -189,7 +205,7 @@ export async function repaymentWorkflow(input: RepaymentWorkflowInput): Promise<
     } else {
       state = 'DUE';
     }
-    if (attempt >= SCHEDULED_COLLECTION_ATTEMPTS) await condition(() => collectNow);
+    if (attempt >= SCHEDULED_COLLECTION_ATTEMPTS) await awaitCollectNow(() => collectNow);
     else await condition(() => collectNow, untilDue() > 0 ? untilDue() : terms.dayMs);
   }
 

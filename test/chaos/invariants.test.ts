@@ -204,6 +204,22 @@ it('reports a workflow running in no state an operator can find, and an outbox r
       type: 'payoutWorkflow',
       searchAttributes: { PayoutStatus: ['QUERYING'] },
     },
+    // a loan waiting on its installment's exhausted collection is found through the installment
+    { workflowId: 'loan-l1', type: 'loanWorkflow', searchAttributes: { LoanId: ['l1'] } },
+    {
+      workflowId: 'repayment-l1-2',
+      type: 'repaymentWorkflow',
+      parentExecution: { workflowId: 'loan-l1' },
+      searchAttributes: { CollectionState: ['Exhausted'] },
+    },
+    // ... but not through a child that is silent itself
+    { workflowId: 'loan-l2', type: 'loanWorkflow', searchAttributes: { LoanId: ['l2'] } },
+    {
+      workflowId: 'repayment-l2-1',
+      type: 'repaymentWorkflow',
+      parentExecution: { workflowId: 'loan-l2' },
+      searchAttributes: { CollectionState: ['Resumed'] },
+    },
   ];
   const temporal = {
     workflow: {
@@ -216,6 +232,8 @@ it('reports a workflow running in no state an operator can find, and an outbox r
   await db.pool.query('DELETE FROM outbox');
   expect(await INVARIANTS['nothing-silent'](state)).toEqual([
     'workflow payout-p2 (payoutWorkflow) is running in no state an operator can find',
+    'workflow loan-l2 (loanWorkflow) is running in no state an operator can find',
+    'workflow repayment-l2-1 (repaymentWorkflow) is running in no state an operator can find',
   ]);
   await db.pool.query(
     `INSERT INTO outbox (action, workflow_type, workflow_id, payload) VALUES ('start', 'payoutWorkflow', 'payout-p3', '{}')`,

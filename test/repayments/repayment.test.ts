@@ -9,7 +9,8 @@ import { buildSchedule } from '../../loans/schedule';
 import { parseRate } from '../../ledger/money';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { repaymentWorkflow } from '../../workflows';
-import { TASK_QUEUE } from '../../workflows/contracts/common';
+import { SCHEDULED_COLLECTION_ATTEMPTS } from '../../workflows/repayment';
+import { SearchAttributes, TASK_QUEUE } from '../../workflows/contracts/common';
 import { reviewEvidenceQuery } from '../../workflows/contracts/gateway-order';
 import type { PayoutRunResult } from '../../workflows/contracts/payout-run';
 import { repaymentStateQuery } from '../../workflows/contracts/repayment';
@@ -198,6 +199,47 @@ it('an installment the borrower cannot pay goes OVERDUE with the late fee, and i
   );
   expect(shares[0].total).toBe(String(due - 1_000n));
 }, 90_000);
+
+it("an installment whose scheduled collections all failed waits findable as CollectionState 'Exhausted', and is collected when asked", async () => {
+  // Chaos seed 201: after the last scheduled attempt the repayment waited in no state an operator
+  // could find (and its loan with it).
+  const plan: LoanPlan = {
+    id: 'ex1',
+    holdings: [500_000n, 500_000n],
+    termMonths: 1,
+    repaymentMethod: 'equal_installment',
+    intervalSeconds: 8,
+  };
+  await openAndFillLoan(app, db, plan);
+  await drainOutbox(dispatcher, db);
+  expect(await resultOf('payout-disb-ex1')).toBe('SUCCEEDED');
+  world.fault('fail:INSUFFICIENT_FUNDS');
+  const repayment = world.env.client.workflow.getHandle('repayment-ex1-1');
+  const collectionState = async () =>
+    (await repayment.describe().catch(() => undefined))?.typedSearchAttributes.get(
+      SearchAttributes.CollectionState,
+    );
+  // five failed attempts a compressed day apart, through the outcome table: slow when loaded
+  await until(collectionState, (s) => s === 'Exhausted', 150_000);
+  const { rows: attempts } = await db.pool.query(
+    `SELECT count(*)::int AS n FROM repayment_collections WHERE loan_id = 'ex1' AND status = 'FAILED'`,
+  );
+  expect(attempts[0].n).toBe(SCHEDULED_COLLECTION_ATTEMPTS);
+  expect(await repayment.query(repaymentStateQuery)).toBe('OVERDUE');
+
+  await world.reset();
+  const borrower = {
+    authorization: `Bearer ${(await app.inject({ method: 'POST', url: '/v1/api-keys', headers: admin, payload: { role: 'borrower:ex1-bor' } })).json().key}`,
+  };
+  const asked = await app.inject({
+    method: 'POST',
+    url: '/v1/loans/ex1/installments/1/repayments',
+    headers: borrower,
+  });
+  expect(asked.statusCode).toBe(202);
+  expect(await repayment.result()).toBe('PAID_OUT');
+  expect(await world.env.client.workflow.getHandle('loan-ex1').result()).toBe('CLOSED');
+}, 240_000);
 
 it("a collection the gateway answered with a listed failure but executed is the installment's collection: asked again before a new order, the borrower pays once", async () => {
   // Chaos seed 26 (docs/reliability.md, violation 2): lie-failed:INVALID_ACCOUNT on a collection,

@@ -12,4 +12,6 @@ export const SearchAttributes = {
   PayoutStatus: defineSearchAttributeKey('PayoutStatus', SearchAttributeType.KEYWORD),
   ReconState: defineSearchAttributeKey('ReconState', SearchAttributeType.KEYWORD),
   RecoveryState: defineSearchAttributeKey('RecoveryState', SearchAttributeType.KEYWORD),
+  /** `Exhausted`: an installment's scheduled collections all failed; it waits for collect-now. */
+  CollectionState: defineSearchAttributeKey('CollectionState', SearchAttributeType.KEYWORD),
 } as const;
