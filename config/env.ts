@@ -119,7 +119,10 @@ const REQUIRED: Record<Component, (keyof AppConfig)[]> = {
   migrate: ['MIGRATION_DATABASE_URL'],
 };
 
-/** The withdrawal cooling-off after an account is added: a day where it is not set in staging and production. */
+/**
+ * The withdrawal cooling-off after an account is added: a day in staging and production unless
+ * set.
+ */
 export function bankAccountCoolingOffSeconds(c: AppConfig): number {
   if (c.BANK_ACCOUNT_COOLING_OFF_SECONDS !== undefined) return c.BANK_ACCOUNT_COOLING_OFF_SECONDS;
   return isDevelopmentOrTest(c.APP_ENV) ? 0 : 86_400;
@@ -220,7 +223,7 @@ function deployedProblems(component: Component, c: AppConfig): string[] {
     problems.push('ADMIN_API_KEY is an example key or not random: set a strong one explicitly');
   }
   if (
-    component !== 'migrate' &&
+    (component === 'api' || component === 'worker') &&
     (!c.BANK_ACCOUNT_ENCRYPTION_KEYS ||
       c.BANK_ACCOUNT_ENCRYPTION_KEYS.includes(DEVELOPMENT_BANK_ACCOUNT_KEYS.split(':')[1]))
   )

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { BankAccount } from '../../gateway/protocol';
 import { workflowIds } from '../../ids/workflow-ids';
 import { verificationPayoutId } from '../../payments/bank-accounts';
+import { getPayout, postPayout } from '../../payments/payouts';
 import { TASK_QUEUE } from '../../workflows/contracts/common';
 import type { PayoutState } from '../../workflows/contracts/payout';
 import type { TestDatabase } from './postgres';
@@ -76,5 +77,28 @@ export async function addVerifiedBankAccount(
   const bankAccountId = await addBankAccount(app, p);
   const state = await runPennyTest(temporal, db, { partyId: p.partyId, bankAccountId });
   if (state !== 'SUCCEEDED') throw new Error(`the penny test of ${bankAccountId} ended ${state}`);
+  return bankAccountId;
+}
+
+/**
+ * For tests with no gateway: adds the account through the API and settles its penny test as the
+ * Payout workflow would on a verified success (payments/payouts.ts postPayout), not started.
+ */
+export async function addAccountVerifiedWithoutGateway(
+  app: FastifyInstance,
+  db: TestDatabase,
+  p: {
+    kind?: 'investor' | 'borrower';
+    partyId: string;
+    authorization: string;
+    account: BankAccount;
+  },
+): Promise<string> {
+  const bankAccountId = await addBankAccount(app, p);
+  const payoutId = verificationPayoutId(bankAccountId);
+  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(payoutId)]);
+  const payout = await getPayout(db.pool, payoutId);
+  if (!payout) throw new Error(`no penny test for ${bankAccountId}`);
+  await postPayout(db.pool, payout, { test: 'verified without a gateway' });
   return bankAccountId;
 }
