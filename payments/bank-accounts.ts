@@ -144,3 +144,17 @@ export async function refusalToUse(
   if (q.coolingOffSeconds && rows[0].cooling) return 'COOLING_OFF';
   return null;
 }
+
+/** The party's newest verified account on file, if any: where a disbursement is paid. */
+export async function newestVerifiedAccount(
+  db: Queryable,
+  partyId: string,
+): Promise<string | null> {
+  const { rows } = await db.query(
+    `SELECT b.id FROM bank_accounts b
+       JOIN payouts p ON p.bank_account_id = b.id AND p.purpose = 'verification'
+      WHERE b.party_id = $1 AND p.status = 'SUCCEEDED' ORDER BY b.created_at DESC, b.id LIMIT 1`,
+    [partyId],
+  );
+  return rows[0]?.id ?? null;
+}

@@ -16,7 +16,9 @@ import { ADMIN_KEY, useTestApi } from '../api/helpers';
 import { addBankAccount, addVerifiedBankAccount, runPennyTest } from '../helpers/bank-accounts';
 import { GatewayWorld } from '../helpers/gateway-world';
 import { useTestDatabase } from '../helpers/postgres';
-import { fundInvestor } from '../helpers/stack';
+import { fundInvestor, unreachableGateway } from '../helpers/stack';
+import { createActivities } from '../../activities';
+import { getPayout, voidPayout } from '../../payments/payouts';
 import { expectLedgerConsistent } from '../ledger/helpers';
 
 const world = new GatewayWorld();
@@ -234,4 +236,54 @@ it('reads rows sealed under an old key after a new current key is added', async 
   } finally {
     useBankAccountKeyring(undefined);
   }
+});
+
+it("pays a borrower's disbursement to their verified account on file", async () => {
+  const borrower = `Bearer ${await api.partyKey('borrower', 'ba-bor')}`;
+  const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+  const created = await api.app.inject({
+    method: 'POST',
+    url: '/v1/loans',
+    headers: { ...admin, 'idempotency-key': 'ba-loan' },
+    payload: {
+      id: 'ba-loan',
+      borrowerId: 'ba-bor',
+      principal: '100.00',
+      annualRate: '0.10',
+      termMonths: 3,
+      repaymentMethod: 'equal_installment',
+      subscriptionDeadline: new Date(Date.now() + 3_600_000).toISOString(),
+    },
+  });
+  expect(created.statusCode).toBe(201);
+  const id = await addVerifiedBankAccount(api.app, world.env.client, db, {
+    kind: 'borrower',
+    partyId: 'ba-bor',
+    authorization: borrower,
+    account: { ...account, accountNo: '6222888800004444', accountName: 'Borrower Co.' },
+  });
+  // The disbursed money, as the loan's disbursement would leave it.
+  await new Ledger(db.pool).transfer({
+    idempotencyKey: 'test-disbursed:ba-bor',
+    from: 'gateway:default:clearing',
+    to: 'borrower:ba-bor:available',
+    amount: 5_000n,
+    currency: 'CNY',
+  });
+  const activities = createActivities({
+    pool: db.pool,
+    temporal: world.env.client,
+    gateway: unreachableGateway(),
+  });
+  const payoutId = await activities.requestDisbursementPayout('ba-loan', '5000');
+  const payout = await getPayout(db.pool, payoutId as string);
+  expect(payout).toMatchObject({
+    bankAccountId: id,
+    bankAccount: { accountNo: '6222888800004444' },
+  });
+  const { rows } = await db.pool.query('SELECT bank_account FROM payouts WHERE id = $1', [
+    payoutId,
+  ]);
+  expect(rows[0].bank_account).toBeNull();
+  await voidPayout(db.pool, payout!, { test: 'not sent' });
 });
