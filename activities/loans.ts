@@ -9,6 +9,7 @@ import { MoneyDecimal, roundMinor } from '../ledger/money';
 import { queryPolicyFor, type GatewayQueryPolicy } from '../loans/repayment-rules';
 import { post } from '../ledger/transactions';
 import { createPayout, getPayout } from '../payments/payouts';
+import { newestVerifiedAccount } from '../payments/bank-accounts';
 import {
   cancelSubscription,
   countSubscriptions,
@@ -213,7 +214,7 @@ async function createDisbursementPayout(
   loan: LoanView,
   payoutId: string,
   netMinor: string,
-  bankAccount: unknown,
+  to: { bankAccount: unknown; bankAccountId?: string },
 ): Promise<void> {
   const tx = await pool.connect();
   try {
@@ -225,7 +226,8 @@ async function createDisbursementPayout(
       sourceAccount: accountPath.borrowerAvailable(loan.borrowerId),
       amountMinor: BigInt(netMinor),
       currency: loan.currency,
-      bankAccount: bankAccount as never,
+      bankAccount: (to.bankAccount ?? null) as never,
+      bankAccountId: to.bankAccountId,
     });
     // The loan's workflow starts this payout as its child; the outbox row is not needed.
     await tx.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(payoutId)]);
@@ -287,12 +289,23 @@ function disbursementActivities(pool: Pool) {
         }
         return payoutId;
       }
+      // A verified account on file first; else the account given when the borrower was created.
+      const bankAccountId = await newestVerifiedAccount(pool, loan.borrowerId);
+      if (bankAccountId) {
+        await createDisbursementPayout(pool, loan, payoutId, netMinor, {
+          bankAccount: null,
+          bankAccountId,
+        });
+        return payoutId;
+      }
       const { rows } = await pool.query<{ bank_account: unknown }>(
         'SELECT bank_account FROM parties WHERE id = $1',
         [loan.borrowerId],
       );
       if (!rows[0]?.bank_account) return null;
-      await createDisbursementPayout(pool, loan, payoutId, netMinor, rows[0].bank_account);
+      await createDisbursementPayout(pool, loan, payoutId, netMinor, {
+        bankAccount: rows[0].bank_account,
+      });
       return payoutId;
     },
   };

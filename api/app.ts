@@ -31,6 +31,7 @@ import { ID_COMPONENT_SCHEMAS, invalidIdField } from './schemas';
 import { API_PATH_PARAM_MAX } from '../ids/limits';
 import { registerApiKeyRoutes } from './routes/api-keys';
 import { registerAuditRoutes } from './routes/audit';
+import { registerBankAccountRoutes } from './routes/bank-accounts';
 import { registerDepositRoutes } from './routes/deposits';
 import { registerGatewayNotificationRoutes } from './routes/gateway-notifications';
 import { registerHealthRoutes } from './routes/health';
@@ -72,6 +73,8 @@ export interface AppDeps {
    * everything, no lifetime cap.
    */
   keyPolicy?: KeyPolicy;
+  /** The withdrawal cooling-off after an account is added; none unless given. */
+  bankAccountCoolingOffSeconds?: number;
 }
 
 export interface AppContext {
@@ -79,6 +82,8 @@ export interface AppContext {
   metrics: Metrics;
   temporal?: Client;
   keyPolicy: KeyPolicy;
+  /** How long after a bank account is added the party's withdrawals are refused (config/env.ts). */
+  bankAccountCoolingOffSeconds: number;
 }
 
 /**
@@ -96,7 +101,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = createFastify(deps);
   const metrics = createMetrics();
   const keyPolicy = deps.keyPolicy ?? DEVELOPMENT_KEY_POLICY;
-  const context: AppContext = { pool: deps.pool, metrics, temporal: deps.temporal, keyPolicy };
+  const context: AppContext = {
+    pool: deps.pool,
+    metrics,
+    temporal: deps.temporal,
+    keyPolicy,
+    bankAccountCoolingOffSeconds: deps.bankAccountCoolingOffSeconds ?? 0,
+  };
 
   await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(swagger, {
@@ -290,6 +301,7 @@ function registerRoutes(app: FastifyInstance, context: AppContext, deps: AppDeps
   registerInvestorRoutes(app, context);
   registerLedgerRoutes(app, context);
   registerLoanRoutes(app, context);
+  registerBankAccountRoutes(app, context);
   registerDepositRoutes(app, context);
   registerWithdrawalRoutes(app, context);
   registerReviewRoutes(app, context);

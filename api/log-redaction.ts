@@ -5,6 +5,7 @@ export const LOG_REDACTIONS = [
   'req.headers["idempotency-key"]',
   'req.headers.cookie',
   'req.headers["x-gateway-signature"]',
+  'req.body.accountNo',
   'req.body.account.accountNo',
   'req.body.bankAccount.accountNo',
   'req.body.key',

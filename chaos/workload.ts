@@ -65,17 +65,63 @@ export async function depositPhase(state: RunState, plan: WorkloadPlan): Promise
     const { key } = await api.must<{ key: string }>('POST', '/v1/api-keys', {
       body: { role: `investor:${id}` },
     });
-    state.investors.push({ id, key, account });
+    state.investors.push({ id, key, bankAccountId: null });
   }
+  await verifyAccounts(state);
   await inParallel(state.investors, 4, async (inv, i) => {
+    if (inv.bankAccountId === null)
+      return state.say(`  ${inv.id}: no verified account, no deposit`);
     await api.must('POST', `/v1/investors/${inv.id}/deposits`, {
       key: inv.key,
-      body: { amount: formatAmount(plan.depositMinor[i], 'CNY'), account: inv.account },
+      body: {
+        amount: formatAmount(plan.depositMinor[i], 'CNY'),
+        bankAccountId: inv.bankAccountId,
+      },
       idempotencyKey: `${inv.id}-dep0`,
     });
   });
   await settledDeposits(state, 240_000);
   return borrowerId;
+}
+
+/**
+ * Each investor's bank account on file, verified by its penny test (a payout under the run's
+ * faults): an account whose test failed is added again, at most three times.
+ */
+async function verifyAccounts(state: RunState): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    const pending = new Map<string, Investor>();
+    for (const [i, inv] of state.investors.entries()) {
+      if (inv.bankAccountId !== null) continue;
+      const { bankAccountId } = await state.stack.api.must<{ bankAccountId: string }>(
+        'POST',
+        `/v1/investors/${inv.id}/bank-accounts`,
+        { key: inv.key, body: bankAccount(i, inv.id), idempotencyKey: `${inv.id}-ba${round}` },
+      );
+      pending.set(bankAccountId, inv);
+    }
+    if (pending.size === 0) return;
+    const settled = await until(
+      state,
+      'the penny tests to settle',
+      async () => {
+        const { rows } = await state.stack.db.query<{ id: string; status: string }>(
+          `SELECT bank_account_id AS id, status FROM payouts
+            WHERE purpose = 'verification' AND bank_account_id = ANY($1)`,
+          [[...pending.keys()]],
+        );
+        return rows.every((r) => r.status === 'SUCCEEDED' || r.status === 'FAILED')
+          ? rows
+          : undefined;
+      },
+      240_000,
+      2_000,
+    );
+    for (const r of settled) {
+      const inv = pending.get(r.id);
+      if (inv && r.status === 'SUCCEEDED') inv.bankAccountId = r.id;
+    }
+  }
 }
 
 /**
@@ -361,13 +407,13 @@ export async function withdraw(
 ): Promise<string> {
   const free = await available(state, inv);
   const amount = (free * BigInt(Math.round(fraction * 100))) / 100n;
-  if (amount < 100n) return 'nothing to withdraw';
+  if (amount < 100n || inv.bankAccountId === null) return 'nothing to withdraw';
   const res = await state.stack.api.call<{ status?: string; error?: { code: string } }>(
     'POST',
     `/v1/investors/${inv.id}/withdrawals`,
     {
       key: inv.key,
-      body: { amount: formatAmount(amount, 'CNY'), account: inv.account },
+      body: { amount: formatAmount(amount, 'CNY'), bankAccountId: inv.bankAccountId },
       idempotencyKey: `${inv.id}-wd-${tag}`,
     },
   );

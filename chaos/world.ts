@@ -6,7 +6,8 @@ import type { ChaosStack } from './stack';
 export interface Investor {
   id: string;
   key: string;
-  account: { bankCode: string; accountNo: string; accountName: string };
+  /** The verified account on file their deposits and withdrawals name (null: never verified). */
+  bankAccountId: string | null;
 }
 
 export interface OperatorDecision {

@@ -3,6 +3,7 @@
 // A process with a missing or malformed variable, an unknown APP_* variable, or settings that
 // mix environments stops with a message saying which and why.
 import { z } from 'zod';
+import { DEVELOPMENT_BANK_ACCOUNT_KEYS } from '../payments/bank-account-crypto';
 
 export const APP_ENVS = ['development', 'test', 'staging', 'production'] as const;
 export type AppEnv = (typeof APP_ENVS)[number];
@@ -82,6 +83,29 @@ const schema = z.object({
     .min(1)
     .max(24 * 365)
     .optional(),
+  /**
+   * Bank account numbers are sealed with these keys (payments/bank-account-crypto.ts):
+   * `id:base64(32 bytes)` comma-separated, the first current; older ones stay listed to read old
+   * rows. Development's public key where unset; staging and production refuse to start without one.
+   */
+  BANK_ACCOUNT_ENCRYPTION_KEYS: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=)*$/,
+      'must be id:base64key[,id:base64key...]',
+    )
+    .optional(),
+  /**
+   * After a bank account is added, the party's withdrawals wait this long (a stolen key cannot
+   * add an account and empty the balance at once); default a day in staging and production, none
+   * elsewhere.
+   */
+  BANK_ACCOUNT_COOLING_OFF_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 
@@ -94,6 +118,15 @@ const REQUIRED: Record<Component, (keyof AppConfig)[]> = {
   dispatcher: ['DATABASE_URL'],
   migrate: ['MIGRATION_DATABASE_URL'],
 };
+
+/**
+ * The withdrawal cooling-off after an account is added: a day in staging and production unless
+ * set.
+ */
+export function bankAccountCoolingOffSeconds(c: AppConfig): number {
+  if (c.BANK_ACCOUNT_COOLING_OFF_SECONDS !== undefined) return c.BANK_ACCOUNT_COOLING_OFF_SECONDS;
+  return isDevelopmentOrTest(c.APP_ENV) ? 0 : 86_400;
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -189,6 +222,14 @@ function deployedProblems(component: Component, c: AppConfig): string[] {
   ) {
     problems.push('ADMIN_API_KEY is an example key or not random: set a strong one explicitly');
   }
+  if (
+    (component === 'api' || component === 'worker') &&
+    (!c.BANK_ACCOUNT_ENCRYPTION_KEYS ||
+      c.BANK_ACCOUNT_ENCRYPTION_KEYS.includes(DEVELOPMENT_BANK_ACCOUNT_KEYS.split(':')[1]))
+  )
+    problems.push(
+      'BANK_ACCOUNT_ENCRYPTION_KEYS must be set to real keys: id:base64(32 random bytes), the current first',
+    );
   // The owner's login stays with the migrations: a process that does not run them never holds it.
   if (component !== 'migrate' && c.MIGRATION_DATABASE_URL !== undefined) {
     problems.push(

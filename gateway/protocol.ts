@@ -32,7 +32,14 @@ export const MEMO_MAX_LENGTH = 128;
  * show. Built from the order number, never from a business id, so it always fits.
  */
 export function orderMemo(
-  purpose: 'withdrawal' | 'disbursement' | 'scheduled' | 'deposit' | 'repayment' | 'recovery',
+  purpose:
+    | 'withdrawal'
+    | 'disbursement'
+    | 'scheduled'
+    | 'verification'
+    | 'deposit'
+    | 'repayment'
+    | 'recovery',
   orderNo: string,
 ): string {
   if (!ORDER_NO_PATTERN.test(orderNo)) throw new RangeError(`not an order number: ${orderNo}`);

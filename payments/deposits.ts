@@ -7,6 +7,7 @@ import type { BankAccount } from '../gateway/protocol';
 import { workflowIds } from '../ids/workflow-ids';
 import { DEFAULT_CHANNEL } from './channels';
 import { orderNoFor } from './order-numbers';
+import { openBankAccount } from './bank-accounts';
 
 export type DepositStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
 
@@ -18,6 +19,8 @@ export interface Deposit {
   channel: string;
   orderNo: string;
   bankAccount: BankAccount;
+  /** The account on file it collects from (payments/bank-accounts.ts), when it names one. */
+  bankAccountId?: string;
   status: DepositStatus;
 }
 
@@ -27,11 +30,14 @@ export interface Deposit {
  */
 export async function createDeposit(
   tx: Queryable,
-  d: Omit<Deposit, 'status' | 'orderNo' | 'channel'>,
+  d: Omit<Deposit, 'status' | 'orderNo' | 'channel' | 'bankAccount'> & {
+    bankAccount: BankAccount | null;
+  },
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO deposits (id, investor_id, amount_minor, currency, channel, order_no, bank_account, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING')`,
+    `INSERT INTO deposits (id, investor_id, amount_minor, currency, channel, order_no, bank_account, status,
+                           bank_account_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8)`,
     [
       d.id,
       d.investorId,
@@ -39,7 +45,8 @@ export async function createDeposit(
       d.currency,
       DEFAULT_CHANNEL,
       orderNoFor(d.id, 'dp'),
-      JSON.stringify(d.bankAccount),
+      d.bankAccount === null ? null : JSON.stringify(d.bankAccount),
+      d.bankAccountId ?? null,
     ],
   );
   await enqueueStart(tx, 'depositWorkflow', workflowIds.deposit(d.id), {
@@ -59,7 +66,8 @@ export async function getDeposit(db: Queryable, id: string): Promise<Deposit | u
     currency: r.currency,
     channel: r.channel,
     orderNo: r.order_no,
-    bankAccount: r.bank_account,
+    bankAccount: r.bank_account_id ? await openBankAccount(db, r.bank_account_id) : r.bank_account,
+    bankAccountId: r.bank_account_id ?? undefined,
     status: r.status,
   };
 }

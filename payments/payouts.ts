@@ -8,10 +8,11 @@ import type { Metadata, Queryable } from '../ledger/types';
 import { DEFAULT_CHANNEL } from './channels';
 import { orderNoFor } from './order-numbers';
 import { offsetFromPayout } from './recoveries';
+import { openBankAccount } from './bank-accounts';
 import { workflowIds } from '../ids/workflow-ids';
 
 export type PayoutStatus = 'HELD' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
-export type PayoutPurpose = 'withdrawal' | 'disbursement' | 'scheduled';
+export type PayoutPurpose = 'withdrawal' | 'disbursement' | 'scheduled' | 'verification';
 
 export interface Payout {
   id: string;
@@ -23,6 +24,8 @@ export interface Payout {
   channel: string;
   orderNo: string;
   bankAccount: BankAccount;
+  /** The account on file it pays (payments/bank-accounts.ts), when it names one. */
+  bankAccountId?: string;
   status: PayoutStatus;
   holdTransactionId: string;
 }
@@ -36,7 +39,12 @@ export interface PayoutRunRef {
   installment: number;
 }
 
-export type NewPayout = Omit<Payout, 'status' | 'orderNo' | 'channel' | 'holdTransactionId'> & {
+/** A new payout pays an account on file (bankAccountId, its number not copied) or a given one. */
+export type NewPayout = Omit<
+  Payout,
+  'status' | 'orderNo' | 'channel' | 'holdTransactionId' | 'bankAccount'
+> & {
+  bankAccount: BankAccount | null;
   run?: PayoutRunRef;
 };
 
@@ -56,8 +64,8 @@ export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
   });
   await tx.query(
     `INSERT INTO payouts (id, purpose, party_id, source_account, amount_minor, currency, channel, order_no, bank_account, status,
-                          hold_transaction_id, loan_id, installment)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'HELD', $10, $11, $12)`,
+                          hold_transaction_id, loan_id, installment, bank_account_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'HELD', $10, $11, $12, $13)`,
     [
       p.id,
       p.purpose,
@@ -67,10 +75,11 @@ export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
       p.currency,
       DEFAULT_CHANNEL,
       orderNoFor(p.id, 'po'),
-      JSON.stringify(p.bankAccount),
+      p.bankAccount === null ? null : JSON.stringify(p.bankAccount),
       held.transactionId,
       p.run?.loanId ?? null,
       p.run?.installment ?? null,
+      p.bankAccountId ?? null,
     ],
   );
   if (p.run) return;
@@ -125,7 +134,8 @@ export async function getPayout(db: Queryable, id: string): Promise<Payout | und
     currency: r.currency,
     channel: r.channel,
     orderNo: r.order_no,
-    bankAccount: r.bank_account,
+    bankAccount: r.bank_account_id ? await openBankAccount(db, r.bank_account_id) : r.bank_account,
+    bankAccountId: r.bank_account_id ?? undefined,
     status: r.status,
     holdTransactionId: String(r.hold_transaction_id),
   };

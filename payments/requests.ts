@@ -1,7 +1,6 @@
 // An investor's deposit and withdrawal as the API asks for them, in the caller's (idempotent)
 // transaction: the ids minted here, the money decisions (offsets first, the hold) in payments/.
 // The API checks who asks and for whom; what happens to the money is decided here.
-import type { BankAccount } from '../gateway/protocol';
 import { newIds } from '../ids/new-ids';
 import { workflowIds } from '../ids/workflow-ids';
 import { accountPath } from '../ledger/accounts';
@@ -13,7 +12,8 @@ export interface MoneyRequest {
   investorId: string;
   amountMinor: bigint;
   currency: string;
-  bankAccount: BankAccount;
+  /** A verified account on file of the same investor (payments/bank-accounts.ts refusalToUse). */
+  bankAccountId: string;
 }
 
 /** A collection from the investor's bank account; its workflow starts from the outbox. */
@@ -27,7 +27,8 @@ export async function requestDeposit(
     investorId: r.investorId,
     amountMinor: r.amountMinor,
     currency: r.currency,
-    bankAccount: r.bankAccount,
+    bankAccount: null,
+    bankAccountId: r.bankAccountId,
   });
   return { depositId, workflowId: workflowIds.deposit(depositId), status: 'PENDING' };
 }
@@ -45,7 +46,8 @@ export async function requestWithdrawal(tx: Queryable, r: MoneyRequest) {
     sourceAccount: accountPath.investorAvailable(r.investorId),
     amountMinor: r.amountMinor,
     currency: r.currency,
-    bankAccount: r.bankAccount,
+    bankAccount: null,
+    bankAccountId: r.bankAccountId,
   });
   return w.payoutId === null
     ? { ...w, payoutId: null, workflowId: null }

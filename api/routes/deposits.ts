@@ -2,7 +2,6 @@
 // gateway. The deposit and its workflow's start commit together (outbox); the money is credited
 // by the workflow only on a verified success.
 import type { FastifyInstance } from 'fastify';
-import { BANK_ACCOUNT_SCHEMA } from '../../gateway/protocol';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { parseAmount } from '../../ledger/money';
 import { requestDeposit } from '../../payments/requests';
@@ -11,10 +10,12 @@ import { requireOwner, requireRole } from '../auth';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { requireParty } from '../require-party';
+import { requireUsableBankAccount } from '../require-bank-account';
+import { BANK_ACCOUNT_ID } from './bank-accounts';
 
 interface DepositBody {
   amount: string;
-  account: { bankCode: string; accountNo: string; accountName: string };
+  bankAccountId: string;
 }
 
 export function registerDepositRoutes(app: FastifyInstance, context: AppContext): void {
@@ -28,11 +29,8 @@ export function registerDepositRoutes(app: FastifyInstance, context: AppContext)
         body: {
           type: 'object',
           additionalProperties: false,
-          required: ['amount', 'account'],
-          properties: {
-            amount: AMOUNT,
-            account: BANK_ACCOUNT_SCHEMA,
-          },
+          required: ['amount', 'bankAccountId'],
+          properties: { amount: AMOUNT, bankAccountId: BANK_ACCOUNT_ID },
         },
         response: {
           202: {
@@ -55,13 +53,15 @@ export function registerDepositRoutes(app: FastifyInstance, context: AppContext)
       const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
       return replyIdempotent(context, request, reply, async (tx) => {
         await requireParty(tx, request.params.id, 'investor');
+        const { bankAccountId } = request.body;
+        await requireUsableBankAccount(tx, { partyId: request.params.id, bankAccountId });
         return {
           statusCode: 202,
           body: await requestDeposit(tx, {
             investorId: request.params.id,
             amountMinor,
             currency: DEFAULT_CURRENCY,
-            bankAccount: request.body.account,
+            bankAccountId: request.body.bankAccountId,
           }),
         };
       });

@@ -2,7 +2,6 @@
 // owes back is offset first; the offset, the hold, the payout record and its workflow's start
 // commit together; the Payout workflow does the rest.
 import type { FastifyInstance } from 'fastify';
-import { BANK_ACCOUNT_SCHEMA, type BankAccount } from '../../gateway/protocol';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { formatAmount, parseAmount } from '../../ledger/money';
 import { requestWithdrawal } from '../../payments/requests';
@@ -11,6 +10,8 @@ import { requireOwner, requireRole } from '../auth';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { requireParty } from '../require-party';
+import { requireUsableBankAccount } from '../require-bank-account';
+import { BANK_ACCOUNT_ID } from './bank-accounts';
 
 /**
  * 202: the rest after any recovery offset is held and its Payout started; 200: the offset took it
@@ -28,7 +29,7 @@ const WITHDRAWAL_RESPONSE = {
 } as const;
 
 export function registerWithdrawalRoutes(app: FastifyInstance, context: AppContext): void {
-  app.post<{ Params: { id: string }; Body: { amount: string; account: BankAccount } }>(
+  app.post<{ Params: { id: string }; Body: { amount: string; bankAccountId: string } }>(
     '/v1/investors/:id/withdrawals',
     {
       schema: {
@@ -38,8 +39,8 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: AppConte
         body: {
           type: 'object',
           additionalProperties: false,
-          required: ['amount', 'account'],
-          properties: { amount: AMOUNT, account: BANK_ACCOUNT_SCHEMA },
+          required: ['amount', 'bankAccountId'],
+          properties: { amount: AMOUNT, bankAccountId: BANK_ACCOUNT_ID },
         },
         response: {
           200: WITHDRAWAL_RESPONSE,
@@ -56,13 +57,18 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: AppConte
       const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
       return replyIdempotent(context, request, reply, async (tx) => {
         await requireParty(tx, request.params.id, 'investor');
+        await requireUsableBankAccount(tx, {
+          partyId: request.params.id,
+          bankAccountId: request.body.bankAccountId,
+          coolingOffSeconds: context.bankAccountCoolingOffSeconds,
+        });
         // What the investor owes back is taken first, as from a scheduled payout
         // (payments/requests.ts).
         const w = await requestWithdrawal(tx, {
           investorId: request.params.id,
           amountMinor,
           currency: DEFAULT_CURRENCY,
-          bankAccount: request.body.account,
+          bankAccountId: request.body.bankAccountId,
         });
         const amounts = {
           amount: formatAmount(w.payoutMinor, DEFAULT_CURRENCY),

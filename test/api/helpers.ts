@@ -14,7 +14,11 @@ export interface TestApi {
 /** The API on the test file's database, built once per file and closed after it. */
 export function useTestApi(
   db: TestDatabase,
-  options: { rateLimitPerMinute?: number; gatewaySecret?: string } = {},
+  options: {
+    rateLimitPerMinute?: number;
+    gatewaySecret?: string;
+    bankAccountCoolingOffSeconds?: number;
+  } = {},
 ): TestApi {
   let app: FastifyInstance | undefined;
   beforeAll(async () => {
@@ -23,6 +27,7 @@ export function useTestApi(
       adminApiKey: ADMIN_KEY,
       rateLimitPerMinute: options.rateLimitPerMinute,
       gatewaySecret: options.gatewaySecret,
+      bankAccountCoolingOffSeconds: options.bankAccountCoolingOffSeconds,
       // The authorisation walks fail on purpose from one address; test/api/failed-auth.test.ts
       // tests the limit.
       failedAuthLimits: {

@@ -58,9 +58,26 @@ export async function parties(stack: ChaosStack, runId: string): Promise<Parties
   const { key: investorKey } = await api.must<{ key: string }>('POST', '/v1/api-keys', {
     body: { role: `investor:${investorId}` },
   });
+  const { bankAccountId } = await api.must<{ bankAccountId: string }>(
+    'POST',
+    `/v1/investors/${investorId}/bank-accounts`,
+    { key: investorKey, body: account(2, 'Ivy Investor'), idempotencyKey: `${investorId}-ba` },
+  );
+  await until(
+    'the penny test to verify the account',
+    async () => {
+      const listed = await api.must<{ status: string }[]>(
+        'GET',
+        `/v1/investors/${investorId}/bank-accounts`,
+        { key: investorKey },
+      );
+      return listed[0]?.status === 'VERIFIED' ? true : undefined;
+    },
+    30_000,
+  );
   await api.must('POST', `/v1/investors/${investorId}/deposits`, {
     key: investorKey,
-    body: { amount: '1000.00', account: account(2, 'Ivy Investor') },
+    body: { amount: '1000.00', bankAccountId },
     idempotencyKey: `${investorId}-dep`,
   });
   await until(

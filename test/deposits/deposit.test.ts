@@ -11,6 +11,7 @@ import { ACCOUNT } from '../gateway/helpers';
 import { GatewayWorld, untilEvidence } from '../helpers/gateway-world';
 import { useTestDatabase } from '../helpers/postgres';
 import { maybeRecordHistory } from '../helpers/stack';
+import { addVerifiedBankAccount } from '../helpers/bank-accounts';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { resolveReview } from '../helpers/decisions';
 import { workflowIds } from '../../ids/workflow-ids';
@@ -162,11 +163,16 @@ it('stops in MANUAL_REVIEW while the outcome stays unknown; an operator resolves
 
 it('POST /v1/investors/{id}/deposits records the deposit and its workflow start together', async () => {
   const key = await api.partyKey('investor', 'bea');
+  const bankAccountId = await addVerifiedBankAccount(api.app, world.env.client, db, {
+    partyId: 'bea',
+    authorization: `Bearer ${key}`,
+    account: ACCOUNT,
+  });
   const res = await api.app.inject({
     method: 'POST',
     url: '/v1/investors/bea/deposits',
     headers: { authorization: `Bearer ${key}`, 'idempotency-key': 'dep-1' },
-    payload: { amount: '100.00', account: ACCOUNT },
+    payload: { amount: '100.00', bankAccountId },
   });
   expect(res.statusCode).toBe(202);
   const { depositId, workflowId } = res.json();
@@ -179,14 +185,14 @@ it('POST /v1/investors/{id}/deposits records the deposit and its workflow start 
     method: 'POST',
     url: '/v1/investors/ann/deposits',
     headers: { authorization: `Bearer ${key}`, 'idempotency-key': 'dep-2' },
-    payload: { amount: '1.00', account: ACCOUNT },
+    payload: { amount: '1.00', bankAccountId },
   });
   expect(other.statusCode).toBe(404);
   const bad = await api.app.inject({
     method: 'POST',
     url: '/v1/investors/bea/deposits',
     headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': 'dep-3' },
-    payload: { amount: '1e3', account: ACCOUNT },
+    payload: { amount: '1e3', bankAccountId },
   });
   expect(bad.json().error.code).toBe('AMOUNT_EXPONENT');
   await db.pool.query('DELETE FROM outbox');

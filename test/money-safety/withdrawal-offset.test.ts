@@ -9,6 +9,7 @@ import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { ACCOUNT } from '../gateway/helpers';
 import { useGatewayApp } from '../helpers/gateway-world';
 import { drainOutbox, fundInvestor } from '../helpers/stack';
+import { addVerifiedBankAccount } from '../helpers/bank-accounts';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { admin, expectLedgerEqualsGateway } from '../repayments/helpers';
 import { operatorHeaders } from '../api/helpers';
@@ -32,7 +33,7 @@ afterEach(async () => {
 async function investorOwing(
   id: string,
   owed: string,
-): Promise<{ auth: { authorization: string }; recoveryId: string }> {
+): Promise<{ auth: { authorization: string }; recoveryId: string; bankAccountId: string }> {
   await app.inject({
     method: 'POST',
     url: '/v1/investors',
@@ -48,6 +49,11 @@ async function investorOwing(
     })
   ).json().key as string;
   await fundInvestor(db, id, 100_000n);
+  const bankAccountId = await addVerifiedBankAccount(app, world.env.client, db, {
+    partyId: id,
+    authorization: `Bearer ${key}`,
+    account: ACCOUNT,
+  });
   const opened = await app.inject({
     method: 'POST',
     url: '/v1/recoveries',
@@ -56,16 +62,20 @@ async function investorOwing(
   });
   expect(opened.statusCode).toBe(201);
   await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
-  return { auth: { authorization: `Bearer ${key}` }, recoveryId: opened.json().id as string };
+  return {
+    auth: { authorization: `Bearer ${key}` },
+    recoveryId: opened.json().id as string,
+    bankAccountId,
+  };
 }
 
 it('a withdrawal offsets the open recovery first and sends only the rest', async () => {
-  const { auth, recoveryId } = await investorOwing('wo-ann', '30.00');
+  const { auth, recoveryId, bankAccountId } = await investorOwing('wo-ann', '30.00');
   const res = await app.inject({
     method: 'POST',
     url: '/v1/investors/wo-ann/withdrawals',
     headers: { ...auth, 'idempotency-key': 'wd-ann' },
-    payload: { amount: '100.00', account: ACCOUNT },
+    payload: { amount: '100.00', bankAccountId },
   });
   expect(res.statusCode).toBe(202);
   const { payoutId } = res.json();
@@ -93,7 +103,7 @@ it('a withdrawal offsets the open recovery first and sends only the rest', async
   expect(
     world.simulator
       .truth()
-      .filter((o) => o.kind === 'PAYOUT')
+      .filter((o) => o.kind === 'PAYOUT' && !o.orderNo.startsWith('verify-'))
       .map((o) => o.amountMinor),
   ).toEqual([7_000n]);
   expect((await new Ledger(db.pool).balance('investor:wo-ann:available')).posted).toBe(
@@ -106,12 +116,12 @@ it('a withdrawal offsets the open recovery first and sends only the rest', async
 });
 
 it('a withdrawal no larger than what is owed clears that much of the recovery and sends nothing', async () => {
-  const { auth, recoveryId } = await investorOwing('wo-ben', '30.00');
+  const { auth, recoveryId, bankAccountId } = await investorOwing('wo-ben', '30.00');
   const res = await app.inject({
     method: 'POST',
     url: '/v1/investors/wo-ben/withdrawals',
     headers: { ...auth, 'idempotency-key': 'wd-ben' },
-    payload: { amount: '20.00', account: ACCOUNT },
+    payload: { amount: '20.00', bankAccountId },
   });
   expect(res.statusCode).toBe(200);
   expect(res.json()).toMatchObject({
@@ -121,8 +131,12 @@ it('a withdrawal no larger than what is owed clears that much of the recovery an
     offset: '20.00',
   });
   expect(
-    (await db.pool.query('SELECT count(*)::int AS n FROM payouts WHERE party_id = $1', ['wo-ben']))
-      .rows[0].n,
+    (
+      await db.pool.query(
+        "SELECT count(*)::int AS n FROM payouts WHERE party_id = $1 AND purpose <> 'verification'",
+        ['wo-ben'],
+      )
+    ).rows[0].n,
   ).toBe(0);
   expect(await getRecovery(db.pool, recoveryId)).toMatchObject({
     state: 'OFFSETTING',

@@ -14,6 +14,7 @@ import { ACCOUNT, SECRET } from '../gateway/helpers';
 import { GatewayWorld, untilEvidence } from '../helpers/gateway-world';
 import { useTestDatabase } from '../helpers/postgres';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
+import { addVerifiedBankAccount } from '../helpers/bank-accounts';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { resolveReview } from '../helpers/decisions';
 import { workflowIds } from '../../ids/workflow-ids';
@@ -159,12 +160,17 @@ it("stops in MANUAL_REVIEW when it stays unknown, and an operator's decision pos
 
 it('POST /v1/investors/{id}/withdrawals holds the money at once and refuses more than is available', async () => {
   const auth = { authorization: `Bearer ${investorKey}` };
+  const bankAccountId = await addVerifiedBankAccount(api.app, world.env.client, db, {
+    partyId: 'pat',
+    ...auth,
+    account: ACCOUNT,
+  });
   const before = await balance();
   const res = await api.app.inject({
     method: 'POST',
     url: '/v1/investors/pat/withdrawals',
     headers: { ...auth, 'idempotency-key': 'wd-1' },
-    payload: { amount: '12.34', account: ACCOUNT },
+    payload: { amount: '12.34', bankAccountId },
   });
   expect(res.statusCode).toBe(202);
   expect(res.json()).toMatchObject({ status: 'HELD' });
@@ -173,7 +179,7 @@ it('POST /v1/investors/{id}/withdrawals holds the money at once and refuses more
     method: 'POST',
     url: '/v1/investors/pat/withdrawals',
     headers: { ...auth, 'idempotency-key': 'wd-2' },
-    payload: { amount: '99999999.00', account: ACCOUNT },
+    payload: { amount: '99999999.00', bankAccountId },
   });
   expect(tooMuch.statusCode).toBe(409);
   expect(tooMuch.json().error.code).toBe('INSUFFICIENT_FUNDS');

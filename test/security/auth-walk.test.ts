@@ -11,6 +11,7 @@ import { registeredRoutes } from '../../api/method-not-allowed';
 import { ACCOUNT, SECRET } from '../gateway/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 import { fundInvestor } from '../helpers/stack';
+import { addAccountVerifiedWithoutGateway } from '../helpers/bank-accounts';
 import { createDevServerEnv } from '../helpers/temporal';
 import { ADMIN_KEY } from '../api/helpers';
 
@@ -34,6 +35,10 @@ const ALLOWED: Record<string, Role[] | 'public' | 'any'> = {
   'POST /v1/loans/{id}/subscriptions': ['investor'],
   'GET /v1/subscriptions/{id}': ['admin', 'operator', 'investor'],
   'POST /v1/subscriptions/{id}/cancel': ['investor'],
+  'POST /v1/investors/{id}/bank-accounts': ['admin', 'operator', 'investor'],
+  'GET /v1/investors/{id}/bank-accounts': ['admin', 'operator', 'investor'],
+  'POST /v1/borrowers/{id}/bank-accounts': ['admin', 'operator', 'borrower'],
+  'GET /v1/borrowers/{id}/bank-accounts': ['admin', 'operator', 'borrower'],
   'POST /v1/investors/{id}/deposits': ['admin', 'investor'],
   'POST /v1/investors/{id}/withdrawals': ['investor'],
   'GET /v1/reviews': ['admin', 'operator'],
@@ -117,6 +122,11 @@ beforeAll(async () => {
     otherBorrower: await issue('borrower:aw-bor2'),
   });
   await fundInvestor(db, 'aw-inv', 500_00n);
+  owned.bankAccount = await addAccountVerifiedWithoutGateway(app, db, {
+    partyId: 'aw-inv',
+    authorization: `Bearer ${keys.investor}`,
+    account: ACCOUNT,
+  });
   await app.inject({
     method: 'POST',
     url: '/v1/loans',
@@ -148,7 +158,7 @@ beforeAll(async () => {
       method: 'POST',
       url: '/v1/investors/aw-inv/withdrawals',
       headers: as(keys.investor, 'aw-wd'),
-      payload: { amount: '5.00', account: ACCOUNT },
+      payload: { amount: '5.00', bankAccountId: owned.bankAccount },
     })
   ).json<{ payoutId: string }>().payoutId;
   owned.recovery = (
@@ -193,6 +203,7 @@ function example(schema: Schema | undefined, name: string): unknown {
     bankCode: ACCOUNT.bankCode,
     accountNo: ACCOUNT.accountNo,
     accountName: ACCOUNT.accountName,
+    bankAccountId: owned.bankAccount,
   };
   if (schema?.enum) return schema.enum[0];
   if (name in known && schema?.type !== 'object') return known[name];
@@ -220,7 +231,9 @@ function ownedUrl(path: string): string {
             ? '0123456789abcdef'
             : path.startsWith('/v1/reconciliations')
               ? '1'
-              : 'aw-inv';
+              : path.startsWith('/v1/borrowers')
+                ? 'aw-bor'
+                : 'aw-inv';
   return path
     .replace('{id}', resource)
     .replace('{n}', '1')

@@ -1,6 +1,7 @@
 // Environments that cannot mix: the configuration refuses what is missing, unknown, weak or of
 // another environment, and the processes refuse a database of another environment.
 import { ConfigError, loadConfig } from '../../config/env';
+import { DEVELOPMENT_BANK_ACCOUNT_KEYS } from '../../payments/bank-account-crypto';
 import { assertEnvironment, recordEnvironment } from '../../db/environment';
 import { ADMIN_KEY } from '../api/helpers';
 import { useTestDatabase } from '../helpers/postgres';
@@ -26,6 +27,7 @@ const production = {
   GATEWAY_SECRET: 'q'.repeat(8) + STRONG,
   ADMIN_API_KEY: STRONG,
   TEMPORAL_API_KEY: 'a-temporal-cloud-api-key',
+  BANK_ACCOUNT_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
 };
 /**
  * Staging: the same rules but TLS, so a process can be started against the test cluster (no TLS
@@ -47,6 +49,24 @@ const problems = (component: Parameters<typeof loadConfig>[0], env: Record<strin
     throw err;
   }
 };
+
+it('refuses staging and production without a real bank account key, and a malformed one', () => {
+  const { BANK_ACCOUNT_ENCRYPTION_KEYS: _key, ...withoutKey } = production;
+  for (const component of ['api', 'worker'] as const)
+    expect(problems(component, withoutKey)).toContainEqual(
+      expect.stringMatching(/^BANK_ACCOUNT_ENCRYPTION_KEYS must be set to real keys/),
+    );
+  expect(
+    problems('api', { ...production, BANK_ACCOUNT_ENCRYPTION_KEYS: DEVELOPMENT_BANK_ACCOUNT_KEYS }),
+  ).toContainEqual(expect.stringMatching(/^BANK_ACCOUNT_ENCRYPTION_KEYS must be set to real keys/));
+  expect(problems('api', { ...base, BANK_ACCOUNT_ENCRYPTION_KEYS: 'k1:short' })).toContainEqual(
+    expect.stringMatching(/^BANK_ACCOUNT_ENCRYPTION_KEYS: must be id:base64key/),
+  );
+  // A rotation lists the new key first and the old one after it.
+  const rotated = `k2:${Buffer.alloc(32, 9).toString('base64')},${production.BANK_ACCOUNT_ENCRYPTION_KEYS}`;
+  expect(problems('api', { ...production, BANK_ACCOUNT_ENCRYPTION_KEYS: rotated })).toEqual([]);
+  expect(problems('api', base)).toEqual([]);
+});
 
 it('accepts a development and a well-formed production configuration, typed', () => {
   expect(loadConfig('api', base)).toMatchObject({

@@ -90,6 +90,7 @@ it('the previous gateway secret is checked like the current one: strong in produ
     GATEWAY_SECRET: NEW,
     ADMIN_API_KEY: 'Zx8#qL2!vN7$wR4@tY6%uI1&oP3*aS5^',
     TEMPORAL_API_KEY: 'a-temporal-cloud-api-key',
+    BANK_ACCOUNT_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
   };
   expect(
     loadConfig('api', { ...production, GATEWAY_SECRET_PREVIOUS: OLD }).GATEWAY_SECRET_PREVIOUS,

@@ -1,0 +1,90 @@
+// POST and GET /v1/{investors|borrowers}/{id}/bank-accounts: the accounts a party's money may go
+// to and come from. Added by the party (or an operator), verified by a penny test, listed masked:
+// the number is never answered whole.
+import type { FastifyInstance } from 'fastify';
+import { BANK_ACCOUNT_SCHEMA, type BankAccount } from '../../gateway/protocol';
+import { addBankAccount, listBankAccounts } from '../../payments/bank-accounts';
+import type { AppContext } from '../app';
+import { actorOf, requireOwner, requireRole } from '../auth';
+import { replyIdempotent } from '../idempotent-route';
+import { requireParty } from '../require-party';
+import { AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
+
+const STATUS = { type: 'string', enum: ['VERIFYING', 'VERIFIED', 'FAILED'] } as const;
+export const BANK_ACCOUNT_ID = {
+  type: 'string',
+  pattern: '^ba_[0-9a-f]{20}$',
+  description: 'a bank account on file: ba_ and 20 hex',
+} as const;
+
+const LISTING = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      bankAccountId: BANK_ACCOUNT_ID,
+      bankCode: { type: 'string' },
+      accountNoMasked: { type: 'string', description: 'first and last four digits only' },
+      accountName: { type: 'string' },
+      status: STATUS,
+      verifiedAt: { type: ['string', 'null'] },
+    },
+  },
+} as const;
+
+const PARAMS = { type: 'object', properties: { id: PARTY_ID }, required: ['id'] } as const;
+
+export function registerBankAccountRoutes(app: FastifyInstance, context: AppContext): void {
+  for (const kind of ['investor', 'borrower'] as const) {
+    const path = `/v1/${kind}s/:id/bank-accounts`;
+    app.post<{ Params: { id: string }; Body: BankAccount }>(
+      path,
+      {
+        schema: {
+          summary: `put a bank account on file for the ${kind}: verified by a 0.01 penny test`,
+          params: PARAMS,
+          headers: IDEMPOTENCY_HEADERS,
+          body: BANK_ACCOUNT_SCHEMA,
+          response: {
+            201: {
+              type: 'object',
+              properties: { bankAccountId: BANK_ACCOUNT_ID, status: STATUS },
+            },
+            ...AUTH_ERRORS,
+            409: ERROR_RESPONSE,
+          },
+        },
+      },
+      async (request, reply) => {
+        requireRole(request.principal, [kind, 'operator', 'admin']);
+        requireOwner(request.principal, request.params.id);
+        return replyIdempotent(context, request, reply, async (tx) => {
+          await requireParty(tx, request.params.id, kind);
+          const body = await addBankAccount(tx, {
+            partyId: request.params.id,
+            account: request.body,
+            actor: actorOf(request.principal),
+            requestId: request.id,
+          });
+          return { statusCode: 201, body };
+        });
+      },
+    );
+    app.get<{ Params: { id: string } }>(
+      path,
+      {
+        schema: {
+          summary: `the ${kind}'s bank accounts on file, numbers masked`,
+          params: PARAMS,
+          response: { 200: LISTING, ...AUTH_ERRORS },
+        },
+      },
+      async (request) => {
+        requireRole(request.principal, [kind, 'operator', 'admin']);
+        requireOwner(request.principal, request.params.id);
+        await requireParty(context.pool, request.params.id, kind);
+        return listBankAccounts(context.pool, request.params.id);
+      },
+    );
+  }
+}

@@ -1,0 +1,160 @@
+// A party's bank accounts on file: added (number sealed, payments/bank-account-crypto.ts), verified
+// by a penny test (a payout of 0.01 from the platform's expense through the Payout workflow), and
+// the only accounts deposits and withdrawals may use. No Temporal here.
+import { randomBytes } from 'node:crypto';
+import { writeAudit } from '../db/audit';
+import type { BankAccount } from '../gateway/protocol';
+import { DEFAULT_CURRENCY } from '../ledger/currency';
+import type { Queryable } from '../ledger/types';
+import { bankAccountKeyring, maskAccountNo } from './bank-account-crypto';
+import { createPayout } from './payouts';
+
+export type BankAccountStatus = 'VERIFYING' | 'VERIFIED' | 'FAILED';
+
+/** What a penny test sends: 0.01, paid by the platform. */
+export const PENNY_MINOR = 1n;
+export const VERIFICATION_SOURCE_ACCOUNT = 'platform:bank-verification';
+
+export interface BankAccountListing {
+  bankAccountId: string;
+  bankCode: string;
+  accountNoMasked: string;
+  accountName: string;
+  status: BankAccountStatus;
+  verifiedAt: string | null;
+}
+
+/** The verification payout of an account: its id is derived, so the account needs no column. */
+export const verificationPayoutId = (bankAccountId: string) => `verify-${bankAccountId}`;
+
+/**
+ * Puts the account on file and sends its penny test, in the caller's transaction; audited as a
+ * change of where the party's money goes (which starts the withdrawal cooling-off).
+ */
+export async function addBankAccount(
+  tx: Queryable,
+  a: { partyId: string; account: BankAccount; actor: string; requestId?: string },
+): Promise<{ bankAccountId: string; status: 'VERIFYING' }> {
+  const bankAccountId = `ba_${randomBytes(10).toString('hex')}`;
+  const { accountNo, bankCode, accountName } = a.account;
+  const sealed = bankAccountKeyring().seal(accountNo);
+  await tx.query(
+    `INSERT INTO bank_accounts (id, party_id, bank_code, account_name, account_no_ciphertext, key_id,
+                                account_no_first4, account_no_last4, account_no_length)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      bankAccountId,
+      a.partyId,
+      bankCode,
+      accountName,
+      sealed.ciphertext,
+      sealed.keyId,
+      accountNo.slice(0, 4),
+      accountNo.slice(-4),
+      accountNo.length,
+    ],
+  );
+  await writeAudit(tx, {
+    actor: a.actor,
+    action: 'bank_account.added',
+    subject: a.partyId,
+    requestId: a.requestId,
+    details: { bankAccountId, bankCode },
+  });
+  await createPayout(tx, {
+    id: verificationPayoutId(bankAccountId),
+    purpose: 'verification',
+    partyId: a.partyId,
+    sourceAccount: VERIFICATION_SOURCE_ACCOUNT,
+    amountMinor: PENNY_MINOR,
+    currency: DEFAULT_CURRENCY,
+    bankAccount: null,
+    bankAccountId,
+  });
+  return { bankAccountId, status: 'VERIFYING' };
+}
+
+/** The status follows the penny test's payout: an unknown outcome stays VERIFYING (in review). */
+const STATUS_SQL = `CASE p.status WHEN 'SUCCEEDED' THEN 'VERIFIED' WHEN 'FAILED' THEN 'FAILED'
+                    ELSE 'VERIFYING' END`;
+
+const masked = (r: { account_no_first4: string; account_no_last4: string; n: number }) =>
+  r.n >= 12
+    ? maskAccountNo(r.account_no_first4, r.account_no_last4, r.n)
+    : `****${r.account_no_last4}`;
+
+export async function listBankAccounts(
+  db: Queryable,
+  partyId: string,
+): Promise<BankAccountListing[]> {
+  const { rows } = await db.query(
+    `SELECT b.id, b.bank_code, b.account_name, b.account_no_first4, b.account_no_last4,
+            b.account_no_length AS n, ${STATUS_SQL} AS status,
+            CASE WHEN p.status = 'SUCCEEDED' THEN p.settled_at END AS verified_at
+       FROM bank_accounts b JOIN payouts p ON p.bank_account_id = b.id AND p.purpose = 'verification'
+      WHERE b.party_id = $1 ORDER BY b.created_at, b.id`,
+    [partyId],
+  );
+  return rows.map((r) => ({
+    bankAccountId: r.id,
+    bankCode: r.bank_code,
+    accountNoMasked: masked(r),
+    accountName: r.account_name,
+    status: r.status,
+    verifiedAt: r.verified_at === null ? null : new Date(r.verified_at).toISOString(),
+  }));
+}
+
+/** The account on file with its number opened: what the gateway is sent. */
+export async function openBankAccount(db: Queryable, bankAccountId: string): Promise<BankAccount> {
+  const { rows } = await db.query(
+    `SELECT bank_code, account_name, account_no_ciphertext, key_id FROM bank_accounts WHERE id = $1`,
+    [bankAccountId],
+  );
+  const r = rows[0];
+  if (!r) throw new Error(`bank account ${bankAccountId} does not exist`);
+  return {
+    bankCode: r.bank_code,
+    accountName: r.account_name,
+    accountNo: bankAccountKeyring().open({ keyId: r.key_id, ciphertext: r.account_no_ciphertext }),
+  };
+}
+
+export type UsableRefusal = 'NOT_FOUND' | 'NOT_VERIFIED' | 'COOLING_OFF';
+
+/**
+ * Whether the party may use this account now: its own, verified, and (for money out) no account of
+ * the party added within the cooling-off period. The account row is locked against a concurrent
+ * read of a half-made one; the answer is a refusal's code, or null.
+ */
+export async function refusalToUse(
+  tx: Queryable,
+  q: { partyId: string; bankAccountId: string; coolingOffSeconds?: number },
+): Promise<UsableRefusal | null> {
+  const { rows } = await tx.query(
+    `SELECT ${STATUS_SQL} AS status,
+            (SELECT max(created_at) FROM bank_accounts WHERE party_id = $1)
+              > now() - make_interval(secs => $3) AS cooling
+       FROM bank_accounts b JOIN payouts p ON p.bank_account_id = b.id AND p.purpose = 'verification'
+      WHERE b.id = $2 AND b.party_id = $1`,
+    [q.partyId, q.bankAccountId, q.coolingOffSeconds ?? 0],
+  );
+  if (rows.length === 0) return 'NOT_FOUND';
+  if (rows[0].status !== 'VERIFIED') return 'NOT_VERIFIED';
+  if (q.coolingOffSeconds && rows[0].cooling) return 'COOLING_OFF';
+  return null;
+}
+
+/** The party's newest verified account on file, if any: where a disbursement is paid. */
+export async function newestVerifiedAccount(
+  db: Queryable,
+  partyId: string,
+): Promise<string | null> {
+  const { rows } = await db.query(
+    `SELECT b.id FROM bank_accounts b
+       JOIN payouts p ON p.bank_account_id = b.id AND p.purpose = 'verification'
+      WHERE b.party_id = $1 AND p.status = 'SUCCEEDED' ORDER BY b.created_at DESC, b.id LIMIT 1`,
+    [partyId],
+  );
+  return rows[0]?.id ?? null;
+}

@@ -1,0 +1,289 @@
+// Bank accounts on file (issue 16, items 1 and 5), on the real stack: the API, the Payout
+// workflow's penny test on a real Temporal dev server and the real gateway simulator. Deposits and
+// withdrawals use only a verified account of the same party, withdrawals wait out the cooling-off,
+// and the number is sealed at rest, masked in the listing, and readable after a key rotation.
+import { randomBytes } from 'node:crypto';
+import { buildApp } from '../../api/app';
+import { Ledger } from '../../ledger';
+import {
+  BankAccountKeyring,
+  DEVELOPMENT_BANK_ACCOUNT_KEYS,
+  useBankAccountKeyring,
+} from '../../payments/bank-account-crypto';
+import { openBankAccount } from '../../payments/bank-accounts';
+import { getDeposit } from '../../payments/deposits';
+import { ADMIN_KEY, useTestApi } from '../api/helpers';
+import { addBankAccount, addVerifiedBankAccount, runPennyTest } from '../helpers/bank-accounts';
+import { GatewayWorld } from '../helpers/gateway-world';
+import { useTestDatabase } from '../helpers/postgres';
+import { fundInvestor, unreachableGateway } from '../helpers/stack';
+import { createActivities } from '../../activities';
+import { getPayout, voidPayout } from '../../payments/payouts';
+import { expectLedgerConsistent } from '../ledger/helpers';
+
+const world = new GatewayWorld();
+afterAll(() => world.stop());
+const db = useTestDatabase();
+const api = useTestApi(db);
+
+const ACCOUNT_NO = '6222020200114455';
+const account = { bankCode: 'ICBC', accountNo: ACCOUNT_NO, accountName: 'Ann Investor' };
+let ann: string;
+let bob: string;
+
+beforeAll(async () => {
+  await world.start(db);
+  ann = `Bearer ${await api.partyKey('investor', 'ba-ann')}`;
+  bob = `Bearer ${await api.partyKey('investor', 'ba-bob')}`;
+  await fundInvestor(db, 'ba-ann', 1_000_000n);
+});
+
+afterEach(async () => {
+  await world.reset();
+  await expectLedgerConsistent(db.pool);
+});
+
+const list = async (partyId: string, authorization: string) =>
+  api.app.inject({
+    method: 'GET',
+    url: `/v1/investors/${partyId}/bank-accounts`,
+    headers: { authorization },
+  });
+
+/** What a refused request must not have written. */
+async function written() {
+  const { rows } = await db.pool.query(
+    `SELECT (SELECT count(*) FROM deposits)::int AS deposits, (SELECT count(*) FROM payouts)::int AS payouts,
+            (SELECT count(*) FROM ledger_transactions)::int AS transactions,
+            (SELECT count(*) FROM outbox)::int AS outbox`,
+  );
+  return rows[0];
+}
+
+const post = (url: string, authorization: string, payload: object) =>
+  api.app.inject({
+    method: 'POST',
+    url,
+    headers: { authorization, 'idempotency-key': `k-${randomBytes(6).toString('hex')}` },
+    payload,
+  });
+
+it('adds an account VERIFYING, verifies it by a penny test, and lists it masked', async () => {
+  const id = await addBankAccount(api.app, { partyId: 'ba-ann', authorization: ann, account });
+  const before = await list('ba-ann', ann);
+  expect(before.statusCode).toBe(200);
+  expect(before.json()).toEqual([
+    {
+      bankAccountId: id,
+      bankCode: 'ICBC',
+      accountNoMasked: '6222********4455',
+      accountName: 'Ann Investor',
+      status: 'VERIFYING',
+      verifiedAt: null,
+    },
+  ]);
+  expect(await runPennyTest(world.env.client, db, { partyId: 'ba-ann', bankAccountId: id })).toBe(
+    'SUCCEEDED',
+  );
+  const after = (await list('ba-ann', ann)).json();
+  expect(after[0]).toMatchObject({ bankAccountId: id, status: 'VERIFIED' });
+  expect(typeof after[0].verifiedAt).toBe('string');
+  // The penny went to this account, paid by the platform's expense account.
+  const penny = world.simulator.truth().find((o) => o.orderNo === `verify-${id}`);
+  expect(penny).toMatchObject({ status: 'SUCCESS', account: { accountNo: ACCOUNT_NO } });
+  const spent = await new Ledger(db.pool).balance('platform:bank-verification');
+  expect(spent.posted).toBe(-1n);
+  // The addition is audited.
+  const audit = await db.pool.query(
+    `SELECT actor FROM audit_log WHERE action = 'bank_account.added' AND details->>'bankAccountId' = $1`,
+    [id],
+  );
+  expect(audit.rows).toHaveLength(1);
+});
+
+it('marks the account FAILED when the penny test definitely fails', async () => {
+  const id = await addBankAccount(api.app, { partyId: 'ba-bob', authorization: bob, account });
+  world.fault('fail:INVALID_ACCOUNT');
+  expect(await runPennyTest(world.env.client, db, { partyId: 'ba-bob', bankAccountId: id })).toBe(
+    'FAILED',
+  );
+  const listed = (await list('ba-bob', bob)).json();
+  expect(listed.find((a: { bankAccountId: string }) => a.bankAccountId === id).status).toBe(
+    'FAILED',
+  );
+});
+
+it('keeps the number sealed at rest: nowhere in clear in the database', async () => {
+  const { rows } = await db.pool.query(
+    `SELECT (SELECT count(*) FROM bank_accounts b WHERE row_to_json(b)::text LIKE $1)::int AS accounts,
+            (SELECT count(*) FROM payouts p WHERE row_to_json(p)::text LIKE $1)::int AS payouts,
+            (SELECT count(*) FROM audit_log a WHERE row_to_json(a)::text LIKE $1)::int AS audit,
+            (SELECT count(*) FROM bank_accounts)::int AS total`,
+    [`%${ACCOUNT_NO.slice(4, 12)}%`],
+  );
+  expect(rows[0]).toEqual({ accounts: 0, payouts: 0, audit: 0, total: 2 });
+});
+
+it('refuses an unverified account, another party’s account, and writes nothing', async () => {
+  const unverified = await addBankAccount(api.app, {
+    partyId: 'ba-ann',
+    authorization: ann,
+    account: { ...account, accountNo: '6222999900001111' },
+  });
+  const [annVerified] = (await list('ba-ann', ann))
+    .json()
+    .filter((a: { status: string }) => a.status === 'VERIFIED')
+    .map((a: { bankAccountId: string }) => a.bankAccountId);
+  const before = await written();
+  for (const kind of ['deposits', 'withdrawals']) {
+    const u = await post(`/v1/investors/ba-ann/${kind}`, ann, {
+      amount: '1.00',
+      bankAccountId: unverified,
+    });
+    expect([u.statusCode, u.json().error.code]).toEqual([409, 'BANK_ACCOUNT_NOT_VERIFIED']);
+    // Bob names Ann's verified account for his own money.
+    const o = await post(`/v1/investors/ba-bob/${kind}`, bob, {
+      amount: '1.00',
+      bankAccountId: annVerified,
+    });
+    expect([o.statusCode, o.json().error.code]).toEqual([404, 'BANK_ACCOUNT_NOT_FOUND']);
+    const raw = await post(`/v1/investors/ba-ann/${kind}`, ann, { amount: '1.00', account });
+    expect(raw.statusCode).toBe(400);
+  }
+  expect(await written()).toEqual(before);
+  // Nor may Bob list or add to Ann's accounts.
+  expect((await list('ba-ann', bob)).statusCode).toBe(404);
+  expect((await post('/v1/investors/ba-ann/bank-accounts', bob, account)).statusCode).toBe(404);
+});
+
+it('collects a deposit from, and pays a withdrawal to, the verified account, by id only', async () => {
+  const listed = (await list('ba-ann', ann)).json();
+  const verified = listed.find((a: { status: string }) => a.status === 'VERIFIED').bankAccountId;
+  const dep = await post('/v1/investors/ba-ann/deposits', ann, {
+    amount: '5.00',
+    bankAccountId: verified,
+  });
+  expect(dep.statusCode).toBe(202);
+  const deposit = await getDeposit(db.pool, dep.json().depositId);
+  expect(deposit?.bankAccount.accountNo).toBe(ACCOUNT_NO);
+  const row = await db.pool.query(
+    'SELECT bank_account, bank_account_id FROM deposits WHERE id = $1',
+    [dep.json().depositId],
+  );
+  expect(row.rows[0]).toEqual({ bank_account: null, bank_account_id: verified });
+  const wd = await post('/v1/investors/ba-ann/withdrawals', ann, {
+    amount: '2.00',
+    bankAccountId: verified,
+  });
+  expect(wd.statusCode).toBe(202);
+  // Settle both through their workflows so nothing stays held or pending for afterEach.
+  const { OutboxDispatcher } = await import('../../worker/outbox-dispatcher');
+  await new OutboxDispatcher(db.pool, world.env.client).drainOnce();
+  await world.env.client.workflow.getHandle(dep.json().workflowId).result();
+  await world.env.client.workflow.getHandle(wd.json().workflowId).result();
+  const paid = world.simulator.truth().find((o) => o.orderNo === wd.json().payoutId);
+  expect(paid).toMatchObject({ status: 'SUCCESS', account: { accountNo: ACCOUNT_NO } });
+});
+
+it('holds withdrawals for the cooling-off period after an account is added', async () => {
+  const cooling = await buildApp({
+    pool: db.pool,
+    adminApiKey: ADMIN_KEY,
+    bankAccountCoolingOffSeconds: 3600,
+  });
+  try {
+    const id = await addVerifiedBankAccount(cooling, world.env.client, db, {
+      partyId: 'ba-ann',
+      authorization: ann,
+      account: { ...account, accountNo: '6222777700002222' },
+    });
+    const before = await written();
+    const res = await cooling.inject({
+      method: 'POST',
+      url: '/v1/investors/ba-ann/withdrawals',
+      headers: { authorization: ann, 'idempotency-key': 'cooling-1' },
+      payload: { amount: '1.00', bankAccountId: id },
+    });
+    expect([res.statusCode, res.json().error.code]).toEqual([409, 'BANK_ACCOUNT_COOLING_OFF']);
+    expect(await written()).toEqual(before);
+  } finally {
+    await cooling.close();
+  }
+});
+
+it('reads rows sealed under an old key after a new current key is added', async () => {
+  const oldId = (await list('ba-ann', ann)).json()[0].bankAccountId;
+  const newKey = `k2:${randomBytes(32).toString('base64')}`;
+  try {
+    useBankAccountKeyring(BankAccountKeyring.parse(`${newKey},${DEVELOPMENT_BANK_ACCOUNT_KEYS}`));
+    expect((await openBankAccount(db.pool, oldId)).accountNo).toBe(ACCOUNT_NO);
+    const newId = await addBankAccount(api.app, {
+      partyId: 'ba-ann',
+      authorization: ann,
+      account: { ...account, accountNo: '6222555500003333' },
+    });
+    const { rows } = await db.pool.query('SELECT key_id FROM bank_accounts WHERE id = $1', [newId]);
+    expect(rows[0].key_id).toBe('k2');
+    expect((await openBankAccount(db.pool, newId)).accountNo).toBe('6222555500003333');
+    // Without the old key, its rows say so rather than read as something else.
+    useBankAccountKeyring(BankAccountKeyring.parse(newKey));
+    await expect(openBankAccount(db.pool, oldId)).rejects.toThrow(/key dev1 is not configured/);
+    // Leave nothing held: the new account's penny test runs under the new key.
+    useBankAccountKeyring(BankAccountKeyring.parse(`${newKey},${DEVELOPMENT_BANK_ACCOUNT_KEYS}`));
+    expect(
+      await runPennyTest(world.env.client, db, { partyId: 'ba-ann', bankAccountId: newId }),
+    ).toBe('SUCCEEDED');
+  } finally {
+    useBankAccountKeyring(undefined);
+  }
+});
+
+it("pays a borrower's disbursement to their verified account on file", async () => {
+  const borrower = `Bearer ${await api.partyKey('borrower', 'ba-bor')}`;
+  const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+  const created = await api.app.inject({
+    method: 'POST',
+    url: '/v1/loans',
+    headers: { ...admin, 'idempotency-key': 'ba-loan' },
+    payload: {
+      id: 'ba-loan',
+      borrowerId: 'ba-bor',
+      principal: '100.00',
+      annualRate: '0.10',
+      termMonths: 3,
+      repaymentMethod: 'equal_installment',
+      subscriptionDeadline: new Date(Date.now() + 3_600_000).toISOString(),
+    },
+  });
+  expect(created.statusCode).toBe(201);
+  const id = await addVerifiedBankAccount(api.app, world.env.client, db, {
+    kind: 'borrower',
+    partyId: 'ba-bor',
+    authorization: borrower,
+    account: { ...account, accountNo: '6222888800004444', accountName: 'Borrower Co.' },
+  });
+  // The disbursed money, as the loan's disbursement would leave it.
+  await new Ledger(db.pool).transfer({
+    idempotencyKey: 'test-disbursed:ba-bor',
+    from: 'gateway:default:clearing',
+    to: 'borrower:ba-bor:available',
+    amount: 5_000n,
+    currency: 'CNY',
+  });
+  const activities = createActivities({
+    pool: db.pool,
+    temporal: world.env.client,
+    gateway: unreachableGateway(),
+  });
+  const payoutId = await activities.requestDisbursementPayout('ba-loan', '5000');
+  const payout = await getPayout(db.pool, payoutId as string);
+  expect(payout).toMatchObject({
+    bankAccountId: id,
+    bankAccount: { accountNo: '6222888800004444' },
+  });
+  const { rows } = await db.pool.query('SELECT bank_account FROM payouts WHERE id = $1', [
+    payoutId,
+  ]);
+  expect(rows[0].bank_account).toBeNull();
+  await voidPayout(db.pool, payout!, { test: 'not sent' });
+});
