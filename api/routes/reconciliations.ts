@@ -4,6 +4,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  type Client,
 } from '@temporalio/client';
 import { documentedObject } from '../contract';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
@@ -76,26 +77,50 @@ function registerStartReconciliationRoute(app: FastifyInstance, context: AppCont
       validDate(request.body.date);
       const workflowId = workflowIds.reconciliation(request.body.channel, request.body.date);
       const input: ReconciliationInput = { channel: request.body.channel, date: request.body.date };
-      let started = true;
-      try {
-        await temporalOf(context).workflow.start('reconciliationWorkflow', {
-          workflowId,
-          taskQueue: TASK_QUEUE,
-          args: [input],
-          workflowIdReusePolicy: request.body.rerun
-            ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
-            : WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        started = false;
-        // Still open: a re-run fetches and matches the day again in the same run.
-        if (request.body.rerun)
-          await temporalOf(context).workflow.getHandle(workflowId).signal(rematchSignal);
-      }
+      const started = await startOrRematch(
+        temporalOf(context),
+        workflowId,
+        input,
+        request.body.rerun === true,
+      );
       return reply.status(202).send({ workflowId, started });
     },
   );
+}
+
+/**
+ * Starts the day's run, or finds it open: a re-run then fetches and matches the day again in the
+ * same run. An open run that ends between the two (chaos seed 310: the signal found it completed, a
+ * 500) is started anew, as a re-run of a closed day is. Whether a new run started.
+ */
+async function startOrRematch(
+  temporal: Client,
+  workflowId: string,
+  input: ReconciliationInput,
+  rerun: boolean,
+): Promise<boolean> {
+  for (let tries = 1; ; tries++) {
+    try {
+      await temporal.workflow.start('reconciliationWorkflow', {
+        workflowId,
+        taskQueue: TASK_QUEUE,
+        args: [input],
+        workflowIdReusePolicy: rerun
+          ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
+          : WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      });
+      return true;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    if (!rerun) return false;
+    try {
+      await temporal.workflow.getHandle(workflowId).signal(rematchSignal);
+      return false;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError) || tries >= 3) throw err;
+    }
+  }
 }
 
 function registerReconciledDayRoute(app: FastifyInstance, { pool }: AppContext): void {
