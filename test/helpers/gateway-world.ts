@@ -9,7 +9,7 @@ import { reviewEvidenceQuery, type ReviewEvidence } from '../../workflows/contra
 import { clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
-import { ADMIN_KEY } from '../api/helpers';
+import { ADMIN_KEY, operatorHeaders } from '../api/helpers';
 import { useTestDatabase, type TestDatabase } from './postgres';
 import { createWorker } from './stack';
 import { createDevServerEnv } from './temporal';
@@ -105,6 +105,34 @@ export function useGatewayApp(options: { poolSize?: number } = {}): {
     get app(): FastifyInstance {
       if (!app) throw new Error('the API is ready only inside tests');
       return app;
+    },
+  };
+}
+
+/**
+ * useGatewayApp with an operator: a fresh operator key's Authorization header, issued before the
+ * file's tests.
+ */
+export function useOperatorGatewayApp(options: { poolSize?: number } = {}): {
+  world: GatewayWorld;
+  db: TestDatabase;
+  readonly app: FastifyInstance;
+  readonly operator: { authorization: string };
+} {
+  const gatewayApp = useGatewayApp(options);
+  let operator: { authorization: string } | undefined;
+  beforeAll(async () => {
+    operator = await operatorHeaders(gatewayApp.app);
+  });
+  return {
+    world: gatewayApp.world,
+    db: gatewayApp.db,
+    get app(): FastifyInstance {
+      return gatewayApp.app;
+    },
+    get operator(): { authorization: string } {
+      if (!operator) throw new Error('the operator is ready only inside tests');
+      return operator;
     },
   };
 }
