@@ -3,16 +3,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { createPayout } from '../../payments/payouts';
-import { payoutWorkflow } from '../../workflows';
-import { TASK_QUEUE } from '../../workflows/contracts/common';
 import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
-import { ACCOUNT } from '../gateway/helpers';
 import { useOperatorGatewayApp, type GatewayWorld } from '../helpers/gateway-world';
 import { fundInvestor } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
-import { admin, until } from '../repayments/helpers';
-import { workflowIds } from '../../ids/workflow-ids';
+import { until } from '../repayments/helpers';
+import { createInvestor, startWithdrawalPayout } from '../helpers/withdrawals';
 
 export const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
 export const today = () => new Date().toISOString().slice(0, 10);
@@ -30,11 +26,10 @@ export function useFundedInvestorApp(
   const gatewayApp = useOperatorGatewayApp();
   const { world, db } = gatewayApp;
   beforeAll(async () => {
-    const res = await gatewayApp.app.inject({
-      method: 'POST',
-      url: '/v1/investors',
-      headers: { ...admin, 'idempotency-key': investor.id },
-      payload: { id: investor.id, name: investor.name },
+    const res = await createInvestor(gatewayApp.app, {
+      ...investor,
+      key: investor.id,
+      withBankAccount: false,
     });
     if (res.statusCode >= 300)
       throw new Error(`creating investor ${investor.id}: ${res.statusCode} ${res.body}`);
@@ -70,20 +65,11 @@ export async function startPayOut(
   amountMinor: bigint,
   queryPolicy: QueryPolicy = FAST,
 ) {
-  await createPayout(pool, {
+  return startWithdrawalPayout(world.env.client, pool, {
     id,
-    purpose: 'withdrawal',
-    partyId: investorId,
-    sourceAccount: `investor:${investorId}:available`,
+    investorId,
     amountMinor,
-    currency: 'CNY',
-    bankAccount: ACCOUNT,
-  });
-  await pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
-  return world.env.client.workflow.start(payoutWorkflow, {
-    workflowId: workflowIds.payout(id),
-    taskQueue: TASK_QUEUE,
-    args: [{ payoutId: id, partyId: investorId, queryPolicy }],
+    queryPolicy,
   });
 }
 
