@@ -136,3 +136,25 @@ export function useOperatorGatewayApp(options: { poolSize?: number } = {}): {
     },
   };
 }
+
+/**
+ * The orders of `kind` the gateway executed (by the simulator's truth) against the order numbers
+ * of the ledger transactions whose idempotency key is LIKE `keyPattern`: the same, each once.
+ */
+export async function expectLedgerBooksExecuted(
+  world: GatewayWorld,
+  db: TestDatabase,
+  kind: 'PAYOUT' | 'COLLECTION',
+  keyPattern: string,
+): Promise<void> {
+  const executed = world.simulator
+    .truth()
+    .filter((o) => o.kind === kind && o.status === 'SUCCESS')
+    .map((o) => o.orderNo)
+    .sort();
+  const { rows } = await db.pool.query(
+    `SELECT metadata->>'orderNo' AS order_no FROM ledger_transactions WHERE idempotency_key LIKE $1 ORDER BY 1`,
+    [keyPattern],
+  );
+  expect(rows.map((r) => r.order_no)).toEqual(executed);
+}
