@@ -8,7 +8,7 @@ import { SearchAttributes, TASK_QUEUE } from '../../workflows/contracts/common';
 import { reviewEvidenceQuery } from '../../workflows/contracts/gateway-order';
 import { ADMIN_KEY, useTestApi } from '../api/helpers';
 import { ACCOUNT } from '../gateway/helpers';
-import { GatewayWorld, untilEvidence } from '../helpers/gateway-world';
+import { expectLedgerBooksExecuted, GatewayWorld, untilEvidence } from '../helpers/gateway-world';
 import { useTestDatabase } from '../helpers/postgres';
 import { maybeRecordHistory } from '../helpers/stack';
 import { addVerifiedBankAccount } from '../helpers/bank-accounts';
@@ -32,15 +32,7 @@ afterEach(async () => {
   await expectLedgerConsistent(db.pool);
   // The ledger equals the gateway's truth: every executed collection credited exactly once, nothing
   // else.
-  const executed = world.simulator
-    .truth()
-    .filter((o) => o.kind === 'COLLECTION' && o.status === 'SUCCESS')
-    .map((o) => o.orderNo)
-    .sort();
-  const { rows } = await db.pool.query(
-    `SELECT metadata->>'orderNo' AS order_no FROM ledger_transactions WHERE idempotency_key LIKE 'deposit:%' ORDER BY 1`,
-  );
-  expect(rows.map((r) => r.order_no)).toEqual(executed);
+  await expectLedgerBooksExecuted(world, db, 'COLLECTION', 'deposit:%');
 });
 
 const fault = (spec: string) => world.fault(spec);

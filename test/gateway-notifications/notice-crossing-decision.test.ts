@@ -6,23 +6,21 @@
 import type { Client } from '@temporalio/client';
 import { buildApp } from '../../api/app';
 import { inTransaction } from '../../db/pool';
-import { createPayout, getPayout, voidPayout } from '../../payments/payouts';
-import { payoutWorkflow } from '../../workflows';
-import { TASK_QUEUE } from '../../workflows/contracts/common';
-import {
-  reviewEvidenceQuery,
-  type QueryPolicy,
-  type ReviewEvidence,
-} from '../../workflows/contracts/gateway-order';
+import { getPayout, voidPayout } from '../../payments/payouts';
 import { ADMIN_KEY } from '../api/helpers';
-import { ACCOUNT, SECRET } from '../gateway/helpers';
+import { SECRET } from '../gateway/helpers';
 import { fundInvestor } from '../helpers/stack';
-import { admin, operatorHeaders, postNotice, until, useOutcomeWorld } from '../outcomes/helpers';
-import { workflowIds } from '../../ids/workflow-ids';
+import { createInvestor, createWithdrawalPayout } from '../helpers/withdrawals';
+import {
+  operatorHeaders,
+  postNotice,
+  until,
+  useOutcomeWorld,
+  withdrawalInReview,
+} from '../outcomes/helpers';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
-const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
 
 it("a SUCCESS notice crossing an operator's not_paid (arriving while the void is written) is an alert and an exception at once", async () => {
   const id = 'cx-payout-1';
@@ -107,41 +105,8 @@ it("a SUCCESS notice crossing an operator's not_paid (arriving while the void is
  * A payout of `id` for investor `who`, executed at the gateway but answered 500, every query 503:
  * in MANUAL_REVIEW.
  */
-async function payoutInReview(who: string, id: string) {
-  await world.app.inject({
-    method: 'POST',
-    url: '/v1/investors',
-    headers: { ...admin, 'idempotency-key': `inv-${who}` },
-    payload: { id: who, name: who, bankAccount: ACCOUNT },
-  });
-  await fundInvestor(db, who, 1_000_000n);
-  await createPayout(db.pool, {
-    id,
-    purpose: 'withdrawal',
-    partyId: who,
-    sourceAccount: `investor:${who}:available`,
-    amountMinor: 9_900n,
-    currency: 'CNY',
-    bankAccount: ACCOUNT,
-  });
-  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
-  world.gateway.rule = (call) =>
-    call.memo !== `withdrawal ${id}`
-      ? undefined
-      : call.op === 'submit'
-        ? 'error-5xx-after-execute'
-        : 'error-5xx-before-execute';
-  const wf = await world.env.client.workflow.start(payoutWorkflow, {
-    workflowId: workflowIds.payout(id),
-    taskQueue: TASK_QUEUE,
-    args: [{ payoutId: id, partyId: who, queryPolicy: FAST }],
-  });
-  const evidence = (await until(
-    () => wf.query(reviewEvidenceQuery).catch(() => undefined),
-    (e) => e?.state === 'MANUAL_REVIEW',
-    60_000,
-  )) as ReviewEvidence;
-  return { wf, evidence };
+function payoutInReview(who: string, id: string) {
+  return withdrawalInReview(world, { id: who, name: who, key: `inv-${who}` }, id, 9_900n);
 }
 
 it('a notice stored by a delivery that died before acting on it is acted on when the gateway resends it, not taken for a duplicate', async () => {
@@ -171,23 +136,10 @@ it('the route judges a notice again after signalling it: an order that became fi
   // The one ordering the worker's own check cannot see: the decision's write commits between the
   // route's lookup and its check after the signal. A Temporal client whose signal lands exactly
   // then.
-  await world.app.inject({
-    method: 'POST',
-    url: '/v1/investors',
-    headers: { ...admin, 'idempotency-key': 'inv-rj' },
-    payload: { id: 'rj', name: 'rj', bankAccount: ACCOUNT },
-  });
+  await createInvestor(world.app, { id: 'rj', name: 'rj', key: 'inv-rj' });
   await fundInvestor(db, 'rj', 1_000_000n);
   const id = 'rj-payout-1';
-  await createPayout(db.pool, {
-    id,
-    purpose: 'withdrawal',
-    partyId: 'rj',
-    sourceAccount: 'investor:rj:available',
-    amountMinor: 9_900n,
-    currency: 'CNY',
-    bankAccount: ACCOUNT,
-  });
+  await createWithdrawalPayout(db.pool, id, 'rj', 9_900n);
   const payout = (await getPayout(db.pool, id))!;
   let voided = false;
   const temporal = {

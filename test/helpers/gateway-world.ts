@@ -9,7 +9,7 @@ import { reviewEvidenceQuery, type ReviewEvidence } from '../../workflows/contra
 import { clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
-import { ADMIN_KEY } from '../api/helpers';
+import { ADMIN_KEY, operatorHeaders } from '../api/helpers';
 import { useTestDatabase, type TestDatabase } from './postgres';
 import { createWorker } from './stack';
 import { createDevServerEnv } from './temporal';
@@ -107,4 +107,54 @@ export function useGatewayApp(options: { poolSize?: number } = {}): {
       return app;
     },
   };
+}
+
+/**
+ * useGatewayApp with an operator: a fresh operator key's Authorization header, issued before the
+ * file's tests.
+ */
+export function useOperatorGatewayApp(options: { poolSize?: number } = {}): {
+  world: GatewayWorld;
+  db: TestDatabase;
+  readonly app: FastifyInstance;
+  readonly operator: { authorization: string };
+} {
+  const gatewayApp = useGatewayApp(options);
+  let operator: { authorization: string } | undefined;
+  beforeAll(async () => {
+    operator = await operatorHeaders(gatewayApp.app);
+  });
+  return {
+    world: gatewayApp.world,
+    db: gatewayApp.db,
+    get app(): FastifyInstance {
+      return gatewayApp.app;
+    },
+    get operator(): { authorization: string } {
+      if (!operator) throw new Error('the operator is ready only inside tests');
+      return operator;
+    },
+  };
+}
+
+/**
+ * The orders of `kind` the gateway executed (by the simulator's truth) against the order numbers
+ * of the ledger transactions whose idempotency key is LIKE `keyPattern`: the same, each once.
+ */
+export async function expectLedgerBooksExecuted(
+  world: GatewayWorld,
+  db: TestDatabase,
+  kind: 'PAYOUT' | 'COLLECTION',
+  keyPattern: string,
+): Promise<void> {
+  const executed = world.simulator
+    .truth()
+    .filter((o) => o.kind === kind && o.status === 'SUCCESS')
+    .map((o) => o.orderNo)
+    .sort();
+  const { rows } = await db.pool.query(
+    `SELECT metadata->>'orderNo' AS order_no FROM ledger_transactions WHERE idempotency_key LIKE $1 ORDER BY 1`,
+    [keyPattern],
+  );
+  expect(rows.map((r) => r.order_no)).toEqual(executed);
 }

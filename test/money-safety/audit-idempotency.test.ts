@@ -3,60 +3,28 @@
 // retried when its reply is lost after its transaction committed (here: a worker interceptor fails
 // the first attempt after it ran, as a crash between commit and reply would); the decision's audit
 // row is there once. Real Temporal dev server, real gateway simulator, real Postgres.
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
 import { parseFault } from '../../gateway/simulator/faults';
-import type { RunningSimulator } from '../../gateway/simulator/server';
 import { Ledger } from '../../ledger';
 import { readAudit, writeAudit } from '../../db/audit';
-import { createPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
 import { TASK_QUEUE } from '../../workflows/contracts/common';
-import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 import { untilEvidence } from '../helpers/gateway-world';
-import { loseFirstReply } from '../helpers/lost-reply';
-import { useTestDatabase } from '../helpers/postgres';
+import { loseFirstReply, useLostReplyWorker } from '../helpers/lost-reply';
+import { createWithdrawalPayout } from '../helpers/withdrawals';
 import { fundInvestor } from '../helpers/stack';
-import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { resolveReview } from '../helpers/decisions';
 
-const dir = tempDir();
-let env: TestWorkflowEnvironment;
-let simulator: RunningSimulator;
-let worker: Worker;
-let running: Promise<void>;
 /**
  * postPayout with an operator's decision (its second argument) loses its first reply after
  * committing.
  */
 const replies = loseFirstReply((type, args) => type === 'postPayout' && args[1] !== undefined);
 
-const db = useTestDatabase();
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-  await simulator?.close();
-  dir.remove();
-});
+const world = useLostReplyWorker(replies, { requestTimeoutMs: 300 });
+const { db } = world;
 
 beforeAll(async () => {
-  simulator = await startTestSimulator({ dataDir: dir.path });
-  env = await createDevServerEnv();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities({
-      pool: db.pool,
-      temporal: env.client,
-      gateway: clientFor(simulator.url, { requestTimeoutMs: 300 }),
-    }),
-    interceptors: { activity: [replies.factory] },
-  });
-  running = worker.run();
   await db.pool.query(`INSERT INTO parties (id, kind, name) VALUES ('aud', 'investor', 'Aud')`);
   await new Ledger(db.pool).createAccount({ path: 'investor:aud:available', currency: 'CNY' });
   await fundInvestor(db, 'aud', 1_000_000n);
@@ -68,19 +36,11 @@ const auditRows = async (subject: string) =>
   (await readAudit(db.pool, undefined, 100)).filter((r) => r.subject === subject);
 
 it('writes an audited decision once when its activity is retried after it committed', async () => {
-  await createPayout(db.pool, {
-    id: 'aud-1',
-    purpose: 'withdrawal',
-    partyId: 'aud',
-    sourceAccount: 'investor:aud:available',
-    amountMinor: 5_000n,
-    currency: 'CNY',
-    bankAccount: ACCOUNT,
-  });
-  simulator.setFaultRates([
+  await createWithdrawalPayout(db.pool, 'aud-1', 'aud', 5_000n);
+  world.simulator.setFaultRates([
     { spec: 'error-5xx-after-execute', fault: parseFault('error-5xx-after-execute'), rate: 1 },
   ]);
-  const handle = await env.client.workflow.start(payoutWorkflow, {
+  const handle = await world.env.client.workflow.start(payoutWorkflow, {
     workflowId: 'payout-aud-1',
     taskQueue: TASK_QUEUE,
     args: [
@@ -92,7 +52,7 @@ it('writes an audited decision once when its activity is retried after it commit
     ],
   });
   await untilEvidence(handle, (e) => e.attempts.length >= 1);
-  await simulator.startOutage('503');
+  await world.simulator.startOutage('503');
   await untilEvidence(handle, (e) => e.state === 'MANUAL_REVIEW');
   await expect(
     resolveReview(db.pool, handle, {
@@ -102,8 +62,8 @@ it('writes an audited decision once when its activity is retried after it commit
       requestId: 'req-1',
     }),
   ).resolves.toBe('SUCCEEDED');
-  await simulator.endOutage();
-  simulator.setFaultRates([]);
+  await world.simulator.endOutage();
+  world.simulator.setFaultRates([]);
 
   expect(replies.lost).toEqual(['payout-aud-1']); // the activity did run twice
   const rows = await auditRows('payout-aud-1');

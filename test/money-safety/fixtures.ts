@@ -106,6 +106,36 @@ export async function collectAndDistribute(
 }
 
 /**
+ * A one-month loan, interest then principal, held whole by one investor (`<loanId>-a`, 100,000
+ * minor units), whose first installment is collected and distributed: the investor's id.
+ */
+export async function oneInvestorLoanCollected(pool: Pool, loanId: string): Promise<string> {
+  const investor = `${loanId}-a`;
+  await createRepayingLoan(pool, {
+    id: loanId,
+    holdings: [{ investorId: investor, holdingMinor: 100_000n }],
+    termMonths: 1,
+    repaymentMethod: 'interest_then_principal',
+  });
+  await collectAndDistribute(pool, loanId, 1);
+  return investor;
+}
+
+/** The interest and principal parts of the loan's one repayment share. */
+export async function theShare(
+  pool: Pool,
+  loanId: string,
+): Promise<{ interest: bigint; principal: bigint }> {
+  const {
+    rows: [share],
+  } = await pool.query(
+    'SELECT interest_minor::text, principal_minor::text FROM repayment_shares WHERE loan_id = $1',
+    [loanId],
+  );
+  return { interest: BigInt(share.interest_minor), principal: BigInt(share.principal_minor) };
+}
+
+/**
  * What each investor received over the installments distributed so far: principal and interest, by
  * investor id.
  */

@@ -7,7 +7,7 @@ import { preparePayoutPage } from '../../payments/payout-runs';
 import { getRecovery } from '../../payments/recoveries';
 import { useTestDatabase } from '../helpers/postgres';
 import { expectLedgerConsistent } from '../ledger/helpers';
-import { collectAndDistribute, createRepayingLoan, openOwedRecovery } from './fixtures';
+import { oneInvestorLoanCollected, openOwedRecovery, theShare } from './fixtures';
 
 const db = useTestDatabase();
 
@@ -15,22 +15,8 @@ afterEach(() => expectLedgerConsistent(db.pool));
 
 it('a retried payout page holds the share less the offset again, and offsets a recovery the offset closed only once', async () => {
   const loanId = 'ro1';
-  const investor = `${loanId}-a`;
-  await createRepayingLoan(db.pool, {
-    id: loanId,
-    holdings: [{ investorId: investor, holdingMinor: 100_000n }],
-    termMonths: 1,
-    repaymentMethod: 'interest_then_principal',
-  });
-  await collectAndDistribute(db.pool, loanId, 1);
-  const {
-    rows: [share],
-  } = await db.pool.query(
-    'SELECT interest_minor::text, principal_minor::text FROM repayment_shares WHERE loan_id = $1',
-    [loanId],
-  );
-  const interest = BigInt(share.interest_minor);
-  const principal = BigInt(share.principal_minor);
+  const investor = await oneInvestorLoanCollected(db.pool, loanId);
+  const { interest, principal } = await theShare(db.pool, loanId);
   // The investor owes exactly the interest part: that payout is offset whole, the principal part is
   // paid.
   await openOwedRecovery(db.pool, 'rc-ro1', investor, interest);

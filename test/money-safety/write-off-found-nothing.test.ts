@@ -10,7 +10,7 @@ import { preparePayoutPage } from '../../payments/payout-runs';
 import { getRecovery, writeOffRecovery } from '../../payments/recoveries';
 import { useTestDatabase } from '../helpers/postgres';
 import { expectLedgerConsistent } from '../ledger/helpers';
-import { collectAndDistribute, createRepayingLoan, openOwedRecovery } from './fixtures';
+import { oneInvestorLoanCollected, openOwedRecovery } from './fixtures';
 
 const db = useTestDatabase();
 
@@ -18,14 +18,7 @@ afterEach(() => expectLedgerConsistent(db.pool));
 
 it('a write-off of a recovery an offset cleared meanwhile books nothing and is in the audit log once', async () => {
   const loanId = 'wf1';
-  const investor = `${loanId}-a`;
-  await createRepayingLoan(db.pool, {
-    id: loanId,
-    holdings: [{ investorId: investor, holdingMinor: 100_000n }],
-    termMonths: 1,
-    repaymentMethod: 'interest_then_principal',
-  });
-  await collectAndDistribute(db.pool, loanId, 1);
+  const investor = await oneInvestorLoanCollected(db.pool, loanId);
   await openOwedRecovery(db.pool, 'rc-wf1', investor, 100n);
   await preparePayoutPage(db.pool, loanId, 1, '', 100); // the offset clears the recovery
   expect(await getRecovery(db.pool, 'rc-wf1')).toMatchObject({ state: 'RECOVERED' });

@@ -24,12 +24,17 @@ import {
   tempDir,
 } from '../gateway/helpers';
 import { useTestDatabase, type TestDatabase } from '../helpers/postgres';
-import { createWorker } from '../helpers/stack';
+import { createWorker, fundInvestor } from '../helpers/stack';
+import { createInvestor, startWithdrawalPayout } from '../helpers/withdrawals';
 import { createDevServerEnv } from '../helpers/temporal';
 import { workflowIds } from '../../ids/workflow-ids';
 import { recoveryWorkflow } from '../../workflows';
 import { TASK_QUEUE } from '../../workflows/contracts/common';
-import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
+import {
+  reviewEvidenceQuery,
+  type QueryPolicy,
+  type ReviewEvidence,
+} from '../../workflows/contracts/gateway-order';
 import { recoveryStateQuery } from '../../workflows/contracts/recovery';
 import { operatorHeaders } from '../api/helpers';
 import { until } from '../repayments/helpers';
@@ -305,4 +310,57 @@ export async function openRecoveryByHand(
     (x) => x === 'OFFSETTING',
   );
   return { recoveryId, workflowId, wf };
+}
+
+/**
+ * From now on the gateway executes the orders whose memo `match` picks but answers their submit
+ * 500, and every query 503: only a notice or an operator can tell.
+ */
+export function executedButUnknown(
+  world: OutcomeWorld,
+  match: (memo: string | undefined) => boolean,
+): void {
+  world.gateway.rule = (call) =>
+    !match(call.memo)
+      ? undefined
+      : call.op === 'submit'
+        ? 'error-5xx-after-execute'
+        : 'error-5xx-before-execute';
+}
+
+/** Waits (up to 60 s) until a gateway-order workflow is in MANUAL_REVIEW: its evidence. */
+export function untilReview(world: OutcomeWorld, workflowId: string): Promise<ReviewEvidence> {
+  return until(
+    () =>
+      world.env.client.workflow
+        .getHandle(workflowId)
+        .query(reviewEvidenceQuery)
+        .catch(() => undefined),
+    (e) => e?.state === 'MANUAL_REVIEW',
+    60_000,
+  ) as Promise<ReviewEvidence>;
+}
+
+/**
+ * A new investor (with the test bank account, funded with 1,000,000 minor units) whose withdrawal
+ * `id` the gateway executed but answered 500, every query 503: its Payout workflow (short query
+ * policy) in MANUAL_REVIEW, and the evidence.
+ */
+export async function withdrawalInReview(
+  world: OutcomeWorld,
+  investor: { id: string; name: string; key: string },
+  id: string,
+  amountMinor: bigint,
+) {
+  await createInvestor(world.app, investor);
+  await fundInvestor(world.db, investor.id, 1_000_000n);
+  executedButUnknown(world, (memo) => memo === `withdrawal ${id}`);
+  const wf = await startWithdrawalPayout(world.env.client, world.db.pool, {
+    id,
+    investorId: investor.id,
+    amountMinor,
+    queryPolicy: { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 },
+  });
+  const evidence = await untilReview(world, wf.workflowId);
+  return { wf, evidence };
 }

@@ -2,7 +2,7 @@
 // gateway simulator with injected faults. Never twice, never on a guess: after each test every
 // payout the gateway executed is posted exactly once in the ledger, and nothing else is.
 import { Ledger } from '../../ledger';
-import { createPayout, getPayout } from '../../payments/payouts';
+import { getPayout } from '../../payments/payouts';
 import { payoutWorkflow } from '../../workflows';
 import { SearchAttributes, TASK_QUEUE } from '../../workflows/contracts/common';
 import { reviewEvidenceQuery, type QueryPolicy } from '../../workflows/contracts/gateway-order';
@@ -11,7 +11,8 @@ import { buildApp } from '../../api/app';
 import { signNotification, unixSeconds } from '../../gateway/signing';
 import { ADMIN_KEY, useTestApi } from '../api/helpers';
 import { ACCOUNT, SECRET } from '../gateway/helpers';
-import { GatewayWorld, untilEvidence } from '../helpers/gateway-world';
+import { expectLedgerBooksExecuted, GatewayWorld, untilEvidence } from '../helpers/gateway-world';
+import { createWithdrawalPayout } from '../helpers/withdrawals';
 import { useTestDatabase } from '../helpers/postgres';
 import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
 import { addVerifiedBankAccount } from '../helpers/bank-accounts';
@@ -35,15 +36,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await world.reset();
   await expectLedgerConsistent(db.pool);
-  const executed = world.simulator
-    .truth()
-    .filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS')
-    .map((o) => o.orderNo)
-    .sort();
-  const { rows } = await db.pool.query(
-    `SELECT metadata->>'orderNo' AS order_no FROM ledger_transactions WHERE idempotency_key LIKE 'payout:%:post' ORDER BY 1`,
-  );
-  expect(rows.map((r) => r.order_no)).toEqual(executed);
+  await expectLedgerBooksExecuted(world, db, 'PAYOUT', 'payout:%:post');
   const { rows: dup } = await db.pool.query(
     `SELECT count(*)::int AS n FROM ledger_transactions WHERE idempotency_key LIKE 'payout:%:post' GROUP BY metadata->>'orderNo' HAVING count(*) > 1`,
   );
@@ -57,15 +50,7 @@ let n = 0;
 async function payout(amountMinor: bigint, queryPolicy = FAST) {
   n += 1;
   const id = `po-${n}-${Date.now().toString(36)}`;
-  await createPayout(db.pool, {
-    id,
-    purpose: 'withdrawal',
-    partyId: 'pat',
-    sourceAccount: 'investor:pat:available',
-    amountMinor,
-    currency: 'CNY',
-    bankAccount: ACCOUNT,
-  });
+  await createWithdrawalPayout(db.pool, id, 'pat', amountMinor);
   // started here with a short query policy instead of by the dispatcher
   await db.pool.query('DELETE FROM outbox');
   const handle = await world.env.client.workflow.start(payoutWorkflow, {

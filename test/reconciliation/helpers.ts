@@ -1,18 +1,46 @@
 // Shared by the reconciliation tests: a payout through the real workflow, the simulator's
 // statement errors and second-channel payments, and reading a reconciled day through the API.
 import type { FastifyInstance } from 'fastify';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { createPayout } from '../../payments/payouts';
-import { payoutWorkflow } from '../../workflows';
-import { TASK_QUEUE } from '../../workflows/contracts/common';
 import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
-import { ACCOUNT } from '../gateway/helpers';
-import type { GatewayWorld } from '../helpers/gateway-world';
+import { useOperatorGatewayApp, type GatewayWorld } from '../helpers/gateway-world';
+import { fundInvestor } from '../helpers/stack';
+import { expectLedgerConsistent } from '../ledger/helpers';
 import { until } from '../repayments/helpers';
-import { workflowIds } from '../../ids/workflow-ids';
+import { createInvestor, startWithdrawalPayout } from '../helpers/withdrawals';
 
 export const FAST: QueryPolicy = { attempts: 2, initialIntervalMs: 200, maxIntervalMs: 400 };
 export const today = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * A reconciliation test file's world: the gateway world and API with an operator, and one
+ * investor (created through the API, no bank account on file) funded with 10,000,000 minor units
+ * before the file's tests. After each test the ledger is consistent; with `resetAfterEach` the
+ * simulator's faults and outage are cleared first.
+ */
+export function useFundedInvestorApp(
+  investor: { id: string; name: string },
+  options: { resetAfterEach?: boolean } = {},
+): ReturnType<typeof useOperatorGatewayApp> {
+  const gatewayApp = useOperatorGatewayApp();
+  const { world, db } = gatewayApp;
+  beforeAll(async () => {
+    const res = await createInvestor(gatewayApp.app, {
+      ...investor,
+      key: investor.id,
+      withBankAccount: false,
+    });
+    if (res.statusCode >= 300)
+      throw new Error(`creating investor ${investor.id}: ${res.statusCode} ${res.body}`);
+    await fundInvestor(db, investor.id, 10_000_000n);
+  });
+  afterEach(async () => {
+    if (options.resetAfterEach) await world.reset();
+    await expectLedgerConsistent(db.pool);
+  });
+  return gatewayApp;
+}
 
 /**
  * A withdrawal paid through the Payout workflow (started here, with a short query policy); its
@@ -37,21 +65,32 @@ export async function startPayOut(
   amountMinor: bigint,
   queryPolicy: QueryPolicy = FAST,
 ) {
-  await createPayout(pool, {
+  return startWithdrawalPayout(world.env.client, pool, {
     id,
-    purpose: 'withdrawal',
-    partyId: investorId,
-    sourceAccount: `investor:${investorId}:available`,
+    investorId,
     amountMinor,
-    currency: 'CNY',
-    bankAccount: ACCOUNT,
+    queryPolicy,
   });
-  await pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
-  return world.env.client.workflow.start(payoutWorkflow, {
-    workflowId: workflowIds.payout(id),
-    taskQueue: TASK_QUEUE,
-    args: [{ payoutId: id, partyId: investorId, queryPolicy }],
-  });
+}
+
+/**
+ * Polls a gateway-order workflow's review evidence until it is in MANUAL_REVIEW, at most 100
+ * times, 100 ms apart; returns either way (the caller's next step fails if it never got there).
+ * With `queryErrors: 'retry'` a failed query counts as not yet; otherwise it throws.
+ */
+export async function untilManualReview(
+  handle: WorkflowHandle,
+  options: { queryErrors?: 'retry' | 'throw' } = {},
+): Promise<void> {
+  const state = () =>
+    handle
+      .query('reviewEvidence')
+      .then(
+        (e) => (e as { state: string }).state,
+        options.queryErrors === 'retry' ? () => '' : undefined,
+      );
+  for (let i = 0; i < 100 && (await state()) !== 'MANUAL_REVIEW'; i++)
+    await new Promise((r) => setTimeout(r, 100));
 }
 
 export async function simulatorControl(

@@ -2,34 +2,24 @@
 // simulator, the simulator's own statement (with errors injected), the Reconciliation workflow on
 // a Temporal dev server, Postgres. Each exception class is found exactly once and nothing else;
 // a re-run of the day adds nothing; the day closes only when every exception is resolved.
-import type { FastifyInstance } from 'fastify';
 import { SearchAttributes } from '../../workflows/contracts/common';
 import { reconSummaryQuery } from '../../workflows/contracts/reconciliation';
-import { untilEvidence, useGatewayApp } from '../helpers/gateway-world';
-import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
-import { expectLedgerConsistent } from '../ledger/helpers';
-import { admin, until } from '../repayments/helpers';
-import { payOut, reconcile, simulatorControl, startPayOut, today } from './helpers';
-import { operatorHeaders } from '../api/helpers';
+import { untilEvidence } from '../helpers/gateway-world';
+import { maybeRecordHistory } from '../helpers/stack';
+import { until } from '../repayments/helpers';
+import {
+  payOut,
+  reconcile,
+  simulatorControl,
+  startPayOut,
+  today,
+  useFundedInvestorApp,
+  untilManualReview,
+} from './helpers';
 import { resolveException, resolveReview } from '../helpers/decisions';
 
-const gatewayApp = useGatewayApp();
-const { world, db } = gatewayApp;
-let app: FastifyInstance;
-let operator: { authorization: string };
-
-beforeAll(async () => {
-  app = gatewayApp.app;
-  operator = await operatorHeaders(app);
-  await app.inject({
-    method: 'POST',
-    url: '/v1/investors',
-    headers: { ...admin, 'idempotency-key': 'rita' },
-    payload: { id: 'rita', name: 'Rita' },
-  });
-  await fundInvestor(db, 'rita', 10_000_000n);
-});
-afterEach(() => expectLedgerConsistent(db.pool));
+const stack = useFundedInvestorApp({ id: 'rita', name: 'Rita' });
+const { world, db } = stack;
 
 it('finds each class of exception exactly once, nothing else, and a re-run adds nothing', async () => {
   // Six orders of ours, each meeting a different fate, plus one the gateway made on its own.
@@ -50,16 +40,7 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
   });
   await untilEvidence(handle, (e) => e.attempts.length >= 1);
   await world.simulator.startOutage('503');
-  for (
-    let i = 0;
-    i < 100 &&
-    (await handle.query('reviewEvidence').then(
-      (e) => (e as { state: string }).state,
-      () => '',
-    )) !== 'MANUAL_REVIEW';
-    i++
-  )
-    await new Promise((r) => setTimeout(r, 100));
+  await untilManualReview(handle, { queryErrors: 'retry' });
   await world.reset();
   await resolveReview(db.pool, handle, { decision: 'paid', reason: 'misread the bank screen' });
   expect(await handle.result()).toBe('SUCCEEDED');
@@ -85,7 +66,7 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
     duplicate: true,
   });
 
-  const day = await reconcile(app, operator, today());
+  const day = await reconcile(stack.app, stack.operator, today());
   expect(day.state).toBe('EXCEPTIONS');
   const found = day.exceptions.map((e) => [e.class, e.orderNo]).sort();
   expect(found).toEqual(
@@ -114,10 +95,10 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
   // Refused decisions change nothing: a fee is not adjusted, a recovery needs an investor.
   const byOrder = Object.fromEntries(day.exceptions.map((e) => [e.orderNo, e]));
   const resolve = (id: string, payload: object) =>
-    app.inject({
+    stack.app.inject({
       method: 'POST',
       url: `/v1/reconciliations/default/${today()}/exceptions/${id}/resolve`,
-      headers: operator,
+      headers: stack.operator,
       payload,
     });
   expect(
@@ -133,10 +114,10 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
   // A re-run while the day is open is the same run; one after it closed finds the same items.
   expect(
     (
-      await app.inject({
+      await stack.app.inject({
         method: 'POST',
         url: '/v1/reconciliations',
-        headers: operator,
+        headers: stack.operator,
         payload: { channel: 'default', date: today() },
       })
     ).json(),
@@ -163,7 +144,7 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
   });
   await maybeRecordHistory(recon, 'reconciliationWorkflow-exceptions-resolved');
 
-  const again = await reconcile(app, operator, today(), true);
+  const again = await reconcile(stack.app, stack.operator, today(), true);
   expect(again.state).toBe('CLEAN');
   expect(again.exceptions).toHaveLength(6); // the same six, resolved; no copies
   expect(again.exceptions.every((e) => e.status === 'RESOLVED')).toBe(true);

@@ -2,12 +2,9 @@
 // (QUERYING, MANUAL_REVIEW) must not become an exception whose resolution posts the money a
 // second time once the review is decided `paid`. Real Payout and Reconciliation workflows on a
 // Temporal dev server, the gateway simulator, Postgres.
-import type { FastifyInstance } from 'fastify';
 import type { WorkflowHandle } from '@temporalio/client';
-import { useGatewayApp, untilEvidence } from '../helpers/gateway-world';
-import { fundInvestor, maybeRecordHistory } from '../helpers/stack';
-import { expectLedgerConsistent } from '../ledger/helpers';
-import { admin } from '../repayments/helpers';
+import { untilEvidence } from '../helpers/gateway-world';
+import { maybeRecordHistory } from '../helpers/stack';
 import {
   clearingNet,
   reconcile,
@@ -15,30 +12,13 @@ import {
   startPayOut,
   today,
   type DayView,
+  useFundedInvestorApp,
+  untilManualReview,
 } from './helpers';
-import { operatorHeaders } from '../api/helpers';
 import { resolveReview } from '../helpers/decisions';
 
-const gatewayApp = useGatewayApp();
-const { world, db } = gatewayApp;
-let app: FastifyInstance;
-let operator: { authorization: string };
-
-beforeAll(async () => {
-  app = gatewayApp.app;
-  operator = await operatorHeaders(app);
-  await app.inject({
-    method: 'POST',
-    url: '/v1/investors',
-    headers: { ...admin, 'idempotency-key': 'sam' },
-    payload: { id: 'sam', name: 'Sam' },
-  });
-  await fundInvestor(db, 'sam', 10_000_000n);
-});
-afterEach(async () => {
-  await world.reset();
-  await expectLedgerConsistent(db.pool);
-});
+const stack = useFundedInvestorApp({ id: 'sam', name: 'Sam' }, { resetAfterEach: true });
+const { world, db } = stack;
 
 /** A payout the gateway executed, answered 5xx, then unreachable for every query: MANUAL_REVIEW. */
 async function executedButInReview(id: string, amountMinor: bigint): Promise<WorkflowHandle> {
@@ -50,23 +30,16 @@ async function executedButInReview(id: string, amountMinor: bigint): Promise<Wor
   });
   await untilEvidence(handle, (e) => e.attempts.length >= 1);
   await world.simulator.startOutage('503');
-  for (
-    let i = 0;
-    i < 100 &&
-    (await handle.query('reviewEvidence').then((e) => (e as { state: string }).state)) !==
-      'MANUAL_REVIEW';
-    i++
-  )
-    await new Promise((r) => setTimeout(r, 100));
+  await untilManualReview(handle);
   await world.reset();
   return handle;
 }
 
 const resolve = (id: string, payload: object) =>
-  app.inject({
+  stack.app.inject({
     method: 'POST',
     url: `/v1/reconciliations/default/${today()}/exceptions/${id}/resolve`,
-    headers: operator,
+    headers: stack.operator,
     payload,
   });
 const recoveries = async (orderNo: string) =>
@@ -79,7 +52,7 @@ const recoveries = async (orderNo: string) =>
 
 it('a stale exception does not double-post after the review is decided paid', async () => {
   const review = await executedButInReview('st-review', 20_000n);
-  const day = await reconcile(app, operator, today());
+  const day = await reconcile(stack.app, stack.operator, today());
   // In flight: a pending line, re-examined on the next run, not an exception an operator can act
   // on.
   const lines = day.exceptions.filter((e) => e.orderNo === 'st-review');
@@ -96,7 +69,7 @@ it('a stale exception does not double-post after the review is decided paid', as
   expect(await clearingNet(db.pool, 'st-review')).toBe(20_000n);
 
   // The next run: the line no longer applies, it is CLEARED (audited), the day closes.
-  const again = await reconcile(app, operator, today(), true);
+  const again = await reconcile(stack.app, stack.operator, today(), true);
   expect(again.exceptions.filter((e) => e.orderNo === 'st-review').map((e) => e.status)).toEqual([
     'CLEARED',
   ]);
@@ -125,7 +98,7 @@ it('a resolution re-derives the order when it commits: an exception found before
     currency: 'CNY',
   });
   const review = await executedButInReview('st-race', 30_000n);
-  let day: DayView = await reconcile(app, operator, today(), true);
+  let day: DayView = await reconcile(stack.app, stack.operator, today(), true);
   expect(day.state).toBe('EXCEPTIONS');
   // ... and, as found by the matching before this fix (a row of an earlier build), the in-flight
   // order as THEIRS_ONLY with the gateway's amount frozen in it.
@@ -182,7 +155,7 @@ it('a resolution re-derives the order when it commits: an exception found before
   expect(audit).toHaveLength(1);
 
   // The real exception still resolves normally, and the day closes.
-  day = await reconcile(app, operator, today(), true);
+  day = await reconcile(stack.app, stack.operator, today(), true);
   const open = day.exceptions.filter((e) => e.status === 'OPEN');
   expect(open.map((e) => [e.class, e.orderNo])).toEqual([['THEIRS_ONLY', 'st-second-channel']]);
   expect(
@@ -202,7 +175,7 @@ it('a payout still QUERYING when its day is matched is a pending line, cleared o
   });
   await untilEvidence(querying, (e) => e.state === 'QUERYING');
   await world.reset();
-  const day = await reconcile(app, operator, today(), true);
+  const day = await reconcile(stack.app, stack.operator, today(), true);
   const lines = day.exceptions.filter((e) => e.orderNo === 'st-querying');
   expect(lines.map((e) => [e.class, e.status])).toEqual([['IN_FLIGHT', 'PENDING']]);
   for (const e of lines)
@@ -210,7 +183,7 @@ it('a payout still QUERYING when its day is matched is a pending line, cleared o
       409,
     );
   expect(await querying.result()).toBe('SUCCEEDED'); // its query found it paid and posted it
-  const again = await reconcile(app, operator, today(), true);
+  const again = await reconcile(stack.app, stack.operator, today(), true);
   expect(again.exceptions.filter((e) => e.orderNo === 'st-querying').map((e) => e.status)).toEqual([
     'CLEARED',
   ]);

@@ -4,7 +4,6 @@
 // with a code that is not definitive: with the statement silent, nothing moved. A long day
 // heartbeats its progress and a retried attempt resumes where the last one stopped.
 import { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createReconciliationActivities } from '../../activities/reconciliation';
 import type { GatewayClient } from '../../gateway/client';
@@ -14,61 +13,36 @@ import { Ledger } from '../../ledger';
 import { loadStatement, reconRunId } from '../../reconciliation/statement';
 import type { ReconSummary } from '../../workflows/contracts/reconciliation';
 import { clientFor } from '../gateway/helpers';
-import { useGatewayApp } from '../helpers/gateway-world';
-import { fundInvestor } from '../helpers/stack';
-import { expectLedgerConsistent } from '../ledger/helpers';
-import { admin } from '../repayments/helpers';
-import { clearingNet, reconcile, startPayOut, today } from './helpers';
-import { operatorHeaders } from '../api/helpers';
+import {
+  clearingNet,
+  reconcile,
+  startPayOut,
+  today,
+  useFundedInvestorApp,
+  untilManualReview,
+} from './helpers';
 import { resolveReview } from '../helpers/decisions';
 
-const gatewayApp = useGatewayApp();
-const { world, db } = gatewayApp;
-let app: FastifyInstance;
-let operator: { authorization: string };
-
-beforeAll(async () => {
-  app = gatewayApp.app;
-  operator = await operatorHeaders(app);
-  await app.inject({
-    method: 'POST',
-    url: '/v1/investors',
-    headers: { ...admin, 'idempotency-key': 'una' },
-    payload: { id: 'una', name: 'Una' },
-  });
-  await fundInvestor(db, 'una', 10_000_000n);
-});
-afterEach(async () => {
-  await world.reset();
-  await expectLedgerConsistent(db.pool);
-});
+const stack = useFundedInvestorApp({ id: 'una', name: 'Una' }, { resetAfterEach: true });
+const { world, db } = stack;
 
 it('an unknown gateway answer is a pending UNKNOWN line, never an OURS_ONLY an operator can adjust into a phantom amount', async () => {
   world.fault('processing-stuck'); // the gateway keeps answering "processing": unknown, every time
   const handle = await startPayOut(world, db.pool, 'un-stuck', 'una', 15_000n);
-  for (
-    let i = 0;
-    i < 100 &&
-    (await handle.query('reviewEvidence').then(
-      (e) => (e as { state: string }).state,
-      () => '',
-    )) !== 'MANUAL_REVIEW';
-    i++
-  )
-    await new Promise((r) => setTimeout(r, 100));
+  await untilManualReview(handle, { queryErrors: 'retry' });
   await resolveReview(db.pool, handle, { decision: 'paid', reason: 'looked paid' });
   expect(await handle.result()).toBe('SUCCEEDED');
   await world.reset();
 
-  const day = await reconcile(app, operator, today());
+  const day = await reconcile(stack.app, stack.operator, today());
   const lines = day.exceptions.filter((e) => e.orderNo === 'un-stuck');
   expect(lines.map((e) => [e.class, e.status])).toEqual([['UNKNOWN', 'PENDING']]);
   expect(day.state).toBe('PENDING'); // asked again on the next run; the day does not close
   for (const e of lines) {
-    const res = await app.inject({
+    const res = await stack.app.inject({
       method: 'POST',
       url: `/v1/reconciliations/default/${today()}/exceptions/${e.id}/resolve`,
-      headers: operator,
+      headers: stack.operator,
       payload: { action: 'adjust', reason: 'not at the gateway' },
     });
     expect(res.statusCode).toBe(409);
@@ -85,16 +59,7 @@ it('a payout the gateway refused with an unlisted code, decided paid by an opera
   // FAILED, nothing executed, with a code that is not definitive: the payout waits in review
   world.fault('fail:SYSTEM_BUSY');
   const handle = await startPayOut(world, db.pool, 'un-busy', 'una', 12_000n);
-  for (
-    let i = 0;
-    i < 100 &&
-    (await handle.query('reviewEvidence').then(
-      (e) => (e as { state: string }).state,
-      () => '',
-    )) !== 'MANUAL_REVIEW';
-    i++
-  )
-    await new Promise((r) => setTimeout(r, 100));
+  await untilManualReview(handle, { queryErrors: 'retry' });
   // wrong, and allowed by the evidence
   await resolveReview(db.pool, handle, { decision: 'paid', reason: 'looked paid' });
   expect(await handle.result()).toBe('SUCCEEDED');
@@ -103,19 +68,19 @@ it('a payout the gateway refused with an unlisted code, decided paid by an opera
 
   // The statement does not list it and the gateway, asked, still says FAILED SYSTEM_BUSY: nothing
   // moved. the day may have run already in this file
-  const day = await reconcile(app, operator, today(), true);
+  const day = await reconcile(stack.app, stack.operator, today(), true);
   const lines = day.exceptions.filter((e) => e.orderNo === 'un-busy');
   expect(lines.map((e) => [e.class, e.status])).toEqual([['STATUS_MISMATCH', 'OPEN']]);
-  const res = await app.inject({
+  const res = await stack.app.inject({
     method: 'POST',
     url: `/v1/reconciliations/default/${today()}/exceptions/${lines[0].id}/resolve`,
-    headers: operator,
+    headers: stack.operator,
     payload: { action: 'adjust', reason: 'the gateway refused it' },
   });
   expect(res.statusCode).toBe(200);
   // the ledger now says what the gateway did
   expect(await clearingNet(db.pool, 'un-busy')).toBe(0n);
-  const again = await reconcile(app, operator, today(), true);
+  const again = await reconcile(stack.app, stack.operator, today(), true);
   expect(again.exceptions.filter((e) => e.orderNo === 'un-busy' && e.status === 'OPEN')).toEqual(
     [],
   );

@@ -3,8 +3,8 @@
 // number is not their id (64-character loan and investor ids); recovery collections.
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { Ledger } from '../../ledger';
-import { createPayout, getPayout } from '../../payments/payouts';
-import { payoutWorkflow, repaymentWorkflow } from '../../workflows';
+import { getPayout } from '../../payments/payouts';
+import { repaymentWorkflow } from '../../workflows';
 import { TASK_QUEUE } from '../../workflows/contracts/common';
 import {
   reviewEvidenceQuery,
@@ -13,7 +13,7 @@ import {
 } from '../../workflows/contracts/gateway-order';
 import { requestCollectionUpdate } from '../../workflows/contracts/recovery';
 import { ACCOUNT } from '../gateway/helpers';
-import { drainOutbox, fundInvestor, maybeRecordHistory } from '../helpers/stack';
+import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { openAndFillLoan, type LoanPlan } from '../repayments/helpers';
 import {
@@ -24,7 +24,10 @@ import {
   ops,
   postNotice,
   until,
+  untilReview,
   useOutcomeWorld,
+  executedButUnknown,
+  withdrawalInReview,
 } from '../outcomes/helpers';
 import { collectNow, recorded } from '../helpers/decisions';
 import { workflowIds } from '../../ids/workflow-ids';
@@ -40,28 +43,6 @@ afterEach(async () => {
 });
 
 const handle = (workflowId: string) => world.env.client.workflow.getHandle(workflowId);
-const untilReview = (workflowId: string) =>
-  until(
-    () =>
-      handle(workflowId)
-        .query(reviewEvidenceQuery)
-        .catch(() => undefined),
-    (e) => e?.state === 'MANUAL_REVIEW',
-    60_000,
-  ) as Promise<ReviewEvidence>;
-/**
- * Executed at the gateway, but answered 500, and every query 503: only a notice or an operator can
- * tell.
- */
-const executedButUnknown = (match: (memo: string | undefined) => boolean) => {
-  world.gateway.rule = (call) =>
-    !match(call.memo)
-      ? undefined
-      : call.op === 'submit'
-        ? 'error-5xx-after-execute'
-        : 'error-5xx-before-execute';
-};
-
 interface ListedReview {
   workflowId: string;
   kind: string;
@@ -84,31 +65,13 @@ async function listed(
 }
 
 it('payout: a verified notice arriving while in MANUAL_REVIEW is evidence (query, GET /v1/reviews, CLI), refuses not_paid, and settles it paid once', async () => {
-  await world.app.inject({
-    method: 'POST',
-    url: '/v1/investors',
-    headers: { ...admin, 'idempotency-key': 'nv-1' },
-    payload: { id: 'nina', name: 'Nina', bankAccount: ACCOUNT },
-  });
-  await fundInvestor(db, 'nina', 1_000_000n);
   const id = 'nv-payout-1';
-  await createPayout(db.pool, {
+  const { wf, evidence } = await withdrawalInReview(
+    world,
+    { id: 'nina', name: 'Nina', key: 'nv-1' },
     id,
-    purpose: 'withdrawal',
-    partyId: 'nina',
-    sourceAccount: 'investor:nina:available',
-    amountMinor: 9_900n,
-    currency: 'CNY',
-    bankAccount: ACCOUNT,
-  });
-  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
-  executedButUnknown((memo) => memo === `withdrawal ${id}`);
-  const wf = await world.env.client.workflow.start(payoutWorkflow, {
-    workflowId: workflowIds.payout(id),
-    taskQueue: TASK_QUEUE,
-    args: [{ payoutId: id, partyId: 'nina', queryPolicy: FAST }],
-  });
-  const evidence = await untilReview(wf.workflowId);
+    9_900n,
+  );
 
   // The operator is about to decide when the gateway's signed SUCCESS arrives. The posting it
   // leads to is held up (its row locked) so the review is still open while we look at it.
@@ -205,7 +168,7 @@ it('payout order number: with 64-character loan and investor ids the review show
   };
   await openAndFillLoan(world.app, db, plan);
   // the memo names the order number: the ids do not fit
-  executedButUnknown((memo) => memo?.startsWith('scheduled po-') === true);
+  executedButUnknown(world, (memo) => memo?.startsWith('scheduled po-') === true);
   await drainOutbox(world.dispatcher, db);
   await until(
     () =>
@@ -225,7 +188,7 @@ it('payout order number: with 64-character loan and investor ids the review show
   // Interest and principal: two payouts, ids of 140 characters; the gateway knows them by
   // po-<digest>.
   const ids = [`${loanId}-1-${investor}-interest`, `${loanId}-1-${investor}-principal`];
-  const reviews = await Promise.all(ids.map((id) => untilReview(workflowIds.payout(id))));
+  const reviews = await Promise.all(ids.map((id) => untilReview(world, workflowIds.payout(id))));
   const rows = await Promise.all(ids.map(async (id) => (await getPayout(db.pool, id))!));
   for (const [i, e] of reviews.entries()) {
     expect(e.orderNo).toBe(rows[i].orderNo);
@@ -286,12 +249,12 @@ it('recovery collection: its review is listed and resolved through POST /v1/revi
     idempotencyKey: 'rr-open',
     queryPolicy: FAST,
   });
-  executedButUnknown((memo) => memo === `recovery rq-${recoveryId}-1`);
+  executedButUnknown(world, (memo) => memo === `recovery rq-${recoveryId}-1`);
   const requested = await wf.startUpdate(requestCollectionUpdate, {
     args: [await recorded(db.pool, wf.workflowId, 'recovery.request_collection', {}, 'asked Rory')],
     waitForStage: WorkflowUpdateStage.ACCEPTED,
   });
-  const evidence = await untilReview(workflowId);
+  const evidence = await untilReview(world, workflowId);
   expect((await listed(workflowId)).kind).toBe('recoveryWorkflow');
   const list = await ops(world.apiUrl, 'reviews', 'list');
   expect(list.out).toContain(workflowId);
@@ -368,7 +331,7 @@ it("repayment: a notice for an earlier attempt's order does not settle the revie
     (r) => r.rows[0]?.status === 'FAILED',
   );
   await collectNow(db.pool, wf);
-  const evidence = await untilReview(wf.workflowId);
+  const evidence = await untilReview(world, wf.workflowId);
   expect(evidence.orderNo).not.toBe(first.rows[0].order_no);
 
   // A signed SUCCESS naming attempt 1's order (late, or out of order): another order, so this

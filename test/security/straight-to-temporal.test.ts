@@ -5,8 +5,7 @@
 // nothing posted, voided or sent to the gateway; the refusal is recorded and on /metrics; the
 // workflow still waits in its named state for the authenticated path, which then works.
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { createPayout } from '../../payments/payouts';
-import { payoutRunWorkflow, payoutWorkflow, recoveryWorkflow } from '../../workflows';
+import { payoutRunWorkflow, recoveryWorkflow } from '../../workflows';
 import { SearchAttributes, TASK_QUEUE } from '../../workflows/contracts/common';
 import {
   gatewayNoticeSignal,
@@ -36,6 +35,7 @@ import {
   ops,
   until,
   useOutcomeWorld,
+  withdrawalInReview,
 } from '../outcomes/helpers';
 import { reconcile, today } from '../reconciliation/helpers';
 
@@ -94,40 +94,13 @@ async function expectRefused(p: Promise<unknown>, pattern: RegExp): Promise<void
 }
 
 it('a payout in review: forged resolveReview Updates and a forged gatewayNotice Signal change nothing, are counted, and the API still decides', async () => {
-  await world.app.inject({
-    method: 'POST',
-    url: '/v1/investors',
-    headers: { ...admin, 'idempotency-key': 'st-1' },
-    payload: { id: 'stella', name: 'Stella', bankAccount: ACCOUNT },
-  });
-  await fundInvestor(db, 'stella', 1_000_000n);
   const id = 'st-payout-1';
-  await createPayout(db.pool, {
-    id,
-    purpose: 'withdrawal',
-    partyId: 'stella',
-    sourceAccount: 'investor:stella:available',
-    amountMinor: 7_700n,
-    currency: 'CNY',
-    bankAccount: ACCOUNT,
-  });
-  await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
   // Executed at the gateway, answered 500, every query 503: it waits for a person.
-  world.gateway.rule = (call) =>
-    call.memo !== `withdrawal ${id}`
-      ? undefined
-      : call.op === 'submit'
-        ? 'error-5xx-after-execute'
-        : 'error-5xx-before-execute';
-  const wf = await world.env.client.workflow.start(payoutWorkflow, {
-    workflowId: workflowIds.payout(id),
-    taskQueue: TASK_QUEUE,
-    args: [{ payoutId: id, partyId: 'stella', queryPolicy: FAST }],
-  });
-  const evidence = await until(
-    () => wf.query(reviewEvidenceQuery).catch(() => undefined),
-    (e) => e?.state === 'MANUAL_REVIEW',
-    60_000,
+  const { wf, evidence } = await withdrawalInReview(
+    world,
+    { id: 'stella', name: 'Stella', key: 'st-1' },
+    id,
+    7_700n,
   );
   const orderNo = evidence!.orderNo;
   // Item 4: the evidence says how to decide, through the authenticated channel only.
