@@ -12,4 +12,6 @@ export const SearchAttributes = {
   PayoutStatus: defineSearchAttributeKey('PayoutStatus', SearchAttributeType.KEYWORD),
   ReconState: defineSearchAttributeKey('ReconState', SearchAttributeType.KEYWORD),
   RecoveryState: defineSearchAttributeKey('RecoveryState', SearchAttributeType.KEYWORD),
+  /** A money decision waiting for a second operator (decisions/approvals.ts): "Pending". */
+  ApprovalState: defineSearchAttributeKey('ApprovalState', SearchAttributeType.KEYWORD),
 } as const;
