@@ -14,4 +14,6 @@ export const SearchAttributes = {
   RecoveryState: defineSearchAttributeKey('RecoveryState', SearchAttributeType.KEYWORD),
   /** `Exhausted`: an installment's scheduled collections all failed; it waits for collect-now. */
   CollectionState: defineSearchAttributeKey('CollectionState', SearchAttributeType.KEYWORD),
+  /** A money decision waiting for a second operator (decisions/approvals.ts): "Pending". */
+  ApprovalState: defineSearchAttributeKey('ApprovalState', SearchAttributeType.KEYWORD),
 } as const;

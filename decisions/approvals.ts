@@ -1,0 +1,154 @@
+// Maker-checker (migration 0024, issue 16 item 2): an operator's money decision that needs a
+// second operator is recorded as a pending approval with its audit row in one transaction; another
+// key approves or rejects it, once, with its own audit row. The requester's key is refused here
+// and by the table's CHECK, so no caller can skip the rule.
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { writeAudit } from '../db/audit';
+import { inTransaction } from '../db/pool';
+import type { Queryable } from '../ledger/types';
+
+export type ApprovalAction =
+  'review.paid' | 'recovery.write_off' | 'recovery.open' | 'exception.adjust' | 'payout_run.start';
+
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected';
+
+export interface NewApproval {
+  workflowId: string;
+  action: ApprovalAction;
+  /** Minor units, when the action names one amount. */
+  amountMinor?: bigint;
+  /** What the decision is, as it will be carried out once approved. */
+  payload: Record<string, unknown>;
+  reason: string;
+  /** `operator:<key id>` or `admin:<key id>`: the key that asked. */
+  requestedBy: string;
+  requestId?: string;
+}
+
+export interface Approval {
+  id: string;
+  workflowId: string;
+  action: ApprovalAction;
+  amountMinor?: bigint;
+  payload: Record<string, unknown>;
+  reason: string;
+  requestedBy: string;
+  since: Date;
+  status: ApprovalStatus;
+  decidedBy?: string;
+}
+
+export interface ApprovalDecision {
+  approvalId: string;
+  verdict: 'approve' | 'reject';
+  /** The deciding key (`operator:<key id>`). */
+  actor: string;
+  reason?: string;
+  requestId?: string;
+}
+
+export type DecideResult =
+  | { ok: true; approval: Approval }
+  | { ok: false; code: 'approval_not_found' | 'approval_own_request' | 'approval_decided' };
+
+/** Records a pending approval and its audit row in the caller's transaction. */
+export async function requestApprovalIn(tx: Queryable, a: NewApproval): Promise<string> {
+  const id = `apr-${randomUUID()}`;
+  await tx.query(
+    `INSERT INTO approvals (id, workflow_id, action, amount_minor, payload, reason, requested_by, request_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [
+      id,
+      a.workflowId,
+      a.action,
+      a.amountMinor?.toString() ?? null,
+      JSON.stringify(a.payload),
+      a.reason,
+      a.requestedBy,
+      a.requestId ?? null,
+    ],
+  );
+  await writeAudit(tx, {
+    actor: a.requestedBy,
+    action: 'approval.requested',
+    subject: a.workflowId,
+    reason: a.reason,
+    requestId: a.requestId,
+    details: { approvalId: id, action: a.action, amountMinor: a.amountMinor?.toString() },
+    idempotencyKey: `approval.requested:${id}`,
+  });
+  return id;
+}
+
+export async function requestApproval(pool: Pool, a: NewApproval): Promise<string> {
+  return inTransaction(pool, (tx) => requestApprovalIn(tx, a));
+}
+
+const COLUMNS = `id, workflow_id, action, amount_minor::text, payload, reason, requested_by,
+  requested_at, status, decided_by`;
+
+function fromRow(r: Record<string, unknown>): Approval {
+  return {
+    id: r.id as string,
+    workflowId: r.workflow_id as string,
+    action: r.action as ApprovalAction,
+    ...(r.amount_minor !== null ? { amountMinor: BigInt(r.amount_minor as string) } : {}),
+    payload: r.payload as Record<string, unknown>,
+    reason: r.reason as string,
+    requestedBy: r.requested_by as string,
+    since: r.requested_at as Date,
+    status: r.status as ApprovalStatus,
+    ...(r.decided_by !== null ? { decidedBy: r.decided_by as string } : {}),
+  };
+}
+
+/** The approvals still waiting for a second operator, oldest first. */
+export async function pendingApprovals(db: Queryable, limit = 100): Promise<Approval[]> {
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM approvals WHERE status = 'pending' ORDER BY requested_at, id LIMIT $1`,
+    [limit],
+  );
+  return rows.map(fromRow);
+}
+
+export async function readApproval(db: Queryable, id: string): Promise<Approval | undefined> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM approvals WHERE id = $1`, [id]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/**
+ * Approves or rejects a pending approval, once, with its audit row (one transaction). The same
+ * verdict by the same key again is answered with the approval as it stands (a retried request);
+ * any other second decision (approve twice by another key, approve after reject) is refused.
+ */
+export async function decideApproval(pool: Pool, d: ApprovalDecision): Promise<DecideResult> {
+  return inTransaction(pool, async (tx) => {
+    const { rows } = await tx.query(`SELECT ${COLUMNS} FROM approvals WHERE id = $1 FOR UPDATE`, [
+      d.approvalId,
+    ]);
+    if (!rows[0]) return { ok: false, code: 'approval_not_found' };
+    const current = fromRow(rows[0]);
+    if (current.requestedBy === d.actor) return { ok: false, code: 'approval_own_request' };
+    const status: ApprovalStatus = d.verdict === 'approve' ? 'approved' : 'rejected';
+    if (current.status !== 'pending') {
+      const repeat = current.status === status && current.decidedBy === d.actor;
+      return repeat ? { ok: true, approval: current } : { ok: false, code: 'approval_decided' };
+    }
+    await tx.query(
+      `UPDATE approvals SET status = $2, decided_by = $3, decided_at = now(), decision_reason = $4
+       WHERE id = $1`,
+      [d.approvalId, status, d.actor, d.reason ?? null],
+    );
+    await writeAudit(tx, {
+      actor: d.actor,
+      action: `approval.${status}`,
+      subject: current.workflowId,
+      reason: d.reason,
+      requestId: d.requestId,
+      details: { approvalId: d.approvalId, action: current.action },
+      idempotencyKey: `approval.decided:${d.approvalId}`,
+    });
+    return { ok: true, approval: { ...current, status, decidedBy: d.actor } };
+  });
+}

@@ -1,0 +1,101 @@
+// Maker-checker rows (decisions/approvals.ts, migration 0024) on the real Postgres: a request and
+// its decision each write an audit row; the requester's own key, a second decision and an
+// approval after a rejection are refused, by the code and by the table itself.
+import { decideApproval, pendingApprovals, requestApproval } from '../../decisions/approvals';
+import { useTestDatabase } from '../helpers/postgres';
+
+const db = useTestDatabase();
+
+const ask = (workflowId: string): Promise<string> =>
+  requestApproval(db.pool, {
+    workflowId,
+    action: 'recovery.write_off',
+    amountMinor: 12_345n,
+    payload: { recoveryId: workflowId },
+    reason: 'borrower unreachable',
+    requestedBy: 'operator:key-a',
+    requestId: 'req-1',
+  });
+
+async function auditOf(approvalId: string): Promise<{ actor: string; action: string }[]> {
+  const { rows } = await db.pool.query(
+    `SELECT actor, action FROM audit_log WHERE details->>'approvalId' = $1 ORDER BY id`,
+    [approvalId],
+  );
+  return rows;
+}
+
+it('lists a request as pending, and audits the request and the decision', async () => {
+  const id = await ask('recovery-1');
+  const pending = await pendingApprovals(db.pool);
+  expect(pending.find((a) => a.id === id)).toMatchObject({
+    workflowId: 'recovery-1',
+    action: 'recovery.write_off',
+    amountMinor: 12_345n,
+    requestedBy: 'operator:key-a',
+    status: 'pending',
+  });
+  const decided = await decideApproval(db.pool, {
+    approvalId: id,
+    verdict: 'approve',
+    actor: 'operator:key-b',
+  });
+  expect(decided).toMatchObject({ ok: true, approval: { status: 'approved' } });
+  expect((await pendingApprovals(db.pool)).map((a) => a.id)).not.toContain(id);
+  expect(await auditOf(id)).toEqual([
+    { actor: 'operator:key-a', action: 'approval.requested' },
+    { actor: 'operator:key-b', action: 'approval.approved' },
+  ]);
+});
+
+it("refuses the requester's own key, and leaves the approval pending", async () => {
+  const id = await ask('recovery-2');
+  const own = await decideApproval(db.pool, {
+    approvalId: id,
+    verdict: 'approve',
+    actor: 'operator:key-a',
+  });
+  expect(own).toEqual({ ok: false, code: 'approval_own_request' });
+  expect((await pendingApprovals(db.pool)).map((a) => a.id)).toContain(id);
+  // The table refuses it too, whoever writes.
+  await expect(
+    db.pool.query(
+      `UPDATE approvals SET status = 'approved', decided_by = requested_by, decided_at = now()
+       WHERE id = $1`,
+      [id],
+    ),
+  ).rejects.toThrow(/check constraint/);
+});
+
+it('decides once: approve after reject and a second approver are refused', async () => {
+  const rejected = await ask('recovery-3');
+  const no = { approvalId: rejected, verdict: 'reject' as const, actor: 'operator:key-b' };
+  expect(await decideApproval(db.pool, no)).toMatchObject({ ok: true });
+  // The same rejection again (a retried request) gets the same answer and no second audit row.
+  expect(await decideApproval(db.pool, no)).toMatchObject({ approval: { status: 'rejected' } });
+  expect(await decideApproval(db.pool, { ...no, verdict: 'approve' })).toEqual({
+    ok: false,
+    code: 'approval_decided',
+  });
+  expect(await decideApproval(db.pool, { ...no, actor: 'operator:key-c' })).toEqual({
+    ok: false,
+    code: 'approval_decided',
+  });
+  expect((await auditOf(rejected)).map((r) => r.action)).toEqual([
+    'approval.requested',
+    'approval.rejected',
+  ]);
+  await expect(
+    db.pool.query(`UPDATE approvals SET status = 'approved' WHERE id = $1`, [rejected]),
+  ).rejects.toThrow(/was rejected already/);
+});
+
+it('answers an unknown id as not found', async () => {
+  expect(
+    await decideApproval(db.pool, {
+      approvalId: 'apr-00000000-0000-0000-0000-000000000000',
+      verdict: 'approve',
+      actor: 'operator:key-b',
+    }),
+  ).toEqual({ ok: false, code: 'approval_not_found' });
+});
