@@ -1,4 +1,4 @@
-// Maker-checker (migration 0024, issue 16 item 2): an operator's money decision that needs a
+// Maker-checker (migration 0025, issue 16 item 2): an operator's money decision that needs a
 // second operator is recorded as a pending approval with its audit row in one transaction; another
 // key approves or rejects it, once, with its own audit row. The requester's key is refused here
 // and by the table's CHECK, so no caller can skip the rule.

@@ -1,4 +1,4 @@
-// Maker-checker rows (decisions/approvals.ts, migration 0024) on the real Postgres: a request and
+// Maker-checker rows (decisions/approvals.ts, migration 0025) on the real Postgres: a request and
 // its decision each write an audit row; the requester's own key, a second decision and an
 // approval after a rejection are refused, by the code and by the table itself.
 import { decideApproval, pendingApprovals, requestApproval } from '../../decisions/approvals';
