@@ -93,7 +93,7 @@ function registerStartReconciliationRoute(app: FastifyInstance, context: AppCont
  * same run. An open run that ends between the two (chaos seed 310: the signal found it completed, a
  * 500) is started anew, as a re-run of a closed day is. Whether a new run started.
  */
-async function startOrRematch(
+export async function startOrRematch(
   temporal: Client,
   workflowId: string,
   input: ReconciliationInput,
