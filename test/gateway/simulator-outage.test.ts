@@ -13,8 +13,12 @@ afterAll(async () => {
   dir.remove();
 });
 
+// Timeouts a loaded machine cannot miss (CI runs the chaos seeds beside this file): a refused
+// connection fails at once whatever they are, and a 503 answers at once; a client that gave up
+// early would read either as unknown.
+const client = () => clientFor(sim.url, { connectTimeoutMs: 5_000, requestTimeoutMs: 10_000 });
 const payout = (no = orderNo('O')) =>
-  clientFor(sim.url).payout({
+  client().payout({
     orderNo: no,
     amountMinor: 4_200n,
     currency: 'CNY',
@@ -53,7 +57,7 @@ it('503: every merchant call is unknown, control endpoints still answer, nothing
   const no = orderNo('O');
   expect(await payout(no)).toMatchObject({ kind: 'unknown', httpStatus: 503 });
   expect(
-    await clientFor(sim.url).query({
+    await client().query({
       orderNo: no,
       kind: 'PAYOUT',
       amountMinor: 4_200n,
