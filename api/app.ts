@@ -29,7 +29,9 @@ import { createMetrics, type Metrics } from './metrics';
 import { declaredMethods, registerMethodNotAllowed } from './method-not-allowed';
 import { ID_COMPONENT_SCHEMAS, invalidIdField } from './schemas';
 import { API_PATH_PARAM_MAX } from '../ids/limits';
+import { DEFAULT_PAID_APPROVAL_ABOVE_MINOR } from '../config/env';
 import { registerApiKeyRoutes } from './routes/api-keys';
+import { registerApprovalRoutes } from './routes/approvals';
 import { registerAuditRoutes } from './routes/audit';
 import { registerBankAccountRoutes } from './routes/bank-accounts';
 import { registerDepositRoutes } from './routes/deposits';
@@ -75,6 +77,11 @@ export interface AppDeps {
   keyPolicy?: KeyPolicy;
   /** The withdrawal cooling-off after an account is added; none unless given. */
   bankAccountCoolingOffSeconds?: number;
+  /**
+   * A review's `paid` above this (minor units) waits for a second operator (maker-checker);
+   * DEFAULT_PAID_APPROVAL_ABOVE_MINOR unless given.
+   */
+  paidApprovalAboveMinor?: bigint;
 }
 
 export interface AppContext {
@@ -84,6 +91,8 @@ export interface AppContext {
   keyPolicy: KeyPolicy;
   /** How long after a bank account is added the party's withdrawals are refused (config/env.ts). */
   bankAccountCoolingOffSeconds: number;
+  /** A review's `paid` above this (minor units) waits for a second operator (config/env.ts). */
+  paidApprovalAboveMinor: bigint;
 }
 
 /**
@@ -107,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     temporal: deps.temporal,
     keyPolicy,
     bankAccountCoolingOffSeconds: deps.bankAccountCoolingOffSeconds ?? 0,
+    paidApprovalAboveMinor: deps.paidApprovalAboveMinor ?? DEFAULT_PAID_APPROVAL_ABOVE_MINOR,
   };
 
   await app.register(helmet, { contentSecurityPolicy: false });
@@ -304,6 +314,7 @@ function registerRoutes(app: FastifyInstance, context: AppContext, deps: AppDeps
   registerBankAccountRoutes(app, context);
   registerDepositRoutes(app, context);
   registerWithdrawalRoutes(app, context);
+  registerApprovalRoutes(app, context);
   registerReviewRoutes(app, context);
   registerPayoutRoutes(app, context);
   registerRepaymentRoutes(app, context);

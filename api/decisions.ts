@@ -21,6 +21,7 @@ import { actorOf } from './auth';
 import { ApiError, toApiError } from './errors';
 import { requestHash, storedResponse, storeResponse, validIdempotencyKey } from './idempotency';
 import { sendStored } from './idempotent-route';
+import { Replied } from './approval-gate';
 
 export interface DecisionRequest {
   workflowId: string;
@@ -114,6 +115,13 @@ async function decisionUnderKey(tx: Queryable, k: Keyed): Promise<string | undef
   return row?.decision_id;
 }
 
+/** A handler's result: a body for 200, or a Replied with its own status (a held decision's 202). */
+function answerOf(result: unknown): { statusCode: number; body: unknown } {
+  return result instanceof Replied
+    ? { statusCode: result.statusCode, body: result.body }
+    : { statusCode: 200, body: result };
+}
+
 /**
  * Runs a decision route's handler and, when the request sent an Idempotency-Key, replays a stored
  * answer instead, or stores this one (success or refusal; a 5xx stores nothing, so a retry runs
@@ -127,13 +135,16 @@ export async function replyKeyedDecision(
   handler: () => Promise<unknown>,
 ): Promise<FastifyReply> {
   const keyed = keyedBy(request);
-  if (!keyed) return reply.send(await handler());
+  if (!keyed) {
+    const { statusCode, body } = answerOf(await handler());
+    return reply.status(statusCode).send(body);
+  }
   underKey.set(request, keyed);
   const stored = await storedResponse(context.pool, keyed.scope, keyed.key, keyed.hash);
   if (stored) return sendStored(context, reply, stored);
   let answer: { statusCode: number; body: unknown };
   try {
-    answer = { statusCode: 200, body: await handler() };
+    answer = answerOf(await handler());
   } catch (err) {
     const refusal = toApiError(err);
     if (!refusal || refusal.statusCode >= 500) throw err;

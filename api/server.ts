@@ -1,6 +1,6 @@
 // The API process: `npm run api`. Its settings: config/env.ts (README, "Configuration").
 import { Client, Connection } from '@temporalio/client';
-import { bankAccountCoolingOffSeconds, configOrExit } from '../config/env';
+import { bankAccountCoolingOffSeconds, configOrExit, paidApprovalAboveMinor } from '../config/env';
 import { temporalSettingsFromEnv } from '../config/temporal';
 import { assertLeastPrivilegedLogin } from '../db/app-role';
 import { createPool } from '../db/pool';
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     adminApiKey: config.ADMIN_API_KEY,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     bankAccountCoolingOffSeconds: bankAccountCoolingOffSeconds(config),
+    paidApprovalAboveMinor: paidApprovalAboveMinor(config),
     keyPolicy: keyPolicyFor(config.APP_ENV, config.API_KEY_MAX_LIFETIME_DAYS),
     logger: { level: config.LOG_LEVEL, redact: LOG_REDACTIONS },
   });

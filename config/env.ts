@@ -106,6 +106,15 @@ const schema = z.object({
     .min(0)
     .max(30 * 86_400)
     .optional(),
+  /**
+   * A review's `paid` decision above this amount (in the platform's currency, e.g. 50000.00) waits
+   * for a second operator's approval (maker-checker); every write-off, manual recovery, adjustment
+   * and manual payout run waits whatever its amount.
+   */
+  APPROVAL_PAID_ABOVE: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,14})\.[0-9]{2}$/, 'must be an amount such as 50000.00')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 
@@ -126,6 +135,15 @@ const REQUIRED: Record<Component, (keyof AppConfig)[]> = {
 export function bankAccountCoolingOffSeconds(c: AppConfig): number {
   if (c.BANK_ACCOUNT_COOLING_OFF_SECONDS !== undefined) return c.BANK_ACCOUNT_COOLING_OFF_SECONDS;
   return isDevelopmentOrTest(c.APP_ENV) ? 0 : 86_400;
+}
+
+/** A review's `paid` above 50,000.00 waits for a second operator, unless APPROVAL_PAID_ABOVE. */
+export const DEFAULT_PAID_APPROVAL_ABOVE_MINOR = 5_000_000n;
+
+/** The maker-checker threshold for a review's `paid`, in minor units. */
+export function paidApprovalAboveMinor(c: AppConfig): bigint {
+  if (c.APPROVAL_PAID_ABOVE === undefined) return DEFAULT_PAID_APPROVAL_ABOVE_MINOR;
+  return BigInt(c.APPROVAL_PAID_ABOVE.replace('.', ''));
 }
 
 export class ConfigError extends Error {

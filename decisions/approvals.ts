@@ -37,6 +37,11 @@ export interface Approval {
   since: Date;
   status: ApprovalStatus;
   decidedBy?: string;
+  /**
+   * What approving it carried out, in the same transaction: the operator decision it recorded for
+   * the workflow, or the recovery or payout run it opened.
+   */
+  effectId?: string;
 }
 
 export interface ApprovalDecision {
@@ -47,6 +52,12 @@ export interface ApprovalDecision {
   reason?: string;
   requestId?: string;
 }
+
+/**
+ * Carries out an approved decision in the approving transaction; returns the id of what it
+ * recorded (kept as the approval's effect_id).
+ */
+export type CarryOut = (tx: Queryable, approval: Approval) => Promise<string>;
 
 export type DecideResult =
   | { ok: true; approval: Approval }
@@ -86,7 +97,7 @@ export async function requestApproval(pool: Pool, a: NewApproval): Promise<strin
 }
 
 const COLUMNS = `id, workflow_id, action, amount_minor::text, payload, reason, requested_by,
-  requested_at, status, decided_by`;
+  requested_at, status, decided_by, effect_id`;
 
 function fromRow(r: Record<string, unknown>): Approval {
   return {
@@ -100,6 +111,7 @@ function fromRow(r: Record<string, unknown>): Approval {
     since: r.requested_at as Date,
     status: r.status as ApprovalStatus,
     ...(r.decided_by !== null ? { decidedBy: r.decided_by as string } : {}),
+    ...(r.effect_id !== null ? { effectId: r.effect_id as string } : {}),
   };
 }
 
@@ -118,11 +130,44 @@ export async function readApproval(db: Queryable, id: string): Promise<Approval 
 }
 
 /**
- * Approves or rejects a pending approval, once, with its audit row (one transaction). The same
- * verdict by the same key again is answered with the approval as it stands (a retried request);
- * any other second decision (approve twice by another key, approve after reject) is refused.
+ * The pending approval this key already asked for with the same decision (a retry sent without an
+ * Idempotency-Key), if there is one: the retry is answered with it, not a second approval.
  */
-export async function decideApproval(pool: Pool, d: ApprovalDecision): Promise<DecideResult> {
+export async function samePendingApproval(
+  db: Queryable,
+  a: Pick<NewApproval, 'workflowId' | 'action' | 'payload' | 'requestedBy'>,
+): Promise<Approval | undefined> {
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM approvals
+     WHERE workflow_id = $1 AND action = $2 AND payload = $3::jsonb AND requested_by = $4
+       AND status = 'pending'
+     ORDER BY requested_at LIMIT 1`,
+    [a.workflowId, a.action, JSON.stringify(a.payload), a.requestedBy],
+  );
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** How many approvals for this workflow still wait: the ApprovalState it shows. */
+export async function pendingCount(db: Queryable, workflowId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM approvals WHERE workflow_id = $1 AND status = 'pending'`,
+    [workflowId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * Approves or rejects a pending approval, once, with its audit row, and on approval carries it out
+ * (`carryOut`), all in one transaction: an approval is never approved without its effect. The
+ * same verdict by the same key again is answered with the approval as it stands, effect included
+ * (a retried request); any other second decision (approve twice by another key, approve after
+ * reject) is refused.
+ */
+export async function decideApproval(
+  pool: Pool,
+  d: ApprovalDecision,
+  carryOut: CarryOut,
+): Promise<DecideResult> {
   return inTransaction(pool, async (tx) => {
     const { rows } = await tx.query(`SELECT ${COLUMNS} FROM approvals WHERE id = $1 FOR UPDATE`, [
       d.approvalId,
@@ -135,10 +180,13 @@ export async function decideApproval(pool: Pool, d: ApprovalDecision): Promise<D
       const repeat = current.status === status && current.decidedBy === d.actor;
       return repeat ? { ok: true, approval: current } : { ok: false, code: 'approval_decided' };
     }
+    const decided: Approval = { ...current, status, decidedBy: d.actor };
+    const effectId = status === 'approved' ? await carryOut(tx, decided) : undefined;
     await tx.query(
-      `UPDATE approvals SET status = $2, decided_by = $3, decided_at = now(), decision_reason = $4
+      `UPDATE approvals SET status = $2, decided_by = $3, decided_at = now(), decision_reason = $4,
+         effect_id = $5
        WHERE id = $1`,
-      [d.approvalId, status, d.actor, d.reason ?? null],
+      [d.approvalId, status, d.actor, d.reason ?? null, effectId ?? null],
     );
     await writeAudit(tx, {
       actor: d.actor,
@@ -146,9 +194,9 @@ export async function decideApproval(pool: Pool, d: ApprovalDecision): Promise<D
       subject: current.workflowId,
       reason: d.reason,
       requestId: d.requestId,
-      details: { approvalId: d.approvalId, action: current.action },
+      details: { approvalId: d.approvalId, action: current.action, effectId },
       idempotencyKey: `approval.decided:${d.approvalId}`,
     });
-    return { ok: true, approval: { ...current, status, decidedBy: d.actor } };
+    return { ok: true, approval: { ...decided, ...(effectId ? { effectId } : {}) } };
   });
 }

@@ -4,6 +4,7 @@
 // The run takes the decision before it pays anyone (workflows/payout-run.ts); a repeat request
 // reaches the same run (deterministic id, REJECT_DUPLICATE), whose second decision is never taken.
 import type { Pool } from 'pg';
+import type { Queryable } from '../ledger/types';
 import { enqueueStart } from '../outbox/enqueue';
 import { recordDecisionIn } from '../decisions/operator-decisions';
 import { workflowIds } from '../ids/workflow-ids';
@@ -17,31 +18,40 @@ export interface PayoutRunRequest {
   /** The key that asked: `operator:<key id>` or `admin:<key id>`. */
   actor: string;
   requestId?: string;
+  reason?: string;
+  /** The approval that let it start, and its checker (maker-checker). */
+  approval?: { approvalId: string; approvedBy: string };
 }
 
 export async function requestPayoutRun(
   pool: Pool,
   r: PayoutRunRequest,
 ): Promise<{ workflowId: string; decisionId: string }> {
+  return inTransaction(pool, (tx) => requestPayoutRunIn(tx, r));
+}
+
+/** The same, in the caller's transaction (the approval that carries it out). */
+export async function requestPayoutRunIn(
+  tx: Queryable,
+  r: PayoutRunRequest,
+): Promise<{ workflowId: string; decisionId: string }> {
   const workflowId = workflowIds.payoutRun(r.loanId, r.installment);
-  return inTransaction(pool, async (tx) => {
-    const decisionId = await recordDecisionIn(tx, {
-      workflowId,
-      kind: 'payout_run.start',
-      actor: r.actor,
-      requestId: r.requestId,
-      reason: 'payout run started through the API',
-      payload: { loanId: r.loanId, installment: r.installment },
-    });
-    await writeAudit(tx, {
-      actor: r.actor,
-      action: 'payout_run.started',
-      subject: workflowId,
-      requestId: r.requestId,
-      details: { decisionId },
-    });
-    const input: PayoutRunInput = { loanId: r.loanId, installment: r.installment, decisionId };
-    await enqueueStart(tx, 'payoutRunWorkflow', workflowId, input);
-    return { workflowId, decisionId };
+  const decisionId = await recordDecisionIn(tx, {
+    workflowId,
+    kind: 'payout_run.start',
+    actor: r.actor,
+    requestId: r.requestId,
+    reason: r.reason ?? 'payout run started through the API',
+    payload: { loanId: r.loanId, installment: r.installment, ...r.approval },
   });
+  await writeAudit(tx, {
+    actor: r.actor,
+    action: 'payout_run.started',
+    subject: workflowId,
+    requestId: r.requestId,
+    details: { decisionId, ...r.approval },
+  });
+  const input: PayoutRunInput = { loanId: r.loanId, installment: r.installment, decisionId };
+  await enqueueStart(tx, 'payoutRunWorkflow', workflowId, input);
+  return { workflowId, decisionId };
 }

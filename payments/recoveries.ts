@@ -117,9 +117,13 @@ export async function openRecoveryByHand(
     reason: string;
     actor: string;
     requestId?: string;
+    /** The approval that let it open, and its checker (maker-checker). */
+    approval?: { approvalId: string; approvedBy: string };
+    /** Named when it was held for approval (newIds.manualRecovery()); a new one otherwise. */
+    id?: string;
   },
 ): Promise<string> {
-  const id = newIds.manualRecovery();
+  const id = r.id ?? newIds.manualRecovery();
   await post(tx, {
     idempotencyKey: `recovery:${id}:open`,
     legs: [
@@ -144,7 +148,7 @@ export async function openRecoveryByHand(
     actor: r.actor,
     reason: r.reason,
     requestId: r.requestId,
-    payload: { investorId: r.investorId, amount: r.amount },
+    payload: { investorId: r.investorId, amount: r.amount, ...r.approval },
   });
   await openRecovery(tx, {
     id,
@@ -161,7 +165,7 @@ export async function openRecoveryByHand(
     subject: id,
     reason: r.reason,
     requestId: r.requestId,
-    details: { investorId: r.investorId, amount: r.amount },
+    details: { investorId: r.investorId, amount: r.amount, ...r.approval },
   });
   return id;
 }

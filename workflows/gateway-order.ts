@@ -11,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
+import { showApprovals } from './approval-state';
 import { SearchAttributes } from './contracts/common';
 import {
   gatewayNoticeSignal,
@@ -88,6 +89,7 @@ export class OrderReview<S extends string> {
     // asks again, so a workflow from before this code takes decision rows from its next message.
     patched(DECISION_ROWS_PATCH);
     const gate = decisionGate();
+    showApprovals();
     setHandler(gatewayNoticeSignal, async (signalled) => {
       // about an earlier attempt's order
       if (signalled.orderNo !== undefined && signalled.orderNo !== this.orderNo) return;

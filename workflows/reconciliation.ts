@@ -23,6 +23,7 @@ import {
   type ResolveExceptionInput,
 } from './contracts/reconciliation';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
+import { showApprovals } from './approval-state';
 import { workflowIds } from '../ids/workflow-ids';
 import { RECON_MATCHING_OPTIONS, RECON_OPTIONS } from './retry-policies';
 
@@ -137,6 +138,7 @@ export async function reconciliationWorkflow(
   // deployed takes decision rows from its next Update (histories from before replay the old path).
   patched(DECISION_ROWS_PATCH);
   const gate = decisionGate();
+  showApprovals();
   // No validator: every Update reaches the handler, so a forged one is refused and counted there.
   setHandler(resolveExceptionUpdate, async (input) => {
     resolving += 1;

@@ -13,6 +13,7 @@ import {
   refuse,
   type DecisionGate,
 } from './decision-gate';
+import { showApprovals } from './approval-state';
 import type { RecoveryActivities } from '../activities/recoveries';
 import {
   ASK_BEFORE_REPLACING_PATCH,
@@ -142,6 +143,7 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
   // deployed takes decision rows from its next Update (histories from before replay the old path).
   const rows = patched(DECISION_ROWS_PATCH);
   const gate = decisionGate();
+  showApprovals();
   handleOperatorUpdates(run, gate);
 
   // Opened by hand: the decision recorded with the booking is taken first (a made-up one fails the

@@ -18,8 +18,11 @@ import {
   resolveExceptionUpdate,
   type ExceptionAction,
   type ReconciliationInput,
+  type ReconSummary,
 } from '../../workflows/contracts/reconciliation';
+import type { DecisionRef } from '../../decisions/operator-decisions';
 import type { AppContext } from '../app';
+import { HELD_FIELDS, holdForApproval } from '../approval-gate';
 import { requireRole } from '../auth';
 import { decide, replyKeyedDecision } from '../decisions';
 import { ApiError } from '../errors';
@@ -252,6 +255,10 @@ const RESOLVE_EXCEPTION_SCHEMA = {
       status: 'RESOLVED or CLEARED',
       day: "the day's summary after it",
     }),
+    202: documentedObject(
+      'an adjust: held for a second operator (POST /v1/approvals/{id}/approve)',
+      HELD_FIELDS,
+    ),
     ...AUTH_ERRORS,
     409: ERROR_RESPONSE,
     503: ERROR_RESPONSE,
@@ -259,7 +266,6 @@ const RESOLVE_EXCEPTION_SCHEMA = {
 };
 
 function registerResolveExceptionRoute(app: FastifyInstance, context: AppContext): void {
-  const { pool } = context;
   app.post<{
     Params: { channel: string; date: string; id: string };
     Body: { action: ExceptionAction; reason: string; investorId?: string };
@@ -271,52 +277,86 @@ function registerResolveExceptionRoute(app: FastifyInstance, context: AppContext
     async (request, reply) => {
       requireRole(request.principal, ['operator', 'admin']);
       return replyKeyedDecision(context, request, reply, async () => {
-        const handle = temporalOf(context).workflow.getHandle(
-          workflowIds.reconciliation(request.params.channel, request.params.date),
-        );
-        try {
-          const { action, reason, investorId } = request.body;
-          // Recorded with this key first; the workflow reads it by its id. The effect's audit row
-          // is written with it, in its transaction (reconciliation/resolve.ts).
-          const summary = await decide(
+        const { channel, date, id: exceptionId } = request.params;
+        const workflowId = workflowIds.reconciliation(channel, date);
+        const { action, reason, investorId } = request.body;
+        // An adjustment posts the difference to the ledger: it waits for a second operator.
+        if (action === 'adjust')
+          return holdForApproval(context, request, {
+            workflowId,
+            action: 'exception.adjust',
+            amountMinor: await openExceptionDifference(context, request.params),
+            payload: { channel, date, exceptionId, action },
+            reason,
+          });
+        // Recorded with this key first; the workflow reads it by its id. The effect's audit row
+        // is written with it, in its transaction (reconciliation/resolve.ts).
+        return tellException(context, { channel, date, exceptionId, action }, (tell) =>
+          decide(
             context,
             request,
             {
-              workflowId: handle.workflowId,
+              workflowId,
               kind: 'exception.resolve',
               reason,
-              payload: {
-                exceptionId: request.params.id,
-                action,
-                ...(investorId ? { investorId } : {}),
-              },
+              payload: { exceptionId, action, ...(investorId ? { investorId } : {}) },
             },
-            (ref) =>
-              handle.executeUpdate(resolveExceptionUpdate, {
-                args: [ref],
-                updateId: ref.decisionId,
-              }),
-          );
-          const {
-            rows: [e],
-          } = await pool.query<{ status: string }>(
-            'SELECT status FROM recon_exceptions WHERE id = $1',
-            [request.params.id],
-          );
-          return {
-            exceptionId: request.params.id,
-            action: request.body.action,
-            status: e?.status,
-            day: summary,
-          };
-        } catch (err) {
-          if (err instanceof WorkflowNotFoundError)
-            throw new ApiError(404, 'NOT_FOUND', 'this day has no reconciliation running');
-          if (err instanceof WorkflowUpdateFailedError)
-            throw new ApiError(409, 'EXCEPTION_REFUSED', refusalMessage(err));
-          throw err;
-        }
+            tell,
+          ),
+        );
       });
     },
   );
+}
+
+/** The open exception's difference between the two sides (minor units); 404 or 409 otherwise. */
+async function openExceptionDifference(
+  { pool }: AppContext,
+  p: { channel: string; date: string; id: string },
+): Promise<bigint> {
+  const {
+    rows: [e],
+  } = await pool.query<{ status: string; ours: string | null; theirs: string | null }>(
+    `SELECT e.status, e.ours_minor::text AS ours, e.theirs_minor::text AS theirs
+     FROM recon_exceptions e JOIN recon_runs r ON r.id = e.run_id
+     WHERE e.id = $1 AND r.channel = $2 AND r.day = $3::date`,
+    [p.id, p.channel, p.date],
+  );
+  if (!e) throw new ApiError(404, 'NOT_FOUND', 'no such exception on this day');
+  if (e.status !== 'OPEN')
+    throw new ApiError(409, 'EXCEPTION_REFUSED', `exception ${p.id} is ${e.status}, not open`);
+  const diff = BigInt(e.theirs ?? '0') - BigInt(e.ours ?? '0');
+  return diff < 0n ? -diff : diff;
+}
+
+/**
+ * Runs a recorded decision's Update on the day's reconciliation (`send` records it and calls
+ * `tell`); the exception and the day after it. Also what an approved adjustment runs.
+ */
+export async function tellException(
+  context: AppContext,
+  e: { channel: string; date: string; exceptionId: string; action: ExceptionAction },
+  send: (tell: (ref: DecisionRef) => Promise<ReconSummary>) => Promise<ReconSummary>,
+) {
+  const handle = temporalOf(context).workflow.getHandle(
+    workflowIds.reconciliation(e.channel, e.date),
+  );
+  try {
+    const summary = await send((ref) =>
+      handle.executeUpdate(resolveExceptionUpdate, { args: [ref], updateId: ref.decisionId }),
+    );
+    const {
+      rows: [row],
+    } = await context.pool.query<{ status: string }>(
+      'SELECT status FROM recon_exceptions WHERE id = $1',
+      [e.exceptionId],
+    );
+    return { exceptionId: e.exceptionId, action: e.action, status: row?.status, day: summary };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw new ApiError(404, 'NOT_FOUND', 'this day has no reconciliation running');
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new ApiError(409, 'EXCEPTION_REFUSED', refusalMessage(err));
+    throw err;
+  }
 }

@@ -6,15 +6,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { formatAmount } from '../../ledger/money';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { parseAmount } from '../../ledger/money';
-import {
-  getRecovery,
-  listRecoveries,
-  openRecoveryByHand,
-  type Recovery,
-} from '../../payments/recoveries';
+import { getRecovery, listRecoveries, type Recovery } from '../../payments/recoveries';
 import { requestCollectionUpdate, writeOffUpdate } from '../../workflows/contracts/recovery';
+import type { DecisionRef } from '../../decisions/operator-decisions';
+import { newIds } from '../../ids/new-ids';
 import type { AppContext } from '../app';
-import { actorOf, requireOwner, requireRole } from '../auth';
+import { HELD_FIELDS, holdForApproval, holdIn } from '../approval-gate';
+import { requireOwner, requireRole } from '../auth';
 import { decide, replyKeyedDecision } from '../decisions';
 import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
@@ -113,7 +111,10 @@ function registerOpenRecoveryRoute(app: FastifyInstance, context: AppContext): v
           },
         },
         response: {
-          201: { type: 'object', additionalProperties: true },
+          202: documentedObject(
+            'held for a second operator: it opens when approved (POST /v1/approvals/{id}/approve)',
+            HELD_FIELDS,
+          ),
           ...AUTH_ERRORS,
           409: ERROR_RESPONSE,
           422: ERROR_RESPONSE,
@@ -125,16 +126,21 @@ function registerOpenRecoveryRoute(app: FastifyInstance, context: AppContext): v
       const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
       return replyIdempotent(context, request, reply, async (tx) => {
         await requireParty(tx, request.body.investorId, 'investor');
-        const id = await openRecoveryByHand(tx, {
-          investorId: request.body.investorId,
+        // Opened only once a second operator approves it (api/approval-actions.ts), under this id.
+        const recoveryId = newIds.manualRecovery();
+        const held = await holdIn(tx, request, {
+          workflowId: workflowIds.recovery(recoveryId),
+          action: 'recovery.open',
           amountMinor,
-          currency: DEFAULT_CURRENCY,
-          amount: request.body.amount,
+          payload: {
+            recoveryId,
+            investorId: request.body.investorId,
+            amount: request.body.amount,
+            currency: DEFAULT_CURRENCY,
+          },
           reason: request.body.reason,
-          actor: actorOf(request.principal),
-          requestId: request.id,
         });
-        return { statusCode: 201, body: view((await getRecovery(tx, id)) as Recovery) };
+        return { statusCode: held.statusCode, body: held.body };
       });
     },
   );
@@ -193,23 +199,32 @@ async function decideRecovery(
   context: AppContext,
   request: FastifyRequest,
   id: string,
-  kind: 'recovery.write_off' | 'recovery.request_collection',
+  kind: 'recovery.request_collection',
   update: typeof requestCollectionUpdate,
   reason: string,
 ): Promise<string> {
+  const workflowId = workflowIds.recovery(id);
+  // A collection request's audit row commits with the request.
+  const intent = { action: 'recovery.collection_requested', subject: id };
+  return tellRecovery(context, id, update, (tell) =>
+    decide(context, request, { workflowId, kind, reason, payload: {}, intent }, tell),
+  );
+}
+
+/**
+ * Runs a recorded decision's Update on the recovery workflow (`send` records it and calls `tell`
+ * with its ref); refusals become 409s. Also what an approved write-off runs.
+ */
+export async function tellRecovery(
+  context: AppContext,
+  id: string,
+  update: typeof writeOffUpdate,
+  send: (tell: (ref: DecisionRef) => Promise<string>) => Promise<string>,
+): Promise<string> {
   const handle = temporalOf(context).workflow.getHandle(workflowIds.recovery(id));
-  // A write-off's audit row commits with the write-off itself (payments/recoveries.ts); a
-  // collection request's with the request.
-  const intent =
-    kind === 'recovery.request_collection'
-      ? { action: 'recovery.collection_requested', subject: id }
-      : undefined;
   try {
-    return await decide(
-      context,
-      request,
-      { workflowId: handle.workflowId, kind, reason, payload: {}, intent },
-      (ref) => handle.executeUpdate(update, { args: [ref], updateId: ref.decisionId }),
+    return await send((ref) =>
+      handle.executeUpdate(update, { args: [ref], updateId: ref.decisionId }),
     );
   } catch (err) {
     if (err instanceof WorkflowNotFoundError)
@@ -222,6 +237,14 @@ async function decideRecovery(
       throw new ApiError(409, 'REFUSED', refusalMessage(err));
     throw err;
   }
+}
+
+/** A recovery as the API shows it, with the state its workflow answered when given. */
+export async function recoveryAfter(context: AppContext, id: string, state?: string) {
+  return {
+    ...view((await getRecovery(context.pool, id)) as Recovery),
+    ...(state ? { state } : {}),
+  };
 }
 
 function registerRequestCollectionRoute(app: FastifyInstance, context: AppContext): void {
@@ -258,7 +281,7 @@ function registerRequestCollectionRoute(app: FastifyInstance, context: AppContex
           requestCollectionUpdate,
           request.body.reason,
         );
-        return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
+        return recoveryAfter(context, request.params.id, state);
       }),
   );
 }
@@ -269,25 +292,38 @@ function registerWriteOffRoute(app: FastifyInstance, context: AppContext): void 
     '/v1/recoveries/:id/write-off',
     {
       schema: {
-        summary: 'give up what is still owed, with a reason (posted to platform:write-offs)',
+        summary:
+          'give up what is still owed, with a reason (posted to platform:write-offs once a second operator approves)',
         ...DECISION_SCHEMA,
+        response: {
+          ...DECISION_SCHEMA.response,
+          202: documentedObject(
+            'held for a second operator (POST /v1/approvals/{id}/approve)',
+            HELD_FIELDS,
+          ),
+        },
       },
     },
     async (request, reply) =>
       replyKeyedDecision(context, request, reply, async () => {
         requireRole(request.principal, ['operator', 'admin']);
-        if (!(await getRecovery(pool, request.params.id)))
-          throw new ApiError(404, 'NOT_FOUND', 'not found');
-        // The audit row is written with the write-off, in its transaction (payments/recoveries.ts).
-        const state = await decideRecovery(
-          context,
-          request,
-          request.params.id,
-          'recovery.write_off',
-          writeOffUpdate,
-          request.body.reason,
-        );
-        return { ...view((await getRecovery(pool, request.params.id)) as Recovery), state };
+        const recovery = await getRecovery(pool, request.params.id);
+        if (!recovery) throw new ApiError(404, 'NOT_FOUND', 'not found');
+        if (recovery.state === 'RECOVERED' || recovery.state === 'WRITTEN_OFF')
+          throw new ApiError(
+            409,
+            'REFUSED',
+            `nothing to decide: the recovery is ${recovery.state}`,
+          );
+        // Written off only once a second operator approves it (api/approval-actions.ts); the
+        // write-off's audit row is written with it, in its transaction (payments/recoveries.ts).
+        return holdForApproval(context, request, {
+          workflowId: workflowIds.recovery(recovery.id),
+          action: 'recovery.write_off',
+          amountMinor: recovery.amountMinor - recovery.recoveredMinor - recovery.writtenOffMinor,
+          payload: { recoveryId: recovery.id, currency: recovery.currency },
+          reason: request.body.reason,
+        });
       }),
   );
 }

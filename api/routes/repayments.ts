@@ -5,11 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { getLoan } from '../../loans/store';
-import { requestPayoutRun } from '../../payments/payout-run-requests';
 import { TASK_QUEUE } from '../../workflows/contracts/common';
 import { collectNowSignal, type RepaymentWorkflowInput } from '../../workflows/contracts/repayment';
 import type { AppContext } from '../app';
-import { actorOf, requireOwner, requireRole } from '../auth';
+import { HELD_FIELDS, holdForApproval } from '../approval-gate';
+import { documentedObject } from '../contract';
+import { requireOwner, requireRole } from '../auth';
 import { decide } from '../decisions';
 import { ApiError } from '../errors';
 import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
@@ -120,7 +121,13 @@ function registerPayoutRunRoute(app: FastifyInstance, context: AppContext): void
           required: ['loanId', 'installment'],
           properties: { loanId: PARTY_ID, installment: INSTALLMENT },
         },
-        response: ACCEPTED,
+        response: {
+          ...ACCEPTED,
+          202: documentedObject(
+            'held for a second operator: the run starts when approved (POST /v1/approvals/{id}/approve)',
+            HELD_FIELDS,
+          ),
+        },
       },
     },
     async (request, reply) => {
@@ -135,14 +142,15 @@ function registerPayoutRunRoute(app: FastifyInstance, context: AppContext): void
           { status: found.row.status },
         );
       }
-      // The decision, its audit row and the run's start (an outbox row) in one transaction.
-      const { workflowId } = await requestPayoutRun(pool, {
-        loanId: found.loan.id,
-        installment: found.row.n,
-        actor: actorOf(request.principal),
-        requestId: request.id,
+      // Started only once a second operator approves it (api/approval-actions.ts): then the
+      // decision, its audit row and the run's start (an outbox row) commit in one transaction.
+      const held = await holdForApproval(context, request, {
+        workflowId: workflowIds.payoutRun(found.loan.id, found.row.n),
+        action: 'payout_run.start',
+        payload: { loanId: found.loan.id, installment: found.row.n },
+        reason: `payout run of ${found.loan.id} installment ${found.row.n} started by hand`,
       });
-      return reply.status(202).send({ workflowId, status: found.row.status });
+      return reply.status(held.statusCode).send(held.body);
     },
   );
 }

@@ -2,14 +2,17 @@
 // They live in Temporal (ReviewState = "Pending"); a decision is recorded here with the key that
 // made it, then the workflow's resolveReview update is told its id (api/decisions.ts).
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { documentedList } from '../contract';
+import { documentedList, documentedObject } from '../contract';
 import type { FastifyInstance } from 'fastify';
 import {
   resolveReviewUpdate,
   reviewEvidenceQuery,
   type ReviewDecision,
 } from '../../workflows/contracts/gateway-order';
+import type { DecisionRef } from '../../decisions/operator-decisions';
+import { findOrder } from '../../payments/orders';
 import type { AppContext } from '../app';
+import { HELD_FIELDS, holdForApproval } from '../approval-gate';
 import { requireRole } from '../auth';
 import { decide, replyKeyedDecision } from '../decisions';
 import { ApiError } from '../errors';
@@ -96,6 +99,10 @@ const RESOLVE_REVIEW_SCHEMA = {
       type: 'object',
       properties: { workflowId: { type: 'string' }, state: { type: 'string' } },
     },
+    202: documentedObject(
+      'a paid above APPROVAL_PAID_ABOVE: held for a second operator (POST /v1/approvals/{id}/approve)',
+      HELD_FIELDS,
+    ),
     ...AUTH_ERRORS,
     409: ERROR_RESPONSE,
     503: ERROR_RESPONSE,
@@ -114,34 +121,86 @@ function registerResolveReviewRoute(app: FastifyInstance, context: AppContext): 
     async (request, reply) => {
       requireRole(request.principal, ['operator', 'admin']);
       return replyKeyedDecision(context, request, reply, async () => {
-        const handle = temporalOf(context).workflow.getHandle(request.params.workflowId);
-        try {
-          const { decision, reason, resubmit } = request.body;
-          // Recorded with this key first; the workflow reads it by its id (the actor is never the
-          // Update's).
-          const state = await decide(
+        const { workflowId } = request.params;
+        const { decision, reason, resubmit } = request.body;
+        const held =
+          decision === 'paid' ? await paidNeedingApproval(context, workflowId) : undefined;
+        if (held)
+          return holdForApproval(context, request, {
+            workflowId,
+            action: 'review.paid',
+            amountMinor: held.amountMinor,
+            payload: { decision, currency: held.currency },
+            reason,
+          });
+        // Recorded with this key first; the workflow reads it by its id (the actor is never the
+        // Update's).
+        return tellReview(context, workflowId, (tell) =>
+          decide(
             context,
             request,
             {
-              workflowId: request.params.workflowId,
+              workflowId,
               kind: 'review.resolve',
               reason,
               payload: { decision, ...(resubmit ? { resubmit: true } : {}) },
             },
-            (ref) =>
-              handle.executeUpdate(resolveReviewUpdate, { args: [ref], updateId: ref.decisionId }),
-          );
-          return { workflowId: request.params.workflowId, state };
-        } catch (err) {
-          if (err instanceof WorkflowNotFoundError)
-            throw new ApiError(404, 'NOT_FOUND', 'no such workflow');
-          // The workflow refused: no such decision, nothing to resolve, or a decision the state
-          // does not allow.
-          if (err instanceof WorkflowUpdateFailedError)
-            throw new ApiError(409, 'REVIEW_REFUSED', err.cause?.message ?? err.message);
-          throw err;
-        }
+            tell,
+          ),
+        );
       });
     },
   );
+}
+
+/**
+ * A `paid` above the threshold waits for a second operator: the order's amount, when it is over
+ * (an order in review and found; anything else is left to the workflow to refuse).
+ */
+async function paidNeedingApproval(
+  context: AppContext,
+  workflowId: string,
+): Promise<{ amountMinor: bigint; currency: string } | undefined> {
+  let orderNo: string;
+  try {
+    const evidence = await temporalOf(context)
+      .workflow.getHandle(workflowId)
+      .query(reviewEvidenceQuery);
+    if (!evidence.decide) return undefined; // not in review: the workflow refuses it
+    orderNo = evidence.orderNo;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw new ApiError(404, 'NOT_FOUND', 'no such workflow');
+    throw err;
+  }
+  const order = await findOrder(context.pool, orderNo);
+  return order && order.amountMinor > context.paidApprovalAboveMinor
+    ? { amountMinor: order.amountMinor, currency: order.currency }
+    : undefined;
+}
+
+/**
+ * Tells the review's workflow a recorded decision (`send` records it and runs the Update with the
+ * ref it is given); the workflow's refusals are 409s. Also what an approved `paid` runs.
+ */
+export async function tellReview(
+  context: AppContext,
+  workflowId: string,
+  send: (tell: (ref: DecisionRef) => Promise<string>) => Promise<string>,
+): Promise<{ workflowId: string; state: string }> {
+  const handle = temporalOf(context).workflow.getHandle(workflowId);
+  try {
+    const state = await send((ref) =>
+      handle.executeUpdate(resolveReviewUpdate, { args: [ref], updateId: ref.decisionId }),
+    );
+    return { workflowId, state };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw new ApiError(404, 'NOT_FOUND', 'no such workflow');
+    // The workflow refused: no such decision, nothing to resolve, or a decision the state
+    // does not allow.
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new ApiError(409, 'REVIEW_REFUSED', err.cause?.message ?? err.message);
+    throw err;
+  }
 }

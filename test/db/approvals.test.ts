@@ -1,10 +1,25 @@
 // Maker-checker rows (decisions/approvals.ts, migration 0025) on the real Postgres: a request and
 // its decision each write an audit row; the requester's own key, a second decision and an
 // approval after a rejection are refused, by the code and by the table itself.
-import { decideApproval, pendingApprovals, requestApproval } from '../../decisions/approvals';
+import {
+  decideApproval,
+  pendingApprovals,
+  requestApproval,
+  type CarryOut,
+} from '../../decisions/approvals';
 import { useTestDatabase } from '../helpers/postgres';
 
 const db = useTestDatabase();
+
+/** A carry-out that writes a row in the approving transaction, so its commit can be checked. */
+let carried = 0;
+const effect: CarryOut = async (tx, a) => {
+  carried += 1;
+  await tx.query(`INSERT INTO smoke_runs (workflow_id, message) VALUES ($1, 'carried out')`, [
+    `fx-${a.id}`,
+  ]);
+  return `fx-${a.id}`;
+};
 
 const ask = (workflowId: string): Promise<string> =>
   requestApproval(db.pool, {
@@ -35,12 +50,18 @@ it('lists a request as pending, and audits the request and the decision', async 
     requestedBy: 'operator:key-a',
     status: 'pending',
   });
-  const decided = await decideApproval(db.pool, {
-    approvalId: id,
-    verdict: 'approve',
-    actor: 'operator:key-b',
+  const approve = { approvalId: id, verdict: 'approve' as const, actor: 'operator:key-b' };
+  const before = carried;
+  const decided = await decideApproval(db.pool, approve, effect);
+  expect(decided).toMatchObject({
+    ok: true,
+    approval: { status: 'approved', effectId: `fx-${id}` },
   });
-  expect(decided).toMatchObject({ ok: true, approval: { status: 'approved' } });
+  // A retried approval answers with the same effect and carries nothing out again.
+  expect(await decideApproval(db.pool, approve, effect)).toMatchObject({
+    approval: { effectId: `fx-${id}` },
+  });
+  expect(carried).toBe(before + 1);
   expect((await pendingApprovals(db.pool)).map((a) => a.id)).not.toContain(id);
   expect(await auditOf(id)).toEqual([
     { actor: 'operator:key-a', action: 'approval.requested' },
@@ -50,11 +71,15 @@ it('lists a request as pending, and audits the request and the decision', async 
 
 it("refuses the requester's own key, and leaves the approval pending", async () => {
   const id = await ask('recovery-2');
-  const own = await decideApproval(db.pool, {
-    approvalId: id,
-    verdict: 'approve',
-    actor: 'operator:key-a',
-  });
+  const own = await decideApproval(
+    db.pool,
+    {
+      approvalId: id,
+      verdict: 'approve',
+      actor: 'operator:key-a',
+    },
+    effect,
+  );
   expect(own).toEqual({ ok: false, code: 'approval_own_request' });
   expect((await pendingApprovals(db.pool)).map((a) => a.id)).toContain(id);
   // The table refuses it too, whoever writes.
@@ -70,14 +95,16 @@ it("refuses the requester's own key, and leaves the approval pending", async () 
 it('decides once: approve after reject and a second approver are refused', async () => {
   const rejected = await ask('recovery-3');
   const no = { approvalId: rejected, verdict: 'reject' as const, actor: 'operator:key-b' };
-  expect(await decideApproval(db.pool, no)).toMatchObject({ ok: true });
+  expect(await decideApproval(db.pool, no, effect)).toMatchObject({ ok: true });
   // The same rejection again (a retried request) gets the same answer and no second audit row.
-  expect(await decideApproval(db.pool, no)).toMatchObject({ approval: { status: 'rejected' } });
-  expect(await decideApproval(db.pool, { ...no, verdict: 'approve' })).toEqual({
+  expect(await decideApproval(db.pool, no, effect)).toMatchObject({
+    approval: { status: 'rejected' },
+  });
+  expect(await decideApproval(db.pool, { ...no, verdict: 'approve' }, effect)).toEqual({
     ok: false,
     code: 'approval_decided',
   });
-  expect(await decideApproval(db.pool, { ...no, actor: 'operator:key-c' })).toEqual({
+  expect(await decideApproval(db.pool, { ...no, actor: 'operator:key-c' }, effect)).toEqual({
     ok: false,
     code: 'approval_decided',
   });
@@ -92,10 +119,42 @@ it('decides once: approve after reject and a second approver are refused', async
 
 it('answers an unknown id as not found', async () => {
   expect(
-    await decideApproval(db.pool, {
-      approvalId: 'apr-00000000-0000-0000-0000-000000000000',
-      verdict: 'approve',
-      actor: 'operator:key-b',
-    }),
+    await decideApproval(
+      db.pool,
+      {
+        approvalId: 'apr-00000000-0000-0000-0000-000000000000',
+        verdict: 'approve',
+        actor: 'operator:key-b',
+      },
+      effect,
+    ),
   ).toEqual({ ok: false, code: 'approval_not_found' });
+});
+
+it('never commits an approval without its effect: a carry-out that fails leaves it pending, unaudited', async () => {
+  const id = await ask('recovery-4');
+  const failing: CarryOut = async (tx) => {
+    await tx.query(`INSERT INTO smoke_runs (workflow_id, message) VALUES ('fx-lost', 'half done')`);
+    throw new Error('the workflow decision could not be recorded');
+  };
+  await expect(
+    decideApproval(
+      db.pool,
+      { approvalId: id, verdict: 'approve', actor: 'operator:key-b' },
+      failing,
+    ),
+  ).rejects.toThrow(/could not be recorded/);
+  expect((await pendingApprovals(db.pool)).map((a) => a.id)).toContain(id);
+  expect((await auditOf(id)).map((r) => r.action)).toEqual(['approval.requested']);
+  expect(
+    (await db.pool.query(`SELECT 1 FROM smoke_runs WHERE workflow_id = 'fx-lost'`)).rowCount,
+  ).toBe(0);
+  // Rejected, nothing is carried out at all.
+  const before = carried;
+  await decideApproval(
+    db.pool,
+    { approvalId: id, verdict: 'reject', actor: 'operator:key-b' },
+    effect,
+  );
+  expect(carried).toBe(before);
 });

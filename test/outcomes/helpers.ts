@@ -37,6 +37,7 @@ import {
 } from '../../workflows/contracts/gateway-order';
 import { recoveryStateQuery } from '../../workflows/contracts/recovery';
 import { operatorHeaders } from '../api/helpers';
+import { approveHeld } from '../helpers/approvals';
 import { until } from '../repayments/helpers';
 
 export interface GatewayCall {
@@ -134,7 +135,9 @@ export interface OutcomeWorld {
  * Call at the top level of a test file. The API and the worker stop before the database's pool
  * closes.
  */
-export function useOutcomeWorld(options: { poolSize?: number } = {}): OutcomeWorld {
+export function useOutcomeWorld(
+  options: { poolSize?: number; paidApprovalAboveMinor?: bigint } = {},
+): OutcomeWorld {
   const dir = tempDir();
   let env: TestWorkflowEnvironment | undefined;
   let simulator: RunningSimulator | undefined;
@@ -164,6 +167,7 @@ export function useOutcomeWorld(options: { poolSize?: number } = {}): OutcomeWor
       adminApiKey: ADMIN_KEY,
       temporal: env.client,
       gatewaySecret: SECRET,
+      paidApprovalAboveMinor: options.paidApprovalAboveMinor,
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     apiUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -195,6 +199,8 @@ export function useOutcomeWorld(options: { poolSize?: number } = {}): OutcomeWor
     },
   };
 }
+
+export { approveHeld };
 
 export const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 
@@ -295,9 +301,8 @@ export async function openRecoveryByHand(
     headers: { ...(await operatorHeaders(world.app)), 'idempotency-key': r.idempotencyKey },
     payload: { investorId: r.investorId, amount: r.amount, reason: r.reason },
   });
-  if (opened.statusCode !== 201)
-    throw new Error(`POST /v1/recoveries: ${opened.statusCode} ${opened.body}`);
-  const recoveryId = opened.json<{ id: string }>().id;
+  // Opened once a second operator approves it.
+  const recoveryId = (await approveHeld<{ id: string }>(world.app, opened)).id;
   const workflowId = workflowIds.recovery(recoveryId);
   await world.db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);
   const wf = await world.env.client.workflow.start(recoveryWorkflow, {
