@@ -49,17 +49,15 @@ export async function resolveReviews(
     const truthful = verdict === 'executed' ? 'paid' : 'not_paid';
     const decision = wrong ? (truthful === 'paid' ? 'not_paid' : 'paid') : truthful;
     const race = raceRate > 0 && state.operatorRng.chance(raceRate);
-    const decided = api.call<{ state?: string; error?: { code: string } }>(
-      'POST',
-      `/v1/reviews/${review.workflowId}/resolve`,
-      {
+    const decided = api
+      .call('POST', `/v1/reviews/${review.workflowId}/resolve`, {
         key: state.operatorKey,
         body: {
           decision,
           reason: `chaos operator: the gateway's record says ${verdict}${wrong ? ' (decided against it)' : ''}`,
         },
-      },
-    );
+      })
+      .then((held) => api.approvedBy<{ state?: string }>(state.checkerKey, held));
     const [r, notice] = await Promise.all([
       decided,
       race ? sendGatewayNotice(state, review.evidence.orderNo) : undefined,
@@ -197,6 +195,18 @@ export interface ResolveOptions {
   racing?: boolean;
 }
 
+/** One exception's resolution through the API, an adjustment approved by the second operator. */
+async function resolveException(state: RunState, date: string, id: string, body: object) {
+  const { api } = state.stack;
+  return api.approvedBy<{ status?: string; error?: { code: string; message: string } }>(
+    state.checkerKey,
+    await api.call('POST', `/v1/reconciliations/default/${date}/exceptions/${id}/resolve`, {
+      key: state.operatorKey,
+      body,
+    }),
+  );
+}
+
 /**
  * Each open exception decided from the gateway's record (or wrongly, where allowed), through the
  * API.
@@ -207,7 +217,7 @@ export async function resolveExceptions(
   day: DayView,
   options: ResolveOptions = {},
 ): Promise<string> {
-  const { api, db } = state.stack;
+  const { db } = state.stack;
   const lines: string[] = [];
   for (const e of day.exceptions.filter((x) => x.status === 'OPEN')) {
     const judged = await judgeException(state, e);
@@ -223,12 +233,7 @@ export async function resolveExceptions(
       reason: `chaos operator: ${e.class} of ${e.orderNo} (${judged.why})${wrong ? `, against the record (${judged.right} was right)` : ''}`,
       ...(investorId ? { investorId } : {}),
     };
-    const resolve = () =>
-      api.call<{ status?: string; error?: { code: string; message: string } }>(
-        'POST',
-        `/v1/reconciliations/default/${date}/exceptions/${e.id}/resolve`,
-        { key: state.operatorKey, body },
-      );
+    const resolve = () => resolveException(state, date, e.id, body);
     let r = await resolve();
     // The day's state is read from Postgres, the workflow learns it a moment later: not racing, the
     // operator tries again.
@@ -321,13 +326,13 @@ export async function actOnRecovery(state: RunState, writeOff: boolean): Promise
 
 async function actOn(state: RunState, id: string, writeOff: boolean): Promise<string> {
   const action = writeOff ? 'write-off' : 'request-collection';
-  const r = await state.stack.api.call<{ error?: { message: string } }>(
-    'POST',
-    `/v1/recoveries/${id}/${action}`,
-    {
+  const { api } = state.stack;
+  const r = await api.approvedBy<{ error?: { message: string } }>(
+    state.checkerKey,
+    await api.call('POST', `/v1/recoveries/${id}/${action}`, {
       key: state.operatorKey,
       body: { reason: `chaos operator: ${action}` },
-    },
+    }),
   );
   if (r.status < 300) {
     state.decisions.push({

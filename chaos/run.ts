@@ -148,15 +148,18 @@ async function startState(
   startedAt: number,
   say: (line: string) => void,
 ): Promise<RunState> {
-  const { key: operatorKey } = await stack.api.must<{ key: string }>('POST', '/v1/api-keys', {
-    body: { role: 'operator' },
-  });
+  const issueOperatorKey = async () =>
+    (await stack.api.must<{ key: string }>('POST', '/v1/api-keys', { body: { role: 'operator' } }))
+      .key;
+  const operatorKey = await issueOperatorKey();
+  const checkerKey = await issueOperatorKey();
   return {
     stack,
     seed: options.seed,
     operatorRng: drawn.operatorRng,
     recoveryRng: drawn.recoveryRng,
     operatorKey,
+    checkerKey,
     runId: `c${options.seed}`,
     phase: 'deposits',
     investors: [],

@@ -110,6 +110,8 @@ export class ChaosStack {
       GATEWAY_URL: simulator.url,
       GATEWAY_SECRET: SECRET,
       API_RATE_LIMIT_PER_MINUTE: '100000',
+      // most reviews' paid decisions wait for the second operator (maker-checker)
+      APPROVAL_PAID_ABOVE: '100.00',
       LOG_LEVEL: 'warn',
     };
     const stack = new ChaosStack(

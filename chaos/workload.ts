@@ -10,6 +10,7 @@ import type { Prng } from './prng';
 import { until, type Investor, type RunState } from './world';
 import { startPayoutRunAsJob } from '../cli/payout-run-job';
 import { workflowIds } from '../ids/workflow-ids';
+import { apiErrorFromResponse } from '../api/errors';
 
 export interface WorkloadPlan {
   investors: number;
@@ -360,6 +361,22 @@ export async function calendarPhase(
   );
 }
 
+/**
+ * A payout run started by hand through the API, approved by the second operator (maker-checker):
+ * both requests of a pair are one approval, approved twice by the same key.
+ */
+async function startRunByHand(state: RunState, loanId: string, n: number): Promise<unknown> {
+  const { api } = state.stack;
+  const held = await api.call('POST', '/v1/payout-runs', {
+    key: state.operatorKey,
+    body: { loanId, installment: n },
+  });
+  const res = await api.approvedBy(state.checkerKey, held);
+  if (res.status >= 300)
+    throw apiErrorFromResponse(res.status, res.body, `approving the payout run of ${loanId}/${n}`);
+  return res.body;
+}
+
 /** Two runs of one installment at once through the API, and the maturity run beside them. */
 export async function overlappingRuns(
   state: RunState,
@@ -369,14 +386,8 @@ export async function overlappingRuns(
 ): Promise<void> {
   const input: PayoutRunInput = { loanId, installment: n };
   const runs: Promise<unknown>[] = [
-    state.stack.api.must('POST', '/v1/payout-runs', {
-      key: state.operatorKey,
-      body: { loanId, installment: n },
-    }),
-    state.stack.api.must('POST', '/v1/payout-runs', {
-      key: state.operatorKey,
-      body: { loanId, installment: n },
-    }),
+    startRunByHand(state, loanId, n),
+    startRunByHand(state, loanId, n),
   ];
   if (maturity)
     runs.push(

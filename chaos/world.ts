@@ -35,6 +35,8 @@ export interface RunState {
    */
   readonly recoveryRng: Prng;
   readonly operatorKey: string;
+  /** A second operator's key: approves what the first holds for approval (maker-checker). */
+  readonly checkerKey: string;
   readonly runId: string;
   phase: string;
   investors: Investor[];

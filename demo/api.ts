@@ -16,10 +16,22 @@ const RETRIES = 20;
 const UNREACHABLE_BUDGET_MS = 60_000;
 
 export class DemoApi {
+  private checker: Promise<string> | undefined;
+
   constructor(
     readonly baseUrl: string,
     readonly adminKey: string,
   ) {}
+
+  /**
+   * A second operator's key (issued once): approves what the scenario's own key holds for
+   * approval, as maker-checker asks of every money decision made by hand.
+   */
+  checkerKey(): Promise<string> {
+    return (this.checker ??= this.must<{ key: string }>('POST', '/v1/api-keys', {
+      body: { role: 'operator' },
+    }).then((r) => r.key));
+  }
 
   async call<T = Record<string, unknown>>(
     method: 'GET' | 'POST',
@@ -51,6 +63,28 @@ export class DemoApi {
         await sleep(500);
       }
     }
+  }
+
+  /**
+   * A decision held for a second operator (202 PENDING_APPROVAL) approved with `checkerKey`, as
+   * that operator would: the held request's answer, carried out, or the approval's refusal. Any
+   * other answer is returned as it came.
+   */
+  async approvedBy<T = Record<string, unknown>>(
+    checkerKey: string,
+    res: ApiResponse<unknown>,
+  ): Promise<ApiResponse<T>> {
+    const held = res.body as { status?: string; approval?: { id?: string } } | undefined;
+    if (res.status !== 202 || held?.status !== 'PENDING_APPROVAL' || !held.approval?.id)
+      return res as ApiResponse<T>;
+    const approved = await this.call<{ result?: T }>(
+      'POST',
+      `/v1/approvals/${held.approval.id}/approve`,
+      { key: checkerKey, body: { reason: 'checked by a second operator' } },
+    );
+    return approved.status === 200
+      ? { status: 200, body: approved.body.result as T }
+      : (approved as unknown as ApiResponse<T>);
   }
 
   /** A call that must succeed (2xx). */

@@ -309,15 +309,23 @@ function registerResolveExceptionRoute(app: FastifyInstance, context: AppContext
   );
 }
 
-/** The open exception's difference between the two sides (minor units); 404 or 409 otherwise. */
+/**
+ * The open exception's difference between the two sides (minor units), what an adjustment would
+ * post; 404 or 409 (and nothing held) for one the day would refuse on its face.
+ */
 async function openExceptionDifference(
   { pool }: AppContext,
   p: { channel: string; date: string; id: string },
 ): Promise<bigint> {
   const {
     rows: [e],
-  } = await pool.query<{ status: string; ours: string | null; theirs: string | null }>(
-    `SELECT e.status, e.ours_minor::text AS ours, e.theirs_minor::text AS theirs
+  } = await pool.query<{
+    status: string;
+    class: string;
+    ours: string | null;
+    theirs: string | null;
+  }>(
+    `SELECT e.status, e.class, e.ours_minor::text AS ours, e.theirs_minor::text AS theirs
      FROM recon_exceptions e JOIN recon_runs r ON r.id = e.run_id
      WHERE e.id = $1 AND r.channel = $2 AND r.day = $3::date`,
     [p.id, p.channel, p.date],
@@ -325,6 +333,13 @@ async function openExceptionDifference(
   if (!e) throw new ApiError(404, 'NOT_FOUND', 'no such exception on this day');
   if (e.status !== 'OPEN')
     throw new ApiError(409, 'EXCEPTION_REFUSED', `exception ${p.id} is ${e.status}, not open`);
+  // Refused by the day whoever approves it (reconciliation/resolve.ts): not held for nothing.
+  if (e.class === 'FEE_MISMATCH')
+    throw new ApiError(
+      409,
+      'EXCEPTION_REFUSED',
+      'fees are not booked per order: a fee mismatch is disputed with the gateway or accepted',
+    );
   const diff = BigInt(e.theirs ?? '0') - BigInt(e.ours ?? '0');
   return diff < 0n ? -diff : diff;
 }

@@ -4,6 +4,7 @@
 // payouts it executed (queried, found paid) and leaves some stuck (manual review). In the last
 // month a second "maturity run" is started at the same moment as the regular run, as in the
 // incident: each investor is still paid once.
+import { apiErrorFromResponse } from '../../api/errors';
 import { formatAmount } from '../../ledger/money';
 import type { PayoutRunInput } from '../../workflows/contracts/payout-run';
 import { sleep } from '../api';
@@ -105,9 +106,7 @@ async function overlapRuns(world: World, loanId: string, n: number): Promise<str
   const maturityRunId = `${workflowIds.payoutRun(loanId, n)}-maturity`;
   const input: PayoutRunInput = { loanId, installment: n };
   const [regular] = await Promise.all([
-    world.api.must<{ workflowId: string }>('POST', '/v1/payout-runs', {
-      body: { loanId, installment: n },
-    }),
+    startedByHand(world, loanId, n),
     startPayoutRunAsJob(world.db, world.temporal, {
       workflowId: maturityRunId,
       input,
@@ -115,9 +114,23 @@ async function overlapRuns(world: World, loanId: string, n: number): Promise<str
     }),
   ]);
   console.log(
-    `  month ${n}: the interest run (${regular.workflowId}) and a maturity run (${maturityRunId}) started at the same moment, as in the incident`,
+    `  month ${n}: the interest run (${regular.workflowId}, started by hand and approved by a second operator) and a maturity run (${maturityRunId}) started at the same moment, as in the incident`,
   );
   return [regular.workflowId, maturityRunId];
+}
+
+/** A payout run started by hand: held for a second operator, who approves it (maker-checker). */
+async function startedByHand(world: World, loanId: string, n: number) {
+  const held = await world.api.call('POST', '/v1/payout-runs', {
+    body: { loanId, installment: n },
+  });
+  const run = await world.api.approvedBy<{ workflowId: string }>(
+    await world.api.checkerKey(),
+    held,
+  );
+  if (run.status >= 300)
+    throw apiErrorFromResponse(run.status, run.body, `the payout run of ${loanId}/${n}`);
+  return run.body;
 }
 
 async function monthLine(world: World, loanId: string, n: number): Promise<string> {

@@ -6,6 +6,7 @@
 // notice matched to a payout still querying, and a late one to a finished payout;
 // the day reconciled with zero exceptions. Each investor is paid each part exactly once, and the
 // order number the review shows is the one the gateway's truth journal holds.
+import { approveHeld } from '../helpers/approvals';
 import { disbursementPayoutId, scheduledPayoutId } from '../../ids/derived';
 import { CLIENT_ID_MAX } from '../../ids/limits';
 import { workflowIds } from '../../ids/workflow-ids';
@@ -150,8 +151,7 @@ it('the longest ids: rushed, disbursed, repaid, paid out once each, a review res
     operator,
     'rec-1',
   );
-  expect(opened.statusCode).toBe(201);
-  const recoveryId = opened.json<{ id: string }>().id;
+  const recoveryId = (await approveHeld<{ id: string }>(world.app, opened)).id;
 
   await drainOutbox(world.dispatcher, db);
   const disbursement = world.env.client.workflow.getHandle(

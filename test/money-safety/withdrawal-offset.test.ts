@@ -2,6 +2,7 @@
 // does: the open recovery is offset from the amount, and only the rest is held and sent. Through
 // the API, the outbox, the Payout and Recovery workflows on a real Temporal dev server and the
 // real gateway simulator.
+import { approveHeld } from '../helpers/approvals';
 import type { FastifyInstance } from 'fastify';
 import { Ledger } from '../../ledger';
 import { getRecovery } from '../../payments/recoveries';
@@ -60,11 +61,11 @@ async function investorOwing(
     headers: { ...operator, 'idempotency-key': `rc-${id}` },
     payload: { investorId: id, amount: owed, reason: 'paid twice by hand' },
   });
-  expect(opened.statusCode).toBe(201);
+  const recoveryId = (await approveHeld<{ id: string }>(app, opened)).id;
   await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
   return {
     auth: { authorization: `Bearer ${key}` },
-    recoveryId: opened.json().id as string,
+    recoveryId,
     bankAccountId,
   };
 }

@@ -2,6 +2,7 @@
 // deposits, repayment collections and recovery collections, each through its own workflow on a
 // real Temporal dev server, the real gateway simulator (faults per order, X-Sim-Fault) and the
 // API. After every row the ledger equals the gateway's truth: what it executed is booked once.
+import { approveHeld } from '../helpers/approvals';
 import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { Ledger } from '../../ledger';
 import { createDeposit } from '../../payments/deposits';
@@ -243,8 +244,7 @@ const KINDS: Kind[] = [
         headers: { ...(await operatorHeaders(world.app)), 'idempotency-key': `rc-${tag}` },
         payload: { investorId, amount: '30.00', reason: 'interest paid twice' },
       });
-      expect(opened.statusCode).toBe(201);
-      const recoveryId = opened.json<{ id: string }>().id;
+      const recoveryId = (await approveHeld<{ id: string }>(world.app, opened)).id;
       const workflowId = workflowIds.recovery(recoveryId);
       // Started here with a short query policy instead of by the dispatcher.
       await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowId]);

@@ -2,6 +2,7 @@
 // simulator, the simulator's own statement (with errors injected), the Reconciliation workflow on
 // a Temporal dev server, Postgres. Each exception class is found exactly once and nothing else;
 // a re-run of the day adds nothing; the day closes only when every exception is resolved.
+import { approveHeld } from '../helpers/approvals';
 import { SearchAttributes } from '../../workflows/contracts/common';
 import { reconSummaryQuery } from '../../workflows/contracts/reconciliation';
 import { untilEvidence } from '../helpers/gateway-world';
@@ -127,7 +128,9 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
       action: e.class === 'FEE_MISMATCH' ? 'accept' : 'adjust',
       reason: `checked ${e.orderNo} with the bank`,
     });
-    expect(res.statusCode).toBe(200);
+    // an adjustment is carried out once a second operator approves it
+    if (e.class === 'FEE_MISMATCH') expect(res.statusCode).toBe(200);
+    else await approveHeld(stack.app, res);
   }
   expect(await recon.result()).toMatchObject({ state: 'CLEAN', openExceptions: 0 });
   expect((await recon.describe()).typedSearchAttributes.get(SearchAttributes.ReconState)).toBe(

@@ -3,6 +3,7 @@
 // never an OURS_ONLY an operator can adjust (a phantom amount). A FAILED answer is evidence even
 // with a code that is not definitive: with the statement silent, nothing moved. A long day
 // heartbeats its progress and a retried attempt resumes where the last one stopped.
+import { approveHeld } from '../helpers/approvals';
 import { Readable } from 'node:stream';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createReconciliationActivities } from '../../activities/reconciliation';
@@ -77,7 +78,9 @@ it('a payout the gateway refused with an unlisted code, decided paid by an opera
     headers: stack.operator,
     payload: { action: 'adjust', reason: 'the gateway refused it' },
   });
-  expect(res.statusCode).toBe(200);
+  // an adjustment waits for a second operator
+  expect(await clearingNet(db.pool, 'un-busy')).toBe(12_000n);
+  await approveHeld(stack.app, res);
   // the ledger now says what the gateway did
   expect(await clearingNet(db.pool, 'un-busy')).toBe(0n);
   const again = await reconcile(stack.app, stack.operator, today(), true);

@@ -13,6 +13,8 @@ import { ACCOUNT } from '../gateway/helpers';
 import { reconcile, simulatorControl, today } from './helpers';
 import { operatorHeaders } from '../api/helpers';
 import { workflowIds } from '../../ids/workflow-ids';
+import { getRecovery } from '../../payments/recoveries';
+import { approveHeld, heldApproval, verdict } from '../helpers/approvals';
 
 const gatewayApp = useGatewayApp();
 const { world, db } = gatewayApp;
@@ -67,14 +69,23 @@ it('writes off what is still owed, once, with the operator and the reason on rec
       })
     ).statusCode,
   ).toBe(400);
-  const written = await app.inject({
+  const held = await app.inject({
     method: 'POST',
     url: `/v1/recoveries/${recoveryId}/write-off`,
     headers: operator,
     payload: { reason: 'Wendy emigrated; not worth a lawsuit' },
   });
-  expect(written.statusCode).toBe(200);
-  expect(written.json()).toMatchObject({
+  // Every write-off waits for a second operator: nothing is written off meanwhile.
+  expect(heldApproval(held)).toMatchObject({ action: 'recovery.write_off', amount: '30.00' });
+  await until(
+    async () => (await handle.describe()).typedSearchAttributes.get(SearchAttributes.ApprovalState),
+    (s) => s === 'Pending',
+    20_000,
+  );
+  expect(await handle.query(recoveryStateQuery)).toBe('OFFSETTING');
+  expect((await new Ledger(db.pool).balance('platform:write-offs')).posted).toBe(0n);
+  const written = await approveHeld(app, held);
+  expect(written).toMatchObject({
     state: 'WRITTEN_OFF',
     writtenOff: '30.00',
     outstanding: '0.00',
@@ -107,7 +118,12 @@ it('writes off what is still owed, once, with the operator and the reason on rec
     entries: { action: string; subject: string }[];
   }>();
   expect(audit.entries.map((e) => e.action)).toEqual(
-    expect.arrayContaining(['recovery.written_off', 'exception.resolved']),
+    expect.arrayContaining([
+      'recovery.written_off',
+      'exception.resolved',
+      'approval.requested',
+      'approval.approved',
+    ]),
   );
   await expectLedgerConsistent(db.pool);
   await maybeRecordHistory(handle, 'recoveryWorkflow-written-off');
@@ -177,30 +193,38 @@ it('REQUESTED: the investor is asked to pay it back through the gateway; a refus
   await maybeRecordHistory(handle, 'recoveryWorkflow-requested');
 }, 60_000);
 
-it('an operator opens a recovery by hand: the loss goes to suspense, the investor owes it, once per Idempotency-Key', async () => {
+it('an operator opens a recovery by hand once a second operator approves: the loss goes to suspense, the investor owes it, once per Idempotency-Key and per approval', async () => {
   const operator = { ...(await operatorHeaders(app)), 'idempotency-key': 'open-rc-1' };
   const before = await new Ledger(db.pool).balance('platform:suspense');
-  const opened = await app.inject({
-    method: 'POST',
+  const request = {
+    method: 'POST' as const,
     url: '/v1/recoveries',
     headers: operator,
     payload: { investorId: 'wendy', amount: '12.50', reason: 'interest computed twice in March' },
-  });
-  expect(opened.statusCode).toBe(201);
-  expect(opened.json()).toMatchObject({
+  };
+  const held = await app.inject(request);
+  const approval = heldApproval(held);
+  expect(approval).toMatchObject({ action: 'recovery.open', amount: '12.50' });
+  const again = await app.inject(request);
+  expect(again.headers['idempotency-replayed']).toBe('true');
+  expect(heldApproval(again).id).toBe(approval.id);
+  // Nothing is booked or opened while it waits.
+  expect((await new Ledger(db.pool).balance('platform:suspense')).posted).toBe(before.posted);
+  const recoveryId = approval.workflowId.replace(/^recovery-/, '');
+  expect(await getRecovery(db.pool, recoveryId)).toBeUndefined();
+
+  const checker = await operatorHeaders(app);
+  const opened = await verdict(app, approval.id, 'approve', checker);
+  expect(opened.statusCode).toBe(200);
+  expect(opened.json().result).toMatchObject({
+    id: recoveryId,
     investorId: 'wendy',
-    state: 'OFFSETTING',
     owed: '12.50',
     outstanding: '12.50',
+    openedBy: approval.requestedBy,
   });
-  const again = await app.inject({
-    method: 'POST',
-    url: '/v1/recoveries',
-    headers: operator,
-    payload: { investorId: 'wendy', amount: '12.50', reason: 'interest computed twice in March' },
-  });
-  expect(again.headers['idempotency-replayed']).toBe('true');
-  expect(again.json().id).toBe(opened.json().id);
+  // The checker's retry after a lost answer opens nothing more.
+  expect((await verdict(app, approval.id, 'approve', checker)).json().result.id).toBe(recoveryId);
   expect((await new Ledger(db.pool).balance('platform:suspense')).posted - before.posted).toBe(
     1_250n,
   );

@@ -9,6 +9,7 @@ import type { RunningSimulator } from '../../gateway/simulator/server';
 import { Ledger } from '../../ledger';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
 import { ADMIN_KEY, operatorHeaders } from '../api/helpers';
+import { heldApproval, verdict } from '../helpers/approvals';
 import { SECRET, startTestSimulator, tempDir } from '../gateway/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 import { drainOutbox } from '../helpers/stack';
@@ -105,9 +106,24 @@ it('pays every investor once when the worker is killed mid-run and overlapping r
       job: 'maturity',
     }),
   ]);
-  expect([a.statusCode, b.statusCode]).toEqual([202, 202]);
-  expect(a.json().workflowId).toBe('payout-run-kr1-1');
-  expect(b.json().workflowId).toBe('payout-run-kr1-1');
+  // Started by hand, the run waits for a second operator: the two requests are one approval.
+  const held = heldApproval(a);
+  expect(held.workflowId).toBe('payout-run-kr1-1');
+  expect(heldApproval(b).id).toBe(held.id);
+  // Two checkers approve at the same moment: one carries it out, the other is told it was decided.
+  const verdicts = await Promise.all([
+    verdict(app, held.id, 'approve'),
+    verdict(app, held.id, 'approve'),
+  ]);
+  expect(verdicts.map((v) => v.statusCode).sort()).toEqual([200, 409]);
+  expect(
+    (
+      await db.pool.query(
+        `SELECT count(*)::int AS n FROM operator_decisions
+         WHERE workflow_id = 'payout-run-kr1-1' AND kind = 'payout_run.start'`,
+      )
+    ).rows[0].n,
+  ).toBe(1);
   // the API's run starts from its outbox row
   await drainOutbox(new OutboxDispatcher(db.pool, env.client), db);
 

@@ -27,6 +27,7 @@ import {
   type LoanPlan,
 } from './helpers';
 import { resolveReview } from '../helpers/decisions';
+import { approveHeld, heldApproval } from '../helpers/approvals';
 
 const gatewayApp = useGatewayApp({ poolSize: 20 });
 const { world, db } = gatewayApp;
@@ -446,14 +447,19 @@ it('a collection whose outcome stays unknown waits in MANUAL_REVIEW until an ope
     reason: 'bank statement shows the debit',
   });
   expect(rows[0].metadata.decidedBy).toMatch(/^operator:/);
-  // A repeated run request returns the same run, never a second.
+  // A repeated run request, started by hand, waits for a second operator; approved, it returns
+  // the same run, never a second.
   const again = await app.inject({
     method: 'POST',
     url: '/v1/payout-runs',
     headers: operator,
     payload: { loanId: 'mr1', installment: 1 },
   });
-  expect(again.json()).toMatchObject({ workflowId: 'payout-run-mr1-1' });
+  expect(heldApproval(again)).toMatchObject({
+    action: 'payout_run.start',
+    workflowId: 'payout-run-mr1-1',
+  });
+  expect(await approveHeld(app, again)).toMatchObject({ workflowId: 'payout-run-mr1-1' });
   await drainOutbox(dispatcher, db);
   const runs = [];
   for await (const w of world.env.client.workflow.list({

@@ -8,6 +8,7 @@ import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
 import { ACCOUNT } from '../gateway/helpers';
 import { collectAndDistribute, createRepayingLoan } from '../money-safety/fixtures';
 import { drainOutbox } from '../helpers/stack';
+import { approveHeld, heldApproval, verdict } from '../helpers/approvals';
 import { admin, openRecoveryByHand, operatorHeaders, useOutcomeWorld } from '../outcomes/helpers';
 
 const world = useOutcomeWorld({ poolSize: 20 });
@@ -47,29 +48,43 @@ it('a payout run asked for through the API is its decision, audit row and start 
       payload: { loanId: 'ai-loan', installment: 1 },
     });
 
-  // The outbox insert fails: nothing of the request is left, no decision and no audit row.
+  // Started by hand, the run waits for a second operator; approving it is the transaction.
+  const approval = heldApproval(await ask());
+  const checker = await operatorHeaders(world.app);
+  const approve = () => verdict(world.app, approval.id, 'approve', checker);
+
+  // The outbox insert fails: nothing of the approval is left, no decision and no audit row, and it
+  // still waits.
   await db.pool.query(
     `CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'outbox refused by the test'; END $$`,
   );
   await db.pool.query(
     `CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_outbox()`,
   );
-  expect((await ask()).statusCode).toBe(500);
+  expect((await approve()).statusCode).toBe(500);
   await db.pool.query('DROP TRIGGER refuse_outbox ON outbox');
   expect(await decisions(workflowId)).toEqual([]);
   expect(await audit('payout_run.started', workflowId)).toEqual([]);
+  expect(await audit('approval.approved', workflowId)).toEqual([]);
+  expect(
+    (await world.app.inject({ method: 'GET', url: '/v1/approvals', headers: checker })).json(),
+  ).toEqual(expect.arrayContaining([expect.objectContaining({ id: approval.id })]));
 
   // Committed: the decision, its audit row and the start are there before Temporal has heard of the
   // run (the API may die now).
-  const res = await ask();
-  expect(res.statusCode).toBe(202);
+  const res = await approve();
+  expect(res.statusCode).toBe(200);
   const [decision] = await decisions(workflowId);
-  expect(decision).toMatchObject({
-    actor: expect.stringMatching(/^operator:[0-9a-f]{16}$/),
-    taken_by: null,
-  });
+  expect(decision).toMatchObject({ actor: approval.requestedBy, taken_by: null });
   expect(await audit('payout_run.started', workflowId)).toEqual([
-    { actor: decision.actor, details: { decisionId: decision.id } },
+    {
+      actor: decision.actor,
+      details: {
+        decisionId: decision.id,
+        approvalId: approval.id,
+        approvedBy: expect.stringMatching(/^operator:[0-9a-f]{16}$/),
+      },
+    },
   ]);
   const { rows: outbox } = await db.pool.query(
     `SELECT workflow_type, payload FROM outbox WHERE workflow_id = $1`,
@@ -94,7 +109,7 @@ it('a payout run asked for through the API is its decision, audit row and start 
     manualReview: 0,
   });
   expect((await decisions(workflowId))[0].taken_by).toMatch(new RegExp(`^${workflowId}/`));
-  expect((await ask()).statusCode).toBe(202);
+  await approveHeld(world.app, await ask());
   await drainOutbox(world.dispatcher, db);
   const runs = [];
   for await (const w of world.env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))

@@ -4,6 +4,7 @@
 // exists (404, the same as a missing one; the owner's key gets past it). Then SQL injection in
 // every path parameter and body field, which must give a coded 4xx (or a success that took the text
 // as data) and change nothing it should not. And the document lists every registered route.
+import { approveHeld } from '../helpers/approvals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
@@ -55,6 +56,9 @@ const ALLOWED: Record<string, Role[] | 'public' | 'any'> = {
   'POST /v1/recoveries/{id}/request-collection': ['admin', 'operator'],
   'POST /v1/recoveries/{id}/write-off': ['admin', 'operator'],
   'GET /v1/audit': ['admin'],
+  'GET /v1/approvals': ['admin', 'operator'],
+  'POST /v1/approvals/{id}/approve': ['admin', 'operator'],
+  'POST /v1/approvals/{id}/reject': ['admin', 'operator'],
 };
 
 const db = useTestDatabase();
@@ -161,14 +165,19 @@ beforeAll(async () => {
       payload: { amount: '5.00', bankAccountId: owned.bankAccount },
     })
   ).json<{ payoutId: string }>().payoutId;
+  // opened once a second key (the admin's) approves it
   owned.recovery = (
-    await app.inject({
-      method: 'POST',
-      url: '/v1/recoveries',
-      headers: as(keys.operator, 'aw-rc'),
-      payload: { investorId: 'aw-inv', amount: '1.00', reason: 'paid twice' },
-    })
-  ).json<{ id: string }>().id;
+    await approveHeld<{ id: string }>(
+      app,
+      await app.inject({
+        method: 'POST',
+        url: '/v1/recoveries',
+        headers: as(keys.operator, 'aw-rc'),
+        payload: { investorId: 'aw-inv', amount: '1.00', reason: 'paid twice' },
+      }),
+      { authorization: `Bearer ${ADMIN_KEY}` },
+    )
+  ).id;
   expect(Object.values(owned).every(Boolean)).toBe(true);
   doc = (await app.inject({ method: 'GET', url: '/v1/openapi.json' })).json();
 }, 120_000);
@@ -229,11 +238,13 @@ function ownedUrl(path: string): string {
           ? 'aw-loan'
           : path.startsWith('/v1/api-keys')
             ? '0123456789abcdef'
-            : path.startsWith('/v1/reconciliations')
-              ? '1'
-              : path.startsWith('/v1/borrowers')
-                ? 'aw-bor'
-                : 'aw-inv';
+            : path.startsWith('/v1/approvals')
+              ? 'apr-00000000-0000-4000-8000-000000000000'
+              : path.startsWith('/v1/reconciliations')
+                ? '1'
+                : path.startsWith('/v1/borrowers')
+                  ? 'aw-bor'
+                  : 'aw-inv';
   return path
     .replace('{id}', resource)
     .replace('{n}', '1')

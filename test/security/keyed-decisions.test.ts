@@ -3,7 +3,9 @@
 // deduplicates the Update by its id, so it gets the first answer instead of a 409 and nothing is
 // done twice; a burst of the same keyed request, more than the pool holds, waits on nothing held.
 import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
+import type { LightMyRequestResponse } from 'fastify';
 import { ACCOUNT } from '../gateway/helpers';
+import { heldApproval } from '../helpers/approvals';
 import { admin, openRecoveryByHand, operatorHeaders, useOutcomeWorld } from '../outcomes/helpers';
 
 const POOL = 6;
@@ -46,7 +48,16 @@ const writeOffPostings = async (recoveryId: string) =>
     ])
   ).rowCount;
 
-it('a repeated keyed write-off replays the first answer; after a lost answer the retry gets it too, with one decision and one write-off', async () => {
+/** The checker's approval of `approvalId` under its own key's headers. */
+const approve = (approvalId: string, h: Record<string, string>) =>
+  world.app.inject({
+    method: 'POST',
+    url: `/v1/approvals/${approvalId}/approve`,
+    headers: h,
+    payload: { reason: 'checked with the investor' },
+  });
+
+it('a repeated keyed write-off replays its held approval, a repeated keyed approval its answer; after a lost answer the retry gets it too, with one decision and one write-off', async () => {
   const { recoveryId, workflowId } = await openRecovery('kd-ana', 'kd-open-1');
   const headers = { ...(await operatorHeaders(world.app)), 'idempotency-key': 'wo-1' };
   const writeOff = (
@@ -61,30 +72,40 @@ it('a repeated keyed write-off replays the first answer; after a lost answer the
     });
 
   const first = await writeOff();
-  expect(first.statusCode).toBe(200);
-  expect(first.json().state).toBe('WRITTEN_OFF');
+  const approval = heldApproval(first);
   const again = await writeOff();
   expect({
     status: again.statusCode,
     body: again.json(),
     replayed: again.headers['idempotency-replayed'],
-  }).toEqual({ status: 200, body: first.json(), replayed: 'true' });
+  }).toEqual({ status: 202, body: first.json(), replayed: 'true' });
+
+  const checker = { ...(await operatorHeaders(world.app)), 'idempotency-key': 'ap-1' };
+  const approved = await approve(approval.id, checker);
+  expect(approved.statusCode).toBe(200);
+  expect(approved.json().result.state).toBe('WRITTEN_OFF');
+  const approvedAgain = await approve(approval.id, checker);
+  expect({
+    status: approvedAgain.statusCode,
+    body: approvedAgain.json(),
+    replayed: approvedAgain.headers['idempotency-replayed'],
+  }).toEqual({ status: 200, body: approved.json(), replayed: 'true' });
 
   // The answer was lost before it was stored (the API died after the workflow answered): only the
-  // keyed decision is left.
-  await db.pool.query(`DELETE FROM api_idempotency WHERE key = 'wo-1'`);
-  const retried = await writeOff();
+  // approval, with the decision it recorded, is left.
+  await db.pool.query(`DELETE FROM api_idempotency WHERE key = 'ap-1'`);
+  const retried = await approve(approval.id, checker);
   expect({
     status: retried.statusCode,
-    state: retried.json().state,
+    state: retried.json().result?.state,
     replayed: retried.headers['idempotency-replayed'],
   }).toEqual({ status: 200, state: 'WRITTEN_OFF', replayed: undefined });
   expect(await decisionsOf(workflowId, 'recovery.write_off')).toBe(1);
   expect(await refusalsOf(workflowId)).toBe(0); // the same decision, not a used one sent again
   expect(await writeOffPostings(recoveryId)).toBe(1);
 
-  // The same key with another request is refused; without a key a second write-off is refused by
-  // the workflow, as before.
+  // The same key with another request is refused; without a key a second write-off is refused:
+  // the recovery is written off.
   const reused = await writeOff(headers, 'another reason');
   expect({ status: reused.statusCode, code: reused.json().error.code }).toEqual({
     status: 422,
@@ -95,25 +116,37 @@ it('a repeated keyed write-off replays the first answer; after a lost answer the
   expect(await writeOffPostings(recoveryId)).toBe(1);
 }, 120_000);
 
-it(`a burst of ${POOL * 4} identical keyed decisions on a pool of ${POOL} all get the one answer, and one decision is recorded`, async () => {
+it(`bursts of ${POOL * 4} identical keyed requests on a pool of ${POOL}, to hold a write-off and to approve it, all get the one answer: one approval, one decision, one write-off`, async () => {
   const { recoveryId, workflowId } = await openRecovery('kd-ben', 'kd-open-2');
+  const burst = (n: number, send: () => Promise<LightMyRequestResponse>) =>
+    Promise.all(Array.from({ length: n }, send));
   const headers = { ...(await operatorHeaders(world.app)), 'idempotency-key': 'wo-burst' };
   const started = Date.now();
-  const answers = await Promise.all(
-    Array.from({ length: POOL * 4 }, () =>
-      world.app.inject({
-        method: 'POST',
-        url: `/v1/recoveries/${recoveryId}/write-off`,
-        headers,
-        payload: { reason: 'written off once' },
-      }),
-    ),
+  const held = await burst(POOL * 4, () =>
+    world.app.inject({
+      method: 'POST',
+      url: `/v1/recoveries/${recoveryId}/write-off`,
+      headers,
+      payload: { reason: 'written off once' },
+    }),
   );
-  expect(new Set(answers.map((a) => `${a.statusCode} ${a.json().state}`))).toEqual(
+  const ids = new Set(held.map((h) => heldApproval(h).id));
+  expect(ids.size).toBe(1);
+  const checker = { ...(await operatorHeaders(world.app)), 'idempotency-key': 'ap-burst' };
+  const answers = await burst(POOL * 4, () => approve([...ids][0], checker));
+  expect(new Set(answers.map((a) => `${a.statusCode} ${a.json().result?.state}`))).toEqual(
     new Set(['200 WRITTEN_OFF']),
   );
   // no request waited out the pool's 10 s timeout
-  expect(Date.now() - started).toBeLessThan(10_000);
+  expect(Date.now() - started).toBeLessThan(20_000);
+  expect(
+    (
+      await db.pool.query(
+        `SELECT 1 FROM approvals WHERE workflow_id = $1 AND action = 'recovery.write_off'`,
+        [workflowId],
+      )
+    ).rowCount,
+  ).toBe(1);
   expect(await decisionsOf(workflowId, 'recovery.write_off')).toBe(1);
   expect(await writeOffPostings(recoveryId)).toBe(1);
 }, 120_000);

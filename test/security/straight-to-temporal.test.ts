@@ -4,6 +4,7 @@
 // of another kind, a decision used already, a notice the API never verified. Each is refused with
 // nothing posted, voided or sent to the gateway; the refusal is recorded and on /metrics; the
 // workflow still waits in its named state for the authenticated path, which then works.
+import { approveHeld, heldApproval } from '../helpers/approvals';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { payoutRunWorkflow, recoveryWorkflow } from '../../workflows';
 import { SearchAttributes, TASK_QUEUE } from '../../workflows/contracts/common';
@@ -287,7 +288,7 @@ it('a recovery: forged writeOff and requestCollection Updates change nothing; a 
     headers: await operatorHeaders(world.app),
     payload: { reason: 'not worth chasing' },
   });
-  expect(off.json()).toMatchObject({ state: 'WRITTEN_OFF' });
+  expect(await approveHeld(world.app, off)).toMatchObject({ state: 'WRITTEN_OFF' });
   expect(await wf.result()).toBe('WRITTEN_OFF');
   await maybeRecordHistory(wf, 'recoveryWorkflow-forged-decisions-refused');
 }, 120_000);
@@ -324,7 +325,10 @@ it('a reconciliation day: a forged resolveException and a replayed decision chan
     headers: operator,
     payload: { action: 'adjust', reason: 'a second channel paid it' },
   });
-  expect(first.statusCode).toBe(200);
+  // An adjustment waits for a second operator: nothing posts until approved.
+  heldApproval(first);
+  expect(await suspense()).toEqual(before);
+  await approveHeld(world.app, first);
   const afterFirst = await suspense();
   expect(afterFirst.length).toBe(before.length + 1);
   const {
@@ -350,7 +354,7 @@ it('a reconciliation day: a forged resolveException and a replayed decision chan
     headers: operator,
     payload: { action: 'adjust', reason: 'a second channel paid it' },
   });
-  expect(second.statusCode).toBe(200);
+  await approveHeld(world.app, second);
   const end = await reconcile(world.app, operator, today(), true);
   expect(
     end.exceptions.filter((e) => e.orderNo.startsWith('st-second-') && e.status === 'OPEN'),
@@ -404,8 +408,10 @@ it('starts by hand: a payout run started straight to Temporal without a recorded
     headers: await operatorHeaders(world.app),
     payload: { loanId: 'st-loan', installment: 1 },
   });
-  expect(res.statusCode).toBe(202);
-  // the run's start is an outbox row, committed with its decision and audit row
+  // started by hand, it waits for a second operator; approved, the run's start is an outbox row,
+  // committed with its decision and audit row
+  expect(await payouts()).toBe(0);
+  await approveHeld(world.app, res);
   await drainOutbox(world.dispatcher, world.db);
   const result = await world.env.client.workflow.getHandle(res.json().workflowId).result();
   expect(result).toMatchObject({ payouts: 2, failed: 0, manualReview: 0 });
