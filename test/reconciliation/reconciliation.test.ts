@@ -145,7 +145,7 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
     decision: 'adjust',
     decidedBy: expect.stringMatching(/^operator:/),
   });
-  await maybeRecordHistory(recon, 'reconciliationWorkflow-exceptions-resolved');
+  await maybeRecordHistory(recon, 'reconciliationWorkflow-exceptions-resolved-after-approval');
 
   const again = await reconcile(stack.app, stack.operator, today(), true);
   expect(again.state).toBe('CLEAN');

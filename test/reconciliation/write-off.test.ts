@@ -126,7 +126,7 @@ it('writes off what is still owed, once, with the operator and the reason on rec
     ]),
   );
   await expectLedgerConsistent(db.pool);
-  await maybeRecordHistory(handle, 'recoveryWorkflow-written-off');
+  await maybeRecordHistory(handle, 'recoveryWorkflow-written-off-after-approval');
 }, 60_000);
 
 it('REQUESTED: the investor is asked to pay it back through the gateway; a refused collection goes back to OFFSETTING, a paid one closes it', async () => {
