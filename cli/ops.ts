@@ -1,11 +1,12 @@
-// The operator's command line: reviews, reconciliation, recoveries, balances, statements and the
-// trial balance, through the HTTP API (so every action is authenticated and authorised like any
-// other client).
+// The operator's command line: reviews, reconciliation, recoveries, approvals, balances,
+// statements and the trial balance, through the HTTP API (so every action is authenticated and
+// authorised like any other client).
 //   npm run ops -- --help
 import { localApiUrl } from '../config/local';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { addApprovalCommands, heldLines } from './approval-commands';
 import { addReconCommands, type OpsContext } from './recon-commands';
 
 export interface Io {
@@ -109,6 +110,7 @@ export function buildProgram(io: Io): Command {
   addReviewCommands(program, ctx);
   addLedgerCommands(program, ctx);
   addReconCommands(program, ctx);
+  addApprovalCommands(program, ctx);
   return program;
 }
 
@@ -186,7 +188,7 @@ function addResolveReview(reviews: Command, ctx: OpsContext): void {
           `/v1/reviews/${encodeURIComponent(workflowId)}/resolve`,
           body,
         )) as { state: string };
-        ctx.print(result, () => [`${workflowId}: ${result.state}`]);
+        ctx.print(result, () => heldLines(result) ?? [`${workflowId}: ${result.state}`]);
       },
     );
 }

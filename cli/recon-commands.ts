@@ -1,6 +1,7 @@
 // `ops recon ...` and `ops recoveries ...`: reconcile a day, read it, resolve its exceptions;
 // list, show and write off recoveries. Through the API, like every operator action.
 import { CommanderError, type Command } from 'commander';
+import { heldLines } from './approval-commands';
 
 export interface OpsContext {
   /** An authenticated API call; a refusal becomes the command's error. */
@@ -115,9 +116,13 @@ function addResolveException(recon: Command, ctx: OpsContext): void {
         )) as { status?: string; day: { state: string; openExceptions: number } };
         const what =
           r.status === 'CLEARED' ? 'already accounted for, nothing posted (CLEARED)' : opts.action;
-        ctx.print(r, () => [
-          `#${exceptionId}: ${what}; the day is ${r.day.state} (${r.day.openExceptions} open)`,
-        ]);
+        ctx.print(
+          r,
+          () =>
+            heldLines(r) ?? [
+              `#${exceptionId}: ${what}; the day is ${r.day.state} (${r.day.openExceptions} open)`,
+            ],
+        );
       },
     );
 }
@@ -175,6 +180,6 @@ function addRecoveryCommands(program: Command, ctx: OpsContext): void {
       const r = (await ctx.call('POST', `/v1/recoveries/${encodeURIComponent(id)}/write-off`, {
         reason: opts.reason,
       })) as RecoveryView;
-      ctx.print(r, () => [`${r.id}: ${r.state}`]);
+      ctx.print(r, () => heldLines(r) ?? [`${r.id}: ${r.state}`]);
     });
 }

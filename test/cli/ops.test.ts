@@ -7,7 +7,7 @@ import { runOps } from '../../cli/ops';
 import { useTestDatabase } from '../helpers/postgres';
 import { fundInvestor } from '../helpers/stack';
 import { ADMIN_KEY } from '../api/helpers';
-import { runOpsAt } from '../helpers/ops';
+import { runOpsAt, runOpsWithKey } from '../helpers/ops';
 
 const db = useTestDatabase();
 let app: FastifyInstance;
@@ -94,4 +94,34 @@ it('reads reconciliations and recoveries, and refuses a bad action before callin
   expect(listed.out).toMatch(
     /rc-cli\s+cli-ann\s+OFFSETTING\s+owed 50\.00\s+recovered 0\.00\s+outstanding 50\.00/,
   );
+});
+
+it('lists what waits for a second operator, refuses the requester its own approval, and approves with another key', async () => {
+  const issued = await app.inject({
+    method: 'POST',
+    url: '/v1/api-keys',
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    payload: { role: 'operator' },
+  });
+  const makerKey = issued.json<{ key: string }>().key;
+  const held = await app.inject({
+    method: 'POST',
+    url: '/v1/recoveries',
+    headers: { authorization: `Bearer ${makerKey}`, 'idempotency-key': 'cli-rc-1' },
+    payload: { investorId: 'cli-ann', amount: '7.00', reason: 'interest paid twice' },
+  });
+  expect(held.statusCode).toBe(202);
+  const { id, workflowId } = held.json<{ approval: { id: string; workflowId: string } }>().approval;
+  const listed = await ops('approvals', 'list');
+  expect(listed.code).toBe(0);
+  expect(listed.out).toContain(`${id}  recovery.open 7.00  ${workflowId}`);
+  const own = await runOpsWithKey(makerKey, apiUrl, 'approvals', 'approve', id);
+  expect(own.code).toBe(1);
+  expect(own.err).toMatch(/403 APPROVAL_OWN_REQUEST/);
+  expect(own.out + own.err).not.toContain(makerKey);
+  const approved = await ops('approvals', 'approve', id, '--reason', 'checked the statement');
+  expect(approved).toMatchObject({ code: 0, out: `${id}: approved; ${workflowId} is OFFSETTING` });
+  expect((await ops('recoveries', 'list', '--open')).out).toMatch(/owed 7\.00/);
+  expect((await ops('approvals', 'list')).out).toBe('no pending approvals');
+  expect((await ops('approvals', 'reject', id)).err).toMatch(/409 APPROVAL_DECIDED/);
 });

@@ -7,9 +7,18 @@ export async function runOpsAt(
   apiUrl: string,
   ...args: string[]
 ): Promise<{ code: number; out: string; err: string }> {
+  return runOpsWithKey(ADMIN_KEY, apiUrl, ...args);
+}
+
+/** The same with another key (an operator's). */
+export async function runOpsWithKey(
+  key: string,
+  apiUrl: string,
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  process.env.OPS_API_KEY = ADMIN_KEY;
+  process.env.OPS_API_KEY = key;
   try {
     const code = await runOps(['--api-url', apiUrl, ...args], {
       out: (l) => out.push(l),
