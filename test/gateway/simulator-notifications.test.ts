@@ -141,9 +141,10 @@ it('a PROCESSING order notifies its final state when it finishes', async () => {
   const no = await submit('processing-then-fail:ACCOUNT_CLOSED');
   await new Promise((r) => setTimeout(r, 100));
   expect(receiver.forOrder(no)).toHaveLength(0);
+  // At least once: on a loaded machine a slow answer makes the gateway send it again.
   const [n] = await waitUntil(
     'final',
-    () => receiver.forOrder(no).length === 1 && receiver.forOrder(no),
+    () => receiver.forOrder(no).length >= 1 && receiver.forOrder(no),
   );
   expect(await verify(n)).toMatchObject({
     ok: false,
