@@ -9,7 +9,7 @@ import type { Queryable } from '../ledger/types';
 import { bankAccountKeyring, maskAccountNo } from './bank-account-crypto';
 import { createPayout } from './payouts';
 
-export type BankAccountStatus = 'VERIFYING' | 'VERIFIED' | 'FAILED';
+export type BankAccountStatus = 'VERIFYING' | 'VERIFIED' | 'FAILED' | 'REMOVED';
 
 /** What a penny test sends: 0.01, paid by the platform. */
 export const PENNY_MINOR = 1n;
@@ -74,8 +74,12 @@ export async function addBankAccount(
   return { bankAccountId, status: 'VERIFYING' };
 }
 
-/** The status follows the penny test's payout: an unknown outcome stays VERIFYING (in review). */
-const STATUS_SQL = `CASE p.status WHEN 'SUCCEEDED' THEN 'VERIFIED' WHEN 'FAILED' THEN 'FAILED'
+/**
+ * The status follows the penny test's payout (an unknown outcome stays VERIFYING, in review),
+ * unless the party removed the account.
+ */
+const STATUS_SQL = `CASE WHEN b.removed_at IS NOT NULL THEN 'REMOVED'
+                    WHEN p.status = 'SUCCEEDED' THEN 'VERIFIED' WHEN p.status = 'FAILED' THEN 'FAILED'
                     ELSE 'VERIFYING' END`;
 
 const masked = (r: { account_no_first4: string; account_no_last4: string; n: number }) =>
@@ -120,7 +124,7 @@ export async function openBankAccount(db: Queryable, bankAccountId: string): Pro
   };
 }
 
-export type UsableRefusal = 'NOT_FOUND' | 'NOT_VERIFIED' | 'COOLING_OFF';
+export type UsableRefusal = 'NOT_FOUND' | 'REMOVED' | 'NOT_VERIFIED' | 'COOLING_OFF';
 
 /**
  * Whether the party may use this account now: its own, verified, and (for money out) no account of
@@ -140,9 +144,53 @@ export async function refusalToUse(
     [q.partyId, q.bankAccountId, q.coolingOffSeconds ?? 0],
   );
   if (rows.length === 0) return 'NOT_FOUND';
+  if (rows[0].status === 'REMOVED') return 'REMOVED';
   if (rows[0].status !== 'VERIFIED') return 'NOT_VERIFIED';
   if (q.coolingOffSeconds && rows[0].cooling) return 'COOLING_OFF';
   return null;
+}
+
+/** When the party's cooling-off ends: its newest account's addition plus the period. */
+export async function coolingOffUntil(
+  db: Queryable,
+  partyId: string,
+  coolingOffSeconds: number,
+): Promise<Date | null> {
+  const { rows } = await db.query<{ until: Date | null }>(
+    `SELECT max(created_at) + make_interval(secs => $2) AS until FROM bank_accounts
+      WHERE party_id = $1`,
+    [partyId, coolingOffSeconds],
+  );
+  return rows[0]?.until ?? null;
+}
+
+export type RemoveResult = { ok: true; status: 'REMOVED' } | { ok: false; code: 'NOT_FOUND' };
+
+/**
+ * Takes an account off file (a change of where the party's money goes: the new one is added and
+ * verified, the old removed), audited in the caller's transaction. Removing it again answers the
+ * same; payouts and deposits already made with it go on.
+ */
+export async function removeBankAccount(
+  tx: Queryable,
+  r: { partyId: string; bankAccountId: string; actor: string; requestId?: string },
+): Promise<RemoveResult> {
+  const { rows } = await tx.query<{ removed: boolean }>(
+    `SELECT removed_at IS NOT NULL AS removed FROM bank_accounts WHERE id = $1 AND party_id = $2
+     FOR UPDATE`,
+    [r.bankAccountId, r.partyId],
+  );
+  if (!rows[0]) return { ok: false, code: 'NOT_FOUND' };
+  if (rows[0].removed) return { ok: true, status: 'REMOVED' };
+  await tx.query('UPDATE bank_accounts SET removed_at = now() WHERE id = $1', [r.bankAccountId]);
+  await writeAudit(tx, {
+    actor: r.actor,
+    action: 'bank_account.removed',
+    subject: r.partyId,
+    requestId: r.requestId,
+    details: { bankAccountId: r.bankAccountId },
+  });
+  return { ok: true, status: 'REMOVED' };
 }
 
 /** The party's newest verified account on file, if any: where a disbursement is paid. */
@@ -153,7 +201,8 @@ export async function newestVerifiedAccount(
   const { rows } = await db.query(
     `SELECT b.id FROM bank_accounts b
        JOIN payouts p ON p.bank_account_id = b.id AND p.purpose = 'verification'
-      WHERE b.party_id = $1 AND p.status = 'SUCCEEDED' ORDER BY b.created_at DESC, b.id LIMIT 1`,
+      WHERE b.party_id = $1 AND p.status = 'SUCCEEDED' AND b.removed_at IS NULL
+      ORDER BY b.created_at DESC, b.id LIMIT 1`,
     [partyId],
   );
   return rows[0]?.id ?? null;

@@ -1,16 +1,18 @@
 // POST and GET /v1/{investors|borrowers}/{id}/bank-accounts: the accounts a party's money may go
 // to and come from. Added by the party (or an operator), verified by a penny test, listed masked:
-// the number is never answered whole.
+// the number is never answered whole. DELETE .../{bankAccountId} takes one off file: a change of
+// account is the new one added (its cooling-off starts) and the old one removed.
 import type { FastifyInstance } from 'fastify';
 import { BANK_ACCOUNT_SCHEMA, type BankAccount } from '../../gateway/protocol';
-import { addBankAccount, listBankAccounts } from '../../payments/bank-accounts';
+import { addBankAccount, listBankAccounts, removeBankAccount } from '../../payments/bank-accounts';
 import type { AppContext } from '../app';
 import { actorOf, requireOwner, requireRole } from '../auth';
+import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { requireParty } from '../require-party';
 import { AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 
-const STATUS = { type: 'string', enum: ['VERIFYING', 'VERIFIED', 'FAILED'] } as const;
+const STATUS = { type: 'string', enum: ['VERIFYING', 'VERIFIED', 'FAILED', 'REMOVED'] } as const;
 export const BANK_ACCOUNT_ID = {
   type: 'string',
   pattern: '^ba_[0-9a-f]{20}$',
@@ -86,5 +88,57 @@ export function registerBankAccountRoutes(app: FastifyInstance, context: AppCont
         return listBankAccounts(context.pool, request.params.id);
       },
     );
+    registerRemoveRoute(app, context, kind);
   }
+}
+
+function registerRemoveRoute(
+  app: FastifyInstance,
+  context: AppContext,
+  kind: 'investor' | 'borrower',
+): void {
+  app.delete<{ Params: { id: string; bankAccountId: string } }>(
+    `/v1/${kind}s/:id/bank-accounts/:bankAccountId`,
+    {
+      schema: {
+        summary: `take a bank account of the ${kind} off file: nothing new is paid to or collected from it`,
+        params: {
+          type: 'object',
+          properties: { id: PARTY_ID, bankAccountId: BANK_ACCOUNT_ID },
+          required: ['id', 'bankAccountId'],
+        },
+        headers: IDEMPOTENCY_HEADERS,
+        response: {
+          200: {
+            type: 'object',
+            properties: { bankAccountId: BANK_ACCOUNT_ID, status: STATUS },
+          },
+          ...AUTH_ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      requireRole(request.principal, [kind, 'operator', 'admin']);
+      requireOwner(request.principal, request.params.id);
+      return replyIdempotent(context, request, reply, async (tx) => {
+        await requireParty(tx, request.params.id, kind);
+        const removed = await removeBankAccount(tx, {
+          partyId: request.params.id,
+          bankAccountId: request.params.bankAccountId,
+          actor: actorOf(request.principal),
+          requestId: request.id,
+        });
+        if (!removed.ok)
+          throw new ApiError(
+            404,
+            'BANK_ACCOUNT_NOT_FOUND',
+            `no bank account ${request.params.bankAccountId} on file`,
+          );
+        return {
+          statusCode: 200,
+          body: { bankAccountId: request.params.bankAccountId, status: removed.status },
+        };
+      });
+    },
+  );
 }

@@ -6,7 +6,7 @@ import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { formatAmount, parseAmount } from '../../ledger/money';
 import { requestWithdrawal } from '../../payments/requests';
 import type { AppContext } from '../app';
-import { requireOwner, requireRole } from '../auth';
+import { actorOf, requireOwner, requireRole } from '../auth';
 import { replyIdempotent } from '../idempotent-route';
 import { AMOUNT, AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { requireParty } from '../require-party';
@@ -57,11 +57,15 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: AppConte
       const amountMinor = parseAmount(request.body.amount, DEFAULT_CURRENCY);
       return replyIdempotent(context, request, reply, async (tx) => {
         await requireParty(tx, request.params.id, 'investor');
-        await requireUsableBankAccount(tx, {
-          partyId: request.params.id,
-          bankAccountId: request.body.bankAccountId,
-          coolingOffSeconds: context.bankAccountCoolingOffSeconds,
-        });
+        await requireUsableBankAccount(
+          tx,
+          {
+            partyId: request.params.id,
+            bankAccountId: request.body.bankAccountId,
+            coolingOffSeconds: context.bankAccountCoolingOffSeconds,
+          },
+          { pool: context.pool, actor: actorOf(request.principal), requestId: request.id },
+        );
         // What the investor owes back is taken first, as from a scheduled payout
         // (payments/requests.ts).
         const w = await requestWithdrawal(tx, {

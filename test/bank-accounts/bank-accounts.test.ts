@@ -205,10 +205,63 @@ it('holds withdrawals for the cooling-off period after an account is added', asy
       payload: { amount: '1.00', bankAccountId: id },
     });
     expect([res.statusCode, res.json().error.code]).toEqual([409, 'BANK_ACCOUNT_COOLING_OFF']);
+    const { until } = res.json().error.details;
+    expect(Date.parse(until) - Date.now()).toBeGreaterThan(3_500_000);
     expect(await written()).toEqual(before);
+    // Each held attempt is on record, with until when: the owner's alert, not only a refusal.
+    const { rows } = await db.pool.query(
+      `SELECT actor, details FROM audit_log WHERE action = 'withdrawal.held_cooling_off' AND subject = 'ba-ann'`,
+    );
+    expect(rows).toEqual([
+      { actor: expect.stringMatching(/^investor:/), details: { bankAccountId: id, until } },
+    ]);
   } finally {
     await cooling.close();
   }
+});
+
+it('changes an account: the old one taken off file is listed REMOVED, used for nothing new, audited, and removing it again changes nothing', async () => {
+  const oldId = await addVerifiedBankAccount(api.app, world.env.client, db, {
+    partyId: 'ba-ann',
+    authorization: ann,
+    account: { ...account, accountNo: '6222888800003333' },
+  });
+  const remove = (authorization: string, id = oldId) =>
+    api.app.inject({
+      method: 'DELETE',
+      url: `/v1/investors/ba-ann/bank-accounts/${id}`,
+      headers: { authorization, 'idempotency-key': `rm-${randomBytes(6).toString('hex')}` },
+    });
+  // another party's key cannot remove it, nor learn it exists
+  expect((await remove(bob)).statusCode).toBe(404);
+  const removed = await remove(ann);
+  expect([removed.statusCode, removed.json()]).toEqual([
+    200,
+    { bankAccountId: oldId, status: 'REMOVED' },
+  ]);
+  expect((await list('ba-ann', ann)).json()).toEqual(
+    expect.arrayContaining([expect.objectContaining({ bankAccountId: oldId, status: 'REMOVED' })]),
+  );
+  const before = await written();
+  for (const [url, amount] of [
+    ['/v1/investors/ba-ann/withdrawals', '1.00'],
+    ['/v1/investors/ba-ann/deposits', '1.00'],
+  ]) {
+    const res = await post(url, ann, { amount, bankAccountId: oldId });
+    expect([res.statusCode, res.json().error.code]).toEqual([409, 'BANK_ACCOUNT_REMOVED']);
+  }
+  expect(await written()).toEqual(before);
+  expect((await remove(ann)).json()).toEqual({ bankAccountId: oldId, status: 'REMOVED' });
+  const { rows } = await db.pool.query(
+    `SELECT actor FROM audit_log WHERE action = 'bank_account.removed' AND details->>'bankAccountId' = $1`,
+    [oldId],
+  );
+  expect(rows).toEqual([{ actor: expect.stringMatching(/^investor:/) }]);
+  // taken off file for good, whoever writes
+  await expect(
+    db.pool.query('UPDATE bank_accounts SET removed_at = NULL WHERE id = $1', [oldId]),
+  ).rejects.toThrow(/removed already/);
+  expect((await remove(ann, 'ba_00000000000000000000')).statusCode).toBe(404);
 });
 
 it('reads rows sealed under an old key after a new current key is added', async () => {

@@ -298,6 +298,7 @@ describe('the API reaches everything it creates', () => {
     if (path.startsWith('/v1/payouts/')) return 'p'.repeat(PAYOUT_ID_MAX);
     if (path.startsWith('/v1/api-keys/')) return '0123456789abcdef';
     if (path.startsWith('/v1/approvals/')) return 'apr-00000000-0000-4000-8000-000000000000';
+    if (name === 'bankAccountId') return 'ba_0123456789abcdef0123';
     if (path.includes('/exceptions/')) return EXCEPTION;
     // loans, parties, subscriptions, recoveries: client ids and shorter platform ids
     return 'x'.repeat(CLIENT_ID_MAX);

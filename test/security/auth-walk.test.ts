@@ -40,6 +40,8 @@ const ALLOWED: Record<string, Role[] | 'public' | 'any'> = {
   'GET /v1/investors/{id}/bank-accounts': ['admin', 'operator', 'investor'],
   'POST /v1/borrowers/{id}/bank-accounts': ['admin', 'operator', 'borrower'],
   'GET /v1/borrowers/{id}/bank-accounts': ['admin', 'operator', 'borrower'],
+  'DELETE /v1/investors/{id}/bank-accounts/{bankAccountId}': ['admin', 'operator', 'investor'],
+  'DELETE /v1/borrowers/{id}/bank-accounts/{bankAccountId}': ['admin', 'operator', 'borrower'],
   'POST /v1/investors/{id}/deposits': ['admin', 'investor'],
   'POST /v1/investors/{id}/withdrawals': ['investor'],
   'GET /v1/reviews': ['admin', 'operator'],
@@ -131,6 +133,17 @@ beforeAll(async () => {
     authorization: `Bearer ${keys.investor}`,
     account: ACCOUNT,
   });
+  // what the walk's DELETEs take off file (the accounts above stay usable)
+  for (const [kind, partyId, key] of [
+    ['investor', 'aw-inv', keys.investor],
+    ['borrower', 'aw-bor', keys.borrower],
+  ] as const)
+    owned[`${kind}Spare`] = await addAccountVerifiedWithoutGateway(app, db, {
+      kind,
+      partyId,
+      authorization: `Bearer ${key}`,
+      account: { ...ACCOUNT, accountNo: '6222000011112222' },
+    });
   await app.inject({
     method: 'POST',
     url: '/v1/loans',
@@ -245,8 +258,10 @@ function ownedUrl(path: string): string {
                 : path.startsWith('/v1/borrowers')
                   ? 'aw-bor'
                   : 'aw-inv';
+  const spare = path.startsWith('/v1/borrowers') ? owned.borrowerSpare : owned.investorSpare;
   return path
     .replace('{id}', resource)
+    .replace('{bankAccountId}', spare)
     .replace('{n}', '1')
     .replace('{workflowId}', 'payout-aw-x')
     .replace('{channel}', 'default')
