@@ -21,6 +21,11 @@ export interface ActivityDeps {
    * days.
    */
   idempotencyRetentionHours?: number;
+  /**
+   * How long a newly added bank account waits before scheduled payouts go to it
+   * (BANK_ACCOUNT_COOLING_OFF_SECONDS); none unless given.
+   */
+  bankAccountCoolingOffSeconds?: number;
 }
 
 /**

@@ -182,7 +182,7 @@ function collectionOutcomeActivities(pool: Pool) {
 }
 
 /** The Payout run workflow's: the installment's payouts created page by page, then awaited. */
-function payoutRunActivities(pool: Pool) {
+function payoutRunActivities(pool: Pool, coolingOffSeconds: number) {
   return {
     preparePayoutPage(
       loanId: string,
@@ -190,7 +190,7 @@ function payoutRunActivities(pool: Pool) {
       after: string,
       limit: number,
     ): Promise<PayoutPage> {
-      return preparePayoutPage(pool, loanId, n, after, limit);
+      return preparePayoutPage(pool, loanId, n, after, limit, coolingOffSeconds);
     },
 
     markFannedOut(loanId: string, n: number): Promise<void> {
@@ -213,13 +213,17 @@ function payoutRunActivities(pool: Pool) {
 }
 
 /** Every activity of the Repayment and Payout run workflows; the keys are the activity types. */
-export function createRepaymentActivities(deps: { pool: Pool; gateway: GatewayClient }) {
+export function createRepaymentActivities(deps: {
+  pool: Pool;
+  gateway: GatewayClient;
+  bankAccountCoolingOffSeconds?: number;
+}) {
   const { pool, gateway } = deps;
   return {
     ...installmentActivities(pool),
     ...collectionOrderActivities(pool, gateway),
     ...collectionOutcomeActivities(pool),
-    ...payoutRunActivities(pool),
+    ...payoutRunActivities(pool, deps.bankAccountCoolingOffSeconds ?? 0),
   };
 }
 

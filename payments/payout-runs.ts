@@ -6,6 +6,7 @@ import { inTransaction } from '../db/pool';
 import { LedgerError } from '../ledger/errors';
 import type { Queryable } from '../ledger/types';
 import { queryPolicyFor, type GatewayQueryPolicy } from '../loans/repayment-rules';
+import { payoutAccountSql } from './bank-accounts';
 import { createPayout, getPayout } from './payouts';
 import { offsetFromPayout } from './recoveries';
 import { legacyScheduledPayoutId, scheduledPayoutId, type PayoutPart } from '../ids/derived';
@@ -40,12 +41,17 @@ export async function preparePayoutPage(
   n: number,
   after: string,
   limit: number,
+  coolingOffSeconds = 0,
 ): Promise<PayoutPage> {
+  // Each investor's share goes to their verified account on file past its cooling-off, never to
+  // an account given any other way (payments/bank-accounts.ts).
+  const account = payoutAccountSql('s.investor_id', '$5');
   const { rows } = await pool.query(
-    `SELECT s.investor_id, s.interest_minor, s.principal_minor, l.currency, l.installment_interval_seconds, p.bank_account
-     FROM repayment_shares s JOIN loans l ON l.id = s.loan_id JOIN parties p ON p.id = s.investor_id
+    `SELECT s.investor_id, s.interest_minor, s.principal_minor, l.currency, l.installment_interval_seconds,
+            ${account} AS bank_account_id
+     FROM repayment_shares s JOIN loans l ON l.id = s.loan_id
      WHERE s.loan_id = $1 AND s.n = $2 AND s.investor_id > $3 ORDER BY s.investor_id LIMIT $4`,
-    [loanId, n, after, limit],
+    [loanId, n, after, limit, coolingOffSeconds],
   );
   const wanted = rows.flatMap((r) =>
     (['interest', 'principal'] as const)
@@ -54,7 +60,7 @@ export async function preparePayoutPage(
         investorId: r.investor_id as string,
         amountMinor: BigInt(r[`${part}_minor`]),
         currency: r.currency as string,
-        bankAccount: r.bank_account,
+        bankAccountId: r.bank_account_id as string | null,
       }))
       .filter((w) => w.amountMinor > 0n),
   );
@@ -111,7 +117,7 @@ async function ensurePayout(
   payoutId: string,
   loanId: string,
   n: number,
-  w: { investorId: string; amountMinor: bigint; currency: string; bankAccount: unknown },
+  w: { investorId: string; amountMinor: bigint; currency: string; bankAccountId: string | null },
 ): Promise<'start' | 'settled' | 'skipped'> {
   // A payout still HELD may never have been started (a crash between here and the start): start it.
   const settledOrStart = (status: string) => (status === 'HELD' ? 'start' : 'settled');
@@ -124,8 +130,9 @@ async function ensurePayout(
       );
     return settledOrStart(existing.status);
   }
-  // nowhere to send it: the money stays in the investor's balance
-  if (!w.bankAccount) return 'skipped';
+  // no verified account to send it to: the money stays in the investor's balance
+  const bankAccountId = w.bankAccountId;
+  if (!bankAccountId) return 'skipped';
   try {
     return await inTransaction(pool, async (tx) => {
       // Two runs at the same moment: the second waits here, then finds the first's payout.
@@ -150,7 +157,8 @@ async function ensurePayout(
         sourceAccount: accountPath.investorAvailable(w.investorId),
         amountMinor: w.amountMinor - owedBack,
         currency: w.currency,
-        bankAccount: w.bankAccount as never,
+        bankAccount: null,
+        bankAccountId,
         run: { loanId, installment: n },
       });
       return 'start' as const;

@@ -4,7 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { temporalSettingsFromEnv } from '../config/temporal';
 import { GatewayClient } from '../gateway/client';
-import { configOrExit } from '../config/env';
+import { bankAccountCoolingOffSeconds, configOrExit } from '../config/env';
 import { assertLeastPrivilegedLogin } from '../db/app-role';
 import { createPool } from '../db/pool';
 import { assertEnvironment } from '../db/environment';
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
         temporal: client,
         gateway,
         idempotencyRetentionHours: config.IDEMPOTENCY_RETENTION_HOURS,
+        bankAccountCoolingOffSeconds: bankAccountCoolingOffSeconds(config),
       }),
     });
     const schedule = await ensureDailyReconciliation(client, DEFAULT_CHANNEL);

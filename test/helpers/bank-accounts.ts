@@ -4,8 +4,11 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { BankAccount } from '../../gateway/protocol';
 import { workflowIds } from '../../ids/workflow-ids';
-import { verificationPayoutId } from '../../payments/bank-accounts';
-import { getPayout, postPayout } from '../../payments/payouts';
+import type { Pool } from 'pg';
+import { inTransaction } from '../../db/pool';
+import { addBankAccount as putOnFile, verificationPayoutId } from '../../payments/bank-accounts';
+import { getPayout, postPayout, setPayoutStatus } from '../../payments/payouts';
+import { voidPending } from '../../ledger/transactions';
 import { TASK_QUEUE } from '../../workflows/contracts/common';
 import type { PayoutState } from '../../workflows/contracts/payout';
 import type { TestDatabase } from './postgres';
@@ -100,5 +103,33 @@ export async function addAccountVerifiedWithoutGateway(
   const payout = await getPayout(db.pool, payoutId);
   if (!payout) throw new Error(`no penny test for ${bankAccountId}`);
   await postPayout(db.pool, payout, { test: 'verified without a gateway' });
+  return bankAccountId;
+}
+
+/**
+ * For fixtures that make parties in Postgres, with no API or gateway: the account put on file and
+ * its penny test marked succeeded, never sent. Its hold is released, not posted: the gateway never
+ * moved the 0.01, so the ledger must not say it did (the fixture would otherwise be an exception
+ * in every reconciliation and in every ledger-against-gateway check). Where the party's scheduled
+ * payouts go.
+ */
+export async function putVerifiedAccountOnFile(
+  pool: Pool,
+  partyId: string,
+  account: BankAccount,
+): Promise<string> {
+  const { bankAccountId } = await inTransaction(pool, (tx) =>
+    putOnFile(tx, { partyId, account, actor: 'test:fixture' }),
+  );
+  const payoutId = verificationPayoutId(bankAccountId);
+  await pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(payoutId)]);
+  const payout = await getPayout(pool, payoutId);
+  if (!payout) throw new Error(`no penny test for ${bankAccountId}`);
+  await voidPending(pool, {
+    idempotencyKey: `payout:${payoutId}:void`,
+    pendingId: payout.holdTransactionId,
+    metadata: { payoutId, test: 'verified without a gateway' },
+  });
+  await setPayoutStatus(pool, payoutId, 'SUCCEEDED');
   return bankAccountId;
 }

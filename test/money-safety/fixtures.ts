@@ -2,6 +2,7 @@
 // what happens after funding: its investors hold confirmed subscriptions, each with money in its
 // account and a bank account on file, and each installment can be collected and distributed by
 // the same functions the Repayment workflow's activities call.
+import { putVerifiedAccountOnFile } from '../helpers/bank-accounts';
 import type { Pool } from 'pg';
 import { accountPath, Ledger } from '../../ledger';
 import { post } from '../../ledger/transactions';
@@ -45,6 +46,8 @@ export async function createRepayingLoan(pool: Pool, loan: RepayingLoan): Promis
       `INSERT INTO parties (id, kind, name, bank_account) VALUES ($1, 'investor', $1, $2) ON CONFLICT DO NOTHING`,
       [h.investorId, JSON.stringify(ACCOUNT)],
     );
+    // where their scheduled payouts go: a verified account on file
+    await putVerifiedAccountOnFile(pool, h.investorId, ACCOUNT);
     await ledger.createAccount({ path: `investor:${h.investorId}:available`, currency: 'CNY' });
     await ledger.transfer({
       idempotencyKey: `fixture-fund:${h.investorId}`,

@@ -1,6 +1,7 @@
 // A loan taken from creation to REPAYING through the real API, outbox and workflows, on a
 // compressed calendar, for the repayment and payout-run tests; and the checks that the ledger
 // equals the gateway's truth.
+import { putVerifiedAccountOnFile } from '../helpers/bank-accounts';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import type { RunningSimulator } from '../../gateway/simulator/server';
@@ -85,6 +86,8 @@ export async function openAndFillLoan(
       name: `Investor ${i}`,
       ...(withAccount ? { bankAccount: ACCOUNT } : {}),
     });
+    // where their scheduled payouts go: a verified account on file
+    if (withAccount) await putVerifiedAccountOnFile(db.pool, id, ACCOUNT);
     const key = (await post('/v1/api-keys', { role: `investor:${id}` })).key as string;
     await fundInvestor(db, id, INVESTOR_FUNDS);
     await post(
