@@ -130,7 +130,7 @@ function registerResolveReviewRoute(app: FastifyInstance, context: AppContext): 
             workflowId,
             action: 'review.paid',
             amountMinor: held.amountMinor,
-            payload: { decision, currency: held.currency },
+            payload: { decision, ...(held.currency ? { currency: held.currency } : {}) },
             reason,
           });
         // Recorded with this key first; the workflow reads it by its id (the actor is never the
@@ -154,27 +154,26 @@ function registerResolveReviewRoute(app: FastifyInstance, context: AppContext): 
 }
 
 /**
- * A `paid` above the threshold waits for a second operator: the order's amount, when it is over
- * (an order in review and found; anything else is left to the workflow to refuse).
+ * A `paid` above the threshold waits for a second operator: the order's amount when it is over, or
+ * when the order cannot be found (held, never let through unchecked; the workflow refuses what it
+ * cannot take when the approval is carried out).
  */
 async function paidNeedingApproval(
   context: AppContext,
   workflowId: string,
-): Promise<{ amountMinor: bigint; currency: string } | undefined> {
+): Promise<{ amountMinor?: bigint; currency?: string } | undefined> {
   let orderNo: string;
   try {
-    const evidence = await temporalOf(context)
-      .workflow.getHandle(workflowId)
-      .query(reviewEvidenceQuery);
-    if (!evidence.decide) return undefined; // not in review: the workflow refuses it
-    orderNo = evidence.orderNo;
+    orderNo = (await temporalOf(context).workflow.getHandle(workflowId).query(reviewEvidenceQuery))
+      .orderNo;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError)
       throw new ApiError(404, 'NOT_FOUND', 'no such workflow');
     throw err;
   }
   const order = await findOrder(context.pool, orderNo);
-  return order && order.amountMinor > context.paidApprovalAboveMinor
+  if (!order) return {};
+  return order.amountMinor > context.paidApprovalAboveMinor
     ? { amountMinor: order.amountMinor, currency: order.currency }
     : undefined;
 }

@@ -49,6 +49,16 @@ const resolvePaid = (workflowId: string, operator: { authorization: string }) =>
     payload: { decision: 'paid', reason: 'the bank statement shows it left' },
   });
 
+/** A withdrawal `pa-<tag>-1` of `amountMinor` in review, and its paid held by a maker's key. */
+async function paidHeld(tag: string, amountMinor: bigint) {
+  const id = `pa-${tag}-1`;
+  const investor = { id: `pa-${tag}`, name: tag, key: `pa-key-${tag}` };
+  const { wf, evidence } = await withdrawalInReview(world, investor, id, amountMinor);
+  const maker = await operatorHeaders(world.app);
+  const approval = heldApproval(await resolvePaid(wf.workflowId, maker));
+  return { id, wf, evidence, maker, approval };
+}
+
 it('a paid at or below the threshold takes effect at once, with no approval', async () => {
   const { wf } = await withdrawalInReview(
     world,
@@ -66,16 +76,7 @@ it('a paid at or below the threshold takes effect at once, with no approval', as
 }, 120_000);
 
 it('a paid above the threshold waits for a second operator: held, not approvable by its own key, then carried out as the requester’s', async () => {
-  const id = 'pa-big-1';
-  const { wf } = await withdrawalInReview(
-    world,
-    { id: 'pa-big', name: 'Big', key: 'pa-2' },
-    id,
-    50_000n,
-  );
-  const maker = await operatorHeaders(world.app);
-  const held = await resolvePaid(wf.workflowId, maker);
-  const approval = heldApproval(held);
+  const { id, wf, maker, approval } = await paidHeld('big', 50_000n);
   expect(approval).toMatchObject({ action: 'review.paid', amount: '500.00', status: 'pending' });
   // A retry of the same request (no Idempotency-Key) is the same approval, not a second one.
   expect(heldApproval(await resolvePaid(wf.workflowId, maker)).id).toBe(approval.id);
@@ -131,15 +132,7 @@ it('a paid above the threshold waits for a second operator: held, not approvable
 }, 120_000);
 
 it('a rejected paid leaves the review open, nothing posted, for a decision asked again', async () => {
-  const id = 'pa-rej-1';
-  const { wf } = await withdrawalInReview(
-    world,
-    { id: 'pa-rej', name: 'Rejected', key: 'pa-3' },
-    id,
-    20_000n,
-  );
-  const maker = await operatorHeaders(world.app);
-  const approval = heldApproval(await resolvePaid(wf.workflowId, maker));
+  const { id, wf, maker, approval } = await paidHeld('rej', 20_000n);
   const rejected = await verdict(world.app, approval.id, 'reject');
   expect(rejected.statusCode).toBe(200);
   expect(rejected.json()).toMatchObject({ approval: { status: 'rejected' } });
@@ -161,14 +154,7 @@ it('a rejected paid leaves the review open, nothing posted, for a decision asked
 }, 120_000);
 
 it('a verified notice settles the review while its approval waits: the late approval is refused and nothing posts twice', async () => {
-  const id = 'pa-race-1';
-  const { wf, evidence } = await withdrawalInReview(
-    world,
-    { id: 'pa-race', name: 'Race', key: 'pa-4' },
-    id,
-    30_000n,
-  );
-  const approval = heldApproval(await resolvePaid(wf.workflowId, await operatorHeaders(world.app)));
+  const { id, wf, evidence, approval } = await paidHeld('race', 30_000n);
   const notice = await postNotice(world.app, {
     orderNo: evidence.orderNo,
     kind: 'PAYOUT',
