@@ -148,7 +148,12 @@ export class OrderBook {
 
   private scheduleResolve(orderNo: string, resolveAtMs: number): void {
     this.options.timers.schedule(resolveAtMs - this.options.now(), () => {
-      this.settleIfDue(orderNo);
+      // A timer can fire a moment before the wall clock reaches its time (setTimeout runs on
+      // another clock): not due yet, so wait again rather than leave the order PROCESSING for good.
+      const pending = this.find(orderNo)?.pending;
+      if (pending && pending.resolveAtMs > this.options.now())
+        this.scheduleResolve(orderNo, pending.resolveAtMs);
+      else this.settleIfDue(orderNo);
     });
   }
 
