@@ -193,19 +193,6 @@ export async function removeBankAccount(
   return { ok: true, status: 'REMOVED' };
 }
 
-/**
- * Where the party's scheduled payouts go: its newest verified account on file that has waited out
- * the cooling-off (a just-added account, even verified, redirects nothing until then; a removed one
- * is never used). Null when there is none: the money stays in the party's balance.
- */
-export function payoutAccountSql(party: string, coolingOffParam: string): string {
-  return `(SELECT b.id FROM bank_accounts b
-       JOIN payouts v ON v.bank_account_id = b.id AND v.purpose = 'verification'
-      WHERE b.party_id = ${party} AND v.status = 'SUCCEEDED' AND b.removed_at IS NULL
-        AND b.created_at <= now() - make_interval(secs => ${coolingOffParam})
-      ORDER BY b.created_at DESC, b.id LIMIT 1)`;
-}
-
 /** The party's newest verified account on file, if any: where a disbursement is paid. */
 export async function newestVerifiedAccount(
   db: Queryable,

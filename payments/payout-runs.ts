@@ -6,7 +6,6 @@ import { inTransaction } from '../db/pool';
 import { LedgerError } from '../ledger/errors';
 import type { Queryable } from '../ledger/types';
 import { queryPolicyFor, type GatewayQueryPolicy } from '../loans/repayment-rules';
-import { payoutAccountSql } from './bank-accounts';
 import { createPayout, getPayout } from './payouts';
 import { offsetFromPayout } from './recoveries';
 import { legacyScheduledPayoutId, scheduledPayoutId, type PayoutPart } from '../ids/derived';
@@ -44,11 +43,10 @@ export async function preparePayoutPage(
   coolingOffSeconds = 0,
 ): Promise<PayoutPage> {
   // Each investor's share goes to their verified account on file past its cooling-off, never to
-  // an account given any other way (payments/bank-accounts.ts).
-  const account = payoutAccountSql('s.investor_id', '$5');
+  // an account given any other way (migration 0028).
   const { rows } = await pool.query(
     `SELECT s.investor_id, s.interest_minor, s.principal_minor, l.currency, l.installment_interval_seconds,
-            ${account} AS bank_account_id
+            payout_account_of(s.investor_id, $5) AS bank_account_id
      FROM repayment_shares s JOIN loans l ON l.id = s.loan_id
      WHERE s.loan_id = $1 AND s.n = $2 AND s.investor_id > $3 ORDER BY s.investor_id LIMIT $4`,
     [loanId, n, after, limit, coolingOffSeconds],
