@@ -6,6 +6,7 @@
 // notice matched to a payout still querying, and a late one to a finished payout;
 // the day reconciled with zero exceptions. Each investor is paid each part exactly once, and the
 // order number the review shows is the one the gateway's truth journal holds.
+import { putVerifiedAccountOnFile } from '../helpers/bank-accounts';
 import { approveHeld } from '../helpers/approvals';
 import { disbursementPayoutId, scheduledPayoutId } from '../../ids/derived';
 import { CLIENT_ID_MAX } from '../../ids/limits';
@@ -91,6 +92,8 @@ it('the longest ids: rushed, disbursed, repaid, paid out once each, a review res
         )
       ).statusCode,
     ).toBe(201);
+    // where their scheduled payouts go: a verified account on file
+    await putVerifiedAccountOnFile(db.pool, id, ACCOUNT);
     keys.push(
       (
         await world.app.inject({
