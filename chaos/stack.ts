@@ -56,7 +56,8 @@ export class ChaosStack {
     readonly schema: string,
     readonly db: Pool,
     readonly dir: string,
-    readonly temporalAddress: string,
+    /** Chosen anew only if the first start finds its port taken (see startTemporalFirst). */
+    public temporalAddress: string,
     readonly simulator: RunningSimulator,
     readonly api: DemoApi,
     readonly env: Record<string, string>,
@@ -126,9 +127,27 @@ export class ChaosStack {
       options.log,
       webUiPort,
     );
-    await stack.startTemporal();
+    await stack.startTemporalFirst();
     for (const kind of PROCESS_KINDS) await stack.startKind(kind);
     return stack;
+  }
+
+  /**
+   * The first start, before any process connects: a port found free a moment ago can be taken by
+   * then (seven seeds pick ports at once in CI: seed 6 lost its frontend port), so it is picked
+   * again, up to three times. A restart keeps its port: the processes are connected to it.
+   */
+  private async startTemporalFirst(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startTemporal();
+      } catch (err) {
+        if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+        this.temporalAddress = `127.0.0.1:${await freePort()}`;
+        this.env.TEMPORAL_ADDRESS = this.temporalAddress;
+        this.log(`temporal's port was taken: trying ${this.temporalAddress}`);
+      }
+    }
   }
 
   /** The dev server on its own database file: a restart keeps every workflow and timer. */

@@ -46,7 +46,7 @@ export async function preparePayoutPage(
   // an account given any other way (migration 0028).
   const { rows } = await pool.query(
     `SELECT s.investor_id, s.interest_minor, s.principal_minor, l.currency, l.installment_interval_seconds,
-            payout_account_of(s.investor_id, $5) AS bank_account_id
+            verified_account_of(s.investor_id, $5) AS bank_account_id
      FROM repayment_shares s JOIN loans l ON l.id = s.loan_id
      WHERE s.loan_id = $1 AND s.n = $2 AND s.investor_id > $3 ORDER BY s.investor_id LIMIT $4`,
     [loanId, n, after, limit, coolingOffSeconds],

@@ -13,6 +13,7 @@ import { DEFAULT_CHANNEL } from './channels';
 import { orderNoFor } from './order-numbers';
 import { workflowIds } from '../ids/workflow-ids';
 import { recoveryCollectionId } from '../ids/derived';
+import { openBankAccount } from './bank-accounts';
 
 export interface RecoveryCollection {
   orderNo: string;
@@ -37,15 +38,18 @@ export async function getRecoveryCollection(
       recoveryId: r.recovery_id,
       amountMinor: BigInt(r.amount_minor),
       currency: r.currency,
-      bankAccount: r.bank_account,
+      bankAccount: r.bank_account_id
+        ? await openBankAccount(db, r.bank_account_id)
+        : r.bank_account,
       status: r.status,
     }
   );
 }
 
 /**
- * Attempt `attempt`: an order for what is still owed, from the bank account on file; the recovery
- * is REQUESTED. Null when there is nothing to ask (no account on file, nothing owed, closed).
+ * Attempt `attempt`: an order for what is still owed, from the investor's verified bank account on
+ * file; the recovery is REQUESTED. Null when there is nothing to ask (no verified account on file,
+ * nothing owed, closed).
  */
 export async function openRecoveryCollection(
   pool: Pool,
@@ -59,7 +63,8 @@ export async function openRecoveryCollection(
     const {
       rows: [r],
     } = await tx.query(
-      `SELECT r.*, p.bank_account FROM recoveries r JOIN parties p ON p.id = r.investor_id WHERE r.id = $1 FOR UPDATE OF r`,
+      `SELECT r.*, verified_account_of(r.investor_id, 0) AS bank_account_id FROM recoveries r
+        WHERE r.id = $1 FOR UPDATE OF r`,
       [recoveryId],
     );
     const owed = r
@@ -67,13 +72,13 @@ export async function openRecoveryCollection(
       : 0n;
     if (
       !r ||
-      !r.bank_account ||
+      !r.bank_account_id ||
       owed <= 0n ||
       (r.state !== 'OFFSETTING' && r.state !== 'REQUESTED')
     )
       return null;
     await tx.query(
-      `INSERT INTO recovery_collections (order_no, recovery_id, attempt, amount_minor, currency, channel, bank_account, status)
+      `INSERT INTO recovery_collections (order_no, recovery_id, attempt, amount_minor, currency, channel, bank_account_id, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'SUBMITTED')`,
       [
         orderNo,
@@ -82,7 +87,7 @@ export async function openRecoveryCollection(
         owed.toString(),
         r.currency,
         DEFAULT_CHANNEL,
-        JSON.stringify(r.bank_account),
+        r.bank_account_id,
       ],
     );
     await tx.query(`UPDATE recoveries SET state = 'REQUESTED' WHERE id = $1`, [recoveryId]);

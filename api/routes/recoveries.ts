@@ -263,15 +263,14 @@ function registerRequestCollectionRoute(app: FastifyInstance, context: AppContex
         requireRole(request.principal, ['operator', 'admin']);
         const recovery = await getRecovery(pool, request.params.id);
         if (!recovery) throw new ApiError(404, 'NOT_FOUND', 'not found');
-        const { rows } = await pool.query(
-          'SELECT bank_account IS NOT NULL AS has FROM parties WHERE id = $1',
-          [recovery.investorId],
-        );
+        const { rows } = await pool.query('SELECT verified_account_of($1, 0) IS NOT NULL AS has', [
+          recovery.investorId,
+        ]);
         if (!rows[0]?.has)
           throw new ApiError(
             409,
             'NO_BANK_ACCOUNT',
-            `${recovery.investorId} has no bank account on file to collect from`,
+            `${recovery.investorId} has no verified bank account on file to collect from`,
           );
         const state = await decideRecovery(
           context,

@@ -2,6 +2,7 @@
 // deposits, repayment collections and recovery collections, each through its own workflow on a
 // real Temporal dev server, the real gateway simulator (faults per order, X-Sim-Fault) and the
 // API. After every row the ledger equals the gateway's truth: what it executed is booked once.
+import { putVerifiedAccountOnFile } from '../helpers/bank-accounts';
 import { approveHeld } from '../helpers/approvals';
 import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { Ledger } from '../../ledger';
@@ -238,6 +239,8 @@ const KINDS: Kind[] = [
         headers: { ...admin, 'idempotency-key': `inv-${investorId}` },
         payload: { id: investorId, name: 'Rita', bankAccount: ACCOUNT },
       });
+      // where the collection is taken from: a verified account on file
+      await putVerifiedAccountOnFile(db.pool, investorId, ACCOUNT);
       const opened = await world.app.inject({
         method: 'POST',
         url: '/v1/recoveries',

@@ -1,5 +1,6 @@
 // A recovery nobody can collect: an operator writes it off, with a reason. The loss lands on
 // platform:write-offs, the receivable is cleared, the decision is in the ledger and the audit log.
+import { putVerifiedAccountOnFile } from '../helpers/bank-accounts';
 import type { FastifyInstance } from 'fastify';
 import { Ledger } from '../../ledger';
 import { OutboxDispatcher } from '../../worker/outbox-dispatcher';
@@ -136,6 +137,8 @@ it('REQUESTED: the investor is asked to pay it back through the gateway; a refus
     headers: { ...admin, 'idempotency-key': 'rq' },
     payload: { id: 'rick', name: 'Rick', bankAccount: ACCOUNT },
   });
+  // where the collection is taken from: a verified account on file
+  await putVerifiedAccountOnFile(db.pool, 'rick', ACCOUNT);
   const operator = await operatorHeaders(app);
   await simulatorControl(world, '/_sim/executed', {
     kind: 'PAYOUT',

@@ -3,6 +3,7 @@
 // replaces that one, the workflow asks the gateway about it again; when it now says SUCCESS for
 // that very order, the installment (or the recovery) is collected by it, once, and no second order
 // is ever sent. Real Postgres, a real Temporal dev server, the real gateway simulator.
+import { putVerifiedAccountOnFile } from '../helpers/bank-accounts';
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { Ledger } from '../../ledger';
 import { inTransaction } from '../../db/pool';
@@ -267,6 +268,8 @@ it('a recovery collection executed but answered FAILED (a lie) is found before t
     headers: { ...admin, 'idempotency-key': `inv-${investorId}` },
     payload: { id: investorId, name: 'Rita', bankAccount: ACCOUNT },
   });
+  // where the collection is taken from: a verified account on file
+  await putVerifiedAccountOnFile(db.pool, investorId, ACCOUNT);
   await fundInvestor(db, investorId, 5_000n);
   const { recoveryId, workflowId, wf } = await openRecoveryByHand(world, {
     investorId: investorId,

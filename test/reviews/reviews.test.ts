@@ -1,6 +1,7 @@
 // Manual reviews as an operator meets them (GET /v1/reviews, the CLI, POST .../resolve), with the
 // worst orderings: a verified notice arriving while the operator decides; payouts whose order
 // number is not their id (64-character loan and investor ids); recovery collections.
+import { putVerifiedAccountOnFile } from '../helpers/bank-accounts';
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { Ledger } from '../../ledger';
 import { getPayout } from '../../payments/payouts';
@@ -242,6 +243,8 @@ it('recovery collection: its review is listed and resolved through POST /v1/revi
     headers: { ...admin, 'idempotency-key': 'rr-1' },
     payload: { id: 'rory', name: 'Rory', bankAccount: ACCOUNT },
   });
+  // where the collection is taken from: a verified account on file
+  await putVerifiedAccountOnFile(db.pool, 'rory', ACCOUNT);
   const { recoveryId, workflowId, wf } = await openRecoveryByHand(world, {
     investorId: 'rory',
     amount: '25.00',

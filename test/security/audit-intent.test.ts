@@ -3,6 +3,7 @@
 // decision, its `payout_run.started` row and an outbox start together (the dispatcher starts it, as
 // after a crash); a collection request's `recovery.collection_requested` row commits with its
 // decision.
+import { putVerifiedAccountOnFile } from '../helpers/bank-accounts';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
 import { ACCOUNT } from '../gateway/helpers';
@@ -128,6 +129,8 @@ it("a collection request's audit row commits with its decision, before the workf
     headers: { ...admin, 'idempotency-key': 'ai-inv-2' },
     payload: { id: 'ai-ida', name: 'Ida', bankAccount: ACCOUNT },
   });
+  // where the collection is taken from: a verified account on file
+  await putVerifiedAccountOnFile(db.pool, 'ai-ida', ACCOUNT);
   const { recoveryId, workflowId } = await openRecoveryByHand(world, {
     investorId: 'ai-ida',
     amount: '9.00',

@@ -4,6 +4,7 @@
 // of another kind, a decision used already, a notice the API never verified. Each is refused with
 // nothing posted, voided or sent to the gateway; the refusal is recorded and on /metrics; the
 // workflow still waits in its named state for the authenticated path, which then works.
+import { putVerifiedAccountOnFile } from '../helpers/bank-accounts';
 import { approveHeld, heldApproval } from '../helpers/approvals';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { payoutRunWorkflow, recoveryWorkflow } from '../../workflows';
@@ -216,6 +217,8 @@ it('a recovery: forged writeOff and requestCollection Updates change nothing; a 
     headers: { ...admin, 'idempotency-key': 'st-2' },
     payload: { id: 'sven', name: 'Sven', bankAccount: ACCOUNT },
   });
+  // where the collection is taken from: a verified account on file
+  await putVerifiedAccountOnFile(db.pool, 'sven', ACCOUNT);
   const { recoveryId, workflowId, wf } = await openRecoveryByHand(world, {
     investorId: 'sven',
     amount: '12.00',
@@ -432,6 +435,8 @@ it("a recovery's second collection in review: the first review's decision, repla
     headers: { ...admin, 'idempotency-key': 'st-3' },
     payload: { id: 'saga', name: 'Saga', bankAccount: ACCOUNT },
   });
+  // where the collection is taken from: a verified account on file
+  await putVerifiedAccountOnFile(db.pool, 'saga', ACCOUNT);
   const operator = await operatorHeaders(world.app);
   const { recoveryId, workflowId, wf } = await openRecoveryByHand(world, {
     investorId: 'saga',
