@@ -22,8 +22,8 @@ export interface ActivityDeps {
    */
   idempotencyRetentionHours?: number;
   /**
-   * How long a newly added bank account waits before scheduled payouts go to it
-   * (BANK_ACCOUNT_COOLING_OFF_SECONDS); none unless given.
+   * How long a newly added bank account waits before scheduled payouts and disbursements go to
+   * it (BANK_ACCOUNT_COOLING_OFF_SECONDS); none unless given.
    */
   bankAccountCoolingOffSeconds?: number;
 }

@@ -9,7 +9,7 @@ import { MoneyDecimal, roundMinor } from '../ledger/money';
 import { queryPolicyFor, type GatewayQueryPolicy } from '../loans/repayment-rules';
 import { post } from '../ledger/transactions';
 import { createPayout, getPayout } from '../payments/payouts';
-import { newestVerifiedAccount } from '../payments/bank-accounts';
+import { verifiedAccountOf } from '../payments/bank-accounts';
 import {
   cancelSubscription,
   countSubscriptions,
@@ -241,7 +241,7 @@ async function createDisbursementPayout(
 }
 
 /** The money out of escrow: the disbursement posting and the payout to the borrower's bank. */
-function disbursementActivities(pool: Pool) {
+function disbursementActivities(pool: Pool, coolingOffSeconds: number) {
   return {
     /** Escrow to the borrower, less the platform fee (one balanced transaction), then DISBURSED. */
     async disburse(
@@ -289,8 +289,9 @@ function disbursementActivities(pool: Pool) {
         }
         return payoutId;
       }
-      // A verified account on file first; else the account given when the borrower was created.
-      const bankAccountId = await newestVerifiedAccount(pool, loan.borrowerId);
+      // A verified account on file past its cooling-off first (a key that adds one just before the
+      // disbursement redirects nothing); else the account given when the borrower was created.
+      const bankAccountId = await verifiedAccountOf(pool, loan.borrowerId, coolingOffSeconds);
       if (bankAccountId) {
         await createDisbursementPayout(pool, loan, payoutId, netMinor, {
           bankAccount: null,
@@ -312,12 +313,16 @@ function disbursementActivities(pool: Pool) {
 }
 
 /** Every activity of the Loan and Subscription workflows; the keys are the activity types. */
-export function createLoanActivities(deps: { pool: Pool; temporal: Client }) {
+export function createLoanActivities(deps: {
+  pool: Pool;
+  temporal: Client;
+  bankAccountCoolingOffSeconds?: number;
+}) {
   const { pool, temporal } = deps;
   return {
     ...loanStateActivities(pool),
     ...subscriptionActivities(pool, temporal),
-    ...disbursementActivities(pool),
+    ...disbursementActivities(pool, deps.bankAccountCoolingOffSeconds ?? 0),
   };
 }
 

@@ -112,8 +112,16 @@ function statementActivities(pool: Pool, gateway: GatewayClient) {
   return {
     /** FETCHED: the gateway's statement of the day streamed into Postgres. */
     async fetchStatement(channel: string, date: string): Promise<ReconSummary> {
-      await loadStatement(pool, run(channel, date), await gateway.statement(date));
-      return summary(pool, channel, date);
+      // Alive while the statement streams in (RECON_FETCH_OPTIONS' heartbeat timeout).
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), 5_000);
+      try {
+        context.heartbeat();
+        await loadStatement(pool, run(channel, date), await gateway.statement(date));
+        return await summary(pool, channel, date);
+      } finally {
+        clearInterval(beat);
+      }
     },
 
     /**

@@ -24,7 +24,7 @@ interface ApprovedAction {
   tell: (context: AppContext, a: Approval) => Promise<unknown>;
 }
 
-/** Who let it through, carried with the decision into the ledger's metadata and the audit log. */
+/** Who let it through: kept in the decision row and its audit row (decision.recorded). */
 const approvalOf = (a: Approval) => ({ approvalId: a.id, approvedBy: a.decidedBy as string });
 
 /** The requester's decision, recorded for the workflow with the approval that let it through. */

@@ -193,17 +193,18 @@ export async function removeBankAccount(
   return { ok: true, status: 'REMOVED' };
 }
 
-/** The party's newest verified account on file, if any: where a disbursement is paid. */
-export async function newestVerifiedAccount(
+/**
+ * The party's newest verified account on file that is not removed and has waited out the
+ * cooling-off (verified_account_of, migration 0028), if any: where a disbursement is paid.
+ */
+export async function verifiedAccountOf(
   db: Queryable,
   partyId: string,
+  coolingOffSeconds: number,
 ): Promise<string | null> {
-  const { rows } = await db.query(
-    `SELECT b.id FROM bank_accounts b
-       JOIN payouts p ON p.bank_account_id = b.id AND p.purpose = 'verification'
-      WHERE b.party_id = $1 AND p.status = 'SUCCEEDED' AND b.removed_at IS NULL
-      ORDER BY b.created_at DESC, b.id LIMIT 1`,
-    [partyId],
-  );
+  const { rows } = await db.query('SELECT verified_account_of($1, $2) AS id', [
+    partyId,
+    coolingOffSeconds,
+  ]);
   return rows[0]?.id ?? null;
 }

@@ -25,12 +25,13 @@ import {
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import { showApprovals } from './approval-state';
 import { workflowIds } from '../ids/workflow-ids';
-import { RECON_MATCHING_OPTIONS, RECON_OPTIONS } from './retry-policies';
+import { RECON_FETCH_OPTIONS, RECON_MATCHING_OPTIONS, RECON_OPTIONS } from './retry-policies';
 
 /** startChild's options for a workflow function (it takes no typeInfo of its own). */
 type ChildOptions = Omit<ChildWorkflowOptions, 'typeInfo'>;
 
 const recon = proxyActivities<ReconciliationActivities>(RECON_OPTIONS);
+const fetching = proxyActivities<ReconciliationActivities>(RECON_FETCH_OPTIONS);
 // Matching asks the gateway about each order of ours missing from the statement: it heartbeats
 // the order it reached, so a stalled worker is noticed in minutes (not at the end of the whole
 // allowance) and a retry resumes there; a long day is no longer cut at 10 minutes.
@@ -158,7 +159,7 @@ export async function reconciliationWorkflow(
   do {
     rematch = false;
     setState('FETCHED');
-    summary = await recon.fetchStatement(channel, date);
+    summary = await fetching.fetchStatement(channel, date);
     summary = await matching.matchStatement(channel, date);
     setState(summary.state);
     // EXCEPTIONS: the day closes only when no exception is open (or it is matched again first).

@@ -109,6 +109,9 @@ function handleOperatorUpdates(run: RecoveryRun, gate: DecisionGate): void {
   });
 }
 
+/** The patch that audits a write-off the loop never reached (histories from before end without). */
+const WRITE_OFF_AS_CLEARED_PATCH = 'write-off-taken-as-cleared-audited';
+
 /**
  * recovery-{recoveryId}: money paid that was not owed, owed back by an investor. OFFSETTING: their
  * next payouts are reduced until it is cleared (the payout run does it in Postgres and signals
@@ -195,8 +198,14 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
   }
   show('RECOVERED');
   await condition(allHandlersFinished); // an operator's update is answered before the workflow ends
+  // A write-off taken while the loop found the recovery cleared (the offsets' signal and the
+  // decision in the same moment) is audited as having found nothing, like any other (chaos seed 6).
+  // Any later one is refused: the state is RECOVERED.
+  if (run.writeOff && patched(WRITE_OFF_AS_CLEARED_PATCH))
+    await db.writeOffRecovery(input.recoveryId, run.writeOff);
   return run.state;
 }
+
 
 interface FailedCollection {
   orderNo: string;

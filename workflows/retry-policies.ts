@@ -94,6 +94,15 @@ export const RECON_OPTIONS: ActivityOptions = {
     nonRetryableErrorTypes: [EXCEPTION_REFUSED],
   },
 };
+/**
+ * Fetching the day's statement heartbeats while it streams: a worker killed mid-fetch is noticed
+ * in half a minute, not after the ten minutes of its timeout (chaos seed 6: the day waited out the
+ * whole run, so a gateway's lie it would have found stayed unfound).
+ */
+export const RECON_FETCH_OPTIONS: ActivityOptions = {
+  ...RECON_OPTIONS,
+  heartbeatTimeout: '30 seconds',
+};
 export const RECON_MATCHING_OPTIONS: ActivityOptions = {
   ...RECON_OPTIONS,
   startToCloseTimeout: '1 hour',

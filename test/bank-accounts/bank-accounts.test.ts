@@ -328,6 +328,15 @@ it("pays a borrower's disbursement to their verified account on file", async () 
     temporal: world.env.client,
     gateway: unreachableGateway(),
   });
+  // Inside the cooling-off the account just added redirects nothing: with no other account on file
+  // and none given at creation, the disbursed money stays in the borrower's balance.
+  const cooling = createActivities({
+    pool: db.pool,
+    temporal: world.env.client,
+    gateway: unreachableGateway(),
+    bankAccountCoolingOffSeconds: 3600,
+  });
+  expect(await cooling.requestDisbursementPayout('ba-loan', '5000')).toBeNull();
   const payoutId = await activities.requestDisbursementPayout('ba-loan', '5000');
   const payout = await getPayout(db.pool, payoutId as string);
   expect(payout).toMatchObject({

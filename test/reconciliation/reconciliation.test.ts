@@ -2,7 +2,7 @@
 // simulator, the simulator's own statement (with errors injected), the Reconciliation workflow on
 // a Temporal dev server, Postgres. Each exception class is found exactly once and nothing else;
 // a re-run of the day adds nothing; the day closes only when every exception is resolved.
-import { approveHeld } from '../helpers/approvals';
+import { approveHeld, heldApproval } from '../helpers/approvals';
 import { SearchAttributes } from '../../workflows/contracts/common';
 import { reconSummaryQuery } from '../../workflows/contracts/reconciliation';
 import { untilEvidence } from '../helpers/gateway-world';
@@ -128,9 +128,30 @@ it('finds each class of exception exactly once, nothing else, and a re-run adds 
       action: e.class === 'FEE_MISMATCH' ? 'accept' : 'adjust',
       reason: `checked ${e.orderNo} with the bank`,
     });
-    // an adjustment is carried out once a second operator approves it
-    if (e.class === 'FEE_MISMATCH') expect(res.statusCode).toBe(200);
-    else await approveHeld(stack.app, res);
+    // an adjustment is carried out once a second operator approves it; meanwhile the day waits
+    // in the Web UI as ApprovalState "Pending", and its exception stays open
+    if (e.class === 'FEE_MISMATCH') {
+      expect(res.statusCode).toBe(200);
+      continue;
+    }
+    heldApproval(res);
+    await until(
+      async () =>
+        (await recon.describe()).typedSearchAttributes.get(SearchAttributes.ApprovalState),
+      (state) => state === 'Pending',
+      30_000,
+    );
+    const {
+      rows: [open],
+    } = await db.pool.query('SELECT status FROM recon_exceptions WHERE id = $1', [e.id]);
+    expect(open.status).toBe('OPEN');
+    await approveHeld(stack.app, res);
+    await until(
+      async () =>
+        (await recon.describe()).typedSearchAttributes.get(SearchAttributes.ApprovalState),
+      (state) => state === 'Approved',
+      30_000,
+    );
   }
   expect(await recon.result()).toMatchObject({ state: 'CLEAN', openExceptions: 0 });
   expect((await recon.describe()).typedSearchAttributes.get(SearchAttributes.ReconState)).toBe(
