@@ -206,7 +206,6 @@ export async function recoveryWorkflow(input: RecoveryInput): Promise<RecoveryWo
   return run.state;
 }
 
-
 interface FailedCollection {
   orderNo: string;
   review: OrderReview<RecoveryWorkflowState>;
