@@ -1,5 +1,7 @@
 // Repayments and payout runs (API.md). Both start a workflow with a deterministic id and answer
-// at once; a repeat reaches the same workflow, never a second one, so no Idempotency-Key is needed.
+// at once; a repeat reaches the same workflow, never a second one. An Idempotency-Key, when sent,
+// replays the first answer (api/decisions.ts): a retry after a lost answer records no second
+// decision and holds no second approval.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
@@ -8,12 +10,12 @@ import { getLoan } from '../../loans/store';
 import { TASK_QUEUE } from '../../workflows/contracts/common';
 import { collectNowSignal, type RepaymentWorkflowInput } from '../../workflows/contracts/repayment';
 import type { AppContext } from '../app';
-import { HELD_FIELDS, holdForApproval } from '../approval-gate';
+import { HELD_FIELDS, holdForApproval, Replied } from '../approval-gate';
 import { documentedObject } from '../contract';
 import { requireOwner, requireRole } from '../auth';
-import { decide } from '../decisions';
+import { decide, replyKeyedDecision } from '../decisions';
 import { ApiError } from '../errors';
-import { AUTH_ERRORS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
+import { AUTH_ERRORS, DECISION_IDEMPOTENCY_HEADERS, ERROR_RESPONSE, PARTY_ID } from '../schemas';
 import { temporalOf } from '../temporal';
 import { workflowIds } from '../../ids/workflow-ids';
 
@@ -66,44 +68,46 @@ function registerCollectNowRoute(app: FastifyInstance, context: AppContext): voi
           properties: { id: PARTY_ID, n: INSTALLMENT_PARAM },
           required: ['id', 'n'],
         },
+        headers: DECISION_IDEMPOTENCY_HEADERS,
         response: ACCEPTED,
       },
     },
-    async (request, reply) => {
-      requireRole(request.principal, ['borrower', 'operator', 'admin']);
-      const found = await findInstallment(pool, request.params.id, Number(request.params.n));
-      if (!found) throw new ApiError(404, 'NOT_FOUND', 'not found');
-      requireOwner(request.principal, found.loan.borrowerId);
-      if (!REPAYABLE.includes(found.loan.status))
-        throw new ApiError(409, 'LOAN_NOT_REPAYING', `the loan is ${found.loan.status}`);
-      const workflowId = workflowIds.repayment(found.loan.id, found.row.n);
-      const input: RepaymentWorkflowInput = { loanId: found.loan.id, installment: found.row.n };
-      // Recorded with the caller's key first; the workflow takes it by id. Starts it now, or tells
-      // the running one to collect now; a finished one is left alone.
-      await decide(
-        context,
-        request,
-        {
-          workflowId,
-          kind: 'repayment.collect_now',
-          reason: 'collect now, asked through the API',
-          payload: { loanId: found.loan.id, installment: found.row.n },
-        },
-        (ref) =>
-          once(() =>
-            temporalOf(context).workflow.signalWithStart('repaymentWorkflow', {
-              workflowId,
-              taskQueue: TASK_QUEUE,
-              args: [input],
-              signal: collectNowSignal,
-              signalArgs: [ref],
-              workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            }),
-          ),
-      );
-      const after = await findInstallment(pool, found.loan.id, found.row.n);
-      return reply.status(202).send({ workflowId, status: after?.row.status ?? found.row.status });
-    },
+    async (request, reply) =>
+      replyKeyedDecision(context, request, reply, async () => {
+        requireRole(request.principal, ['borrower', 'operator', 'admin']);
+        const found = await findInstallment(pool, request.params.id, Number(request.params.n));
+        if (!found) throw new ApiError(404, 'NOT_FOUND', 'not found');
+        requireOwner(request.principal, found.loan.borrowerId);
+        if (!REPAYABLE.includes(found.loan.status))
+          throw new ApiError(409, 'LOAN_NOT_REPAYING', `the loan is ${found.loan.status}`);
+        const workflowId = workflowIds.repayment(found.loan.id, found.row.n);
+        const input: RepaymentWorkflowInput = { loanId: found.loan.id, installment: found.row.n };
+        // Recorded with the caller's key first; the workflow takes it by id. Starts it now, or
+        // tells the running one to collect now; a finished one is left alone.
+        await decide(
+          context,
+          request,
+          {
+            workflowId,
+            kind: 'repayment.collect_now',
+            reason: 'collect now, asked through the API',
+            payload: { loanId: found.loan.id, installment: found.row.n },
+          },
+          (ref) =>
+            once(() =>
+              temporalOf(context).workflow.signalWithStart('repaymentWorkflow', {
+                workflowId,
+                taskQueue: TASK_QUEUE,
+                args: [input],
+                signal: collectNowSignal,
+                signalArgs: [ref],
+                workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+              }),
+            ),
+        );
+        const after = await findInstallment(pool, found.loan.id, found.row.n);
+        return new Replied(202, { workflowId, status: after?.row.status ?? found.row.status });
+      }),
   );
 }
 
@@ -121,6 +125,7 @@ function registerPayoutRunRoute(app: FastifyInstance, context: AppContext): void
           required: ['loanId', 'installment'],
           properties: { loanId: PARTY_ID, installment: INSTALLMENT },
         },
+        headers: DECISION_IDEMPOTENCY_HEADERS,
         response: {
           ...ACCEPTED,
           202: documentedObject(
@@ -130,27 +135,27 @@ function registerPayoutRunRoute(app: FastifyInstance, context: AppContext): void
         },
       },
     },
-    async (request, reply) => {
-      requireRole(request.principal, ['operator', 'admin']);
-      const found = await findInstallment(pool, request.body.loanId, request.body.installment);
-      if (!found) throw new ApiError(404, 'NOT_FOUND', 'no such loan installment');
-      if (found.row.status !== 'DISTRIBUTED' && found.row.status !== 'PAID_OUT') {
-        throw new ApiError(
-          409,
-          'NOT_DISTRIBUTED',
-          `installment ${found.row.n} is ${found.row.status}: nothing to pay out yet`,
-          { status: found.row.status },
-        );
-      }
-      // Started only once a second operator approves it (api/approval-actions.ts): then the
-      // decision, its audit row and the run's start (an outbox row) commit in one transaction.
-      const held = await holdForApproval(context, request, {
-        workflowId: workflowIds.payoutRun(found.loan.id, found.row.n),
-        action: 'payout_run.start',
-        payload: { loanId: found.loan.id, installment: found.row.n },
-        reason: `payout run of ${found.loan.id} installment ${found.row.n} started by hand`,
-      });
-      return reply.status(held.statusCode).send(held.body);
-    },
+    async (request, reply) =>
+      replyKeyedDecision(context, request, reply, async () => {
+        requireRole(request.principal, ['operator', 'admin']);
+        const found = await findInstallment(pool, request.body.loanId, request.body.installment);
+        if (!found) throw new ApiError(404, 'NOT_FOUND', 'no such loan installment');
+        if (found.row.status !== 'DISTRIBUTED' && found.row.status !== 'PAID_OUT') {
+          throw new ApiError(
+            409,
+            'NOT_DISTRIBUTED',
+            `installment ${found.row.n} is ${found.row.status}: nothing to pay out yet`,
+            { status: found.row.status },
+          );
+        }
+        // Started only once a second operator approves it (api/approval-actions.ts): then the
+        // decision, its audit row and the run's start (an outbox row) commit in one transaction.
+        return holdForApproval(context, request, {
+          workflowId: workflowIds.payoutRun(found.loan.id, found.row.n),
+          action: 'payout_run.start',
+          payload: { loanId: found.loan.id, installment: found.row.n },
+          reason: `payout run of ${found.loan.id} installment ${found.row.n} started by hand`,
+        });
+      }),
   );
 }

@@ -2,7 +2,8 @@
 // An unknown answer is not evidence: it is a pending UNKNOWN line asked again on the next run,
 // never an OURS_ONLY an operator can adjust (a phantom amount). A FAILED answer is evidence even
 // with a code that is not definitive: with the statement silent, nothing moved. A long day
-// heartbeats its progress and a retried attempt resumes where the last one stopped.
+// heartbeats its progress and a retried attempt resumes where the last one stopped. An exception's
+// resolution honours Idempotency-Key (issue 16 item 7).
 import { approveHeld } from '../helpers/approvals';
 import { Readable } from 'node:stream';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -72,13 +73,23 @@ it('a payout the gateway refused with an unlisted code, decided paid by an opera
   const day = await reconcile(stack.app, stack.operator, today(), true);
   const lines = day.exceptions.filter((e) => e.orderNo === 'un-busy');
   expect(lines.map((e) => [e.class, e.status])).toEqual([['STATUS_MISMATCH', 'OPEN']]);
-  const res = await stack.app.inject({
-    method: 'POST',
-    url: `/v1/reconciliations/default/${today()}/exceptions/${lines[0].id}/resolve`,
-    headers: stack.operator,
-    payload: { action: 'adjust', reason: 'the gateway refused it' },
-  });
-  // an adjustment waits for a second operator
+  const adjust = (action = 'adjust') =>
+    stack.app.inject({
+      method: 'POST',
+      url: `/v1/reconciliations/default/${today()}/exceptions/${lines[0].id}/resolve`,
+      headers: { ...stack.operator, 'idempotency-key': `adjust-${lines[0].id}` },
+      payload: { action, reason: 'the gateway refused it' },
+    });
+  const res = await adjust();
+  // an adjustment waits for a second operator; a retry under its key replays the same hold, and
+  // the key with another request is refused
+  const retried = await adjust();
+  expect({
+    status: retried.statusCode,
+    body: retried.json(),
+    replayed: retried.headers['idempotency-replayed'],
+  }).toEqual({ status: 202, body: res.json(), replayed: 'true' });
+  expect((await adjust('accept')).statusCode).toBe(422);
   expect(await clearingNet(db.pool, 'un-busy')).toBe(12_000n);
   await approveHeld(stack.app, res);
   // the ledger now says what the gateway did

@@ -369,14 +369,24 @@ it('a collection whose outcome stays unknown waits in MANUAL_REVIEW until an ope
   expect(
     await world.env.client.workflow.getHandle('repayment-mr1-1').query(repaymentStateQuery),
   ).toBe('DUE'); // its due date is an hour away
-  const started = await app.inject({
-    method: 'POST',
-    url: '/v1/loans/mr1/installments/1/repayments',
-    headers: borrower,
-  });
+  const collectNow = () =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/loans/mr1/installments/1/repayments',
+      headers: { ...borrower, 'idempotency-key': 'collect-mr1-1' },
+    });
+  const started = await collectNow();
   expect(started.json()).toMatchObject({ workflowId: 'repayment-mr1-1' });
   expect(started.statusCode).toBe(202);
   expect(started.json().workflowId).toBe('repayment-mr1-1');
+  // A retry under its key (the answer lost) replays the first answer: one decision, not two.
+  const startedAgain = await collectNow();
+  expect({
+    status: startedAgain.statusCode,
+    body: startedAgain.json(),
+    replayed: startedAgain.headers['idempotency-replayed'],
+  }).toEqual({ status: 202, body: started.json(), replayed: 'true' });
+  expect(await decisionsOf('repayment-mr1-1', 'repayment.collect_now')).toBe(1);
   await app.inject({
     method: 'POST',
     url: '/v1/borrowers',
@@ -428,13 +438,27 @@ it('a collection whose outcome stays unknown waits in MANUAL_REVIEW until an ope
 
   await world.reset();
   const operator = { authorization: `Bearer ${await operatorKey()}` };
-  const resolved = await app.inject({
-    method: 'POST',
-    url: '/v1/reviews/repayment-mr1-1/resolve',
-    headers: operator,
-    payload: { decision: 'paid', reason: 'bank statement shows the debit' },
-  });
+  const resolve = (decision = 'paid') =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/reviews/repayment-mr1-1/resolve',
+      headers: { ...operator, 'idempotency-key': 'resolve-mr1-1' },
+      payload: { decision, reason: 'bank statement shows the debit' },
+    });
+  const resolved = await resolve();
   expect(resolved.statusCode).toBe(200);
+  const resolvedAgain = await resolve();
+  expect({
+    status: resolvedAgain.statusCode,
+    body: resolvedAgain.json(),
+    replayed: resolvedAgain.headers['idempotency-replayed'],
+  }).toEqual({ status: 200, body: resolved.json(), replayed: 'true' });
+  const reused = await resolve('not_paid');
+  expect({ status: reused.statusCode, code: reused.json().error.code }).toEqual({
+    status: 422,
+    code: 'IDEMPOTENCY_KEY_REUSED',
+  });
+  expect(await decisionsOf('repayment-mr1-1', 'review.resolve')).toBe(1);
   await expect(
     resolveReview(db.pool, repayment, { decision: 'not_paid', reason: 'again' }),
   ).rejects.toThrow();
@@ -449,16 +473,29 @@ it('a collection whose outcome stays unknown waits in MANUAL_REVIEW until an ope
   expect(rows[0].metadata.decidedBy).toMatch(/^operator:/);
   // A repeated run request, started by hand, waits for a second operator; approved, it returns
   // the same run, never a second.
-  const again = await app.inject({
-    method: 'POST',
-    url: '/v1/payout-runs',
-    headers: operator,
-    payload: { loanId: 'mr1', installment: 1 },
-  });
+  const startRun = (installment = 1) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/payout-runs',
+      headers: { ...operator, 'idempotency-key': 'run-mr1-1' },
+      payload: { loanId: 'mr1', installment },
+    });
+  const again = await startRun();
   expect(heldApproval(again)).toMatchObject({
     action: 'payout_run.start',
     workflowId: 'payout-run-mr1-1',
   });
+  const runAgain = await startRun();
+  expect({
+    status: runAgain.statusCode,
+    body: runAgain.json(),
+    replayed: runAgain.headers['idempotency-replayed'],
+  }).toEqual({ status: 202, body: again.json(), replayed: 'true' });
+  expect((await startRun(2)).statusCode).toBe(422);
+  const { rows: held } = await db.pool.query(
+    `SELECT 1 FROM approvals WHERE workflow_id = 'payout-run-mr1-1'`,
+  );
+  expect(held).toHaveLength(1);
   expect(await approveHeld(app, again)).toMatchObject({ workflowId: 'payout-run-mr1-1' });
   await drainOutbox(dispatcher, db);
   const runs = [];
@@ -469,6 +506,14 @@ it('a collection whose outcome stays unknown waits in MANUAL_REVIEW until an ope
   expect(runs).toHaveLength(1);
   await maybeRecordHistory(repayment, 'repaymentWorkflow-manual-review');
 }, 120_000);
+
+async function decisionsOf(workflowId: string, kind: string): Promise<number> {
+  const { rows } = await db.pool.query(
+    'SELECT 1 FROM operator_decisions WHERE workflow_id = $1 AND kind = $2',
+    [workflowId, kind],
+  );
+  return rows.length;
+}
 
 async function operatorKey(): Promise<string> {
   return (
