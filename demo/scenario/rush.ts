@@ -102,10 +102,33 @@ async function subscribeAtOnce(
     answered += 1;
     phase.update(answered, `${accepted} accepted, ${loanFullAnswers} LOAN_FULL`);
   });
+  accepted += await takeTheRest(world, cast, loanId);
   phase.done(
     `${accepted} subscriptions accepted, ${loanFullAnswers} LOAN_FULL answers, ${otherRefusals} other refusals`,
   );
   return { accepted, loanFullAnswers, otherRefusals };
+}
+
+/**
+ * What no one took: an investor told LOAN_FULL retries once with what remained, and a smaller
+ * subscription landing first leaves that retry LOAN_FULL again and a residue nobody asks for (the
+ * loan would wait OPEN until its deadline). Investors take it one by one; how many were accepted.
+ */
+async function takeTheRest(world: World, cast: Cast, loanId: string): Promise<number> {
+  let taken = 0;
+  for (const inv of cast.investors) {
+    const loan = await world.api.must<{ remaining: string }>('GET', `/v1/loans/${loanId}`);
+    const remaining = parseAmount(loan.remaining, 'CNY', { allowZero: true });
+    if (remaining === 0n) break;
+    const amount = remaining < inv.wantMinor ? remaining : inv.wantMinor;
+    const res = await world.api.call('POST', `/v1/loans/${loanId}/subscriptions`, {
+      key: inv.key,
+      body: { investorId: inv.id, amount: formatAmount(amount, 'CNY') },
+      idempotencyKey: `${inv.id}-sub-rest`,
+    });
+    if (res.status === 201) taken += 1;
+  }
+  return taken;
 }
 
 /** Until the loan has decided (and disbursed): what it confirmed, against its principal. */
