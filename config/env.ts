@@ -3,6 +3,8 @@
 // A process with a missing or malformed variable, an unknown APP_* variable, or settings that
 // mix environments stops with a message saying which and why.
 import { z } from 'zod';
+import { DEFAULT_CURRENCY } from '../ledger/currency';
+import { parseAmount } from '../ledger/money';
 import { DEVELOPMENT_BANK_ACCOUNT_KEYS } from '../payments/bank-account-crypto';
 
 export const APP_ENVS = ['development', 'test', 'staging', 'production'] as const;
@@ -143,7 +145,7 @@ export const DEFAULT_PAID_APPROVAL_ABOVE_MINOR = 5_000_000n;
 /** The maker-checker threshold for a review's `paid`, in minor units. */
 export function paidApprovalAboveMinor(c: AppConfig): bigint {
   if (c.APPROVAL_PAID_ABOVE === undefined) return DEFAULT_PAID_APPROVAL_ABOVE_MINOR;
-  return BigInt(c.APPROVAL_PAID_ABOVE.replace('.', ''));
+  return parseAmount(c.APPROVAL_PAID_ABOVE, DEFAULT_CURRENCY);
 }
 
 export class ConfigError extends Error {
