@@ -14,3 +14,23 @@ export interface ApprovalStateChange {
 }
 
 export const approvalStateSignal = defineSignal<[ApprovalStateChange]>('approvalState');
+
+/**
+ * One approval's own workflow (`approval-{approvalId}`, workflows/approval.ts): what an operator
+ * reads in its memo. Started in the transaction that holds the approval, so even a decision whose
+ * target starts only once approved (a manual recovery, a manual payout run) shows in the Web UI.
+ */
+export interface ApprovalWorkflowInput {
+  approvalId: string;
+  action: string;
+  /** The workflow the held decision is for (it may start only once approved). */
+  targetWorkflowId: string;
+  /** A decimal string in `currency`, when the action names one amount. */
+  amount?: string;
+  currency?: string;
+  requestedBy: string;
+  reason: string;
+}
+
+/** How an approval's workflow ended. */
+export type ApprovalVerdict = 'approved' | 'rejected';
