@@ -241,6 +241,7 @@ it('the verdict dispatched before the start, and delivered twice, still ends onc
     [id],
   );
   expect(dead).toEqual([]);
+  await maybeRecordHistory(handleOf(approval.id), 'approvalWorkflow-verdict-before-start');
 }, 120_000);
 
 it('an ApprovalState for a workflow that has ended is dropped, not dead-lettered; a plain signal still is', async () => {
