@@ -4,9 +4,11 @@ import { defineSignal } from '@temporalio/workflow';
 import type { ApprovalStatus } from '../../decisions/approvals';
 
 /**
- * The API tells a workflow that an approval for it was requested or decided: what the workflow
- * shows as its ApprovalState search attribute. Display only: the decision itself reaches the
- * workflow as an operator decision, recorded when the approval is approved.
+ * A workflow is told that an approval for it was requested or decided: what it shows as its
+ * ApprovalState search attribute. Sent through the outbox with the transaction that records it
+ * (and promptly by the API after the commit); to an approval's own workflow, the verdict it ends
+ * on. Display only: the decision itself reaches its workflow as an operator decision, recorded
+ * when the approval is approved.
  */
 export interface ApprovalStateChange {
   approvalId: string;
