@@ -5,10 +5,12 @@
 // approval: with no dispatcher the rows are there; dispatched in the worst orders (the verdict
 // before the start, the verdict twice) it still ends once, as decided.
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { buildApp } from '../../api/app';
 import { workflowIds } from '../../ids/workflow-ids';
 import { enqueueSignal } from '../../outbox/enqueue';
 import { approvalStateSignal } from '../../workflows/contracts/approvals';
 import { SearchAttributes } from '../../workflows/contracts/common';
+import { ADMIN_KEY } from '../api/helpers';
 import { heldApproval, verdict, type HeldApproval } from '../helpers/approvals';
 import { drainOutbox, maybeRecordHistory } from '../helpers/stack';
 import { admin, operatorHeaders, until, useOutcomeWorld } from '../outcomes/helpers';
@@ -271,4 +273,37 @@ it('an ApprovalState for a workflow that has ended is dropped, not dead-lettered
     [ended],
   );
   expect(dead).toEqual([{ args: [{ approvalId: 'y', status: 'pending' }] }]);
+}, 120_000);
+
+it('a write-off held while the API cannot reach Temporal still shows on its recovery: Pending, then Rejected, through the outbox', async () => {
+  const opened = await recoveryHeld('3.00');
+  expect((await verdict(world.app, opened.id, 'approve')).statusCode).toBe(200);
+  await dispatch();
+  const recovery = world.env.client.workflow.getHandle(opened.workflowId);
+  const stateOf = async () =>
+    (await recovery.describe()).typedSearchAttributes.get(SearchAttributes.ApprovalState);
+  expect((await recovery.describe()).status.name).toBe('RUNNING');
+  // An API with no Temporal: its prompt signal after the commit is lost, as in an outage.
+  const cut = await buildApp({ pool: db.pool, adminApiKey: ADMIN_KEY });
+  try {
+    const held = heldApproval(
+      await cut.inject({
+        method: 'POST',
+        url: `/v1/recoveries/${opened.workflowId.replace(/^recovery-/, '')}/write-off`,
+        headers: await operatorHeaders(cut),
+        payload: { reason: 'the investor cannot be reached' },
+      }),
+    );
+    expect(held.action).toBe('recovery.write_off');
+    expect(await stateOf()).toBeUndefined();
+    await dispatch();
+    await until(stateOf, (s) => s === 'Pending', 20_000);
+    expect((await verdict(cut, held.id, 'reject')).statusCode).toBe(200);
+    expect(await stateOf()).toBe('Pending');
+    await dispatch();
+    await until(stateOf, (s) => s === 'Rejected', 20_000);
+    expect(await handleOf(held.id).result()).toBe('rejected');
+  } finally {
+    await cut.close();
+  }
 }, 120_000);
