@@ -1,8 +1,8 @@
 // Maker-checker at the edge (issue 16 item 2): an operator's money decision that needs a second
 // operator is held as a pending approval (decisions/approvals.ts) instead of being carried out, and
 // answered 202 PENDING_APPROVAL. Another key approves it through /v1/approvals
-// (routes/approvals.ts), which carries it out as the requester's decision. The workflow it is for
-// shows ApprovalState.
+// (routes/approvals.ts), which carries it out as the requester's decision. The approval's own
+// workflow (`approval-{id}`) and the workflow it is for (when that runs) show ApprovalState.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyRequest } from 'fastify';
 import {
@@ -17,6 +17,7 @@ import { inTransaction } from '../db/pool';
 import { DEFAULT_CURRENCY } from '../ledger/currency';
 import { formatAmount } from '../ledger/money';
 import type { Queryable } from '../ledger/types';
+import { workflowIds } from '../ids/workflow-ids';
 import { approvalStateSignal } from '../workflows/contracts/approvals';
 import type { AppContext } from './app';
 import { actorOf } from './auth';
@@ -39,12 +40,16 @@ export interface Hold {
   reason: string;
 }
 
-/** How an approval is shown (API.md): `{id, workflowId, action, amount, requestedBy, since}`. */
+/**
+ * How an approval is shown (API.md): `{id, workflowId, action, amount, requestedBy, since}`, and
+ * the approval's own workflow.
+ */
 export function approvalView(a: Approval) {
   const currency = typeof a.payload.currency === 'string' ? a.payload.currency : DEFAULT_CURRENCY;
   return {
     id: a.id,
     workflowId: a.workflowId,
+    approvalWorkflowId: workflowIds.approval(a.id),
     action: a.action,
     amount: a.amountMinor === undefined ? null : formatAmount(a.amountMinor, currency),
     requestedBy: a.requestedBy,
@@ -99,8 +104,11 @@ export async function holdForApproval(
 }
 
 /**
- * Tells the workflow (when it runs) what its ApprovalState is. Display only, so a failure is
- * logged, not the request's: the approval is recorded, listed, and decided all the same.
+ * Tells the workflow (when it runs) what its ApprovalState is, now. Display only, so a failure is
+ * logged, not the request's. The same state also went through the outbox with the transaction
+ * (decisions/approval-announcements.ts): that copy survives a crash or a Temporal hiccup here;
+ * this one is prompt, so the state lands before the Update that may end the workflow. Either may
+ * arrive second: the workflow's handler takes a verdict once and a late "pending" as nothing.
  */
 export async function showApprovalState(
   context: AppContext,

@@ -161,6 +161,8 @@ const FINDABLE: Record<string, readonly string[]> = {
   ReconState: ['Exceptions', 'Pending'],
   RecoveryState: ['Offsetting', 'Requested'],
   CollectionState: ['Exhausted'],
+  // an approval's own workflow (approval-{id}) waiting for a second operator
+  ApprovalState: ['Pending'],
 };
 
 /**

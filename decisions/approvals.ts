@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import { writeAudit } from '../db/audit';
 import { inTransaction } from '../db/pool';
 import type { Queryable } from '../ledger/types';
+import { announceHeldIn, announceVerdictIn } from './approval-announcements';
 
 export type ApprovalAction =
   'review.paid' | 'recovery.write_off' | 'recovery.open' | 'exception.adjust' | 'payout_run.start';
@@ -63,7 +64,10 @@ export type DecideResult =
   | { ok: true; approval: Approval }
   | { ok: false; code: 'approval_not_found' | 'approval_own_request' | 'approval_decided' };
 
-/** Records a pending approval and its audit row in the caller's transaction. */
+/**
+ * Records a pending approval and its audit row in the caller's transaction, with the outbox row
+ * that starts its workflow (ApprovalState "Pending").
+ */
 export async function requestApprovalIn(tx: Queryable, a: NewApproval): Promise<string> {
   const id = `apr-${randomUUID()}`;
   await tx.query(
@@ -89,6 +93,7 @@ export async function requestApprovalIn(tx: Queryable, a: NewApproval): Promise<
     details: { approvalId: id, action: a.action, amountMinor: a.amountMinor?.toString() },
     idempotencyKey: `approval.requested:${id}`,
   });
+  await announceHeldIn(tx, { ...a, id });
   return id;
 }
 
@@ -157,11 +162,11 @@ export async function pendingCount(db: Queryable, workflowId: string): Promise<n
 }
 
 /**
- * Approves or rejects a pending approval, once, with its audit row, and on approval carries it out
- * (`carryOut`), all in one transaction: an approval is never approved without its effect. The
- * same verdict by the same key again is answered with the approval as it stands, effect included
- * (a retried request); any other second decision (approve twice by another key, approve after
- * reject) is refused.
+ * Approves or rejects a pending approval, once, with its audit row and the outbox rows that tell
+ * Temporal, and on approval carries it out (`carryOut`), all in one transaction: an approval is
+ * never approved without its effect. The same verdict by the same key again is answered with the
+ * approval as it stands, effect included (a retried request); any other second decision (approve
+ * twice by another key, approve after reject) is refused.
  */
 export async function decideApproval(
   pool: Pool,
@@ -175,7 +180,7 @@ export async function decideApproval(
     if (!rows[0]) return { ok: false, code: 'approval_not_found' };
     const current = fromRow(rows[0]);
     if (current.requestedBy === d.actor) return { ok: false, code: 'approval_own_request' };
-    const status: ApprovalStatus = d.verdict === 'approve' ? 'approved' : 'rejected';
+    const status: 'approved' | 'rejected' = d.verdict === 'approve' ? 'approved' : 'rejected';
     if (current.status !== 'pending') {
       const repeat = current.status === status && current.decidedBy === d.actor;
       return repeat ? { ok: true, approval: current } : { ok: false, code: 'approval_decided' };
@@ -197,6 +202,7 @@ export async function decideApproval(
       details: { approvalId: d.approvalId, action: current.action, effectId },
       idempotencyKey: `approval.decided:${d.approvalId}`,
     });
+    await announceVerdictIn(tx, decided, status);
     return { ok: true, approval: { ...decided, ...(effectId ? { effectId } : {}) } };
   });
 }

@@ -15,6 +15,8 @@ export const workflowIds = {
   reconciliationSchedule: (channel: string) => `recon-daily-${channel}`,
   idempotencyPruneSchedule: () => 'idempotency-prune',
   recovery: (recoveryId: string) => `recovery-${recoveryId}`,
+  /** One maker-checker approval's own workflow (workflows/approval.ts). */
+  approval: (approvalId: string) => `approval-${approvalId}`,
 } as const;
 
 export type WorkflowKind = keyof typeof workflowIds;

@@ -13,11 +13,14 @@ import { SearchAttributes, TASK_QUEUE } from '../workflows/contracts/common';
 
 interface OutboxRow {
   id: string;
-  action: 'start' | 'signal';
+  action: 'start' | 'signal' | 'signal_with_start';
   workflow_type: string | null;
   workflow_id: string;
   signal_name: string | null;
   payload: Record<string, string>;
+  /** The signal's arguments (migration 0030); null: none. */
+  args: unknown[] | null;
+  drop_if_closed: boolean;
   attempts: number;
 }
 
@@ -60,8 +63,8 @@ async function settleRows(
   for (const d of dead) {
     await tx.query(
       `WITH moved AS (DELETE FROM outbox WHERE id = $1 RETURNING *)
-           INSERT INTO outbox_dead_letters (id, action, workflow_type, workflow_id, signal_name, payload, created_at, attempts, reason)
-           SELECT id, action, workflow_type, workflow_id, signal_name, payload, created_at, attempts + 1, $2 FROM moved`,
+           INSERT INTO outbox_dead_letters (id, action, workflow_type, workflow_id, signal_name, payload, args, created_at, attempts, reason)
+           SELECT id, action, workflow_type, workflow_id, signal_name, payload, args, created_at, attempts + 1, $2 FROM moved`,
       [d.row.id, d.reason],
     );
   }
@@ -74,6 +77,16 @@ async function settleRows(
       [f.id, f.attempts, f.error],
     );
   }
+}
+
+/** The search attributes a start sets from its input. */
+function startAttributes(row: OutboxRow) {
+  return [
+    ...(row.payload.loanId ? [{ key: SearchAttributes.LoanId, value: row.payload.loanId }] : []),
+    ...(row.payload.investorId
+      ? [{ key: SearchAttributes.InvestorId, value: row.payload.investorId }]
+      : []),
+  ];
 }
 
 /** The alert for a dead-lettered row, once its move has committed. */
@@ -97,7 +110,15 @@ export interface DispatcherOptions {
 }
 
 export class OutboxDispatcher {
-  readonly stats = { started: 0, alreadyStarted: 0, signalled: 0, failed: 0, deadLettered: 0 };
+  readonly stats = {
+    started: 0,
+    alreadyStarted: 0,
+    signalled: 0,
+    failed: 0,
+    deadLettered: 0,
+    /** Display-only signals to a workflow that ended meanwhile: moot, dropped. */
+    dropped: 0,
+  };
   private readonly batchSize: number;
   private readonly parallel: number;
 
@@ -119,7 +140,7 @@ export class OutboxDispatcher {
     try {
       await tx.query('BEGIN');
       const { rows } = await tx.query<OutboxRow>(
-        `SELECT id, action, workflow_type, workflow_id, signal_name, payload, attempts FROM outbox
+        `SELECT id, action, workflow_type, workflow_id, signal_name, payload, args, drop_if_closed, attempts FROM outbox
          WHERE not_before <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.batchSize],
       );
@@ -167,29 +188,8 @@ export class OutboxDispatcher {
   }
 
   private async send(row: OutboxRow): Promise<void> {
-    if (row.action === 'signal') {
-      try {
-        await this.temporal.workflow.getHandle(row.workflow_id).signal(row.signal_name as string);
-        this.stats.signalled += 1;
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-        // Not found is either "not started yet" (its start row is still queued: retry) or "already
-        // closed".
-        const status = await this.closedStatus(row.workflow_id);
-        if (status)
-          throw new Undeliverable(
-            `${row.workflow_id} already ${status}: signal ${row.signal_name} can never be delivered`,
-          );
-        throw new Error(`${row.workflow_id} not started yet`);
-      }
-      return;
-    }
-    const attributes = [
-      ...(row.payload.loanId ? [{ key: SearchAttributes.LoanId, value: row.payload.loanId }] : []),
-      ...(row.payload.investorId
-        ? [{ key: SearchAttributes.InvestorId, value: row.payload.investorId }]
-        : []),
-    ];
+    if (row.action === 'signal') return this.sendSignal(row);
+    if (row.action === 'signal_with_start') return this.sendSignalWithStart(row);
     try {
       await this.temporal.workflow.start(row.workflow_type as string, {
         workflowId: row.workflow_id,
@@ -197,12 +197,58 @@ export class OutboxDispatcher {
         args: [row.payload],
         // a finished workflow is never run again by a late row
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: attributes,
+        typedSearchAttributes: startAttributes(row),
       });
       this.stats.started += 1;
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       // started before (a retry, or signal-with-start): nothing to do
+      this.stats.alreadyStarted += 1;
+    }
+  }
+
+  private async sendSignal(row: OutboxRow): Promise<void> {
+    try {
+      await this.temporal.workflow
+        .getHandle(row.workflow_id)
+        .signal(row.signal_name as string, ...(row.args ?? []));
+      this.stats.signalled += 1;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // Not found is either "not started yet" (its start row is still queued: retry) or "already
+      // closed".
+      const status = await this.closedStatus(row.workflow_id);
+      if (status && row.drop_if_closed) {
+        this.stats.dropped += 1;
+        return;
+      }
+      if (status)
+        throw new Undeliverable(
+          `${row.workflow_id} already ${status}: signal ${row.signal_name} can never be delivered`,
+        );
+      throw new Error(`${row.workflow_id} not started yet`);
+    }
+  }
+
+  /**
+   * Signals the workflow, starting it with the row's input if its start row has not been
+   * dispatched yet (the start row then finds it started). Closed, with the same id, it had the
+   * signal already (it ends only on it): delivered, never run again.
+   */
+  private async sendSignalWithStart(row: OutboxRow): Promise<void> {
+    try {
+      await this.temporal.workflow.signalWithStart(row.workflow_type as string, {
+        workflowId: row.workflow_id,
+        taskQueue: TASK_QUEUE,
+        args: [row.payload],
+        signal: row.signal_name as string,
+        signalArgs: row.args ?? [],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: startAttributes(row),
+      });
+      this.stats.signalled += 1;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       this.stats.alreadyStarted += 1;
     }
   }

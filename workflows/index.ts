@@ -9,3 +9,4 @@ export { payoutRunWorkflow } from './payout-run';
 export { reconciliationWorkflow } from './reconciliation';
 export { recoveryWorkflow } from './recovery';
 export { idempotencyPruneWorkflow } from './idempotency-prune';
+export { approvalWorkflow } from './approval';

@@ -16,6 +16,7 @@ import { AUTH_ERRORS, DECISION_IDEMPOTENCY_HEADERS, ERROR_RESPONSE } from '../sc
 const APPROVAL_FIELDS = {
   id: 'apr-…',
   workflowId: 'the workflow the decision is for (it may start only once approved)',
+  approvalWorkflowId: "approval-{id}: the approval's own workflow (ApprovalState in the Web UI)",
   action: 'review.paid, recovery.write_off, recovery.open, exception.adjust or payout_run.start',
   amount: 'the amount at stake, or null (a payout run)',
   requestedBy: 'the key that asked: it cannot approve',

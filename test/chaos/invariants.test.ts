@@ -212,6 +212,14 @@ it('reports a workflow running in no state an operator can find, and an outbox r
       parentExecution: { workflowId: 'loan-l1' },
       searchAttributes: { CollectionState: ['Exhausted'] },
     },
+    // an approval's own workflow waiting for the second operator is findable; one not yet shown
+    // (its first task not run) is not
+    {
+      workflowId: 'approval-apr-1',
+      type: 'approvalWorkflow',
+      searchAttributes: { ApprovalState: ['Pending'] },
+    },
+    { workflowId: 'approval-apr-2', type: 'approvalWorkflow', searchAttributes: {} },
     // ... but not through a child that is silent itself
     { workflowId: 'loan-l2', type: 'loanWorkflow', searchAttributes: { LoanId: ['l2'] } },
     {
@@ -232,6 +240,7 @@ it('reports a workflow running in no state an operator can find, and an outbox r
   await db.pool.query('DELETE FROM outbox');
   expect(await INVARIANTS['nothing-silent'](state)).toEqual([
     'workflow payout-p2 (payoutWorkflow) is running in no state an operator can find',
+    'workflow approval-apr-2 (approvalWorkflow) is running in no state an operator can find',
     'workflow loan-l2 (loanWorkflow) is running in no state an operator can find',
     'workflow repayment-l2-1 (repaymentWorkflow) is running in no state an operator can find',
   ]);

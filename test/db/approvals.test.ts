@@ -5,6 +5,7 @@ import {
   decideApproval,
   pendingApprovals,
   requestApproval,
+  requestApprovalIn,
   type CarryOut,
 } from '../../decisions/approvals';
 import { useTestDatabase } from '../helpers/postgres';
@@ -157,4 +158,97 @@ it('never commits an approval without its effect: a carry-out that fails leaves 
     effect,
   );
   expect(carried).toBe(before);
+});
+
+const outboxOf = async (workflowIds: string[]) =>
+  (
+    await db.pool.query(
+      `SELECT action, workflow_type, workflow_id, signal_name, args, drop_if_closed FROM outbox
+       WHERE workflow_id = ANY($1) ORDER BY id`,
+      [workflowIds],
+    )
+  ).rows;
+
+it('tells Temporal through the outbox in its own transactions: the approval workflow started with the request, the verdict with the decision; a refused decision writes none', async () => {
+  const id = await ask('recovery-ob');
+  const mine = ['recovery-ob', `approval-${id}`];
+  expect(await outboxOf(mine)).toEqual([
+    {
+      action: 'start',
+      workflow_type: 'approvalWorkflow',
+      workflow_id: `approval-${id}`,
+      signal_name: null,
+      args: null,
+      drop_if_closed: false,
+    },
+    // a write-off's recovery runs while it waits: it shows the state too, display only
+    {
+      action: 'signal',
+      workflow_type: null,
+      workflow_id: 'recovery-ob',
+      signal_name: 'approvalState',
+      args: [{ approvalId: id, status: 'pending' }],
+      drop_if_closed: true,
+    },
+  ]);
+  // the requester's own key: refused, nothing enqueued
+  await decideApproval(
+    db.pool,
+    { approvalId: id, verdict: 'reject', actor: 'operator:key-a' },
+    effect,
+  );
+  expect(await outboxOf(mine)).toHaveLength(2);
+  await decideApproval(
+    db.pool,
+    { approvalId: id, verdict: 'reject', actor: 'operator:key-b' },
+    effect,
+  );
+  expect((await outboxOf(mine)).slice(2)).toEqual([
+    {
+      action: 'signal_with_start',
+      workflow_type: 'approvalWorkflow',
+      workflow_id: `approval-${id}`,
+      signal_name: 'approvalState',
+      args: [{ approvalId: id, status: 'rejected' }],
+      drop_if_closed: false,
+    },
+    {
+      action: 'signal',
+      workflow_type: null,
+      workflow_id: 'recovery-ob',
+      signal_name: 'approvalState',
+      args: [{ approvalId: id, status: 'rejected' }],
+      drop_if_closed: true,
+    },
+  ]);
+  // the same verdict again (a retry): nothing more
+  await decideApproval(
+    db.pool,
+    { approvalId: id, verdict: 'reject', actor: 'operator:key-b' },
+    effect,
+  );
+  expect(await outboxOf(mine)).toHaveLength(4);
+});
+
+it('the approval workflow’s start is written in the request’s transaction and rolls back with it', async () => {
+  const tx = await db.pool.connect();
+  let id = '';
+  try {
+    await tx.query('BEGIN');
+    id = await requestApprovalIn(tx, {
+      workflowId: 'payout-run-rb-1',
+      action: 'payout_run.start',
+      payload: { loanId: 'rb', installment: 1 },
+      reason: 'by hand',
+      requestedBy: 'operator:key-a',
+    });
+    const { rows } = await tx.query('SELECT action FROM outbox WHERE workflow_id = $1', [
+      `approval-${id}`,
+    ]);
+    expect(rows).toEqual([{ action: 'start' }]);
+    await tx.query('ROLLBACK');
+  } finally {
+    tx.release();
+  }
+  expect(await outboxOf([`approval-${id}`])).toEqual([]);
 });

@@ -2,6 +2,7 @@
 // the dispatcher turns into that workflow with that input; a name or an input the workflows do not
 // have is a type error (the @ts-expect-error lines fail `npm run typecheck` if they ever compile).
 import { enqueueSignal, enqueueStart } from '../../outbox/enqueue';
+import { approvalStateSignal } from '../../workflows/contracts/approvals';
 import { recoveryClosedSignal } from '../../workflows/contracts/recovery';
 import { useTestDatabase } from '../helpers/postgres';
 
@@ -40,6 +41,10 @@ it('writes a start and a signal row as the dispatcher reads them, and refuses at
     });
     // @ts-expect-error an input the workflow does not take
     void enqueueStart(db.pool, 'depositWorkflow', 'deposit-x', { payoutId: 'x' });
+    // @ts-expect-error a signal's arguments it does not take
+    void enqueueSignal(db.pool, 'recovery-x', approvalStateSignal, [{ approvalId: 'x' }]);
+    // @ts-expect-error a signal that takes arguments, sent with none
+    void enqueueSignal(db.pool, 'recovery-x', approvalStateSignal);
   };
   // never called: the checks above are the type checker's
   expect(typeof typeErrors).toBe('function');
