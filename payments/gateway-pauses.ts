@@ -1,4 +1,4 @@
-// The emergency stop's state (migration 0030): payouts and/or collections paused per channel, by
+// The emergency stop's state (migration 0031): payouts and/or collections paused per channel, by
 // an operator with a reason, until an operator resumes them. Both are audited in the same
 // transaction. No Temporal here: the API writes it, activities read it before every new order.
 import { writeAudit } from '../db/audit';
