@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import { createDecisionActivities } from './decisions';
+import { pausableGateway } from './gateway-pause';
 import { createDepositActivities } from './deposits';
 import { createHousekeepingActivities } from './housekeeping';
 import { createLoanActivities } from './loans';
@@ -31,7 +32,9 @@ export interface ActivityDeps {
 /**
  * Every activity, built from its dependencies: the worker passes real clients, tests pass theirs.
  */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(given: ActivityDeps) {
+  // Every new order passes the emergency stop (activities/gateway-pause.ts).
+  const deps = { ...given, gateway: pausableGateway(given.gateway, given.pool) };
   return {
     ...createSmokeActivities(deps),
     ...createLoanActivities(deps),

@@ -33,6 +33,7 @@ import { DEFAULT_PAID_APPROVAL_ABOVE_MINOR } from '../config/env';
 import { registerApiKeyRoutes } from './routes/api-keys';
 import { registerApprovalRoutes } from './routes/approvals';
 import { registerAuditRoutes } from './routes/audit';
+import { registerControlRoutes } from './routes/controls';
 import { registerBankAccountRoutes } from './routes/bank-accounts';
 import { registerDepositRoutes } from './routes/deposits';
 import { registerGatewayNotificationRoutes } from './routes/gateway-notifications';
@@ -321,6 +322,7 @@ function registerRoutes(app: FastifyInstance, context: AppContext, deps: AppDeps
   registerReconciliationRoutes(app, context);
   registerRecoveryRoutes(app, context);
   registerAuditRoutes(app, context);
+  registerControlRoutes(app, context);
   registerGatewayNotificationRoutes(app, context, deps.gatewaySecret, deps.previousGatewaySecret);
 }
 

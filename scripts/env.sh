@@ -61,7 +61,7 @@ export API_URL="http://$API_HOST:$API_PORT"
 export ADMIN_KEY_FILE="${ADMIN_KEY_FILE:-$DATA_DIR/admin-api-key}"
 
 # The project's custom search attributes, registered on the dev server.
-TEMPORAL_SEARCH_ATTRIBUTES=(ReviewState=Keyword LoanId=Keyword InvestorId=Keyword PayoutStatus=Keyword ReconState=Keyword RecoveryState=Keyword CollectionState=Keyword ApprovalState=Keyword)
+TEMPORAL_SEARCH_ATTRIBUTES=(ReviewState=Keyword LoanId=Keyword InvestorId=Keyword PayoutStatus=Keyword ReconState=Keyword RecoveryState=Keyword CollectionState=Keyword ApprovalState=Keyword GatewayPause=Keyword)
 
 say() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }

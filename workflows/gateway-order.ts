@@ -12,6 +12,8 @@ import {
 } from '@temporalio/workflow';
 import { DECISION_ROWS_PATCH, decisionGate, decisionRows, refuse } from './decision-gate';
 import { showApprovals } from './approval-state';
+import type { PauseShown } from './contracts/controls';
+import { submitUnlessPaused } from './gateway-pause';
 import { SearchAttributes } from './contracts/common';
 import {
   gatewayNoticeSignal,
@@ -73,6 +75,8 @@ export class OrderReview<S extends string> {
    * nothing.
    */
   notice: VerifiedGatewayNotice | undefined = undefined;
+  /** The pause its next order waits out, if the emergency stop holds it back. */
+  paused: PauseShown | undefined = undefined;
 
   /**
    * `orderNo`: the number the gateway knows the order by. A workflow that reads it from its row
@@ -108,6 +112,7 @@ export class OrderReview<S extends string> {
       attempts: this.attempts,
       since: this.since,
       notices: this.notices,
+      ...(this.paused ? { paused: this.paused } : {}),
       ...(this.state === this.reviewState
         ? { decide: howToDecide(workflowInfo().workflowId, this.options.resubmit === true) }
         : {}),
@@ -221,10 +226,12 @@ export async function settleGatewayOrder<S extends string>(
   review: OrderReview<S>,
   querying: S,
 ): Promise<Settled> {
-  let outcome = review.record('submit', await steps.submit());
+  // Held back while the emergency stop pauses new orders (workflows/gateway-pause.ts).
+  const submit = () => submitUnlessPaused(steps.submit, (pause) => (review.paused = pause));
+  let outcome = review.record('submit', await submit());
   for (let resend = 1; outcome.kind === 'not_sent' && resend <= NOT_SENT_RESENDS_MAX; resend++) {
     await sleep(1000 * 2 ** (resend - 1));
-    outcome = review.record('submit', await steps.submit());
+    outcome = review.record('submit', await submit());
   }
   if (outcome.kind !== 'succeeded' && outcome.kind !== 'failed') {
     review.state = querying;

@@ -16,4 +16,6 @@ export const SearchAttributes = {
   CollectionState: defineSearchAttributeKey('CollectionState', SearchAttributeType.KEYWORD),
   /** A money decision waiting for a second operator (decisions/approvals.ts): "Pending". */
   ApprovalState: defineSearchAttributeKey('ApprovalState', SearchAttributeType.KEYWORD),
+  /** A new order held back by the emergency stop (workflows/gateway-pause.ts): "Paused". */
+  GatewayPause: defineSearchAttributeKey('GatewayPause', SearchAttributeType.KEYWORD),
 } as const;

@@ -1,6 +1,7 @@
 // What every workflow that sends a gateway order shares: outcomes, the query policy, manual review
 // and verified notices. Plain names only (no workflow code): workflows, activities, the API and
 // tests import them.
+import type { PauseShown } from './controls';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DecisionRef } from '../../decisions/operator-decisions';
 
@@ -52,6 +53,8 @@ export interface ReviewEvidence {
   notices?: VerifiedGatewayNotice[];
   /** While in review: how to decide it (absent in histories from before). */
   decide?: ReviewDecisionHelp;
+  /** While the emergency stop holds its order back: the pause (workflows/gateway-pause.ts). */
+  paused?: PauseShown;
 }
 
 export interface ReviewDecisionHelp {
