@@ -1,8 +1,9 @@
 // A workflow's side of the emergency stop: a submit the pause stopped (GatewayPaused, from
 // activities/gateway-pause.ts) waits, findable as GatewayPause = "Paused" with the pause in its
 // evidence, and is sent again once resumed: told by the API's gatewayResumed signal, or asked
-// again every few minutes in case that signal was lost. Nothing here runs unless a pause stopped
-// a submit, so histories from before replay unchanged.
+// again by itself, soon at first and then every few minutes, in case the signal missed it (a
+// workflow stopped just as the pause was lifted is not listed yet when the API tells the others).
+// Nothing here runs unless a pause stopped a submit, so histories from before replay unchanged.
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -13,7 +14,8 @@ import {
 import { SearchAttributes } from './contracts/common';
 import { GATEWAY_PAUSED, gatewayResumedSignal, type PauseShown } from './contracts/controls';
 
-const ASK_AGAIN_EVERY = '5 minutes';
+const FIRST_ASK_AGAIN_MS = 10_000;
+const ASK_AGAIN_AT_MOST_MS = 5 * 60_000;
 
 let resumed = false;
 let listening = false;
@@ -33,6 +35,7 @@ export async function submitUnlessPaused<T>(
   submit: () => Promise<T>,
   show: (pause: PauseShown | undefined) => void,
 ): Promise<T> {
+  let askAgainMs = FIRST_ASK_AGAIN_MS;
   for (let waited = false; ;) {
     try {
       const sent = await submit();
@@ -53,7 +56,8 @@ export async function submitUnlessPaused<T>(
       waited = true;
       show(pause);
       resumed = false;
-      await condition(() => resumed, ASK_AGAIN_EVERY);
+      await condition(() => resumed, askAgainMs);
+      askAgainMs = Math.min(askAgainMs * 2, ASK_AGAIN_AT_MOST_MS);
     }
   }
 }
