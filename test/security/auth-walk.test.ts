@@ -59,6 +59,9 @@ const ALLOWED: Record<string, Role[] | 'public' | 'any'> = {
   'POST /v1/recoveries/{id}/write-off': ['admin', 'operator'],
   'GET /v1/audit': ['admin'],
   'GET /v1/approvals': ['admin', 'operator'],
+  'GET /v1/controls': ['admin', 'operator'],
+  'POST /v1/controls/pause': ['admin', 'operator'],
+  'POST /v1/controls/resume': ['admin', 'operator'],
   'POST /v1/approvals/{id}/approve': ['admin', 'operator'],
   'POST /v1/approvals/{id}/reject': ['admin', 'operator'],
 };
