@@ -47,6 +47,7 @@ import { registerReconciliationRoutes } from './routes/reconciliations';
 import { registerRecoveryRoutes } from './routes/recoveries';
 import { registerRepaymentRoutes } from './routes/repayments';
 import { registerReviewRoutes } from './routes/reviews';
+import { registerStatementRoutes } from './routes/statements';
 import { registerWithdrawalRoutes } from './routes/withdrawals';
 
 declare module 'fastify' {
@@ -310,6 +311,7 @@ function registerRoutes(app: FastifyInstance, context: AppContext, deps: AppDeps
   registerPartyRoutes(app, context);
   registerApiKeyRoutes(app, context);
   registerInvestorRoutes(app, context);
+  registerStatementRoutes(app, context);
   registerLedgerRoutes(app, context);
   registerLoanRoutes(app, context);
   registerBankAccountRoutes(app, context);

@@ -30,6 +30,8 @@ const ALLOWED: Record<string, Role[] | 'public' | 'any'> = {
   'DELETE /v1/api-keys/{id}': ['admin'],
   'GET /v1/investors/{id}/balance': ['admin', 'operator', 'investor'],
   'GET /v1/investors/{id}/statement': ['admin', 'operator', 'investor'],
+  'GET /v1/investors/{id}/portfolio': ['admin', 'operator', 'investor'],
+  'GET /v1/borrowers/{id}/loans': ['admin', 'operator', 'borrower'],
   'GET /v1/ledger/trial-balance': ['admin', 'operator'],
   'POST /v1/loans': ['admin'],
   'GET /v1/loans/{id}': 'any',
