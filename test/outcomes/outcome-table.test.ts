@@ -48,7 +48,7 @@ beforeAll(async () => {
     method: 'POST',
     url: '/v1/investors',
     headers: { ...admin, 'idempotency-key': 'ot-inv' },
-    payload: { id: 'otp', name: 'Otto', bankAccount: ACCOUNT },
+    payload: { id: 'otp', name: 'Otto' },
   });
   await fundInvestor(db, 'otp', 10_000_000n);
 });
@@ -237,7 +237,7 @@ const KINDS: Kind[] = [
         method: 'POST',
         url: '/v1/investors',
         headers: { ...admin, 'idempotency-key': `inv-${investorId}` },
-        payload: { id: investorId, name: 'Rita', bankAccount: ACCOUNT },
+        payload: { id: investorId, name: 'Rita' },
       });
       // where the collection is taken from: a verified account on file
       await putVerifiedAccountOnFile(db.pool, investorId, ACCOUNT);
