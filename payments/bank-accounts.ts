@@ -124,6 +124,23 @@ export async function openBankAccount(db: Queryable, bankAccountId: string): Pro
   };
 }
 
+/**
+ * Whom a payout is sent to. A penny test names the party's name on file as the payee, not the name
+ * typed with the number: the bank's real-name check then fails it (ACCOUNT_NAME_MISMATCH) when the
+ * account is someone else's, so VERIFIED proves ownership, not only that the account exists.
+ */
+export async function payeeOf(
+  db: Queryable,
+  p: { purpose: string; partyId: string; bankAccount: BankAccount },
+): Promise<BankAccount> {
+  if (p.purpose !== 'verification') return p.bankAccount;
+  const { rows } = await db.query<{ name: string }>('SELECT name FROM parties WHERE id = $1', [
+    p.partyId,
+  ]);
+  if (!rows[0]) throw new Error(`party ${p.partyId} does not exist`);
+  return { ...p.bankAccount, accountName: rows[0].name };
+}
+
 export type UsableRefusal = 'NOT_FOUND' | 'REMOVED' | 'NOT_VERIFIED' | 'COOLING_OFF';
 
 /**
