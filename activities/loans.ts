@@ -227,7 +227,6 @@ async function createDisbursementPayout(
       sourceAccount: accountPath.borrowerAvailable(loan.borrowerId),
       amountMinor: BigInt(netMinor),
       currency: loan.currency,
-      bankAccount: null,
       bankAccountId: to.bankAccountId,
     });
     // The loan's workflow starts this payout as its child; the outbox row is not needed.

@@ -33,6 +33,7 @@ import { DEFAULT_PAID_APPROVAL_ABOVE_MINOR } from '../config/env';
 import { registerApiKeyRoutes } from './routes/api-keys';
 import { registerApprovalRoutes } from './routes/approvals';
 import { registerAuditRoutes } from './routes/audit';
+import { registerBankAccountResealRoute } from './routes/bank-account-reseal';
 import { registerBankAccountRoutes } from './routes/bank-accounts';
 import { registerDepositRoutes } from './routes/deposits';
 import { registerGatewayNotificationRoutes } from './routes/gateway-notifications';
@@ -312,6 +313,7 @@ function registerRoutes(app: FastifyInstance, context: AppContext, deps: AppDeps
   registerLedgerRoutes(app, context);
   registerLoanRoutes(app, context);
   registerBankAccountRoutes(app, context);
+  registerBankAccountResealRoute(app, context);
   registerDepositRoutes(app, context);
   registerWithdrawalRoutes(app, context);
   registerApprovalRoutes(app, context);

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { addApprovalCommands, heldLines } from './approval-commands';
+import { addBankAccountCommands } from './bank-account-commands';
 import { addReconCommands, type OpsContext } from './recon-commands';
 
 export interface Io {
@@ -111,6 +112,7 @@ export function buildProgram(io: Io): Command {
   addLedgerCommands(program, ctx);
   addReconCommands(program, ctx);
   addApprovalCommands(program, ctx);
+  addBankAccountCommands(program, ctx);
   return program;
 }
 

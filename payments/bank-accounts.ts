@@ -33,15 +33,22 @@ export const verificationPayoutId = (bankAccountId: string) => `verify-${bankAcc
  */
 export async function addBankAccount(
   tx: Queryable,
-  a: { partyId: string; account: BankAccount; actor: string; requestId?: string },
+  a: {
+    partyId: string;
+    account: BankAccount;
+    actor: string;
+    requestId?: string;
+    /** On file since (a number given when the party was created): no new cooling-off starts. */
+    since?: Date | string;
+  },
 ): Promise<{ bankAccountId: string; status: 'VERIFYING' }> {
   const bankAccountId = `ba_${randomBytes(10).toString('hex')}`;
   const { accountNo, bankCode, accountName } = a.account;
   const sealed = bankAccountKeyring().seal(accountNo);
   await tx.query(
     `INSERT INTO bank_accounts (id, party_id, bank_code, account_name, account_no_ciphertext, key_id,
-                                account_no_first4, account_no_last4, account_no_length)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+                                account_no_first4, account_no_last4, account_no_length, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()))`,
     [
       bankAccountId,
       a.partyId,
@@ -52,6 +59,7 @@ export async function addBankAccount(
       accountNo.slice(0, 4),
       accountNo.slice(-4),
       accountNo.length,
+      a.since ?? null,
     ],
   );
   await writeAudit(tx, {
@@ -68,7 +76,6 @@ export async function addBankAccount(
     sourceAccount: VERIFICATION_SOURCE_ACCOUNT,
     amountMinor: PENNY_MINOR,
     currency: DEFAULT_CURRENCY,
-    bankAccount: null,
     bankAccountId,
   });
   return { bankAccountId, status: 'VERIFYING' };

@@ -10,6 +10,7 @@ import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
 import { workflowIds } from '../../ids/workflow-ids';
 import { ADMIN_KEY } from '../api/helpers';
 import { ACCOUNT } from '../gateway/helpers';
+import { accountOnFile } from './bank-accounts';
 
 /**
  * POST /v1/investors as the admin, under the idempotency key `key`; with `withBankAccount` the
@@ -49,7 +50,7 @@ export async function createWithdrawalPayout(
     sourceAccount: `investor:${investorId}:available`,
     amountMinor,
     currency: 'CNY',
-    bankAccount: ACCOUNT,
+    bankAccountId: await accountOnFile(pool, investorId, ACCOUNT),
   });
 }
 

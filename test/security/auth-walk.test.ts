@@ -58,6 +58,7 @@ const ALLOWED: Record<string, Role[] | 'public' | 'any'> = {
   'POST /v1/recoveries/{id}/request-collection': ['admin', 'operator'],
   'POST /v1/recoveries/{id}/write-off': ['admin', 'operator'],
   'GET /v1/audit': ['admin'],
+  'POST /v1/bank-accounts/reseal': ['admin'],
   'GET /v1/approvals': ['admin', 'operator'],
   'POST /v1/approvals/{id}/approve': ['admin', 'operator'],
   'POST /v1/approvals/{id}/reject': ['admin', 'operator'],
