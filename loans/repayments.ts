@@ -70,7 +70,7 @@ export interface Collection {
   amountMinor: bigint;
   currency: string;
   channel: string;
-  /** A collection made before 0030 keeps the account it was made with. */
+  /** A collection made before 0032 keeps the account it was made with. */
   bankAccount: BankAccount | null;
   /** The borrower's verified account on file it is collected from; opened when it is sent. */
   bankAccountId: string | null;

@@ -31,7 +31,7 @@ export interface Deposit {
 export async function createDeposit(
   tx: Queryable,
   d: Omit<Deposit, 'status' | 'orderNo' | 'channel' | 'bankAccount' | 'bankAccountId'> & {
-    /** Only an account on file: no number is written in clear (migration 0031). */
+    /** Only an account on file: no number is written in clear (migration 0033). */
     bankAccountId: string;
   },
 ): Promise<void> {

@@ -39,7 +39,7 @@ export interface PayoutRunRef {
   installment: number;
 }
 
-/** A new payout pays an account on file, named by id: its number is never copied (0031). */
+/** A new payout pays an account on file, named by id: its number is never copied (0033). */
 export type NewPayout = Omit<
   Payout,
   'status' | 'orderNo' | 'channel' | 'holdTransactionId' | 'bankAccount' | 'bankAccountId'

@@ -1,5 +1,5 @@
 // No account number in clear at rest, and key rotation closed (issue 16 items 5 and 12): new rows
-// may not hold a number in clear (migration 0031); `ops bank-accounts reseal` seals every account
+// may not hold a number in clear (migration 0033); `ops bank-accounts reseal` seals every account
 // under the current key and clears the legacy numbers, so the old key can be dropped and every
 // account still opens and is paid.
 import type { AddressInfo } from 'node:net';
