@@ -10,6 +10,7 @@ import { queryPolicyFor, type GatewayQueryPolicy } from '../loans/repayment-rule
 import { post } from '../ledger/transactions';
 import { createPayout, getPayout } from '../payments/payouts';
 import { verifiedAccountOf } from '../payments/bank-accounts';
+import { writeAudit } from '../db/audit';
 import {
   cancelSubscription,
   countSubscriptions,
@@ -214,7 +215,7 @@ async function createDisbursementPayout(
   loan: LoanView,
   payoutId: string,
   netMinor: string,
-  to: { bankAccount: unknown; bankAccountId?: string },
+  to: { bankAccountId: string },
 ): Promise<void> {
   const tx = await pool.connect();
   try {
@@ -226,7 +227,6 @@ async function createDisbursementPayout(
       sourceAccount: accountPath.borrowerAvailable(loan.borrowerId),
       amountMinor: BigInt(netMinor),
       currency: loan.currency,
-      bankAccount: (to.bankAccount ?? null) as never,
       bankAccountId: to.bankAccountId,
     });
     // The loan's workflow starts this payout as its child; the outbox row is not needed.
@@ -238,6 +238,21 @@ async function createDisbursementPayout(
   } finally {
     tx.release();
   }
+}
+
+/**
+ * No verified account to pay: the net stays in borrower:{id}:available, on record (audited once)
+ * for the borrower and an operator, never silently. Nothing is paid until one is on file.
+ */
+async function keepDisbursementInBalance(pool: Pool, loan: LoanView, netMinor: string) {
+  await writeAudit(pool, {
+    actor: 'system:loan-workflow',
+    action: 'disbursement.kept_in_balance',
+    subject: loan.borrowerId,
+    reason: 'NO_VERIFIED_BANK_ACCOUNT',
+    details: { loanId: loan.id, amountMinor: netMinor, currency: loan.currency },
+    idempotencyKey: `disbursement.kept_in_balance:${loan.id}`,
+  });
 }
 
 /** The money out of escrow: the disbursement posting and the payout to the borrower's bank. */
@@ -269,8 +284,8 @@ function disbursementActivities(pool: Pool, coolingOffSeconds: number) {
 
     /**
      * Holds the borrower's disbursed money for a payout to their bank account, once. Returns the
-     * payout id, or null when the borrower has no bank account on file (the money stays in their
-     * balance).
+     * payout id, or null when the borrower has no verified account on file past its cooling-off
+     * (the money stays in their balance, audited as `disbursement.kept_in_balance`).
      */
     async requestDisbursementPayout(loanId: string, netMinor: string): Promise<string | null> {
       const loan = await getLoan(pool, loanId);
@@ -289,24 +304,14 @@ function disbursementActivities(pool: Pool, coolingOffSeconds: number) {
         }
         return payoutId;
       }
-      // A verified account on file past its cooling-off first (a key that adds one just before the
-      // disbursement redirects nothing); else the account given when the borrower was created.
+      // Only a verified account on file past its cooling-off (a key that adds one just before the
+      // disbursement redirects nothing); a number given at creation is never paid to unverified.
       const bankAccountId = await verifiedAccountOf(pool, loan.borrowerId, coolingOffSeconds);
-      if (bankAccountId) {
-        await createDisbursementPayout(pool, loan, payoutId, netMinor, {
-          bankAccount: null,
-          bankAccountId,
-        });
-        return payoutId;
+      if (!bankAccountId) {
+        await keepDisbursementInBalance(pool, loan, netMinor);
+        return null;
       }
-      const { rows } = await pool.query<{ bank_account: unknown }>(
-        'SELECT bank_account FROM parties WHERE id = $1',
-        [loan.borrowerId],
-      );
-      if (!rows[0]?.bank_account) return null;
-      await createDisbursementPayout(pool, loan, payoutId, netMinor, {
-        bankAccount: rows[0].bank_account,
-      });
+      await createDisbursementPayout(pool, loan, payoutId, netMinor, { bankAccountId });
       return payoutId;
     },
   };

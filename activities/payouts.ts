@@ -12,6 +12,7 @@ import {
   type Payout,
   type PayoutStatus,
 } from '../payments/payouts';
+import { payeeOf } from '../payments/bank-accounts';
 import type { GatewayOutcome, ResolveReviewInput } from '../workflows/contracts/gateway-order';
 import { toPlainOutcome } from './gateway-outcome';
 import { reviewEvidence, withReviewAudit } from './review-audit';
@@ -41,7 +42,7 @@ export function createPayoutActivities(deps: { pool: Pool; gateway: GatewayClien
           orderNo: p.orderNo,
           amountMinor: p.amountMinor,
           currency: p.currency,
-          account: p.bankAccount,
+          account: await payeeOf(pool, p),
           memo: orderMemo(p.purpose, p.orderNo),
         }),
       );

@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { GatewayClient } from '../gateway/client';
 import { orderMemo } from '../gateway/protocol';
+import { openBankAccount } from '../payments/bank-accounts';
 import {
   distributeRepayment,
   getCollection,
@@ -96,13 +97,16 @@ function collectionOrderActivities(pool: Pool, gateway: GatewayClient) {
     async submitRepaymentCollection(orderNo: string): Promise<GatewayOutcome> {
       const c = await loadCollection(pool, orderNo);
       // No account to collect from is a definitive "not executed": nothing was sent.
-      if (!c.bankAccount) return { kind: 'failed', code: 'NO_BANK_ACCOUNT' };
+      const account = c.bankAccountId
+        ? await openBankAccount(pool, c.bankAccountId)
+        : c.bankAccount;
+      if (!account) return { kind: 'failed', code: 'NO_BANK_ACCOUNT' };
       return toPlainOutcome(
         await gateway.collect({
           orderNo,
           amountMinor: c.amountMinor,
           currency: c.currency,
-          account: c.bankAccount,
+          account,
           memo: orderMemo('repayment', orderNo),
         }),
       );

@@ -34,6 +34,7 @@ import { registerApiKeyRoutes } from './routes/api-keys';
 import { registerApprovalRoutes } from './routes/approvals';
 import { registerAuditRoutes } from './routes/audit';
 import { registerControlRoutes } from './routes/controls';
+import { registerBankAccountResealRoute } from './routes/bank-account-reseal';
 import { registerBankAccountRoutes } from './routes/bank-accounts';
 import { registerDepositRoutes } from './routes/deposits';
 import { registerGatewayNotificationRoutes } from './routes/gateway-notifications';
@@ -315,6 +316,7 @@ function registerRoutes(app: FastifyInstance, context: AppContext, deps: AppDeps
   registerLedgerRoutes(app, context);
   registerLoanRoutes(app, context);
   registerBankAccountRoutes(app, context);
+  registerBankAccountResealRoute(app, context);
   registerDepositRoutes(app, context);
   registerWithdrawalRoutes(app, context);
   registerApprovalRoutes(app, context);

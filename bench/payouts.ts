@@ -91,8 +91,8 @@ async function setFaults(rates: Record<string, number>): Promise<void> {
 async function setUpDistributedInstallment(db: Pool): Promise<void> {
   const ids = Array.from({ length: investors }, (_, i) => `${run}-i${String(i).padStart(6, '0')}`);
   await db.query(
-    `INSERT INTO parties (id, kind, name, bank_account) SELECT id, 'investor', id, $2 FROM unnest($1::text[]) AS id`,
-    [ids, JSON.stringify(ACCOUNT)],
+    `INSERT INTO parties (id, kind, name) SELECT id, 'investor', id FROM unnest($1::text[]) AS id`,
+    [ids],
   );
   await db.query(`INSERT INTO parties (id, kind, name) VALUES ($1, 'borrower', 'Bench borrower')`, [
     `${run}-borrower`,

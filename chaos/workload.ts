@@ -58,9 +58,9 @@ export async function depositPhase(state: RunState, plan: WorkloadPlan): Promise
   });
   for (let i = 0; i < plan.investors; i++) {
     const id = `${state.runId}-inv${i}`;
-    const account = bankAccount(i, `Investor ${i}`);
+    // Their accounts are added (and penny-tested) by the workload's rounds, not at creation.
     await api.must('POST', '/v1/investors', {
-      body: { id, name: `Investor ${i}`, bankAccount: account },
+      body: { id, name: `Investor ${i}` },
       idempotencyKey: `${id}-create`,
     });
     const { key } = await api.must<{ key: string }>('POST', '/v1/api-keys', {

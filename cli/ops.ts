@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { addApprovalCommands, heldLines } from './approval-commands';
 import { addControlCommands } from './control-commands';
+import { addBankAccountCommands } from './bank-account-commands';
 import { addReconCommands, type OpsContext } from './recon-commands';
 
 export interface Io {
@@ -113,6 +114,7 @@ export function buildProgram(io: Io): Command {
   addReconCommands(program, ctx);
   addApprovalCommands(program, ctx);
   addControlCommands(program, ctx);
+  addBankAccountCommands(program, ctx);
   return program;
 }
 

@@ -70,7 +70,10 @@ export interface Collection {
   amountMinor: bigint;
   currency: string;
   channel: string;
+  /** A collection made before 0032 keeps the account it was made with. */
   bankAccount: BankAccount | null;
+  /** The borrower's verified account on file it is collected from; opened when it is sent. */
+  bankAccountId: string | null;
   status: CollectionStatus;
 }
 
@@ -120,6 +123,7 @@ function toCollection(r: Record<string, never>): Collection {
     currency: r.currency,
     channel: r.channel,
     bankAccount: r.bank_account,
+    bankAccountId: r.bank_account_id,
     status: r.status,
   };
 }
@@ -136,7 +140,8 @@ export async function getCollection(
 
 /**
  * Collection attempt `attempt` of the installment: its order (principal + interest + any late
- * fee, from the borrower's bank account on file), created once. Returns it as first created.
+ * fee, from the borrower's verified bank account on file; with none, an order naming no account,
+ * never sent: NO_BANK_ACCOUNT), created once. Returns it as first created.
  */
 export async function openCollection(
   pool: Pool,
@@ -146,8 +151,9 @@ export async function openCollection(
 ): Promise<Collection> {
   return inTransaction(pool, async (tx) => {
     const { rows } = await tx.query(
-      `SELECT i.principal_minor, i.interest_minor, i.late_fee_minor, i.status, l.currency, p.bank_account
-       FROM loan_installments i JOIN loans l ON l.id = i.loan_id JOIN parties p ON p.id = l.borrower_id
+      `SELECT i.principal_minor, i.interest_minor, i.late_fee_minor, i.status, l.currency,
+              verified_account_of(l.borrower_id, 0) AS bank_account_id
+       FROM loan_installments i JOIN loans l ON l.id = i.loan_id
        WHERE i.loan_id = $1 AND i.n = $2 FOR UPDATE OF i`,
       [loanId, n],
     );
@@ -159,7 +165,7 @@ export async function openCollection(
     if (existing) return existing;
     const amount = BigInt(i.principal_minor) + BigInt(i.interest_minor) + BigInt(i.late_fee_minor);
     await tx.query(
-      `INSERT INTO repayment_collections (order_no, loan_id, n, attempt, amount_minor, currency, channel, bank_account, status)
+      `INSERT INTO repayment_collections (order_no, loan_id, n, attempt, amount_minor, currency, channel, bank_account_id, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'SUBMITTED')`,
       [
         orderNo,
@@ -169,7 +175,7 @@ export async function openCollection(
         amount.toString(),
         i.currency,
         DEFAULT_CHANNEL,
-        i.bank_account === null ? null : JSON.stringify(i.bank_account),
+        i.bank_account_id,
       ],
     );
     await tx.query(

@@ -33,15 +33,22 @@ export const verificationPayoutId = (bankAccountId: string) => `verify-${bankAcc
  */
 export async function addBankAccount(
   tx: Queryable,
-  a: { partyId: string; account: BankAccount; actor: string; requestId?: string },
+  a: {
+    partyId: string;
+    account: BankAccount;
+    actor: string;
+    requestId?: string;
+    /** On file since (a number given when the party was created): no new cooling-off starts. */
+    since?: Date | string;
+  },
 ): Promise<{ bankAccountId: string; status: 'VERIFYING' }> {
   const bankAccountId = `ba_${randomBytes(10).toString('hex')}`;
   const { accountNo, bankCode, accountName } = a.account;
   const sealed = bankAccountKeyring().seal(accountNo);
   await tx.query(
     `INSERT INTO bank_accounts (id, party_id, bank_code, account_name, account_no_ciphertext, key_id,
-                                account_no_first4, account_no_last4, account_no_length)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+                                account_no_first4, account_no_last4, account_no_length, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()))`,
     [
       bankAccountId,
       a.partyId,
@@ -52,6 +59,7 @@ export async function addBankAccount(
       accountNo.slice(0, 4),
       accountNo.slice(-4),
       accountNo.length,
+      a.since ?? null,
     ],
   );
   await writeAudit(tx, {
@@ -68,7 +76,6 @@ export async function addBankAccount(
     sourceAccount: VERIFICATION_SOURCE_ACCOUNT,
     amountMinor: PENNY_MINOR,
     currency: DEFAULT_CURRENCY,
-    bankAccount: null,
     bankAccountId,
   });
   return { bankAccountId, status: 'VERIFYING' };
@@ -122,6 +129,23 @@ export async function openBankAccount(db: Queryable, bankAccountId: string): Pro
     accountName: r.account_name,
     accountNo: bankAccountKeyring().open({ keyId: r.key_id, ciphertext: r.account_no_ciphertext }),
   };
+}
+
+/**
+ * Whom a payout is sent to. A penny test names the party's name on file as the payee, not the name
+ * typed with the number: the bank's real-name check then fails it (ACCOUNT_NAME_MISMATCH) when the
+ * account is someone else's, so VERIFIED proves ownership, not only that the account exists.
+ */
+export async function payeeOf(
+  db: Queryable,
+  p: { purpose: string; partyId: string; bankAccount: BankAccount },
+): Promise<BankAccount> {
+  if (p.purpose !== 'verification') return p.bankAccount;
+  const { rows } = await db.query<{ name: string }>('SELECT name FROM parties WHERE id = $1', [
+    p.partyId,
+  ]);
+  if (!rows[0]) throw new Error(`party ${p.partyId} does not exist`);
+  return { ...p.bankAccount, accountName: rows[0].name };
 }
 
 export type UsableRefusal = 'NOT_FOUND' | 'REMOVED' | 'NOT_VERIFIED' | 'COOLING_OFF';

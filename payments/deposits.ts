@@ -30,14 +30,15 @@ export interface Deposit {
  */
 export async function createDeposit(
   tx: Queryable,
-  d: Omit<Deposit, 'status' | 'orderNo' | 'channel' | 'bankAccount'> & {
-    bankAccount: BankAccount | null;
+  d: Omit<Deposit, 'status' | 'orderNo' | 'channel' | 'bankAccount' | 'bankAccountId'> & {
+    /** Only an account on file: no number is written in clear (migration 0033). */
+    bankAccountId: string;
   },
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO deposits (id, investor_id, amount_minor, currency, channel, order_no, bank_account, status,
+    `INSERT INTO deposits (id, investor_id, amount_minor, currency, channel, order_no, status,
                            bank_account_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8)`,
+     VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7)`,
     [
       d.id,
       d.investorId,
@@ -45,8 +46,7 @@ export async function createDeposit(
       d.currency,
       DEFAULT_CHANNEL,
       orderNoFor(d.id, 'dp'),
-      d.bankAccount === null ? null : JSON.stringify(d.bankAccount),
-      d.bankAccountId ?? null,
+      d.bankAccountId,
     ],
   );
   await enqueueStart(tx, 'depositWorkflow', workflowIds.deposit(d.id), {

@@ -155,7 +155,6 @@ async function ensurePayout(
         sourceAccount: accountPath.investorAvailable(w.investorId),
         amountMinor: w.amountMinor - owedBack,
         currency: w.currency,
-        bankAccount: null,
         bankAccountId,
         run: { loanId, installment: n },
       });

@@ -39,12 +39,12 @@ export interface PayoutRunRef {
   installment: number;
 }
 
-/** A new payout pays an account on file (bankAccountId, its number not copied) or a given one. */
+/** A new payout pays an account on file, named by id: its number is never copied (0033). */
 export type NewPayout = Omit<
   Payout,
-  'status' | 'orderNo' | 'channel' | 'holdTransactionId' | 'bankAccount'
+  'status' | 'orderNo' | 'channel' | 'holdTransactionId' | 'bankAccount' | 'bankAccountId'
 > & {
-  bankAccount: BankAccount | null;
+  bankAccountId: string;
   run?: PayoutRunRef;
 };
 
@@ -63,9 +63,9 @@ export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
     metadata: { payoutId: p.id, workflowId: workflowIds.payout(p.id), purpose: p.purpose },
   });
   await tx.query(
-    `INSERT INTO payouts (id, purpose, party_id, source_account, amount_minor, currency, channel, order_no, bank_account, status,
+    `INSERT INTO payouts (id, purpose, party_id, source_account, amount_minor, currency, channel, order_no, status,
                           hold_transaction_id, loan_id, installment, bank_account_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'HELD', $10, $11, $12, $13)`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'HELD', $9, $10, $11, $12)`,
     [
       p.id,
       p.purpose,
@@ -75,11 +75,10 @@ export async function createPayout(tx: Queryable, p: NewPayout): Promise<void> {
       p.currency,
       DEFAULT_CHANNEL,
       orderNoFor(p.id, 'po'),
-      p.bankAccount === null ? null : JSON.stringify(p.bankAccount),
       held.transactionId,
       p.run?.loanId ?? null,
       p.run?.installment ?? null,
-      p.bankAccountId ?? null,
+      p.bankAccountId,
     ],
   );
   if (p.run) return;

@@ -27,7 +27,6 @@ export async function requestDeposit(
     investorId: r.investorId,
     amountMinor: r.amountMinor,
     currency: r.currency,
-    bankAccount: null,
     bankAccountId: r.bankAccountId,
   });
   return { depositId, workflowId: workflowIds.deposit(depositId), status: 'PENDING' };
@@ -46,7 +45,6 @@ export async function requestWithdrawal(tx: Queryable, r: MoneyRequest) {
     sourceAccount: accountPath.investorAvailable(r.investorId),
     amountMinor: r.amountMinor,
     currency: r.currency,
-    bankAccount: null,
     bankAccountId: r.bankAccountId,
   });
   return w.payoutId === null

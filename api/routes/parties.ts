@@ -1,5 +1,5 @@
-// POST /v1/investors, POST /v1/borrowers (admin): a party and its ledger account, in one
-// transaction.
+// POST /v1/investors, POST /v1/borrowers (admin): a party and its ledger account, and the bank
+// account given with it put on file (sealed, penny test), in one transaction.
 import type { FastifyInstance } from 'fastify';
 import { BANK_ACCOUNT_SCHEMA, type BankAccount } from '../../gateway/protocol';
 import { accountPath, Ledger } from '../../ledger';
@@ -11,13 +11,30 @@ import { ApiError } from '../errors';
 import { replyIdempotent } from '../idempotent-route';
 import { AUTH_ERRORS, ERROR_RESPONSE, IDEMPOTENCY_HEADERS, PARTY_ID } from '../schemas';
 import { newIds } from '../../ids/new-ids';
+import { addBankAccount } from '../../payments/bank-accounts';
+import { BANK_ACCOUNT_ID } from './bank-accounts';
 
 interface CreatePartyBody {
   id?: string;
   name: string;
-  /** Where payouts to this party go (a borrower's disbursement). */
+  /**
+   * Kept for older clients: put on file (sealed, penny test) as POST …/bank-accounts would, never
+   * stored in `parties`.
+   */
   bankAccount?: BankAccount;
 }
+
+const CREATED = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    bankAccountId: {
+      ...BANK_ACCOUNT_ID,
+      description: 'the bankAccount given, put on file (VERIFYING until its penny test)',
+    },
+  },
+  required: ['id'],
+} as const;
 
 export function registerPartyRoutes(app: FastifyInstance, context: AppContext): void {
   for (const kind of ['investor', 'borrower'] as const) {
@@ -38,7 +55,7 @@ export function registerPartyRoutes(app: FastifyInstance, context: AppContext): 
             },
           },
           response: {
-            201: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+            201: CREATED,
             ...AUTH_ERRORS,
             409: ERROR_RESPONSE,
             422: ERROR_RESPONSE,
@@ -50,13 +67,8 @@ export function registerPartyRoutes(app: FastifyInstance, context: AppContext): 
         return replyIdempotent(context, request, reply, async (tx) => {
           const id = request.body.id ?? newIds.party(kind);
           const inserted = await tx.query(
-            'INSERT INTO parties (id, kind, name, bank_account) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING',
-            [
-              id,
-              kind,
-              request.body.name,
-              request.body.bankAccount ? JSON.stringify(request.body.bankAccount) : null,
-            ],
+            'INSERT INTO parties (id, kind, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING',
+            [id, kind, request.body.name],
           );
           if (inserted.rowCount === 0)
             throw new ApiError(409, 'ALREADY_EXISTS', `${id} already exists`);
@@ -71,7 +83,14 @@ export function registerPartyRoutes(app: FastifyInstance, context: AppContext): 
             subject: id,
             requestId: request.id,
           });
-          return { statusCode: 201, body: { id } };
+          if (!request.body.bankAccount) return { statusCode: 201, body: { id } };
+          const { bankAccountId } = await addBankAccount(tx, {
+            partyId: id,
+            account: request.body.bankAccount,
+            actor: actorOf(request.principal),
+            requestId: request.id,
+          });
+          return { statusCode: 201, body: { id, bankAccountId } };
         });
       },
     );

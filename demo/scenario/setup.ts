@@ -54,7 +54,7 @@ export async function setUpCast(
     async (i) => {
       const id = `${run}-inv${String(i).padStart(4, '0')}`;
       await api.must('POST', '/v1/investors', {
-        body: { id, name: `Investor ${i}`, bankAccount: bankAccount(i, `Investor ${i}`) },
+        body: { id, name: `Investor ${i}` },
         idempotencyKey: `${id}-create`,
       });
       const { key } = await api.must<{ key: string }>('POST', '/v1/api-keys', {

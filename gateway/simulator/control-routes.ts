@@ -4,9 +4,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { formatWireAmount, parseWireAmount } from '../../ledger/money';
-import { ORDER_NO_PATTERN } from '../protocol';
+import { BANK_ACCOUNT_SCHEMA, ORDER_NO_PATTERN } from '../protocol';
 import { FaultSpecError, parseFault, validateRates, type FaultRate } from './faults';
 import type { Notifier } from './notifier';
+import type { AccountHolders } from './account-holders';
 import type { OrderBook } from './order-book';
 import type { Outage } from './outage';
 import type { StatementAdjustments } from './statement-adjustments';
@@ -15,6 +16,7 @@ import { recordToJson, type OrderRecord, type TruthStore } from './truth-store';
 export interface ControlDeps {
   store: TruthStore;
   book: OrderBook;
+  holders: AccountHolders;
   adjustments: StatementAdjustments;
   notifier: Notifier;
   outage: Outage;
@@ -40,6 +42,30 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   registerStatementAdjustmentRoute(app, deps);
   registerFaultRatesRoute(app, deps);
   registerOutageRoute(app, deps);
+  registerAccountHolderRoute(app, deps);
+}
+
+/** Who holds an account at the simulated bank: what a payout's payee name is checked against. */
+function registerAccountHolderRoute(app: FastifyInstance, deps: ControlDeps): void {
+  const { bankCode, accountNo, accountName } = BANK_ACCOUNT_SCHEMA.properties;
+  app.post<{ Body: { bankCode: string; accountNo: string; holderName: string } }>(
+    '/_sim/account-holders',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['bankCode', 'accountNo', 'holderName'],
+          properties: { bankCode, accountNo, holderName: accountName },
+        },
+      },
+    },
+    async (request) => {
+      const { holderName, ...account } = request.body;
+      deps.holders.register(account, holderName);
+      return { registered: true };
+    },
+  );
 }
 
 /** The seed, the rate table and the outage, as GET and POST /_sim/faults answer. */

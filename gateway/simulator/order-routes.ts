@@ -22,12 +22,15 @@ import {
   type FaultPlan,
   type FaultRate,
 } from './faults';
+import type { AccountHolders } from './account-holders';
 import type { NewOrder, OrderBook } from './order-book';
 import type { OrderRecord } from './truth-store';
 import type { Timers } from './timers';
 
 export interface OrderRouteDeps {
   book: OrderBook;
+  /** The real-name check of payouts (account-holders.ts). */
+  holders: AccountHolders;
   timers: Timers;
   seed: string;
   timeoutHoldMs: number;
@@ -179,9 +182,24 @@ function submitOrder(deps: OrderRouteDeps, kind: OrderKind) {
         message: `order ${body.orderNo} exists with different content`,
       });
     }
-    const record = found ?? deps.book.create({ ...order, requestHash: hash }, plan);
-    return answerRecorded(deps, request, reply, plan, record);
+    if (found) return answerRecorded(deps, request, reply, plan, found);
+    const checked = realNameChecked(deps, order, plan);
+    const record = deps.book.create({ ...order, requestHash: hash }, checked);
+    return answerRecorded(deps, request, reply, checked, record);
   };
+}
+
+/**
+ * A payout to a registered account under another name fails as the bank's real-name check does:
+ * recorded FAILED with ACCOUNT_NAME_MISMATCH, never executed (and answered so, whatever fault).
+ */
+function realNameChecked(
+  deps: OrderRouteDeps,
+  order: { kind: OrderKind; account: SubmitOrderBody['account'] },
+  plan: FaultPlan,
+): FaultPlan {
+  if (order.kind !== 'PAYOUT' || !deps.holders.mismatches(order.account)) return plan;
+  return { ...plan, call: { type: 'fail', code: 'ACCOUNT_NAME_MISMATCH' } };
 }
 
 /** The answer to a recorded order, after the faults that strike once it is (maybe) executed. */

@@ -3,6 +3,7 @@
  * the notifier, faults and outages wired together. Usable in-process (tests: port 0) and from
  * the CLI (gateway/simulator-main.ts).
  */
+import { AccountHolders } from './account-holders';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { FaultPlan, FaultRate } from './faults';
@@ -70,7 +71,16 @@ export async function startSimulator(input: SimulatorInput): Promise<RunningSimu
     }
     return undefined;
   });
-  const parts = { options, timers, store, book, notifier, outage, faults };
+  const parts = {
+    options,
+    timers,
+    store,
+    book,
+    notifier,
+    outage,
+    faults,
+    holders: new AccountHolders(),
+  };
   registerSimulatorRoutes(app, parts);
 
   try {
@@ -157,17 +167,19 @@ interface SimulatorParts {
   notifier: Notifier;
   outage: Outage;
   faults: FaultTable;
+  holders: AccountHolders;
 }
 
 /** The merchant routes (signed), the statement file, and the /_sim/ control endpoints. */
 function registerSimulatorRoutes(app: FastifyInstance, parts: SimulatorParts): void {
-  const { options, timers, store, book, notifier, outage, faults } = parts;
+  const { options, timers, store, book, notifier, outage, faults, holders } = parts;
   const preValidation = merchantAuth(
     { merchantId: options.merchantId, secret: options.secret },
     options.now,
   );
   registerOrderRoutes(app, {
     book,
+    holders,
     timers,
     seed: options.seed,
     timeoutHoldMs: options.timeoutHoldMs,
@@ -180,6 +192,7 @@ function registerSimulatorRoutes(app: FastifyInstance, parts: SimulatorParts): v
   registerControlRoutes(app, {
     store,
     book,
+    holders,
     adjustments,
     notifier,
     outage,

@@ -15,6 +15,7 @@ import { addVerifiedBankAccount } from '../helpers/bank-accounts';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { resolveReview } from '../helpers/decisions';
 import { workflowIds } from '../../ids/workflow-ids';
+import { accountOnFile } from '../helpers/bank-accounts';
 
 const world = new GatewayWorld();
 // before the database's hooks: the worker stops before its pool closes
@@ -48,7 +49,7 @@ async function deposit(amountMinor: bigint, queryPolicy = FAST_QUERIES) {
     investorId: 'ann',
     amountMinor,
     currency: 'CNY',
-    bankAccount: ACCOUNT,
+    bankAccountId: await accountOnFile(db.pool, 'ann', ACCOUNT),
   });
   // started here with a short query policy instead of by the dispatcher
   await db.pool.query('DELETE FROM outbox');

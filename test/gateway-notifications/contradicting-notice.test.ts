@@ -18,6 +18,7 @@ import { expectLedgerConsistent } from '../ledger/helpers';
 import { clearingNet, payOut, reconcile, today } from '../reconciliation/helpers';
 import { admin } from '../repayments/helpers';
 import { operatorHeaders } from '../api/helpers';
+import { accountOnFile } from '../helpers/bank-accounts';
 
 const world = new GatewayWorld();
 let app: FastifyInstance | undefined;
@@ -174,7 +175,7 @@ it('a SUCCESS notice for a deposit we recorded FAILED raises an alert and opens 
     investorId: 'nia',
     amountMinor: 4_000n,
     currency: 'CNY',
-    bankAccount: ACCOUNT,
+    bankAccountId: await accountOnFile(db.pool, 'nia', ACCOUNT),
   });
   // no workflow: its record says FAILED
   await db.pool.query(`DELETE FROM outbox WHERE workflow_id = 'deposit-nt-dep'`);
@@ -200,9 +201,9 @@ it('a SUCCESS notice for a recovery collection we recorded FAILED raises an aler
     `INSERT INTO recoveries (id, investor_id, currency, amount_minor, state, reason, opened_by) VALUES ('nt-rc', 'nia', 'CNY', 2500, 'OFFSETTING', 'test', 'op-1')`,
   );
   await db.pool.query(
-    `INSERT INTO recovery_collections (order_no, recovery_id, attempt, amount_minor, currency, channel, bank_account, status)
+    `INSERT INTO recovery_collections (order_no, recovery_id, attempt, amount_minor, currency, channel, bank_account_id, status)
      VALUES ('rq-nt-rc-1', 'nt-rc', 1, 2500, 'CNY', 'default', $1, 'FAILED')`,
-    [JSON.stringify(ACCOUNT)],
+    [await accountOnFile(db.pool, 'nia', ACCOUNT)],
   );
   expect((await post(notice('rq-nt-rc-1', 'COLLECTION', '25.00'))).statusCode).toBe(200);
   expect(await exceptionsOf('rq-nt-rc-1')).toEqual([

@@ -138,3 +138,19 @@ export async function putVerifiedAccountOnFile(
   await setPayoutStatus(pool, payoutId, 'SUCCEEDED');
   return bankAccountId;
 }
+
+/**
+ * The party's verified account on file, put there first (putVerifiedAccountOnFile) when it has
+ * none: what a test that records a payout or deposit by hand names (no number is written in clear).
+ */
+export async function accountOnFile(
+  pool: Pool,
+  partyId: string,
+  account: BankAccount,
+): Promise<string> {
+  const { rows } = await pool.query<{ id: string | null }>(
+    'SELECT verified_account_of($1, 0) AS id',
+    [partyId],
+  );
+  return rows[0].id ?? putVerifiedAccountOnFile(pool, partyId, account);
+}

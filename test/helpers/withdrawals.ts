@@ -10,10 +10,12 @@ import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
 import { workflowIds } from '../../ids/workflow-ids';
 import { ADMIN_KEY } from '../api/helpers';
 import { ACCOUNT } from '../gateway/helpers';
+import { accountOnFile } from './bank-accounts';
 
 /**
- * POST /v1/investors as the admin, under the idempotency key `key`, with the test bank account on
- * file unless `withBankAccount` is false. The response is the caller's to check.
+ * POST /v1/investors as the admin, under the idempotency key `key`; with `withBankAccount` the
+ * test bank account is given too (put on file, its penny test asked for). The response is the
+ * caller's to check.
  */
 export function createInvestor(
   app: FastifyInstance,
@@ -26,7 +28,7 @@ export function createInvestor(
     payload: {
       id: investor.id,
       name: investor.name,
-      ...(investor.withBankAccount === false ? {} : { bankAccount: ACCOUNT }),
+      ...(investor.withBankAccount ? { bankAccount: ACCOUNT } : {}),
     },
   });
 }
@@ -48,7 +50,7 @@ export async function createWithdrawalPayout(
     sourceAccount: `investor:${investorId}:available`,
     amountMinor,
     currency: 'CNY',
-    bankAccount: ACCOUNT,
+    bankAccountId: await accountOnFile(pool, investorId, ACCOUNT),
   });
 }
 

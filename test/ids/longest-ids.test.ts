@@ -53,15 +53,10 @@ it('the longest ids: rushed, disbursed, repaid, paid out once each, a review res
       payload,
     });
   expect(
-    (
-      await post(
-        '/v1/borrowers',
-        { id: BORROWER, name: 'Borrower', bankAccount: ACCOUNT },
-        admin,
-        'bor',
-      )
-    ).statusCode,
+    (await post('/v1/borrowers', { id: BORROWER, name: 'Borrower' }, admin, 'bor')).statusCode,
   ).toBe(201);
+  // where the disbursement goes and the repayment comes from: a verified account on file
+  await putVerifiedAccountOnFile(db.pool, BORROWER, ACCOUNT);
   const loan = await post(
     '/v1/loans',
     {
@@ -83,14 +78,7 @@ it('the longest ids: rushed, disbursed, repaid, paid out once each, a review res
   const keys: string[] = [];
   for (const [i, id] of INVESTORS.entries()) {
     expect(
-      (
-        await post(
-          '/v1/investors',
-          { id, name: `Investor ${i}`, bankAccount: ACCOUNT },
-          admin,
-          `inv-${i}`,
-        )
-      ).statusCode,
+      (await post('/v1/investors', { id, name: `Investor ${i}` }, admin, `inv-${i}`)).statusCode,
     ).toBe(201);
     // where their scheduled payouts go: a verified account on file
     await putVerifiedAccountOnFile(db.pool, id, ACCOUNT);

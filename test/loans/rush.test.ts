@@ -17,6 +17,7 @@ import { createDevServerEnv } from '../helpers/temporal';
 import type { RunningSimulator } from '../../gateway/simulator/server';
 import { ACCOUNT, clientFor, startTestSimulator, tempDir } from '../gateway/helpers';
 import { workflowIds } from '../../ids/workflow-ids';
+import { putVerifiedAccountOnFile } from '../helpers/bank-accounts';
 
 let env: TestWorkflowEnvironment;
 let worker: Worker;
@@ -53,8 +54,10 @@ async function openLoan(id: string, principal: string, deadlineInMs: number) {
     method: 'POST',
     url: '/v1/borrowers',
     headers: { ...admin, 'idempotency-key': `b-${id}` },
-    payload: { id: `bor-${id}`, name: 'Borrower', bankAccount: ACCOUNT },
+    payload: { id: `bor-${id}`, name: 'Borrower' },
   });
+  // where the disbursement goes: a verified account on file (no penny test at the gateway)
+  await putVerifiedAccountOnFile(db.pool, `bor-${id}`, ACCOUNT);
   const res = await api.app.inject({
     method: 'POST',
     url: '/v1/loans',

@@ -38,13 +38,15 @@ export async function createRepayingLoan(pool: Pool, loan: RepayingLoan): Promis
   const ledger = new Ledger(pool);
   const principal = loan.holdings.reduce((a, h) => a + h.holdingMinor, 0n);
   await pool.query(
-    `INSERT INTO parties (id, kind, name, bank_account) VALUES ($1, 'borrower', 'Borrower', $2) ON CONFLICT DO NOTHING`,
-    [`${loan.id}-bor`, JSON.stringify(ACCOUNT)],
+    `INSERT INTO parties (id, kind, name) VALUES ($1, 'borrower', 'Borrower') ON CONFLICT DO NOTHING`,
+    [`${loan.id}-bor`],
   );
+  // where a disbursement and the repayment collections go: a verified account on file
+  await putVerifiedAccountOnFile(pool, `${loan.id}-bor`, ACCOUNT);
   for (const h of loan.holdings) {
     await pool.query(
-      `INSERT INTO parties (id, kind, name, bank_account) VALUES ($1, 'investor', $1, $2) ON CONFLICT DO NOTHING`,
-      [h.investorId, JSON.stringify(ACCOUNT)],
+      `INSERT INTO parties (id, kind, name) VALUES ($1, 'investor', $1) ON CONFLICT DO NOTHING`,
+      [h.investorId],
     );
     // where their scheduled payouts go: a verified account on file
     await putVerifiedAccountOnFile(pool, h.investorId, ACCOUNT);

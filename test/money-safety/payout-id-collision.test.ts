@@ -23,6 +23,7 @@ import {
 } from './fixtures';
 import { startPayoutRunAsJob } from '../../cli/payout-run-job';
 import { workflowIds } from '../../ids/workflow-ids';
+import { accountOnFile } from '../helpers/bank-accounts';
 
 const { world, db } = useGatewayApp();
 
@@ -157,7 +158,7 @@ it("finds a share's payout made under its old id (a loan id with a dash, before 
     sourceAccount: 'investor:ply:available',
     amountMinor: BigInt(share.interest_minor),
     currency: 'CNY',
-    bankAccount: ACCOUNT,
+    bankAccountId: await accountOnFile(db.pool, 'ply', ACCOUNT),
     run: { loanId: 'pl-1', installment: 1 },
   });
   const page = await preparePayoutPage(db.pool, 'pl-1', 1, '', 100);

@@ -39,7 +39,7 @@ async function investorOwing(
     method: 'POST',
     url: '/v1/investors',
     headers: { ...admin, 'idempotency-key': `inv-${id}` },
-    payload: { id, name: id, bankAccount: ACCOUNT },
+    payload: { id, name: id },
   });
   const key = (
     await app.inject({

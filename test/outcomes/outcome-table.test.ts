@@ -38,6 +38,7 @@ import {
 } from './helpers';
 import { recorded, collectNow } from '../helpers/decisions';
 import { workflowIds } from '../../ids/workflow-ids';
+import { accountOnFile } from '../helpers/bank-accounts';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -48,7 +49,7 @@ beforeAll(async () => {
     method: 'POST',
     url: '/v1/investors',
     headers: { ...admin, 'idempotency-key': 'ot-inv' },
-    payload: { id: 'otp', name: 'Otto', bankAccount: ACCOUNT },
+    payload: { id: 'otp', name: 'Otto' },
   });
   await fundInvestor(db, 'otp', 10_000_000n);
 });
@@ -101,7 +102,7 @@ const KINDS: Kind[] = [
         sourceAccount: 'investor:otp:available',
         amountMinor,
         currency: 'CNY',
-        bankAccount: ACCOUNT,
+        bankAccountId: await accountOnFile(db.pool, 'otp', ACCOUNT),
       });
       await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.payout(id)]);
       let wf: WorkflowHandle<typeof payoutWorkflow> | undefined;
@@ -141,7 +142,7 @@ const KINDS: Kind[] = [
         investorId: 'otp',
         amountMinor,
         currency: 'CNY',
-        bankAccount: ACCOUNT,
+        bankAccountId: await accountOnFile(db.pool, 'otp', ACCOUNT),
       });
       await db.pool.query('DELETE FROM outbox WHERE workflow_id = $1', [workflowIds.deposit(id)]);
       let wf: WorkflowHandle<typeof depositWorkflow> | undefined;
@@ -237,7 +238,7 @@ const KINDS: Kind[] = [
         method: 'POST',
         url: '/v1/investors',
         headers: { ...admin, 'idempotency-key': `inv-${investorId}` },
-        payload: { id: investorId, name: 'Rita', bankAccount: ACCOUNT },
+        payload: { id: investorId, name: 'Rita' },
       });
       // where the collection is taken from: a verified account on file
       await putVerifiedAccountOnFile(db.pool, investorId, ACCOUNT);

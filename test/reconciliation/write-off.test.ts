@@ -135,7 +135,7 @@ it('REQUESTED: the investor is asked to pay it back through the gateway; a refus
     method: 'POST',
     url: '/v1/investors',
     headers: { ...admin, 'idempotency-key': 'rq' },
-    payload: { id: 'rick', name: 'Rick', bankAccount: ACCOUNT },
+    payload: { id: 'rick', name: 'Rick' },
   });
   // where the collection is taken from: a verified account on file
   await putVerifiedAccountOnFile(db.pool, 'rick', ACCOUNT);

@@ -64,7 +64,9 @@ export async function openAndFillLoan(
     if (res.statusCode >= 300) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
     return res.json();
   };
-  await post('/v1/borrowers', { id: borrowerId(plan), name: 'Borrower', bankAccount: ACCOUNT });
+  await post('/v1/borrowers', { id: borrowerId(plan), name: 'Borrower' });
+  // where the disbursement goes and the repayments come from: a verified account on file
+  await putVerifiedAccountOnFile(db.pool, borrowerId(plan), ACCOUNT);
   const principal = plan.holdings.reduce((a, b) => a + b, 0n);
   await post('/v1/loans', {
     id: plan.id,
@@ -81,11 +83,7 @@ export async function openAndFillLoan(
   for (let i = 0; i < plan.holdings.length; i++) {
     const id = investorId(plan, i);
     const withAccount = !(plan.noBankAccount ?? []).includes(i);
-    await post('/v1/investors', {
-      id,
-      name: `Investor ${i}`,
-      ...(withAccount ? { bankAccount: ACCOUNT } : {}),
-    });
+    await post('/v1/investors', { id, name: `Investor ${i}` });
     // where their scheduled payouts go: a verified account on file
     if (withAccount) await putVerifiedAccountOnFile(db.pool, id, ACCOUNT);
     const key = (await post('/v1/api-keys', { role: `investor:${id}` })).key as string;

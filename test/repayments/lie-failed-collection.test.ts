@@ -266,7 +266,7 @@ it('a recovery collection executed but answered FAILED (a lie) is found before t
     method: 'POST',
     url: '/v1/investors',
     headers: { ...admin, 'idempotency-key': `inv-${investorId}` },
-    payload: { id: investorId, name: 'Rita', bankAccount: ACCOUNT },
+    payload: { id: investorId, name: 'Rita' },
   });
   // where the collection is taken from: a verified account on file
   await putVerifiedAccountOnFile(db.pool, investorId, ACCOUNT);

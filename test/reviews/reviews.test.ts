@@ -241,7 +241,7 @@ it('recovery collection: its review is listed and resolved through POST /v1/revi
     method: 'POST',
     url: '/v1/investors',
     headers: { ...admin, 'idempotency-key': 'rr-1' },
-    payload: { id: 'rory', name: 'Rory', bankAccount: ACCOUNT },
+    payload: { id: 'rory', name: 'Rory' },
   });
   // where the collection is taken from: a verified account on file
   await putVerifiedAccountOnFile(db.pool, 'rory', ACCOUNT);

@@ -127,7 +127,7 @@ it("a collection request's audit row commits with its decision, before the workf
     method: 'POST',
     url: '/v1/investors',
     headers: { ...admin, 'idempotency-key': 'ai-inv-2' },
-    payload: { id: 'ai-ida', name: 'Ida', bankAccount: ACCOUNT },
+    payload: { id: 'ai-ida', name: 'Ida' },
   });
   // where the collection is taken from: a verified account on file
   await putVerifiedAccountOnFile(db.pool, 'ai-ida', ACCOUNT);

@@ -60,6 +60,7 @@ const ALLOWED: Record<string, Role[] | 'public' | 'any'> = {
   'POST /v1/recoveries/{id}/request-collection': ['admin', 'operator'],
   'POST /v1/recoveries/{id}/write-off': ['admin', 'operator'],
   'GET /v1/audit': ['admin'],
+  'POST /v1/bank-accounts/reseal': ['admin'],
   'GET /v1/approvals': ['admin', 'operator'],
   'GET /v1/controls': ['admin', 'operator'],
   'POST /v1/controls/pause': ['admin', 'operator'],

@@ -4,7 +4,6 @@
 // done twice; a burst of the same keyed request, more than the pool holds, waits on nothing held.
 import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
 import type { LightMyRequestResponse } from 'fastify';
-import { ACCOUNT } from '../gateway/helpers';
 import { heldApproval } from '../helpers/approvals';
 import { admin, openRecoveryByHand, operatorHeaders, useOutcomeWorld } from '../outcomes/helpers';
 
@@ -18,7 +17,7 @@ async function openRecovery(investorId: string, key: string) {
     method: 'POST',
     url: '/v1/investors',
     headers: { ...admin, 'idempotency-key': `kd-${investorId}` },
-    payload: { id: investorId, name: investorId, bankAccount: ACCOUNT },
+    payload: { id: investorId, name: investorId },
   });
   return openRecoveryByHand(world, {
     investorId,

@@ -215,7 +215,7 @@ it('a recovery: forged writeOff and requestCollection Updates change nothing; a 
     method: 'POST',
     url: '/v1/investors',
     headers: { ...admin, 'idempotency-key': 'st-2' },
-    payload: { id: 'sven', name: 'Sven', bankAccount: ACCOUNT },
+    payload: { id: 'sven', name: 'Sven' },
   });
   // where the collection is taken from: a verified account on file
   await putVerifiedAccountOnFile(db.pool, 'sven', ACCOUNT);
@@ -433,7 +433,7 @@ it("a recovery's second collection in review: the first review's decision, repla
     method: 'POST',
     url: '/v1/investors',
     headers: { ...admin, 'idempotency-key': 'st-3' },
-    payload: { id: 'saga', name: 'Saga', bankAccount: ACCOUNT },
+    payload: { id: 'saga', name: 'Saga' },
   });
   // where the collection is taken from: a verified account on file
   await putVerifiedAccountOnFile(db.pool, 'saga', ACCOUNT);
