@@ -1,4 +1,4 @@
-// The platform's limits (migration 0030): configuration an operator sees and an admin changes,
+// The platform's limits (migration 0034): configuration an operator sees and an admin changes,
 // audited with the old and new value. The subscription cap is enforced inside the reservation
 // statement (subscription_within_cap); the withdrawal limits here, where the withdrawal's hold is
 // taken, under a lock of the investor so two withdrawals at once cannot both fit under a limit.

@@ -11,7 +11,7 @@ CREATE TABLE platform_limits (
   changed_at timestamptz NOT NULL DEFAULT now()
 );
 INSERT INTO platform_limits (name, amount_minor, currency, changed_by)
-SELECT n, NULL, 'CNY', 'migration 0030' FROM unnest(ARRAY['subscription_per_investor_per_loan',
+SELECT n, NULL, 'CNY', 'migration 0034' FROM unnest(ARRAY['subscription_per_investor_per_loan',
   'withdrawal_daily', 'withdrawal_monthly', 'withdrawal_max']) AS n;
 GRANT SELECT, UPDATE (amount_minor, changed_by, changed_at) ON platform_limits TO lending_app;
 
