@@ -41,6 +41,7 @@ import { registerGatewayNotificationRoutes } from './routes/gateway-notification
 import { registerHealthRoutes } from './routes/health';
 import { registerInvestorRoutes } from './routes/investors';
 import { registerLedgerRoutes } from './routes/ledger';
+import { registerLimitRoutes } from './routes/limits';
 import { registerLoanRoutes } from './routes/loans';
 import { registerPartyRoutes } from './routes/parties';
 import { registerPayoutRoutes } from './routes/payouts';
@@ -314,6 +315,7 @@ function registerRoutes(app: FastifyInstance, context: AppContext, deps: AppDeps
   registerInvestorRoutes(app, context);
   registerStatementRoutes(app, context);
   registerLedgerRoutes(app, context);
+  registerLimitRoutes(app, context);
   registerLoanRoutes(app, context);
   registerBankAccountRoutes(app, context);
   registerBankAccountResealRoute(app, context);

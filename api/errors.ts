@@ -2,6 +2,8 @@
 import { isDatabaseUnavailable } from '../db/errors';
 import { LedgerError, type LedgerErrorCode } from '../ledger/errors';
 import { MoneyError } from '../ledger/currency';
+import { formatAmount } from '../ledger/money';
+import { LimitExceeded } from '../payments/limits';
 
 export class ApiError extends Error {
   constructor(
@@ -61,6 +63,12 @@ export const DATABASE_RETRY_AFTER_SECONDS = 1;
 export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof MoneyError) return new ApiError(400, err.code, err.message);
+  if (err instanceof LimitExceeded)
+    return new ApiError(409, 'WITHDRAWAL_LIMIT', err.message, {
+      limit: err.limit,
+      amount: formatAmount(err.limitMinor, err.currency),
+      remaining: formatAmount(err.remainingMinor, err.currency),
+    });
   if (err instanceof LedgerError)
     return new ApiError(LEDGER_STATUS[err.code] ?? 422, err.code, err.message);
   // Text Postgres cannot store (a NUL, U+0000, that slipped past the edge's check): the input's

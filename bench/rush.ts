@@ -31,6 +31,11 @@ const opts = new Command()
   .option('--principal <amount>', 'the loan', '10000000.00')
   .option('--min <amount>', 'smallest subscription', '100.00')
   .option('--max <amount>', 'largest subscription', '5000.00')
+  .option(
+    '--cap <amount>',
+    "the per-investor-per-loan limit set for the rush ('none' lifts it): checked inside every reservation",
+    '5000.00',
+  )
   .option('--clients <n>', 'concurrent HTTP clients', '200')
   .option('--seed <n>', 'random seed', '7')
   .addOption(apiUrlOption())
@@ -43,6 +48,7 @@ const opts = new Command()
     principal: string;
     min: string;
     max: string;
+    cap: string;
     clients: string;
     seed: string;
     apiUrl: string;
@@ -144,8 +150,14 @@ async function setUpInvestors(db: Pool): Promise<Map<string, string>> {
   return keys;
 }
 
-/** The borrower and the loan, through the API. */
+/** The borrower and the loan, through the API, with the rush's per-investor cap set. */
 async function openLoan(): Promise<string> {
+  await must(
+    'POST',
+    '/v1/limits/subscription_per_investor_per_loan',
+    { amount: opts.cap === 'none' ? null : opts.cap, reason: `bench ${run}` },
+    admin,
+  );
   await must(
     'POST',
     '/v1/borrowers',

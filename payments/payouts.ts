@@ -9,6 +9,7 @@ import { DEFAULT_CHANNEL } from './channels';
 import { orderNoFor } from './order-numbers';
 import { offsetFromPayout } from './recoveries';
 import { openBankAccount } from './bank-accounts';
+import { checkWithdrawalLimits } from './limits';
 import { workflowIds } from '../ids/workflow-ids';
 
 export type PayoutStatus = 'HELD' | 'SUCCEEDED' | 'FAILED' | 'MANUAL_REVIEW';
@@ -116,6 +117,12 @@ export async function createWithdrawal(
   });
   const payoutMinor = p.amountMinor - offsetMinor;
   if (payoutMinor === 0n) return { offsetMinor, payoutMinor, payoutId: null };
+  // what leaves the platform counts against the investor's withdrawal limits
+  await checkWithdrawalLimits(tx, {
+    investorId: p.partyId,
+    amountMinor: payoutMinor,
+    currency: p.currency,
+  });
   await createPayout(tx, { ...p, purpose: 'withdrawal', amountMinor: payoutMinor });
   return { offsetMinor, payoutMinor, payoutId: p.id };
 }

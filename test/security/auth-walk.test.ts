@@ -33,6 +33,8 @@ const ALLOWED: Record<string, Role[] | 'public' | 'any'> = {
   'GET /v1/investors/{id}/portfolio': ['admin', 'operator', 'investor'],
   'GET /v1/borrowers/{id}/loans': ['admin', 'operator', 'borrower'],
   'GET /v1/ledger/trial-balance': ['admin', 'operator'],
+  'GET /v1/limits': ['admin', 'operator'],
+  'POST /v1/limits/{name}': ['admin'],
   'POST /v1/loans': ['admin'],
   'GET /v1/loans/{id}': 'any',
   'POST /v1/loans/{id}/subscriptions': ['investor'],
