@@ -42,6 +42,7 @@ function recordFor(
     payload: { ...payload, ...approvalOf(a) },
     reason: a.reason,
     requestId: request.id,
+    needsApproval: true,
   });
 }
 
