@@ -71,6 +71,33 @@ async function endedMeanwhile<T>(code: string, tell: () => Promise<T>): Promise<
   }
 }
 
+/** An exception's adjust or recover (with the investor the operator named, if any). */
+function exceptionResolution(action: 'adjust' | 'recover'): ApprovedAction {
+  const investor = (a: Approval) =>
+    typeof a.payload.investorId === 'string' ? { investorId: a.payload.investorId } : {};
+  return {
+    carryOut: (tx, a, request) =>
+      recordFor(tx, a, request, 'exception.resolve', {
+        exceptionId: str(a, 'exceptionId'),
+        action,
+        ...investor(a),
+      }),
+    tell: (context, a) =>
+      endedMeanwhile('EXCEPTION_REFUSED', () =>
+        tellException(
+          context,
+          {
+            channel: str(a, 'channel'),
+            date: str(a, 'date'),
+            exceptionId: str(a, 'exceptionId'),
+            action,
+          },
+          recorded(a),
+        ),
+      ),
+  };
+}
+
 const ACTIONS: Record<ApprovalAction, ApprovedAction> = {
   'review.paid': {
     carryOut: (tx, a, request) => recordFor(tx, a, request, 'review.resolve', { decision: 'paid' }),
@@ -85,26 +112,8 @@ const ACTIONS: Record<ApprovalAction, ApprovedAction> = {
       return recoveryAfter(context, id, state);
     },
   },
-  'exception.adjust': {
-    carryOut: (tx, a, request) =>
-      recordFor(tx, a, request, 'exception.resolve', {
-        exceptionId: str(a, 'exceptionId'),
-        action: 'adjust',
-      }),
-    tell: (context, a) =>
-      endedMeanwhile('EXCEPTION_REFUSED', () =>
-        tellException(
-          context,
-          {
-            channel: str(a, 'channel'),
-            date: str(a, 'date'),
-            exceptionId: str(a, 'exceptionId'),
-            action: 'adjust',
-          },
-          recorded(a),
-        ),
-      ),
-  },
+  'exception.adjust': exceptionResolution('adjust'),
+  'exception.recover': exceptionResolution('recover'),
   'recovery.open': {
     carryOut: (tx, a, request) => {
       const currency =

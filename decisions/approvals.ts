@@ -9,7 +9,12 @@ import { inTransaction } from '../db/pool';
 import type { Queryable } from '../ledger/types';
 
 export type ApprovalAction =
-  'review.paid' | 'recovery.write_off' | 'recovery.open' | 'exception.adjust' | 'payout_run.start';
+  | 'review.paid'
+  | 'recovery.write_off'
+  | 'recovery.open'
+  | 'exception.adjust'
+  | 'exception.recover'
+  | 'payout_run.start';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected';
 

@@ -194,9 +194,9 @@ function whyNot(
 }
 
 /**
- * Whether a second operator must have approved it (maker-checker, issue 16 item 2): every write-off
- * and exception adjust, and a review's paid unless the API's rule let it through alone (at or
- * below the threshold; a row no API recorded is held).
+ * Whether a second operator must have approved it (maker-checker, issue 16 item 2): every
+ * write-off, exception adjust and recover, and a review's paid unless the API's rule let it
+ * through alone (at or below the threshold; a row no API recorded is held).
  */
 export function needsSecondOperator(
   row: Pick<DecisionRow, 'kind' | 'payload' | 'needs_approval'>,
@@ -206,7 +206,7 @@ export function needsSecondOperator(
     case 'recovery.write_off':
       return true;
     case 'exception.resolve':
-      return row.payload.action === 'adjust';
+      return row.payload.action === 'adjust' || row.payload.action === 'recover';
     case 'review.resolve':
       return row.payload.decision === 'paid' && row.needs_approval !== false;
     default:

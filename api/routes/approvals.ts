@@ -16,7 +16,8 @@ import { AUTH_ERRORS, DECISION_IDEMPOTENCY_HEADERS, ERROR_RESPONSE } from '../sc
 const APPROVAL_FIELDS = {
   id: 'apr-…',
   workflowId: 'the workflow the decision is for (it may start only once approved)',
-  action: 'review.paid, recovery.write_off, recovery.open, exception.adjust or payout_run.start',
+  action:
+    'review.paid, recovery.write_off, recovery.open, exception.adjust, exception.recover or payout_run.start',
   amount: 'the amount at stake, or null (a payout run)',
   requestedBy: 'the key that asked: it cannot approve',
   since: 'ISO time',

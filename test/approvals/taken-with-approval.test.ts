@@ -1,5 +1,5 @@
 // Maker-checker where the decision is taken (issue 16 item 2, migration 0030): takeDecision refuses
-// a decision that needs a second operator (a write-off, an exception's adjust, a review's paid the
+// a decision that needs a second operator (a write-off, an exception's adjust or recover, a review's paid the
 // API did not let through alone) unless an approval of the same requester's, for the same
 // workflow, approved by another key, carried it out. Refusals are recorded as any other.
 import { randomUUID } from 'node:crypto';
@@ -50,14 +50,16 @@ const refusals = async (id: string) =>
   (await db.pool.query(`SELECT why FROM operator_decision_refusals WHERE decision_id = $1`, [id]))
     .rows;
 
-it('refuses a write-off, an adjust and an unvouched paid recorded with no approval', async () => {
+it('refuses a write-off, an adjust, a recover and an unvouched paid recorded with no approval', async () => {
   const writeOff = await record('recovery.write_off', {});
   const adjust = await record('exception.resolve', { exceptionId: '1', action: 'adjust' });
+  const recover = await record('exception.resolve', { exceptionId: '1', action: 'recover' });
   const paid = await record('review.resolve', { decision: 'paid' });
   const saidHeld = await record('review.resolve', { decision: 'paid' }, { needsApproval: true });
   for (const [id, kind] of [
     [writeOff, 'recovery.write_off'],
     [adjust, 'exception.resolve'],
+    [recover, 'exception.resolve'],
     [paid, 'review.resolve'],
     [saidHeld, 'review.resolve'],
   ] as const) {

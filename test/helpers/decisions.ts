@@ -121,7 +121,7 @@ export async function resolveException(
           pool,
           handle.workflowId,
           'exception.resolve',
-          'exception.adjust',
+          d.action === 'adjust' ? 'exception.adjust' : 'exception.recover',
           payload,
           d.reason,
         );
