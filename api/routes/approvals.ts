@@ -19,7 +19,7 @@ const APPROVAL_FIELDS = {
   action:
     'review.paid, recovery.write_off, recovery.open, exception.adjust, exception.recover or payout_run.start',
   amount: 'the amount at stake, or null (a payout run)',
-  requestedBy: 'the key that asked: it cannot approve',
+  requestedBy: 'the key that asked: it cannot approve, nor another key of the same holder',
   since: 'ISO time',
   reason: "the requester's reason",
   status: 'pending, approved or rejected',
@@ -114,6 +114,7 @@ async function decided(
       approvalId: request.params.id,
       verdict,
       actor: actorOf(request.principal),
+      holder: request.principal.holder,
       reason: request.body?.reason,
       requestId: request.id,
     },
@@ -128,6 +129,12 @@ async function decided(
         403,
         'APPROVAL_OWN_REQUEST',
         'a decision needs a second operator: this key asked for it',
+      );
+    case 'approval_same_person':
+      throw new ApiError(
+        403,
+        'APPROVAL_OWN_REQUEST',
+        'a decision needs a second operator: the same person asked for it, with another key',
       );
     case 'approval_decided':
       throw new ApiError(409, 'APPROVAL_DECIDED', 'this approval was decided already');
