@@ -9,6 +9,8 @@ import { recordDecisionIn, type DecisionKind } from '../decisions/operator-decis
 import { DEFAULT_CURRENCY } from '../ledger/currency';
 import { parseAmount } from '../ledger/money';
 import type { Queryable } from '../ledger/types';
+import { addBankAccount, removeBankAccount } from '../payments/bank-accounts';
+import { openHeld, type HeldBankAccount } from '../payments/held-bank-account';
 import { requestPayoutRunIn } from '../payments/payout-run-requests';
 import { openRecoveryByHand } from '../payments/recoveries';
 import { writeOffUpdate } from '../workflows/contracts/recovery';
@@ -145,6 +147,32 @@ const ACTIONS: Record<ApprovalAction, ApprovedAction> = {
         })
       ).decisionId,
     tell: async (_context, a) => ({ workflowId: a.workflowId, status: 'STARTING' }),
+  },
+  'bank_account.add': {
+    carryOut: async (tx, a, request) =>
+      (
+        await addBankAccount(tx, {
+          partyId: str(a, 'partyId'),
+          account: openHeld(a.payload.account as HeldBankAccount),
+          actor: a.requestedBy,
+          requestId: request.id,
+        })
+      ).bankAccountId,
+    tell: async (_context, a) => ({ bankAccountId: a.effectId, status: 'VERIFYING' }),
+  },
+  'bank_account.remove': {
+    carryOut: async (tx, a, request) => {
+      const removed = await removeBankAccount(tx, {
+        partyId: str(a, 'partyId'),
+        bankAccountId: str(a, 'bankAccountId'),
+        actor: a.requestedBy,
+        requestId: request.id,
+      });
+      if (!removed.ok)
+        throw new ApiError(404, 'BANK_ACCOUNT_NOT_FOUND', 'that bank account is no longer on file');
+      return str(a, 'bankAccountId');
+    },
+    tell: async (_context, a) => ({ bankAccountId: str(a, 'bankAccountId'), status: 'REMOVED' }),
   },
 };
 

@@ -14,7 +14,9 @@ export type ApprovalAction =
   | 'recovery.open'
   | 'exception.adjust'
   | 'exception.recover'
-  | 'payout_run.start';
+  | 'payout_run.start'
+  | 'bank_account.add'
+  | 'bank_account.remove';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected';
 

@@ -17,7 +17,7 @@ const APPROVAL_FIELDS = {
   id: 'apr-…',
   workflowId: 'the workflow the decision is for (it may start only once approved)',
   action:
-    'review.paid, recovery.write_off, recovery.open, exception.adjust, exception.recover or payout_run.start',
+    'review.paid, recovery.write_off, recovery.open, exception.adjust, exception.recover, payout_run.start, bank_account.add or bank_account.remove',
   amount: 'the amount at stake, or null (a payout run)',
   requestedBy: 'the key that asked: it cannot approve, nor another key of the same holder',
   since: 'ISO time',
