@@ -15,7 +15,7 @@ import { AUTH_ERRORS } from '../schemas';
 import { requireParty } from '../require-party';
 
 const ROLE = /^(admin|operator|investor:([A-Za-z0-9_-]{1,64})|borrower:([A-Za-z0-9_-]{1,64}))$/;
-/** The person holding the key, e.g. an email (migration 0032 checks the same). */
+/** The person holding the key, e.g. an email (migration 0037 checks the same). */
 const HOLDER = { type: 'string', pattern: '^[A-Za-z0-9._%+@-]{1,128}$' } as const;
 
 export function registerApiKeyRoutes(app: FastifyInstance, context: AppContext): void {

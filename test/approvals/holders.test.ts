@@ -1,4 +1,4 @@
-// Maker-checker per person, not per key (issue 16 item 2, migration 0032): a key names its holder;
+// Maker-checker per person, not per key (issue 16 item 2, migration 0037): a key names its holder;
 // no key of the requester's holder approves the request (403 APPROVAL_OWN_REQUEST, "same person"),
 // another holder's does, and both holders are on the approval. In production an operator or admin
 // key must name its holder; in test it defaults to the key's own id (per key, as before).
