@@ -9,6 +9,8 @@ import { recordDecisionIn, type DecisionKind } from '../decisions/operator-decis
 import { DEFAULT_CURRENCY } from '../ledger/currency';
 import { parseAmount } from '../ledger/money';
 import type { Queryable } from '../ledger/types';
+import { addBankAccount, removeBankAccount } from '../payments/bank-accounts';
+import { openHeld, type HeldBankAccount } from '../payments/held-bank-account';
 import { requestPayoutRunIn } from '../payments/payout-run-requests';
 import { openRecoveryByHand } from '../payments/recoveries';
 import { writeOffUpdate } from '../workflows/contracts/recovery';
@@ -42,6 +44,7 @@ function recordFor(
     payload: { ...payload, ...approvalOf(a) },
     reason: a.reason,
     requestId: request.id,
+    needsApproval: true,
   });
 }
 
@@ -70,6 +73,33 @@ async function endedMeanwhile<T>(code: string, tell: () => Promise<T>): Promise<
   }
 }
 
+/** An exception's adjust or recover (with the investor the operator named, if any). */
+function exceptionResolution(action: 'adjust' | 'recover'): ApprovedAction {
+  const investor = (a: Approval) =>
+    typeof a.payload.investorId === 'string' ? { investorId: a.payload.investorId } : {};
+  return {
+    carryOut: (tx, a, request) =>
+      recordFor(tx, a, request, 'exception.resolve', {
+        exceptionId: str(a, 'exceptionId'),
+        action,
+        ...investor(a),
+      }),
+    tell: (context, a) =>
+      endedMeanwhile('EXCEPTION_REFUSED', () =>
+        tellException(
+          context,
+          {
+            channel: str(a, 'channel'),
+            date: str(a, 'date'),
+            exceptionId: str(a, 'exceptionId'),
+            action,
+          },
+          recorded(a),
+        ),
+      ),
+  };
+}
+
 const ACTIONS: Record<ApprovalAction, ApprovedAction> = {
   'review.paid': {
     carryOut: (tx, a, request) => recordFor(tx, a, request, 'review.resolve', { decision: 'paid' }),
@@ -84,26 +114,8 @@ const ACTIONS: Record<ApprovalAction, ApprovedAction> = {
       return recoveryAfter(context, id, state);
     },
   },
-  'exception.adjust': {
-    carryOut: (tx, a, request) =>
-      recordFor(tx, a, request, 'exception.resolve', {
-        exceptionId: str(a, 'exceptionId'),
-        action: 'adjust',
-      }),
-    tell: (context, a) =>
-      endedMeanwhile('EXCEPTION_REFUSED', () =>
-        tellException(
-          context,
-          {
-            channel: str(a, 'channel'),
-            date: str(a, 'date'),
-            exceptionId: str(a, 'exceptionId'),
-            action: 'adjust',
-          },
-          recorded(a),
-        ),
-      ),
-  },
+  'exception.adjust': exceptionResolution('adjust'),
+  'exception.recover': exceptionResolution('recover'),
   'recovery.open': {
     carryOut: (tx, a, request) => {
       const currency =
@@ -135,6 +147,32 @@ const ACTIONS: Record<ApprovalAction, ApprovedAction> = {
         })
       ).decisionId,
     tell: async (_context, a) => ({ workflowId: a.workflowId, status: 'STARTING' }),
+  },
+  'bank_account.add': {
+    carryOut: async (tx, a, request) =>
+      (
+        await addBankAccount(tx, {
+          partyId: str(a, 'partyId'),
+          account: openHeld(a.payload.account as HeldBankAccount),
+          actor: a.requestedBy,
+          requestId: request.id,
+        })
+      ).bankAccountId,
+    tell: async (_context, a) => ({ bankAccountId: a.effectId, status: 'VERIFYING' }),
+  },
+  'bank_account.remove': {
+    carryOut: async (tx, a, request) => {
+      const removed = await removeBankAccount(tx, {
+        partyId: str(a, 'partyId'),
+        bankAccountId: str(a, 'bankAccountId'),
+        actor: a.requestedBy,
+        requestId: request.id,
+      });
+      if (!removed.ok)
+        throw new ApiError(404, 'BANK_ACCOUNT_NOT_FOUND', 'that bank account is no longer on file');
+      return str(a, 'bankAccountId');
+    },
+    tell: async (_context, a) => ({ bankAccountId: str(a, 'bankAccountId'), status: 'REMOVED' }),
   },
 };
 

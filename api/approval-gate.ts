@@ -86,7 +86,12 @@ export async function holdIn(tx: Queryable, request: FastifyRequest, hold: Hold)
     same ??
     ((await readApproval(
       tx,
-      await requestApprovalIn(tx, { ...hold, requestedBy, requestId: request.id }),
+      await requestApprovalIn(tx, {
+        ...hold,
+        requestedBy,
+        requestedHolder: request.principal.holder,
+        requestId: request.id,
+      }),
     )) as Approval);
   return new Replied(202, heldBody(approval));
 }

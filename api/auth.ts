@@ -11,6 +11,11 @@ export interface Principal {
   /** The investor or borrower the key acts for. */
   partyId?: string;
   /**
+   * The person holding the key (maker-checker is per person): the key's own id where none was
+   * named (development, test, older keys).
+   */
+  holder: string;
+  /**
    * The environment's ADMIN_API_KEY, not an issued key: in staging and production it only issues
    * the first admin key.
    */
@@ -48,12 +53,17 @@ export function createAuthenticator(db: Queryable, adminApiKey: string | undefin
         throw new ApiError(401, 'UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
       const presented = match[1];
       if (adminHash && timingSafeEqual(sha256(presented), adminHash))
-        return { keyId: ADMIN_KEY_ID, role: 'admin', bootstrap: true };
+        return { keyId: ADMIN_KEY_ID, role: 'admin', holder: ADMIN_KEY_ID, bootstrap: true };
       const parts = KEY_FORMAT.exec(presented);
       if (!parts) throw new ApiError(401, 'UNAUTHENTICATED', 'invalid API key');
       const [, keyId, secret] = parts;
-      const { rows } = await db.query<{ secret_hash: string; role: Role; party_id: string | null }>(
-        `SELECT secret_hash, role, party_id FROM api_keys
+      const { rows } = await db.query<{
+        secret_hash: string;
+        role: Role;
+        party_id: string | null;
+        holder: string | null;
+      }>(
+        `SELECT secret_hash, role, party_id, holder FROM api_keys
          WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
         [keyId],
       );
@@ -65,6 +75,7 @@ export function createAuthenticator(db: Queryable, adminApiKey: string | undefin
       return {
         keyId,
         role: rows[0].role,
+        holder: rows[0].holder ?? keyId,
         ...(rows[0].party_id ? { partyId: rows[0].party_id } : {}),
       };
     },

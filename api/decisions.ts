@@ -28,6 +28,8 @@ export interface DecisionRequest {
   kind: DecisionKind;
   payload: Record<string, unknown>;
   reason: string;
+  /** The maker-checker rule's answer, kept on the row (decisions/operator-decisions.ts). */
+  needsApproval?: boolean;
   /**
    * The intent's own audit row (with the decision's id in its details), written with the decision.
    */

@@ -15,6 +15,8 @@ export interface KeyPolicy {
    * maximum).
    */
   maxLifetimeDays?: number;
+  /** Operator and admin keys name their holder, the person (maker-checker is per person). */
+  holderRequired?: true;
 }
 
 export const DEVELOPMENT_KEY_POLICY: KeyPolicy = { bootstrapIssuesFirstAdminOnly: false };
@@ -27,6 +29,7 @@ export function keyPolicyFor(appEnv: AppEnv, maxLifetimeDays: number | undefined
   return {
     bootstrapIssuesFirstAdminOnly: deployed,
     ...(days !== undefined ? { maxLifetimeDays: days } : {}),
+    ...(deployed ? { holderRequired: true as const } : {}),
   };
 }
 

@@ -195,7 +195,10 @@ export interface ResolveOptions {
   racing?: boolean;
 }
 
-/** One exception's resolution through the API, an adjustment approved by the second operator. */
+/**
+ * One exception's resolution through the API, an adjustment or a recovery approved by the second
+ * operator.
+ */
 async function resolveException(state: RunState, date: string, id: string, body: object) {
   const { api } = state.stack;
   return api.approvedBy<{ status?: string; error?: { code: string; message: string } }>(

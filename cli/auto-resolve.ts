@@ -7,7 +7,8 @@ import type { Pool } from 'pg';
 import type { DemoApi } from '../demo/api';
 import { recordDecision } from '../decisions/operator-decisions';
 import { resolveReviewUpdate, reviewEvidenceQuery } from '../workflows/contracts/gateway-order';
-import { isDevelopmentOrTest } from '../config/env';
+import { DEFAULT_PAID_APPROVAL_ABOVE_MINOR, isDevelopmentOrTest } from '../config/env';
+import { findOrder } from '../payments/orders';
 
 export interface AutoResolveResult {
   paid: number;
@@ -58,25 +59,31 @@ export function apiDecider(api: DemoApi): ReviewDecider {
 
 /**
  * Recorded in the database as the API records it, then the Update (benchmarks, which hold the
- * database's credentials).
+ * database's credentials). A paid above the approval threshold needs a second operator, whom a
+ * benchmark has not: left undecided (false), as the workflow would refuse it.
  */
 export function databaseDecider(
   pool: Pool,
   client: Client,
   actor: `operator:${string}`,
+  paidApprovalAboveMinor = DEFAULT_PAID_APPROVAL_ABOVE_MINOR,
 ): ReviewDecider {
   return async (workflowId, decision, reason) => {
+    const handle = client.workflow.getHandle(workflowId);
+    if (decision === 'paid') {
+      const order = await findOrder(pool, (await handle.query(reviewEvidenceQuery)).orderNo);
+      if (!order || order.amountMinor > paidApprovalAboveMinor) return false;
+    }
     const decisionId = await recordDecision(pool, {
       workflowId,
       kind: 'review.resolve',
       actor,
       payload: { decision },
       reason,
+      ...(decision === 'paid' ? { needsApproval: false } : {}),
     });
     try {
-      await client.workflow
-        .getHandle(workflowId)
-        .executeUpdate(resolveReviewUpdate, { args: [{ decisionId }] });
+      await handle.executeUpdate(resolveReviewUpdate, { args: [{ decisionId }] });
       return true;
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) return false;

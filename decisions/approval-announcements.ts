@@ -13,12 +13,14 @@ import type { Approval, ApprovalAction, ApprovalStatus } from './approvals';
 
 /**
  * The actions whose target workflow runs while the approval waits. A manual recovery or payout
- * run starts only once approved: its approval's own workflow is what shows.
+ * run starts only once approved, and a bank-account change has no workflow: its approval's own
+ * workflow is what shows.
  */
 const SHOWN_ON_TARGET: ReadonlySet<ApprovalAction> = new Set([
   'review.paid',
   'recovery.write_off',
   'exception.adjust',
+  'exception.recover',
 ]);
 
 type Announced = Pick<

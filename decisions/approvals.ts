@@ -10,7 +10,14 @@ import type { Queryable } from '../ledger/types';
 import { announceHeldIn, announceVerdictIn } from './approval-announcements';
 
 export type ApprovalAction =
-  'review.paid' | 'recovery.write_off' | 'recovery.open' | 'exception.adjust' | 'payout_run.start';
+  | 'review.paid'
+  | 'recovery.write_off'
+  | 'recovery.open'
+  | 'exception.adjust'
+  | 'exception.recover'
+  | 'payout_run.start'
+  | 'bank_account.add'
+  | 'bank_account.remove';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected';
 
@@ -24,6 +31,8 @@ export interface NewApproval {
   reason: string;
   /** `operator:<key id>` or `admin:<key id>`: the key that asked. */
   requestedBy: string;
+  /** The person holding that key (api_keys.holder, or the key's id). */
+  requestedHolder?: string;
   requestId?: string;
 }
 
@@ -38,6 +47,8 @@ export interface Approval {
   since: Date;
   status: ApprovalStatus;
   decidedBy?: string;
+  requestedHolder?: string;
+  decidedHolder?: string;
   /**
    * What approving it carried out, in the same transaction: the operator decision it recorded for
    * the workflow, or the recovery or payout run it opened.
@@ -50,6 +61,8 @@ export interface ApprovalDecision {
   verdict: 'approve' | 'reject';
   /** The deciding key (`operator:<key id>`). */
   actor: string;
+  /** The person holding it: refused when it is the requester's. */
+  holder: string;
   reason?: string;
   requestId?: string;
 }
@@ -62,7 +75,11 @@ export type CarryOut = (tx: Queryable, approval: Approval) => Promise<string>;
 
 export type DecideResult =
   | { ok: true; approval: Approval }
-  | { ok: false; code: 'approval_not_found' | 'approval_own_request' | 'approval_decided' };
+  | {
+      ok: false;
+      code:
+        'approval_not_found' | 'approval_own_request' | 'approval_same_person' | 'approval_decided';
+    };
 
 /**
  * Records a pending approval and its audit row in the caller's transaction, with the outbox row
@@ -71,8 +88,9 @@ export type DecideResult =
 export async function requestApprovalIn(tx: Queryable, a: NewApproval): Promise<string> {
   const id = `apr-${randomUUID()}`;
   await tx.query(
-    `INSERT INTO approvals (id, workflow_id, action, amount_minor, payload, reason, requested_by, request_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    `INSERT INTO approvals (id, workflow_id, action, amount_minor, payload, reason, requested_by, request_id,
+       requested_holder)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     [
       id,
       a.workflowId,
@@ -82,6 +100,7 @@ export async function requestApprovalIn(tx: Queryable, a: NewApproval): Promise<
       a.reason,
       a.requestedBy,
       a.requestId ?? null,
+      a.requestedHolder ?? null,
     ],
   );
   await writeAudit(tx, {
@@ -90,7 +109,12 @@ export async function requestApprovalIn(tx: Queryable, a: NewApproval): Promise<
     subject: a.workflowId,
     reason: a.reason,
     requestId: a.requestId,
-    details: { approvalId: id, action: a.action, amountMinor: a.amountMinor?.toString() },
+    details: {
+      approvalId: id,
+      action: a.action,
+      amountMinor: a.amountMinor?.toString(),
+      holder: a.requestedHolder,
+    },
     idempotencyKey: `approval.requested:${id}`,
   });
   await announceHeldIn(tx, { ...a, id });
@@ -102,7 +126,7 @@ export async function requestApproval(pool: Pool, a: NewApproval): Promise<strin
 }
 
 const COLUMNS = `id, workflow_id, action, amount_minor::text, payload, reason, requested_by,
-  requested_at, status, decided_by, effect_id`;
+  requested_at, status, decided_by, effect_id, requested_holder, decided_holder`;
 
 function fromRow(r: Record<string, unknown>): Approval {
   return {
@@ -117,6 +141,8 @@ function fromRow(r: Record<string, unknown>): Approval {
     status: r.status as ApprovalStatus,
     ...(r.decided_by !== null ? { decidedBy: r.decided_by as string } : {}),
     ...(r.effect_id !== null ? { effectId: r.effect_id as string } : {}),
+    ...(r.requested_holder !== null ? { requestedHolder: r.requested_holder as string } : {}),
+    ...(r.decided_holder !== null ? { decidedHolder: r.decided_holder as string } : {}),
   };
 }
 
@@ -180,18 +206,20 @@ export async function decideApproval(
     if (!rows[0]) return { ok: false, code: 'approval_not_found' };
     const current = fromRow(rows[0]);
     if (current.requestedBy === d.actor) return { ok: false, code: 'approval_own_request' };
+    // Another key of the same person: still their own request.
+    if (current.requestedHolder === d.holder) return { ok: false, code: 'approval_same_person' };
     const status: 'approved' | 'rejected' = d.verdict === 'approve' ? 'approved' : 'rejected';
     if (current.status !== 'pending') {
       const repeat = current.status === status && current.decidedBy === d.actor;
       return repeat ? { ok: true, approval: current } : { ok: false, code: 'approval_decided' };
     }
-    const decided: Approval = { ...current, status, decidedBy: d.actor };
+    const decided: Approval = { ...current, status, decidedBy: d.actor, decidedHolder: d.holder };
     const effectId = status === 'approved' ? await carryOut(tx, decided) : undefined;
     await tx.query(
       `UPDATE approvals SET status = $2, decided_by = $3, decided_at = now(), decision_reason = $4,
-         effect_id = $5
+         effect_id = $5, decided_holder = $6
        WHERE id = $1`,
-      [d.approvalId, status, d.actor, d.reason ?? null, effectId ?? null],
+      [d.approvalId, status, d.actor, d.reason ?? null, effectId ?? null, d.holder],
     );
     await writeAudit(tx, {
       actor: d.actor,
@@ -199,7 +227,7 @@ export async function decideApproval(
       subject: current.workflowId,
       reason: d.reason,
       requestId: d.requestId,
-      details: { approvalId: d.approvalId, action: current.action, effectId },
+      details: { approvalId: d.approvalId, action: current.action, effectId, holder: d.holder },
       idempotencyKey: `approval.decided:${d.approvalId}`,
     });
     await announceVerdictIn(tx, decided, status);

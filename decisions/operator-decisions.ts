@@ -34,6 +34,11 @@ export interface NewDecision {
   payload: Record<string, unknown>;
   reason: string;
   requestId?: string;
+  /**
+   * The API's maker-checker rule for it: true when an approval let it through, false when the rule
+   * let it through alone (a paid at or below the threshold). Absent: a held kind is refused.
+   */
+  needsApproval?: boolean;
 }
 
 export interface TakenDecision {
@@ -73,8 +78,18 @@ export async function recordDecision(pool: Pool, d: NewDecision): Promise<string
 export async function recordDecisionIn(tx: Queryable, d: NewDecision): Promise<string> {
   const id = `dec-${randomUUID()}`;
   await tx.query(
-    `INSERT INTO operator_decisions (id, workflow_id, kind, actor, payload, reason, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [id, d.workflowId, d.kind, d.actor, JSON.stringify(d.payload), d.reason, d.requestId ?? null],
+    `INSERT INTO operator_decisions (id, workflow_id, kind, actor, payload, reason, request_id, needs_approval)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [
+      id,
+      d.workflowId,
+      d.kind,
+      d.actor,
+      JSON.stringify(d.payload),
+      d.reason,
+      d.requestId ?? null,
+      d.needsApproval ?? null,
+    ],
   );
   await writeAudit(tx, {
     actor: d.actor,
@@ -102,10 +117,24 @@ const EXPIRING: ReadonlySet<DecisionKind> = new Set([
   'recovery.request_collection',
 ]);
 
+interface DecisionRow {
+  id: string;
+  workflow_id: string;
+  kind: DecisionKind;
+  actor: string;
+  payload: Record<string, unknown>;
+  reason: string;
+  request_id: string | null;
+  taken_by: string | null;
+  expired: boolean;
+  needs_approval: boolean | null;
+}
+
 /**
  * Takes a decision for a workflow run, or says why not and records the refusal (one transaction).
- * Refused: no such decision, another workflow's or another kind's, or taken already (by another
- * run, or by this run before: a replayed Update).
+ * Refused: no such decision, another workflow's or another kind's, taken already (by another run,
+ * or by this run before: a replayed Update), or one a second operator must approve without its
+ * approval.
  */
 export async function takeDecision(pool: Pool, claim: DecisionClaim): Promise<TakeResult> {
   const id =
@@ -119,23 +148,13 @@ export async function takeDecision(pool: Pool, claim: DecisionClaim): Promise<Ta
     } =
       id === undefined
         ? { rows: [] }
-        : await tx.query(
-            `SELECT id, workflow_id, kind, actor, payload, reason, request_id, taken_by,
+        : await tx.query<DecisionRow>(
+            `SELECT id, workflow_id, kind, actor, payload, reason, request_id, taken_by, needs_approval,
               created_at < now() - make_interval(mins => $2) AS expired
        FROM operator_decisions WHERE id = $1 FOR UPDATE`,
             [id, DECISION_TTL_MINUTES],
           );
-    const why = !row
-      ? 'no such decision: decisions are made through the API, which records them first'
-      : row.workflow_id !== claim.workflowId
-        ? `decision ${id} is for ${row.workflow_id}, not this workflow`
-        : row.kind !== claim.kind
-          ? `decision ${id} is a ${row.kind}, not a ${claim.kind}`
-          : claim.seenInRun || (row.taken_by !== null && row.taken_by !== takenBy)
-            ? `decision ${id} was used already`
-            : row.taken_by === null && row.expired && EXPIRING.has(claim.kind)
-              ? `decision ${id} expired: it was not used within ${DECISION_TTL_MINUTES} minutes`
-              : undefined;
+    const why = whyNot(claim, takenBy, row) ?? (await withoutApproval(tx, row));
     if (why) {
       await refuse(tx, claim, id, why);
       return { ok: false, why };
@@ -143,7 +162,7 @@ export async function takeDecision(pool: Pool, claim: DecisionClaim): Promise<Ta
     if (row.taken_by === null)
       await tx.query(
         `UPDATE operator_decisions SET taken_at = now(), taken_by = $2 WHERE id = $1`,
-        [id, takenBy],
+        [row.id, takenBy],
       );
     return {
       ok: true,
@@ -154,6 +173,65 @@ export async function takeDecision(pool: Pool, claim: DecisionClaim): Promise<Ta
       ...(row.request_id ? { requestId: row.request_id } : {}),
     };
   });
+}
+
+/** Why the row cannot be taken by this claim on its face, if it cannot. */
+function whyNot(
+  claim: DecisionClaim,
+  takenBy: string,
+  row: DecisionRow | undefined,
+): string | undefined {
+  if (!row) return 'no such decision: decisions are made through the API, which records them first';
+  const id = row.id;
+  if (row.workflow_id !== claim.workflowId)
+    return `decision ${id} is for ${row.workflow_id}, not this workflow`;
+  if (row.kind !== claim.kind) return `decision ${id} is a ${row.kind}, not a ${claim.kind}`;
+  if (claim.seenInRun || (row.taken_by !== null && row.taken_by !== takenBy))
+    return `decision ${id} was used already`;
+  if (row.taken_by === null && row.expired && EXPIRING.has(claim.kind))
+    return `decision ${id} expired: it was not used within ${DECISION_TTL_MINUTES} minutes`;
+  return undefined;
+}
+
+/**
+ * Whether a second operator must have approved it (maker-checker, issue 16 item 2): every
+ * write-off, exception adjust and recover, and a review's paid unless the API's rule let it
+ * through alone (at or below the threshold; a row no API recorded is held).
+ */
+export function needsSecondOperator(
+  row: Pick<DecisionRow, 'kind' | 'payload' | 'needs_approval'>,
+): boolean {
+  if (row.needs_approval === true) return true;
+  switch (row.kind) {
+    case 'recovery.write_off':
+      return true;
+    case 'exception.resolve':
+      return row.payload.action === 'adjust' || row.payload.action === 'recover';
+    case 'review.resolve':
+      return row.payload.decision === 'paid' && row.needs_approval !== false;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Why a decision that needs a second operator is refused: it is not the effect of an approval of
+ * this requester's, for this workflow, approved by another key.
+ */
+async function withoutApproval(
+  tx: Queryable,
+  row: DecisionRow | undefined,
+): Promise<string | undefined> {
+  if (!row || !needsSecondOperator(row)) return undefined;
+  const { rows } = await tx.query(
+    `SELECT 1 FROM approvals
+     WHERE effect_id = $1 AND status = 'approved' AND workflow_id = $2 AND requested_by = $3
+       AND decided_by <> $3`,
+    [row.id, row.workflow_id, row.actor],
+  );
+  return rows.length > 0
+    ? undefined
+    : `decision ${row.id} needs a second operator's approval, and no approval by another key carried it out`;
 }
 
 async function refuse(

@@ -15,6 +15,8 @@ import { AUTH_ERRORS } from '../schemas';
 import { requireParty } from '../require-party';
 
 const ROLE = /^(admin|operator|investor:([A-Za-z0-9_-]{1,64})|borrower:([A-Za-z0-9_-]{1,64}))$/;
+/** The person holding the key, e.g. an email (migration 0037 checks the same). */
+const HOLDER = { type: 'string', pattern: '^[A-Za-z0-9._%+@-]{1,128}$' } as const;
 
 export function registerApiKeyRoutes(app: FastifyInstance, context: AppContext): void {
   registerIssueApiKeyRoute(app, context);
@@ -30,6 +32,11 @@ const ISSUE_API_KEY_SCHEMA = {
     properties: {
       role: { type: 'string', pattern: ROLE.source },
       expiresAt: { type: 'string', format: 'date-time' },
+      holder: {
+        ...HOLDER,
+        description:
+          'the person holding it (e.g. an email): no one approves their own request, whichever key; required for operator and admin keys in staging and production',
+      },
     },
   },
   response: {
@@ -40,15 +47,16 @@ const ISSUE_API_KEY_SCHEMA = {
         key: { type: 'string' },
         role: { type: 'string' },
         expiresAt: { type: ['string', 'null'] },
+        holder: { type: 'string' },
       },
-      required: ['id', 'key', 'role', 'expiresAt'],
+      required: ['id', 'key', 'role', 'expiresAt', 'holder'],
     },
     ...AUTH_ERRORS,
   },
 };
 
 function registerIssueApiKeyRoute(app: FastifyInstance, { pool, keyPolicy }: AppContext): void {
-  app.post<{ Body: { role: string; expiresAt?: string } }>(
+  app.post<{ Body: { role: string; expiresAt?: string; holder?: string } }>(
     '/v1/api-keys',
     { schema: ISSUE_API_KEY_SCHEMA },
     async (request, reply) => {
@@ -65,12 +73,27 @@ function registerIssueApiKeyRoute(app: FastifyInstance, { pool, keyPolicy }: App
       const bootstrapLimited =
         keyPolicy.bootstrapIssuesFirstAdminOnly && request.principal.bootstrap === true;
       if (bootstrapLimited && role !== 'admin') throw bootstrapRefusal();
+      const { holder } = request.body;
+      if (keyPolicy.holderRequired && !holder && (role === 'operator' || role === 'admin'))
+        throw new ApiError(
+          400,
+          'HOLDER_REQUIRED',
+          'an operator or admin key names its holder (the person, e.g. an email) here',
+        );
       const { keyId, key, secretHash } = generateApiKey();
       await inTransaction(pool, async (tx) => {
         if (bootstrapLimited) await refuseIfAnAdminKeyIsActive(tx);
         await tx.query(
-          'INSERT INTO api_keys (id, secret_hash, role, party_id, expires_at, issued_by) VALUES ($1, $2, $3, $4, $5, $6)',
-          [keyId, secretHash, role, partyId ?? null, expiresAt, actorOf(request.principal)],
+          'INSERT INTO api_keys (id, secret_hash, role, party_id, expires_at, issued_by, holder) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+          [
+            keyId,
+            secretHash,
+            role,
+            partyId ?? null,
+            expiresAt,
+            actorOf(request.principal),
+            holder ?? null,
+          ],
         );
         await writeAudit(tx, {
           actor: actorOf(request.principal),
@@ -80,6 +103,7 @@ function registerIssueApiKeyRoute(app: FastifyInstance, { pool, keyPolicy }: App
           details: {
             role: request.body.role,
             expiresAt: expiresAt?.toISOString() ?? null,
+            holder: holder ?? keyId,
             ...bootstrapDetail(request.principal),
           },
         });
@@ -89,6 +113,7 @@ function registerIssueApiKeyRoute(app: FastifyInstance, { pool, keyPolicy }: App
         key,
         role: request.body.role,
         expiresAt: expiresAt?.toISOString() ?? null,
+        holder: holder ?? keyId,
       });
     },
   );

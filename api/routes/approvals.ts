@@ -17,9 +17,10 @@ const APPROVAL_FIELDS = {
   id: 'apr-…',
   workflowId: 'the workflow the decision is for (it may start only once approved)',
   approvalWorkflowId: "approval-{id}: the approval's own workflow (ApprovalState in the Web UI)",
-  action: 'review.paid, recovery.write_off, recovery.open, exception.adjust or payout_run.start',
+  action:
+    'review.paid, recovery.write_off, recovery.open, exception.adjust, exception.recover, payout_run.start, bank_account.add or bank_account.remove',
   amount: 'the amount at stake, or null (a payout run)',
-  requestedBy: 'the key that asked: it cannot approve',
+  requestedBy: 'the key that asked: it cannot approve, nor another key of the same holder',
   since: 'ISO time',
   reason: "the requester's reason",
   status: 'pending, approved or rejected',
@@ -114,6 +115,7 @@ async function decided(
       approvalId: request.params.id,
       verdict,
       actor: actorOf(request.principal),
+      holder: request.principal.holder,
       reason: request.body?.reason,
       requestId: request.id,
     },
@@ -128,6 +130,12 @@ async function decided(
         403,
         'APPROVAL_OWN_REQUEST',
         'a decision needs a second operator: this key asked for it',
+      );
+    case 'approval_same_person':
+      throw new ApiError(
+        403,
+        'APPROVAL_OWN_REQUEST',
+        'a decision needs a second operator: the same person asked for it, with another key',
       );
     case 'approval_decided':
       throw new ApiError(409, 'APPROVAL_DECIDED', 'this approval was decided already');

@@ -256,7 +256,7 @@ const RESOLVE_EXCEPTION_SCHEMA = {
       day: "the day's summary after it",
     }),
     202: documentedObject(
-      'an adjust: held for a second operator (POST /v1/approvals/{id}/approve)',
+      'an adjust or a recover: held for a second operator (POST /v1/approvals/{id}/approve)',
       HELD_FIELDS,
     ),
     ...AUTH_ERRORS,
@@ -280,13 +280,14 @@ function registerResolveExceptionRoute(app: FastifyInstance, context: AppContext
         const { channel, date, id: exceptionId } = request.params;
         const workflowId = workflowIds.reconciliation(channel, date);
         const { action, reason, investorId } = request.body;
-        // An adjustment posts the difference to the ledger: it waits for a second operator.
-        if (action === 'adjust')
+        // An adjustment posts the difference to the ledger, a recovery opens against an investor:
+        // either waits for a second operator.
+        if (action === 'adjust' || action === 'recover')
           return holdForApproval(context, request, {
             workflowId,
-            action: 'exception.adjust',
-            amountMinor: await openExceptionDifference(context, request.params),
-            payload: { channel, date, exceptionId, action },
+            action: `exception.${action}`,
+            amountMinor: await openExceptionDifference(context, request.params, action, investorId),
+            payload: { channel, date, exceptionId, action, ...(investorId ? { investorId } : {}) },
             reason,
           });
         // Recorded with this key first; the workflow reads it by its id. The effect's audit row
@@ -316,19 +317,24 @@ function registerResolveExceptionRoute(app: FastifyInstance, context: AppContext
 async function openExceptionDifference(
   { pool }: AppContext,
   p: { channel: string; date: string; id: string },
+  action: 'adjust' | 'recover',
+  investorId: string | undefined,
 ): Promise<bigint> {
   const {
     rows: [e],
   } = await pool.query<{
     status: string;
     class: string;
+    kind: string;
     ours: string | null;
     theirs: string | null;
+    investor: string | null;
   }>(
-    `SELECT e.status, e.class, e.ours_minor::text AS ours, e.theirs_minor::text AS theirs
+    `SELECT e.status, e.class, e.kind, e.ours_minor::text AS ours, e.theirs_minor::text AS theirs,
+       (SELECT id FROM parties WHERE id = coalesce($4, e.party_id) AND kind = 'investor') AS investor
      FROM recon_exceptions e JOIN recon_runs r ON r.id = e.run_id
      WHERE e.id = $1 AND r.channel = $2 AND r.day = $3::date`,
-    [p.id, p.channel, p.date],
+    [p.id, p.channel, p.date, investorId ?? null],
   );
   if (!e) throw new ApiError(404, 'NOT_FOUND', 'no such exception on this day');
   if (e.status !== 'OPEN')
@@ -340,8 +346,25 @@ async function openExceptionDifference(
       'EXCEPTION_REFUSED',
       'fees are not booked per order: a fee mismatch is disputed with the gateway or accepted',
     );
+  if (action === 'recover') refuseUnrecoverable(e);
   const diff = BigInt(e.theirs ?? '0') - BigInt(e.ours ?? '0');
   return diff < 0n ? -diff : diff;
+}
+
+/** A recover the day would refuse on its face (reconciliation/resolve.ts): not held for nothing. */
+function refuseUnrecoverable(e: { kind: string; investor: string | null }): void {
+  if (e.kind !== 'PAYOUT')
+    throw new ApiError(
+      409,
+      'EXCEPTION_REFUSED',
+      'only money paid out that was not owed can be recovered',
+    );
+  if (!e.investor)
+    throw new ApiError(
+      409,
+      'EXCEPTION_REFUSED',
+      'say which investor was paid (investorId, an investor that exists): the platform never made this order',
+    );
 }
 
 /**

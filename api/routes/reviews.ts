@@ -144,6 +144,8 @@ function registerResolveReviewRoute(app: FastifyInstance, context: AppContext): 
               kind: 'review.resolve',
               reason,
               payload: { decision, ...(resubmit ? { resubmit: true } : {}) },
+              // A paid that got here is at or below the threshold: takeDecision lets it alone.
+              ...(decision === 'paid' ? { needsApproval: false } : {}),
             },
             tell,
           ),

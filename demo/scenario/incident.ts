@@ -119,17 +119,22 @@ async function recoverFrom(
 ): Promise<string> {
   // The listing can show the exception a moment before the run has finished matching: the
   // workflow then refuses the decision (409, "the day is FETCHED"), and the operator tries again.
-  const resolve = () =>
-    world.api.call<{ error?: { message: string } }>(
-      'POST',
-      `/v1/reconciliations/default/${date}/exceptions/${exceptionId}/resolve`,
-      {
-        body: {
-          action: 'recover',
-          investorId: victim.party_id,
-          reason: `second-channel double payment of ${victim.order_no}`,
+  // A recover opens a recovery by hand: held for a second operator, who approves it.
+  const checkerKey = await world.api.checkerKey();
+  const resolve = async () =>
+    world.api.approvedBy<{ error?: { message: string } }>(
+      checkerKey,
+      await world.api.call(
+        'POST',
+        `/v1/reconciliations/default/${date}/exceptions/${exceptionId}/resolve`,
+        {
+          body: {
+            action: 'recover',
+            investorId: victim.party_id,
+            reason: `second-channel double payment of ${victim.order_no}`,
+          },
         },
-      },
+      ),
     );
   let resolved = await resolve();
   for (

@@ -3,8 +3,12 @@
 // the requester's own key cannot approve it, and a second operator's approval carries it out as
 // the requester's decision; a rejection leaves the review open. The worst ordering: the gateway's
 // verified notice settles the review while its approval waits, and the late approval is refused
-// with nothing posted twice.
+// with nothing posted twice. A paid recorded without the API (no approval) is refused where it is
+// taken.
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { recordDecision } from '../../decisions/operator-decisions';
 import { SearchAttributes } from '../../workflows/contracts/common';
+import { resolveReviewUpdate } from '../../workflows/contracts/gateway-order';
 import { expectLedgerConsistent } from '../ledger/helpers';
 import { heldApproval, verdict } from '../helpers/approvals';
 import { maybeRecordHistory } from '../helpers/stack';
@@ -178,4 +182,35 @@ it('a verified notice settles the review while its approval waits: the late appr
   expect(
     audit.entries.filter((e) => e.action === 'review.resolved' && e.subject === wf.workflowId),
   ).toHaveLength(1);
+}, 120_000);
+
+it('a paid recorded straight into the table (no API, no approval) is refused by the workflow, nothing posted', async () => {
+  const id = 'pa-direct-1';
+  const { wf } = await withdrawalInReview(
+    world,
+    { id: 'pa-direct', name: 'Direct', key: 'pa-key-direct' },
+    id,
+    50_000n,
+  );
+  const bypass = await recordDecision(db.pool, {
+    workflowId: wf.workflowId,
+    kind: 'review.resolve',
+    actor: 'operator:insider',
+    payload: { decision: 'paid' },
+    reason: 'nobody checks the table',
+  });
+  await expect(
+    wf.executeUpdate(resolveReviewUpdate, { args: [{ decisionId: bypass }] }),
+  ).rejects.toThrow(WorkflowUpdateFailedError);
+  expect(await postingsOf(id)).toEqual([`payout:${id}:hold`]);
+  const { rows: refused } = await db.pool.query(
+    `SELECT why FROM operator_decision_refusals WHERE decision_id = $1`,
+    [bypass],
+  );
+  expect(refused).toEqual([{ why: expect.stringMatching(/needs a second operator's approval/) }]);
+  // The held path still pays it: asked through the API, approved by a second operator.
+  const approval = heldApproval(await resolvePaid(wf.workflowId, await operatorHeaders(world.app)));
+  expect((await verdict(world.app, approval.id, 'approve')).statusCode).toBe(200);
+  expect(await wf.result()).toBe('SUCCEEDED');
+  expect(await postingsOf(id)).toEqual([`payout:${id}:hold`, `payout:${id}:post`]);
 }, 120_000);

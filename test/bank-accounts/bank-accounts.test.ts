@@ -1,7 +1,8 @@
 // Bank accounts on file (issue 16, items 1 and 5), on the real stack: the API, the Payout
 // workflow's penny test on a real Temporal dev server and the real gateway simulator. Deposits and
 // withdrawals use only a verified account of the same party, withdrawals wait out the cooling-off,
-// and the number is sealed at rest, masked in the listing, and readable after a key rotation.
+// and the number is sealed at rest, masked in the listing, and readable after a key rotation. An
+// operator's add or removal waits for a second operator, the held number sealed.
 import { randomBytes } from 'node:crypto';
 import { buildApp } from '../../api/app';
 import { Ledger } from '../../ledger';
@@ -10,9 +11,10 @@ import {
   DEVELOPMENT_BANK_ACCOUNT_KEYS,
   useBankAccountKeyring,
 } from '../../payments/bank-account-crypto';
-import { openBankAccount } from '../../payments/bank-accounts';
+import { openBankAccount, verificationPayoutId } from '../../payments/bank-accounts';
 import { getDeposit } from '../../payments/deposits';
-import { ADMIN_KEY, useTestApi } from '../api/helpers';
+import { ADMIN_KEY, operatorHeaders, useTestApi } from '../api/helpers';
+import { heldApproval, verdict } from '../helpers/approvals';
 import { addBankAccount, addVerifiedBankAccount, runPennyTest } from '../helpers/bank-accounts';
 import { GatewayWorld } from '../helpers/gateway-world';
 import { useTestDatabase } from '../helpers/postgres';
@@ -348,4 +350,69 @@ it("pays a borrower's disbursement to their verified account on file", async () 
   ]);
   expect(rows[0].bank_account).toBeNull();
   await voidPayout(db.pool, payout!, { test: 'not sent' });
+});
+
+it("holds an operator's add for a second operator: approved by another holder, the account is VERIFYING with its penny test, and the number is never in clear in the approval", async () => {
+  const owner = `Bearer ${await api.partyKey('investor', 'ba-held')}`;
+  const number = '6222777700009876';
+  const held = await post(
+    '/v1/investors/ba-held/bank-accounts',
+    (await operatorHeaders(api.app)).authorization,
+    {
+      ...account,
+      accountNo: number,
+    },
+  );
+  const approval = heldApproval(held);
+  expect(approval).toMatchObject({ action: 'bank_account.add', status: 'pending' });
+  expect((await list('ba-held', owner)).json()).toEqual([]);
+  const { rows: stored } = await db.pool.query(
+    `SELECT row_to_json(a)::text AS json FROM approvals a WHERE id = $1`,
+    [approval.id],
+  );
+  expect(stored[0].json).not.toContain(number);
+  expect(stored[0].json).toContain('6222********9876');
+  const approved = await verdict(api.app, approval.id, 'approve');
+  expect(approved.statusCode).toBe(200);
+  const { bankAccountId } = approved.json().result;
+  expect(approved.json().result).toEqual({ bankAccountId, status: 'VERIFYING' });
+  expect((await list('ba-held', owner)).json()).toEqual([
+    expect.objectContaining({
+      bankAccountId,
+      status: 'VERIFYING',
+      accountNoMasked: '6222********9876',
+    }),
+  ]);
+  expect(await getPayout(db.pool, verificationPayoutId(bankAccountId))).toMatchObject({
+    amountMinor: 1n,
+  });
+  expect((await openBankAccount(db.pool, bankAccountId)).accountNo).toBe(number);
+  const { rows: audit } = await db.pool.query(
+    `SELECT count(*)::int AS n FROM audit_log a WHERE row_to_json(a)::text LIKE $1`,
+    [`%${number}%`],
+  );
+  expect(audit[0].n).toBe(0);
+  // The owner's own add is not held.
+  const own = await post('/v1/investors/ba-held/bank-accounts', owner, {
+    ...account,
+    accountNo: '6222777700005555',
+  });
+  expect(own.statusCode).toBe(201);
+});
+
+it("holds an operator's removal for a second operator, carried out when approved", async () => {
+  const owner = `Bearer ${await api.partyKey('investor', 'ba-rm')}`;
+  const id = await addBankAccount(api.app, { partyId: 'ba-rm', authorization: owner, account });
+  const remove = (authorization: string) =>
+    api.app.inject({
+      method: 'DELETE',
+      url: `/v1/investors/ba-rm/bank-accounts/${id}`,
+      headers: { authorization, 'idempotency-key': `rm-${randomBytes(6).toString('hex')}` },
+    });
+  const approval = heldApproval(await remove((await operatorHeaders(api.app)).authorization));
+  expect(approval).toMatchObject({ action: 'bank_account.remove' });
+  expect((await list('ba-rm', owner)).json()[0].status).not.toBe('REMOVED');
+  const approved = await verdict(api.app, approval.id, 'approve');
+  expect(approved.json().result).toEqual({ bankAccountId: id, status: 'REMOVED' });
+  expect((await list('ba-rm', owner)).json()[0].status).toBe('REMOVED');
 });

@@ -255,7 +255,18 @@ it(
       "paid through the gateway's second channel",
     ]);
     expect(resolved).toMatchObject({ code: 0 });
-    expect(resolved.out).toContain('the day is CLEAN');
+    // A recover opens a recovery by hand: held until a second operator approves it.
+    expect(resolved.out).toContain('waits for a second operator');
+    const approvalId = /\((apr-[0-9a-f-]{36})\)/.exec(resolved.out)?.[1] ?? '';
+    const approved = await npmRunOps(s, who.checkerKey, [
+      'approvals',
+      'approve',
+      approvalId,
+      '--reason',
+      'the second channel paid it',
+    ]);
+    expect(approved).toMatchObject({ code: 0 });
+    expect(approved.out).toContain(`${approvalId}: approved; ${workflowId} is RESOLVED`);
 
     await seeCompleted(workflowId);
     expect(await page.locator('main').innerText()).toContain('"ReconState": "Clean"');

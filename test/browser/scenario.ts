@@ -17,6 +17,8 @@ const account = (n: number, name: string) => ({
 
 export interface Parties {
   operatorKey: string;
+  /** A second operator's key: approves what the first one's decisions hold. */
+  checkerKey: string;
   investorId: string;
   investorKey: string;
   borrowerId: string;
@@ -43,6 +45,9 @@ export async function until<T>(
 export async function parties(stack: ChaosStack, runId: string): Promise<Parties> {
   const { api } = stack;
   const { key: operatorKey } = await api.must<{ key: string }>('POST', '/v1/api-keys', {
+    body: { role: 'operator' },
+  });
+  const { key: checkerKey } = await api.must<{ key: string }>('POST', '/v1/api-keys', {
     body: { role: 'operator' },
   });
   const borrowerId = `${runId}-bor`;
@@ -92,7 +97,7 @@ export async function parties(stack: ChaosStack, runId: string): Promise<Parties
     },
     30_000,
   );
-  return { operatorKey, investorId, investorKey, borrowerId };
+  return { operatorKey, checkerKey, investorId, investorKey, borrowerId };
 }
 
 /**

@@ -30,6 +30,7 @@ const ask = (workflowId: string): Promise<string> =>
     payload: { recoveryId: workflowId },
     reason: 'borrower unreachable',
     requestedBy: 'operator:key-a',
+    requestedHolder: 'alice@example.com',
     requestId: 'req-1',
   });
 
@@ -51,7 +52,12 @@ it('lists a request as pending, and audits the request and the decision', async 
     requestedBy: 'operator:key-a',
     status: 'pending',
   });
-  const approve = { approvalId: id, verdict: 'approve' as const, actor: 'operator:key-b' };
+  const approve = {
+    approvalId: id,
+    verdict: 'approve' as const,
+    actor: 'operator:key-b',
+    holder: 'bob@example.com',
+  };
   const before = carried;
   const decided = await decideApproval(db.pool, approve, effect);
   expect(decided).toMatchObject({
@@ -78,6 +84,7 @@ it("refuses the requester's own key, and leaves the approval pending", async () 
       approvalId: id,
       verdict: 'approve',
       actor: 'operator:key-a',
+      holder: 'alice@example.com',
     },
     effect,
   );
@@ -95,7 +102,12 @@ it("refuses the requester's own key, and leaves the approval pending", async () 
 
 it('decides once: approve after reject and a second approver are refused', async () => {
   const rejected = await ask('recovery-3');
-  const no = { approvalId: rejected, verdict: 'reject' as const, actor: 'operator:key-b' };
+  const no = {
+    approvalId: rejected,
+    verdict: 'reject' as const,
+    actor: 'operator:key-b',
+    holder: 'bob@example.com',
+  };
   expect(await decideApproval(db.pool, no, effect)).toMatchObject({ ok: true });
   // The same rejection again (a retried request) gets the same answer and no second audit row.
   expect(await decideApproval(db.pool, no, effect)).toMatchObject({
@@ -105,7 +117,13 @@ it('decides once: approve after reject and a second approver are refused', async
     ok: false,
     code: 'approval_decided',
   });
-  expect(await decideApproval(db.pool, { ...no, actor: 'operator:key-c' }, effect)).toEqual({
+  expect(
+    await decideApproval(
+      db.pool,
+      { ...no, actor: 'operator:key-c', holder: 'carol@example.com' },
+      effect,
+    ),
+  ).toEqual({
     ok: false,
     code: 'approval_decided',
   });
@@ -126,6 +144,7 @@ it('answers an unknown id as not found', async () => {
         approvalId: 'apr-00000000-0000-0000-0000-000000000000',
         verdict: 'approve',
         actor: 'operator:key-b',
+        holder: 'bob@example.com',
       },
       effect,
     ),
@@ -141,7 +160,7 @@ it('never commits an approval without its effect: a carry-out that fails leaves 
   await expect(
     decideApproval(
       db.pool,
-      { approvalId: id, verdict: 'approve', actor: 'operator:key-b' },
+      { approvalId: id, verdict: 'approve', actor: 'operator:key-b', holder: 'bob@example.com' },
       failing,
     ),
   ).rejects.toThrow(/could not be recorded/);
@@ -154,7 +173,7 @@ it('never commits an approval without its effect: a carry-out that fails leaves 
   const before = carried;
   await decideApproval(
     db.pool,
-    { approvalId: id, verdict: 'reject', actor: 'operator:key-b' },
+    { approvalId: id, verdict: 'reject', actor: 'operator:key-b', holder: 'bob@example.com' },
     effect,
   );
   expect(carried).toBe(before);
@@ -194,13 +213,13 @@ it('tells Temporal through the outbox in its own transactions: the approval work
   // the requester's own key: refused, nothing enqueued
   await decideApproval(
     db.pool,
-    { approvalId: id, verdict: 'reject', actor: 'operator:key-a' },
+    { approvalId: id, verdict: 'reject', actor: 'operator:key-a', holder: 'alice@example.com' },
     effect,
   );
   expect(await outboxOf(mine)).toHaveLength(2);
   await decideApproval(
     db.pool,
-    { approvalId: id, verdict: 'reject', actor: 'operator:key-b' },
+    { approvalId: id, verdict: 'reject', actor: 'operator:key-b', holder: 'bob@example.com' },
     effect,
   );
   expect((await outboxOf(mine)).slice(2)).toEqual([
@@ -224,7 +243,7 @@ it('tells Temporal through the outbox in its own transactions: the approval work
   // the same verdict again (a retry): nothing more
   await decideApproval(
     db.pool,
-    { approvalId: id, verdict: 'reject', actor: 'operator:key-b' },
+    { approvalId: id, verdict: 'reject', actor: 'operator:key-b', holder: 'bob@example.com' },
     effect,
   );
   expect(await outboxOf(mine)).toHaveLength(4);
@@ -241,6 +260,7 @@ it('the approval workflow’s start is written in the request’s transaction an
       payload: { loanId: 'rb', installment: 1 },
       reason: 'by hand',
       requestedBy: 'operator:key-a',
+      requestedHolder: 'alice@example.com',
     });
     const { rows } = await tx.query('SELECT action FROM outbox WHERE workflow_id = $1', [
       `approval-${id}`,
@@ -251,4 +271,32 @@ it('the approval workflow’s start is written in the request’s transaction an
     tx.release();
   }
   expect(await outboxOf([`approval-${id}`])).toEqual([]);
+});
+
+it("refuses another key of the requester's holder (the same person), by the code and the table", async () => {
+  const id = await ask('recovery-holder');
+  const sameOne = { approvalId: id, verdict: 'approve' as const, actor: 'operator:key-a2' };
+  expect(
+    await decideApproval(db.pool, { ...sameOne, holder: 'alice@example.com' }, effect),
+  ).toEqual({ ok: false, code: 'approval_same_person' });
+  expect((await pendingApprovals(db.pool)).map((a) => a.id)).toContain(id);
+  await expect(
+    db.pool.query(
+      `UPDATE approvals SET status = 'approved', decided_by = 'operator:key-a2', decided_at = now(),
+         decided_holder = requested_holder WHERE id = $1`,
+      [id],
+    ),
+  ).rejects.toThrow(/check constraint/);
+  // Another person approves it; both holders are on the row and the audit.
+  expect(
+    await decideApproval(db.pool, { ...sameOne, holder: 'bob@example.com' }, effect),
+  ).toMatchObject({
+    ok: true,
+    approval: { requestedHolder: 'alice@example.com', decidedHolder: 'bob@example.com' },
+  });
+  const { rows } = await db.pool.query(
+    `SELECT details->>'holder' AS holder FROM audit_log WHERE details->>'approvalId' = $1 ORDER BY id`,
+    [id],
+  );
+  expect(rows.map((r) => r.holder)).toEqual(['alice@example.com', 'bob@example.com']);
 });

@@ -19,6 +19,7 @@ import { clearingNet, payOut, reconcile, today } from '../reconciliation/helpers
 import { admin } from '../repayments/helpers';
 import { operatorHeaders } from '../api/helpers';
 import { accountOnFile } from '../helpers/bank-accounts';
+import { approveHeld } from '../helpers/approvals';
 
 const world = new GatewayWorld();
 let app: FastifyInstance | undefined;
@@ -159,13 +160,17 @@ it('a SUCCESS notice for a payout we voided raises an alert and opens a reconcil
     day.exceptions.filter((e) => e.orderNo === 'nt-voided').map((e) => [e.class, e.status]),
   ).toEqual([['STATUS_MISMATCH', 'OPEN']]);
   const [open] = await exceptionsOf('nt-voided');
-  const recovered = await api().inject({
-    method: 'POST',
-    url: `/v1/reconciliations/default/${today()}/exceptions/${open.id}/resolve`,
-    headers: operator,
-    payload: { action: 'recover', reason: 'executed although answered INVALID_ACCOUNT' },
-  });
-  expect(recovered.statusCode).toBe(200);
+  // held for a second operator, who approves it
+  const recovered = await approveHeld(
+    api(),
+    await api().inject({
+      method: 'POST',
+      url: `/v1/reconciliations/default/${today()}/exceptions/${open.id}/resolve`,
+      headers: operator,
+      payload: { action: 'recover', reason: 'executed although answered INVALID_ACCOUNT' },
+    }),
+  );
+  expect(recovered).toMatchObject({ action: 'recover', status: 'RESOLVED' });
   expect(await clearingNet(db.pool, 'nt-voided')).toBe(7_000n); // as at the gateway
 }, 90_000);
 

@@ -11,6 +11,7 @@ import { getPayout, postPayout, setPayoutStatus } from '../../payments/payouts';
 import { voidPending } from '../../ledger/transactions';
 import { TASK_QUEUE } from '../../workflows/contracts/common';
 import type { PayoutState } from '../../workflows/contracts/payout';
+import { approveHeld } from './approvals';
 import type { TestDatabase } from './postgres';
 
 let added = 0;
@@ -35,6 +36,9 @@ export async function addBankAccount(
     },
     payload: p.account,
   });
+  // An operator's or admin's add waits for a second operator: approved here, as one would.
+  if (res.statusCode === 202)
+    return (await approveHeld<{ bankAccountId: string }>(app, res)).bankAccountId;
   if (res.statusCode !== 201) throw new Error(`adding an account: ${res.statusCode} ${res.body}`);
   return res.json<{ bankAccountId: string }>().bankAccountId;
 }

@@ -1,7 +1,9 @@
 // Operator decisions in tests, recorded as the API records them (decisions/operator-decisions.ts),
 // then sent to the workflow by id: what a test sent as an Update's fields before issue 26.
+import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
+import type { ApprovalAction } from '../../decisions/approvals';
 import { recordDecision, type DecisionKind } from '../../decisions/operator-decisions';
 import { resolveReviewUpdate, type ReviewDecision } from '../../workflows/contracts/gateway-order';
 import {
@@ -18,7 +20,10 @@ const UPDATES = {
   'recovery.request_collection': requestCollectionUpdate,
 } as const;
 
-/** Records the decision (actor `operator:<name>`) and returns the Update's argument. */
+/**
+ * Records the decision (actor `operator:<name>`) and returns the Update's argument. `needsApproval`
+ * as the API's rule sets it (false: a paid at or below the threshold).
+ */
 export async function recorded(
   pool: Pool,
   workflowId: string,
@@ -27,6 +32,7 @@ export async function recorded(
   reason: string,
   operator = 'test-op',
   requestId?: string,
+  needsApproval?: boolean,
 ) {
   return {
     decisionId: await recordDecision(pool, {
@@ -36,8 +42,40 @@ export async function recorded(
       payload,
       reason,
       requestId,
+      needsApproval,
     }),
   };
+}
+
+/**
+ * Records a decision that needs a second operator as an approval carries it out: the decision and
+ * its approval, approved by another key, with the decision as its effect.
+ */
+export async function recordedApproved(
+  pool: Pool,
+  workflowId: string,
+  kind: DecisionKind,
+  action: ApprovalAction,
+  payload: Record<string, unknown>,
+  reason: string,
+  operator = 'test-op',
+) {
+  const ref = await recorded(pool, workflowId, kind, payload, reason, operator, undefined, true);
+  await pool.query(
+    `INSERT INTO approvals (id, workflow_id, action, payload, reason, requested_by, status, decided_by,
+       decided_at, effect_id)
+     VALUES ($1, $2, $3, $4, $5, $6, 'approved', 'operator:test-checker', now(), $7)`,
+    [
+      `apr-${randomUUID()}`,
+      workflowId,
+      action,
+      JSON.stringify(payload),
+      reason,
+      `operator:${operator}`,
+      ref.decisionId,
+    ],
+  );
+  return ref;
 }
 
 export async function resolveReview(
@@ -59,6 +97,8 @@ export async function resolveReview(
     d.reason,
     d.operator,
     d.requestId,
+    // As the API records a paid at or below the threshold: let through alone.
+    d.decision === 'paid' ? false : undefined,
   );
   return handle.executeUpdate(UPDATES['review.resolve'], { args: [ref] });
 }
@@ -68,17 +108,23 @@ export async function resolveException(
   handle: WorkflowHandle,
   d: { exceptionId: string; action: ExceptionAction; reason: string; investorId?: string },
 ) {
-  const ref = await recorded(
-    pool,
-    handle.workflowId,
-    'exception.resolve',
-    {
-      exceptionId: d.exceptionId,
-      action: d.action,
-      ...(d.investorId ? { investorId: d.investorId } : {}),
-    },
-    d.reason,
-  );
+  const payload = {
+    exceptionId: d.exceptionId,
+    action: d.action,
+    ...(d.investorId ? { investorId: d.investorId } : {}),
+  };
+  // An adjust (or a recover) is taken only as an approval's effect.
+  const ref =
+    d.action === 'accept'
+      ? await recorded(pool, handle.workflowId, 'exception.resolve', payload, d.reason)
+      : await recordedApproved(
+          pool,
+          handle.workflowId,
+          'exception.resolve',
+          d.action === 'adjust' ? 'exception.adjust' : 'exception.recover',
+          payload,
+          d.reason,
+        );
   return handle.executeUpdate(UPDATES['exception.resolve'], { args: [ref] });
 }
 

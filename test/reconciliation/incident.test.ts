@@ -21,6 +21,7 @@ import {
 } from '../repayments/helpers';
 import { payOut, reconcile, today } from './helpers';
 import { operatorHeaders } from '../api/helpers';
+import { approveHeld } from '../helpers/approvals';
 import { workflowIds } from '../../ids/workflow-ids';
 
 const gatewayApp = useGatewayApp({ poolSize: 20 });
@@ -94,16 +95,20 @@ it('re-enacts the double payout: caught the next day, recovered from the next in
   expect(day.exceptions.map((e) => [e.class, e.orderNo, e.partyId])).toEqual([
     ['STATUS_MISMATCH', 'wd-first', vic],
   ]);
-  const resolved = await app.inject({
-    method: 'POST',
-    url: `/v1/reconciliations/default/${today()}/exceptions/${day.exceptions[0].id}/resolve`,
-    headers: operator,
-    payload: {
-      action: 'recover',
-      reason: 'executed at the bank although answered INVALID_ACCOUNT; paid again by wd-again',
-    },
-  });
-  expect(resolved.statusCode).toBe(200);
+  // A recover opens a recovery by hand: a second operator approves it.
+  const resolved = await approveHeld(
+    app,
+    await app.inject({
+      method: 'POST',
+      url: `/v1/reconciliations/default/${today()}/exceptions/${day.exceptions[0].id}/resolve`,
+      headers: operator,
+      payload: {
+        action: 'recover',
+        reason: 'executed at the bank although answered INVALID_ACCOUNT; paid again by wd-again',
+      },
+    }),
+  );
+  expect(resolved).toMatchObject({ status: 'RESOLVED' });
   const {
     rows: [exception],
   } = await db.pool.query(`SELECT recovery_id FROM recon_exceptions WHERE order_no = 'wd-first'`);

@@ -2,7 +2,7 @@
 // (QUERYING, MANUAL_REVIEW) must not become an exception whose resolution posts the money a
 // second time once the review is decided `paid`. Real Payout and Reconciliation workflows on a
 // Temporal dev server, the gateway simulator, Postgres.
-import { approveHeld } from '../helpers/approvals';
+import { approveHeld, heldApproval, verdict } from '../helpers/approvals';
 import type { WorkflowHandle } from '@temporalio/client';
 import { untilEvidence } from '../helpers/gateway-world';
 import { maybeRecordHistory } from '../helpers/stack';
@@ -43,6 +43,15 @@ const resolve = (id: string, payload: object) =>
     headers: stack.operator,
     payload,
   });
+/**
+ * A resolution as the operators make it: a held one (adjust, recover) approved by a second
+ * operator; the answer the held request would have given (the approval's refusal when refused).
+ */
+const resolveApproved = async (id: string, payload: object) => {
+  const res = await resolve(id, payload);
+  if (res.statusCode !== 202) return res;
+  return verdict(stack.app, heldApproval(res).id, 'approve');
+};
 const recoveries = async (orderNo: string) =>
   (
     await db.pool.query(
@@ -115,7 +124,7 @@ it('a resolution re-derives the order when it commits: an exception found before
   );
 
   // While the order is in review, its own workflow decides first: refused, nothing posted.
-  const early = await resolve(stale.id, {
+  const early = await resolveApproved(stale.id, {
     action: 'recover',
     reason: 'gateway paid, we did not record it',
   });
@@ -126,7 +135,7 @@ it('a resolution re-derives the order when it commits: an exception found before
   // The worst ordering: the review is decided while another operator recovers the exception.
   const [decided, recovered] = await Promise.all([
     resolveReview(db.pool, review, { decision: 'paid', reason: 'the bank shows the transfer' }),
-    resolve(stale.id, { action: 'recover', reason: 'gateway paid, we did not record it' }),
+    resolveApproved(stale.id, { action: 'recover', reason: 'gateway paid, we did not record it' }),
   ]);
   expect(decided).toBe('SUCCEEDED');
   expect([200, 409]).toContain(recovered.statusCode);
@@ -136,8 +145,12 @@ it('a resolution re-derives the order when it commits: an exception found before
   } = await db.pool.query(`SELECT status FROM recon_exceptions WHERE id = $1`, [stale.id]);
   if (row.status === 'OPEN')
     expect(
-      (await resolve(stale.id, { action: 'recover', reason: 'gateway paid, we did not record it' }))
-        .statusCode,
+      (
+        await resolveApproved(stale.id, {
+          action: 'recover',
+          reason: 'gateway paid, we did not record it',
+        })
+      ).statusCode,
     ).toBe(200);
   const {
     rows: [after],

@@ -42,15 +42,33 @@ it('writes off what is still owed, once, with the operator and the reason on rec
   const day = await reconcile(app, operator, today());
   const [exception] = day.exceptions;
   expect(exception).toMatchObject({ class: 'THEIRS_ONLY', orderNo: 'manual-transfer-7' });
+  const recoveryId = `rc-${exception.id}`;
   const recover = await app.inject({
     method: 'POST',
     url: `/v1/reconciliations/default/${today()}/exceptions/${exception.id}/resolve`,
     headers: operator,
     payload: { action: 'recover', investorId: 'wendy', reason: 'sent to Wendy by hand, twice' },
   });
-  expect(recover.statusCode).toBe(200);
+  // A recover opens a recovery by an operator's hand: held for a second operator, nothing opened.
+  const approval = heldApproval(recover);
+  expect(approval).toMatchObject({ action: 'exception.recover', amount: '30.00' });
+  expect(await getRecovery(db.pool, recoveryId)).toBeUndefined();
+  expect((await verdict(app, approval.id, 'approve', operator)).json().error.code).toBe(
+    'APPROVAL_OWN_REQUEST',
+  );
+  expect(await getRecovery(db.pool, recoveryId)).toBeUndefined();
+  const checker = await operatorHeaders(app);
+  const approved = await verdict(app, approval.id, 'approve', checker);
+  expect(approved.statusCode).toBe(200);
+  expect(approved.json().result).toMatchObject({ action: 'recover', status: 'RESOLVED' });
+  // The same approval again (a lost answer) is the same decision, not a second recovery.
+  expect((await verdict(app, approval.id, 'approve', checker)).statusCode).toBe(200);
+  const { rows: opened } = await db.pool.query(
+    `SELECT id FROM recoveries WHERE exception_id = $1`,
+    [exception.id],
+  );
+  expect(opened).toEqual([{ id: recoveryId }]);
   await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
-  const recoveryId = `rc-${exception.id}`;
   const handle = world.env.client.workflow.getHandle(workflowIds.recovery(recoveryId));
   await until(
     () => handle.query(recoveryStateQuery).catch(() => 'NOT_STARTED'),
@@ -148,12 +166,15 @@ it('REQUESTED: the investor is asked to pay it back through the gateway; a refus
   });
   const day = await reconcile(app, operator, today(), true);
   const exception = day.exceptions.find((e) => e.orderNo === 'manual-transfer-8');
-  await app.inject({
-    method: 'POST',
-    url: `/v1/reconciliations/default/${today()}/exceptions/${exception?.id}/resolve`,
-    headers: operator,
-    payload: { action: 'recover', investorId: 'rick', reason: 'paid to Rick by hand' },
-  });
+  await approveHeld(
+    app,
+    await app.inject({
+      method: 'POST',
+      url: `/v1/reconciliations/default/${today()}/exceptions/${exception?.id}/resolve`,
+      headers: operator,
+      payload: { action: 'recover', investorId: 'rick', reason: 'paid to Rick by hand' },
+    }),
+  );
   await drainOutbox(new OutboxDispatcher(db.pool, world.env.client), db);
   const recoveryId = `rc-${exception?.id}`;
   const handle = world.env.client.workflow.getHandle(workflowIds.recovery(recoveryId));

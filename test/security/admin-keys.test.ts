@@ -29,8 +29,14 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
+// Production: operator and admin keys name their holder (test/approvals/holders.test.ts).
 const issue = (headers: Record<string, string>, payload: object) =>
-  app.inject({ method: 'POST', url: '/v1/api-keys', headers, payload });
+  app.inject({
+    method: 'POST',
+    url: '/v1/api-keys',
+    headers,
+    payload: { holder: 'ops@example.com', ...payload },
+  });
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const auditOf = async (subject: string) =>
   (
@@ -218,9 +224,11 @@ it('development and test keep the bootstrap key whole and keys without a cap; st
   expect(keyPolicyFor('staging', undefined)).toEqual({
     bootstrapIssuesFirstAdminOnly: true,
     maxLifetimeDays: DEFAULT_MAX_LIFETIME_DAYS,
+    holderRequired: true,
   });
   expect(keyPolicyFor('production', 30)).toEqual({
     bootstrapIssuesFirstAdminOnly: true,
     maxLifetimeDays: 30,
+    holderRequired: true,
   });
 });
