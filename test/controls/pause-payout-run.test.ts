@@ -82,10 +82,16 @@ it('pauses payouts in the middle of a payout run: no new order is sent while pau
   const payouts = await runPayouts();
   expect(payouts).toHaveLength(partsDue);
   expect(payouts.every((p) => p.status === 'SUCCEEDED')).toBe(true);
-  // each part's order went to the gateway once: none resent, none doubled
+  // each part is one order, executed once at the gateway (an order sent again under its own
+  // number, as the outcome table allows for one not sent, is still one)
   const submits = await submitsOfRun();
   expect(new Set(submits.map((c) => c.orderNo)).size).toBe(partsDue);
-  expect(submits).toHaveLength(partsDue);
+  const orders = new Set(payouts.map((p) => p.order_no));
+  const executed = world.simulator
+    .truth()
+    .filter((o) => o.kind === 'PAYOUT' && o.status === 'SUCCESS' && orders.has(o.orderNo));
+  expect(executed).toHaveLength(partsDue);
+  expect(new Set(executed.map((o) => o.orderNo)).size).toBe(partsDue);
   const perInvestor = new Map<string, number>();
   for (const p of payouts) perInvestor.set(p.party_id, (perInvestor.get(p.party_id) ?? 0) + 1);
   expect([...perInvestor.values()].every((n) => n === 2)).toBe(true);
