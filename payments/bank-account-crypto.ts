@@ -78,7 +78,20 @@ export function useBankAccountKeyring(keyring: BankAccountKeyring | undefined): 
   configured = keyring;
 }
 
-/** `6222********2222`: the first and last four digits, the rest starred. */
-export function maskAccountNo(first4: string, last4: string, length: number): string {
-  return `${first4}${'*'.repeat(Math.max(length - 8, 0))}${last4}`;
+/**
+ * The digits of a number that may be kept in clear and shown (migration 0039): the first four only
+ * from 12 digits up, and at most the last four and never more than half the number, so a short
+ * number is never whole, at rest or in an answer.
+ */
+export function visibleDigits(accountNo: string): { first: string; last: string } {
+  const n = accountNo.length;
+  return {
+    first: n >= 12 ? accountNo.slice(0, 4) : '',
+    last: accountNo.slice(n - Math.min(4, Math.floor(n / 2))),
+  };
+}
+
+/** `6222********2222`, `******5678`: the visible digits, the rest starred. */
+export function maskAccountNo(first: string, last: string, length: number): string {
+  return `${first}${'*'.repeat(Math.max(length - first.length - last.length, 0))}${last}`;
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { writeAudit } from '../db/audit';
 import type { BankAccount } from '../gateway/protocol';
 import type { Queryable } from '../ledger/types';
-import { bankAccountKeyring } from './bank-account-crypto';
+import { bankAccountKeyring, visibleDigits } from './bank-account-crypto';
 import { addBankAccount } from './bank-accounts';
 
 export interface ResealCounts {
@@ -88,7 +88,7 @@ async function findOnFile(tx: Queryable, partyId: string, a: BankAccount): Promi
     `SELECT id, key_id, account_no_ciphertext FROM bank_accounts
       WHERE party_id = $1 AND bank_code = $2 AND account_name = $3 AND account_no_last4 = $4
         AND account_no_length = $5 ORDER BY removed_at NULLS FIRST, created_at DESC, id`,
-    [partyId, a.bankCode, a.accountName, a.accountNo.slice(-4), a.accountNo.length],
+    [partyId, a.bankCode, a.accountName, visibleDigits(a.accountNo).last, a.accountNo.length],
   );
   const match = rows.find(
     (r) => keyring.open({ keyId: r.key_id, ciphertext: r.account_no_ciphertext }) === a.accountNo,
@@ -141,8 +141,8 @@ async function keepAsRemoved(
       a.accountName,
       sealed.ciphertext,
       sealed.keyId,
-      a.accountNo.slice(0, 4),
-      a.accountNo.slice(-4),
+      visibleDigits(a.accountNo).first,
+      visibleDigits(a.accountNo).last,
       a.accountNo.length,
       since,
     ],

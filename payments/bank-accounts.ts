@@ -6,7 +6,7 @@ import { writeAudit } from '../db/audit';
 import type { BankAccount } from '../gateway/protocol';
 import { DEFAULT_CURRENCY } from '../ledger/currency';
 import type { Queryable } from '../ledger/types';
-import { bankAccountKeyring, maskAccountNo } from './bank-account-crypto';
+import { bankAccountKeyring, maskAccountNo, visibleDigits } from './bank-account-crypto';
 import { createPayout } from './payouts';
 
 export type BankAccountStatus = 'VERIFYING' | 'VERIFIED' | 'FAILED' | 'REMOVED';
@@ -56,8 +56,8 @@ export async function addBankAccount(
       accountName,
       sealed.ciphertext,
       sealed.keyId,
-      accountNo.slice(0, 4),
-      accountNo.slice(-4),
+      visibleDigits(accountNo).first,
+      visibleDigits(accountNo).last,
       accountNo.length,
       a.since ?? null,
     ],
@@ -90,9 +90,7 @@ const STATUS_SQL = `CASE WHEN b.removed_at IS NOT NULL THEN 'REMOVED'
                     ELSE 'VERIFYING' END`;
 
 const masked = (r: { account_no_first4: string; account_no_last4: string; n: number }) =>
-  r.n >= 12
-    ? maskAccountNo(r.account_no_first4, r.account_no_last4, r.n)
-    : `****${r.account_no_last4}`;
+  maskAccountNo(r.account_no_first4, r.account_no_last4, r.n);
 
 export async function listBankAccounts(
   db: Queryable,

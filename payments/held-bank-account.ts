@@ -2,7 +2,7 @@
 // number is sealed with the bank-account keyring in the approval's payload, never kept in clear,
 // and only its masked digits are shown. Opened again in the approving transaction.
 import type { BankAccount } from '../gateway/protocol';
-import { bankAccountKeyring, maskAccountNo } from './bank-account-crypto';
+import { bankAccountKeyring, maskAccountNo, visibleDigits } from './bank-account-crypto';
 
 export interface HeldBankAccount {
   bankCode: string;
@@ -17,10 +17,11 @@ export function sealForApproval(account: BankAccount): HeldBankAccount {
   return {
     bankCode: account.bankCode,
     accountName: account.accountName,
-    accountNoMasked:
-      accountNo.length >= 12
-        ? maskAccountNo(accountNo.slice(0, 4), accountNo.slice(-4), accountNo.length)
-        : `****${accountNo.slice(-4)}`,
+    accountNoMasked: maskAccountNo(
+      visibleDigits(accountNo).first,
+      visibleDigits(accountNo).last,
+      accountNo.length,
+    ),
     sealedAccountNo: bankAccountKeyring().seal(accountNo),
   };
 }

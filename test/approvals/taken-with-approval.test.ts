@@ -1,7 +1,8 @@
 // Maker-checker where the decision is taken (issue 16 item 2, migration 0035): takeDecision
 // refuses a decision that needs a second operator (a write-off, an exception's adjust or recover,
-// a review's paid the API did not let through alone) unless an approval of the same requester's, for the same
-// workflow, approved by another key, carried it out. Refusals are recorded as any other.
+// a review's paid the API did not let through alone) unless an approval of the same requester's,
+// for the same workflow, approved by another key, carried it out. Refusals are recorded as any
+// other.
 import { randomUUID } from 'node:crypto';
 import {
   recordDecision,

@@ -416,3 +416,29 @@ it("holds an operator's removal for a second operator, carried out when approved
   expect(approved.json().result).toEqual({ bankAccountId: id, status: 'REMOVED' });
   expect((await list('ba-rm', owner)).json()[0].status).toBe('REMOVED');
 });
+
+it('never keeps or shows a short number whole: at most half its digits, and the first four only from 12 up', async () => {
+  const cy = `Bearer ${await api.partyKey('investor', 'ba-cy')}`;
+  const cases: [string, string][] = [
+    ['123456', '***456'],
+    ['12345678', '****5678'],
+    ['123456789', '*****6789'],
+    ['12345678901', '*******8901'],
+    ['123456789012', '1234****9012'],
+  ];
+  for (const [accountNo] of cases)
+    await addBankAccount(api.app, {
+      partyId: 'ba-cy',
+      authorization: cy,
+      account: { ...account, accountNo },
+    });
+  const listed = (await list('ba-cy', cy)).json() as { accountNoMasked: string }[];
+  expect(listed.map((a) => a.accountNoMasked)).toEqual(cases.map(([, masked]) => masked));
+  // at rest: nothing in clear but those digits
+  const { rows } = await db.pool.query(
+    `SELECT account_no_first4 || account_no_last4 AS clear, account_no_length AS n
+       FROM bank_accounts WHERE party_id = 'ba-cy' ORDER BY created_at, id`,
+  );
+  for (const r of rows) expect(r.clear.length * 2).toBeLessThanOrEqual(Math.max(r.n, 16));
+  expect(rows.map((r) => r.clear)).toEqual(['456', '5678', '6789', '8901', '12349012']);
+});
