@@ -193,17 +193,26 @@ it('REQUESTED: the investor is asked to pay it back through the gateway; a refus
   });
   expect(refused.json()).toMatchObject({ state: 'OFFSETTING', outstanding: '45.00' });
   await world.reset();
-  const paid = await app.inject({
-    method: 'POST',
-    url: `/v1/recoveries/${recoveryId}/request-collection`,
-    headers: operator,
-    payload: { reason: 'Rick topped up his account' },
-  });
+  const ask = () =>
+    app.inject({
+      method: 'POST',
+      url: `/v1/recoveries/${recoveryId}/request-collection`,
+      headers: { ...operator, 'idempotency-key': `ask-${recoveryId}-2` },
+      payload: { reason: 'Rick topped up his account' },
+    });
+  const paid = await ask();
   expect(paid.json()).toMatchObject({
     state: 'RECOVERED',
     recovered: '45.00',
     outstanding: '0.00',
   });
+  // A retry under its key (the answer lost) replays it: no second collection, no 409.
+  const retried = await ask();
+  expect({
+    status: retried.statusCode,
+    body: retried.json(),
+    replayed: retried.headers['idempotency-replayed'],
+  }).toEqual({ status: paid.statusCode, body: paid.json(), replayed: 'true' });
   expect(await handle.result()).toBe('RECOVERED');
   const collected = world.simulator
     .truth()
