@@ -71,6 +71,8 @@ export interface AppDeps {
   adminApiKey?: string;
   /** Requests per minute per API key (or per address before authentication). */
   rateLimitPerMinute?: number;
+  /** TRUST_PROXY (config/env.ts): the proxies whose X-Forwarded-For names the client. */
+  trustProxy?: string;
   /** Failed authentication per address (api/failed-auth-limiter.ts); tests shorten it. */
   failedAuthLimits?: FailedAuthLimits;
   logger?: FastifyServerOptions['logger'];
@@ -175,6 +177,8 @@ function createFastify(deps: AppDeps): FastifyInstance {
     // logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // request.ip, which the failed-auth and rate limits count, is the client behind these only
+    ...(deps.trustProxy ? { trustProxy: deps.trustProxy } : {}),
     // Every id the platform derives must be reachable in a path (the default, 100, is shorter).
     routerOptions: { maxParamLength: API_PATH_PARAM_MAX },
     // Refusals before routing in the API's own shape: a path id past every id's limit is a bad id.

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     previousGatewaySecret: config.GATEWAY_SECRET_PREVIOUS,
     adminApiKey: config.ADMIN_API_KEY,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+    trustProxy: config.TRUST_PROXY,
     bankAccountCoolingOffSeconds: bankAccountCoolingOffSeconds(config),
     paidApprovalAboveMinor: paidApprovalAboveMinor(config),
     keyPolicy: keyPolicyFor(config.APP_ENV, config.API_KEY_MAX_LIFETIME_DAYS),

@@ -73,6 +73,15 @@ const schema = z.object({
   API_DB_POOL: positiveInt.max(200).default(20),
   API_RATE_LIMIT_PER_MINUTE: positiveInt.optional(),
   /**
+   * The load balancers in front of the API, by address or CIDR, comma-separated: their
+   * X-Forwarded-For names the client the limits count. Unset: the socket's address (a proxy would
+   * make every client one address). Never "true": any client could then name itself.
+   */
+  TRUST_PROXY: z
+    .string()
+    .regex(/^[0-9A-Fa-f:.]+(\/[0-9]{1,3})?(,[0-9A-Fa-f:.]+(\/[0-9]{1,3})?)*$/)
+    .optional(),
+  /**
    * Every API key expires within this many days of issue; default 90 in staging and production, no
    * cap elsewhere (api/key-policy.ts).
    */

@@ -56,3 +56,30 @@ it('refuses an address that keeps failing with 429 before any key lookup, alerts
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
   expect(metrics).toMatch(/api_failed_auth_refused_total 6/);
 });
+
+it('behind a trusted proxy counts the client it forwards, not the proxy: one flooding client does not shut out the rest', async () => {
+  const proxied = await buildApp({
+    pool: db.pool,
+    adminApiKey: ADMIN_KEY,
+    failedAuthLimits: { maxFailures: 5, windowMs: 60_000, alertAt: 100, maxAddresses: 100 },
+    trustProxy: '10.9.0.0/16',
+  });
+  try {
+    const via = (client: string, headers: Record<string, string>, proxy = '10.9.0.7') =>
+      proxied.inject({
+        method: 'GET',
+        url: '/v1/ledger/trial-balance',
+        headers: { ...headers, 'x-forwarded-for': client },
+        remoteAddress: proxy,
+      });
+    for (let i = 0; i < 6; i++) await via('203.0.113.5', bad);
+    expect((await via('203.0.113.5', bad)).statusCode).toBe(429);
+    const good = { authorization: `Bearer ${ADMIN_KEY}` };
+    expect((await via('198.51.100.9', good)).statusCode).toBe(200);
+    // an address that is not a trusted proxy cannot name another client
+    for (let i = 0; i < 6; i++) await via('198.51.100.9', bad, '192.0.2.1');
+    expect((await via('198.51.100.9', good)).statusCode).toBe(200);
+  } finally {
+    await proxied.close();
+  }
+});
