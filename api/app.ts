@@ -19,6 +19,7 @@ import {
   refuseBootstrapBeyondFirstAdmin,
   type KeyPolicy,
 } from './key-policy';
+import { answerClientError } from './client-errors';
 import { ApiError, DATABASE_RETRY_AFTER_SECONDS, errorBody, toApiError } from './errors';
 import {
   DEFAULT_FAILED_AUTH_LIMITS,
@@ -198,6 +199,8 @@ function createFastify(deps: AppDeps): FastifyInstance {
             : errorBody('INVALID_REQUEST', error.message),
         );
     },
+    // what the HTTP parser refuses, in the API's error shape (414, 431, 408, 400)
+    clientErrorHandler: answerClientError,
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,
