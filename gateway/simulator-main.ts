@@ -68,6 +68,12 @@ const program = new Command()
   )
   .addOption(
     new Option(
+      '--also-accept <secret>',
+      'during a rotation, a second secret whose request signatures are accepted (notifications stay signed with --secret)',
+    ).env('GATEWAY_SECRET_ALSO_ACCEPTED'),
+  )
+  .addOption(
+    new Option(
       '--seed <seed>',
       'seed of the fault draws: the same seed and order numbers give the same faults',
     )

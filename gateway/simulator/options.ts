@@ -10,6 +10,12 @@ export interface SimulatorOptions {
   merchantId: string;
   /** Merchant secret: checks request signatures and signs notifications. */
   secret: string;
+  /**
+   * During a rotation of the merchant's secret, another whose request signatures are accepted too
+   * (as a PSP lets a merchant hold two keys): the platform switches its requests over, then it is
+   * dropped. Notifications are signed with `secret` only.
+   */
+  alsoAccept?: string;
   /** Where notifications go; none are sent without it. */
   notifyUrl?: string;
   seed: string;
@@ -56,6 +62,8 @@ export function resolveOptions(input: SimulatorInput): SimulatorOptions {
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535)
     throw new Error(`port ${options.port} is not a TCP port`);
   if (options.secret.length < 16) throw new Error('the secret must have at least 16 characters');
+  if (options.alsoAccept !== undefined && options.alsoAccept.length < 16)
+    throw new Error('the secret also accepted must have at least 16 characters');
   if (!isAbsolute(options.dataDir))
     throw new Error(`dataDir must be an absolute path, got '${options.dataDir}'`);
   if (options.notifyUrl !== undefined && !/^https?:$/.test(new URL(options.notifyUrl).protocol))

@@ -36,6 +36,8 @@ function single(value: string | string[] | undefined): string | undefined {
 export interface Merchant {
   merchantId: string;
   secret: string;
+  /** A second secret accepted during a rotation (SimulatorOptions.alsoAccept). */
+  alsoAccept?: string;
 }
 
 /** A preValidation hook: 401 AUTH_FAILED unless the request is signed by the merchant. */
@@ -59,14 +61,15 @@ export function merchantAuth(merchant: Merchant, now: () => number) {
     ) {
       return deny('timestamp outside the allowed window');
     }
-    const expected = signRequest(
-      merchant.secret,
-      timestamp,
-      request.method,
-      request.url,
-      rawBodies.get(request) ?? '',
-    );
-    if (!signaturesEqual(expected, signature)) return deny('bad signature');
+    const signedWith = (secret: string) =>
+      signaturesEqual(
+        signRequest(secret, timestamp, request.method, request.url, rawBodies.get(request) ?? ''),
+        signature,
+      );
+    const accepted =
+      signedWith(merchant.secret) ||
+      (merchant.alsoAccept !== undefined && signedWith(merchant.alsoAccept));
+    if (!accepted) return deny('bad signature');
     return undefined;
   };
 }

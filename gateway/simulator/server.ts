@@ -174,7 +174,7 @@ interface SimulatorParts {
 function registerSimulatorRoutes(app: FastifyInstance, parts: SimulatorParts): void {
   const { options, timers, store, book, notifier, outage, faults, holders } = parts;
   const preValidation = merchantAuth(
-    { merchantId: options.merchantId, secret: options.secret },
+    { merchantId: options.merchantId, secret: options.secret, alsoAccept: options.alsoAccept },
     options.now,
   );
   registerOrderRoutes(app, {

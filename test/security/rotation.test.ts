@@ -1,12 +1,22 @@
 // Issue 16, item 12: secrets rotate without downtime, two valid during the window.
 // - The gateway's secret: the API verifies notices against GATEWAY_SECRET and, during a rotation,
 //   GATEWAY_SECRET_PREVIOUS; once the previous one is unset it is refused.
+// - Outgoing, the gateway (the simulator, as a PSP lets a merchant hold two keys) accepts requests
+//   signed with either secret while the worker switches over, then drops the old one.
 // - API keys: a new key is issued while the old one still works, then the old one is revoked.
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
 import { loadConfig } from '../../config/env';
 import { signNotification, unixSeconds } from '../../gateway/signing';
+import { exchange } from '../../gateway/http-exchange';
+import {
+  MERCHANT_ID_HEADER,
+  REQUEST_SIGNATURE_HEADER,
+  REQUEST_TIMESTAMP_HEADER,
+} from '../../gateway/protocol';
+import { signRequest } from '../../gateway/signing';
 import { ADMIN_KEY } from '../api/helpers';
+import { MERCHANT_ID, startTestSimulator, tempDir } from '../gateway/helpers';
 import { useTestDatabase } from '../helpers/postgres';
 
 const db = useTestDatabase();
@@ -135,4 +145,52 @@ it('an API key rotates without downtime: the new key works alongside the old, th
     ).toBe(200);
     expect([await read(old.key), await read(next.key)]).toEqual([401, 200]);
   });
+});
+
+/** The gateway's answer to a query signed with `secret`: 200 (served, the order unknown) or 401. */
+async function askGateway(baseUrl: string, secret: string): Promise<number> {
+  const path = '/v1/orders/no-such-order';
+  const timestamp = unixSeconds(Date.now());
+  const res = await exchange({
+    url: new URL(baseUrl + path),
+    method: 'GET',
+    headers: {
+      [MERCHANT_ID_HEADER]: MERCHANT_ID,
+      [REQUEST_TIMESTAMP_HEADER]: timestamp,
+      [REQUEST_SIGNATURE_HEADER]: signRequest(secret, timestamp, 'GET', path, ''),
+    },
+    connectTimeoutMs: 2_000,
+    requestTimeoutMs: 2_000,
+    maxResponseBytes: 1 << 20,
+  });
+  return res.kind === 'response' ? res.httpStatus : -1;
+}
+
+it("the worker's requests switch secrets without downtime: the gateway accepts both during the window, then only the new one", async () => {
+  const dir = tempDir();
+  const at = async (secrets: { secret: string; alsoAccept?: string }) => {
+    const sim = await startTestSimulator({ dataDir: dir.path, ...secrets });
+    try {
+      return [
+        await askGateway(sim.url, OLD),
+        await askGateway(sim.url, NEW),
+        await askGateway(sim.url, OTHER),
+      ];
+    } finally {
+      await sim.close();
+    }
+  };
+  try {
+    // before: the old secret only
+    expect(await at({ secret: OLD })).toEqual([200, 401, 401]);
+    // the gateway adds the new one: a worker still on the old one and one restarted on the new
+    // one are both served
+    expect(await at({ secret: OLD, alsoAccept: NEW })).toEqual([200, 200, 401]);
+    // the gateway signs with the new one and still accepts the old until the workers are done
+    expect(await at({ secret: NEW, alsoAccept: OLD })).toEqual([200, 200, 401]);
+    // after: the new one only
+    expect(await at({ secret: NEW })).toEqual([401, 200, 401]);
+  } finally {
+    dir.remove();
+  }
 });
