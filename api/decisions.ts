@@ -34,6 +34,11 @@ export interface DecisionRequest {
    * The intent's own audit row (with the decision's id in its details), written with the decision.
    */
   intent?: { action: string; subject: string };
+  /**
+   * What else commits with the decision, given its ref (an outbox row that delivers it even if
+   * the API dies before telling the workflow).
+   */
+  alsoIn?: (tx: Queryable, ref: DecisionRef) => Promise<void>;
 }
 
 interface Keyed {
@@ -66,7 +71,7 @@ export async function decide<T>(
   decision: DecisionRequest,
   tell: (ref: DecisionRef) => Promise<T>,
 ): Promise<T> {
-  const { intent, ...d } = decision;
+  const { intent, alsoIn, ...d } = decision;
   const actor = actorOf(request.principal);
   const keyed = underKey.get(request);
   const decisionId = await inTransaction(context.pool, async (tx) => {
@@ -82,6 +87,7 @@ export async function decide<T>(
         requestId: request.id,
         details: { decisionId: id, ...d.payload },
       });
+    if (alsoIn) await alsoIn(tx, { decisionId: id });
     if (keyed) {
       await tx.query(
         'INSERT INTO api_idempotent_decisions (scope, key, request_hash, decision_id) VALUES ($1, $2, $3, $4)',

@@ -168,8 +168,10 @@ async function judgeException(state: RunState, e: DayException): Promise<Judgeme
   const why = `ledger ${ledger}, gateway ${gateway}`;
   if (e.kind === 'PAYOUT' && gateway > ledger) {
     // Money out that the platform did not book: recover it from the investor it reached.
+    // (an investor's: a borrower's penny test paid twice is the platform's loss, adjusted)
     const { rows } = await state.stack.db.query<{ party_id: string }>(
-      `SELECT party_id FROM payouts WHERE order_no = $1 AND purpose <> 'disbursement'`,
+      `SELECT p.party_id FROM payouts p JOIN parties a ON a.id = p.party_id AND a.kind = 'investor'
+        WHERE p.order_no = $1 AND p.purpose <> 'disbursement'`,
       [e.orderNo],
     );
     const investorId = rows[0]?.party_id ?? secondChannelVictim(state, e.orderNo);

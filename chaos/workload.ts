@@ -48,14 +48,23 @@ const bankAccount = (i: number, name: string) => ({
 export async function depositPhase(state: RunState, plan: WorkloadPlan): Promise<string> {
   const { api } = state.stack;
   const borrowerId = `${state.runId}-bor`;
+  // The borrower's account is penny-tested under the run's faults like the investors': until it
+  // is verified, no disbursement goes out and no installment can be collected.
   await api.must('POST', '/v1/borrowers', {
-    body: {
-      id: borrowerId,
-      name: 'Borrower Co.',
-      bankAccount: bankAccount(99_999_999, 'Borrower Co.'),
-    },
+    body: { id: borrowerId, name: 'Borrower Co.' },
     idempotencyKey: `${borrowerId}-create`,
   });
+  const borrower: OnFile = {
+    id: borrowerId,
+    key: (
+      await api.must<{ key: string }>('POST', '/v1/api-keys', {
+        body: { role: `borrower:${borrowerId}` },
+      })
+    ).key,
+    bankAccountId: null,
+    path: 'borrowers',
+    account: bankAccount(99_999_999, 'Borrower Co.'),
+  };
   for (let i = 0; i < plan.investors; i++) {
     const id = `${state.runId}-inv${i}`;
     // Their accounts are added (and penny-tested) by the workload's rounds, not at creation.
@@ -68,7 +77,17 @@ export async function depositPhase(state: RunState, plan: WorkloadPlan): Promise
     });
     state.investors.push({ id, key, bankAccountId: null });
   }
-  await verifyAccounts(state);
+  await verifyAccounts(state, [
+    borrower,
+    ...state.investors.map((inv, i): OnFile => {
+      const onFile = Object.assign(inv, {
+        path: 'investors' as const,
+        account: bankAccount(i, inv.id),
+      });
+      return onFile;
+    }),
+  ]);
+  if (borrower.bankAccountId === null) state.say(`  ${borrowerId}: no verified account`);
   await inParallel(state.investors, 4, async (inv, i) => {
     if (inv.bankAccountId === null)
       return state.say(`  ${inv.id}: no verified account, no deposit`);
@@ -85,21 +104,27 @@ export async function depositPhase(state: RunState, plan: WorkloadPlan): Promise
   return borrowerId;
 }
 
+/** A party whose account the workload puts on file with its own key. */
+type OnFile = Investor & {
+  path: 'investors' | 'borrowers';
+  account: ReturnType<typeof bankAccount>;
+};
+
 /**
- * Each investor's bank account on file, verified by its penny test (a payout under the run's
+ * Each party's bank account on file, verified by its penny test (a payout under the run's
  * faults): an account whose test failed is added again, at most three times.
  */
-async function verifyAccounts(state: RunState): Promise<void> {
+async function verifyAccounts(state: RunState, parties: OnFile[]): Promise<void> {
   for (let round = 0; round < 3; round++) {
-    const pending = new Map<string, Investor>();
-    for (const [i, inv] of state.investors.entries()) {
-      if (inv.bankAccountId !== null) continue;
+    const pending = new Map<string, OnFile>();
+    for (const party of parties) {
+      if (party.bankAccountId !== null) continue;
       const { bankAccountId } = await state.stack.api.must<{ bankAccountId: string }>(
         'POST',
-        `/v1/investors/${inv.id}/bank-accounts`,
-        { key: inv.key, body: bankAccount(i, inv.id), idempotencyKey: `${inv.id}-ba${round}` },
+        `/v1/${party.path}/${party.id}/bank-accounts`,
+        { key: party.key, body: party.account, idempotencyKey: `${party.id}-ba${round}` },
       );
-      pending.set(bankAccountId, inv);
+      pending.set(bankAccountId, party);
     }
     if (pending.size === 0) return;
     const settled = await until(

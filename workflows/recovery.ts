@@ -28,6 +28,7 @@ import {
   type ResolveReviewInput,
 } from './contracts/gateway-order';
 import {
+  collectionRequestedSignal,
   recoveryClosedSignal,
   recoveryStateQuery,
   requestCollectionUpdate,
@@ -98,15 +99,46 @@ function handleOperatorUpdates(run: RecoveryRun, gate: DecisionGate): void {
     return run.state;
   });
 
+  // A request reaches the workflow twice: as the API's Update and as the outbox's signal committed
+  // with its decision (delivered even if the API died first). The first to come takes it; the
+  // other shares its outcome, never a second collection and never a refusal of a used decision.
+  // Histories from before take every Update's decision anew (a used one is refused there).
+  const once = patched(COLLECTION_REQUEST_ONCE_PATCH);
+  const byDecision = new Map<string, Promise<number>>();
+  const requestCollection = (input: unknown): Promise<number> => {
+    const id = once ? decisionIdOf(input) : undefined;
+    const known = id === undefined ? undefined : byDecision.get(id);
+    if (known) return known;
+    const taking = (async () => {
+      let mine = 0;
+      await decide('recovery.request_collection', input, (d) => {
+        run.requested = d; // the main loop starts the collection
+        mine = ++run.requestsMade;
+      });
+      return mine;
+    })();
+    if (id !== undefined) byDecision.set(id, taking);
+    return taking;
+  };
   setHandler(requestCollectionUpdate, async (input) => {
-    let mine = 0;
-    await decide('recovery.request_collection', input, (d) => {
-      run.requested = d; // the main loop starts the collection
-      mine = ++run.requestsMade;
-    });
+    const mine = await requestCollection(input);
     await condition(() => run.requestsDone >= mine); // collected, or back to OFFSETTING
     return run.state;
   });
+  if (!once) return;
+  setHandler(collectionRequestedSignal, (ref) => {
+    // a refusal is recorded where the decision is taken; a signal has no one to answer
+    requestCollection(ref).catch(() => undefined);
+  });
+}
+
+/** The patch that takes a collection request's decision once, by the Update or the signal. */
+const COLLECTION_REQUEST_ONCE_PATCH = 'collection-request-taken-once';
+
+/** The decision id an operator's message names, if it is a decision ref. */
+function decisionIdOf(input: unknown): string | undefined {
+  const id = (input as { decisionId?: unknown } | null)?.decisionId;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** The patch that audits a write-off the loop never reached (histories from before end without). */

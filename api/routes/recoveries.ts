@@ -7,7 +7,13 @@ import { formatAmount } from '../../ledger/money';
 import { DEFAULT_CURRENCY } from '../../ledger/currency';
 import { parseAmount } from '../../ledger/money';
 import { getRecovery, listRecoveries, type Recovery } from '../../payments/recoveries';
-import { requestCollectionUpdate, writeOffUpdate } from '../../workflows/contracts/recovery';
+import {
+  collectionRequestedSignal,
+  requestCollectionUpdate,
+  writeOffUpdate,
+} from '../../workflows/contracts/recovery';
+import { enqueueSignal } from '../../outbox/enqueue';
+import type { Queryable } from '../../ledger/types';
 import type { DecisionRef } from '../../decisions/operator-decisions';
 import { newIds } from '../../ids/new-ids';
 import type { AppContext } from '../app';
@@ -204,10 +210,14 @@ async function decideRecovery(
   reason: string,
 ): Promise<string> {
   const workflowId = workflowIds.recovery(id);
-  // A collection request's audit row commits with the request.
+  // A collection request's audit row commits with the request, and so does its delivery: the
+  // outbox signals it to the workflow even if this process dies before its Update (the workflow
+  // takes the decision once, whichever comes first).
   const intent = { action: 'recovery.collection_requested', subject: id };
+  const alsoIn = (tx: Queryable, ref: DecisionRef) =>
+    enqueueSignal(tx, workflowId, collectionRequestedSignal, [ref], { dropIfClosed: true });
   return tellRecovery(context, id, update, (tell) =>
-    decide(context, request, { workflowId, kind, reason, payload: {}, intent }, tell),
+    decide(context, request, { workflowId, kind, reason, payload: {}, intent, alsoIn }, tell),
   );
 }
 

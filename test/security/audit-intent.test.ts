@@ -4,13 +4,22 @@
 // after a crash); a collection request's `recovery.collection_requested` row commits with its
 // decision.
 import { putVerifiedAccountOnFile } from '../helpers/bank-accounts';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app';
+import { ADMIN_KEY } from '../api/helpers';
 import type { QueryPolicy } from '../../workflows/contracts/gateway-order';
 import { ACCOUNT } from '../gateway/helpers';
 import { collectAndDistribute, createRepayingLoan } from '../money-safety/fixtures';
 import { drainOutbox } from '../helpers/stack';
 import { approveHeld, heldApproval, verdict } from '../helpers/approvals';
-import { admin, openRecoveryByHand, operatorHeaders, useOutcomeWorld } from '../outcomes/helpers';
+import {
+  admin,
+  openRecoveryByHand,
+  operatorHeaders,
+  until,
+  useOutcomeWorld,
+} from '../outcomes/helpers';
 
 const world = useOutcomeWorld({ poolSize: 20 });
 const { db } = world;
@@ -167,4 +176,84 @@ it("a collection request's audit row commits with its decision, before the workf
   expect(await audit('recovery.collection_requested', recoveryId)).toEqual([
     { actor: mine[0].actor, details: { decisionId: mine[0].id } },
   ]);
+}, 120_000);
+
+it('a collection request whose Update never left (the API died after its commit) is delivered by the outbox row committed with it: taken once, collected once, and the retry under its key gets the same request', async () => {
+  await world.app.inject({
+    method: 'POST',
+    url: '/v1/investors',
+    headers: { ...admin, 'idempotency-key': 'ai-inv-3' },
+    payload: { id: 'ai-jo', name: 'Jo' },
+  });
+  await putVerifiedAccountOnFile(db.pool, 'ai-jo', ACCOUNT);
+  const { recoveryId, workflowId } = await openRecoveryByHand(world, {
+    investorId: 'ai-jo',
+    amount: '7.00',
+    reason: 'paid twice',
+    idempotencyKey: 'ai-open-3',
+    queryPolicy: FAST,
+  });
+  // Jo's bank refuses the collection: the recovery goes back to OFFSETTING and stays running.
+  world.gateway.rule = (call) =>
+    call.op === 'submit' && call.memo?.includes(`rq-${recoveryId}-`)
+      ? 'fail:INSUFFICIENT_FUNDS'
+      : undefined;
+  // An API whose connection to Temporal dies after the decision commits.
+  const dying = await buildApp({
+    pool: db.pool,
+    adminApiKey: ADMIN_KEY,
+    temporal: {
+      workflow: {
+        getHandle: () => ({
+          executeUpdate: async () => {
+            throw new Error('the API died here');
+          },
+        }),
+      },
+    } as unknown as Client,
+  });
+  const operator = await operatorHeaders(world.app);
+  const ask = (app: FastifyInstance) =>
+    app.inject({
+      method: 'POST',
+      url: `/v1/recoveries/${recoveryId}/request-collection`,
+      headers: { ...operator, 'idempotency-key': `ask-${recoveryId}` },
+      payload: { reason: 'asked the investor' },
+    });
+  try {
+    expect((await ask(dying)).statusCode).toBe(500);
+  } finally {
+    await dying.close();
+  }
+  const intents = await audit('recovery.collection_requested', recoveryId);
+  expect(intents).toHaveLength(1);
+  const asked = (await decisions(workflowId)).filter((d) => d.id === intents[0].details.decisionId);
+  expect(asked.map((d) => d.taken_by)).toEqual([null]);
+
+  // The dispatcher delivers it: the workflow takes the decision and collects.
+  await drainOutbox(world.dispatcher, db);
+  const collections = () =>
+    world.simulator.truth().filter((o) => o.orderNo.startsWith(`rq-${recoveryId}-`));
+  await until(
+    async () => collections().length,
+    (n) => n === 1,
+    30_000,
+  );
+  await until(
+    async () => (await decisions(workflowId)).find((d) => d.id === asked[0].id)?.taken_by,
+    (t) => typeof t === 'string',
+    30_000,
+  );
+  // The operator retries through a live API with the same key: the same decision, told again, is
+  // the same request: answered, and nothing collected twice or refused.
+  const retried = await ask(world.app);
+  expect(retried.statusCode).toBe(200);
+  expect(retried.json()).toMatchObject({ state: 'OFFSETTING' });
+  expect(collections()).toHaveLength(1);
+  const refused = await db.pool.query(
+    'SELECT 1 FROM operator_decision_refusals WHERE workflow_id = $1',
+    [workflowId],
+  );
+  expect(refused.rows).toEqual([]);
+  world.gateway.rule = () => undefined;
 }, 120_000);

@@ -40,3 +40,9 @@ export const writeOffUpdate = defineUpdate<RecoveryWorkflowState, [DecisionRef]>
 export const requestCollectionUpdate = defineUpdate<RecoveryWorkflowState, [DecisionRef]>(
   'requestCollection',
 );
+
+/**
+ * The same request, through the outbox row committed with its decision: delivered even when the
+ * API died before its Update. The workflow takes a decision once, whichever arrives first.
+ */
+export const collectionRequestedSignal = defineSignal<[DecisionRef]>('collectionRequested');
