@@ -82,7 +82,7 @@ function registerIssueApiKeyRoute(app: FastifyInstance, { pool, keyPolicy }: App
         );
       const { keyId, key, secretHash } = generateApiKey();
       await inTransaction(pool, async (tx) => {
-        if (bootstrapLimited) await refuseIfAnAdminKeyIsActive(tx);
+        if (bootstrapLimited) await refuseIfAnAdminKeyWasIssued(tx);
         await tx.query(
           'INSERT INTO api_keys (id, secret_hash, role, party_id, expires_at, issued_by, holder) VALUES ($1, $2, $3, $4, $5, $6, $7)',
           [
@@ -177,20 +177,20 @@ function bootstrapRefusal(): ApiError {
   return new ApiError(
     403,
     'BOOTSTRAP_KEY_LIMITED',
-    'the bootstrap ADMIN_API_KEY only issues the first admin key here, while no admin key is active: issue other keys with an admin key',
+    'the bootstrap ADMIN_API_KEY only issues the first admin key here: issue other keys with an admin key',
   );
 }
 
 /**
- * The bootstrap key issues an admin key only while none is active (not revoked, not expired): the
- * first one, or again after every admin key has expired or been revoked, so a deployment can
- * always recover. One at a time: two concurrent bootstrap requests cannot both pass.
+ * The bootstrap key issues the first admin key and no other: refused once any admin key was issued,
+ * even one since revoked or expired (issue 16 item 3). A deployment that lost every admin key
+ * recovers through the database owner, never through the API: the owner deletes the retired
+ * admin keys' rows (the app role cannot), and the bootstrap key may issue a first one again; the
+ * audit log keeps their history. One at a time: two concurrent bootstrap requests cannot both pass.
  */
-async function refuseIfAnAdminKeyIsActive(tx: Queryable): Promise<void> {
+async function refuseIfAnAdminKeyWasIssued(tx: Queryable): Promise<void> {
   await tx.query(`SELECT pg_advisory_xact_lock(hashtext('api_keys:bootstrap-admin'))`);
-  const { rowCount } = await tx.query(
-    `SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`,
-  );
+  const { rowCount } = await tx.query(`SELECT 1 FROM api_keys WHERE role = 'admin' LIMIT 1`);
   if (rowCount) throw bootstrapRefusal();
 }
 

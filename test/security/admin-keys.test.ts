@@ -130,8 +130,8 @@ it('the bootstrap key issues the first admin key and nothing else; that key acts
   ]);
   expect((await issue(bootstrap, { role: 'admin' })).statusCode).toBe(403);
 
-  // Once no admin key is active (the last one revoked), the bootstrap key can issue one again: a
-  // deployment can always recover.
+  // Even once no admin key is active (the last one revoked), the bootstrap key issued the first
+  // one and issues no other.
   expect(
     (
       await app.inject({
@@ -141,11 +141,31 @@ it('the bootstrap key issues the first admin key and nothing else; that key acts
       })
     ).statusCode,
   ).toBe(200);
+  expect((await issue(bootstrap, { role: 'admin' })).statusCode).toBe(403);
+  // The recovery is the database owner's, not the API's: the retired admin keys' rows deleted
+  // (the app role cannot), the bootstrap key issues a first one again; the audit log keeps them.
+  const client = await db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SET LOCAL ROLE lending_app');
+    await expect(client.query(`DELETE FROM api_keys WHERE role = 'admin'`)).rejects.toThrow(
+      /permission denied/,
+    );
+    await client.query('ROLLBACK');
+  } finally {
+    client.release();
+  }
+  await db.pool.query(`DELETE FROM api_keys WHERE role = 'admin' AND revoked_at IS NOT NULL`);
   expect((await issue(bootstrap, { role: 'admin' })).statusCode).toBe(201);
+  expect((await auditOf(second.id)).map((r) => r.action)).toEqual([
+    'api_key.issued',
+    'api_key.revoked',
+  ]);
 });
 
 it('every key expires within the maximum lifetime: the maximum by default, a later expiry refused, an expired key refused', async () => {
-  await db.pool.query(`UPDATE api_keys SET revoked_at = now() WHERE revoked_at IS NULL`);
+  // a new deployment's first admin key (the owner's recovery: retired admin keys deleted)
+  await db.pool.query(`DELETE FROM api_keys WHERE role = 'admin'`);
   const admin = bearer((await issue(bootstrap, { role: 'admin' })).json<{ key: string }>().key);
   const before = Date.now();
   const byDefault = (await issue(admin, { role: 'operator' })).json<{
