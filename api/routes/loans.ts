@@ -17,7 +17,8 @@ import {
 import type { AppContext } from '../app';
 import { actorOf, requireOwner, requireRole, type Principal } from '../auth';
 import { writeAudit } from '../../db/audit';
-import { decide } from '../decisions';
+import { decide, replyKeyedDecision } from '../decisions';
+import { Replied } from '../approval-gate';
 import { ApiError } from '../errors';
 import { requestHash, validIdempotencyKey } from '../idempotency';
 import { replyIdempotent } from '../idempotent-route';
@@ -31,6 +32,7 @@ import {
   AMOUNT,
   AUTH_ERRORS,
   CURRENCY,
+  DECISION_IDEMPOTENCY_HEADERS,
   ERROR_RESPONSE,
   IDEMPOTENCY_HEADERS,
   PARTY_ID,
@@ -386,6 +388,7 @@ function registerCancelSubscriptionRoute(app: FastifyInstance, context: AppConte
         summary:
           "take a reservation back while its loan is open; the subscription's workflow decides (poll GET /v1/subscriptions/{id})",
         params: ID_PARAMS,
+        headers: DECISION_IDEMPOTENCY_HEADERS,
         response: {
           202: {
             type: 'object',
@@ -401,39 +404,44 @@ function registerCancelSubscriptionRoute(app: FastifyInstance, context: AppConte
         },
       },
     },
-    async (request, reply) => {
-      requireRole(request.principal, ['investor']);
-      const sub = await cancellableSubscription(context.pool, request.principal, request.params.id);
-      const workflowId = workflowIds.subscription(sub.id);
-      const input: SubscriptionWorkflowInput = {
-        subscriptionId: sub.id,
-        loanId: sub.loanId,
-        investorId: sub.investorId,
-      };
-      // Recorded with the investor's key first; the workflow takes it by id. Its workflow may not
-      // have started yet (the rush defers starts): signal-with-start either way. Repeats are
-      // harmless.
-      await decide(
-        context,
-        request,
-        {
-          workflowId,
-          kind: 'subscription.cancel',
-          reason: 'cancelled by the investor',
-          payload: {},
-        },
-        (ref) =>
-          temporalOf(context).workflow.signalWithStart('subscriptionWorkflow', {
+    async (request, reply) =>
+      // With an Idempotency-Key, a retry after a lost answer replays it (api/decisions.ts) instead
+      // of a 409 for a subscription already being cancelled.
+      replyKeyedDecision(context, request, reply, async () => {
+        requireRole(request.principal, ['investor']);
+        const sub = await cancellableSubscription(
+          context.pool,
+          request.principal,
+          request.params.id,
+        );
+        const workflowId = workflowIds.subscription(sub.id);
+        const input: SubscriptionWorkflowInput = {
+          subscriptionId: sub.id,
+          loanId: sub.loanId,
+          investorId: sub.investorId,
+        };
+        // Recorded with the investor's key first; the workflow takes it by id. Its workflow may not
+        // have started yet (the rush defers starts): signal-with-start either way. Repeats are
+        // harmless.
+        await decide(
+          context,
+          request,
+          {
             workflowId,
-            taskQueue: TASK_QUEUE,
-            args: [input],
-            signal: cancelSubscriptionSignal,
-            signalArgs: [ref],
-          }),
-      );
-      return reply
-        .status(202)
-        .send({ subscriptionId: sub.id, workflowId, status: 'CANCEL_REQUESTED' });
-    },
+            kind: 'subscription.cancel',
+            reason: 'cancelled by the investor',
+            payload: {},
+          },
+          (ref) =>
+            temporalOf(context).workflow.signalWithStart('subscriptionWorkflow', {
+              workflowId,
+              taskQueue: TASK_QUEUE,
+              args: [input],
+              signal: cancelSubscriptionSignal,
+              signalArgs: [ref],
+            }),
+        );
+        return new Replied(202, { subscriptionId: sub.id, workflowId, status: 'CANCEL_REQUESTED' });
+      }),
   );
 }

@@ -106,11 +106,13 @@ it("returns the money and the loan's room together, and the loan then fills with
       })
     ).statusCode,
   ).toBe(404);
-  const cancel = await app.inject({
-    method: 'POST',
-    url: `/v1/subscriptions/${alices}/cancel`,
-    headers: keys.alice,
-  });
+  const cancelKeyed = () =>
+    app.inject({
+      method: 'POST',
+      url: `/v1/subscriptions/${alices}/cancel`,
+      headers: { ...keys.alice, 'idempotency-key': `cancel-${alices}` },
+    });
+  const cancel = await cancelKeyed();
   expect(cancel.statusCode).toBe(202);
   expect(cancel.json()).toMatchObject({
     status: 'CANCEL_REQUESTED',
@@ -120,6 +122,14 @@ it("returns the money and the loan's room together, and the loan then fills with
   expect(await handle.result()).toBe('CANCELLED');
   expect(await remaining('cx1')).toBe('100000');
   expect(await available('alice')).toBe(500_000n);
+  // A retry under its key (the answer lost) replays it; without a key, the subscription is
+  // cancelled already.
+  const retried = await cancelKeyed();
+  expect({
+    status: retried.statusCode,
+    body: retried.json(),
+    replayed: retried.headers['idempotency-replayed'],
+  }).toEqual({ status: 202, body: cancel.json(), replayed: 'true' });
   const again = await app.inject({
     method: 'POST',
     url: `/v1/subscriptions/${alices}/cancel`,
@@ -127,6 +137,11 @@ it("returns the money and the loan's room together, and the loan then fills with
   });
   expect(again.statusCode).toBe(409);
   expect(again.json().error.code).toBe('SUBSCRIPTION_NOT_CANCELLABLE');
+  const { rows: cancels } = await db.pool.query(
+    `SELECT 1 FROM operator_decisions WHERE workflow_id = $1 AND kind = 'subscription.cancel'`,
+    [workflowIds.subscription(alices)],
+  );
+  expect(cancels).toHaveLength(1);
 
   // The loan was signalled "fully reserved" before the cancel; it finds room again and waits for
   // Carol.
