@@ -2,8 +2,9 @@
 // with a request its schema accepts: without a key (401), with a key of each role it does not allow
 // (403), and, where investors or borrowers may call it, with another party's key on a resource that
 // exists (404, the same as a missing one; the owner's key gets past it). Then SQL injection in
-// every path parameter and body field, which must give a coded 4xx (or a success that took the text
-// as data) and change nothing it should not. And the document lists every registered route.
+// every path parameter and body field, nested ones included, which must give a coded 4xx (or a
+// success that took the text as data) and change nothing it should not. And the document lists
+// every registered route.
 import { approveHeld } from '../helpers/approvals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
@@ -247,6 +248,34 @@ function example(schema: Schema | undefined, name: string): unknown {
   return 'aw-value';
 }
 
+/** Every body field, nested ones included (`bankAccount.accountName`), as a path. */
+function fieldPaths(schema: Schema | undefined, prefix: string[] = []): string[][] {
+  return Object.entries(schema?.properties ?? {}).flatMap(([name, child]) => {
+    const path = [...prefix, name];
+    return child.type === 'object' || child.properties
+      ? [path, ...fieldPaths(child, path)]
+      : [path];
+  });
+}
+
+/** An accepted body with the field at `path` (its parents made up as needed) set to `value`. */
+function withInjected(schema: Schema, path: string[], value: string): object {
+  const body = example(schema, '') as Record<string, unknown>;
+  let node = body;
+  let at = schema;
+  path.forEach((key, i) => {
+    const child = at.properties?.[key] ?? {};
+    if (i === path.length - 1) {
+      node[key] = value;
+      return;
+    }
+    node[key] ??= example(child, key);
+    node = node[key] as Record<string, unknown>;
+    at = child;
+  });
+  return body;
+}
+
 /** Path parameters of a resource that exists and belongs to aw-inv or aw-bor. */
 function ownedUrl(path: string): string {
   const resource = path.startsWith('/v1/subscriptions')
@@ -411,8 +440,9 @@ it('SQL injection in every path parameter and body field is refused or taken as 
         });
         sent += 1;
       }
-      for (const field of Object.keys(schema?.properties ?? {})) {
-        const body = { ...(example(schema, '') as object), [field]: injection };
+      for (const path of fieldPaths(schema)) {
+        const field = path.join('.');
+        const body = withInjected(schema as Schema, path, injection);
         const res = await call(o, key, undefined, body);
         expect({ route: `${o.method} ${o.path}`, field, status: res.statusCode < 500 }).toEqual({
           route: `${o.method} ${o.path}`,
