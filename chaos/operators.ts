@@ -175,6 +175,7 @@ async function judgeException(state: RunState, e: DayException): Promise<Judgeme
       [e.orderNo],
     );
     const investorId = rows[0]?.party_id ?? secondChannelVictim(state, e.orderNo);
+    // (a second-channel copy of a borrower's penny test reached a borrower: adjusted, as above)
     // No wrong choice here: `adjust` would book the money to platform:suspense instead of asking
     // the investor for it. The ledger then equals the gateway, so no reconciliation can catch it
     // (the loss is the platform's, by decision), and the suite only injects mistakes something must
@@ -313,7 +314,8 @@ export async function resolveRacingRematch(
 
 /** The investor a second-channel payment (chaos's own injection, `{orderNo}-ch2`) reached. */
 function secondChannelVictim(state: RunState, orderNo: string): string | undefined {
-  return state.secondChannel.get(orderNo);
+  const paid = state.secondChannel.get(orderNo);
+  return state.investors.some((i) => i.id === paid) ? paid : undefined;
 }
 
 /**

@@ -86,7 +86,33 @@ export function withSearchPath(url: string, schema: string): string {
   return `${url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 }
 
+/**
+ * A port free now, for a process started next. Picked below Linux's ephemeral range (32768 and
+ * up), where every outgoing connection takes its local port: a port found free there can be taken
+ * by a client's socket before the process binds it (chaos seeds in CI lost an API port so).
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await bindable(port)) return port;
+  }
+  return ephemeralPort();
+}
+
+async function bindable(port: number): Promise<boolean> {
+  const server = createServer();
+  const result = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (result) {
+    server.close();
+    await once(server, 'close');
+  }
+  return result;
+}
+
+async function ephemeralPort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
