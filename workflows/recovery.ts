@@ -100,39 +100,45 @@ function handleOperatorUpdates(run: RecoveryRun, gate: DecisionGate): void {
   });
 
   // A request reaches the workflow twice: as the API's Update and as the outbox's signal committed
-  // with its decision (delivered even if the API died first). The first to come takes it; the
-  // other shares its outcome, never a second collection and never a refusal of a used decision.
-  // Histories from before take every Update's decision anew (a used one is refused there).
+  // with its decision (delivered even if the API died first). The signal takes it if it comes
+  // first, and the API's Update then gets its outcome; a signal after the Update changes nothing.
+  // Any other Update naming a used decision is refused, as ever. Histories from before have no
+  // signal.
   const once = patched(COLLECTION_REQUEST_ONCE_PATCH);
-  const byDecision = new Map<string, Promise<number>>();
-  const requestCollection = (input: unknown): Promise<number> => {
+  const bySignal = new Map<string, { taking: Promise<number>; answered: boolean }>();
+  const taken = new Set<string>();
+  const requestCollection = async (input: unknown): Promise<number> => {
     const id = once ? decisionIdOf(input) : undefined;
-    const known = id === undefined ? undefined : byDecision.get(id);
-    if (known) return known;
-    const taking = (async () => {
-      let mine = 0;
-      await decide('recovery.request_collection', input, (d) => {
-        run.requested = d; // the main loop starts the collection
-        mine = ++run.requestsMade;
-      });
-      return mine;
-    })();
-    if (id !== undefined) byDecision.set(id, taking);
-    return taking;
+    if (id !== undefined) taken.add(id);
+    let mine = 0;
+    await decide('recovery.request_collection', input, (d) => {
+      run.requested = d; // the main loop starts the collection
+      mine = ++run.requestsMade;
+    });
+    return mine;
   };
   setHandler(requestCollectionUpdate, async (input) => {
-    const mine = await requestCollection(input);
+    const id = once ? decisionIdOf(input) : undefined;
+    const signalled = id === undefined ? undefined : bySignal.get(id);
+    let mine: number;
+    if (signalled && !signalled.answered) {
+      signalled.answered = true; // the API's own Update, once
+      mine = await signalled.taking;
+    } else mine = await requestCollection(input);
     await condition(() => run.requestsDone >= mine); // collected, or back to OFFSETTING
     return run.state;
   });
   if (!once) return;
   setHandler(collectionRequestedSignal, (ref) => {
+    if (taken.has(ref.decisionId)) return; // the Update took it first
+    const taking = requestCollection(ref);
+    bySignal.set(ref.decisionId, { taking, answered: false });
     // a refusal is recorded where the decision is taken; a signal has no one to answer
-    requestCollection(ref).catch(() => undefined);
+    taking.catch(() => undefined);
   });
 }
 
-/** The patch that takes a collection request's decision once, by the Update or the signal. */
+/** The patch that lets the outbox's signal deliver a collection request the API could not. */
 const COLLECTION_REQUEST_ONCE_PATCH = 'collection-request-taken-once';
 
 /** The decision id an operator's message names, if it is a decision ref. */
