@@ -8,7 +8,7 @@ import type { Principal } from './auth';
 import { ApiError } from './errors';
 
 export interface KeyPolicy {
-  /** The bootstrap key may only issue an admin key, and only while no admin key is active. */
+  /** The bootstrap key may only issue the first admin key (api/routes/api-keys.ts). */
   bootstrapIssuesFirstAdminOnly: boolean;
   /**
    * Every key expires within this many days of issue (a key asked for without `expiresAt` gets the

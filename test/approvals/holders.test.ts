@@ -99,8 +99,8 @@ it('production refuses an operator or admin key with no holder (400), and issues
   });
   try {
     await prod.ready();
-    // no admin key is active in this file: the bootstrap key issues the first one
-    await db.pool.query(`UPDATE api_keys SET revoked_at = now() WHERE role = 'admin'`);
+    // no admin key was issued in this file: the bootstrap key issues the first one
+    await db.pool.query(`DELETE FROM api_keys WHERE role = 'admin'`);
     const noHolder = await issue(prod, bootstrap, { role: 'admin' });
     expect(noHolder.statusCode).toBe(400);
     expect(noHolder.json().error.code).toBe('HOLDER_REQUIRED');

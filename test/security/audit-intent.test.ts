@@ -176,6 +176,19 @@ it("a collection request's audit row commits with its decision, before the workf
   expect(await audit('recovery.collection_requested', recoveryId)).toEqual([
     { actor: mine[0].actor, details: { decisionId: mine[0].id } },
   ]);
+  // The usual order: the Update took it, then the outbox's signal for the same decision arrives:
+  // nothing more is asked and nothing is refused.
+  const asked = () =>
+    world.simulator.truth().filter((o) => o.orderNo.startsWith(`rq-${recoveryId}-`)).length;
+  const before = asked();
+  await drainOutbox(world.dispatcher, db);
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect(asked()).toBe(before);
+  const refused = await db.pool.query(
+    'SELECT 1 FROM operator_decision_refusals WHERE workflow_id = $1',
+    [workflowId],
+  );
+  expect(refused.rows).toEqual([]);
 }, 120_000);
 
 it('a collection request whose Update never left (the API died after its commit) is delivered by the outbox row committed with it: taken once, collected once, and the retry under its key gets the same request', async () => {
